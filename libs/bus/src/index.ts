@@ -1,0 +1,10 @@
+export * from './lib/bus-client';
+export * from './lib/bus-context';
+export * from './lib/bus-errors';
+export * from './lib/bus-options';
+export * from './lib/bus-server';
+export * from './lib/jobs/job-handlers';
+export * from './lib/jobs/job-options';
+export * from './lib/jobs/job-producer';
+export * from './lib/redis-connection';
+export { busQueueName } from './lib/wire';

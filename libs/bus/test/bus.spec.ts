@@ -1,0 +1,203 @@
+import { Controller, INestMicroservice, Inject, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
+import IORedis from 'ioredis';
+import { BusClientProxy, BusContext, BusException, BusRemoteError, BusServer, BusTimeoutError } from '@broker/bus';
+import { randomKey, sleep, testRedisUrl, uniquePrefix } from '@broker/testing';
+
+const REPLICA = 'REPLICA';
+const SERVICE = 'echo-service';
+
+interface Handled {
+  replica: number;
+  requestId: string;
+}
+
+function buildModule(replica: number, handled: Handled[]) {
+  @Controller()
+  class EchoController {
+    constructor(@Inject(REPLICA) private readonly replicaNo: number) {}
+
+    @MessagePattern('test.echo')
+    echo(@Payload() data: { n: number; from?: string }, @Ctx() ctx: BusContext) {
+      handled.push({ replica: this.replicaNo, requestId: ctx.getRequestId() });
+      return { n: data.n, from: data.from, replica: this.replicaNo, auth: ctx.getAuth() ?? null };
+    }
+
+    @MessagePattern('test.not-found')
+    notFound(): never {
+      throw new BusException('NOT_FOUND', 'no such thing');
+    }
+
+    @MessagePattern('test.invalid')
+    invalid(): never {
+      throw new BusException('UNPROCESSABLE', 'invalid body', [{ name: 'name', message: 'is required' }]);
+    }
+
+    @MessagePattern('test.crash')
+    crash(): never {
+      throw new Error('database password is hunter2');
+    }
+  }
+
+  @Module({ controllers: [EchoController], providers: [{ provide: REPLICA, useValue: replica }] })
+  class EchoModule {}
+  return EchoModule;
+}
+
+describe('bus transport on BullMQ', () => {
+  const redisUrl = testRedisUrl();
+  const busKey = randomKey();
+  let prefix: string;
+  let replicas: INestMicroservice[];
+  let clients: BusClientProxy[];
+  let handled: Handled[];
+
+  async function startReplica(n: number): Promise<INestMicroservice> {
+    const app = await NestFactory.createMicroservice(buildModule(n, handled), {
+      strategy: new BusServer({ redisUrl, busKey, prefix, service: SERVICE }),
+      logger: false,
+    });
+    await app.listen();
+    replicas.push(app);
+    return app;
+  }
+
+  function newClient(timeoutMs = 5_000): BusClientProxy {
+    const client = new BusClientProxy({ redisUrl, busKey, prefix, defaultTimeoutMs: timeoutMs });
+    clients.push(client);
+    return client;
+  }
+
+  beforeEach(() => {
+    prefix = uniquePrefix('bus');
+    replicas = [];
+    clients = [];
+    handled = [];
+  });
+
+  afterEach(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    await Promise.all(replicas.map((r) => r.close()));
+  });
+
+  it('with 3 replicas, handles each of 300 requests exactly once and answers each caller', async () => {
+    await Promise.all([0, 1, 2].map((n) => startReplica(n)));
+    const client = newClient();
+    const replies = await Promise.all(
+      Array.from({ length: 300 }, (_, n) => client.call(SERVICE, 'test.echo', { n }) as Promise<{ n: number; replica: number }>),
+    );
+    expect(replies.map((r) => r.n)).toEqual(Array.from({ length: 300 }, (_, n) => n));
+    expect(handled).toHaveLength(300);
+    expect(new Set(handled.map((h) => h.requestId)).size).toBe(300);
+    // Work is shared: more than one replica took requests.
+    expect(new Set(replies.map((r) => r.replica)).size).toBeGreaterThan(1);
+    expect(client.stats()).toMatchObject({ sent: 300, replied: 300, timedOut: 0, unmatched: 0 });
+  });
+
+  it('answers a request sent while no replica is up once one starts, within its timeout', async () => {
+    const client = newClient(10_000);
+    const started = Date.now();
+    const pending = client.call(SERVICE, 'test.echo', { n: 7 });
+    await sleep(1_000);
+    expect(handled).toHaveLength(0);
+    await startReplica(0);
+    await expect(pending).resolves.toMatchObject({ n: 7, replica: 0 });
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('fails with a typed timeout error, not a hang, when nobody answers', async () => {
+    const client = newClient();
+    const started = Date.now();
+    const err = await client.call(SERVICE, 'test.echo', { n: 1 }, { timeoutMs: 300 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BusTimeoutError);
+    expect((err as BusTimeoutError).code).toBe('TIMEOUT');
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('drops a request whose caller has given up instead of handling it late', async () => {
+    const client = newClient();
+    await client.call(SERVICE, 'test.echo', { n: 1 }, { timeoutMs: 200 }).catch(() => undefined);
+    await startReplica(0);
+    await expect(client.call(SERVICE, 'test.echo', { n: 2 })).resolves.toMatchObject({ n: 2 });
+    expect(handled).toHaveLength(1);
+  });
+
+  it('never delivers one client’s reply to another client', async () => {
+    await Promise.all([0, 1].map((n) => startReplica(n)));
+    const a = newClient();
+    const b = newClient();
+    const [fromA, fromB] = await Promise.all([
+      Promise.all(Array.from({ length: 100 }, (_, n) => a.call(SERVICE, 'test.echo', { n, from: 'a' }))),
+      Promise.all(Array.from({ length: 100 }, (_, n) => b.call(SERVICE, 'test.echo', { n, from: 'b' }))),
+    ]);
+    expect(fromA.every((r) => (r as { from: string }).from === 'a')).toBe(true);
+    expect(fromB.every((r) => (r as { from: string }).from === 'b')).toBe(true);
+    // Neither client's channel carried a single reply meant for the other.
+    expect(a.stats()).toMatchObject({ replied: 100, unmatched: 0 });
+    expect(b.stats()).toMatchObject({ replied: 100, unmatched: 0 });
+  });
+
+  it('delivers a handler’s domain error as a typed error with its code and fields', async () => {
+    await startReplica(0);
+    const client = newClient();
+    const notFound = await client.call(SERVICE, 'test.not-found', {}).catch((e: unknown) => e);
+    expect(notFound).toBeInstanceOf(BusRemoteError);
+    expect(notFound).toMatchObject({ code: 'NOT_FOUND', message: 'no such thing', pattern: 'test.not-found' });
+
+    const invalid = await client.call(SERVICE, 'test.invalid', {}).catch((e: unknown) => e);
+    expect(invalid).toMatchObject({ code: 'UNPROCESSABLE', fields: [{ name: 'name', message: 'is required' }] });
+  });
+
+  it('turns an unexpected handler failure into INTERNAL without leaking its message', async () => {
+    await startReplica(0);
+    const client = newClient();
+    const err = await client.call(SERVICE, 'test.crash', {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BusRemoteError);
+    expect((err as BusRemoteError).code).toBe('INTERNAL');
+    expect((err as BusRemoteError).message).not.toContain('hunter2');
+  });
+
+  it('answers an unknown pattern with NO_HANDLER', async () => {
+    await startReplica(0);
+    const err = await newClient().call(SERVICE, 'test.nobody', {}).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'NO_HANDLER' });
+  });
+
+  it('passes the caller’s token to the handler but keeps payload and token sealed in Redis', async () => {
+    const client = newClient(10_000);
+    const canary = `canary-${uniquePrefix('x')}`;
+    const pending = client.call(SERVICE, 'test.echo', { n: 1, from: canary }, { auth: `Bearer ${canary}` });
+    await sleep(300);
+    // The request is waiting in Redis (no replica yet): nothing stored may show the payload or the token.
+    const redis = new IORedis(redisUrl);
+    try {
+      const keys = await redis.keys(`${prefix}:*`);
+      expect(keys.length).toBeGreaterThan(0);
+      for (const key of keys) {
+        expect(key).not.toContain(canary);
+        const type = await redis.type(key);
+        const dump =
+          type === 'hash' ? JSON.stringify(await redis.hgetall(key))
+          : type === 'string' ? String(await redis.get(key))
+          : type === 'list' ? JSON.stringify(await redis.lrange(key, 0, -1))
+          : type === 'zset' ? JSON.stringify(await redis.zrange(key, 0, -1))
+          : type === 'stream' ? JSON.stringify(await redis.xrange(key, '-', '+'))
+          : '';
+        expect(dump).not.toContain(canary);
+      }
+    } finally {
+      redis.disconnect();
+    }
+    await startReplica(0);
+    await expect(pending).resolves.toMatchObject({ from: canary, auth: `Bearer ${canary}` });
+  });
+
+  it('refuses requests sealed with another bus key', async () => {
+    await startReplica(0);
+    const stranger = new BusClientProxy({ redisUrl, busKey: randomKey(), prefix, defaultTimeoutMs: 500 });
+    clients.push(stranger);
+    await expect(stranger.call(SERVICE, 'test.echo', { n: 1 })).rejects.toBeInstanceOf(BusTimeoutError);
+    expect(handled).toHaveLength(0);
+  });
+});

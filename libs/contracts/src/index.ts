@@ -1,0 +1,5 @@
+export * from './lib/bus-errors';
+export * from './lib/jobs';
+export * from './lib/message-patterns';
+export * from './lib/providers';
+export * from './lib/services';

@@ -1,0 +1,68 @@
+/**
+ * Background work queues and their jobs. Job payloads carry ids only, never secrets or tokens.
+ * Queue and job names are part of the wire contract: add new ones, never rename.
+ */
+export const QUEUE_NAMES = ['token-refresh', 'provider-deletion', 'revocation', 'stats'] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+/** Job name → payload, per queue. Processors are typed from this map and must cover every name. */
+export interface JobMap {
+  'token-refresh': {
+    REFRESH_AUTHORIZATION: { orgId: string; authorizationId: string };
+  };
+  'provider-deletion': {
+    DELETE_PROVIDER: { orgId: string; providerId: string; jobId: string };
+  };
+  revocation: {
+    REVOKE_AUTHORIZATION: { orgId: string; authorizationId: string };
+  };
+  stats: {
+    STATS: { orgId: string; jobId: string };
+  };
+}
+
+export type JobName<Q extends QueueName> = keyof JobMap[Q] & string;
+export type JobPayload<Q extends QueueName, N extends JobName<Q>> = JobMap[Q][N];
+
+/** How each queue's jobs are retried, kept and processed. Total: a queue without options does not compile. */
+export interface QueueSettings {
+  /** Jobs one worker process runs at once on this queue. */
+  concurrency: number;
+  /** Attempts before a job is failed for good. */
+  attempts: number;
+  /** Exponential backoff base delay between attempts, in ms (jitter is added by the producer). */
+  backoffMs: number;
+  /** How long a job may run before it counts as stalled and is picked up by another worker. */
+  lockDurationMs: number;
+  /** Completed/failed jobs kept in Redis for inspection (the user-visible job record lives in PostgreSQL). */
+  keepCompleted: number;
+  keepFailed: number;
+}
+
+export const QUEUE_SETTINGS: Record<QueueName, QueueSettings> = {
+  'token-refresh': {
+    concurrency: 50,
+    attempts: 5,
+    backoffMs: 1_000,
+    lockDurationMs: 30_000,
+    keepCompleted: 100,
+    keepFailed: 1_000,
+  },
+  'provider-deletion': {
+    concurrency: 2,
+    attempts: 10,
+    backoffMs: 5_000,
+    lockDurationMs: 60_000,
+    keepCompleted: 100,
+    keepFailed: 1_000,
+  },
+  revocation: {
+    concurrency: 20,
+    attempts: 5,
+    backoffMs: 2_000,
+    lockDurationMs: 30_000,
+    keepCompleted: 100,
+    keepFailed: 1_000,
+  },
+  stats: { concurrency: 1, attempts: 3, backoffMs: 5_000, lockDurationMs: 120_000, keepCompleted: 50, keepFailed: 200 },
+};

@@ -1,0 +1,24 @@
+import type { ListProvidersQuery, ProviderList } from './providers';
+import type { ServiceName } from './services';
+
+/**
+ * Every request/reply message on the bus: pattern → request and reply types. Pattern names are
+ * part of the wire contract between deployed versions: add new ones, never rename.
+ */
+export interface BusContract {
+  'providers.list': { request: ListProvidersQuery; reply: ProviderList };
+}
+
+export type BusPattern = keyof BusContract;
+export type BusRequest<P extends BusPattern> = BusContract[P]['request'];
+export type BusReply<P extends BusPattern> = BusContract[P]['reply'];
+
+/** The service whose request queue receives each pattern (total: a new pattern must name its owner). */
+export const BUS_PATTERN_OWNERS: Record<BusPattern, ServiceName> = {
+  'providers.list': 'provider-registry',
+};
+
+/** Pattern constants for `@MessagePattern(...)` so handlers and callers cannot drift apart. */
+export const MessagePatterns = {
+  providers: { list: 'providers.list' },
+} as const satisfies Record<string, Record<string, BusPattern>>;
