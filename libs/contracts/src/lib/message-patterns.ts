@@ -6,7 +6,13 @@ import type { ServiceName } from './services';
  * part of the wire contract between deployed versions: add new ones, never rename.
  */
 export interface BusContract {
-  'providers.list': { request: ListProvidersQuery; reply: ProviderList };
+  'providers.list': { request: ListProvidersRequest; reply: ProviderList };
+}
+
+/** Lists one org's providers. (The org will come from the caller's verified token, not the payload, once bus auth lands.) */
+export interface ListProvidersRequest {
+  orgId: string;
+  query: ListProvidersQuery;
 }
 
 export type BusPattern = keyof BusContract;

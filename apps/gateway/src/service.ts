@@ -1,0 +1,26 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/service-runtime';
+import { ExternalOAuthErrorFilter } from './external-oauth/external-oauth-error.filter';
+import { ProvidersController } from './external-oauth/providers.controller';
+
+@Module({})
+class GatewayModule {
+  static forRoot(config: ServiceConfig): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [ServiceRuntimeModule.forRoot(config, { busClient: true })],
+      controllers: [ProvidersController],
+      providers: [{ provide: APP_FILTER, useClass: ExternalOAuthErrorFilter }],
+    };
+  }
+}
+
+/** gateway: the public HTTP surfaces; owns no tables and reaches the services over the bus. */
+export const gatewayService: ServiceDefinition = {
+  service: 'gateway',
+  defaultPort: 3000,
+  database: false,
+  busServer: false,
+  module: (config) => GatewayModule.forRoot(config),
+};

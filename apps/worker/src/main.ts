@@ -1,0 +1,5 @@
+import 'reflect-metadata';
+import { runService } from '@broker/service-runtime';
+import { workerService } from './service';
+
+void runService(workerService);

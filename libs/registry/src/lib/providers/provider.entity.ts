@@ -1,0 +1,46 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { OAuthProviderMetadata, ProviderStatus, ProviderType } from '@broker/contracts';
+
+/** An org's registered OAuth app at one provider (`registry.providers`). */
+@Entity({ name: 'providers' })
+@Index('providers_org_created_idx', ['orgId', 'createdAt'])
+export class ProviderEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column({ name: 'org_id', type: 'text' })
+  orgId!: string;
+
+  @Column({ type: 'text' })
+  name!: string;
+
+  @Column({ type: 'text' })
+  type!: ProviderType;
+
+  @Column({ type: 'text', default: 'active' })
+  status!: ProviderStatus;
+
+  @Column({ name: 'client_id', type: 'text' })
+  clientId!: string;
+
+  @Column({ name: 'custom_scopes', type: 'jsonb', default: () => "'[]'::jsonb" })
+  customScopes!: string[];
+
+  @Column({ name: 'skip_consent', type: 'boolean', default: false })
+  skipConsent!: boolean;
+
+  @Column({ name: 'secure_config_id', type: 'uuid', nullable: true })
+  secureConfigId!: string | null;
+
+  @Column({ type: 'jsonb', default: () => "'{}'::jsonb" })
+  metadata!: OAuthProviderMetadata;
+
+  @Column({ type: 'text', nullable: true })
+  host!: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}

@@ -1,0 +1,51 @@
+import { DynamicModule, INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
+import { BusServer } from '@broker/bus';
+import type { ServiceName } from '@broker/contracts';
+import { ConfigError, ConfigRequirements, ServiceConfig, loadServiceConfig } from './config/service-config';
+
+export interface ServiceDefinition extends ConfigRequirements {
+  service: ServiceName;
+  /** The app's root module for a given configuration. */
+  module: (config: ServiceConfig) => DynamicModule;
+  /** Consume this service's bus request queue. */
+  busServer: boolean;
+}
+
+/** Builds the Nest application of a service (HTTP + optional bus server), not yet listening. */
+export async function createServiceApp(def: ServiceDefinition, config: ServiceConfig): Promise<INestApplication> {
+  const app = await NestFactory.create(def.module(config), { bufferLogs: true });
+  app.useLogger(app.get(Logger));
+  app.enableShutdownHooks();
+  if (def.busServer) {
+    app.connectMicroservice(
+      { strategy: new BusServer({ redisUrl: config.redisUrl, busKey: config.bus.key, prefix: config.bus.prefix, service: def.service }) },
+      { inheritAppConfig: true },
+    );
+  }
+  return app;
+}
+
+/** Process entry point: validate config (exit 1 naming each bad variable), start, listen. */
+export async function runService(def: ServiceDefinition): Promise<void> {
+  let config: ServiceConfig;
+  try {
+    config = loadServiceConfig(def.service, process.env, def);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${def.service}: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  try {
+    const app = await createServiceApp(def, config);
+    await app.startAllMicroservices();
+    await app.listen(config.port, config.host);
+    app.get(Logger).log(`${def.service} listening on http://${config.host}:${config.port}`);
+  } catch (err) {
+    process.stderr.write(`${def.service}: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import type { ServiceName } from '@broker/contracts';
+
+/** Configuration of one service process, validated once at boot. */
+export interface ServiceConfig {
+  service: ServiceName;
+  nodeEnv: 'development' | 'test' | 'production';
+  /** HTTP port: the API for the gateway, health probes for the others. */
+  port: number;
+  /** Address the HTTP server binds: loopback by default, 0.0.0.0 in containers. */
+  host: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** PostgreSQL URL; absent for services that own no tables. */
+  databaseUrl?: string;
+  databasePoolSize: number;
+  redisUrl: string;
+  bus: { key: Buffer; prefix: string; timeoutMs: number };
+}
+
+export interface ConfigRequirements {
+  /** The service owns tables and needs DATABASE_URL. */
+  database: boolean;
+  defaultPort: number;
+}
+
+/** Thrown when the environment is missing or has bad variables; lists every problem by name. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const urlWithScheme = (schemes: string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return schemes.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL starting with ${schemes.map((s) => `${s}//`).join(' or ')}` },
+  );
+
+const base64Key = z.string().refine((v) => /^[A-Za-z0-9+/_-]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32, {
+  message: 'must be 32 random bytes, base64-encoded (generate one with: openssl rand -base64 32)',
+});
+
+const intInRange = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { message: 'must be a whole number' })
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, { message: `must be between ${min} and ${max}` });
+
+/** Reads and validates the service's configuration from environment variables. */
+export function loadServiceConfig(
+  service: ServiceName,
+  env: Record<string, string | undefined>,
+  req: ConfigRequirements,
+): ServiceConfig {
+  const schema = z.object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    PORT: intInRange(1, 65535).default(req.defaultPort),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    DATABASE_URL: req.database ? urlWithScheme(['postgres:', 'postgresql:']) : z.string().optional(),
+    DATABASE_POOL_SIZE: intInRange(1, 200).default(10),
+    REDIS_URL: urlWithScheme(['redis:', 'rediss:']),
+    BUS_KEY: base64Key,
+    BUS_PREFIX: z.string().regex(/^[a-zA-Z0-9_.-]+$/, { message: 'letters, digits, _ . - only' }).default('broker'),
+    BUS_TIMEOUT_MS: intInRange(50, 120_000).default(5_000),
+  });
+  // An empty variable counts as unset, so `FOO=` in an env file means "use the default".
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? '?');
+        const missing = cleaned[name] === undefined;
+        return missing ? `${name}: required but not set` : `${name}: ${issue.message}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  return {
+    service,
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    redisUrl: e.REDIS_URL,
+    bus: { key: Buffer.from(e.BUS_KEY, 'base64'), prefix: e.BUS_PREFIX, timeoutMs: e.BUS_TIMEOUT_MS },
+  };
+}

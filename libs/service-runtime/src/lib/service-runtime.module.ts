@@ -1,0 +1,82 @@
+import { DynamicModule, Global, Module, OnApplicationShutdown, Provider } from '@nestjs/common';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import IORedis from 'ioredis';
+import { DataSource } from 'typeorm';
+import { BusClientProxy, createRedisConnection } from '@broker/bus';
+import { SERVICE_CONFIG } from './config/config.tokens';
+import type { ServiceConfig } from './config/service-config';
+import { DomainSchema, databaseModule } from './database/database.module';
+import { HEALTH_CHECKS, HealthCheck } from './health/health-check';
+import { HealthController } from './health/health.controller';
+import { loggingModule } from './logging/logging.module';
+
+export interface RuntimeOptions {
+  /** Tables this service owns; omitted for services without a database (the gateway). */
+  database?: DomainSchema;
+  /** Provide a BusClientProxy for calling other services. */
+  busClient?: boolean;
+}
+
+/** Redis connection used for readiness checks (and nothing else). */
+export const HEALTH_REDIS = Symbol('HEALTH_REDIS');
+
+class HealthRedisCloser implements OnApplicationShutdown {
+  constructor(private readonly redis: IORedis) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.redis.quit().catch(() => undefined);
+  }
+}
+
+/**
+ * What every service process has: validated config, JSON logs, health probes, and as asked for,
+ * its migrated database and a bus client.
+ */
+@Global()
+@Module({})
+export class ServiceRuntimeModule {
+  static forRoot(config: ServiceConfig, options: RuntimeOptions = {}): DynamicModule {
+    const providers: Provider[] = [
+      { provide: SERVICE_CONFIG, useValue: config },
+      {
+        provide: HEALTH_REDIS,
+        useFactory: () => createRedisConnection(config.redisUrl, `${config.service}:health`, { maxRetriesPerRequest: 1 }),
+      },
+      { provide: HealthRedisCloser, useFactory: (r: IORedis) => new HealthRedisCloser(r), inject: [HEALTH_REDIS] },
+    ];
+    const checkDeps: unknown[] = [HEALTH_REDIS];
+    if (options.database) checkDeps.push(getDataSourceToken());
+    providers.push({
+      provide: HEALTH_CHECKS,
+      inject: checkDeps as never[],
+      useFactory: (redis: IORedis, dataSource?: DataSource): HealthCheck[] => [
+        { name: 'redis', check: () => redis.ping() },
+        ...(dataSource ? [{ name: 'database', check: () => dataSource.query('SELECT 1') }] : []),
+      ],
+    });
+    const exported: unknown[] = [SERVICE_CONFIG];
+    if (options.busClient) {
+      providers.push({
+        provide: BusClientProxy,
+        useFactory: async () => {
+          const client = new BusClientProxy({
+            redisUrl: config.redisUrl,
+            busKey: config.bus.key,
+            prefix: config.bus.prefix,
+            defaultTimeoutMs: config.bus.timeoutMs,
+            name: config.service,
+          });
+          await client.connect();
+          return client;
+        },
+      });
+      exported.push(BusClientProxy);
+    }
+    return {
+      module: ServiceRuntimeModule,
+      imports: [loggingModule(config), ...(options.database ? [databaseModule(config, options.database)] : [])],
+      controllers: [HealthController],
+      providers,
+      exports: exported as never[],
+    };
+  }
+}

@@ -1,0 +1,106 @@
+// `npm test [-- jest args]`: runs every jest project against real, throwaway PostgreSQL and Redis
+// (unless TEST_DATABASE_URL and TEST_REDIS_URL point at existing ones), tears them down, and ends
+// with one line: "N passed, N failed[, N skipped]".
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureDeps } from './ensure-deps.mjs';
+import { startThrowawayServices, stopAllServices, stopAllServicesSync } from './lib/local-services.mjs';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const RESULTS_FILE = path.join(REPO, 'tmp', 'jest-results.json');
+const JEST_BIN = path.join(REPO, 'node_modules', 'jest', 'bin', 'jest.js');
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+const log = (msg) => process.stderr.write(`[test] ${msg}\n`);
+const signalExitCode = (sig) => 128 + (os.constants.signals[sig] ?? 2);
+
+// Turns jest's --json results (or null) and exit code into the summary line and the verdict.
+export function summarize(results, jestExitCode) {
+  const passed = results?.numPassedTests ?? 0;
+  const failed = (results?.numFailedTests ?? 0) + (results?.numRuntimeErrorTestSuites ?? 0);
+  const skipped = results?.numPendingTests ?? 0;
+  const line = `${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`;
+  const problems = [];
+  if (!results) problems.push('jest wrote no results');
+  if (jestExitCode !== 0) problems.push(`jest exited with ${jestExitCode}`);
+  if (failed > 0) problems.push(`${failed} failed`);
+  if (results && passed + (results.numFailedTests ?? 0) === 0) problems.push('no tests ran');
+  return { line, ok: problems.length === 0, problems };
+}
+
+// Reads jest's --outputFile results; null when missing or unreadable.
+export function readResults(file = RESULTS_FILE) {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+// Runs the whole test command; resolves with the process exit code.
+export async function runTests(jestArgs) {
+  let jest = null;
+  let interrupted = null;
+  const onSignal = (sig) => {
+    if (interrupted) {
+      stopAllServicesSync(); // second signal: no more patience
+      process.exit(signalExitCode(sig));
+    }
+    interrupted = sig;
+    log(`${sig}: stopping`);
+    if (jest) jest.kill(sig);
+    else stopAllServices().finally(() => process.exit(signalExitCode(sig))); // still provisioning
+  };
+  for (const sig of SIGNALS) process.on(sig, onSignal);
+
+  let services = null;
+  try {
+    await ensureDeps();
+    const env = { ...process.env, NX_DAEMON: 'false' };
+    const needPostgres = !env.TEST_DATABASE_URL;
+    const needRedis = !env.TEST_REDIS_URL;
+    if (needPostgres || needRedis) {
+      services = await startThrowawayServices({ postgres: needPostgres, redis: needRedis });
+      if (needPostgres) env.TEST_DATABASE_URL = services.databaseUrl;
+      if (needRedis) env.TEST_REDIS_URL = services.redisUrl;
+    }
+    if (interrupted) return signalExitCode(interrupted);
+
+    fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
+    fs.rmSync(RESULTS_FILE, { force: true });
+    const args = [JEST_BIN, '--ci', '--json', `--outputFile=${RESULTS_FILE}`, ...jestArgs];
+    jest = spawn(process.execPath, args, { cwd: REPO, env, stdio: 'inherit' });
+    const code = await new Promise((resolve) => {
+      jest.on('error', (err) => {
+        log(`could not start jest: ${err.message}`);
+        resolve(1);
+      });
+      jest.on('exit', (c, signal) => resolve(signal ? 128 : c));
+    });
+    jest = null;
+    await services?.stop();
+    services = null;
+    if (interrupted) return signalExitCode(interrupted);
+
+    const summary = summarize(readResults(), code);
+    if (!summary.ok) log(`FAILED: ${summary.problems.join('; ')}`);
+    process.stdout.write(`${summary.line}\n`);
+    return summary.ok ? 0 : 1;
+  } catch (err) {
+    log(err.stack ?? String(err));
+    await services?.stop().catch(() => {});
+    await stopAllServices();
+    if (interrupted) return signalExitCode(interrupted);
+    process.stdout.write(`${summarize(null, 1).line}\n`);
+    return 1;
+  } finally {
+    await stopAllServices(); // anything left from an interrupted start
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = await runTests(process.argv.slice(2));
+}
