@@ -52,7 +52,7 @@ export async function runTests(jestArgs) {
     interrupted = sig;
     log(`${sig}: stopping`);
     if (jest) jest.kill(sig);
-    else stopAllServices().finally(() => process.exit(signalExitCode(sig))); // still provisioning
+    else stopAllServices(); // still provisioning: kills what runs, so the start fails and unwinds
   };
   for (const sig of SIGNALS) process.on(sig, onSignal);
 
@@ -90,10 +90,10 @@ export async function runTests(jestArgs) {
     process.stdout.write(`${summary.line}\n`);
     return summary.ok ? 0 : 1;
   } catch (err) {
-    log(err.stack ?? String(err));
     await services?.stop().catch(() => {});
     await stopAllServices();
     if (interrupted) return signalExitCode(interrupted);
+    log(err.stack ?? String(err));
     process.stdout.write(`${summarize(null, 1).line}\n`);
     return 1;
   } finally {

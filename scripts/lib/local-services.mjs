@@ -23,6 +23,7 @@ const HAS_PROC = fs.existsSync('/proc/self/cwd');
 
 const inFlight = new Set(); // short-lived commands (initdb, pg_ctl, psql, apt-get, ...)
 const registry = []; // started resources, stopped in reverse order: { name, stop, stopSync }
+let shuttingDown = false; // set by stopAll*: nothing new may start afterwards
 let binaries = null;
 
 const defaultLog = (msg) => process.stderr.write(`[services] ${msg}\n`);
@@ -192,23 +193,11 @@ export async function startPostgres({ dataDir, port, preferredPort, persistent =
   }
 
   // Register before launching: an interrupted start is still cleaned up.
-  let stopped = false;
-  const entry = {
-    name: `postgres ${dataDir}`,
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      unregister(entry);
-      await stopPostgresIn(dataDir, pgCtl, log);
-    },
-    stopSync: () => {
-      if (stopped) return;
-      stopped = true;
-      unregister(entry);
-      stopPostgresSync(dataDir, pgCtl);
-    },
-  };
-  registry.push(entry);
+  const entry = register(
+    `postgres ${dataDir}`,
+    () => stopPostgresIn(dataDir, pgCtl, log),
+    () => stopPostgresSync(dataDir, pgCtl),
+  );
 
   try {
     await clearPreviousPostgres(dataDir, pgCtl, log);
@@ -348,23 +337,11 @@ export async function startRedis({ dir, port, preferredPort, persistent = false,
   const pidFile = path.join(dir, 'redis.pid');
   const logFile = path.join(dir, 'redis.log');
 
-  let stopped = false;
-  const entry = {
-    name: `redis ${dir}`,
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      unregister(entry);
-      await stopRedisIn(dir, port, persistent, log);
-    },
-    stopSync: () => {
-      if (stopped) return;
-      stopped = true;
-      unregister(entry);
-      stopRedisSync(dir);
-    },
-  };
-  registry.push(entry);
+  const entry = register(
+    `redis ${dir}`,
+    () => stopRedisIn(dir, port, persistent, log),
+    () => stopRedisSync(dir),
+  );
 
   try {
     await clearPreviousRedis(dir, log);
@@ -474,20 +451,17 @@ function redisCommand(port, command, timeoutMs) {
 // Starts a non-persistent PostgreSQL and/or Redis in a fresh temp dir; stop() removes everything.
 export async function startThrowawayServices({ postgres = true, redis = true, log = defaultLog } = {}) {
   await ensureServerBinaries({ log });
-  const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'broker-test-'));
-  await fsp.chmod(root, 0o755);
-  let removed = false;
-  const dirEntry = {
-    name: `temp dir ${root}`,
-    stop: async () => dirEntry.stopSync(),
-    stopSync: () => {
-      if (removed) return;
-      removed = true;
-      unregister(dirEntry);
-      fs.rmSync(root, { recursive: true, force: true });
-    },
-  };
-  registry.push(dirEntry); // registered first, so it is removed after the servers stopped
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'broker-test-'));
+  const removeRoot = () => fs.rmSync(root, { recursive: true, force: true });
+  // Registered first, so it is removed after the servers in it have stopped.
+  let dirEntry;
+  try {
+    dirEntry = register(`temp dir ${root}`, async () => removeRoot(), removeRoot);
+  } catch (err) {
+    removeRoot();
+    throw err;
+  }
+  fs.chmodSync(root, 0o755); // the postgres OS user must reach root/postgres
 
   const pgPort = postgres ? await freePort() : null;
   let redisPort = redis ? await freePort() : null;
@@ -511,9 +485,17 @@ export async function startThrowawayServices({ postgres = true, redis = true, lo
 // ---------------------------------------------------------------------------------------------
 // cleanup of everything this process started
 
-// Stops every server this process started and kills commands still running (idempotent).
+// Stops every server this process started and kills commands still running; nothing new can
+// be started in this process afterwards (idempotent).
 export async function stopAllServices() {
-  for (const child of inFlight) safeKill(child.pid, 'SIGTERM');
+  shuttingDown = true;
+  // Commands still running (e.g. initdb via runuser, which forwards SIGTERM) must finish before
+  // their directories are stopped/removed.
+  await Promise.all([...inFlight].map(async (child) => {
+    safeKill(child.pid, 'SIGTERM');
+    if (!(await waitForExit(child.pid, 10_000))) killTree(child.pid);
+    await child.closed;
+  }));
   for (const entry of [...registry].reverse()) {
     try {
       await entry.stop();
@@ -525,7 +507,8 @@ export async function stopAllServices() {
 
 // Synchronous last resort for 'exit' and signal handlers: kills everything, no waiting for grace.
 export function stopAllServicesSync() {
-  for (const child of inFlight) safeKill(child.pid, 'SIGKILL');
+  shuttingDown = true;
+  for (const child of inFlight) killTree(child.pid);
   for (const entry of [...registry].reverse()) {
     try {
       entry.stopSync();
@@ -537,6 +520,34 @@ export function stopAllServicesSync() {
 
 process.on('exit', stopAllServicesSync);
 
+// Adds a started resource to the registry; stop() is idempotent and concurrent calls share one
+// stop. The entry stays registered until stopped, so the exit hook still covers a stop in progress.
+function register(name, stopAsync, stopSync) {
+  if (shuttingDown) throw new Error(`shutting down: not starting ${name}`);
+  let stopping = null;
+  let done = false;
+  const entry = {
+    name,
+    stop: () =>
+      (stopping ??= (async () => {
+        try {
+          if (!done) await stopAsync();
+        } finally {
+          done = true;
+          unregister(entry);
+        }
+      })()),
+    stopSync: () => {
+      if (done) return;
+      done = true;
+      unregister(entry);
+      stopSync();
+    },
+  };
+  registry.push(entry);
+  return entry;
+}
+
 function unregister(entry) {
   const i = registry.indexOf(entry);
   if (i >= 0) registry.splice(i, 1);
@@ -547,10 +558,12 @@ function unregister(entry) {
 
 function run(cmd, args, { env = process.env, cwd = '/', stream = false } = {}) {
   return new Promise((resolve, reject) => {
+    if (shuttingDown) return reject(new Error(`shutting down: not running ${cmd}`));
     // Output streamed to our stderr so a caller's stdout stays clean.
     const stdio = stream ? ['ignore', 2, 2] : ['ignore', 'pipe', 'pipe'];
     const child = spawn(cmd, args, { cwd, env, stdio });
     inFlight.add(child);
+    child.closed = new Promise((r) => child.once('close', r).once('error', r));
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d) => (stdout += d));
@@ -640,6 +653,23 @@ function isAlive(pid) {
   } catch {
     return false;
   }
+}
+
+// SIGKILLs pid and all its descendants (SIGKILL cannot be forwarded, e.g. by runuser).
+function killTree(pid) {
+  const children = new Map();
+  for (const name of HAS_PROC ? safeReaddir('/proc') : []) {
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {
+      /* gone */
+    }
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]) ?? []));
+  for (const p of tree) safeKill(p, 'SIGKILL');
 }
 
 function safeKill(pid, signal) {

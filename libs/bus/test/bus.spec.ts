@@ -2,7 +2,7 @@ import { Controller, INestMicroservice, Inject, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import IORedis from 'ioredis';
-import { BusClientProxy, BusContext, BusException, BusRemoteError, BusServer, BusTimeoutError } from '@broker/bus';
+import { BusClientProxy, BusContext, BusException, BusRemoteError, BusServer, BusTimeoutError } from '../src';
 import { randomKey, sleep, testRedisUrl, uniquePrefix } from '@broker/testing';
 
 const REPLICA = 'REPLICA';

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxy, ReadPacket, WritePacket } from '@nestjs/microservices';
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
@@ -39,7 +40,7 @@ export interface BusClientStats {
  * replica takes it); the reply comes back on this instance's own pub/sub channel, sealed so that
  * only this instance can read it. Every call has a deadline and ends with a typed error.
  */
-export class BusClientProxy extends ClientProxy {
+export class BusClientProxy extends ClientProxy implements OnApplicationShutdown {
   readonly clientId = randomUUID();
   private readonly requestKey: Buffer;
   private readonly keys = new ReplyKeyAgreement();
@@ -85,6 +86,11 @@ export class BusClientProxy extends ClientProxy {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     await this.subscriber?.quit().catch(() => undefined);
     await this.connection?.quit().catch(() => undefined);
+  }
+
+  /** Nest calls this when the app closes: pending calls fail with UNAVAILABLE, connections close. */
+  onApplicationShutdown(): Promise<void> {
+    return this.close();
   }
 
   unwrap<T>(): T {
@@ -179,7 +185,8 @@ export class BusClientProxy extends ClientProxy {
   private queueFor(service: string): Queue {
     let queue = this.queues.get(service);
     if (!queue) {
-      queue = new Queue(busQueueName(service), { connection: this.connection!, prefix: this.prefix });
+      if (!this.connection) throw new BusUnavailableError(service, 'client not connected');
+      queue = new Queue(busQueueName(service), { connection: this.connection, prefix: this.prefix });
       this.queues.set(service, queue);
     }
     return queue;

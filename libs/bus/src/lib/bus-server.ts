@@ -61,6 +61,7 @@ export class BusServer extends Server implements CustomTransportStrategy {
     await this.publisher?.quit().catch(() => undefined);
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the signature Nest's Server declares
   on(event: string, callback: Function): void {
     this.worker?.on(event as 'error', callback as (err: Error) => void);
   }

@@ -17,7 +17,6 @@ export interface ServiceDefinition extends ConfigRequirements {
 export async function createServiceApp(def: ServiceDefinition, config: ServiceConfig): Promise<INestApplication> {
   const app = await NestFactory.create(def.module(config), { bufferLogs: true });
   app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
   if (def.busServer) {
     app.connectMicroservice(
       { strategy: new BusServer({ redisUrl: config.redisUrl, busKey: config.bus.key, prefix: config.bus.prefix, service: def.service }) },
@@ -43,9 +42,32 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     const app = await createServiceApp(def, config);
     await app.startAllMicroservices();
     await app.listen(config.port, config.host);
-    app.get(Logger).log(`${def.service} listening on http://${config.host}:${config.port}`);
+    const logger = app.get(Logger);
+    logger.log(`${def.service} listening on http://${config.host}:${config.port}`);
+    stopOnSignals(app, logger);
   } catch (err) {
     process.stderr.write(`${def.service}: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   }
+}
+
+/**
+ * SIGTERM/SIGINT: stop taking work, let in-flight requests and jobs finish (app.close runs the
+ * shutdown hooks, closes the bus server and connections), then exit 0. A second signal exits at once.
+ */
+function stopOnSignals(app: INestApplication, logger: Logger): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    logger.log(`${signal} received: shutting down`);
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, stop);
 }

@@ -1,0 +1,87 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+
+/** Path of a built service's entry point. */
+export function appEntry(app: string): string {
+  return join(ROOT, 'dist', 'apps', app, 'main.js');
+}
+
+/** A free TCP port on loopback. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** One service running as its own process, with its output kept for assertions. */
+export class ServiceProcess {
+  readonly output: string[] = [];
+  private child?: ChildProcess;
+  private exited?: Promise<number | null>;
+
+  constructor(
+    readonly app: string,
+    readonly port: number,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  start(): this {
+    const entry = appEntry(this.app);
+    if (!existsSync(entry)) throw new Error(`${entry} is missing: build first (npm run build)`);
+    const child = spawn(process.execPath, [entry], {
+      env: { PATH: process.env['PATH'] ?? '', ...this.env, PORT: String(this.port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (d: Buffer) => this.output.push(d.toString()));
+    child.stderr?.on('data', (d: Buffer) => this.output.push(d.toString()));
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    this.child = child;
+    return this;
+  }
+
+  /** Resolves when /health/ready answers 200; rejects if the process exits or time runs out. */
+  async ready(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let exited = false;
+    void this.exited?.then(() => (exited = true));
+    while (Date.now() < deadline) {
+      if (exited) throw new Error(`${this.app} exited during start-up:\n${this.output.join('')}`);
+      try {
+        const res = await fetch(`${this.url}/health/ready`);
+        if (res.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`${this.app} not ready after ${timeoutMs} ms:\n${this.output.join('')}`);
+  }
+
+  /** Sends SIGTERM and resolves with the exit code (SIGKILL after `graceMs`). */
+  async stop(graceMs = 10_000): Promise<number | null> {
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return this.child?.exitCode ?? null;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child?.kill('SIGKILL'), graceMs);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code ?? null;
+  }
+
+  /** Waits for the process to exit by itself. */
+  exitCode(): Promise<number | null> {
+    return this.exited ?? Promise.resolve(null);
+  }
+}

@@ -1,0 +1,69 @@
+import { ConfigError, loadServiceConfig } from '../src';
+
+const KEY = Buffer.alloc(32, 7).toString('base64');
+const valid = { DATABASE_URL: 'postgres://u@127.0.0.1:5432/db', REDIS_URL: 'redis://127.0.0.1:6379', BUS_KEY: KEY };
+
+function problemsOf(env: Record<string, string | undefined>, database = true): string[] {
+  try {
+    loadServiceConfig('provider-registry', env, { database, defaultPort: 3101 });
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('service configuration', () => {
+  it('fills defaults and decodes the bus key', () => {
+    const config = loadServiceConfig('provider-registry', valid, { database: true, defaultPort: 3101 });
+    expect(config).toMatchObject({
+      service: 'provider-registry',
+      nodeEnv: 'development',
+      port: 3101,
+      host: '127.0.0.1',
+      logLevel: 'info',
+      databaseUrl: valid.DATABASE_URL,
+      redisUrl: valid.REDIS_URL,
+      bus: { prefix: 'broker', timeoutMs: 5000 },
+    });
+    expect(config.bus.key.equals(Buffer.alloc(32, 7))).toBe(true);
+  });
+
+  it('names every missing variable', () => {
+    expect(problemsOf({})).toEqual([
+      'DATABASE_URL: required but not set',
+      'REDIS_URL: required but not set',
+      'BUS_KEY: required but not set',
+    ]);
+  });
+
+  it('does not require DATABASE_URL of a service without tables', () => {
+    expect(problemsOf({ REDIS_URL: valid.REDIS_URL, BUS_KEY: KEY }, false)).toEqual([]);
+  });
+
+  it('names each bad value with what is expected', () => {
+    const problems = problemsOf({
+      ...valid,
+      DATABASE_URL: 'mysql://x',
+      PORT: '70000',
+      LOG_LEVEL: 'loud',
+      BUS_KEY: Buffer.alloc(16).toString('base64'),
+      BUS_TIMEOUT_MS: 'soon',
+    });
+    expect(problems).toHaveLength(5);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^DATABASE_URL: must be a URL starting with postgres:\/\//),
+        'PORT: must be between 1 and 65535',
+        expect.stringMatching(/^LOG_LEVEL: /),
+        expect.stringMatching(/^BUS_KEY: must be 32 random bytes/),
+        'BUS_TIMEOUT_MS: must be a whole number',
+      ]),
+    );
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(problemsOf({ ...valid, PORT: '' })).toEqual([]);
+    expect(problemsOf({ ...valid, REDIS_URL: '' })).toEqual(['REDIS_URL: required but not set']);
+  });
+});
