@@ -32,11 +32,13 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // ---------------------------------------------------------------------------------------------
 // binaries
 
-// Finds (installing with apt-get when root) the PostgreSQL server binaries and redis-server.
-export async function ensureServerBinaries({ log = defaultLog } = {}) {
+// Finds (installing with apt-get when root) the PostgreSQL server binaries and redis-server;
+// pass postgres: false or redis: false to require only one of them.
+export async function ensureServerBinaries({ log = defaultLog, postgres = true, redis = true } = {}) {
   if (binaries) return binaries;
   let found = locateBinaries();
-  let missing = missingPackages(found);
+  const missingOf = (f) => missingPackages(f).filter((p) => (p === 'postgresql' ? postgres : redis));
+  let missing = missingOf(found);
   if (missing.length && IS_ROOT && which('apt-get')) {
     log(`installing ${missing.join(' ')} with apt-get (not found on this machine)`);
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -44,7 +46,7 @@ export async function ensureServerBinaries({ log = defaultLog } = {}) {
     await runChecked('apt-get', [...lock, 'update'], { env, stream: true });
     await runChecked('apt-get', [...lock, 'install', '-y', '--no-install-recommends', ...missing], { env, stream: true });
     found = locateBinaries();
-    missing = missingPackages(found);
+    missing = missingOf(found);
   }
   if (missing.length) {
     throw new Error(
@@ -55,8 +57,8 @@ export async function ensureServerBinaries({ log = defaultLog } = {}) {
         `(for tests: TEST_DATABASE_URL and TEST_REDIS_URL).`,
     );
   }
-  binaries = found;
-  return binaries;
+  if (found.pgBin && found.redisServer) binaries = found; // cache only a complete answer
+  return found;
 }
 
 function missingPackages({ pgBin, redisServer }) {
@@ -169,7 +171,7 @@ function ephemeralPort() {
 // Without `port`, a free one is picked (preferredPort if free) after any leftover server is stopped.
 export async function startPostgres({ dataDir, port, preferredPort, persistent = false, log = defaultLog } = {}) {
   if (!dataDir) throw new Error('startPostgres: dataDir is required');
-  const { pgBin } = await ensureServerBinaries({ log });
+  const { pgBin } = await ensureServerBinaries({ log, redis: false });
   dataDir = path.resolve(dataDir);
   if (IS_ROOT) assertOsUser(PG_OS_USER);
 
@@ -307,10 +309,10 @@ async function clearPreviousPostgres(dataDir, pgCtl, log) {
 
 async function stopPostgresIn(dataDir, pgCtl, log) {
   if (postmasterState(dataDir).alive) {
-    const res = await run(...asPgUser(pgCtl, ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop']));
+    const res = await run(...asPgUser(pgCtl, ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop']), { forStop: true });
     if (res.code !== 0 && postmasterState(dataDir).alive) {
       log(`pg_ctl stop -m fast failed (${res.stderr.trim()}): trying -m immediate`);
-      await run(...asPgUser(pgCtl, ['-D', dataDir, '-m', 'immediate', '-w', '-t', '30', 'stop']));
+      await run(...asPgUser(pgCtl, ['-D', dataDir, '-m', 'immediate', '-w', '-t', '30', 'stop']), { forStop: true });
     }
   }
   await killStrays(dataDir, 'postgres', log);
@@ -331,7 +333,7 @@ function stopPostgresSync(dataDir, pgCtl) {
 // Without `port`, a free one is picked (preferredPort if free) after any leftover server is stopped.
 export async function startRedis({ dir, port, preferredPort, persistent = false, log = defaultLog } = {}) {
   if (!dir) throw new Error('startRedis: dir is required');
-  const { redisServer } = await ensureServerBinaries({ log });
+  const { redisServer } = await ensureServerBinaries({ log, postgres: false });
   dir = path.resolve(dir);
   await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
   const pidFile = path.join(dir, 'redis.pid');
@@ -450,7 +452,7 @@ function redisCommand(port, command, timeoutMs) {
 
 // Starts a non-persistent PostgreSQL and/or Redis in a fresh temp dir; stop() removes everything.
 export async function startThrowawayServices({ postgres = true, redis = true, log = defaultLog } = {}) {
-  await ensureServerBinaries({ log });
+  await ensureServerBinaries({ log, postgres, redis });
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'broker-test-'));
   const removeRoot = () => fs.rmSync(root, { recursive: true, force: true });
   // Registered first, so it is removed after the servers in it have stopped.
@@ -492,8 +494,8 @@ export async function stopAllServices() {
   // Commands still running (e.g. initdb via runuser, which forwards SIGTERM) must finish before
   // their directories are stopped/removed.
   await Promise.all([...inFlight].map(async (child) => {
-    safeKill(child.pid, 'SIGTERM');
-    if (!(await waitForExit(child.pid, 10_000))) killTree(child.pid);
+    if (!child.forStop) safeKill(child.pid, 'SIGTERM'); // let a stop command in progress finish
+    if (!(await waitForExit(child.pid, child.forStop ? 70_000 : 10_000))) killTree(child.pid);
     await child.closed;
   }));
   for (const entry of [...registry].reverse()) {
@@ -556,13 +558,14 @@ function unregister(entry) {
 // ---------------------------------------------------------------------------------------------
 // processes
 
-function run(cmd, args, { env = process.env, cwd = '/', stream = false } = {}) {
+function run(cmd, args, { env = process.env, cwd = '/', stream = false, forStop = false } = {}) {
   return new Promise((resolve, reject) => {
-    if (shuttingDown) return reject(new Error(`shutting down: not running ${cmd}`));
+    if (shuttingDown && !forStop) return reject(new Error(`shutting down: not running ${cmd}`));
     // Output streamed to our stderr so a caller's stdout stays clean.
     const stdio = stream ? ['ignore', 2, 2] : ['ignore', 'pipe', 'pipe'];
     const child = spawn(cmd, args, { cwd, env, stdio });
     inFlight.add(child);
+    child.forStop = forStop;
     child.closed = new Promise((r) => child.once('close', r).once('error', r));
     let stdout = '';
     let stderr = '';

@@ -1,0 +1,259 @@
+// `npm start`: runs the whole system on local defaults. PostgreSQL and Redis are started from
+// system binaries with their data in .data/ (unless DATABASE_URL / REDIS_URL are set), local
+// secrets are generated once into .data/secrets.json, the four apps are built and started, and
+// Ctrl-C stops everything it started.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureDeps } from './ensure-deps.mjs';
+import { createDatabase, freePort, startPostgres, startRedis, stopAllServices } from './lib/local-services.mjs';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DATA_DIR = path.join(REPO, '.data');
+const STATE_FILE = path.join(DATA_DIR, 'state.json');
+const SECRETS_FILE = path.join(DATA_DIR, 'secrets.json');
+const APPS = ['provider-registry', 'token-broker', 'worker', 'gateway']; // start order
+const DATABASE_NAME = 'broker';
+const DEFAULT_GATEWAY_PORT = 3000;
+const READY_PATH = '/health/ready';
+const READY_TIMEOUT_MS = 60_000;
+const STOP_GRACE_MS = 10_000;
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+// Local secrets: NAME -> generator. Any entry missing from .data/secrets.json is generated on start.
+export const SECRET_GENERATORS = {
+  BUS_KEY: () => randomBytes(32).toString('base64'),
+};
+
+// The built entry point of an app (the one place to change if the build output moves).
+export function appEntry(app) {
+  return path.join(REPO, 'dist', 'apps', app, 'main.js');
+}
+
+const log = (msg) => process.stderr.write(`[start] ${msg}\n`);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Reads .data/secrets.json, fills in missing entries from SECRET_GENERATORS, keeps it mode 0600.
+export function loadSecrets(file = SECRETS_FILE) {
+  const secrets = readJson(file) ?? {};
+  const missing = Object.keys(SECRET_GENERATORS).filter((name) => !secrets[name]);
+  for (const name of missing) secrets[name] = SECRET_GENERATORS[name]();
+  if (missing.length || !fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+    log(`generated ${missing.join(', ')} in ${path.relative(REPO, file)}`);
+  }
+  fs.chmodSync(file, 0o600);
+  return secrets;
+}
+
+function readJson(file) {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+// Runs `npm start`; everything started is tracked and stopped on exit, signal or failure.
+export async function start() {
+  const children = new Map(); // name -> ChildProcess (the build, then the four apps)
+  let stopping = null;
+  let forced = false;
+
+  const shutdown = (code, reason) =>
+    (stopping ??= (async () => {
+      if (reason) log(reason);
+      await stopChildren(children, () => forced);
+      await stopAllServices(); // only what this process started; servers given by URL are untouched
+      log('stopped');
+      process.exit(code);
+    })());
+
+  for (const sig of SIGNALS) {
+    process.on(sig, () => {
+      if (stopping) {
+        forced = true; // second Ctrl-C: do not wait for the apps
+        for (const child of children.values()) child.kill('SIGKILL');
+        return;
+      }
+      shutdown(0, `${sig}: stopping`);
+    });
+  }
+
+  try {
+    await ensureDeps();
+    fs.mkdirSync(DATA_DIR, { recursive: true });
+    const { databaseUrl, redisUrl } = await provisionServices();
+    const secrets = loadSecrets();
+    if (stopping) return;
+
+    const build = await runBuild(children);
+    if (stopping) return;
+    if (build !== 0) return shutdown(1, `build failed (exit ${build}): see the errors above; nothing was started`);
+
+    const ports = await choosePorts();
+    for (const app of APPS) {
+      const entry = appEntry(app);
+      if (!fs.existsSync(entry)) return shutdown(1, `${app}: ${path.relative(REPO, entry)} does not exist after the build`);
+      const env = {
+        ...process.env,
+        NODE_ENV: process.env.NODE_ENV ?? 'development',
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+        DATABASE_URL: databaseUrl,
+        REDIS_URL: redisUrl,
+        ...Object.fromEntries(Object.entries(secrets).filter(([name]) => !process.env[name])),
+        PORT: String(ports[app]),
+      };
+      const child = spawn(process.execPath, [entry], { cwd: REPO, env, stdio: 'inherit' });
+      children.set(app, child);
+      child.on('exit', (code, signal) => {
+        children.delete(app);
+        if (!stopping) shutdown(1, `${app} exited unexpectedly (${signal ?? `exit code ${code}`}): stopping everything`);
+      });
+    }
+
+    const notReady = await waitUntilReady(ports, children);
+    if (stopping) return;
+    if (notReady) return shutdown(1, notReady);
+
+    const gateway = `http://127.0.0.1:${ports.gateway}`;
+    process.stdout.write(
+      `\nGateway ready: ${gateway}  (try: curl ${gateway}/api/v2/externalOAuth/providers/)\n` +
+        `Press Ctrl-C to stop\n\n`,
+    );
+  } catch (err) {
+    if (!stopping) shutdown(1, `failed: ${err.message}`);
+  }
+}
+
+// PostgreSQL and Redis: the URLs from the environment, or persistent local servers in .data/.
+async function provisionServices() {
+  const state = readJson(STATE_FILE) ?? {};
+  const [databaseUrl, redisUrl] = await Promise.all([
+    process.env.DATABASE_URL ??
+      startPostgres({ dataDir: path.join(DATA_DIR, 'postgres'), preferredPort: state.postgresPort, persistent: true, log })
+        .then(async (pg) => {
+          state.postgresPort = pg.port;
+          return createDatabase(pg.url, DATABASE_NAME);
+        }),
+    process.env.REDIS_URL ??
+      startRedis({ dir: path.join(DATA_DIR, 'redis'), preferredPort: state.redisPort, persistent: true, log })
+        .then((redis) => {
+          state.redisPort = redis.port;
+          return redis.url;
+        }),
+  ]);
+  fs.writeFileSync(STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
+  if (process.env.DATABASE_URL) log('using DATABASE_URL from the environment');
+  if (process.env.REDIS_URL) log('using REDIS_URL from the environment');
+  return { databaseUrl, redisUrl };
+}
+
+// Builds the four apps with Nx; resolves with the exit code.
+function runBuild(children) {
+  log('building apps');
+  const nx = nxBin();
+  const args = [nx, 'run-many', '-t', 'build', `--projects=${APPS.join(',')}`, '--outputStyle=static'];
+  const child = spawn(process.execPath, args, { cwd: REPO, env: { ...process.env, NX_DAEMON: 'false' }, stdio: 'inherit' });
+  children.set('build', child);
+  return new Promise((resolve) => {
+    child.on('error', (err) => {
+      log(`could not run nx: ${err.message}`);
+      resolve(1);
+    });
+    child.on('exit', (code, signal) => {
+      children.delete('build');
+      resolve(signal ? 128 + (os.constants.signals[signal] ?? 0) : code);
+    });
+  });
+}
+
+// nx's CLI script, from its package.json (nx 23 ships it as dist/bin/nx.js, older ones bin/nx.js).
+function nxBin() {
+  const dir = path.join(REPO, 'node_modules', 'nx');
+  const bin = readJson(path.join(dir, 'package.json'))?.bin;
+  return path.join(dir, (typeof bin === 'string' ? bin : bin?.nx) ?? 'bin/nx.js');
+}
+
+// Gateway: GATEWAY_PORT (must be free) or 3000 if free, else any free port; other apps: free ports.
+async function choosePorts() {
+  const ports = {};
+  const taken = new Set();
+  const explicit = process.env.GATEWAY_PORT ? Number(process.env.GATEWAY_PORT) : null;
+  const gateway = await freePort(explicit ?? DEFAULT_GATEWAY_PORT);
+  if (explicit && gateway !== explicit) throw new Error(`GATEWAY_PORT ${explicit} is already in use`);
+  if (!explicit && gateway !== DEFAULT_GATEWAY_PORT) log(`port ${DEFAULT_GATEWAY_PORT} is busy: gateway uses ${gateway}`);
+  ports.gateway = gateway;
+  taken.add(gateway);
+  for (const app of APPS.filter((a) => a !== 'gateway')) {
+    let port;
+    do port = await freePort();
+    while (taken.has(port));
+    taken.add(port);
+    ports[app] = port;
+  }
+  return ports;
+}
+
+// Polls every app's readiness endpoint; resolves null when all answer 200, else what went wrong.
+async function waitUntilReady(ports, children) {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  const results = await Promise.all(
+    APPS.map(async (app) => {
+      const url = `http://127.0.0.1:${ports[app]}${READY_PATH}`;
+      while (Date.now() < deadline) {
+        if (!children.has(app)) return `${app} exited before it was ready`;
+        if ((await httpStatus(url)) === 200) {
+          log(`${app} ready on port ${ports[app]}`);
+          return null;
+        }
+        await sleep(250);
+      }
+      return `${app} was not ready after ${READY_TIMEOUT_MS / 1000} s (GET ${url} never answered 200)`;
+    }),
+  );
+  const failures = results.filter(Boolean);
+  return failures.length ? `${failures.join('; ')}: stopping everything` : null;
+}
+
+function httpStatus(url) {
+  return new Promise((resolve) => {
+    const req = http.get(url, { timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+  });
+}
+
+// SIGTERM to every child, SIGKILL to those still running after the grace period (or when forced).
+async function stopChildren(children, isForced) {
+  const running = [...children.entries()];
+  if (!running.length) return;
+  log(`stopping ${running.map(([name]) => name).join(', ')}`);
+  const exited = running.map(
+    ([, child]) => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', resolve))),
+  );
+  for (const [, child] of running) child.kill('SIGTERM');
+  const deadline = Date.now() + STOP_GRACE_MS;
+  const all = Promise.all(exited);
+  let done = false;
+  all.then(() => (done = true));
+  while (!done && Date.now() < deadline && !isForced()) await sleep(50);
+  if (!done) {
+    const stuck = running.filter(([, child]) => child.exitCode === null && child.signalCode === null);
+    if (stuck.length) log(`killing ${stuck.map(([name]) => name).join(', ')} (did not stop within ${STOP_GRACE_MS / 1000} s)`);
+    for (const [, child] of stuck) child.kill('SIGKILL');
+    await all;
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await start();
+}
