@@ -23,6 +23,6 @@ module.exports = {
   },
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
   testTimeout: 30000,
-  // globalSetup: path.join(__dirname, 'tools/jest/global-setup.mjs'),
-  // globalTeardown: path.join(__dirname, 'tools/jest/global-teardown.mjs'),
+  globalSetup: path.join(__dirname, 'tools/jest/global-setup.mjs'),
+  globalTeardown: path.join(__dirname, 'tools/jest/global-teardown.mjs'),
 };

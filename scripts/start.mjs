@@ -10,7 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDeps } from './ensure-deps.mjs';
-import { createDatabase, freePort, startPostgres, startRedis, stopAllServices } from './lib/local-services.mjs';
+import {
+  createDatabase,
+  freePort,
+  startPostgres,
+  startRedis,
+  stopAllServices,
+} from './lib/local-services.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DATA_DIR = path.join(REPO, '.data');
@@ -94,12 +100,14 @@ export async function start() {
 
     const build = await runBuild(children);
     if (stopping) return;
-    if (build !== 0) return shutdown(1, `build failed (exit ${build}): see the errors above; nothing was started`);
+    if (build !== 0)
+      return shutdown(1, `build failed (exit ${build}): see the errors above; nothing was started`);
 
     const ports = await choosePorts();
     for (const app of APPS) {
       const entry = appEntry(app);
-      if (!fs.existsSync(entry)) return shutdown(1, `${app}: ${path.relative(REPO, entry)} does not exist after the build`);
+      if (!fs.existsSync(entry))
+        return shutdown(1, `${app}: ${path.relative(REPO, entry)} does not exist after the build`);
       const env = {
         ...process.env,
         NODE_ENV: process.env.NODE_ENV ?? 'development',
@@ -113,7 +121,8 @@ export async function start() {
       children.set(app, child);
       child.on('exit', (code, signal) => {
         children.delete(app);
-        if (!stopping) shutdown(1, `${app} exited unexpectedly (${signal ?? `exit code ${code}`}): stopping everything`);
+        if (!stopping)
+          shutdown(1, `${app} exited unexpectedly (${signal ?? `exit code ${code}`}): stopping everything`);
       });
     }
 
@@ -136,17 +145,25 @@ async function provisionServices() {
   const state = readJson(STATE_FILE) ?? {};
   const [databaseUrl, redisUrl] = await Promise.all([
     process.env.DATABASE_URL ??
-      startPostgres({ dataDir: path.join(DATA_DIR, 'postgres'), preferredPort: state.postgresPort, persistent: true, log })
-        .then(async (pg) => {
-          state.postgresPort = pg.port;
-          return createDatabase(pg.url, DATABASE_NAME);
-        }),
+      startPostgres({
+        dataDir: path.join(DATA_DIR, 'postgres'),
+        preferredPort: state.postgresPort,
+        persistent: true,
+        log,
+      }).then(async (pg) => {
+        state.postgresPort = pg.port;
+        return createDatabase(pg.url, DATABASE_NAME);
+      }),
     process.env.REDIS_URL ??
-      startRedis({ dir: path.join(DATA_DIR, 'redis'), preferredPort: state.redisPort, persistent: true, log })
-        .then((redis) => {
-          state.redisPort = redis.port;
-          return redis.url;
-        }),
+      startRedis({
+        dir: path.join(DATA_DIR, 'redis'),
+        preferredPort: state.redisPort,
+        persistent: true,
+        log,
+      }).then((redis) => {
+        state.redisPort = redis.port;
+        return redis.url;
+      }),
   ]);
   fs.writeFileSync(STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
   if (process.env.DATABASE_URL) log('using DATABASE_URL from the environment');
@@ -159,7 +176,11 @@ function runBuild(children) {
   log('building apps');
   const nx = nxBin();
   const args = [nx, 'run-many', '-t', 'build', `--projects=${APPS.join(',')}`, '--outputStyle=static'];
-  const child = spawn(process.execPath, args, { cwd: REPO, env: { ...process.env, NX_DAEMON: 'false' }, stdio: 'inherit' });
+  const child = spawn(process.execPath, args, {
+    cwd: REPO,
+    env: { ...process.env, NX_DAEMON: 'false' },
+    stdio: 'inherit',
+  });
   children.set('build', child);
   return new Promise((resolve) => {
     child.on('error', (err) => {
@@ -174,7 +195,7 @@ function runBuild(children) {
 }
 
 // nx's CLI script, from its package.json (nx 23 ships it as dist/bin/nx.js, older ones bin/nx.js).
-function nxBin() {
+export function nxBin() {
   const dir = path.join(REPO, 'node_modules', 'nx');
   const bin = readJson(path.join(dir, 'package.json'))?.bin;
   return path.join(dir, (typeof bin === 'string' ? bin : bin?.nx) ?? 'bin/nx.js');
@@ -187,7 +208,8 @@ async function choosePorts() {
   const explicit = process.env.GATEWAY_PORT ? Number(process.env.GATEWAY_PORT) : null;
   const gateway = await freePort(explicit ?? DEFAULT_GATEWAY_PORT);
   if (explicit && gateway !== explicit) throw new Error(`GATEWAY_PORT ${explicit} is already in use`);
-  if (!explicit && gateway !== DEFAULT_GATEWAY_PORT) log(`port ${DEFAULT_GATEWAY_PORT} is busy: gateway uses ${gateway}`);
+  if (!explicit && gateway !== DEFAULT_GATEWAY_PORT)
+    log(`port ${DEFAULT_GATEWAY_PORT} is busy: gateway uses ${gateway}`);
   ports.gateway = gateway;
   taken.add(gateway);
   for (const app of APPS.filter((a) => a !== 'gateway')) {
@@ -238,7 +260,10 @@ async function stopChildren(children, isForced) {
   if (!running.length) return;
   log(`stopping ${running.map(([name]) => name).join(', ')}`);
   const exited = running.map(
-    ([, child]) => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', resolve))),
+    ([, child]) =>
+      new Promise((resolve) =>
+        child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', resolve),
+      ),
   );
   for (const [, child] of running) child.kill('SIGTERM');
   const deadline = Date.now() + STOP_GRACE_MS;
@@ -248,7 +273,10 @@ async function stopChildren(children, isForced) {
   while (!done && Date.now() < deadline && !isForced()) await sleep(50);
   if (!done) {
     const stuck = running.filter(([, child]) => child.exitCode === null && child.signalCode === null);
-    if (stuck.length) log(`killing ${stuck.map(([name]) => name).join(', ')} (did not stop within ${STOP_GRACE_MS / 1000} s)`);
+    if (stuck.length)
+      log(
+        `killing ${stuck.map(([name]) => name).join(', ')} (did not stop within ${STOP_GRACE_MS / 1000} s)`,
+      );
     for (const [, child] of stuck) child.kill('SIGKILL');
     await all;
   }

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDeps } from './ensure-deps.mjs';
+import { nxBin } from './start.mjs';
 import { startThrowawayServices, stopAllServices, stopAllServicesSync } from './lib/local-services.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -60,6 +61,17 @@ export async function runTests(jestArgs) {
   try {
     await ensureDeps();
     const env = { ...process.env, NX_DAEMON: 'false' };
+    // The end-to-end suite runs the built services as processes: build them first (cached by nx).
+    if (!env.SKIP_BUILD) {
+      jest = spawn(process.execPath, [nxBin(), 'run-many', '-t', 'build', '--outputStyle=static'], { cwd: REPO, env, stdio: 'inherit' });
+      const built = await new Promise((resolve) => {
+        jest.on('error', () => resolve(1));
+        jest.on('exit', (c, signal) => resolve(signal ? 128 : c));
+      });
+      jest = null;
+      if (interrupted) return signalExitCode(interrupted);
+      if (built !== 0) throw new Error(`the build failed (exit ${built}): see the errors above`);
+    }
     const needPostgres = !env.TEST_DATABASE_URL;
     const needRedis = !env.TEST_REDIS_URL;
     if (needPostgres || needRedis) {

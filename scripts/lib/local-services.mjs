@@ -32,8 +32,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // ---------------------------------------------------------------------------------------------
 // binaries
 
-// Finds (installing with apt-get when root) the PostgreSQL server binaries and redis-server;
-// pass postgres: false or redis: false to require only one of them.
+// Finds the PostgreSQL server binaries and redis-server, apt-installing them when root (postgres/redis: false = not needed).
 export async function ensureServerBinaries({ log = defaultLog, postgres = true, redis = true } = {}) {
   if (binaries) return binaries;
   let found = locateBinaries();
@@ -44,7 +43,10 @@ export async function ensureServerBinaries({ log = defaultLog, postgres = true, 
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     const lock = ['-o', 'DPkg::Lock::Timeout=120'];
     await runChecked('apt-get', [...lock, 'update'], { env, stream: true });
-    await runChecked('apt-get', [...lock, 'install', '-y', '--no-install-recommends', ...missing], { env, stream: true });
+    await runChecked('apt-get', [...lock, 'install', '-y', '--no-install-recommends', ...missing], {
+      env,
+      stream: true,
+    });
     found = locateBinaries();
     missing = missingOf(found);
   }
@@ -106,7 +108,11 @@ function psqlPath() {
 }
 
 function which(name) {
-  return pathDirs().map((d) => path.join(d, name)).find(isExecutable) ?? null;
+  return (
+    pathDirs()
+      .map((d) => path.join(d, name))
+      .find(isExecutable) ?? null
+  );
 }
 
 function pathDirs() {
@@ -135,7 +141,8 @@ function safeReaddir(dir) {
 
 // Returns a TCP port that is free on 127.0.0.1 (and on the wildcard address), `preferred` if it is.
 export async function freePort(preferred) {
-  if (preferred && (await canListen(preferred, '127.0.0.1')) && (await canListen(preferred))) return preferred;
+  if (preferred && (await canListen(preferred, '127.0.0.1')) && (await canListen(preferred)))
+    return preferred;
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = await ephemeralPort();
     if (await canListen(port)) return port;
@@ -167,9 +174,14 @@ function ephemeralPort() {
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
 
-// Starts (initialising if needed) a PostgreSQL cluster in dataDir on 127.0.0.1:port.
-// Without `port`, a free one is picked (preferredPort if free) after any leftover server is stopped.
-export async function startPostgres({ dataDir, port, preferredPort, persistent = false, log = defaultLog } = {}) {
+// Starts (initdb if needed) a cluster in dataDir on 127.0.0.1:port (default: preferredPort if free, else any free port).
+export async function startPostgres({
+  dataDir,
+  port,
+  preferredPort,
+  persistent = false,
+  log = defaultLog,
+} = {}) {
   if (!dataDir) throw new Error('startPostgres: dataDir is required');
   const { pgBin } = await ensureServerBinaries({ log, redis: false });
   dataDir = path.resolve(dataDir);
@@ -185,13 +197,25 @@ export async function startPostgres({ dataDir, port, preferredPort, persistent =
 
   if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
     if (safeReaddir(dataDir).length) {
-      throw new Error(`${dataDir} is not empty but holds no PostgreSQL cluster (no PG_VERSION): move it away`);
+      throw new Error(
+        `${dataDir} is not empty but holds no PostgreSQL cluster (no PG_VERSION): move it away`,
+      );
     }
     log(`initdb ${dataDir}`);
-    await runChecked(...asPgUser(path.join(pgBin, 'initdb'), [
-      '-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-locale',
-      ...(persistent ? [] : ['--no-sync']),
-    ]));
+    await runChecked(
+      ...asPgUser(path.join(pgBin, 'initdb'), [
+        '-D',
+        dataDir,
+        '-U',
+        'postgres',
+        '-A',
+        'trust',
+        '-E',
+        'UTF8',
+        '--no-locale',
+        ...(persistent ? [] : ['--no-sync']),
+      ]),
+    );
   }
 
   // Register before launching: an interrupted start is still cleaned up.
@@ -212,10 +236,14 @@ export async function startPostgres({ dataDir, port, preferredPort, persistent =
       '-c listen_addresses=127.0.0.1',
       ...(persistent ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
     ].join(' ');
-    const started = await run(...asPgUser(pgCtl, ['-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', opts, 'start']));
+    const started = await run(
+      ...asPgUser(pgCtl, ['-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', opts, 'start']),
+    );
     if (started.code !== 0) {
-      throw new Error(`PostgreSQL failed to start on port ${port} (${dataDir}):\n${started.stdout}${started.stderr}` +
-        `--- tail of ${logFile} ---\n${tail(logFile)}`);
+      throw new Error(
+        `PostgreSQL failed to start on port ${port} (${dataDir}):\n${started.stdout}${started.stderr}` +
+          `--- tail of ${logFile} ---\n${tail(logFile)}`,
+      );
     }
   } catch (err) {
     await entry.stop().catch(() => {});
@@ -254,8 +282,10 @@ function asPgUser(bin, args) {
 function assertOsUser(user) {
   const id = spawnSync('id', ['-u', user], { encoding: 'utf8' });
   if (id.status !== 0) {
-    throw new Error(`running as root, but there is no '${user}' OS user to run PostgreSQL as ` +
-      `(initdb refuses root). Install the Debian postgresql package, or set DATABASE_URL.`);
+    throw new Error(
+      `running as root, but there is no '${user}' OS user to run PostgreSQL as ` +
+        `(initdb refuses root). Install the Debian postgresql package, or set DATABASE_URL.`,
+    );
   }
 }
 
@@ -309,10 +339,14 @@ async function clearPreviousPostgres(dataDir, pgCtl, log) {
 
 async function stopPostgresIn(dataDir, pgCtl, log) {
   if (postmasterState(dataDir).alive) {
-    const res = await run(...asPgUser(pgCtl, ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop']), { forStop: true });
+    const res = await run(...asPgUser(pgCtl, ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop']), {
+      forStop: true,
+    });
     if (res.code !== 0 && postmasterState(dataDir).alive) {
       log(`pg_ctl stop -m fast failed (${res.stderr.trim()}): trying -m immediate`);
-      await run(...asPgUser(pgCtl, ['-D', dataDir, '-m', 'immediate', '-w', '-t', '30', 'stop']), { forStop: true });
+      await run(...asPgUser(pgCtl, ['-D', dataDir, '-m', 'immediate', '-w', '-t', '30', 'stop']), {
+        forStop: true,
+      });
     }
   }
   await killStrays(dataDir, 'postgres', log);
@@ -329,8 +363,7 @@ function stopPostgresSync(dataDir, pgCtl) {
 // ---------------------------------------------------------------------------------------------
 // Redis
 
-// Starts redis-server daemonized in dir on 127.0.0.1:port and waits until it answers PING.
-// Without `port`, a free one is picked (preferredPort if free) after any leftover server is stopped.
+// Starts a daemonized redis-server in dir on 127.0.0.1:port (default as startPostgres) and waits for PONG.
 export async function startRedis({ dir, port, preferredPort, persistent = false, log = defaultLog } = {}) {
   if (!dir) throw new Error('startRedis: dir is required');
   const { redisServer } = await ensureServerBinaries({ log, postgres: false });
@@ -350,13 +383,25 @@ export async function startRedis({ dir, port, preferredPort, persistent = false,
     port ??= await freePort(preferredPort);
     rotateLog(logFile);
     const args = [
-      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
-      '--pidfile', pidFile, '--logfile', logFile, '--daemonize', 'yes',
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--pidfile',
+      pidFile,
+      '--logfile',
+      logFile,
+      '--daemonize',
+      'yes',
       ...(persistent ? ['--appendonly', 'yes', '--save', ''] : ['--save', '', '--appendonly', 'no']),
     ];
     const res = await run(redisServer, args, { cwd: dir });
     if (res.code !== 0) {
-      throw new Error(`redis-server failed to start: ${res.stdout}${res.stderr}--- tail of ${logFile} ---\n${tail(logFile)}`);
+      throw new Error(
+        `redis-server failed to start: ${res.stdout}${res.stderr}--- tail of ${logFile} ---\n${tail(logFile)}`,
+      );
     }
     await waitForRedis(dir, port, 10_000, logFile);
   } catch (err) {
@@ -389,8 +434,10 @@ async function waitForRedis(dir, port, timeoutMs, logFile) {
     if (pid !== null && !pidRunsIn(pid, dir)) break; // the daemon wrote its pid file and died
     await sleep(25);
   }
-  throw new Error(`redis-server on 127.0.0.1:${port} did not answer PING within ${timeoutMs / 1000} s` +
-    `\n--- tail of ${logFile} ---\n${tail(logFile)}`);
+  throw new Error(
+    `redis-server on 127.0.0.1:${port} did not answer PING within ${timeoutMs / 1000} s` +
+      `\n--- tail of ${logFile} ---\n${tail(logFile)}`,
+  );
 }
 
 async function clearPreviousRedis(dir, log) {
@@ -481,23 +528,29 @@ export async function startThrowawayServices({ postgres = true, redis = true, lo
     await stop().catch(() => {});
     throw failure.reason;
   }
-  return { databaseUrl: pg.value ? pg.value.url : null, redisUrl: rd.value ? rd.value.url : null, dir: root, stop };
+  return {
+    databaseUrl: pg.value ? pg.value.url : null,
+    redisUrl: rd.value ? rd.value.url : null,
+    dir: root,
+    stop,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
 // cleanup of everything this process started
 
-// Stops every server this process started and kills commands still running; nothing new can
-// be started in this process afterwards (idempotent).
+// Stops every server this process started and ends commands still running; nothing new starts afterwards.
 export async function stopAllServices() {
   shuttingDown = true;
   // Commands still running (e.g. initdb via runuser, which forwards SIGTERM) must finish before
   // their directories are stopped/removed.
-  await Promise.all([...inFlight].map(async (child) => {
-    if (!child.forStop) safeKill(child.pid, 'SIGTERM'); // let a stop command in progress finish
-    if (!(await waitForExit(child.pid, child.forStop ? 70_000 : 10_000))) killTree(child.pid);
-    await child.closed;
-  }));
+  await Promise.all(
+    [...inFlight].map(async (child) => {
+      if (!child.forStop) safeKill(child.pid, 'SIGTERM'); // let a stop command in progress finish
+      if (!(await waitForExit(child.pid, child.forStop ? 70_000 : 10_000))) killTree(child.pid);
+      await child.closed;
+    }),
+  );
   for (const entry of [...registry].reverse()) {
     try {
       await entry.stop();
@@ -585,8 +638,10 @@ function run(cmd, args, { env = process.env, cwd = '/', stream = false, forStop 
 async function runChecked(cmd, args, opts) {
   const res = await run(cmd, args, opts);
   if (res.code !== 0) {
-    throw new Error(`${cmd} ${args.join(' ')} failed (exit ${res.code}${res.signal ? `, ${res.signal}` : ''})` +
-      `${res.stdout || res.stderr ? `:\n${res.stdout}${res.stderr}` : ''}`);
+    throw new Error(
+      `${cmd} ${args.join(' ')} failed (exit ${res.code}${res.signal ? `, ${res.signal}` : ''})` +
+        `${res.stdout || res.stderr ? `:\n${res.stdout}${res.stderr}` : ''}`,
+    );
   }
   return res;
 }

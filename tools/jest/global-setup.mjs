@@ -26,5 +26,7 @@ export default async function globalSetup() {
   globalThis[STATE] = { services, onSignal, setEnv: [] };
   if (needPostgres) process.env.TEST_DATABASE_URL = services.databaseUrl;
   if (needRedis) process.env.TEST_REDIS_URL = services.redisUrl;
-  globalThis[STATE].setEnv = [needPostgres && 'TEST_DATABASE_URL', needRedis && 'TEST_REDIS_URL'].filter(Boolean);
+  globalThis[STATE].setEnv = [needPostgres && 'TEST_DATABASE_URL', needRedis && 'TEST_REDIS_URL'].filter(
+    Boolean,
+  );
 }

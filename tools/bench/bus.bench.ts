@@ -1,0 +1,102 @@
+// npm run bench:bus — the bus's round trip and throughput against the bare parts it is built on.
+// Prints: Redis GET p50, bare BullMQ add→complete p50/p99, bus request/reply p50/p99 and max
+// throughput with 1 and 3 responder processes. Bounded in count and time; loopback only.
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { Queue, QueueEvents } from 'bullmq';
+import { BusClientProxy, createRedisConnection } from '@broker/bus';
+import { fmt, percentile, throughput, timeSequential } from './stats';
+
+const N = Number(process.env['BENCH_N'] ?? 3000);
+const THROUGHPUT_MS = Number(process.env['BENCH_THROUGHPUT_MS'] ?? 3000);
+const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 128);
+const payload = { authorizationId: '3f1c2a9e-7d4b-4c55-9d0e-1b2c3d4e5f60', minValiditySeconds: 60 };
+
+const children = new Set<ChildProcess>();
+// A failed run must not leave responder processes behind.
+process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+
+function startResponders(kind: 'bullmq' | 'bus', count: number, redisUrl: string, prefix: string, busKey: string): Promise<ChildProcess[]> {
+  return Promise.all(
+    Array.from({ length: count }, () => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(__dirname, 'responder.ts'), kind, redisUrl, prefix, busKey],
+        { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TSX_TSCONFIG_PATH: join(__dirname, '..', '..', 'tsconfig.base.json') } },
+      );
+      children.add(child);
+      child.once('exit', () => children.delete(child));
+      return new Promise<ChildProcess>((resolve, reject) => {
+        child.stdout?.once('data', () => resolve(child));
+        child.once('exit', (code) => reject(new Error(`responder exited with ${code}`)));
+      });
+    }),
+  );
+}
+
+async function stop(children: ChildProcess[]): Promise<void> {
+  await Promise.all(children.map((c) => new Promise((r) => (c.once('exit', r), c.kill('SIGTERM')))));
+}
+
+export async function runBusBench(redisUrl: string): Promise<Record<string, number>> {
+  const prefix = `bench-${randomBytes(3).toString('hex')}`;
+  const busKey = randomBytes(32).toString('base64');
+  const results: Record<string, number> = {};
+
+  const step = (m: string) => process.stderr.write(`  … ${m}\n`);
+  step('Redis GET');
+  // 1. Redis GET round trip.
+  const redis = createRedisConnection(redisUrl, 'bench-get');
+  await redis.set(`${prefix}:k`, 'v');
+  const gets = await timeSequential(N, 200, () => redis.get(`${prefix}:k`));
+  results['redis_get_p50'] = percentile(gets, 50);
+  results['redis_get_p99'] = percentile(gets, 99);
+
+  step('bare BullMQ');
+  // 2. Bare BullMQ: add → worker in another process → completion seen through QueueEvents.
+  const bareWorkers = await startResponders('bullmq', 1, redisUrl, prefix, busKey);
+  const queue = new Queue('bench-bare', { connection: redis, prefix });
+  const events = new QueueEvents('bench-bare', { connection: createRedisConnection(redisUrl, 'bench-events'), prefix });
+  await events.waitUntilReady();
+  const bare = await timeSequential(N, 200, async () => {
+    const job = await queue.add('echo', payload, { removeOnComplete: { count: 1000 } });
+    await job.waitUntilFinished(events, 10_000);
+  });
+  results['bullmq_rtt_p50'] = percentile(bare, 50);
+  results['bullmq_rtt_p99'] = percentile(bare, 99);
+  await stop(bareWorkers);
+  await events.close();
+  await queue.close();
+
+  // 3. The bus, with 1 and then 3 responder processes.
+  const client = new BusClientProxy({ redisUrl, busKey: Buffer.from(busKey, 'base64'), prefix, defaultTimeoutMs: 10_000 });
+  await client.connect();
+  for (const replicas of [1, 3]) {
+    step(`bus with ${replicas} responder(s)`);
+    const responders = await startResponders('bus', replicas, redisUrl, prefix, busKey);
+    const lat = await timeSequential(N, 200, () => client.call('bench', 'bench.echo', payload));
+    results[`bus_${replicas}r_p50`] = percentile(lat, 50);
+    results[`bus_${replicas}r_p99`] = percentile(lat, 99);
+    results[`bus_${replicas}r_rps`] = await throughput(CONCURRENCY, THROUGHPUT_MS, () => client.call('bench', 'bench.echo', payload));
+    await stop(responders);
+  }
+  await client.close();
+  await redis.quit();
+  return results;
+}
+
+export function printBusBench(r: Record<string, number>): void {
+  const rows: [string, string][] = [
+    ['Redis GET round trip p50 / p99', `${fmt(r['redis_get_p50'])} / ${fmt(r['redis_get_p99'])}`],
+    ['bare BullMQ add→complete (QueueEvents) p50 / p99', `${fmt(r['bullmq_rtt_p50'])} / ${fmt(r['bullmq_rtt_p99'])}`],
+    ['bus request/reply, 1 responder p50 / p99', `${fmt(r['bus_1r_p50'])} / ${fmt(r['bus_1r_p99'])}`],
+    ['bus max throughput, 1 responder', `${Math.round(r['bus_1r_rps'])} req/s`],
+    ['bus request/reply, 3 responders p50 / p99', `${fmt(r['bus_3r_p50'])} / ${fmt(r['bus_3r_p99'])}`],
+    ['bus max throughput, 3 responders', `${Math.round(r['bus_3r_rps'])} req/s`],
+    ['bus p50 ÷ bare BullMQ p50 (goal ≤ 1.5)', (r['bus_1r_p50'] / r['bullmq_rtt_p50']).toFixed(2)],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  console.log(`\nbench:bus  (N=${N} sequential per latency row, ${CONCURRENCY} concurrent for ${THROUGHPUT_MS} ms per throughput row)`);
+  for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
+}
