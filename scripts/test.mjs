@@ -61,16 +61,17 @@ export async function runTests(jestArgs) {
   try {
     await ensureDeps();
     const env = { ...process.env, NX_DAEMON: 'false' };
-    // The end-to-end suite runs the built services as processes: build them first (cached by nx).
+    // Lint (module boundaries), type-check (tests included) and build first: the end-to-end suite
+    // runs the built services as processes. nx caches all three.
     if (!env.SKIP_BUILD) {
-      jest = spawn(process.execPath, [nxBin(), 'run-many', '-t', 'build', '--outputStyle=static'], { cwd: REPO, env, stdio: 'inherit' });
+      jest = spawn(process.execPath, [nxBin(), 'run-many', '-t', 'lint', 'typecheck', 'build', '--outputStyle=static'], { cwd: REPO, env, stdio: 'inherit' });
       const built = await new Promise((resolve) => {
         jest.on('error', () => resolve(1));
         jest.on('exit', (c, signal) => resolve(signal ? 128 : c));
       });
       jest = null;
       if (interrupted) return signalExitCode(interrupted);
-      if (built !== 0) throw new Error(`the build failed (exit ${built}): see the errors above`);
+      if (built !== 0) throw new Error(`lint, type-check or build failed (exit ${built}): see the errors above`);
     }
     const needPostgres = !env.TEST_DATABASE_URL;
     const needRedis = !env.TEST_REDIS_URL;
@@ -83,7 +84,8 @@ export async function runTests(jestArgs) {
 
     fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
     fs.rmSync(RESULTS_FILE, { force: true });
-    const args = [JEST_BIN, '--ci', '--json', `--outputFile=${RESULTS_FILE}`, ...jestArgs];
+    // --forceExit: a leaked handle must never hang CI; leaks show up when running a project alone.
+    const args = [JEST_BIN, '--ci', '--forceExit', '--json', `--outputFile=${RESULTS_FILE}`, ...jestArgs];
     jest = spawn(process.execPath, args, { cwd: REPO, env, stdio: 'inherit' });
     const code = await new Promise((resolve) => {
       jest.on('error', (err) => {

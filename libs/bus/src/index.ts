@@ -6,5 +6,6 @@ export * from './lib/bus-server';
 export * from './lib/jobs/job-handlers';
 export * from './lib/jobs/job-options';
 export * from './lib/jobs/job-producer';
+export * from './lib/jobs/job-queues.module';
 export * from './lib/redis-connection';
 export { busQueueName } from './lib/wire';

@@ -13,3 +13,4 @@ export function createRedisConnection(url: string, name: string, extra: RedisOpt
     ...extra,
   });
 }
+

@@ -1,0 +1,57 @@
+import { BullModule, WorkerHost, getQueueToken } from '@nestjs/bullmq';
+import { DynamicModule, Module } from '@nestjs/common';
+import type { Job, Queue } from 'bullmq';
+import { QUEUE_NAMES, QueueName } from '@broker/contracts';
+import { JobHandlers, dispatchJob } from './job-handlers';
+import { defaultJobOptions } from './job-options';
+import { JobProducer } from './job-producer';
+
+export interface JobQueuesOptions {
+  redisUrl: string;
+  /** Redis key prefix of the queues (BullMQ's own default is 'bull'). */
+  prefix: string;
+}
+
+/**
+ * Registers every background queue of the contracts with @nestjs/bullmq, each with its retry and
+ * retention policy from the settings table, and provides the typed JobProducer.
+ */
+@Module({})
+export class JobQueuesModule {
+  static forRoot(options: JobQueuesOptions): DynamicModule {
+    return {
+      module: JobQueuesModule,
+      global: true,
+      imports: [
+        // Connection options, not an instance: BullMQ then owns its connections and closes them on shutdown.
+        BullModule.forRoot({
+          connection: { url: options.redisUrl, connectionName: 'jobs', maxRetriesPerRequest: null },
+          prefix: options.prefix,
+        }),
+        BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name, defaultJobOptions: defaultJobOptions(name) }))),
+      ],
+      providers: [
+        {
+          provide: JobProducer,
+          inject: QUEUE_NAMES.map((name) => getQueueToken(name)),
+          useFactory: (...queues: Queue[]) =>
+            new JobProducer(Object.fromEntries(QUEUE_NAMES.map((name, i) => [name, queues[i]])) as Record<QueueName, Queue>),
+        },
+      ],
+      exports: [JobProducer, BullModule],
+    };
+  }
+}
+
+/**
+ * Base of a queue's processor: declare `@Processor(queue, processorOptions(queue))` on the subclass
+ * and give one handler per job name of that queue.
+ */
+export abstract class QueueProcessor<Q extends QueueName> extends WorkerHost {
+  protected abstract readonly queue: Q;
+  protected abstract readonly handlers: JobHandlers<Q>;
+
+  process(job: Job): Promise<unknown> {
+    return dispatchJob(this.queue, this.handlers, job);
+  }
+}
