@@ -3,3 +3,4 @@ export * from './lib/jobs';
 export * from './lib/message-patterns';
 export * from './lib/providers';
 export * from './lib/services';
+export * from './lib/scopes';

@@ -1,0 +1,31 @@
+/** Scopes of the broker's own access tokens; each gateway route and bus pattern names the one it needs. */
+export const SCOPES = [
+  'providers:read',
+  'providers:write',
+  'authorizations:read',
+  'authorizations:write',
+  'tokens:read',
+  'tokens:delegate',
+  'jobs:read',
+  'setups:write',
+] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** Grant types of the broker's token endpoint. */
+export const GRANT_TYPES = ['client_credentials', 'authorization_code', 'refresh_token'] as const;
+export type GrantType = (typeof GRANT_TYPES)[number];
+
+/** Claims of an access token issued by the broker (a JWT). */
+export interface AccessTokenClaims {
+  iss: string;
+  sub: string;
+  aud: string;
+  exp: number;
+  iat: number;
+  jti: string;
+  scope: string;
+  org_id: string;
+  client_id: string;
+  /** Present on delegated tokens: who acts for the subject. */
+  act?: { sub: string; client_id: string };
+}

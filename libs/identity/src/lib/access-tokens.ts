@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import { JSONWebKeySet, SignJWT, createLocalJWKSet, errors, jwtVerify } from 'jose';
+import type { AccessTokenClaims } from '@broker/contracts';
+import { SIGNING_ALG, SigningKeysService } from './signing-keys.service';
+
+export interface AccessTokenInput {
+  sub: string;
+  orgId: string;
+  clientId: string;
+  scope: string[];
+  ttlSeconds: number;
+  act?: AccessTokenClaims['act'];
+}
+
+/** Signs the broker's access tokens (JWT, `typ: at+jwt`, RFC 9068 claims plus org and scope). */
+export class AccessTokenIssuer {
+  constructor(
+    private readonly keys: SigningKeysService,
+    private readonly issuer: string,
+    private readonly audience: string,
+  ) {}
+
+  async issue(input: AccessTokenInput): Promise<{ token: string; expiresIn: number }> {
+    const key = await this.keys.signingKey();
+    const claims: Record<string, unknown> = { scope: input.scope.join(' '), org_id: input.orgId, client_id: input.clientId };
+    if (input.act) claims['act'] = input.act;
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: SIGNING_ALG, kid: key.kid, typ: 'at+jwt' })
+      .setIssuer(this.issuer)
+      .setAudience(this.audience)
+      .setSubject(input.sub)
+      .setJti(randomUUID())
+      .setIssuedAt()
+      .setExpirationTime(`${input.ttlSeconds}s`)
+      .sign(key.privateKey);
+    return { token, expiresIn: input.ttlSeconds };
+  }
+}
+
+/** Why a bearer token was refused (for `WWW-Authenticate`; never includes the token). */
+export class InvalidAccessTokenError extends Error {}
+
+/**
+ * Verifies the broker's access tokens against its JWKS: allowed algorithm only, issuer, audience,
+ * expiry. The key set is cached and refetched when a token names a key it does not hold (rotation).
+ */
+export class AccessTokenVerifier {
+  private keySet?: ReturnType<typeof createLocalJWKSet>;
+  private fetchedAt = 0;
+
+  constructor(
+    private readonly fetchJwks: () => Promise<JSONWebKeySet>,
+    private readonly issuer: string,
+    private readonly audience: string,
+    private readonly minRefetchMs = 5_000,
+  ) {}
+
+  async verify(token: string): Promise<AccessTokenClaims> {
+    try {
+      return await this.verifyOnce(token);
+    } catch (err) {
+      if (err instanceof errors.JWKSNoMatchingKey && Date.now() - this.fetchedAt > this.minRefetchMs) {
+        this.keySet = undefined;
+        return this.verifyOnce(token).catch((e: unknown) => Promise.reject(describe(e)));
+      }
+      throw describe(err);
+    }
+  }
+
+  private async verifyOnce(token: string): Promise<AccessTokenClaims> {
+    if (!this.keySet) {
+      this.keySet = createLocalJWKSet(await this.fetchJwks());
+      this.fetchedAt = Date.now();
+    }
+    const { payload } = await jwtVerify(token, this.keySet, {
+      algorithms: [SIGNING_ALG],
+      issuer: this.issuer,
+      audience: this.audience,
+      typ: 'at+jwt',
+      requiredClaims: ['sub', 'exp', 'iat', 'jti'],
+    });
+    if (typeof payload['org_id'] !== 'string' || typeof payload['client_id'] !== 'string' || typeof payload['scope'] !== 'string') {
+      throw new InvalidAccessTokenError('token lacks org_id, client_id or scope');
+    }
+    return payload as unknown as AccessTokenClaims;
+  }
+}
+
+function describe(err: unknown): Error {
+  if (err instanceof InvalidAccessTokenError) return err;
+  if (err instanceof errors.JWTExpired) return new InvalidAccessTokenError('token expired');
+  if (err instanceof errors.JOSEError) return new InvalidAccessTokenError('token invalid');
+  return err instanceof Error ? err : new Error(String(err));
+}

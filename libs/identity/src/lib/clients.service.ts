@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import type { GrantType } from '@broker/contracts';
+import { KeyedHasher } from '@broker/crypto';
+import { OAuthClientEntity } from './entities/oauth-client.entity';
+import { OrgEntity } from './entities/org.entity';
+import { OAuthError } from './oauth-error';
+
+const SECRET_PURPOSE = 'client_secret';
+
+export interface NewClient {
+  orgId: string;
+  name: string;
+  grantTypes: GrantType[];
+  scopes: string[];
+  redirectUris?: string[];
+}
+
+/** A created client with its secret; the secret is shown this once and never stored. */
+export interface ClientCredentials {
+  clientId: string;
+  clientSecret: string;
+}
+
+/** Orgs and the broker's OAuth clients: creation and authentication by id and secret. */
+export class ClientsService {
+  // A hash to compare against when the client id is unknown, so timing does not reveal which ids exist.
+  private readonly decoyHash: string;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly hasher: KeyedHasher,
+  ) {
+    this.decoyHash = hasher.hash(SECRET_PURPOSE, randomBytes(32).toString('base64url'));
+  }
+
+  /** Creates the org if it does not exist yet. */
+  async ensureOrg(id: string, name: string): Promise<void> {
+    await this.dataSource.getRepository(OrgEntity).upsert({ id, name }, { conflictPaths: ['id'], skipUpdateIfNoValuesChanged: true });
+  }
+
+  /** Creates a client with a fresh random secret. */
+  async createClient(input: NewClient, clientId = `cl_${randomBytes(12).toString('hex')}`): Promise<ClientCredentials> {
+    const clientSecret = randomBytes(32).toString('base64url');
+    await this.dataSource.getRepository(OAuthClientEntity).insert({
+      id: clientId,
+      orgId: input.orgId,
+      name: input.name,
+      secretHash: this.hasher.hash(SECRET_PURPOSE, clientSecret),
+      grantTypes: input.grantTypes,
+      scopes: input.scopes,
+      redirectUris: input.redirectUris ?? [],
+    });
+    return { clientId, clientSecret };
+  }
+
+  /** The client whose id and secret match; `invalid_client` otherwise (same answer and timing for every cause). */
+  async authenticate(clientId: string, clientSecret: string): Promise<OAuthClientEntity> {
+    const client = await this.dataSource.getRepository(OAuthClientEntity).findOneBy({ id: clientId });
+    const ok = this.hasher.matches(SECRET_PURPOSE, clientSecret, client?.secretHash ?? this.decoyHash);
+    if (!client || !ok || client.disabled) throw new OAuthError('invalid_client', 'client authentication failed');
+    return client;
+  }
+}

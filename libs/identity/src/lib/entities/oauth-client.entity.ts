@@ -1,0 +1,36 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+import type { GrantType } from '@broker/contracts';
+
+/** A client of the broker's own OAuth server: an internal service account or a first-party app. */
+@Entity({ name: 'oauth_clients' })
+@Index('oauth_clients_org_idx', ['orgId'])
+export class OAuthClientEntity {
+  @PrimaryColumn({ type: 'text' })
+  id!: string;
+
+  @Column({ name: 'org_id', type: 'text' })
+  orgId!: string;
+
+  @Column({ type: 'text' })
+  name!: string;
+
+  /** HMAC-SHA256 of the secret under the server pepper; the secret itself is never stored. */
+  @Column({ name: 'secret_hash', type: 'text' })
+  secretHash!: string;
+
+  @Column({ name: 'grant_types', type: 'text', array: true })
+  grantTypes!: GrantType[];
+
+  @Column({ type: 'text', array: true })
+  scopes!: string[];
+
+  /** Exact redirect URIs for authorization_code (no prefix or wildcard matching). */
+  @Column({ name: 'redirect_uris', type: 'text', array: true, default: () => "'{}'" })
+  redirectUris!: string[];
+
+  @Column({ type: 'boolean', default: false })
+  disabled!: boolean;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+}

@@ -1,0 +1,12 @@
+import type { DomainSchema } from '@broker/service-runtime';
+import { OAuthClientEntity } from './entities/oauth-client.entity';
+import { OrgEntity } from './entities/org.entity';
+import { SigningKeyEntity } from './entities/signing-key.entity';
+import { CreateIdentity1763900100000 } from './migrations/1763900100000-create-identity';
+
+/** The identity domain's tables: schema `identity`, owned by the token-broker. */
+export const IDENTITY_SCHEMA: DomainSchema = {
+  schema: 'identity',
+  entities: [OrgEntity, OAuthClientEntity, SigningKeyEntity],
+  migrations: [CreateIdentity1763900100000],
+};

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import { CryptoKey, JSONWebKeySet, JWK, exportJWK, generateKeyPair, importJWK } from 'jose';
+import { DataSource, MoreThan } from 'typeorm';
+import { EnvelopeCipher } from '@broker/crypto';
+import { SigningKeyEntity } from './entities/signing-key.entity';
+
+export const SIGNING_ALG = 'ES256';
+const SYSTEM_ORG = '_system';
+const DAY_MS = 86_400_000;
+
+export interface SigningKeyPolicy {
+  /** How long a key signs before a new one takes over. */
+  signForMs: number;
+  /** Longest access-token lifetime: a rotated key stays published this long (plus a margin). */
+  maxTokenTtlMs: number;
+}
+
+export const DEFAULT_SIGNING_KEY_POLICY: SigningKeyPolicy = { signForMs: 30 * DAY_MS, maxTokenTtlMs: DAY_MS };
+
+export interface ActiveSigningKey {
+  kid: string;
+  privateKey: CryptoKey;
+  rotateAt: number;
+}
+
+/**
+ * The asymmetric keys that sign the broker's access tokens. Kept in PostgreSQL with the private
+ * half envelope-encrypted; rotated on a schedule; a rotated key stays in the JWKS until every
+ * token it signed has expired.
+ */
+export class SigningKeysService {
+  private active?: ActiveSigningKey;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly cipher: EnvelopeCipher,
+    private readonly policy: SigningKeyPolicy = DEFAULT_SIGNING_KEY_POLICY,
+  ) {}
+
+  /** The key to sign with now (cached in memory until it is due for rotation). */
+  async signingKey(): Promise<ActiveSigningKey> {
+    if (this.active && this.active.rotateAt > Date.now()) return this.active;
+    this.active = await this.loadOrCreateActive();
+    return this.active;
+  }
+
+  /** The public keys that verify tokens still in circulation. */
+  async jwks(): Promise<JSONWebKeySet> {
+    const rows = await this.dataSource
+      .getRepository(SigningKeyEntity)
+      .find({ where: { retireAt: MoreThan(new Date()) }, order: { createdAt: 'DESC' } });
+    return { keys: rows.map((r) => r.publicJwk as unknown as JWK) };
+  }
+
+  private async loadOrCreateActive(): Promise<ActiveSigningKey> {
+    return this.dataSource.transaction(async (em) => {
+      // Replicas starting together must not each create a key.
+      await em.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['identity:signing-keys']);
+      const repo = em.getRepository(SigningKeyEntity);
+      let row = await repo.findOne({ where: { rotateAt: MoreThan(new Date()) }, order: { createdAt: 'DESC' } });
+      if (!row) row = await repo.save(await this.newKey());
+      const jwk = JSON.parse(this.cipher.decryptString(row.privateJwkEnc, this.context(row.kid))) as JWK;
+      return { kid: row.kid, privateKey: (await importJWK(jwk, SIGNING_ALG)) as CryptoKey, rotateAt: row.rotateAt.getTime() };
+    });
+  }
+
+  private async newKey(): Promise<SigningKeyEntity> {
+    const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALG, { extractable: true });
+    const kid = randomBytes(12).toString('base64url');
+    const now = Date.now();
+    const entity = new SigningKeyEntity();
+    entity.kid = kid;
+    entity.alg = SIGNING_ALG;
+    entity.publicJwk = { ...(await exportJWK(publicKey)), kid, alg: SIGNING_ALG, use: 'sig' };
+    entity.privateJwkEnc = this.cipher.encrypt(JSON.stringify(await exportJWK(privateKey)), this.context(kid));
+    entity.rotateAt = new Date(now + this.policy.signForMs);
+    entity.retireAt = new Date(now + this.policy.signForMs + this.policy.maxTokenTtlMs + DAY_MS);
+    return entity;
+  }
+
+  private context(kid: string) {
+    return { table: 'identity.signing_keys', column: 'private_jwk', orgId: SYSTEM_ORG, rowId: kid };
+  }
+}
