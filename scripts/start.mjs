@@ -33,6 +33,9 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 // Local secrets: NAME -> generator. Any entry missing from .data/secrets.json is generated on start.
 export const SECRET_GENERATORS = {
   BUS_KEY: () => randomBytes(32).toString('base64'),
+  ENCRYPTION_KEYS: () => `k${Date.now().toString(36)}:${randomBytes(32).toString('base64')}`,
+  SECRET_PEPPER: () => randomBytes(32).toString('base64'),
+  BOOTSTRAP_CLIENT_SECRET: () => randomBytes(32).toString('base64url'),
 };
 
 // The built entry point of an app (the one place to change if the build output moves).
@@ -112,6 +115,7 @@ export async function start() {
         ...process.env,
         NODE_ENV: process.env.NODE_ENV ?? 'development',
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+        PUBLIC_URL: process.env.PUBLIC_URL ?? `http://127.0.0.1:${ports.gateway}`,
         DATABASE_URL: databaseUrl,
         REDIS_URL: redisUrl,
         ...Object.fromEntries(Object.entries(secrets).filter(([name]) => !process.env[name])),
@@ -131,8 +135,15 @@ export async function start() {
     if (notReady) return shutdown(1, notReady);
 
     const gateway = `http://127.0.0.1:${ports.gateway}`;
+    const clientId = process.env.BOOTSTRAP_CLIENT_ID ?? 'admin';
+    const secretRef = process.env.BOOTSTRAP_CLIENT_SECRET
+      ? '"$BOOTSTRAP_CLIENT_SECRET"'
+      : `"$(node -p "require('./.data/secrets.json').BOOTSTRAP_CLIENT_SECRET")"`;
     process.stdout.write(
-      `\nGateway ready: ${gateway}  (try: curl ${gateway}/api/v2/externalOAuth/providers/)\n` +
+      `\nGateway ready: ${gateway}\n` +
+        `  admin client '${clientId}' (its secret is in .data/secrets.json); get a token with:\n` +
+        `    curl -s -u ${clientId}:${secretRef} -d grant_type=client_credentials ${gateway}/api/v1/oauth/token\n` +
+        `  then: curl ${gateway}/api/v2/externalOAuth/providers/\n` +
         `Press Ctrl-C to stop\n\n`,
     );
   } catch (err) {

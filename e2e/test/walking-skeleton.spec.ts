@@ -7,13 +7,16 @@ import { ServiceProcess, freePort } from './service-processes';
  * The four services as separate processes on real PostgreSQL and Redis:
  * gateway → bus → provider-registry → PostgreSQL and back.
  */
+const BOOTSTRAP_SECRET = randomBytes(32).toString('base64url');
+
 describe('the system, end to end', () => {
   let db: TestDatabase;
   let env: Record<string, string>;
   const services: Record<string, ServiceProcess> = {};
 
+  let gatewayPort: number;
   async function startService(app: string): Promise<ServiceProcess> {
-    const proc = new ServiceProcess(app, await freePort(), env).start();
+    const proc = new ServiceProcess(app, app === 'gateway' ? gatewayPort : await freePort(), env).start();
     services[app] = proc;
     return proc;
   }
@@ -30,7 +33,12 @@ describe('the system, end to end', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('e2e');
+    gatewayPort = await freePort();
     env = {
+      PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
+      ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+      SECRET_PEPPER: randomBytes(32).toString('base64'),
+      BOOTSTRAP_CLIENT_SECRET: BOOTSTRAP_SECRET,
       NODE_ENV: 'test',
       DATABASE_URL: db.url,
       REDIS_URL: testRedisUrl(),

@@ -3,6 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/service-runtime';
 import { ExternalOAuthErrorFilter } from './external-oauth/external-oauth-error.filter';
 import { ProvidersController } from './external-oauth/providers.controller';
+import { OAuthController } from './oauth/oauth.controller';
 
 @Module({})
 class GatewayModule {
@@ -10,7 +11,7 @@ class GatewayModule {
     return {
       module: GatewayModule,
       imports: [ServiceRuntimeModule.forRoot(config, { busClient: true })],
-      controllers: [ProvidersController],
+      controllers: [ProvidersController, OAuthController],
       providers: [{ provide: APP_FILTER, useClass: ExternalOAuthErrorFilter }],
     };
   }

@@ -1,21 +1,25 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { IDENTITY_SCHEMA, IdentityDomainModule } from '@broker/identity';
 import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/service-runtime';
-
-/** The token domain's schema; its tables arrive with the identity and token issues. */
-const TOKENS_SCHEMA = { schema: 'tokens', entities: [], migrations: [] };
+import { IdentityBusController } from './identity.bus-controller';
 
 @Module({})
 class TokenBrokerModule {
   static forRoot(config: ServiceConfig): DynamicModule {
-    return { module: TokenBrokerModule, imports: [ServiceRuntimeModule.forRoot(config, { database: TOKENS_SCHEMA })] };
+    return {
+      module: TokenBrokerModule,
+      imports: [ServiceRuntimeModule.forRoot(config, { database: IDENTITY_SCHEMA }), IdentityDomainModule],
+      controllers: [IdentityBusController],
+    };
   }
 }
 
-/** token-broker: owns authorizations and token sets; answers `tokens.*` on the bus. */
+/** token-broker: the broker's own OAuth server (identity), and soon authorizations and token sets. */
 export const tokenBrokerService: ServiceDefinition = {
   service: 'token-broker',
   defaultPort: 3102,
   database: true,
+  secrets: true,
   busServer: true,
   module: (config) => TokenBrokerModule.forRoot(config),
 };

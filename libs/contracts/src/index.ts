@@ -4,3 +4,4 @@ export * from './lib/message-patterns';
 export * from './lib/providers';
 export * from './lib/services';
 export * from './lib/scopes';
+export * from './lib/oauth-server';

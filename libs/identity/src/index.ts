@@ -7,3 +7,4 @@ export * from './lib/identity.schema';
 export * from './lib/oauth-error';
 export * from './lib/signing-keys.service';
 export * from './lib/token-endpoint';
+export * from './lib/identity.module';

@@ -66,4 +66,16 @@ describe('service configuration', () => {
     expect(problemsOf({ ...valid, PORT: '' })).toEqual([]);
     expect(problemsOf({ ...valid, REDIS_URL: '' })).toEqual(['REDIS_URL: required but not set']);
   });
+
+  it('requires ENCRYPTION_KEYS and SECRET_PEPPER of a service that keeps secrets, and checks the keyring', () => {
+    const load = (env: Record<string, string>) => loadServiceConfig('token-broker', { ...valid, ...env }, { database: true, secrets: true, defaultPort: 3102 });
+    expect(() => load({})).toThrow(/ENCRYPTION_KEYS: required but not set[\s\S]*SECRET_PEPPER: required but not set/);
+    const key = Buffer.alloc(32, 1).toString('base64');
+    const pepper = Buffer.alloc(32, 2).toString('base64');
+    expect(() => load({ ENCRYPTION_KEYS: `a:${key},b:${key}`, SECRET_PEPPER: pepper })).toThrow(/ENCRYPTION_KEYS: several keys are given/);
+    const config = load({ ENCRYPTION_KEYS: `a:${key},b:${key}`, ENCRYPTION_ACTIVE_KEY_ID: 'b', SECRET_PEPPER: pepper, PUBLIC_URL: 'https://broker.example.com/' });
+    expect(config.secrets?.keyring.activeKeyId).toBe('b');
+    expect(config.publicUrl).toBe('https://broker.example.com');
+    expect(config.identity.bootstrap).toEqual({ orgId: 'default', clientId: 'admin', clientSecret: undefined });
+  });
 });

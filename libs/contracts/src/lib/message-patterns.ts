@@ -1,5 +1,6 @@
 import type { ListProvidersQuery, ProviderList } from './providers';
 import type { ServiceName } from './services';
+import type { JsonWebKeySet, TokenRequest, TokenResult } from './oauth-server';
 
 /**
  * Every request/reply message on the bus: pattern → request and reply types. Pattern names are
@@ -7,6 +8,8 @@ import type { ServiceName } from './services';
  */
 export interface BusContract {
   'providers.list': { request: ListProvidersRequest; reply: ProviderList };
+  'identity.token': { request: TokenRequest; reply: TokenResult };
+  'identity.jwks': { request: Record<string, never>; reply: JsonWebKeySet };
 }
 
 /** Lists one org's providers. (The org will come from the caller's verified token, not the payload, once bus auth lands.) */
@@ -22,9 +25,12 @@ export type BusReply<P extends BusPattern> = BusContract[P]['reply'];
 /** The service whose request queue receives each pattern (total: a new pattern must name its owner). */
 export const BUS_PATTERN_OWNERS: Record<BusPattern, ServiceName> = {
   'providers.list': 'provider-registry',
+  'identity.token': 'token-broker',
+  'identity.jwks': 'token-broker',
 };
 
 /** Pattern constants for `@MessagePattern(...)` so handlers and callers cannot drift apart. */
 export const MessagePatterns = {
   providers: { list: 'providers.list' },
+  identity: { token: 'identity.token', jwks: 'identity.jwks' },
 } as const satisfies Record<string, Record<string, BusPattern>>;

@@ -54,6 +54,25 @@ export class ClientsService {
     return { clientId, clientSecret };
   }
 
+  /**
+   * Creates or updates a client with a secret chosen by the operator (the bootstrap admin client):
+   * running it again with the same values changes nothing; a new secret replaces the old one.
+   */
+  async ensureClient(input: NewClient, clientId: string, clientSecret: string): Promise<void> {
+    await this.dataSource.getRepository(OAuthClientEntity).upsert(
+      {
+        id: clientId,
+        orgId: input.orgId,
+        name: input.name,
+        secretHash: this.hasher.hash(SECRET_PURPOSE, clientSecret),
+        grantTypes: input.grantTypes,
+        scopes: input.scopes,
+        redirectUris: input.redirectUris ?? [],
+      },
+      { conflictPaths: ['id'] },
+    );
+  }
+
   /** The client whose id and secret match; `invalid_client` otherwise (same answer and timing for every cause). */
   async authenticate(clientId: string, clientSecret: string): Promise<OAuthClientEntity> {
     const client = await this.dataSource.getRepository(OAuthClientEntity).findOneBy({ id: clientId });

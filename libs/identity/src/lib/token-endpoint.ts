@@ -1,24 +1,7 @@
-import { GRANT_TYPES, GrantType } from '@broker/contracts';
+import { GRANT_TYPES, GrantType, TokenRequest, TokenResponse } from '@broker/contracts';
 import { AccessTokenIssuer } from './access-tokens';
 import { ClientsService } from './clients.service';
 import { OAuthError } from './oauth-error';
-
-/** A token request as received (form or JSON body, plus HTTP Basic credentials if sent). */
-export interface TokenRequest {
-  grant_type?: string;
-  scope?: string;
-  client_id?: string;
-  client_secret?: string;
-  /** Decoded `Authorization: Basic` credentials. */
-  basic?: { clientId: string; clientSecret: string };
-}
-
-export interface TokenResponse {
-  access_token: string;
-  token_type: 'Bearer';
-  expires_in: number;
-  scope: string;
-}
 
 /** The broker's `/oauth/token`: authenticates the client and runs the grant. */
 export class TokenEndpoint {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ServiceName } from '@broker/contracts';
+import { Keyring, KeyringError, parseKeyring } from '@broker/crypto';
 
 /** Configuration of one service process, validated once at boot. */
 export interface ServiceConfig {
@@ -15,11 +16,24 @@ export interface ServiceConfig {
   databasePoolSize: number;
   redisUrl: string;
   bus: { key: Buffer; prefix: string; timeoutMs: number };
+  /** The broker's public base URL: issuer of its tokens (`iss`); `<publicUrl>/api` is their audience. */
+  publicUrl: string;
+  /** Secrets at rest; present for services that keep secrets (`ConfigRequirements.secrets`). */
+  secrets?: {
+    keyring: Keyring;
+    pepper: Buffer;
+  };
+  identity: {
+    accessTokenTtlSeconds: number;
+    bootstrap: { orgId: string; clientId: string; clientSecret?: string };
+  };
 }
 
 export interface ConfigRequirements {
   /** The service owns tables and needs DATABASE_URL. */
   database: boolean;
+  /** The service encrypts or hashes secrets and needs ENCRYPTION_KEYS and SECRET_PEPPER. */
+  secrets?: boolean;
   defaultPort: number;
 }
 
@@ -71,6 +85,16 @@ export function loadServiceConfig(
     BUS_KEY: base64Key,
     BUS_PREFIX: z.string().regex(/^[a-zA-Z0-9_.-]+$/, { message: 'letters, digits, _ . - only' }).default('broker'),
     BUS_TIMEOUT_MS: intInRange(50, 120_000).default(5_000),
+    PUBLIC_URL: urlWithScheme(['http:', 'https:']).default('http://127.0.0.1:3000'),
+    ENCRYPTION_KEYS: req.secrets ? z.string() : z.string().optional(),
+    ENCRYPTION_ACTIVE_KEY_ID: z.string().optional(),
+    SECRET_PEPPER: req.secrets
+      ? z.string().refine((v) => Buffer.from(v, 'base64').length >= 32, { message: 'must be at least 32 random bytes, base64-encoded' })
+      : z.string().optional(),
+    ACCESS_TOKEN_TTL_SECONDS: intInRange(60, 86_400).default(900),
+    BOOTSTRAP_ORG_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'letters, digits, _ and - only' }).default('default'),
+    BOOTSTRAP_CLIENT_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'letters, digits, _ . - only' }).default('admin'),
+    BOOTSTRAP_CLIENT_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
   });
   // An empty variable counts as unset, so `FOO=` in an env file means "use the default".
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
@@ -85,6 +109,15 @@ export function loadServiceConfig(
     );
   }
   const e = parsed.data;
+  let secrets: ServiceConfig['secrets'];
+  if (req.secrets && e.ENCRYPTION_KEYS && e.SECRET_PEPPER) {
+    try {
+      secrets = { keyring: parseKeyring(e.ENCRYPTION_KEYS, e.ENCRYPTION_ACTIVE_KEY_ID), pepper: Buffer.from(e.SECRET_PEPPER, 'base64') };
+    } catch (err) {
+      if (err instanceof KeyringError) throw new ConfigError([`ENCRYPTION_KEYS: ${err.message}`]);
+      throw err;
+    }
+  }
   return {
     service,
     nodeEnv: e.NODE_ENV,
@@ -95,5 +128,11 @@ export function loadServiceConfig(
     databasePoolSize: e.DATABASE_POOL_SIZE,
     redisUrl: e.REDIS_URL,
     bus: { key: Buffer.from(e.BUS_KEY, 'base64'), prefix: e.BUS_PREFIX, timeoutMs: e.BUS_TIMEOUT_MS },
+    publicUrl: e.PUBLIC_URL.replace(/\/+$/, ''),
+    secrets,
+    identity: {
+      accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+      bootstrap: { orgId: e.BOOTSTRAP_ORG_ID, clientId: e.BOOTSTRAP_CLIENT_ID, clientSecret: e.BOOTSTRAP_CLIENT_SECRET },
+    },
   };
 }

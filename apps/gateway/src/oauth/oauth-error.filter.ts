@@ -1,0 +1,40 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { Response } from 'express';
+import { BusError } from '@broker/bus';
+
+/** A 422 in the seed 003 validation shape: `{detail: [{loc, msg, type}]}`. */
+export class OAuthValidationError extends HttpException {
+  constructor(detail: { loc: (string | number)[]; msg: string; type: string }[]) {
+    super({ detail }, 422);
+  }
+}
+
+/** Maps errors on the `/api/v1/oauth/*` routes to RFC 6749 §5.2 bodies (or the seed's 422 shape). */
+@Catch()
+export class OAuthErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('OAuthErrors');
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    res.setHeader('Cache-Control', 'no-store');
+    if (error instanceof HttpException && error.getStatus() < 500) {
+      const body = error.getResponse();
+      if (error instanceof OAuthValidationError) {
+        res.status(422).json(body);
+        return;
+      }
+      const message = typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? error.message);
+      res.status(error.getStatus()).json({ error: 'invalid_request', error_description: Array.isArray(message) ? message.join('; ') : String(message) });
+      return;
+    }
+    if (error instanceof BusError) {
+      this.logger.warn(`bus call failed: ${error.code} ${error.pattern}`);
+      res.status(503).json({ error: 'temporarily_unavailable', error_description: 'the authorization server is unavailable; try again shortly' });
+      return;
+    }
+    const errorId = randomUUID();
+    this.logger.error({ errorId, err: error }, 'unhandled error');
+    res.status(500).json({ error: 'server_error', error_description: `internal error (error id ${errorId})` });
+  }
+}

@@ -1,0 +1,44 @@
+import type { TokenRequest } from '@broker/contracts';
+import { OAuthValidationError } from './oauth-error.filter';
+
+const STRING_FIELDS = ['grant_type', 'client_id', 'client_secret', 'code', 'code_verifier', 'redirect_uri', 'refresh_token', 'scope', 'tz'] as const;
+const TIME_ZONES = new Set([...Intl.supportedValuesOf('timeZone'), 'UTC', 'Etc/UTC', 'GMT']);
+
+/** Client credentials from `Authorization: Basic` (RFC 6749 §2.3.1: each part form-urlencoded). */
+export function parseBasicAuth(header: string | undefined): TokenRequest['basic'] {
+  if (!header || !/^basic /i.test(header)) return undefined;
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const sep = decoded.indexOf(':');
+  if (sep < 0) return undefined;
+  const unescape = (s: string) => {
+    try {
+      return decodeURIComponent(s.replace(/\+/g, ' '));
+    } catch {
+      return s;
+    }
+  };
+  return { clientId: unescape(decoded.slice(0, sep)), clientSecret: unescape(decoded.slice(sep + 1)) };
+}
+
+/** Validates a token request body (form or JSON): 422 in the seed's shape naming each bad field. */
+export function parseTokenRequest(body: unknown, authorization: string | undefined): TokenRequest {
+  const raw = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+  const detail: { loc: string[]; msg: string; type: string }[] = [];
+  const out: TokenRequest = {};
+  for (const field of STRING_FIELDS) {
+    const v = raw[field];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'string') detail.push({ loc: ['body', field], msg: 'Input should be a valid string', type: 'string_type' });
+    else out[field] = v;
+  }
+  if (out.grant_type === undefined && !detail.some((d) => d.loc[1] === 'grant_type')) {
+    detail.push({ loc: ['body', 'grant_type'], msg: 'Field required', type: 'missing' });
+  }
+  if (out.tz !== undefined && !TIME_ZONES.has(out.tz)) {
+    detail.push({ loc: ['body', 'tz'], msg: 'Input should be a valid IANA time zone name', type: 'enum' });
+  }
+  if (detail.length) throw new OAuthValidationError(detail);
+  const basic = parseBasicAuth(authorization);
+  if (basic) out.basic = basic;
+  return out;
+}

@@ -1,0 +1,65 @@
+import { Inject, Injectable, Logger, Module, OnApplicationBootstrap } from '@nestjs/common';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { SCOPES } from '@broker/contracts';
+import { EnvelopeCipher, KeyedHasher } from '@broker/crypto';
+import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
+import { AccessTokenIssuer } from './access-tokens';
+import { ClientsService } from './clients.service';
+import { SigningKeysService } from './signing-keys.service';
+import { TokenEndpoint } from './token-endpoint';
+
+function requireSecrets(config: ServiceConfig): NonNullable<ServiceConfig['secrets']> {
+  if (!config.secrets) throw new Error(`${config.service} needs ENCRYPTION_KEYS and SECRET_PEPPER`);
+  return config.secrets;
+}
+
+/** Creates the bootstrap org and, when its secret is configured, the admin client, at start-up. */
+@Injectable()
+class IdentityBootstrap implements OnApplicationBootstrap {
+  private readonly logger = new Logger('IdentityBootstrap');
+  constructor(
+    private readonly clients: ClientsService,
+    private readonly keys: SigningKeysService,
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { orgId, clientId, clientSecret } = this.config.identity.bootstrap;
+    await this.clients.ensureOrg(orgId, orgId);
+    if (clientSecret) {
+      await this.clients.ensureClient(
+        { orgId, name: 'bootstrap admin', grantTypes: ['client_credentials'], scopes: [...SCOPES] },
+        clientId,
+        clientSecret,
+      );
+      this.logger.log(`bootstrap client '${clientId}' of org '${orgId}' is ready`);
+    }
+    await this.keys.signingKey();
+  }
+}
+
+/** The broker's own OAuth server: clients, signing keys, the token endpoint (needs the identity schema). */
+@Module({
+  providers: [
+    {
+      provide: ClientsService,
+      inject: [getDataSourceToken(), SERVICE_CONFIG],
+      useFactory: (ds: DataSource, config: ServiceConfig) => new ClientsService(ds, new KeyedHasher(requireSecrets(config).pepper)),
+    },
+    {
+      provide: SigningKeysService,
+      inject: [getDataSourceToken(), SERVICE_CONFIG],
+      useFactory: (ds: DataSource, config: ServiceConfig) => new SigningKeysService(ds, new EnvelopeCipher(requireSecrets(config).keyring)),
+    },
+    {
+      provide: TokenEndpoint,
+      inject: [ClientsService, SigningKeysService, SERVICE_CONFIG],
+      useFactory: (clients: ClientsService, keys: SigningKeysService, config: ServiceConfig) =>
+        new TokenEndpoint(clients, new AccessTokenIssuer(keys, config.publicUrl, `${config.publicUrl}/api`), config.identity.accessTokenTtlSeconds),
+    },
+    IdentityBootstrap,
+  ],
+  exports: [ClientsService, SigningKeysService, TokenEndpoint],
+})
+export class IdentityDomainModule {}
