@@ -143,7 +143,7 @@ export async function start() {
       `\nGateway ready: ${gateway}\n` +
         `  admin client '${clientId}' (its secret is in .data/secrets.json); get a token with:\n` +
         `    curl -s -u ${clientId}:${secretRef} -d grant_type=client_credentials ${gateway}/api/v1/oauth/token\n` +
-        `  then: curl ${gateway}/api/v2/externalOAuth/providers/\n` +
+        `  then: curl -H "Authorization: Bearer <access_token>" ${gateway}/api/v2/externalOAuth/providers/\n` +
         `Press Ctrl-C to stop\n\n`,
     );
   } catch (err) {

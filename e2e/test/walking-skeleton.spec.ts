@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { BusClientProxy, BusRemoteError } from '@broker/bus';
+import { KeyedHasher } from '@broker/crypto';
+import { ClientsService, IDENTITY_SCHEMA } from '@broker/identity';
+import { domainDataSourceOptions } from '@broker/service-runtime';
 import { createTestDatabase, TestDatabase, sleep, testRedisUrl, uniquePrefix } from '@broker/testing';
 import { ServiceProcess, freePort } from './service-processes';
 
@@ -31,6 +36,31 @@ describe('the system, end to end', () => {
     }
   }
 
+  let adminToken: string;
+  const authed = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
+
+  async function tokenFor(clientId: string, clientSecret: string, scope?: string): Promise<string> {
+    const res = await fetch(`${services['gateway'].url}/api/v1/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, ...(scope ? { scope } : {}) }),
+    });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { access_token: string }).access_token;
+  }
+
+  /** A client of another org, created the way the admin tooling will (through the identity lib). */
+  async function otherOrgClient(): Promise<{ clientId: string; clientSecret: string }> {
+    const ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-admin')).initialize();
+    try {
+      const clients = new ClientsService(ds, new KeyedHasher(Buffer.from(env['SECRET_PEPPER'], 'base64')));
+      await clients.ensureOrg('other-org', 'Other org');
+      return await clients.createClient({ orgId: 'other-org', name: 'other', grantTypes: ['client_credentials'], scopes: ['providers:read'] });
+    } finally {
+      await ds.destroy();
+    }
+  }
+
   beforeAll(async () => {
     db = await createTestDatabase('e2e');
     gatewayPort = await freePort();
@@ -50,6 +80,7 @@ describe('the system, end to end', () => {
     // Registry and worker migrate the same schema at once: the advisory lock must serialize them.
     await Promise.all(['provider-registry', 'token-broker', 'worker', 'gateway'].map((app) => startService(app)));
     await Promise.all(Object.values(services).map((s) => s.ready()));
+    adminToken = await tokenFor('admin', BOOTSTRAP_SECRET);
   });
 
   afterAll(async () => {
@@ -58,7 +89,7 @@ describe('the system, end to end', () => {
   });
 
   it('answers GET /api/v2/externalOAuth/providers/ with {"data": []} on an empty database', async () => {
-    const res = await fetch(`${services['gateway'].url}/api/v2/externalOAuth/providers/`);
+    const res = await fetch(`${services['gateway'].url}/api/v2/externalOAuth/providers/`, authed(adminToken));
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ data: [] });
   });
@@ -71,7 +102,7 @@ describe('the system, end to end', () => {
         ('other-org', 'Not yours', 'github', 'x', 'github.com', now())`,
     );
     const get = async (qs: string) => {
-      const res = await fetch(`${services['gateway'].url}/api/v2/externalOAuth/providers/${qs}`);
+      const res = await fetch(`${services['gateway'].url}/api/v2/externalOAuth/providers/${qs}`, authed(adminToken));
       expect(res.status).toBe(200);
       return ((await res.json()) as { data: { name: string }[] }).data.map((p) => p.name);
     };
@@ -81,7 +112,7 @@ describe('the system, end to end', () => {
     expect(await get('?types=github&types=box&orderBy=-createdAt')).toEqual(['Box', 'GitHub']);
     expect(await get('?host=box.com')).toEqual(['Box']);
 
-    const res = await fetch(`${services['gateway'].url}/api/v2/externalOAuth/providers/`);
+    const res = await fetch(`${services['gateway'].url}/api/v2/externalOAuth/providers/`, authed(adminToken));
     const [first] = ((await res.json()) as { data: Record<string, unknown>[] }).data;
     expect(Object.keys(first).sort()).toEqual(
       ['clientId', 'createdAt', 'customScopes', 'id', 'metadata', 'name', 'orgId', 'secureConfigId', 'skipConsent', 'status', 'type', 'updatedAt'].sort(),
@@ -89,7 +120,7 @@ describe('the system, end to end', () => {
   });
 
   it('rejects bad query parameters with 422 in the seed’s error shape', async () => {
-    const res = await fetch(`${services['gateway'].url}/api/v2/externalOAuth/providers/?types=myspace&orderBy=name`);
+    const res = await fetch(`${services['gateway'].url}/api/v2/externalOAuth/providers/?types=myspace&orderBy=name`, authed(adminToken));
     expect(res.status).toBe(422);
     const body = (await res.json()) as { message: string; errorFields: { name: string }[] };
     expect(body.message).toEqual(expect.any(String));
@@ -98,7 +129,7 @@ describe('the system, end to end', () => {
 
   it('answers a request made while the registry restarts, once it is back', async () => {
     expect(await services['provider-registry'].stop()).toBe(0);
-    const pending = fetch(`${services['gateway'].url}/api/v2/externalOAuth/providers/?types=box`);
+    const pending = fetch(`${services['gateway'].url}/api/v2/externalOAuth/providers/?types=box`, authed(adminToken));
     await sleep(500);
     await (await startService('provider-registry')).ready();
     const res = await pending;
@@ -109,11 +140,47 @@ describe('the system, end to end', () => {
   it('answers 503 in the seed’s error shape, without hanging, when the registry is down', async () => {
     await services['provider-registry'].stop();
     const started = Date.now();
-    const res = await fetch(`${services['gateway'].url}/api/v2/externalOAuth/providers/`);
+    const res = await fetch(`${services['gateway'].url}/api/v2/externalOAuth/providers/`, authed(adminToken));
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({ message: expect.any(String), errorFields: [] });
     expect(Date.now() - started).toBeLessThan(8_000);
     await (await startService('provider-registry')).ready();
+  });
+
+  it('answers 401 with a Bearer challenge without a valid token, 403 without the route’s scope', async () => {
+    const url = `${services['gateway'].url}/api/v2/externalOAuth/providers/`;
+    for (const init of [{}, authed('not-a-jwt'), authed(`${adminToken.slice(0, -4)}AAAA`)]) {
+      const res = await fetch(url, init);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="oauth-broker", error="invalid_token"/);
+      expect(await res.json()).toEqual({ message: expect.any(String), errorFields: [] });
+    }
+    const narrow = await tokenFor('admin', BOOTSTRAP_SECRET, 'jobs:read');
+    const res = await fetch(url, authed(narrow));
+    expect(res.status).toBe(403);
+    expect(res.headers.get('www-authenticate')).toMatch(/error="insufficient_scope", scope="providers:read"/);
+  });
+
+  it('never shows one org another org’s providers, over REST or over the bus', async () => {
+    const other = await otherOrgClient();
+    const otherToken = await tokenFor(other.clientId, other.clientSecret);
+    const res = await fetch(`${services['gateway'].url}/api/v2/externalOAuth/providers/`, authed(otherToken));
+    expect(((await res.json()) as { data: { name: string }[] }).data.map((p) => p.name)).toEqual(['Not yours']);
+
+    // An internal service on the bus: the org comes from the verified token, not from the payload.
+    const bus = new BusClientProxy({ redisUrl: env['REDIS_URL'], busKey: Buffer.from(env['BUS_KEY'], 'base64'), prefix: env['BUS_PREFIX'] });
+    try {
+      const forged = { orgId: 'default', ids: [] } as unknown as Record<string, never>;
+      const reply = await bus.request('providers.list', forged, { auth: otherToken });
+      expect(reply.data.map((p) => p.orgId)).toEqual(['other-org']);
+      const noToken = await bus.request('providers.list', {}).catch((e: unknown) => e);
+      expect(noToken).toBeInstanceOf(BusRemoteError);
+      expect(noToken).toMatchObject({ code: 'UNAUTHENTICATED' });
+      const narrow = await tokenFor('admin', BOOTSTRAP_SECRET, 'jobs:read');
+      await expect(bus.request('providers.list', {}, { auth: narrow })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    } finally {
+      await bus.close();
+    }
   });
 
   it('reports readiness of each service’s dependencies and stops cleanly on SIGTERM', async () => {

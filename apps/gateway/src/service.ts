@@ -1,6 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { TokenVerificationModule } from '@broker/identity';
 import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/service-runtime';
+import { BearerStrategy } from './auth/bearer.strategy';
 import { ExternalOAuthErrorFilter } from './external-oauth/external-oauth-error.filter';
 import { ProvidersController } from './external-oauth/providers.controller';
 import { OAuthController } from './oauth/oauth.controller';
@@ -10,9 +12,9 @@ class GatewayModule {
   static forRoot(config: ServiceConfig): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [ServiceRuntimeModule.forRoot(config, { busClient: true })],
+      imports: [ServiceRuntimeModule.forRoot(config, { busClient: true }), TokenVerificationModule],
       controllers: [ProvidersController, OAuthController],
-      providers: [{ provide: APP_FILTER, useClass: ExternalOAuthErrorFilter }],
+      providers: [{ provide: APP_FILTER, useClass: ExternalOAuthErrorFilter }, BearerStrategy],
     };
   }
 }

@@ -1,17 +1,19 @@
-import { Controller } from '@nestjs/common';
-import { MessagePattern, Payload } from '@nestjs/microservices';
-import { BusException } from '@broker/bus';
-import { BusReply, ListProvidersRequest, MessagePatterns } from '@broker/contracts';
+import { Controller, UseGuards } from '@nestjs/common';
+import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
+import { BusContext } from '@broker/bus';
+import { BusReply, BusRequest, MessagePatterns } from '@broker/contracts';
+import { BusAuthGuard, RequireScopes } from '@broker/identity';
 import { ProvidersService } from '@broker/registry';
 
-/** Bus handlers of the providers resource. */
+/** Bus handlers of the providers resource; the org is the verified caller's. */
 @Controller()
+@UseGuards(BusAuthGuard)
 export class ProvidersBusController {
   constructor(private readonly providers: ProvidersService) {}
 
   @MessagePattern(MessagePatterns.providers.list)
-  async list(@Payload() request: ListProvidersRequest): Promise<BusReply<'providers.list'>> {
-    if (typeof request?.orgId !== 'string' || !request.orgId) throw new BusException('BAD_REQUEST', 'orgId is required');
-    return { data: await this.providers.list(request.orgId, request.query ?? {}) };
+  @RequireScopes('providers:read')
+  async list(@Payload() query: BusRequest<'providers.list'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.list'>> {
+    return { data: await this.providers.list(ctx.getPrincipal().orgId, query ?? {}) };
   }
 }

@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { TokenVerificationModule } from '@broker/identity';
 import { REGISTRY_SCHEMA, RegistryDomainModule } from '@broker/registry';
 import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/service-runtime';
 import { ProvidersBusController } from './providers.bus-controller';
@@ -8,7 +9,11 @@ class ProviderRegistryModule {
   static forRoot(config: ServiceConfig): DynamicModule {
     return {
       module: ProviderRegistryModule,
-      imports: [ServiceRuntimeModule.forRoot(config, { database: REGISTRY_SCHEMA }), RegistryDomainModule],
+      imports: [
+        ServiceRuntimeModule.forRoot(config, { database: REGISTRY_SCHEMA, busClient: true }),
+        RegistryDomainModule,
+        TokenVerificationModule,
+      ],
       controllers: [ProvidersBusController],
     };
   }

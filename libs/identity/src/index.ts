@@ -8,3 +8,6 @@ export * from './lib/oauth-error';
 export * from './lib/signing-keys.service';
 export * from './lib/token-endpoint';
 export * from './lib/identity.module';
+export * from './lib/authorization/bus-auth.guard';
+export * from './lib/authorization/require-scopes.decorator';
+export * from './lib/authorization/token-verification.module';

@@ -17,6 +17,13 @@ export class ExternalOAuthHttpError extends HttpException {
   }
 }
 
+/** A 401/403 that also tells the client how to authenticate (RFC 6750 `WWW-Authenticate`). */
+export class BearerChallengeError extends ExternalOAuthHttpError {
+  constructor(status: 401 | 403, message: string, readonly challenge: string) {
+    super(status, message);
+  }
+}
+
 /**
  * Maps every error on the gateway's REST routes to `{message, errorFields}` with the right status.
  * Unknown errors become a 500 with an error id that is logged; the body never carries a stack or a secret.
@@ -27,6 +34,7 @@ export class ExternalOAuthErrorFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
+    if (error instanceof BearerChallengeError) res.setHeader('WWW-Authenticate', error.challenge);
     const [status, body] = this.describe(error);
     res.status(status).json(body);
   }

@@ -1,21 +1,21 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Controller, Get, Query, Req, UseGuards } from '@nestjs/common';
 import { BusClientProxy } from '@broker/bus';
 import type { ProviderList } from '@broker/contracts';
+import { RequireScopes } from '@broker/identity';
+import type { AuthenticatedCaller } from '../auth/authenticated-caller';
+import { BearerAuthGuard } from '../auth/bearer-auth.guard';
+import { ScopesGuard } from '../auth/scopes.guard';
 import { parseListProvidersQuery } from './list-providers.query';
 
-/**
- * Until authentication lands (issue 4: bearer tokens, org from the verified token), every request
- * acts for the bootstrap org.
- */
-const BOOTSTRAP_ORG_ID = 'default';
-
-/** `/api/v2/externalOAuth/providers/` (seed 000). */
+/** `/api/v2/externalOAuth/providers/` (seed 000). The org is the caller's, from its verified token. */
 @Controller('api/v2/externalOAuth/providers')
+@UseGuards(BearerAuthGuard, ScopesGuard)
 export class ProvidersController {
   constructor(private readonly bus: BusClientProxy) {}
 
   @Get()
-  list(@Query() query: unknown): Promise<ProviderList> {
-    return this.bus.request('providers.list', { orgId: BOOTSTRAP_ORG_ID, query: parseListProvidersQuery(query) });
+  @RequireScopes('providers:read')
+  list(@Query() query: unknown, @Req() req: { user: AuthenticatedCaller }): Promise<ProviderList> {
+    return this.bus.request('providers.list', parseListProvidersQuery(query), { auth: req.user.token });
   }
 }

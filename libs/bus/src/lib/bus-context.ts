@@ -1,4 +1,5 @@
 import { BaseRpcContext } from '@nestjs/microservices';
+import type { Principal } from '@broker/contracts';
 
 export interface BusRequestMeta {
   pattern: string;
@@ -25,5 +26,18 @@ export class BusContext extends BaseRpcContext<[BusRequestMeta]> {
   /** The caller's bearer token, as sent (to be verified by the handler's guard). */
   getAuth(): string | undefined {
     return this.args[0].auth;
+  }
+
+  private principal?: Principal;
+
+  /** Set by the authentication guard once the caller's token is verified. */
+  setPrincipal(principal: Principal): void {
+    this.principal = principal;
+  }
+
+  /** The verified caller; throws if no authentication guard ran (a wiring mistake, not a client error). */
+  getPrincipal(): Principal {
+    if (!this.principal) throw new Error(`no verified principal on bus request '${this.getPattern()}': is the handler guarded?`);
+    return this.principal;
   }
 }

@@ -7,16 +7,11 @@ import type { JsonWebKeySet, TokenRequest, TokenResult } from './oauth-server';
  * part of the wire contract between deployed versions: add new ones, never rename.
  */
 export interface BusContract {
-  'providers.list': { request: ListProvidersRequest; reply: ProviderList };
+  'providers.list': { request: ListProvidersQuery; reply: ProviderList };
   'identity.token': { request: TokenRequest; reply: TokenResult };
   'identity.jwks': { request: Record<string, never>; reply: JsonWebKeySet };
 }
 
-/** Lists one org's providers. (The org will come from the caller's verified token, not the payload, once bus auth lands.) */
-export interface ListProvidersRequest {
-  orgId: string;
-  query: ListProvidersQuery;
-}
 
 export type BusPattern = keyof BusContract;
 export type BusRequest<P extends BusPattern> = BusContract[P]['request'];

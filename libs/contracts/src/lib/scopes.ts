@@ -29,3 +29,24 @@ export interface AccessTokenClaims {
   /** Present on delegated tokens: who acts for the subject. */
   act?: { sub: string; client_id: string };
 }
+
+/** Who is calling, as established from a verified access token (never from a request field). */
+export interface Principal {
+  sub: string;
+  orgId: string;
+  clientId: string;
+  scopes: string[];
+  act?: AccessTokenClaims['act'];
+}
+
+/** The principal an access token's verified claims stand for. */
+export function principalFromClaims(claims: AccessTokenClaims): Principal {
+  const principal: Principal = {
+    sub: claims.sub,
+    orgId: claims.org_id,
+    clientId: claims.client_id,
+    scopes: claims.scope.split(' ').filter(Boolean),
+  };
+  if (claims.act) principal.act = claims.act;
+  return principal;
+}
