@@ -9,6 +9,7 @@ const SECRET = randomBytes(32).toString('base64url');
 describe('the broker’s OAuth endpoints', () => {
   let db: TestDatabase;
   let gateway: ServiceProcess;
+  let gateway2: ServiceProcess;
   let broker: ServiceProcess;
   let base: string;
 
@@ -28,14 +29,16 @@ describe('the broker’s OAuth endpoints', () => {
       BOOTSTRAP_CLIENT_ID: 'admin',
       BOOTSTRAP_CLIENT_SECRET: SECRET,
       ACCESS_TOKEN_TTL_SECONDS: '300',
+      TOKEN_RATE_LIMIT_PER_CLIENT: '20',
     };
     broker = new ServiceProcess('token-broker', await freePort(), env).start();
     gateway = new ServiceProcess('gateway', port, env).start();
-    await Promise.all([broker.ready(), gateway.ready()]);
+    gateway2 = new ServiceProcess('gateway', await freePort(), env).start();
+    await Promise.all([broker.ready(), gateway.ready(), gateway2.ready()]);
   });
 
   afterAll(async () => {
-    await Promise.all([gateway?.stop(), broker?.stop()]);
+    await Promise.all([gateway?.stop(), gateway2?.stop(), broker?.stop()]);
     await db?.drop();
   });
 
@@ -116,6 +119,27 @@ describe('the broker’s OAuth endpoints', () => {
     const body = (await res.json()) as { detail: { loc: string[]; msg: string; type: string }[] };
     expect(body.detail.map((d) => d.loc.join('.')).sort()).toEqual(['body.client_id', 'body.grant_type', 'body.tz']);
     for (const d of body.detail) expect(d).toEqual({ loc: expect.any(Array), msg: expect.any(String), type: expect.any(String) });
+  });
+
+  it('limits token requests per client across gateway replicas, with 429 and Retry-After', async () => {
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 24; i++) {
+      const target = i % 2 === 0 ? gateway : gateway2;
+      const res = await fetch(`${target.url}/api/v1/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'brute-forced-client', client_secret: `guess-${i}` }),
+      });
+      statuses.push(res.status);
+      if (res.status === 429) retryAfter = res.headers.get('retry-after');
+    }
+    // 20 per minute for this client, counted once across both replicas; then refused before any secret check.
+    expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(20)).toEqual([429, 429, 429, 429]);
+    expect(Number(retryAfter)).toBeGreaterThan(0);
+    // Other clients keep their own budget.
+    await expect(discover().then((c) => oidc.clientCredentialsGrant(c))).resolves.toMatchObject({ token_type: 'bearer' });
   });
 
   it('never logs the client secret or an issued token', async () => {

@@ -6,6 +6,7 @@ import { BearerStrategy } from './auth/bearer.strategy';
 import { ExternalOAuthErrorFilter } from './external-oauth/external-oauth-error.filter';
 import { ProvidersController } from './external-oauth/providers.controller';
 import { OAuthController } from './oauth/oauth.controller';
+import { TokenRateLimiter } from './oauth/token-rate-limiter';
 
 @Module({})
 class GatewayModule {
@@ -14,7 +15,7 @@ class GatewayModule {
       module: GatewayModule,
       imports: [ServiceRuntimeModule.forRoot(config, { busClient: true }), TokenVerificationModule],
       controllers: [ProvidersController, OAuthController],
-      providers: [{ provide: APP_FILTER, useClass: ExternalOAuthErrorFilter }, BearerStrategy],
+      providers: [{ provide: APP_FILTER, useClass: ExternalOAuthErrorFilter }, BearerStrategy, TokenRateLimiter],
     };
   }
 }

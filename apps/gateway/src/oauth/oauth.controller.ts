@@ -1,9 +1,10 @@
-import { Body, Controller, Get, Headers, HttpCode, Inject, Post, Res, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Ip, Post, Res, UseFilters } from '@nestjs/common';
 import type { Response } from 'express';
 import { BusClientProxy } from '@broker/bus';
 import { GRANT_TYPES, JsonWebKeySet, SCOPES, TokenResponse } from '@broker/contracts';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { OAuthErrorFilter } from './oauth-error.filter';
+import { RateLimitedError, TokenRateLimiter } from './token-rate-limiter';
 import { parseTokenRequest } from './token-request';
 
 /** The broker's own OAuth endpoints (seed 003) and its discovery documents. */
@@ -12,6 +13,7 @@ import { parseTokenRequest } from './token-request';
 export class OAuthController {
   constructor(
     private readonly bus: BusClientProxy,
+    private readonly limiter: TokenRateLimiter,
     @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
   ) {}
 
@@ -20,11 +22,20 @@ export class OAuthController {
   async token(
     @Body() body: unknown,
     @Headers('authorization') authorization: string | undefined,
+    @Ip() ip: string,
     @Res({ passthrough: true }) res: Response,
   ): Promise<TokenResponse | { error: string; error_description: string }> {
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Pragma', 'no-cache');
-    const result = await this.bus.request('identity.token', parseTokenRequest(body, authorization));
+    const request = parseTokenRequest(body, authorization);
+    try {
+      await this.limiter.consume(ip, request.basic?.clientId ?? request.client_id);
+    } catch (err) {
+      if (!(err instanceof RateLimitedError)) throw err;
+      res.status(429).setHeader('Retry-After', String(err.retryAfterSeconds));
+      return { error: 'too_many_requests', error_description: `too many token requests; retry in ${err.retryAfterSeconds} s` };
+    }
+    const result = await this.bus.request('identity.token', request);
     if (result.ok) return result.token;
     res.status(result.error.status);
     if (result.error.status === 401) res.setHeader('WWW-Authenticate', 'Basic realm="oauth-broker"');

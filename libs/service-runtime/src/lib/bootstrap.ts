@@ -1,5 +1,6 @@
 import { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { BusServer } from '@broker/bus';
 import type { ServiceName } from '@broker/contracts';
@@ -15,7 +16,9 @@ export interface ServiceDefinition extends ConfigRequirements {
 
 /** Builds the Nest application of a service (HTTP + optional bus server), not yet listening. */
 export async function createServiceApp(def: ServiceDefinition, config: ServiceConfig): Promise<INestApplication> {
-  const app = await NestFactory.create(def.module(config), { bufferLogs: true });
+  const app = await NestFactory.create<NestExpressApplication>(def.module(config), { bufferLogs: true });
+  // Client IPs (rate limits, logs) come from X-Forwarded-For only through the configured proxy hops.
+  app.set('trust proxy', config.trustProxyHops);
   app.useLogger(app.get(Logger));
   if (def.busServer) {
     app.connectMicroservice(

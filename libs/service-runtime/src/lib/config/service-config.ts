@@ -23,6 +23,10 @@ export interface ServiceConfig {
     keyring: Keyring;
     pepper: Buffer;
   };
+  /** Limits of the token endpoint, per minute, shared by all gateway replicas through Redis. */
+  rateLimits: { tokenPerIpPerMinute: number; tokenPerClientPerMinute: number };
+  /** Express `trust proxy`: hops of reverse proxies whose X-Forwarded-For is believed (0: none). */
+  trustProxyHops: number;
   identity: {
     accessTokenTtlSeconds: number;
     bootstrap: { orgId: string; clientId: string; clientSecret?: string };
@@ -92,6 +96,9 @@ export function loadServiceConfig(
       ? z.string().refine((v) => Buffer.from(v, 'base64').length >= 32, { message: 'must be at least 32 random bytes, base64-encoded' })
       : z.string().optional(),
     ACCESS_TOKEN_TTL_SECONDS: intInRange(60, 86_400).default(900),
+    TOKEN_RATE_LIMIT_PER_IP: intInRange(1, 1_000_000).default(300),
+    TOKEN_RATE_LIMIT_PER_CLIENT: intInRange(1, 1_000_000).default(600),
+    TRUST_PROXY_HOPS: intInRange(0, 10).default(0),
     BOOTSTRAP_ORG_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'letters, digits, _ and - only' }).default('default'),
     BOOTSTRAP_CLIENT_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'letters, digits, _ . - only' }).default('admin'),
     BOOTSTRAP_CLIENT_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
@@ -130,6 +137,8 @@ export function loadServiceConfig(
     bus: { key: Buffer.from(e.BUS_KEY, 'base64'), prefix: e.BUS_PREFIX, timeoutMs: e.BUS_TIMEOUT_MS },
     publicUrl: e.PUBLIC_URL.replace(/\/+$/, ''),
     secrets,
+    rateLimits: { tokenPerIpPerMinute: e.TOKEN_RATE_LIMIT_PER_IP, tokenPerClientPerMinute: e.TOKEN_RATE_LIMIT_PER_CLIENT },
+    trustProxyHops: e.TRUST_PROXY_HOPS,
     identity: {
       accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
       bootstrap: { orgId: e.BOOTSTRAP_ORG_ID, clientId: e.BOOTSTRAP_CLIENT_ID, clientSecret: e.BOOTSTRAP_CLIENT_SECRET },
