@@ -6,6 +6,8 @@ import { BearerStrategy } from './auth/bearer.strategy';
 import { ExternalOAuthErrorFilter } from './external-oauth/external-oauth-error.filter';
 import { ProvidersController } from './external-oauth/providers.controller';
 import { OAuthController } from './oauth/oauth.controller';
+import { PrincipalAuthGuard } from './oauth/principal-auth.guard';
+import { PrincipalController } from './oauth/principal.controller';
 import { TokenRateLimiter } from './oauth/token-rate-limiter';
 
 @Module({})
@@ -14,8 +16,8 @@ class GatewayModule {
     return {
       module: GatewayModule,
       imports: [ServiceRuntimeModule.forRoot(config, { busClient: true }), TokenVerificationModule],
-      controllers: [ProvidersController, OAuthController],
-      providers: [{ provide: APP_FILTER, useClass: ExternalOAuthErrorFilter }, BearerStrategy, TokenRateLimiter],
+      controllers: [ProvidersController, OAuthController, PrincipalController],
+      providers: [{ provide: APP_FILTER, useClass: ExternalOAuthErrorFilter }, BearerStrategy, TokenRateLimiter, PrincipalAuthGuard],
     };
   }
 }

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { IDENTITY_SCHEMA, IdentityDomainModule } from '@broker/identity';
 import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/service-runtime';
 import { IdentityBusController } from './identity.bus-controller';
+import { PrincipalBusController } from './principal.bus-controller';
 
 @Module({})
 class TokenBrokerModule {
@@ -9,7 +10,7 @@ class TokenBrokerModule {
     return {
       module: TokenBrokerModule,
       imports: [ServiceRuntimeModule.forRoot(config, { database: IDENTITY_SCHEMA }), IdentityDomainModule],
-      controllers: [IdentityBusController],
+      controllers: [IdentityBusController, PrincipalBusController],
     };
   }
 }

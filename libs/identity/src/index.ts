@@ -11,3 +11,6 @@ export * from './lib/identity.module';
 export * from './lib/authorization/bus-auth.guard';
 export * from './lib/authorization/require-scopes.decorator';
 export * from './lib/authorization/token-verification.module';
+export * from './lib/entities/user.entity';
+export * from './lib/users.service';
+export * from './lib/principal-tokens';

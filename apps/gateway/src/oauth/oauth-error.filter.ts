@@ -1,7 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'express';
-import { BusError } from '@broker/bus';
+import { BusError, BusRemoteError } from '@broker/bus';
+import { HTTP_STATUS_BY_BUS_ERROR } from '@broker/contracts';
 
 /** A 422 in the seed 003 validation shape: `{detail: [{loc, msg, type}]}`. */
 export class OAuthValidationError extends HttpException {
@@ -20,12 +21,19 @@ export class OAuthErrorFilter implements ExceptionFilter {
     res.setHeader('Cache-Control', 'no-store');
     if (error instanceof HttpException && error.getStatus() < 500) {
       const body = error.getResponse();
-      if (error instanceof OAuthValidationError) {
-        res.status(422).json(body);
+      const challenge = (error as { challenge?: unknown }).challenge;
+      if (typeof challenge === 'string') res.setHeader('WWW-Authenticate', challenge);
+      if (error instanceof OAuthValidationError || (typeof body === 'object' && body !== null && 'detail' in body)) {
+        res.status(error.getStatus()).json(body);
         return;
       }
       const message = typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? error.message);
       res.status(error.getStatus()).json({ error: 'invalid_request', error_description: Array.isArray(message) ? message.join('; ') : String(message) });
+      return;
+    }
+    if (error instanceof BusRemoteError && HTTP_STATUS_BY_BUS_ERROR[error.code] < 500) {
+      // A refusal by the service (forbidden, unknown subject...): FastAPI-style `{detail}` like the seed.
+      res.status(HTTP_STATUS_BY_BUS_ERROR[error.code]).json({ detail: error.message });
       return;
     }
     if (error instanceof BusError) {

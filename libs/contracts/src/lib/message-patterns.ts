@@ -1,6 +1,6 @@
 import type { ListProvidersQuery, ProviderList } from './providers';
 import type { ServiceName } from './services';
-import type { JsonWebKeySet, TokenRequest, TokenResult } from './oauth-server';
+import type { DelegatedTokenRequest, JsonWebKeySet, TokenRequest, TokenResponse, TokenResult, UserInfoResponse } from './oauth-server';
 
 /**
  * Every request/reply message on the bus: pattern → request and reply types. Pattern names are
@@ -10,6 +10,9 @@ export interface BusContract {
   'providers.list': { request: ListProvidersQuery; reply: ProviderList };
   'identity.token': { request: TokenRequest; reply: TokenResult };
   'identity.jwks': { request: Record<string, never>; reply: JsonWebKeySet };
+  'identity.userinfo': { request: Record<string, never>; reply: UserInfoResponse };
+  'identity.principal-token': { request: Record<string, never>; reply: TokenResponse };
+  'identity.delegated-token': { request: DelegatedTokenRequest; reply: TokenResponse };
 }
 
 
@@ -22,10 +25,19 @@ export const BUS_PATTERN_OWNERS: Record<BusPattern, ServiceName> = {
   'providers.list': 'provider-registry',
   'identity.token': 'token-broker',
   'identity.jwks': 'token-broker',
+  'identity.userinfo': 'token-broker',
+  'identity.principal-token': 'token-broker',
+  'identity.delegated-token': 'token-broker',
 };
 
 /** Pattern constants for `@MessagePattern(...)` so handlers and callers cannot drift apart. */
 export const MessagePatterns = {
   providers: { list: 'providers.list' },
-  identity: { token: 'identity.token', jwks: 'identity.jwks' },
+  identity: {
+    token: 'identity.token',
+    jwks: 'identity.jwks',
+    userinfo: 'identity.userinfo',
+    principalToken: 'identity.principal-token',
+    delegatedToken: 'identity.delegated-token',
+  },
 } as const satisfies Record<string, Record<string, BusPattern>>;

@@ -36,3 +36,20 @@ export type TokenResult = { ok: true; token: TokenResponse } | { ok: false; erro
 export interface JsonWebKeySet {
   keys: Record<string, unknown>[];
 }
+
+/** Seed 003 `UserInfoResponse`. */
+export interface UserInfoResponse {
+  sub: string;
+  given_name: string | null;
+  family_name: string | null;
+  email: string | null;
+  registered_at: string;
+  name: string;
+}
+
+/** Seed 003 `DelegatedTokenRequest`. */
+export interface DelegatedTokenRequest {
+  sub: string;
+  scopes?: string[] | null;
+  team_id?: string | null;
+}

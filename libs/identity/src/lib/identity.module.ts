@@ -4,7 +4,10 @@ import { DataSource } from 'typeorm';
 import { SCOPES } from '@broker/contracts';
 import { EnvelopeCipher, KeyedHasher } from '@broker/crypto';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
-import { AccessTokenIssuer } from './access-tokens';
+import { AccessTokenIssuer, AccessTokenVerifier } from './access-tokens';
+import { BusAuthGuard } from './authorization/bus-auth.guard';
+import { PrincipalTokens } from './principal-tokens';
+import { UsersService } from './users.service';
 import { ClientsService } from './clients.service';
 import { SigningKeysService } from './signing-keys.service';
 import { TokenEndpoint } from './token-endpoint';
@@ -53,13 +56,33 @@ class IdentityBootstrap implements OnApplicationBootstrap {
       useFactory: (ds: DataSource, config: ServiceConfig) => new SigningKeysService(ds, new EnvelopeCipher(requireSecrets(config).keyring)),
     },
     {
-      provide: TokenEndpoint,
-      inject: [ClientsService, SigningKeysService, SERVICE_CONFIG],
-      useFactory: (clients: ClientsService, keys: SigningKeysService, config: ServiceConfig) =>
-        new TokenEndpoint(clients, new AccessTokenIssuer(keys, config.publicUrl, `${config.publicUrl}/api`), config.identity.accessTokenTtlSeconds),
+      provide: AccessTokenIssuer,
+      inject: [SigningKeysService, SERVICE_CONFIG],
+      useFactory: (keys: SigningKeysService, config: ServiceConfig) => new AccessTokenIssuer(keys, config.publicUrl, `${config.publicUrl}/api`),
     },
+    {
+      provide: TokenEndpoint,
+      inject: [ClientsService, AccessTokenIssuer, SERVICE_CONFIG],
+      useFactory: (clients: ClientsService, issuer: AccessTokenIssuer, config: ServiceConfig) =>
+        new TokenEndpoint(clients, issuer, config.identity.accessTokenTtlSeconds),
+    },
+    { provide: UsersService, inject: [getDataSourceToken()], useFactory: (ds: DataSource) => new UsersService(ds) },
+    {
+      provide: PrincipalTokens,
+      inject: [UsersService, AccessTokenIssuer, SERVICE_CONFIG],
+      useFactory: (users: UsersService, issuer: AccessTokenIssuer, config: ServiceConfig) =>
+        new PrincipalTokens(users, issuer, config.identity.accessTokenTtlSeconds, config.identity.delegatedTokenTtlSeconds),
+    },
+    // The token-broker verifies bus callers against its own keys, without a bus round trip.
+    {
+      provide: AccessTokenVerifier,
+      inject: [SigningKeysService, SERVICE_CONFIG],
+      useFactory: (keys: SigningKeysService, config: ServiceConfig) =>
+        new AccessTokenVerifier(() => keys.jwks(), config.publicUrl, `${config.publicUrl}/api`),
+    },
+    BusAuthGuard,
     IdentityBootstrap,
   ],
-  exports: [ClientsService, SigningKeysService, TokenEndpoint],
+  exports: [ClientsService, SigningKeysService, TokenEndpoint, UsersService, PrincipalTokens, AccessTokenVerifier, BusAuthGuard],
 })
 export class IdentityDomainModule {}

@@ -2,11 +2,13 @@ import type { DomainSchema } from '@broker/service-runtime';
 import { OAuthClientEntity } from './entities/oauth-client.entity';
 import { OrgEntity } from './entities/org.entity';
 import { SigningKeyEntity } from './entities/signing-key.entity';
+import { UserEntity } from './entities/user.entity';
 import { CreateIdentity1763900100000 } from './migrations/1763900100000-create-identity';
+import { CreateUsers1763900200000 } from './migrations/1763900200000-create-users';
 
 /** The identity domain's tables: schema `identity`, owned by the token-broker. */
 export const IDENTITY_SCHEMA: DomainSchema = {
   schema: 'identity',
-  entities: [OrgEntity, OAuthClientEntity, SigningKeyEntity],
-  migrations: [CreateIdentity1763900100000],
+  entities: [OrgEntity, OAuthClientEntity, SigningKeyEntity, UserEntity],
+  migrations: [CreateIdentity1763900100000, CreateUsers1763900200000],
 };

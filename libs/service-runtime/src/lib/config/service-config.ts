@@ -29,6 +29,8 @@ export interface ServiceConfig {
   trustProxyHops: number;
   identity: {
     accessTokenTtlSeconds: number;
+    /** Cap on the lifetime of delegated tokens (a token for another subject). */
+    delegatedTokenTtlSeconds: number;
     bootstrap: { orgId: string; clientId: string; clientSecret?: string };
   };
 }
@@ -96,6 +98,7 @@ export function loadServiceConfig(
       ? z.string().refine((v) => Buffer.from(v, 'base64').length >= 32, { message: 'must be at least 32 random bytes, base64-encoded' })
       : z.string().optional(),
     ACCESS_TOKEN_TTL_SECONDS: intInRange(60, 86_400).default(900),
+    DELEGATED_TOKEN_TTL_SECONDS: intInRange(30, 86_400).default(300),
     TOKEN_RATE_LIMIT_PER_IP: intInRange(1, 1_000_000).default(300),
     TOKEN_RATE_LIMIT_PER_CLIENT: intInRange(1, 1_000_000).default(600),
     TRUST_PROXY_HOPS: intInRange(0, 10).default(0),
@@ -141,6 +144,7 @@ export function loadServiceConfig(
     trustProxyHops: e.TRUST_PROXY_HOPS,
     identity: {
       accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+      delegatedTokenTtlSeconds: e.DELEGATED_TOKEN_TTL_SECONDS,
       bootstrap: { orgId: e.BOOTSTRAP_ORG_ID, clientId: e.BOOTSTRAP_CLIENT_ID, clientSecret: e.BOOTSTRAP_CLIENT_SECRET },
     },
   };
