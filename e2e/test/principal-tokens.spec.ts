@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
 import { DataSource } from 'typeorm';
 import { KeyedHasher } from '@broker/crypto';
 import { ClientsService, IDENTITY_SCHEMA, UsersService } from '@broker/identity';
@@ -163,4 +165,22 @@ describe('principal and delegated tokens', () => {
       name: 'bootstrap admin',
     });
   });
+
+  it('leaves no client secret, issued token or private key in clear in a database dump', async () => {
+    const issued = [await token('admin', SECRET), await token(narrowDelegator.clientId, narrowDelegator.clientSecret)];
+    const dump = pgDump(db.url);
+    expect(dump).toContain('identity.oauth_clients'); // the dump is real and has the tables
+    for (const secret of [SECRET, narrowDelegator.clientSecret, ...issued]) expect(dump).not.toContain(secret);
+    const jwks = (await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: { x: string }[] };
+    expect(dump).toContain(jwks.keys[0].x); // public half stored in clear, as it should be...
+    expect(dump).not.toMatch(/"d"\s*:/); // ...and no private JWK component anywhere
+  });
 });
+
+/** pg_dump of a database, from the same PostgreSQL installation the tests run on. */
+function pgDump(url: string): string {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
+  const bin = versions.map((v) => `${root}/${v}/bin/pg_dump`).find((p) => existsSync(p)) ?? 'pg_dump';
+  return execFileSync(bin, ['--no-owner', '--no-privileges', url], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+}
