@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
-import { createTestDatabase, TestDatabase, testRedisUrl, uniquePrefix } from '@broker/testing';
-import { ServiceProcess, freePort } from './service-processes';
+import { createTestDatabase, TestDatabase } from '@broker/testing';
+import { ServiceProcess, freePort, systemEnv } from './service-processes';
 
 const SECRET = randomBytes(32).toString('base64url');
 
@@ -17,20 +17,12 @@ describe('the broker’s OAuth endpoints', () => {
     db = await createTestDatabase('oauth');
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    const env = {
-      NODE_ENV: 'test',
-      DATABASE_URL: db.url,
-      REDIS_URL: testRedisUrl(),
-      BUS_KEY: randomBytes(32).toString('base64'),
-      BUS_PREFIX: uniquePrefix('oauth'),
-      PUBLIC_URL: base,
-      ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
-      SECRET_PEPPER: randomBytes(32).toString('base64'),
+    const env = systemEnv(db.url, port, 'oauth', {
       BOOTSTRAP_CLIENT_ID: 'admin',
       BOOTSTRAP_CLIENT_SECRET: SECRET,
       ACCESS_TOKEN_TTL_SECONDS: '300',
       TOKEN_RATE_LIMIT_PER_CLIENT: '20',
-    };
+    });
     broker = new ServiceProcess('token-broker', await freePort(), env).start();
     gateway = new ServiceProcess('gateway', port, env).start();
     gateway2 = new ServiceProcess('gateway', await freePort(), env).start();

@@ -5,8 +5,8 @@ import { DataSource } from 'typeorm';
 import { KeyedHasher } from '@broker/crypto';
 import { ClientsService, IDENTITY_SCHEMA, UsersService } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
-import { createTestDatabase, TestDatabase, testRedisUrl, uniquePrefix } from '@broker/testing';
-import { ServiceProcess, freePort } from './service-processes';
+import { createTestDatabase, TestDatabase } from '@broker/testing';
+import { ServiceProcess, freePort, systemEnv } from './service-processes';
 
 const SECRET = randomBytes(32).toString('base64url');
 const PEPPER = randomBytes(32).toString('base64');
@@ -41,18 +41,11 @@ describe('principal and delegated tokens', () => {
     db = await createTestDatabase('principal');
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    const env = {
-      NODE_ENV: 'test',
-      DATABASE_URL: db.url,
-      REDIS_URL: testRedisUrl(),
-      BUS_KEY: randomBytes(32).toString('base64'),
-      BUS_PREFIX: uniquePrefix('principal'),
-      PUBLIC_URL: base,
-      ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    const env = systemEnv(db.url, port, 'principal', {
       SECRET_PEPPER: PEPPER,
       BOOTSTRAP_CLIENT_SECRET: SECRET,
       DELEGATED_TOKEN_TTL_SECONDS: '120',
-    };
+    });
     broker = new ServiceProcess('token-broker', await freePort(), env).start();
     gateway = new ServiceProcess('gateway', port, env).start();
     await Promise.all([broker.ready(), gateway.ready()]);

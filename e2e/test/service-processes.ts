@@ -2,6 +2,8 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { testRedisUrl, uniquePrefix } from '@broker/testing';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -84,4 +86,23 @@ export class ServiceProcess {
   exitCode(): Promise<number | null> {
     return this.exited ?? Promise.resolve(null);
   }
+}
+
+/**
+ * The environment of one test system: its own database and bus prefix on the shared test servers,
+ * fresh keys, and the gateway's URL as issuer. `extra` adds or overrides variables.
+ */
+export function systemEnv(databaseUrl: string, gatewayPort: number, label: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: testRedisUrl(),
+    BUS_KEY: randomBytes(32).toString('base64'),
+    BUS_PREFIX: uniquePrefix(label),
+    PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
+    ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    SECRET_PEPPER: randomBytes(32).toString('base64'),
+    ...extra,
+  };
 }

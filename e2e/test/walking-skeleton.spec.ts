@@ -5,8 +5,8 @@ import { BusClientProxy, BusRemoteError } from '@broker/bus';
 import { KeyedHasher } from '@broker/crypto';
 import { ClientsService, IDENTITY_SCHEMA } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
-import { createTestDatabase, TestDatabase, sleep, testRedisUrl, uniquePrefix } from '@broker/testing';
-import { ServiceProcess, freePort } from './service-processes';
+import { createTestDatabase, TestDatabase, sleep } from '@broker/testing';
+import { ServiceProcess, freePort, systemEnv } from './service-processes';
 
 /**
  * The four services as separate processes on real PostgreSQL and Redis:
@@ -64,19 +64,7 @@ describe('the system, end to end', () => {
   beforeAll(async () => {
     db = await createTestDatabase('e2e');
     gatewayPort = await freePort();
-    env = {
-      PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
-      ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
-      SECRET_PEPPER: randomBytes(32).toString('base64'),
-      BOOTSTRAP_CLIENT_SECRET: BOOTSTRAP_SECRET,
-      NODE_ENV: 'test',
-      DATABASE_URL: db.url,
-      REDIS_URL: testRedisUrl(),
-      BUS_KEY: randomBytes(32).toString('base64'),
-      BUS_PREFIX: uniquePrefix('e2e'),
-      BUS_TIMEOUT_MS: '4000',
-      LOG_LEVEL: 'info',
-    };
+    env = systemEnv(db.url, gatewayPort, 'e2e', { BOOTSTRAP_CLIENT_SECRET: BOOTSTRAP_SECRET, BUS_TIMEOUT_MS: '4000' });
     // Registry and worker migrate the same schema at once: the advisory lock must serialize them.
     await Promise.all(['provider-registry', 'token-broker', 'worker', 'gateway'].map((app) => startService(app)));
     await Promise.all(Object.values(services).map((s) => s.ready()));

@@ -42,15 +42,7 @@ export class ClientsService {
   /** Creates a client with a fresh random secret. */
   async createClient(input: NewClient, clientId = `cl_${randomBytes(12).toString('hex')}`): Promise<ClientCredentials> {
     const clientSecret = randomBytes(32).toString('base64url');
-    await this.dataSource.getRepository(OAuthClientEntity).insert({
-      id: clientId,
-      orgId: input.orgId,
-      name: input.name,
-      secretHash: this.hasher.hash(SECRET_PURPOSE, clientSecret),
-      grantTypes: input.grantTypes,
-      scopes: input.scopes,
-      redirectUris: input.redirectUris ?? [],
-    });
+    await this.dataSource.getRepository(OAuthClientEntity).insert(this.row(input, clientId, clientSecret));
     return { clientId, clientSecret };
   }
 
@@ -59,18 +51,19 @@ export class ClientsService {
    * running it again with the same values changes nothing; a new secret replaces the old one.
    */
   async ensureClient(input: NewClient, clientId: string, clientSecret: string): Promise<void> {
-    await this.dataSource.getRepository(OAuthClientEntity).upsert(
-      {
-        id: clientId,
-        orgId: input.orgId,
-        name: input.name,
-        secretHash: this.hasher.hash(SECRET_PURPOSE, clientSecret),
-        grantTypes: input.grantTypes,
-        scopes: input.scopes,
-        redirectUris: input.redirectUris ?? [],
-      },
-      { conflictPaths: ['id'] },
-    );
+    await this.dataSource.getRepository(OAuthClientEntity).upsert(this.row(input, clientId, clientSecret), { conflictPaths: ['id'] });
+  }
+
+  private row(input: NewClient, clientId: string, clientSecret: string): Partial<OAuthClientEntity> {
+    return {
+      id: clientId,
+      orgId: input.orgId,
+      name: input.name,
+      secretHash: this.hasher.hash(SECRET_PURPOSE, clientSecret),
+      grantTypes: input.grantTypes,
+      scopes: input.scopes,
+      redirectUris: input.redirectUris ?? [],
+    };
   }
 
   /** The client whose id and secret match; `invalid_client` otherwise (same answer and timing for every cause). */
