@@ -14,3 +14,4 @@ export * from './lib/authorization/token-verification.module';
 export * from './lib/entities/user.entity';
 export * from './lib/users.service';
 export * from './lib/principal-tokens';
+export * from './lib/grants.service';

@@ -9,6 +9,7 @@ import {
   AccessTokenVerifier,
   ClientCredentials,
   ClientsService,
+  GrantsService,
   IDENTITY_SCHEMA,
   InvalidAccessTokenError,
   OAuthError,
@@ -35,7 +36,7 @@ describe('the broker’s token endpoint (client_credentials) on PostgreSQL', () 
     await migrateDomainSchema(ds, 'identity');
     clients = new ClientsService(ds, new KeyedHasher(randomBytes(32)));
     keys = new SigningKeysService(ds, cipher);
-    endpoint = new TokenEndpoint(clients, new AccessTokenIssuer(keys, ISSUER, AUDIENCE), 600);
+    endpoint = new TokenEndpoint(clients, new AccessTokenIssuer(keys, ISSUER, AUDIENCE), 600, new GrantsService(ds, new KeyedHasher(randomBytes(32))));
     verifier = new AccessTokenVerifier(() => keys.jwks(), ISSUER, AUDIENCE);
     await clients.ensureOrg('org-a', 'Org A');
     service = await clients.createClient({

@@ -28,6 +28,8 @@ export interface AccessTokenClaims {
   client_id: string;
   /** Present on delegated tokens: who acts for the subject. */
   act?: { sub: string; client_id: string };
+  /** IANA time zone of the principal, when known. */
+  zoneinfo?: string;
 }
 
 /** Who is calling, as established from a verified access token (never from a request field). */

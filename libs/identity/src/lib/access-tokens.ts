@@ -10,6 +10,8 @@ export interface AccessTokenInput {
   scope: string[];
   ttlSeconds: number;
   act?: AccessTokenClaims['act'];
+  /** The principal's IANA time zone (seed 003 `tz`), as the `zoneinfo` claim. */
+  zoneinfo?: string;
 }
 
 /** Signs the broker's access tokens (JWT, `typ: at+jwt`, RFC 9068 claims plus org and scope). */
@@ -24,6 +26,7 @@ export class AccessTokenIssuer {
     const key = await this.keys.signingKey();
     const claims: Record<string, unknown> = { scope: input.scope.join(' '), org_id: input.orgId, client_id: input.clientId };
     if (input.act) claims['act'] = input.act;
+    if (input.zoneinfo) claims['zoneinfo'] = input.zoneinfo;
     const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: SIGNING_ALG, kid: key.kid, typ: 'at+jwt' })
       .setIssuer(this.issuer)

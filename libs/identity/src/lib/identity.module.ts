@@ -6,6 +6,7 @@ import { EnvelopeCipher, KeyedHasher } from '@broker/crypto';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { AccessTokenIssuer, AccessTokenVerifier } from './access-tokens';
 import { BusAuthGuard } from './authorization/bus-auth.guard';
+import { GrantsService } from './grants.service';
 import { PrincipalTokens } from './principal-tokens';
 import { UsersService } from './users.service';
 import { ClientsService } from './clients.service';
@@ -61,10 +62,15 @@ class IdentityBootstrap implements OnApplicationBootstrap {
       useFactory: (keys: SigningKeysService, config: ServiceConfig) => new AccessTokenIssuer(keys, config.publicUrl, `${config.publicUrl}/api`),
     },
     {
+      provide: GrantsService,
+      inject: [getDataSourceToken(), SERVICE_CONFIG],
+      useFactory: (ds: DataSource, config: ServiceConfig) => new GrantsService(ds, new KeyedHasher(requireSecrets(config).pepper)),
+    },
+    {
       provide: TokenEndpoint,
-      inject: [ClientsService, AccessTokenIssuer, SERVICE_CONFIG],
-      useFactory: (clients: ClientsService, issuer: AccessTokenIssuer, config: ServiceConfig) =>
-        new TokenEndpoint(clients, issuer, config.identity.accessTokenTtlSeconds),
+      inject: [ClientsService, AccessTokenIssuer, SERVICE_CONFIG, GrantsService],
+      useFactory: (clients: ClientsService, issuer: AccessTokenIssuer, config: ServiceConfig, grants: GrantsService) =>
+        new TokenEndpoint(clients, issuer, config.identity.accessTokenTtlSeconds, grants),
     },
     { provide: UsersService, inject: [getDataSourceToken()], useFactory: (ds: DataSource) => new UsersService(ds) },
     {
@@ -83,6 +89,6 @@ class IdentityBootstrap implements OnApplicationBootstrap {
     BusAuthGuard,
     IdentityBootstrap,
   ],
-  exports: [ClientsService, SigningKeysService, TokenEndpoint, UsersService, PrincipalTokens, AccessTokenVerifier, BusAuthGuard],
+  exports: [ClientsService, SigningKeysService, TokenEndpoint, GrantsService, UsersService, PrincipalTokens, AccessTokenVerifier, BusAuthGuard],
 })
 export class IdentityDomainModule {}

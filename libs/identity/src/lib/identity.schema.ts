@@ -5,10 +5,11 @@ import { SigningKeyEntity } from './entities/signing-key.entity';
 import { UserEntity } from './entities/user.entity';
 import { CreateIdentity1763900100000 } from './migrations/1763900100000-create-identity';
 import { CreateUsers1763900200000 } from './migrations/1763900200000-create-users';
+import { CreateGrants1763900300000 } from './migrations/1763900300000-create-grants';
 
 /** The identity domain's tables: schema `identity`, owned by the token-broker. */
 export const IDENTITY_SCHEMA: DomainSchema = {
   schema: 'identity',
   entities: [OrgEntity, OAuthClientEntity, SigningKeyEntity, UserEntity],
-  migrations: [CreateIdentity1763900100000, CreateUsers1763900200000],
+  migrations: [CreateIdentity1763900100000, CreateUsers1763900200000, CreateGrants1763900300000],
 };

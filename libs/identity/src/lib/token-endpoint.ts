@@ -1,6 +1,7 @@
 import { GRANT_TYPES, GrantType, TokenRequest, TokenResponse } from '@broker/contracts';
 import { AccessTokenIssuer } from './access-tokens';
 import { ClientsService } from './clients.service';
+import { GrantSubject, GrantsService } from './grants.service';
 import { OAuthError } from './oauth-error';
 
 /** The broker's `/oauth/token`: authenticates the client and runs the grant. */
@@ -9,6 +10,7 @@ export class TokenEndpoint {
     private readonly clients: ClientsService,
     private readonly issuer: AccessTokenIssuer,
     private readonly accessTokenTtlSeconds: number,
+    private readonly grants: GrantsService,
   ) {}
 
   async handle(req: TokenRequest): Promise<TokenResponse> {
@@ -25,8 +27,16 @@ export class TokenEndpoint {
     const client = await this.clients.authenticate(clientId, clientSecret);
     const grant = req.grant_type as GrantType;
     if (!client.grantTypes.includes(grant)) throw new OAuthError('unauthorized_client', `this client may not use ${grant}`);
-    if (grant !== 'client_credentials') {
-      throw new OAuthError('unsupported_grant_type', `grant_type '${grant}' is not enabled on this server yet`);
+    if (grant === 'authorization_code') {
+      if (!req.code) throw new OAuthError('invalid_request', 'code is required');
+      const { grant: g, refreshToken } = await this.grants.redeemCode(req.code, client.id, req.redirect_uri, req.code_verifier);
+      return this.userTokens({ ...g, zoneinfo: req.tz ?? g.zoneinfo }, g.scope, refreshToken);
+    }
+    if (grant === 'refresh_token') {
+      if (!req.refresh_token) throw new OAuthError('invalid_request', 'refresh_token is required');
+      const { grant: g, refreshToken } = await this.grants.rotateRefresh(req.refresh_token, client.id);
+      // A refresh may ask for less than was granted, never more (RFC 6749 §6).
+      return this.userTokens(g, grantedScope(req.scope, g.scope), refreshToken);
     }
     const scope = grantedScope(req.scope, client.scopes);
     const { token, expiresIn } = await this.issuer.issue({
@@ -37,6 +47,18 @@ export class TokenEndpoint {
       ttlSeconds: this.accessTokenTtlSeconds,
     });
     return { access_token: token, token_type: 'Bearer', expires_in: expiresIn, scope: scope.join(' ') };
+  }
+
+  private async userTokens(grant: GrantSubject, scope: string[], refreshToken: string): Promise<TokenResponse> {
+    const { token, expiresIn } = await this.issuer.issue({
+      sub: grant.sub,
+      orgId: grant.orgId,
+      clientId: grant.clientId,
+      scope,
+      ttlSeconds: this.accessTokenTtlSeconds,
+      zoneinfo: grant.zoneinfo ?? undefined,
+    });
+    return { access_token: token, token_type: 'Bearer', expires_in: expiresIn, scope: scope.join(' '), refresh_token: refreshToken };
   }
 }
 
