@@ -36,7 +36,11 @@ export const SECRET_GENERATORS = {
   ENCRYPTION_KEYS: () => `k${Date.now().toString(36)}:${randomBytes(32).toString('base64')}`,
   SECRET_PEPPER: () => randomBytes(32).toString('base64'),
   BOOTSTRAP_CLIENT_SECRET: () => randomBytes(32).toString('base64url'),
+  // The gateway's secret at the bundled demo identity provider (used when no UPSTREAM_* is set).
+  DEMO_IDP_CLIENT_SECRET: () => randomBytes(24).toString('base64url'),
 };
+const DEMO_IDP_SCRIPT = path.join(REPO, 'tools', 'demo-idp', 'server.mjs');
+const DEFAULT_DEMO_IDP_PORT = 3104;
 
 // The built entry point of an app (the one place to change if the build output moves).
 export function appEntry(app) {
@@ -107,6 +111,13 @@ export async function start() {
       return shutdown(1, `build failed (exit ${build}): see the errors above; nothing was started`);
 
     const ports = await choosePorts();
+    const publicUrl = process.env.PUBLIC_URL ?? `http://127.0.0.1:${ports.gateway}`;
+    const { DEMO_IDP_CLIENT_SECRET: demoSecret, ...serviceSecrets } = secrets;
+    const upstream = process.env.UPSTREAM_AUTHORIZATION_URL ? {} : await startDemoIdp(children, publicUrl, demoSecret, () => stopping);
+    if (stopping) return;
+    children.get('demo-idp')?.on('exit', (code) => {
+      if (!stopping) shutdown(1, `the demo identity provider exited unexpectedly (exit code ${code}): stopping everything`);
+    });
     for (const app of APPS) {
       const entry = appEntry(app);
       if (!fs.existsSync(entry))
@@ -115,10 +126,11 @@ export async function start() {
         ...process.env,
         NODE_ENV: process.env.NODE_ENV ?? 'development',
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-        PUBLIC_URL: process.env.PUBLIC_URL ?? `http://127.0.0.1:${ports.gateway}`,
+        PUBLIC_URL: publicUrl,
         DATABASE_URL: databaseUrl,
         REDIS_URL: redisUrl,
-        ...Object.fromEntries(Object.entries(secrets).filter(([name]) => !process.env[name])),
+        ...upstream,
+        ...Object.fromEntries(Object.entries(serviceSecrets).filter(([name]) => !process.env[name])),
         PORT: String(ports[app]),
       };
       const child = spawn(process.execPath, [entry], { cwd: REPO, env, stdio: 'inherit' });
@@ -144,6 +156,9 @@ export async function start() {
         `  admin client '${clientId}' (its secret is in .data/secrets.json); get a token with:\n` +
         `    curl -s -u ${clientId}:${secretRef} -d grant_type=client_credentials ${gateway}/api/v1/oauth/token\n` +
         `  then: curl -H "Authorization: Bearer <access_token>" ${gateway}/api/v2/externalOAuth/providers/\n` +
+        (upstream.UPSTREAM_AUTHORIZATION_URL
+          ? `  people sign in at ${gateway}/api/v1/oauth/authorize through the demo identity provider (see the README)\n`
+          : '') +
         `Press Ctrl-C to stop\n\n`,
     );
   } catch (err) {
@@ -213,6 +228,48 @@ export function nxBin() {
 }
 
 // Gateway: GATEWAY_PORT (must be free) or 3000 if free, else any free port; other apps: free ports.
+// Starts the bundled demo identity provider (people sign in there at /api/v1/oauth/authorize) and
+// resolves with the UPSTREAM_* variables that point the broker at it.
+async function startDemoIdp(children, publicUrl, clientSecret, isStopping) {
+  const explicit = process.env.DEMO_IDP_PORT ? Number(process.env.DEMO_IDP_PORT) : null;
+  const port = await freePort(explicit ?? DEFAULT_DEMO_IDP_PORT);
+  const child = spawn(process.execPath, [DEMO_IDP_SCRIPT], {
+    cwd: REPO,
+    env: {
+      PATH: process.env.PATH ?? '',
+      DEMO_IDP_PORT: String(port),
+      DEMO_IDP_CLIENT_SECRET: clientSecret,
+      DEMO_IDP_REDIRECT_URIS: `${publicUrl}/api/v1/oauth/upstream/callback`,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.set('demo-idp', child);
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the demo identity provider did not start in 15 s')), 15_000);
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      if (String(chunk).includes('demo-idp ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      children.delete('demo-idp');
+      if (!isStopping()) reject(new Error(`the demo identity provider exited (${code})`));
+    });
+  });
+  const issuer = `http://127.0.0.1:${port}`;
+  log(`demo identity provider on ${issuer} (any e-mail address signs in)`);
+  return {
+    UPSTREAM_AUTHORIZATION_URL: `${issuer}/auth`,
+    UPSTREAM_TOKEN_URL: `${issuer}/token`,
+    UPSTREAM_USERINFO_URL: `${issuer}/me`,
+    UPSTREAM_CLIENT_ID: 'broker-gateway',
+    UPSTREAM_CLIENT_SECRET: clientSecret,
+  };
+}
+
 async function choosePorts() {
   const ports = {};
   const taken = new Set();

@@ -1,11 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
 import { DataSource } from 'typeorm';
 import { KeyedHasher } from '@broker/crypto';
 import { ClientsService, IDENTITY_SCHEMA, UsersService } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
 import { createTestDatabase, TestDatabase } from '@broker/testing';
+import { pgDump } from './pg-dump';
 import { ServiceProcess, freePort, systemEnv } from './service-processes';
 
 const SECRET = randomBytes(32).toString('base64url');
@@ -169,11 +168,3 @@ describe('principal and delegated tokens', () => {
     expect(dump).not.toMatch(/"d"\s*:/); // ...and no private JWK component anywhere
   });
 });
-
-/** pg_dump of a database, from the same PostgreSQL installation the tests run on. */
-function pgDump(url: string): string {
-  const root = '/usr/lib/postgresql';
-  const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
-  const bin = versions.map((v) => `${root}/${v}/bin/pg_dump`).find((p) => existsSync(p)) ?? 'pg_dump';
-  return execFileSync(bin, ['--no-owner', '--no-privileges', url], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-}

@@ -106,3 +106,67 @@ export function systemEnv(databaseUrl: string, gatewayPort: number, label: strin
     ...extra,
   };
 }
+
+/** The bundled demo identity provider (oidc-provider), as its own process, for sign-in tests. */
+export class DemoIdpProcess {
+  readonly output: string[] = [];
+  private child?: ChildProcess;
+
+  constructor(
+    readonly port: number,
+    readonly clientSecret: string,
+    readonly redirectUris: string[],
+    readonly clientId = 'broker-gateway',
+  ) {}
+
+  get issuer(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** The gateway variables that point the broker's sign-in at this provider. */
+  upstreamEnv(): Record<string, string> {
+    return {
+      UPSTREAM_AUTHORIZATION_URL: `${this.issuer}/auth`,
+      UPSTREAM_TOKEN_URL: `${this.issuer}/token`,
+      UPSTREAM_USERINFO_URL: `${this.issuer}/me`,
+      UPSTREAM_CLIENT_ID: this.clientId,
+      UPSTREAM_CLIENT_SECRET: this.clientSecret,
+    };
+  }
+
+  start(timeoutMs = 15_000): Promise<void> {
+    const child = spawn(process.execPath, [join(ROOT, 'tools', 'demo-idp', 'server.mjs')], {
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        DEMO_IDP_PORT: String(this.port),
+        DEMO_IDP_CLIENT_ID: this.clientId,
+        DEMO_IDP_CLIENT_SECRET: this.clientSecret,
+        DEMO_IDP_REDIRECT_URIS: this.redirectUris.join(' '),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`demo-idp not ready after ${timeoutMs} ms:\n${this.output.join('')}`)), timeoutMs);
+      child.stderr?.on('data', (d: Buffer) => this.output.push(d.toString()));
+      child.stdout?.on('data', (d: Buffer) => {
+        this.output.push(d.toString());
+        if (d.toString().includes('demo-idp ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`demo-idp exited with ${code}:\n${this.output.join('')}`));
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (!this.child || this.child.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.child?.once('exit', resolve));
+    this.child.kill('SIGTERM');
+    await exited;
+  }
+}

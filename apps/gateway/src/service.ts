@@ -5,7 +5,9 @@ import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/
 import { BearerStrategy } from './auth/bearer.strategy';
 import { ExternalOAuthErrorFilter } from './external-oauth/external-oauth-error.filter';
 import { ProvidersController } from './external-oauth/providers.controller';
+import { AuthorizeController } from './oauth/authorize.controller';
 import { OAuthController } from './oauth/oauth.controller';
+import { UpstreamLoginService } from './oauth/upstream-login';
 import { PrincipalAuthGuard } from './oauth/principal-auth.guard';
 import { PrincipalController } from './oauth/principal.controller';
 import { TokenRateLimiter } from './oauth/token-rate-limiter';
@@ -16,8 +18,8 @@ class GatewayModule {
     return {
       module: GatewayModule,
       imports: [ServiceRuntimeModule.forRoot(config, { busClient: true }), TokenVerificationModule],
-      controllers: [ProvidersController, OAuthController, PrincipalController],
-      providers: [{ provide: APP_FILTER, useClass: ExternalOAuthErrorFilter }, BearerStrategy, TokenRateLimiter, PrincipalAuthGuard],
+      controllers: [ProvidersController, OAuthController, AuthorizeController, PrincipalController],
+      providers: [{ provide: APP_FILTER, useClass: ExternalOAuthErrorFilter }, BearerStrategy, TokenRateLimiter, PrincipalAuthGuard, UpstreamLoginService],
     };
   }
 }

@@ -15,3 +15,4 @@ export * from './lib/entities/user.entity';
 export * from './lib/users.service';
 export * from './lib/principal-tokens';
 export * from './lib/grants.service';
+export * from './lib/authorization-endpoint';

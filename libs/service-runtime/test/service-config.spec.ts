@@ -78,4 +78,36 @@ describe('service configuration', () => {
     expect(config.publicUrl).toBe('https://broker.example.com');
     expect(config.identity.bootstrap).toEqual({ orgId: 'default', clientId: 'admin', clientSecret: undefined });
   });
+
+  it('takes the upstream sign-in provider all or nothing', () => {
+    expect(loadServiceConfig('gateway', valid, { database: false, defaultPort: 3000 }).upstreamLogin).toBeUndefined();
+    expect(problemsOf({ ...valid, UPSTREAM_CLIENT_ID: 'broker', UPSTREAM_TOKEN_URL: 'https://idp.example.com/token' })).toEqual([
+      'UPSTREAM_AUTHORIZATION_URL: required when any UPSTREAM_* variable is set',
+      'UPSTREAM_USERINFO_URL: required when any UPSTREAM_* variable is set',
+      'UPSTREAM_CLIENT_SECRET: required when any UPSTREAM_* variable is set',
+    ]);
+    expect(problemsOf({ ...valid, UPSTREAM_USERINFO_URL: 'ftp://idp.example.com/me' })).toEqual([
+      'UPSTREAM_USERINFO_URL: must be a URL starting with http:// or https://',
+    ]);
+    const config = loadServiceConfig(
+      'gateway',
+      {
+        ...valid,
+        UPSTREAM_AUTHORIZATION_URL: 'https://idp.example.com/authorize',
+        UPSTREAM_TOKEN_URL: 'https://idp.example.com/token',
+        UPSTREAM_USERINFO_URL: 'https://idp.example.com/userinfo',
+        UPSTREAM_CLIENT_ID: 'broker',
+        UPSTREAM_CLIENT_SECRET: 'upstream-secret',
+      },
+      { database: false, defaultPort: 3000 },
+    );
+    expect(config.upstreamLogin).toEqual({
+      authorizationUrl: 'https://idp.example.com/authorize',
+      tokenUrl: 'https://idp.example.com/token',
+      userinfoUrl: 'https://idp.example.com/userinfo',
+      clientId: 'broker',
+      clientSecret: 'upstream-secret',
+      scope: 'openid email profile',
+    });
+  });
 });

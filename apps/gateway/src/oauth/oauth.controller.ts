@@ -2,6 +2,7 @@ import { Body, Controller, Get, Headers, HttpCode, Inject, Ip, Post, Res, UseFil
 import type { Response } from 'express';
 import { BusClientProxy } from '@broker/bus';
 import { GRANT_TYPES, JsonWebKeySet, SCOPES, TokenResponse } from '@broker/contracts';
+import { SIGNING_ALG } from '@broker/identity';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { OAuthErrorFilter } from './oauth-error.filter';
 import { RateLimitedError, TokenRateLimiter } from './token-rate-limiter';
@@ -48,17 +49,26 @@ export class OAuthController {
     return this.bus.request('identity.jwks', {});
   }
 
-  @Get('.well-known/oauth-authorization-server')
-  metadata(): Record<string, unknown> {
+  /** RFC 8414 metadata; the same document serves OIDC discovery (first-party apps get ID tokens). */
+  @Get(['.well-known/oauth-authorization-server', '.well-known/openid-configuration'])
+  metadata(@Res({ passthrough: true }) res: Response): Record<string, unknown> {
+    res.setHeader('Cache-Control', 'public, max-age=300');
     const base = this.config.publicUrl;
     return {
       issuer: base,
+      authorization_endpoint: `${base}/api/v1/oauth/authorize`,
       token_endpoint: `${base}/api/v1/oauth/token`,
+      userinfo_endpoint: `${base}/api/v1/oauth/userinfo`,
       jwks_uri: `${base}/.well-known/jwks.json`,
-      grant_types_supported: GRANT_TYPES.filter((g) => g === 'client_credentials'),
+      grant_types_supported: [...GRANT_TYPES],
+      response_types_supported: ['code'],
+      response_modes_supported: ['query'],
+      code_challenge_methods_supported: ['S256'],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-      scopes_supported: [...SCOPES],
-      response_types_supported: [],
+      scopes_supported: ['openid', ...SCOPES],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: [SIGNING_ALG],
+      authorization_response_iss_parameter_supported: true,
     };
   }
 }

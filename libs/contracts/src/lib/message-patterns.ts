@@ -1,6 +1,6 @@
 import type { ListProvidersQuery, ProviderList } from './providers';
 import type { ServiceName } from './services';
-import type { DelegatedTokenRequest, JsonWebKeySet, TokenRequest, TokenResponse, TokenResult, UserInfoResponse } from './oauth-server';
+import type { AuthorizeRequest, AuthorizeResult, CompleteAuthorizationRequest, CompleteAuthorizationResult, DelegatedTokenRequest, JsonWebKeySet, TokenRequest, TokenResponse, TokenResult, UserInfoResponse } from './oauth-server';
 
 /**
  * Every request/reply message on the bus: pattern → request and reply types. Pattern names are
@@ -13,6 +13,8 @@ export interface BusContract {
   'identity.userinfo': { request: Record<string, never>; reply: UserInfoResponse };
   'identity.principal-token': { request: Record<string, never>; reply: TokenResponse };
   'identity.delegated-token': { request: DelegatedTokenRequest; reply: TokenResponse };
+  'identity.authorize': { request: AuthorizeRequest; reply: AuthorizeResult };
+  'identity.authorize-complete': { request: CompleteAuthorizationRequest; reply: CompleteAuthorizationResult };
 }
 
 
@@ -28,6 +30,8 @@ export const BUS_PATTERN_OWNERS: Record<BusPattern, ServiceName> = {
   'identity.userinfo': 'token-broker',
   'identity.principal-token': 'token-broker',
   'identity.delegated-token': 'token-broker',
+  'identity.authorize': 'token-broker',
+  'identity.authorize-complete': 'token-broker',
 };
 
 /** Pattern constants for `@MessagePattern(...)` so handlers and callers cannot drift apart. */
@@ -39,5 +43,7 @@ export const MessagePatterns = {
     userinfo: 'identity.userinfo',
     principalToken: 'identity.principal-token',
     delegatedToken: 'identity.delegated-token',
+    authorize: 'identity.authorize',
+    authorizeComplete: 'identity.authorize-complete',
   },
 } as const satisfies Record<string, Record<string, BusPattern>>;

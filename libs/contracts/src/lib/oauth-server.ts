@@ -53,3 +53,37 @@ export interface DelegatedTokenRequest {
   scopes?: string[] | null;
   team_id?: string | null;
 }
+
+/** The query of `GET /api/v1/oauth/authorize` as the browser sent it (every field unchecked). */
+export interface AuthorizeRequest {
+  response_type?: string;
+  client_id?: string;
+  redirect_uri?: string;
+  scope?: string;
+  state?: string;
+  code_challenge?: string;
+  code_challenge_method?: string;
+  nonce?: string;
+  /** Names of parameters the query held more than once (each must appear at most once). */
+  duplicated?: string[];
+}
+
+/**
+ * The identity service's answer to an authorization request. An error carries `redirectUri` only
+ * when the client and redirect URI were verified, so the error may be sent there (RFC 6749
+ * §4.1.2.1); without it the browser must not be redirected.
+ */
+export type AuthorizeResult =
+  | { ok: true; clientName: string }
+  | { ok: false; error: string; error_description: string; redirectUri?: string };
+
+/** Completes a sign-in: the original request and the upstream identity provider's access token. */
+export interface CompleteAuthorizationRequest {
+  authorization: AuthorizeRequest;
+  /** Proves who signed in: the identity service reads the user from the upstream userinfo endpoint. */
+  upstreamAccessToken: string;
+}
+
+export type CompleteAuthorizationResult =
+  | { ok: true; redirectUri: string; code: string }
+  | { ok: false; error: string; error_description: string; redirectUri?: string };

@@ -40,6 +40,40 @@ export class AccessTokenIssuer {
   }
 }
 
+export interface IdTokenInput {
+  sub: string;
+  orgId: string;
+  /** The client the ID token is for (its `aud`). */
+  clientId: string;
+  nonce?: string | null;
+  ttlSeconds: number;
+  /** Profile claims of the person (OIDC standard claim names). */
+  profile?: Record<string, string | null | undefined>;
+}
+
+/** Signs OIDC ID tokens for first-party apps (`typ: JWT`, audience = the client). */
+export class IdTokenIssuer {
+  constructor(
+    private readonly keys: SigningKeysService,
+    private readonly issuer: string,
+  ) {}
+
+  async issue(input: IdTokenInput): Promise<string> {
+    const key = await this.keys.signingKey();
+    const claims: Record<string, unknown> = { org_id: input.orgId };
+    for (const [name, value] of Object.entries(input.profile ?? {})) if (value) claims[name] = value;
+    if (input.nonce) claims['nonce'] = input.nonce;
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: SIGNING_ALG, kid: key.kid, typ: 'JWT' })
+      .setIssuer(this.issuer)
+      .setAudience(input.clientId)
+      .setSubject(input.sub)
+      .setIssuedAt()
+      .setExpirationTime(`${input.ttlSeconds}s`)
+      .sign(key.privateKey);
+  }
+}
+
 /** Why a bearer token was refused (for `WWW-Authenticate`; never includes the token). */
 export class InvalidAccessTokenError extends Error {}
 

@@ -13,6 +13,8 @@ export interface GrantSubject {
   sub: string;
   scope: string[];
   zoneinfo?: string | null;
+  /** OIDC nonce of the authorization request (codes only; echoed in the ID token). */
+  nonce?: string | null;
 }
 
 export interface NewCode extends GrantSubject {
@@ -36,6 +38,7 @@ interface CodeRow {
   code_challenge: string;
   scope: string[];
   zoneinfo: string | null;
+  nonce: string | null;
   family_id: string | null;
   expires_at: Date;
 }
@@ -68,8 +71,8 @@ export class GrantsService {
     const code = randomBytes(32).toString('base64url');
     await this.dataSource.query(
       `INSERT INTO identity.authorization_codes
-        (code_hash, org_id, client_id, sub, redirect_uri, code_challenge, scope, zoneinfo, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        (code_hash, org_id, client_id, sub, redirect_uri, code_challenge, scope, zoneinfo, nonce, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
       [
         this.hasher.hash(CODE_PURPOSE, code),
         input.orgId,
@@ -79,6 +82,7 @@ export class GrantsService {
         input.codeChallenge,
         input.scope,
         input.zoneinfo ?? null,
+        input.nonce ?? null,
         new Date(Date.now() + this.policy.codeTtlMs),
       ],
     );
@@ -97,7 +101,7 @@ export class GrantsService {
       const rows = (await em.query(
         `UPDATE identity.authorization_codes SET consumed_at = now()
           WHERE code_hash = $1 AND consumed_at IS NULL
-          RETURNING org_id, client_id, sub, redirect_uri, code_challenge, scope, zoneinfo, family_id, expires_at`,
+          RETURNING org_id, client_id, sub, redirect_uri, code_challenge, scope, zoneinfo, nonce, family_id, expires_at`,
         [hash],
       )) as [CodeRow[], number];
       const row = rows[0]?.[0];
@@ -114,7 +118,7 @@ export class GrantsService {
       if (row.client_id !== clientId) return new OAuthError('invalid_grant', 'the authorization code was issued to another client');
       if (redirectUri === undefined || redirectUri !== row.redirect_uri) return new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request');
       if (!verifier || !pkceMatches(verifier, row.code_challenge)) return new OAuthError('invalid_grant', 'the PKCE code_verifier does not match');
-      const grant: GrantSubject = { orgId: row.org_id, clientId: row.client_id, sub: row.sub, scope: row.scope, zoneinfo: row.zoneinfo };
+      const grant: GrantSubject = { orgId: row.org_id, clientId: row.client_id, sub: row.sub, scope: row.scope, zoneinfo: row.zoneinfo, nonce: row.nonce };
       const familyId = randomUUID();
       await em.query('UPDATE identity.authorization_codes SET family_id = $2 WHERE code_hash = $1', [hash, familyId]);
       const refreshToken = await this.insertRefresh(em.query.bind(em), grant, familyId, 1);

@@ -4,7 +4,8 @@ import { DataSource } from 'typeorm';
 import { SCOPES } from '@broker/contracts';
 import { EnvelopeCipher, KeyedHasher } from '@broker/crypto';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
-import { AccessTokenIssuer, AccessTokenVerifier } from './access-tokens';
+import { AccessTokenIssuer, AccessTokenVerifier, IdTokenIssuer } from './access-tokens';
+import { AuthorizationEndpoint, userinfoEndpointReader } from './authorization-endpoint';
 import { BusAuthGuard } from './authorization/bus-auth.guard';
 import { GrantsService } from './grants.service';
 import { PrincipalTokens } from './principal-tokens';
@@ -67,12 +68,23 @@ class IdentityBootstrap implements OnApplicationBootstrap {
       useFactory: (ds: DataSource, config: ServiceConfig) => new GrantsService(ds, new KeyedHasher(requireSecrets(config).pepper)),
     },
     {
+      provide: IdTokenIssuer,
+      inject: [SigningKeysService, SERVICE_CONFIG],
+      useFactory: (keys: SigningKeysService, config: ServiceConfig) => new IdTokenIssuer(keys, config.publicUrl),
+    },
+    {
       provide: TokenEndpoint,
-      inject: [ClientsService, AccessTokenIssuer, SERVICE_CONFIG, GrantsService],
-      useFactory: (clients: ClientsService, issuer: AccessTokenIssuer, config: ServiceConfig, grants: GrantsService) =>
-        new TokenEndpoint(clients, issuer, config.identity.accessTokenTtlSeconds, grants),
+      inject: [ClientsService, AccessTokenIssuer, SERVICE_CONFIG, GrantsService, IdTokenIssuer, UsersService],
+      useFactory: (clients: ClientsService, issuer: AccessTokenIssuer, config: ServiceConfig, grants: GrantsService, idTokens: IdTokenIssuer, users: UsersService) =>
+        new TokenEndpoint(clients, issuer, config.identity.accessTokenTtlSeconds, grants, { issuer: idTokens, users }),
     },
     { provide: UsersService, inject: [getDataSourceToken()], useFactory: (ds: DataSource) => new UsersService(ds) },
+    {
+      provide: AuthorizationEndpoint,
+      inject: [getDataSourceToken(), GrantsService, UsersService, SERVICE_CONFIG],
+      useFactory: (ds: DataSource, grants: GrantsService, users: UsersService, config: ServiceConfig) =>
+        new AuthorizationEndpoint(ds, grants, users, config.upstreamLogin ? userinfoEndpointReader(config.upstreamLogin.userinfoUrl) : undefined),
+    },
     {
       provide: PrincipalTokens,
       inject: [UsersService, AccessTokenIssuer, SERVICE_CONFIG],
@@ -89,6 +101,6 @@ class IdentityBootstrap implements OnApplicationBootstrap {
     BusAuthGuard,
     IdentityBootstrap,
   ],
-  exports: [ClientsService, SigningKeysService, TokenEndpoint, GrantsService, UsersService, PrincipalTokens, AccessTokenVerifier, BusAuthGuard],
+  exports: [ClientsService, SigningKeysService, TokenEndpoint, AuthorizationEndpoint, GrantsService, UsersService, PrincipalTokens, AccessTokenVerifier, BusAuthGuard],
 })
 export class IdentityDomainModule {}

@@ -1,8 +1,12 @@
 import { GRANT_TYPES, GrantType, TokenRequest, TokenResponse } from '@broker/contracts';
-import { AccessTokenIssuer } from './access-tokens';
+import { AccessTokenIssuer, IdTokenIssuer } from './access-tokens';
 import { ClientsService } from './clients.service';
 import { GrantSubject, GrantsService } from './grants.service';
 import { OAuthError } from './oauth-error';
+import { UsersService } from './users.service';
+
+/** The OIDC scope: asks for an ID token; any client allowed the code grant may request it. */
+export const OPENID_SCOPE = 'openid';
 
 /** The broker's `/oauth/token`: authenticates the client and runs the grant. */
 export class TokenEndpoint {
@@ -11,6 +15,7 @@ export class TokenEndpoint {
     private readonly issuer: AccessTokenIssuer,
     private readonly accessTokenTtlSeconds: number,
     private readonly grants: GrantsService,
+    private readonly idTokens?: { issuer: IdTokenIssuer; users: UsersService },
   ) {}
 
   async handle(req: TokenRequest): Promise<TokenResponse> {
@@ -36,7 +41,7 @@ export class TokenEndpoint {
       if (!req.refresh_token) throw new OAuthError('invalid_request', 'refresh_token is required');
       const { grant: g, refreshToken } = await this.grants.rotateRefresh(req.refresh_token, client.id);
       // A refresh may ask for less than was granted, never more (RFC 6749 §6).
-      return this.userTokens(g, grantedScope(req.scope, g.scope), refreshToken);
+      return this.userTokens({ ...g, nonce: null }, grantedScope(req.scope, g.scope), refreshToken);
     }
     const scope = grantedScope(req.scope, client.scopes);
     const { token, expiresIn } = await this.issuer.issue({
@@ -58,7 +63,19 @@ export class TokenEndpoint {
       ttlSeconds: this.accessTokenTtlSeconds,
       zoneinfo: grant.zoneinfo ?? undefined,
     });
-    return { access_token: token, token_type: 'Bearer', expires_in: expiresIn, scope: scope.join(' '), refresh_token: refreshToken };
+    const response: TokenResponse = { access_token: token, token_type: 'Bearer', expires_in: expiresIn, scope: scope.join(' '), refresh_token: refreshToken };
+    if (this.idTokens && scope.includes(OPENID_SCOPE)) {
+      const user = await this.idTokens.users.userInfo(grant.orgId, grant.sub);
+      response.id_token = await this.idTokens.issuer.issue({
+        sub: grant.sub,
+        orgId: grant.orgId,
+        clientId: grant.clientId,
+        nonce: grant.nonce,
+        ttlSeconds: this.accessTokenTtlSeconds,
+        profile: user ? { name: user.name, given_name: user.given_name, family_name: user.family_name, email: user.email, zoneinfo: grant.zoneinfo } : undefined,
+      });
+    }
+    return response;
   }
 }
 

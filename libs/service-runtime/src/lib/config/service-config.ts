@@ -33,7 +33,21 @@ export interface ServiceConfig {
     delegatedTokenTtlSeconds: number;
     bootstrap: { orgId: string; clientId: string; clientSecret?: string };
   };
+  /**
+   * The upstream identity provider people sign in with at `/api/v1/oauth/authorize` (any OAuth 2.0
+   * or OIDC provider with a userinfo endpoint); absent when none is configured.
+   */
+  upstreamLogin?: {
+    authorizationUrl: string;
+    tokenUrl: string;
+    userinfoUrl: string;
+    clientId: string;
+    clientSecret: string;
+    scope: string;
+  };
 }
+
+const UPSTREAM_VARS = ['UPSTREAM_AUTHORIZATION_URL', 'UPSTREAM_TOKEN_URL', 'UPSTREAM_USERINFO_URL', 'UPSTREAM_CLIENT_ID', 'UPSTREAM_CLIENT_SECRET'] as const;
 
 export interface ConfigRequirements {
   /** The service owns tables and needs DATABASE_URL. */
@@ -105,6 +119,12 @@ export function loadServiceConfig(
     BOOTSTRAP_ORG_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'letters, digits, _ and - only' }).default('default'),
     BOOTSTRAP_CLIENT_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'letters, digits, _ . - only' }).default('admin'),
     BOOTSTRAP_CLIENT_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
+    UPSTREAM_AUTHORIZATION_URL: urlWithScheme(['http:', 'https:']).optional(),
+    UPSTREAM_TOKEN_URL: urlWithScheme(['http:', 'https:']).optional(),
+    UPSTREAM_USERINFO_URL: urlWithScheme(['http:', 'https:']).optional(),
+    UPSTREAM_CLIENT_ID: z.string().min(1).optional(),
+    UPSTREAM_CLIENT_SECRET: z.string().min(1).optional(),
+    UPSTREAM_SCOPE: z.string().min(1).default('openid email profile'),
   });
   // An empty variable counts as unset, so `FOO=` in an env file means "use the default".
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
@@ -119,6 +139,12 @@ export function loadServiceConfig(
     );
   }
   const e = parsed.data;
+  const upstreamSet = UPSTREAM_VARS.filter((name) => e[name] !== undefined);
+  if (upstreamSet.length > 0 && upstreamSet.length < UPSTREAM_VARS.length) {
+    throw new ConfigError(
+      UPSTREAM_VARS.filter((name) => e[name] === undefined).map((name) => `${name}: required when any UPSTREAM_* variable is set`),
+    );
+  }
   let secrets: ServiceConfig['secrets'];
   if (req.secrets && e.ENCRYPTION_KEYS && e.SECRET_PEPPER) {
     try {
@@ -147,5 +173,16 @@ export function loadServiceConfig(
       delegatedTokenTtlSeconds: e.DELEGATED_TOKEN_TTL_SECONDS,
       bootstrap: { orgId: e.BOOTSTRAP_ORG_ID, clientId: e.BOOTSTRAP_CLIENT_ID, clientSecret: e.BOOTSTRAP_CLIENT_SECRET },
     },
+    upstreamLogin:
+      e.UPSTREAM_AUTHORIZATION_URL && e.UPSTREAM_TOKEN_URL && e.UPSTREAM_USERINFO_URL && e.UPSTREAM_CLIENT_ID && e.UPSTREAM_CLIENT_SECRET
+        ? {
+            authorizationUrl: e.UPSTREAM_AUTHORIZATION_URL,
+            tokenUrl: e.UPSTREAM_TOKEN_URL,
+            userinfoUrl: e.UPSTREAM_USERINFO_URL,
+            clientId: e.UPSTREAM_CLIENT_ID,
+            clientSecret: e.UPSTREAM_CLIENT_SECRET,
+            scope: e.UPSTREAM_SCOPE,
+          }
+        : undefined,
   };
 }

@@ -22,6 +22,12 @@ export function loggingModule(config: ServiceConfig): DynamicModule {
           url: req.url ? redactUrl(req.url) : req.url,
           headers: req.headers ? redactSecrets(req.headers) : undefined,
         }),
+        // Redirects carry codes and states in their Location (the authorization responses).
+        res: (res: { statusCode?: number; headers?: Record<string, unknown> }) => {
+          const headers = res.headers ? redactSecrets(res.headers) : undefined;
+          if (headers && typeof headers['location'] === 'string') headers['location'] = redactUrl(headers['location']);
+          return { statusCode: res.statusCode, headers };
+        },
       },
       autoLogging: { ignore: (req: IncomingMessage) => (req.url ?? '').startsWith('/health') },
     },
