@@ -1,15 +1,11 @@
 /** Provider types of the reference API (seed 000). */
-export const PROVIDER_TYPES = [
-  'github',
-  'gitlab',
-  'bitbucket',
-  'google',
-  'box',
-  'microsoft',
-  'sharepoint',
-  'jira',
-  'confluence',
-] as const;
+export const SEED_PROVIDER_TYPES = ['github', 'gitlab', 'bitbucket', 'google', 'box', 'microsoft', 'sharepoint', 'jira', 'confluence'] as const;
+
+/**
+ * Every provider type: the seed's nine plus two generic ones, `oidc` (endpoints from the issuer's
+ * discovery document) and `oauth2` (endpoints given explicitly).
+ */
+export const PROVIDER_TYPES = [...SEED_PROVIDER_TYPES, 'oidc', 'oauth2'] as const;
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
 
 /** Provider lifecycle statuses of the reference API. */
