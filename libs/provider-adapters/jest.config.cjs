@@ -1,1 +1,8 @@
-module.exports = { ...require('../../jest.preset.cjs'), displayName: 'provider-adapters', rootDir: __dirname };
+// This lib needs no PostgreSQL or Redis: skip the preset's throwaway-services setup.
+module.exports = {
+  ...require('../../jest.preset.cjs'),
+  displayName: 'provider-adapters',
+  rootDir: __dirname,
+  globalSetup: undefined,
+  globalTeardown: undefined,
+};

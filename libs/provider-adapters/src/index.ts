@@ -1,1 +1,5 @@
-export {};
+export * from './lib/catalogue';
+export * from './lib/egress';
+export * from './lib/errors';
+export * from './lib/oidc-discovery';
+export * from './lib/resolve';
