@@ -82,6 +82,13 @@ export class ServiceProcess {
     return code ?? null;
   }
 
+  /** SIGKILL: the process dies at once, mid-work (crash tests). */
+  async kill(): Promise<void> {
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
   /** Waits for the process to exit by itself. */
   exitCode(): Promise<number | null> {
     return this.exited ?? Promise.resolve(null);

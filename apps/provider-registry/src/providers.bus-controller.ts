@@ -1,19 +1,84 @@
-import { Controller, UseGuards } from '@nestjs/common';
+import { Controller, Logger, UseGuards } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
-import { BusContext } from '@broker/bus';
+import { BusContext, BusException, JobProducer } from '@broker/bus';
 import { BusReply, BusRequest, MessagePatterns } from '@broker/contracts';
 import { BusAuthGuard, RequireScopes } from '@broker/identity';
-import { ProvidersService } from '@broker/registry';
+import { JobEntity, JobsService, ProvidersService } from '@broker/registry';
 
-/** Bus handlers of the providers resource; the org is the verified caller's. */
+const JOBS_PATH = '/api/v2/externalOAuth/jobs';
+
+/** Bus handlers of the providers and jobs resources; the org is always the verified caller's. */
 @Controller()
 @UseGuards(BusAuthGuard)
 export class ProvidersBusController {
-  constructor(private readonly providers: ProvidersService) {}
+  private readonly logger = new Logger('Providers');
+
+  constructor(
+    private readonly providers: ProvidersService,
+    private readonly jobs: JobsService,
+    private readonly producer: JobProducer,
+  ) {}
 
   @MessagePattern(MessagePatterns.providers.list)
   @RequireScopes('providers:read')
   async list(@Payload() query: BusRequest<'providers.list'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.list'>> {
     return { data: await this.providers.list(ctx.getPrincipal().orgId, query ?? {}) };
+  }
+
+  @MessagePattern(MessagePatterns.providers.get)
+  @RequireScopes('providers:read')
+  get(@Payload() req: BusRequest<'providers.get'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.get'>> {
+    return this.providers.get(ctx.getPrincipal().orgId, String(req?.id ?? ''));
+  }
+
+  @MessagePattern(MessagePatterns.providers.create)
+  @RequireScopes('providers:write')
+  create(@Payload() req: BusRequest<'providers.create'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.create'>> {
+    return this.providers.create(ctx.getPrincipal().orgId, req);
+  }
+
+  @MessagePattern(MessagePatterns.providers.update)
+  @RequireScopes('providers:write')
+  update(@Payload() req: BusRequest<'providers.update'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.update'>> {
+    return this.providers.update(ctx.getPrincipal().orgId, String(req?.id ?? ''), req?.changes ?? {});
+  }
+
+  /** Starts (or returns the running) deletion job; the queue entry is added once the job record is committed. */
+  @MessagePattern(MessagePatterns.providers.delete)
+  @RequireScopes('providers:write')
+  async delete(@Payload() req: BusRequest<'providers.delete'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.delete'>> {
+    const orgId = ctx.getPrincipal().orgId;
+    const providerId = String(req?.id ?? '');
+    const { job } = await this.providers.requestDeletion(orgId, providerId);
+    await this.enqueue(job, () => this.producer.enqueue('provider-deletion', 'DELETE_PROVIDER', { orgId, providerId, jobId: job.id }, { jobId: job.id }));
+    return { location: `${JOBS_PATH}/${job.id}/` };
+  }
+
+  @MessagePattern(MessagePatterns.jobs.get)
+  @RequireScopes('jobs:read')
+  async getJob(@Payload() req: BusRequest<'jobs.get'>, @Ctx() ctx: BusContext): Promise<BusReply<'jobs.get'>> {
+    const job = await this.jobs.get(ctx.getPrincipal().orgId, String(req?.id ?? ''));
+    if (!job) throw new BusException('NOT_FOUND', 'Job not found.');
+    return job;
+  }
+
+  /** Org-created jobs: STATS only (deletion jobs come from DELETE, key rotation is an operator's job). */
+  @MessagePattern(MessagePatterns.jobs.create)
+  @RequireScopes('jobs:write')
+  async createJob(@Payload() req: BusRequest<'jobs.create'>, @Ctx() ctx: BusContext): Promise<BusReply<'jobs.create'>> {
+    if (req?.type !== 'STATS') throw new BusException('UNPROCESSABLE', 'Invalid job.', [{ name: 'type', message: 'must be STATS' }]);
+    const orgId = ctx.getPrincipal().orgId;
+    const job = await this.jobs.create(undefined, orgId, 'STATS');
+    await this.enqueue(job, () => this.producer.enqueue('stats', 'STATS', { orgId, jobId: job.id }, { jobId: job.id }));
+    return { location: `${JOBS_PATH}/${job.id}/` };
+  }
+
+  /** A queue hiccup does not fail the request: the worker's reconciler re-queues open jobs it finds idle. */
+  private async enqueue(job: JobEntity, add: () => Promise<unknown>): Promise<void> {
+    try {
+      await add();
+    } catch (err) {
+      this.logger.warn(`job ${job.id} (${job.type}) not queued yet (${(err as Error).message}); the worker reconciler will queue it`);
+    }
   }
 }

@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { JobQueuesModule } from '@broker/bus';
 import { TokenVerificationModule } from '@broker/identity';
 import { REGISTRY_SCHEMA, RegistryDomainModule } from '@broker/registry';
 import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/service-runtime';
@@ -11,6 +12,7 @@ class ProviderRegistryModule {
       module: ProviderRegistryModule,
       imports: [
         ServiceRuntimeModule.forRoot(config, { database: REGISTRY_SCHEMA, busClient: true }),
+        JobQueuesModule.forRoot({ redisUrl: config.redisUrl, prefix: `${config.bus.prefix}:jobs` }),
         RegistryDomainModule,
         TokenVerificationModule,
       ],
@@ -19,11 +21,12 @@ class ProviderRegistryModule {
   }
 }
 
-/** provider-registry: owns providers and their encrypted client secrets; answers `providers.*` on the bus. */
+/** provider-registry: owns providers, their encrypted client secrets and the job records; answers `providers.*` and `jobs.*`. */
 export const providerRegistryService: ServiceDefinition = {
   service: 'provider-registry',
   defaultPort: 3101,
   database: true,
+  secrets: true,
   busServer: true,
   module: (config) => ProviderRegistryModule.forRoot(config),
 };

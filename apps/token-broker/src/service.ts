@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { IDENTITY_SCHEMA, IdentityDomainModule } from '@broker/identity';
 import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/service-runtime';
+import { TOKENS_SCHEMA, TokensDomainModule } from '@broker/tokens';
 import { IdentityBusController } from './identity.bus-controller';
 import { PrincipalBusController } from './principal.bus-controller';
 
@@ -9,7 +10,7 @@ class TokenBrokerModule {
   static forRoot(config: ServiceConfig): DynamicModule {
     return {
       module: TokenBrokerModule,
-      imports: [ServiceRuntimeModule.forRoot(config, { database: IDENTITY_SCHEMA }), IdentityDomainModule],
+      imports: [ServiceRuntimeModule.forRoot(config, { database: [IDENTITY_SCHEMA, TOKENS_SCHEMA] }), IdentityDomainModule, TokensDomainModule],
       controllers: [IdentityBusController, PrincipalBusController],
     };
   }

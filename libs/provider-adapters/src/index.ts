@@ -3,3 +3,4 @@ export * from './lib/egress';
 export * from './lib/errors';
 export * from './lib/oidc-discovery';
 export * from './lib/resolve';
+export * from './lib/revocation';

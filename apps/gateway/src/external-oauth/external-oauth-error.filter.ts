@@ -49,6 +49,12 @@ export class ExternalOAuthErrorFilter implements ExceptionFilter {
       this.logger.warn(`bus call failed: ${error.code} ${error.pattern}`);
       return [503, { message: 'A backing service is unavailable; try again shortly.', errorFields: [] }];
     }
+    // body-parser: malformed JSON or an oversized body (express errors carry `status` and `type`).
+    const parserError = error as { status?: unknown; type?: unknown };
+    if (typeof parserError?.type === 'string' && typeof parserError.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
+      const message = parserError.type === 'entity.parse.failed' ? 'The body is not valid JSON.' : 'The request body cannot be read.';
+      return [parserError.status, { message, errorFields: [] }];
+    }
     if (error instanceof HttpException) {
       const status = error.getStatus();
       if (status < 500) return [status, { message: httpMessage(error), errorFields: [] }];

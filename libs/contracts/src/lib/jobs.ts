@@ -2,7 +2,7 @@
  * Background work queues and their jobs. Job payloads carry ids only, never secrets or tokens.
  * Queue and job names are part of the wire contract: add new ones, never rename.
  */
-export const QUEUE_NAMES = ['token-refresh', 'provider-deletion', 'revocation', 'stats'] as const;
+export const QUEUE_NAMES = ['token-refresh', 'provider-deletion', 'revocation', 'stats', 'key-rotation'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /** Job name → payload, per queue. Processors are typed from this map and must cover every name. */
@@ -18,6 +18,10 @@ export interface JobMap {
   };
   stats: {
     STATS: { orgId: string; jobId: string };
+  };
+  'key-rotation': {
+    /** Re-encrypts every secret not yet under the active key (jobId: the job record). */
+    ROTATE_KEYS: { jobId: string };
   };
 }
 
@@ -52,7 +56,8 @@ export const QUEUE_SETTINGS: Record<QueueName, QueueSettings> = {
     concurrency: 2,
     attempts: 10,
     backoffMs: 5_000,
-    lockDurationMs: 60_000,
+    // Short: a worker that dies mid-deletion hands the job to another within ~15 s (a live one renews the lock).
+    lockDurationMs: 15_000,
     keepCompleted: 100,
     keepFailed: 1_000,
   },
@@ -65,4 +70,5 @@ export const QUEUE_SETTINGS: Record<QueueName, QueueSettings> = {
     keepFailed: 1_000,
   },
   stats: { concurrency: 1, attempts: 3, backoffMs: 5_000, lockDurationMs: 120_000, keepCompleted: 50, keepFailed: 200 },
+  'key-rotation': { concurrency: 1, attempts: 10, backoffMs: 5_000, lockDurationMs: 60_000, keepCompleted: 20, keepFailed: 100 },
 };

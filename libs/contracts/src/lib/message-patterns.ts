@@ -1,4 +1,4 @@
-import type { ListProvidersQuery, ProviderList } from './providers';
+import type { CreateProviderRequest, JobLocation, ListProvidersQuery, OAuthProvider, OAuthProviderJob, ProviderList, UpdateProviderRequest } from './providers';
 import type { ServiceName } from './services';
 import type { AuthorizeRequest, AuthorizeResult, CompleteAuthorizationRequest, CompleteAuthorizationResult, DelegatedTokenRequest, JsonWebKeySet, TokenRequest, TokenResponse, TokenResult, UserInfoResponse } from './oauth-server';
 
@@ -8,6 +8,12 @@ import type { AuthorizeRequest, AuthorizeResult, CompleteAuthorizationRequest, C
  */
 export interface BusContract {
   'providers.list': { request: ListProvidersQuery; reply: ProviderList };
+  'providers.get': { request: { id: string }; reply: OAuthProvider };
+  'providers.create': { request: CreateProviderRequest; reply: OAuthProvider };
+  'providers.update': { request: { id: string; changes: UpdateProviderRequest }; reply: OAuthProvider };
+  'providers.delete': { request: { id: string }; reply: JobLocation };
+  'jobs.get': { request: { id: string }; reply: OAuthProviderJob };
+  'jobs.create': { request: { type: string }; reply: JobLocation };
   'identity.token': { request: TokenRequest; reply: TokenResult };
   'identity.jwks': { request: Record<string, never>; reply: JsonWebKeySet };
   'identity.userinfo': { request: Record<string, never>; reply: UserInfoResponse };
@@ -25,6 +31,12 @@ export type BusReply<P extends BusPattern> = BusContract[P]['reply'];
 /** The service whose request queue receives each pattern (total: a new pattern must name its owner). */
 export const BUS_PATTERN_OWNERS: Record<BusPattern, ServiceName> = {
   'providers.list': 'provider-registry',
+  'providers.get': 'provider-registry',
+  'providers.create': 'provider-registry',
+  'providers.update': 'provider-registry',
+  'providers.delete': 'provider-registry',
+  'jobs.get': 'provider-registry',
+  'jobs.create': 'provider-registry',
   'identity.token': 'token-broker',
   'identity.jwks': 'token-broker',
   'identity.userinfo': 'token-broker',
@@ -36,7 +48,8 @@ export const BUS_PATTERN_OWNERS: Record<BusPattern, ServiceName> = {
 
 /** Pattern constants for `@MessagePattern(...)` so handlers and callers cannot drift apart. */
 export const MessagePatterns = {
-  providers: { list: 'providers.list' },
+  providers: { list: 'providers.list', get: 'providers.get', create: 'providers.create', update: 'providers.update', delete: 'providers.delete' },
+  jobs: { get: 'jobs.get', create: 'jobs.create' },
   identity: {
     token: 'identity.token',
     jwks: 'identity.jwks',

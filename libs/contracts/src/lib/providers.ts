@@ -48,3 +48,73 @@ export interface ListProvidersQuery {
 export interface ProviderList {
   data: OAuthProvider[];
 }
+
+/** Explicit endpoints of an `oauth2` provider (or the resolved endpoints of any provider). */
+export interface ProviderEndpointsInput {
+  authorizationUrl?: string;
+  tokenUrl?: string;
+  userinfoUrl?: string;
+  revocationUrl?: string;
+  deviceAuthorizationUrl?: string;
+}
+
+/**
+ * `provider.CreateProviderRequest` of seed 000, plus the instance settings a self-hosted or generic
+ * provider needs: `host` or `baseUrl` (GitHub Enterprise Server, GitLab self-managed, Bitbucket /
+ * Jira / Confluence Data Center, the SharePoint host), `tenant` (Microsoft, SharePoint), `issuer`
+ * (`oidc`) and `endpoints` (`oauth2`).
+ */
+export interface CreateProviderRequest {
+  clientId: string;
+  clientSecret: string;
+  name: string;
+  type: ProviderType;
+  scopes?: string[];
+  skipConsent?: boolean;
+  host?: string;
+  baseUrl?: string;
+  tenant?: string;
+  issuer?: string;
+  endpoints?: ProviderEndpointsInput;
+}
+
+/** `provider.UpdateProviderRequest` of seed 000. */
+export interface UpdateProviderRequest {
+  clientSecret?: string;
+  name?: string;
+  skipConsent?: boolean;
+  status?: ProviderStatus;
+}
+
+/** Job types: the seed's two, and key rotation (a system job, not visible to orgs). */
+export const JOB_TYPES = ['DELETE_PROVIDER', 'STATS', 'ROTATE_KEYS'] as const;
+export type JobType = (typeof JOB_TYPES)[number];
+export const JOB_STATUSES = ['PENDING', 'RUNNING', 'COMPLETED', 'ERROR'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** One `handler.keyValue` of a job's details (values are strings, as in the seed's schema). */
+export interface JobDetail {
+  name: string;
+  value: string;
+}
+
+/** `handler.jobStatusResponse` of seed 000. */
+export interface OAuthProviderJob {
+  id: string;
+  orgId: string;
+  name: string;
+  type: JobType;
+  status: JobStatus;
+  details: JobDetail[];
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+/** `handler.DeleteOAuthProviderResponse` (and the answer to a job creation): where to follow the job. */
+export interface JobLocation {
+  location: string;
+}
+
+/** `models.AuthzStatus` of seed 000. */
+export const AUTHORIZATION_STATUSES = ['active', 'expired', 'invalidOAuthClient', 'invalidProviderState'] as const;
+export type AuthorizationStatus = (typeof AUTHORIZATION_STATUSES)[number];

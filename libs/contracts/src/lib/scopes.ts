@@ -7,6 +7,7 @@ export const SCOPES = [
   'tokens:read',
   'tokens:delegate',
   'jobs:read',
+  'jobs:write',
   'setups:write',
 ] as const;
 export type Scope = (typeof SCOPES)[number];

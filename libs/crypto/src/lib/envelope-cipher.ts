@@ -51,6 +51,11 @@ function gcmOpen(key: Buffer, sealed: Buffer, aad: Buffer): Buffer {
 export class EnvelopeCipher {
   constructor(private readonly keyring: Keyring) {}
 
+  /** Id of the key new values are wrapped with (rows under any other key are due for rotation). */
+  get activeKeyId(): string {
+    return this.keyring.activeKeyId;
+  }
+
   /** Encrypts `plaintext` for the given place under the active key. */
   encrypt(plaintext: string | Buffer, ctx: EncryptionContext): string {
     const keyId = this.keyring.activeKeyId;

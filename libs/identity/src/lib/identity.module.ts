@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, Module, OnApplicationBootstrap } from '@nestjs/common';
-import { getDataSourceToken } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { SCOPES } from '@broker/contracts';
 import { EnvelopeCipher, KeyedHasher } from '@broker/crypto';
-import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
+import { SERVICE_CONFIG, ServiceConfig, domainDataSourceToken } from '@broker/service-runtime';
+import { IDENTITY_SCHEMA } from './identity.schema';
 import { AccessTokenIssuer, AccessTokenVerifier, IdTokenIssuer } from './access-tokens';
 import { AuthorizationEndpoint, userinfoEndpointReader } from './authorization-endpoint';
 import { BusAuthGuard } from './authorization/bus-auth.guard';
@@ -13,6 +13,8 @@ import { UsersService } from './users.service';
 import { ClientsService } from './clients.service';
 import { SigningKeysService } from './signing-keys.service';
 import { TokenEndpoint } from './token-endpoint';
+
+const IDENTITY_DS = domainDataSourceToken(IDENTITY_SCHEMA);
 
 function requireSecrets(config: ServiceConfig): NonNullable<ServiceConfig['secrets']> {
   if (!config.secrets) throw new Error(`${config.service} needs ENCRYPTION_KEYS and SECRET_PEPPER`);
@@ -49,12 +51,12 @@ class IdentityBootstrap implements OnApplicationBootstrap {
   providers: [
     {
       provide: ClientsService,
-      inject: [getDataSourceToken(), SERVICE_CONFIG],
+      inject: [IDENTITY_DS, SERVICE_CONFIG],
       useFactory: (ds: DataSource, config: ServiceConfig) => new ClientsService(ds, new KeyedHasher(requireSecrets(config).pepper)),
     },
     {
       provide: SigningKeysService,
-      inject: [getDataSourceToken(), SERVICE_CONFIG],
+      inject: [IDENTITY_DS, SERVICE_CONFIG],
       useFactory: (ds: DataSource, config: ServiceConfig) => new SigningKeysService(ds, new EnvelopeCipher(requireSecrets(config).keyring)),
     },
     {
@@ -64,7 +66,7 @@ class IdentityBootstrap implements OnApplicationBootstrap {
     },
     {
       provide: GrantsService,
-      inject: [getDataSourceToken(), SERVICE_CONFIG],
+      inject: [IDENTITY_DS, SERVICE_CONFIG],
       useFactory: (ds: DataSource, config: ServiceConfig) => new GrantsService(ds, new KeyedHasher(requireSecrets(config).pepper)),
     },
     {
@@ -78,10 +80,10 @@ class IdentityBootstrap implements OnApplicationBootstrap {
       useFactory: (clients: ClientsService, issuer: AccessTokenIssuer, config: ServiceConfig, grants: GrantsService, idTokens: IdTokenIssuer, users: UsersService) =>
         new TokenEndpoint(clients, issuer, config.identity.accessTokenTtlSeconds, grants, { issuer: idTokens, users }),
     },
-    { provide: UsersService, inject: [getDataSourceToken()], useFactory: (ds: DataSource) => new UsersService(ds) },
+    { provide: UsersService, inject: [IDENTITY_DS], useFactory: (ds: DataSource) => new UsersService(ds) },
     {
       provide: AuthorizationEndpoint,
-      inject: [getDataSourceToken(), GrantsService, UsersService, SERVICE_CONFIG],
+      inject: [IDENTITY_DS, GrantsService, UsersService, SERVICE_CONFIG],
       useFactory: (ds: DataSource, grants: GrantsService, users: UsersService, config: ServiceConfig) =>
         new AuthorizationEndpoint(ds, grants, users, config.upstreamLogin ? userinfoEndpointReader(config.upstreamLogin.userinfoUrl) : undefined),
     },

@@ -1,10 +1,13 @@
 import type { DomainSchema } from '@broker/service-runtime';
+import { JobEntity } from './jobs/job.entity';
 import { CreateProviders1763900000000 } from './migrations/1763900000000-create-providers';
+import { SecretsAndJobs1763900500000 } from './migrations/1763900500000-secrets-and-jobs';
 import { ProviderEntity } from './providers/provider.entity';
+import { SecureConfigEntity } from './secure-configs/secure-config.entity';
 
 /** The registry domain's tables: schema `registry`, owned by the provider-registry service. */
 export const REGISTRY_SCHEMA: DomainSchema = {
   schema: 'registry',
-  entities: [ProviderEntity],
-  migrations: [CreateProviders1763900000000],
+  entities: [ProviderEntity, SecureConfigEntity, JobEntity],
+  migrations: [CreateProviders1763900000000, SecretsAndJobs1763900500000],
 };

@@ -1,18 +1,17 @@
 import { DynamicModule, Global, Module, OnApplicationShutdown, Provider } from '@nestjs/common';
-import { getDataSourceToken } from '@nestjs/typeorm';
 import IORedis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { BusClientProxy, createRedisConnection } from '@broker/bus';
 import { SERVICE_CONFIG } from './config/config.tokens';
 import type { ServiceConfig } from './config/service-config';
-import { DomainSchema, databaseModule } from './database/database.module';
+import { DomainSchema, databaseModule, domainDataSourceToken } from './database/database.module';
 import { HEALTH_CHECKS, HealthCheck } from './health/health-check';
 import { HealthController } from './health/health.controller';
 import { loggingModule } from './logging/logging.module';
 
 export interface RuntimeOptions {
-  /** Tables this service owns; omitted for services without a database (the gateway). */
-  database?: DomainSchema;
+  /** Domains whose tables this service uses; omitted for services without a database (the gateway). */
+  database?: DomainSchema | DomainSchema[];
   /** Provide a BusClientProxy for calling other services. */
   busClient?: boolean;
 }
@@ -43,14 +42,14 @@ export class ServiceRuntimeModule {
       },
       { provide: HealthRedisCloser, useFactory: (r: IORedis) => new HealthRedisCloser(r), inject: [HEALTH_REDIS] },
     ];
-    const checkDeps: unknown[] = [HEALTH_REDIS];
-    if (options.database) checkDeps.push(getDataSourceToken());
+    const domains = options.database === undefined ? [] : Array.isArray(options.database) ? options.database : [options.database];
     providers.push({
       provide: HEALTH_CHECKS,
-      inject: checkDeps as never[],
-      useFactory: (redis: IORedis, dataSource?: DataSource): HealthCheck[] => [
+      inject: [HEALTH_REDIS, ...domains.map((d) => domainDataSourceToken(d))],
+      useFactory: (redis: IORedis, ...dataSources: DataSource[]): HealthCheck[] => [
         { name: 'redis', check: () => redis.ping() },
-        ...(dataSource ? [{ name: 'database', check: () => dataSource.query('SELECT 1') }] : []),
+        // One connection pool per domain; they share a server, so one check is enough.
+        ...(dataSources[0] ? [{ name: 'database', check: () => dataSources[0].query('SELECT 1') }] : []),
       ],
     });
     const exported: unknown[] = [SERVICE_CONFIG];
@@ -73,7 +72,7 @@ export class ServiceRuntimeModule {
     }
     return {
       module: ServiceRuntimeModule,
-      imports: [loggingModule(config), ...(options.database ? [databaseModule(config, options.database)] : [])],
+      imports: [loggingModule(config), ...domains.map((d) => databaseModule(config, d))],
       controllers: [HealthController],
       providers,
       exports: exported as never[],

@@ -15,5 +15,6 @@ export function defaultJobOptions(queue: QueueName): JobsOptions {
 /** Worker options of `queue`'s processor: concurrency and stall detection from the settings table. */
 export function processorOptions(queue: QueueName): Partial<WorkerOptions> {
   const s = QUEUE_SETTINGS[queue];
-  return { concurrency: s.concurrency, lockDuration: s.lockDurationMs, maxStalledCount: 3 };
+  // Stalled jobs (their worker died) are looked for as often as a lock can expire.
+  return { concurrency: s.concurrency, lockDuration: s.lockDurationMs, stalledInterval: Math.min(s.lockDurationMs, 30_000), maxStalledCount: 3 };
 }

@@ -1,5 +1,15 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import type { OAuthProviderMetadata, ProviderStatus, ProviderType } from '@broker/contracts';
+import type { OAuthProviderMetadata, ProviderEndpointsInput, ProviderStatus, ProviderType } from '@broker/contracts';
+import type { ResolvedProvider } from '@broker/provider-adapters';
+
+/** What the org gave to locate the provider instance (self-hosted host, tenant, issuer, explicit endpoints). */
+export interface ProviderInstanceConfig {
+  host?: string;
+  baseUrl?: string;
+  tenant?: string;
+  issuer?: string;
+  endpoints?: ProviderEndpointsInput;
+}
 
 /** An org's registered OAuth app at one provider (`registry.providers`). */
 @Entity({ name: 'providers' })
@@ -37,6 +47,19 @@ export class ProviderEntity {
 
   @Column({ type: 'text', nullable: true })
   host!: string | null;
+
+  @Column({ type: 'jsonb', default: () => "'{}'::jsonb" })
+  config!: ProviderInstanceConfig;
+
+  /**
+   * What the catalogue resolved at creation (endpoints, revocation, client auth method, PKCE,
+   * default scopes...; for `oidc`, from the issuer's discovery document).
+   */
+  @Column({ type: 'jsonb', default: () => "'{}'::jsonb" })
+  resolved!: ResolvedProvider;
+
+  @Column({ type: 'integer', default: 1 })
+  version!: number;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

@@ -34,6 +34,11 @@ export interface ServiceConfig {
     bootstrap: { orgId: string; clientId: string; clientSecret?: string };
   };
   /**
+   * Outbound calls to provider-controlled hosts: https on these ports only, never to private,
+   * loopback, link-local or metadata addresses; loopback only with the development setting.
+   */
+  egress: { allowLoopback: boolean; allowedPorts: number[] };
+  /**
    * The upstream identity provider people sign in with at `/api/v1/oauth/authorize` (any OAuth 2.0
    * or OIDC provider with a userinfo endpoint); absent when none is configured.
    */
@@ -119,6 +124,11 @@ export function loadServiceConfig(
     BOOTSTRAP_ORG_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'letters, digits, _ and - only' }).default('default'),
     BOOTSTRAP_CLIENT_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'letters, digits, _ . - only' }).default('admin'),
     BOOTSTRAP_CLIENT_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
+    EGRESS_ALLOW_LOOPBACK: z.enum(['true', 'false'], { message: 'must be true or false' }).default('false'),
+    EGRESS_ALLOWED_PORTS: z
+      .string()
+      .regex(/^\d{1,5}(,\d{1,5})*$/, { message: 'must be a comma-separated list of ports, e.g. 443,8443' })
+      .default('443'),
     UPSTREAM_AUTHORIZATION_URL: urlWithScheme(['http:', 'https:']).optional(),
     UPSTREAM_TOKEN_URL: urlWithScheme(['http:', 'https:']).optional(),
     UPSTREAM_USERINFO_URL: urlWithScheme(['http:', 'https:']).optional(),
@@ -139,6 +149,9 @@ export function loadServiceConfig(
     );
   }
   const e = parsed.data;
+  if (e.EGRESS_ALLOW_LOOPBACK === 'true' && e.NODE_ENV === 'production') {
+    throw new ConfigError(['EGRESS_ALLOW_LOOPBACK: loopback providers are a development setting and are refused when NODE_ENV=production']);
+  }
   const upstreamSet = UPSTREAM_VARS.filter((name) => e[name] !== undefined);
   if (upstreamSet.length > 0 && upstreamSet.length < UPSTREAM_VARS.length) {
     throw new ConfigError(
@@ -173,6 +186,7 @@ export function loadServiceConfig(
       delegatedTokenTtlSeconds: e.DELEGATED_TOKEN_TTL_SECONDS,
       bootstrap: { orgId: e.BOOTSTRAP_ORG_ID, clientId: e.BOOTSTRAP_CLIENT_ID, clientSecret: e.BOOTSTRAP_CLIENT_SECRET },
     },
+    egress: { allowLoopback: e.EGRESS_ALLOW_LOOPBACK === 'true', allowedPorts: e.EGRESS_ALLOWED_PORTS.split(',').map(Number) },
     upstreamLogin:
       e.UPSTREAM_AUTHORIZATION_URL && e.UPSTREAM_TOKEN_URL && e.UPSTREAM_USERINFO_URL && e.UPSTREAM_CLIENT_ID && e.UPSTREAM_CLIENT_SECRET
         ? {

@@ -1,5 +1,5 @@
 import { DynamicModule } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import { DataSource, DataSourceOptions, MixedList } from 'typeorm';
 import type { ServiceConfig } from '../config/service-config';
 
@@ -49,12 +49,21 @@ export async function migrateDomainSchema(dataSource: DataSource, schema: string
   }
 }
 
+/**
+ * Injection token of a domain's DataSource. Each domain has its own (named after its schema), so a
+ * service can use several domains (the worker: registry and tokens) and each lib injects its own.
+ */
+export function domainDataSourceToken(domain: DomainSchema | string): string {
+  return getDataSourceToken(typeof domain === 'string' ? domain : domain.schema) as string;
+}
+
 /** TypeORM on the service's database, migrated at start-up before the service takes traffic. */
 export function databaseModule(config: ServiceConfig, domain: DomainSchema): DynamicModule {
   if (!config.databaseUrl) throw new Error(`${config.service} needs DATABASE_URL`);
   const url = config.databaseUrl;
   return TypeOrmModule.forRootAsync({
-    useFactory: () => domainDataSourceOptions(url, domain, config.service, config.databasePoolSize),
+    name: domain.schema,
+    useFactory: () => ({ ...domainDataSourceOptions(url, domain, config.service, config.databasePoolSize), name: domain.schema }),
     dataSourceFactory: async (options) => {
       const dataSource = await new DataSource(options as DataSourceOptions).initialize();
       await migrateDomainSchema(dataSource, domain.schema);

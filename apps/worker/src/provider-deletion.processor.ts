@@ -1,0 +1,67 @@
+import { Processor } from '@nestjs/bullmq';
+import { Injectable, Logger } from '@nestjs/common';
+import type { Job } from 'bullmq';
+import { JobHandlers, QueueProcessor, processorOptions } from '@broker/bus';
+import { JobPayload } from '@broker/contracts';
+import { JobsService, ProvidersService } from '@broker/registry';
+import { AuthorizationsService } from '@broker/tokens';
+import { UpstreamRevoker } from './upstream-revoker';
+
+/**
+ * DELETE_PROVIDER: revokes (best effort) and removes every authorization of the provider, then its
+ * secret, then the provider. Each step is idempotent, so a retry (or another worker picking the job
+ * up after this one died) carries on where it stopped. After the last attempt the job is ERROR and
+ * the provider `deletion_failed` (a new DELETE retries).
+ */
+@Injectable()
+@Processor('provider-deletion', processorOptions('provider-deletion'))
+export class ProviderDeletionProcessor extends QueueProcessor<'provider-deletion'> {
+  private readonly logger = new Logger('ProviderDeletion');
+  protected readonly queue = 'provider-deletion' as const;
+  protected readonly handlers: JobHandlers<'provider-deletion'> = {
+    DELETE_PROVIDER: (payload, job) => this.deleteProvider(payload, job),
+  };
+
+  constructor(
+    private readonly providers: ProvidersService,
+    private readonly jobs: JobsService,
+    private readonly authorizations: AuthorizationsService,
+    private readonly revoker: UpstreamRevoker,
+  ) {
+    super();
+  }
+
+  private async deleteProvider({ orgId, providerId, jobId }: JobPayload<'provider-deletion', 'DELETE_PROVIDER'>, job: Job): Promise<void> {
+    if (!(await this.jobs.start(jobId))) return; // finished already (a duplicate delivery)
+    const record = await this.jobs.find(jobId);
+    const removed = new Set((record?.details ?? []).find((d) => d.name === 'authorization_ids')?.value.split(',').filter(Boolean) ?? []);
+    let revoked = Number(record?.details.find((d) => d.name === 'revoked')?.value ?? 0);
+    const details = () => [
+      { name: 'provider_id', value: providerId },
+      { name: 'authorization_ids', value: [...removed].join(',') },
+      { name: 'revoked', value: String(revoked) },
+    ];
+    try {
+      const provider = await this.providers.find(orgId, providerId);
+      if (provider) {
+        for (const authorization of await this.authorizations.forProvider(orgId, providerId)) {
+          if (await this.revoker.revokeBestEffort(provider, authorization)) revoked++;
+          await this.authorizations.remove(orgId, authorization.id);
+          removed.add(authorization.id);
+          await this.jobs.progress(jobId, details());
+        }
+        await this.providers.removeDeleted(orgId, providerId);
+      }
+      await this.jobs.complete(jobId, details());
+      this.logger.log(`provider ${providerId} deleted with ${removed.size} authorization(s), ${revoked} revoked upstream`);
+    } catch (err) {
+      const attempts = job.opts.attempts ?? 1;
+      if (job.attemptsMade + 1 >= attempts) {
+        await this.jobs.fail(jobId, (err as Error).message ?? 'deletion failed', details());
+        await this.providers.markDeletionFailed(orgId, providerId);
+        this.logger.error(`deletion of provider ${providerId} failed for good: ${(err as Error).message}`);
+      }
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,45 @@
+import { Processor } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
+import { JobHandlers, QueueProcessor, processorOptions } from '@broker/bus';
+import { JobDetail, JobPayload } from '@broker/contracts';
+import { JobsService, ProvidersService } from '@broker/registry';
+import { AuthorizationsService } from '@broker/tokens';
+
+/**
+ * STATS: per provider of the org, authorizations by status and refresh outcomes, stored in the job's
+ * details as `provider.<id>.<status>` and `provider.<id>.refresh.succeeded|failed` (string values, as
+ * the seed's `handler.keyValue`).
+ */
+@Injectable()
+@Processor('stats', processorOptions('stats'))
+export class StatsProcessor extends QueueProcessor<'stats'> {
+  protected readonly queue = 'stats' as const;
+  protected readonly handlers: JobHandlers<'stats'> = { STATS: (payload) => this.stats(payload) };
+
+  constructor(
+    private readonly providers: ProvidersService,
+    private readonly jobs: JobsService,
+    private readonly authorizations: AuthorizationsService,
+  ) {
+    super();
+  }
+
+  private async stats({ orgId, jobId }: JobPayload<'stats', 'STATS'>): Promise<void> {
+    if (!(await this.jobs.start(jobId))) return;
+    const providers = await this.providers.list(orgId, { orderBy: 'createdAt' });
+    const rows = await this.authorizations.statsByProvider(orgId);
+    const details: JobDetail[] = [
+      { name: 'providers', value: String(providers.length) },
+      { name: 'authorizations', value: String(rows.reduce((n, r) => n + r.count, 0)) },
+    ];
+    for (const provider of providers) {
+      const mine = rows.filter((r) => r.providerId === provider.id);
+      for (const status of ['active', 'expired', 'invalidOAuthClient', 'invalidProviderState'] as const) {
+        details.push({ name: `provider.${provider.id}.${status}`, value: String(mine.find((r) => r.status === status)?.count ?? 0) });
+      }
+      details.push({ name: `provider.${provider.id}.refresh.succeeded`, value: String(mine.reduce((n, r) => n + r.refreshSucceeded, 0)) });
+      details.push({ name: `provider.${provider.id}.refresh.failed`, value: String(mine.reduce((n, r) => n + r.refreshFailed, 0)) });
+    }
+    await this.jobs.complete(jobId, details);
+  }
+}
