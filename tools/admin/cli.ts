@@ -15,6 +15,8 @@ const USAGE = `usage: npm run admin -- <command> [options]
   create-client --org ID --name NAME [--scopes a,b,...] [--grants client_credentials,...] [--redirect-uri URI]...
                 prints the new client's id and secret (the secret is shown only this once)
   create-user   --org ID --sub SUB [--email E] [--given-name G] [--family-name F] [--zoneinfo TZ]
+  key-rotation  shows the latest encryption-key rotation jobs (the worker starts one when
+                ENCRYPTION_ACTIVE_KEY_ID names a new key) and how many values each key still wraps
 scopes: ${SCOPES.join(', ')}   grants: ${GRANT_TYPES.join(', ')}`;
 
 class UsageError extends Error {}
@@ -65,12 +67,13 @@ async function main(argv: string[]): Promise<void> {
     },
     strict: true,
   });
-  if (!command || !['create-org', 'create-client', 'create-user'].includes(command)) throw new UsageError(`unknown command '${command ?? ''}'`);
+  if (!command || !['create-org', 'create-client', 'create-user', 'key-rotation'].includes(command)) throw new UsageError(`unknown command '${command ?? ''}'`);
 
   const local = localDefaults();
   const databaseUrl = process.env['DATABASE_URL'] ?? local.databaseUrl;
   const pepper = process.env['SECRET_PEPPER'] ?? local.pepper;
   if (!databaseUrl) throw new UsageError('DATABASE_URL is not set (and no local default in .data/: run `npm start` first)');
+  if (command === 'key-rotation') return keyRotation(databaseUrl);
   const ds = await new DataSource(domainDataSourceOptions(databaseUrl, IDENTITY_SCHEMA, 'admin-cli', 2)).initialize();
   try {
     await migrateDomainSchema(ds, IDENTITY_SCHEMA.schema);
@@ -100,6 +103,25 @@ async function main(argv: string[]): Promise<void> {
       });
       console.log(`user '${user.sub}' of org '${user.orgId}' exists (registered ${user.registeredAt.toISOString()})`);
     }
+  } finally {
+    await ds.destroy();
+  }
+}
+
+/** Rotation jobs are system jobs (no org): read them, and the keys in use, straight from the tables. */
+async function keyRotation(databaseUrl: string): Promise<void> {
+  const ds = await new DataSource({ type: 'postgres', url: databaseUrl, applicationName: 'admin-cli', extra: { max: 1 } }).initialize();
+  try {
+    const jobs = (await ds.query(
+      `SELECT id, status, details, error, created_at, finished_at FROM registry.jobs WHERE type = 'ROTATE_KEYS' ORDER BY created_at DESC LIMIT 5`,
+    )) as { id: string; status: string; details: { name: string; value: string }[]; error: string | null; created_at: Date; finished_at: Date | null }[];
+    const keys = (await ds.query(
+      `SELECT key_id, count(*)::int AS n FROM (SELECT key_id FROM registry.secure_configs UNION ALL SELECT key_id FROM tokens.credentials) k GROUP BY key_id ORDER BY key_id`,
+    )) as { key_id: string; n: number }[];
+    console.log(JSON.stringify({
+      valuesByKey: Object.fromEntries(keys.map((k) => [k.key_id, k.n])),
+      jobs: jobs.map((j) => ({ id: j.id, status: j.status, ...Object.fromEntries(j.details.map((d) => [d.name, d.value])), error: j.error ?? undefined, createdAt: j.created_at, finishedAt: j.finished_at ?? undefined })),
+    }, null, 2));
   } finally {
     await ds.destroy();
   }

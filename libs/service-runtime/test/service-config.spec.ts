@@ -110,4 +110,12 @@ describe('service configuration', () => {
       scope: 'openid email profile',
     });
   });
+
+  it('keeps loopback providers a development setting and parses the egress ports', () => {
+    const load = (env: Record<string, string>) => loadServiceConfig('worker', { ...valid, ...env }, { database: true, defaultPort: 3103 });
+    expect(load({}).egress).toEqual({ allowLoopback: false, allowedPorts: [443] });
+    expect(load({ EGRESS_ALLOW_LOOPBACK: 'true', EGRESS_ALLOWED_PORTS: '443,8443' }).egress).toEqual({ allowLoopback: true, allowedPorts: [443, 8443] });
+    expect(() => load({ EGRESS_ALLOW_LOOPBACK: 'true', NODE_ENV: 'production' })).toThrow(/EGRESS_ALLOW_LOOPBACK: .*refused when NODE_ENV=production/);
+    expect(problemsOf({ ...valid, EGRESS_ALLOWED_PORTS: '443;80' })).toEqual(['EGRESS_ALLOWED_PORTS: must be a comma-separated list of ports, e.g. 443,8443']);
+  });
 });

@@ -64,10 +64,19 @@ export async function revokeToken(input: RevokeTokenInput): Promise<RevocationOu
   }
 }
 
+/** The error or any of its causes is an abort (our timeout). */
+function timedOut(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const name = (e as { name?: unknown }).name;
+    if (name === 'TimeoutError' || name === 'AbortError') return true;
+  }
+  return false;
+}
+
 function describe(err: unknown): string {
   if (err instanceof oauth.ResponseBodyError) return `the provider refused: ${err.error}`;
   if (err instanceof oauth.WWWAuthenticateChallengeError) return 'the provider refused the client credentials';
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return 'the provider did not answer in time';
+  if (timedOut(err)) return 'the provider did not answer in time';
   if (err instanceof Error && err.name === 'EgressDeniedError') return err.message;
   if (err instanceof oauth.OperationProcessingError) return `unexpected answer from the provider (${err.message})`;
   return 'the provider could not be reached';
