@@ -12,16 +12,31 @@ export function appEntry(app: string): string {
   return join(ROOT, 'dist', 'apps', app, 'main.js');
 }
 
-/** A free TCP port on loopback. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+const handedOut = new Set<number>();
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * A free TCP port on loopback, below the kernel's ephemeral range (32768+): ports from that range
+ * are also given to outgoing connections and to other suites' `listen(0)`, so one picked there can
+ * be taken before the service binds it.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port)) continue;
+    if (await canListen(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free port found');
 }
 
 /** One service running as its own process, with its output kept for assertions. */
@@ -63,8 +78,13 @@ export class ServiceProcess {
       if (exited) throw new Error(`${this.app} exited during start-up:\n${this.output.join('')}`);
       try {
         const res = await fetch(`${this.url}/health/ready`);
-        if (res.status === 200) return;
-      } catch {
+        if (res.status === 200) {
+          const body = (await res.json().catch(() => ({}))) as { service?: string };
+          if (body.service !== this.app) throw new Error(`port ${this.port} answers as ${body.service ?? 'something else'}, not ${this.app}`);
+          return;
+        }
+      } catch (err) {
+        if (err instanceof Error && err.message.startsWith(`port ${this.port} answers`)) throw err;
         // not listening yet
       }
       await new Promise((r) => setTimeout(r, 100));
