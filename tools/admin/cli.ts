@@ -116,7 +116,8 @@ async function keyRotation(databaseUrl: string): Promise<void> {
       `SELECT id, status, details, error, created_at, finished_at FROM registry.jobs WHERE type = 'ROTATE_KEYS' ORDER BY created_at DESC LIMIT 5`,
     )) as { id: string; status: string; details: { name: string; value: string }[]; error: string | null; created_at: Date; finished_at: Date | null }[];
     const keys = (await ds.query(
-      `SELECT key_id, count(*)::int AS n FROM (SELECT key_id FROM registry.secure_configs UNION ALL SELECT key_id FROM tokens.credentials) k GROUP BY key_id ORDER BY key_id`,
+      `SELECT key_id, count(*)::int AS n FROM (SELECT key_id FROM registry.secure_configs UNION ALL SELECT key_id FROM tokens.credentials
+          UNION ALL SELECT split_part(private_jwk_enc, '.', 2) FROM identity.signing_keys) k GROUP BY key_id ORDER BY key_id`,
     )) as { key_id: string; n: number }[];
     console.log(JSON.stringify({
       valuesByKey: Object.fromEntries(keys.map((k) => [k.key_id, k.n])),

@@ -28,7 +28,8 @@ describe('the broker’s token endpoint (client_credentials) on PostgreSQL', () 
   let endpoint: TokenEndpoint;
   let verifier: AccessTokenVerifier;
   let service: ClientCredentials;
-  const cipher = new EnvelopeCipher(parseKeyring(`k1:${randomBytes(32).toString('base64')}`));
+  const K1 = `k1:${randomBytes(32).toString('base64')}`;
+  const cipher = new EnvelopeCipher(parseKeyring(K1));
 
   beforeAll(async () => {
     db = await createTestDatabase('identity');
@@ -151,5 +152,16 @@ describe('the broker’s token endpoint (client_credentials) on PostgreSQL', () 
     expect(row.private_jwk_enc).not.toContain('"d"');
     const dump = JSON.stringify(await ds.query('SELECT * FROM identity.oauth_clients'));
     expect(dump).not.toContain(service.clientSecret);
+  });
+
+  it('re-wraps signing keys under a new active key, after which the old key is not needed', async () => {
+    const before = await new SigningKeysService(ds, cipher).signingKey();
+    const K2 = `k2:${randomBytes(32).toString('base64')}`;
+    const rotated = new SigningKeysService(ds, new EnvelopeCipher(parseKeyring(`${K1},${K2}`, 'k2')));
+    expect(await rotated.rewrapAll()).toBeGreaterThanOrEqual(1);
+    expect(await rotated.rewrapAll()).toBe(0);
+    const newKeyOnly = new SigningKeysService(ds, new EnvelopeCipher(parseKeyring(K2)));
+    expect((await newKeyOnly.signingKey()).kid).toBe(before.kid);
+    await expect(new SigningKeysService(ds, cipher).signingKey()).rejects.toThrow(/unknown key id 'k2'/);
   });
 });

@@ -42,6 +42,8 @@ class IdentityBootstrap implements OnApplicationBootstrap {
       );
       this.logger.log(`bootstrap client '${clientId}' of org '${orgId}' is ready`);
     }
+    const moved = await this.keys.rewrapAll();
+    if (moved) this.logger.log(`${moved} signing key(s) re-wrapped under encryption key '${this.config.secrets?.keyring.activeKeyId}'`);
     await this.keys.signingKey();
   }
 }

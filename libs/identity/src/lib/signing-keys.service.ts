@@ -52,6 +52,25 @@ export class SigningKeysService {
     return { keys: rows.map((r) => r.publicJwk as unknown as JWK) };
   }
 
+  /**
+   * Re-wraps every signing key not under the keyring's active key (run at start-up: there are few,
+   * so key rotation needs no job here). Compare-and-swap on the old value; returns how many moved.
+   */
+  async rewrapAll(): Promise<number> {
+    const rows = (await this.dataSource.query(`SELECT kid, private_jwk_enc FROM identity.signing_keys`)) as { kid: string; private_jwk_enc: string }[];
+    let moved = 0;
+    for (const row of rows) {
+      if (!this.cipher.needsRewrap(row.private_jwk_enc)) continue;
+      const value = this.cipher.rewrap(row.private_jwk_enc, this.context(row.kid));
+      const [, count] = (await this.dataSource.query(
+        `UPDATE identity.signing_keys SET private_jwk_enc = $3 WHERE kid = $1 AND private_jwk_enc = $2`,
+        [row.kid, row.private_jwk_enc, value],
+      )) as [unknown, number];
+      moved += count;
+    }
+    return moved;
+  }
+
   private async loadOrCreateActive(): Promise<ActiveSigningKey> {
     return this.dataSource.transaction(async (em) => {
       // Replicas starting together must not each create a key.
