@@ -15,9 +15,10 @@ export default [
           enforceBuildableLibDependency: true,
           allow: [],
           depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus', 'type:crypto', 'type:runtime', 'type:domain', 'type:adapters'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus', 'type:crypto', 'type:runtime', 'type:domain', 'type:adapters', 'type:client'] },
             { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus', 'type:crypto', 'type:runtime', 'type:adapters'] },
             { sourceTag: 'type:adapters', onlyDependOnLibsWithTags: ['type:contracts'] },
+            { sourceTag: 'type:client', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus'] },
             { sourceTag: 'type:runtime', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus', 'type:crypto'] },
             { sourceTag: 'type:crypto', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:bus', onlyDependOnLibsWithTags: ['type:contracts'] },

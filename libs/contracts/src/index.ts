@@ -5,3 +5,4 @@ export * from './lib/providers';
 export * from './lib/services';
 export * from './lib/scopes';
 export * from './lib/oauth-server';
+export * from './lib/tokens';

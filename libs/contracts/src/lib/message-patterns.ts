@@ -1,5 +1,7 @@
 import type { CreateProviderRequest, JobLocation, ListProvidersQuery, OAuthProvider, OAuthProviderJob, ProviderList, UpdateProviderRequest } from './providers';
 import type { ServiceName } from './services';
+import type { AccessTokenResponse, AcquireTokenRequest, AcquiredToken, AuthorizedProvider, AuthorizeProviderResponse, OAuthUser, ProviderCallbackRequest, ProviderCallbackResponse } from './tokens';
+import type { InternalProviderCredentials } from './providers';
 import type { AuthorizeRequest, AuthorizeResult, CompleteAuthorizationRequest, CompleteAuthorizationResult, DelegatedTokenRequest, JsonWebKeySet, TokenRequest, TokenResponse, TokenResult, UserInfoResponse } from './oauth-server';
 
 /**
@@ -14,6 +16,15 @@ export interface BusContract {
   'providers.delete': { request: { id: string }; reply: JobLocation };
   'jobs.get': { request: { id: string }; reply: OAuthProviderJob };
   'jobs.create': { request: { type: string }; reply: JobLocation };
+  /** Internal (token-broker → registry, scope `providers:credentials`): what a token call to the provider needs. */
+  'providers.credentials': { request: { id: string }; reply: InternalProviderCredentials };
+  'authorizations.authorize': { request: { providerId: string; state?: string; redirectUri?: string }; reply: AuthorizeProviderResponse };
+  'authorizations.callback': { request: ProviderCallbackRequest; reply: ProviderCallbackResponse };
+  'authorizations.list': { request: Record<string, never>; reply: { data: AuthorizedProvider[] } };
+  'authorizations.delete': { request: { id: string }; reply: { revoked: boolean; revocationError?: string } };
+  'authorizations.token': { request: { id: string; minValiditySeconds?: number }; reply: AccessTokenResponse };
+  'authorizations.userinfo': { request: { id: string }; reply: OAuthUser };
+  'tokens.acquire': { request: AcquireTokenRequest; reply: AcquiredToken };
   'identity.token': { request: TokenRequest; reply: TokenResult };
   'identity.jwks': { request: Record<string, never>; reply: JsonWebKeySet };
   'identity.userinfo': { request: Record<string, never>; reply: UserInfoResponse };
@@ -37,6 +48,14 @@ export const BUS_PATTERN_OWNERS: Record<BusPattern, ServiceName> = {
   'providers.delete': 'provider-registry',
   'jobs.get': 'provider-registry',
   'jobs.create': 'provider-registry',
+  'providers.credentials': 'provider-registry',
+  'authorizations.authorize': 'token-broker',
+  'authorizations.callback': 'token-broker',
+  'authorizations.list': 'token-broker',
+  'authorizations.delete': 'token-broker',
+  'authorizations.token': 'token-broker',
+  'authorizations.userinfo': 'token-broker',
+  'tokens.acquire': 'token-broker',
   'identity.token': 'token-broker',
   'identity.jwks': 'token-broker',
   'identity.userinfo': 'token-broker',
@@ -50,6 +69,16 @@ export const BUS_PATTERN_OWNERS: Record<BusPattern, ServiceName> = {
 export const MessagePatterns = {
   providers: { list: 'providers.list', get: 'providers.get', create: 'providers.create', update: 'providers.update', delete: 'providers.delete' },
   jobs: { get: 'jobs.get', create: 'jobs.create' },
+  providerCredentials: { get: 'providers.credentials' },
+  authorizations: {
+    authorize: 'authorizations.authorize',
+    callback: 'authorizations.callback',
+    list: 'authorizations.list',
+    delete: 'authorizations.delete',
+    token: 'authorizations.token',
+    userinfo: 'authorizations.userinfo',
+  },
+  tokens: { acquire: 'tokens.acquire' },
   identity: {
     token: 'identity.token',
     jwks: 'identity.jwks',

@@ -118,3 +118,16 @@ export interface JobLocation {
 /** `models.AuthzStatus` of seed 000. */
 export const AUTHORIZATION_STATUSES = ['active', 'expired', 'invalidOAuthClient', 'invalidProviderState'] as const;
 export type AuthorizationStatus = (typeof AUTHORIZATION_STATUSES)[number];
+
+/**
+ * What the token-broker needs to call a provider's token endpoint, from the registry: the provider,
+ * what the catalogue resolved for it (opaque here: the provider-adapters lib reads it) and the
+ * client secret in clear. Internal: only over the bus (replies are sealed to the caller).
+ */
+export interface InternalProviderCredentials {
+  provider: OAuthProvider;
+  resolved: Record<string, unknown>;
+  clientSecret: string;
+  /** Bumped by every provider change: caches keyed by it never serve stale credentials. */
+  version: number;
+}

@@ -10,7 +10,12 @@ export const SCOPES = [
   'jobs:write',
   'setups:write',
 ] as const;
-export type Scope = (typeof SCOPES)[number];
+/**
+ * Scopes only the broker's own services hold (tokens it mints for itself); never granted to a
+ * client. `providers:credentials` reads a provider's client secret (token-broker → registry).
+ */
+export const INTERNAL_SCOPES = ['providers:credentials'] as const;
+export type Scope = (typeof SCOPES)[number] | (typeof INTERNAL_SCOPES)[number];
 
 /** Grant types of the broker's token endpoint. */
 export const GRANT_TYPES = ['client_credentials', 'authorization_code', 'refresh_token'] as const;

@@ -1,0 +1,98 @@
+import type { AuthorizationStatus, OAuthProvider } from './providers';
+
+/** `oauth.User` of seed 000: the provider's user, normalized, with the provider's own answer in `raw`. */
+export interface OAuthUser {
+  sub?: string;
+  name?: string;
+  givenName?: string;
+  familyName?: string;
+  nickName?: string;
+  email?: string;
+  picture?: string;
+  locale?: string;
+  description?: string;
+  raw?: Record<string, unknown>;
+}
+
+/** `models.AuthorizedProvider` of seed 000. */
+export interface AuthorizedProvider {
+  id: string;
+  orgId: string;
+  userId: string;
+  oauthClientId: string;
+  credentialId: string;
+  status: AuthorizationStatus;
+  provider: OAuthProvider;
+  refreshTokenExpiresAt?: string;
+  createdAt: string;
+}
+
+/** `handler.AuthorizeProviderResponse`. */
+export interface AuthorizeProviderResponse {
+  redirectUrl: string;
+  state: string;
+}
+
+/** `handler.OAuthCallbackRequest`, plus RFC 9207 `iss` when the provider sent one. */
+export interface ProviderCallbackRequest {
+  code: string;
+  providerId: string;
+  state: string;
+  iss?: string;
+}
+
+/** `handler.CallbackResponse`. */
+export interface ProviderCallbackResponse {
+  authorizedProvider: AuthorizedProvider;
+  userInfo: OAuthUser;
+}
+
+/** `handler.GetAccessTokenResponse`. */
+export interface AccessTokenResponse {
+  accessToken: string;
+  expiresAt?: string;
+  authorizedOauthProvider: AuthorizedProvider;
+}
+
+/**
+ * `tokens.acquire`: an access token of an authorization, by id or by user + provider, valid for at
+ * least `minValiditySeconds` more (default 60). A service account may name any user of its org; a
+ * user only themselves.
+ */
+export interface AcquireTokenRequest {
+  authorizationId?: string;
+  userId?: string;
+  providerId?: string;
+  minValiditySeconds?: number;
+}
+
+export interface AcquiredToken {
+  accessToken: string;
+  tokenType: string;
+  /** ISO time; absent when the provider gave no lifetime. */
+  expiresAt?: string;
+  authorizationId: string;
+  providerId: string;
+  userId: string;
+  scopes: string[];
+}
+
+/** Events the broker publishes on the bus (ids and statuses only, never a token). */
+export const BROKER_EVENT_TYPES = ['authorization.created', 'authorization.refreshed', 'authorization.expired', 'authorization.revoked'] as const;
+export type BrokerEventType = (typeof BROKER_EVENT_TYPES)[number];
+
+export interface BrokerEvent {
+  type: BrokerEventType;
+  orgId: string;
+  authorizationId: string;
+  providerId: string;
+  userId: string;
+  status: AuthorizationStatus;
+  /** ISO time of the event. */
+  at: string;
+}
+
+/** Redis pub/sub channel of the events: `<BUS_PREFIX>:events`. */
+export function brokerEventsChannel(prefix: string): string {
+  return `${prefix}:events`;
+}
