@@ -1,0 +1,262 @@
+import { Logger, OnApplicationShutdown } from '@nestjs/common';
+import { BusClientProxy, BusError, BusRemoteError, BusTimeoutError } from '@broker/bus';
+import type { AcquireTokenRequest, AcquiredToken } from '@broker/contracts';
+import { AccessTokenSource, ClientCredentialsSource, ProvidedTokenSource } from './access-token-source';
+import { BrokerClientError, codeForBusError, redact } from './errors';
+import { EventSubscription } from './event-subscription';
+import { AcquireRequest, BrokerClientOptions, ParsedRequest, ResolvedOptions, parseRequest, resolveOptions } from './options';
+import { CacheKey, TokenCache, satisfies } from './token-cache';
+import { Waits } from './waits';
+
+/** Counters of one client (for metrics, debugging and tests); never a token. */
+export interface BrokerClientStats {
+  /** Acquires that passed validation. */
+  acquires: number;
+  /** Acquires served from the local cache. */
+  cacheHits: number;
+  /** Acquires that waited on a bus request another acquire had started. */
+  sharedRequests: number;
+  /** `tokens.acquire` requests sent on the bus (retries included). */
+  busRequests: number;
+  /** Own access tokens fetched (or asked of `getAccessToken`). */
+  ownTokenFetches: number;
+  /** Well-formed events received on the events channel. */
+  eventsReceived: number;
+  /** Times the whole cache was dropped because events may have been missed. */
+  cacheClears: number;
+  /** Authorizations in the local cache now. */
+  cachedTokens: number;
+  /** Whether the events subscription is up (while down, nothing is cached). */
+  subscribed: boolean;
+}
+
+const PATTERN = 'tokens.acquire';
+
+/**
+ * What an internal service uses to get a provider access token from the broker: over the bus,
+ * with its own `client_credentials` token, a local cache kept right by the broker's events, one
+ * bus request per key at a time, and a hard deadline on every call.
+ */
+export class BrokerClient implements OnApplicationShutdown {
+  private readonly logger: Logger;
+  private readonly bus: BusClientProxy;
+  private readonly events: EventSubscription;
+  private readonly ownTokens: AccessTokenSource;
+  private readonly cache: TokenCache;
+  private readonly waits = new Waits();
+  private readonly counters = { acquires: 0, cacheHits: 0, sharedRequests: 0, busRequests: 0, eventsReceived: 0, cacheClears: 0 };
+  private closed = false;
+  private closing?: Promise<void>;
+
+  private constructor(private readonly options: ResolvedOptions) {
+    this.logger = new Logger(options.name);
+    this.cache = new TokenCache(options.maxCachedTokens);
+    const credentials = options.credentials;
+    this.ownTokens = 'getAccessToken' in credentials ? new ProvidedTokenSource(credentials) : new ClientCredentialsSource(credentials);
+    this.bus = new BusClientProxy({
+      redisUrl: options.redisUrl,
+      busKey: options.busKey,
+      prefix: options.prefix,
+      defaultTimeoutMs: options.defaultTimeoutMs,
+      name: options.name,
+    });
+    this.events = new EventSubscription(
+      options.redisUrl,
+      options.prefix,
+      options.name,
+      {
+        onEvent: (event) => {
+          this.counters.eventsReceived++;
+          this.cache.invalidate(event.authorizationId, event.userId, event.providerId);
+        },
+        onGap: () => {
+          this.counters.cacheClears++;
+          this.cache.setStoring(false);
+        },
+        onResumed: () => {
+          this.counters.cacheClears++;
+          this.cache.clear();
+          this.cache.setStoring(true);
+        },
+      },
+      this.logger,
+    );
+  }
+
+  /**
+   * Connects to the bus and subscribes to the broker's events. Rejects with UNAVAILABLE when Redis
+   * cannot be reached within `connectTimeoutMs`, and INVALID_REQUEST for wrong options.
+   */
+  static async connect(options: BrokerClientOptions): Promise<BrokerClient> {
+    const client = new BrokerClient(resolveOptions(options));
+    try {
+      await client.open();
+    } catch (err) {
+      await client.close();
+      throw err;
+    }
+    return client;
+  }
+
+  private async open(): Promise<void> {
+    const ms = this.options.connectTimeoutMs;
+    const opening = Promise.all([this.bus.connect(), this.events.start()]).then(
+      () => undefined,
+      () => {
+        throw new BrokerClientError('UNAVAILABLE', 'could not connect to the bus');
+      },
+    );
+    await this.waits.bound(opening, Date.now() + ms, () => new BrokerClientError('UNAVAILABLE', `could not connect to the bus within ${ms} ms`));
+  }
+
+  /**
+   * A provider access token of the authorization (by id, or by user + provider) with at least
+   * `minValiditySeconds` of life left. Rejects with a BrokerClientError, within `timeoutMs`.
+   */
+  async acquire(request: AcquireRequest): Promise<AcquiredToken> {
+    if (this.closed) throw closedError();
+    const parsed = parseRequest(request, this.options);
+    this.counters.acquires++;
+    const deadline = Date.now() + parsed.timeoutMs;
+    const token = await this.waits.bound(this.resolve(parsed, deadline), deadline, () => timeoutError(parsed.timeoutMs));
+    return { ...token, scopes: [...token.scopes] };
+  }
+
+  /** Drops the cached token of an authorization (and its user + provider aliases), e.g. after the provider refused it. */
+  invalidate(authorizationId: string): void {
+    if (typeof authorizationId !== 'string' || authorizationId === '') {
+      throw new BrokerClientError('INVALID_REQUEST', 'authorizationId must be a non-empty string');
+    }
+    this.cache.invalidate(authorizationId);
+  }
+
+  /** Closes the bus client and the events subscription; pending and later acquires reject with CLOSED. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.close();
+  }
+
+  stats(): BrokerClientStats {
+    return {
+      ...this.counters,
+      ownTokenFetches: this.ownTokens.fetches,
+      cachedTokens: this.cache.size,
+      subscribed: this.events.subscribed,
+    };
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closed = true;
+    this.waits.abortAll(closedError());
+    this.cache.clear();
+    await Promise.all([this.bus.close().catch(() => undefined), this.events.close()]);
+  }
+
+  private async resolve(request: ParsedRequest, deadline: number): Promise<AcquiredToken> {
+    const key: CacheKey =
+      request.kind === 'id'
+        ? { kind: 'id', authorizationId: request.authorizationId }
+        : { kind: 'alias', userId: request.userId, providerId: request.providerId };
+    const min = request.minValiditySeconds;
+
+    const cached = this.cache.lookup(key, min);
+    if (cached) {
+      this.counters.cacheHits++;
+      return cached;
+    }
+
+    const underway = this.cache.flight(key);
+    if (underway) {
+      this.counters.sharedRequests++;
+      const token = await underway.promise;
+      // The broker gave what that request asked; a stricter caller takes it only if it is enough.
+      if (underway.minValiditySeconds >= min || satisfies(token, min)) return token;
+      const next = this.cache.flight(key);
+      if (next && next.minValiditySeconds >= min) return next.promise;
+    }
+    return this.cache.startFlight(key, min, () => this.fromBroker(request, deadline)).promise;
+  }
+
+  /** One `tokens.acquire`, retried once with a new own token if the broker refused ours. */
+  private async fromBroker(request: ParsedRequest, deadline: number): Promise<AcquiredToken> {
+    const payload: AcquireTokenRequest =
+      request.kind === 'id'
+        ? { authorizationId: request.authorizationId, minValiditySeconds: request.minValiditySeconds }
+        : { userId: request.userId, providerId: request.providerId, minValiditySeconds: request.minValiditySeconds };
+    const auth = await this.ownToken(deadline);
+    try {
+      return await this.send(payload, auth, deadline);
+    } catch (err) {
+      if (!(err instanceof BrokerClientError) || err.busCode !== 'UNAUTHENTICATED') throw err;
+    }
+    // Expired or signed with rotated keys: one more try with a token the broker has not refused.
+    return this.send(payload, await this.ownToken(deadline, auth), deadline);
+  }
+
+  private ownToken(deadline: number, refused?: string): Promise<string> {
+    const ms = Math.max(0, deadline - Date.now());
+    return this.waits.bound(
+      this.ownTokens.get(refused),
+      deadline,
+      () => new BrokerClientError('TIMEOUT', `no access token of the broker for this client within ${ms} ms`),
+    );
+  }
+
+  private async send(payload: AcquireTokenRequest, auth: string, deadline: number): Promise<AcquiredToken> {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw new BrokerClientError('TIMEOUT', `no time left to send ${PATTERN}`);
+    if (this.closed) throw closedError();
+    this.counters.busRequests++;
+    let reply: unknown;
+    try {
+      reply = await this.bus.request(PATTERN, payload, { auth, timeoutMs: remaining });
+    } catch (err) {
+      throw this.busError(err, auth);
+    }
+    return checkReply(reply);
+  }
+
+  private busError(err: unknown, auth: string): BrokerClientError {
+    if (this.closed) return closedError();
+    if (err instanceof BusRemoteError) {
+      return new BrokerClientError(codeForBusError(err.code), `the broker answered ${PATTERN} with ${err.code}: ${redact(err.message, [auth])}`, err.code);
+    }
+    if (err instanceof BusTimeoutError) {
+      return new BrokerClientError('TIMEOUT', `the broker did not answer ${PATTERN} within ${err.timeoutMs} ms`);
+    }
+    if (err instanceof BusError) return new BrokerClientError('UNAVAILABLE', `the bus could not carry ${PATTERN}: ${redact(err.message, [auth])}`);
+    return new BrokerClientError('INTERNAL', `${PATTERN} failed unexpectedly`);
+  }
+}
+
+function closedError(): BrokerClientError {
+  return new BrokerClientError('CLOSED', 'the broker client is closed');
+}
+
+function timeoutError(ms: number): BrokerClientError {
+  return new BrokerClientError('TIMEOUT', `no token from the broker within ${ms} ms`);
+}
+
+/** The reply as an AcquiredToken with only the contract's fields, or INTERNAL if it is not one. */
+function checkReply(reply: unknown): AcquiredToken {
+  const bad = new BrokerClientError('INTERNAL', `the broker answered ${PATTERN} with something that is not a token`);
+  if (typeof reply !== 'object' || reply === null) throw bad;
+  const r = reply as Record<string, unknown>;
+  const text = (name: string): string => (typeof r[name] === 'string' ? (r[name] as string) : '');
+  if (!text('accessToken') || !text('authorizationId')) throw bad;
+  const scopes = Array.isArray(r['scopes']) ? r['scopes'].filter((s): s is string => typeof s === 'string') : [];
+  const token: AcquiredToken = {
+    accessToken: text('accessToken'),
+    tokenType: text('tokenType') || 'Bearer',
+    authorizationId: text('authorizationId'),
+    providerId: text('providerId'),
+    userId: text('userId'),
+    scopes,
+  };
+  if (typeof r['expiresAt'] === 'string') token.expiresAt = r['expiresAt'];
+  return token;
+}

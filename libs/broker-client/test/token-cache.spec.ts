@@ -1,0 +1,81 @@
+import type { AcquiredToken } from '@broker/contracts';
+import { parseBrokerEvent } from '../src/lib/event-subscription';
+import { TokenCache, aliasKey } from '../src/lib/token-cache';
+
+function token(authorizationId: string, lifetimeSeconds?: number, now = Date.now()): AcquiredToken {
+  const t: AcquiredToken = { accessToken: `tok-${authorizationId}`, tokenType: 'Bearer', authorizationId, providerId: 'p', userId: 'u', scopes: [] };
+  if (lifetimeSeconds !== undefined) t.expiresAt = new Date(now + lifetimeSeconds * 1000).toISOString();
+  return t;
+}
+
+describe('TokenCache', () => {
+  it('serves an entry only while it has the asked remaining life', () => {
+    const cache = new TokenCache(10);
+    const now = Date.now();
+    cache.store({ kind: 'id', authorizationId: 'a' }, token('a', 100, now), now);
+    expect(cache.lookup({ kind: 'id', authorizationId: 'a' }, 100, now)).toBeDefined();
+    expect(cache.lookup({ kind: 'id', authorizationId: 'a' }, 101, now)).toBeUndefined();
+    expect(cache.lookup({ kind: 'id', authorizationId: 'a' }, 60, now + 41_000)).toBeUndefined();
+    expect(cache.lookup({ kind: 'id', authorizationId: 'a' }, 0, now + 100_000)).toBeUndefined();
+    expect(cache.size).toBe(0); // expired entries leave on lookup
+  });
+
+  it('drops an authorization and every alias pointing to it at once', () => {
+    const cache = new TokenCache(10);
+    cache.store({ kind: 'alias', userId: 'u', providerId: 'p' }, token('a', 600));
+    cache.store({ kind: 'alias', userId: 'u2', providerId: 'p' }, token('a', 600));
+    cache.store({ kind: 'id', authorizationId: 'b' }, token('b', 600));
+    cache.invalidate('a');
+    expect(cache.lookup({ kind: 'alias', userId: 'u', providerId: 'p' }, 0)).toBeUndefined();
+    expect(cache.lookup({ kind: 'alias', userId: 'u2', providerId: 'p' }, 0)).toBeUndefined();
+    expect(cache.lookup({ kind: 'id', authorizationId: 'b' }, 0)).toBeDefined();
+  });
+
+  it('evicts expired entries first, then the oldest, beyond its size', () => {
+    const cache = new TokenCache(2);
+    const now = Date.now();
+    cache.store({ kind: 'id', authorizationId: 'a' }, token('a', 600, now), now);
+    cache.store({ kind: 'id', authorizationId: 'b' }, token('b', 600, now), now);
+    cache.store({ kind: 'id', authorizationId: 'c' }, token('c', 600, now), now);
+    expect(cache.size).toBe(2);
+    expect(cache.lookup({ kind: 'id', authorizationId: 'a' }, 0, now)).toBeUndefined();
+    expect(cache.lookup({ kind: 'id', authorizationId: 'c' }, 0, now)).toBeDefined();
+  });
+
+  it('does not cache the answer of a flight invalidated while under way, and stores nothing while stopped', async () => {
+    const cache = new TokenCache(10);
+    let finish: (t: AcquiredToken) => void = () => undefined;
+    const flight = cache.startFlight({ kind: 'alias', userId: 'u', providerId: 'p' }, 60, () => new Promise((r) => (finish = r)));
+    await Promise.resolve();
+    cache.invalidate('a'); // names no user/provider: the flight stays, but must not cache 'a'
+    finish(token('a', 600));
+    await flight.promise;
+    expect(cache.size).toBe(0);
+
+    cache.setStoring(false);
+    cache.store({ kind: 'id', authorizationId: 'b' }, token('b', 600));
+    expect(cache.size).toBe(0);
+    cache.setStoring(true);
+    cache.store({ kind: 'id', authorizationId: 'b' }, token('b', 600));
+    expect(cache.size).toBe(1);
+  });
+
+  it('keys aliases so that separators in ids cannot collide', () => {
+    expect(aliasKey('a|provider:b', 'c')).not.toBe(aliasKey('a', 'b|provider:c'));
+  });
+});
+
+describe('parseBrokerEvent', () => {
+  it('takes events that name an authorization and ignores anything else', () => {
+    expect(parseBrokerEvent(JSON.stringify({ type: 'authorization.revoked', authorizationId: 'a', userId: 'u', providerId: 'p', orgId: 'o' }))).toEqual({
+      type: 'authorization.revoked',
+      authorizationId: 'a',
+      userId: 'u',
+      providerId: 'p',
+    });
+    expect(parseBrokerEvent(JSON.stringify({ type: 'authorization.future-kind', authorizationId: 'a' }))).toEqual({ authorizationId: 'a' });
+    for (const raw of ['', 'x', '1', 'null', '[]', '{}', JSON.stringify({ authorizationId: '' }), JSON.stringify({ authorizationId: 'a', type: 5 })]) {
+      expect(parseBrokerEvent(raw)).toBeUndefined();
+    }
+  });
+});
