@@ -144,6 +144,8 @@ export class DemoIdpProcess {
     readonly clientSecret: string,
     readonly redirectUris: string[],
     readonly clientId = 'broker-gateway',
+    /** More DEMO_IDP_* variables (provider clients, token lifetime, test hooks). */
+    readonly extraEnv: Record<string, string> = {},
   ) {}
 
   get issuer(): string {
@@ -169,6 +171,7 @@ export class DemoIdpProcess {
         DEMO_IDP_CLIENT_ID: this.clientId,
         DEMO_IDP_CLIENT_SECRET: this.clientSecret,
         DEMO_IDP_REDIRECT_URIS: this.redirectUris.join(' '),
+        ...this.extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

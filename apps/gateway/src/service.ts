@@ -4,6 +4,7 @@ import { TokenVerificationModule } from '@broker/identity';
 import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/service-runtime';
 import { BearerStrategy } from './auth/bearer.strategy';
 import { ExternalOAuthErrorFilter } from './external-oauth/external-oauth-error.filter';
+import { AuthorizedProvidersController, ConnectPageController, ConsentController } from './external-oauth/authorized-providers.controller';
 import { JobsController } from './external-oauth/jobs.controller';
 import { ProvidersController } from './external-oauth/providers.controller';
 import { AuthorizeController } from './oauth/authorize.controller';
@@ -19,7 +20,7 @@ class GatewayModule {
     return {
       module: GatewayModule,
       imports: [ServiceRuntimeModule.forRoot(config, { busClient: true }), TokenVerificationModule],
-      controllers: [ProvidersController, JobsController, OAuthController, AuthorizeController, PrincipalController],
+      controllers: [ConsentController, ProvidersController, JobsController, AuthorizedProvidersController, ConnectPageController, OAuthController, AuthorizeController, PrincipalController],
       providers: [{ provide: APP_FILTER, useClass: ExternalOAuthErrorFilter }, BearerStrategy, TokenRateLimiter, PrincipalAuthGuard, UpstreamLoginService],
     };
   }

@@ -3,7 +3,7 @@ import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { BusContext, BusException, JobProducer } from '@broker/bus';
 import { BusReply, BusRequest, MessagePatterns } from '@broker/contracts';
 import { BusAuthGuard, RequireScopes } from '@broker/identity';
-import { JobEntity, JobsService, ProvidersService } from '@broker/registry';
+import { JobEntity, JobsService, ProvidersService, SecureConfigsService, toOAuthProvider } from '@broker/registry';
 
 const JOBS_PATH = '/api/v2/externalOAuth/jobs';
 
@@ -16,6 +16,7 @@ export class ProvidersBusController {
   constructor(
     private readonly providers: ProvidersService,
     private readonly jobs: JobsService,
+    private readonly secrets: SecureConfigsService,
     private readonly producer: JobProducer,
   ) {}
 
@@ -52,6 +53,22 @@ export class ProvidersBusController {
     const { job } = await this.providers.requestDeletion(orgId, providerId);
     await this.enqueue(job, () => this.producer.enqueue('provider-deletion', 'DELETE_PROVIDER', { orgId, providerId, jobId: job.id }, { jobId: job.id }));
     return { location: `${JOBS_PATH}/${job.id}/` };
+  }
+
+  /**
+   * Internal: the provider, what the catalogue resolved and the client secret in clear, for the
+   * token-broker's calls to the provider. Only tokens the broker mints for itself carry the scope;
+   * the reply is sealed to the caller.
+   */
+  @MessagePattern(MessagePatterns.providerCredentials.get)
+  @RequireScopes('providers:credentials')
+  async credentials(@Payload() req: BusRequest<'providers.credentials'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.credentials'>> {
+    const orgId = ctx.getPrincipal().orgId;
+    const provider = await this.providers.find(orgId, String(req?.id ?? ''));
+    if (!provider || !provider.secureConfigId) throw new BusException('NOT_FOUND', 'OAuth provider not found.');
+    const clientSecret = await this.secrets.reveal(orgId, provider.secureConfigId);
+    if (clientSecret === null) throw new BusException('NOT_FOUND', 'OAuth provider not found.');
+    return { provider: toOAuthProvider(provider), resolved: provider.resolved as unknown as Record<string, unknown>, clientSecret, version: provider.version };
   }
 
   @MessagePattern(MessagePatterns.jobs.get)

@@ -1,22 +1,36 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { IDENTITY_SCHEMA, IdentityDomainModule } from '@broker/identity';
 import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/service-runtime';
-import { TOKENS_SCHEMA, TokensDomainModule } from '@broker/tokens';
+import { EVENT_SINK, PROVIDER_ACCESS, TOKENS_SCHEMA, TokensDomainModule } from '@broker/tokens';
 import { IdentityBusController } from './identity.bus-controller';
 import { PrincipalBusController } from './principal.bus-controller';
+import { BusProviderAccess, RedisEventPublisher } from './provider-access';
+import { BrowserCallbackBusController, TokensBusController } from './tokens.bus-controller';
 
 @Module({})
 class TokenBrokerModule {
   static forRoot(config: ServiceConfig): DynamicModule {
     return {
       module: TokenBrokerModule,
-      imports: [ServiceRuntimeModule.forRoot(config, { database: [IDENTITY_SCHEMA, TOKENS_SCHEMA] }), IdentityDomainModule, TokensDomainModule],
-      controllers: [IdentityBusController, PrincipalBusController],
+      imports: [
+        ServiceRuntimeModule.forRoot(config, { database: [IDENTITY_SCHEMA, TOKENS_SCHEMA], busClient: true }),
+        IdentityDomainModule,
+        TokensDomainModule.forRoot({
+          imports: [IdentityDomainModule],
+          providers: [
+            BusProviderAccess,
+            RedisEventPublisher,
+            { provide: PROVIDER_ACCESS, inject: [BusProviderAccess], useFactory: (a: BusProviderAccess) => a.access },
+            { provide: EVENT_SINK, inject: [RedisEventPublisher], useFactory: (p: RedisEventPublisher) => p.publish },
+          ],
+        }),
+      ],
+      controllers: [IdentityBusController, PrincipalBusController, TokensBusController, BrowserCallbackBusController],
     };
   }
 }
 
-/** token-broker: the broker's own OAuth server (identity), and soon authorizations and token sets. */
+/** token-broker: the broker's own OAuth server, consent flows, authorizations and the token path. */
 export const tokenBrokerService: ServiceDefinition = {
   service: 'token-broker',
   defaultPort: 3102,

@@ -18,7 +18,7 @@ class WorkerModule {
         ServiceRuntimeModule.forRoot(config, { database: [REGISTRY_SCHEMA, TOKENS_SCHEMA] }),
         JobQueuesModule.forRoot({ redisUrl: config.redisUrl, prefix: `${config.bus.prefix}:jobs` }),
         RegistryDomainModule,
-        TokensDomainModule,
+        TokensDomainModule.forRoot(),
       ],
       providers: [UpstreamRevoker, ProviderDeletionProcessor, StatsProcessor, KeyRotationProcessor, JobReconciler],
     };

@@ -4,3 +4,4 @@ export * from './lib/errors';
 export * from './lib/oidc-discovery';
 export * from './lib/resolve';
 export * from './lib/revocation';
+export * from './lib/oauth-calls';

@@ -20,6 +20,11 @@ export interface BusContract {
   'providers.credentials': { request: { id: string }; reply: InternalProviderCredentials };
   'authorizations.authorize': { request: { providerId: string; state?: string; redirectUri?: string }; reply: AuthorizeProviderResponse };
   'authorizations.callback': { request: ProviderCallbackRequest; reply: ProviderCallbackResponse };
+  /** The browser callback: no caller token, the single-use state is the proof (like `identity.authorize-complete`). */
+  'authorizations.browser-callback': {
+    request: ProviderCallbackRequest;
+    reply: { ok: true; authorizationId: string; providerId: string; clientState: string | null } | { ok: false; error: string; clientState: string | null };
+  };
   'authorizations.list': { request: Record<string, never>; reply: { data: AuthorizedProvider[] } };
   'authorizations.delete': { request: { id: string }; reply: { revoked: boolean; revocationError?: string } };
   'authorizations.token': { request: { id: string; minValiditySeconds?: number }; reply: AccessTokenResponse };
@@ -51,6 +56,7 @@ export const BUS_PATTERN_OWNERS: Record<BusPattern, ServiceName> = {
   'providers.credentials': 'provider-registry',
   'authorizations.authorize': 'token-broker',
   'authorizations.callback': 'token-broker',
+  'authorizations.browser-callback': 'token-broker',
   'authorizations.list': 'token-broker',
   'authorizations.delete': 'token-broker',
   'authorizations.token': 'token-broker',
@@ -73,6 +79,7 @@ export const MessagePatterns = {
   authorizations: {
     authorize: 'authorizations.authorize',
     callback: 'authorizations.callback',
+    browserCallback: 'authorizations.browser-callback',
     list: 'authorizations.list',
     delete: 'authorizations.delete',
     token: 'authorizations.token',

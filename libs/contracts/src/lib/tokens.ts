@@ -56,7 +56,8 @@ export interface AccessTokenResponse {
 
 /**
  * `tokens.acquire`: an access token of an authorization, by id or by user + provider, valid for at
- * least `minValiditySeconds` more (default 60). A service account may name any user of its org; a
+ * least `minValiditySeconds` more (default: a quarter of the token's lifetime, at most 60 s; a token
+ * refreshed for this call is served even if the provider's lifetime is shorter than asked). A service account may name any user of its org; a
  * user only themselves.
  */
 export interface AcquireTokenRequest {

@@ -105,6 +105,6 @@ class IdentityBootstrap implements OnApplicationBootstrap {
     BusAuthGuard,
     IdentityBootstrap,
   ],
-  exports: [ClientsService, SigningKeysService, TokenEndpoint, AuthorizationEndpoint, GrantsService, UsersService, PrincipalTokens, AccessTokenVerifier, BusAuthGuard],
+  exports: [ClientsService, SigningKeysService, AccessTokenIssuer, TokenEndpoint, AuthorizationEndpoint, GrantsService, UsersService, PrincipalTokens, AccessTokenVerifier, BusAuthGuard],
 })
 export class IdentityDomainModule {}

@@ -1,22 +1,74 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { EnvelopeCipher } from '@broker/crypto';
+import { GuardedFetch, createGuardedFetch } from '@broker/provider-adapters';
 import { SERVICE_CONFIG, ServiceConfig, domainDataSourceToken } from '@broker/service-runtime';
 import { AuthorizationsService } from './authorizations/authorizations.service';
+import { AuthorizedProvidersService } from './authorized-providers.service';
+import { ConsentService } from './consent.service';
+import { EventSink, ProviderAccess } from './provider-access';
+import { DEFAULT_TOKEN_PATH_OPTIONS, TokenPath } from './token-path';
 import { TOKENS_SCHEMA } from './tokens.schema';
 
-/** Domain services of the tokens domain (authorizations and their encrypted token sets). */
-@Module({
-  providers: [
-    {
-      provide: AuthorizationsService,
-      inject: [domainDataSourceToken(TOKENS_SCHEMA), SERVICE_CONFIG],
-      useFactory: (ds: DataSource, config: ServiceConfig) => {
-        if (!config.secrets) throw new Error(`${config.service} needs ENCRYPTION_KEYS and SECRET_PEPPER`);
-        return new AuthorizationsService(ds, new EnvelopeCipher(config.secrets.keyring));
+/** Injection tokens the app provides: how to reach providers, where events go. */
+export const PROVIDER_ACCESS = Symbol('PROVIDER_ACCESS');
+export const EVENT_SINK = Symbol('EVENT_SINK');
+/** The guarded fetch every provider call of this domain goes through. */
+export const PROVIDER_FETCH = Symbol('PROVIDER_FETCH');
+
+const TOKENS_DS = domainDataSourceToken(TOKENS_SCHEMA);
+
+function cipherOf(config: ServiceConfig): EnvelopeCipher {
+  if (!config.secrets) throw new Error(`${config.service} needs ENCRYPTION_KEYS and SECRET_PEPPER`);
+  return new EnvelopeCipher(config.secrets.keyring);
+}
+
+/**
+ * Domain services of the tokens domain. `forRoot` takes the app's providers of PROVIDER_ACCESS and
+ * EVENT_SINK (and the modules they need); without them only the storage services are available.
+ */
+@Module({})
+export class TokensDomainModule {
+  static forRoot(options: { imports?: DynamicModule['imports']; providers?: Provider[] } = {}): DynamicModule {
+    const storage: Provider[] = [
+      { provide: AuthorizationsService, inject: [TOKENS_DS, SERVICE_CONFIG], useFactory: (ds: DataSource, c: ServiceConfig) => new AuthorizationsService(ds, cipherOf(c)) },
+    ];
+    if (!options.providers?.length) return { module: TokensDomainModule, imports: options.imports, providers: storage, exports: [AuthorizationsService] };
+    const domain: Provider[] = [
+      {
+        provide: PROVIDER_FETCH,
+        inject: [SERVICE_CONFIG],
+        useFactory: (c: ServiceConfig): GuardedFetch => createGuardedFetch(c.egress),
       },
-    },
-  ],
-  exports: [AuthorizationsService],
-})
-export class TokensDomainModule {}
+      {
+        provide: TokenPath,
+        inject: [TOKENS_DS, SERVICE_CONFIG, PROVIDER_ACCESS, PROVIDER_FETCH, EVENT_SINK],
+        useFactory: (ds: DataSource, c: ServiceConfig, access: ProviderAccess, f: typeof fetch, sink: EventSink) =>
+          new TokenPath(ds, cipherOf(c), access, f, sink, DEFAULT_TOKEN_PATH_OPTIONS),
+      },
+      {
+        provide: ConsentService,
+        inject: [TOKENS_DS, SERVICE_CONFIG, PROVIDER_ACCESS, AuthorizationsService, PROVIDER_FETCH, EVENT_SINK],
+        useFactory: (ds: DataSource, c: ServiceConfig, access: ProviderAccess, authz: AuthorizationsService, f: typeof fetch, sink: EventSink) =>
+          new ConsentService(ds, cipherOf(c), access, authz, f, sink, {
+            defaultRedirectUri: `${c.publicUrl}/api/v2/externalOAuth/providers/callback/`,
+            allowedRedirectUris: c.consentRedirectUris,
+            stateTtlMs: 600_000,
+            providerTimeoutMs: 8_000,
+          }),
+      },
+      {
+        provide: AuthorizedProvidersService,
+        inject: [TOKENS_DS, AuthorizationsService, TokenPath, PROVIDER_ACCESS, PROVIDER_FETCH, EVENT_SINK],
+        useFactory: (ds: DataSource, authz: AuthorizationsService, path: TokenPath, access: ProviderAccess, f: typeof fetch, sink: EventSink) =>
+          new AuthorizedProvidersService(ds, authz, path, access, f, sink),
+      },
+    ];
+    return {
+      module: TokensDomainModule,
+      imports: options.imports,
+      providers: [...storage, ...options.providers, ...domain],
+      exports: [AuthorizationsService, TokenPath, ConsentService, AuthorizedProvidersService],
+    };
+  }
+}

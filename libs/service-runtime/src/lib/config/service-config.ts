@@ -38,6 +38,8 @@ export interface ServiceConfig {
    * loopback, link-local or metadata addresses; loopback only with the development setting.
    */
   egress: { allowLoopback: boolean; allowedPorts: number[] };
+  /** Redirect URIs (besides the gateway's own browser callback) a consent may send providers back to; exact match. */
+  consentRedirectUris: string[];
   /**
    * The upstream identity provider people sign in with at `/api/v1/oauth/authorize` (any OAuth 2.0
    * or OIDC provider with a userinfo endpoint); absent when none is configured.
@@ -129,6 +131,12 @@ export function loadServiceConfig(
       .string()
       .regex(/^\d{1,5}(,\d{1,5})*$/, { message: 'must be a comma-separated list of ports, e.g. 443,8443' })
       .default('443'),
+    CONSENT_REDIRECT_URIS: z
+      .string()
+      .refine((v) => v.split(',').every((u) => URL.canParse(u.trim()) && /^https?:$/.test(new URL(u.trim()).protocol)), {
+        message: 'must be a comma-separated list of http(s) URLs',
+      })
+      .optional(),
     UPSTREAM_AUTHORIZATION_URL: urlWithScheme(['http:', 'https:']).optional(),
     UPSTREAM_TOKEN_URL: urlWithScheme(['http:', 'https:']).optional(),
     UPSTREAM_USERINFO_URL: urlWithScheme(['http:', 'https:']).optional(),
@@ -186,6 +194,7 @@ export function loadServiceConfig(
       delegatedTokenTtlSeconds: e.DELEGATED_TOKEN_TTL_SECONDS,
       bootstrap: { orgId: e.BOOTSTRAP_ORG_ID, clientId: e.BOOTSTRAP_CLIENT_ID, clientSecret: e.BOOTSTRAP_CLIENT_SECRET },
     },
+    consentRedirectUris: (e.CONSENT_REDIRECT_URIS ?? '').split(',').map((u) => u.trim()).filter(Boolean),
     egress: { allowLoopback: e.EGRESS_ALLOW_LOOPBACK === 'true', allowedPorts: e.EGRESS_ALLOWED_PORTS.split(',').map(Number) },
     upstreamLogin:
       e.UPSTREAM_AUTHORIZATION_URL && e.UPSTREAM_TOKEN_URL && e.UPSTREAM_USERINFO_URL && e.UPSTREAM_CLIENT_ID && e.UPSTREAM_CLIENT_SECRET

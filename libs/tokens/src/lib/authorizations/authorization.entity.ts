@@ -43,6 +43,10 @@ export class AuthorizationEntity {
   @Column({ name: 'last_refreshed_at', type: 'timestamptz', nullable: true })
   lastRefreshedAt!: Date | null;
 
+  /** Outcome of the last upstream revocation attempt (on unlink), for the record. */
+  @Column({ name: 'revocation_status', type: 'text', nullable: true })
+  revocationStatus!: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

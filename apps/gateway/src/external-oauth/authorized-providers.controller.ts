@@ -1,0 +1,147 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import type { Response } from 'express';
+import { z } from 'zod';
+import { BusClientProxy } from '@broker/bus';
+import type { AccessTokenResponse, AuthorizeProviderResponse, AuthorizedProvider, OAuthUser, ProviderCallbackResponse } from '@broker/contracts';
+import { RequireScopes } from '@broker/identity';
+import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
+import { Inject } from '@nestjs/common';
+import type { AuthenticatedCaller } from '../auth/authenticated-caller';
+import { BearerAuthGuard } from '../auth/bearer-auth.guard';
+import { ScopesGuard } from '../auth/scopes.guard';
+import { ExternalOAuthHttpError } from './external-oauth-error.filter';
+import { parseId } from './provider-bodies';
+
+type Authed = { user: AuthenticatedCaller };
+
+const callbackBody = z.strictObject(
+  {
+    code: z.string({ message: 'must be a string' }).min(1, { message: 'must not be empty' }).max(4096),
+    providerId: z.string({ message: 'must be a string' }).regex(/^[0-9a-f-]{36}$/i, { message: 'must be a UUID' }),
+    state: z.string({ message: 'must be a string' }).min(1, { message: 'must not be empty' }).max(512),
+    iss: z.string().max(2048).optional(),
+  },
+  { message: 'must be a JSON object' },
+);
+
+const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+/**
+ * The consent flow (seed 000): authorize → the provider → callback. The POST callback is for front
+ * ends that receive the provider's redirect themselves; the GET callback is where providers send
+ * the browser by default: it completes the flow and redirects (303) to a result page.
+ */
+@Controller('api/v2/externalOAuth/providers')
+export class ConsentController {
+  constructor(
+    private readonly bus: BusClientProxy,
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
+  ) {}
+
+  @Post('callback')
+  @HttpCode(200)
+  @UseGuards(BearerAuthGuard, ScopesGuard)
+  @RequireScopes('authorizations:write')
+  callback(@Body() body: unknown, @Req() req: Authed): Promise<ProviderCallbackResponse> {
+    const parsed = callbackBody.safeParse(body ?? undefined);
+    if (!parsed.success) {
+      throw new ExternalOAuthHttpError(422, 'Invalid callback.', parsed.error.issues.map((i) => ({ name: i.path.join('.') || 'body', message: i.message })));
+    }
+    return this.bus.request('authorizations.callback', parsed.data, { auth: req.user.token });
+  }
+
+  @Get('callback')
+  async browserCallback(@Query() query: Record<string, unknown>, @Res() res: Response): Promise<void> {
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('Cache-Control', 'no-store');
+    const state = text(query['state']);
+    const providerId = text(query['providerId']) ?? text(query['provider_id']);
+    const done = (params: Record<string, string | null | undefined>) => {
+      const target = new URL(`${this.config.publicUrl}/connect/done`);
+      for (const [k, v] of Object.entries(params)) if (v) target.searchParams.set(k, v);
+      res.redirect(303, target.toString());
+    };
+    const providerError = text(query['error']);
+    const code = text(query['code']);
+    const reply = await this.bus.request('authorizations.browser-callback', {
+      code: providerError ? (undefined as unknown as string) : (code as string),
+      state: state as string,
+      providerId: providerId ?? '',
+      iss: text(query['iss']),
+    });
+    if (reply.ok) return done({ status: 'connected', authorizedProviderId: reply.authorizationId, providerId: reply.providerId, state: reply.clientState });
+    done({ status: 'failed', error: providerError === 'access_denied' ? 'access_denied' : reply.error, state: reply.clientState });
+  }
+
+  @Post(':providerId/authorize')
+  @HttpCode(200)
+  @UseGuards(BearerAuthGuard, ScopesGuard)
+  @RequireScopes('authorizations:write')
+  authorize(
+    @Param('providerId') id: string,
+    @Query('state') state: unknown,
+    @Query('redirect_uri') redirectUri: unknown,
+    @Req() req: Authed,
+  ): Promise<AuthorizeProviderResponse> {
+    const errors: { name: string; message: string }[] = [];
+    if (state !== undefined && (typeof state !== 'string' || state.length > 512)) errors.push({ name: 'state', message: 'must be one string of at most 512 characters' });
+    if (redirectUri !== undefined && (typeof redirectUri !== 'string' || !URL.canParse(redirectUri))) errors.push({ name: 'redirect_uri', message: 'must be one absolute URL' });
+    if (errors.length) throw new ExternalOAuthHttpError(422, 'Invalid query parameters.', errors);
+    return this.bus.request(
+      'authorizations.authorize',
+      { providerId: parseId(id, 'providerId'), state: state as string | undefined, redirectUri: redirectUri as string | undefined },
+      { auth: req.user.token },
+    );
+  }
+}
+
+/** `/api/v2/externalOAuth/authorizedProviders/` (seed 000): the caller's own authorizations. */
+@Controller('api/v2/externalOAuth/authorizedProviders')
+@UseGuards(BearerAuthGuard, ScopesGuard)
+export class AuthorizedProvidersController {
+  constructor(private readonly bus: BusClientProxy) {}
+
+  @Get()
+  @RequireScopes('authorizations:read')
+  list(@Req() req: Authed): Promise<{ data: AuthorizedProvider[] }> {
+    return this.bus.request('authorizations.list', {}, { auth: req.user.token });
+  }
+
+  /** Unlinks (204): revoked at the provider when it can be, removed whatever it answers. */
+  @Delete(':authorizedProviderId')
+  @HttpCode(204)
+  @RequireScopes('authorizations:write')
+  async remove(@Param('authorizedProviderId') id: string, @Req() req: Authed): Promise<void> {
+    await this.bus.request('authorizations.delete', { id: parseId(id, 'authorizedProviderId') }, { auth: req.user.token });
+  }
+
+  @Post(':authorizedProviderId/token')
+  @HttpCode(201)
+  @RequireScopes('tokens:read')
+  token(@Param('authorizedProviderId') id: string, @Req() req: Authed): Promise<AccessTokenResponse> {
+    return this.bus.request('authorizations.token', { id: parseId(id, 'authorizedProviderId') }, { auth: req.user.token, timeoutMs: 12_000 });
+  }
+
+  @Get(':authorizedProviderId/userinfo')
+  @RequireScopes('authorizations:read')
+  userinfo(@Param('authorizedProviderId') id: string, @Req() req: Authed): Promise<OAuthUser> {
+    return this.bus.request('authorizations.userinfo', { id: parseId(id, 'authorizedProviderId') }, { auth: req.user.token, timeoutMs: 12_000 });
+  }
+}
+
+/** The page the browser callback lands on: says whether the connection worked (no secrets in it). */
+@Controller('connect')
+export class ConnectPageController {
+  @Get('done')
+  done(@Query() query: Record<string, unknown>, @Res() res: Response): void {
+    const ok = query['status'] === 'connected';
+    const esc = (s: unknown) => String(typeof s === 'string' ? s : '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
+    res.type('html').send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${ok ? 'Connected' : 'Not connected'}</title>
+<style>body{font:16px system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}</style></head><body>
+<h1>${ok ? 'Connected' : 'Not connected'}</h1>
+<p>${ok ? `The account is linked (authorized provider <code>${esc(query['authorizedProviderId'])}</code>). You can close this window.` : `The provider connection did not complete (${esc(query['error'])}). Start again from the application.`}</p>
+</body></html>`);
+  }
+}

@@ -1,0 +1,273 @@
+import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { BusClientProxy } from '@broker/bus';
+import type { AcquiredToken, BrokerEvent } from '@broker/contracts';
+import { brokerEventsChannel } from '@broker/contracts';
+import { createRedisConnection } from '@broker/bus';
+import { IDENTITY_SCHEMA, UsersService } from '@broker/identity';
+import { domainDataSourceOptions } from '@broker/service-runtime';
+import { createTestDatabase, sleep, TestDatabase } from '@broker/testing';
+import { pgDump } from './pg-dump';
+import { DemoIdpProcess, ServiceProcess, freePort, systemEnv } from './service-processes';
+
+const ADMIN_SECRET = randomBytes(32).toString('base64url');
+const PROVIDER_SECRET = randomBytes(24).toString('base64url');
+
+/**
+ * The consent flow and the token path against oidc-provider as the external provider (its own
+ * process; PKCE required, refresh tokens rotate, reuse revokes the grant, 20-second access tokens),
+ * counting what the provider saw through its test hooks.
+ */
+describe('consent and the token path', () => {
+  let db: TestDatabase;
+  let idp: DemoIdpProcess;
+  let base: string;
+  let env: Record<string, string>;
+  const brokers: ServiceProcess[] = [];
+  const others: ServiceProcess[] = [];
+  let admin: string;
+  let alice: string;
+  let providerId: string;
+  let bus: BusClientProxy;
+  const seen: string[] = [];
+  const events: BrokerEvent[] = [];
+  let subscriber: ReturnType<typeof createRedisConnection>;
+
+  const form = (body: Record<string, string>) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
+  const api = (path: string, bearer: string, init: { method?: string; body?: unknown } = {}) =>
+    fetch(`${base}${path}`, {
+      method: init.method ?? 'GET',
+      headers: { authorization: `Bearer ${bearer}`, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
+  const hooks = async (path: string, body?: unknown) =>
+    (await (await fetch(`${idp.issuer}/__test/${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as Record<string, number>;
+  const consumed = async () => (await hooks('events'))['refresh_token.consumed'] ?? 0;
+
+  /** Follows the provider's sign-in from `url` until the browser is sent to the broker's callback. */
+  async function signInAtProvider(url: string, email: string): Promise<URL> {
+    const jar = new Map<string, string>();
+    let current = url;
+    for (let step = 0; step < 12; step++) {
+      if (current.startsWith(`${base}/api/v2/externalOAuth/providers/callback`)) return new URL(current);
+      const headers = new Headers();
+      if (jar.size) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
+      const isLogin = /\/interaction\/[^/]+$/.test(new URL(current).pathname);
+      const res = await fetch(isLogin ? `${current}/login` : current, {
+        redirect: 'manual',
+        headers,
+        ...(isLogin ? { method: 'POST', body: new URLSearchParams({ email, given_name: 'Alice', family_name: 'Liddell' }) } : {}),
+      });
+      for (const c of res.headers.getSetCookie()) {
+        const pair = c.split(';')[0];
+        jar.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
+      }
+      const location = res.headers.get('location');
+      if (!location) throw new Error(`no redirect at ${current} (${res.status}): ${(await res.text()).slice(0, 200)}`);
+      current = new URL(location, current).toString();
+    }
+    throw new Error('too many redirects');
+  }
+
+  async function connect(userToken: string, email: string): Promise<string> {
+    const start = await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/?state=app-state-1`, userToken, { method: 'POST' });
+    expect(start.status).toBe(200);
+    const { redirectUrl, state } = (await start.json()) as { redirectUrl: string; state: string };
+    expect(state).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const back = await signInAtProvider(redirectUrl, email);
+    seen.push(back.searchParams.get('code') ?? '');
+    const res = await api('/api/v2/externalOAuth/providers/callback/', userToken, {
+      method: 'POST',
+      body: { code: back.searchParams.get('code'), state: back.searchParams.get('state'), providerId, iss: back.searchParams.get('iss') ?? undefined },
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { authorizedProvider: { id: string; status: string }; userInfo: { email: string; raw: unknown } };
+    expect(body.authorizedProvider.status).toBe('active');
+    expect(body.userInfo).toMatchObject({ email, raw: expect.any(Object) });
+    return body.authorizedProvider.id;
+  }
+
+  const acquire = (authorizationId: string, minValiditySeconds: number, token = admin) =>
+    bus.request('tokens.acquire', { authorizationId, minValiditySeconds }, { auth: token, timeoutMs: 15_000 }) as Promise<AcquiredToken>;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('tokenpath');
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    idp = new DemoIdpProcess(await freePort(), randomBytes(16).toString('hex'), [`${base}/api/v1/oauth/upstream/callback`], 'broker-gateway', {
+      DEMO_IDP_CLIENTS: JSON.stringify([{ client_id: 'broker-provider', client_secret: PROVIDER_SECRET, redirect_uris: [`${base}/api/v2/externalOAuth/providers/callback/`] }]),
+      DEMO_IDP_ACCESS_TOKEN_TTL: '20',
+      DEMO_IDP_TEST_HOOKS: '1',
+    });
+    await idp.start();
+    env = systemEnv(db.url, port, 'tokenpath', {
+      BOOTSTRAP_CLIENT_SECRET: ADMIN_SECRET,
+      EGRESS_ALLOW_LOOPBACK: 'true',
+      EGRESS_ALLOWED_PORTS: `443,${idp.port}`,
+      BUS_TIMEOUT_MS: '15000',
+    });
+    for (let i = 0; i < 3; i++) brokers.push(new ServiceProcess('token-broker', await freePort(), env).start());
+    await brokers[0].ready(); // migrations first, then the rest
+    others.push(new ServiceProcess('provider-registry', await freePort(), env).start(), new ServiceProcess('worker', await freePort(), env).start(), new ServiceProcess('gateway', port, env).start());
+    await Promise.all([...brokers, ...others].map((s) => s.ready()));
+    const tokenRes = await fetch(`${base}/api/v1/oauth/token`, form({ grant_type: 'client_credentials', client_id: 'admin', client_secret: ADMIN_SECRET }));
+    admin = ((await tokenRes.json()) as { access_token: string }).access_token;
+    const ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-admin')).initialize();
+    await new UsersService(ds).upsert('default', { sub: 'alice', email: 'alice@example.test' });
+    await ds.destroy();
+    const delegated = await api('/api/v1/oauth/delegated-token', admin, { method: 'POST', body: { sub: 'alice', scopes: ['authorizations:read', 'authorizations:write', 'tokens:read'] } });
+    alice = ((await delegated.json()) as { access_token: string }).access_token;
+    const created = await api('/api/v2/externalOAuth/providers/', admin, {
+      method: 'POST',
+      body: { type: 'oidc', name: 'Demo', clientId: 'broker-provider', clientSecret: PROVIDER_SECRET, issuer: idp.issuer },
+    });
+    expect(created.status).toBe(201);
+    providerId = ((await created.json()) as { id: string }).id;
+    bus = new BusClientProxy({ redisUrl: env['REDIS_URL'], busKey: Buffer.from(env['BUS_KEY'], 'base64'), prefix: env['BUS_PREFIX'] });
+    await bus.connect();
+    subscriber = createRedisConnection(env['REDIS_URL'], 'e2e-events', {});
+    await subscriber.subscribe(brokerEventsChannel(env['BUS_PREFIX']));
+    subscriber.on('message', (_c: string, m: string) => events.push(JSON.parse(m) as BrokerEvent));
+  });
+
+  afterAll(async () => {
+    await subscriber?.quit();
+    await bus?.close();
+    await Promise.all([...brokers, ...others].map((s) => s.stop()));
+    await idp?.stop();
+    await db?.drop();
+  });
+
+  let authorizationId: string;
+
+  it('runs authorize → provider sign-in → callback, and serves the token over REST and the bus without calling the provider', async () => {
+    authorizationId = await connect(alice, 'alice@example.test');
+    const list = (await (await api('/api/v2/externalOAuth/authorizedProviders/', alice)).json()) as { data: { id: string; provider: { id: string } }[] };
+    expect(list.data.map((a) => a.id)).toEqual([authorizationId]);
+    expect((await (await api('/api/v2/externalOAuth/authorizedProviders/', admin)).json()) as unknown).toEqual({ data: [] }); // not the admin's
+
+    const before = await hooks('events');
+    const rest = await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, alice, { method: 'POST' });
+    expect(rest.status).toBe(201);
+    const restToken = (await rest.json()) as { accessToken: string; expiresAt: string; authorizedOauthProvider: { id: string } };
+    expect(restToken.authorizedOauthProvider.id).toBe(authorizationId);
+    const viaBus = await acquire(authorizationId, 5);
+    expect(viaBus.accessToken).toBe(restToken.accessToken);
+    expect(viaBus).toMatchObject({ authorizationId, providerId, userId: 'alice' });
+    seen.push(viaBus.accessToken);
+    expect(await hooks('events')).toEqual(before); // served from storage: the provider saw nothing
+    expect(events.map((e) => e.type)).toContain('authorization.created');
+
+    const userinfo = await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/userinfo/`, alice);
+    expect(userinfo.status).toBe(200);
+    expect(await userinfo.json()).toMatchObject({ email: 'alice@example.test', sub: expect.any(String) });
+  });
+
+  /** A token refreshed moments ago is served as the best there is; let it age first. */
+  const letTokenAge = () => sleep(6_000);
+
+  it('refreshes once when the caller needs more life than is left, and rotates the refresh token', async () => {
+    await letTokenAge();
+    const before = await consumed();
+    const fresh = await acquire(authorizationId, 30); // the provider's tokens live 20 s: this needs a refresh
+    seen.push(fresh.accessToken);
+    expect(await consumed()).toBe(before + 1);
+    const again = await acquire(authorizationId, 10);
+    expect(again.accessToken).toBe(fresh.accessToken);
+    expect(await consumed()).toBe(before + 1);
+  });
+
+  it('3 replicas × 50 concurrent acquires of an expiring token: exactly one refresh at the provider, everyone gets the new token', async () => {
+    await letTokenAge();
+    const before = await consumed();
+    // Three calling processes' worth of clients; the bus spreads the requests over the three broker replicas.
+    const callers = Array.from({ length: 3 }, () => ({
+      client: new BusClientProxy({ redisUrl: env['REDIS_URL'], busKey: Buffer.from(env['BUS_KEY'], 'base64'), prefix: env['BUS_PREFIX'] }),
+    }));
+    await Promise.all(callers.map((c) => c.client.connect()));
+    try {
+      const results = await Promise.all(Array.from({ length: 150 }, (_, i) => callers[i % 3].client.request('tokens.acquire', { authorizationId, minValiditySeconds: 30 }, { auth: admin, timeoutMs: 20_000 })));
+      expect(await consumed()).toBe(before + 1);
+      expect(new Set(results.map((r) => r.accessToken)).size).toBe(1);
+      expect((await hooks('events'))['grant.revoked'] ?? 0).toBe(0);
+    } finally {
+      await Promise.all(callers.map((c) => c.client.close()));
+    }
+  });
+
+  it('keeps the authorization active through 503 and 429 from the provider, serving the still-valid token meanwhile', async () => {
+    const before = await consumed();
+    await letTokenAge();
+    for (const status of [503, 429]) {
+      await hooks('faults', { tokenStatus: status, count: 1 });
+      const degraded = await acquire(authorizationId, 30);
+      expect(new Date(degraded.expiresAt ?? 0).getTime()).toBeGreaterThan(Date.now());
+    }
+    expect(await consumed()).toBe(before);
+    const list = (await (await api('/api/v2/externalOAuth/authorizedProviders/', alice)).json()) as { data: { status: string }[] };
+    expect(list.data[0].status).toBe('active');
+    const ok = await acquire(authorizationId, 30);
+    seen.push(ok.accessToken);
+  });
+
+  it('marks the authorization expired on invalid_grant (no loop), answers 410 on REST, and tells listeners', async () => {
+    await hooks('revoke-grants', {});
+    await letTokenAge();
+    await expect(acquire(authorizationId, 30)).rejects.toMatchObject({ code: 'GONE' });
+    const before = (await hooks('events'))['token_requests.refresh_token'] ?? 0;
+    await expect(acquire(authorizationId, 30)).rejects.toMatchObject({ code: 'GONE' });
+    expect((await hooks('events'))['token_requests.refresh_token'] ?? 0).toBe(before); // dead stays dead: no second call
+    const rest = await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, alice, { method: 'POST' });
+    expect(rest.status).toBe(410);
+    expect(await rest.json()).toEqual({ message: expect.any(String), errorFields: [] });
+    await sleep(100);
+    expect(events.some((e) => e.type === 'authorization.expired' && e.authorizationId === authorizationId && e.status === 'expired')).toBe(true);
+  });
+
+  it('refuses a replayed, foreign or mismatched state and stores nothing', async () => {
+    const start = await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/`, alice, { method: 'POST' });
+    const { redirectUrl } = (await start.json()) as { redirectUrl: string };
+    const back = await signInAtProvider(redirectUrl, 'alice@example.test');
+    const body = { code: back.searchParams.get('code'), state: back.searchParams.get('state'), providerId };
+    seen.push(body.code ?? '');
+    const foreign = await api('/api/v2/externalOAuth/providers/callback/', admin, { method: 'POST', body });
+    expect(foreign.status).toBe(400);
+    // The foreign attempt consumed the state: the rightful user cannot replay it either.
+    const replay = await api('/api/v2/externalOAuth/providers/callback/', alice, { method: 'POST', body });
+    expect(replay.status).toBe(400);
+    const wrongIss = await api('/api/v2/externalOAuth/providers/callback/', alice, { method: 'POST', body: { ...body, iss: 'https://evil.example' } });
+    expect(wrongIss.status).toBe(400);
+  });
+
+  it('completes the flow through the browser callback (303, no-referrer) and unlinks with revocation', async () => {
+    const start = await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/?state=my-app-state`, alice, { method: 'POST' });
+    const { redirectUrl } = (await start.json()) as { redirectUrl: string };
+    const back = await signInAtProvider(redirectUrl, 'alice@example.test');
+    seen.push(back.searchParams.get('code') ?? '');
+    const res = await fetch(back, { redirect: 'manual' });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    const done = new URL(res.headers.get('location') ?? '');
+    expect(Object.fromEntries(done.searchParams)).toMatchObject({ status: 'connected', state: 'my-app-state', providerId });
+    const id = done.searchParams.get('authorizedProviderId') ?? '';
+    const token = await acquire(id, 5);
+    seen.push(token.accessToken);
+    const unlink = await api(`/api/v2/externalOAuth/authorizedProviders/${id}/`, alice, { method: 'DELETE' });
+    expect(unlink.status).toBe(204);
+    await expect(acquire(id, 5)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await sleep(100);
+    expect(events.some((e) => e.type === 'authorization.revoked' && e.authorizationId === id)).toBe(true);
+  });
+
+  it('keeps every code and token out of the logs and the database dump', async () => {
+    const secrets = seen.filter((s) => s.length > 8);
+    expect(secrets.length).toBeGreaterThan(5);
+    const logs = [...brokers, ...others].map((s) => s.output.join('')).join('') + idp.output.join('');
+    const dump = pgDump(db.url);
+    expect(dump).toContain('tokens.credentials');
+    for (const secret of [...secrets, PROVIDER_SECRET]) {
+      expect(logs).not.toContain(secret);
+      expect(dump).not.toContain(secret);
+    }
+  });
+});

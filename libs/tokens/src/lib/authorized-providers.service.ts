@@ -1,0 +1,111 @@
+import { DataSource } from 'typeorm';
+import type { AccessTokenResponse, AuthorizedProvider, OAuthUser } from '@broker/contracts';
+import { ProviderCallError, fetchUserInfo, revokeToken } from '@broker/provider-adapters';
+import { AuthorizationEntity } from './authorizations/authorization.entity';
+import { AuthorizationsService } from './authorizations/authorizations.service';
+import { toAuthorizedProvider } from './consent.service';
+import { EventSink, ProviderAccess, TokensError } from './provider-access';
+import { TokenPath } from './token-path';
+
+/** A user's own authorizations (seed 000 "authorized providers"): list, unlink, token, userinfo. */
+export class AuthorizedProvidersService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly authorizations: AuthorizationsService,
+    private readonly tokens: TokenPath,
+    private readonly providers: ProviderAccess,
+    private readonly fetchImpl: typeof fetch,
+    private readonly publish: EventSink,
+  ) {}
+
+  async list(orgId: string, userId: string): Promise<AuthorizedProvider[]> {
+    const rows = await this.dataSource.getRepository(AuthorizationEntity).find({ where: { orgId, userId }, order: { createdAt: 'ASC' } });
+    const out: AuthorizedProvider[] = [];
+    for (const row of rows) {
+      const credentials = await this.providers(orgId, row.providerId);
+      if (credentials) out.push(toAuthorizedProvider(row, credentials.provider));
+    }
+    return out;
+  }
+
+  /** The user's authorization (never another user's or org's: those are NOT_FOUND). */
+  async own(orgId: string, userId: string, id: string): Promise<AuthorizationEntity> {
+    const row = /^[0-9a-f-]{36}$/i.test(id) ? await this.dataSource.getRepository(AuthorizationEntity).findOneBy({ id, orgId, userId }) : null;
+    if (!row) throw new TokensError('NOT_FOUND', 'Authorized provider not found.');
+    return row;
+  }
+
+  /** The id of the user's authorization at a provider (NOT_FOUND if none). */
+  async findId(orgId: string, userId: string, providerId: string): Promise<string> {
+    const row = /^[0-9a-f-]{36}$/i.test(providerId) ? await this.dataSource.getRepository(AuthorizationEntity).findOneBy({ orgId, userId, providerId }) : null;
+    if (!row) throw new TokensError('NOT_FOUND', 'authorization not found');
+    return row.id;
+  }
+
+  /** A token valid for at least `minValiditySeconds` (201 on REST); GONE when re-consent is needed. */
+  async token(orgId: string, userId: string, id: string, minValiditySeconds?: number): Promise<AccessTokenResponse> {
+    const row = await this.own(orgId, userId, id);
+    const served = await this.tokens.acquire(orgId, id, minValiditySeconds);
+    const credentials = await this.providers(orgId, row.providerId);
+    if (!credentials) throw new TokensError('NOT_FOUND', 'The provider of this authorization no longer exists.');
+    const fresh = await this.own(orgId, userId, id);
+    return {
+      accessToken: served.accessToken,
+      ...(served.expiresAt ? { expiresAt: served.expiresAt.toISOString() } : {}),
+      authorizedOauthProvider: toAuthorizedProvider(fresh, credentials.provider),
+    };
+  }
+
+  /** The provider's user, fetched now with a valid token (and kept on the authorization). */
+  async userinfo(orgId: string, userId: string, id: string): Promise<OAuthUser> {
+    const row = await this.own(orgId, userId, id);
+    if (row.status !== 'active') throw new TokensError('GONE', 'The authorization is no longer valid: the user must authorize the provider again.');
+    const served = await this.tokens.acquire(orgId, id);
+    const credentials = await this.providers(orgId, row.providerId);
+    if (!credentials) throw new TokensError('NOT_FOUND', 'The provider of this authorization no longer exists.');
+    try {
+      const user = await fetchUserInfo({ provider: credentials.resolved, clientId: credentials.provider.clientId, fetch: this.fetchImpl, timeoutMs: 8_000 }, served.accessToken);
+      await this.dataSource.getRepository(AuthorizationEntity).update({ id, orgId }, { externalUser: user as never });
+      return user;
+    } catch (err) {
+      if (err instanceof ProviderCallError && err.kind === 'transient') throw new TokensError('UNAVAILABLE', 'The provider did not answer; try again.');
+      throw new TokensError('UNAVAILABLE', `The provider refused the userinfo request (${err instanceof Error ? err.message : 'error'}).`);
+    }
+  }
+
+  /**
+   * Unlinks: revokes at the provider (best effort, bounded) and removes the authorization whatever
+   * the provider answers, recording the outcome.
+   */
+  async remove(orgId: string, userId: string, id: string): Promise<{ revoked: boolean; revocationError?: string }> {
+    const row = await this.own(orgId, userId, id);
+    let outcome: { revoked: boolean; revocationError?: string } = { revoked: false };
+    try {
+      const credentials = await this.providers(orgId, row.providerId);
+      const tokens = await this.authorizations.tokens(orgId, id);
+      if (credentials && tokens) {
+        const result = await revokeToken({
+          provider: credentials.resolved,
+          clientId: credentials.provider.clientId,
+          clientSecret: credentials.clientSecret,
+          token: tokens.refreshToken ?? tokens.accessToken,
+          tokenTypeHint: tokens.refreshToken ? 'refresh_token' : 'access_token',
+          fetch: this.fetchImpl,
+        });
+        outcome = result.revoked
+          ? { revoked: true }
+          : { revoked: false, revocationError: result.unsupported ? 'the provider has no revocation API: revoke the app in its settings' : result.error };
+      }
+    } catch (err) {
+      outcome = { revoked: false, revocationError: err instanceof Error ? err.message : 'revocation failed' };
+    }
+    await this.dataSource.query(`INSERT INTO tokens.audit_events (org_id, authorization_id, type, detail) VALUES ($1, $2, 'unlinked', $3)`, [
+      orgId,
+      id,
+      outcome.revoked ? 'revoked at the provider' : `not revoked at the provider: ${outcome.revocationError ?? 'no tokens'}`,
+    ]);
+    await this.authorizations.remove(orgId, id);
+    this.publish({ type: 'authorization.revoked', orgId, authorizationId: id, providerId: row.providerId, userId: row.userId, status: row.status, at: new Date().toISOString() });
+    return outcome;
+  }
+}

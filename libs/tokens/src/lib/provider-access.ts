@@ -1,0 +1,29 @@
+import type { OAuthProvider } from '@broker/contracts';
+import type { ResolvedProvider } from '@broker/provider-adapters';
+
+/** What a call to a provider needs: the provider, what the catalogue resolved, the client secret. */
+export interface ProviderCredentials {
+  provider: OAuthProvider;
+  resolved: ResolvedProvider;
+  clientSecret: string;
+}
+
+/**
+ * How the tokens domain reaches the registry's providers (it never reads their tables): over the
+ * bus in the token-broker, through the registry lib in the worker. Null for an unknown provider.
+ */
+export type ProviderAccess = (orgId: string, providerId: string) => Promise<ProviderCredentials | null>;
+
+/** Publishes an event on the bus (ids and statuses only). */
+export type EventSink = (event: import('@broker/contracts').BrokerEvent) => void;
+
+/** A failure of the tokens domain, with the bus error code it maps to. */
+export class TokensError extends Error {
+  constructor(
+    readonly code: 'NOT_FOUND' | 'GONE' | 'CONFLICT' | 'BAD_REQUEST' | 'UNPROCESSABLE' | 'UNAVAILABLE' | 'FORBIDDEN',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TokensError';
+  }
+}

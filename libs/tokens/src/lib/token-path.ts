@@ -1,0 +1,407 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import type { AuthorizationStatus, BrokerEventType } from '@broker/contracts';
+import { EncryptionContext, EnvelopeCipher } from '@broker/crypto';
+import { ProviderCallError, ProviderTokenSet, refreshTokens } from '@broker/provider-adapters';
+import { EventSink, ProviderAccess, TokensError } from './provider-access';
+
+const CREDENTIALS = 'tokens.credentials';
+const CANDIDATES = 'tokens.refresh_candidates';
+
+export interface TokenPathOptions {
+  /** How long a refresh lease lasts (another replica may take over after it). */
+  leaseMs: number;
+  /** Hard timeout of the provider call: shorter than half the lease, so a live holder always writes in time. */
+  providerTimeoutMs: number;
+  /** How often a caller waiting on another replica's refresh re-reads the row. */
+  pollMs: number;
+  /** A token is never served with less life than this, whatever the caller accepts. */
+  minimumServedSeconds: number;
+}
+
+export const DEFAULT_TOKEN_PATH_OPTIONS: TokenPathOptions = { leaseMs: 20_000, providerTimeoutMs: 8_000, pollMs: 50, minimumServedSeconds: 5 };
+
+/** An access token handed to a caller, with what it belongs to. */
+export interface ServedToken {
+  accessToken: string;
+  tokenType: string;
+  expiresAt: Date | null;
+  authorizationId: string;
+  providerId: string;
+  userId: string;
+  scopes: string[];
+  /** Whether this call refreshed it (for metrics and tests). */
+  refreshed: boolean;
+}
+
+interface Row {
+  org_id: string;
+  status: AuthorizationStatus;
+  provider_id: string;
+  user_id: string;
+  scopes: string[];
+  credential_id: string | null;
+  access_token: string | null;
+  refresh_token: string | null;
+  token_type: string | null;
+  expires_at: Date | null;
+  generation: number | null;
+  lease_until: Date | null;
+  updated_at: Date | null;
+}
+
+interface Lease {
+  id: string;
+  fence: string;
+  generation: number;
+  refresh_token: string | null;
+}
+
+/**
+ * The hot path. A token with enough life left is decrypted and served: one indexed read, no
+ * write, no provider call. Otherwise one refresh per authorization across every replica: callers
+ * in this process share one promise; across processes a lease on the credential row, taken with a
+ * fencing counter, decides who calls the provider; the others poll the row. The new tokens are
+ * written first thing, by compare-and-swap on (fence, generation); a holder that lost its lease
+ * keeps them as an encrypted candidate that a resolver adopts if nobody else moved the row on.
+ */
+export class TokenPath {
+  private readonly inflight = new Map<string, Promise<ServedToken>>();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly cipher: EnvelopeCipher,
+    private readonly providers: ProviderAccess,
+    private readonly fetchImpl: typeof fetch,
+    private readonly publish: EventSink,
+    private readonly options: TokenPathOptions = DEFAULT_TOKEN_PATH_OPTIONS,
+  ) {}
+
+  /**
+   * A token of the authorization valid for at least `minValiditySeconds` more, refreshing it if
+   * needed, or a TokensError (GONE when the authorization needs re-consent). Bounded by `deadline`.
+   */
+  async acquire(orgId: string, authorizationId: string, minValiditySeconds?: number, deadline = Date.now() + 10_000): Promise<ServedToken> {
+    const row = await this.read(orgId, authorizationId);
+    // Without an explicit need, ask for a quarter of the token's lifetime (at most a minute): a
+    // provider issuing 20-second tokens must not be refreshed on every call.
+    const wanted = minValiditySeconds ?? Math.min(60, lifetimeSeconds(row) / 4);
+    const min = Math.max(wanted, this.options.minimumServedSeconds);
+    const served = this.serveable(row, authorizationId, min);
+    if (served) return served;
+    return this.singleFlight(orgId, authorizationId, min, deadline, row?.generation ?? 0);
+  }
+
+  /** Refreshes now whatever the remaining life (the worker's refresh-ahead; a forced refresh). */
+  async refreshAhead(orgId: string, authorizationId: string, minValiditySeconds: number): Promise<ServedToken> {
+    const row = await this.read(orgId, authorizationId);
+    return this.singleFlight(orgId, authorizationId, minValiditySeconds, Date.now() + this.options.leaseMs, row?.generation ?? 0);
+  }
+
+  /**
+   * `since`: the generation the caller saw. A token refreshed after that is the best there is: it is
+   * served even when the provider's lifetime is shorter than the caller asked for (no refresh loop).
+   */
+  private async singleFlight(orgId: string, authorizationId: string, min: number, deadline: number, since: number): Promise<ServedToken> {
+    for (;;) {
+      const running = this.inflight.get(authorizationId);
+      if (!running) break;
+      const result = await withDeadline(running, deadline).catch((err: unknown) => {
+        if (err instanceof TokensError) throw err;
+        return null;
+      });
+      // A refresh that finished after we came is the freshest token there is.
+      if (result && remaining(result.expiresAt) >= this.options.minimumServedSeconds) return { ...result, refreshed: false };
+      // The shared refresh failed transiently: look again ourselves.
+      const row = await this.read(orgId, authorizationId);
+      const served = this.serveable(row, authorizationId, min, since);
+      if (served) return served;
+      if (this.inflight.get(authorizationId) === running) this.inflight.delete(authorizationId);
+    }
+    const promise = this.refreshWithLease(orgId, authorizationId, min, deadline, since).finally(() => {
+      if (this.inflight.get(authorizationId) === promise) this.inflight.delete(authorizationId);
+    });
+    this.inflight.set(authorizationId, promise);
+    return withDeadline(promise, deadline);
+  }
+
+  private async refreshWithLease(orgId: string, authorizationId: string, min: number, deadline: number, since: number): Promise<ServedToken> {
+    for (;;) {
+      const lease = await this.takeLease(orgId, authorizationId);
+      if (!lease) {
+        // Another replica holds the lease: wait for its write (or for the lease to lapse).
+        if (Date.now() > deadline) throw new TokensError('UNAVAILABLE', 'the token is being refreshed; try again');
+        await sleep(this.options.pollMs);
+        const row = await this.read(orgId, authorizationId);
+        const served = this.serveable(row, authorizationId, min, since);
+        if (served) return served;
+        continue;
+      }
+      return this.refreshHolding(orgId, authorizationId, lease, min, since);
+    }
+  }
+
+  private async refreshHolding(orgId: string, authorizationId: string, lease: Lease, min: number, since: number): Promise<ServedToken> {
+    // A sibling may have written just before we took the lease.
+    const before = await this.read(orgId, authorizationId);
+    const already = this.serveable(before, authorizationId, min, since);
+    if (already) {
+      await this.releaseLease(lease);
+      return already;
+    }
+    if (!before || before.status !== 'active') {
+      await this.releaseLease(lease);
+      throw gone(before?.status ?? 'expired');
+    }
+    if (!lease.refresh_token) {
+      await this.releaseLease(lease);
+      await this.setStatus(orgId, authorizationId, before, 'expired', 'the access token expired and the provider gave no refresh token');
+      throw gone('expired');
+    }
+    const credentials = await this.providers(orgId, before.provider_id);
+    if (!credentials) {
+      await this.releaseLease(lease);
+      throw new TokensError('NOT_FOUND', 'the provider of this authorization no longer exists');
+    }
+    if (credentials.provider.status !== 'active') {
+      await this.releaseLease(lease);
+      await this.setStatus(orgId, authorizationId, before, 'invalidProviderState', `the provider is ${credentials.provider.status}`);
+      throw gone('invalidProviderState');
+    }
+    const refreshToken = this.cipher.decryptString(lease.refresh_token, ctx(orgId, lease.id, 'refresh_token'));
+    let tokens: ProviderTokenSet;
+    try {
+      tokens = await refreshTokens(
+        { provider: credentials.resolved, clientId: credentials.provider.clientId, clientSecret: credentials.clientSecret, fetch: this.fetchImpl, timeoutMs: this.options.providerTimeoutMs },
+        refreshToken,
+      );
+    } catch (err) {
+      return this.refreshFailed(orgId, authorizationId, lease, before, min, err);
+    }
+    // Persist before anything else is done with the answer (a rotated refresh token must not be lost).
+    const written = await this.write(orgId, lease, tokens);
+    if (!written) await this.keepCandidate(orgId, authorizationId, lease, tokens);
+    await this.dataSource.query(
+      `UPDATE tokens.authorizations SET refresh_succeeded = refresh_succeeded + 1, last_refreshed_at = now(), updated_at = now() WHERE id = $1 AND org_id = $2`,
+      [authorizationId, orgId],
+    );
+    this.emit('authorization.refreshed', orgId, authorizationId, before, 'active');
+    return {
+      accessToken: tokens.accessToken,
+      tokenType: tokens.tokenType,
+      expiresAt: tokens.expiresAt ?? null,
+      authorizationId,
+      providerId: before.provider_id,
+      userId: before.user_id,
+      scopes: before.scopes,
+      refreshed: true,
+    };
+  }
+
+  private async refreshFailed(orgId: string, authorizationId: string, lease: Lease, before: Row, min: number, err: unknown): Promise<ServedToken> {
+    await this.releaseLease(lease);
+    const failure = err instanceof ProviderCallError ? err : new ProviderCallError('transient', 'refresh failed');
+    await this.dataSource.query(`UPDATE tokens.authorizations SET refresh_failed = refresh_failed + 1, updated_at = now() WHERE id = $1 AND org_id = $2`, [
+      authorizationId,
+      orgId,
+    ]);
+    if (failure.kind === 'invalid_grant') {
+      // A sibling may have rotated the refresh token under us: only a row that did not move is dead.
+      const now = await this.read(orgId, authorizationId);
+      if (now && now.generation !== lease.generation) {
+        const served = this.serveable(now, authorizationId, min);
+        if (served) return served;
+      }
+      await this.setStatus(orgId, authorizationId, before, 'expired', failure.message);
+      throw gone('expired');
+    }
+    if (failure.kind === 'invalid_client') {
+      await this.setStatus(orgId, authorizationId, before, 'invalidOAuthClient', failure.message);
+      throw gone('invalidOAuthClient');
+    }
+    await this.audit(orgId, authorizationId, 'refresh.failed', `${failure.kind}: ${failure.message}`);
+    // Transient: the authorization stays active; a token that is still valid is better than none.
+    const current = this.serveable(await this.read(orgId, authorizationId), authorizationId, this.options.minimumServedSeconds);
+    if (current) return current;
+    throw new TokensError('UNAVAILABLE', `the provider could not refresh the token (${failure.message}); try again`);
+  }
+
+  /** Takes the refresh lease (fencing counter +1) unless a live one exists. */
+  private async takeLease(orgId: string, authorizationId: string): Promise<Lease | null> {
+    const [rows] = (await this.dataSource.query(
+      `UPDATE ${CREDENTIALS} SET fence = fence + 1, lease_until = now() + ($3::int * interval '1 millisecond')
+        WHERE authorization_id = $1 AND org_id = $2 AND (lease_until IS NULL OR lease_until < now())
+        RETURNING id, fence, generation, refresh_token`,
+      [authorizationId, orgId, this.options.leaseMs],
+    )) as [Lease[], number];
+    return rows[0] ?? null;
+  }
+
+  private async releaseLease(lease: Lease): Promise<void> {
+    await this.dataSource.query(`UPDATE ${CREDENTIALS} SET lease_until = NULL WHERE id = $1 AND fence = $2`, [lease.id, lease.fence]);
+  }
+
+  /** Compare-and-swap on (fence, generation); keeps the old refresh token when none came back. */
+  private async write(orgId: string, lease: Lease, tokens: ProviderTokenSet): Promise<boolean> {
+    const access = this.cipher.encrypt(tokens.accessToken, ctx(orgId, lease.id, 'access_token'));
+    const refresh = tokens.refreshToken ? this.cipher.encrypt(tokens.refreshToken, ctx(orgId, lease.id, 'refresh_token')) : null;
+    const [, count] = (await this.dataSource.query(
+      `UPDATE ${CREDENTIALS} SET access_token = $4, refresh_token = COALESCE($5, refresh_token), token_type = $6, expires_at = $7, key_id = $8,
+              generation = generation + 1, version = version + 1, lease_until = NULL, updated_at = now()
+        WHERE id = $1 AND fence = $2 AND generation = $3`,
+      [lease.id, lease.fence, lease.generation, access, refresh, tokens.tokenType, tokens.expiresAt ?? null, this.cipher.keyIdOf(access)],
+    )) as [unknown, number];
+    return count === 1;
+  }
+
+  /** A write that lost its lease: the tokens are kept (encrypted), then adopted if the row did not move on. */
+  private async keepCandidate(orgId: string, authorizationId: string, lease: Lease, tokens: ProviderTokenSet): Promise<void> {
+    const id = randomUUID();
+    const access = this.cipher.encrypt(tokens.accessToken, { table: CANDIDATES, column: 'access_token', orgId, rowId: id });
+    const refresh = tokens.refreshToken ? this.cipher.encrypt(tokens.refreshToken, { table: CANDIDATES, column: 'refresh_token', orgId, rowId: id }) : null;
+    await this.dataSource.query(
+      `INSERT INTO ${CANDIDATES} (id, org_id, authorization_id, from_generation, access_token, refresh_token, token_type, expires_at, key_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [id, orgId, authorizationId, lease.generation, access, refresh, tokens.tokenType, tokens.expiresAt ?? null, this.cipher.keyIdOf(access)],
+    );
+    await this.audit(orgId, authorizationId, 'refresh.candidate', `lease lost at generation ${lease.generation}: tokens kept as candidate ${id}`);
+    await this.resolveCandidates(orgId, authorizationId);
+  }
+
+  /**
+   * Adopts a candidate when the credential is still at the generation it was refreshed from (nobody
+   * wrote meanwhile); discards candidates the row has moved past. Returns how many were adopted.
+   */
+  async resolveCandidates(orgId: string, authorizationId: string): Promise<number> {
+    let adopted = 0;
+    const candidates = (await this.dataSource.query(
+      `SELECT id, from_generation, access_token, refresh_token, token_type, expires_at FROM ${CANDIDATES}
+        WHERE authorization_id = $1 AND org_id = $2 ORDER BY created_at`,
+      [authorizationId, orgId],
+    )) as { id: string; from_generation: number; access_token: string; refresh_token: string | null; token_type: string; expires_at: Date | null }[];
+    for (const c of candidates) {
+      await this.dataSource.transaction(async (em) => {
+        const [cred] = (await em.query(`SELECT id, generation FROM ${CREDENTIALS} WHERE authorization_id = $1 AND org_id = $2 FOR UPDATE`, [
+          authorizationId,
+          orgId,
+        ])) as { id: string; generation: number }[];
+        if (cred && cred.generation === c.from_generation) {
+          const cctx = (column: string) => ({ table: CANDIDATES, column, orgId, rowId: c.id });
+          const access = this.cipher.encrypt(this.cipher.decrypt(c.access_token, cctx('access_token')), ctx(orgId, cred.id, 'access_token'));
+          const refresh = c.refresh_token
+            ? this.cipher.encrypt(this.cipher.decrypt(c.refresh_token, cctx('refresh_token')), ctx(orgId, cred.id, 'refresh_token'))
+            : null;
+          await em.query(
+            `UPDATE ${CREDENTIALS} SET access_token = $2, refresh_token = COALESCE($3, refresh_token), token_type = $4, expires_at = $5, key_id = $6,
+                    generation = generation + 1, version = version + 1, lease_until = NULL, updated_at = now() WHERE id = $1`,
+            [cred.id, access, refresh, c.token_type, c.expires_at, this.cipher.keyIdOf(access)],
+          );
+          adopted++;
+          await em.query(`INSERT INTO tokens.audit_events (org_id, authorization_id, type, detail) VALUES ($1, $2, 'refresh.candidate.adopted', $3)`, [
+            orgId,
+            authorizationId,
+            `candidate ${c.id}`,
+          ]);
+        } else {
+          await em.query(`INSERT INTO tokens.audit_events (org_id, authorization_id, type, detail) VALUES ($1, $2, 'refresh.candidate.discarded', $3)`, [
+            orgId,
+            authorizationId,
+            `candidate ${c.id} from generation ${c.from_generation}; row at ${cred?.generation ?? 'none'}`,
+          ]);
+        }
+        await em.query(`DELETE FROM ${CANDIDATES} WHERE id = $1`, [c.id]);
+      });
+    }
+    return adopted;
+  }
+
+  private async read(orgId: string, authorizationId: string): Promise<Row | null> {
+    if (!/^[0-9a-f-]{36}$/i.test(authorizationId)) return null;
+    const rows = (await this.dataSource.query(
+      `SELECT a.org_id, a.status, a.provider_id, a.user_id, a.scopes, c.id AS credential_id, c.access_token, c.refresh_token, c.token_type, c.expires_at, c.generation, c.lease_until, c.updated_at
+         FROM tokens.authorizations a LEFT JOIN ${CREDENTIALS} c ON c.authorization_id = a.id
+        WHERE a.id = $1 AND a.org_id = $2`,
+      [authorizationId, orgId],
+    )) as Row[];
+    return rows[0] ?? null;
+  }
+
+  /** The token, if the authorization is active and it has at least `min` seconds left; throws for a dead authorization. */
+  private serveable(row: Row | null, authorizationId: string, min: number, since = Number.POSITIVE_INFINITY): ServedToken | null {
+    if (!row) throw new TokensError('NOT_FOUND', 'authorization not found');
+    if (row.status !== 'active') throw gone(row.status);
+    if (!row.access_token || !row.credential_id) return null;
+    // Never ask more than a fresh token could give (less 5 s): when the provider's lifetime is shorter
+    // than the caller's need, a token refreshed moments ago is the best there is, not a reason to refresh again.
+    const achievable = Math.max(lifetimeSeconds(row) - 5, this.options.minimumServedSeconds);
+    const need = (row.generation ?? 0) > since ? this.options.minimumServedSeconds : Math.min(min, achievable);
+    if (row.expires_at && remaining(row.expires_at) < need) return null;
+    return {
+      accessToken: this.cipher.decryptString(row.access_token, ctx(row.org_id, row.credential_id, 'access_token')),
+      tokenType: row.token_type ?? 'Bearer',
+      expiresAt: row.expires_at,
+      authorizationId,
+      providerId: row.provider_id,
+      userId: row.user_id,
+      scopes: row.scopes,
+      refreshed: false,
+    };
+  }
+
+  private async setStatus(orgId: string, authorizationId: string, row: Row, status: AuthorizationStatus, reason: string): Promise<void> {
+    const [, count] = (await this.dataSource.query(
+      `UPDATE tokens.authorizations SET status = $3, updated_at = now() WHERE id = $1 AND org_id = $2 AND status = 'active'`,
+      [authorizationId, orgId, status],
+    )) as [unknown, number];
+    await this.audit(orgId, authorizationId, `status.${status}`, reason);
+    if (count === 1) this.emit('authorization.expired', orgId, authorizationId, row, status);
+  }
+
+  private async audit(orgId: string, authorizationId: string, type: string, detail: string): Promise<void> {
+    await this.dataSource.query(`INSERT INTO tokens.audit_events (org_id, authorization_id, type, detail) VALUES ($1, $2, $3, $4)`, [orgId, authorizationId, type, detail]);
+  }
+
+  private emit(type: BrokerEventType, orgId: string, authorizationId: string, row: Row, status: AuthorizationStatus): void {
+    this.publish({ type, orgId, authorizationId, providerId: row.provider_id, userId: row.user_id, status, at: new Date().toISOString() });
+  }
+}
+
+function ctx(orgId: string, rowId: string, column: string): EncryptionContext {
+  return { table: CREDENTIALS, column, orgId, rowId };
+}
+
+/** How long the current token lives in all (from its last write to its expiry); infinite when unknown. */
+function lifetimeSeconds(row: Row | null): number {
+  if (!row?.expires_at || !row.updated_at) return Number.POSITIVE_INFINITY;
+  return (row.expires_at.getTime() - row.updated_at.getTime()) / 1000;
+}
+
+function remaining(expiresAt: Date | null): number {
+  return expiresAt ? (expiresAt.getTime() - Date.now()) / 1000 : Number.POSITIVE_INFINITY;
+}
+
+function gone(status: AuthorizationStatus): TokensError {
+  const why: Record<AuthorizationStatus, string> = {
+    active: 'the authorization is active',
+    expired: 'the authorization has expired: the user must authorize the provider again',
+    invalidOAuthClient: "the provider refused the org's OAuth app credentials: fix the provider, then authorize again",
+    invalidProviderState: 'the provider is not active',
+  };
+  return new TokensError('GONE', why[status]);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function withDeadline<T>(promise: Promise<T>, deadline: number): Promise<T> {
+  const ms = deadline - Date.now();
+  if (ms <= 0) return Promise.reject(new TokensError('UNAVAILABLE', 'no token in time; try again'));
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new TokensError('UNAVAILABLE', 'no token in time; try again')), ms);
+    promise.then(
+      (v) => (clearTimeout(timer), resolve(v)),
+      (e: unknown) => (clearTimeout(timer), reject(e)),
+    );
+  });
+}
