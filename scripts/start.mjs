@@ -38,7 +38,10 @@ export const SECRET_GENERATORS = {
   BOOTSTRAP_CLIENT_SECRET: () => randomBytes(32).toString('base64url'),
   // The gateway's secret at the bundled demo identity provider (used when no UPSTREAM_* is set).
   DEMO_IDP_CLIENT_SECRET: () => randomBytes(24).toString('base64url'),
+  // The bootstrap org's client at the demo provider (it is registered there as an `oidc` provider).
+  DEMO_PROVIDER_CLIENT_SECRET: () => randomBytes(24).toString('base64url'),
 };
+const DEMO_PROVIDER_CLIENT_ID = 'broker-demo-provider';
 const DEMO_IDP_SCRIPT = path.join(REPO, 'tools', 'demo-idp', 'server.mjs');
 const DEFAULT_DEMO_IDP_PORT = 3104;
 
@@ -112,8 +115,9 @@ export async function start() {
 
     const ports = await choosePorts();
     const publicUrl = process.env.PUBLIC_URL ?? `http://127.0.0.1:${ports.gateway}`;
-    const { DEMO_IDP_CLIENT_SECRET: demoSecret, ...serviceSecrets } = secrets;
-    const upstream = process.env.UPSTREAM_AUTHORIZATION_URL ? {} : await startDemoIdp(children, publicUrl, demoSecret, () => stopping);
+    const { DEMO_IDP_CLIENT_SECRET: demoSecret, DEMO_PROVIDER_CLIENT_SECRET: demoProviderSecret, ...serviceSecrets } = secrets;
+    const demo = process.env.UPSTREAM_AUTHORIZATION_URL ? null : await startDemoIdp(children, publicUrl, demoSecret, demoProviderSecret, () => stopping);
+    const upstream = demo?.env ?? {};
     if (stopping) return;
     children.get('demo-idp')?.on('exit', (code) => {
       if (!stopping) shutdown(1, `the demo identity provider exited unexpectedly (exit code ${code}): stopping everything`);
@@ -130,6 +134,10 @@ export async function start() {
         DATABASE_URL: databaseUrl,
         REDIS_URL: redisUrl,
         ...upstream,
+        // The demo provider lives on loopback: let the services reach it (a development setting).
+        ...(demo && !process.env.EGRESS_ALLOW_LOOPBACK
+          ? { EGRESS_ALLOW_LOOPBACK: 'true', EGRESS_ALLOWED_PORTS: process.env.EGRESS_ALLOWED_PORTS ?? `443,${demo.port}` }
+          : {}),
         ...Object.fromEntries(Object.entries(serviceSecrets).filter(([name]) => !process.env[name])),
         PORT: String(ports[app]),
       };
@@ -147,6 +155,14 @@ export async function start() {
     if (notReady) return shutdown(1, notReady);
 
     const gateway = `http://127.0.0.1:${ports.gateway}`;
+    let demoProviderId = null;
+    if (demo) {
+      try {
+        demoProviderId = await registerDemoProvider(gateway, demo, demoProviderSecret);
+      } catch (err) {
+        log(`the demo provider was not registered: ${err.message}`);
+      }
+    }
     const clientId = process.env.BOOTSTRAP_CLIENT_ID ?? 'admin';
     const secretRef = process.env.BOOTSTRAP_CLIENT_SECRET
       ? '"$BOOTSTRAP_CLIENT_SECRET"'
@@ -159,6 +175,7 @@ export async function start() {
         (upstream.UPSTREAM_AUTHORIZATION_URL
           ? `  people sign in at ${gateway}/api/v1/oauth/authorize through the demo identity provider (see the README)\n`
           : '') +
+        (demoProviderId ? `  demo OAuth provider registered for org 'default': ${demoProviderId} (README: "Connect an account")\n` : '') +
         `Press Ctrl-C to stop\n\n`,
     );
   } catch (err) {
@@ -230,7 +247,7 @@ export function nxBin() {
 // Gateway: GATEWAY_PORT (must be free) or 3000 if free, else any free port; other apps: free ports.
 // Starts the bundled demo identity provider (people sign in there at /api/v1/oauth/authorize) and
 // resolves with the UPSTREAM_* variables that point the broker at it.
-async function startDemoIdp(children, publicUrl, clientSecret, isStopping) {
+async function startDemoIdp(children, publicUrl, clientSecret, providerSecret, isStopping) {
   const explicit = process.env.DEMO_IDP_PORT ? Number(process.env.DEMO_IDP_PORT) : null;
   const port = await freePort(explicit ?? DEFAULT_DEMO_IDP_PORT);
   const child = spawn(process.execPath, [DEMO_IDP_SCRIPT], {
@@ -240,6 +257,9 @@ async function startDemoIdp(children, publicUrl, clientSecret, isStopping) {
       DEMO_IDP_PORT: String(port),
       DEMO_IDP_CLIENT_SECRET: clientSecret,
       DEMO_IDP_REDIRECT_URIS: `${publicUrl}/api/v1/oauth/upstream/callback`,
+      DEMO_IDP_CLIENTS: JSON.stringify([
+        { client_id: DEMO_PROVIDER_CLIENT_ID, client_secret: providerSecret, redirect_uris: [`${publicUrl}/api/v2/externalOAuth/providers/callback/`] },
+      ]),
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -262,12 +282,41 @@ async function startDemoIdp(children, publicUrl, clientSecret, isStopping) {
   const issuer = `http://127.0.0.1:${port}`;
   log(`demo identity provider on ${issuer} (any e-mail address signs in)`);
   return {
-    UPSTREAM_AUTHORIZATION_URL: `${issuer}/auth`,
-    UPSTREAM_TOKEN_URL: `${issuer}/token`,
-    UPSTREAM_USERINFO_URL: `${issuer}/me`,
-    UPSTREAM_CLIENT_ID: 'broker-gateway',
-    UPSTREAM_CLIENT_SECRET: clientSecret,
+    port,
+    issuer,
+    env: {
+      UPSTREAM_AUTHORIZATION_URL: `${issuer}/auth`,
+      UPSTREAM_TOKEN_URL: `${issuer}/token`,
+      UPSTREAM_USERINFO_URL: `${issuer}/me`,
+      UPSTREAM_CLIENT_ID: 'broker-gateway',
+      UPSTREAM_CLIENT_SECRET: clientSecret,
+    },
   };
+}
+
+// Registers the demo provider as an `oidc` provider of the bootstrap org (once; found by name after).
+async function registerDemoProvider(gateway, demo, providerSecret) {
+  const clientId = process.env.BOOTSTRAP_CLIENT_ID ?? 'admin';
+  const secret = process.env.BOOTSTRAP_CLIENT_SECRET ?? loadSecrets().BOOTSTRAP_CLIENT_SECRET;
+  const tokenRes = await fetch(`${gateway}/api/v1/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials&scope=providers:read providers:write',
+  });
+  if (!tokenRes.ok) throw new Error(`admin token refused (${tokenRes.status})`);
+  const { access_token: token } = await tokenRes.json();
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const list = await (await fetch(`${gateway}/api/v2/externalOAuth/providers/?types=oidc`, { headers })).json();
+  const name = `Demo provider (${demo.issuer})`;
+  const existing = list.data.find((p) => p.name === name);
+  if (existing) return existing.id;
+  const res = await fetch(`${gateway}/api/v2/externalOAuth/providers/`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ type: 'oidc', name, clientId: DEMO_PROVIDER_CLIENT_ID, clientSecret: providerSecret, issuer: demo.issuer }),
+  });
+  if (res.status !== 201) throw new Error(`could not register the demo provider (${res.status}: ${await res.text()})`);
+  return (await res.json()).id;
 }
 
 async function choosePorts() {

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// Plays the browser for the demo identity provider: `node tools/demo-idp/sign-in.mjs <url> [email]`
+// follows <url> (a provider authorization URL, e.g. the `redirectUrl` the broker's authorize call
+// returns), signs in at the demo provider's page with the e-mail address (any address works there),
+// follows the redirects back to the broker's callback and prints where the browser ends up.
+// For trying the broker without a browser; the demo provider only, never real ones.
+const [, , start, email = 'ada@example.test'] = process.argv;
+if (!start) {
+  console.error('usage: node tools/demo-idp/sign-in.mjs <authorization-url> [email]');
+  process.exit(2);
+}
+const jar = new Map();
+let url = start;
+for (let step = 0; step < 15; step++) {
+  const target = new URL(url);
+  const isLogin = /^\/interaction\/[^/]+$/.test(target.pathname);
+  const headers = { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') };
+  const res = await fetch(isLogin ? `${url}/login` : url, {
+    redirect: 'manual',
+    headers,
+    ...(isLogin ? { method: 'POST', body: new URLSearchParams({ email, given_name: 'Demo', family_name: 'User' }) } : {}),
+  });
+  for (const cookie of res.headers.getSetCookie()) {
+    const pair = cookie.split(';')[0];
+    jar.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
+  }
+  const location = res.headers.get('location');
+  if (!location) {
+    console.log(url);
+    process.exit(res.ok ? 0 : 1);
+  }
+  url = new URL(location, url).toString();
+}
+console.error('too many redirects');
+process.exit(1);
