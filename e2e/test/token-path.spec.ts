@@ -108,7 +108,8 @@ describe('consent and the token path', () => {
     });
     for (let i = 0; i < 3; i++) brokers.push(new ServiceProcess('token-broker', await freePort(), env).start());
     await brokers[0].ready(); // migrations first, then the rest
-    others.push(new ServiceProcess('provider-registry', await freePort(), env).start(), new ServiceProcess('worker', await freePort(), env).start(), new ServiceProcess('gateway', port, env).start());
+    // No worker yet: its refresh-ahead would add provider calls to the exact counts below (it joins in the last test).
+    others.push(new ServiceProcess('provider-registry', await freePort(), env).start(), new ServiceProcess('gateway', port, env).start());
     await Promise.all([...brokers, ...others].map((s) => s.ready()));
     const tokenRes = await fetch(`${base}/api/v1/oauth/token`, form({ grant_type: 'client_credentials', client_id: 'admin', client_secret: ADMIN_SECRET }));
     admin = ((await tokenRes.json()) as { access_token: string }).access_token;
@@ -257,6 +258,26 @@ describe('consent and the token path', () => {
     await expect(acquire(id, 5)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await sleep(100);
     expect(events.some((e) => e.type === 'authorization.revoked' && e.authorizationId === id)).toBe(true);
+  });
+
+  it('refreshes ahead of expiry in the worker, so callers find a fresh token without waiting on the provider', async () => {
+    const worker = new ServiceProcess('worker', await freePort(), env).start();
+    others.push(worker);
+    await worker.ready();
+    await hooks('reset', {});
+    const id = await connect(alice, 'alice@example.test');
+    const first = await acquire(id, 5);
+    seen.push(first.accessToken);
+    // 20-second tokens: the worker refreshes about 10 s before expiry, with no caller asking.
+    const deadline = Date.now() + 25_000;
+    while ((await consumed()) < 1 && Date.now() < deadline) await sleep(250);
+    expect(await consumed()).toBe(1);
+    await sleep(200);
+    expect(events.some((e) => e.type === 'authorization.refreshed' && e.authorizationId === id)).toBe(true);
+    const after = await acquire(id, 10);
+    seen.push(after.accessToken);
+    expect(after.accessToken).not.toBe(first.accessToken);
+    expect(await consumed()).toBe(1); // served from storage: the caller did not wait on the provider
   });
 
   it('keeps every code and token out of the logs and the database dump', async () => {

@@ -1,8 +1,6 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { Inject } from '@nestjs/common';
-import IORedis from 'ioredis';
-import { BusClientProxy, BusRemoteError, createRedisConnection } from '@broker/bus';
-import { BrokerEvent, brokerEventsChannel } from '@broker/contracts';
+import { BrokerEventPublisher, BusClientProxy, BusRemoteError } from '@broker/bus';
 import { AccessTokenIssuer } from '@broker/identity';
 import type { ResolvedProvider } from '@broker/provider-adapters';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
@@ -62,22 +60,14 @@ export class BusProviderAccess {
   }
 }
 
-/** Publishes broker events on Redis pub/sub (ids and statuses only). Fire and forget: never blocks a token. */
+/** The service's event publisher (closed on shutdown). */
 @Injectable()
-export class RedisEventPublisher implements OnApplicationShutdown {
-  private readonly redis: IORedis;
-  private readonly channel: string;
-
+export class RedisEventPublisher extends BrokerEventPublisher implements OnApplicationShutdown {
   constructor(@Inject(SERVICE_CONFIG) config: ServiceConfig) {
-    this.redis = createRedisConnection(config.redisUrl, `${config.service}:events`, { maxRetriesPerRequest: 1 });
-    this.channel = brokerEventsChannel(config.bus.prefix);
+    super(config.redisUrl, config.bus.prefix, `${config.service}:events`);
   }
 
-  readonly publish = (event: BrokerEvent): void => {
-    this.redis.publish(this.channel, JSON.stringify(event)).catch(() => undefined);
-  };
-
   async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => undefined);
+    await this.close();
   }
 }

@@ -1,7 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { JobProducer, JobQueuesModule } from '@broker/bus';
 import { IDENTITY_SCHEMA, IdentityDomainModule } from '@broker/identity';
 import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/service-runtime';
-import { EVENT_SINK, PROVIDER_ACCESS, TOKENS_SCHEMA, TokensDomainModule } from '@broker/tokens';
+import { EVENT_SINK, PROVIDER_ACCESS, REFRESH_SCHEDULER, TOKENS_SCHEMA, TokensDomainModule, jobRefreshScheduler } from '@broker/tokens';
 import { IdentityBusController } from './identity.bus-controller';
 import { PrincipalBusController } from './principal.bus-controller';
 import { BusProviderAccess, RedisEventPublisher } from './provider-access';
@@ -15,6 +16,7 @@ class TokenBrokerModule {
       imports: [
         ServiceRuntimeModule.forRoot(config, { database: [IDENTITY_SCHEMA, TOKENS_SCHEMA], busClient: true }),
         IdentityDomainModule,
+        JobQueuesModule.forRoot({ redisUrl: config.redisUrl, prefix: `${config.bus.prefix}:jobs` }),
         TokensDomainModule.forRoot({
           imports: [IdentityDomainModule],
           providers: [
@@ -22,6 +24,7 @@ class TokenBrokerModule {
             RedisEventPublisher,
             { provide: PROVIDER_ACCESS, inject: [BusProviderAccess], useFactory: (a: BusProviderAccess) => a.access },
             { provide: EVENT_SINK, inject: [RedisEventPublisher], useFactory: (p: RedisEventPublisher) => p.publish },
+            { provide: REFRESH_SCHEDULER, inject: [JobProducer], useFactory: (jobs: JobProducer) => jobRefreshScheduler(jobs) },
           ],
         }),
       ],

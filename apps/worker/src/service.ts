@@ -1,12 +1,13 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { JobQueuesModule } from '@broker/bus';
-import { REGISTRY_SCHEMA, RegistryDomainModule } from '@broker/registry';
+import { JobProducer, JobQueuesModule } from '@broker/bus';
+import { ProvidersService, REGISTRY_SCHEMA, RegistryDomainModule, SecureConfigsService } from '@broker/registry';
 import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/service-runtime';
-import { TOKENS_SCHEMA, TokensDomainModule } from '@broker/tokens';
+import { EVENT_SINK, PROVIDER_ACCESS, REFRESH_SCHEDULER, TOKENS_SCHEMA, TokensDomainModule, jobRefreshScheduler } from '@broker/tokens';
 import { JobReconciler } from './job-reconciler';
 import { KeyRotationProcessor } from './key-rotation.processor';
 import { ProviderDeletionProcessor } from './provider-deletion.processor';
 import { StatsProcessor } from './stats.processor';
+import { TokenRefreshProcessor, WorkerEventPublisher, registryProviderAccess } from './token-refresh.processor';
 import { UpstreamRevoker } from './upstream-revoker';
 
 @Module({})
@@ -18,14 +19,26 @@ class WorkerModule {
         ServiceRuntimeModule.forRoot(config, { database: [REGISTRY_SCHEMA, TOKENS_SCHEMA] }),
         JobQueuesModule.forRoot({ redisUrl: config.redisUrl, prefix: `${config.bus.prefix}:jobs` }),
         RegistryDomainModule,
-        TokensDomainModule.forRoot(),
+        TokensDomainModule.forRoot({
+          imports: [RegistryDomainModule],
+          providers: [
+            WorkerEventPublisher,
+            {
+              provide: PROVIDER_ACCESS,
+              inject: [ProvidersService, SecureConfigsService],
+              useFactory: (providers: ProvidersService, secrets: SecureConfigsService) => registryProviderAccess(providers, secrets),
+            },
+            { provide: EVENT_SINK, inject: [WorkerEventPublisher], useFactory: (p: WorkerEventPublisher) => p.publish },
+            { provide: REFRESH_SCHEDULER, inject: [JobProducer], useFactory: (jobs: JobProducer) => jobRefreshScheduler(jobs) },
+          ],
+        }),
       ],
-      providers: [UpstreamRevoker, ProviderDeletionProcessor, StatsProcessor, KeyRotationProcessor, JobReconciler],
+      providers: [UpstreamRevoker, TokenRefreshProcessor, ProviderDeletionProcessor, StatsProcessor, KeyRotationProcessor, JobReconciler],
     };
   }
 }
 
-/** worker: runs the background queues (deletion, stats, key rotation; refresh and revocation to come); HTTP only for probes. */
+/** worker: runs the background queues (refresh ahead of expiry, deletion, stats, key rotation); HTTP only for probes. */
 export const workerService: ServiceDefinition = {
   service: 'worker',
   defaultPort: 3103,

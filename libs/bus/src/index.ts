@@ -9,3 +9,4 @@ export * from './lib/jobs/job-producer';
 export * from './lib/jobs/job-queues.module';
 export * from './lib/redis-connection';
 export { busQueueName } from './lib/wire';
+export * from './lib/events';

@@ -7,3 +7,4 @@ export * from './lib/provider-access';
 export * from './lib/token-path';
 export * from './lib/tokens.module';
 export * from './lib/tokens.schema';
+export * from './lib/refresh-scheduler';

@@ -5,7 +5,7 @@ import { EnvelopeCipher } from '@broker/crypto';
 import { ProviderCallError, authorizationUrl, exchangeCode, fetchUserInfo } from '@broker/provider-adapters';
 import { AuthorizationEntity } from './authorizations/authorization.entity';
 import { AuthorizationsService } from './authorizations/authorizations.service';
-import { EventSink, ProviderAccess, TokensError } from './provider-access';
+import { EventSink, ProviderAccess, RefreshScheduler, TokensError } from './provider-access';
 
 const PENDING = 'tokens.pending_authorizations';
 
@@ -40,6 +40,7 @@ export class ConsentService {
     private readonly fetchImpl: typeof fetch,
     private readonly publish: EventSink,
     private readonly options: ConsentOptions,
+    private readonly schedule: RefreshScheduler = () => undefined,
   ) {}
 
   async authorize(orgId: string, userId: string, providerId: string, clientState?: string, redirectUri?: string): Promise<{ redirectUrl: string; state: string }> {
@@ -124,6 +125,7 @@ export class ConsentService {
       externalUser: userInfo as Record<string, unknown>,
       tokens: { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken ?? null, tokenType: tokens.tokenType, expiresAt: tokens.expiresAt ?? null },
     });
+    if (tokens.expiresAt) this.schedule(pending.org_id, authorization.id, tokens.expiresAt, 1);
     this.publish({
       type: 'authorization.created',
       orgId: pending.org_id,

@@ -17,6 +17,19 @@ export type ProviderAccess = (orgId: string, providerId: string) => Promise<Prov
 /** Publishes an event on the bus (ids and statuses only). */
 export type EventSink = (event: import('@broker/contracts').BrokerEvent) => void;
 
+/**
+ * Asks for a refresh ahead of expiry (the worker's `token-refresh` queue); the generation makes the
+ * request unique, so a token written twice is not refreshed twice. Fire and forget.
+ */
+export type RefreshScheduler = (orgId: string, authorizationId: string, expiresAt: Date, generation: number) => void;
+
+/** When to refresh ahead: a fifth of the lifetime before expiry (10 s to 10 min), minus up to 10 % jitter. */
+export function refreshAheadDelayMs(expiresAt: Date, now = Date.now(), random = Math.random): number {
+  const lifetime = expiresAt.getTime() - now;
+  const margin = Math.min(Math.max(lifetime * 0.2, 10_000), 600_000);
+  return Math.max(0, lifetime - margin - margin * 0.1 * random());
+}
+
 /** A failure of the tokens domain, with the bus error code it maps to. */
 export class TokensError extends Error {
   constructor(

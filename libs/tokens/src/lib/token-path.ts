@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import type { AuthorizationStatus, BrokerEventType } from '@broker/contracts';
 import { EncryptionContext, EnvelopeCipher } from '@broker/crypto';
 import { ProviderCallError, ProviderTokenSet, refreshTokens } from '@broker/provider-adapters';
-import { EventSink, ProviderAccess, TokensError } from './provider-access';
+import { EventSink, ProviderAccess, RefreshScheduler, TokensError } from './provider-access';
 
 const CREDENTIALS = 'tokens.credentials';
 const CANDIDATES = 'tokens.refresh_candidates';
@@ -75,6 +75,7 @@ export class TokenPath {
     private readonly fetchImpl: typeof fetch,
     private readonly publish: EventSink,
     private readonly options: TokenPathOptions = DEFAULT_TOKEN_PATH_OPTIONS,
+    private readonly schedule: RefreshScheduler = () => undefined,
   ) {}
 
   /**
@@ -92,10 +93,18 @@ export class TokenPath {
     return this.singleFlight(orgId, authorizationId, min, deadline, row?.generation ?? 0);
   }
 
-  /** Refreshes now whatever the remaining life (the worker's refresh-ahead; a forced refresh). */
+  /**
+   * The worker's refresh ahead of expiry: refreshes unless someone already did since the job was
+   * planned (then the row is newer and its token is served as it is). Asks for the token's whole
+   * lifetime, which only a token written in the last few seconds counts as having.
+   */
   async refreshAhead(orgId: string, authorizationId: string, minValiditySeconds: number): Promise<ServedToken> {
     const row = await this.read(orgId, authorizationId);
-    return this.singleFlight(orgId, authorizationId, minValiditySeconds, Date.now() + this.options.leaseMs, row?.generation ?? 0);
+    const lifetime = lifetimeSeconds(row);
+    const min = Math.max(Number.isFinite(lifetime) ? lifetime : minValiditySeconds, this.options.minimumServedSeconds);
+    const served = this.serveable(row, authorizationId, min);
+    if (served) return served;
+    return this.singleFlight(orgId, authorizationId, min, Date.now() + this.options.leaseMs, row?.generation ?? 0);
   }
 
   /**
@@ -181,6 +190,7 @@ export class TokenPath {
     // Persist before anything else is done with the answer (a rotated refresh token must not be lost).
     const written = await this.write(orgId, lease, tokens);
     if (!written) await this.keepCandidate(orgId, authorizationId, lease, tokens);
+    else if (tokens.expiresAt) this.schedule(orgId, authorizationId, tokens.expiresAt, lease.generation + 1);
     await this.dataSource.query(
       `UPDATE tokens.authorizations SET refresh_succeeded = refresh_succeeded + 1, last_refreshed_at = now(), updated_at = now() WHERE id = $1 AND org_id = $2`,
       [authorizationId, orgId],

@@ -6,13 +6,15 @@ import { SERVICE_CONFIG, ServiceConfig, domainDataSourceToken } from '@broker/se
 import { AuthorizationsService } from './authorizations/authorizations.service';
 import { AuthorizedProvidersService } from './authorized-providers.service';
 import { ConsentService } from './consent.service';
-import { EventSink, ProviderAccess } from './provider-access';
+import { EventSink, ProviderAccess, RefreshScheduler } from './provider-access';
 import { DEFAULT_TOKEN_PATH_OPTIONS, TokenPath } from './token-path';
 import { TOKENS_SCHEMA } from './tokens.schema';
 
 /** Injection tokens the app provides: how to reach providers, where events go. */
 export const PROVIDER_ACCESS = Symbol('PROVIDER_ACCESS');
 export const EVENT_SINK = Symbol('EVENT_SINK');
+/** Optional: where refresh-ahead requests go (the worker's queue); none when not provided. */
+export const REFRESH_SCHEDULER = Symbol('REFRESH_SCHEDULER');
 /** The guarded fetch every provider call of this domain goes through. */
 export const PROVIDER_FETCH = Symbol('PROVIDER_FETCH');
 
@@ -42,20 +44,20 @@ export class TokensDomainModule {
       },
       {
         provide: TokenPath,
-        inject: [TOKENS_DS, SERVICE_CONFIG, PROVIDER_ACCESS, PROVIDER_FETCH, EVENT_SINK],
-        useFactory: (ds: DataSource, c: ServiceConfig, access: ProviderAccess, f: typeof fetch, sink: EventSink) =>
-          new TokenPath(ds, cipherOf(c), access, f, sink, DEFAULT_TOKEN_PATH_OPTIONS),
+        inject: [TOKENS_DS, SERVICE_CONFIG, PROVIDER_ACCESS, PROVIDER_FETCH, EVENT_SINK, { token: REFRESH_SCHEDULER, optional: true }],
+        useFactory: (ds: DataSource, c: ServiceConfig, access: ProviderAccess, f: typeof fetch, sink: EventSink, schedule?: RefreshScheduler) =>
+          new TokenPath(ds, cipherOf(c), access, f, sink, DEFAULT_TOKEN_PATH_OPTIONS, schedule),
       },
       {
         provide: ConsentService,
-        inject: [TOKENS_DS, SERVICE_CONFIG, PROVIDER_ACCESS, AuthorizationsService, PROVIDER_FETCH, EVENT_SINK],
-        useFactory: (ds: DataSource, c: ServiceConfig, access: ProviderAccess, authz: AuthorizationsService, f: typeof fetch, sink: EventSink) =>
+        inject: [TOKENS_DS, SERVICE_CONFIG, PROVIDER_ACCESS, AuthorizationsService, PROVIDER_FETCH, EVENT_SINK, { token: REFRESH_SCHEDULER, optional: true }],
+        useFactory: (ds: DataSource, c: ServiceConfig, access: ProviderAccess, authz: AuthorizationsService, f: typeof fetch, sink: EventSink, schedule?: RefreshScheduler) =>
           new ConsentService(ds, cipherOf(c), access, authz, f, sink, {
             defaultRedirectUri: `${c.publicUrl}/api/v2/externalOAuth/providers/callback/`,
             allowedRedirectUris: c.consentRedirectUris,
             stateTtlMs: 600_000,
             providerTimeoutMs: 8_000,
-          }),
+          }, schedule),
       },
       {
         provide: AuthorizedProvidersService,
