@@ -4,7 +4,9 @@ import { BusClientProxy } from '@broker/bus';
 import type { AcquiredToken, BrokerEvent } from '@broker/contracts';
 import { brokerEventsChannel } from '@broker/contracts';
 import { createRedisConnection } from '@broker/bus';
-import { IDENTITY_SCHEMA, UsersService } from '@broker/identity';
+import { BrokerClient } from '@broker/broker-client';
+import { KeyedHasher } from '@broker/crypto';
+import { ClientsService, IDENTITY_SCHEMA, UsersService } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
 import { createTestDatabase, sleep, TestDatabase } from '@broker/testing';
 import { pgDump } from './pg-dump';
@@ -260,6 +262,53 @@ describe('consent and the token path', () => {
     expect(events.some((e) => e.type === 'authorization.revoked' && e.authorizationId === id)).toBe(true);
   });
 
+  it('a provider answer delayed past the lease: the holder keeps its lease, exactly one refresh, no reuse, grant intact', async () => {
+    const id = await connect(alice, 'alice@example.test');
+    await letTokenAge();
+    await hooks('reset', {});
+    await hooks('faults', { tokenDelayMs: 25_000 });
+    // One caller starts the refresh; others on every replica keep asking while the answer is late.
+    const t0 = Date.now();
+    const first = acquire(id, 30).catch((e: unknown) => e);
+    await sleep(1_000);
+    const during = await Promise.all(Array.from({ length: 6 }, () => acquire(id, 30).catch((e: { code?: string }) => e.code)));
+    expect(during.every((r) => r === 'UNAVAILABLE' || r === 'TIMEOUT' || typeof r === 'object')).toBe(true);
+    await first;
+    await hooks('faults', { tokenDelayMs: 0 });
+    await sleep(Math.max(0, t0 + 27_000 - Date.now())); // the holder writes once the late answer arrives
+    const after = await acquire(id, 5);
+    seen.push(after.accessToken);
+    const counted = await hooks('events');
+    expect(counted['token_requests.refresh_token']).toBe(1);
+    expect(counted['refresh_token.consumed']).toBe(1);
+    expect(counted['grant.revoked'] ?? 0).toBe(0);
+    expect(new Date(after.expiresAt ?? 0).getTime()).toBeGreaterThan(Date.now());
+  }, 90_000);
+
+  it('an answer lost after rotation ends as expired with an audit record: no invalid_grant loop, no expired token served', async () => {
+    const id = await connect(alice, 'alice@example.test');
+    await letTokenAge();
+    await hooks('reset', {});
+    await hooks('faults', { dropAfterRotation: 1 });
+    const lost = await acquire(id, 30).catch((e: { code?: string }) => e);
+    const afterDrop = await hooks('events');
+    expect({ consumed: afterDrop['refresh_token.consumed'], dropped: afterDrop['faults.dropped'] }).toEqual({ consumed: 1, dropped: 1 });
+    // Either refused (try again) or the still-valid old token: never an expired one.
+    if ('accessToken' in (lost as object)) expect(new Date((lost as AcquiredToken).expiresAt ?? 0).getTime()).toBeGreaterThan(Date.now());
+    else expect(lost).toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(acquire(id, 30)).rejects.toMatchObject({ code: 'GONE' });
+    const calls = (await hooks('events'))['token_requests.refresh_token'];
+    await expect(acquire(id, 30)).rejects.toMatchObject({ code: 'GONE' });
+    expect((await hooks('events'))['token_requests.refresh_token']).toBe(calls);
+    const ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-audit')).initialize();
+    try {
+      const audit = (await ds.query(`SELECT type FROM tokens.audit_events WHERE authorization_id = $1 ORDER BY id`, [id])) as { type: string }[];
+      expect(audit.map((a) => a.type)).toEqual(expect.arrayContaining(['refresh.failed', 'status.expired']));
+    } finally {
+      await ds.destroy();
+    }
+  });
+
   it('refreshes ahead of expiry in the worker, so callers find a fresh token without waiting on the provider', async () => {
     const worker = new ServiceProcess('worker', await freePort(), env).start();
     others.push(worker);
@@ -278,6 +327,43 @@ describe('consent and the token path', () => {
     seen.push(after.accessToken);
     expect(after.accessToken).not.toBe(first.accessToken);
     expect(await consumed()).toBe(1); // served from storage: the caller did not wait on the provider
+  });
+
+  it('serves internal services through the typed client, with a cache dropped at once by the broker’s events', async () => {
+    const ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-client')).initialize();
+    let client: BrokerClient | undefined;
+    try {
+      const service = await new ClientsService(ds, new KeyedHasher(Buffer.from(env['SECRET_PEPPER'], 'base64'))).createClient({
+        orgId: 'default',
+        name: 'billing service',
+        grantTypes: ['client_credentials'],
+        scopes: ['tokens:read'],
+      });
+      client = await BrokerClient.connect({
+        redisUrl: env['REDIS_URL'],
+        busKey: Buffer.from(env['BUS_KEY'], 'base64'),
+        prefix: env['BUS_PREFIX'],
+        credentials: { tokenUrl: `${base}/api/v1/oauth/token`, clientId: service.clientId, clientSecret: service.clientSecret },
+        defaultTimeoutMs: 10_000,
+      });
+      // A first call may refresh, and the broker's `refreshed` event drops what the client cached: let it settle.
+      await client.acquire({ userId: 'alice', providerId, minValiditySeconds: 5 });
+      await sleep(300);
+      const first = await client.acquire({ userId: 'alice', providerId, minValiditySeconds: 5 });
+      const requests = client.stats().busRequests;
+      const second = await client.acquire({ userId: 'alice', providerId, minValiditySeconds: 5 });
+      expect(second.accessToken).toBe(first.accessToken);
+      expect(client.stats().busRequests).toBe(requests);
+      expect(client.stats().cacheHits).toBeGreaterThanOrEqual(1);
+      const unlink = await api(`/api/v2/externalOAuth/authorizedProviders/${first.authorizationId}/`, alice, { method: 'DELETE' });
+      expect(unlink.status).toBe(204);
+      await sleep(300);
+      await expect(client.acquire({ userId: 'alice', providerId, minValiditySeconds: 5 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(client.stats().busRequests).toBe(requests + 1);
+    } finally {
+      await client?.close();
+      await ds.destroy();
+    }
   });
 
   it('keeps every code and token out of the logs and the database dump', async () => {

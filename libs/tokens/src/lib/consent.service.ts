@@ -125,7 +125,7 @@ export class ConsentService {
       externalUser: userInfo as Record<string, unknown>,
       tokens: { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken ?? null, tokenType: tokens.tokenType, expiresAt: tokens.expiresAt ?? null },
     });
-    if (tokens.expiresAt) this.schedule(pending.org_id, authorization.id, tokens.expiresAt, 1);
+    if (tokens.expiresAt) this.schedule(pending.org_id, authorization.id, tokens.expiresAt, `${authorization.credentialId}-1`);
     this.publish({
       type: 'authorization.created',
       orgId: pending.org_id,

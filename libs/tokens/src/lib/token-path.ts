@@ -11,7 +11,11 @@ const CANDIDATES = 'tokens.refresh_candidates';
 export interface TokenPathOptions {
   /** How long a refresh lease lasts (another replica may take over after it). */
   leaseMs: number;
-  /** Hard timeout of the provider call: shorter than half the lease, so a live holder always writes in time. */
+  /**
+   * Hard timeout of the provider call. The holder renews its lease every quarter lease while the
+   * call runs, so a slow but live call keeps the lease (no second refresh spends the same refresh
+   * token); a holder that dies stops renewing and its lease lapses within `leaseMs`.
+   */
   providerTimeoutMs: number;
   /** How often a caller waiting on another replica's refresh re-reads the row. */
   pollMs: number;
@@ -19,7 +23,7 @@ export interface TokenPathOptions {
   minimumServedSeconds: number;
 }
 
-export const DEFAULT_TOKEN_PATH_OPTIONS: TokenPathOptions = { leaseMs: 20_000, providerTimeoutMs: 8_000, pollMs: 50, minimumServedSeconds: 5 };
+export const DEFAULT_TOKEN_PATH_OPTIONS: TokenPathOptions = { leaseMs: 20_000, providerTimeoutMs: 45_000, pollMs: 50, minimumServedSeconds: 5 };
 
 /** An access token handed to a caller, with what it belongs to. */
 export interface ServedToken {
@@ -179,18 +183,21 @@ export class TokenPath {
     }
     const refreshToken = this.cipher.decryptString(lease.refresh_token, ctx(orgId, lease.id, 'refresh_token'));
     let tokens: ProviderTokenSet;
+    const heartbeat = setInterval(() => void this.renewLease(lease).catch(() => undefined), Math.max(this.options.leaseMs / 4, 250));
     try {
       tokens = await refreshTokens(
         { provider: credentials.resolved, clientId: credentials.provider.clientId, clientSecret: credentials.clientSecret, fetch: this.fetchImpl, timeoutMs: this.options.providerTimeoutMs },
         refreshToken,
       );
     } catch (err) {
+      clearInterval(heartbeat);
       return this.refreshFailed(orgId, authorizationId, lease, before, min, err);
     }
+    clearInterval(heartbeat);
     // Persist before anything else is done with the answer (a rotated refresh token must not be lost).
     const written = await this.write(orgId, lease, tokens);
     if (!written) await this.keepCandidate(orgId, authorizationId, lease, tokens);
-    else if (tokens.expiresAt) this.schedule(orgId, authorizationId, tokens.expiresAt, lease.generation + 1);
+    else if (tokens.expiresAt) this.schedule(orgId, authorizationId, tokens.expiresAt, `${lease.id}-${lease.generation + 1}`);
     await this.dataSource.query(
       `UPDATE tokens.authorizations SET refresh_succeeded = refresh_succeeded + 1, last_refreshed_at = now(), updated_at = now() WHERE id = $1 AND org_id = $2`,
       [authorizationId, orgId],
@@ -245,6 +252,14 @@ export class TokenPath {
       [authorizationId, orgId, this.options.leaseMs],
     )) as [Lease[], number];
     return rows[0] ?? null;
+  }
+
+  /** Extends the lease while its holder still owns it (same fence). */
+  private async renewLease(lease: Lease): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE ${CREDENTIALS} SET lease_until = now() + ($3::int * interval '1 millisecond') WHERE id = $1 AND fence = $2 AND lease_until IS NOT NULL`,
+      [lease.id, lease.fence, this.options.leaseMs],
+    );
   }
 
   private async releaseLease(lease: Lease): Promise<void> {

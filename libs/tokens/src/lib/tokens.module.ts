@@ -40,7 +40,8 @@ export class TokensDomainModule {
       {
         provide: PROVIDER_FETCH,
         inject: [SERVICE_CONFIG],
-        useFactory: (c: ServiceConfig): GuardedFetch => createGuardedFetch(c.egress),
+        // Each call sets its own deadline (AbortSignal); the guard's own limit only backs them up.
+        useFactory: (c: ServiceConfig): GuardedFetch => createGuardedFetch(c.egress, { timeoutMs: 60_000 }),
       },
       {
         provide: TokenPath,
@@ -56,7 +57,7 @@ export class TokensDomainModule {
             defaultRedirectUri: `${c.publicUrl}/api/v2/externalOAuth/providers/callback/`,
             allowedRedirectUris: c.consentRedirectUris,
             stateTtlMs: 600_000,
-            providerTimeoutMs: 8_000,
+            providerTimeoutMs: 15_000,
           }, schedule),
       },
       {
