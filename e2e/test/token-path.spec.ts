@@ -366,15 +366,44 @@ describe('consent and the token path', () => {
     }
   });
 
-  it('keeps every code and token out of the logs and the database dump', async () => {
+  it('keeps every code and token out of the logs, the Redis keys and job data, and the database dump', async () => {
     const secrets = seen.filter((s) => s.length > 8);
     expect(secrets.length).toBeGreaterThan(5);
     const logs = [...brokers, ...others].map((s) => s.output.join('')).join('') + idp.output.join('');
     const dump = pgDump(db.url);
     expect(dump).toContain('tokens.credentials');
+    const redis = await redisSnapshot(env['REDIS_URL'], env['BUS_PREFIX']);
+    expect(redis).toContain('REFRESH_AUTHORIZATION'); // the refresh jobs are there: the scan is real
     for (const secret of [...secrets, PROVIDER_SECRET]) {
       expect(logs).not.toContain(secret);
       expect(dump).not.toContain(secret);
+      expect(redis).not.toContain(secret);
     }
   });
 });
+
+/** Every key and value under the system's prefix (bus queues, job queues and their job data), as text. */
+async function redisSnapshot(url: string, prefix: string): Promise<string> {
+  const redis = createRedisConnection(url, 'e2e-scan', {});
+  const out: string[] = [];
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      for (const key of keys) {
+        const type = await redis.type(key);
+        out.push(key);
+        if (type === 'string') out.push((await redis.get(key)) ?? '');
+        else if (type === 'hash') out.push(JSON.stringify(await redis.hgetall(key)));
+        else if (type === 'list') out.push(JSON.stringify(await redis.lrange(key, 0, -1)));
+        else if (type === 'set') out.push(JSON.stringify(await redis.smembers(key)));
+        else if (type === 'zset') out.push(JSON.stringify(await redis.zrange(key, 0, -1)));
+        else if (type === 'stream') out.push(JSON.stringify(await redis.xrange(key, '-', '+')));
+      }
+    } while (cursor !== '0');
+  } finally {
+    await redis.quit();
+  }
+  return out.join('\n');
+}
