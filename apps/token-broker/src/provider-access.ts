@@ -6,13 +6,14 @@ import type { ResolvedProvider } from '@broker/provider-adapters';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { ProviderCredentials } from '@broker/tokens';
 
-const CACHE_MS = 30_000;
+const CACHE_MS = 10_000;
 const INTERNAL_TTL_SECONDS = 300;
 
 /**
  * Provider credentials from the registry over the bus. The token-broker authenticates with a
  * short-lived token it mints for itself (scope `providers:credentials`, the org of the call);
- * answers are cached briefly in memory (a secret change reaches refreshes within 30 s).
+ * answers are cached briefly in memory (a status or secret change reaches refreshes within 10 s;
+ * user actions such as authorize and callback always read afresh).
  */
 @Injectable()
 export class BusProviderAccess {
@@ -24,10 +25,10 @@ export class BusProviderAccess {
     private readonly issuer: AccessTokenIssuer,
   ) {}
 
-  readonly access = async (orgId: string, providerId: string): Promise<ProviderCredentials | null> => {
+  readonly access = async (orgId: string, providerId: string, options: { fresh?: boolean } = {}): Promise<ProviderCredentials | null> => {
     const key = `${orgId}\u0000${providerId}`;
     const hit = this.cache.get(key);
-    if (hit && Date.now() - hit.at < CACHE_MS) return hit.value;
+    if (hit && !options.fresh && Date.now() - hit.at < CACHE_MS) return hit.value;
     let value: ProviderCredentials | null;
     try {
       const reply = await this.bus.request('providers.credentials', { id: providerId }, { auth: await this.internalToken(orgId) });

@@ -44,7 +44,7 @@ export class ConsentService {
   ) {}
 
   async authorize(orgId: string, userId: string, providerId: string, clientState?: string, redirectUri?: string): Promise<{ redirectUrl: string; state: string }> {
-    const credentials = await this.providers(orgId, providerId);
+    const credentials = await this.providers(orgId, providerId, { fresh: true });
     if (!credentials) throw new TokensError('NOT_FOUND', 'OAuth provider not found.');
     if (credentials.provider.status !== 'active') throw new TokensError('CONFLICT', `The provider is ${credentials.provider.status}; only an active provider can be authorized.`);
     const redirect = redirectUri ?? this.options.defaultRedirectUri;
@@ -95,7 +95,7 @@ export class ConsentService {
     }
     // The browser callback does not name the provider (the state does); the API callback must name the right one.
     if (input.providerId && input.providerId !== pending.provider_id) throw new TokensError('BAD_REQUEST', 'This state was issued for another provider.');
-    const credentials = await this.providers(pending.org_id, pending.provider_id);
+    const credentials = await this.providers(pending.org_id, pending.provider_id, { fresh: true });
     if (!credentials) throw new TokensError('NOT_FOUND', 'OAuth provider not found.');
     const issuer = credentials.resolved.endpoints.issuer;
     if (input.iss !== undefined && issuer && input.iss !== issuer) throw new TokensError('BAD_REQUEST', 'The iss parameter does not match the provider (RFC 9207).');

@@ -11,8 +11,9 @@ export interface ProviderCredentials {
 /**
  * How the tokens domain reaches the registry's providers (it never reads their tables): over the
  * bus in the token-broker, through the registry lib in the worker. Null for an unknown provider.
+ * `fresh` bypasses any cache (a user action must see the provider's current status).
  */
-export type ProviderAccess = (orgId: string, providerId: string) => Promise<ProviderCredentials | null>;
+export type ProviderAccess = (orgId: string, providerId: string, options?: { fresh?: boolean }) => Promise<ProviderCredentials | null>;
 
 /** Publishes an event on the bus (ids and statuses only). */
 export type EventSink = (event: import('@broker/contracts').BrokerEvent) => void;
