@@ -1,10 +1,11 @@
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Inject } from '@nestjs/common';
-import { BrokerEventPublisher, BusClientProxy, BusRemoteError } from '@broker/bus';
+import { BrokerEventPublisher, BusClientProxy, BusRemoteError, createRedisConnection } from '@broker/bus';
+import { brokerEventsChannel } from '@broker/contracts';
 import { AccessTokenIssuer } from '@broker/identity';
 import type { ResolvedProvider } from '@broker/provider-adapters';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
-import { ProviderCredentials } from '@broker/tokens';
+import { ProviderCredentials, TokenPath } from '@broker/tokens';
 
 const CACHE_MS = 10_000;
 const INTERNAL_TTL_SECONDS = 300;
@@ -70,5 +71,42 @@ export class RedisEventPublisher extends BrokerEventPublisher implements OnAppli
 
   async onApplicationShutdown(): Promise<void> {
     await this.close();
+  }
+}
+
+/**
+ * Listens to the broker's events (from every replica and the worker) and drops what this
+ * replica's token path remembers of the authorization concerned. When the subscription is
+ * interrupted, events may have been missed: everything remembered is dropped.
+ */
+@Injectable()
+export class TokenMemoryInvalidator implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('TokenMemory');
+  private readonly redis: ReturnType<typeof createRedisConnection>;
+
+  constructor(
+    private readonly tokens: TokenPath,
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
+  ) {
+    this.redis = createRedisConnection(config.redisUrl, `${config.service}:events-in`, {});
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.redis.on('message', (_channel: string, message: string) => {
+      try {
+        const event = JSON.parse(message) as { authorizationId?: unknown };
+        if (typeof event.authorizationId === 'string') this.tokens.forget(event.authorizationId);
+      } catch {
+        // not an event of ours
+      }
+    });
+    this.redis.on('ready', () => this.tokens.forgetAll());
+    this.redis.on('close', () => this.tokens.forgetAll());
+    await this.redis.subscribe(brokerEventsChannel(this.config.bus.prefix));
+    this.logger.log('listening to broker events');
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.redis.quit().catch(() => undefined);
   }
 }

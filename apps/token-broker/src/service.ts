@@ -5,7 +5,7 @@ import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/
 import { EVENT_SINK, PROVIDER_ACCESS, REFRESH_SCHEDULER, TOKENS_SCHEMA, TokensDomainModule, jobRefreshScheduler } from '@broker/tokens';
 import { IdentityBusController } from './identity.bus-controller';
 import { PrincipalBusController } from './principal.bus-controller';
-import { BusProviderAccess, RedisEventPublisher } from './provider-access';
+import { BusProviderAccess, RedisEventPublisher, TokenMemoryInvalidator } from './provider-access';
 import { BrowserCallbackBusController, TokensBusController } from './tokens.bus-controller';
 
 @Module({})
@@ -28,6 +28,7 @@ class TokenBrokerModule {
           ],
         }),
       ],
+      providers: [TokenMemoryInvalidator],
       controllers: [IdentityBusController, PrincipalBusController, TokensBusController, BrowserCallbackBusController],
     };
   }

@@ -105,6 +105,7 @@ export class AuthorizedProvidersService {
       outcome.revoked ? 'revoked at the provider' : `not revoked at the provider: ${outcome.revocationError ?? 'no tokens'}`,
     ]);
     await this.authorizations.remove(orgId, id);
+    this.tokens.forget(id);
     this.publish({ type: 'authorization.revoked', orgId, authorizationId: id, providerId: row.providerId, userId: row.userId, status: row.status, at: new Date().toISOString() });
     return outcome;
   }

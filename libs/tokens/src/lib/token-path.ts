@@ -21,9 +21,15 @@ export interface TokenPathOptions {
   pollMs: number;
   /** A token is never served with less life than this, whatever the caller accepts. */
   minimumServedSeconds: number;
+  /**
+   * How long a decrypted token may be served from this process's memory without reading the row
+   * again. Every change this process makes, and every broker event from other replicas, drops the
+   * entry at once; this bound covers a missed event.
+   */
+  memoryTtlMs: number;
 }
 
-export const DEFAULT_TOKEN_PATH_OPTIONS: TokenPathOptions = { leaseMs: 20_000, providerTimeoutMs: 45_000, pollMs: 50, minimumServedSeconds: 5 };
+export const DEFAULT_TOKEN_PATH_OPTIONS: TokenPathOptions = { leaseMs: 20_000, providerTimeoutMs: 45_000, pollMs: 50, minimumServedSeconds: 5, memoryTtlMs: 2_000 };
 
 /** An access token handed to a caller, with what it belongs to. */
 export interface ServedToken {
@@ -71,6 +77,8 @@ interface Lease {
  */
 export class TokenPath {
   private readonly inflight = new Map<string, Promise<ServedToken>>();
+  /** Recently served tokens (decrypted) by authorization id: the hot path skips the database. */
+  private readonly memory = new Map<string, { orgId: string; token: ServedToken; lifetime: number; until: number }>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -87,14 +95,39 @@ export class TokenPath {
    * needed, or a TokensError (GONE when the authorization needs re-consent). Bounded by `deadline`.
    */
   async acquire(orgId: string, authorizationId: string, minValiditySeconds?: number, deadline = Date.now() + 10_000): Promise<ServedToken> {
+    const hot = this.memory.get(authorizationId);
+    if (hot && hot.orgId === orgId && hot.until > Date.now()) {
+      const want = Math.max(minValiditySeconds ?? Math.min(60, hot.lifetime / 4), this.options.minimumServedSeconds);
+      const need = Math.min(want, Math.max(hot.lifetime - 5, this.options.minimumServedSeconds));
+      if (remaining(hot.token.expiresAt) >= need) return { ...hot.token, refreshed: false };
+    }
     const row = await this.read(orgId, authorizationId);
     // Without an explicit need, ask for a quarter of the token's lifetime (at most a minute): a
     // provider issuing 20-second tokens must not be refreshed on every call.
     const wanted = minValiditySeconds ?? Math.min(60, lifetimeSeconds(row) / 4);
     const min = Math.max(wanted, this.options.minimumServedSeconds);
     const served = this.serveable(row, authorizationId, min);
-    if (served) return served;
+    if (served) {
+      this.remember(orgId, served, lifetimeSeconds(row));
+      return served;
+    }
     return this.singleFlight(orgId, authorizationId, min, deadline, row?.generation ?? 0);
+  }
+
+  /** Drops what this process remembers of an authorization (its events, or another replica's). */
+  forget(authorizationId: string): void {
+    this.memory.delete(authorizationId);
+  }
+
+  /** Drops everything remembered (e.g. after the event subscription was interrupted). */
+  forgetAll(): void {
+    this.memory.clear();
+  }
+
+  private remember(orgId: string, token: ServedToken, lifetime: number): void {
+    if (this.options.memoryTtlMs <= 0) return;
+    if (this.memory.size > 50_000) this.memory.clear();
+    this.memory.set(token.authorizationId, { orgId, token: { ...token, refreshed: false }, lifetime, until: Date.now() + this.options.memoryTtlMs });
   }
 
   /**
@@ -195,6 +228,7 @@ export class TokenPath {
     }
     clearInterval(heartbeat);
     // Persist before anything else is done with the answer (a rotated refresh token must not be lost).
+    this.forget(authorizationId);
     const written = await this.write(orgId, lease, tokens);
     if (!written) await this.keepCandidate(orgId, authorizationId, lease, tokens);
     else if (tokens.expiresAt) this.schedule(orgId, authorizationId, tokens.expiresAt, `${lease.id}-${lease.generation + 1}`);
@@ -374,6 +408,7 @@ export class TokenPath {
   }
 
   private async setStatus(orgId: string, authorizationId: string, row: Row, status: AuthorizationStatus, reason: string): Promise<void> {
+    this.forget(authorizationId);
     const [, count] = (await this.dataSource.query(
       `UPDATE tokens.authorizations SET status = $3, updated_at = now() WHERE id = $1 AND org_id = $2 AND status = 'active'`,
       [authorizationId, orgId, status],
