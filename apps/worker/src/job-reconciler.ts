@@ -3,7 +3,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import type { Queue } from 'bullmq';
 import { JobProducer } from '@broker/bus';
 import { JobEntity, JobsService, ProvidersService, SecureConfigsService } from '@broker/registry';
-import { AuthorizationsService } from '@broker/tokens';
+import { AuthorizationsService, ConsentService, TokenPath } from '@broker/tokens';
 
 const SWEEP_EVERY_MS = 15_000;
 const IDLE_AFTER_MS = 30_000;
@@ -13,6 +13,7 @@ const IDLE_AFTER_MS = 30_000;
  * - an open job whose queue entry is missing (lost enqueue, flushed Redis) is queued again under its
  *   own id, so it can never run twice at once;
  * - one whose queue entry failed for good is marked ERROR (and its provider `deletion_failed`);
+ * - refresh candidates left by a crash are adopted or discarded, expired consent states removed;
  * - at start-up, when secrets are wrapped by a key that is no longer active, a ROTATE_KEYS job is
  *   created (one at a time, under an advisory lock) so rotation needs nothing but a config change.
  */
@@ -27,6 +28,8 @@ export class JobReconciler implements OnApplicationBootstrap, OnApplicationShutd
     private readonly providers: ProvidersService,
     private readonly secrets: SecureConfigsService,
     private readonly authorizations: AuthorizationsService,
+    private readonly tokens: TokenPath,
+    private readonly consent: ConsentService,
     private readonly producer: JobProducer,
     @InjectQueue('provider-deletion') private readonly deletionQueue: Queue,
     @InjectQueue('stats') private readonly statsQueue: Queue,
@@ -53,6 +56,9 @@ export class JobReconciler implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async sweep(): Promise<void> {
+    const adopted = await this.tokens.resolveAllCandidates();
+    if (adopted) this.logger.log(`${adopted} refresh candidate(s) adopted`);
+    await this.consent.purgeExpired();
     for (const job of await this.jobs.idle(IDLE_AFTER_MS)) {
       const queued = await this.queueOf(job).getJob(job.id);
       const state = queued ? await queued.getState() : 'missing';

@@ -327,6 +327,14 @@ export class TokenPath {
     await this.resolveCandidates(orgId, authorizationId);
   }
 
+  /** Resolves every authorization's leftover candidates (after a crash between keeping and adopting). */
+  async resolveAllCandidates(): Promise<number> {
+    const rows = (await this.dataSource.query(`SELECT DISTINCT org_id, authorization_id FROM ${CANDIDATES} LIMIT 1000`)) as { org_id: string; authorization_id: string }[];
+    let adopted = 0;
+    for (const r of rows) adopted += await this.resolveCandidates(r.org_id, r.authorization_id);
+    return adopted;
+  }
+
   /**
    * Adopts a candidate when the credential is still at the generation it was refreshed from (nobody
    * wrote meanwhile); discards candidates the row has moved past. Returns how many were adopted.
