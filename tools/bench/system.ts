@@ -1,0 +1,301 @@
+// The whole system for the tokens benchmark, provisioned from nothing: throwaway PostgreSQL + Redis,
+// the demo identity provider (oidc-provider) with test hooks, the four built services with three
+// token-broker replicas, an admin token, users, an `oidc` provider and authorizations made through
+// the real consent flow (authorize → sign-in at the provider → callback).
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { IDENTITY_SCHEMA, UsersService } from '@broker/identity';
+import { domainDataSourceOptions } from '@broker/service-runtime';
+import { Proc, freeLowPort, waitFor } from './procs';
+
+const ROOT = join(__dirname, '..', '..');
+const APPS = ['token-broker', 'provider-registry', 'worker', 'gateway'] as const;
+type App = (typeof APPS)[number];
+
+export const appEntry = (app: App) => join(ROOT, 'dist', 'apps', app, 'main.js');
+
+export interface Authorization {
+  user: string;
+  email: string;
+  userToken: string;
+  authorizationId: string;
+  /** When the consent callback returned (the token was stored then). */
+  connectedAt: number;
+}
+
+export interface TokenSystem {
+  databaseUrl: string;
+  redisUrl: string;
+  pgDataDir: string;
+  redisDir: string;
+  /** The services' environment (BUS_KEY, BUS_PREFIX, ENCRYPTION_KEYS, ...). */
+  env: Record<string, string>;
+  gatewayUrl: string;
+  idpIssuer: string;
+  gateway: Proc;
+  brokers: Proc[];
+  others: Proc[];
+  idp: Proc;
+  adminToken: string;
+  providerId: string;
+  authorizations: Authorization[];
+  /** The IdP's `refresh_token.consumed` counter. */
+  consumed(): Promise<number>;
+  /** The inspector port of a service started with `inspect` (profiling runs only). */
+  inspectPort(proc: Proc): number | undefined;
+  /** Creates a user and connects them through the consent flow (another authorization). */
+  connectUser(user: string): Promise<Authorization>;
+}
+
+export interface SystemOptions {
+  dir: string;
+  databaseUrl: string;
+  redisUrl: string;
+  pgDataDir: string;
+  redisDir: string;
+  brokerReplicas: number;
+  accessTokenTtlSeconds: number;
+  logLevel: string;
+  /** Start the token-brokers and the gateway with --inspect on loopback (for CPU profiles). */
+  inspect: boolean;
+  step: (msg: string) => void;
+}
+
+/** Warns when the build looks older than the sources (the bench runs dist/, not the sources). */
+export function checkBuild(): string | null {
+  const missing = APPS.filter((a) => !existsSync(appEntry(a)));
+  if (missing.length) return `missing ${missing.map((a) => `dist/apps/${a}/main.js`).join(', ')}: run \`npm run build\` first`;
+  const built = Math.min(...APPS.map((a) => statSync(appEntry(a)).mtimeMs));
+  const newer = (dir: string): string | null => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) {
+        if (e.name === 'node_modules') continue;
+        const hit = newer(p);
+        if (hit) return hit;
+      } else if (/\.ts$/.test(e.name) && !/\.spec\.ts$/.test(e.name) && statSync(p).mtimeMs > built) return p;
+    }
+    return null;
+  };
+  for (const d of ['apps', 'libs']) {
+    const hit = newer(join(ROOT, d));
+    if (hit) return `warning: ${hit.slice(ROOT.length + 1)} is newer than dist/: the figures are for the last build (npm run build)`;
+  }
+  return null;
+}
+
+async function httpOk(url: string, check?: (body: unknown) => boolean): Promise<boolean> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+  if (res.status !== 200) {
+    await res.body?.cancel();
+    return false;
+  }
+  const body = (await res.json().catch(() => ({}))) as unknown;
+  return check ? check(body) : true;
+}
+
+export async function startTokenSystem(o: SystemOptions): Promise<TokenSystem> {
+  const adminSecret = randomBytes(32).toString('base64url');
+  const providerSecret = randomBytes(24).toString('base64url');
+  const gatewayPort = await freeLowPort();
+  const idpPort = await freeLowPort();
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  const idpIssuer = `http://127.0.0.1:${idpPort}`;
+  const pathEnv = { PATH: process.env['PATH'] ?? '' };
+
+  o.step(`demo identity provider (access tokens live ${o.accessTokenTtlSeconds} s)`);
+  const idp = new Proc(
+    'demo-idp',
+    process.execPath,
+    [join(ROOT, 'tools', 'demo-idp', 'server.mjs')],
+    {
+      ...pathEnv,
+      DEMO_IDP_PORT: String(idpPort),
+      DEMO_IDP_CLIENTS: JSON.stringify([
+        { client_id: 'broker-provider', client_secret: providerSecret, redirect_uris: [`${gatewayUrl}/api/v2/externalOAuth/providers/callback/`] },
+      ]),
+      DEMO_IDP_ACCESS_TOKEN_TTL: String(o.accessTokenTtlSeconds),
+      DEMO_IDP_TEST_HOOKS: '1',
+    },
+    join(o.dir, 'demo-idp.log'),
+    ROOT,
+  );
+
+  const env: Record<string, string> = {
+    ...pathEnv,
+    NODE_ENV: 'development',
+    LOG_LEVEL: o.logLevel,
+    DATABASE_URL: o.databaseUrl,
+    REDIS_URL: o.redisUrl,
+    BUS_KEY: randomBytes(32).toString('base64'),
+    BUS_PREFIX: `bench-${randomBytes(3).toString('hex')}`,
+    BUS_TIMEOUT_MS: '15000',
+    PUBLIC_URL: gatewayUrl,
+    ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    SECRET_PEPPER: randomBytes(32).toString('base64'),
+    BOOTSTRAP_CLIENT_SECRET: adminSecret,
+    EGRESS_ALLOW_LOOPBACK: 'true',
+    EGRESS_ALLOWED_PORTS: `443,${idpPort}`,
+    ACCESS_TOKEN_TTL_SECONDS: '3600',
+    DELEGATED_TOKEN_TTL_SECONDS: '3600',
+  };
+  const ports = new Map<Proc, number>();
+  const inspectPorts = new Map<Proc, number>();
+  const startApp = async (app: App, i = 0, port?: number): Promise<Proc> => {
+    const p = port ?? (await freeLowPort());
+    const name = i ? `${app}-${i + 1}` : app;
+    const inspect = o.inspect && (app === 'token-broker' || app === 'gateway') ? await freeLowPort() : undefined;
+    const args = [...(inspect ? [`--inspect=127.0.0.1:${inspect}`] : []), appEntry(app)];
+    const proc = new Proc(name, process.execPath, args, { ...env, PORT: String(p) }, join(o.dir, `${name}.log`), ROOT);
+    ports.set(proc, p);
+    if (inspect) inspectPorts.set(proc, inspect);
+    return proc;
+  };
+  const ready = (proc: Proc, app: App) =>
+    waitFor(`${proc.name} /health/ready`, proc, 60_000, () =>
+      httpOk(`http://127.0.0.1:${ports.get(proc)}/health/ready`, (b) => (b as { service?: string }).service === app),
+    );
+
+  await waitFor('demo-idp', idp, 20_000, () => httpOk(`${idpIssuer}/.well-known/openid-configuration`));
+
+  o.step(`services: ${o.brokerReplicas} token-broker replicas, provider-registry, worker, gateway`);
+  const brokers: Proc[] = [await startApp('token-broker', 0)];
+  await ready(brokers[0], 'token-broker'); // migrations run once, before the others start
+  for (let i = 1; i < o.brokerReplicas; i++) brokers.push(await startApp('token-broker', i));
+  const others = [await startApp('provider-registry'), await startApp('worker')];
+  const gateway = await startApp('gateway', 0, gatewayPort);
+  await Promise.all([
+    ...brokers.slice(1).map((b) => ready(b, 'token-broker')),
+    ready(others[0], 'provider-registry'),
+    ready(others[1], 'worker'),
+    ready(gateway, 'gateway'),
+  ]);
+
+  const api = async (path: string, bearer: string, init: { method?: string; body?: unknown } = {}) => {
+    const res = await fetch(`${gatewayUrl}${path}`, {
+      method: init.method ?? 'GET',
+      headers: { authorization: `Bearer ${bearer}`, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      signal: AbortSignal.timeout(20_000),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : null) as Record<string, unknown> };
+  };
+  const expectStatus = (what: string, r: { status: number; body: unknown }, status: number) => {
+    if (r.status !== status) throw new Error(`${what}: HTTP ${r.status} (expected ${status}): ${JSON.stringify(r.body).slice(0, 300)}`);
+    return r.body as Record<string, unknown>;
+  };
+
+  o.step('admin token, provider, consent flows');
+  const tokenRes = await fetch(`${gatewayUrl}/api/v1/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'admin', client_secret: adminSecret }),
+  });
+  if (tokenRes.status !== 200) throw new Error(`client_credentials: HTTP ${tokenRes.status}: ${await tokenRes.text()}`);
+  const adminToken = ((await tokenRes.json()) as { access_token: string }).access_token;
+
+  const created = expectStatus(
+    'create provider',
+    await api('/api/v2/externalOAuth/providers/', adminToken, {
+      method: 'POST',
+      body: { type: 'oidc', name: 'Bench IdP', clientId: 'broker-provider', clientSecret: providerSecret, issuer: idpIssuer },
+    }),
+    201,
+  );
+  const providerId = created['id'] as string;
+
+  /** Follows the provider's sign-in from `url` until the browser is sent to the broker's callback. */
+  const signInAtProvider = async (url: string, email: string): Promise<URL> => {
+    const jar = new Map<string, string>();
+    let current = url;
+    for (let step = 0; step < 12; step++) {
+      if (current.startsWith(`${gatewayUrl}/api/v2/externalOAuth/providers/callback`)) return new URL(current);
+      const headers = new Headers();
+      if (jar.size) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
+      const isLogin = /\/interaction\/[^/]+$/.test(new URL(current).pathname);
+      const res = await fetch(isLogin ? `${current}/login` : current, {
+        redirect: 'manual',
+        headers,
+        ...(isLogin ? { method: 'POST', body: new URLSearchParams({ email, given_name: 'Bench', family_name: 'User' }) } : {}),
+      });
+      for (const c of res.headers.getSetCookie()) {
+        const pair = c.split(';')[0];
+        jar.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
+      }
+      await res.body?.cancel();
+      const location = res.headers.get('location');
+      if (!location) throw new Error(`sign-in: no redirect at ${new URL(current).pathname} (HTTP ${res.status})`);
+      current = new URL(location, current).toString();
+    }
+    throw new Error('sign-in: too many redirects');
+  };
+
+  const connectUser = async (user: string): Promise<Authorization> => {
+    const email = `${user}@example.test`;
+    const ds = await new DataSource(domainDataSourceOptions(o.databaseUrl, IDENTITY_SCHEMA, 'bench-setup', 1)).initialize();
+    try {
+      await new UsersService(ds).upsert('default', { sub: user, email });
+    } finally {
+      await ds.destroy();
+    }
+    const delegated = expectStatus(
+      'delegated token',
+      await api('/api/v1/oauth/delegated-token', adminToken, {
+        method: 'POST',
+        body: { sub: user, scopes: ['authorizations:read', 'authorizations:write', 'tokens:read'] },
+      }),
+      200,
+    );
+    const userToken = delegated['access_token'] as string;
+    const start = expectStatus('authorize', await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/?state=bench`, userToken, { method: 'POST' }), 200);
+    const back = await signInAtProvider(start['redirectUrl'] as string, email);
+    const done = expectStatus(
+      'callback',
+      await api('/api/v2/externalOAuth/providers/callback/', userToken, {
+        method: 'POST',
+        body: { code: back.searchParams.get('code'), state: back.searchParams.get('state'), providerId, iss: back.searchParams.get('iss') ?? undefined },
+      }),
+      200,
+    );
+    const authorizationId = (done['authorizedProvider'] as { id: string }).id;
+    return { user, email, userToken, authorizationId, connectedAt: Date.now() };
+  };
+
+  const consumed = async () => {
+    const res = await fetch(`${idpIssuer}/__test/events`, { signal: AbortSignal.timeout(5_000) });
+    return ((await res.json()) as Record<string, number>)['refresh_token.consumed'] ?? 0;
+  };
+
+  return {
+    databaseUrl: o.databaseUrl,
+    redisUrl: o.redisUrl,
+    pgDataDir: o.pgDataDir,
+    redisDir: o.redisDir,
+    env,
+    gatewayUrl,
+    idpIssuer,
+    gateway,
+    brokers,
+    others,
+    idp,
+    adminToken,
+    providerId,
+    authorizations: [],
+    consumed,
+    connectUser,
+    inspectPort: (proc) => inspectPorts.get(proc),
+  };
+}
+
+/** The PID in a server's pid file (PostgreSQL: first line of postmaster.pid), if running. */
+export function pidFromFile(file: string): number | null {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').split('\n')[0].trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
