@@ -92,7 +92,25 @@ export class AccessTokenVerifier {
     private readonly minRefetchMs = 5_000,
   ) {}
 
+  /**
+   * Verified tokens are remembered until they expire (a signed token cannot change; only a valid
+   * one is remembered), so a caller that sends the same token on every request is checked once.
+   */
+  private readonly verified = new Map<string, AccessTokenClaims>();
+
   async verify(token: string): Promise<AccessTokenClaims> {
+    const hit = this.verified.get(token);
+    if (hit) {
+      if (hit.exp * 1000 > Date.now()) return hit;
+      this.verified.delete(token);
+    }
+    const claims = await this.verifyFresh(token);
+    if (this.verified.size >= 10_000) this.verified.clear();
+    this.verified.set(token, claims);
+    return claims;
+  }
+
+  private async verifyFresh(token: string): Promise<AccessTokenClaims> {
     try {
       return await this.verifyOnce(token);
     } catch (err) {
