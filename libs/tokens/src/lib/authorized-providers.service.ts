@@ -48,11 +48,11 @@ export class AuthorizedProvidersService {
     const served = await this.tokens.acquire(orgId, id, minValiditySeconds);
     const credentials = await this.providers(orgId, row.providerId);
     if (!credentials) throw new TokensError('NOT_FOUND', 'The provider of this authorization no longer exists.');
-    const fresh = await this.own(orgId, userId, id);
+    // A token was served, so the authorization is active (its status may have been re-read by the refresh).
     return {
       accessToken: served.accessToken,
       ...(served.expiresAt ? { expiresAt: served.expiresAt.toISOString() } : {}),
-      authorizedOauthProvider: toAuthorizedProvider(fresh, credentials.provider),
+      authorizedOauthProvider: toAuthorizedProvider({ ...row, status: 'active' } as AuthorizationEntity, credentials.provider),
     };
   }
 
