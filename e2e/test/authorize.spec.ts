@@ -4,7 +4,7 @@ import * as oidc from 'openid-client';
 import { KeyedHasher } from '@broker/crypto';
 import { ClientsService, IDENTITY_SCHEMA } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
-import { createTestDatabase, TestDatabase } from '@broker/testing';
+import { createTestDatabase, signInAtDemoIdp, TestDatabase } from '@broker/testing';
 import { pgDump } from './pg-dump';
 import { DemoIdpProcess, ServiceProcess, freePort, systemEnv } from './service-processes';
 
@@ -67,48 +67,8 @@ describe('authorization code flow through the upstream sign-in', () => {
     });
   }
 
-  /** A browser with its own cookie jar for the identity provider. */
-  function browser() {
-    const jar = new Map<string, string>();
-    return async (url: string, init: RequestInit = {}): Promise<Response> => {
-      const headers = new Headers(init.headers);
-      if (url.startsWith(idp.issuer) && jar.size) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
-      const res = await fetch(url, { ...init, headers, redirect: 'manual' });
-      for (const cookie of res.headers.getSetCookie()) {
-        const pair = cookie.split(';')[0];
-        const eq = pair.indexOf('=');
-        jar.set(pair.slice(0, eq), pair.slice(eq + 1));
-      }
-      return res;
-    };
-  }
-
   /** Follows the browser flow from `url`, signing in as `email`, until the app's redirect URI. */
-  async function signIn(url: string, email = 'ada@example.test'): Promise<URL> {
-    const go = browser();
-    let current = url;
-    for (let step = 0; step < 12; step++) {
-      if (current.startsWith(APP_REDIRECT)) return new URL(current);
-      const res = await go(current);
-      const location = res.headers.get('location');
-      if (res.status >= 300 && res.status < 400 && location) {
-        current = new URL(location, current).toString();
-        continue;
-      }
-      const html = await res.text();
-      if (res.status === 200 && /\/interaction\/[^/]+$/.test(new URL(current).pathname) && html.includes('Sign in')) {
-        const posted = await go(`${current}/login`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ email, given_name: 'Ada', family_name: 'Lovelace' }).toString(),
-        });
-        current = new URL(posted.headers.get('location') ?? '', current).toString();
-        continue;
-      }
-      throw new Error(`unexpected ${res.status} at ${current}: ${html.slice(0, 300)}`);
-    }
-    throw new Error('too many redirects');
-  }
+  const signIn = (url: string, email = 'ada@example.test'): Promise<URL> => signInAtDemoIdp(url, email, (u) => u.startsWith(APP_REDIRECT));
 
   async function authorizationUrl(config: oidc.Configuration, scope = 'openid providers:read') {
     const verifier = oidc.randomPKCECodeVerifier();

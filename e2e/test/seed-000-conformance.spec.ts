@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv, { ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { createTestDatabase, sleep, TestDatabase } from '@broker/testing';
+import { createTestDatabase, signInAtDemoIdp, sleep, TestDatabase } from '@broker/testing';
 import { DemoIdpProcess, ServiceProcess, freePort, systemEnv } from './service-processes';
 
 interface SeedOperation {
@@ -197,7 +197,7 @@ describe('seed 000 conformance: providers and jobs', () => {
     await call('PATCH', `/api/v2/externalOAuth/providers/${created.id}/`, { status: 'active' });
     const started = (await conform('POST', AUTHZ, await call('POST', `/api/v2/externalOAuth/providers/${created.id}/authorize/?state=s1`))) as { redirectUrl: string };
 
-    const back = await signIn(started.redirectUrl, `${base}/api/v2/externalOAuth/providers/callback`);
+    const back = await signInAtDemoIdp(started.redirectUrl, 'c@example.test', (u) => u.startsWith(`${base}/api/v2/externalOAuth/providers/callback`));
     await conform('POST', CALLBACK, await call('POST', '/api/v2/externalOAuth/providers/callback/', { code: 'x' }));
     await conform('POST', CALLBACK, await call('POST', '/api/v2/externalOAuth/providers/callback/', { code: 'x', state: 'not-a-state', providerId: created.id }));
     const done = (await conform(
@@ -217,24 +217,3 @@ describe('seed 000 conformance: providers and jobs', () => {
     await conform('DELETE', ONE, await call('DELETE', `/api/v2/externalOAuth/authorizedProviders/${id}/`));
   });
 });
-
-/** Plays the browser at the demo provider until it is sent to `until`. */
-async function signIn(url: string, until: string): Promise<URL> {
-  const jar = new Map<string, string>();
-  let current = url;
-  for (let step = 0; step < 12; step++) {
-    if (current.startsWith(until)) return new URL(current);
-    const isLogin = /\/interaction\/[^/]+$/.test(new URL(current).pathname);
-    const res = await fetch(isLogin ? `${current}/login` : current, {
-      redirect: 'manual',
-      headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') },
-      ...(isLogin ? { method: 'POST', body: new URLSearchParams({ email: 'c@example.test' }) } : {}),
-    });
-    for (const c of res.headers.getSetCookie()) {
-      const pair = c.split(';')[0];
-      jar.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
-    }
-    current = new URL(res.headers.get('location') ?? '', current).toString();
-  }
-  throw new Error('sign-in did not come back');
-}

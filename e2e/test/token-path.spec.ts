@@ -8,7 +8,7 @@ import { BrokerClient } from '@broker/broker-client';
 import { KeyedHasher } from '@broker/crypto';
 import { ClientsService, IDENTITY_SCHEMA, UsersService } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
-import { createTestDatabase, sleep, TestDatabase } from '@broker/testing';
+import { createTestDatabase, signInAtDemoIdp, sleep, TestDatabase } from '@broker/testing';
 import { pgDump } from './pg-dump';
 import { DemoIdpProcess, ServiceProcess, freePort, systemEnv } from './service-processes';
 
@@ -47,29 +47,8 @@ describe('consent and the token path', () => {
   const consumed = async () => (await hooks('events'))['refresh_token.consumed'] ?? 0;
 
   /** Follows the provider's sign-in from `url` until the browser is sent to the broker's callback. */
-  async function signInAtProvider(url: string, email: string): Promise<URL> {
-    const jar = new Map<string, string>();
-    let current = url;
-    for (let step = 0; step < 12; step++) {
-      if (current.startsWith(`${base}/api/v2/externalOAuth/providers/callback`)) return new URL(current);
-      const headers = new Headers();
-      if (jar.size) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
-      const isLogin = /\/interaction\/[^/]+$/.test(new URL(current).pathname);
-      const res = await fetch(isLogin ? `${current}/login` : current, {
-        redirect: 'manual',
-        headers,
-        ...(isLogin ? { method: 'POST', body: new URLSearchParams({ email, given_name: 'Alice', family_name: 'Liddell' }) } : {}),
-      });
-      for (const c of res.headers.getSetCookie()) {
-        const pair = c.split(';')[0];
-        jar.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
-      }
-      const location = res.headers.get('location');
-      if (!location) throw new Error(`no redirect at ${current} (${res.status}): ${(await res.text()).slice(0, 200)}`);
-      current = new URL(location, current).toString();
-    }
-    throw new Error('too many redirects');
-  }
+  const signInAtProvider = (url: string, email: string): Promise<URL> =>
+    signInAtDemoIdp(url, email, (u) => u.startsWith(`${base}/api/v2/externalOAuth/providers/callback`), { given_name: 'Alice', family_name: 'Liddell' });
 
   async function connect(userToken: string, email: string): Promise<string> {
     const start = await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/?state=app-state-1`, userToken, { method: 'POST' });

@@ -9,6 +9,7 @@ import { DataSource } from 'typeorm';
 import { IDENTITY_SCHEMA, UsersService } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
 import { Proc, freeLowPort, waitFor } from './procs';
+import { signInAtDemoIdp } from '@broker/testing';
 
 const ROOT = join(__dirname, '..', '..');
 const APPS = ['token-broker', 'provider-registry', 'worker', 'gateway'] as const;
@@ -207,31 +208,9 @@ export async function startTokenSystem(o: SystemOptions): Promise<TokenSystem> {
   );
   const providerId = created['id'] as string;
 
-  /** Follows the provider's sign-in from `url` until the browser is sent to the broker's callback. */
-  const signInAtProvider = async (url: string, email: string): Promise<URL> => {
-    const jar = new Map<string, string>();
-    let current = url;
-    for (let step = 0; step < 12; step++) {
-      if (current.startsWith(`${gatewayUrl}/api/v2/externalOAuth/providers/callback`)) return new URL(current);
-      const headers = new Headers();
-      if (jar.size) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
-      const isLogin = /\/interaction\/[^/]+$/.test(new URL(current).pathname);
-      const res = await fetch(isLogin ? `${current}/login` : current, {
-        redirect: 'manual',
-        headers,
-        ...(isLogin ? { method: 'POST', body: new URLSearchParams({ email, given_name: 'Bench', family_name: 'User' }) } : {}),
-      });
-      for (const c of res.headers.getSetCookie()) {
-        const pair = c.split(';')[0];
-        jar.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
-      }
-      await res.body?.cancel();
-      const location = res.headers.get('location');
-      if (!location) throw new Error(`sign-in: no redirect at ${new URL(current).pathname} (HTTP ${res.status})`);
-      current = new URL(location, current).toString();
-    }
-    throw new Error('sign-in: too many redirects');
-  };
+  const callback = `${gatewayUrl}/api/v2/externalOAuth/providers/callback`;
+  const signInAtProvider = (url: string, email: string): Promise<URL> =>
+    signInAtDemoIdp(url, email, (u) => u.startsWith(callback), { given_name: 'Bench', family_name: 'User' });
 
   const connectUser = async (user: string): Promise<Authorization> => {
     const email = `${user}@example.test`;
