@@ -1,6 +1,5 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { Inject } from '@nestjs/common';
-import { BrokerEventPublisher, BusClientProxy, BusRemoteError, createRedisConnection } from '@broker/bus';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BusClientProxy, BusRemoteError, createRedisConnection } from '@broker/bus';
 import { brokerEventsChannel } from '@broker/contracts';
 import { AccessTokenIssuer } from '@broker/identity';
 import type { ResolvedProvider } from '@broker/provider-adapters';
@@ -59,18 +58,6 @@ export class BusProviderAccess {
     });
     this.internalTokens.set(orgId, { token, until: Date.now() + (INTERNAL_TTL_SECONDS - 60) * 1000 });
     return token;
-  }
-}
-
-/** The service's event publisher (closed on shutdown). */
-@Injectable()
-export class RedisEventPublisher extends BrokerEventPublisher implements OnApplicationShutdown {
-  constructor(@Inject(SERVICE_CONFIG) config: ServiceConfig) {
-    super(config.redisUrl, config.bus.prefix, `${config.service}:events`);
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.close();
   }
 }
 

@@ -1,11 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { JobProducer, JobQueuesModule } from '@broker/bus';
 import { IDENTITY_SCHEMA, IdentityDomainModule } from '@broker/identity';
-import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/service-runtime';
+import { ServiceConfig, ServiceDefinition, ServiceEventPublisher, ServiceRuntimeModule } from '@broker/service-runtime';
 import { EVENT_SINK, PROVIDER_ACCESS, REFRESH_SCHEDULER, TOKENS_SCHEMA, TokensDomainModule, jobRefreshScheduler } from '@broker/tokens';
 import { IdentityBusController } from './identity.bus-controller';
 import { PrincipalBusController } from './principal.bus-controller';
-import { BusProviderAccess, RedisEventPublisher, TokenMemoryInvalidator } from './provider-access';
+import { BusProviderAccess, TokenMemoryInvalidator } from './provider-access';
 import { BrowserCallbackBusController, TokensBusController } from './tokens.bus-controller';
 
 @Module({})
@@ -21,9 +21,9 @@ class TokenBrokerModule {
           imports: [IdentityDomainModule],
           providers: [
             BusProviderAccess,
-            RedisEventPublisher,
+            ServiceEventPublisher,
             { provide: PROVIDER_ACCESS, inject: [BusProviderAccess], useFactory: (a: BusProviderAccess) => a.access },
-            { provide: EVENT_SINK, inject: [RedisEventPublisher], useFactory: (p: RedisEventPublisher) => p.publish },
+            { provide: EVENT_SINK, inject: [ServiceEventPublisher], useFactory: (p: ServiceEventPublisher) => p.publish },
             { provide: REFRESH_SCHEDULER, inject: [JobProducer], useFactory: (jobs: JobProducer) => jobRefreshScheduler(jobs) },
           ],
         }),

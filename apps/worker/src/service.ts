@@ -1,13 +1,13 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { JobProducer, JobQueuesModule } from '@broker/bus';
 import { ProvidersService, REGISTRY_SCHEMA, RegistryDomainModule, SecureConfigsService } from '@broker/registry';
-import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/service-runtime';
+import { ServiceConfig, ServiceDefinition, ServiceEventPublisher, ServiceRuntimeModule } from '@broker/service-runtime';
 import { EVENT_SINK, PROVIDER_ACCESS, REFRESH_SCHEDULER, TOKENS_SCHEMA, TokensDomainModule, jobRefreshScheduler } from '@broker/tokens';
 import { JobReconciler } from './job-reconciler';
 import { KeyRotationProcessor } from './key-rotation.processor';
 import { ProviderDeletionProcessor } from './provider-deletion.processor';
 import { StatsProcessor } from './stats.processor';
-import { TokenRefreshProcessor, WorkerEventPublisher, registryProviderAccess } from './token-refresh.processor';
+import { TokenRefreshProcessor, registryProviderAccess } from './token-refresh.processor';
 import { UpstreamRevoker } from './upstream-revoker';
 
 @Module({})
@@ -22,13 +22,13 @@ class WorkerModule {
         TokensDomainModule.forRoot({
           imports: [RegistryDomainModule],
           providers: [
-            WorkerEventPublisher,
+            ServiceEventPublisher,
             {
               provide: PROVIDER_ACCESS,
               inject: [ProvidersService, SecureConfigsService],
               useFactory: (providers: ProvidersService, secrets: SecureConfigsService) => registryProviderAccess(providers, secrets),
             },
-            { provide: EVENT_SINK, inject: [WorkerEventPublisher], useFactory: (p: WorkerEventPublisher) => p.publish },
+            { provide: EVENT_SINK, inject: [ServiceEventPublisher], useFactory: (p: ServiceEventPublisher) => p.publish },
             { provide: REFRESH_SCHEDULER, inject: [JobProducer], useFactory: (jobs: JobProducer) => jobRefreshScheduler(jobs) },
           ],
         }),

@@ -1,10 +1,9 @@
 import { Processor } from '@nestjs/bullmq';
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { BrokerEventPublisher, JobHandlers, QueueProcessor, processorOptions } from '@broker/bus';
+import { Injectable, Logger } from '@nestjs/common';
+import { JobHandlers, QueueProcessor, processorOptions } from '@broker/bus';
 import { JobPayload } from '@broker/contracts';
 import type { ResolvedProvider } from '@broker/provider-adapters';
 import { ProvidersService, SecureConfigsService, toOAuthProvider } from '@broker/registry';
-import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { ProviderCredentials, TokenPath, TokensError } from '@broker/tokens';
 
 /** Refresh-ahead needs at least this much life left after refreshing to be worth it. */
@@ -48,15 +47,4 @@ export function registryProviderAccess(providers: ProvidersService, secrets: Sec
     if (clientSecret === null) return null;
     return { provider: toOAuthProvider(provider), resolved: provider.resolved as ResolvedProvider, clientSecret };
   };
-}
-
-@Injectable()
-export class WorkerEventPublisher extends BrokerEventPublisher implements OnApplicationShutdown {
-  constructor(@Inject(SERVICE_CONFIG) config: ServiceConfig) {
-    super(config.redisUrl, config.bus.prefix, `${config.service}:events`);
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.close();
-  }
 }

@@ -5,3 +5,4 @@ export * from './lib/database/database.module';
 export * from './lib/health/health-check';
 export * from './lib/logging/redaction';
 export * from './lib/service-runtime.module';
+export * from './lib/events-publisher';
