@@ -1,0 +1,72 @@
+import type { OAuthUser, ProviderType } from '@broker/contracts';
+import type { ProviderCallError, ProviderClient, ProviderTokenSet } from './oauth-calls';
+import type { RevocationOutcome } from './revocation';
+import type { ResolvedProvider } from './resolve';
+
+/**
+ * One provider type's way of doing OAuth. Every difference between providers lives behind this
+ * interface; the token path, the consent flow, the device flow and the external-auth surface only
+ * ever call it. Errors are thrown as `ProviderCallError` (kind: transient / invalid_grant /
+ * invalid_client / rejected), never carrying a token or a secret in their message.
+ */
+export interface ProviderAdapter {
+  readonly type: ProviderType;
+  /** What the adapter can do for this instance (drives the README table and `supports_revocation` / `device`). */
+  capabilities(provider: ResolvedProvider): AdapterCapabilities;
+  /** The URL the user is sent to (PKCE S256 when a challenge is given and the provider supports it). */
+  authorizationUrl(provider: ResolvedProvider, params: AuthorizationUrlParams): string;
+  exchangeCode(client: AdapterClient, params: { code: string; redirectUri: string; codeVerifier?: string }): Promise<ProviderTokenSet>;
+  /** May return a rotated refresh token, or none (then the caller keeps the old one). */
+  refresh(client: AdapterClient, refreshToken: string): Promise<ProviderTokenSet>;
+  /** Best effort, bounded, never throws. `unsupported` when the provider has no revocation API. */
+  revoke(client: AdapterClient, token: { value: string; hint: 'refresh_token' | 'access_token' }): Promise<RevocationOutcome>;
+  /** The provider's user behind an access token, as seed 000's `oauth.User` (answer in `raw`). */
+  userInfo(client: Omit<AdapterClient, 'clientSecret'>, accessToken: string): Promise<OAuthUser>;
+  /** Whether the token still works at the provider: `{valid: false, error}` for a refused token; throws only for transient failures. */
+  validate(client: AdapterClient, accessToken: string): Promise<{ valid: boolean; error?: string }>;
+  /** RFC 8628 device authorization (only when `capabilities().deviceFlow`). */
+  startDeviceAuthorization?(client: AdapterClient, scopes: string[]): Promise<DeviceAuthorization>;
+  /** One poll of the token endpoint with a device code. */
+  pollDeviceToken?(client: AdapterClient, deviceCode: string): Promise<DevicePollResult>;
+}
+
+/** A provider client with the full resolved provider (the adapter picks what it needs). */
+export interface AdapterClient extends Omit<ProviderClient, 'provider'> {
+  provider: ResolvedProvider;
+}
+
+export interface AdapterCapabilities {
+  pkce: boolean;
+  refreshRotation: boolean;
+  revocation: boolean;
+  deviceFlow: boolean;
+  selfHosted: boolean;
+}
+
+export interface AuthorizationUrlParams {
+  clientId: string;
+  redirectUri: string;
+  scopes: string[];
+  state: string;
+  codeChallenge?: string;
+}
+
+export interface DeviceAuthorization {
+  deviceCode: string;
+  userCode: string;
+  verificationUri: string;
+  verificationUriComplete?: string;
+  /** Seconds the device code lives. */
+  expiresIn: number;
+  /** Seconds to wait between polls (5 when the provider says nothing, RFC 8628 §3.2). */
+  interval: number;
+}
+
+/** The outcome of one device-token poll (RFC 8628 §3.5). */
+export type DevicePollResult =
+  | { status: 'authorized'; tokens: ProviderTokenSet }
+  | { status: 'pending' }
+  | { status: 'slow_down' }
+  | { status: 'denied' }
+  | { status: 'expired' }
+  | { status: 'failed'; error: ProviderCallError };
