@@ -45,7 +45,7 @@ function buildModule(replica: number, handled: Handled[]) {
   return EchoModule;
 }
 
-describe('bus transport on BullMQ', () => {
+describe('bus transport (Redis request lists, pub/sub replies)', () => {
   const redisUrl = testRedisUrl();
   const busKey = randomKey();
   let prefix: string;

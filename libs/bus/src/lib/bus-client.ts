@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxy, ReadPacket, WritePacket } from '@nestjs/microservices';
-import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
 import { BUS_PATTERN_OWNERS, BusPattern, BusReply, BusRequest } from '@broker/contracts';
 import { ReplyKeyAgreement, deriveRequestKey, open, seal } from './bus-crypto';
 import { BusRemoteError, BusTimeoutError, BusUnavailableError } from './bus-errors';
 import { BusClientOptions, DEFAULT_BUS_PREFIX, DEFAULT_BUS_TIMEOUT_MS } from './bus-options';
 import { createRedisConnection } from './redis-connection';
-import { ReplyBody, ReplyMessage, RequestBody, RequestEnvelope, busQueueName, replyAad, replyChannel, requestAad } from './wire';
+import { ReplyBody, ReplyMessage, RequestBody, RequestEnvelope, busQueueName, replyAad, replyChannel, requestAad, requestListKey } from './wire';
+
+/** A request list nobody consumes (a service that is never started) disappears after this long. */
+const REQUEST_LIST_TTL_SECONDS = 3_600;
 
 export interface BusCallOptions {
   /** How long to wait for the reply (ms). */
@@ -36,8 +38,8 @@ export interface BusClientStats {
 }
 
 /**
- * Nest ClientProxy on BullMQ. A request becomes a job on the target service's request queue (one
- * replica takes it); the reply comes back on this instance's own pub/sub channel, sealed so that
+ * Nest ClientProxy for the bus (see BusServer). A request is pushed on the target service's request
+ * list (one replica pops it); the reply comes back on this instance's own pub/sub channel, sealed so that
  * only this instance can read it. Every call has a deadline and ends with a typed error.
  */
 export class BusClientProxy extends ClientProxy implements OnApplicationShutdown {
@@ -46,7 +48,6 @@ export class BusClientProxy extends ClientProxy implements OnApplicationShutdown
   private readonly keys = new ReplyKeyAgreement();
   private readonly prefix: string;
   private readonly channel: string;
-  private readonly queues = new Map<string, Queue>();
   private readonly pending = new Map<string, Pending>();
   private readonly counters: BusClientStats = { sent: 0, replied: 0, timedOut: 0, unmatched: 0 };
   private sequence = 0;
@@ -83,7 +84,6 @@ export class BusClientProxy extends ClientProxy implements OnApplicationShutdown
       call.reject(new BusUnavailableError(call.pattern, 'client closed'));
       this.pending.delete(id);
     }
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
     await this.subscriber?.quit().catch(() => undefined);
     await this.connection?.quit().catch(() => undefined);
   }
@@ -123,9 +123,7 @@ export class BusClientProxy extends ClientProxy implements OnApplicationShutdown
       }, timeoutMs);
       this.pending.set(id, { pattern, resolve, reject, timer });
       this.counters.sent++;
-      this.queueFor(service)
-        .add(pattern, envelope, { jobId: id, removeOnComplete: true, removeOnFail: true, attempts: 1 })
-        .catch((err: Error) => {
+      this.push(service, envelope).catch((err: Error) => {
           if (this.pending.delete(id)) {
             clearTimeout(timer);
             reject(new BusUnavailableError(pattern, err.message));
@@ -140,7 +138,7 @@ export class BusClientProxy extends ClientProxy implements OnApplicationShutdown
     const timeoutMs = options.timeoutMs ?? 60_000;
     const id = `${this.clientId}.${(this.sequence++).toString(36)}`;
     const envelope = this.envelope(service, id, pattern, data, options.auth, Date.now() + timeoutMs, false);
-    await this.queueFor(service).add(pattern, envelope, { jobId: id, removeOnComplete: true, removeOnFail: true });
+    await this.push(service, envelope);
   }
 
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
@@ -178,18 +176,17 @@ export class BusClientProxy extends ClientProxy implements OnApplicationShutdown
     const head = { p: pattern, d: deadline };
     const sealed = seal(this.requestKey, Buffer.from(JSON.stringify(body), 'utf8'), requestAad(busQueueName(service), id, head));
     return expectsReply
-      ? { v: 1, ...head, r: this.channel, k: this.keys.publicKey, s: sealed }
-      : { v: 1, ...head, s: sealed };
+      ? { v: 1, i: id, ...head, r: this.channel, k: this.keys.publicKey, s: sealed }
+      : { v: 1, i: id, ...head, s: sealed };
   }
 
-  private queueFor(service: string): Queue {
-    let queue = this.queues.get(service);
-    if (!queue) {
-      if (!this.connection) throw new BusUnavailableError(service, 'client not connected');
-      queue = new Queue(busQueueName(service), { connection: this.connection, prefix: this.prefix });
-      this.queues.set(service, queue);
-    }
-    return queue;
+  /** One round trip: the request and the list's expiry (so an unconsumed list does not stay forever). */
+  private async push(service: string, envelope: RequestEnvelope): Promise<void> {
+    if (!this.connection) throw new BusUnavailableError(service, 'client not connected');
+    const key = requestListKey(this.prefix, service);
+    const results = await this.connection.pipeline().rpush(key, JSON.stringify(envelope)).expire(key, REQUEST_LIST_TTL_SECONDS).exec();
+    const failed = results?.find(([err]) => err);
+    if (!results || failed) throw failed?.[0] ?? new Error('request not queued');
   }
 
   private onReply(raw: string): void {

@@ -1,11 +1,13 @@
 import type { BusErrorPayload } from '@broker/contracts';
 
 /**
- * What a bus request looks like in Redis (the data of a BullMQ job on the target's request queue).
+ * What a bus request looks like in Redis (an entry of the target service's request list).
  * Only routing facts are in clear; the payload and the caller's credentials are sealed.
  */
 export interface RequestEnvelope {
   v: 1;
+  /** Request id: `<client id>.<sequence>`, unique per call. */
+  i: string;
   /** Message pattern. */
   p: string;
   /** Deadline (epoch ms): past it the caller has given up and the request is dropped unhandled. */
@@ -27,7 +29,7 @@ export interface RequestBody {
 
 /** What is published on the caller's reply channel. */
 export interface ReplyMessage {
-  /** Request id (the BullMQ job id). */
+  /** Request id. */
   i: string;
   /** The answering replica's X25519 public key. */
   k: string;
@@ -47,9 +49,14 @@ export function replyAad(id: string): string {
   return `rep|${id}`;
 }
 
-/** Name of the BullMQ queue on which a service receives its bus requests. */
+/** Name of a service's request queue (bound into each sealed request's associated data). */
 export function busQueueName(service: string): string {
   return `bus.${service}`;
+}
+
+/** Redis list from which a service's replicas pop their bus requests. */
+export function requestListKey(prefix: string, service: string): string {
+  return `${prefix}:bus:req:${service}`;
 }
 
 /** Redis pub/sub channel on which one client instance receives its replies. */
