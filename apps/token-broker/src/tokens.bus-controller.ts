@@ -110,10 +110,9 @@ export class TokensBusController {
       const own = isServiceAccount(p) || req.userId === p.sub;
       if (!own) throw new BusException('NOT_FOUND', 'authorization not found');
       authorizationId = await this.authorized.findId(p.orgId, req.userId, req.providerId);
-    } else if (!isServiceAccount(p)) {
-      await this.authorized.own(p.orgId, p.sub, authorizationId);
     }
-    const served = await this.tokens.acquire(p.orgId, authorizationId, min);
+    // A user may only use their own authorizations (checked by the token path, from its memory when hot).
+    const served = await this.tokens.acquire(p.orgId, authorizationId, min, undefined, isServiceAccount(p) ? undefined : p.sub);
     return {
       accessToken: served.accessToken,
       tokenType: served.tokenType,

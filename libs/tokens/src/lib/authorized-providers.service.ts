@@ -42,17 +42,34 @@ export class AuthorizedProvidersService {
     return row.id;
   }
 
-  /** A token valid for at least `minValiditySeconds` (201 on REST); GONE when re-consent is needed. */
+  /**
+   * A token valid for at least `minValiditySeconds` (201 on REST); GONE when re-consent is needed.
+   * The ownership check and the answer's authorization come from the token path (its memory on the
+   * hot path): no read of its own.
+   */
   async token(orgId: string, userId: string, id: string, minValiditySeconds?: number): Promise<AccessTokenResponse> {
-    const row = await this.own(orgId, userId, id);
-    const served = await this.tokens.acquire(orgId, id, minValiditySeconds);
-    const credentials = await this.providers(orgId, row.providerId);
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new TokensError('NOT_FOUND', 'Authorized provider not found.');
+    const served = await this.tokens.acquire(orgId, id, minValiditySeconds, undefined, userId).catch((err: unknown) => {
+      if (err instanceof TokensError && err.code === 'NOT_FOUND') throw new TokensError('NOT_FOUND', 'Authorized provider not found.');
+      throw err;
+    });
+    const credentials = await this.providers(orgId, served.providerId);
     if (!credentials) throw new TokensError('NOT_FOUND', 'The provider of this authorization no longer exists.');
     // A token was served, so the authorization is active (its status may have been re-read by the refresh).
+    const authorization = {
+      id,
+      orgId,
+      userId: served.userId,
+      oauthClientId: served.oauthClientId,
+      credentialId: served.credentialId,
+      status: 'active',
+      refreshTokenExpiresAt: served.refreshTokenExpiresAt,
+      createdAt: served.createdAt,
+    } as AuthorizationEntity;
     return {
       accessToken: served.accessToken,
       ...(served.expiresAt ? { expiresAt: served.expiresAt.toISOString() } : {}),
-      authorizedOauthProvider: toAuthorizedProvider({ ...row, status: 'active' } as AuthorizationEntity, credentials.provider),
+      authorizedOauthProvider: toAuthorizedProvider(authorization, credentials.provider),
     };
   }
 

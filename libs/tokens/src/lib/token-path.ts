@@ -40,6 +40,11 @@ export interface ServedToken {
   providerId: string;
   userId: string;
   scopes: string[];
+  /** The rest of the authorization row, so a REST answer needs no second read. */
+  oauthClientId: string;
+  credentialId: string;
+  createdAt: Date;
+  refreshTokenExpiresAt: Date | null;
   /** Whether this call refreshed it (for metrics and tests). */
   refreshed: boolean;
 }
@@ -50,6 +55,9 @@ interface Row {
   provider_id: string;
   user_id: string;
   scopes: string[];
+  oauth_client_id: string;
+  created_at: Date;
+  refresh_token_expires_at: Date | null;
   credential_id: string | null;
   access_token: string | null;
   refresh_token: string | null;
@@ -93,15 +101,18 @@ export class TokenPath {
   /**
    * A token of the authorization valid for at least `minValiditySeconds` more, refreshing it if
    * needed, or a TokensError (GONE when the authorization needs re-consent). Bounded by `deadline`.
+   * With `userId`, an authorization of another user is NOT_FOUND (checked before any refresh).
    */
-  async acquire(orgId: string, authorizationId: string, minValiditySeconds?: number, deadline = Date.now() + 10_000): Promise<ServedToken> {
+  async acquire(orgId: string, authorizationId: string, minValiditySeconds?: number, deadline = Date.now() + 10_000, userId?: string): Promise<ServedToken> {
     const hot = this.memory.get(authorizationId);
     if (hot && hot.orgId === orgId && hot.until > Date.now()) {
+      if (userId !== undefined && hot.token.userId !== userId) throw new TokensError('NOT_FOUND', 'authorization not found');
       const want = Math.max(minValiditySeconds ?? Math.min(60, hot.lifetime / 4), this.options.minimumServedSeconds);
       const need = Math.min(want, Math.max(hot.lifetime - 5, this.options.minimumServedSeconds));
       if (remaining(hot.token.expiresAt) >= need) return { ...hot.token, refreshed: false };
     }
     const row = await this.read(orgId, authorizationId);
+    if (row && userId !== undefined && row.user_id !== userId) throw new TokensError('NOT_FOUND', 'authorization not found');
     // Without an explicit need, ask for a quarter of the token's lifetime (at most a minute): a
     // provider issuing 20-second tokens must not be refreshed on every call.
     const wanted = minValiditySeconds ?? Math.min(60, lifetimeSeconds(row) / 4);
@@ -245,6 +256,7 @@ export class TokenPath {
       providerId: before.provider_id,
       userId: before.user_id,
       scopes: before.scopes,
+      ...facts(before, lease.id),
       refreshed: true,
     };
   }
@@ -385,7 +397,7 @@ export class TokenPath {
   private async read(orgId: string, authorizationId: string): Promise<Row | null> {
     if (!/^[0-9a-f-]{36}$/i.test(authorizationId)) return null;
     const rows = (await this.dataSource.query(
-      `SELECT a.org_id, a.status, a.provider_id, a.user_id, a.scopes, c.id AS credential_id, c.access_token, c.refresh_token, c.token_type, c.expires_at, c.generation, c.lease_until, c.updated_at
+      `SELECT a.org_id, a.status, a.provider_id, a.user_id, a.scopes, a.oauth_client_id, a.created_at, a.refresh_token_expires_at, c.id AS credential_id, c.access_token, c.refresh_token, c.token_type, c.expires_at, c.generation, c.lease_until, c.updated_at
          FROM tokens.authorizations a LEFT JOIN ${CREDENTIALS} c ON c.authorization_id = a.id
         WHERE a.id = $1 AND a.org_id = $2`,
       [authorizationId, orgId],
@@ -411,6 +423,7 @@ export class TokenPath {
       providerId: row.provider_id,
       userId: row.user_id,
       scopes: row.scopes,
+      ...facts(row, row.credential_id),
       refreshed: false,
     };
   }
@@ -432,6 +445,10 @@ export class TokenPath {
   private emit(type: BrokerEventType, orgId: string, authorizationId: string, row: Row, status: AuthorizationStatus): void {
     this.publish({ type, orgId, authorizationId, providerId: row.provider_id, userId: row.user_id, status, at: new Date().toISOString() });
   }
+}
+
+function facts(row: Row, credentialId: string): Pick<ServedToken, 'oauthClientId' | 'credentialId' | 'createdAt' | 'refreshTokenExpiresAt'> {
+  return { oauthClientId: row.oauth_client_id, credentialId, createdAt: row.created_at, refreshTokenExpiresAt: row.refresh_token_expires_at };
 }
 
 function ctx(orgId: string, rowId: string, column: string): EncryptionContext {

@@ -4,6 +4,14 @@ import { LoggerModule } from 'nestjs-pino';
 import type { ServiceConfig } from '../config/service-config';
 import { redactSecrets, redactUrl } from './redaction';
 
+const REQUEST_HEADERS = ['host', 'user-agent', 'content-type', 'content-length', 'x-forwarded-for', 'x-request-id'];
+
+function pick(headers: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of names) if (headers[name] !== undefined) out[name] = headers[name];
+  return out;
+}
+
 /** Structured JSON logs (pino) with secrets redacted: headers, secret-named fields, secret query parameters. */
 export function loggingModule(config: ServiceConfig): DynamicModule {
   return LoggerModule.forRoot({
@@ -20,13 +28,14 @@ export function loggingModule(config: ServiceConfig): DynamicModule {
           id: req.id,
           method: req.method,
           url: req.url ? redactUrl(req.url) : req.url,
-          headers: req.headers ? redactSecrets(req.headers) : undefined,
+          // A few useful headers, not all of them: an access line per request must stay cheap, and
+          // a header we do not log cannot leak (credentials travel in headers).
+          headers: req.headers ? redactSecrets(pick(req.headers, REQUEST_HEADERS)) : undefined,
         }),
         // Redirects carry codes and states in their Location (the authorization responses).
         res: (res: { statusCode?: number; headers?: Record<string, unknown> }) => {
-          const headers = res.headers ? redactSecrets(res.headers) : undefined;
-          if (headers && typeof headers['location'] === 'string') headers['location'] = redactUrl(headers['location']);
-          return { statusCode: res.statusCode, headers };
+          const location = res.headers?.['location'];
+          return typeof location === 'string' ? { statusCode: res.statusCode, headers: { location: redactUrl(location) } } : { statusCode: res.statusCode };
         },
       },
       autoLogging: { ignore: (req: IncomingMessage) => (req.url ?? '').startsWith('/health') },
