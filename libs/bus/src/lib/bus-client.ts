@@ -49,6 +49,7 @@ export class BusClientProxy extends ClientProxy implements OnApplicationShutdown
   private readonly prefix: string;
   private readonly channel: string;
   private readonly pending = new Map<string, Pending>();
+  private readonly expiryRenewed = new Map<string, number>();
   private readonly counters: BusClientStats = { sent: 0, replied: 0, timedOut: 0, unmatched: 0 };
   private sequence = 0;
   private connection?: IORedis;
@@ -71,7 +72,8 @@ export class BusClientProxy extends ClientProxy implements OnApplicationShutdown
 
   private async open(): Promise<void> {
     const name = this.options.name ?? 'bus-client';
-    this.connection = createRedisConnection(this.options.redisUrl, `${name}:send`);
+    // Auto-pipelining: requests issued in the same tick leave in one write (fewer syscalls under load).
+    this.connection = createRedisConnection(this.options.redisUrl, `${name}:send`, { enableAutoPipelining: true });
     this.subscriber = createRedisConnection(this.options.redisUrl, `${name}:replies`);
     this.subscriber.on('message', (_channel: string, message: string) => this.onReply(message));
     await this.subscriber.subscribe(this.channel);
@@ -184,7 +186,14 @@ export class BusClientProxy extends ClientProxy implements OnApplicationShutdown
   private async push(service: string, envelope: RequestEnvelope): Promise<void> {
     if (!this.connection) throw new BusUnavailableError(service, 'client not connected');
     const key = requestListKey(this.prefix, service);
-    const results = await this.connection.pipeline().rpush(key, JSON.stringify(envelope)).expire(key, REQUEST_LIST_TTL_SECONDS).exec();
+    const pipeline = this.connection.pipeline().rpush(key, JSON.stringify(envelope));
+    // The expiry is renewed once a minute per list, not on every request (one command less each).
+    const now = Date.now();
+    if ((this.expiryRenewed.get(key) ?? 0) < now - 60_000) {
+      this.expiryRenewed.set(key, now);
+      pipeline.expire(key, REQUEST_LIST_TTL_SECONDS);
+    }
+    const results = await pipeline.exec();
     const failed = results?.find(([err]) => err);
     if (!results || failed) throw failed?.[0] ?? new Error('request not queued');
   }

@@ -19,6 +19,9 @@ export async function createServiceApp(def: ServiceDefinition, config: ServiceCo
   const app = await NestFactory.create<NestExpressApplication>(def.module(config), { bufferLogs: true });
   // Client IPs (rate limits, logs) come from X-Forwarded-For only through the configured proxy hops.
   app.set('trust proxy', config.trustProxyHops);
+  // API answers are not cached by validators (tokens are no-store): skip hashing every body for an ETag.
+  app.set('etag', false);
+  app.disable('x-powered-by');
   app.useLogger(app.get(Logger));
   if (def.busServer) {
     app.connectMicroservice(
