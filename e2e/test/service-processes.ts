@@ -55,6 +55,16 @@ export class ServiceProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** Whether the process runs (started and not exited). */
+  get running(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** The signal that ended the process, if one did. */
+  get signal(): NodeJS.Signals | null {
+    return this.child?.signalCode ?? null;
+  }
+
   start(): this {
     const entry = appEntry(this.app);
     if (!existsSync(entry)) throw new Error(`${entry} is missing: build first (npm run build)`);

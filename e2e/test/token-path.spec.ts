@@ -86,6 +86,8 @@ describe('consent and the token path', () => {
       EGRESS_ALLOW_LOOPBACK: 'true',
       EGRESS_ALLOWED_PORTS: `443,${idp.port}`,
       BUS_TIMEOUT_MS: '15000',
+      // Lets one test kill a replica between the provider's answer and the database write.
+      TEST_FAULT_HOOKS: '1',
     });
     for (let i = 0; i < 3; i++) brokers.push(new ServiceProcess('token-broker', await freePort(), env).start());
     await brokers[0].ready(); // migrations first, then the rest
@@ -147,6 +149,16 @@ describe('consent and the token path', () => {
 
   /** A token refreshed moments ago is served as the best there is; let it age first. */
   const letTokenAge = () => sleep(6_000);
+
+  /** The authorization's audit record types, oldest first. */
+  async function auditTypes(id: string): Promise<string[]> {
+    const ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-audit')).initialize();
+    try {
+      return ((await ds.query(`SELECT type FROM tokens.audit_events WHERE authorization_id = $1 ORDER BY id`, [id])) as { type: string }[]).map((a) => a.type);
+    } finally {
+      await ds.destroy();
+    }
+  }
 
   it('refreshes once when the caller needs more life than is left, and rotates the refresh token', async () => {
     await letTokenAge();
@@ -290,6 +302,45 @@ describe('consent and the token path', () => {
     } finally {
       await ds.destroy();
     }
+  });
+
+  it('a replica killed between the provider’s answer and its database write: the authorization ends expired with an audit record, no loop, no expired token served', async () => {
+    const id = await connect(alice, 'alice@example.test');
+    const auditBefore = await auditTypes(id);
+    await letTokenAge();
+    await hooks('reset', {});
+    // Armed through Redis (apps/token-broker/src/test-faults.ts): the first replica to get a refresh answer dies (SIGKILL) before writing it.
+    const redis = createRedisConnection(env['REDIS_URL'], 'e2e-faults', {});
+    await redis.set(`${env['BUS_PREFIX']}:test-faults:exit-after-provider-answer`, '1', 'EX', 60);
+    await redis.quit();
+    const lost = await bus.request('tokens.acquire', { authorizationId: id, minValiditySeconds: 30 }, { auth: admin, timeoutMs: 4_000 }).catch((e: { code?: string }) => e);
+    expect(lost).toMatchObject({ code: 'TIMEOUT' }); // the replica died holding the request
+    const dead = brokers.findIndex((b) => !b.running);
+    expect(dead).toBeGreaterThanOrEqual(0);
+    expect(brokers[dead].signal).toBe('SIGKILL');
+    // The provider rotated the refresh token; the new one died with the replica.
+    expect((await hooks('events'))['refresh_token.consumed']).toBe(1);
+    brokers[dead] = new ServiceProcess('token-broker', await freePort(), env).start();
+    await brokers[dead].ready();
+
+    // The dead holder's lease runs out (20 s); then one replica refreshes with the refresh token it
+    // has, the provider refuses it (and revokes the grant: reuse), and the authorization is expired.
+    const until = Date.now() + 45_000;
+    let outcome: unknown;
+    while (Date.now() < until) {
+      outcome = await acquire(id, 30).catch((e: { code?: string }) => e);
+      if ('accessToken' in (outcome as object)) expect(new Date((outcome as AcquiredToken).expiresAt ?? 0).getTime()).toBeGreaterThan(Date.now());
+      else if ((outcome as { code?: string }).code === 'GONE') break;
+      else expect(outcome).toMatchObject({ code: 'UNAVAILABLE' });
+      await sleep(1_000);
+    }
+    expect(outcome).toMatchObject({ code: 'GONE' });
+    const calls = (await hooks('events'))['token_requests.refresh_token'];
+    expect(calls).toBe(2); // the lost answer, and the one refusal: no loop
+    await expect(acquire(id, 30)).rejects.toMatchObject({ code: 'GONE' });
+    expect((await api(`/api/v2/externalOAuth/authorizedProviders/${id}/token/`, alice, { method: 'POST' })).status).toBe(410);
+    expect((await hooks('events'))['token_requests.refresh_token']).toBe(calls);
+    expect((await auditTypes(id)).slice(auditBefore.length)).toEqual(['refresh.abandoned', 'status.expired']);
   });
 
   it('refreshes ahead of expiry in the worker, so callers find a fresh token without waiting on the provider', async () => {

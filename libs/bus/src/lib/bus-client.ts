@@ -186,16 +186,14 @@ export class BusClientProxy extends ClientProxy implements OnApplicationShutdown
   private async push(service: string, envelope: RequestEnvelope): Promise<void> {
     if (!this.connection) throw new BusUnavailableError(service, 'client not connected');
     const key = requestListKey(this.prefix, service);
-    const pipeline = this.connection.pipeline().rpush(key, JSON.stringify(envelope));
-    // The expiry is renewed once a minute per list, not on every request (one command less each).
+    const length = await this.connection.rpush(key, JSON.stringify(envelope));
+    // The list gets an expiry when this push created it, and at least once a minute per client (not
+    // on every request: one command less each under load).
     const now = Date.now();
-    if ((this.expiryRenewed.get(key) ?? 0) < now - 60_000) {
+    if (length === 1 || (this.expiryRenewed.get(key) ?? 0) < now - 60_000) {
       this.expiryRenewed.set(key, now);
-      pipeline.expire(key, REQUEST_LIST_TTL_SECONDS);
+      this.connection.expire(key, REQUEST_LIST_TTL_SECONDS).catch(() => undefined);
     }
-    const results = await pipeline.exec();
-    const failed = results?.find(([err]) => err);
-    if (!results || failed) throw failed?.[0] ?? new Error('request not queued');
   }
 
   private onReply(raw: string): void {

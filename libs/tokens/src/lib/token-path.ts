@@ -31,6 +31,17 @@ export interface TokenPathOptions {
 
 export const DEFAULT_TOKEN_PATH_OPTIONS: TokenPathOptions = { leaseMs: 20_000, providerTimeoutMs: 45_000, pollMs: 50, minimumServedSeconds: 5, memoryTtlMs: 2_000 };
 
+/**
+ * Fault injection for end-to-end tests (never wired in production): lets a test stop a replica at
+ * the worst moment, between the provider's answer and the database write.
+ */
+export interface TokenPathFaults {
+  afterProviderAnswer?: () => Promise<void>;
+}
+
+/** Provider of `TokenPathFaults` (optional). */
+export const TOKEN_PATH_FAULTS = Symbol('TOKEN_PATH_FAULTS');
+
 /** An access token handed to a caller, with what it belongs to. */
 export interface ServedToken {
   accessToken: string;
@@ -73,6 +84,8 @@ interface Lease {
   fence: string;
   generation: number;
   refresh_token: string | null;
+  /** Set when the previous holder's lease lapsed unreleased: it stopped (crashed) mid-refresh. */
+  abandoned_until: Date | null;
 }
 
 /**
@@ -96,6 +109,7 @@ export class TokenPath {
     private readonly publish: EventSink,
     private readonly options: TokenPathOptions = DEFAULT_TOKEN_PATH_OPTIONS,
     private readonly schedule: RefreshScheduler = () => undefined,
+    private readonly faults?: TokenPathFaults,
   ) {}
 
   /**
@@ -199,6 +213,17 @@ export class TokenPath {
   }
 
   private async refreshHolding(orgId: string, authorizationId: string, lease: Lease, min: number, since: number): Promise<ServedToken> {
+    if (lease.abandoned_until) {
+      // Its holder renews a lease while it waits on the provider: one that lapsed means the holder
+      // stopped mid-refresh (or is stuck). If the provider had rotated the refresh token for it,
+      // that token is lost and the refresh below will be refused: say so for the operator.
+      await this.audit(
+        orgId,
+        authorizationId,
+        'refresh.abandoned',
+        `the previous refresh lease lapsed at ${new Date(lease.abandoned_until).toISOString()} without a write (its replica stopped or stalled); a refresh token it may have received is not known here`,
+      );
+    }
     // A sibling may have written just before we took the lease.
     const before = await this.read(orgId, authorizationId);
     const already = this.serveable(before, authorizationId, min, since);
@@ -238,6 +263,7 @@ export class TokenPath {
       return this.refreshFailed(orgId, authorizationId, lease, before, min, err);
     }
     clearInterval(heartbeat);
+    await this.faults?.afterProviderAnswer?.();
     // Persist before anything else is done with the answer (a rotated refresh token must not be lost).
     this.forget(authorizationId);
     const written = await this.write(orgId, lease, tokens);
@@ -292,9 +318,10 @@ export class TokenPath {
   /** Takes the refresh lease (fencing counter +1) unless a live one exists. */
   private async takeLease(orgId: string, authorizationId: string): Promise<Lease | null> {
     const [rows] = (await this.dataSource.query(
-      `UPDATE ${CREDENTIALS} SET fence = fence + 1, lease_until = now() + ($3::int * interval '1 millisecond')
-        WHERE authorization_id = $1 AND org_id = $2 AND (lease_until IS NULL OR lease_until < now())
-        RETURNING id, fence, generation, refresh_token`,
+      `WITH prev AS (SELECT id, lease_until FROM ${CREDENTIALS} WHERE authorization_id = $1 AND org_id = $2 FOR UPDATE)
+       UPDATE ${CREDENTIALS} c SET fence = c.fence + 1, lease_until = now() + ($3::int * interval '1 millisecond')
+         FROM prev WHERE c.id = prev.id AND (prev.lease_until IS NULL OR prev.lease_until < now())
+        RETURNING c.id, c.fence, c.generation, c.refresh_token, prev.lease_until AS abandoned_until`,
       [authorizationId, orgId, this.options.leaseMs],
     )) as [Lease[], number];
     return rows[0] ?? null;

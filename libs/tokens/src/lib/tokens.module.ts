@@ -7,7 +7,7 @@ import { AuthorizationsService } from './authorizations/authorizations.service';
 import { AuthorizedProvidersService } from './authorized-providers.service';
 import { ConsentService } from './consent.service';
 import { EventSink, ProviderAccess, RefreshScheduler } from './provider-access';
-import { DEFAULT_TOKEN_PATH_OPTIONS, TokenPath } from './token-path';
+import { DEFAULT_TOKEN_PATH_OPTIONS, TOKEN_PATH_FAULTS, TokenPath, TokenPathFaults } from './token-path';
 import { TOKENS_SCHEMA } from './tokens.schema';
 
 /** Injection tokens the app provides: how to reach providers, where events go. */
@@ -45,9 +45,17 @@ export class TokensDomainModule {
       },
       {
         provide: TokenPath,
-        inject: [TOKENS_DS, SERVICE_CONFIG, PROVIDER_ACCESS, PROVIDER_FETCH, EVENT_SINK, { token: REFRESH_SCHEDULER, optional: true }],
-        useFactory: (ds: DataSource, c: ServiceConfig, access: ProviderAccess, f: typeof fetch, sink: EventSink, schedule?: RefreshScheduler) =>
-          new TokenPath(ds, cipherOf(c), access, f, sink, DEFAULT_TOKEN_PATH_OPTIONS, schedule),
+        inject: [
+          TOKENS_DS,
+          SERVICE_CONFIG,
+          PROVIDER_ACCESS,
+          PROVIDER_FETCH,
+          EVENT_SINK,
+          { token: REFRESH_SCHEDULER, optional: true },
+          { token: TOKEN_PATH_FAULTS, optional: true },
+        ],
+        useFactory: (ds: DataSource, c: ServiceConfig, access: ProviderAccess, f: typeof fetch, sink: EventSink, schedule?: RefreshScheduler, faults?: TokenPathFaults) =>
+          new TokenPath(ds, cipherOf(c), access, f, sink, DEFAULT_TOKEN_PATH_OPTIONS, schedule, faults),
       },
       {
         provide: ConsentService,
