@@ -1,3 +1,5 @@
+export * from './lib/adapter';
+export { adapterFor } from './lib/adapters';
 export * from './lib/catalogue';
 export * from './lib/egress';
 export * from './lib/errors';

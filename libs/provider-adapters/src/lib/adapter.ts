@@ -1,6 +1,6 @@
 import type { OAuthUser, ProviderType } from '@broker/contracts';
-import type { ProviderCallError, ProviderClient, ProviderTokenSet } from './oauth-calls';
-import type { RevocationOutcome } from './revocation';
+import type { ProviderCallError, ProviderClient, ProviderTokenSet } from './provider-call';
+import type { RevocationOutcome } from './revocation-direct';
 import type { ResolvedProvider } from './resolve';
 
 /**
@@ -15,7 +15,8 @@ export interface ProviderAdapter {
   capabilities(provider: ResolvedProvider): AdapterCapabilities;
   /** The URL the user is sent to (PKCE S256 when a challenge is given and the provider supports it). */
   authorizationUrl(provider: ResolvedProvider, params: AuthorizationUrlParams): string;
-  exchangeCode(client: AdapterClient, params: { code: string; redirectUri: string; codeVerifier?: string }): Promise<ProviderTokenSet>;
+  /** `iss`: the callback's RFC 9207 parameter, if any; checked against `expectedIssuer` when the provider has one. */
+  exchangeCode(client: AdapterClient, params: { code: string; redirectUri: string; codeVerifier?: string; iss?: string }): Promise<ProviderTokenSet>;
   /** May return a rotated refresh token, or none (then the caller keeps the old one). */
   refresh(client: AdapterClient, refreshToken: string): Promise<ProviderTokenSet>;
   /** Best effort, bounded, never throws. `unsupported` when the provider has no revocation API. */
@@ -26,8 +27,10 @@ export interface ProviderAdapter {
   validate(client: AdapterClient, accessToken: string): Promise<{ valid: boolean; error?: string }>;
   /** RFC 8628 device authorization (only when `capabilities().deviceFlow`). */
   startDeviceAuthorization?(client: AdapterClient, scopes: string[]): Promise<DeviceAuthorization>;
-  /** One poll of the token endpoint with a device code. */
+  /** One poll of the token endpoint with a device code. Never throws: failures (transient ones too) are `failed`. */
   pollDeviceToken?(client: AdapterClient, deviceCode: string): Promise<DevicePollResult>;
+  /** The issuer an authorization response's `iss` (RFC 9207) must equal; undefined when the provider has no fixed one. */
+  expectedIssuer?(provider: ResolvedProvider): string | undefined;
 }
 
 /** A provider client with the full resolved provider (the adapter picks what it needs). */
@@ -36,10 +39,15 @@ export interface AdapterClient extends Omit<ProviderClient, 'provider'> {
 }
 
 export interface AdapterCapabilities {
+  /** The authorization code flow takes PKCE S256. */
   pkce: boolean;
+  /** A refresh may return a new refresh token that replaces (and may invalidate) the old one. */
   refreshRotation: boolean;
+  /** `revoke` reaches a revocation API (otherwise it answers `unsupported`). */
   revocation: boolean;
+  /** `startDeviceAuthorization` / `pollDeviceToken` work for this instance. */
   deviceFlow: boolean;
+  /** The provider type has self-hosted deployments addressed by `host` / `baseUrl` (this instance's own flag: `provider.selfHosted`). */
   selfHosted: boolean;
 }
 
@@ -66,7 +74,8 @@ export interface DeviceAuthorization {
 export type DevicePollResult =
   | { status: 'authorized'; tokens: ProviderTokenSet }
   | { status: 'pending' }
-  | { status: 'slow_down' }
+  /** `interval`: the new interval when the provider names one (GitHub does); otherwise add 5 s (RFC 8628 §3.5). */
+  | { status: 'slow_down'; interval?: number }
   | { status: 'denied' }
   | { status: 'expired' }
   | { status: 'failed'; error: ProviderCallError };

@@ -1,0 +1,36 @@
+import type { ProviderType } from '@broker/contracts';
+import { PROVIDER_TYPES } from '@broker/contracts';
+import type { ProviderAdapter } from '../adapter';
+import type { ResolvedProvider } from '../resolve';
+import { OAuth2Adapter, OidcAdapter } from './generic';
+import { StandardAdapter } from './standard';
+
+const ADAPTERS: Record<ProviderType, StandardAdapter> = {
+  github: new StandardAdapter('github'),
+  gitlab: new StandardAdapter('gitlab'),
+  bitbucket: new StandardAdapter('bitbucket'),
+  google: new StandardAdapter('google'),
+  box: new StandardAdapter('box'),
+  microsoft: new StandardAdapter('microsoft'),
+  sharepoint: new StandardAdapter('sharepoint'),
+  jira: new StandardAdapter('jira'),
+  confluence: new StandardAdapter('confluence'),
+  oidc: new OidcAdapter(),
+  oauth2: new OAuth2Adapter(),
+};
+
+/** The adapter of a provider type (or of a resolved provider's type). Adapters are stateless singletons. */
+export function adapterFor(typeOrProvider: ProviderType | Pick<ResolvedProvider, 'type'>): ProviderAdapter {
+  return standardAdapterFor(typeOrProvider);
+}
+
+/** adapterFor with the implementation type (the lib's own back-compatible functions use its optional-hint `revoke`). */
+export function standardAdapterFor(typeOrProvider: ProviderType | Pick<ResolvedProvider, 'type'>): StandardAdapter {
+  const type = typeof typeOrProvider === 'string' ? typeOrProvider : typeOrProvider?.type;
+  const adapter = (PROVIDER_TYPES as readonly string[]).includes(type) ? ADAPTERS[type] : undefined;
+  if (!adapter) throw new TypeError(`no adapter for provider type ${JSON.stringify(type)}`);
+  return adapter;
+}
+
+export { StandardAdapter } from './standard';
+export { OAuth2Adapter, OidcAdapter } from './generic';

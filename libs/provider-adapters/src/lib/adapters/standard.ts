@@ -1,0 +1,295 @@
+import * as oauth from 'oauth4webapi';
+import type { OAuthUser, ProviderType } from '@broker/contracts';
+import { PROVIDER_CATALOGUE } from '../catalogue';
+import type { AdapterCapabilities, AdapterClient, AuthorizationUrlParams, DeviceAuthorization, DevicePollResult, ProviderAdapter } from '../adapter';
+import { ProviderCallError, call, classify, normalizeUser, safeCode, throwIfTransient, toTokenSet, type ProviderTokenSet } from '../provider-call';
+import type { ResolvedProvider } from '../resolve';
+import { revokeTokenDirect, type RevocationOutcome } from '../revocation-direct';
+import { DEFAULT_TIMEOUT_MS, filteredFetch, getJson, isObject, jsonResponse, mediaType } from './http';
+
+type Kind = ProviderCallError['kind'];
+type DeviceWait = 'pending' | 'slow_down' | 'denied' | 'expired';
+
+/** RFC 8628 §3.5 error codes of a device-code poll. */
+const RFC8628_POLL: Readonly<Record<string, DeviceWait>> = {
+  authorization_pending: 'pending',
+  slow_down: 'slow_down',
+  access_denied: 'denied',
+  expired_token: 'expired',
+};
+
+/**
+ * The standard OAuth 2.0 / OpenID Connect adapter, every protocol call made by oauth4webapi:
+ * authorization code grant (RFC 6749, PKCE RFC 7636), refresh, revocation (RFC 7009), device
+ * authorization and device code grant (RFC 8628), issuer check of the authorization response
+ * (RFC 9207). Provider adapters extend it and override only the hooks where their provider
+ * deviates from the standard (each override says which deviation it handles).
+ */
+export class StandardAdapter implements ProviderAdapter {
+  constructor(readonly type: ProviderType) {}
+
+  capabilities(provider: ResolvedProvider): AdapterCapabilities {
+    return {
+      pkce: provider.pkce,
+      refreshRotation: provider.rotatesRefreshTokens,
+      revocation: provider.revocation.kind !== 'none',
+      deviceFlow: this.supportsDeviceFlow(provider),
+      selfHosted: PROVIDER_CATALOGUE[provider.type].selfHosted !== undefined,
+    };
+  }
+
+  /** The issuer an authorization response's `iss` (RFC 9207) must equal, when the provider has a fixed one. */
+  expectedIssuer(provider: ResolvedProvider): string | undefined {
+    return provider.endpoints.issuer;
+  }
+
+  authorizationUrl(provider: ResolvedProvider, params: AuthorizationUrlParams): string {
+    const url = new URL(provider.endpoints.authorizationUrl);
+    url.searchParams.set('response_type', 'code');
+    url.searchParams.set('client_id', params.clientId);
+    url.searchParams.set('redirect_uri', params.redirectUri);
+    const scopes = this.scopes(provider, params.scopes);
+    if (scopes.length) url.searchParams.set('scope', scopes.join(provider.scopeSeparator || ' '));
+    url.searchParams.set('state', params.state);
+    if (params.codeChallenge && provider.pkce) {
+      url.searchParams.set('code_challenge', params.codeChallenge);
+      url.searchParams.set('code_challenge_method', 'S256');
+    }
+    for (const [k, v] of Object.entries({ ...provider.extraAuthorizationParams, ...this.authorizationParams(provider) })) url.searchParams.set(k, v);
+    return url.toString();
+  }
+
+  /**
+   * Exchanges an authorization code. `iss`, when the callback carried one, is checked against the
+   * provider's issuer by oauth4webapi (RFC 9207); the state was checked by the caller.
+   */
+  async exchangeCode(c: AdapterClient, params: { code: string; redirectUri: string; codeVerifier?: string; iss?: string }): Promise<ProviderTokenSet> {
+    const as = this.server(c.provider);
+    const client = this.client(c);
+    return call(async () => {
+      const callback = new URLSearchParams({ code: params.code });
+      if (params.iss !== undefined && this.expectedIssuer(c.provider)) callback.set('iss', params.iss);
+      const body = oauth.validateAuthResponse(as, client, callback, oauth.skipStateCheck);
+      const verifier = params.codeVerifier && c.provider.pkce ? params.codeVerifier : oauth.nopkce;
+      const res = await oauth.authorizationCodeGrantRequest(as, client, this.clientAuth(c), body, params.redirectUri, verifier, this.options(c, c.provider.endpoints.tokenUrl));
+      throwIfTransient(res);
+      return toTokenSet(await oauth.processGenericTokenEndpointResponse(as, client, res));
+    }, (err) => this.classify(err));
+  }
+
+  async refresh(c: AdapterClient, refreshToken: string): Promise<ProviderTokenSet> {
+    const as = this.server(c.provider);
+    const client = this.client(c);
+    return call(async () => {
+      const res = await oauth.refreshTokenGrantRequest(as, client, this.clientAuth(c), refreshToken, this.options(c, c.provider.endpoints.tokenUrl));
+      throwIfTransient(res);
+      return toTokenSet(await oauth.processGenericTokenEndpointResponse(as, client, res));
+    }, (err) => this.classify(err));
+  }
+
+  /** `hint` may be omitted (then no `token_type_hint` is sent). */
+  async revoke(c: AdapterClient, token: { value: string; hint?: 'refresh_token' | 'access_token' }): Promise<RevocationOutcome> {
+    return revokeTokenDirect({
+      provider: c.provider,
+      clientId: c.clientId,
+      clientSecret: c.clientSecret,
+      token: token.value,
+      tokenTypeHint: token.hint,
+      fetch: c.fetch,
+      timeoutMs: c.timeoutMs ?? 5_000,
+      ...this.revocationOptions(c.provider),
+    });
+  }
+
+  async userInfo(c: Omit<AdapterClient, 'clientSecret'>, accessToken: string): Promise<OAuthUser> {
+    const url = c.provider.endpoints.userinfoUrl;
+    if (!url) return {};
+    return call(async () => normalizeUser(asObject((await getJson(c, url, accessToken, 'the userinfo endpoint')).body)), (err) => this.classify(err));
+  }
+
+  /**
+   * Default: the token works if the userinfo endpoint accepts it. A provider without a userinfo
+   * endpoint cannot be asked: the token counts as valid (its expiry is the caller's to check).
+   */
+  async validate(c: AdapterClient, accessToken: string): Promise<{ valid: boolean; error?: string }> {
+    if (!c.provider.endpoints.userinfoUrl) return { valid: true };
+    return validity(() => this.userInfo(c, accessToken));
+  }
+
+  async startDeviceAuthorization(c: AdapterClient, scopes: string[]): Promise<DeviceAuthorization> {
+    if (!this.supportsDeviceFlow(c.provider)) throw new ProviderCallError('rejected', `${c.provider.displayName} has no device authorization endpoint`);
+    const url = c.provider.endpoints.deviceAuthorizationUrl as string;
+    const as: oauth.AuthorizationServer = { ...this.server(c.provider), device_authorization_endpoint: url };
+    const client = this.client(c);
+    return call(async () => {
+      const params = new URLSearchParams();
+      const list = this.scopes(c.provider, scopes);
+      if (list.length) params.set('scope', list.join(c.provider.scopeSeparator || ' '));
+      const res = await oauth.deviceAuthorizationRequest(as, client, this.deviceClientAuth(c), params, this.options(c, url));
+      throwIfTransient(res);
+      const r = await oauth.processDeviceAuthorizationResponse(as, client, res);
+      const device: DeviceAuthorization = {
+        deviceCode: r.device_code,
+        userCode: r.user_code,
+        verificationUri: r.verification_uri,
+        expiresIn: r.expires_in,
+        // RFC 8628 §3.2: 5 seconds when the provider says nothing.
+        interval: typeof r.interval === 'number' && r.interval > 0 ? r.interval : 5,
+      };
+      if (r.verification_uri_complete) device.verificationUriComplete = r.verification_uri_complete;
+      return device;
+    }, (err) => this.classify(err));
+  }
+
+  /** One poll; never throws: a failure (transient included, see `error.kind`) is `failed`. */
+  async pollDeviceToken(c: AdapterClient, deviceCode: string): Promise<DevicePollResult> {
+    const as = this.server(c.provider);
+    const client = this.client(c);
+    try {
+      const res = await oauth.deviceCodeGrantRequest(as, client, this.deviceClientAuth(c), deviceCode, this.options(c, c.provider.endpoints.tokenUrl));
+      throwIfTransient(res);
+      return { status: 'authorized', tokens: toTokenSet(await oauth.processDeviceCodeResponse(as, client, res)) };
+    } catch (err) {
+      if (err instanceof oauth.ResponseBodyError) {
+        const wait = this.devicePollStatus(err.error);
+        if (wait === 'slow_down') {
+          const interval = Number(err.cause['interval']);
+          return Number.isFinite(interval) && interval > 0 ? { status: 'slow_down', interval } : { status: 'slow_down' };
+        }
+        if (wait) return { status: wait };
+      }
+      return { status: 'failed', error: this.classify(err) };
+    }
+  }
+
+  // ---- hooks (override where the provider deviates) ----
+
+  protected supportsDeviceFlow(provider: ResolvedProvider): boolean {
+    return Boolean(provider.endpoints.deviceAuthorizationUrl);
+  }
+
+  /** The scopes actually requested (e.g. `offline_access` added where refresh tokens need it). */
+  protected scopes(_provider: ResolvedProvider, scopes: string[]): string[] {
+    return scopes;
+  }
+
+  /** Authorization parameters beyond the catalogue's `extraAuthorizationParams`. */
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  protected authorizationParams(_provider: ResolvedProvider): Record<string, string> {
+    return {};
+  }
+
+  /**
+   * Whether an `id_token` in a token response is kept (and then validated by oauth4webapi against
+   * the issuer). Only the `oidc` adapter keeps it: the broker never reads id_token claims, and the
+   * product providers' id_token issuers do not match a fixed issuer (Google's may be
+   * `accounts.google.com` without a scheme, Entra's names the user's tenant under `common`).
+   */
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  protected keepIdToken(_provider: ResolvedProvider): boolean {
+    return false;
+  }
+
+  /** Straightens a token / device endpoint answer before oauth4webapi reads it. */
+  protected async normalizeResponse(res: Response, provider: ResolvedProvider): Promise<Response> {
+    if (this.keepIdToken(provider) || mediaType(res) !== 'application/json' || !res.ok) return res;
+    const body = (await res
+      .clone()
+      .json()
+      .catch(() => undefined)) as unknown;
+    if (!isObject(body) || !('id_token' in body)) return res;
+    const rest = { ...body };
+    delete rest['id_token'];
+    return jsonResponse(res, rest);
+  }
+
+  /** Provider-specific error codes → kind (undefined: the RFC 6749 mapping of `classify`). */
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  protected errorKind(_error: string, _body: Record<string, unknown>): Kind | undefined {
+    return undefined;
+  }
+
+  /** Device poll error code → wait state (undefined: a failure). */
+  protected devicePollStatus(error: string): DeviceWait | undefined {
+    return RFC8628_POLL[error];
+  }
+
+  protected clientAuth(c: AdapterClient): oauth.ClientAuth {
+    return c.provider.tokenEndpointAuthMethod === 'client_secret_post' ? oauth.ClientSecretPost(c.clientSecret) : oauth.ClientSecretBasic(c.clientSecret);
+  }
+
+  /** Client authentication of the device authorization and device code requests (RFC 8628 §3.1: as at the token endpoint). */
+  protected deviceClientAuth(c: AdapterClient): oauth.ClientAuth {
+    return this.clientAuth(c);
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  protected revocationOptions(_provider: ResolvedProvider): { clientAuthentication?: 'none' } {
+    return {};
+  }
+
+  // ---- plumbing ----
+
+  classify(err: unknown): ProviderCallError {
+    if (err instanceof oauth.ResponseBodyError) {
+      const kind = this.errorKind(err.error, err.cause as unknown as Record<string, unknown>);
+      if (kind) return new ProviderCallError(kind, describeKind(kind, err.error));
+    }
+    return classify(err);
+  }
+
+  protected server(provider: ResolvedProvider): oauth.AuthorizationServer {
+    const e = provider.endpoints;
+    return {
+      issuer: this.expectedIssuer(provider) ?? new URL(e.tokenUrl).origin,
+      authorization_endpoint: e.authorizationUrl,
+      token_endpoint: e.tokenUrl,
+      userinfo_endpoint: e.userinfoUrl,
+      revocation_endpoint: e.revocationUrl,
+      device_authorization_endpoint: e.deviceAuthorizationUrl,
+    };
+  }
+
+  protected client(c: Pick<AdapterClient, 'clientId'>): oauth.Client {
+    return { client_id: c.clientId };
+  }
+
+  protected options(c: Pick<AdapterClient, 'fetch' | 'timeoutMs' | 'provider'>, url: string) {
+    return {
+      [oauth.customFetch]: filteredFetch(c.fetch, (res) => this.normalizeResponse(res, c.provider)),
+      [oauth.allowInsecureRequests]: url.startsWith('http:'),
+      signal: AbortSignal.timeout(c.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+    };
+  }
+}
+
+function describeKind(kind: Kind, error: string): string {
+  const code = safeCode(error);
+  switch (kind) {
+    case 'invalid_grant':
+      return `the provider says the grant is invalid or expired (${code})`;
+    case 'invalid_client':
+      return `the provider refused the client (${code})`;
+    case 'transient':
+      return `the provider answered ${code}`;
+    default:
+      return `the provider refused: ${code}`;
+  }
+}
+
+export function asObject(body: unknown): Record<string, unknown> {
+  if (!isObject(body)) throw new ProviderCallError('rejected', 'the provider answered something other than a JSON object');
+  return body;
+}
+
+/** Runs a token check: refused → `{valid: false, error}`; transient failures are thrown. */
+export async function validity(check: () => Promise<unknown>): Promise<{ valid: boolean; error?: string }> {
+  try {
+    await check();
+    return { valid: true };
+  } catch (err) {
+    const e = classify(err);
+    if (e.kind === 'transient') throw e;
+    return { valid: false, error: e.message };
+  }
+}
