@@ -3,10 +3,11 @@ import { PROVIDER_TYPES } from '@broker/contracts';
 import type { ProviderAdapter } from '../adapter';
 import type { ResolvedProvider } from '../resolve';
 import { OAuth2Adapter, OidcAdapter } from './generic';
+import { GitHubAdapter } from './github';
 import { StandardAdapter } from './standard';
 
 const ADAPTERS: Record<ProviderType, StandardAdapter> = {
-  github: new StandardAdapter('github'),
+  github: new GitHubAdapter(),
   gitlab: new StandardAdapter('gitlab'),
   bitbucket: new StandardAdapter('bitbucket'),
   google: new StandardAdapter('google'),

@@ -1,0 +1,94 @@
+import * as oauth from 'oauth4webapi';
+import type { OAuthUser } from '@broker/contracts';
+import type { AdapterClient } from '../adapter';
+import { ProviderCallError, call, normalizeUser } from '../provider-call';
+import type { ResolvedProvider } from '../resolve';
+import { getJson, getJsonBestEffort, isObject, jsonResponse, mediaType } from './http';
+import { StandardAdapter, asObject, validity } from './standard';
+
+/** GitHub's REST API headers (a User-Agent is mandatory there). */
+const API_HEADERS = { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28', 'user-agent': 'oauth-token-broker' };
+
+/** GitHub's token-endpoint error codes that are not RFC 6749's, by meaning. */
+const GITHUB_ERRORS: Readonly<Record<string, ProviderCallError['kind']>> = {
+  bad_verification_code: 'invalid_grant', // the code is wrong or expired (RFC: invalid_grant)
+  bad_refresh_token: 'invalid_grant',
+  incorrect_device_code: 'invalid_grant',
+  incorrect_client_credentials: 'invalid_client',
+  device_flow_disabled: 'rejected',
+  redirect_uri_mismatch: 'rejected',
+  unverified_user_email: 'rejected',
+};
+
+const NUMERIC_FIELDS = ['expires_in', 'refresh_token_expires_in', 'interval'];
+
+/**
+ * GitHub and GitHub Enterprise Server (OAuth Apps and GitHub Apps' user tokens). Deviations from
+ * the standard, each handled here:
+ * - the token and device endpoints answer `application/x-www-form-urlencoded` unless the request
+ *   says `Accept: application/json` (oauth4webapi always does; a form answer is converted anyway);
+ * - they answer errors with HTTP 200 and an `error` field, under their own names
+ *   (`bad_verification_code`, `bad_refresh_token`, `incorrect_client_credentials`, ...);
+ * - the device flow takes the client id alone (no client secret);
+ * - revocation is the applications grant API (`github-grant` in the catalogue);
+ * - the user is `GET {api}/user`, whose `email` is null unless public: the primary verified
+ *   address comes from `GET {api}/user/emails` (best effort, needs `user:email`);
+ * - rate limits are 403s (or 429s) with `x-ratelimit-remaining: 0` or `retry-after`, and
+ *   secondary limits may say so only in the body: transient, never a dead token.
+ * GitHub App user tokens expire after 8 h and come with a rotating refresh token that lives
+ * `refresh_token_expires_in` seconds (reported as `refreshTokenExpiresAt`).
+ */
+export class GitHubAdapter extends StandardAdapter {
+  constructor() {
+    super('github');
+  }
+
+  protected override async normalizeResponse(res: Response, provider: ResolvedProvider): Promise<Response> {
+    let body: Record<string, unknown> | undefined;
+    const type = mediaType(res);
+    if (type === 'application/x-www-form-urlencoded' || type === 'text/plain') {
+      const text = await res.clone().text();
+      body = Object.fromEntries(new URLSearchParams(text));
+      for (const field of NUMERIC_FIELDS) if (typeof body[field] === 'string' && body[field] !== '') body[field] = Number(body[field]);
+    } else if (type === 'application/json') {
+      const parsed = (await res.clone().json().catch(() => undefined)) as unknown;
+      body = isObject(parsed) ? parsed : undefined;
+    }
+    if (!body) return super.normalizeResponse(res, provider);
+    // HTTP 200 with an error: give oauth4webapi the 400 RFC 6749 §5.2 says it is.
+    const status = res.status === 200 && typeof body['error'] === 'string' ? 400 : res.status;
+    return super.normalizeResponse(jsonResponse(res, body, status), provider);
+  }
+
+  protected override errorKind(error: string): ProviderCallError['kind'] | undefined {
+    return GITHUB_ERRORS[error];
+  }
+
+  /** GitHub's device flow authenticates the client by its id alone. */
+  protected override deviceClientAuth(): oauth.ClientAuth {
+    return oauth.None();
+  }
+
+  override async userInfo(c: Omit<AdapterClient, 'clientSecret'>, accessToken: string): Promise<OAuthUser> {
+    const url = c.provider.endpoints.userinfoUrl;
+    if (!url) return {};
+    return call(async () => {
+      const raw = asObject((await getJson(c, url, accessToken, 'GitHub', API_HEADERS)).body);
+      const user = normalizeUser(raw);
+      if (!user.email) {
+        const emails = await getJsonBestEffort<unknown>(c, `${url}/emails`, accessToken, 'GitHub', API_HEADERS);
+        const list = Array.isArray(emails) ? emails.filter(isObject) : [];
+        const primary = list.find((e) => e['primary'] === true && e['verified'] !== false) ?? list.find((e) => e['verified'] === true);
+        if (primary && typeof primary['email'] === 'string') user.email = primary['email'];
+      }
+      return user;
+    }, (err) => this.classify(err));
+  }
+
+  /** `GET {api}/user` with the token: 401 → not valid; rate limits → thrown as transient. */
+  override async validate(c: AdapterClient, accessToken: string): Promise<{ valid: boolean; error?: string }> {
+    const url = c.provider.endpoints.userinfoUrl;
+    if (!url) return { valid: true };
+    return validity(() => getJson(c, url, accessToken, 'GitHub', API_HEADERS));
+  }
+}
