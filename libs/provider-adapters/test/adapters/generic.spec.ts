@@ -1,6 +1,7 @@
 import { adapterFor, exchangeCode, ProviderCallError, resolveProvider, resolveProviderAsync, revokeToken, type AdapterClient, type ResolvedProvider } from '../../src';
 import { startGenericFake } from '../fakes/generic';
 import { basicCredentials, bodyOf, pkcePair, type OAuthFake } from '../fakes/oauth-fake';
+import { must, deviceFlow } from '../support/must';
 
 /** An unsigned-signature JWT (oauth4webapi checks a token-endpoint id_token's claims, not its signature: TLS vouches for it). */
 function idToken(claims: Record<string, unknown>): string {
@@ -74,17 +75,17 @@ describe('generic adapters (oauth2 explicit endpoints, oidc discovery) against a
     expect(tokens).toMatchObject({ tokenType: 'bearer', scope: 'read' });
     expect(tokens.accessToken).toMatch(/^at-/);
     expect(tokens.refreshToken).toMatch(/^rt-/);
-    expect(tokens.expiresAt!.getTime()).toBeGreaterThan(Date.now() + 3500_000);
+    expect(must(tokens.expiresAt).getTime()).toBeGreaterThan(Date.now() + 3500_000);
     const [req] = fake.requestsTo('/token');
     expect(basicCredentials(req)).toEqual(['generic-app', 'generic-secret']);
     expect(bodyOf(req)).toEqual({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier });
     expect(req.headers.accept).toBe('application/json');
 
-    const refreshed = await adapter.refresh(client(oauth2), tokens.refreshToken!);
+    const refreshed = await adapter.refresh(client(oauth2), must(tokens.refreshToken));
     expect(refreshed.refreshToken).toMatch(/^rt-/);
     expect(refreshed.refreshToken).not.toBe(tokens.refreshToken);
     // The rotated-out refresh token is dead: invalid_grant.
-    await expect(adapter.refresh(client(oauth2), tokens.refreshToken!)).rejects.toMatchObject({ kind: 'invalid_grant' });
+    await expect(adapter.refresh(client(oauth2), must(tokens.refreshToken))).rejects.toMatchObject({ kind: 'invalid_grant' });
   });
 
   it('maps a refused client to invalid_client and a wrong verifier to invalid_grant, never echoing secrets', async () => {
@@ -123,7 +124,7 @@ describe('generic adapters (oauth2 explicit endpoints, oidc discovery) against a
   it('revokes through RFC 7009 with the type hint, and says unsupported without a revocation endpoint', async () => {
     const rt = fake.grantCode({ redirectUri });
     const tokens = await adapterFor(oidc).exchangeCode(client(oidc), { code: rt, redirectUri });
-    expect(await adapterFor(oidc).revoke(client(oidc), { value: tokens.refreshToken!, hint: 'refresh_token' })).toEqual({ revoked: true });
+    expect(await adapterFor(oidc).revoke(client(oidc), { value: must(tokens.refreshToken), hint: 'refresh_token' })).toEqual({ revoked: true });
     const [req] = fake.requestsTo('/revoke');
     expect(bodyOf(req)).toEqual({ token: tokens.refreshToken, token_type_hint: 'refresh_token' });
     expect(basicCredentials(req)).toEqual(['generic-app', 'generic-secret']);
@@ -133,26 +134,26 @@ describe('generic adapters (oauth2 explicit endpoints, oidc discovery) against a
 
   it('runs the device flow: start (interval default 5), pending, slow_down, denied, expired, authorized', async () => {
     const adapter = adapterFor(oidc);
-    const started = await adapter.startDeviceAuthorization!(client(oidc), ['openid']);
+    const started = await deviceFlow(adapter).start(client(oidc), ['openid']);
     expect(started).toEqual({ deviceCode: expect.stringMatching(/^dc-/), userCode: 'WDJB-MJHT', verificationUri: `${fake.origin}/device`, expiresIn: 900, interval: 5 });
     expect(bodyOf(fake.requestsTo('/device_authorization')[0])).toEqual({ client_id: 'generic-app', scope: 'openid' });
-    expect(await adapter.pollDeviceToken!(client(oidc), started.deviceCode)).toEqual({ status: 'pending' });
-    const done = await adapter.pollDeviceToken!(client(oidc), started.deviceCode);
+    expect(await deviceFlow(adapter).poll(client(oidc), started.deviceCode)).toEqual({ status: 'pending' });
+    const done = await deviceFlow(adapter).poll(client(oidc), started.deviceCode);
     expect(done).toMatchObject({ status: 'authorized', tokens: { accessToken: expect.stringMatching(/^at-/), refreshToken: expect.stringMatching(/^rt-/) } });
     expect(bodyOf(fake.requestsTo('/token')[0])).toEqual({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: started.deviceCode });
 
     fake.device('dc-slow', ['slow_down', 'access_denied']);
-    expect(await adapter.pollDeviceToken!(client(oidc), 'dc-slow')).toEqual({ status: 'slow_down' });
-    expect(await adapter.pollDeviceToken!(client(oidc), 'dc-slow')).toEqual({ status: 'denied' });
+    expect(await deviceFlow(adapter).poll(client(oidc), 'dc-slow')).toEqual({ status: 'slow_down' });
+    expect(await deviceFlow(adapter).poll(client(oidc), 'dc-slow')).toEqual({ status: 'denied' });
     fake.device('dc-old', ['expired_token']);
-    expect(await adapter.pollDeviceToken!(client(oidc), 'dc-old')).toEqual({ status: 'expired' });
-    const failed = await adapter.pollDeviceToken!(client(oidc), 'dc-unknown');
+    expect(await deviceFlow(adapter).poll(client(oidc), 'dc-old')).toEqual({ status: 'expired' });
+    const failed = await deviceFlow(adapter).poll(client(oidc), 'dc-unknown');
     expect(failed).toMatchObject({ status: 'failed', error: { kind: 'invalid_grant' } });
   });
 
   it('oidc: checks the RFC 9207 iss of the callback and validates a returned id_token against the issuer', async () => {
     const adapter = adapterFor(oidc);
-    expect(adapter.expectedIssuer!(oidc)).toBe(fake.origin);
+    expect(adapter.expectedIssuer?.(oidc)).toBe(fake.origin);
     await expect(adapter.exchangeCode(client(oidc), { code: fake.grantCode({ redirectUri }), redirectUri, iss: 'https://evil.example' })).rejects.toMatchObject({ kind: 'rejected' });
     expect(fake.requestsTo('/token')).toHaveLength(0);
     await expect(adapter.exchangeCode(client(oidc), { code: fake.grantCode({ redirectUri }), redirectUri, iss: fake.origin })).resolves.toMatchObject({ tokenType: 'bearer' });

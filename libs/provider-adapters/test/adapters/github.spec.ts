@@ -1,6 +1,7 @@
 import { adapterFor, resolveProvider, type AdapterClient, type ResolvedProvider } from '../../src';
 import { GITHUB_CLIENT, startGitHubFake } from '../fakes/github';
 import { basicCredentials, bodyOf, pkcePair, type OAuthFake } from '../fakes/oauth-fake';
+import { must, deviceFlow } from '../support/must';
 
 /**
  * GitHub adapter against a GitHub Enterprise Server fake: the provider is resolved by the catalogue
@@ -42,9 +43,9 @@ describe('GitHub adapter (Enterprise Server fake)', () => {
     expect(req.headers.accept).toBe('application/json');
     expect(req.headers.authorization).toBeUndefined();
     expect(bodyOf(req)).toEqual({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier, client_id: GITHUB_CLIENT.id, client_secret: GITHUB_CLIENT.secret });
-    expect(tokens.expiresAt!.getTime() - Date.now()).toBeGreaterThan(28_700_000);
-    expect(tokens.refreshTokenExpiresAt!.getTime() - Date.now()).toBeGreaterThan(15_897_000_000);
-    const rotated = await adapter.refresh(client(), tokens.refreshToken!);
+    expect(must(tokens.expiresAt).getTime() - Date.now()).toBeGreaterThan(28_700_000);
+    expect(must(tokens.refreshTokenExpiresAt).getTime() - Date.now()).toBeGreaterThan(15_897_000_000);
+    const rotated = await adapter.refresh(client(), must(tokens.refreshToken));
     expect(rotated.refreshToken).toBeDefined();
     expect(rotated.refreshToken).not.toBe(tokens.refreshToken);
   });
@@ -54,7 +55,7 @@ describe('GitHub adapter (Enterprise Server fake)', () => {
     const tokens = await adapter.exchangeCode(client(), { code: fake.grantCode({ redirectUri }), redirectUri });
     expect(tokens).toMatchObject({ tokenType: 'bearer', scope: 'read' });
     expect(tokens.accessToken).toMatch(/^at-/);
-    expect(tokens.expiresAt!.getTime() - Date.now()).toBeGreaterThan(28_700_000);
+    expect(must(tokens.expiresAt).getTime() - Date.now()).toBeGreaterThan(28_700_000);
   });
 
   it.each([false, true])('maps the HTTP-200 errors (form-encoded answer: %s)', async (form) => {
@@ -62,21 +63,21 @@ describe('GitHub adapter (Enterprise Server fake)', () => {
     await expect(adapter.exchangeCode(client(), { code: 'code-unknown', redirectUri })).rejects.toMatchObject({ kind: 'invalid_grant', message: expect.stringContaining('bad_verification_code') });
     await expect(adapter.exchangeCode(client('nope'), { code: fake.grantCode({ redirectUri }), redirectUri })).rejects.toMatchObject({ kind: 'invalid_client' });
     const tokens = await adapter.exchangeCode(client(), { code: fake.grantCode({ redirectUri }), redirectUri });
-    await adapter.refresh(client(), tokens.refreshToken!);
-    const reused = await adapter.refresh(client(), tokens.refreshToken!).catch((e: Error) => e);
+    await adapter.refresh(client(), must(tokens.refreshToken));
+    const reused = (await adapter.refresh(client(), must(tokens.refreshToken)).catch((e: Error) => e)) as Error;
     expect(reused).toMatchObject({ kind: 'invalid_grant', message: expect.stringContaining('bad_refresh_token') });
-    expect(reused.message).not.toContain(tokens.refreshToken!);
+    expect(reused.message).not.toContain(must(tokens.refreshToken));
   });
 
   it('runs the device flow with the client id alone, honouring slow_down’s new interval', async () => {
-    const started = await adapter.startDeviceAuthorization!(client(), ['repo']);
+    const started = await deviceFlow(adapter).start(client(), ['repo']);
     const [start] = fake.requestsTo('/login/device/code');
     expect(start.headers.accept).toBe('application/json');
     expect(start.headers.authorization).toBeUndefined();
     expect(bodyOf(start)).toEqual({ client_id: GITHUB_CLIENT.id, scope: 'repo' });
     expect(started).toMatchObject({ userCode: 'WDJB-MJHT', interval: 5, expiresIn: 900 });
-    expect(await adapter.pollDeviceToken!(client(), started.deviceCode)).toEqual({ status: 'pending' });
-    const done = await adapter.pollDeviceToken!(client(), started.deviceCode);
+    expect(await deviceFlow(adapter).poll(client(), started.deviceCode)).toEqual({ status: 'pending' });
+    const done = await deviceFlow(adapter).poll(client(), started.deviceCode);
     expect(done).toMatchObject({ status: 'authorized', tokens: { refreshToken: expect.any(String) } });
     for (const poll of fake.requestsTo('/login/oauth/access_token')) {
       expect(bodyOf(poll)).toEqual({ client_id: GITHUB_CLIENT.id, device_code: started.deviceCode, grant_type: 'urn:ietf:params:oauth:grant-type:device_code' });
@@ -84,11 +85,11 @@ describe('GitHub adapter (Enterprise Server fake)', () => {
 
     fake.formAlways = true;
     fake.device('dc-gh', ['slow_down', 'access_denied']);
-    expect(await adapter.pollDeviceToken!(client(), 'dc-gh')).toEqual({ status: 'slow_down', interval: 10 });
-    expect(await adapter.pollDeviceToken!(client(), 'dc-gh')).toEqual({ status: 'denied' });
+    expect(await deviceFlow(adapter).poll(client(), 'dc-gh')).toEqual({ status: 'slow_down', interval: 10 });
+    expect(await deviceFlow(adapter).poll(client(), 'dc-gh')).toEqual({ status: 'denied' });
     fake.device('dc-late', ['expired_token']);
-    expect(await adapter.pollDeviceToken!(client(), 'dc-late')).toEqual({ status: 'expired' });
-    expect(await adapter.pollDeviceToken!(client(), 'dc-bogus')).toMatchObject({ status: 'failed', error: { kind: 'invalid_grant' } });
+    expect(await deviceFlow(adapter).poll(client(), 'dc-late')).toEqual({ status: 'expired' });
+    expect(await deviceFlow(adapter).poll(client(), 'dc-bogus')).toMatchObject({ status: 'failed', error: { kind: 'invalid_grant' } });
   });
 
   it('reads /user and takes the primary e-mail from /user/emails when /user has none', async () => {

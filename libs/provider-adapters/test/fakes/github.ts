@@ -45,7 +45,7 @@ export async function startGitHubFake(): Promise<OAuthFake & { formAlways: boole
     answer: (req: RecordedRequest, res: ServerResponse, status: number, body: Record<string, unknown>) => {
       const wantsJson = String(req.headers.accept ?? '').includes('application/json');
       if (wantsJson && !fake.formAlways) return json(res, status, body);
-      const text = new URLSearchParams(Object.entries(body).map(([k, v]) => [k, String(v)])).toString();
+      const text = new URLSearchParams(Object.entries(body).map(([k, v]): [string, string] => [k, String(v)])).toString();
       res.writeHead(status, { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }).end(text);
     },
     api: {

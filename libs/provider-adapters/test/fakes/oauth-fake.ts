@@ -93,6 +93,8 @@ export class OAuthFake {
   readonly revoked: string[] = [];
   /** The next API answers: a forced status with headers and body (rate limits, outages). */
   readonly apiOverrides: { status: number; headers?: Record<string, string>; body?: unknown }[] = [];
+  /** The next token-endpoint answers, forced (provider-specific error answers). */
+  readonly tokenOverrides: { status: number; body: Record<string, unknown> }[] = [];
   private seq = 0;
 
   private constructor(
@@ -102,10 +104,10 @@ export class OAuthFake {
   ) {}
 
   static async start(options: FakeOptions): Promise<OAuthFake> {
-    let fake: OAuthFake | undefined;
-    const server = await startServer((req, res) => fake?.handle(req, res));
-    fake = new OAuthFake(server, options, createGuardedFetch({ allowLoopback: true, allowedPorts: [server.port] }));
-    return fake;
+    const holder: { fake?: OAuthFake } = {};
+    const server = await startServer((req, res) => holder.fake?.handle(req, res));
+    holder.fake = new OAuthFake(server, options, createGuardedFetch({ allowLoopback: true, allowedPorts: [server.port] }));
+    return holder.fake;
   }
 
   get origin(): string {
@@ -124,6 +126,7 @@ export class OAuthFake {
   reset(): void {
     this.server.requests.length = 0;
     this.apiOverrides.length = 0;
+    this.tokenOverrides.length = 0;
   }
 
   async close(): Promise<void> {
@@ -216,6 +219,8 @@ export class OAuthFake {
   }
 
   private token(req: RecordedRequest, res: ServerResponse): void {
+    const forced = this.tokenOverrides.shift();
+    if (forced) return this.write(req, res, forced.status, forced.body);
     const params = this.params(req);
     const grant = params['grant_type'];
     const device = grant === 'urn:ietf:params:oauth:grant-type:device_code';

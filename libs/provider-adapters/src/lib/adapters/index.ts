@@ -6,6 +6,7 @@ import { OAuth2Adapter, OidcAdapter } from './generic';
 import { GitHubAdapter } from './github';
 import { StandardAdapter } from './standard';
 
+/** One adapter per provider type (the standard one for a type with no deviation handled yet). */
 const ADAPTERS: Record<ProviderType, StandardAdapter> = {
   github: new GitHubAdapter(),
   gitlab: new StandardAdapter('gitlab'),
