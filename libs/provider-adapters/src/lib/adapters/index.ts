@@ -4,12 +4,13 @@ import type { ProviderAdapter } from '../adapter';
 import type { ResolvedProvider } from '../resolve';
 import { OAuth2Adapter, OidcAdapter } from './generic';
 import { GitHubAdapter } from './github';
+import { GitLabAdapter } from './gitlab';
 import { StandardAdapter } from './standard';
 
 /** One adapter per provider type (the standard one for a type with no deviation handled yet). */
 const ADAPTERS: Record<ProviderType, StandardAdapter> = {
   github: new GitHubAdapter(),
-  gitlab: new StandardAdapter('gitlab'),
+  gitlab: new GitLabAdapter(),
   bitbucket: new StandardAdapter('bitbucket'),
   google: new StandardAdapter('google'),
   box: new StandardAdapter('box'),
