@@ -2,6 +2,7 @@ import type { ProviderType } from '@broker/contracts';
 import { PROVIDER_TYPES } from '@broker/contracts';
 import type { ProviderAdapter } from '../adapter';
 import type { ResolvedProvider } from '../resolve';
+import { BitbucketAdapter } from './bitbucket';
 import { OAuth2Adapter, OidcAdapter } from './generic';
 import { GitHubAdapter } from './github';
 import { GitLabAdapter } from './gitlab';
@@ -11,7 +12,7 @@ import { StandardAdapter } from './standard';
 const ADAPTERS: Record<ProviderType, StandardAdapter> = {
   github: new GitHubAdapter(),
   gitlab: new GitLabAdapter(),
-  bitbucket: new StandardAdapter('bitbucket'),
+  bitbucket: new BitbucketAdapter(),
   google: new StandardAdapter('google'),
   box: new StandardAdapter('box'),
   microsoft: new StandardAdapter('microsoft'),
