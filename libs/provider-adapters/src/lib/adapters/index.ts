@@ -3,6 +3,7 @@ import { PROVIDER_TYPES } from '@broker/contracts';
 import type { ProviderAdapter } from '../adapter';
 import type { ResolvedProvider } from '../resolve';
 import { BitbucketAdapter } from './bitbucket';
+import { BoxAdapter } from './box';
 import { OAuth2Adapter, OidcAdapter } from './generic';
 import { GitHubAdapter } from './github';
 import { GitLabAdapter } from './gitlab';
@@ -14,7 +15,7 @@ const ADAPTERS: Record<ProviderType, StandardAdapter> = {
   gitlab: new GitLabAdapter(),
   bitbucket: new BitbucketAdapter(),
   google: new StandardAdapter('google'),
-  box: new StandardAdapter('box'),
+  box: new BoxAdapter(),
   microsoft: new StandardAdapter('microsoft'),
   sharepoint: new StandardAdapter('sharepoint'),
   jira: new StandardAdapter('jira'),

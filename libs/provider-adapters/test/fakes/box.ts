@@ -1,0 +1,33 @@
+import { json } from '../support/servers';
+import { OAuthFake, type FakeFailure } from './oauth-fake';
+
+export const BOX_CLIENT = { id: 'box-client', secret: 'box-secret' };
+
+function boxError(failure: FakeFailure): { status: number; body: Record<string, unknown> } {
+  if (failure === 'invalid_client') return { status: 400, body: { error: 'invalid_client', error_description: 'The client credentials are invalid' } };
+  if (failure === 'bad_refresh_token') return { status: 400, body: { error: 'invalid_grant', error_description: 'Refresh token has expired' } };
+  return { status: 400, body: { error: 'invalid_grant', error_description: 'Auth code doesn\u2019t exist or is invalid for the client' } };
+}
+
+/**
+ * Box at the fake's origin (api.box.com / account.box.com rewritten): client_secret_post,
+ * single-use refresh tokens (each refresh returns a new one; the used one answers `invalid_grant`
+ * at once), `POST /oauth2/revoke` with client_id / client_secret / token in the body,
+ * `GET /2.0/users/me`.
+ */
+export async function startBoxFake(): Promise<OAuthFake> {
+  return OAuthFake.start({
+    clientId: BOX_CLIENT.id,
+    clientSecret: BOX_CLIENT.secret,
+    clientAuth: 'client_secret_post',
+    paths: { token: '/oauth2/token', revoke: '/oauth2/revoke' },
+    refresh: 'rotate',
+    expiresIn: 3600,
+    error: boxError,
+    api: {
+      'GET /2.0/users/me': {
+        handle: ({ res }) => json(res, 200, { type: 'user', id: '11446498', name: 'Aaron Levie', login: 'ceo@example.com', language: 'en', avatar_url: 'https://www.box.com/api/avatar/large/181216415', status: 'active' }),
+      },
+    },
+  });
+}
