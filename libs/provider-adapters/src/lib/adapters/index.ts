@@ -7,6 +7,7 @@ import { BoxAdapter } from './box';
 import { OAuth2Adapter, OidcAdapter } from './generic';
 import { GitHubAdapter } from './github';
 import { GitLabAdapter } from './gitlab';
+import { GoogleAdapter } from './google';
 import { StandardAdapter } from './standard';
 
 /** One adapter per provider type (the standard one for a type with no deviation handled yet). */
@@ -14,7 +15,7 @@ const ADAPTERS: Record<ProviderType, StandardAdapter> = {
   github: new GitHubAdapter(),
   gitlab: new GitLabAdapter(),
   bitbucket: new BitbucketAdapter(),
-  google: new StandardAdapter('google'),
+  google: new GoogleAdapter(),
   box: new BoxAdapter(),
   microsoft: new StandardAdapter('microsoft'),
   sharepoint: new StandardAdapter('sharepoint'),
