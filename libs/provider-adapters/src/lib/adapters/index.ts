@@ -8,6 +8,7 @@ import { OAuth2Adapter, OidcAdapter } from './generic';
 import { GitHubAdapter } from './github';
 import { GitLabAdapter } from './gitlab';
 import { GoogleAdapter } from './google';
+import { MicrosoftAdapter, SharePointAdapter } from './microsoft';
 import { StandardAdapter } from './standard';
 
 /** One adapter per provider type (the standard one for a type with no deviation handled yet). */
@@ -17,8 +18,8 @@ const ADAPTERS: Record<ProviderType, StandardAdapter> = {
   bitbucket: new BitbucketAdapter(),
   google: new GoogleAdapter(),
   box: new BoxAdapter(),
-  microsoft: new StandardAdapter('microsoft'),
-  sharepoint: new StandardAdapter('sharepoint'),
+  microsoft: new MicrosoftAdapter(),
+  sharepoint: new SharePointAdapter(),
   jira: new StandardAdapter('jira'),
   confluence: new StandardAdapter('confluence'),
   oidc: new OidcAdapter(),
