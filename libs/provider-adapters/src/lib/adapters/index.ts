@@ -2,6 +2,7 @@ import type { ProviderType } from '@broker/contracts';
 import { PROVIDER_TYPES } from '@broker/contracts';
 import type { ProviderAdapter } from '../adapter';
 import type { ResolvedProvider } from '../resolve';
+import { AtlassianAdapter } from './atlassian';
 import { BitbucketAdapter } from './bitbucket';
 import { BoxAdapter } from './box';
 import { OAuth2Adapter, OidcAdapter } from './generic';
@@ -20,8 +21,8 @@ const ADAPTERS: Record<ProviderType, StandardAdapter> = {
   box: new BoxAdapter(),
   microsoft: new MicrosoftAdapter(),
   sharepoint: new SharePointAdapter(),
-  jira: new StandardAdapter('jira'),
-  confluence: new StandardAdapter('confluence'),
+  jira: new AtlassianAdapter('jira'),
+  confluence: new AtlassianAdapter('confluence'),
   oidc: new OidcAdapter(),
   oauth2: new OAuth2Adapter(),
 };
