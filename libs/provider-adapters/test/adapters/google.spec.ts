@@ -66,6 +66,19 @@ describe('Google adapter', () => {
     expect(await deviceFlow(adapter).poll(client(), 'dc-e')).toEqual({ status: 'expired' });
   });
 
+  it('validates at /tokeninfo with the token in the body (whatever its scopes), checking it is ours', async () => {
+    const at = fake.accessToken('ada', 'https://www.googleapis.com/auth/drive.readonly');
+    expect(await adapter.validate(client(), at)).toEqual({ valid: true });
+    const [req] = fake.requestsTo('/tokeninfo');
+    expect(req.url).toBe('/tokeninfo');
+    expect(bodyOf(req)).toEqual({ access_token: at });
+    expect(fake.requestsTo('/v1/userinfo')).toHaveLength(0);
+    expect(await adapter.validate(client(), 'ya29.dead')).toEqual({ valid: false, error: 'Google token info refused the token (400)' });
+    expect(await adapter.validate(client(), fake.accessToken('other-client'))).toEqual({ valid: false, error: 'the token was issued to another client' });
+    fake.apiOverrides.push({ status: 503 });
+    await expect(adapter.validate(client(), at)).rejects.toMatchObject({ kind: 'transient' });
+  });
+
   it('revokes with the token alone (no client secret sent), reads OIDC userinfo', async () => {
     expect(await adapter.revoke(client(), { value: 'rt-1', hint: 'refresh_token' })).toEqual({ revoked: true });
     const [req] = fake.requestsTo('/revoke');

@@ -27,7 +27,8 @@ function googleError(failure: FakeFailure): { status: number; body: Record<strin
  * token (the old one stays valid), codes of a repeated consent without a refresh token
  * (`grantCode({withRefreshToken: false})`), an id_token whose `iss` is `accounts.google.com`
  * (no scheme: Google's documented alternative), device answers with `verification_url`,
- * RFC 7009 `/revoke` taking the token alone, OIDC `/v1/userinfo`.
+ * RFC 7009 `/revoke` taking the token alone, OIDC `/v1/userinfo`, `POST /tokeninfo` (form
+ * `access_token`; 400 `invalid_token` for a dead token).
  */
 export async function startGoogleFake(): Promise<OAuthFake> {
   const part = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
@@ -45,6 +46,15 @@ export async function startGoogleFake(): Promise<OAuthFake> {
     error: googleError,
     deviceAnswer: ({ verification_uri, ...rest }) => ({ ...rest, verification_url: verification_uri }),
     api: {
+      'POST /tokeninfo': {
+        open: true,
+        handle: ({ req, res, fake }) => {
+          const token = fake.accessTokens.get(new URLSearchParams(req.body).get('access_token') ?? '');
+          if (!token?.alive) return json(res, 400, { error: 'invalid_token', error_description: 'Invalid Value' });
+          const aud = token.user === 'other-client' ? 'someone-else.apps.googleusercontent.example' : GOOGLE_CLIENT.id;
+          json(res, 200, { azp: aud, aud, sub: '1100', scope: token.scope, exp: String(Math.floor(Date.now() / 1000) + 3000), expires_in: '3000', access_type: 'offline' });
+        },
+      },
       'GET /v1/userinfo': {
         handle: ({ res }) => json(res, 200, { sub: '1100', name: 'Ada Lovelace', given_name: 'Ada', family_name: 'Lovelace', picture: 'https://lh3.example/a.png', email: 'ada@gmail.example', email_verified: true, locale: 'en' }),
       },

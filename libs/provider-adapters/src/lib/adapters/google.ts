@@ -1,6 +1,8 @@
+import type { AdapterClient } from '../adapter';
+import { ProviderCallError, throwIfTransient } from '../provider-call';
 import type { ResolvedProvider } from '../resolve';
-import { isObject, jsonResponse, mediaType } from './http';
-import { StandardAdapter } from './standard';
+import { DEFAULT_TIMEOUT_MS, isObject, jsonResponse, mediaType } from './http';
+import { StandardAdapter, asObject, validity } from './standard';
 
 /**
  * Google. Standard OAuth 2.0 / OIDC with PKCE, RFC 7009 revocation and the device flow, plus:
@@ -12,7 +14,11 @@ import { StandardAdapter } from './standard';
  *   `verification_uri`); polls answer `authorization_pending` with 428 and `slow_down` /
  *   `access_denied` with 403 (RFC error names, so the standard mapping holds);
  * - revocation takes the token alone (`POST https://oauth2.googleapis.com/revoke`, form `token`):
- *   no client secret is sent there.
+ *   no client secret is sent there;
+ * - a token is validated at `POST https://oauth2.googleapis.com/tokeninfo` (form `access_token`,
+ *   so the token stays out of URLs), which works whatever the token's scopes (userinfo needs
+ *   `openid`), answers 400 `invalid_token` for a dead one, and names the client the token was
+ *   issued to (`aud` / `azp`), which must be ours.
  */
 export class GoogleAdapter extends StandardAdapter {
   constructor() {
@@ -31,6 +37,24 @@ export class GoogleAdapter extends StandardAdapter {
       }
     }
     return super.normalizeResponse(res, provider);
+  }
+
+  override async validate(c: AdapterClient, accessToken: string): Promise<{ valid: boolean; error?: string }> {
+    const url = new URL('/tokeninfo', c.provider.endpoints.tokenUrl).toString();
+    return validity(async () => {
+      const res = await c.fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: new URLSearchParams({ access_token: accessToken }).toString(),
+        signal: AbortSignal.timeout(c.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+      });
+      throwIfTransient(res);
+      if (res.status === 400 || res.status === 401) throw new ProviderCallError('invalid_grant', `Google token info refused the token (${res.status})`);
+      if (!res.ok) throw new ProviderCallError('rejected', `Google token info answered ${res.status}`);
+      const info = asObject(await res.json().catch(() => undefined));
+      const audience = info['aud'] ?? info['azp'] ?? info['audience'] ?? info['issued_to'];
+      if (typeof audience === 'string' && audience !== c.clientId) throw new ProviderCallError('rejected', 'the token was issued to another client');
+    });
   }
 
   protected override revocationOptions(): { clientAuthentication?: 'none' } {
