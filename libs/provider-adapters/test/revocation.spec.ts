@@ -59,7 +59,7 @@ describe('revokeToken', () => {
     expect(JSON.stringify([refused, slow])).not.toMatch(/rt-x|rt-y|sec/);
   });
 
-  it('uses GitHub’s grant API (DELETE, Basic, JSON body) and counts 404 as already revoked', async () => {
+  it('uses GitHub’s grant API (DELETE, Basic, JSON body) and does not count an ambiguous 404 as revoked', async () => {
     const github = { ...rfc7009('client_secret_post'), revocation: { kind: 'github-grant' as const, url: `${server.origin}/applications/{client_id}/grant` } };
     status = 204;
     expect(await revokeToken({ provider: github, clientId: 'Iv1.abc', clientSecret: 'sec', token: 'gho_1', fetch: fetchImpl })).toEqual({ revoked: true });
@@ -69,7 +69,10 @@ describe('revokeToken', () => {
     expect(JSON.parse(req.body)).toEqual({ access_token: 'gho_1' });
     expect(req.headers.authorization).toBe(`Basic ${Buffer.from('Iv1.abc:sec').toString('base64')}`);
     status = 404;
-    expect(await revokeToken({ provider: github, clientId: 'Iv1.abc', clientSecret: 'sec', token: 'gho_1', fetch: fetchImpl })).toEqual({ revoked: true });
+    expect(await revokeToken({ provider: github, clientId: 'Iv1.abc', clientSecret: 'sec', token: 'gho_1', fetch: fetchImpl })).toEqual({
+      revoked: false,
+      error: 'GitHub answered 404: the grant is already gone, or the app’s client credentials are wrong',
+    });
     status = 422;
     expect(await revokeToken({ provider: github, clientId: 'Iv1.abc', clientSecret: 'sec', token: 'gho_1', fetch: fetchImpl })).toEqual({ revoked: false, error: 'GitHub answered 422' });
   });

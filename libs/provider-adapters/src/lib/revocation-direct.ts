@@ -46,8 +46,10 @@ export async function revokeTokenDirect(input: RevokeTokenInput): Promise<Revoca
         body: JSON.stringify({ access_token: input.token }),
         signal: AbortSignal.timeout(timeoutMs),
       });
-      // 204: revoked; 404: the grant no longer exists (already revoked): the goal is reached either way.
-      if (res.status === 204 || res.status === 404) return { revoked: true };
+      if (res.status === 204) return { revoked: true };
+      // GitHub answers 404 both for a grant that is already gone and for wrong client credentials
+      // (it hides which): not a confirmed revocation, so say what it may mean.
+      if (res.status === 404) return { revoked: false, error: 'GitHub answered 404: the grant is already gone, or the app’s client credentials are wrong' };
       return { revoked: false, error: `GitHub answered ${res.status}` };
     }
     const as: oauth.AuthorizationServer = { issuer: input.provider.endpoints.issuer ?? new URL(revocation.url).origin, revocation_endpoint: revocation.url };
