@@ -3,6 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { TokenVerificationModule } from '@broker/identity';
 import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/service-runtime';
 import { BearerStrategy } from './auth/bearer.strategy';
+import { ExternalAuthController } from './external-auth/external-auth.controller';
 import { ExternalOAuthErrorFilter } from './external-oauth/external-oauth-error.filter';
 import { AuthorizedProvidersController, ConnectPageController, ConsentController } from './external-oauth/authorized-providers.controller';
 import { JobsController } from './external-oauth/jobs.controller';
@@ -20,7 +21,7 @@ class GatewayModule {
     return {
       module: GatewayModule,
       imports: [ServiceRuntimeModule.forRoot(config, { busClient: true }), TokenVerificationModule],
-      controllers: [ConsentController, ProvidersController, JobsController, AuthorizedProvidersController, ConnectPageController, OAuthController, AuthorizeController, PrincipalController],
+      controllers: [ConsentController, ProvidersController, JobsController, AuthorizedProvidersController, ExternalAuthController, ConnectPageController, OAuthController, AuthorizeController, PrincipalController],
       providers: [{ provide: APP_FILTER, useClass: ExternalOAuthErrorFilter }, BearerStrategy, TokenRateLimiter, PrincipalAuthGuard, UpstreamLoginService],
     };
   }
