@@ -163,7 +163,8 @@ export class DeviceFlowService {
         await this.polled(orgId, id, 'authorization_pending', row.interval_seconds);
         return next(row.interval_seconds);
       case 'slow_down': {
-        const interval = row.interval_seconds + SLOW_DOWN_STEP_SECONDS;
+        // The provider's own new interval when it names one (GitHub), else 5 s more; kept from now on.
+        const interval = result.interval && result.interval > row.interval_seconds ? result.interval : row.interval_seconds + SLOW_DOWN_STEP_SECONDS;
         await this.polled(orgId, id, 'slow_down', interval);
         return next(interval);
       }
