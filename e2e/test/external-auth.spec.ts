@@ -239,6 +239,9 @@ describe('external auth (seed 001)', () => {
     const malformed = await api(`/api/v2/external-auth/${oidcId}/device`, users['alice'], { method: 'POST', raw: '{"device_code":' });
     expect(malformed.status).toBe(400);
     expect(await malformed.json()).toEqual({ message: 'The body is not valid JSON.' });
+    const noRoute = await api(`/api/v2/external-auth/${oidcId}/nope`, users['alice']);
+    expect(noRoute.status).toBe(404);
+    expect(await noRoute.json()).toEqual({ message: expect.any(String) });
     const unknownCode = await exchange('alice', 'no-such-device-code');
     expect(unknownCode.status).toBe(404);
     expect(await unknownCode.json()).toEqual({ message: expect.stringContaining('No device authorization') });

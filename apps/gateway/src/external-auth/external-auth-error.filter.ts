@@ -1,4 +1,4 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { ArgumentsHost, BadRequestException, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'express';
 import { BusError, BusRemoteError } from '@broker/bus';
@@ -11,6 +11,9 @@ export class ExternalAuthHttpError extends HttpException {
     super(body, status);
   }
 }
+
+/** The path prefix of the surface: errors raised before routing (body parsing) are sent here by the gateway's global filter. */
+export const EXTERNAL_AUTH_PATH = '/api/v2/external-auth';
 
 /**
  * Maps every error on `/api/v2/external-auth` to seed 001's error shape, `{message, detail?,
@@ -42,6 +45,8 @@ export class ExternalAuthErrorFilter implements ExceptionFilter {
       this.logger.warn(`bus call failed: ${error.code} ${error.pattern}`);
       return [503, { message: 'A backing service is unavailable; try again shortly.' }];
     }
+    // Nest turns body-parser's SyntaxError into a plain BadRequestException (its message can quote the body: not echoed).
+    if (error instanceof HttpException && error.constructor === BadRequestException) return [400, { message: 'The body is not valid JSON.' }];
     const parserError = error as { status?: unknown; type?: unknown };
     if (typeof parserError?.type === 'string' && typeof parserError.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
       return [parserError.status, { message: parserError.type === 'entity.parse.failed' ? 'The body is not valid JSON.' : 'The request body cannot be read.' }];

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req, UseFilters, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
 import { BusClientProxy } from '@broker/bus';
 import type { DeleteExternalAuthResponse, ExternalAuth, ExternalAuthDevice, ExternalAuthLink } from '@broker/contracts';
@@ -6,7 +6,7 @@ import { RequireScopes } from '@broker/identity';
 import type { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { BearerAuthGuard } from '../auth/bearer-auth.guard';
 import { ScopesGuard } from '../auth/scopes.guard';
-import { ExternalAuthErrorFilter, ExternalAuthHttpError } from './external-auth-error.filter';
+import { EXTERNAL_AUTH_PATH, ExternalAuthHttpError } from './external-auth-error.filter';
 
 type Authed = { user: AuthenticatedCaller };
 
@@ -26,11 +26,11 @@ function providerId(value: string): string {
 /**
  * Seed 001's external-auth surface (Coder's `/api/v2/external-auth`), over the same tokens domain
  * as the authorized-provider routes and with the same scopes: reads need `authorizations:read`,
- * anything that links or unlinks needs `authorizations:write`.
+ * anything that links or unlinks needs `authorizations:write`. Errors: codersdk.Response (the
+ * gateway's SurfaceErrorFilter picks ExternalAuthErrorFilter for this path).
  */
-@Controller('api/v2/external-auth')
+@Controller(EXTERNAL_AUTH_PATH.slice(1))
 @UseGuards(BearerAuthGuard, ScopesGuard)
-@UseFilters(ExternalAuthErrorFilter)
 export class ExternalAuthController {
   constructor(private readonly bus: BusClientProxy) {}
 
