@@ -27,6 +27,8 @@ describe('external auth (seed 001)', () => {
   let base: string;
   let env: Record<string, string>;
   const services: ServiceProcess[] = [];
+  /** Processes killed by a test: their output still goes through the canary scan. */
+  const retired: ServiceProcess[] = [];
   let admin: string;
   const users: Record<string, string> = {};
   let mallory: string; // a user of another org
@@ -123,7 +125,7 @@ describe('external auth (seed 001)', () => {
     admin = (await json<{ access_token: string }>(await fetch(`${base}/api/v1/oauth/token`, form({ grant_type: 'client_credentials', client_id: 'admin', client_secret: ADMIN_SECRET })))).access_token;
     ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-extauth')).initialize();
     const people = new UsersService(ds);
-    for (const sub of ['alice', 'bob', 'carol', 'dave']) {
+    for (const sub of ['alice', 'bob', 'carol', 'dave', 'erin']) {
       await people.upsert('default', { sub, email: `${sub}@example.test` });
       users[sub] = await delegated(admin, sub);
     }
@@ -349,6 +351,21 @@ describe('external auth (seed 001)', () => {
     expect(await ds.query(`SELECT 1 FROM tokens.authorizations WHERE user_id = 'carol'`)).toEqual([]);
   }, 30_000);
 
+  it('a worker killed while a poller waits: a new worker picks the job up and the flow completes', async () => {
+    const device = await startDevice('erin');
+    const index = services.findIndex((s) => s.app === 'worker');
+    await services[index].kill();
+    retired.push(services[index]);
+    await approveDeviceAtDemoIdp(device.verification_uri, device.user_code, 'erin@example.test');
+    await sleep(1_500);
+    expect(await deviceRecord('erin')).toMatchObject({ status: 'pending' }); // nobody polls meanwhile
+    services[index] = new ServiceProcess('worker', await freePort(), env).start();
+    await services[index].ready();
+    const done = await exchangeUntilSettled('erin', device.device_code, 70_000);
+    expect(done.status).toBe(204);
+    expect(await json<ExternalAuthLink[]>(await api('/api/v2/external-auth', users['erin']))).toMatchObject([{ provider_id: oidcId, authenticated: true }]);
+  }, 90_000);
+
   it('a provider without device flow or revocation API: GET device is refused (400), DELETE reports the revocation as unsupported', async () => {
     const shown = await json<ExternalAuth>(await api(`/api/v2/external-auth/${plainId}`, users['alice']));
     expect(shown).toMatchObject({ authenticated: false, device: false, supports_revocation: false, display_name: 'Plain OAuth', user: null });
@@ -408,7 +425,7 @@ describe('external auth (seed 001)', () => {
   it('keeps device codes, codes and tokens out of the logs, the Redis keys and job data, and the database dump', async () => {
     const secrets = seen.filter((s) => s.length > 8);
     expect(secrets.length).toBeGreaterThanOrEqual(6);
-    const logs = services.map((s) => s.output.join('')).join('') + idp.output.join('');
+    const logs = [...services, ...retired].map((s) => s.output.join('')).join('') + idp.output.join('');
     const redis = await redisSnapshot(env['REDIS_URL'], env['BUS_PREFIX']);
     expect(redis).toContain('POLL_DEVICE_AUTHORIZATION'); // the poller jobs are there: the scan is real
     const dump = pgDump(db.url);

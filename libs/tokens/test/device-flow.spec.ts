@@ -127,6 +127,23 @@ describe('DeviceFlowService (RFC 8628) on PostgreSQL', () => {
     expect(await flow.exchange('org', 'flaky', PROVIDER_ID, deviceCode)).toMatchObject({ state: 'failed' });
   });
 
+  it('sweeps: overdue records expire, finished ones are deleted after a day; stalled() finds pollers gone quiet', async () => {
+    const quiet = await start('quiet');
+    expect(await flow.stalled(30_000)).not.toContainEqual({ orgId: 'org', id: quiet.id });
+    await ds.query(`UPDATE tokens.device_authorizations SET updated_at = now() - interval '1 minute' WHERE id = $1`, [quiet.id]);
+    expect(await flow.stalled(30_000)).toContainEqual({ orgId: 'org', id: quiet.id });
+    const overdue = await start('overdue');
+    await ds.query(`UPDATE tokens.device_authorizations SET expires_at = now() - interval '1 second' WHERE id = $1`, [overdue.id]);
+    const old = await start('old');
+    await ds.query(`UPDATE tokens.device_authorizations SET status = 'denied', updated_at = now() - interval '2 days' WHERE id = $1`, [old.id]);
+    const swept = await flow.sweep();
+    expect(swept).toEqual({ expired: 1, purged: 1 });
+    expect(await record(overdue.id)).toMatchObject({ status: 'expired' });
+    expect(await record(old.id)).toBeUndefined();
+    await flow.fail('org', quiet.id, 'the poller failed');
+    expect(await flow.exchange('org', 'quiet', PROVIDER_ID, quiet.deviceCode)).toMatchObject({ state: 'failed', detail: expect.stringContaining('the poller failed') });
+  });
+
   it("answers NOT_FOUND for another user's code, an unknown code or provider; BAD_REQUEST for a provider without device flow", async () => {
     const { deviceCode } = await start('owner');
     await expect(flow.exchange('org', 'someone-else', PROVIDER_ID, deviceCode)).rejects.toMatchObject({ code: 'NOT_FOUND' });

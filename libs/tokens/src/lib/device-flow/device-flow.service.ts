@@ -186,6 +186,32 @@ export class DeviceFlowService {
     return null;
   }
 
+  /**
+   * Housekeeping: pending records past their expiry become `expired` (their poller may be gone),
+   * finished ones are deleted a day after they ended, encrypted device code included.
+   */
+  async sweep(): Promise<{ expired: number; purged: number }> {
+    const [, expired] = (await this.dataSource.query(
+      `UPDATE ${TABLE} SET status = 'expired', error = 'expired_token', last_poll_result = 'expired_token', updated_at = now() WHERE status = 'pending' AND expires_at < now()`,
+    )) as [unknown, number];
+    const [, purged] = (await this.dataSource.query(`DELETE FROM ${TABLE} WHERE status <> 'pending' AND updated_at < now() - interval '1 day'`)) as [unknown, number];
+    return { expired, purged };
+  }
+
+  /** Pending records nobody has polled for `idleMs` past their interval: their poller may have been lost. */
+  async stalled(idleMs: number): Promise<{ orgId: string; id: string }[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT org_id, id FROM ${TABLE} WHERE status = 'pending' AND expires_at > now() AND updated_at < now() - make_interval(secs => interval_seconds + $1::float / 1000) ORDER BY updated_at LIMIT 100`,
+      [idleMs],
+    )) as { org_id: string; id: string }[];
+    return rows.map((r) => ({ orgId: r.org_id, id: r.id }));
+  }
+
+  /** Ends a pending record as failed (its poller failed for good). */
+  fail(orgId: string, id: string, reason: string): Promise<void> {
+    return this.finish(orgId, id, 'failed', reason);
+  }
+
   private async provider(orgId: string, providerId: string): Promise<ProviderCredentials> {
     const credentials = /^[0-9a-f-]{36}$/i.test(providerId) ? await this.providers(orgId, providerId, { fresh: true }) : null;
     if (!credentials) throw new TokensError('NOT_FOUND', 'External auth provider not found.');
