@@ -258,7 +258,13 @@ async function startDemoIdp(children, publicUrl, clientSecret, providerSecret, i
       DEMO_IDP_CLIENT_SECRET: clientSecret,
       DEMO_IDP_REDIRECT_URIS: `${publicUrl}/api/v1/oauth/upstream/callback`,
       DEMO_IDP_CLIENTS: JSON.stringify([
-        { client_id: DEMO_PROVIDER_CLIENT_ID, client_secret: providerSecret, redirect_uris: [`${publicUrl}/api/v2/externalOAuth/providers/callback/`] },
+        {
+          client_id: DEMO_PROVIDER_CLIENT_ID,
+          client_secret: providerSecret,
+          redirect_uris: [`${publicUrl}/api/v2/externalOAuth/providers/callback/`],
+          // The device flow too, so the external-auth walkthrough (docs/external-auth.md) works offline.
+          grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
+        },
       ]),
     },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -10,6 +10,7 @@ import { ClientsService, IDENTITY_SCHEMA, UsersService } from '@broker/identity'
 import { domainDataSourceOptions } from '@broker/service-runtime';
 import { createTestDatabase, signInAtDemoIdp, sleep, TestDatabase } from '@broker/testing';
 import { pgDump } from './pg-dump';
+import { redisSnapshot } from './redis-snapshot';
 import { DemoIdpProcess, ServiceProcess, freePort, systemEnv } from './service-processes';
 
 const ADMIN_SECRET = randomBytes(32).toString('base64url');
@@ -415,29 +416,3 @@ describe('consent and the token path', () => {
     }
   });
 });
-
-/** Every key and value under the system's prefix (bus queues, job queues and their job data), as text. */
-async function redisSnapshot(url: string, prefix: string): Promise<string> {
-  const redis = createRedisConnection(url, 'e2e-scan', {});
-  const out: string[] = [];
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      cursor = next;
-      for (const key of keys) {
-        const type = await redis.type(key);
-        out.push(key);
-        if (type === 'string') out.push((await redis.get(key)) ?? '');
-        else if (type === 'hash') out.push(JSON.stringify(await redis.hgetall(key)));
-        else if (type === 'list') out.push(JSON.stringify(await redis.lrange(key, 0, -1)));
-        else if (type === 'set') out.push(JSON.stringify(await redis.smembers(key)));
-        else if (type === 'zset') out.push(JSON.stringify(await redis.zrange(key, 0, -1)));
-        else if (type === 'stream') out.push(JSON.stringify(await redis.xrange(key, '-', '+')));
-      }
-    } while (cursor !== '0');
-  } finally {
-    await redis.quit();
-  }
-  return out.join('\n');
-}

@@ -3,7 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { TokenVerificationModule } from '@broker/identity';
 import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/service-runtime';
 import { BearerStrategy } from './auth/bearer.strategy';
-import { ExternalOAuthErrorFilter } from './external-oauth/external-oauth-error.filter';
+import { ExternalAuthController } from './external-auth/external-auth.controller';
 import { AuthorizedProvidersController, ConnectPageController, ConsentController } from './external-oauth/authorized-providers.controller';
 import { JobsController } from './external-oauth/jobs.controller';
 import { ProvidersController } from './external-oauth/providers.controller';
@@ -13,6 +13,7 @@ import { UpstreamLoginService } from './oauth/upstream-login';
 import { PrincipalAuthGuard } from './oauth/principal-auth.guard';
 import { PrincipalController } from './oauth/principal.controller';
 import { TokenRateLimiter } from './oauth/token-rate-limiter';
+import { SurfaceErrorFilter } from './surface-error.filter';
 
 @Module({})
 class GatewayModule {
@@ -20,8 +21,8 @@ class GatewayModule {
     return {
       module: GatewayModule,
       imports: [ServiceRuntimeModule.forRoot(config, { busClient: true }), TokenVerificationModule],
-      controllers: [ConsentController, ProvidersController, JobsController, AuthorizedProvidersController, ConnectPageController, OAuthController, AuthorizeController, PrincipalController],
-      providers: [{ provide: APP_FILTER, useClass: ExternalOAuthErrorFilter }, BearerStrategy, TokenRateLimiter, PrincipalAuthGuard, UpstreamLoginService],
+      controllers: [ConsentController, ProvidersController, JobsController, AuthorizedProvidersController, ExternalAuthController, ConnectPageController, OAuthController, AuthorizeController, PrincipalController],
+      providers: [{ provide: APP_FILTER, useClass: SurfaceErrorFilter }, BearerStrategy, TokenRateLimiter, PrincipalAuthGuard, UpstreamLoginService],
     };
   }
 }

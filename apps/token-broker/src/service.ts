@@ -2,7 +2,8 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { JobProducer, JobQueuesModule } from '@broker/bus';
 import { IDENTITY_SCHEMA, IdentityDomainModule } from '@broker/identity';
 import { ServiceConfig, ServiceDefinition, ServiceEventPublisher, ServiceRuntimeModule } from '@broker/service-runtime';
-import { EVENT_SINK, PROVIDER_ACCESS, REFRESH_SCHEDULER, TOKENS_SCHEMA, TOKEN_PATH_FAULTS, TokensDomainModule, jobRefreshScheduler } from '@broker/tokens';
+import { DEVICE_POLL_SCHEDULER, EVENT_SINK, PROVIDER_ACCESS, REFRESH_SCHEDULER, TOKENS_SCHEMA, TOKEN_PATH_FAULTS, TokensDomainModule, jobDevicePollScheduler, jobRefreshScheduler } from '@broker/tokens';
+import { ExternalAuthBusController } from './external-auth.bus-controller';
 import { testFaults } from './test-faults';
 import { IdentityBusController } from './identity.bus-controller';
 import { PrincipalBusController } from './principal.bus-controller';
@@ -26,12 +27,13 @@ class TokenBrokerModule {
             { provide: PROVIDER_ACCESS, inject: [BusProviderAccess], useFactory: (a: BusProviderAccess) => a.access },
             { provide: EVENT_SINK, inject: [ServiceEventPublisher], useFactory: (p: ServiceEventPublisher) => p.publish },
             { provide: REFRESH_SCHEDULER, inject: [JobProducer], useFactory: (jobs: JobProducer) => jobRefreshScheduler(jobs) },
+            { provide: DEVICE_POLL_SCHEDULER, inject: [JobProducer], useFactory: (jobs: JobProducer) => jobDevicePollScheduler(jobs) },
             ...(process.env['TEST_FAULT_HOOKS'] === '1' ? [{ provide: TOKEN_PATH_FAULTS, useFactory: () => testFaults(config) }] : []),
           ],
         }),
       ],
       providers: [TokenMemoryInvalidator],
-      controllers: [IdentityBusController, PrincipalBusController, TokensBusController, BrowserCallbackBusController],
+      controllers: [IdentityBusController, PrincipalBusController, TokensBusController, BrowserCallbackBusController, ExternalAuthBusController],
     };
   }
 }

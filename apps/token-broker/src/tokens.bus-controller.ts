@@ -1,18 +1,10 @@
-import { Catch, Controller, Logger, RpcExceptionFilter, UseFilters, UseGuards } from '@nestjs/common';
+import { Controller, Logger, UseFilters, UseGuards } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
-import { Observable, throwError } from 'rxjs';
 import { BusContext, BusException } from '@broker/bus';
 import { BusReply, BusRequest, MessagePatterns, Principal } from '@broker/contracts';
 import { BusAuthGuard, RequireScopes } from '@broker/identity';
 import { AuthorizedProvidersService, ConsentService, TokenPath, TokensError } from '@broker/tokens';
-
-/** Domain errors of the tokens domain become bus errors with the same code. */
-@Catch(TokensError)
-class TokensErrorFilter implements RpcExceptionFilter<TokensError> {
-  catch(error: TokensError): Observable<never> {
-    return throwError(() => new BusException(error.code, error.message).getError());
-  }
-}
+import { TokensErrorFilter } from './tokens-error.filter';
 
 /** The browser's return from the provider: no caller token; the single-use state binds it to the user who started. */
 @Controller()

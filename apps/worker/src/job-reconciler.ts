@@ -3,7 +3,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import type { Queue } from 'bullmq';
 import { JobProducer } from '@broker/bus';
 import { JobEntity, JobsService, ProvidersService, SecureConfigsService } from '@broker/registry';
-import { AuthorizationsService, ConsentService, TokenPath } from '@broker/tokens';
+import { AuthorizationsService, ConsentService, DeviceFlowService, TokenPath, devicePollJobId } from '@broker/tokens';
 
 const SWEEP_EVERY_MS = 15_000;
 const IDLE_AFTER_MS = 30_000;
@@ -14,6 +14,8 @@ const IDLE_AFTER_MS = 30_000;
  *   own id, so it can never run twice at once;
  * - one whose queue entry failed for good is marked ERROR (and its provider `deletion_failed`);
  * - refresh candidates left by a crash are adopted or discarded, expired consent states removed;
+ * - device authorizations: overdue ones expired, old finished ones deleted, and a pending one whose
+ *   poller job is gone (flushed Redis) gets a new one, one whose poller failed for good is failed;
  * - at start-up, when secrets are wrapped by a key that is no longer active, a ROTATE_KEYS job is
  *   created (one at a time, under an advisory lock) so rotation needs nothing but a config change.
  */
@@ -30,10 +32,12 @@ export class JobReconciler implements OnApplicationBootstrap, OnApplicationShutd
     private readonly authorizations: AuthorizationsService,
     private readonly tokens: TokenPath,
     private readonly consent: ConsentService,
+    private readonly deviceFlow: DeviceFlowService,
     private readonly producer: JobProducer,
     @InjectQueue('provider-deletion') private readonly deletionQueue: Queue,
     @InjectQueue('stats') private readonly statsQueue: Queue,
     @InjectQueue('key-rotation') private readonly rotationQueue: Queue,
+    @InjectQueue('device-poll') private readonly devicePollQueue: Queue,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -45,6 +49,21 @@ export class JobReconciler implements OnApplicationBootstrap, OnApplicationShutd
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     await this.running;
+  }
+
+  private async reconcileDevicePollers(): Promise<void> {
+    await this.deviceFlow.sweep();
+    for (const record of await this.deviceFlow.stalled(IDLE_AFTER_MS)) {
+      const queued = await this.devicePollQueue.getJob(devicePollJobId(record.id));
+      const state = queued ? await queued.getState() : 'missing';
+      if (state === 'failed') {
+        await this.deviceFlow.fail(record.orgId, record.id, 'the poller failed');
+      } else if (state === 'missing' || state === 'unknown' || state === 'completed') {
+        if (queued) await queued.remove();
+        await this.producer.enqueue('device-poll', 'POLL_DEVICE_AUTHORIZATION', { orgId: record.orgId, deviceAuthorizationId: record.id }, { jobId: devicePollJobId(record.id) });
+        this.logger.warn(`device authorization ${record.id} had no poller: started again`);
+      }
+    }
   }
 
   /** One pass over idle open jobs (also called by tests). */
@@ -59,6 +78,7 @@ export class JobReconciler implements OnApplicationBootstrap, OnApplicationShutd
     const adopted = await this.tokens.resolveAllCandidates();
     if (adopted) this.logger.log(`${adopted} refresh candidate(s) adopted`);
     await this.consent.purgeExpired();
+    await this.reconcileDevicePollers();
     for (const job of await this.jobs.idle(IDLE_AFTER_MS)) {
       const queued = await this.queueOf(job).getJob(job.id);
       const state = queued ? await queued.getState() : 'missing';

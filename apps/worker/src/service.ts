@@ -4,6 +4,7 @@ import { ProvidersService, REGISTRY_SCHEMA, RegistryDomainModule, SecureConfigsS
 import { ServiceConfig, ServiceDefinition, ServiceEventPublisher, ServiceRuntimeModule } from '@broker/service-runtime';
 import { EVENT_SINK, PROVIDER_ACCESS, REFRESH_SCHEDULER, TOKENS_SCHEMA, TokensDomainModule, jobRefreshScheduler } from '@broker/tokens';
 import { JobReconciler } from './job-reconciler';
+import { DevicePollProcessor } from './device-poll.processor';
 import { KeyRotationProcessor } from './key-rotation.processor';
 import { ProviderDeletionProcessor } from './provider-deletion.processor';
 import { StatsProcessor } from './stats.processor';
@@ -33,12 +34,12 @@ class WorkerModule {
           ],
         }),
       ],
-      providers: [UpstreamRevoker, TokenRefreshProcessor, ProviderDeletionProcessor, StatsProcessor, KeyRotationProcessor, JobReconciler],
+      providers: [UpstreamRevoker, TokenRefreshProcessor, ProviderDeletionProcessor, StatsProcessor, KeyRotationProcessor, DevicePollProcessor, JobReconciler],
     };
   }
 }
 
-/** worker: runs the background queues (refresh ahead of expiry, deletion, stats, key rotation); HTTP only for probes. */
+/** worker: runs the background queues (refresh ahead of expiry, device-flow polling, deletion, stats, key rotation); HTTP only for probes. */
 export const workerService: ServiceDefinition = {
   service: 'worker',
   defaultPort: 3103,

@@ -6,3 +6,4 @@ export * from './lib/services';
 export * from './lib/scopes';
 export * from './lib/oauth-server';
 export * from './lib/tokens';
+export * from './lib/external-auth';

@@ -8,3 +8,8 @@ export * from './lib/token-path';
 export * from './lib/tokens.module';
 export * from './lib/tokens.schema';
 export * from './lib/refresh-scheduler';
+export * from './lib/authorizations/authorization-linker';
+export * from './lib/device-flow/device-flow.service';
+export * from './lib/device-flow/device-poll-scheduler';
+export * from './lib/external-auth/external-auth.service';
+export * from './lib/external-auth/provider-adapter';

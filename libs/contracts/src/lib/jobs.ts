@@ -2,7 +2,7 @@
  * Background work queues and their jobs. Job payloads carry ids only, never secrets or tokens.
  * Queue and job names are part of the wire contract: add new ones, never rename.
  */
-export const QUEUE_NAMES = ['token-refresh', 'provider-deletion', 'revocation', 'stats', 'key-rotation'] as const;
+export const QUEUE_NAMES = ['token-refresh', 'provider-deletion', 'revocation', 'stats', 'key-rotation', 'device-poll'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /** Job name → payload, per queue. Processors are typed from this map and must cover every name. */
@@ -22,6 +22,10 @@ export interface JobMap {
   'key-rotation': {
     /** Re-encrypts every secret not yet under the active key (jobId: the job record). */
     ROTATE_KEYS: { jobId: string };
+  };
+  'device-poll': {
+    /** One poller per device authorization (jobId `device-<id>`): polls, then re-delays itself by the interval. */
+    POLL_DEVICE_AUTHORIZATION: { orgId: string; deviceAuthorizationId: string };
   };
 }
 
@@ -71,4 +75,6 @@ export const QUEUE_SETTINGS: Record<QueueName, QueueSettings> = {
   },
   stats: { concurrency: 1, attempts: 3, backoffMs: 5_000, lockDurationMs: 120_000, keepCompleted: 50, keepFailed: 200 },
   'key-rotation': { concurrency: 1, attempts: 10, backoffMs: 5_000, lockDurationMs: 60_000, keepCompleted: 20, keepFailed: 100 },
+  // A poll is one short provider call; between polls the job waits delayed in Redis, holding no worker slot.
+  'device-poll': { concurrency: 20, attempts: 5, backoffMs: 2_000, lockDurationMs: 30_000, keepCompleted: 100, keepFailed: 1_000 },
 };

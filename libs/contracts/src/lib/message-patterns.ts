@@ -2,6 +2,7 @@ import type { CreateProviderRequest, JobLocation, ListProvidersQuery, OAuthProvi
 import type { ServiceName } from './services';
 import type { AccessTokenResponse, AcquireTokenRequest, AcquiredToken, AuthorizedProvider, AuthorizeProviderResponse, OAuthUser, ProviderCallbackRequest, ProviderCallbackResponse } from './tokens';
 import type { InternalProviderCredentials } from './providers';
+import type { DeleteExternalAuthResponse, DeviceExchangeResult, ExternalAuth, ExternalAuthDevice, ExternalAuthLink } from './external-auth';
 import type { AuthorizeRequest, AuthorizeResult, CompleteAuthorizationRequest, CompleteAuthorizationResult, DelegatedTokenRequest, JsonWebKeySet, TokenRequest, TokenResponse, TokenResult, UserInfoResponse } from './oauth-server';
 
 /**
@@ -30,6 +31,12 @@ export interface BusContract {
   'authorizations.token': { request: { id: string; minValiditySeconds?: number }; reply: AccessTokenResponse };
   'authorizations.userinfo': { request: { id: string }; reply: OAuthUser };
   'tokens.acquire': { request: AcquireTokenRequest; reply: AcquiredToken };
+  /** Seed 001 external auth: the caller's links, one provider as the caller sees it, unlink, device flow. */
+  'external-auth.list': { request: Record<string, never>; reply: ExternalAuthLink[] };
+  'external-auth.get': { request: { providerId: string }; reply: ExternalAuth };
+  'external-auth.delete': { request: { providerId: string }; reply: DeleteExternalAuthResponse };
+  'external-auth.device-start': { request: { providerId: string }; reply: ExternalAuthDevice };
+  'external-auth.device-exchange': { request: { providerId: string; deviceCode: string }; reply: DeviceExchangeResult };
   'identity.token': { request: TokenRequest; reply: TokenResult };
   'identity.jwks': { request: Record<string, never>; reply: JsonWebKeySet };
   'identity.userinfo': { request: Record<string, never>; reply: UserInfoResponse };
@@ -62,6 +69,11 @@ export const BUS_PATTERN_OWNERS: Record<BusPattern, ServiceName> = {
   'authorizations.token': 'token-broker',
   'authorizations.userinfo': 'token-broker',
   'tokens.acquire': 'token-broker',
+  'external-auth.list': 'token-broker',
+  'external-auth.get': 'token-broker',
+  'external-auth.delete': 'token-broker',
+  'external-auth.device-start': 'token-broker',
+  'external-auth.device-exchange': 'token-broker',
   'identity.token': 'token-broker',
   'identity.jwks': 'token-broker',
   'identity.userinfo': 'token-broker',
@@ -86,6 +98,13 @@ export const MessagePatterns = {
     userinfo: 'authorizations.userinfo',
   },
   tokens: { acquire: 'tokens.acquire' },
+  externalAuth: {
+    list: 'external-auth.list',
+    get: 'external-auth.get',
+    delete: 'external-auth.delete',
+    deviceStart: 'external-auth.device-start',
+    deviceExchange: 'external-auth.device-exchange',
+  },
   identity: {
     token: 'identity.token',
     jwks: 'identity.jwks',

@@ -1,9 +1,10 @@
 import { DataSource } from 'typeorm';
 import type { AccessTokenResponse, AuthorizedProvider, OAuthUser } from '@broker/contracts';
-import { ProviderCallError, fetchUserInfo, revokeToken } from '@broker/provider-adapters';
+import { ProviderCallError, fetchUserInfo } from '@broker/provider-adapters';
 import { AuthorizationEntity } from './authorizations/authorization.entity';
 import { AuthorizationsService } from './authorizations/authorizations.service';
 import { toAuthorizedProvider } from './consent.service';
+import { adapterOf } from './external-auth/provider-adapter';
 import { EventSink, ProviderAccess, TokensError } from './provider-access';
 import { TokenPath } from './token-path';
 
@@ -101,17 +102,13 @@ export class AuthorizedProvidersService {
       const credentials = await this.providers(orgId, row.providerId);
       const tokens = await this.authorizations.tokens(orgId, id);
       if (credentials && tokens) {
-        const result = await revokeToken({
-          provider: credentials.resolved,
-          clientId: credentials.provider.clientId,
-          clientSecret: credentials.clientSecret,
-          token: tokens.refreshToken ?? tokens.accessToken,
-          tokenTypeHint: tokens.refreshToken ? 'refresh_token' : 'access_token',
-          fetch: this.fetchImpl,
-        });
+        const result = await adapterOf(credentials.resolved).revoke(
+          { provider: credentials.resolved, clientId: credentials.provider.clientId, clientSecret: credentials.clientSecret, fetch: this.fetchImpl, timeoutMs: 5_000 },
+          tokens.refreshToken ? { value: tokens.refreshToken, hint: 'refresh_token' } : { value: tokens.accessToken, hint: 'access_token' },
+        );
         outcome = result.revoked
           ? { revoked: true }
-          : { revoked: false, revocationError: result.unsupported ? 'the provider has no revocation API: revoke the app in its settings' : result.error };
+          : { revoked: false, revocationError: result.unsupported ? 'token revocation is not supported by this provider: revoke the app in its settings' : result.error };
       }
     } catch (err) {
       outcome = { revoked: false, revocationError: err instanceof Error ? err.message : 'revocation failed' };

@@ -2,10 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { AuthorizedProvider, OAuthProvider, OAuthUser } from '@broker/contracts';
 import { EnvelopeCipher } from '@broker/crypto';
-import { ProviderCallError, authorizationUrl, exchangeCode, fetchUserInfo } from '@broker/provider-adapters';
+import { ProviderCallError, authorizationUrl, exchangeCode } from '@broker/provider-adapters';
 import { AuthorizationEntity } from './authorizations/authorization.entity';
-import { AuthorizationsService } from './authorizations/authorizations.service';
-import { EventSink, ProviderAccess, RefreshScheduler, TokensError } from './provider-access';
+import { AuthorizationLinker } from './authorizations/authorization-linker';
+import { ProviderAccess, TokensError } from './provider-access';
 
 const PENDING = 'tokens.pending_authorizations';
 
@@ -36,11 +36,9 @@ export class ConsentService {
     private readonly dataSource: DataSource,
     private readonly cipher: EnvelopeCipher,
     private readonly providers: ProviderAccess,
-    private readonly authorizations: AuthorizationsService,
+    private readonly linker: AuthorizationLinker,
     private readonly fetchImpl: typeof fetch,
-    private readonly publish: EventSink,
     private readonly options: ConsentOptions,
-    private readonly schedule: RefreshScheduler = () => undefined,
   ) {}
 
   async authorize(orgId: string, userId: string, providerId: string, clientState?: string, redirectUri?: string): Promise<{ redirectUrl: string; state: string }> {
@@ -116,25 +114,7 @@ export class ConsentService {
       if (err instanceof ProviderCallError && err.kind === 'transient') throw new TokensError('UNAVAILABLE', 'The provider did not answer; start the authorization again.');
       throw new TokensError('BAD_REQUEST', `The provider did not accept the code (${err instanceof Error ? err.message : 'error'}).`);
     }
-    const userInfo = await fetchUserInfo(client, tokens.accessToken).catch((): OAuthUser => ({}));
-    const authorization = await this.authorizations.store(pending.org_id, {
-      providerId: pending.provider_id,
-      userId: pending.user_id,
-      oauthClientId: credentials.provider.clientId,
-      scopes: tokens.scope ? tokens.scope.split(/[\s,]+/).filter(Boolean) : credentials.provider.customScopes.length ? credentials.provider.customScopes : credentials.resolved.defaultScopes,
-      externalUser: userInfo as Record<string, unknown>,
-      tokens: { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken ?? null, tokenType: tokens.tokenType, expiresAt: tokens.expiresAt ?? null },
-    });
-    if (tokens.expiresAt) this.schedule(pending.org_id, authorization.id, tokens.expiresAt, `${authorization.credentialId}-1`);
-    this.publish({
-      type: 'authorization.created',
-      orgId: pending.org_id,
-      authorizationId: authorization.id,
-      providerId: pending.provider_id,
-      userId: pending.user_id,
-      status: 'active',
-      at: new Date().toISOString(),
-    });
+    const { authorization, userInfo } = await this.linker.link(pending.org_id, pending.user_id, pending.provider_id, credentials, tokens);
     return { authorizedProvider: toAuthorizedProvider(authorization, credentials.provider), userInfo, clientState: pending.client_state };
   }
 

@@ -1,11 +1,14 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { EnvelopeCipher } from '@broker/crypto';
+import { EnvelopeCipher, KeyedHasher } from '@broker/crypto';
 import { GuardedFetch, createGuardedFetch } from '@broker/provider-adapters';
 import { SERVICE_CONFIG, ServiceConfig, domainDataSourceToken } from '@broker/service-runtime';
+import { AuthorizationLinker } from './authorizations/authorization-linker';
 import { AuthorizationsService } from './authorizations/authorizations.service';
 import { AuthorizedProvidersService } from './authorized-providers.service';
 import { ConsentService } from './consent.service';
+import { DeviceFlowService, DevicePollScheduler } from './device-flow/device-flow.service';
+import { ExternalAuthService } from './external-auth/external-auth.service';
 import { EventSink, ProviderAccess, RefreshScheduler } from './provider-access';
 import { DEFAULT_TOKEN_PATH_OPTIONS, TOKEN_PATH_FAULTS, TokenPath, TokenPathFaults } from './token-path';
 import { TOKENS_SCHEMA } from './tokens.schema';
@@ -15,6 +18,8 @@ export const PROVIDER_ACCESS = Symbol('PROVIDER_ACCESS');
 export const EVENT_SINK = Symbol('EVENT_SINK');
 /** Optional: where refresh-ahead requests go (the worker's queue); none when not provided. */
 export const REFRESH_SCHEDULER = Symbol('REFRESH_SCHEDULER');
+/** Optional: where device pollers are started (the worker's `device-poll` queue); starting a device flow fails without it. */
+export const DEVICE_POLL_SCHEDULER = Symbol('DEVICE_POLL_SCHEDULER');
 /** The guarded fetch every provider call of this domain goes through. */
 export const PROVIDER_FETCH = Symbol('PROVIDER_FETCH');
 
@@ -24,6 +29,13 @@ function cipherOf(config: ServiceConfig): EnvelopeCipher {
   if (!config.secrets) throw new Error(`${config.service} needs ENCRYPTION_KEYS and SECRET_PEPPER`);
   return new EnvelopeCipher(config.secrets.keyring);
 }
+
+function hasherOf(config: ServiceConfig): KeyedHasher {
+  if (!config.secrets) throw new Error(`${config.service} needs ENCRYPTION_KEYS and SECRET_PEPPER`);
+  return new KeyedHasher(config.secrets.pepper);
+}
+
+const noDevicePoller: DevicePollScheduler = () => Promise.reject(new Error('no device poller in this service'));
 
 /**
  * Domain services of the tokens domain. `forRoot` takes the app's providers of PROVIDER_ACCESS and
@@ -58,15 +70,33 @@ export class TokensDomainModule {
           new TokenPath(ds, cipherOf(c), access, f, sink, DEFAULT_TOKEN_PATH_OPTIONS, schedule, faults),
       },
       {
+        provide: AuthorizationLinker,
+        inject: [AuthorizationsService, PROVIDER_FETCH, EVENT_SINK, { token: REFRESH_SCHEDULER, optional: true }],
+        useFactory: (authz: AuthorizationsService, f: typeof fetch, sink: EventSink, schedule?: RefreshScheduler) =>
+          new AuthorizationLinker(authz, f, sink, schedule ?? (() => undefined), 15_000),
+      },
+      {
         provide: ConsentService,
-        inject: [TOKENS_DS, SERVICE_CONFIG, PROVIDER_ACCESS, AuthorizationsService, PROVIDER_FETCH, EVENT_SINK, { token: REFRESH_SCHEDULER, optional: true }],
-        useFactory: (ds: DataSource, c: ServiceConfig, access: ProviderAccess, authz: AuthorizationsService, f: typeof fetch, sink: EventSink, schedule?: RefreshScheduler) =>
-          new ConsentService(ds, cipherOf(c), access, authz, f, sink, {
+        inject: [TOKENS_DS, SERVICE_CONFIG, PROVIDER_ACCESS, AuthorizationLinker, PROVIDER_FETCH],
+        useFactory: (ds: DataSource, c: ServiceConfig, access: ProviderAccess, linker: AuthorizationLinker, f: typeof fetch) =>
+          new ConsentService(ds, cipherOf(c), access, linker, f, {
             defaultRedirectUri: `${c.publicUrl}/api/v2/externalOAuth/providers/callback/`,
             allowedRedirectUris: c.consentRedirectUris,
             stateTtlMs: 600_000,
             providerTimeoutMs: 15_000,
-          }, schedule),
+          }),
+      },
+      {
+        provide: DeviceFlowService,
+        inject: [TOKENS_DS, SERVICE_CONFIG, PROVIDER_ACCESS, AuthorizationLinker, PROVIDER_FETCH, { token: DEVICE_POLL_SCHEDULER, optional: true }],
+        useFactory: (ds: DataSource, c: ServiceConfig, access: ProviderAccess, linker: AuthorizationLinker, f: typeof fetch, schedule?: DevicePollScheduler) =>
+          new DeviceFlowService(ds, cipherOf(c), hasherOf(c), access, linker, f, schedule ?? noDevicePoller, { providerTimeoutMs: 15_000 }),
+      },
+      {
+        provide: ExternalAuthService,
+        inject: [TOKENS_DS, AuthorizedProvidersService, TokenPath, PROVIDER_ACCESS, PROVIDER_FETCH],
+        useFactory: (ds: DataSource, authorized: AuthorizedProvidersService, path: TokenPath, access: ProviderAccess, f: typeof fetch) =>
+          new ExternalAuthService(ds, authorized, path, access, f),
       },
       {
         provide: AuthorizedProvidersService,
@@ -79,7 +109,7 @@ export class TokensDomainModule {
       module: TokensDomainModule,
       imports: options.imports,
       providers: [...storage, ...options.providers, ...domain],
-      exports: [AuthorizationsService, TokenPath, ConsentService, AuthorizedProvidersService],
+      exports: [AuthorizationsService, TokenPath, ConsentService, AuthorizedProvidersService, DeviceFlowService, ExternalAuthService],
     };
   }
 }

@@ -51,7 +51,7 @@ export abstract class QueueProcessor<Q extends QueueName> extends WorkerHost {
   protected abstract readonly queue: Q;
   protected abstract readonly handlers: JobHandlers<Q>;
 
-  process(job: Job): Promise<unknown> {
-    return dispatchJob(this.queue, this.handlers, job);
+  process(job: Job, token?: string): Promise<unknown> {
+    return dispatchJob(this.queue, this.handlers, job, token);
   }
 }

@@ -43,10 +43,23 @@ export class AuthorizationsService {
     private readonly cipher: EnvelopeCipher,
   ) {}
 
-  /** Creates (or replaces, for a re-authorization of the same user and provider) an authorization and its tokens. */
+  /**
+   * Creates (or replaces, for a re-authorization of the same user and provider) an authorization
+   * and its tokens. A re-authorization answered without a refresh token (Google without
+   * `prompt=consent`, many providers on a second consent) keeps the refresh token the user already
+   * had there: the provider did not revoke it, and dropping it would end offline access. Not when
+   * the previous authorization was dead (`expired`...) or of another OAuth client: its refresh
+   * token would be refused.
+   */
   async store(orgId: string, input: NewAuthorization): Promise<AuthorizationEntity> {
     return this.dataSource.transaction(async (em) => {
       const repo = em.getRepository(AuthorizationEntity);
+      const previous = await repo.findOne({ where: { orgId, providerId: input.providerId, userId: input.userId }, lock: { mode: 'pessimistic_write' } });
+      let keptRefreshToken: string | null = null;
+      if (!input.tokens.refreshToken && previous?.status === 'active' && previous.oauthClientId === input.oauthClientId) {
+        const old = await em.getRepository(CredentialEntity).findOneBy({ orgId, authorizationId: previous.id });
+        if (old?.refreshToken) keptRefreshToken = this.cipher.decryptString(old.refreshToken, context(orgId, old.id, 'refresh_token'));
+      }
       await repo.upsert(
         {
           orgId,
@@ -64,12 +77,13 @@ export class AuthorizationsService {
       await em.getRepository(CredentialEntity).delete({ authorizationId: authorization.id });
       const credentialId = randomUUID();
       const access = this.cipher.encrypt(input.tokens.accessToken, context(orgId, credentialId, 'access_token'));
+      const refreshToken = input.tokens.refreshToken || keptRefreshToken;
       await em.getRepository(CredentialEntity).insert({
         id: credentialId,
         orgId,
         authorizationId: authorization.id,
         accessToken: access,
-        refreshToken: input.tokens.refreshToken ? this.cipher.encrypt(input.tokens.refreshToken, context(orgId, credentialId, 'refresh_token')) : null,
+        refreshToken: refreshToken ? this.cipher.encrypt(refreshToken, context(orgId, credentialId, 'refresh_token')) : null,
         tokenType: input.tokens.tokenType ?? 'Bearer',
         expiresAt: input.tokens.expiresAt ?? null,
         keyId: this.cipher.keyIdOf(access),

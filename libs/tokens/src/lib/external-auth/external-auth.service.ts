@@ -1,0 +1,121 @@
+import { DataSource } from 'typeorm';
+import type { DeleteExternalAuthResponse, ExternalAuth, ExternalAuthLink, ExternalAuthUser } from '@broker/contracts';
+import { ProviderCallError } from '@broker/provider-adapters';
+import { AuthorizationEntity } from '../authorizations/authorization.entity';
+import { CredentialEntity } from '../authorizations/credential.entity';
+import { AuthorizedProvidersService } from '../authorized-providers.service';
+import { ProviderAccess, ProviderCredentials, TokensError } from '../provider-access';
+import { TokenPath } from '../token-path';
+import { adapterOf } from './provider-adapter';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Seed 001's external-auth surface over the tokens domain: a user's links are their
+ * authorizations, `{externalauth}` is a provider id of their org. "Authenticated" means the
+ * provider's own validate call accepted a valid access token of the link (refreshed if needed).
+ */
+export class ExternalAuthService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly authorized: AuthorizedProvidersService,
+    private readonly tokens: TokenPath,
+    private readonly providers: ProviderAccess,
+    private readonly fetchImpl: typeof fetch,
+    private readonly validateTimeoutMs = 8_000,
+  ) {}
+
+  /** The user's links, each validated at its provider (in parallel). */
+  async list(orgId: string, userId: string): Promise<ExternalAuthLink[]> {
+    const rows = await this.dataSource.getRepository(AuthorizationEntity).find({ where: { orgId, userId }, order: { createdAt: 'ASC' } });
+    const links = await Promise.all(
+      rows.map(async (row): Promise<ExternalAuthLink | null> => {
+        const credentials = await this.providers(orgId, row.providerId);
+        if (!credentials) return null; // the provider was deleted: its links are on their way out
+        const check = await this.validate(orgId, row, credentials);
+        const credential = await this.dataSource.getRepository(CredentialEntity).findOneBy({ orgId, authorizationId: row.id });
+        return {
+          provider_id: row.providerId,
+          created_at: row.createdAt.toISOString(),
+          updated_at: (credential && credential.updatedAt > row.updatedAt ? credential.updatedAt : row.updatedAt).toISOString(),
+          has_refresh_token: Boolean(credential?.refreshToken),
+          ...(credential?.expiresAt ? { expires: credential.expiresAt.toISOString() } : {}),
+          authenticated: check.valid,
+          ...(check.error ? { validate_error: check.error } : {}),
+        };
+      }),
+    );
+    return links.filter((l): l is ExternalAuthLink => l !== null);
+  }
+
+  /** One of the org's providers as the user sees it (NOT_FOUND for an unknown id or another org's). */
+  async get(orgId: string, userId: string, providerId: string): Promise<ExternalAuth> {
+    const credentials = await this.provider(orgId, providerId);
+    const row = await this.dataSource.getRepository(AuthorizationEntity).findOneBy({ orgId, userId, providerId });
+    const adapter = adapterOf(credentials.resolved);
+    const capabilities = adapter.capabilities(credentials.resolved);
+    const check = row ? await this.validate(orgId, row, credentials) : { valid: false };
+    return {
+      authenticated: check.valid,
+      device: capabilities.deviceFlow && typeof adapter.startDeviceAuthorization === 'function',
+      display_name: credentials.provider.name || credentials.resolved.displayName,
+      supports_revocation: capabilities.revocation,
+      user: row ? toExternalAuthUser(row.externalUser) : null,
+      // GitHub App installations need a GitHub App configuration (app id, private key) that
+      // providers do not have yet: no provider is app-installable (see docs/external-auth.md).
+      installations: [],
+      app_install_url: '',
+      app_installable: false,
+    };
+  }
+
+  /** Unlinks through the authorized-providers path: best-effort revocation, removal whatever the provider says. */
+  async unlink(orgId: string, userId: string, providerId: string): Promise<DeleteExternalAuthResponse> {
+    await this.provider(orgId, providerId);
+    const row = await this.dataSource.getRepository(AuthorizationEntity).findOneBy({ orgId, userId, providerId });
+    if (!row) throw new TokensError('NOT_FOUND', 'No link to this external auth provider.');
+    const outcome = await this.authorized.remove(orgId, userId, row.id);
+    return outcome.revoked ? { token_revoked: true } : { token_revoked: false, token_revocation_error: outcome.revocationError ?? 'the link had no token to revoke' };
+  }
+
+  private async provider(orgId: string, providerId: string): Promise<ProviderCredentials> {
+    const credentials = UUID.test(providerId) ? await this.providers(orgId, providerId) : null;
+    if (!credentials) throw new TokensError('NOT_FOUND', 'External auth provider not found.');
+    return credentials;
+  }
+
+  /** The provider's verdict on a valid access token of the link; never throws. */
+  private async validate(orgId: string, row: AuthorizationEntity, credentials: ProviderCredentials): Promise<{ valid: boolean; error?: string }> {
+    if (row.status !== 'active') return { valid: false, error: `the link is ${row.status}: link the account again` };
+    try {
+      const served = await this.tokens.acquire(orgId, row.id);
+      const client = {
+        provider: credentials.resolved,
+        clientId: credentials.provider.clientId,
+        clientSecret: credentials.clientSecret,
+        fetch: this.fetchImpl,
+        timeoutMs: this.validateTimeoutMs,
+      };
+      return await adapterOf(credentials.resolved).validate(client, served.accessToken);
+    } catch (err) {
+      if (err instanceof TokensError && err.code === 'GONE') return { valid: false, error: 'the provider no longer accepts this link: link the account again' };
+      if (err instanceof TokensError || (err instanceof ProviderCallError && err.kind === 'transient')) return { valid: false, error: `could not validate now: ${err.message}` };
+      return { valid: false, error: err instanceof Error ? err.message : 'validation failed' };
+    }
+  }
+}
+
+/** Seed 001 `codersdk.ExternalAuthUser` from the stored `oauth.User` (raw answer included). */
+export function toExternalAuthUser(stored: Record<string, unknown> | null): ExternalAuthUser {
+  const user = (stored ?? {}) as { sub?: string; name?: string; nickName?: string; email?: string; picture?: string; raw?: Record<string, unknown> };
+  const raw = user.raw ?? {};
+  const text = (...values: unknown[]) => values.find((v): v is string => typeof v === 'string' && v.length > 0) ?? '';
+  const numericId = typeof raw['id'] === 'number' ? raw['id'] : /^\d+$/.test(String(raw['id'] ?? '')) ? Number(raw['id']) : 0;
+  return {
+    id: Number.isSafeInteger(numericId) ? numericId : 0,
+    login: text(user.nickName, raw['login'], raw['username'], user.email, user.sub),
+    avatar_url: text(user.picture, raw['avatar_url']),
+    profile_url: text(raw['html_url'], raw['web_url'], raw['profile'], raw['links'] && (raw['links'] as { html?: { href?: string } }).html?.href),
+    name: text(user.name, raw['name'], user.nickName),
+  };
+}
