@@ -105,28 +105,44 @@ export async function httpSequential(t: HttpTarget, n: number, warmup: number): 
  */
 export async function openLoop(rate: number, ms: number, fn: () => Promise<unknown>): Promise<LoadResult & { sent: number; sendDelays: number[] }> {
   const total = Math.round((rate * ms) / 1000);
-  const latencies: number[] = [];
-  const sendDelays: number[] = [];
+  // Preallocated, and no array of pending promises: the load generator's own garbage collection
+  // must not show up as latency of the system under test.
+  const latencies = new Float64Array(total);
+  const sendDelays = new Float64Array(total);
+  let ok = 0;
   let errors = 0;
-  const pending: Promise<void>[] = [];
+  let outstanding = 0;
+  let allDone: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (allDone = resolve));
+  const settle = () => {
+    outstanding--;
+    if (outstanding === 0 && sending === false) allDone();
+  };
+  let sending = true;
   const start = now();
   let i = 0;
   while (i < total) {
     const t = now();
     while (i < total && start + (i * 1000) / rate <= t) {
-      sendDelays.push(t - (start + (i * 1000) / rate));
+      sendDelays[i] = t - (start + (i * 1000) / rate);
       const sentAt = now();
-      pending.push(
-        fn().then(
-          () => void latencies.push(now() - sentAt),
-          () => void errors++,
-        ),
+      outstanding++;
+      fn().then(
+        () => {
+          latencies[ok++] = now() - sentAt;
+          settle();
+        },
+        () => {
+          errors++;
+          settle();
+        },
       );
       i++;
     }
     if (i < total) await new Promise<void>((r) => setTimeout(r, Math.max(1, Math.floor(start + (i * 1000) / rate - now()))));
   }
-  await Promise.all(pending);
+  sending = false;
+  if (outstanding > 0) await finished;
   const seconds = (now() - start) / 1000;
-  return { rps: latencies.length / seconds, ok: latencies.length, errors, latencies, seconds, sent: total, sendDelays };
+  return { rps: ok / seconds, ok, errors, latencies: Array.from(latencies.subarray(0, ok)), seconds, sent: total, sendDelays: Array.from(sendDelays) };
 }

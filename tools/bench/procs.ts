@@ -67,6 +67,11 @@ export class Proc {
     return text.slice(-bytes);
   }
 
+  /** Resolves when the process has exited (by itself or stopped). */
+  async wait(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    return this.exited;
+  }
+
   killNow(): void {
     this.stopped = true;
     if (!this.done) this.child.kill('SIGKILL');

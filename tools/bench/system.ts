@@ -141,6 +141,8 @@ export async function startTokenSystem(o: SystemOptions): Promise<TokenSystem> {
     EGRESS_ALLOWED_PORTS: `443,${idpPort}`,
     ACCESS_TOKEN_TTL_SECONDS: '3600',
     DELEGATED_TOKEN_TTL_SECONDS: '3600',
+    // Node flags for the services only (e.g. GC settings), to compare runtime tunings.
+    ...(process.env['BENCH_SERVICE_NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['BENCH_SERVICE_NODE_OPTIONS'] } : {}),
   };
   const ports = new Map<Proc, number>();
   const inspectPorts = new Map<Proc, number>();

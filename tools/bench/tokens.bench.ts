@@ -12,7 +12,7 @@
 // Bounded in count and time; loopback only. CPU per component is read from /proc for the throughput rows.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client as PgClient } from 'pg';
 import { Queue, QueueEvents } from 'bullmq';
@@ -93,8 +93,9 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
   const pgMaster = pidFromFile(join(sys.pgDataDir, 'postmaster.pid'));
   const redisPid = pidFromFile(join(sys.redisDir, 'redis.pid'));
   const helpers: Proc[] = []; // echo responders and the hello-world server, while they run
+  const loadgens: Proc[] = []; // the open-loop load generator, while it runs (counted as the bench)
   const components = () => ({
-    bench: [process.pid],
+    bench: [process.pid, ...loadgens.filter((l) => l.alive).map((l) => l.pid)],
     gateway: [sys.gateway.pid],
     ...Object.fromEntries(sys.brokers.map((b, i) => [`broker-${i + 1}`, [b.pid]])),
     'registry+worker': sys.others.map((o) => o.pid),
@@ -190,8 +191,42 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
   rows['bus_seq_p50'] = p(busSeq, 50);
   rows['bus_seq_p99'] = p(busSeq, 99);
 
-  step(`bus acquire: open loop ${RATE}/s for ${OPEN_MS / 1000} s`);
-  const open = await measured('bus_open', () => openLoop(RATE, OPEN_MS, () => acquire(hot.authorizationId, MIN_VALIDITY)));
+  /** The open loop from a fresh process of its own (tools/bench/open-loop-client.ts). */
+  const startOpenLoopClient = async (): Promise<() => Promise<Awaited<ReturnType<typeof openLoop>>>> => {
+    const out = join(dir, 'open-loop.json');
+    const args = {
+      redisUrl: sys.redisUrl,
+      busKey: sys.env['BUS_KEY'],
+      prefix: sys.env['BUS_PREFIX'],
+      token: sys.adminToken,
+      authorizationId: hot.authorizationId,
+      minValiditySeconds: MIN_VALIDITY,
+      rate: RATE,
+      ms: OPEN_MS,
+      warmup: WARMUP,
+      out,
+    };
+    const proc = new Proc(
+      'open-loop-client',
+      process.execPath,
+      ['--import', 'tsx', join(__dirname, 'open-loop-client.ts'), Buffer.from(JSON.stringify(args)).toString('base64')],
+      { PATH: process.env['PATH'] ?? '', TSX_TSCONFIG_PATH: join(__dirname, '..', '..', 'tsconfig.base.json') },
+      join(dir, 'open-loop-client.log'),
+      join(__dirname, '..', '..'),
+    );
+    loadgens.push(proc);
+    await waitFor('open-loop client warm-up', proc, 60_000, async () => proc.tail().includes('ready'));
+    return async () => {
+      process.kill(proc.pid, 'SIGUSR2');
+      await waitFor('open-loop client results', proc, OPEN_MS + 60_000, async () => existsSync(out));
+      return JSON.parse(readFileSync(out, 'utf8')) as Awaited<ReturnType<typeof openLoop>>;
+    };
+  };
+
+  step(`bus acquire: open loop ${RATE}/s for ${OPEN_MS / 1000} s (from its own process)`);
+  const runOpenLoop = await startOpenLoopClient();
+  const open = await measured('bus_open', runOpenLoop);
+  await loadgens.pop()?.stop();
   rows['bus_open_p50'] = p(open.latencies, 50);
   rows['bus_open_p99'] = p(open.latencies, 99);
   rows['bus_open_max'] = Math.max(...open.latencies);

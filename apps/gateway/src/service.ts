@@ -20,7 +20,7 @@ class GatewayModule {
   static forRoot(config: ServiceConfig): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [ServiceRuntimeModule.forRoot(config, { busClient: true }), TokenVerificationModule],
+      imports: [ServiceRuntimeModule.forRoot(config, { busClient: true, busAutoPipelining: true }), TokenVerificationModule],
       controllers: [ConsentController, ProvidersController, JobsController, AuthorizedProvidersController, ExternalAuthController, ConnectPageController, OAuthController, AuthorizeController, PrincipalController],
       providers: [{ provide: APP_FILTER, useClass: SurfaceErrorFilter }, BearerStrategy, TokenRateLimiter, PrincipalAuthGuard, UpstreamLoginService],
     };

@@ -72,8 +72,9 @@ export class BusClientProxy extends ClientProxy implements OnApplicationShutdown
 
   private async open(): Promise<void> {
     const name = this.options.name ?? 'bus-client';
-    // Auto-pipelining: requests issued in the same tick leave in one write (fewer syscalls under load).
-    this.connection = createRedisConnection(this.options.redisUrl, `${name}:send`, { enableAutoPipelining: true });
+    // Auto-pipelining (opt-in): requests issued in the same tick leave in one write. It pays for a
+    // caller that fans in many concurrent requests (the gateway); for others it only adds latency.
+    this.connection = createRedisConnection(this.options.redisUrl, `${name}:send`, { enableAutoPipelining: this.options.autoPipelining === true });
     this.subscriber = createRedisConnection(this.options.redisUrl, `${name}:replies`);
     this.subscriber.on('message', (_channel: string, message: string) => this.onReply(message));
     await this.subscriber.subscribe(this.channel);

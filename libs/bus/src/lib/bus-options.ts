@@ -19,6 +19,12 @@ export interface BusClientOptions extends BusConnectionOptions {
   defaultTimeoutMs?: number;
   /** Names the client's Redis connections (CLIENT LIST), e.g. the calling service. */
   name?: string;
+  /**
+   * Send the requests issued in one tick in one write (ioredis auto-pipelining). Worth it for a
+   * caller with many requests in flight (the gateway: +10–25 % REST throughput in bench:tokens);
+   * costs latency at ordinary rates. Default off.
+   */
+  autoPipelining?: boolean;
 }
 
 export const DEFAULT_BUS_PREFIX = 'broker';

@@ -14,6 +14,8 @@ export interface RuntimeOptions {
   database?: DomainSchema | DomainSchema[];
   /** Provide a BusClientProxy for calling other services. */
   busClient?: boolean;
+  /** Auto-pipelining on the bus client's sends: for a service with many requests in flight (the gateway). */
+  busAutoPipelining?: boolean;
 }
 
 /** Redis connection used for readiness checks (and nothing else). */
@@ -63,6 +65,7 @@ export class ServiceRuntimeModule {
             prefix: config.bus.prefix,
             defaultTimeoutMs: config.bus.timeoutMs,
             name: config.service,
+            autoPipelining: options.busAutoPipelining === true,
           });
           await client.connect();
           return client;
