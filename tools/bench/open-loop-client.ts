@@ -31,10 +31,11 @@ async function main(): Promise<void> {
   process.stdout.write('ready\n');
   await new Promise<void>((resolve) => process.once('SIGUSR2', () => resolve()));
   const result = await openLoop(a.rate, a.ms, acquire);
-  await bus.close();
   writeFileSync(a.out, JSON.stringify(result));
-  // Stay until the bench has read its CPU meter (which needs this process alive), then go.
+  // Stay until the bench has read its CPU meter (which needs this process alive), then go (the
+  // open connections keep the process up meanwhile).
   await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
+  await bus.close();
 }
 
 main().then(
