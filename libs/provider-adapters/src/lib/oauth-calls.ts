@@ -1,9 +1,8 @@
 import type { OAuthUser } from '@broker/contracts';
 import type { AdapterClient } from './adapter';
 import { standardAdapterFor } from './adapters';
-import { PROVIDER_CATALOGUE } from './catalogue';
 import type { ProviderClient, ProviderTokenSet } from './provider-call';
-import type { ResolvedProvider } from './resolve';
+import { fromExplicitEndpoints, type ResolvedProvider } from './resolve';
 
 export { ProviderCallError, classify, normalizeUser } from './provider-call';
 export type { ProviderClient, ProviderTokenSet } from './provider-call';
@@ -17,21 +16,7 @@ export type { ProviderClient, ProviderTokenSet } from './provider-call';
 /** A full ResolvedProvider from whatever the caller passed (missing facts get the generic OAuth 2.0 defaults). */
 export function asResolvedProvider(provider: Partial<ResolvedProvider> & Pick<ResolvedProvider, 'endpoints'>): ResolvedProvider {
   if (isResolved(provider)) return provider;
-  const origin = new URL(provider.endpoints.tokenUrl);
-  return {
-    type: 'oauth2',
-    displayName: PROVIDER_CATALOGUE.oauth2.displayName,
-    selfHosted: false,
-    revocation: provider.endpoints.revocationUrl ? { kind: 'rfc7009', url: provider.endpoints.revocationUrl } : { kind: 'none' },
-    defaultScopes: [],
-    extraAuthorizationParams: {},
-    pkce: true,
-    tokenEndpointAuthMethod: 'client_secret_basic',
-    rotatesRefreshTokens: true,
-    scopeSeparator: ' ',
-    metadata: { baseUrl: origin.origin, host: origin.host, settingsUrl: origin.origin },
-    ...provider,
-  } as ResolvedProvider;
+  return { ...fromExplicitEndpoints(provider.endpoints, provider.endpoints.tokenUrl), ...provider } as ResolvedProvider;
 }
 
 function isResolved(p: Partial<ResolvedProvider>): p is ResolvedProvider {

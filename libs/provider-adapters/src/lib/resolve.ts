@@ -295,8 +295,9 @@ function resolveChecked(type: ProviderType, checked: Checked): ResolvedProvider 
   }
 }
 
-function fromExplicitEndpoints(endpoints: ProviderEndpoints): ResolvedProvider {
-  const origin = new URL(endpoints.authorizationUrl);
+/** A generic OAuth 2.0 provider (type `oauth2`) at explicit endpoints, with the standard defaults. */
+export function fromExplicitEndpoints(endpoints: ProviderEndpoints, originUrl = endpoints.authorizationUrl): ResolvedProvider {
+  const origin = new URL(originUrl);
   return {
     type: 'oauth2',
     displayName: PROVIDER_CATALOGUE.oauth2.displayName,
