@@ -25,6 +25,11 @@ export interface ProviderAdapter {
   userInfo(client: Omit<AdapterClient, 'clientSecret'>, accessToken: string): Promise<OAuthUser>;
   /** Whether the token still works at the provider: `{valid: false, error}` for a refused token; throws only for transient failures. */
   validate(client: AdapterClient, accessToken: string): Promise<{ valid: boolean; error?: string }>;
+  /**
+   * Installations of the provider's app that the user can reach (GitHub Apps), best effort: `[]`
+   * when the token is not an app's (an OAuth app) or the provider does not have them.
+   */
+  installations?(client: Omit<AdapterClient, 'clientSecret'>, accessToken: string): Promise<AppInstallation[]>;
   /** RFC 8628 device authorization (only when `capabilities().deviceFlow`). */
   startDeviceAuthorization?(client: AdapterClient, scopes: string[]): Promise<DeviceAuthorization>;
   /** One poll of the token endpoint with a device code. Never throws: failures (transient ones too) are `failed`. */
@@ -36,6 +41,16 @@ export interface ProviderAdapter {
 /** A provider client with the full resolved provider (the adapter picks what it needs). */
 export interface AdapterClient extends Omit<ProviderClient, 'provider'> {
   provider: ResolvedProvider;
+}
+
+/** An installation of the provider's app on an account (GitHub App installations). */
+export interface AppInstallation {
+  id: number;
+  account: { id: number; login: string; name: string; avatarUrl: string; profileUrl: string };
+  /** Where the installation is configured at the provider. */
+  configureUrl: string;
+  /** The app's slug (GitHub: `{web}/apps/{slug}/installations/new` installs it elsewhere). */
+  appSlug?: string;
 }
 
 export interface AdapterCapabilities {

@@ -101,6 +101,21 @@ describe('GitHub adapter (Enterprise Server fake)', () => {
     expect(req.headers['user-agent']).toBeTruthy();
   });
 
+  it('lists the GitHub App installations the user can reach, and none for an OAuth app’s token (403)', async () => {
+    const at = fake.accessToken('octocat');
+    expect(await adapter.installations?.(client(), at)).toEqual([
+      {
+        id: 1296269,
+        account: { id: 9919, login: 'octo-org', name: 'octo-org', avatarUrl: 'https://avatars.example/u/9919', profileUrl: 'https://github.example/octo-org' },
+        configureUrl: 'https://github.example/organizations/octo-org/settings/installations/1296269',
+        appSlug: 'broker-app',
+      },
+    ]);
+    const [req] = fake.requestsTo('/api/v3/user/installations');
+    expect(req.headers).toMatchObject({ accept: 'application/vnd.github+json', authorization: `Bearer ${at}` });
+    expect(await adapter.installations?.(client(), fake.accessToken('oauth-app-user'))).toEqual([]);
+  });
+
   it('validates with GET /user; rate-limit 403s and 429s are transient, never a dead token', async () => {
     const at = fake.accessToken();
     expect(await adapter.validate(client(), at)).toEqual({ valid: true });

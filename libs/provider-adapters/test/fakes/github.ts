@@ -59,6 +59,23 @@ export async function startGitHubFake(): Promise<OAuthFake & { formAlways: boole
             { email: 'octocat@example.test', primary: true, verified: true, visibility: 'private' },
           ]),
       },
+      // A GitHub App's user token lists the app's installations it can reach; an OAuth app's token is refused (403).
+      'GET /api/v3/user/installations': {
+        handle: ({ res, token }) =>
+          token?.user === 'oauth-app-user'
+            ? json(res, 403, { message: 'You must authenticate with an access token authorized to a GitHub App in order to list installations' })
+            : json(res, 200, {
+                total_count: 1,
+                installations: [
+                  {
+                    id: 1296269,
+                    account: { login: 'octo-org', id: 9919, avatar_url: 'https://avatars.example/u/9919', html_url: 'https://github.example/octo-org', type: 'Organization' },
+                    html_url: 'https://github.example/organizations/octo-org/settings/installations/1296269',
+                    app_slug: 'broker-app',
+                  },
+                ],
+              }),
+      },
       [`DELETE /api/v3/applications/${GITHUB_CLIENT.id}/grant`]: {
         open: true,
         handle: ({ req, res }) => {

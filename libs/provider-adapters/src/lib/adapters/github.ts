@@ -1,6 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import type { OAuthUser } from '@broker/contracts';
-import type { AdapterClient } from '../adapter';
+import type { AdapterClient, AppInstallation } from '../adapter';
 import { ProviderCallError, call, normalizeUser } from '../provider-call';
 import type { ResolvedProvider } from '../resolve';
 import { getJson, getJsonBestEffort, isObject, jsonResponse, mediaType } from './http';
@@ -83,6 +83,33 @@ export class GitHubAdapter extends StandardAdapter {
       }
       return user;
     }, (err) => this.classify(err));
+  }
+
+  /**
+   * `GET {api}/user/installations`: the GitHub App installations the user's token can reach. A
+   * token of an OAuth app (not a GitHub App) is refused there (403): no installations.
+   */
+  async installations(c: Omit<AdapterClient, 'clientSecret'>, accessToken: string): Promise<AppInstallation[]> {
+    const url = c.provider.endpoints.userinfoUrl;
+    if (!url) return [];
+    const body = await getJsonBestEffort<unknown>(c, `${url}/installations?per_page=100`, accessToken, 'GitHub', API_HEADERS);
+    const list = isObject(body) && Array.isArray(body['installations']) ? body['installations'].filter(isObject) : [];
+    return list.map((i) => {
+      const account = isObject(i['account']) ? i['account'] : {};
+      const text = (v: unknown) => (typeof v === 'string' ? v : '');
+      return {
+        id: typeof i['id'] === 'number' ? i['id'] : 0,
+        account: {
+          id: typeof account['id'] === 'number' ? account['id'] : 0,
+          login: text(account['login']),
+          name: text(account['name']) || text(account['login']),
+          avatarUrl: text(account['avatar_url']),
+          profileUrl: text(account['html_url']),
+        },
+        configureUrl: text(i['html_url']),
+        ...(text(i['app_slug']) ? { appSlug: text(i['app_slug']) } : {}),
+      };
+    });
   }
 
   /** `GET {api}/user` with the token: 401 → not valid; rate limits → thrown as transient. */

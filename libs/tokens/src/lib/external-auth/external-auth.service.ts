@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import type { DeleteExternalAuthResponse, ExternalAuth, ExternalAuthLink, ExternalAuthUser } from '@broker/contracts';
-import { ProviderCallError } from '@broker/provider-adapters';
+import { ProviderCallError, type AppInstallation } from '@broker/provider-adapters';
 import { AuthorizationEntity } from '../authorizations/authorization.entity';
 import { CredentialEntity } from '../authorizations/credential.entity';
 import { AuthorizedProvidersService } from '../authorized-providers.service';
@@ -55,17 +55,24 @@ export class ExternalAuthService {
     const adapter = adapterOf(credentials.resolved);
     const capabilities = adapter.capabilities(credentials.resolved);
     const check = row ? await this.validate(orgId, row, credentials) : { valid: false };
+    const installations = row && check.valid ? await this.installations(orgId, row, credentials) : [];
+    // The app's install page, once an installation tells us the app's slug (GitHub Apps).
+    const slug = installations.find((i) => i.appSlug)?.appSlug;
+    const appInstallUrl = slug ? `${credentials.resolved.metadata.baseUrl}/apps/${encodeURIComponent(slug)}/installations/new` : '';
     return {
       authenticated: check.valid,
       device: capabilities.deviceFlow && typeof adapter.startDeviceAuthorization === 'function',
       display_name: credentials.provider.name || credentials.resolved.displayName,
       supports_revocation: capabilities.revocation,
       user: row ? toExternalAuthUser(row.externalUser) : null,
-      // GitHub App installations need a GitHub App configuration (app id, private key) that
-      // providers do not have yet: no provider is app-installable (see docs/external-auth.md).
-      installations: [],
-      app_install_url: '',
-      app_installable: false,
+      // GitHub App installations the user's token can reach (none for OAuth apps and other providers).
+      installations: installations.map((i) => ({
+        id: i.id,
+        account: { id: i.account.id, login: i.account.login, name: i.account.name, avatar_url: i.account.avatarUrl, profile_url: i.account.profileUrl },
+        configure_url: i.configureUrl,
+      })),
+      app_install_url: appInstallUrl,
+      app_installable: appInstallUrl !== '',
     };
   }
 
@@ -85,6 +92,19 @@ export class ExternalAuthService {
   }
 
   /** The provider's verdict on a valid access token of the link; never throws. */
+  /** The app installations the link's token reaches (best effort: none on any failure). */
+  private async installations(orgId: string, row: AuthorizationEntity, credentials: ProviderCredentials): Promise<AppInstallation[]> {
+    const adapter = adapterOf(credentials.resolved);
+    if (!adapter.installations) return [];
+    try {
+      const served = await this.tokens.acquire(orgId, row.id);
+      const client = { provider: credentials.resolved, clientId: credentials.provider.clientId, fetch: this.fetchImpl, timeoutMs: this.validateTimeoutMs };
+      return await adapter.installations(client, served.accessToken);
+    } catch {
+      return [];
+    }
+  }
+
   private async validate(orgId: string, row: AuthorizationEntity, credentials: ProviderCredentials): Promise<{ valid: boolean; error?: string }> {
     if (row.status !== 'active') return { valid: false, error: `the link is ${row.status}: link the account again` };
     try {
