@@ -3,7 +3,6 @@
 // SIGKILL) by stopAllProcs(), and SIGKILLed by the 'exit' hook if the run ends any other way.
 import { ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 
 const tracked = new Set<Proc>();
 const everStarted: Proc[] = [];
@@ -102,29 +101,6 @@ export function unexpectedExits(): string[] {
 
 export function killAllProcsNow(): void {
   for (const p of tracked) p.killNow();
-}
-
-const handedOut = new Set<number>();
-
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** A free loopback port below the ephemeral range (so outgoing connections cannot take it first). */
-export async function freeLowPort(): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (handedOut.has(port)) continue;
-    if (await canListen(port)) {
-      handedOut.add(port);
-      return port;
-    }
-  }
-  throw new Error('no free port found');
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { IDENTITY_SCHEMA, UsersService } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
-import { Proc, freeLowPort, waitFor } from './procs';
-import { signInAtDemoIdp } from '@broker/testing';
+import { Proc, waitFor } from './procs';
+import { freePort, signInAtDemoIdp } from '@broker/testing';
 
 const ROOT = join(__dirname, '..', '..');
 const APPS = ['token-broker', 'provider-registry', 'worker', 'gateway'] as const;
@@ -100,8 +100,8 @@ async function httpOk(url: string, check?: (body: unknown) => boolean): Promise<
 export async function startTokenSystem(o: SystemOptions): Promise<TokenSystem> {
   const adminSecret = randomBytes(32).toString('base64url');
   const providerSecret = randomBytes(24).toString('base64url');
-  const gatewayPort = await freeLowPort();
-  const idpPort = await freeLowPort();
+  const gatewayPort = await freePort();
+  const idpPort = await freePort();
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   const idpIssuer = `http://127.0.0.1:${idpPort}`;
   const pathEnv = { PATH: process.env['PATH'] ?? '' };
@@ -147,9 +147,9 @@ export async function startTokenSystem(o: SystemOptions): Promise<TokenSystem> {
   const ports = new Map<Proc, number>();
   const inspectPorts = new Map<Proc, number>();
   const startApp = async (app: App, i = 0, port?: number): Promise<Proc> => {
-    const p = port ?? (await freeLowPort());
+    const p = port ?? (await freePort());
     const name = i ? `${app}-${i + 1}` : app;
-    const inspect = o.inspect && (app === 'token-broker' || app === 'gateway') ? await freeLowPort() : undefined;
+    const inspect = o.inspect && (app === 'token-broker' || app === 'gateway') ? await freePort() : undefined;
     const args = [...(inspect ? [`--inspect=127.0.0.1:${inspect}`] : []), appEntry(app)];
     const proc = new Proc(name, process.execPath, args, { ...env, PORT: String(p) }, join(o.dir, `${name}.log`), ROOT);
     ports.set(proc, p);

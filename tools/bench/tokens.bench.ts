@@ -24,7 +24,8 @@ import { EnvelopeCipher, parseKeyring } from '@broker/crypto';
 import { CpuMeter, CpuReport, childrenOf, formatCpu } from './cpu';
 import { HttpTarget, httpClosedLoop, httpSequential, openLoop } from './load';
 import { InspectorSession, formatSummary, summarize } from './profile';
-import { Proc, freeLowPort, sleep, waitFor } from './procs';
+import { freePort } from '@broker/testing';
+import { Proc, sleep, waitFor } from './procs';
 import { percentile, throughput, timeSequential } from './stats';
 import { TokenSystem, checkBuild, pidFromFile, startTokenSystem } from './system';
 
@@ -162,7 +163,7 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
   await echoResponder.stop();
 
   step('references: bare Node http hello-world');
-  const helloPort = await freeLowPort();
+  const helloPort = await freePort();
   const helloProc = new Proc('hello', process.execPath, [join(__dirname, 'hello-server.mjs'), String(helloPort)], { PATH: process.env['PATH'] ?? '' }, join(dir, 'hello.log'));
   helpers.push(helloProc);
   await waitFor('hello server', helloProc, 10_000, async () => helloProc.tail().includes('ready'));

@@ -28,7 +28,7 @@ class TokenBrokerModule {
             { provide: EVENT_SINK, inject: [ServiceEventPublisher], useFactory: (p: ServiceEventPublisher) => p.publish },
             { provide: REFRESH_SCHEDULER, inject: [JobProducer], useFactory: (jobs: JobProducer) => jobRefreshScheduler(jobs) },
             { provide: DEVICE_POLL_SCHEDULER, inject: [JobProducer], useFactory: (jobs: JobProducer) => jobDevicePollScheduler(jobs) },
-            ...(process.env['TEST_FAULT_HOOKS'] === '1' ? [{ provide: TOKEN_PATH_FAULTS, useFactory: () => testFaults(config) }] : []),
+            ...(config.testFaultHooks ? [{ provide: TOKEN_PATH_FAULTS, useFactory: () => testFaults(config) }] : []),
           ],
         }),
       ],

@@ -118,4 +118,11 @@ describe('service configuration', () => {
     expect(() => load({ EGRESS_ALLOW_LOOPBACK: 'true', NODE_ENV: 'production' })).toThrow(/EGRESS_ALLOW_LOOPBACK: .*refused when NODE_ENV=production/);
     expect(problemsOf({ ...valid, EGRESS_ALLOWED_PORTS: '443;80' })).toEqual(['EGRESS_ALLOWED_PORTS: must be a comma-separated list of ports, e.g. 443,8443']);
   });
+
+  it('keeps the test fault hooks off by default and out of production', () => {
+    const load = (env: Record<string, string>) => loadServiceConfig('token-broker', { ...valid, ...env }, { database: true, defaultPort: 3102 });
+    expect(load({}).testFaultHooks).toBe(false);
+    expect(load({ TEST_FAULT_HOOKS: '1' }).testFaultHooks).toBe(true);
+    expect(() => load({ TEST_FAULT_HOOKS: '1', NODE_ENV: 'production' })).toThrow(/TEST_FAULT_HOOKS: .*refused when NODE_ENV=production/);
+  });
 });

@@ -1,2 +1,3 @@
 export * from './lib/test-services';
 export * from './lib/demo-sign-in';
+export * from './lib/ports';

@@ -12,4 +12,3 @@ export * from './lib/authorizations/authorization-linker';
 export * from './lib/device-flow/device-flow.service';
 export * from './lib/device-flow/device-poll-scheduler';
 export * from './lib/external-auth/external-auth.service';
-export * from './lib/external-auth/provider-adapter';

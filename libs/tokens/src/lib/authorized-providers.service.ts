@@ -1,10 +1,9 @@
 import { DataSource } from 'typeorm';
 import type { AccessTokenResponse, AuthorizedProvider, OAuthUser } from '@broker/contracts';
-import { ProviderCallError, fetchUserInfo } from '@broker/provider-adapters';
+import { adapterFor, ProviderCallError, fetchUserInfo } from '@broker/provider-adapters';
 import { AuthorizationEntity } from './authorizations/authorization.entity';
 import { AuthorizationsService } from './authorizations/authorizations.service';
 import { toAuthorizedProvider } from './consent.service';
-import { adapterOf } from './external-auth/provider-adapter';
 import { EventSink, ProviderAccess, TokensError } from './provider-access';
 import { TokenPath } from './token-path';
 
@@ -102,7 +101,7 @@ export class AuthorizedProvidersService {
       const credentials = await this.providers(orgId, row.providerId);
       const tokens = await this.authorizations.tokens(orgId, id);
       if (credentials && tokens) {
-        const result = await adapterOf(credentials.resolved).revoke(
+        const result = await adapterFor(credentials.resolved).revoke(
           { provider: credentials.resolved, clientId: credentials.provider.clientId, clientSecret: credentials.clientSecret, fetch: this.fetchImpl, timeoutMs: 5_000 },
           tokens.refreshToken ? { value: tokens.refreshToken, hint: 'refresh_token' } : { value: tokens.accessToken, hint: 'access_token' },
         );

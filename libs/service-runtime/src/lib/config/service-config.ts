@@ -38,6 +38,8 @@ export interface ServiceConfig {
    * loopback, link-local or metadata addresses; loopback only with the development setting.
    */
   egress: { allowLoopback: boolean; allowedPorts: number[] };
+  /** End-to-end test fault hooks (TEST_FAULT_HOOKS=1; refused when NODE_ENV=production). */
+  testFaultHooks: boolean;
   /** Redirect URIs (besides the gateway's own browser callback) a consent may send providers back to; exact match. */
   consentRedirectUris: string[];
   /**
@@ -127,6 +129,7 @@ export function loadServiceConfig(
     BOOTSTRAP_CLIENT_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'letters, digits, _ . - only' }).default('admin'),
     BOOTSTRAP_CLIENT_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
     EGRESS_ALLOW_LOOPBACK: z.enum(['true', 'false'], { message: 'must be true or false' }).default('false'),
+    TEST_FAULT_HOOKS: z.enum(['0', '1'], { message: 'must be 0 or 1' }).default('0'),
     EGRESS_ALLOWED_PORTS: z
       .string()
       .regex(/^\d{1,5}(,\d{1,5})*$/, { message: 'must be a comma-separated list of ports, e.g. 443,8443' })
@@ -159,6 +162,9 @@ export function loadServiceConfig(
   const e = parsed.data;
   if (e.EGRESS_ALLOW_LOOPBACK === 'true' && e.NODE_ENV === 'production') {
     throw new ConfigError(['EGRESS_ALLOW_LOOPBACK: loopback providers are a development setting and are refused when NODE_ENV=production']);
+  }
+  if (e.TEST_FAULT_HOOKS === '1' && e.NODE_ENV === 'production') {
+    throw new ConfigError(['TEST_FAULT_HOOKS: test fault injection is refused when NODE_ENV=production']);
   }
   const upstreamSet = UPSTREAM_VARS.filter((name) => e[name] !== undefined);
   if (upstreamSet.length > 0 && upstreamSet.length < UPSTREAM_VARS.length) {
@@ -196,6 +202,7 @@ export function loadServiceConfig(
     },
     consentRedirectUris: (e.CONSENT_REDIRECT_URIS ?? '').split(',').map((u) => u.trim()).filter(Boolean),
     egress: { allowLoopback: e.EGRESS_ALLOW_LOOPBACK === 'true', allowedPorts: e.EGRESS_ALLOWED_PORTS.split(',').map(Number) },
+    testFaultHooks: e.TEST_FAULT_HOOKS === '1',
     upstreamLogin:
       e.UPSTREAM_AUTHORIZATION_URL && e.UPSTREAM_TOKEN_URL && e.UPSTREAM_USERINFO_URL && e.UPSTREAM_CLIENT_ID && e.UPSTREAM_CLIENT_SECRET
         ? {

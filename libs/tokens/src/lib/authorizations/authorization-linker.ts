@@ -1,9 +1,8 @@
 import type { OAuthUser } from '@broker/contracts';
-import type { ProviderTokenSet } from '@broker/provider-adapters';
+import { adapterFor, type ProviderTokenSet } from '@broker/provider-adapters';
 import { AuthorizationEntity } from './authorization.entity';
 import { AuthorizationsService } from './authorizations.service';
 import { EventSink, ProviderCredentials, RefreshScheduler } from '../provider-access';
-import { adapterOf } from '../external-auth/provider-adapter';
 
 /**
  * What every way of obtaining a user's tokens ends with (consent callback, device flow): the
@@ -21,7 +20,7 @@ export class AuthorizationLinker {
 
   async link(orgId: string, userId: string, providerId: string, credentials: ProviderCredentials, tokens: ProviderTokenSet): Promise<{ authorization: AuthorizationEntity; userInfo: OAuthUser }> {
     const client = { provider: credentials.resolved, clientId: credentials.provider.clientId, fetch: this.fetchImpl, timeoutMs: this.providerTimeoutMs };
-    const userInfo = await adapterOf(credentials.resolved)
+    const userInfo = await adapterFor(credentials.resolved)
       .userInfo(client, tokens.accessToken)
       .catch((): OAuthUser => ({}));
     const defaultScopes = credentials.provider.customScopes.length ? credentials.provider.customScopes : credentials.resolved.defaultScopes;

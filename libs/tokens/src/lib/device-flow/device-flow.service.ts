@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { DeviceExchangeResult, ExternalAuthDevice } from '@broker/contracts';
 import { EncryptionContext, EnvelopeCipher, KeyedHasher } from '@broker/crypto';
-import { ProviderCallError, type AdapterClient } from '@broker/provider-adapters';
+import { adapterFor, ProviderCallError, type AdapterClient } from '@broker/provider-adapters';
 import { AuthorizationLinker } from '../authorizations/authorization-linker';
-import { adapterOf } from '../external-auth/provider-adapter';
 import { ProviderAccess, ProviderCredentials, TokensError } from '../provider-access';
 
 const TABLE = 'tokens.device_authorizations';
@@ -59,7 +58,7 @@ export class DeviceFlowService {
   async start(orgId: string, userId: string, providerId: string): Promise<ExternalAuthDevice> {
     const credentials = await this.provider(orgId, providerId);
     if (credentials.provider.status !== 'active') throw new TokensError('CONFLICT', `The provider is ${credentials.provider.status}; only an active provider can be linked.`);
-    const adapter = adapterOf(credentials.resolved);
+    const adapter = adapterFor(credentials.resolved);
     if (!adapter.capabilities(credentials.resolved).deviceFlow || !adapter.startDeviceAuthorization) {
       throw new TokensError('BAD_REQUEST', 'This provider does not support the device flow (RFC 8628): link it through the authorization-code flow instead.');
     }
@@ -142,7 +141,7 @@ export class DeviceFlowService {
       return null;
     }
     const credentials = await this.providers(orgId, row.provider_id, { fresh: true });
-    const adapter = credentials ? adapterOf(credentials.resolved) : undefined;
+    const adapter = credentials ? adapterFor(credentials.resolved) : undefined;
     if (!credentials || !adapter?.pollDeviceToken) {
       await this.finish(orgId, id, 'failed', credentials ? 'the provider no longer supports the device flow' : 'the provider no longer exists');
       return null;

@@ -1,12 +1,11 @@
-import { DataSource } from 'typeorm';
+import { DataSource, In } from 'typeorm';
 import type { DeleteExternalAuthResponse, ExternalAuth, ExternalAuthLink, ExternalAuthUser } from '@broker/contracts';
-import { ProviderCallError, type AppInstallation } from '@broker/provider-adapters';
+import { adapterFor, ProviderCallError, type AppInstallation } from '@broker/provider-adapters';
 import { AuthorizationEntity } from '../authorizations/authorization.entity';
 import { CredentialEntity } from '../authorizations/credential.entity';
 import { AuthorizedProvidersService } from '../authorized-providers.service';
 import { ProviderAccess, ProviderCredentials, TokensError } from '../provider-access';
 import { TokenPath } from '../token-path';
-import { adapterOf } from './provider-adapter';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -28,12 +27,15 @@ export class ExternalAuthService {
   /** The user's links, each validated at its provider (in parallel). */
   async list(orgId: string, userId: string): Promise<ExternalAuthLink[]> {
     const rows = await this.dataSource.getRepository(AuthorizationEntity).find({ where: { orgId, userId }, order: { createdAt: 'ASC' } });
+    // One read for every link's credential, not one per link.
+    const credentials = rows.length ? await this.dataSource.getRepository(CredentialEntity).find({ where: { orgId, authorizationId: In(rows.map((r) => r.id)) } }) : [];
+    const credentialOf = new Map(credentials.map((c) => [c.authorizationId, c]));
     const links = await Promise.all(
       rows.map(async (row): Promise<ExternalAuthLink | null> => {
-        const credentials = await this.providers(orgId, row.providerId);
-        if (!credentials) return null; // the provider was deleted: its links are on their way out
-        const check = await this.validate(orgId, row, credentials);
-        const credential = await this.dataSource.getRepository(CredentialEntity).findOneBy({ orgId, authorizationId: row.id });
+        const provider = await this.providers(orgId, row.providerId);
+        if (!provider) return null; // the provider was deleted: its links are on their way out
+        const check = await this.validate(orgId, row, provider);
+        const credential = credentialOf.get(row.id);
         return {
           provider_id: row.providerId,
           created_at: row.createdAt.toISOString(),
@@ -52,7 +54,7 @@ export class ExternalAuthService {
   async get(orgId: string, userId: string, providerId: string): Promise<ExternalAuth> {
     const credentials = await this.provider(orgId, providerId);
     const row = await this.dataSource.getRepository(AuthorizationEntity).findOneBy({ orgId, userId, providerId });
-    const adapter = adapterOf(credentials.resolved);
+    const adapter = adapterFor(credentials.resolved);
     const capabilities = adapter.capabilities(credentials.resolved);
     const check = row ? await this.validate(orgId, row, credentials) : { valid: false };
     const installations = row && check.valid ? await this.installations(orgId, row, credentials) : [];
@@ -94,7 +96,7 @@ export class ExternalAuthService {
   /** The provider's verdict on a valid access token of the link; never throws. */
   /** The app installations the link's token reaches (best effort: none on any failure). */
   private async installations(orgId: string, row: AuthorizationEntity, credentials: ProviderCredentials): Promise<AppInstallation[]> {
-    const adapter = adapterOf(credentials.resolved);
+    const adapter = adapterFor(credentials.resolved);
     if (!adapter.installations) return [];
     try {
       const served = await this.tokens.acquire(orgId, row.id);
@@ -116,7 +118,7 @@ export class ExternalAuthService {
         fetch: this.fetchImpl,
         timeoutMs: this.validateTimeoutMs,
       };
-      return await adapterOf(credentials.resolved).validate(client, served.accessToken);
+      return await adapterFor(credentials.resolved).validate(client, served.accessToken);
     } catch (err) {
       if (err instanceof TokensError && err.code === 'GONE') return { valid: false, error: 'the provider no longer accepts this link: link the account again' };
       if (err instanceof TokensError || (err instanceof ProviderCallError && err.kind === 'transient')) return { valid: false, error: `could not validate now: ${err.message}` };
