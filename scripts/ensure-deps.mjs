@@ -13,20 +13,10 @@ const INSTALLED_LOCK = path.join(REPO, 'node_modules', '.package-lock.json'); //
 export async function ensureDeps({ log = (msg) => process.stderr.write(`[deps] ${msg}\n`) } = {}) {
   if (!needsInstall()) return false;
   log('node_modules is missing or older than package-lock.json: running npm ci');
-  if ((await npm(['ci', '--no-audit', '--no-fund'])) !== 0) {
-    // npm ci can fail here because the registry mirror lacks some platform-specific optional
-    // builds that are then missing from the lock (see the toolchain notes); npm install copes
-    // and still honours the lock.
-    log('npm ci failed: falling back to npm install --no-audit --no-fund');
-    const code = await npm(['install', '--no-audit', '--no-fund']);
-    if (code !== 0) throw new Error(`npm install failed (exit ${code})`);
-  }
-  // npm install may rewrite package-lock.json after node_modules/.package-lock.json: mark the
-  // install as current so the next run does not reinstall.
-  if (fs.existsSync(INSTALLED_LOCK)) {
-    const now = new Date();
-    fs.utimesSync(INSTALLED_LOCK, now, now);
-  }
+  const code = await npm(['ci', '--no-audit', '--no-fund']);
+  // No fallback to `npm install`: it would rewrite the committed lock file. A failing `npm ci` means
+  // package.json and package-lock.json disagree, which is a bug of the commit, not of this machine.
+  if (code !== 0) throw new Error(`npm ci failed (exit ${code}): package-lock.json must match package.json`);
   return true;
 }
 

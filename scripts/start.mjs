@@ -9,6 +9,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkDist } from '../tools/build/check-dist.mjs';
 import { ensureDeps } from './ensure-deps.mjs';
 import {
   createDatabase,
@@ -112,6 +113,10 @@ export async function start() {
     if (stopping) return;
     if (build !== 0)
       return shutdown(1, `build failed (exit ${build}): see the errors above; nothing was started`);
+    // A build replayed from the Nx cache skips the build's own check: check what will run.
+    const broken = APPS.flatMap(checkDist);
+    if (broken.length)
+      return shutdown(1, `the built apps cannot load their modules; nothing was started:\n  ${broken.join('\n  ')}`);
 
     const ports = await choosePorts();
     const publicUrl = process.env.PUBLIC_URL ?? `http://127.0.0.1:${ports.gateway}`;

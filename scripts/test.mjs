@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkDist } from '../tools/build/check-dist.mjs';
 import { ensureDeps } from './ensure-deps.mjs';
 import { nxBin } from './start.mjs';
 import { startThrowawayServices, stopAllServices, stopAllServicesSync } from './lib/local-services.mjs';
@@ -72,6 +73,9 @@ export async function runTests(jestArgs) {
       jest = null;
       if (interrupted) return signalExitCode(interrupted);
       if (built !== 0) throw new Error(`lint, type-check or build failed (exit ${built}): see the errors above`);
+      // A build replayed from the Nx cache skips the build's own check: check what the e2e suite runs.
+      const broken = ['gateway', 'provider-registry', 'token-broker', 'worker'].flatMap(checkDist);
+      if (broken.length) throw new Error(`the built apps cannot load their modules:\n  ${broken.join('\n  ')}`);
     }
     const needPostgres = !env.TEST_DATABASE_URL;
     const needRedis = !env.TEST_REDIS_URL;
