@@ -1,5 +1,5 @@
 import IORedis from 'ioredis';
-import { BrokerEvent, brokerEventsChannel } from '@broker/contracts';
+import { BrokerEvent, ProviderChangedEvent, brokerEventsChannel } from '@broker/contracts';
 import { createRedisConnection } from './redis-connection';
 
 /**
@@ -15,7 +15,7 @@ export class BrokerEventPublisher {
     this.channel = brokerEventsChannel(prefix);
   }
 
-  readonly publish = (event: BrokerEvent): void => {
+  readonly publish = (event: BrokerEvent | ProviderChangedEvent): void => {
     this.redis.publish(this.channel, JSON.stringify(event)).catch(() => undefined);
   };
 
