@@ -44,7 +44,7 @@ export class ProvidersBusController {
   @RequireScopes('providers:write')
   async update(@Payload() req: BusRequest<'providers.update'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.update'>> {
     const updated = await this.providers.update(ctx.getPrincipal().orgId, String(req?.id ?? ''), req?.changes ?? {});
-    this.changed(updated.orgId, updated.id);
+    await this.changed(updated.orgId, updated.id);
     return updated;
   }
 
@@ -55,7 +55,7 @@ export class ProvidersBusController {
     const orgId = ctx.getPrincipal().orgId;
     const providerId = String(req?.id ?? '');
     const { job } = await this.providers.requestDeletion(orgId, providerId);
-    this.changed(orgId, providerId);
+    await this.changed(orgId, providerId);
     await this.enqueue(job, () => this.producer.enqueue('provider-deletion', 'DELETE_PROVIDER', { orgId, providerId, jobId: job.id }, { jobId: job.id }));
     return { location: `${JOBS_PATH}/${job.id}/` };
   }
@@ -105,9 +105,10 @@ export class ProvidersBusController {
    * Tells the token-brokers that a provider changed (status, secret, settings), so they read it
    * again at once instead of serving from their short cache: a provider marked invalid stops
    * serving its tokens everywhere. A hint only (it carries no status): a forged one costs a re-read.
+   * Delivered before the caller gets its answer (never failing the request if Redis refuses it).
    */
-  private changed(orgId: string, providerId: string): void {
-    this.events.publish({ type: 'provider.changed', orgId, providerId, at: new Date().toISOString() });
+  private changed(orgId: string, providerId: string): Promise<void> {
+    return this.events.publish({ type: 'provider.changed', orgId, providerId, at: new Date().toISOString() });
   }
 
   /** A queue hiccup does not fail the request: the worker's reconciler re-queues open jobs it finds idle. */
