@@ -1,13 +1,13 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Ip, Post, Res, UseFilters } from '@nestjs/common';
 import type { Response } from 'express';
 import { BusClientProxy } from '@broker/bus';
-import { GRANT_TYPES, JsonWebKeySet, SCOPES } from '@broker/contracts';
+import { GRANT_TYPES, JsonWebKeySet, SCOPES, TokenResponse } from '@broker/contracts';
 import { SIGNING_ALG } from '@broker/identity';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { OAuthErrorFilter } from './oauth-error.filter';
 import { RateLimitedError, TokenRateLimiter } from './token-rate-limiter';
 import { parseTokenRequest } from './token-request';
-import { SeedTokenResponse, toSeedTokenResponse } from './token-response';
+import { toTokenEndpointResponse } from './token-response';
 
 /** The broker's own OAuth endpoints (seed 003) and its discovery documents. */
 @Controller()
@@ -26,7 +26,7 @@ export class OAuthController {
     @Headers('authorization') authorization: string | undefined,
     @Ip() ip: string,
     @Res({ passthrough: true }) res: Response,
-  ): Promise<SeedTokenResponse | { error: string; error_description: string }> {
+  ): Promise<TokenResponse | { error: string; error_description: string }> {
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Pragma', 'no-cache');
     const request = parseTokenRequest(body, authorization);
@@ -38,7 +38,7 @@ export class OAuthController {
       return { error: 'too_many_requests', error_description: `too many token requests; retry in ${err.retryAfterSeconds} s` };
     }
     const result = await this.bus.request('identity.token', request);
-    if (result.ok) return toSeedTokenResponse(result.token);
+    if (result.ok) return toTokenEndpointResponse(result.token);
     res.status(result.error.status);
     if (result.error.status === 401) res.setHeader('WWW-Authenticate', 'Basic realm="oauth-broker"');
     return { error: result.error.error, error_description: result.error.error_description };
