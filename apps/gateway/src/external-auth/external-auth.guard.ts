@@ -1,8 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
-import { principalFromClaims } from '@broker/contracts';
-import { AccessTokenVerifier, InvalidAccessTokenError } from '@broker/identity';
 import type { AuthenticatedCaller } from '../auth/authenticated-caller';
+import { BearerStrategy } from '../auth/bearer.strategy';
 import { BearerChallengeError } from '../external-oauth/external-oauth-error.filter';
 import { ExternalAuthHttpError } from './external-auth-error.filter';
 
@@ -38,18 +37,16 @@ export function cookieValue(header: string | undefined, name: string): string | 
  */
 @Injectable()
 export class ExternalAuthGuard implements CanActivate {
-  constructor(private readonly verifier: AccessTokenVerifier) {}
+  /** The same check as every other `/api/v2` route (the bearer strategy), whatever carried the token. */
+  constructor(private readonly bearer: BearerStrategy) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<Request & { user?: AuthenticatedCaller }>();
     const token = this.tokenOf(req);
     if (!token) throw new BearerChallengeError(401, 'A valid bearer token or Coder-Session-Token is required.', CHALLENGE);
-    try {
-      req.user = { principal: principalFromClaims(await this.verifier.verify(token)), token };
-    } catch (err) {
-      if (err instanceof InvalidAccessTokenError) throw new BearerChallengeError(401, 'The session token is invalid or expired.', `${CHALLENGE}, error="invalid_token"`);
-      throw err;
-    }
+    const caller = await this.bearer.validate(token);
+    if (!caller) throw new BearerChallengeError(401, 'The session token is invalid or expired.', `${CHALLENGE}, error="invalid_token"`);
+    req.user = caller;
     return true;
   }
 
