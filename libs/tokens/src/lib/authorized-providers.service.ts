@@ -44,7 +44,8 @@ export class AuthorizedProvidersService {
   }
 
   /**
-   * A token valid for at least `minValiditySeconds` (201 on REST); GONE when re-consent is needed.
+   * A token valid for at least `minValiditySeconds` (201 on REST); GONE when re-consent is needed,
+   * FORBIDDEN while the provider is not active.
    * The ownership check and the answer's authorization come from the token path (its memory on the
    * hot path): no read of its own.
    */
@@ -96,7 +97,8 @@ export class AuthorizedProvidersService {
       const failure = err instanceof ProviderCallError ? err : new ProviderCallError('transient', 'the provider could not be reached');
       if (failure.kind === 'transient') throw new TokensError('UNAVAILABLE', 'The provider did not answer; try again.');
       if (failure.kind === 'invalid_grant' && failure.httpStatus === 401) {
-        throw new TokensError('GONE', 'The provider no longer accepts this authorization: the user must authorize the provider again.', [{ name: 'status', message: 'expired' }]);
+        // Not marked here: the next refresh decides whether the grant itself is dead.
+        throw new TokensError('GONE', 'The provider no longer accepts this authorization’s token: the user may need to authorize the provider again.');
       }
       throw new TokensError('FORBIDDEN', `The provider refused the userinfo request (${failure.message}).`);
     }
