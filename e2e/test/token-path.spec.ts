@@ -214,7 +214,7 @@ describe('consent and the token path', () => {
     expect((await hooks('events'))['token_requests.refresh_token'] ?? 0).toBe(before); // dead stays dead: no second call
     const rest = await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, alice, { method: 'POST' });
     expect(rest.status).toBe(410);
-    expect(await rest.json()).toEqual({ message: expect.any(String), errorFields: [] });
+    expect(await rest.json()).toEqual({ message: expect.any(String), errorFields: [{ name: 'status', message: 'expired' }] });
     await sleep(100);
     expect(events.some((e) => e.type === 'authorization.expired' && e.authorizationId === authorizationId && e.status === 'expired')).toBe(true);
   });

@@ -4,6 +4,7 @@ import { TokenVerificationModule } from '@broker/identity';
 import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/service-runtime';
 import { BearerStrategy } from './auth/bearer.strategy';
 import { ExternalAuthController } from './external-auth/external-auth.controller';
+import { ExternalAuthGuard } from './external-auth/external-auth.guard';
 import { AuthorizedProvidersController, ConnectPageController, ConsentController } from './external-oauth/authorized-providers.controller';
 import { JobsController } from './external-oauth/jobs.controller';
 import { ProvidersController } from './external-oauth/providers.controller';
@@ -22,7 +23,7 @@ class GatewayModule {
       module: GatewayModule,
       imports: [ServiceRuntimeModule.forRoot(config, { busClient: true, busAutoPipelining: true }), TokenVerificationModule],
       controllers: [ConsentController, ProvidersController, JobsController, AuthorizedProvidersController, ExternalAuthController, ConnectPageController, OAuthController, AuthorizeController, PrincipalController],
-      providers: [{ provide: APP_FILTER, useClass: SurfaceErrorFilter }, BearerStrategy, TokenRateLimiter, PrincipalAuthGuard, UpstreamLoginService],
+      providers: [{ provide: APP_FILTER, useClass: SurfaceErrorFilter }, BearerStrategy, TokenRateLimiter, PrincipalAuthGuard, ExternalAuthGuard, UpstreamLoginService],
     };
   }
 }

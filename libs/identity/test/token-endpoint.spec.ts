@@ -86,6 +86,14 @@ describe('the broker’s token endpoint (client_credentials) on PostgreSQL', () 
     expect(res.scope).toBe('tokens:read');
   });
 
+  it('carries seed 003 `tz` as the zoneinfo claim, Europe/Oslo when the request names none', async () => {
+    const base = { grant_type: 'client_credentials', client_id: service.clientId, client_secret: service.clientSecret };
+    const named = await endpoint.handle({ ...base, tz: 'Asia/Kolkata' });
+    expect((await verifier.verify(named.access_token)).zoneinfo).toBe('Asia/Kolkata');
+    const unnamed = await endpoint.handle(base);
+    expect((await verifier.verify(unnamed.access_token)).zoneinfo).toBe('Europe/Oslo');
+  });
+
   it('refuses wrong secrets, unknown clients, wider scopes and grants the client may not use', async () => {
     const base = { grant_type: 'client_credentials', client_id: service.clientId };
     expect(await oauthErrorOf(endpoint.handle({ ...base, client_secret: 'wrong' }))).toEqual({ error: 'invalid_client', status: 401 });

@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res, 
 import type { Response } from 'express';
 import { z } from 'zod';
 import { BusClientProxy } from '@broker/bus';
-import type { AccessTokenResponse, AuthorizeProviderResponse, AuthorizedProvider, OAuthUser, ProviderCallbackResponse } from '@broker/contracts';
+import type { AccessTokenResponse, AuthorizeProviderResponse, AuthorizedProvider, OAuthUserResponse, ProviderCallbackResponse } from '@broker/contracts';
 import { RequireScopes } from '@broker/identity';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { Inject } from '@nestjs/common';
@@ -124,7 +124,7 @@ export class AuthorizedProvidersController {
 
   @Get(':authorizedProviderId/userinfo')
   @RequireScopes('authorizations:read')
-  userinfo(@Param('authorizedProviderId') id: string, @Req() req: Authed): Promise<OAuthUser> {
+  userinfo(@Param('authorizedProviderId') id: string, @Req() req: Authed): Promise<OAuthUserResponse> {
     return this.bus.request('authorizations.userinfo', { id: parseId(id, 'authorizedProviderId') }, { auth: req.user.token, timeoutMs: 12_000 });
   }
 }

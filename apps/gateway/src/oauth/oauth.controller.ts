@@ -7,6 +7,7 @@ import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { OAuthErrorFilter } from './oauth-error.filter';
 import { RateLimitedError, TokenRateLimiter } from './token-rate-limiter';
 import { parseTokenRequest } from './token-request';
+import { toTokenEndpointResponse } from './token-response';
 
 /** The broker's own OAuth endpoints (seed 003) and its discovery documents. */
 @Controller()
@@ -37,7 +38,7 @@ export class OAuthController {
       return { error: 'too_many_requests', error_description: `too many token requests; retry in ${err.retryAfterSeconds} s` };
     }
     const result = await this.bus.request('identity.token', request);
-    if (result.ok) return result.token;
+    if (result.ok) return toTokenEndpointResponse(result.token);
     res.status(result.error.status);
     if (result.error.status === 401) res.setHeader('WWW-Authenticate', 'Basic realm="oauth-broker"');
     return { error: result.error.error, error_description: result.error.error_description };

@@ -1,8 +1,11 @@
-import type { TokenRequest } from '@broker/contracts';
+import { LOCAL_TIME_ZONE, SEED_TIME_ZONES, TokenRequest } from '@broker/contracts';
 import { OAuthValidationError } from './oauth-error.filter';
 
 const STRING_FIELDS = ['grant_type', 'client_id', 'client_secret', 'code', 'code_verifier', 'redirect_uri', 'refresh_token', 'scope', 'tz'] as const;
-const TIME_ZONES = new Set([...Intl.supportedValuesOf('timeZone'), 'UTC', 'Etc/UTC', 'GMT']);
+/** Every `tz` the seed documents, and whatever else this runtime's tz database names (newer zones). */
+const TIME_ZONES: ReadonlySet<string> = new Set<string>([...SEED_TIME_ZONES, ...Intl.supportedValuesOf('timeZone')]);
+/** `localtime` stands for the server's own zone (UTC when the host says nothing). */
+const SERVER_TIME_ZONE = new Intl.DateTimeFormat('en').resolvedOptions().timeZone || 'UTC';
 
 /** Client credentials from `Authorization: Basic` (RFC 6749 §2.3.1: each part form-urlencoded). */
 export function parseBasicAuth(header: string | undefined): TokenRequest['basic'] {
@@ -35,8 +38,9 @@ export function parseTokenRequest(body: unknown, authorization: string | undefin
     detail.push({ loc: ['body', 'grant_type'], msg: 'Field required', type: 'missing' });
   }
   if (out.tz !== undefined && !TIME_ZONES.has(out.tz)) {
-    detail.push({ loc: ['body', 'tz'], msg: 'Input should be a valid IANA time zone name', type: 'enum' });
+    detail.push({ loc: ['body', 'tz'], msg: 'Input should be a time zone name of the tz database (e.g. Europe/Oslo)', type: 'enum' });
   }
+  if (out.tz === LOCAL_TIME_ZONE) out.tz = SERVER_TIME_ZONE;
   if (detail.length) throw new OAuthValidationError(detail);
   const basic = parseBasicAuth(authorization);
   if (basic) out.basic = basic;

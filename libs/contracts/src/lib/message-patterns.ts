@@ -1,8 +1,8 @@
 import type { CreateProviderRequest, JobLocation, ListProvidersQuery, OAuthProvider, OAuthProviderJob, ProviderList, UpdateProviderRequest } from './providers';
 import type { ServiceName } from './services';
-import type { AccessTokenResponse, AcquireTokenRequest, AcquiredToken, AuthorizedProvider, AuthorizeProviderResponse, OAuthUser, ProviderCallbackRequest, ProviderCallbackResponse } from './tokens';
+import type { AccessTokenResponse, AcquireTokenRequest, AcquiredToken, AuthorizedProvider, AuthorizeProviderResponse, OAuthUserResponse, ProviderCallbackRequest, ProviderCallbackResponse } from './tokens';
 import type { InternalProviderCredentials } from './providers';
-import type { DeleteExternalAuthResponse, DeviceExchangeResult, ExternalAuth, ExternalAuthDevice, ExternalAuthLink } from './external-auth';
+import type { DeleteExternalAuthResponse, DeviceExchangeResult, ExternalAuth, ExternalAuthDevice, ListUserExternalAuthResponse } from './external-auth';
 import type { AuthorizeRequest, AuthorizeResult, CompleteAuthorizationRequest, CompleteAuthorizationResult, DelegatedTokenRequest, JsonWebKeySet, TokenRequest, TokenResponse, TokenResult, UserInfoResponse } from './oauth-server';
 
 /**
@@ -29,10 +29,10 @@ export interface BusContract {
   'authorizations.list': { request: Record<string, never>; reply: { data: AuthorizedProvider[] } };
   'authorizations.delete': { request: { id: string }; reply: { revoked: boolean; revocationError?: string } };
   'authorizations.token': { request: { id: string; minValiditySeconds?: number }; reply: AccessTokenResponse };
-  'authorizations.userinfo': { request: { id: string }; reply: OAuthUser };
+  'authorizations.userinfo': { request: { id: string }; reply: OAuthUserResponse };
   'tokens.acquire': { request: AcquireTokenRequest; reply: AcquiredToken };
   /** Seed 001 external auth: the caller's links, one provider as the caller sees it, unlink, device flow. */
-  'external-auth.list': { request: Record<string, never>; reply: ExternalAuthLink[] };
+  'external-auth.list': { request: Record<string, never>; reply: ListUserExternalAuthResponse };
   'external-auth.get': { request: { providerId: string }; reply: ExternalAuth };
   'external-auth.delete': { request: { providerId: string }; reply: DeleteExternalAuthResponse };
   'external-auth.device-start': { request: { providerId: string }; reply: ExternalAuthDevice };

@@ -1,4 +1,4 @@
-import { GRANT_TYPES, GrantType, TokenRequest, TokenResponse } from '@broker/contracts';
+import { DEFAULT_TIME_ZONE, GRANT_TYPES, GrantType, TokenRequest, TokenResponse } from '@broker/contracts';
 import { AccessTokenIssuer, IdTokenIssuer } from './access-tokens';
 import { ClientsService } from './clients.service';
 import { GrantSubject, GrantsService } from './grants.service';
@@ -35,13 +35,13 @@ export class TokenEndpoint {
     if (grant === 'authorization_code') {
       if (!req.code) throw new OAuthError('invalid_request', 'code is required');
       const { grant: g, refreshToken } = await this.grants.redeemCode(req.code, client.id, req.redirect_uri, req.code_verifier);
-      return this.userTokens({ ...g, zoneinfo: req.tz ?? g.zoneinfo }, g.scope, refreshToken);
+      return this.userTokens({ ...g, zoneinfo: zoneOf(req, g) }, g.scope, refreshToken);
     }
     if (grant === 'refresh_token') {
       if (!req.refresh_token) throw new OAuthError('invalid_request', 'refresh_token is required');
       const { grant: g, refreshToken } = await this.grants.rotateRefresh(req.refresh_token, client.id);
       // A refresh may ask for less than was granted, never more (RFC 6749 §6).
-      return this.userTokens({ ...g, nonce: null }, grantedScope(req.scope, g.scope), refreshToken);
+      return this.userTokens({ ...g, nonce: null, zoneinfo: zoneOf(req, g) }, grantedScope(req.scope, g.scope), refreshToken);
     }
     const scope = grantedScope(req.scope, client.scopes);
     const { token, expiresIn } = await this.issuer.issue({
@@ -50,6 +50,7 @@ export class TokenEndpoint {
       clientId: client.id,
       scope,
       ttlSeconds: this.accessTokenTtlSeconds,
+      zoneinfo: zoneOf(req),
     });
     return { access_token: token, token_type: 'Bearer', expires_in: expiresIn, scope: scope.join(' ') };
   }
@@ -77,6 +78,14 @@ export class TokenEndpoint {
     }
     return response;
   }
+}
+
+/**
+ * Seed 003's `tz`, on every grant: the time zone named by the request, else the one the person's
+ * grant recorded at sign-in, else the seed's default. It becomes the tokens' `zoneinfo` claim.
+ */
+function zoneOf(req: TokenRequest, grant?: GrantSubject): string {
+  return req.tz || grant?.zoneinfo || DEFAULT_TIME_ZONE;
 }
 
 /** The requested scopes (all the client may have when none are asked for); never wider than allowed. */

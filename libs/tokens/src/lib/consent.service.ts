@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import type { AuthorizedProvider, OAuthProvider, OAuthUser } from '@broker/contracts';
+import type { AuthorizedProvider, OAuthProvider, OAuthUserResponse } from '@broker/contracts';
 import { EnvelopeCipher } from '@broker/crypto';
 import { ProviderCallError, authorizationUrl, exchangeCode } from '@broker/provider-adapters';
 import { AuthorizationEntity } from './authorizations/authorization.entity';
 import { AuthorizationLinker } from './authorizations/authorization-linker';
+import { toUserResponse } from './user-response';
 import { ProviderAccess, TokensError } from './provider-access';
 
 const PENDING = 'tokens.pending_authorizations';
@@ -21,7 +22,7 @@ export interface ConsentOptions {
 /** What a completed callback produced. */
 export interface CompletedConsent {
   authorizedProvider: AuthorizedProvider;
-  userInfo: OAuthUser;
+  userInfo: OAuthUserResponse;
   /** The client's own state from the authorize call, echoed back. */
   clientState: string | null;
 }
@@ -72,6 +73,8 @@ export class ConsentService {
       scopes,
       state,
       codeChallenge: verifier ? createHash('sha256').update(verifier).digest('base64url') : undefined,
+      // skipConsent off: the provider shows its consent screen every time (where it can be asked to).
+      forceConsent: !credentials.provider.skipConsent,
     });
     return { redirectUrl, state };
   }
@@ -115,7 +118,7 @@ export class ConsentService {
       throw new TokensError('BAD_REQUEST', `The provider did not accept the code (${err instanceof Error ? err.message : 'error'}).`);
     }
     const { authorization, userInfo } = await this.linker.link(pending.org_id, pending.user_id, pending.provider_id, credentials, tokens);
-    return { authorizedProvider: toAuthorizedProvider(authorization, credentials.provider), userInfo, clientState: pending.client_state };
+    return { authorizedProvider: toAuthorizedProvider(authorization, credentials.provider), userInfo: toUserResponse(userInfo), clientState: pending.client_state };
   }
 
   /**
@@ -138,7 +141,10 @@ export function hashState(state: string): string {
   return createHash('sha256').update(state).digest('hex');
 }
 
-/** Seed 000 `models.AuthorizedProvider`. */
+/**
+ * Seed 000 `models.AuthorizedProvider`. While its provider is not active the authorization reads
+ * `invalidProviderState` (derived, never stored: it is back as it was once the provider is).
+ */
 export function toAuthorizedProvider(a: AuthorizationEntity, provider: OAuthProvider): AuthorizedProvider {
   return {
     id: a.id,
@@ -146,9 +152,9 @@ export function toAuthorizedProvider(a: AuthorizationEntity, provider: OAuthProv
     userId: a.userId,
     oauthClientId: a.oauthClientId,
     credentialId: a.credentialId ?? '',
-    status: a.status,
+    status: provider.status === 'active' ? a.status : 'invalidProviderState',
     provider,
-    ...(a.refreshTokenExpiresAt ? { refreshTokenExpiresAt: a.refreshTokenExpiresAt.toISOString() } : {}),
+    refreshTokenExpiresAt: a.refreshTokenExpiresAt ? a.refreshTokenExpiresAt.toISOString() : null,
     createdAt: a.createdAt.toISOString(),
   };
 }
