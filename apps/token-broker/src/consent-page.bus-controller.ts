@@ -32,6 +32,7 @@ export class ConsentPageBusController {
       userLabel: user?.email ? (name ? `${name} <${user.email}>` : user.email) : name || pending.userId,
       orgId: pending.orgId,
       expiresAt: pending.expiresAt.toISOString(),
+      authorizationOrigin: pending.authorizationOrigin,
     };
   }
 

@@ -50,6 +50,8 @@ export interface ConsentPage {
   orgId: string;
   /** ISO time after which the consent must be started again. */
   expiresAt: string;
+  /** Origin of the provider's authorization endpoint (the start page's form redirects there). */
+  authorizationOrigin: string;
 }
 
 /** `handler.CallbackResponse`. */

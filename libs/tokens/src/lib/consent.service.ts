@@ -44,6 +44,8 @@ export interface PendingConsent {
   userId: string;
   provider: OAuthProvider;
   expiresAt: Date;
+  /** Origin of the provider's authorization endpoint. */
+  authorizationOrigin: string;
 }
 
 interface PendingRow {
@@ -120,7 +122,13 @@ export class ConsentService {
     if (!row) return null;
     const credentials = await this.providers(row.org_id, row.provider_id, { fresh: true });
     if (!credentials) return null;
-    return { orgId: row.org_id, userId: row.user_id, provider: credentials.provider, expiresAt: row.expires_at };
+    return {
+      orgId: row.org_id,
+      userId: row.user_id,
+      provider: credentials.provider,
+      expiresAt: row.expires_at,
+      authorizationOrigin: new URL(credentials.resolved.endpoints.authorizationUrl).origin,
+    };
   }
 
   /**

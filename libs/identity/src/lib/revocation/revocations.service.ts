@@ -11,8 +11,9 @@ import { RevocationList, revocationKey, revocationsVersion } from './revocation-
 export const REVOCATION_HORIZON_SECONDS = 86_400 + 300;
 
 /**
- * Tokens issued up to this long after a revocation are refused too: an issuance that checked the
- * client or user just before the revocation committed must not outlive it.
+ * Tokens issued up to this long after a revocation (1 to 2 s: `iat` has whole seconds) are refused
+ * too: an issuance that checked the client or user just before the revocation committed must not
+ * outlive it.
  */
 export const REVOCATION_GRACE_SECONDS = 2;
 
@@ -119,7 +120,7 @@ function toEntry(row: Row): RevocationEntry {
 }
 
 function notBeforeNow(): Date {
-  return new Date((Math.ceil(Date.now() / 1000) + REVOCATION_GRACE_SECONDS) * 1000);
+  return new Date((Math.floor(Date.now() / 1000) + REVOCATION_GRACE_SECONDS) * 1000);
 }
 
 function horizon(): Date {
