@@ -203,7 +203,8 @@ describe('seed 000 conformance: providers and jobs', () => {
     const done = (await conform(
       'POST',
       CALLBACK,
-      await call('POST', '/api/v2/externalOAuth/providers/callback/', { code: back.searchParams.get('code'), state: back.searchParams.get('state'), providerId: created.id }),
+      // The demo provider advertises RFC 9207, so the front end passes its `iss` on (required then).
+      await call('POST', '/api/v2/externalOAuth/providers/callback/', { code: back.searchParams.get('code'), state: back.searchParams.get('state'), providerId: created.id, iss: back.searchParams.get('iss') }),
     )) as { authorizedProvider: { id: string } };
     const id = done.authorizedProvider.id;
 
