@@ -54,7 +54,16 @@ export class BrokerSystem {
       [`${this.base}/api/v1/oauth/upstream/callback`],
       'broker-gateway',
       this.options.providerClient
-        ? { DEMO_IDP_CLIENTS: JSON.stringify([{ client_id: 'broker-provider', client_secret: this.providerSecret, redirect_uris: [`${this.base}/api/v2/externalOAuth/providers/callback/`] }]) }
+        ? {
+            DEMO_IDP_CLIENTS: JSON.stringify([
+              {
+                client_id: 'broker-provider',
+                client_secret: this.providerSecret,
+                redirect_uris: [`${this.base}/api/v2/externalOAuth/providers/callback/`],
+                grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
+              },
+            ]),
+          }
         : {},
     );
     await this.idp.start();
@@ -88,6 +97,23 @@ export class BrokerSystem {
     await Promise.all([...this.gateways, ...this.brokers, this.registry].filter(Boolean).map((s) => s.stop()));
     await this.idp?.stop();
     await this.db?.drop();
+  }
+
+  /** Registers the demo provider (started with `providerClient`) as an `oidc` provider of the org; its id. */
+  async registerDemoProvider(admin: string): Promise<string> {
+    const created = await this.api('/api/v2/externalOAuth/providers/', admin, {
+      method: 'POST',
+      body: { type: 'oidc', name: 'Demo', clientId: 'broker-provider', clientSecret: this.providerSecret, issuer: this.idp.issuer },
+    });
+    if (created.status !== 201) throw new Error(`provider not created: ${created.status} ${await created.text()}`);
+    return ((await created.json()) as { id: string }).id;
+  }
+
+  /** A token acting for `sub` (a user of the default org), made by the admin. */
+  async delegatedToken(admin: string, sub: string, scopes: string[]): Promise<string> {
+    const res = await this.api('/api/v1/oauth/delegated-token', admin, { method: 'POST', body: { sub, scopes } });
+    if (res.status !== 200) throw new Error(`delegation refused: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { access_token: string }).access_token;
   }
 
   /** Every service's output so far (for log checks). */

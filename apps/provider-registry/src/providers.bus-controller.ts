@@ -7,6 +7,28 @@ import { JobEntity, JobsService, ProvidersService, SecureConfigsService, toOAuth
 
 const JOBS_PATH = '/api/v2/externalOAuth/jobs';
 
+/**
+ * The gateway validates request bodies; another bus caller may send anything. Until payloads are
+ * checked against schemas at the transport, the types the service relies on are checked here, so
+ * a malformed payload is UNPROCESSABLE rather than a failure inside the handler.
+ */
+function checkTypes(raw: unknown, fields: Record<string, 'string' | 'boolean' | 'strings' | 'object'>, required: string[]): Record<string, unknown> {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new BusException('UNPROCESSABLE', 'The request must be an object.', [{ name: 'body', message: 'must be an object' }]);
+  const body = raw as Record<string, unknown>;
+  const wrong = Object.entries(fields).filter(([name, kind]) => {
+    const v = body[name];
+    if (v === undefined || v === null) return required.includes(name);
+    if (kind === 'strings') return !Array.isArray(v) || v.some((s) => typeof s !== 'string');
+    if (kind === 'object') return typeof v !== 'object' || Array.isArray(v);
+    return typeof v !== kind;
+  });
+  if (wrong.length) throw new BusException('UNPROCESSABLE', 'Invalid request.', wrong.map(([name, kind]) => ({ name, message: `must be ${kind === 'strings' ? 'a list of strings' : `a ${kind}`}` })));
+  return body;
+}
+
+const CREATE_FIELDS = { type: 'string', name: 'string', clientId: 'string', clientSecret: 'string', scopes: 'strings', skipConsent: 'boolean', host: 'string', baseUrl: 'string', tenant: 'string', issuer: 'string', endpoints: 'object' } as const;
+const UPDATE_FIELDS = { name: 'string', clientSecret: 'string', skipConsent: 'boolean', status: 'string' } as const;
+
 /** Bus handlers of the providers and jobs resources; the org is always the verified caller's. */
 @Controller()
 @UseGuards(BusAuthGuard)
@@ -35,13 +57,15 @@ export class ProvidersBusController {
   @MessagePattern(MessagePatterns.providers.create)
   @RequireScopes('providers:write')
   create(@Payload() req: BusRequest<'providers.create'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.create'>> {
+    checkTypes(req, CREATE_FIELDS, ['type', 'name', 'clientId', 'clientSecret']);
     return this.providers.create(ctx.getPrincipal().orgId, req);
   }
 
   @MessagePattern(MessagePatterns.providers.update)
   @RequireScopes('providers:write')
   update(@Payload() req: BusRequest<'providers.update'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.update'>> {
-    return this.providers.update(ctx.getPrincipal().orgId, String(req?.id ?? ''), req?.changes ?? {});
+    const changes = checkTypes(req?.changes ?? {}, UPDATE_FIELDS, []) as BusRequest<'providers.update'>['changes'];
+    return this.providers.update(ctx.getPrincipal().orgId, String(req?.id ?? ''), changes);
   }
 
   /** Starts (or returns the running) deletion job; the queue entry is added once the job record is committed. */

@@ -70,9 +70,11 @@ export class TokensBusController {
 
   @MessagePattern(MessagePatterns.authorizations.callback)
   @RequireScopes('authorizations:write')
-  async callback(@Payload() req: BusRequest<'authorizations.callback'>, @Ctx() ctx: BusContext): Promise<BusReply<'authorizations.callback'>> {
+  async callback(@Payload() raw: unknown, @Ctx() ctx: BusContext): Promise<BusReply<'authorizations.callback'>> {
     const p = ctx.getPrincipal();
-    const done = await this.consent.complete({ orgId: p.orgId, userId: p.sub }, req);
+    const [code, state, providerId, iss] = (['code', 'state', 'providerId', 'iss'] as const).map((name) => textField(raw, name));
+    if (!code || !state || providerId === undefined) throw new BusException('UNPROCESSABLE', 'code, state and providerId are required', [{ name: 'body', message: 'code, state and providerId must be strings' }]);
+    const done = await this.consent.complete({ orgId: p.orgId, userId: p.sub }, { code, state, providerId, iss });
     return { authorizedProvider: done.authorizedProvider, userInfo: done.userInfo };
   }
 

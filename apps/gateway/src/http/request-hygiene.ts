@@ -28,6 +28,7 @@ export function unstorableText(value: string): boolean {
  */
 export function installRequestHygiene(app: NestExpressApplication): void {
   app.use(checkUrl);
+  app.use(checkCharset);
   app.useBodyParser('json', { limit: BODY_LIMIT_BYTES });
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT_BYTES, extended: false, parameterLimit: 100 });
   app.use(bodyReadErrors);
@@ -54,13 +55,25 @@ function checkUrl(req: Request, res: Response, next: NextFunction): void {
   next();
 }
 
+/**
+ * JSON and forms are UTF-8 (RFC 8259 §8.1; the WHATWG form encoding): another declared charset is
+ * refused (415) rather than decoded into text nobody sent.
+ */
+function checkCharset(req: Request, res: Response, next: NextFunction): void {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    return refuse(res, surfaceOf(req.method, req.path), 415, 'The charset is not supported (use utf-8).', 'body');
+  }
+  next();
+}
+
 /** body-parser's errors (they carry a 4xx `status` and a `type`, or wrap a zlib error with a status only). */
 function bodyReadErrors(err: unknown, req: Request, res: Response, next: NextFunction): void {
   const e = err as { status?: unknown; statusCode?: unknown; type?: unknown };
   const status = typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
-  // Not JSON at all: the surface's own filter words it (and never echoes the body).
-  if (e?.type === 'entity.parse.failed' || status === undefined || status >= 500) return next(err);
   const surface = surfaceOf(req.method, req.path);
+  // Not JSON at all: the API surface's own filter words it (and never echoes the body); a page answers a page.
+  if ((e?.type === 'entity.parse.failed' && surface !== 'page') || status === undefined || status >= 500) return next(err);
   const message =
     e.type === 'entity.too.large'
       ? `The body is larger than ${BODY_LIMIT_BYTES / 1024} KiB.`
@@ -68,7 +81,9 @@ function bodyReadErrors(err: unknown, req: Request, res: Response, next: NextFun
         ? 'The Content-Encoding is not supported (use gzip, deflate, br or none).'
         : e.type === 'charset.unsupported'
           ? 'The charset is not supported (use utf-8).'
-          : e.type === 'parameters.too.many'
+          : e.type === 'entity.parse.failed'
+            ? 'The form could not be read.'
+            : e.type === 'parameters.too.many'
             ? 'The form has too many fields.'
             : 'The body cannot be read (does it match its Content-Encoding and Content-Length?).';
   refuse(res, surface, status, message, 'body');
