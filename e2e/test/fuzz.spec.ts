@@ -219,6 +219,37 @@ describe('fuzzing every route and bus pattern with hostile input', () => {
     expect(cases.get(name)).toBeGreaterThan(0);
   });
 
+  it('answers the bad input the issue found with a 4xx in each surface’s shape (NUL in client_id, a body that is not gzip)', async () => {
+    const nul = (path: string, init?: RequestInit) => fetch(`${system.base}${path}`, { redirect: 'manual', ...init });
+    const tokenForm = await nul('/api/v1/oauth/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&client_id=a%00b&client_secret=x' });
+    expect(tokenForm.status).toBe(400);
+    expect(await tokenForm.json()).toEqual({ error: 'invalid_request', error_description: expect.stringContaining('NUL') });
+    const tokenJson = await nul('/api/v1/oauth/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"grant_type":"client_credentials","client_id":"a\\u0000b","client_secret":"x"}' });
+    expect(tokenJson.status).toBe(400);
+    const authorize = await nul('/api/v1/oauth/authorize?response_type=code&client_id=a%00b');
+    expect(authorize.status).toBe(400);
+    expect(await authorize.json()).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
+    // Content-Encoding: gzip with a body that is not gzip, on every route that takes a body.
+    for (const route of ROUTES.filter((r) => r.body)) {
+      const res = await fetch(`${system.base}${route.path.replace(/:[A-Za-z]+/g, providerId)}`, {
+        method: route.method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': route.body === 'form' ? 'application/x-www-form-urlencoded' : 'application/json', 'content-encoding': 'gzip' },
+        body: 'this is not gzip',
+      });
+      const text = await res.text();
+      expect({ route: route.path, status: res.status, shape: shapeProblem(route.surface, res.headers.get('content-type') ?? '', text) }).toEqual({ route: route.path, status: 400, shape: undefined });
+    }
+  });
+
+  it('refuses over the bus a NUL that reaches PostgreSQL, without logging the value', async () => {
+    const marker = `nul-marker-${Date.now()}`;
+    await expect(system.bus.request('tokens.acquire', { userId: `${marker}\u0000`, providerId }, { auth: token })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await new Promise((r) => setTimeout(r, 300)); // logs are flushed every 250 ms
+    const logs = system.logs();
+    expect(logs).toContain('a query refused its input');
+    expect(logs).not.toContain(marker);
+  });
+
   it('leaves every service up, and no failed query logged with its values', async () => {
     for (const service of [...system.gateways, ...system.brokers, system.registry]) {
       expect({ app: service.app, running: service.running }).toEqual({ app: service.app, running: true });

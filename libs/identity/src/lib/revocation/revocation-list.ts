@@ -73,6 +73,17 @@ export class RevocationList {
    */
   isRevoked(claims: Pick<AccessTokenClaims, 'org_id' | 'client_id' | 'sub' | 'jti' | 'iat' | 'sid' | 'act'>): boolean {
     if (this.entries.size === 0) return false;
+    // The verifier hands the same claims object for the same token: decided once per list version.
+    const memo = this.decided.get(claims);
+    if (memo && memo.version === this.currentVersion) return memo.revoked;
+    const revoked = this.lookup(claims);
+    this.decided.set(claims, { version: this.currentVersion, revoked });
+    return revoked;
+  }
+
+  private readonly decided = new WeakMap<object, { version: string | undefined; revoked: boolean }>();
+
+  private lookup(claims: Pick<AccessTokenClaims, 'org_id' | 'client_id' | 'sub' | 'jti' | 'iat' | 'sid' | 'act'>): boolean {
     const org = claims.org_id;
     const hit = (kind: RevocationKind, value: string | undefined) => {
       if (!value) return false;
