@@ -207,6 +207,53 @@ describe('consent bound to the browser, iss, sign-in policy', () => {
     expect((await system.userTokens(delegating, 'alice@example.test', 'openid tokens:delegate')).scope).toBe('openid');
   });
 
+  it('shows another org (and another user) nothing: the same status, body and timing as for an id that does not exist', async () => {
+    const [aliceLink] = ((await (await system.api('/api/v2/externalOAuth/authorizedProviders/', alice)).json()) as { data: { id: string }[] }).data;
+    expect(aliceLink).toBeDefined();
+    await system.clients.ensureOrg('rival', 'Rival');
+    const rivalAdmin = await system.clientToken(await system.createClient({ orgId: 'rival', grantTypes: ['client_credentials'], scopes: ['providers:read', 'providers:write', 'authorizations:read', 'authorizations:write', 'tokens:read'] }));
+    const unknown = '3f2c1d4e-5b6a-4c7d-8e9f-0a1b2c3d4e5f';
+    const probes: [string, string, (id: string) => string, string, unknown?][] = [
+      ['rival org', 'GET', (id) => `/api/v2/externalOAuth/providers/${id}/`, providerId],
+      ['rival org', 'PATCH', (id) => `/api/v2/externalOAuth/providers/${id}/`, providerId, { name: 'mine' }],
+      ['rival org', 'DELETE', (id) => `/api/v2/externalOAuth/providers/${id}/`, providerId],
+      ['rival org', 'POST', (id) => `/api/v2/externalOAuth/providers/${id}/authorize/`, providerId],
+      ['rival org', 'GET', (id) => `/api/v2/external-auth/${id}`, providerId],
+      ['rival org', 'POST', (id) => `/api/v2/externalOAuth/authorizedProviders/${id}/token/`, aliceLink.id],
+      ['another user', 'POST', (id) => `/api/v2/externalOAuth/authorizedProviders/${id}/token/`, aliceLink.id],
+      ['another user', 'GET', (id) => `/api/v2/externalOAuth/authorizedProviders/${id}/userinfo/`, aliceLink.id],
+      ['another user', 'DELETE', (id) => `/api/v2/externalOAuth/authorizedProviders/${id}/`, aliceLink.id],
+    ];
+    for (const [who, method, path, real, body] of probes) {
+      const token = who === 'rival org' ? rivalAdmin : mallory;
+      const answer = async (id: string) => {
+        const res = await system.api(path(id), token, { method, body });
+        return { status: res.status, body: await res.text() };
+      };
+      const [theirs, none] = [await answer(real), await answer(unknown)];
+      expect({ who, method, path: path(':id'), ...theirs }).toEqual({ who, method, path: path(':id'), ...none });
+      expect(theirs.status).toBe(404);
+    }
+    // Timing: interleaved, the real id of another org answers like an unknown one (medians within noise).
+    const timed = async (id: string) => {
+      const started = process.hrtime.bigint();
+      await (await system.api(`/api/v2/externalOAuth/providers/${id}/`, rivalAdmin)).arrayBuffer();
+      return Number(process.hrtime.bigint() - started) / 1e6;
+    };
+    const theirs: number[] = [];
+    const none: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      theirs.push(await timed(providerId));
+      none.push(await timed(unknown));
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    process.stdout.write(`isolation timing: another org's id ${median(theirs).toFixed(2)} ms, unknown id ${median(none).toFixed(2)} ms (medians of 40)\n`);
+    expect(Math.abs(median(theirs) - median(none))).toBeLessThan(Math.max(3, 0.5 * median(none)));
+    // Still there for its own org.
+    expect((await system.api(`/api/v2/externalOAuth/providers/${providerId}/`, admin)).status).toBe(200);
+    expect(await linksOf(alice)).toBe(1);
+  });
+
   it('answers invalid_scope to a refresh asking for an ungranted scope, and the refresh token stays usable', async () => {
     await system.users.upsert('default', { sub: 'otto', email: 'otto@example.test' }, ['providers:read', 'authorizations:read']);
     const tokens = await system.userTokens(app, 'otto@example.test', 'openid providers:read');
