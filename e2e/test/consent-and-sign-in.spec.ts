@@ -269,4 +269,12 @@ describe('consent bound to the browser, iss, sign-in policy', () => {
     const again = await system.tokenRequest({ grant_type: 'refresh_token', refresh_token: next.refresh_token, client_id: app.clientId, client_secret: app.clientSecret });
     expect(again.status).toBe(200);
   });
+
+  // Last: it removes alice.
+  it('unlinks a deleted user’s provider accounts, so no service keeps getting their provider tokens', async () => {
+    const before = await system.bus.request('tokens.acquire', { userId: 'alice', providerId }, { auth: admin });
+    expect(before.accessToken).toEqual(expect.any(String));
+    expect((await system.api('/api/v1/oauth/admin/users/alice', admin, { method: 'DELETE' })).status).toBe(204);
+    await expect(system.bus.request('tokens.acquire', { userId: 'alice', providerId }, { auth: admin })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
 });

@@ -1,8 +1,9 @@
-import { Controller, UseGuards } from '@nestjs/common';
+import { Controller, Logger, UseGuards } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { BusContext, BusException } from '@broker/bus';
 import { AdminAction, BusReply, MessagePatterns } from '@broker/contracts';
 import { AccessTokenVerifier, BusAuthGuard, ClientsService, InvalidAccessTokenError, RequireScopes, RevocationsService, UsersService, textField } from '@broker/identity';
+import { AuthorizedProvidersService } from '@broker/tokens';
 
 const ACTIONS: readonly AdminAction[] = ['disable', 'enable', 'delete'];
 
@@ -26,11 +27,14 @@ function required(raw: unknown, name: string, max = 255): string {
 @Controller()
 @UseGuards(BusAuthGuard)
 export class IdentityAdminBusController {
+  private readonly logger = new Logger('IdentityAdmin');
+
   constructor(
     private readonly clients: ClientsService,
     private readonly users: UsersService,
     private readonly revocations: RevocationsService,
     private readonly verifier: AccessTokenVerifier,
+    private readonly authorized: AuthorizedProvidersService,
   ) {}
 
   @MessagePattern(MessagePatterns.identity.adminClient)
@@ -52,7 +56,25 @@ export class IdentityAdminBusController {
     const what = action(req);
     const done = await (what === 'disable' ? this.users.disable(orgId, sub) : what === 'enable' ? this.users.enable(orgId, sub) : this.users.delete(orgId, sub));
     if (!done) throw new BusException('NOT_FOUND', 'user not found');
-    return { sub, disabled: what !== 'enable', deleted: what === 'delete' };
+    const unlinked = what === 'delete' ? await this.unlinkAll(orgId, sub) : undefined;
+    return { sub, disabled: what !== 'enable', deleted: what === 'delete', ...(unlinked === undefined ? {} : { unlinked }) };
+  }
+
+  /**
+   * A deleted user's provider accounts are unlinked too (revoked at each provider where it can be),
+   * so no service keeps getting their provider tokens. Best effort per link; returns how many went.
+   */
+  private async unlinkAll(orgId: string, sub: string): Promise<number> {
+    let unlinked = 0;
+    for (const link of await this.authorized.list(orgId, sub)) {
+      try {
+        await this.authorized.remove(orgId, sub, link.id);
+        unlinked++;
+      } catch (err) {
+        this.logger.warn(`authorization ${link.id} of a deleted user not unlinked: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    return unlinked;
   }
 
   @MessagePattern(MessagePatterns.identity.adminRevoke)

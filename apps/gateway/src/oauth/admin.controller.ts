@@ -88,6 +88,7 @@ export class AdminController {
   }
 
   private person(sub: string, action: AdminAction, req: Authed) {
-    return this.bus.request('identity.admin-user', { sub: pathId(sub, 'sub'), action }, { auth: req.user.token });
+    // Deleting a user also unlinks their provider accounts (a revocation call to each provider).
+    return this.bus.request('identity.admin-user', { sub: pathId(sub, 'sub'), action }, { auth: req.user.token, timeoutMs: action === 'delete' ? 30_000 : undefined });
   }
 }

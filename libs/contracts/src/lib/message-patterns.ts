@@ -54,7 +54,7 @@ export interface BusContract {
   'identity.introspect': { request: TokenIntrospectionRequest; reply: IntrospectionResult };
   /** The operator's actions on their own org (scope `identity:admin`). */
   'identity.admin-client': { request: { clientId: string; action: AdminAction }; reply: { client_id: string; disabled: boolean; deleted: boolean } };
-  'identity.admin-user': { request: { sub: string; action: AdminAction }; reply: { sub: string; disabled: boolean; deleted: boolean } };
+  'identity.admin-user': { request: { sub: string; action: AdminAction }; reply: { sub: string; disabled: boolean; deleted: boolean; unlinked?: number } };
   'identity.admin-revoke': { request: AdminRevokeRequest; reply: AdminRevokeResult };
   /** The hosted consent start page: what a pending consent connects (no caller token: the state is the proof). */
   'authorizations.consent-page': { request: { state: string }; reply: ConsentPage };
