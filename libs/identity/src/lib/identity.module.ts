@@ -10,7 +10,7 @@ import { BusAuthGuard } from './authorization/bus-auth.guard';
 import { DEFAULT_GRANT_POLICY, GrantsService } from './grants.service';
 import { RevocationChannel } from './revocation/revocation-channel';
 import { RevocationLifecycle } from './revocation/revocation-lifecycle';
-import { DEFAULT_REVOCATION_SYNC, RevocationSync } from './revocation/revocation-list';
+import { DEFAULT_REVOCATION_SYNC, RevocationSync, revocationHealthLog } from './revocation/revocation-list';
 import { RevocationsService } from './revocation/revocations.service';
 import { SignInPolicy } from './sign-in-policy';
 import { TokenStatusEndpoints } from './token-status';
@@ -113,7 +113,7 @@ class IdentityBootstrap implements OnApplicationBootstrap {
         new RevocationSync(async () => {
           const { entries, version } = await revocations.read();
           return { version, ageMs: 0, entries };
-        }, DEFAULT_REVOCATION_SYNC),
+        }, DEFAULT_REVOCATION_SYNC, revocationHealthLog),
     },
     // The token-broker verifies bus callers against its own keys, without a bus round trip.
     {

@@ -4,7 +4,7 @@ import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { AccessTokenVerifier } from '../access-tokens';
 import { RevocationChannel } from '../revocation/revocation-channel';
 import { RevocationLifecycle } from '../revocation/revocation-lifecycle';
-import { DEFAULT_REVOCATION_SYNC, RevocationSync } from '../revocation/revocation-list';
+import { DEFAULT_REVOCATION_SYNC, RevocationSync, revocationHealthLog } from '../revocation/revocation-list';
 import { BusAuthGuard } from './bus-auth.guard';
 
 /**
@@ -18,7 +18,11 @@ import { BusAuthGuard } from './bus-auth.guard';
       provide: RevocationSync,
       inject: [BusClientProxy],
       useFactory: (bus: BusClientProxy) =>
-        new RevocationSync((version) => bus.request('identity.revocations', version === undefined ? {} : { version }, { timeoutMs: 2_000 }), DEFAULT_REVOCATION_SYNC),
+        new RevocationSync(
+          (version) => bus.request('identity.revocations', version === undefined ? {} : { version }, { timeoutMs: 2_000 }),
+          DEFAULT_REVOCATION_SYNC,
+          revocationHealthLog,
+        ),
     },
     {
       provide: AccessTokenVerifier,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import type { AccessTokenClaims, RevocationEntry, RevocationKind, RevocationSnapshot } from '@broker/contracts';
 
 /**
@@ -126,6 +127,8 @@ export class RevocationSync {
   constructor(
     private readonly source: RevocationSource,
     readonly options: RevocationSyncOptions,
+    /** Told when reading starts failing (the error) and when it works again (undefined); not on every poll. */
+    private readonly onHealthChange?: (failure: unknown) => void,
   ) {}
 
   /** Starts the periodic reads (the first one now). */
@@ -154,8 +157,10 @@ export class RevocationSync {
         const snapshot = await this.source(this.list.version);
         // The list is as old as the source's read, plus the time the answer took to arrive.
         this.list.update(snapshot.entries, started - snapshot.ageMs);
+        if (this.lastFailure !== undefined) this.onHealthChange?.(undefined);
         this.lastFailure = undefined;
       } catch (err) {
+        if (this.lastFailure === undefined) this.onHealthChange?.(err);
         this.lastFailure = err;
         throw err;
       } finally {
@@ -185,3 +190,11 @@ export class RevocationSync {
 
 /** Defaults: read every second, never decide on a list more than 4 s old (≤ 5 s end to end). */
 export const DEFAULT_REVOCATION_SYNC: RevocationSyncOptions = { pollMs: 1_000, maxStalenessMs: 4_000 };
+
+const healthLogger = new Logger('Revocations');
+
+/** Logs when the revocation list stops being readable (tokens are then refused with 503) and when it is again. */
+export function revocationHealthLog(failure: unknown): void {
+  if (failure === undefined) healthLogger.log('revocation list readable again');
+  else healthLogger.warn(`revocation list not readable (${failure instanceof Error ? failure.name : 'error'}): tokens are refused with 503 once it is over 4 s old`);
+}
