@@ -216,7 +216,7 @@ describe('seed 000 conformance', () => {
     const doomedStart = (await seed.conform('POST', AUTHZ, await call('POST', `${P}${doomed}/authorize/`))) as { redirectUrl: string };
     const doomedBack = await signInAtDemoIdp(doomedStart.redirectUrl, 'd@example.test', (u) => u.startsWith(`${base}${CALLBACK}`));
     await waitForJob(((await (await call('DELETE', `${P}${doomed}/`)).json()) as { location: string }).location);
-    await seed.conform('POST', CALLBACK, await call('POST', CALLBACK, { code: doomedBack.searchParams.get('code'), state: doomedBack.searchParams.get('state'), providerId: doomed }));
+    await seed.conform('POST', CALLBACK, await call('POST', CALLBACK, { code: doomedBack.searchParams.get('code'), state: doomedBack.searchParams.get('state'), providerId: doomed, iss: doomedBack.searchParams.get('iss') }));
 
     const linked = await link(oidcId, 'c@example.test');
     authorizationId = linked.id;

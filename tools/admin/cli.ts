@@ -13,8 +13,11 @@ import { domainDataSourceOptions, migrateDomainSchema } from '@broker/service-ru
 const USAGE = `usage: npm run admin -- <command> [options]
   create-org    --id ID [--name NAME]
   create-client --org ID --name NAME [--scopes a,b,...] [--grants client_credentials,...] [--redirect-uri URI]...
+                [--allow-user-delegation]   (needed for tokens:delegate on an authorization_code client)
                 prints the new client's id and secret (the secret is shown only this once)
-  create-user   --org ID --sub SUB [--email E] [--given-name G] [--family-name F] [--zoneinfo TZ]
+  create-user   --org ID --sub SUB [--email E] [--scopes a,b,...] [--given-name G] [--family-name F] [--zoneinfo TZ]
+                invites a person: they may sign in (matched by --sub or their verified --email) with
+                their client's scopes ∩ --scopes (none by default)
   key-rotation  shows the latest encryption-key rotation jobs (the worker starts one when
                 ENCRYPTION_ACTIVE_KEY_ID names a new key) and how many values each key still wraps
 scopes: ${SCOPES.join(', ')}   grants: ${GRANT_TYPES.join(', ')}`;
@@ -64,6 +67,7 @@ async function main(argv: string[]): Promise<void> {
       'given-name': { type: 'string' },
       'family-name': { type: 'string' },
       zoneinfo: { type: 'string' },
+      'allow-user-delegation': { type: 'boolean' },
     },
     strict: true,
   });
@@ -90,17 +94,22 @@ async function main(argv: string[]): Promise<void> {
         scopes: list(values.scopes, SCOPES, 'scope') ?? ['tokens:read'],
         grantTypes: (list(values.grants, GRANT_TYPES, 'grant') ?? ['client_credentials']) as GrantType[],
         redirectUris: values['redirect-uri'] ?? [],
+        allowUserDelegation: values['allow-user-delegation'] === true,
       });
       console.log(JSON.stringify({ client_id: created.clientId, client_secret: created.clientSecret }, null, 2));
       console.error('store the secret now: it is not kept and cannot be shown again');
     } else {
-      const user = await new UsersService(ds).upsert(need(values.org, '--org'), {
-        sub: need(values.sub, '--sub'),
-        email: values.email,
-        givenName: values['given-name'],
-        familyName: values['family-name'],
-        zoneinfo: values.zoneinfo,
-      });
+      const user = await new UsersService(ds).upsert(
+        need(values.org, '--org'),
+        {
+          sub: need(values.sub, '--sub'),
+          email: values.email,
+          givenName: values['given-name'],
+          familyName: values['family-name'],
+          zoneinfo: values.zoneinfo,
+        },
+        list(values.scopes, SCOPES, 'scope'),
+      );
       console.log(`user '${user.sub}' of org '${user.orgId}' exists (registered ${user.registeredAt.toISOString()})`);
     }
   } finally {

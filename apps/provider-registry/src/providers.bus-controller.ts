@@ -8,6 +8,28 @@ import { ServiceEventPublisher } from '@broker/service-runtime';
 
 const JOBS_PATH = '/api/v2/externalOAuth/jobs';
 
+/**
+ * The gateway validates request bodies; another bus caller may send anything. Until payloads are
+ * checked against schemas at the transport, the types the service relies on are checked here, so
+ * a malformed payload is UNPROCESSABLE rather than a failure inside the handler.
+ */
+function checkTypes(raw: unknown, fields: Record<string, 'string' | 'boolean' | 'strings' | 'object'>, required: string[]): Record<string, unknown> {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new BusException('UNPROCESSABLE', 'The request must be an object.', [{ name: 'body', message: 'must be an object' }]);
+  const body = raw as Record<string, unknown>;
+  const wrong = Object.entries(fields).filter(([name, kind]) => {
+    const v = body[name];
+    if (v === undefined || v === null) return required.includes(name);
+    if (kind === 'strings') return !Array.isArray(v) || v.some((s) => typeof s !== 'string');
+    if (kind === 'object') return typeof v !== 'object' || Array.isArray(v);
+    return typeof v !== kind;
+  });
+  if (wrong.length) throw new BusException('UNPROCESSABLE', 'Invalid request.', wrong.map(([name, kind]) => ({ name, message: `must be ${kind === 'strings' ? 'a list of strings' : `a ${kind}`}` })));
+  return body;
+}
+
+const CREATE_FIELDS = { type: 'string', name: 'string', clientId: 'string', clientSecret: 'string', scopes: 'strings', skipConsent: 'boolean', host: 'string', baseUrl: 'string', tenant: 'string', issuer: 'string', endpoints: 'object', appSlug: 'string', appInstallUrl: 'string' } as const;
+const UPDATE_FIELDS = { name: 'string', clientSecret: 'string', skipConsent: 'boolean', status: 'string', appSlug: 'string', appInstallUrl: 'string' } as const;
+
 /** Bus handlers of the providers and jobs resources; the org is always the verified caller's. */
 @Controller()
 @UseGuards(BusAuthGuard)
@@ -37,13 +59,15 @@ export class ProvidersBusController {
   @MessagePattern(MessagePatterns.providers.create)
   @RequireScopes('providers:write')
   create(@Payload() req: BusRequest<'providers.create'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.create'>> {
+    checkTypes(req, CREATE_FIELDS, ['type', 'name', 'clientId', 'clientSecret']);
     return this.providers.create(ctx.getPrincipal().orgId, req);
   }
 
   @MessagePattern(MessagePatterns.providers.update)
   @RequireScopes('providers:write')
   async update(@Payload() req: BusRequest<'providers.update'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.update'>> {
-    const updated = await this.providers.update(ctx.getPrincipal().orgId, String(req?.id ?? ''), req?.changes ?? {});
+    const changes = checkTypes(req?.changes ?? {}, UPDATE_FIELDS, []) as BusRequest<'providers.update'>['changes'];
+    const updated = await this.providers.update(ctx.getPrincipal().orgId, String(req?.id ?? ''), changes);
     await this.changed(updated.orgId, updated.id);
     return updated;
   }

@@ -5,6 +5,8 @@ import { ServiceConfig, ServiceDefinition, ServiceEventPublisher, ServiceRuntime
 import { DEVICE_POLL_SCHEDULER, EVENT_SINK, PROVIDER_ACCESS, PROVIDER_DIRECTORY, REFRESH_SCHEDULER, TOKENS_SCHEMA, TOKEN_PATH_FAULTS, TokensDomainModule, jobDevicePollScheduler, jobRefreshScheduler } from '@broker/tokens';
 import { ExternalAuthBusController } from './external-auth.bus-controller';
 import { testFaults } from './test-faults';
+import { ConsentPageBusController } from './consent-page.bus-controller';
+import { IdentityAdminBusController } from './identity-admin.bus-controller';
 import { IdentityBusController } from './identity.bus-controller';
 import { PrincipalBusController } from './principal.bus-controller';
 import { BusProviderAccess, TokenMemoryInvalidator } from './provider-access';
@@ -35,7 +37,8 @@ class TokenBrokerModule {
           ],
         }),
       ],
-      controllers: [IdentityBusController, PrincipalBusController, TokensBusController, BrowserCallbackBusController, ExternalAuthBusController],
+      providers: [TokenMemoryInvalidator],
+      controllers: [IdentityBusController, IdentityAdminBusController, PrincipalBusController, TokensBusController, BrowserCallbackBusController, ConsentPageBusController, ExternalAuthBusController],
     };
   }
 }

@@ -8,3 +8,4 @@ export * from './lib/oauth-server';
 export * from './lib/tokens';
 export * from './lib/external-auth';
 export * from './lib/time-zones';
+export * from './lib/revocation';

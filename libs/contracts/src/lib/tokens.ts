@@ -48,6 +48,19 @@ export interface ProviderCallbackRequest {
   iss?: string;
 }
 
+/** What the hosted consent start page shows before the browser goes to the provider. */
+export interface ConsentPage {
+  providerName: string;
+  providerType: string;
+  /** Who the account will be linked to: the user's name or e-mail address, else their subject. */
+  userLabel: string;
+  orgId: string;
+  /** ISO time after which the consent must be started again. */
+  expiresAt: string;
+  /** Origin of the provider's authorization endpoint (the start page's form redirects there). */
+  authorizationOrigin: string;
+}
+
 /** `handler.CallbackResponse`. */
 export interface ProviderCallbackResponse {
   authorizedProvider: AuthorizedProvider;

@@ -83,6 +83,7 @@ export class TokensDomainModule {
         useFactory: (ds: DataSource, c: ServiceConfig, access: ProviderAccess, linker: AuthorizationLinker, f: typeof fetch) =>
           new ConsentService(ds, cipherOf(c), access, linker, f, {
             defaultRedirectUri: `${c.publicUrl}/api/v2/externalOAuth/providers/callback/`,
+            startPageUrl: `${c.publicUrl}/connect/start`,
             allowedRedirectUris: c.consentRedirectUris,
             stateTtlMs: 600_000,
             providerTimeoutMs: 15_000,
