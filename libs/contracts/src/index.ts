@@ -11,3 +11,4 @@ export * from './lib/time-zones';
 export * from './lib/revocation';
 export * from './lib/oauth-setups';
 export * from './lib/webhooks';
+export * from './lib/oauth-setups.schemas';

@@ -27,8 +27,11 @@ export interface BusContract {
   'authorizations.callback': { request: ProviderCallbackRequest; reply: ProviderCallbackResponse };
   /** The browser callback: no caller token, the single-use state is the proof (like `identity.authorize-complete`). */
   'authorizations.browser-callback': {
-    /** `browserBinding`: SHA-256 (hex) of the consent cookie the browser brought back; required to complete. */
-    request: ProviderCallbackRequest & { browserBinding?: string };
+    /**
+     * `browserBinding`: SHA-256 (hex) of the consent cookie the browser brought back; required to
+     * complete. `error`: the provider's error code when it refused (no code then).
+     */
+    request: ProviderCallbackRequest & { browserBinding?: string; error?: string };
     reply: ({ ok: true; authorizationId: string; providerId: string; clientState: string | null } | { ok: false; error: string; clientState: string | null }) & {
       /** Present when the consent came from a hosted OAuth setup: where to send the browser next. */
       setup?: BrowserSetupResult;

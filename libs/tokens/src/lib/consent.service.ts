@@ -260,15 +260,15 @@ export class ConsentService {
    * Ends a consent the provider refused (state consumed): the client's state and the setup it came
    * from, both only for the browser that started it (`mismatch` for any other).
    */
-  async end(state: string, browserBinding?: string): Promise<{ mismatch: boolean; clientState: string | null; setupId: string | null }> {
-    const [rows] = (await this.dataSource.query(`DELETE FROM ${PENDING} WHERE state_hash = $1 RETURNING client_state, browser_binding, setup_id`, [hashState(state)])) as [
-      { client_state: string | null; browser_binding: string | null; setup_id: string | null }[],
+  async end(state: string, browserBinding?: string): Promise<{ mismatch: boolean; clientState: string | null; setup: { setupId: string; orgId: string } | null }> {
+    const [rows] = (await this.dataSource.query(`DELETE FROM ${PENDING} WHERE state_hash = $1 RETURNING client_state, browser_binding, setup_id, org_id`, [hashState(state)])) as [
+      { client_state: string | null; browser_binding: string | null; setup_id: string | null; org_id: string }[],
       number,
     ];
     const row = rows[0];
-    if (!row) return { mismatch: false, clientState: null, setupId: null };
-    if (!sameBinding(row.browser_binding, browserBinding)) return { mismatch: true, clientState: null, setupId: null };
-    return { mismatch: false, clientState: row.client_state, setupId: row.setup_id };
+    if (!row) return { mismatch: false, clientState: null, setup: null };
+    if (!sameBinding(row.browser_binding, browserBinding)) return { mismatch: true, clientState: null, setup: null };
+    return { mismatch: false, clientState: row.client_state, setup: row.setup_id ? { setupId: row.setup_id, orgId: row.org_id } : null };
   }
 
   /**
@@ -276,9 +276,9 @@ export class ConsentService {
    * it came from stays open for another try. This tells which setup a state belonged to before it
    * is spent (null for none).
    */
-  async setupOf(state: string): Promise<string | null> {
-    const [row] = (await this.dataSource.query(`SELECT setup_id FROM ${PENDING} WHERE state_hash = $1`, [hashState(state)])) as { setup_id: string | null }[];
-    return row?.setup_id ?? null;
+  async setupOf(state: string): Promise<{ setupId: string; orgId: string } | null> {
+    const [row] = (await this.dataSource.query(`SELECT setup_id, org_id FROM ${PENDING} WHERE state_hash = $1`, [hashState(state)])) as { setup_id: string | null; org_id: string }[];
+    return row?.setup_id ? { setupId: row.setup_id, orgId: row.org_id } : null;
   }
 
   /** Drops expired pending states (housekeeping). */
