@@ -24,12 +24,14 @@ for (let step = 0; step < 15; step++) {
     const pair = cookie.split(';')[0];
     jar.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
   }
-  // The broker's consent start page: post its form ("Continue"), with the cookie it just set.
-  if (res.status === 200 && target.pathname === '/connect/start') {
+  // The broker's consent start page (or a hosted OAuth setup page, the same page): post its form
+  // ("Continue", to /connect/start), with the cookie it just set.
+  if (res.status === 200 && (target.pathname === '/connect/start' || target.pathname.startsWith('/connect/setup/'))) {
     const html = await res.text();
     const fields = [...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map(([, n, v]) => [n, v]);
     if (fields.length) {
       form = new URLSearchParams(fields);
+      url = new URL('/connect/start', url).toString();
       continue;
     }
   }
