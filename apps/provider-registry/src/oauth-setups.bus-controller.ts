@@ -9,7 +9,7 @@ import {
   Principal,
   SetupOutcome,
   createOAuthSetupSchema,
-  listOAuthSetupsQuerySchema,
+  listOAuthSetupsBusQuerySchema,
   schemaProblems,
   updateOAuthSetupSchema,
 } from '@broker/contracts';
@@ -57,7 +57,7 @@ export class OAuthSetupsBusController {
   @UseGuards(BusAuthGuard)
   @RequireScopes('setups:read')
   list(@Payload() req: unknown, @Ctx() ctx: BusContext): Promise<BusReply<'oauth-setups.list'>> {
-    const query = parse(listOAuthSetupsQuerySchema, (req as { query?: unknown } | null)?.query ?? {}, 'BAD_REQUEST');
+    const query = parse(listOAuthSetupsBusQuerySchema, (req as { query?: unknown } | null)?.query ?? {}, 'BAD_REQUEST');
     return this.setups.list(caller(ctx.getPrincipal()), textField(req, 'deploymentId') ?? '', query);
   }
 

@@ -39,7 +39,7 @@ class TokenBrokerModule {
           ],
         }),
       ],
-      providers: [TokenMemoryInvalidator, SetupOutcomeReporter],
+      providers: [SetupOutcomeReporter],
       controllers: [IdentityBusController, IdentityAdminBusController, PrincipalBusController, TokensBusController, BrowserCallbackBusController, ConsentPageBusController, SetupConsentBusController, ExternalAuthBusController],
     };
   }

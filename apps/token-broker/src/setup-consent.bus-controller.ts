@@ -1,6 +1,6 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { BusClientProxy, BusException } from '@broker/bus';
+import { BusClientProxy, BusException, BusRemoteError } from '@broker/bus';
 import { BusReply, MessagePatterns } from '@broker/contracts';
 import { UsersService, textField } from '@broker/identity';
 import { ConsentService } from '@broker/tokens';
@@ -25,7 +25,11 @@ export class SetupConsentBusController {
   async start(@Payload() req: unknown): Promise<BusReply<'authorizations.setup-consent'>> {
     const linkToken = textField(req, 'linkToken');
     if (!linkToken || linkToken.length > 64) throw new BusException('NOT_FOUND', 'This setup link is unknown.');
-    const opened = await this.bus.request('oauth-setups.open', { linkToken });
+    const opened = await this.bus.request('oauth-setups.open', { linkToken }).catch((err: unknown) => {
+      // The registry's word on the link (unknown, used, expired) goes back to the page as it is.
+      if (err instanceof BusRemoteError && (err.code === 'NOT_FOUND' || err.code === 'GONE')) throw new BusException(err.code, err.message, err.fields);
+      throw err;
+    });
     const user = await this.users.find(opened.orgId, opened.userId);
     if (!user) throw new BusException('GONE', 'The account this link was made for does not exist.', [{ name: 'status', message: 'unknown_user' }]);
     const { state } = await this.consent.authorize(opened.orgId, opened.userId, opened.providerId, undefined, undefined, { setupId: opened.setupId, scopes: opened.requestScopes });

@@ -72,6 +72,20 @@ export const listOAuthSetupsQuerySchema = z
     path: ['cursor'],
   });
 
+/** The list query on the bus (parsed by the gateway already: `limit` is a number there). */
+export const listOAuthSetupsBusQuerySchema = z
+  .strictObject({
+    limit: z.number({ message: 'must be a whole number from 1 to 100' }).int().min(1).max(100).optional(),
+    after: id.optional(),
+    before: id.optional(),
+    cursor: z.string().min(1).max(512, { message: 'is not a valid cursor' }).optional(),
+    order: z.enum(LIST_ORDERS, { message: 'must be asc or desc' }).optional(),
+  })
+  .refine((q) => [q.after, q.before, q.cursor].filter((v) => v !== undefined).length <= 1, {
+    message: 'give at most one of after, before and cursor',
+    path: ['cursor'],
+  });
+
 export const createWebhookEndpointSchema = z.strictObject(
   {
     url: text(2048).refine((v) => URL.canParse(v), { message: 'must be an absolute URL' }),
