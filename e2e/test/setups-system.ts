@@ -11,8 +11,13 @@ export class SetupsSystem extends BrokerSystem {
   ada = '';
   deploymentId = '';
 
-  constructor(label: string, env: Record<string, string> = {}) {
-    super({ label, providerClient: true, env: { SETUP_SWEEP_SECONDS: '1', WEBHOOK_RETRY_BASE_SECONDS: '1', BUS_TIMEOUT_MS: '15000', ...env } });
+  constructor(label: string, env: Record<string, string> = {}, idpEnv: Record<string, string> = {}) {
+    super({
+      label,
+      providerClient: true,
+      idpEnv,
+      env: { SETUP_SWEEP_SECONDS: '1', WEBHOOK_RETRY_BASE_SECONDS: '1', BUS_TIMEOUT_MS: '15000', ...env },
+    });
   }
 
   override async start(): Promise<this> {
@@ -20,8 +25,19 @@ export class SetupsSystem extends BrokerSystem {
     this.worker = new ServiceProcess('worker', await freePort(), this.env).start();
     await this.worker.ready();
     this.admin = await this.adminToken();
-    await this.users.upsert('default', { sub: 'ada', email: 'ada@example.test', givenName: 'Ada', familyName: 'Lovelace' });
-    this.ada = await this.delegatedToken(this.admin, 'ada', ['setups:read', 'setups:write', 'authorizations:read', 'authorizations:write', 'tokens:read']);
+    await this.users.upsert('default', {
+      sub: 'ada',
+      email: 'ada@example.test',
+      givenName: 'Ada',
+      familyName: 'Lovelace',
+    });
+    this.ada = await this.delegatedToken(this.admin, 'ada', [
+      'setups:read',
+      'setups:write',
+      'authorizations:read',
+      'authorizations:write',
+      'tokens:read',
+    ]);
     this.deploymentId = await this.registerDemoProvider(this.admin);
     return this;
   }
@@ -40,8 +56,14 @@ export class SetupsSystem extends BrokerSystem {
   }
 
   /** Creates a setup as `token` (default: ada); throws unless 201. */
-  async createSetup(body: Record<string, unknown> = {}, token = this.ada): Promise<{ id: string; url: string; status: string } & Record<string, unknown>> {
-    const res = await this.api(this.setupsPath(), token, { method: 'POST', body: { name: 'Connect the demo provider', config: {}, ...body } });
+  async createSetup(
+    body: Record<string, unknown> = {},
+    token = this.ada,
+  ): Promise<{ id: string; url: string; status: string } & Record<string, unknown>> {
+    const res = await this.api(this.setupsPath(), token, {
+      method: 'POST',
+      body: { name: 'Connect the demo provider', config: {}, ...body },
+    });
     if (res.status !== 201) throw new Error(`setup not created: ${res.status} ${await res.text()}`);
     return (await res.json()) as { id: string; url: string; status: string };
   }
@@ -92,10 +114,16 @@ export class WebhookReceiver {
   }
 
   /** Waits until `predicate` holds over what was received (polling; bounded). */
-  async waitFor(predicate: (r: ReceivedWebhook[]) => boolean, timeoutMs = 20_000): Promise<ReceivedWebhook[]> {
+  async waitFor(
+    predicate: (r: ReceivedWebhook[]) => boolean,
+    timeoutMs = 20_000,
+  ): Promise<ReceivedWebhook[]> {
     const started = Date.now();
     while (!predicate(this.received)) {
-      if (Date.now() - started > timeoutMs) throw new Error(`webhooks not received in ${timeoutMs} ms: ${JSON.stringify(this.received.map((r) => r.body))}`);
+      if (Date.now() - started > timeoutMs)
+        throw new Error(
+          `webhooks not received in ${timeoutMs} ms: ${JSON.stringify(this.received.map((r) => r.body))}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
     return this.received;
