@@ -25,6 +25,8 @@ export interface BrokerSystemOptions {
   env?: Record<string, string>;
   /** Also register the demo provider as an external `oidc` provider the users can connect (consent flow). */
   providerClient?: boolean;
+  /** More ports outbound calls may use (local webhook receivers). */
+  egressPorts?: number[];
   /** More DEMO_IDP_* variables for the demo provider (e.g. its test hooks). */
   idpEnv?: Record<string, string>;
 }
@@ -86,7 +88,7 @@ export class BrokerSystem {
     this.env = systemEnv(this.db.url, port, label, {
       BOOTSTRAP_CLIENT_SECRET: this.adminSecret,
       EGRESS_ALLOW_LOOPBACK: 'true',
-      EGRESS_ALLOWED_PORTS: `443,${this.idp.port}`,
+      EGRESS_ALLOWED_PORTS: [443, this.idp.port, ...(this.options.egressPorts ?? [])].join(','),
       ...this.idp.upstreamEnv(),
       ...this.options.env,
     });

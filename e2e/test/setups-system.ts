@@ -11,11 +11,12 @@ export class SetupsSystem extends BrokerSystem {
   ada = '';
   deploymentId = '';
 
-  constructor(label: string, env: Record<string, string> = {}, idpEnv: Record<string, string> = {}) {
+  constructor(label: string, env: Record<string, string> = {}, idpEnv: Record<string, string> = {}, egressPorts: number[] = []) {
     super({
       label,
       providerClient: true,
       idpEnv,
+      egressPorts,
       env: { SETUP_SWEEP_SECONDS: '1', WEBHOOK_RETRY_BASE_SECONDS: '1', BUS_TIMEOUT_MS: '15000', ...env },
     });
   }
