@@ -11,7 +11,12 @@ export class SetupsSystem extends BrokerSystem {
   ada = '';
   deploymentId = '';
 
-  constructor(label: string, env: Record<string, string> = {}, idpEnv: Record<string, string> = {}, egressPorts: number[] = []) {
+  constructor(
+    label: string,
+    env: Record<string, string> = {},
+    idpEnv: Record<string, string> = {},
+    egressPorts: number[] = [],
+  ) {
     super({
       label,
       providerClient: true,

@@ -6,7 +6,12 @@ import { ReceivedWebhook, SetupsSystem, WebhookReceiver } from './setups-system'
 // The documented verification code (docs/webhooks.md): signature, timestamp tolerance, replay by webhook-id.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { verifyDelivery } = require('../../tools/webhooks/receiver.cjs') as {
-  verifyDelivery: (secret: string, seen: Set<string>, body: string, headers: Record<string, string>) => { ok: boolean; duplicate?: boolean; reason?: string; event?: unknown };
+  verifyDelivery: (
+    secret: string,
+    seen: Set<string>,
+    body: string,
+    headers: Record<string, string>,
+  ) => { ok: boolean; duplicate?: boolean; reason?: string; event?: unknown };
 };
 
 type Payload = { type: string; timestamp: string; data: Record<string, string | null> };
@@ -32,9 +37,17 @@ describe('signed webhooks', () => {
     await main.start();
     await dead.start();
     dead.failing = true;
-    sys = new SetupsSystem('webhooks', { WEBHOOK_RETRY_WINDOW_SECONDS: '12' }, { DEMO_IDP_ACCESS_TOKEN_TTL: '20', DEMO_IDP_TEST_HOOKS: '1' }, [main.port, dead.port]);
+    sys = new SetupsSystem(
+      'webhooks',
+      { WEBHOOK_RETRY_WINDOW_SECONDS: '12' },
+      { DEMO_IDP_ACCESS_TOKEN_TTL: '20', DEMO_IDP_TEST_HOOKS: '1' },
+      [main.port, dead.port],
+    );
     await sys.start();
-    const created = await sys.api('/api/v2/webhook-endpoints', sys.admin, { method: 'POST', body: { url: main.url, description: 'main' } });
+    const created = await sys.api('/api/v2/webhook-endpoints', sys.admin, {
+      method: 'POST',
+      body: { url: main.url, description: 'main' },
+    });
     expect(created.status).toBe(201);
     endpoint = (await created.json()) as Endpoint;
   }, 120_000);
@@ -47,18 +60,33 @@ describe('signed webhooks', () => {
 
   it('shows the secret once; refuses private and non-http targets (same egress guard as providers)', async () => {
     expect(endpoint.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
-    const read = (await (await sys.api(`/api/v2/webhook-endpoints/${endpoint.id}`, sys.admin)).json()) as Record<string, unknown>;
+    const read = (await (
+      await sys.api(`/api/v2/webhook-endpoints/${endpoint.id}`, sys.admin)
+    ).json()) as Record<string, unknown>;
     expect(read).toMatchObject({ id: endpoint.id, status: 'enabled', url: main.url });
     expect(JSON.stringify(read)).not.toContain(endpoint.secret.slice(6));
     const listed = JSON.stringify(await (await sys.api('/api/v2/webhook-endpoints', sys.admin)).json());
     expect(listed).not.toContain(endpoint.secret.slice(6));
-    for (const url of ['http://10.0.0.7/hook', 'https://192.168.1.10/hook', 'https://169.254.169.254/latest', 'ftp://example.test/x', 'https://user:pw@example.test/x']) {
+    for (const url of [
+      'http://10.0.0.7/hook',
+      'https://192.168.1.10/hook',
+      'https://169.254.169.254/latest',
+      'ftp://example.test/x',
+      'https://user:pw@example.test/x',
+    ]) {
       const res = await sys.api('/api/v2/webhook-endpoints', sys.admin, { method: 'POST', body: { url } });
       const body = (await res.json()) as { status: number; errors: { field: string }[] };
-      expect({ url, status: res.status, field: body.errors[0]?.field }).toEqual({ url, status: 422, field: 'url' });
+      expect({ url, status: res.status, field: body.errors[0]?.field }).toEqual({
+        url,
+        status: 422,
+        field: 'url',
+      });
     }
     // A person's token without the scope cannot register one.
-    expect((await sys.api('/api/v2/webhook-endpoints', sys.ada, { method: 'POST', body: { url: main.url } })).status).toBe(403);
+    expect(
+      (await sys.api('/api/v2/webhook-endpoints', sys.ada, { method: 'POST', body: { url: main.url } }))
+        .status,
+    ).toBe(403);
   });
 
   it('delivers every event type once, signed, with ids and statuses only', async () => {
@@ -68,9 +96,21 @@ describe('signed webhooks', () => {
     // setup.failed: declined at the provider.
     const declined = await sys.createSetup({ redirect_url: 'http://127.0.0.1:1/done' });
     const jars = new Map<string, Map<string, string>>();
-    const interaction = await signInAtDemoIdp(declined.url, 'ada@example.test', (u) => /\/interaction\/[^/]+$/.test(new URL(u).pathname), undefined, jars);
+    const interaction = await signInAtDemoIdp(
+      declined.url,
+      'ada@example.test',
+      (u) => /\/interaction\/[^/]+$/.test(new URL(u).pathname),
+      undefined,
+      jars,
+    );
     const denyRes = await postWithJar(`${interaction.toString()}/deny`, jars);
-    await signInAtDemoIdp(denyRes, 'ada@example.test', (u) => u.startsWith('http://127.0.0.1:1/'), undefined, jars);
+    await signInAtDemoIdp(
+      denyRes,
+      'ada@example.test',
+      (u) => u.startsWith('http://127.0.0.1:1/'),
+      undefined,
+      jars,
+    );
     // setup.expired: one that nobody opened in time.
     const expiring = await sys.createSetup({ expires_at: new Date(Date.now() + 1000).toISOString() });
     // authorization.refreshed: the worker refreshes the 20 s token ahead of expiry.
@@ -79,24 +119,62 @@ describe('signed webhooks', () => {
     expect((await fetch(`${sys.idp.issuer}/__test/revoke-grants`, { method: 'POST' })).status).toBe(200);
     await main.waitFor((rs) => ofType(rs, 'authorization.expired').length > 0, 40_000);
     // authorization.revoked: the user unlinks.
-    const authorizations = (await (await sys.api('/api/v2/externalOAuth/authorizedProviders/', sys.ada)).json()) as { data: { id: string }[] };
-    expect((await sys.api(`/api/v2/externalOAuth/authorizedProviders/${authorizations.data[0].id}/`, sys.ada, { method: 'DELETE' })).status).toBe(204);
-    const types = ['setup.completed', 'setup.failed', 'setup.expired', 'authorization.created', 'authorization.refreshed', 'authorization.expired', 'authorization.revoked'];
+    const authorizations = (await (
+      await sys.api('/api/v2/externalOAuth/authorizedProviders/', sys.ada)
+    ).json()) as { data: { id: string }[] };
+    expect(
+      (
+        await sys.api(`/api/v2/externalOAuth/authorizedProviders/${authorizations.data[0].id}/`, sys.ada, {
+          method: 'DELETE',
+        })
+      ).status,
+    ).toBe(204);
+    const types = [
+      'setup.completed',
+      'setup.failed',
+      'setup.expired',
+      'authorization.created',
+      'authorization.refreshed',
+      'authorization.expired',
+      'authorization.revoked',
+    ];
     const received = await main.waitFor((rs) => types.every((t) => ofType(rs, t).length > 0), 30_000);
     await new Promise((r) => setTimeout(r, 1500)); // time for any duplicate to show up
     const seen = new Set<string>();
     for (const r of received) {
       const check = verifyDelivery(endpoint.secret, seen, r.body, r.headers);
-      expect({ id: r.headers['webhook-id'], ok: check.ok, duplicate: check.duplicate }).toEqual({ id: r.headers['webhook-id'], ok: true, duplicate: false });
+      expect({ id: r.headers['webhook-id'], ok: check.ok, duplicate: check.duplicate }).toEqual({
+        id: r.headers['webhook-id'],
+        ok: true,
+        duplicate: false,
+      });
       expect(r.body).not.toMatch(/access_token|refresh_token|client_secret|whsec_/);
       expect(r.body).not.toContain(sys.providerSecret);
     }
-    for (const t of ['setup.completed', 'setup.failed', 'setup.expired', 'authorization.created', 'authorization.revoked']) expect({ t, n: ofType(received, t).length }).toEqual({ t, n: 1 });
-    expect(ofType(received, 'setup.completed')[0] && payload(ofType(received, 'setup.completed')[0]).data).toMatchObject({ setup_id: completed.id, status: 'completed', user_id: 'ada' });
-    expect(payload(ofType(received, 'setup.failed')[0]).data).toMatchObject({ setup_id: declined.id, status: 'failed', error: 'access_denied' });
-    expect(payload(ofType(received, 'setup.expired')[0]).data).toMatchObject({ setup_id: expiring.id, status: 'expired' });
+    for (const t of [
+      'setup.completed',
+      'setup.failed',
+      'setup.expired',
+      'authorization.created',
+      'authorization.revoked',
+    ])
+      expect({ t, n: ofType(received, t).length }).toEqual({ t, n: 1 });
+    expect(
+      ofType(received, 'setup.completed')[0] && payload(ofType(received, 'setup.completed')[0]).data,
+    ).toMatchObject({ setup_id: completed.id, status: 'completed', user_id: 'ada' });
+    expect(payload(ofType(received, 'setup.failed')[0]).data).toMatchObject({
+      setup_id: declined.id,
+      status: 'failed',
+      error: 'access_denied',
+    });
+    expect(payload(ofType(received, 'setup.expired')[0]).data).toMatchObject({
+      setup_id: expiring.id,
+      status: 'expired',
+    });
     // The org reads the delivery log.
-    const log = (await (await sys.api(`/api/v2/webhook-endpoints/${endpoint.id}/deliveries?limit=100`, sys.admin)).json()) as { items: { id: string; status: string; attempts: number }[] };
+    const log = (await (
+      await sys.api(`/api/v2/webhook-endpoints/${endpoint.id}/deliveries?limit=100`, sys.admin)
+    ).json()) as { items: { id: string; status: string; attempts: number }[] };
     expect(log.items.length).toBe(received.length);
     expect(log.items.every((d) => d.status === 'succeeded' && d.attempts === 1)).toBe(true);
   }, 150_000);
@@ -106,15 +184,43 @@ describe('signed webhooks', () => {
     const seen = new Set<string>();
     expect(verifyDelivery(endpoint.secret, seen, original.body, original.headers).ok).toBe(true);
     // Replay: the same delivery again (signature still valid) is recognised by its webhook-id.
-    expect(verifyDelivery(endpoint.secret, seen, original.body, original.headers)).toMatchObject({ ok: true, duplicate: true });
+    expect(verifyDelivery(endpoint.secret, seen, original.body, original.headers)).toMatchObject({
+      ok: true,
+      duplicate: true,
+    });
     // Tampered body, forged id, another secret, a stale timestamp: refused.
     const tampered = original.body.replace('"ada"', '"mallory"');
-    expect(verifyDelivery(endpoint.secret, new Set(), tampered, original.headers)).toMatchObject({ ok: false });
-    expect(verifyDelivery(endpoint.secret, new Set(), original.body, { ...original.headers, 'webhook-id': 'forged' })).toMatchObject({ ok: false });
-    expect(verifyDelivery(`whsec_${Buffer.alloc(32, 1).toString('base64')}`, new Set(), original.body, original.headers)).toMatchObject({ ok: false });
+    expect(verifyDelivery(endpoint.secret, new Set(), tampered, original.headers)).toMatchObject({
+      ok: false,
+    });
+    expect(
+      verifyDelivery(endpoint.secret, new Set(), original.body, {
+        ...original.headers,
+        'webhook-id': 'forged',
+      }),
+    ).toMatchObject({ ok: false });
+    expect(
+      verifyDelivery(
+        `whsec_${Buffer.alloc(32, 1).toString('base64')}`,
+        new Set(),
+        original.body,
+        original.headers,
+      ),
+    ).toMatchObject({ ok: false });
     const old = new Date(Date.now() - 10 * 60_000);
-    const stale = { ...original.headers, 'webhook-timestamp': String(Math.floor(old.getTime() / 1000)), 'webhook-signature': new Webhook(endpoint.secret).sign(original.headers['webhook-id'], old, original.body) };
-    expect(verifyDelivery(endpoint.secret, new Set(), original.body, stale)).toMatchObject({ ok: false, reason: 'Message timestamp too old' });
+    const stale = {
+      ...original.headers,
+      'webhook-timestamp': String(Math.floor(old.getTime() / 1000)),
+      'webhook-signature': new Webhook(endpoint.secret).sign(
+        original.headers['webhook-id'],
+        old,
+        original.body,
+      ),
+    };
+    expect(verifyDelivery(endpoint.secret, new Set(), original.body, stale)).toMatchObject({
+      ok: false,
+      reason: 'Message timestamp too old',
+    });
   });
 
   it('retries a receiver that is down and delivers once it is back', async () => {
@@ -123,22 +229,34 @@ describe('signed webhooks', () => {
     const expiring = await sys.createSetup({ expires_at: new Date(Date.now() + 1000).toISOString() });
     await BrokerWait.until(async () => main.attempts >= before + 2, 20_000);
     main.failing = false;
-    const received = await main.waitFor((rs) => rs.some((r) => payload(r).data['setup_id'] === expiring.id), 20_000);
+    const received = await main.waitFor(
+      (rs) => rs.some((r) => payload(r).data['setup_id'] === expiring.id),
+      20_000,
+    );
     const delivery = received.find((r) => payload(r).data['setup_id'] === expiring.id) as ReceivedWebhook;
     expect(verifyDelivery(endpoint.secret, new Set(), delivery.body, delivery.headers).ok).toBe(true);
-    const log = (await (await sys.api(`/api/v2/webhook-endpoints/${endpoint.id}/deliveries?limit=5`, sys.admin)).json()) as { items: { id: string; status: string; attempts: number }[] };
+    const log = (await (
+      await sys.api(`/api/v2/webhook-endpoints/${endpoint.id}/deliveries?limit=5`, sys.admin)
+    ).json()) as { items: { id: string; status: string; attempts: number }[] };
     const entry = log.items.find((d) => d.id === delivery.headers['webhook-id']);
     expect(entry?.status).toBe('succeeded');
     expect(entry?.attempts).toBeGreaterThanOrEqual(3);
   }, 60_000);
 
   it('disables an endpoint that fails for the whole retry window, and says so to the org', async () => {
-    const created = await sys.api('/api/v2/webhook-endpoints', sys.admin, { method: 'POST', body: { url: dead.url, event_types: ['setup.expired'] } });
+    const created = await sys.api('/api/v2/webhook-endpoints', sys.admin, {
+      method: 'POST',
+      body: { url: dead.url, event_types: ['setup.expired'] },
+    });
     const deadEndpoint = (await created.json()) as Endpoint;
     await sys.createSetup({ expires_at: new Date(Date.now() + 1000).toISOString() });
     const received = await main.waitFor((rs) => ofType(rs, 'webhook_endpoint.disabled').length > 0, 40_000);
-    expect(payload(ofType(received, 'webhook_endpoint.disabled')[0]).data).toMatchObject({ endpoint_id: deadEndpoint.id });
-    const read = (await (await sys.api(`/api/v2/webhook-endpoints/${deadEndpoint.id}`, sys.admin)).json()) as { status: string; disabled_reason: string };
+    expect(payload(ofType(received, 'webhook_endpoint.disabled')[0]).data).toMatchObject({
+      endpoint_id: deadEndpoint.id,
+    });
+    const read = (await (
+      await sys.api(`/api/v2/webhook-endpoints/${deadEndpoint.id}`, sys.admin)
+    ).json()) as { status: string; disabled_reason: string };
     expect(read.status).toBe('disabled');
     expect(read.disabled_reason).toContain('no delivery accepted');
     expect(dead.attempts).toBeGreaterThanOrEqual(2);
@@ -148,7 +266,11 @@ describe('signed webhooks', () => {
 /** POSTs (no body) with the cookies of the URL's origin and returns where it redirects. */
 async function postWithJar(url: string, jars: Map<string, Map<string, string>>): Promise<string> {
   const jar = jars.get(new URL(url).origin) ?? new Map<string, string>();
-  const res = await fetch(url, { method: 'POST', redirect: 'manual', headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
+  const res = await fetch(url, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') },
+  });
   const location = res.headers.get('location');
   if (!location) throw new Error(`no redirect from ${url}: ${res.status}`);
   return new URL(location, url).toString();

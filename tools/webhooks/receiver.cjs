@@ -45,7 +45,9 @@ function main() {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([, v]) => typeof v === 'string'));
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(([, v]) => typeof v === 'string'),
+      );
       const result = verifyDelivery(secret, seen, Buffer.concat(chunks).toString('utf8'), headers);
       if (!result.ok) {
         console.log(`refused: ${result.reason}`);

@@ -16,10 +16,18 @@ import {
 import { BusAuthGuard, RequireScopes, isServiceAccount, textField } from '@broker/identity';
 import { OAuthSetupsService, RecordedDelivery, SetupCaller } from '@broker/registry';
 
-const caller = (p: Principal): SetupCaller => ({ orgId: p.orgId, sub: p.sub, isService: isServiceAccount(p) });
+const caller = (p: Principal): SetupCaller => ({
+  orgId: p.orgId,
+  sub: p.sub,
+  isService: isServiceAccount(p),
+});
 
 /** Parses a bus payload with a contract schema: problems are UNPROCESSABLE (the gateway checked already; others may not have). */
-function parse<T extends z.ZodType>(schema: T, value: unknown, code: 'UNPROCESSABLE' | 'BAD_REQUEST' = 'UNPROCESSABLE'): z.output<T> {
+function parse<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  code: 'UNPROCESSABLE' | 'BAD_REQUEST' = 'UNPROCESSABLE',
+): z.output<T> {
   const parsed = schema.safeParse(value ?? undefined);
   if (!parsed.success) throw new BusException(code, 'Invalid request.', schemaProblems(parsed.error));
   return parsed.data;
@@ -31,11 +39,22 @@ const outcomeSchema = z.discriminatedUnion('outcome', [
 ]);
 
 /** Queues recorded webhook deliveries after their transaction committed (the setup sweep re-queues any lost here). */
-export async function queueDeliveries(producer: JobProducer, deliveries: RecordedDelivery[], logger: Logger): Promise<void> {
+export async function queueDeliveries(
+  producer: JobProducer,
+  deliveries: RecordedDelivery[],
+  logger: Logger,
+): Promise<void> {
   for (const d of deliveries) {
     await producer
-      .enqueue('webhook-delivery', 'DELIVER_WEBHOOK', { orgId: d.orgId, deliveryId: d.deliveryId }, { jobId: `${d.deliveryId}-0` })
-      .catch((err: Error) => logger.warn(`delivery ${d.deliveryId} not queued yet (${err.message}); the sweep will queue it`));
+      .enqueue(
+        'webhook-delivery',
+        'DELIVER_WEBHOOK',
+        { orgId: d.orgId, deliveryId: d.deliveryId },
+        { jobId: `${d.deliveryId}-0` },
+      )
+      .catch((err: Error) =>
+        logger.warn(`delivery ${d.deliveryId} not queued yet (${err.message}); the sweep will queue it`),
+      );
   }
 }
 
@@ -57,7 +76,11 @@ export class OAuthSetupsBusController {
   @UseGuards(BusAuthGuard)
   @RequireScopes('setups:read')
   list(@Payload() req: unknown, @Ctx() ctx: BusContext): Promise<BusReply<'oauth-setups.list'>> {
-    const query = parse(listOAuthSetupsBusQuerySchema, (req as { query?: unknown } | null)?.query ?? {}, 'BAD_REQUEST');
+    const query = parse(
+      listOAuthSetupsBusQuerySchema,
+      (req as { query?: unknown } | null)?.query ?? {},
+      'BAD_REQUEST',
+    );
     return this.setups.list(caller(ctx.getPrincipal()), textField(req, 'deploymentId') ?? '', query);
   }
 
@@ -65,14 +88,21 @@ export class OAuthSetupsBusController {
   @UseGuards(BusAuthGuard)
   @RequireScopes('setups:read')
   get(@Payload() req: unknown, @Ctx() ctx: BusContext): Promise<BusReply<'oauth-setups.get'>> {
-    return this.setups.get(caller(ctx.getPrincipal()), textField(req, 'deploymentId') ?? '', textField(req, 'id') ?? '');
+    return this.setups.get(
+      caller(ctx.getPrincipal()),
+      textField(req, 'deploymentId') ?? '',
+      textField(req, 'id') ?? '',
+    );
   }
 
   @MessagePattern(MessagePatterns.oauthSetups.create)
   @UseGuards(BusAuthGuard)
   @RequireScopes('setups:write')
   create(@Payload() req: unknown, @Ctx() ctx: BusContext): Promise<BusReply<'oauth-setups.create'>> {
-    const body = parse(createOAuthSetupSchema, (req as { body?: unknown } | null)?.body) as CreateOAuthSetupRequest;
+    const body = parse(
+      createOAuthSetupSchema,
+      (req as { body?: unknown } | null)?.body,
+    ) as CreateOAuthSetupRequest;
     return this.setups.create(caller(ctx.getPrincipal()), textField(req, 'deploymentId') ?? '', body);
   }
 
@@ -81,7 +111,12 @@ export class OAuthSetupsBusController {
   @RequireScopes('setups:write')
   update(@Payload() req: unknown, @Ctx() ctx: BusContext): Promise<BusReply<'oauth-setups.update'>> {
     const changes = parse(updateOAuthSetupSchema, (req as { changes?: unknown } | null)?.changes);
-    return this.setups.update(caller(ctx.getPrincipal()), textField(req, 'deploymentId') ?? '', textField(req, 'id') ?? '', changes);
+    return this.setups.update(
+      caller(ctx.getPrincipal()),
+      textField(req, 'deploymentId') ?? '',
+      textField(req, 'id') ?? '',
+      changes,
+    );
   }
 
   /** A browser opened the hosted link (via the token-broker, which starts the consent). */

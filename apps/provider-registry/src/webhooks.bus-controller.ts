@@ -2,13 +2,21 @@ import { Controller, UseGuards } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { z } from 'zod';
 import { BusContext, BusException } from '@broker/bus';
-import { BusReply, CreateWebhookEndpointRequest, MessagePatterns, createWebhookEndpointSchema, schemaProblems, updateWebhookEndpointSchema } from '@broker/contracts';
+import {
+  BusReply,
+  CreateWebhookEndpointRequest,
+  MessagePatterns,
+  createWebhookEndpointSchema,
+  schemaProblems,
+  updateWebhookEndpointSchema,
+} from '@broker/contracts';
 import { BusAuthGuard, RequireScopes, textField } from '@broker/identity';
 import { WebhooksService } from '@broker/registry';
 
 function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
   const parsed = schema.safeParse(value ?? undefined);
-  if (!parsed.success) throw new BusException('UNPROCESSABLE', 'Invalid request.', schemaProblems(parsed.error));
+  if (!parsed.success)
+    throw new BusException('UNPROCESSABLE', 'Invalid request.', schemaProblems(parsed.error));
   return parsed.data;
 }
 
@@ -33,13 +41,20 @@ export class WebhooksBusController {
   @MessagePattern(MessagePatterns.webhooks.create)
   @RequireScopes('webhooks:write')
   create(@Payload() req: unknown, @Ctx() ctx: BusContext): Promise<BusReply<'webhooks.create'>> {
-    return this.webhooks.create(ctx.getPrincipal().orgId, parse(createWebhookEndpointSchema, req) as CreateWebhookEndpointRequest);
+    return this.webhooks.create(
+      ctx.getPrincipal().orgId,
+      parse(createWebhookEndpointSchema, req) as CreateWebhookEndpointRequest,
+    );
   }
 
   @MessagePattern(MessagePatterns.webhooks.update)
   @RequireScopes('webhooks:write')
   update(@Payload() req: unknown, @Ctx() ctx: BusContext): Promise<BusReply<'webhooks.update'>> {
-    return this.webhooks.update(ctx.getPrincipal().orgId, textField(req, 'id') ?? '', parse(updateWebhookEndpointSchema, (req as { changes?: unknown } | null)?.changes));
+    return this.webhooks.update(
+      ctx.getPrincipal().orgId,
+      textField(req, 'id') ?? '',
+      parse(updateWebhookEndpointSchema, (req as { changes?: unknown } | null)?.changes),
+    );
   }
 
   @MessagePattern(MessagePatterns.webhooks.delete)
@@ -57,10 +72,18 @@ export class WebhooksBusController {
 
   @MessagePattern(MessagePatterns.webhooks.deliveries)
   @RequireScopes('webhooks:read')
-  async deliveries(@Payload() req: unknown, @Ctx() ctx: BusContext): Promise<BusReply<'webhooks.deliveries'>> {
+  async deliveries(
+    @Payload() req: unknown,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'webhooks.deliveries'>> {
     const limit = (req as { limit?: unknown } | null)?.limit;
     return {
-      items: await this.webhooks.deliveries(ctx.getPrincipal().orgId, textField(req, 'id') ?? '', typeof limit === 'number' ? limit : 50, textField(req, 'after')),
+      items: await this.webhooks.deliveries(
+        ctx.getPrincipal().orgId,
+        textField(req, 'id') ?? '',
+        typeof limit === 'number' ? limit : 50,
+        textField(req, 'after'),
+      ),
     };
   }
 }

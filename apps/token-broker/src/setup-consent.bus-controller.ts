@@ -24,21 +24,42 @@ export class SetupConsentBusController {
   @MessagePattern(MessagePatterns.authorizations.setupConsent)
   async start(@Payload() req: unknown): Promise<BusReply<'authorizations.setup-consent'>> {
     const linkToken = textField(req, 'linkToken');
-    if (!linkToken || linkToken.length > 64) throw new BusException('NOT_FOUND', 'This setup link is unknown.');
+    if (!linkToken || linkToken.length > 64)
+      throw new BusException('NOT_FOUND', 'This setup link is unknown.');
     const opened = await this.bus.request('oauth-setups.open', { linkToken }).catch((err: unknown) => {
       // The registry's word on the link (unknown, used, expired) goes back to the page as it is.
-      if (err instanceof BusRemoteError && (err.code === 'NOT_FOUND' || err.code === 'GONE')) throw new BusException(err.code, err.message, err.fields);
+      if (err instanceof BusRemoteError && (err.code === 'NOT_FOUND' || err.code === 'GONE'))
+        throw new BusException(err.code, err.message, err.fields);
       throw err;
     });
     const user = await this.users.find(opened.orgId, opened.userId);
-    if (!user) throw new BusException('GONE', 'The account this link was made for does not exist.', [{ name: 'status', message: 'unknown_user' }]);
-    const { state } = await this.consent.authorize(opened.orgId, opened.userId, opened.providerId, undefined, undefined, { setupId: opened.setupId, scopes: opened.requestScopes });
+    if (!user)
+      throw new BusException('GONE', 'The account this link was made for does not exist.', [
+        { name: 'status', message: 'unknown_user' },
+      ]);
+    const { state } = await this.consent.authorize(
+      opened.orgId,
+      opened.userId,
+      opened.providerId,
+      undefined,
+      undefined,
+      { setupId: opened.setupId, scopes: opened.requestScopes },
+    );
     const pending = await this.consent.describe(state);
-    if (!pending) throw new BusException('GONE', 'The provider of this setup is not available.', [{ name: 'status', message: 'unavailable' }]);
+    if (!pending)
+      throw new BusException('GONE', 'The provider of this setup is not available.', [
+        { name: 'status', message: 'unavailable' },
+      ]);
     return {
       flow: state,
       consent: await consentPageOf(pending, this.users),
-      setup: { setupId: opened.setupId, name: opened.name, description: opened.description, redirectUrl: opened.redirectUrl, scopes: opened.scopes },
+      setup: {
+        setupId: opened.setupId,
+        name: opened.name,
+        description: opened.description,
+        redirectUrl: opened.redirectUrl,
+        scopes: opened.scopes,
+      },
     };
   }
 }

@@ -23,10 +23,16 @@ export class SetupOutcomeReporter {
 
   async report(orgId: string, setupId: string, result: SetupOutcome): Promise<BrowserSetupResult> {
     try {
-      const done = await this.bus.request('oauth-setups.finish', { setupId, result }, { auth: await this.token(orgId) });
+      const done = await this.bus.request(
+        'oauth-setups.finish',
+        { setupId, result },
+        { auth: await this.token(orgId) },
+      );
       return { id: done.setupId, status: done.status, redirectUrl: done.redirectUrl };
     } catch (err) {
-      this.logger.warn(`setup ${setupId}: outcome ${result.outcome} not recorded (${(err as Error).message})`);
+      this.logger.warn(
+        `setup ${setupId}: outcome ${result.outcome} not recorded (${(err as Error).message})`,
+      );
       return { id: setupId, status: 'unknown', redirectUrl: null };
     }
   }
@@ -34,7 +40,13 @@ export class SetupOutcomeReporter {
   private async token(orgId: string): Promise<string> {
     const hit = this.tokens.get(orgId);
     if (hit && hit.until > Date.now()) return hit.token;
-    const { token } = await this.issuer.issue({ sub: 'service:token-broker', orgId, clientId: 'token-broker', scope: ['setups:finish'], ttlSeconds: TTL_SECONDS });
+    const { token } = await this.issuer.issue({
+      sub: 'service:token-broker',
+      orgId,
+      clientId: 'token-broker',
+      scope: ['setups:finish'],
+      ttlSeconds: TTL_SECONDS,
+    });
     this.tokens.set(orgId, { token, until: Date.now() + (TTL_SECONDS - 60) * 1000 });
     return token;
   }

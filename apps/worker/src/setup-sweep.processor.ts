@@ -34,20 +34,43 @@ export class SetupSweepProcessor extends QueueProcessor<'setup-expiry'> implemen
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.sweepQueue.upsertJobScheduler(SCHEDULER_ID, { every: this.config.setups.sweepEverySeconds * 1000 }, { name: 'SWEEP_SETUPS', data: {} });
+    await this.sweepQueue.upsertJobScheduler(
+      SCHEDULER_ID,
+      { every: this.config.setups.sweepEverySeconds * 1000 },
+      { name: 'SWEEP_SETUPS', data: {} },
+    );
   }
 
   private async sweep(): Promise<void> {
     const { expired, removed, deliveries } = await this.setups.sweep();
-    if (expired || removed) this.logger.log(`${expired} setup(s) expired, ${removed} ended ephemeral setup(s) removed`);
-    for (const d of deliveries) await this.producer.enqueue('webhook-delivery', 'DELIVER_WEBHOOK', { orgId: d.orgId, deliveryId: d.deliveryId }, { jobId: `${d.deliveryId}-0` });
+    if (expired || removed)
+      this.logger.log(`${expired} setup(s) expired, ${removed} ended ephemeral setup(s) removed`);
+    for (const d of deliveries)
+      await this.producer.enqueue(
+        'webhook-delivery',
+        'DELIVER_WEBHOOK',
+        { orgId: d.orgId, deliveryId: d.deliveryId },
+        { jobId: `${d.deliveryId}-0` },
+      );
     for (const d of await this.webhooks.overdue(OVERDUE_MS)) {
       const jobId = `${d.deliveryId}-${d.attempts}`;
       const queued = await this.deliveryQueue.getJob(jobId);
       const state = queued ? await queued.getState() : 'missing';
-      if (state === 'waiting' || state === 'delayed' || state === 'active' || state === 'prioritized' || state === 'waiting-children') continue;
+      if (
+        state === 'waiting' ||
+        state === 'delayed' ||
+        state === 'active' ||
+        state === 'prioritized' ||
+        state === 'waiting-children'
+      )
+        continue;
       if (queued) await queued.remove().catch(() => undefined);
-      await this.producer.enqueue('webhook-delivery', 'DELIVER_WEBHOOK', { orgId: d.orgId, deliveryId: d.deliveryId }, { jobId });
+      await this.producer.enqueue(
+        'webhook-delivery',
+        'DELIVER_WEBHOOK',
+        { orgId: d.orgId, deliveryId: d.deliveryId },
+        { jobId },
+      );
       this.logger.warn(`webhook delivery ${d.deliveryId} had no queue entry: queued again`);
     }
   }

@@ -19,10 +19,15 @@ import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
  */
 @Injectable()
 @Processor('webhook-delivery', processorOptions('webhook-delivery'))
-export class WebhookDeliveryProcessor extends QueueProcessor<'webhook-delivery'> implements OnApplicationShutdown {
+export class WebhookDeliveryProcessor
+  extends QueueProcessor<'webhook-delivery'>
+  implements OnApplicationShutdown
+{
   private readonly logger = new Logger('Webhooks');
   protected readonly queue = 'webhook-delivery' as const;
-  protected readonly handlers: JobHandlers<'webhook-delivery'> = { DELIVER_WEBHOOK: (payload) => this.deliver(payload) };
+  protected readonly handlers: JobHandlers<'webhook-delivery'> = {
+    DELIVER_WEBHOOK: (payload) => this.deliver(payload),
+  };
   /** Webhook targets pass the same egress guard as provider hosts (no private addresses outside development). */
   private readonly fetch: GuardedFetch;
 
@@ -39,23 +44,39 @@ export class WebhookDeliveryProcessor extends QueueProcessor<'webhook-delivery'>
     await this.fetch.close();
   }
 
-  private async deliver({ orgId, deliveryId }: JobPayload<'webhook-delivery', 'DELIVER_WEBHOOK'>): Promise<void> {
+  private async deliver({
+    orgId,
+    deliveryId,
+  }: JobPayload<'webhook-delivery', 'DELIVER_WEBHOOK'>): Promise<void> {
     const work = await this.webhooks.work(orgId, deliveryId);
     if (!work) return; // delivered, given up or removed already: a duplicate job does nothing
-    if (work.endpoint.status !== 'enabled') return this.webhooks.abandon(orgId, deliveryId, 'the endpoint is disabled');
+    if (work.endpoint.status !== 'enabled')
+      return this.webhooks.abandon(orgId, deliveryId, 'the endpoint is disabled');
     const outcome = await this.post(work);
     if (outcome.ok) {
       await this.webhooks.succeeded(work, outcome.status ?? 200);
       return;
     }
     const attempts = work.delivery.attempts + 1;
-    const next = nextAttemptAt(work.delivery.created_at, attempts, this.config.webhooks.retryBaseSeconds * 1000, this.config.webhooks.retryWindowSeconds * 1000);
+    const next = nextAttemptAt(
+      work.delivery.created_at,
+      attempts,
+      this.config.webhooks.retryBaseSeconds * 1000,
+      this.config.webhooks.retryWindowSeconds * 1000,
+    );
     await this.webhooks.attemptFailed(work, outcome.status, outcome.error, next);
     if (next) {
-      await this.producer.enqueue('webhook-delivery', 'DELIVER_WEBHOOK', { orgId, deliveryId }, { jobId: `${deliveryId}-${attempts}`, delayMs: Math.max(0, next.getTime() - Date.now()) });
+      await this.producer.enqueue(
+        'webhook-delivery',
+        'DELIVER_WEBHOOK',
+        { orgId, deliveryId },
+        { jobId: `${deliveryId}-${attempts}`, delayMs: Math.max(0, next.getTime() - Date.now()) },
+      );
       return;
     }
-    this.logger.warn(`webhook delivery ${deliveryId} to ${redactUrl(work.endpoint.url)} given up after ${attempts} attempts: ${outcome.error}`);
+    this.logger.warn(
+      `webhook delivery ${deliveryId} to ${redactUrl(work.endpoint.url)} given up after ${attempts} attempts: ${outcome.error}`,
+    );
     await this.disableIfDead(work);
   }
 
@@ -70,24 +91,64 @@ export class WebhookDeliveryProcessor extends QueueProcessor<'webhook-delivery'>
       'webhook-signature': new Webhook(work.secret).sign(work.delivery.id, at, body),
     };
     try {
-      const res = await this.fetch(work.endpoint.url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(this.config.webhooks.timeoutSeconds * 1000) });
+      const res = await this.fetch(work.endpoint.url, {
+        method: 'POST',
+        headers,
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.config.webhooks.timeoutSeconds * 1000),
+      });
       await res.body?.cancel().catch(() => undefined);
       if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, error: '' };
-      return { ok: false, status: res.status, error: res.status >= 300 && res.status < 400 ? `redirect (${res.status}) not followed` : `HTTP ${res.status}` };
+      return {
+        ok: false,
+        status: res.status,
+        error:
+          res.status >= 300 && res.status < 400
+            ? `redirect (${res.status}) not followed`
+            : `HTTP ${res.status}`,
+      };
     } catch (err) {
       // Never the URL's query or credentials: the guard's messages are redacted already.
-      return { ok: false, status: null, error: (err as Error).name === 'TimeoutError' ? 'timed out' : ((err as Error).message || 'request failed').slice(0, 300) };
+      return {
+        ok: false,
+        status: null,
+        error:
+          (err as Error).name === 'TimeoutError'
+            ? 'timed out'
+            : ((err as Error).message || 'request failed').slice(0, 300),
+      };
     }
   }
 
   private async disableIfDead(work: DeliveryWork): Promise<void> {
     const reason = `no delivery accepted since ${work.delivery.created_at.toISOString()} (retried for ${this.config.webhooks.retryWindowSeconds} s)`;
-    if (!(await this.webhooks.disableIfFailingSince(work.endpoint.org_id, work.endpoint.id, work.delivery.created_at, reason))) return;
+    if (
+      !(await this.webhooks.disableIfFailingSince(
+        work.endpoint.org_id,
+        work.endpoint.id,
+        work.delivery.created_at,
+        reason,
+      ))
+    )
+      return;
     this.logger.warn(`webhook endpoint ${work.endpoint.id} disabled: ${reason}`);
-    const recorded = await this.webhooks.record(undefined, work.endpoint.org_id, 'webhook_endpoint.disabled', `endpoint:${work.endpoint.id}:disabled:${Date.now()}`, {
-      endpoint_id: work.endpoint.id,
-      reason,
-    });
-    for (const d of recorded) await this.producer.enqueue('webhook-delivery', 'DELIVER_WEBHOOK', { orgId: d.orgId, deliveryId: d.deliveryId }, { jobId: `${d.deliveryId}-0` });
+    const recorded = await this.webhooks.record(
+      undefined,
+      work.endpoint.org_id,
+      'webhook_endpoint.disabled',
+      `endpoint:${work.endpoint.id}:disabled:${Date.now()}`,
+      {
+        endpoint_id: work.endpoint.id,
+        reason,
+      },
+    );
+    for (const d of recorded)
+      await this.producer.enqueue(
+        'webhook-delivery',
+        'DELIVER_WEBHOOK',
+        { orgId: d.orgId, deliveryId: d.deliveryId },
+        { jobId: `${d.deliveryId}-0` },
+      );
   }
 }

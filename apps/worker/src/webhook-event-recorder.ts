@@ -42,12 +42,32 @@ export class WebhookEventRecorder implements OnApplicationBootstrap, OnApplicati
     if (!event) return 0;
     try {
       if (!(await this.authorizations.confirms(event))) {
-        this.logger.warn(`event ${event.type} for authorization ${event.authorizationId} not confirmed by the database: ignored`);
+        this.logger.warn(
+          `event ${event.type} for authorization ${event.authorizationId} not confirmed by the database: ignored`,
+        );
         return 0;
       }
-      const data = { authorization_id: event.authorizationId, provider_id: event.providerId, user_id: event.userId, status: event.status };
-      const recorded = await this.webhooks.record(undefined, event.orgId, event.type, `${event.type}:${event.authorizationId}:${event.at}`, data, new Date(event.at));
-      for (const d of recorded) await this.producer.enqueue('webhook-delivery', 'DELIVER_WEBHOOK', { orgId: d.orgId, deliveryId: d.deliveryId }, { jobId: `${d.deliveryId}-0` });
+      const data = {
+        authorization_id: event.authorizationId,
+        provider_id: event.providerId,
+        user_id: event.userId,
+        status: event.status,
+      };
+      const recorded = await this.webhooks.record(
+        undefined,
+        event.orgId,
+        event.type,
+        `${event.type}:${event.authorizationId}:${event.at}`,
+        data,
+        new Date(event.at),
+      );
+      for (const d of recorded)
+        await this.producer.enqueue(
+          'webhook-delivery',
+          'DELIVER_WEBHOOK',
+          { orgId: d.orgId, deliveryId: d.deliveryId },
+          { jobId: `${d.deliveryId}-0` },
+        );
       return recorded.length;
     } catch (err) {
       this.logger.warn(`event ${event.type} not recorded for webhooks: ${(err as Error).message}`);
@@ -60,8 +80,15 @@ export class WebhookEventRecorder implements OnApplicationBootstrap, OnApplicati
 function parseEvent(message: string): BrokerEvent | null {
   try {
     const e = JSON.parse(message) as Record<string, unknown>;
-    const strings = ['orgId', 'authorizationId', 'providerId', 'userId', 'status', 'at'].every((k) => typeof e[k] === 'string' && (e[k] as string).length <= 256);
-    if (!strings || !(BROKER_EVENT_TYPES as readonly string[]).includes(e['type'] as string) || Number.isNaN(Date.parse(e['at'] as string))) return null;
+    const strings = ['orgId', 'authorizationId', 'providerId', 'userId', 'status', 'at'].every(
+      (k) => typeof e[k] === 'string' && (e[k] as string).length <= 256,
+    );
+    if (
+      !strings ||
+      !(BROKER_EVENT_TYPES as readonly string[]).includes(e['type'] as string) ||
+      Number.isNaN(Date.parse(e['at'] as string))
+    )
+      return null;
     return e as unknown as BrokerEvent;
   } catch {
     return null;

@@ -7,7 +7,11 @@ import { SecureConfigsService, WebhooksService, nextAttemptAt } from '../src';
 describe('webhook targets in production settings', () => {
   // The target is checked before anything is stored: no database is reached for a refused URL.
   const unreachable = {} as DataSource;
-  const webhooks = new WebhooksService(unreachable, new SecureConfigsService(unreachable, {} as never), DEFAULT_EGRESS_POLICY);
+  const webhooks = new WebhooksService(
+    unreachable,
+    new SecureConfigsService(unreachable, {} as never),
+    DEFAULT_EGRESS_POLICY,
+  );
 
   it.each([
     'http://127.0.0.1:8090/hooks',
@@ -26,11 +30,17 @@ describe('webhook targets in production settings', () => {
   ])('refuses %s', async (url) => {
     const refused = await webhooks.create('org', { url }).catch((err: unknown) => err);
     expect(refused).toBeInstanceOf(BusException);
-    expect((refused as BusException).getError()).toMatchObject({ code: 'UNPROCESSABLE', fields: [{ name: 'url' }] });
+    expect((refused as BusException).getError()).toMatchObject({
+      code: 'UNPROCESSABLE',
+      fields: [{ name: 'url' }],
+    });
   });
 
   it('refuses at delivery time a public-looking name that resolves to a private address', async () => {
-    const guarded = createGuardedFetch(DEFAULT_EGRESS_POLICY, { timeoutMs: 2_000, lookup: async () => [{ address: '10.0.0.5', family: 4 }] });
+    const guarded = createGuardedFetch(DEFAULT_EGRESS_POLICY, {
+      timeoutMs: 2_000,
+      lookup: async () => [{ address: '10.0.0.5', family: 4 }],
+    });
     await expect(guarded('https://hooks.example.com/x', { method: 'POST' })).rejects.toThrow(/egress denied/);
     await guarded.close();
   });

@@ -24,8 +24,18 @@ const CODES: Record<number, string> = {
 };
 
 /** The error body of the seed 002 surface (and the webhook endpoints): status, a stable code, words, and the fields at fault. */
-export function oauthSetupsError(status: number, message: string, errors: { field: string; message: string }[] = []): OAuthSetupsErrorBody {
-  return { object: 'error', status, code: CODES[status] ?? (status < 500 ? 'invalid_request' : 'internal_error'), message, errors };
+export function oauthSetupsError(
+  status: number,
+  message: string,
+  errors: { field: string; message: string }[] = [],
+): OAuthSetupsErrorBody {
+  return {
+    object: 'error',
+    status,
+    code: CODES[status] ?? (status < 500 ? 'invalid_request' : 'internal_error'),
+    message,
+    errors,
+  };
 }
 
 /** Thrown by the surface's handlers for a 4xx naming the fields at fault. */
@@ -55,20 +65,34 @@ export class OAuthSetupsErrorFilter implements ExceptionFilter {
     if (error instanceof OAuthSetupsHttpError) return error.getResponse() as OAuthSetupsErrorBody;
     if (error instanceof ExternalOAuthHttpError) {
       const r = error.getResponse() as { message: string; errorFields: { name: string; message: string }[] };
-      return oauthSetupsError(error.getStatus(), r.message, r.errorFields.map((f) => ({ field: f.name, message: f.message })));
+      return oauthSetupsError(
+        error.getStatus(),
+        r.message,
+        r.errorFields.map((f) => ({ field: f.name, message: f.message })),
+      );
     }
     if (error instanceof BusRemoteError) {
       const status = HTTP_STATUS_BY_BUS_ERROR[error.code];
-      if (status < 500) return oauthSetupsError(status, error.message, (error.fields ?? []).map((f) => ({ field: f.name, message: f.message })));
+      if (status < 500)
+        return oauthSetupsError(
+          status,
+          error.message,
+          (error.fields ?? []).map((f) => ({ field: f.name, message: f.message })),
+        );
     }
     if (error instanceof BusError && error.code !== 'INTERNAL') {
       this.logger.warn(`bus call failed: ${error.code} ${error.pattern}`);
       return oauthSetupsError(503, 'A backing service is unavailable; try again shortly.');
     }
     const problem = requestShapeProblem(error);
-    if (problem?.kind === 'malformed-json') return oauthSetupsError(400, 'The request body is not valid JSON.', [{ field: 'body', message: 'must be valid JSON' }]);
-    if (problem?.kind === 'unreadable-body') return oauthSetupsError(problem.status, 'The request body cannot be read.');
-    if (error instanceof HttpException && error.getStatus() < 500) return oauthSetupsError(error.getStatus(), error.message);
+    if (problem?.kind === 'malformed-json')
+      return oauthSetupsError(400, 'The request body is not valid JSON.', [
+        { field: 'body', message: 'must be valid JSON' },
+      ]);
+    if (problem?.kind === 'unreadable-body')
+      return oauthSetupsError(problem.status, 'The request body cannot be read.');
+    if (error instanceof HttpException && error.getStatus() < 500)
+      return oauthSetupsError(error.getStatus(), error.message);
     const errorId = randomUUID();
     this.logger.error({ errorId, err: error }, 'unhandled error');
     return oauthSetupsError(500, `Internal error (error id ${errorId}).`);

@@ -27,9 +27,19 @@ export function pathId(value: string, what: string): string {
 }
 
 /** Parses input with a contract schema; problems are `status` naming each field. */
-export function parseWith<T extends z.ZodType>(schema: T, value: unknown, status: 400 | 422, message: string): z.output<T> {
+export function parseWith<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  status: 400 | 422,
+  message: string,
+): z.output<T> {
   const parsed = schema.safeParse(value ?? undefined);
-  if (!parsed.success) throw new OAuthSetupsHttpError(status, message, schemaProblems(parsed.error).map((p) => ({ field: p.name, message: p.message })));
+  if (!parsed.success)
+    throw new OAuthSetupsHttpError(
+      status,
+      message,
+      schemaProblems(parsed.error).map((p) => ({ field: p.name, message: p.message })),
+    );
   return parsed.data;
 }
 
@@ -44,30 +54,67 @@ export class OAuthSetupsController {
 
   @Get()
   @RequireScopes('setups:read')
-  list(@Param('deploymentId') deploymentId: string, @Query() query: Record<string, unknown>, @Req() req: Authed): Promise<Page<OAuthSetup>> {
+  list(
+    @Param('deploymentId') deploymentId: string,
+    @Query() query: Record<string, unknown>,
+    @Req() req: Authed,
+  ): Promise<Page<OAuthSetup>> {
     const parsed = parseWith(listOAuthSetupsQuerySchema, query, 400, 'Invalid query parameters.');
-    return this.bus.request('oauth-setups.list', { deploymentId: pathId(deploymentId, 'Provider deployment'), query: parsed }, { auth: req.user.token });
+    return this.bus.request(
+      'oauth-setups.list',
+      { deploymentId: pathId(deploymentId, 'Provider deployment'), query: parsed },
+      { auth: req.user.token },
+    );
   }
 
   @Get(':setupId')
   @RequireScopes('setups:read')
-  get(@Param('deploymentId') deploymentId: string, @Param('setupId') setupId: string, @Req() req: Authed): Promise<OAuthSetup> {
-    return this.bus.request('oauth-setups.get', { deploymentId: pathId(deploymentId, 'Provider deployment'), id: pathId(setupId, 'OAuth setup') }, { auth: req.user.token });
+  get(
+    @Param('deploymentId') deploymentId: string,
+    @Param('setupId') setupId: string,
+    @Req() req: Authed,
+  ): Promise<OAuthSetup> {
+    return this.bus.request(
+      'oauth-setups.get',
+      { deploymentId: pathId(deploymentId, 'Provider deployment'), id: pathId(setupId, 'OAuth setup') },
+      { auth: req.user.token },
+    );
   }
 
   @Post()
   @HttpCode(201)
   @RequireScopes('setups:write')
-  create(@Param('deploymentId') deploymentId: string, @Body() body: unknown, @Req() req: Authed): Promise<OAuthSetup> {
+  create(
+    @Param('deploymentId') deploymentId: string,
+    @Body() body: unknown,
+    @Req() req: Authed,
+  ): Promise<OAuthSetup> {
     const id = pathId(deploymentId, 'Provider deployment');
-    const parsed = parseWith(createOAuthSetupSchema, body, 422, 'Invalid OAuth setup.') as CreateOAuthSetupRequest;
-    return this.bus.request('oauth-setups.create', { deploymentId: id, body: parsed }, { auth: req.user.token });
+    const parsed = parseWith(
+      createOAuthSetupSchema,
+      body,
+      422,
+      'Invalid OAuth setup.',
+    ) as CreateOAuthSetupRequest;
+    return this.bus.request(
+      'oauth-setups.create',
+      { deploymentId: id, body: parsed },
+      { auth: req.user.token },
+    );
   }
 
   @Patch(':setupId')
   @RequireScopes('setups:write')
-  update(@Param('deploymentId') deploymentId: string, @Param('setupId') setupId: string, @Body() body: unknown, @Req() req: Authed): Promise<OAuthSetup> {
-    const ids = { deploymentId: pathId(deploymentId, 'Provider deployment'), id: pathId(setupId, 'OAuth setup') };
+  update(
+    @Param('deploymentId') deploymentId: string,
+    @Param('setupId') setupId: string,
+    @Body() body: unknown,
+    @Req() req: Authed,
+  ): Promise<OAuthSetup> {
+    const ids = {
+      deploymentId: pathId(deploymentId, 'Provider deployment'),
+      id: pathId(setupId, 'OAuth setup'),
+    };
     const changes = parseWith(updateOAuthSetupSchema, body, 422, 'Invalid OAuth setup update.');
     return this.bus.request('oauth-setups.update', { ...ids, changes }, { auth: req.user.token });
   }

@@ -1,4 +1,16 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Req,
+  UseGuards,
+} from '@nestjs/common';
 import { z } from 'zod';
 import { BusClientProxy } from '@broker/bus';
 import {
@@ -46,7 +58,12 @@ export class WebhooksController {
   @HttpCode(201)
   @RequireScopes('webhooks:write')
   create(@Body() body: unknown, @Req() req: Authed): Promise<CreatedWebhookEndpoint> {
-    const parsed = parseWith(createWebhookEndpointSchema, body, 422, 'Invalid webhook endpoint.') as CreateWebhookEndpointRequest;
+    const parsed = parseWith(
+      createWebhookEndpointSchema,
+      body,
+      422,
+      'Invalid webhook endpoint.',
+    ) as CreateWebhookEndpointRequest;
     return this.bus.request('webhooks.create', parsed, { auth: req.user.token });
   }
 
@@ -60,27 +77,46 @@ export class WebhooksController {
   @RequireScopes('webhooks:write')
   update(@Param('id') id: string, @Body() body: unknown, @Req() req: Authed): Promise<WebhookEndpoint> {
     const endpointId = pathId(id, 'Webhook endpoint');
-    return this.bus.request('webhooks.update', { id: endpointId, changes: parseWith(updateWebhookEndpointSchema, body, 422, 'Invalid webhook endpoint update.') }, { auth: req.user.token });
+    return this.bus.request(
+      'webhooks.update',
+      {
+        id: endpointId,
+        changes: parseWith(updateWebhookEndpointSchema, body, 422, 'Invalid webhook endpoint update.'),
+      },
+      { auth: req.user.token },
+    );
   }
 
   @Delete(':id')
   @HttpCode(204)
   @RequireScopes('webhooks:write')
   async remove(@Param('id') id: string, @Req() req: Authed): Promise<void> {
-    await this.bus.request('webhooks.delete', { id: pathId(id, 'Webhook endpoint') }, { auth: req.user.token });
+    await this.bus.request(
+      'webhooks.delete',
+      { id: pathId(id, 'Webhook endpoint') },
+      { auth: req.user.token },
+    );
   }
 
   @Post(':id/rotate-secret')
   @HttpCode(200)
   @RequireScopes('webhooks:write')
   rotate(@Param('id') id: string, @Req() req: Authed): Promise<CreatedWebhookEndpoint> {
-    return this.bus.request('webhooks.rotate-secret', { id: pathId(id, 'Webhook endpoint') }, { auth: req.user.token });
+    return this.bus.request(
+      'webhooks.rotate-secret',
+      { id: pathId(id, 'Webhook endpoint') },
+      { auth: req.user.token },
+    );
   }
 
   /** The delivery log, newest first (`after`: the last delivery id of the previous page). */
   @Get(':id/deliveries')
   @RequireScopes('webhooks:read')
-  deliveries(@Param('id') id: string, @Query() query: Record<string, unknown>, @Req() req: Authed): Promise<{ items: WebhookDelivery[] }> {
+  deliveries(
+    @Param('id') id: string,
+    @Query() query: Record<string, unknown>,
+    @Req() req: Authed,
+  ): Promise<{ items: WebhookDelivery[] }> {
     const endpointId = pathId(id, 'Webhook endpoint');
     const q = parseWith(deliveriesQuery, query, 400, 'Invalid query parameters.');
     return this.bus.request('webhooks.deliveries', { id: endpointId, ...q }, { auth: req.user.token });

@@ -7,13 +7,20 @@ import { WEBHOOK_EVENT_TYPES } from './webhooks';
  * 400 naming each field, and the registry parses bus payloads with the same schemas (a bus caller
  * other than the gateway may send anything).
  */
-const text = (max: number) => z.string({ message: 'must be a string' }).max(max, { message: `must be at most ${max} characters` });
+const text = (max: number) =>
+  z.string({ message: 'must be a string' }).max(max, { message: `must be at most ${max} characters` });
 const nonEmpty = (max: number) => text(max).trim().min(1, { message: 'must not be empty' });
-const id = z.string({ message: 'must be a string' }).regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, { message: 'must be an id (a UUID)' });
+const id = z
+  .string({ message: 'must be a string' })
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, {
+    message: 'must be an id (a UUID)',
+  });
 
 /** Custom key-value pairs: up to 50 string values, keys up to 40 characters. */
 export const metadataSchema = z
-  .record(text(40).min(1, { message: 'keys must not be empty' }), text(500), { message: 'must be an object of string values' })
+  .record(text(40).min(1, { message: 'keys must not be empty' }), text(500), {
+    message: 'must be an object of string values',
+  })
   .refine((m) => Object.keys(m).length <= 50, { message: 'must have at most 50 keys' });
 
 /** An absolute https URL without credentials (http only on loopback, for local development). */
@@ -21,7 +28,10 @@ export function isAppUrl(value: string): boolean {
   if (!URL.canParse(value)) return false;
   const url = new URL(value);
   if (url.username || url.password || url.hash) return false;
-  return url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname));
+  return (
+    url.protocol === 'https:' ||
+    (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))
+  );
 }
 
 export const createOAuthSetupSchema = z.strictObject(
@@ -30,7 +40,9 @@ export const createOAuthSetupSchema = z.strictObject(
     description: text(2000).optional(),
     metadata: metadataSchema.optional(),
     redirect_url: text(2048)
-      .refine(isAppUrl, { message: 'must be an absolute https URL without credentials or fragment (http only on loopback)' })
+      .refine(isAppUrl, {
+        message: 'must be an absolute https URL without credentials or fragment (http only on loopback)',
+      })
       .optional(),
     is_ephemeral: z.boolean({ message: 'must be true or false' }).optional(),
     provider_auth_credentials_id: text(255).optional(),
@@ -64,7 +76,11 @@ export const listOAuthSetupsQuerySchema = z
       .optional(),
     after: id.optional(),
     before: id.optional(),
-    cursor: z.string({ message: 'must be given once' }).min(1).max(512, { message: 'is not a valid cursor' }).optional(),
+    cursor: z
+      .string({ message: 'must be given once' })
+      .min(1)
+      .max(512, { message: 'is not a valid cursor' })
+      .optional(),
     order: z.enum(LIST_ORDERS, { message: 'must be asc or desc' }).optional(),
   })
   .refine((q) => [q.after, q.before, q.cursor].filter((v) => v !== undefined).length <= 1, {
@@ -90,7 +106,11 @@ export const createWebhookEndpointSchema = z.strictObject(
   {
     url: text(2048).refine((v) => URL.canParse(v), { message: 'must be an absolute URL' }),
     description: text(500).optional(),
-    event_types: z.array(z.enum(WEBHOOK_EVENT_TYPES, { message: `must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}` })).min(1).max(WEBHOOK_EVENT_TYPES.length).optional(),
+    event_types: z
+      .array(z.enum(WEBHOOK_EVENT_TYPES, { message: `must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}` }))
+      .min(1)
+      .max(WEBHOOK_EVENT_TYPES.length)
+      .optional(),
   },
   { message: 'must be a JSON object' },
 );
@@ -98,14 +118,22 @@ export const createWebhookEndpointSchema = z.strictObject(
 export const updateWebhookEndpointSchema = z
   .strictObject(
     {
-      url: text(2048).refine((v) => URL.canParse(v), { message: 'must be an absolute URL' }).optional(),
+      url: text(2048)
+        .refine((v) => URL.canParse(v), { message: 'must be an absolute URL' })
+        .optional(),
       description: text(500).nullable().optional(),
-      event_types: z.array(z.enum(WEBHOOK_EVENT_TYPES, { message: `must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}` })).min(1).max(WEBHOOK_EVENT_TYPES.length).optional(),
+      event_types: z
+        .array(z.enum(WEBHOOK_EVENT_TYPES, { message: `must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}` }))
+        .min(1)
+        .max(WEBHOOK_EVENT_TYPES.length)
+        .optional(),
       status: z.enum(['enabled', 'disabled'], { message: 'must be enabled or disabled' }).optional(),
     },
     { message: 'must be a JSON object' },
   )
-  .refine((v) => Object.keys(v).length > 0, { message: 'give at least one of url, description, event_types, status' });
+  .refine((v) => Object.keys(v).length > 0, {
+    message: 'give at least one of url, description, event_types, status',
+  });
 
 /** Every problem of a parse as (field, message), unknown keys named one by one. */
 export function schemaProblems(error: z.ZodError): { name: string; message: string }[] {

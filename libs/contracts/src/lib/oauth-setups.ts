@@ -166,4 +166,6 @@ export interface OpenedSetup extends SetupPageInfo {
 }
 
 /** How a hosted setup ended, as the token-broker reports it to the registry. */
-export type SetupOutcome = { outcome: 'completed'; authorizationId: string } | { outcome: 'failed'; error: string };
+export type SetupOutcome =
+  | { outcome: 'completed'; authorizationId: string }
+  | { outcome: 'failed'; error: string };

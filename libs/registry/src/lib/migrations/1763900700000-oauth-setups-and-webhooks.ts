@@ -30,8 +30,12 @@ export class OAuthSetupsAndWebhooks1763900700000 implements MigrationInterface {
       finished_at timestamptz,
       CONSTRAINT oauth_setups_status_check CHECK (status IN ('unused','opened','completed','failed','expired')))`);
     await q.query(`CREATE INDEX oauth_setups_list_idx ON registry.oauth_setups (org_id, provider_id, id)`);
-    await q.query(`CREATE INDEX oauth_setups_open_idx ON registry.oauth_setups (expires_at) WHERE status IN ('unused','opened')`);
-    await q.query(`CREATE INDEX oauth_setups_ephemeral_idx ON registry.oauth_setups (finished_at) WHERE is_ephemeral`);
+    await q.query(
+      `CREATE INDEX oauth_setups_open_idx ON registry.oauth_setups (expires_at) WHERE status IN ('unused','opened')`,
+    );
+    await q.query(
+      `CREATE INDEX oauth_setups_ephemeral_idx ON registry.oauth_setups (finished_at) WHERE is_ephemeral`,
+    );
     await q.query(`CREATE TABLE registry.webhook_endpoints (
       id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
       org_id text NOT NULL,
@@ -45,7 +49,9 @@ export class OAuthSetupsAndWebhooks1763900700000 implements MigrationInterface {
       created_at timestamptz NOT NULL DEFAULT now(),
       updated_at timestamptz NOT NULL DEFAULT now(),
       CONSTRAINT webhook_endpoints_status_check CHECK (status IN ('enabled','disabled')))`);
-    await q.query(`CREATE INDEX webhook_endpoints_org_idx ON registry.webhook_endpoints (org_id, created_at)`);
+    await q.query(
+      `CREATE INDEX webhook_endpoints_org_idx ON registry.webhook_endpoints (org_id, created_at)`,
+    );
     await q.query(`CREATE TABLE registry.webhook_deliveries (
       id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
       org_id text NOT NULL,
@@ -62,8 +68,12 @@ export class OAuthSetupsAndWebhooks1763900700000 implements MigrationInterface {
       delivered_at timestamptz,
       CONSTRAINT webhook_deliveries_once UNIQUE (endpoint_id, event_key),
       CONSTRAINT webhook_deliveries_status_check CHECK (status IN ('pending','succeeded','failed')))`);
-    await q.query(`CREATE INDEX webhook_deliveries_endpoint_idx ON registry.webhook_deliveries (endpoint_id, created_at DESC)`);
-    await q.query(`CREATE INDEX webhook_deliveries_pending_idx ON registry.webhook_deliveries (next_attempt_at) WHERE status = 'pending'`);
+    await q.query(
+      `CREATE INDEX webhook_deliveries_endpoint_idx ON registry.webhook_deliveries (endpoint_id, created_at DESC)`,
+    );
+    await q.query(
+      `CREATE INDEX webhook_deliveries_pending_idx ON registry.webhook_deliveries (next_attempt_at) WHERE status = 'pending'`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -16,7 +16,9 @@ export const authMethodId = (p: ProviderEntity) => `oauth2-${p.type}`;
 
 /** The scopes a deployment asks for: the org's own list, else the catalogue's defaults. */
 export function deploymentScopes(p: ProviderEntity): string[] {
-  return p.customScopes.length ? p.customScopes : (p.resolved as unknown as ResolvedProvider).defaultScopes ?? [];
+  return p.customScopes.length
+    ? p.customScopes
+    : ((p.resolved as unknown as ResolvedProvider).defaultScopes ?? []);
 }
 
 /** What a setup's `config` accepts: the scopes to ask for, a subset of the deployment's. */
@@ -27,7 +29,8 @@ export function inputSchema(p: ProviderEntity): Record<string, unknown> {
     properties: {
       scopes: {
         type: 'array',
-        description: 'The access to ask the user for: some of the deployment’s scopes (default: all of them).',
+        description:
+          'The access to ask the user for: some of the deployment’s scopes (default: all of them).',
         items: scopes.length ? { type: 'string', enum: scopes } : { type: 'string' },
         minItems: 1,
         uniqueItems: true,
@@ -43,7 +46,10 @@ export function configProblems(p: ProviderEntity, config: unknown): { field: str
   if (parsed.success) return [];
   return parsed.error.issues.flatMap((issue) =>
     issue.code === 'unrecognized_keys'
-      ? issue.keys.map((k) => ({ field: `config.${k}`, message: 'is not a field of this auth method’s input_schema' }))
+      ? issue.keys.map((k) => ({
+          field: `config.${k}`,
+          message: 'is not a field of this auth method’s input_schema',
+        }))
       : [{ field: ['config', ...issue.path.map(String)].join('.'), message: issue.message }],
   );
 }

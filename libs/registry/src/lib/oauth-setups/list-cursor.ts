@@ -21,7 +21,9 @@ export class ListCursors {
   ) {}
 
   encode(position: ListPosition, scope: string): string {
-    const body = Buffer.from(JSON.stringify({ a: position.anchor, d: position.direction, o: position.order })).toString('base64url');
+    const body = Buffer.from(
+      JSON.stringify({ a: position.anchor, d: position.direction, o: position.order }),
+    ).toString('base64url');
     return `${body}.${this.mac(body, scope)}`;
   }
 
@@ -33,8 +35,17 @@ export class ListCursors {
     const given = Buffer.from(mac);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
     try {
-      const v = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as { a?: unknown; d?: unknown; o?: unknown };
-      if (typeof v.a !== 'string' || (v.d !== 'after' && v.d !== 'before') || (v.o !== 'asc' && v.o !== 'desc')) return null;
+      const v = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as {
+        a?: unknown;
+        d?: unknown;
+        o?: unknown;
+      };
+      if (
+        typeof v.a !== 'string' ||
+        (v.d !== 'after' && v.d !== 'before') ||
+        (v.o !== 'asc' && v.o !== 'desc')
+      )
+        return null;
       return { anchor: v.a, direction: v.d, order: v.o };
     } catch {
       return null;
@@ -42,6 +53,9 @@ export class ListCursors {
   }
 
   private mac(body: string, scope: string): string {
-    return createHmac('sha256', this.key).update(`${this.scope}\u0000${scope}\u0000${body}`).digest('base64url').slice(0, 22);
+    return createHmac('sha256', this.key)
+      .update(`${this.scope}\u0000${scope}\u0000${body}`)
+      .digest('base64url')
+      .slice(0, 22);
   }
 }

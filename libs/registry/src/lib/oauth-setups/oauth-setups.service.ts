@@ -13,7 +13,15 @@ import type {
 import { isUuid } from '../jobs/jobs.service';
 import { ProviderEntity } from '../providers/provider.entity';
 import { RecordedDelivery, WebhooksService } from '../webhooks/webhooks.service';
-import { authMethodId, authMethodOf, catalogueProviderId, configProblems, credentialsOf, deploymentOf, deploymentScopes } from './auth-method';
+import {
+  authMethodId,
+  authMethodOf,
+  catalogueProviderId,
+  configProblems,
+  credentialsOf,
+  deploymentOf,
+  deploymentScopes,
+} from './auth-method';
 import { ListCursors, ListPosition } from './list-cursor';
 import { describeScope } from './scope-words';
 import { SetupLinks } from './setup-link';
@@ -76,7 +84,11 @@ export class OAuthSetupsService {
   ) {}
 
   /** A cursor-paginated page of the deployment's setups, in `order` of creation (default `desc`: newest first). */
-  async list(caller: SetupCaller, deploymentId: string, query: ListOAuthSetupsQuery): Promise<Page<OAuthSetup>> {
+  async list(
+    caller: SetupCaller,
+    deploymentId: string,
+    query: ListOAuthSetupsQuery,
+  ): Promise<Page<OAuthSetup>> {
     const deployment = await this.deployment(caller.orgId, deploymentId);
     const limit = query.limit ?? 20;
     const position = this.position(deployment.id, query);
@@ -100,7 +112,10 @@ export class OAuthSetupsService {
     }
     params.push(limit + 1);
     const walk = (order === 'asc') === forward ? 'ASC' : 'DESC';
-    const rows = (await this.dataSource.query(`SELECT * FROM ${SETUPS} WHERE ${where}${range} ORDER BY id ${walk} LIMIT $${params.length}`, params)) as SetupRow[];
+    const rows = (await this.dataSource.query(
+      `SELECT * FROM ${SETUPS} WHERE ${where}${range} ORDER BY id ${walk} LIMIT $${params.length}`,
+      params,
+    )) as SetupRow[];
     const more = rows.length > limit;
     const page = rows.slice(0, limit);
     if (!forward) page.reverse();
@@ -109,10 +124,10 @@ export class OAuthSetupsService {
     let beyond = false;
     if (edge || position) {
       const cmp = `${forward ? before : after}${edge ? '' : '='}`;
-      const [found] = (await this.dataSource.query(`SELECT EXISTS (SELECT 1 FROM ${SETUPS} WHERE ${where} AND id ${cmp} $${base.length + 1}) AS beyond`, [
-        ...base,
-        edge ?? position?.anchor,
-      ])) as { beyond: boolean }[];
+      const [found] = (await this.dataSource.query(
+        `SELECT EXISTS (SELECT 1 FROM ${SETUPS} WHERE ${where} AND id ${cmp} $${base.length + 1}) AS beyond`,
+        [...base, edge ?? position?.anchor],
+      )) as { beyond: boolean }[];
       beyond = Boolean(found?.beyond);
     }
     const hasBefore = forward ? beyond : more;
@@ -126,7 +141,9 @@ export class OAuthSetupsService {
         has_more_before: hasBefore,
         has_more_after: hasAfter,
         next_cursor: last ? this.cursors.encode({ anchor: last, direction: 'after', order }, scope) : null,
-        previous_cursor: first ? this.cursors.encode({ anchor: first, direction: 'before', order }, scope) : null,
+        previous_cursor: first
+          ? this.cursors.encode({ anchor: first, direction: 'before', order }, scope)
+          : null,
       },
     };
   }
@@ -136,30 +153,62 @@ export class OAuthSetupsService {
     return this.toSetup(await this.require(this.dataSource.manager, caller, deployment.id, id), deployment);
   }
 
-  async create(caller: SetupCaller, deploymentId: string, body: CreateOAuthSetupRequest): Promise<OAuthSetup> {
+  async create(
+    caller: SetupCaller,
+    deploymentId: string,
+    body: CreateOAuthSetupRequest,
+  ): Promise<OAuthSetup> {
     const deployment = await this.deployment(caller.orgId, deploymentId);
     const problems: { name: string; message: string }[] = [];
-    if (deployment.status !== 'active') throw new BusException('CONFLICT', `The deployment is ${deployment.status}; only an active one can take new setups.`);
-    if (body.provider_auth_credentials_id !== undefined && body.provider_auth_credentials_id !== deployment.secureConfigId) {
-      problems.push({ name: 'provider_auth_credentials_id', message: 'is not the credentials of this deployment' });
+    if (deployment.status !== 'active')
+      throw new BusException(
+        'CONFLICT',
+        `The deployment is ${deployment.status}; only an active one can take new setups.`,
+      );
+    if (
+      body.provider_auth_credentials_id !== undefined &&
+      body.provider_auth_credentials_id !== deployment.secureConfigId
+    ) {
+      problems.push({
+        name: 'provider_auth_credentials_id',
+        message: 'is not the credentials of this deployment',
+      });
     }
-    if (body.provider_auth_method_id !== undefined && body.provider_auth_method_id !== authMethodId(deployment)) {
-      problems.push({ name: 'provider_auth_method_id', message: `is not an auth method of this deployment (it has ${authMethodId(deployment)})` });
+    if (
+      body.provider_auth_method_id !== undefined &&
+      body.provider_auth_method_id !== authMethodId(deployment)
+    ) {
+      problems.push({
+        name: 'provider_auth_method_id',
+        message: `is not an auth method of this deployment (it has ${authMethodId(deployment)})`,
+      });
     }
-    for (const p of configProblems(deployment, body.config)) problems.push({ name: p.field, message: p.message });
+    for (const p of configProblems(deployment, body.config))
+      problems.push({ name: p.field, message: p.message });
     let userId = caller.sub;
     if (caller.isService) {
-      if (!body.user_id) problems.push({ name: 'user_id', message: 'is required when a service creates a setup (the user whose account it links)' });
+      if (!body.user_id)
+        problems.push({
+          name: 'user_id',
+          message: 'is required when a service creates a setup (the user whose account it links)',
+        });
       else userId = body.user_id;
     } else if (body.user_id !== undefined && body.user_id !== caller.sub) {
-      throw new BusException('FORBIDDEN', 'A person can create setups for their own account only.', [{ name: 'user_id', message: 'must be your own user id' }]);
+      throw new BusException('FORBIDDEN', 'A person can create setups for their own account only.', [
+        { name: 'user_id', message: 'must be your own user id' },
+      ]);
     }
     const now = Date.now();
     let expiresAt = new Date(now + this.options.defaultTtlMs);
     if (body.expires_at !== undefined) {
       expiresAt = new Date(body.expires_at);
-      if (Number.isNaN(expiresAt.getTime()) || expiresAt.getTime() <= now) problems.push({ name: 'expires_at', message: 'must be a date-time in the future' });
-      else if (expiresAt.getTime() > now + this.options.maxTtlMs) problems.push({ name: 'expires_at', message: `must be at most ${Math.round(this.options.maxTtlMs / 3_600_000)} hours from now` });
+      if (Number.isNaN(expiresAt.getTime()) || expiresAt.getTime() <= now)
+        problems.push({ name: 'expires_at', message: 'must be a date-time in the future' });
+      else if (expiresAt.getTime() > now + this.options.maxTtlMs)
+        problems.push({
+          name: 'expires_at',
+          message: `must be at most ${Math.round(this.options.maxTtlMs / 3_600_000)} hours from now`,
+        });
     }
     if (problems.length) throw new BusException('UNPROCESSABLE', 'Invalid OAuth setup.', problems);
     const id = uuid7(now);
@@ -184,7 +233,12 @@ export class OAuthSetupsService {
     return this.toSetup(row, deployment);
   }
 
-  async update(caller: SetupCaller, deploymentId: string, id: string, changes: UpdateOAuthSetupRequest): Promise<OAuthSetup> {
+  async update(
+    caller: SetupCaller,
+    deploymentId: string,
+    id: string,
+    changes: UpdateOAuthSetupRequest,
+  ): Promise<OAuthSetup> {
     const deployment = await this.deployment(caller.orgId, deploymentId);
     return this.dataSource.transaction(async (em) => {
       const row = await this.require(em, caller, deployment.id, id, true);
@@ -194,7 +248,11 @@ export class OAuthSetupsService {
           row.id,
           changes.name === undefined ? row.name : changes.name,
           changes.description === undefined ? row.description : changes.description,
-          changes.metadata === undefined ? (row.metadata ? JSON.stringify(row.metadata) : null) : JSON.stringify(changes.metadata),
+          changes.metadata === undefined
+            ? row.metadata
+              ? JSON.stringify(row.metadata)
+              : null
+            : JSON.stringify(changes.metadata),
         ],
       )) as [SetupRow[], number];
       return this.toSetup(updated, deployment);
@@ -207,18 +265,33 @@ export class OAuthSetupsService {
    */
   async open(linkToken: string): Promise<OpenedSetup> {
     if (!SetupLinks.wellFormed(linkToken)) throw new BusException('NOT_FOUND', 'This setup link is unknown.');
-    const [row] = (await this.dataSource.query(`SELECT * FROM ${SETUPS} WHERE link_hash = $1`, [SetupLinks.hash(linkToken)])) as SetupRow[];
+    const [row] = (await this.dataSource.query(`SELECT * FROM ${SETUPS} WHERE link_hash = $1`, [
+      SetupLinks.hash(linkToken),
+    ])) as SetupRow[];
     if (!row) throw new BusException('NOT_FOUND', 'This setup link is unknown.');
     const status = effectiveStatus(row);
-    if (!OPEN.includes(status)) throw new BusException('GONE', `This setup link is ${status === 'expired' ? 'expired' : 'already used'}.`, [{ name: 'status', message: status }]);
-    const deployment = await this.dataSource.getRepository(ProviderEntity).findOneBy({ id: row.provider_id, orgId: row.org_id });
+    if (!OPEN.includes(status))
+      throw new BusException(
+        'GONE',
+        `This setup link is ${status === 'expired' ? 'expired' : 'already used'}.`,
+        [{ name: 'status', message: status }],
+      );
+    const deployment = await this.dataSource
+      .getRepository(ProviderEntity)
+      .findOneBy({ id: row.provider_id, orgId: row.org_id });
     if (!deployment) throw new BusException('NOT_FOUND', 'This setup link is unknown.');
-    if (deployment.status !== 'active') throw new BusException('GONE', `The provider of this setup is ${deployment.status}.`, [{ name: 'status', message: 'unavailable' }]);
+    if (deployment.status !== 'active')
+      throw new BusException('GONE', `The provider of this setup is ${deployment.status}.`, [
+        { name: 'status', message: 'unavailable' },
+      ]);
     const [, count] = (await this.dataSource.query(
       `UPDATE ${SETUPS} SET status = 'opened', updated_at = now() WHERE id = $1 AND status IN ('unused','opened') AND expires_at > now()`,
       [row.id],
     )) as [unknown, number];
-    if (count !== 1) throw new BusException('GONE', 'This setup link is already used.', [{ name: 'status', message: 'completed' }]);
+    if (count !== 1)
+      throw new BusException('GONE', 'This setup link is already used.', [
+        { name: 'status', message: 'completed' },
+      ]);
     const requestScopes = row.config.scopes?.length ? row.config.scopes : deploymentScopes(deployment);
     return {
       setupId: row.id,
@@ -238,20 +311,49 @@ export class OAuthSetupsService {
    * authorization it produced) or failed, and the `setup.completed|failed` webhooks recorded in the
    * same transaction. A setup that already ended keeps its outcome.
    */
-  async finish(orgId: string, setupId: string, result: SetupOutcome): Promise<{ setupId: string; status: OAuthSetupStatus; redirectUrl: string | null; deliveries: RecordedDelivery[] }> {
+  async finish(
+    orgId: string,
+    setupId: string,
+    result: SetupOutcome,
+  ): Promise<{
+    setupId: string;
+    status: OAuthSetupStatus;
+    redirectUrl: string | null;
+    deliveries: RecordedDelivery[];
+  }> {
     if (!isUuid(setupId)) throw new BusException('NOT_FOUND', 'OAuth setup not found.');
     return this.dataSource.transaction(async (em) => {
       const [[row]] = (await em.query(
         `UPDATE ${SETUPS} SET status = $3, authorization_id = $4, error = $5, finished_at = now(), updated_at = now()
           WHERE id = $1 AND org_id = $2 AND status IN ('unused','opened') RETURNING *`,
-        [setupId, orgId, result.outcome, result.outcome === 'completed' ? result.authorizationId : null, result.outcome === 'failed' ? result.error.slice(0, 200) : null],
+        [
+          setupId,
+          orgId,
+          result.outcome,
+          result.outcome === 'completed' ? result.authorizationId : null,
+          result.outcome === 'failed' ? result.error.slice(0, 200) : null,
+        ],
       )) as [SetupRow[], number];
       if (!row) {
-        const [current] = (await em.query(`SELECT * FROM ${SETUPS} WHERE id = $1 AND org_id = $2`, [setupId, orgId])) as SetupRow[];
+        const [current] = (await em.query(`SELECT * FROM ${SETUPS} WHERE id = $1 AND org_id = $2`, [
+          setupId,
+          orgId,
+        ])) as SetupRow[];
         if (!current) throw new BusException('NOT_FOUND', 'OAuth setup not found.');
-        return { setupId, status: effectiveStatus(current), redirectUrl: current.redirect_url, deliveries: [] };
+        return {
+          setupId,
+          status: effectiveStatus(current),
+          redirectUrl: current.redirect_url,
+          deliveries: [],
+        };
       }
-      const deliveries = await this.webhooks.record(em, orgId, result.outcome === 'completed' ? 'setup.completed' : 'setup.failed', `setup:${row.id}:${row.status}`, setupEventData(row));
+      const deliveries = await this.webhooks.record(
+        em,
+        orgId,
+        result.outcome === 'completed' ? 'setup.completed' : 'setup.failed',
+        `setup:${row.id}:${row.status}`,
+        setupEventData(row),
+      );
       return { setupId, status: row.status, redirectUrl: row.redirect_url, deliveries };
     });
   }
@@ -269,7 +371,16 @@ export class OAuthSetupsService {
           RETURNING *`,
       )) as [SetupRow[], number];
       const deliveries: RecordedDelivery[] = [];
-      for (const row of expired) deliveries.push(...(await this.webhooks.record(em, row.org_id, 'setup.expired', `setup:${row.id}:expired`, setupEventData(row))));
+      for (const row of expired)
+        deliveries.push(
+          ...(await this.webhooks.record(
+            em,
+            row.org_id,
+            'setup.expired',
+            `setup:${row.id}:expired`,
+            setupEventData(row),
+          )),
+        );
       const [, removed] = (await em.query(
         `DELETE FROM ${SETUPS} WHERE is_ephemeral AND status IN ('completed','failed','expired') AND finished_at <= now() - ($1::int * interval '1 millisecond')`,
         [this.options.ephemeralRetentionMs],
@@ -281,16 +392,23 @@ export class OAuthSetupsService {
   private position(deploymentId: string, query: ListOAuthSetupsQuery): ListPosition | null {
     if (query.cursor !== undefined) {
       const position = this.cursors.decode(query.cursor, deploymentId);
-      if (!position) throw new BusException('BAD_REQUEST', 'The cursor is not one this list gave out.', [{ name: 'cursor', message: 'is not a valid cursor for this list' }]);
+      if (!position)
+        throw new BusException('BAD_REQUEST', 'The cursor is not one this list gave out.', [
+          { name: 'cursor', message: 'is not a valid cursor for this list' },
+        ]);
       if (query.order !== undefined && query.order !== position.order) {
-        throw new BusException('BAD_REQUEST', 'The cursor was made for the other order.', [{ name: 'order', message: `must be ${position.order} with this cursor (or left out)` }]);
+        throw new BusException('BAD_REQUEST', 'The cursor was made for the other order.', [
+          { name: 'order', message: `must be ${position.order} with this cursor (or left out)` },
+        ]);
       }
       return position;
     }
     const order = query.order ?? 'desc';
     const anchor = query.after ?? query.before;
     if (anchor !== undefined && !isUuid(anchor)) {
-      throw new BusException('BAD_REQUEST', 'after and before take a setup id.', [{ name: query.after !== undefined ? 'after' : 'before', message: 'must be a setup id' }]);
+      throw new BusException('BAD_REQUEST', 'after and before take a setup id.', [
+        { name: query.after !== undefined ? 'after' : 'before', message: 'must be a setup id' },
+      ]);
     }
     if (query.after !== undefined) return { anchor: query.after, direction: 'after', order };
     if (query.before !== undefined) return { anchor: query.before, direction: 'before', order };
@@ -298,12 +416,20 @@ export class OAuthSetupsService {
   }
 
   private async deployment(orgId: string, id: string): Promise<ProviderEntity> {
-    const found = isUuid(id) ? await this.dataSource.getRepository(ProviderEntity).findOneBy({ id: id.toLowerCase(), orgId }) : null;
+    const found = isUuid(id)
+      ? await this.dataSource.getRepository(ProviderEntity).findOneBy({ id: id.toLowerCase(), orgId })
+      : null;
     if (!found) throw new BusException('NOT_FOUND', 'Provider deployment not found.');
     return found;
   }
 
-  private async require(em: EntityManager, caller: SetupCaller, deploymentId: string, id: string, lock = false): Promise<SetupRow> {
+  private async require(
+    em: EntityManager,
+    caller: SetupCaller,
+    deploymentId: string,
+    id: string,
+    lock = false,
+  ): Promise<SetupRow> {
     const params = [id.toLowerCase(), caller.orgId, deploymentId, ...(caller.isService ? [] : [caller.sub])];
     const [row] = isUuid(id)
       ? ((await em.query(
@@ -328,7 +454,9 @@ export class OAuthSetupsService {
       description: row.description,
       metadata: row.metadata,
       redirect_url: row.redirect_url,
-      url: OPEN.includes(status) ? `${this.options.publicUrl}/connect/setup/${this.links.token(row.id)}` : null,
+      url: OPEN.includes(status)
+        ? `${this.options.publicUrl}/connect/setup/${this.links.token(row.id)}`
+        : null,
       auth_config:
         status === 'completed' && row.authorization_id
           ? {

@@ -11,7 +11,7 @@ const WORDS: Record<string, [name: string, description: string]> = {
   'read:user': ['Profile', 'Read your profile information'],
   'user:email': ['Email addresses', 'See your email addresses'],
   repo: ['Repository access', 'Full control of your private and public repositories'],
-  'public_repo': ['Public repositories', 'Read and write your public repositories'],
+  public_repo: ['Public repositories', 'Read and write your public repositories'],
   'read:org': ['Organisations', 'See your organisations and teams'],
   read_user: ['Profile', 'Read your profile information'],
   read_api: ['Read-only API', 'Read your projects, groups and other data'],
@@ -27,7 +27,10 @@ const WORDS: Record<string, [name: string, description: string]> = {
   'Files.Read': ['Files (read)', 'Read your files'],
   'https://www.googleapis.com/auth/userinfo.email': ['Email address', 'See your email address'],
   'https://www.googleapis.com/auth/userinfo.profile': ['Basic profile', 'See your name and profile picture'],
-  'https://www.googleapis.com/auth/drive.readonly': ['Google Drive (read)', 'See and download your Google Drive files'],
+  'https://www.googleapis.com/auth/drive.readonly': [
+    'Google Drive (read)',
+    'See and download your Google Drive files',
+  ],
   root_readonly: ['Files (read)', 'Read your Box files and folders'],
   root_readwrite: ['Files', 'Read and write your Box files and folders'],
 };
@@ -36,6 +39,10 @@ const WORDS: Record<string, [name: string, description: string]> = {
 export function describeScope(scope: string): { name: string; description: string } {
   const known = WORDS[scope];
   if (known) return { name: known[0], description: known[1] };
-  if (/\/AllSites\.Read$/.test(scope)) return { name: 'SharePoint sites (read)', description: 'Read items in all your SharePoint site collections' };
+  if (/\/AllSites\.Read$/.test(scope))
+    return {
+      name: 'SharePoint sites (read)',
+      description: 'Read items in all your SharePoint site collections',
+    };
   return { name: scope, description: `Access the provider calls “${scope}”` };
 }

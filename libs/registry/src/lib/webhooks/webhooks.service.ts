@@ -73,7 +73,10 @@ export class WebhooksService {
   ) {}
 
   async list(orgId: string): Promise<WebhookEndpoint[]> {
-    const rows = (await this.dataSource.query(`SELECT * FROM ${ENDPOINTS} WHERE org_id = $1 ORDER BY created_at, id`, [orgId])) as EndpointRow[];
+    const rows = (await this.dataSource.query(
+      `SELECT * FROM ${ENDPOINTS} WHERE org_id = $1 ORDER BY created_at, id`,
+      [orgId],
+    )) as EndpointRow[];
     return rows.map(toEndpoint);
   }
 
@@ -88,7 +91,13 @@ export class WebhooksService {
       const secureConfigId = await this.secrets.create(em, orgId, secret);
       const [created] = (await em.query(
         `INSERT INTO ${ENDPOINTS} (org_id, url, description, event_types, secure_config_id) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
-        [orgId, req.url, req.description ?? null, req.event_types?.length ? [...new Set(req.event_types)] : [...WEBHOOK_EVENT_TYPES], secureConfigId],
+        [
+          orgId,
+          req.url,
+          req.description ?? null,
+          req.event_types?.length ? [...new Set(req.event_types)] : [...WEBHOOK_EVENT_TYPES],
+          secureConfigId,
+        ],
       )) as EndpointRow[];
       return created;
     });
@@ -110,7 +119,11 @@ export class WebhooksService {
           changes.description === undefined ? row.description : changes.description,
           changes.event_types?.length ? [...new Set(changes.event_types)] : row.event_types,
           status,
-          status === 'enabled' ? null : changes.status === 'disabled' ? 'disabled by the organisation' : row.disabled_reason,
+          status === 'enabled'
+            ? null
+            : changes.status === 'disabled'
+              ? 'disabled by the organisation'
+              : row.disabled_reason,
         ],
       )) as [EndpointRow[], number];
       return toEndpoint((updated as unknown as EndpointRow[])[0]);
@@ -138,12 +151,20 @@ export class WebhooksService {
   }
 
   /** The endpoint's delivery log, newest first. */
-  async deliveries(orgId: string, endpointId: string, limit = 50, after?: string): Promise<WebhookDelivery[]> {
+  async deliveries(
+    orgId: string,
+    endpointId: string,
+    limit = 50,
+    after?: string,
+  ): Promise<WebhookDelivery[]> {
     await this.require(this.dataSource.manager, orgId, endpointId);
     const params: unknown[] = [orgId, endpointId, Math.min(Math.max(limit, 1), 100)];
     let where = '';
     if (after) {
-      if (!isUuid(after)) throw new BusException('BAD_REQUEST', 'after must be a delivery id.', [{ name: 'after', message: 'must be a delivery id' }]);
+      if (!isUuid(after))
+        throw new BusException('BAD_REQUEST', 'after must be a delivery id.', [
+          { name: 'after', message: 'must be a delivery id' },
+        ]);
       params.push(after);
       where = `AND (created_at, id) < (SELECT created_at, id FROM ${DELIVERIES} WHERE id = $4 AND org_id = $1)`;
     }
@@ -158,7 +179,14 @@ export class WebhooksService {
    * Records an event for every enabled endpoint of the org that takes its type (in the caller's
    * transaction when given). `eventKey` names the source event: recording it again is a no-op.
    */
-  async record(em: EntityManager | undefined, orgId: string, type: WebhookEventType, eventKey: string, data: WebhookPayload['data'], at = new Date()): Promise<RecordedDelivery[]> {
+  async record(
+    em: EntityManager | undefined,
+    orgId: string,
+    type: WebhookEventType,
+    eventKey: string,
+    data: WebhookPayload['data'],
+    at = new Date(),
+  ): Promise<RecordedDelivery[]> {
     const payload: WebhookPayload = { type, timestamp: at.toISOString(), data };
     const rows = (await (em ?? this.dataSource.manager).query(
       `INSERT INTO ${DELIVERIES} (org_id, endpoint_id, event_type, event_key, payload, next_attempt_at)
@@ -172,9 +200,15 @@ export class WebhooksService {
   /** A pending delivery with its endpoint and secret; null when it is not pending any more (or gone). */
   async work(orgId: string, deliveryId: string): Promise<DeliveryWork | null> {
     if (!isUuid(deliveryId)) return null;
-    const [delivery] = (await this.dataSource.query(`SELECT * FROM ${DELIVERIES} WHERE id = $1 AND org_id = $2 AND status = 'pending'`, [deliveryId, orgId])) as DeliveryRow[];
+    const [delivery] = (await this.dataSource.query(
+      `SELECT * FROM ${DELIVERIES} WHERE id = $1 AND org_id = $2 AND status = 'pending'`,
+      [deliveryId, orgId],
+    )) as DeliveryRow[];
     if (!delivery) return null;
-    const [endpoint] = (await this.dataSource.query(`SELECT * FROM ${ENDPOINTS} WHERE id = $1 AND org_id = $2`, [delivery.endpoint_id, orgId])) as EndpointRow[];
+    const [endpoint] = (await this.dataSource.query(
+      `SELECT * FROM ${ENDPOINTS} WHERE id = $1 AND org_id = $2`,
+      [delivery.endpoint_id, orgId],
+    )) as EndpointRow[];
     if (!endpoint) return null;
     const secret = await this.secrets.reveal(orgId, endpoint.secure_config_id);
     return secret === null ? null : { delivery, endpoint, secret };
@@ -185,11 +219,18 @@ export class WebhooksService {
       `UPDATE ${DELIVERIES} SET status = 'succeeded', attempts = attempts + 1, last_status_code = $2, last_error = NULL, next_attempt_at = NULL, delivered_at = now() WHERE id = $1 AND status = 'pending'`,
       [work.delivery.id, statusCode],
     );
-    await this.dataSource.query(`UPDATE ${ENDPOINTS} SET last_success_at = now() WHERE id = $1`, [work.endpoint.id]);
+    await this.dataSource.query(`UPDATE ${ENDPOINTS} SET last_success_at = now() WHERE id = $1`, [
+      work.endpoint.id,
+    ]);
   }
 
   /** Records a failed attempt: the next one at `nextAt`, or given up (`failed`) when null. */
-  async attemptFailed(work: DeliveryWork, statusCode: number | null, error: string, nextAt: Date | null): Promise<void> {
+  async attemptFailed(
+    work: DeliveryWork,
+    statusCode: number | null,
+    error: string,
+    nextAt: Date | null,
+  ): Promise<void> {
     await this.dataSource.query(
       `UPDATE ${DELIVERIES} SET status = $5, attempts = attempts + 1, last_status_code = $2, last_error = $3, next_attempt_at = $4 WHERE id = $1 AND status = 'pending'`,
       [work.delivery.id, statusCode, error.slice(0, 500), nextAt, nextAt ? 'pending' : 'failed'],
@@ -198,18 +239,22 @@ export class WebhooksService {
 
   /** Ends a delivery whose endpoint is disabled (or whose secret is unreadable) without sending it. */
   async abandon(orgId: string, deliveryId: string, reason: string): Promise<void> {
-    await this.dataSource.query(`UPDATE ${DELIVERIES} SET status = 'failed', last_error = $3, next_attempt_at = NULL WHERE id = $1 AND org_id = $2 AND status = 'pending'`, [
-      deliveryId,
-      orgId,
-      reason,
-    ]);
+    await this.dataSource.query(
+      `UPDATE ${DELIVERIES} SET status = 'failed', last_error = $3, next_attempt_at = NULL WHERE id = $1 AND org_id = $2 AND status = 'pending'`,
+      [deliveryId, orgId, reason],
+    );
   }
 
   /**
    * Disables an endpoint that has not accepted a delivery since `since` (it has been failing all
    * that time); true when this call disabled it.
    */
-  async disableIfFailingSince(orgId: string, endpointId: string, since: Date, reason: string): Promise<boolean> {
+  async disableIfFailingSince(
+    orgId: string,
+    endpointId: string,
+    since: Date,
+    reason: string,
+  ): Promise<boolean> {
     const [, count] = (await this.dataSource.query(
       `UPDATE ${ENDPOINTS} SET status = 'disabled', disabled_reason = $4, updated_at = now()
         WHERE id = $1 AND org_id = $2 AND status = 'enabled' AND (last_success_at IS NULL OR last_success_at < $3)`,
@@ -231,14 +276,22 @@ export class WebhooksService {
     try {
       checkUrlStatic(url, this.egress);
     } catch (err) {
-      if (err instanceof EgressDeniedError) throw new BusException('UNPROCESSABLE', 'This webhook URL is not allowed.', [{ name: 'url', message: err.reason }]);
-      throw new BusException('UNPROCESSABLE', 'This webhook URL is not allowed.', [{ name: 'url', message: 'must be an absolute https URL' }]);
+      if (err instanceof EgressDeniedError)
+        throw new BusException('UNPROCESSABLE', 'This webhook URL is not allowed.', [
+          { name: 'url', message: err.reason },
+        ]);
+      throw new BusException('UNPROCESSABLE', 'This webhook URL is not allowed.', [
+        { name: 'url', message: 'must be an absolute https URL' },
+      ]);
     }
   }
 
   private async require(em: EntityManager, orgId: string, id: string, lock = false): Promise<EndpointRow> {
     const [row] = isUuid(id)
-      ? ((await em.query(`SELECT * FROM ${ENDPOINTS} WHERE id = $1 AND org_id = $2${lock ? ' FOR UPDATE' : ''}`, [id, orgId])) as EndpointRow[])
+      ? ((await em.query(
+          `SELECT * FROM ${ENDPOINTS} WHERE id = $1 AND org_id = $2${lock ? ' FOR UPDATE' : ''}`,
+          [id, orgId],
+        )) as EndpointRow[])
       : [];
     if (!row) throw new BusException('NOT_FOUND', 'Webhook endpoint not found.');
     return row;

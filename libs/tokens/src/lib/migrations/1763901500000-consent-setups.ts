@@ -8,7 +8,9 @@ export class ConsentSetups1763901500000 implements MigrationInterface {
   name = 'ConsentSetups1763901500000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`ALTER TABLE tokens.pending_authorizations ADD COLUMN setup_id uuid, ADD COLUMN scopes text[]`);
+    await q.query(
+      `ALTER TABLE tokens.pending_authorizations ADD COLUMN setup_id uuid, ADD COLUMN scopes text[]`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
