@@ -1,11 +1,11 @@
+import { join } from 'node:path';
 import { signInAtDemoIdp } from '@broker/testing';
 import { Webhook } from 'standardwebhooks';
 import { freePort } from './service-processes';
 import { ReceivedWebhook, SetupsSystem, WebhookReceiver } from './setups-system';
 
 // The documented verification code (docs/webhooks.md): signature, timestamp tolerance, replay by webhook-id.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { verifyDelivery } = require('../../tools/webhooks/receiver.cjs') as {
+const { verifyDelivery } = require(join(__dirname, '..', '..', 'tools', 'webhooks', 'receiver.cjs')) as {
   verifyDelivery: (
     secret: string,
     seen: Set<string>,
