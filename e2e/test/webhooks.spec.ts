@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import IORedis from 'ioredis';
 import { signInAtDemoIdp } from '@broker/testing';
 import { Webhook } from 'standardwebhooks';
 import { freePort } from './service-processes';
@@ -242,6 +244,23 @@ describe('signed webhooks', () => {
     expect(entry?.status).toBe('succeeded');
     expect(entry?.attempts).toBeGreaterThanOrEqual(3);
   }, 60_000);
+
+  it('an event forged on Redis (which is not a trust boundary) causes no webhook', async () => {
+    const redis = new IORedis(sys.env['REDIS_URL']);
+    const before = main.received.length;
+    const authorizations = (await (await sys.api('/api/v2/externalOAuth/authorizedProviders/', sys.ada)).json()) as { data: { id: string; provider: { id: string } }[] };
+    const forged = [
+      { type: 'authorization.created', orgId: 'default', authorizationId: randomUUID(), providerId: sys.deploymentId, userId: 'ada', status: 'active', at: new Date().toISOString() },
+      { type: 'authorization.revoked', orgId: 'default', authorizationId: randomUUID(), providerId: sys.deploymentId, userId: 'ada', status: 'active', at: new Date().toISOString() },
+      // A real authorization id (if any), claimed for another user.
+      ...authorizations.data.map((a) => ({ type: 'authorization.refreshed', orgId: 'default', authorizationId: a.id, providerId: a.provider.id, userId: 'mallory', status: 'active', at: new Date().toISOString() })),
+    ];
+    for (const event of forged) await redis.publish(`${sys.env['BUS_PREFIX']}:events`, JSON.stringify(event));
+    await new Promise((r) => setTimeout(r, 2_000));
+    await redis.quit();
+    expect(main.received.slice(before).map((r) => payload(r).type)).toEqual([]);
+    expect(sys.logs()).toContain('not confirmed by the database');
+  });
 
   it('disables an endpoint that fails for the whole retry window, and says so to the org', async () => {
     const created = await sys.api('/api/v2/webhook-endpoints', sys.admin, {
