@@ -37,7 +37,6 @@ class TokenBrokerModule {
           ],
         }),
       ],
-      providers: [TokenMemoryInvalidator],
       controllers: [IdentityBusController, IdentityAdminBusController, PrincipalBusController, TokensBusController, BrowserCallbackBusController, ConsentPageBusController, ExternalAuthBusController],
     };
   }
