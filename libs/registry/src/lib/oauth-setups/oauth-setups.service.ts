@@ -213,8 +213,8 @@ export class OAuthSetupsService {
     if (problems.length) throw new BusException('UNPROCESSABLE', 'Invalid OAuth setup.', problems);
     const id = uuid7(now);
     const [row] = (await this.dataSource.query(
-      `INSERT INTO ${SETUPS} (id, org_id, provider_id, user_id, is_ephemeral, name, description, metadata, redirect_url, config, link_hash, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
+      `INSERT INTO ${SETUPS} (id, org_id, provider_id, user_id, is_ephemeral, name, description, metadata, redirect_url, config, link_hash, expires_at, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING *`,
       [
         id,
         caller.orgId,
@@ -228,6 +228,8 @@ export class OAuthSetupsService {
         JSON.stringify(body.config ?? {}),
         SetupLinks.hash(this.links.token(id)),
         expiresAt,
+        // The same instant as the id's timestamp and the default expiry (exactly SETUP_TTL_SECONDS later).
+        new Date(now),
       ],
     )) as SetupRow[];
     return this.toSetup(row, deployment);
