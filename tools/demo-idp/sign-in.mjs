@@ -19,7 +19,12 @@ for (let step = 0; step < 15; step++) {
   const headers = { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') };
   const body = isLogin ? new URLSearchParams({ email, given_name: 'Demo', family_name: 'User' }) : form;
   form = undefined;
-  const res = await fetch(isLogin ? `${url}/login` : url, { redirect: 'manual', headers, ...(body ? { method: 'POST', body } : {}) });
+  const res = await fetch(isLogin ? `${url}/login` : url, { redirect: 'manual', headers, ...(body ? { method: 'POST', body } : {}) }).catch(() => null);
+  if (!res) {
+    // Nothing listens there (an app's own redirect URL in a walkthrough): that is where the browser lands.
+    console.log(url);
+    process.exit(0);
+  }
   for (const cookie of res.headers.getSetCookie()) {
     const pair = cookie.split(';')[0];
     jar.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
