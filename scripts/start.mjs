@@ -43,6 +43,8 @@ export const SECRET_GENERATORS = {
   DEMO_PROVIDER_CLIENT_SECRET: () => randomBytes(24).toString('base64url'),
 };
 const DEMO_PROVIDER_CLIENT_ID = 'broker-demo-provider';
+// Where the README's local webhook receiver (tools/webhooks/receiver.cjs) listens: the worker may deliver there.
+const DEMO_WEBHOOK_PORT = 8090;
 const DEMO_IDP_SCRIPT = path.join(REPO, 'tools', 'demo-idp', 'server.mjs');
 const DEFAULT_DEMO_IDP_PORT = 3104;
 
@@ -141,7 +143,7 @@ export async function start() {
         ...upstream,
         // The demo provider lives on loopback: let the services reach it (a development setting).
         ...(demo && !process.env.EGRESS_ALLOW_LOOPBACK
-          ? { EGRESS_ALLOW_LOOPBACK: 'true', EGRESS_ALLOWED_PORTS: process.env.EGRESS_ALLOWED_PORTS ?? `443,${demo.port}` }
+          ? { EGRESS_ALLOW_LOOPBACK: 'true', EGRESS_ALLOWED_PORTS: process.env.EGRESS_ALLOWED_PORTS ?? `443,${demo.port},${DEMO_WEBHOOK_PORT}` }
           : {}),
         ...Object.fromEntries(Object.entries(serviceSecrets).filter(([name]) => !process.env[name])),
         PORT: String(ports[app]),

@@ -10,7 +10,7 @@ import { BrokerSystem } from './broker-system';
 interface Route {
   method: string;
   path: string;
-  surface: 'external-oauth' | 'external-auth' | 'oauth-protocol' | 'oauth-api' | 'page' | 'health';
+  surface: 'external-oauth' | 'external-auth' | 'oauth-protocol' | 'oauth-api' | 'oauth-setups' | 'page' | 'health';
   auth: 'bearer' | 'principal' | 'client' | 'none';
   body: 'json' | 'form' | null;
 }
@@ -123,6 +123,10 @@ function shapeProblem(surface: Route['surface'], contentType: string, text: stri
       return Array.isArray(body['detail']) && keys === 'detail' ? undefined : `not an RFC 6749 error or {detail: []}: ${keys}`;
     case 'oauth-api':
       return (typeof body['detail'] === 'string' || Array.isArray(body['detail'])) && keys === 'detail' ? undefined : `not {detail}: ${keys}`;
+    case 'oauth-setups':
+      return body['object'] === 'error' && typeof body['status'] === 'number' && typeof body['code'] === 'string' && typeof body['message'] === 'string' && Array.isArray(body['errors']) && keys === 'code,errors,message,object,status'
+        ? undefined
+        : `not {object: error, status, code, message, errors}: ${keys}`;
     case 'health':
       return undefined;
   }

@@ -9,6 +9,7 @@ import { GRANT_TYPES, GrantType, SCOPES } from '@broker/contracts';
 import { KeyedHasher } from '@broker/crypto';
 import { ClientsService, IDENTITY_SCHEMA, UsersService } from '@broker/identity';
 import { domainDataSourceOptions, migrateDomainSchema } from '@broker/service-runtime';
+import { WEBHOOK_COMMANDS, WEBHOOK_USAGE, webhookCommand } from './webhooks';
 
 const USAGE = `usage: npm run admin -- <command> [options]
   create-org    --id ID [--name NAME]
@@ -20,6 +21,7 @@ const USAGE = `usage: npm run admin -- <command> [options]
                 their client's scopes ∩ --scopes (none by default)
   key-rotation  shows the latest encryption-key rotation jobs (the worker starts one when
                 ENCRYPTION_ACTIVE_KEY_ID names a new key) and how many values each key still wraps
+${WEBHOOK_USAGE}
 scopes: ${SCOPES.join(', ')}   grants: ${GRANT_TYPES.join(', ')}`;
 
 class UsageError extends Error {}
@@ -68,16 +70,20 @@ async function main(argv: string[]): Promise<void> {
       'family-name': { type: 'string' },
       zoneinfo: { type: 'string' },
       'allow-user-delegation': { type: 'boolean' },
+      url: { type: 'string' },
+      events: { type: 'string' },
     },
     strict: true,
   });
-  if (!command || !['create-org', 'create-client', 'create-user', 'key-rotation'].includes(command)) throw new UsageError(`unknown command '${command ?? ''}'`);
+  const commands: string[] = ['create-org', 'create-client', 'create-user', 'key-rotation', ...WEBHOOK_COMMANDS];
+  if (!command || !commands.includes(command)) throw new UsageError(`unknown command '${command ?? ''}'`);
 
   const local = localDefaults();
   const databaseUrl = process.env['DATABASE_URL'] ?? local.databaseUrl;
   const pepper = process.env['SECRET_PEPPER'] ?? local.pepper;
   if (!databaseUrl) throw new UsageError('DATABASE_URL is not set (and no local default in .data/: run `npm start` first)');
   if (command === 'key-rotation') return keyRotation(databaseUrl);
+  if ((WEBHOOK_COMMANDS as readonly string[]).includes(command)) return webhookCommand(command, { org: values.org, url: values.url, events: values.events, name: values.name, id: values.id }, databaseUrl, !process.env['DATABASE_URL']);
   const ds = await new DataSource(domainDataSourceOptions(databaseUrl, IDENTITY_SCHEMA, 'admin-cli', 2)).initialize();
   try {
     await migrateDomainSchema(ds, IDENTITY_SCHEMA.schema);

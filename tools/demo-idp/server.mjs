@@ -234,7 +234,8 @@ async function interaction(req, res, uid, action) {
 <label for="email">E-mail</label><input id="email" name="email" type="email" required value="ada@example.test">
 <label for="given_name">Given name</label><input id="given_name" name="given_name" value="Ada">
 <label for="family_name">Family name</label><input id="family_name" name="family_name" value="Lovelace">
-<button type="submit">Sign in</button></form>`,
+<button type="submit">Sign in</button></form>
+<form method="post" action="/interaction/${escapeHtml(uid)}/deny"><button type="submit">Decline</button></form>`,
       ),
     );
     return;
@@ -264,6 +265,11 @@ async function interaction(req, res, uid, action) {
     await provider.interactionFinished(req, res, { login: { accountId: sub }, consent: { grantId } }, { mergeWithLastSubmission: false });
     return;
   }
+  if (req.method === 'POST' && action === 'deny') {
+    // The person refuses: the client gets `error=access_denied` at its redirect URI.
+    await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'The user declined.' }, { mergeWithLastSubmission: false });
+    return;
+  }
   res.statusCode = 405;
   res.end();
 }
@@ -285,7 +291,7 @@ const server = createServer((req, res) => {
     }
     hooks.observe(req, res, pathname);
   }
-  const match = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login))?$/.exec(pathname);
+  const match = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|deny))?$/.exec(pathname);
   if (!match) return providerHandler(req, res);
   interaction(req, res, match[1], match[2]).catch((err) => {
     console.error(`demo-idp: interaction failed: ${err?.message ?? err}`);

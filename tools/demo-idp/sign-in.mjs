@@ -19,17 +19,24 @@ for (let step = 0; step < 15; step++) {
   const headers = { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') };
   const body = isLogin ? new URLSearchParams({ email, given_name: 'Demo', family_name: 'User' }) : form;
   form = undefined;
-  const res = await fetch(isLogin ? `${url}/login` : url, { redirect: 'manual', headers, ...(body ? { method: 'POST', body } : {}) });
+  const res = await fetch(isLogin ? `${url}/login` : url, { redirect: 'manual', headers, ...(body ? { method: 'POST', body } : {}) }).catch(() => null);
+  if (!res) {
+    // Nothing listens there (an app's own redirect URL in a walkthrough): that is where the browser lands.
+    console.log(url);
+    process.exit(0);
+  }
   for (const cookie of res.headers.getSetCookie()) {
     const pair = cookie.split(';')[0];
     jar.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
   }
-  // The broker's consent start page: post its form ("Continue"), with the cookie it just set.
-  if (res.status === 200 && target.pathname === '/connect/start') {
+  // The broker's consent start page (or a hosted OAuth setup page, the same page): post its form
+  // ("Continue", to /connect/start), with the cookie it just set.
+  if (res.status === 200 && (target.pathname === '/connect/start' || target.pathname.startsWith('/connect/setup/'))) {
     const html = await res.text();
     const fields = [...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map(([, n, v]) => [n, v]);
     if (fields.length) {
       form = new URLSearchParams(fields);
+      url = new URL('/connect/start', url).toString();
       continue;
     }
   }

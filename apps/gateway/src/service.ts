@@ -13,6 +13,9 @@ import { securityHeaders } from './http/security-headers';
 import { AdminController } from './oauth/admin.controller';
 import { AuthorizeController } from './oauth/authorize.controller';
 import { ConnectPagesController } from './pages/connect-pages.controller';
+import { OAuthSetupsController } from './oauth-setups/oauth-setups.controller';
+import { WebhooksController } from './oauth-setups/webhooks.controller';
+import { SetupPagesController } from './pages/setup-pages.controller';
 import { OAuthController } from './oauth/oauth.controller';
 import { UpstreamLoginService } from './oauth/upstream-login';
 import { PrincipalAuthGuard } from './oauth/principal-auth.guard';
@@ -26,7 +29,7 @@ class GatewayModule {
     return {
       module: GatewayModule,
       imports: [ServiceRuntimeModule.forRoot(config, { busClient: true, busAutoPipelining: true }), TokenVerificationModule],
-      controllers: [ConsentController, ProvidersController, JobsController, AuthorizedProvidersController, ExternalAuthController, ConnectPagesController, OAuthController, AuthorizeController, PrincipalController, AdminController],
+      controllers: [ConsentController, ProvidersController, JobsController, AuthorizedProvidersController, ExternalAuthController, OAuthSetupsController, WebhooksController, ConnectPagesController, SetupPagesController, OAuthController, AuthorizeController, PrincipalController, AdminController],
       providers: [{ provide: APP_FILTER, useClass: SurfaceErrorFilter }, BearerStrategy, TokenRateLimiter, PrincipalAuthGuard, ExternalAuthGuard, UpstreamLoginService],
     };
   }

@@ -7,6 +7,8 @@ import { ExternalAuthController } from '../src/external-auth/external-auth.contr
 import { AuthorizedProvidersController, ConsentController } from '../src/external-oauth/authorized-providers.controller';
 import { JobsController } from '../src/external-oauth/jobs.controller';
 import { ProvidersController } from '../src/external-oauth/providers.controller';
+import { OAuthSetupsController } from '../src/oauth-setups/oauth-setups.controller';
+import { WebhooksController } from '../src/oauth-setups/webhooks.controller';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -27,7 +29,7 @@ function requiredScopes(controllers: (new (...args: never[]) => unknown)[]): Set
 
 /** The README's claims about the API surfaces, checked against the code that serves them. */
 describe('README claims', () => {
-  const v2 = [ProvidersController, JobsController, ConsentController, AuthorizedProvidersController, ExternalAuthController];
+  const v2 = [ProvidersController, JobsController, ConsentController, AuthorizedProvidersController, ExternalAuthController, OAuthSetupsController, WebhooksController];
 
   it('lists exactly the scopes the /api/v2 routes require, and says what the other scopes are for', () => {
     for (const controller of v2) expect(String(Reflect.getMetadata(PATH_METADATA, controller))).toMatch(/^\/?api\/v2\//);

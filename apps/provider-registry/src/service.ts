@@ -3,7 +3,9 @@ import { JobQueuesModule } from '@broker/bus';
 import { TokenVerificationModule } from '@broker/identity';
 import { REGISTRY_SCHEMA, RegistryDomainModule } from '@broker/registry';
 import { ServiceConfig, ServiceDefinition, ServiceEventPublisher, ServiceRuntimeModule } from '@broker/service-runtime';
+import { OAuthSetupsBusController } from './oauth-setups.bus-controller';
 import { ProvidersBusController } from './providers.bus-controller';
+import { WebhooksBusController } from './webhooks.bus-controller';
 
 @Module({})
 class ProviderRegistryModule {
@@ -17,12 +19,12 @@ class ProviderRegistryModule {
         TokenVerificationModule,
       ],
       providers: [ServiceEventPublisher],
-      controllers: [ProvidersBusController],
+      controllers: [ProvidersBusController, OAuthSetupsBusController, WebhooksBusController],
     };
   }
 }
 
-/** provider-registry: owns providers, their encrypted client secrets and the job records; answers `providers.*` and `jobs.*`. */
+/** provider-registry: owns providers, their encrypted client secrets, the job records, OAuth setups and webhook endpoints; answers `providers.*`, `jobs.*`, `oauth-setups.*` and `webhooks.*`. */
 export const providerRegistryService: ServiceDefinition = {
   service: 'provider-registry',
   defaultPort: 3101,

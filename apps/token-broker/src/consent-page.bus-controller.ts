@@ -3,7 +3,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import { BusException } from '@broker/bus';
 import { BusReply, MessagePatterns } from '@broker/contracts';
 import { UsersService, textField } from '@broker/identity';
-import { ConsentService } from '@broker/tokens';
+import { ConsentService, PendingConsent } from '@broker/tokens';
 import { TokensErrorFilter } from './tokens-error.filter';
 
 /**
@@ -11,6 +11,20 @@ import { TokensErrorFilter } from './tokens-error.filter';
  * the user's front end is the proof. It shows what the consent connects, then binds the consent to
  * the browser that confirms it.
  */
+/** What the start page shows of a pending consent: the provider, and whose account it will be linked to. */
+export async function consentPageOf(pending: PendingConsent, users: UsersService): Promise<BusReply<'authorizations.consent-page'>> {
+  const user = await users.find(pending.orgId, pending.userId);
+  const name = [user?.givenName, user?.familyName].filter(Boolean).join(' ');
+  return {
+    providerName: pending.provider.name,
+    providerType: pending.provider.type,
+    userLabel: user?.email ? (name ? `${name} <${user.email}>` : user.email) : name || pending.userId,
+    orgId: pending.orgId,
+    expiresAt: pending.expiresAt.toISOString(),
+    authorizationOrigin: pending.authorizationOrigin,
+  };
+}
+
 @Controller()
 @UseFilters(TokensErrorFilter)
 export class ConsentPageBusController {
@@ -24,16 +38,7 @@ export class ConsentPageBusController {
     const state = textField(req, 'state');
     const pending = state && state.length <= 512 ? await this.consent.describe(state) : null;
     if (!pending) throw new BusException('NOT_FOUND', 'This connection is unknown, expired or already started.');
-    const user = await this.users.find(pending.orgId, pending.userId);
-    const name = [user?.givenName, user?.familyName].filter(Boolean).join(' ');
-    return {
-      providerName: pending.provider.name,
-      providerType: pending.provider.type,
-      userLabel: user?.email ? (name ? `${name} <${user.email}>` : user.email) : name || pending.userId,
-      orgId: pending.orgId,
-      expiresAt: pending.expiresAt.toISOString(),
-      authorizationOrigin: pending.authorizationOrigin,
-    };
+    return consentPageOf(pending, this.users);
   }
 
   @MessagePattern(MessagePatterns.authorizations.consentBind)

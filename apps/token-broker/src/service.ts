@@ -6,6 +6,8 @@ import { DEVICE_POLL_SCHEDULER, EVENT_SINK, PROVIDER_ACCESS, PROVIDER_DIRECTORY,
 import { ExternalAuthBusController } from './external-auth.bus-controller';
 import { testFaults } from './test-faults';
 import { ConsentPageBusController } from './consent-page.bus-controller';
+import { SetupConsentBusController } from './setup-consent.bus-controller';
+import { SetupOutcomeReporter } from './setup-outcomes';
 import { IdentityAdminBusController } from './identity-admin.bus-controller';
 import { IdentityBusController } from './identity.bus-controller';
 import { PrincipalBusController } from './principal.bus-controller';
@@ -37,7 +39,8 @@ class TokenBrokerModule {
           ],
         }),
       ],
-      controllers: [IdentityBusController, IdentityAdminBusController, PrincipalBusController, TokensBusController, BrowserCallbackBusController, ConsentPageBusController, ExternalAuthBusController],
+      providers: [SetupOutcomeReporter],
+      controllers: [IdentityBusController, IdentityAdminBusController, PrincipalBusController, TokensBusController, BrowserCallbackBusController, ConsentPageBusController, SetupConsentBusController, ExternalAuthBusController],
     };
   }
 }

@@ -9,3 +9,6 @@ export * from './lib/tokens';
 export * from './lib/external-auth';
 export * from './lib/time-zones';
 export * from './lib/revocation';
+export * from './lib/oauth-setups';
+export * from './lib/webhooks';
+export * from './lib/oauth-setups.schemas';

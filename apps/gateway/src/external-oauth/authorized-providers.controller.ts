@@ -11,7 +11,8 @@ import { BearerAuthGuard } from '../auth/bearer-auth.guard';
 import { ScopesGuard } from '../auth/scopes.guard';
 import { ExternalOAuthHttpError } from './external-oauth-error.filter';
 import { bindingHash, consentCookieName, consentCookieOptions, readCookie } from '../pages/consent-cookie';
-import { renderErrorPage } from '../pages/page-templates';
+import { renderErrorPage, renderMessagePage } from '../pages/page-templates';
+import type { BrowserSetupResult } from '@broker/contracts';
 import { parseId } from './provider-bodies';
 
 type Authed = { user: AuthenticatedCaller };
@@ -77,6 +78,7 @@ export class ConsentController {
       providerId: providerId ?? '',
       iss: text(query['iss']),
       browserBinding: cookie ? bindingHash(cookie) : undefined,
+      error: providerError,
     });
     // The cookie has done its job either way.
     if (cookieName && cookie) res.clearCookie(cookieName, { ...consentCookieOptions(this.config.publicUrl), maxAge: undefined });
@@ -89,8 +91,44 @@ export class ConsentController {
       );
       return;
     }
+    if (reply.setup) return this.setupDone(res, reply.setup, reply.ok ? null : reply.error);
     if (reply.ok) return done({ status: 'connected', authorizedProviderId: reply.authorizationId, providerId: reply.providerId, state: reply.clientState });
     done({ status: 'failed', error: providerError === 'access_denied' ? 'access_denied' : reply.error, state: reply.clientState });
+  }
+
+  /**
+   * The end of a hosted setup's consent: the browser goes to the setup's `redirect_url` with
+   * `status` and `setup_id` (and `error` when it failed); without one, a page says how it went. A
+   * provider that did not answer leaves the setup open: the page says to open the link again.
+   */
+  private setupDone(res: Response, setup: BrowserSetupResult, error: string | null): void {
+    if (error === 'temporarily_unavailable') {
+      res.status(503).type('html').send(
+        renderMessagePage(res, {
+          title: 'Provider not answering',
+          message: 'The provider did not answer, so nothing was connected. Open the link you were given again in a few minutes to try once more.',
+        }),
+      );
+      return;
+    }
+    const status = error ? 'failed' : setup.status === 'unknown' ? 'completed' : setup.status;
+    if (setup.redirectUrl) {
+      const target = new URL(setup.redirectUrl);
+      target.searchParams.set('status', status);
+      target.searchParams.set('setup_id', setup.id);
+      if (error) target.searchParams.set('error', error);
+      res.redirect(303, target.toString());
+      return;
+    }
+    const words: Record<string, string> = {
+      access_denied: 'The access was declined at the provider, so nothing was connected.',
+      invalid_request: 'The provider’s answer could not be used, so nothing was connected.',
+    };
+    res.status(200).type('html').send(
+      error
+        ? renderMessagePage(res, { title: 'Not connected', message: words[error] ?? words['invalid_request'] })
+        : renderMessagePage(res, { title: 'Connected', ok: true, message: 'Your account is connected. You can close this window and return to the application.' }),
+    );
   }
 
   @Post(':providerId/authorize')

@@ -6,6 +6,8 @@ import type { DeleteExternalAuthResponse, DeviceExchangeResult, ExternalAuth, Ex
 import type { AuthorizeRequest, AuthorizeResult, CompleteAuthorizationRequest, CompleteAuthorizationResult, DelegatedTokenRequest, JsonWebKeySet, TokenRequest, TokenResponse, TokenResult, UserInfoResponse } from './oauth-server';
 import type { AdminAction, AdminRevokeRequest, AdminRevokeResult, IntrospectionResult, RevocationResult, RevocationSnapshot, TokenIntrospectionRequest, TokenRevocationRequest } from './revocation';
 import type { ConsentPage } from './tokens';
+import type { CreateOAuthSetupRequest, ListOAuthSetupsQuery, OAuthSetup, OpenedSetup, Page, SetupOutcome, SetupPageInfo, UpdateOAuthSetupRequest } from './oauth-setups';
+import type { CreateWebhookEndpointRequest, CreatedWebhookEndpoint, UpdateWebhookEndpointRequest, WebhookDelivery, WebhookEndpoint } from './webhooks';
 
 /**
  * Every request/reply message on the bus: pattern → request and reply types. Pattern names are
@@ -25,9 +27,15 @@ export interface BusContract {
   'authorizations.callback': { request: ProviderCallbackRequest; reply: ProviderCallbackResponse };
   /** The browser callback: no caller token, the single-use state is the proof (like `identity.authorize-complete`). */
   'authorizations.browser-callback': {
-    /** `browserBinding`: SHA-256 (hex) of the consent cookie the browser brought back; required to complete. */
-    request: ProviderCallbackRequest & { browserBinding?: string };
-    reply: { ok: true; authorizationId: string; providerId: string; clientState: string | null } | { ok: false; error: string; clientState: string | null };
+    /**
+     * `browserBinding`: SHA-256 (hex) of the consent cookie the browser brought back; required to
+     * complete. `error`: the provider's error code when it refused (no code then).
+     */
+    request: ProviderCallbackRequest & { browserBinding?: string; error?: string };
+    reply: ({ ok: true; authorizationId: string; providerId: string; clientState: string | null } | { ok: false; error: string; clientState: string | null }) & {
+      /** Present when the consent came from a hosted OAuth setup: where to send the browser next. */
+      setup?: BrowserSetupResult;
+    };
   };
   'authorizations.list': { request: Record<string, never>; reply: { data: AuthorizedProvider[] } };
   'authorizations.delete': { request: { id: string }; reply: { revoked: boolean; revocationError?: string } };
@@ -60,6 +68,32 @@ export interface BusContract {
   'authorizations.consent-page': { request: { state: string }; reply: ConsentPage };
   /** Binds a pending consent to the browser that confirmed it; answers the provider's authorization URL. */
   'authorizations.consent-bind': { request: { state: string; bindingHash: string }; reply: { redirectUrl: string } };
+  /** Seed 002 OAuth setups of one deployment (a provider of the caller's org). */
+  'oauth-setups.list': { request: { deploymentId: string; query: ListOAuthSetupsQuery }; reply: Page<OAuthSetup> };
+  'oauth-setups.get': { request: { deploymentId: string; id: string }; reply: OAuthSetup };
+  'oauth-setups.create': { request: { deploymentId: string; body: CreateOAuthSetupRequest }; reply: OAuthSetup };
+  'oauth-setups.update': { request: { deploymentId: string; id: string; changes: UpdateOAuthSetupRequest }; reply: OAuthSetup };
+  /** A browser opened a hosted setup link (no caller token: the link is the proof); marks it opened. */
+  'oauth-setups.open': { request: { linkToken: string }; reply: OpenedSetup };
+  /** Internal (token-broker → registry, scope `setups:finish`): how the setup's consent ended. */
+  'oauth-setups.finish': { request: { setupId: string; result: SetupOutcome }; reply: { setupId: string; status: string; redirectUrl: string | null } };
+  /** The hosted setup page: opens the link and starts its consent (the same consent flow as /connect/start). */
+  'authorizations.setup-consent': { request: { linkToken: string }; reply: { flow: string; consent: ConsentPage; setup: SetupPageInfo } };
+  /** The org's webhook endpoints and their delivery log. */
+  'webhooks.list': { request: Record<string, never>; reply: { items: WebhookEndpoint[] } };
+  'webhooks.get': { request: { id: string }; reply: WebhookEndpoint };
+  'webhooks.create': { request: CreateWebhookEndpointRequest; reply: CreatedWebhookEndpoint };
+  'webhooks.update': { request: { id: string; changes: UpdateWebhookEndpointRequest }; reply: WebhookEndpoint };
+  'webhooks.delete': { request: { id: string }; reply: { deleted: true } };
+  'webhooks.rotate-secret': { request: { id: string }; reply: CreatedWebhookEndpoint };
+  'webhooks.deliveries': { request: { id: string; limit?: number; after?: string }; reply: { items: WebhookDelivery[] } };
+}
+
+/** Where a hosted setup's browser goes after the provider: the setup, its outcome and the app's redirect URL. */
+export interface BrowserSetupResult {
+  id: string;
+  status: string;
+  redirectUrl: string | null;
 }
 
 
@@ -105,6 +139,20 @@ export const BUS_PATTERN_OWNERS: Record<BusPattern, ServiceName> = {
   'identity.admin-revoke': 'token-broker',
   'authorizations.consent-page': 'token-broker',
   'authorizations.consent-bind': 'token-broker',
+  'oauth-setups.list': 'provider-registry',
+  'oauth-setups.get': 'provider-registry',
+  'oauth-setups.create': 'provider-registry',
+  'oauth-setups.update': 'provider-registry',
+  'oauth-setups.open': 'provider-registry',
+  'oauth-setups.finish': 'provider-registry',
+  'authorizations.setup-consent': 'token-broker',
+  'webhooks.list': 'provider-registry',
+  'webhooks.get': 'provider-registry',
+  'webhooks.create': 'provider-registry',
+  'webhooks.update': 'provider-registry',
+  'webhooks.delete': 'provider-registry',
+  'webhooks.rotate-secret': 'provider-registry',
+  'webhooks.deliveries': 'provider-registry',
 };
 
 /** Pattern constants for `@MessagePattern(...)` so handlers and callers cannot drift apart. */
@@ -122,6 +170,24 @@ export const MessagePatterns = {
     userinfo: 'authorizations.userinfo',
     consentPage: 'authorizations.consent-page',
     consentBind: 'authorizations.consent-bind',
+    setupConsent: 'authorizations.setup-consent',
+  },
+  oauthSetups: {
+    list: 'oauth-setups.list',
+    get: 'oauth-setups.get',
+    create: 'oauth-setups.create',
+    update: 'oauth-setups.update',
+    open: 'oauth-setups.open',
+    finish: 'oauth-setups.finish',
+  },
+  webhooks: {
+    list: 'webhooks.list',
+    get: 'webhooks.get',
+    create: 'webhooks.create',
+    update: 'webhooks.update',
+    delete: 'webhooks.delete',
+    rotateSecret: 'webhooks.rotate-secret',
+    deliveries: 'webhooks.deliveries',
   },
   tokens: { acquire: 'tokens.acquire' },
   externalAuth: {

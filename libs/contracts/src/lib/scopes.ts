@@ -11,14 +11,18 @@ export const SCOPES = [
   'tokens:delegate',
   'jobs:read',
   'jobs:write',
+  'setups:read',
   'setups:write',
+  'webhooks:read',
+  'webhooks:write',
   'identity:admin',
 ] as const;
 /**
  * Scopes only the broker's own services hold (tokens it mints for itself); never granted to a
- * client. `providers:credentials` reads a provider's client secret (token-broker → registry).
+ * client. `providers:credentials` reads a provider's client secret (token-broker → registry);
+ * `setups:finish` records how a hosted OAuth setup's consent ended (token-broker → registry).
  */
-export const INTERNAL_SCOPES = ['providers:credentials'] as const;
+export const INTERNAL_SCOPES = ['providers:credentials', 'setups:finish'] as const;
 export type Scope = (typeof SCOPES)[number] | (typeof INTERNAL_SCOPES)[number];
 
 /** Grant types of the broker's token endpoint. */

@@ -43,7 +43,11 @@ export async function signInAtDemoIdp(
       jar.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
     }
     const page = res.status === 200 ? await res.text() : '';
-    if (target.pathname === '/connect/start' && (form = consentStartForm(page))) continue; // the same URL again, as the form's POST
+    // The start page (or a hosted OAuth setup page, the same page): its form is posted to /connect/start.
+    if ((target.pathname === '/connect/start' || target.pathname.startsWith('/connect/setup/')) && (form = consentStartForm(page))) {
+      current = `${target.origin}/connect/start`;
+      continue;
+    }
     const location = res.headers.get('location');
     if (!location) throw new Error(`no redirect at ${target.origin}${target.pathname} (${res.status}): ${(page || (await res.text())).slice(0, 200)}`);
     current = new URL(location, current).toString();

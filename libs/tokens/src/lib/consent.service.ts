@@ -30,6 +30,14 @@ export interface CompletedConsent {
   userInfo: OAuthUserResponse;
   /** The client's own state from the authorize call, echoed back. */
   clientState: string | null;
+  /** The hosted OAuth setup this consent came from, if any. */
+  setupId: string | null;
+}
+
+/** A consent started by a hosted OAuth setup: which one, and the scopes it asks for. */
+export interface SetupConsent {
+  setupId: string;
+  scopes: string[];
 }
 
 /** The browser callback came back without the cookie of the browser that started the consent (or with another one). */
@@ -58,6 +66,8 @@ interface PendingRow {
   redirect_uri: string;
   expires_at: Date;
   browser_binding: string | null;
+  setup_id: string | null;
+  scopes: string[] | null;
 }
 
 /**
@@ -81,11 +91,22 @@ export class ConsentService {
     private readonly options: ConsentOptions,
   ) {}
 
-  async authorize(orgId: string, userId: string, providerId: string, clientState?: string, redirectUri?: string): Promise<{ redirectUrl: string; state: string }> {
+  /**
+   * Starts a consent. `setup`: it comes from a hosted OAuth setup (always through the broker's start
+   * page, in the browser that opened the setup's link), asking for the setup's scopes.
+   */
+  async authorize(
+    orgId: string,
+    userId: string,
+    providerId: string,
+    clientState?: string,
+    redirectUri?: string,
+    setup?: SetupConsent,
+  ): Promise<{ redirectUrl: string; state: string }> {
     const credentials = await this.providers(orgId, providerId, { fresh: true });
     if (!credentials) throw new TokensError('NOT_FOUND', 'OAuth provider not found.');
     if (credentials.provider.status !== 'active') throw new TokensError('CONFLICT', `The provider is ${credentials.provider.status}; only an active provider can be authorized.`);
-    const redirect = redirectUri ?? this.options.defaultRedirectUri;
+    const redirect = setup ? this.options.defaultRedirectUri : (redirectUri ?? this.options.defaultRedirectUri);
     if (redirect !== this.options.defaultRedirectUri && !this.options.allowedRedirectUris.includes(redirect)) {
       throw new TokensError('UNPROCESSABLE', 'redirect_uri is not in the allowed list');
     }
@@ -93,7 +114,8 @@ export class ConsentService {
     const stateHash = hashState(state);
     const verifier = credentials.resolved.pkce ? randomBytes(32).toString('base64url') : null;
     await this.dataSource.query(
-      `INSERT INTO ${PENDING} (state_hash, org_id, user_id, provider_id, code_verifier, client_state, redirect_uri, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      `INSERT INTO ${PENDING} (state_hash, org_id, user_id, provider_id, code_verifier, client_state, redirect_uri, expires_at, setup_id, scopes)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
       [
         stateHash,
         orgId,
@@ -103,6 +125,8 @@ export class ConsentService {
         clientState ?? null,
         redirect,
         new Date(Date.now() + this.options.stateTtlMs),
+        setup?.setupId ?? null,
+        setup?.scopes.length ? setup.scopes : null,
       ],
     );
     if (redirect === this.options.defaultRedirectUri) {
@@ -142,7 +166,7 @@ export class ConsentService {
     const [rows] = (await this.dataSource.query(
       `UPDATE ${PENDING} SET browser_binding = $3
         WHERE state_hash = $1 AND browser_binding IS NULL AND redirect_uri = $2 AND expires_at > now()
-        RETURNING org_id, provider_id, code_verifier`,
+        RETURNING org_id, provider_id, code_verifier, scopes`,
       [stateHash, this.options.defaultRedirectUri, bindingHash],
     )) as [PendingRow[], number];
     const row = rows[0];
@@ -152,11 +176,11 @@ export class ConsentService {
     const verifier = row.code_verifier
       ? this.cipher.decryptString(row.code_verifier, { table: PENDING, column: 'code_verifier', orgId: row.org_id, rowId: stateHash })
       : null;
-    return this.providerUrl(credentials, this.options.defaultRedirectUri, state, verifier);
+    return this.providerUrl(credentials, this.options.defaultRedirectUri, state, verifier, row.scopes);
   }
 
-  private providerUrl(credentials: ProviderCredentials, redirect: string, state: string, verifier: string | null): string {
-    const scopes = credentials.provider.customScopes.length ? credentials.provider.customScopes : credentials.resolved.defaultScopes;
+  private providerUrl(credentials: ProviderCredentials, redirect: string, state: string, verifier: string | null, asked?: string[] | null): string {
+    const scopes = asked?.length ? asked : credentials.provider.customScopes.length ? credentials.provider.customScopes : credentials.resolved.defaultScopes;
     return authorizationUrl(credentials.resolved, {
       clientId: credentials.provider.clientId,
       redirectUri: redirect,
@@ -214,7 +238,12 @@ export class ConsentService {
       throw new TokensError('BAD_REQUEST', `The provider did not accept the code (${err instanceof Error ? err.message : 'error'}).`);
     }
     const { authorization, userInfo } = await this.linker.link(pending.org_id, pending.user_id, pending.provider_id, credentials, tokens);
-    return { authorizedProvider: toAuthorizedProvider(authorization, credentials.provider), userInfo: toUserResponse(userInfo), clientState: pending.client_state };
+    return {
+      authorizedProvider: toAuthorizedProvider(authorization, credentials.provider),
+      userInfo: toUserResponse(userInfo),
+      clientState: pending.client_state,
+      setupId: pending.setup_id,
+    };
   }
 
   /**
@@ -223,13 +252,33 @@ export class ConsentService {
    * app learns which attempt failed); any other browser gets 'mismatch'.
    */
   async abandon(state: string, browserBinding?: string): Promise<string | null | 'mismatch'> {
-    const [rows] = (await this.dataSource.query(`DELETE FROM ${PENDING} WHERE state_hash = $1 RETURNING client_state, browser_binding`, [hashState(state)])) as [
-      { client_state: string | null; browser_binding: string | null }[],
+    const ended = await this.end(state, browserBinding);
+    return ended.mismatch ? 'mismatch' : ended.clientState;
+  }
+
+  /**
+   * Ends a consent the provider refused (state consumed): the client's state and the setup it came
+   * from, both only for the browser that started it (`mismatch` for any other).
+   */
+  async end(state: string, browserBinding?: string): Promise<{ mismatch: boolean; clientState: string | null; setup: { setupId: string; orgId: string } | null }> {
+    const [rows] = (await this.dataSource.query(`DELETE FROM ${PENDING} WHERE state_hash = $1 RETURNING client_state, browser_binding, setup_id, org_id`, [hashState(state)])) as [
+      { client_state: string | null; browser_binding: string | null; setup_id: string | null; org_id: string }[],
       number,
     ];
     const row = rows[0];
-    if (!row) return null;
-    return sameBinding(row.browser_binding, browserBinding) ? row.client_state : 'mismatch';
+    if (!row) return { mismatch: false, clientState: null, setup: null };
+    if (!sameBinding(row.browser_binding, browserBinding)) return { mismatch: true, clientState: null, setup: null };
+    return { mismatch: false, clientState: row.client_state, setup: row.setup_id ? { setupId: row.setup_id, orgId: row.org_id } : null };
+  }
+
+  /**
+   * A completed consent whose provider call failed for a passing reason spends its state; the setup
+   * it came from stays open for another try. This tells which setup a state belonged to before it
+   * is spent (null for none).
+   */
+  async setupOf(state: string): Promise<{ setupId: string; orgId: string } | null> {
+    const [row] = (await this.dataSource.query(`SELECT setup_id, org_id FROM ${PENDING} WHERE state_hash = $1`, [hashState(state)])) as { setup_id: string | null; org_id: string }[];
+    return row?.setup_id ? { setupId: row.setup_id, orgId: row.org_id } : null;
   }
 
   /** Drops expired pending states (housekeeping). */

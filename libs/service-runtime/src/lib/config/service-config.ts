@@ -40,6 +40,10 @@ export interface ServiceConfig {
   egress: { allowLoopback: boolean; allowedPorts: number[] };
   /** End-to-end test fault hooks (TEST_FAULT_HOOKS=1; refused when NODE_ENV=production). */
   testFaultHooks: boolean;
+  /** OAuth setups (seed 002): default lifetime, how long ended ephemeral ones are kept, how often the sweep runs. */
+  setups: { defaultTtlSeconds: number; ephemeralRetentionSeconds: number; sweepEverySeconds: number };
+  /** Webhook deliveries: first retry delay (doubling after), how long to keep trying, per-attempt timeout. */
+  webhooks: { retryBaseSeconds: number; retryWindowSeconds: number; timeoutSeconds: number };
   /** Redirect URIs (besides the gateway's own browser callback) a consent may send providers back to; exact match. */
   consentRedirectUris: string[];
   /**
@@ -140,6 +144,12 @@ export function loadServiceConfig(
         message: 'must be a comma-separated list of http(s) URLs',
       })
       .optional(),
+    SETUP_TTL_SECONDS: intInRange(60, 604_800).default(86_400),
+    SETUP_EPHEMERAL_RETENTION_SECONDS: intInRange(0, 604_800).default(3_600),
+    SETUP_SWEEP_SECONDS: intInRange(1, 3_600).default(60),
+    WEBHOOK_RETRY_BASE_SECONDS: intInRange(1, 3_600).default(30),
+    WEBHOOK_RETRY_WINDOW_SECONDS: intInRange(5, 604_800).default(86_400),
+    WEBHOOK_TIMEOUT_SECONDS: intInRange(1, 60).default(10),
     UPSTREAM_AUTHORIZATION_URL: urlWithScheme(['http:', 'https:']).optional(),
     UPSTREAM_TOKEN_URL: urlWithScheme(['http:', 'https:']).optional(),
     UPSTREAM_USERINFO_URL: urlWithScheme(['http:', 'https:']).optional(),
@@ -200,6 +210,8 @@ export function loadServiceConfig(
       delegatedTokenTtlSeconds: e.DELEGATED_TOKEN_TTL_SECONDS,
       bootstrap: { orgId: e.BOOTSTRAP_ORG_ID, clientId: e.BOOTSTRAP_CLIENT_ID, clientSecret: e.BOOTSTRAP_CLIENT_SECRET },
     },
+    setups: { defaultTtlSeconds: e.SETUP_TTL_SECONDS, ephemeralRetentionSeconds: e.SETUP_EPHEMERAL_RETENTION_SECONDS, sweepEverySeconds: e.SETUP_SWEEP_SECONDS },
+    webhooks: { retryBaseSeconds: e.WEBHOOK_RETRY_BASE_SECONDS, retryWindowSeconds: e.WEBHOOK_RETRY_WINDOW_SECONDS, timeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS },
     consentRedirectUris: (e.CONSENT_REDIRECT_URIS ?? '').split(',').map((u) => u.trim()).filter(Boolean),
     egress: { allowLoopback: e.EGRESS_ALLOW_LOOPBACK === 'true', allowedPorts: e.EGRESS_ALLOWED_PORTS.split(',').map(Number) },
     testFaultHooks: e.TEST_FAULT_HOOKS === '1',

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import type { AuthorizationStatus } from '@broker/contracts';
+import type { AuthorizationStatus, BrokerEvent } from '@broker/contracts';
 import { DecryptionError, EncryptionContext, EnvelopeCipher } from '@broker/crypto';
 import { AuthorizationEntity } from './authorization.entity';
 import { CredentialEntity } from './credential.entity';
@@ -98,6 +98,26 @@ export class AuthorizationsService {
       authorization.credentialId = credentialId;
       return repo.save(authorization);
     });
+  }
+
+  /**
+   * Whether PostgreSQL records what a broker event claims. Events travel on Redis, which is not a
+   * trust boundary: before an event causes anything outside (a webhook), it is checked here, so a
+   * forged one claims something the database does not hold and is dropped.
+   */
+  async confirms(event: BrokerEvent): Promise<boolean> {
+    if (!/^[0-9a-f-]{36}$/i.test(event.authorizationId)) return false;
+    const row = await this.dataSource.getRepository(AuthorizationEntity).findOneBy({ id: event.authorizationId, orgId: event.orgId });
+    if (event.type === 'authorization.revoked') {
+      if (row) return false;
+      const audit = (await this.dataSource.query(`SELECT 1 FROM tokens.audit_events WHERE org_id = $1 AND authorization_id = $2 AND type = 'unlinked' LIMIT 1`, [
+        event.orgId,
+        event.authorizationId,
+      ])) as unknown[];
+      return audit.length > 0;
+    }
+    if (!row || row.providerId !== event.providerId || row.userId !== event.userId) return false;
+    return event.type === 'authorization.expired' ? row.status !== 'active' : row.status === 'active';
   }
 
   /** Every authorization of a provider in the org (for deletion). */
