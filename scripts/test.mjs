@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkDist } from '../tools/build/check-dist.mjs';
 import { ensureDeps } from './ensure-deps.mjs';
-import { nxBin } from './start.mjs';
+import { nxBin } from './runner/build.mjs';
 import { startThrowawayServices, stopAllServices, stopAllServicesSync } from './lib/local-services.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
