@@ -103,7 +103,7 @@ export async function start() {
         ...Object.fromEntries(Object.entries(serviceSecrets).filter(([name]) => !process.env[name])),
         PORT: String(ports[app]),
       };
-      await sup.spawn(app, { command: process.execPath, args: [appEntry(app)], cwd: REPO, env });
+      await sup.spawn(app, { command: process.execPath, args: [appEntry(app)], cwd: REPO, env, port: ports[app] });
     }
 
     const notReady = await waitUntilReady(
@@ -218,7 +218,7 @@ async function startDemoIdp(sup, settings, publicUrl, clientSecret, providerSecr
   const port = await freePort(settings.demoIdpPort ?? DEFAULT_DEMO_IDP_PORT);
   const issuer = `http://127.0.0.1:${port}`;
   const env = demoIdpEnv({ port, publicUrl, dataDir: settings.demoIdpDir, clientSecret, providerSecret });
-  await sup.spawn('demo-idp', { command: process.execPath, args: [DEMO_IDP_SCRIPT], cwd: REPO, env });
+  await sup.spawn('demo-idp', { command: process.execPath, args: [DEMO_IDP_SCRIPT], cwd: REPO, env, port });
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline && sup.stopping === null) {
     if (!sup.running('demo-idp'))

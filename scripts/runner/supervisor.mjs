@@ -81,7 +81,7 @@ export class Supervisor {
       processes: Object.fromEntries(
         [...this.processes]
           .filter(([, p]) => p.running)
-          .map(([name, p]) => [name, { pid: p.pid, command: p.command }]),
+          .map(([name, p]) => [name, { pid: p.pid, command: p.command, port: p.spec.port }]),
       ),
     });
   }

@@ -37,3 +37,18 @@ function reportOutages(redis: IORedis, name: string): void {
     logger.log(`${name}: reconnected`);
   });
 }
+
+/**
+ * Logs the 'error' events of a BullMQ queue or worker (their Redis connections are BullMQ's own):
+ * without a listener BullMQ prints each one as a multi-line dump. The same message is logged at
+ * most once per 30 s.
+ */
+export function reportQueueErrors(emitter: { on(event: 'error', listener: (err: Error) => void): unknown }, name: string): void {
+  const lastLogged = new Map<string, number>();
+  emitter.on('error', (err: Error) => {
+    const now = Date.now();
+    if (now - (lastLogged.get(err.message) ?? 0) < 30_000) return;
+    lastLogged.set(err.message, now);
+    logger.warn(`${name}: ${err.message}`);
+  });
+}

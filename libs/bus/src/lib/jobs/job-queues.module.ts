@@ -1,10 +1,11 @@
 import { BullModule, WorkerHost, getQueueToken } from '@nestjs/bullmq';
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, OnApplicationBootstrap } from '@nestjs/common';
 import type { Job, Queue } from 'bullmq';
 import { QUEUE_NAMES, QueueName } from '@broker/contracts';
 import { JobHandlers, dispatchJob } from './job-handlers';
 import { defaultJobOptions } from './job-options';
 import { JobProducer } from './job-producer';
+import { reportQueueErrors } from '../redis-connection';
 
 export interface JobQueuesOptions {
   redisUrl: string;
@@ -47,9 +48,13 @@ export class JobQueuesModule {
  * Base of a queue's processor: declare `@Processor(queue, processorOptions(queue))` on the subclass
  * and give one handler per job name of that queue.
  */
-export abstract class QueueProcessor<Q extends QueueName> extends WorkerHost {
+export abstract class QueueProcessor<Q extends QueueName> extends WorkerHost implements OnApplicationBootstrap {
   protected abstract readonly queue: Q;
   protected abstract readonly handlers: JobHandlers<Q>;
+
+  onApplicationBootstrap(): void {
+    reportQueueErrors(this.worker, `worker ${this.queue}`);
+  }
 
   process(job: Job, token?: string): Promise<unknown> {
     return dispatchJob(this.queue, this.handlers, job, token);
