@@ -74,7 +74,7 @@ export async function runTests(jestArgs) {
       if (interrupted) return signalExitCode(interrupted);
       if (built !== 0) throw new Error(`lint, type-check or build failed (exit ${built}): see the errors above`);
       // A build replayed from the Nx cache skips the build's own check: check what the e2e suite runs.
-      const broken = ['gateway', 'provider-registry', 'token-broker', 'worker'].flatMap(checkDist);
+      const broken = ['gateway', 'provider-registry', 'token-broker', 'worker', 'admin'].flatMap(checkDist);
       if (broken.length) throw new Error(`the built apps cannot load their modules:\n  ${broken.join('\n  ')}`);
     }
     const needPostgres = !env.TEST_DATABASE_URL;

@@ -75,6 +75,7 @@ export class AuthorizationEndpoint {
         throw new AuthorizeError('temporarily_unavailable', `sign-in failed: ${reason}`, valid.redirectUri);
       }
       const user = await this.users.upsert(valid.client.orgId, profile);
+      if (user.disabled) throw new AuthorizeError('access_denied', 'this account is disabled', valid.redirectUri);
       const code = await this.grants.issueCode({
         orgId: valid.client.orgId,
         clientId: valid.client.id,

@@ -162,6 +162,26 @@ export class GrantsService {
     return outcome;
   }
 
+  /**
+   * Revokes every live refresh-token family of an org, narrowed to one client and/or one subject,
+   * and spends their unused authorization codes; returns how many families were revoked.
+   */
+  async revokeFamilies(scope: { orgId: string; clientId?: string; sub?: string }): Promise<number> {
+    const where = ['org_id = $1'];
+    const params: unknown[] = [scope.orgId];
+    if (scope.clientId !== undefined) where.push(`client_id = $${params.push(scope.clientId)}`);
+    if (scope.sub !== undefined) where.push(`sub = $${params.push(scope.sub)}`);
+    return this.dataSource.transaction(async (em) => {
+      await em.query(`UPDATE identity.authorization_codes SET consumed_at = now() WHERE consumed_at IS NULL AND ${where.join(' AND ')}`, params);
+      const [rows] = (await em.query(
+        `UPDATE identity.refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL AND consumed_at IS NULL AND expires_at > now() AND ${where.join(' AND ')}
+          RETURNING family_id`,
+        params,
+      )) as [{ family_id: string }[], number];
+      return new Set(rows.map((r) => r.family_id)).size;
+    });
+  }
+
   private async insertRefresh(
     query: (sql: string, params: unknown[]) => Promise<unknown>,
     grant: GrantSubject,

@@ -10,6 +10,7 @@ import { BusAuthGuard } from './authorization/bus-auth.guard';
 import { GrantsService } from './grants.service';
 import { PrincipalTokens } from './principal-tokens';
 import { UsersService } from './users.service';
+import { OrgsService } from './orgs.service';
 import { ClientsService } from './clients.service';
 import { SigningKeysService } from './signing-keys.service';
 import { TokenEndpoint } from './token-endpoint';
@@ -83,6 +84,7 @@ class IdentityBootstrap implements OnApplicationBootstrap {
         new TokenEndpoint(clients, issuer, config.identity.accessTokenTtlSeconds, grants, { issuer: idTokens, users }),
     },
     { provide: UsersService, inject: [IDENTITY_DS], useFactory: (ds: DataSource) => new UsersService(ds) },
+    { provide: OrgsService, inject: [IDENTITY_DS], useFactory: (ds: DataSource) => new OrgsService(ds) },
     {
       provide: AuthorizationEndpoint,
       inject: [IDENTITY_DS, GrantsService, UsersService, SERVICE_CONFIG],
@@ -105,6 +107,6 @@ class IdentityBootstrap implements OnApplicationBootstrap {
     BusAuthGuard,
     IdentityBootstrap,
   ],
-  exports: [ClientsService, SigningKeysService, AccessTokenIssuer, TokenEndpoint, AuthorizationEndpoint, GrantsService, UsersService, PrincipalTokens, AccessTokenVerifier, BusAuthGuard],
+  exports: [OrgsService, ClientsService, SigningKeysService, AccessTokenIssuer, TokenEndpoint, AuthorizationEndpoint, GrantsService, UsersService, PrincipalTokens, AccessTokenVerifier, BusAuthGuard],
 })
 export class IdentityDomainModule {}

@@ -52,6 +52,7 @@ export class PrincipalTokens {
     if (wider.length) throw new PrincipalTokenError(403, `cannot delegate scopes you do not hold: ${wider.join(' ')}`);
     const user = await this.users.find(caller.orgId, req.sub);
     if (!user) throw new PrincipalTokenError(404, 'no such user in your team');
+    if (user.disabled) throw new PrincipalTokenError(403, 'this user is disabled');
     const { token, expiresIn } = await this.issuer.issue({
       sub: user.sub,
       orgId: caller.orgId,

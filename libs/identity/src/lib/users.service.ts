@@ -32,6 +32,47 @@ export class UsersService {
     return repo.findOneByOrFail({ orgId, sub: profile.sub });
   }
 
+  /** Creates the user unless one with this subject exists; `created` is false (and nothing changes) then. */
+  async create(orgId: string, profile: UserProfile): Promise<{ user: UserEntity; created: boolean }> {
+    const repo = this.dataSource.getRepository(UserEntity);
+    const inserted = await repo
+      .createQueryBuilder()
+      .insert()
+      .values({
+        orgId,
+        sub: profile.sub,
+        givenName: profile.givenName ?? null,
+        familyName: profile.familyName ?? null,
+        email: profile.email ?? null,
+        zoneinfo: profile.zoneinfo ?? null,
+      })
+      .orIgnore()
+      .returning('id')
+      .execute();
+    return { user: await repo.findOneByOrFail({ orgId, sub: profile.sub }), created: (inserted.raw as unknown[]).length > 0 };
+  }
+
+  /** The org's users, oldest first. */
+  list(orgId: string): Promise<UserEntity[]> {
+    return this.dataSource.getRepository(UserEntity).find({ where: { orgId }, order: { registeredAt: 'ASC', sub: 'ASC' } });
+  }
+
+  /** Sets the disabled flag; false when the org has no such user. */
+  async setDisabled(orgId: string, sub: string, disabled: boolean): Promise<boolean> {
+    const result = await this.dataSource.getRepository(UserEntity).update({ orgId, sub }, { disabled });
+    return (result.affected ?? 0) > 0;
+  }
+
+  /** Deletes the user with their authorization codes and refresh tokens; false when the org has no such user. */
+  async delete(orgId: string, sub: string): Promise<boolean> {
+    return this.dataSource.transaction(async (em) => {
+      await em.query('DELETE FROM identity.refresh_tokens WHERE org_id = $1 AND sub = $2', [orgId, sub]);
+      await em.query('DELETE FROM identity.authorization_codes WHERE org_id = $1 AND sub = $2', [orgId, sub]);
+      const result = await em.getRepository(UserEntity).delete({ orgId, sub });
+      return (result.affected ?? 0) > 0;
+    });
+  }
+
   /** The org's user with this subject, if any (never another org's). */
   find(orgId: string, sub: string): Promise<UserEntity | null> {
     return this.dataSource.getRepository(UserEntity).findOneBy({ orgId, sub });

@@ -9,6 +9,10 @@ export class OrgEntity {
   @Column({ type: 'text' })
   name!: string;
 
+  /** A disabled org's clients cannot authenticate, so nobody gets new tokens for it. */
+  @Column({ type: 'boolean', default: false })
+  disabled!: boolean;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }

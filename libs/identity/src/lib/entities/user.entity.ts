@@ -26,6 +26,10 @@ export class UserEntity {
   @Column({ type: 'text', nullable: true })
   zoneinfo!: string | null;
 
+  /** A disabled user cannot sign in or be given delegated tokens. */
+  @Column({ type: 'boolean', default: false })
+  disabled!: boolean;
+
   @CreateDateColumn({ name: 'registered_at', type: 'timestamptz' })
   registeredAt!: Date;
 }

@@ -1,0 +1,199 @@
+import { GRANT_TYPES, GrantType, SCOPES } from '@broker/contracts';
+import type { OAuthClientEntity } from '@broker/identity';
+import type { AdminContext } from './admin-context';
+import {
+  AdminFailure,
+  Command,
+  ID_FLAG,
+  ORG_FLAG,
+  Output,
+  UsageError,
+  Values,
+  YES_FLAG,
+  confirmed,
+  listOf,
+  optional,
+  required,
+} from './command';
+import { existingOrg } from './orgs.commands';
+import { date, details, status, table } from './output';
+
+async function existingClient(ctx: AdminContext, id: string): Promise<OAuthClientEntity> {
+  const client = await (await ctx.clients()).find(id);
+  if (!client)
+    throw new AdminFailure(
+      `client '${id}' does not exist (list an org's clients with: npm run admin -- list-clients --org ORG)`,
+    );
+  return client;
+}
+
+function redirectUris(values: Values): string[] {
+  const uris = (values['redirect-uri'] as string[] | undefined) ?? [];
+  for (const uri of uris) {
+    if (!URL.canParse(uri) || !/^https?:$/.test(new URL(uri).protocol))
+      throw new UsageError(`--redirect-uri must be an http(s) URL, not '${uri}'`);
+  }
+  return uris;
+}
+
+function view(c: OAuthClientEntity) {
+  return {
+    clientId: c.id,
+    org: c.orgId,
+    name: c.name,
+    status: status(c.disabled),
+    grants: c.grantTypes,
+    scopes: c.scopes,
+    redirectUris: c.redirectUris,
+    createdAt: c.createdAt,
+  };
+}
+
+async function setDisabled(ctx: AdminContext, values: Values, out: Output, disabled: boolean): Promise<void> {
+  const id = required(values, 'id');
+  const client = await existingClient(ctx, id);
+  if (client.disabled === disabled) return out.print(`client '${id}' is already ${status(disabled)}`);
+  await (await ctx.clients()).setDisabled(id, disabled);
+  out.print(
+    disabled
+      ? `disabled client '${id}': it can no longer authenticate or get tokens`
+      : `enabled client '${id}'`,
+  );
+}
+
+export const clientCommands: Command[] = [
+  {
+    name: 'create-client',
+    summary: 'create an OAuth client of an org; prints its id and secret (shown this once)',
+    usage:
+      '--org ID --name NAME [--scopes a,b,...] [--grants g,...] [--redirect-uri URI]...\n' +
+      `  --scopes    default tokens:read; any of ${SCOPES.join(', ')}\n` +
+      `  --grants    default client_credentials; any of ${GRANT_TYPES.join(', ')}\n` +
+      '  --redirect-uri  exact redirect URI for authorization_code (repeat for several)',
+    options: {
+      ...ORG_FLAG,
+      name: { type: 'string' },
+      scopes: { type: 'string' },
+      grants: { type: 'string' },
+      'redirect-uri': { type: 'string', multiple: true },
+    },
+    async run(ctx, values, out) {
+      const orgId = required(values, 'org');
+      const name = required(values, 'name');
+      const scopes = listOf(optional(values, 'scopes'), SCOPES, 'scope') ?? ['tokens:read'];
+      const grantTypes = (listOf(optional(values, 'grants'), GRANT_TYPES, 'grant') ?? [
+        'client_credentials',
+      ]) as GrantType[];
+      const uris = redirectUris(values);
+      if (grantTypes.includes('authorization_code') && !uris.length)
+        throw new UsageError('the authorization_code grant needs at least one --redirect-uri');
+      const org = await existingOrg(ctx, orgId);
+      const created = await (
+        await ctx.clients()
+      ).createClient({ orgId, name, scopes, grantTypes, redirectUris: uris });
+      out.print(
+        JSON.stringify({ client_id: created.clientId, client_secret: created.clientSecret }, null, 2),
+      );
+      out.note(
+        `created client '${created.clientId}' (${name}) of org '${orgId}': store the secret now, it is not kept and cannot be shown again`,
+      );
+      if (org.disabled)
+        out.note(`note: org '${orgId}' is disabled: the client cannot get tokens until the org is enabled`);
+    },
+  },
+  {
+    name: 'list-clients',
+    summary: 'list the OAuth clients of an org',
+    usage: '--org ID [--json]',
+    options: ORG_FLAG,
+    async run(ctx, values, out) {
+      const orgId = required(values, 'org');
+      await existingOrg(ctx, orgId);
+      const clients = await (await ctx.clients()).listForOrg(orgId);
+      if (out.json) return out.print(JSON.stringify(clients.map(view), null, 2));
+      out.print(
+        table(
+          ['CLIENT_ID', 'NAME', 'STATUS', 'GRANTS', 'SCOPES', 'CREATED'],
+          clients.map((c) => [
+            c.id,
+            c.name,
+            status(c.disabled),
+            c.grantTypes.join(','),
+            c.scopes.join(','),
+            date(c.createdAt),
+          ]),
+        ),
+      );
+    },
+  },
+  {
+    name: 'show-client',
+    summary: 'show an OAuth client (never its secret: only a keyed hash is stored)',
+    usage: '--id CLIENT_ID [--json]',
+    options: ID_FLAG,
+    async run(ctx, values, out) {
+      const c = view(await existingClient(ctx, required(values, 'id')));
+      if (out.json) return out.print(JSON.stringify(c, null, 2));
+      out.print(
+        details([
+          ['client id', c.clientId],
+          ['org', c.org],
+          ['name', c.name],
+          ['status', c.status],
+          ['grants', c.grants.join(', ')],
+          ['scopes', c.scopes.join(', ')],
+          ['redirect URIs', c.redirectUris.join(' ') || '-'],
+          ['created', date(c.createdAt)],
+        ]),
+      );
+    },
+  },
+  {
+    name: 'disable-client',
+    summary: 'disable a client: it can no longer authenticate until enabled again',
+    usage: '--id CLIENT_ID',
+    options: ID_FLAG,
+    run: (ctx, values, out) => setDisabled(ctx, values, out, true),
+  },
+  {
+    name: 'enable-client',
+    summary: 'enable a disabled client again',
+    usage: '--id CLIENT_ID',
+    options: ID_FLAG,
+    run: (ctx, values, out) => setDisabled(ctx, values, out, false),
+  },
+  {
+    name: 'revoke-client',
+    summary: 'revoke every refresh token (and unused authorization code) issued to a client',
+    usage: '--id CLIENT_ID',
+    details:
+      'Access tokens already issued stay valid until they expire (ACCESS_TOKEN_TTL_SECONDS, 15 min by default).',
+    options: ID_FLAG,
+    async run(ctx, values, out) {
+      const client = await existingClient(ctx, required(values, 'id'));
+      const families = await (
+        await ctx.grants()
+      ).revokeFamilies({ orgId: client.orgId, clientId: client.id });
+      if (out.json) return out.print(JSON.stringify({ client: client.id, revokedFamilies: families }));
+      out.print(
+        `revoked ${families} refresh-token famil${families === 1 ? 'y' : 'ies'} of client '${client.id}'`,
+      );
+    },
+  },
+  {
+    name: 'delete-client',
+    summary: 'delete a client with its refresh tokens and authorization codes',
+    usage: '--id CLIENT_ID --yes',
+    details:
+      'The bootstrap admin client comes back at the next token-broker start while BOOTSTRAP_CLIENT_SECRET is set.',
+    options: { ...ID_FLAG, ...YES_FLAG },
+    async run(ctx, values, out) {
+      const id = required(values, 'id');
+      confirmed(values, `delete-client removes client '${id}' with its refresh tokens`);
+      await existingClient(ctx, id);
+      if (!(await (await ctx.clients()).delete(id))) throw new AdminFailure(`client '${id}' does not exist`);
+      if (out.json) return out.print(JSON.stringify({ client: id, deleted: true }));
+      out.print(`deleted client '${id}'`);
+    },
+  },
+];

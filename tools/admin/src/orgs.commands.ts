@@ -1,0 +1,169 @@
+import type { AdminContext } from './admin-context';
+import {
+  AdminFailure,
+  Command,
+  ID_FLAG,
+  Output,
+  UsageError,
+  Values,
+  YES_FLAG,
+  confirmed,
+  optional,
+  required,
+} from './command';
+import { date, details, status, table } from './output';
+
+const ORG_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The org, or a failure saying it does not exist. */
+export async function existingOrg(ctx: AdminContext, id: string) {
+  const org = await (await ctx.orgs()).find(id);
+  if (!org) throw new AdminFailure(`org '${id}' does not exist (list them with: npm run admin -- list-orgs)`);
+  return org;
+}
+
+/** Providers and linked provider accounts of an org (they live in the registry and tokens domains). */
+async function providerFacts(
+  ctx: AdminContext,
+  orgId: string,
+): Promise<{ providers: number; linkedAccounts: number }> {
+  const providers = await (await ctx.providers()).list(orgId, {});
+  const stats = await (await ctx.authorizations()).statsByProvider(orgId);
+  return { providers: providers.length, linkedAccounts: stats.reduce((n, s) => n + s.count, 0) };
+}
+
+async function setDisabled(ctx: AdminContext, values: Values, out: Output, disabled: boolean): Promise<void> {
+  const id = required(values, 'id');
+  const org = await existingOrg(ctx, id);
+  if (org.disabled === disabled) return out.print(`org '${id}' is already ${status(disabled)}`);
+  await (await ctx.orgs()).setDisabled(id, disabled);
+  out.print(
+    disabled
+      ? `disabled org '${id}': its clients can no longer authenticate, so nobody gets new tokens for it`
+      : `enabled org '${id}'`,
+  );
+}
+
+export const orgCommands: Command[] = [
+  {
+    name: 'create-org',
+    summary: 'create an org (a tenant: the seed’s team_id)',
+    usage: '--id ID [--name NAME]      ID: letters, digits, _ and - (at most 64)',
+    options: { ...ID_FLAG, name: { type: 'string' } },
+    async run(ctx, values, out) {
+      const id = required(values, 'id');
+      if (!ORG_ID.test(id))
+        throw new UsageError(`--id must be letters, digits, _ and - (at most 64), not '${id}'`);
+      const { org, created } = await (await ctx.orgs()).create(id, optional(values, 'name') ?? id);
+      if (out.json) return out.print(JSON.stringify({ id: org.id, name: org.name, created }));
+      out.print(
+        created ? `created org '${org.id}' (${org.name})` : `org '${org.id}' already exists (unchanged)`,
+      );
+    },
+  },
+  {
+    name: 'list-orgs',
+    summary: 'list the orgs with their numbers of clients and users',
+    usage: '[--json]',
+    options: {},
+    async run(ctx, _values, out) {
+      const orgs = await (await ctx.orgs()).list();
+      if (out.json) return out.print(JSON.stringify(orgs, null, 2));
+      out.print(
+        table(
+          ['ID', 'NAME', 'STATUS', 'CLIENTS', 'USERS', 'CREATED'],
+          orgs.map((o) => [
+            o.id,
+            o.name,
+            status(o.disabled),
+            String(o.clients),
+            String(o.users),
+            date(o.createdAt),
+          ]),
+        ),
+      );
+    },
+  },
+  {
+    name: 'show-org',
+    summary: 'show an org: status, clients, users, providers, linked accounts',
+    usage: '--id ID [--json]',
+    options: ID_FLAG,
+    async run(ctx, values, out) {
+      const id = required(values, 'id');
+      await existingOrg(ctx, id);
+      const summary = (await (await ctx.orgs()).list()).find((o) => o.id === id);
+      if (!summary) throw new AdminFailure(`org '${id}' does not exist`);
+      const facts = await providerFacts(ctx, id);
+      if (out.json) return out.print(JSON.stringify({ ...summary, ...facts }, null, 2));
+      out.print(
+        details([
+          ['id', summary.id],
+          ['name', summary.name],
+          ['status', status(summary.disabled)],
+          ['created', date(summary.createdAt)],
+          ['clients', summary.clients],
+          ['users', summary.users],
+          ['providers', facts.providers],
+          ['linked provider accounts', facts.linkedAccounts],
+        ]),
+      );
+    },
+  },
+  {
+    name: 'disable-org',
+    summary: 'disable an org: none of its clients can get tokens until it is enabled again',
+    usage: '--id ID',
+    options: ID_FLAG,
+    run: (ctx, values, out) => setDisabled(ctx, values, out, true),
+  },
+  {
+    name: 'enable-org',
+    summary: 'enable a disabled org again',
+    usage: '--id ID',
+    options: ID_FLAG,
+    run: (ctx, values, out) => setDisabled(ctx, values, out, false),
+  },
+  {
+    name: 'revoke-org',
+    summary: 'revoke every refresh token (and unused authorization code) of an org',
+    usage: '--id ID',
+    details:
+      'Access tokens already issued stay valid until they expire (ACCESS_TOKEN_TTL_SECONDS, 15 min by default).',
+    options: ID_FLAG,
+    async run(ctx, values, out) {
+      const id = required(values, 'id');
+      await existingOrg(ctx, id);
+      const families = await (await ctx.grants()).revokeFamilies({ orgId: id });
+      if (out.json) return out.print(JSON.stringify({ org: id, revokedFamilies: families }));
+      out.print(`revoked ${families} refresh-token famil${families === 1 ? 'y' : 'ies'} of org '${id}'`);
+    },
+  },
+  {
+    name: 'delete-org',
+    summary: 'delete an org with its clients and users (it must have no providers left)',
+    usage: '--id ID --yes',
+    details:
+      'Providers are deleted through the API first (DELETE /api/v2/externalOAuth/providers/{id}/), which\n' +
+      'revokes their users’ grants at the provider; the org keeps them until then.',
+    options: { ...ID_FLAG, ...YES_FLAG },
+    async run(ctx, values, out) {
+      const id = required(values, 'id');
+      confirmed(values, `delete-org removes org '${id}' with its clients and users`);
+      await existingOrg(ctx, id);
+      const facts = await providerFacts(ctx, id);
+      if (facts.providers > 0 || facts.linkedAccounts > 0) {
+        throw new AdminFailure(
+          `org '${id}' still has ${facts.providers} provider(s) and ${facts.linkedAccounts} linked provider account(s): delete its providers first ` +
+            `(DELETE /api/v2/externalOAuth/providers/{id}/ revokes the grants at each provider), then run delete-org again`,
+        );
+      }
+      const deleted = await (await ctx.orgs()).delete(id);
+      if (!deleted) throw new AdminFailure(`org '${id}' does not exist`);
+      if (out.json) return out.print(JSON.stringify({ org: id, deleted }));
+      out.print(
+        `deleted org '${id}' with ${deleted.clients} client(s), ${deleted.users} user(s) and ${deleted.refreshTokens} refresh token(s)`,
+      );
+    },
+  },
+];

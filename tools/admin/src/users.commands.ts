@@ -1,0 +1,202 @@
+import type { UserEntity } from '@broker/identity';
+import type { AdminContext } from './admin-context';
+import {
+  AdminFailure,
+  Command,
+  ORG_FLAG,
+  Output,
+  Values,
+  YES_FLAG,
+  confirmed,
+  optional,
+  required,
+} from './command';
+import { existingOrg } from './orgs.commands';
+import { date, details, status, table } from './output';
+
+const USER_FLAGS = { ...ORG_FLAG, sub: { type: 'string' } } as const;
+
+async function existingUser(ctx: AdminContext, orgId: string, sub: string): Promise<UserEntity> {
+  await existingOrg(ctx, orgId);
+  const user = await (await ctx.users()).find(orgId, sub);
+  if (!user)
+    throw new AdminFailure(
+      `org '${orgId}' has no user '${sub}' (list them with: npm run admin -- list-users --org ${orgId})`,
+    );
+  return user;
+}
+
+const name = (u: UserEntity) => [u.givenName, u.familyName].filter(Boolean).join(' ');
+
+function view(u: UserEntity) {
+  return {
+    sub: u.sub,
+    org: u.orgId,
+    email: u.email,
+    name: name(u) || null,
+    zoneinfo: u.zoneinfo,
+    status: status(u.disabled),
+    registeredAt: u.registeredAt,
+  };
+}
+
+async function setDisabled(ctx: AdminContext, values: Values, out: Output, disabled: boolean): Promise<void> {
+  const orgId = required(values, 'org');
+  const sub = required(values, 'sub');
+  const user = await existingUser(ctx, orgId, sub);
+  if (user.disabled === disabled)
+    return out.print(`user '${sub}' of org '${orgId}' is already ${status(disabled)}`);
+  await (await ctx.users()).setDisabled(orgId, sub, disabled);
+  if (!disabled) return out.print(`enabled user '${sub}' of org '${orgId}'`);
+  // Their refresh tokens would keep minting access tokens: they go with the disabling.
+  const families = await (await ctx.grants()).revokeFamilies({ orgId, sub });
+  out.print(
+    `disabled user '${sub}' of org '${orgId}': they can no longer sign in or be given delegated tokens; revoked ${families} refresh-token famil${families === 1 ? 'y' : 'ies'}`,
+  );
+}
+
+export const userCommands: Command[] = [
+  {
+    name: 'create-user',
+    summary: 'create a user of an org (people are also created when they first sign in)',
+    usage: '--org ID --sub SUB [--email E] [--given-name G] [--family-name F] [--zoneinfo TZ]',
+    options: {
+      ...USER_FLAGS,
+      email: { type: 'string' },
+      'given-name': { type: 'string' },
+      'family-name': { type: 'string' },
+      zoneinfo: { type: 'string' },
+    },
+    async run(ctx, values, out) {
+      const orgId = required(values, 'org');
+      const sub = required(values, 'sub');
+      await existingOrg(ctx, orgId);
+      const { user, created } = await (
+        await ctx.users()
+      ).create(orgId, {
+        sub,
+        email: optional(values, 'email'),
+        givenName: optional(values, 'given-name'),
+        familyName: optional(values, 'family-name'),
+        zoneinfo: optional(values, 'zoneinfo'),
+      });
+      if (out.json) return out.print(JSON.stringify({ ...view(user), created }));
+      out.print(
+        created
+          ? `created user '${sub}' of org '${orgId}'`
+          : `user '${sub}' of org '${orgId}' already exists (unchanged)`,
+      );
+    },
+  },
+  {
+    name: 'list-users',
+    summary: 'list the users of an org',
+    usage: '--org ID [--json]',
+    options: ORG_FLAG,
+    async run(ctx, values, out) {
+      const orgId = required(values, 'org');
+      await existingOrg(ctx, orgId);
+      const users = await (await ctx.users()).list(orgId);
+      if (out.json) return out.print(JSON.stringify(users.map(view), null, 2));
+      out.print(
+        table(
+          ['SUB', 'EMAIL', 'NAME', 'STATUS', 'REGISTERED'],
+          users.map((u) => [u.sub, u.email ?? '-', name(u) || '-', status(u.disabled), date(u.registeredAt)]),
+        ),
+      );
+    },
+  },
+  {
+    name: 'show-user',
+    summary: 'show a user with their linked provider accounts',
+    usage: '--org ID --sub SUB [--json]',
+    options: USER_FLAGS,
+    async run(ctx, values, out) {
+      const user = await existingUser(ctx, required(values, 'org'), required(values, 'sub'));
+      const links = await (await ctx.authorizations()).forUser(user.orgId, user.sub);
+      const linked = links.map((a) => ({
+        authorizationId: a.id,
+        providerId: a.providerId,
+        status: a.status,
+        createdAt: a.createdAt,
+      }));
+      if (out.json) return out.print(JSON.stringify({ ...view(user), linkedAccounts: linked }, null, 2));
+      out.print(
+        details([
+          ['sub', user.sub],
+          ['org', user.orgId],
+          ['email', user.email ?? '-'],
+          ['name', name(user) || '-'],
+          ['zoneinfo', user.zoneinfo ?? '-'],
+          ['status', status(user.disabled)],
+          ['registered', date(user.registeredAt)],
+          ['linked provider accounts', linked.length],
+        ]),
+      );
+      if (linked.length)
+        out.print(
+          table(
+            ['AUTHORIZATION', 'PROVIDER', 'STATUS', 'LINKED'],
+            linked.map((l) => [l.authorizationId, l.providerId, l.status, date(l.createdAt)]),
+          ),
+        );
+    },
+  },
+  {
+    name: 'disable-user',
+    summary: 'disable a user: no sign-in, no delegated tokens, refresh tokens revoked',
+    usage: '--org ID --sub SUB',
+    options: USER_FLAGS,
+    run: (ctx, values, out) => setDisabled(ctx, values, out, true),
+  },
+  {
+    name: 'enable-user',
+    summary: 'enable a disabled user again (they sign in again for new refresh tokens)',
+    usage: '--org ID --sub SUB',
+    options: USER_FLAGS,
+    run: (ctx, values, out) => setDisabled(ctx, values, out, false),
+  },
+  {
+    name: 'revoke-user',
+    summary: 'revoke every refresh token (and unused authorization code) of a user, for every client',
+    usage: '--org ID --sub SUB',
+    details:
+      'Access tokens already issued stay valid until they expire (ACCESS_TOKEN_TTL_SECONDS, 15 min by default).',
+    options: USER_FLAGS,
+    async run(ctx, values, out) {
+      const user = await existingUser(ctx, required(values, 'org'), required(values, 'sub'));
+      const families = await (await ctx.grants()).revokeFamilies({ orgId: user.orgId, sub: user.sub });
+      if (out.json)
+        return out.print(JSON.stringify({ org: user.orgId, sub: user.sub, revokedFamilies: families }));
+      out.print(
+        `revoked ${families} refresh-token famil${families === 1 ? 'y' : 'ies'} of user '${user.sub}' of org '${user.orgId}'`,
+      );
+    },
+  },
+  {
+    name: 'delete-user',
+    summary: 'delete a user with their refresh tokens (they must have no linked provider accounts left)',
+    usage: '--org ID --sub SUB --yes',
+    details:
+      'Linked provider accounts are unlinked through the API first (DELETE /api/v2/externalOAuth/authorizedProviders/{id}/),\n' +
+      'which revokes the grant at the provider.',
+    options: { ...USER_FLAGS, ...YES_FLAG },
+    async run(ctx, values, out) {
+      const orgId = required(values, 'org');
+      const sub = required(values, 'sub');
+      confirmed(values, `delete-user removes user '${sub}' of org '${orgId}' with their refresh tokens`);
+      await existingUser(ctx, orgId, sub);
+      const links = await (await ctx.authorizations()).forUser(orgId, sub);
+      if (links.length) {
+        throw new AdminFailure(
+          `user '${sub}' of org '${orgId}' still has ${links.length} linked provider account(s) (${links.map((l) => l.id).join(', ')}): unlink them first ` +
+            `(DELETE /api/v2/externalOAuth/authorizedProviders/{id}/ revokes the grant at the provider), then run delete-user again`,
+        );
+      }
+      if (!(await (await ctx.users()).delete(orgId, sub)))
+        throw new AdminFailure(`org '${orgId}' has no user '${sub}'`);
+      if (out.json) return out.print(JSON.stringify({ org: orgId, sub, deleted: true }));
+      out.print(`deleted user '${sub}' of org '${orgId}'`);
+    },
+  },
+];
