@@ -90,6 +90,7 @@ export class Supervisor {
   shutdown(code, reason) {
     return (this.stopping ??= (async () => {
       if (reason) this.log(reason);
+      const startedAt = Date.now();
       for (const s of this.servers) s.watch?.stop();
       if (this.buildChild) safeKill(this.buildChild.pid, 'SIGTERM');
       const stopped = [];
@@ -109,7 +110,8 @@ export class Supervisor {
       await stopAllServices(); // only what this process started; servers given by URL are untouched
       for (const [name, pid] of serverPids) if (pid) stopped.push(`${name} (pid ${pid})`);
       this.lock.release();
-      this.log(stopped.length ? `stopped ${stopped.join(', ')}` : 'stopped (nothing was running yet)');
+      const took = `${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
+      this.log(stopped.length ? `stopped ${stopped.join(', ')} in ${took}` : 'stopped (nothing was running yet)');
       process.exit(code);
     })());
   }
