@@ -14,6 +14,16 @@ export interface JobQueuesOptions {
 }
 
 /**
+ * Delay before reconnect attempt `times` to a Redis that went away: 100 ms, 200 ms … at most 1 s.
+ * BullMQ's default grows as e^times up to 20 s, so after a 2 s Redis restart its queues and
+ * workers stayed disconnected for 7–20 s (jobs paused), and a worker asked to stop meanwhile
+ * waited for that reconnect before it could close.
+ */
+export function reconnectDelayMs(times: number): number {
+  return Math.min(1_000, 100 * times);
+}
+
+/**
  * Registers every background queue of the contracts with @nestjs/bullmq, each with its retry and
  * retention policy from the settings table, and provides the typed JobProducer.
  */
@@ -26,7 +36,7 @@ export class JobQueuesModule {
       imports: [
         // Connection options, not an instance: BullMQ then owns its connections and closes them on shutdown.
         BullModule.forRoot({
-          connection: { url: options.redisUrl, connectionName: 'jobs', maxRetriesPerRequest: null },
+          connection: { url: options.redisUrl, connectionName: 'jobs', maxRetriesPerRequest: null, retryStrategy: reconnectDelayMs },
           prefix: options.prefix,
         }),
         BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name, defaultJobOptions: defaultJobOptions(name) }))),
