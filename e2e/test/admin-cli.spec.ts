@@ -285,7 +285,7 @@ describe('the admin CLI', () => {
     // disable / enable a client: authentication follows
     await expect(clients().authenticate(clientId, secret)).resolves.toMatchObject({ id: clientId });
     expect((await admin(['disable-client', '--id', clientId])).stdout).toBe(
-      `disabled client '${clientId}': it can no longer authenticate or get tokens\n`,
+      `disabled client '${clientId}': it can no longer authenticate, and every token it holds or issued is refused within seconds\n`,
     );
     await expect(clients().authenticate(clientId, secret)).rejects.toBeInstanceOf(OAuthError);
     expect((await admin(['disable-client', '--id', clientId])).stdout).toBe(
@@ -312,7 +312,7 @@ describe('the admin CLI', () => {
     const dana = await signedIn(clientId, 'globex', 'dana');
     const eli = await signedIn(clientId, 'globex', 'eli');
     expect((await admin(['revoke-user', '--org', 'globex', '--sub', 'dana'])).stdout).toBe(
-      "revoked 1 refresh-token family of user 'dana' of org 'globex'\n",
+      "revoked every token of user 'dana' of org 'globex'\n",
     );
     await expect(grants().rotateRefresh(dana, clientId)).rejects.toMatchObject({ error: 'invalid_grant' });
     const eliNext = (await grants().rotateRefresh(eli, clientId)).refreshToken;
@@ -320,14 +320,14 @@ describe('the admin CLI', () => {
     // disabling a user revokes theirs too; revoking a client ends every family it holds
     const dana2 = await signedIn(clientId, 'globex', 'dana');
     expect((await admin(['disable-user', '--org', 'globex', '--sub', 'dana'])).stdout).toMatch(
-      /^disabled user 'dana' of org 'globex': .*revoked 1 refresh-token family\n$/,
+      /^disabled user 'dana' of org 'globex': they can no longer sign in, and every token they hold is refused within seconds\n$/,
     );
     await expect(grants().rotateRefresh(dana2, clientId)).rejects.toMatchObject({ error: 'invalid_grant' });
     expect(
       JSON.parse((await admin(['show-user', '--org', 'globex', '--sub', 'dana', '--json'])).stdout),
     ).toMatchObject({ sub: 'dana', status: 'disabled', linkedAccounts: [] });
     expect((await admin(['revoke-client', '--id', clientId])).stdout).toBe(
-      `revoked 1 refresh-token family of client '${clientId}'\n`,
+      `revoked every token client '${clientId}' holds or issued\n`,
     );
     await expect(grants().rotateRefresh(eliNext, clientId)).rejects.toMatchObject({ error: 'invalid_grant' });
 
@@ -374,6 +374,46 @@ describe('the admin CLI', () => {
     const orgs = JSON.parse((await admin(['list-orgs', '--json'])).stdout) as { id: string }[];
     expect(orgs.map((o) => o.id)).not.toContain('globex');
   }, 120_000);
+
+  it('revokes or disables a whole org: the sign-in sessions of its clients end', async () => {
+    await admin(['create-org', '--id', 'umbrella']);
+    const { client_id: clientId, client_secret: secret } = JSON.parse(
+      (
+        await admin([
+          'create-client',
+          '--org',
+          'umbrella',
+          '--name',
+          'web',
+          '--grants',
+          'authorization_code,refresh_token',
+          '--redirect-uri',
+          'https://app.example.test/cb',
+        ])
+      ).stdout,
+    ) as { client_id: string; client_secret: string };
+    await admin(['create-user', '--org', 'umbrella', '--sub', 'jill', '--scopes', 'providers:read']);
+    const first = await signedIn(clientId, 'umbrella', 'jill');
+    expect(await admin(['revoke-org', '--id', 'umbrella'])).toMatchObject({
+      code: 0,
+      stdout: "revoked every token of org 'umbrella' (1 client(s), with their refresh tokens)\n",
+    });
+    await expect(grants().rotateRefresh(first, clientId)).rejects.toMatchObject({ error: 'invalid_grant' });
+    // The org stays enabled after a revoke: new sign-ins work.
+    const second = await signedIn(clientId, 'umbrella', 'jill');
+    expect((await admin(['disable-org', '--id', 'umbrella'])).stdout).toMatch(
+      /^disabled org 'umbrella': its clients can no longer authenticate/,
+    );
+    await expect(grants().rotateRefresh(second, clientId)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(clients().authenticate(clientId, secret)).rejects.toMatchObject({ error: 'invalid_client' });
+    expect((await admin(['disable-org', '--id', 'umbrella'])).stdout).toBe(
+      "org 'umbrella' is already disabled\n",
+    );
+    expect(await admin(['revoke-org', '--id', 'nope'])).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining("org 'nope' does not exist"),
+    });
+  }, 60_000);
 
   it('refuses to delete an org that still has linked provider accounts', async () => {
     await admin(['create-org', '--id', 'initech']);

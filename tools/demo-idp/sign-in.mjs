@@ -4,8 +4,9 @@
 //   node tools/demo-idp/sign-in.mjs <url> [email] [--stop-at <url-prefix>]
 //
 // Follows <url> (an authorization URL: the broker's /api/v1/oauth/authorize, or the `redirectUrl`
-// its authorize call returns), signs in at the demo provider's page with the e-mail address (any
-// address works there), follows the redirects and prints where the browser ends up: the last URL.
+// its authorize call returns, i.e. the broker's consent start page, where it clicks "Continue" as the
+// person would), signs in at the demo provider's page with the e-mail address (any address works
+// there), follows the redirects and prints where the browser ends up: the last URL.
 // It stops without requesting that URL when it starts with --stop-at, or when nothing listens
 // there (an app's redirect URI that no server answers, e.g. http://127.0.0.1:8080/callback): its
 // `code` and `state` are in the printed URL. The demo provider only, never real ones.
@@ -33,6 +34,7 @@ const stopAt = args.values['stop-at'];
 
 const jars = new Map(); // origin -> cookie name -> value
 let url = start;
+let form; // a form to post to `url` (the consent start page's "Continue")
 for (let step = 0; step < 20; step++) {
   if (stopAt && url.startsWith(stopAt)) done(url);
   const target = new URL(url);
@@ -41,10 +43,12 @@ for (let step = 0; step < 20; step++) {
   const isLogin = /^\/interaction\/[^/]+$/.test(target.pathname);
   let res;
   try {
+    const body = isLogin ? new URLSearchParams({ email, given_name: 'Demo', family_name: 'User' }) : form;
+    form = undefined;
     res = await fetch(isLogin ? `${url}/login` : url, {
       redirect: 'manual',
       headers: jar.size ? { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } : {},
-      ...(isLogin ? { method: 'POST', body: new URLSearchParams({ email, given_name: 'Demo', family_name: 'User' }) } : {}),
+      ...(body ? { method: 'POST', body } : {}),
       signal: AbortSignal.timeout(15_000),
     });
   } catch (err) {
@@ -57,9 +61,17 @@ for (let step = 0; step < 20; step++) {
     const pair = cookie.split(';')[0];
     jar.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
   }
+  // The broker's consent start page: post its form ("Continue") with the cookie it just set.
+  if (res.status === 200 && target.pathname === '/connect/start') {
+    const fields = [...(await res.text()).matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map(([, n, v]) => [n, v]);
+    if (fields.length) {
+      form = new URLSearchParams(fields);
+      continue;
+    }
+  }
   const location = res.headers.get('location');
   if (!location) {
-    await res.body?.cancel();
+    await res.body?.cancel().catch(() => {});
     if (!res.ok) {
       console.error(`sign-in: ${target.origin}${target.pathname} answered ${res.status}`);
       console.log(url);

@@ -4,8 +4,31 @@ import { BusContext, BusException, JobProducer } from '@broker/bus';
 import { BusReply, BusRequest, MessagePatterns } from '@broker/contracts';
 import { BusAuthGuard, RequireScopes } from '@broker/identity';
 import { JobEntity, JobsService, ProvidersService, SecureConfigsService, toOAuthProvider } from '@broker/registry';
+import { ServiceEventPublisher } from '@broker/service-runtime';
 
 const JOBS_PATH = '/api/v2/externalOAuth/jobs';
+
+/**
+ * The gateway validates request bodies; another bus caller may send anything. Until payloads are
+ * checked against schemas at the transport, the types the service relies on are checked here, so
+ * a malformed payload is UNPROCESSABLE rather than a failure inside the handler.
+ */
+function checkTypes(raw: unknown, fields: Record<string, 'string' | 'boolean' | 'strings' | 'object'>, required: string[]): Record<string, unknown> {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new BusException('UNPROCESSABLE', 'The request must be an object.', [{ name: 'body', message: 'must be an object' }]);
+  const body = raw as Record<string, unknown>;
+  const wrong = Object.entries(fields).filter(([name, kind]) => {
+    const v = body[name];
+    if (v === undefined || v === null) return required.includes(name);
+    if (kind === 'strings') return !Array.isArray(v) || v.some((s) => typeof s !== 'string');
+    if (kind === 'object') return typeof v !== 'object' || Array.isArray(v);
+    return typeof v !== kind;
+  });
+  if (wrong.length) throw new BusException('UNPROCESSABLE', 'Invalid request.', wrong.map(([name, kind]) => ({ name, message: `must be ${kind === 'strings' ? 'a list of strings' : `a ${kind}`}` })));
+  return body;
+}
+
+const CREATE_FIELDS = { type: 'string', name: 'string', clientId: 'string', clientSecret: 'string', scopes: 'strings', skipConsent: 'boolean', host: 'string', baseUrl: 'string', tenant: 'string', issuer: 'string', endpoints: 'object', appSlug: 'string', appInstallUrl: 'string' } as const;
+const UPDATE_FIELDS = { name: 'string', clientSecret: 'string', skipConsent: 'boolean', status: 'string', appSlug: 'string', appInstallUrl: 'string' } as const;
 
 /** Bus handlers of the providers and jobs resources; the org is always the verified caller's. */
 @Controller()
@@ -18,6 +41,7 @@ export class ProvidersBusController {
     private readonly jobs: JobsService,
     private readonly secrets: SecureConfigsService,
     private readonly producer: JobProducer,
+    private readonly events: ServiceEventPublisher,
   ) {}
 
   @MessagePattern(MessagePatterns.providers.list)
@@ -35,13 +59,17 @@ export class ProvidersBusController {
   @MessagePattern(MessagePatterns.providers.create)
   @RequireScopes('providers:write')
   create(@Payload() req: BusRequest<'providers.create'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.create'>> {
+    checkTypes(req, CREATE_FIELDS, ['type', 'name', 'clientId', 'clientSecret']);
     return this.providers.create(ctx.getPrincipal().orgId, req);
   }
 
   @MessagePattern(MessagePatterns.providers.update)
   @RequireScopes('providers:write')
-  update(@Payload() req: BusRequest<'providers.update'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.update'>> {
-    return this.providers.update(ctx.getPrincipal().orgId, String(req?.id ?? ''), req?.changes ?? {});
+  async update(@Payload() req: BusRequest<'providers.update'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.update'>> {
+    const changes = checkTypes(req?.changes ?? {}, UPDATE_FIELDS, []) as BusRequest<'providers.update'>['changes'];
+    const updated = await this.providers.update(ctx.getPrincipal().orgId, String(req?.id ?? ''), changes);
+    await this.changed(updated.orgId, updated.id);
+    return updated;
   }
 
   /** Starts (or returns the running) deletion job; the queue entry is added once the job record is committed. */
@@ -51,6 +79,7 @@ export class ProvidersBusController {
     const orgId = ctx.getPrincipal().orgId;
     const providerId = String(req?.id ?? '');
     const { job } = await this.providers.requestDeletion(orgId, providerId);
+    await this.changed(orgId, providerId);
     await this.enqueue(job, () => this.producer.enqueue('provider-deletion', 'DELETE_PROVIDER', { orgId, providerId, jobId: job.id }, { jobId: job.id }));
     return { location: `${JOBS_PATH}/${job.id}/` };
   }
@@ -68,7 +97,13 @@ export class ProvidersBusController {
     if (!provider || !provider.secureConfigId) throw new BusException('NOT_FOUND', 'OAuth provider not found.');
     const clientSecret = await this.secrets.reveal(orgId, provider.secureConfigId);
     if (clientSecret === null) throw new BusException('NOT_FOUND', 'OAuth provider not found.');
-    return { provider: toOAuthProvider(provider), resolved: provider.resolved as unknown as Record<string, unknown>, clientSecret, version: provider.version };
+    return {
+      provider: toOAuthProvider(provider),
+      resolved: provider.resolved as unknown as Record<string, unknown>,
+      clientSecret,
+      version: provider.version,
+      ...(provider.githubApp ? { githubApp: provider.githubApp } : {}),
+    };
   }
 
   @MessagePattern(MessagePatterns.jobs.get)
@@ -88,6 +123,16 @@ export class ProvidersBusController {
     const job = await this.jobs.create(undefined, orgId, 'STATS');
     await this.enqueue(job, () => this.producer.enqueue('stats', 'STATS', { orgId, jobId: job.id }, { jobId: job.id }));
     return { location: `${JOBS_PATH}/${job.id}/` };
+  }
+
+  /**
+   * Tells the token-brokers that a provider changed (status, secret, settings), so they read it
+   * again at once instead of serving from their short cache: a provider marked invalid stops
+   * serving its tokens everywhere. A hint only (it carries no status): a forged one costs a re-read.
+   * Delivered before the caller gets its answer (never failing the request if Redis refuses it).
+   */
+  private changed(orgId: string, providerId: string): Promise<void> {
+    return this.events.publish({ type: 'provider.changed', orgId, providerId, at: new Date().toISOString() });
   }
 
   /** A queue hiccup does not fail the request: the worker's reconciler re-queues open jobs it finds idle. */

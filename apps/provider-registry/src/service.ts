@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { JobQueuesModule } from '@broker/bus';
 import { TokenVerificationModule } from '@broker/identity';
 import { REGISTRY_SCHEMA, RegistryDomainModule } from '@broker/registry';
-import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/service-runtime';
+import { ServiceConfig, ServiceDefinition, ServiceEventPublisher, ServiceRuntimeModule } from '@broker/service-runtime';
 import { ProvidersBusController } from './providers.bus-controller';
 
 @Module({})
@@ -16,6 +16,7 @@ class ProviderRegistryModule {
         RegistryDomainModule,
         TokenVerificationModule,
       ],
+      providers: [ServiceEventPublisher],
       controllers: [ProvidersBusController],
     };
   }

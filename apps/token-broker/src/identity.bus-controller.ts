@@ -1,7 +1,21 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { AuthorizeRequest, BusReply, CompleteAuthorizationRequest, MessagePatterns, TokenRequest } from '@broker/contracts';
-import { AuthorizationEndpoint, OAuthError, SigningKeysService, TokenEndpoint } from '@broker/identity';
+import { BusException } from '@broker/bus';
+import { AuthorizeRequest, BusReply, CompleteAuthorizationRequest, MessagePatterns } from '@broker/contracts';
+import {
+  AuthorizationEndpoint,
+  OAuthError,
+  RevocationStateUnavailableError,
+  RevocationSync,
+  SigningKeysService,
+  TokenEndpoint,
+  TokenStatusEndpoints,
+  snapshotFor,
+  textField,
+  tokenRequestFrom,
+} from '@broker/identity';
+
+type OAuthFailure = { ok: false; error: { error: string; error_description: string; status: number } };
 
 /** Bus handlers of the broker's own OAuth server. */
 @Controller()
@@ -10,15 +24,16 @@ export class IdentityBusController {
     private readonly tokens: TokenEndpoint,
     private readonly keys: SigningKeysService,
     private readonly authorization: AuthorizationEndpoint,
+    private readonly status: TokenStatusEndpoints,
+    private readonly revocations: RevocationSync,
   ) {}
 
   @MessagePattern(MessagePatterns.identity.token)
-  async token(@Payload() request: TokenRequest): Promise<BusReply<'identity.token'>> {
+  async token(@Payload() request: unknown): Promise<BusReply<'identity.token'>> {
     try {
-      return { ok: true, token: await this.tokens.handle(request ?? {}) };
+      return { ok: true, token: await this.tokens.handle(tokenRequestFrom(request)) };
     } catch (err) {
-      if (err instanceof OAuthError) return { ok: false, error: { error: err.error, error_description: err.description, status: err.status } };
-      throw err;
+      return oauthFailure(err);
     }
   }
 
@@ -27,10 +42,42 @@ export class IdentityBusController {
     return (await this.keys.jwks()) as BusReply<'identity.jwks'>;
   }
 
+  /**
+   * The live revocations, for the verifiers of the other services. Served from this replica's
+   * list (read from PostgreSQL every second); its age travels with it, so a caller never trusts a
+   * list older than its bound.
+   */
+  @MessagePattern(MessagePatterns.identity.revocations)
+  async revocationList(@Payload() request: unknown): Promise<BusReply<'identity.revocations'>> {
+    if (this.revocations.list.ageMs() > this.revocations.options.pollMs) await this.revocations.refresh().catch(() => undefined);
+    return snapshotFor(this.revocations.list, textField(request, 'version'));
+  }
+
+  /** RFC 7009. */
+  @MessagePattern(MessagePatterns.identity.revoke)
+  async revoke(@Payload() request: unknown): Promise<BusReply<'identity.revoke'>> {
+    try {
+      await this.status.revoke(tokenRequestFrom(request));
+      return { ok: true };
+    } catch (err) {
+      return oauthFailure(err);
+    }
+  }
+
+  /** RFC 7662. */
+  @MessagePattern(MessagePatterns.identity.introspect)
+  async introspect(@Payload() request: unknown): Promise<BusReply<'identity.introspect'>> {
+    try {
+      return { ok: true, introspection: await this.status.introspect(tokenRequestFrom(request)) };
+    } catch (err) {
+      return oauthFailure(err);
+    }
+  }
+
   /** Checks an authorization request before the browser is sent to the upstream sign-in. */
   @MessagePattern(MessagePatterns.identity.authorize)
   authorize(@Payload() request: AuthorizeRequest): Promise<BusReply<'identity.authorize'>> {
-    return this.authorization.check(request ?? {});
+    return this.authorization.check(authorizeRequestFrom(request));
   }
 
   /**
@@ -39,6 +86,30 @@ export class IdentityBusController {
    */
   @MessagePattern(MessagePatterns.identity.authorizeComplete)
   authorizeComplete(@Payload() request: CompleteAuthorizationRequest): Promise<BusReply<'identity.authorize-complete'>> {
-    return this.authorization.complete(request ?? ({} as CompleteAuthorizationRequest));
+    return this.authorization.complete({
+      authorization: authorizeRequestFrom(request?.authorization),
+      upstreamAccessToken: textField(request, 'upstreamAccessToken') as string,
+    });
   }
+}
+
+/** An OAuth error as the handler's answer; an unreadable revocation list as a bus error (503). */
+function oauthFailure(err: unknown): OAuthFailure {
+  if (err instanceof OAuthError) return { ok: false, error: { error: err.error, error_description: err.description, status: err.status } };
+  if (err instanceof RevocationStateUnavailableError) throw new BusException('UNAVAILABLE', err.message);
+  throw err;
+}
+
+const AUTHORIZE_FIELDS = ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce'] as const;
+
+/** The authorization parameters of an untrusted payload: strings only. */
+function authorizeRequestFrom(raw: unknown): AuthorizeRequest {
+  const out: AuthorizeRequest = {};
+  for (const field of AUTHORIZE_FIELDS) {
+    const value = textField(raw, field);
+    if (value !== undefined) out[field] = value;
+  }
+  const duplicated = raw && typeof raw === 'object' ? (raw as { duplicated?: unknown }).duplicated : undefined;
+  if (Array.isArray(duplicated)) out.duplicated = duplicated.filter((d): d is string => typeof d === 'string');
+  return out;
 }

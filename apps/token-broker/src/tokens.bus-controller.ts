@@ -2,8 +2,8 @@ import { Controller, Logger, UseFilters, UseGuards } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { BusContext, BusException } from '@broker/bus';
 import { BusReply, BusRequest, MessagePatterns, Principal } from '@broker/contracts';
-import { BusAuthGuard, RequireScopes } from '@broker/identity';
-import { AuthorizedProvidersService, ConsentService, TokenPath, TokensError } from '@broker/tokens';
+import { BusAuthGuard, RequireScopes, textField } from '@broker/identity';
+import { AuthorizedProvidersService, ConsentBrowserMismatchError, ConsentService, TokenPath, TokensError } from '@broker/tokens';
 import { TokensErrorFilter } from './tokens-error.filter';
 
 /** The browser's return from the provider: no caller token; the single-use state binds it to the user who started. */
@@ -14,14 +14,28 @@ export class BrowserCallbackBusController {
   constructor(private readonly consent: ConsentService) {}
 
   @MessagePattern(MessagePatterns.authorizations.browserCallback)
-  async callback(@Payload() req: BusRequest<'authorizations.browser-callback'>): Promise<BusReply<'authorizations.browser-callback'>> {
-    if (typeof req?.state !== 'string' || typeof req?.code !== 'string' || typeof req?.providerId !== 'string') {
-      return { ok: false, error: 'invalid_request', clientState: typeof req?.state === 'string' ? await this.consent.abandon(req.state) : null };
+  async callback(@Payload() raw: unknown): Promise<BusReply<'authorizations.browser-callback'>> {
+    const req = {
+      state: textField(raw, 'state'),
+      code: textField(raw, 'code'),
+      providerId: textField(raw, 'providerId'),
+      iss: textField(raw, 'iss'),
+      browserBinding: textField(raw, 'browserBinding'),
+    };
+    if (req.state === undefined || req.code === undefined || req.providerId === undefined) {
+      // The provider reported an error (no code): the attempt ends, and only the browser that
+      // started it learns the app's state back.
+      const binding = req.state === undefined ? null : await this.consent.abandon(req.state, req.browserBinding);
+      return { ok: false, error: binding === 'mismatch' ? 'browser_mismatch' : 'invalid_request', clientState: binding === 'mismatch' ? null : binding };
     }
     try {
-      const done = await this.consent.complete(null, req);
+      const done = await this.consent.complete(null, { ...req, state: req.state, code: req.code, providerId: req.providerId });
       return { ok: true, authorizationId: done.authorizedProvider.id, providerId: done.authorizedProvider.provider.id, clientState: done.clientState };
     } catch (err) {
+      if (err instanceof ConsentBrowserMismatchError) {
+        this.logger.warn('browser callback refused: the browser did not start this consent');
+        return { ok: false, error: 'browser_mismatch', clientState: null };
+      }
       if (err instanceof TokensError) {
         this.logger.warn(`browser callback refused: ${err.message}`);
         return { ok: false, error: err.code === 'UNAVAILABLE' ? 'temporarily_unavailable' : 'invalid_request', clientState: null };
@@ -56,9 +70,11 @@ export class TokensBusController {
 
   @MessagePattern(MessagePatterns.authorizations.callback)
   @RequireScopes('authorizations:write')
-  async callback(@Payload() req: BusRequest<'authorizations.callback'>, @Ctx() ctx: BusContext): Promise<BusReply<'authorizations.callback'>> {
+  async callback(@Payload() raw: unknown, @Ctx() ctx: BusContext): Promise<BusReply<'authorizations.callback'>> {
     const p = ctx.getPrincipal();
-    const done = await this.consent.complete({ orgId: p.orgId, userId: p.sub }, req);
+    const [code, state, providerId, iss] = (['code', 'state', 'providerId', 'iss'] as const).map((name) => textField(raw, name));
+    if (!code || !state || providerId === undefined) throw new BusException('UNPROCESSABLE', 'code, state and providerId are required', [{ name: 'body', message: 'code, state and providerId must be strings' }]);
+    const done = await this.consent.complete({ orgId: p.orgId, userId: p.sub }, { code, state, providerId, iss });
     return { authorizedProvider: done.authorizedProvider, userInfo: done.userInfo };
   }
 

@@ -4,7 +4,6 @@ import { DataSource } from 'typeorm';
 import { EnvelopeCipher, KeyedHasher, KeyringError, parseKeyring } from '@broker/crypto';
 import {
   ClientsService,
-  GrantsService,
   IDENTITY_SCHEMA,
   OrgsService,
   SigningKeysService,
@@ -101,10 +100,6 @@ export class AdminContext {
 
   async users(): Promise<UsersService> {
     return new UsersService(await this.open(IDENTITY_SCHEMA));
-  }
-
-  async grants(): Promise<GrantsService> {
-    return new GrantsService(await this.open(IDENTITY_SCHEMA), new KeyedHasher(this.settings.pepper));
   }
 
   async signingKeys(): Promise<SigningKeysService> {

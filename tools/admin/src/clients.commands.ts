@@ -1,5 +1,5 @@
 import { GRANT_TYPES, GrantType, SCOPES } from '@broker/contracts';
-import type { OAuthClientEntity } from '@broker/identity';
+import { ClientCredentials, ClientPolicyError, OAuthClientEntity } from '@broker/identity';
 import type { AdminContext } from './admin-context';
 import {
   AdminFailure,
@@ -45,6 +45,7 @@ function view(c: OAuthClientEntity) {
     grants: c.grantTypes,
     scopes: c.scopes,
     redirectUris: c.redirectUris,
+    allowUserDelegation: c.allowUserDelegation,
     createdAt: c.createdAt,
   };
 }
@@ -53,11 +54,13 @@ async function setDisabled(ctx: AdminContext, values: Values, out: Output, disab
   const id = required(values, 'id');
   const client = await existingClient(ctx, id);
   if (client.disabled === disabled) return out.print(`client '${id}' is already ${status(disabled)}`);
-  await (await ctx.clients()).setDisabled(id, disabled);
+  const clients = await ctx.clients();
+  if (!(await (disabled ? clients.disable(id) : clients.enable(id))))
+    throw new AdminFailure(`client '${id}' does not exist`);
   out.print(
     disabled
-      ? `disabled client '${id}': it can no longer authenticate or get tokens`
-      : `enabled client '${id}'`,
+      ? `disabled client '${id}': it can no longer authenticate, and every token it holds or issued is refused within seconds`
+      : `enabled client '${id}' (tokens revoked while it was disabled stay revoked)`,
   );
 }
 
@@ -66,16 +69,18 @@ export const clientCommands: Command[] = [
     name: 'create-client',
     summary: 'create an OAuth client of an org; prints its id and secret (shown this once)',
     usage:
-      '--org ID --name NAME [--scopes a,b,...] [--grants g,...] [--redirect-uri URI]...\n' +
+      '--org ID --name NAME [--scopes a,b,...] [--grants g,...] [--redirect-uri URI]... [--allow-user-delegation]\n' +
       `  --scopes    default tokens:read; any of ${SCOPES.join(', ')}\n` +
       `  --grants    default client_credentials; any of ${GRANT_TYPES.join(', ')}\n` +
-      '  --redirect-uri  exact redirect URI for authorization_code (repeat for several)',
+      '  --redirect-uri  exact redirect URI for authorization_code (repeat for several)\n' +
+      '  --allow-user-delegation  people signing in through it may get tokens:delegate (required for that scope with authorization_code)',
     options: {
       ...ORG_FLAG,
       name: { type: 'string' },
       scopes: { type: 'string' },
       grants: { type: 'string' },
       'redirect-uri': { type: 'string', multiple: true },
+      'allow-user-delegation': { type: 'boolean' },
     },
     async run(ctx, values, out) {
       const orgId = required(values, 'org');
@@ -88,9 +93,22 @@ export const clientCommands: Command[] = [
       if (grantTypes.includes('authorization_code') && !uris.length)
         throw new UsageError('the authorization_code grant needs at least one --redirect-uri');
       const org = await existingOrg(ctx, orgId);
-      const created = await (
-        await ctx.clients()
-      ).createClient({ orgId, name, scopes, grantTypes, redirectUris: uris });
+      let created: ClientCredentials;
+      try {
+        created = await (
+          await ctx.clients()
+        ).createClient({
+          orgId,
+          name,
+          scopes,
+          grantTypes,
+          redirectUris: uris,
+          allowUserDelegation: values['allow-user-delegation'] === true,
+        });
+      } catch (err) {
+        if (err instanceof ClientPolicyError) throw new UsageError(err.message);
+        throw err;
+      }
       out.print(
         JSON.stringify({ client_id: created.clientId, client_secret: created.clientSecret }, null, 2),
       );
@@ -143,6 +161,7 @@ export const clientCommands: Command[] = [
           ['grants', c.grants.join(', ')],
           ['scopes', c.scopes.join(', ')],
           ['redirect URIs', c.redirectUris.join(' ') || '-'],
+          ['user delegation', c.allowUserDelegation ? 'allowed' : 'no'],
           ['created', date(c.createdAt)],
         ]),
       );
@@ -150,7 +169,7 @@ export const clientCommands: Command[] = [
   },
   {
     name: 'disable-client',
-    summary: 'disable a client: it can no longer authenticate until enabled again',
+    summary: 'disable a client: it can no longer authenticate, and its tokens are refused within seconds',
     usage: '--id CLIENT_ID',
     options: ID_FLAG,
     run: (ctx, values, out) => setDisabled(ctx, values, out, true),
@@ -164,25 +183,21 @@ export const clientCommands: Command[] = [
   },
   {
     name: 'revoke-client',
-    summary: 'revoke every refresh token (and unused authorization code) issued to a client',
+    summary: 'revoke every token a client holds or issued (refresh tokens included); it stays enabled',
     usage: '--id CLIENT_ID',
-    details:
-      'Access tokens already issued stay valid until they expire (ACCESS_TOKEN_TTL_SECONDS, 15 min by default).',
+    details: 'Its access tokens are refused on every gateway and service within seconds.',
     options: ID_FLAG,
     async run(ctx, values, out) {
       const client = await existingClient(ctx, required(values, 'id'));
-      const families = await (
-        await ctx.grants()
-      ).revokeFamilies({ orgId: client.orgId, clientId: client.id });
-      if (out.json) return out.print(JSON.stringify({ client: client.id, revokedFamilies: families }));
-      out.print(
-        `revoked ${families} refresh-token famil${families === 1 ? 'y' : 'ies'} of client '${client.id}'`,
-      );
+      if (!(await (await ctx.clients()).revokeAllOfClient(client.id)))
+        throw new AdminFailure(`client '${client.id}' does not exist`);
+      if (out.json) return out.print(JSON.stringify({ client: client.id, revoked: true }));
+      out.print(`revoked every token client '${client.id}' holds or issued`);
     },
   },
   {
     name: 'delete-client',
-    summary: 'delete a client with its refresh tokens and authorization codes',
+    summary: 'delete a client with its refresh tokens and codes; its tokens are refused within seconds',
     usage: '--id CLIENT_ID --yes',
     details:
       'The bootstrap admin client comes back at the next token-broker start while BOOTSTRAP_CLIENT_SECRET is set.',

@@ -36,11 +36,13 @@ async function setDisabled(ctx: AdminContext, values: Values, out: Output, disab
   const id = required(values, 'id');
   const org = await existingOrg(ctx, id);
   if (org.disabled === disabled) return out.print(`org '${id}' is already ${status(disabled)}`);
-  await (await ctx.orgs()).setDisabled(id, disabled);
+  const orgs = await ctx.orgs();
+  if (!(await (disabled ? orgs.disable(id) : orgs.enable(id))))
+    throw new AdminFailure(`org '${id}' does not exist`);
   out.print(
     disabled
-      ? `disabled org '${id}': its clients can no longer authenticate, so nobody gets new tokens for it`
-      : `enabled org '${id}'`,
+      ? `disabled org '${id}': its clients can no longer authenticate, and every token they hold or issued is refused within seconds`
+      : `enabled org '${id}' (tokens revoked while it was disabled stay revoked)`,
   );
 }
 
@@ -126,17 +128,18 @@ export const orgCommands: Command[] = [
   },
   {
     name: 'revoke-org',
-    summary: 'revoke every refresh token (and unused authorization code) of an org',
+    summary:
+      'revoke every token the org’s clients hold or issued (refresh tokens included); the org stays enabled',
     usage: '--id ID',
-    details:
-      'Access tokens already issued stay valid until they expire (ACCESS_TOKEN_TTL_SECONDS, 15 min by default).',
+    details: 'Access tokens are refused on every gateway and service within seconds; people sign in again.',
     options: ID_FLAG,
     async run(ctx, values, out) {
       const id = required(values, 'id');
       await existingOrg(ctx, id);
-      const families = await (await ctx.grants()).revokeFamilies({ orgId: id });
-      if (out.json) return out.print(JSON.stringify({ org: id, revokedFamilies: families }));
-      out.print(`revoked ${families} refresh-token famil${families === 1 ? 'y' : 'ies'} of org '${id}'`);
+      const clients = await (await ctx.orgs()).revokeAll(id);
+      if (clients === null) throw new AdminFailure(`org '${id}' does not exist`);
+      if (out.json) return out.print(JSON.stringify({ org: id, revokedClients: clients }));
+      out.print(`revoked every token of org '${id}' (${clients} client(s), with their refresh tokens)`);
     },
   },
   {

@@ -1,3 +1,4 @@
+import { SCOPES } from '@broker/contracts';
 import type { UserEntity } from '@broker/identity';
 import type { AdminContext } from './admin-context';
 import {
@@ -8,6 +9,7 @@ import {
   Values,
   YES_FLAG,
   confirmed,
+  listOf,
   optional,
   required,
 } from './command';
@@ -35,6 +37,7 @@ function view(u: UserEntity) {
     email: u.email,
     name: name(u) || null,
     zoneinfo: u.zoneinfo,
+    scopes: u.scopes,
     status: status(u.disabled),
     registeredAt: u.registeredAt,
   };
@@ -46,23 +49,28 @@ async function setDisabled(ctx: AdminContext, values: Values, out: Output, disab
   const user = await existingUser(ctx, orgId, sub);
   if (user.disabled === disabled)
     return out.print(`user '${sub}' of org '${orgId}' is already ${status(disabled)}`);
-  await (await ctx.users()).setDisabled(orgId, sub, disabled);
-  if (!disabled) return out.print(`enabled user '${sub}' of org '${orgId}'`);
-  // Their refresh tokens would keep minting access tokens: they go with the disabling.
-  const families = await (await ctx.grants()).revokeFamilies({ orgId, sub });
+  const users = await ctx.users();
+  if (!(await (disabled ? users.disable(orgId, sub) : users.enable(orgId, sub))))
+    throw new AdminFailure(`org '${orgId}' has no user '${sub}'`);
   out.print(
-    `disabled user '${sub}' of org '${orgId}': they can no longer sign in or be given delegated tokens; revoked ${families} refresh-token famil${families === 1 ? 'y' : 'ies'}`,
+    disabled
+      ? `disabled user '${sub}' of org '${orgId}': they can no longer sign in, and every token they hold is refused within seconds`
+      : `enabled user '${sub}' of org '${orgId}' (tokens revoked while disabled stay revoked: they sign in again)`,
   );
 }
 
 export const userCommands: Command[] = [
   {
     name: 'create-user',
-    summary: 'create a user of an org (people are also created when they first sign in)',
-    usage: '--org ID --sub SUB [--email E] [--given-name G] [--family-name F] [--zoneinfo TZ]',
+    summary: 'invite a person to an org: they may then sign in, with the scopes given here',
+    usage:
+      '--org ID --sub SUB [--email E] [--scopes a,b,...] [--given-name G] [--family-name F] [--zoneinfo TZ]\n' +
+      "  They sign in matched by --sub or their verified --email; their tokens get their client's scopes ∩ --scopes\n" +
+      `  (none by default; any of ${SCOPES.join(', ')}).`,
     options: {
       ...USER_FLAGS,
       email: { type: 'string' },
+      scopes: { type: 'string' },
       'given-name': { type: 'string' },
       'family-name': { type: 'string' },
       zoneinfo: { type: 'string' },
@@ -70,16 +78,21 @@ export const userCommands: Command[] = [
     async run(ctx, values, out) {
       const orgId = required(values, 'org');
       const sub = required(values, 'sub');
+      const scopes = listOf(optional(values, 'scopes'), SCOPES, 'scope') ?? [];
       await existingOrg(ctx, orgId);
       const { user, created } = await (
         await ctx.users()
-      ).create(orgId, {
-        sub,
-        email: optional(values, 'email'),
-        givenName: optional(values, 'given-name'),
-        familyName: optional(values, 'family-name'),
-        zoneinfo: optional(values, 'zoneinfo'),
-      });
+      ).create(
+        orgId,
+        {
+          sub,
+          email: optional(values, 'email'),
+          givenName: optional(values, 'given-name'),
+          familyName: optional(values, 'family-name'),
+          zoneinfo: optional(values, 'zoneinfo'),
+        },
+        scopes,
+      );
       if (out.json) return out.print(JSON.stringify({ ...view(user), created }));
       out.print(
         created
@@ -100,8 +113,15 @@ export const userCommands: Command[] = [
       if (out.json) return out.print(JSON.stringify(users.map(view), null, 2));
       out.print(
         table(
-          ['SUB', 'EMAIL', 'NAME', 'STATUS', 'REGISTERED'],
-          users.map((u) => [u.sub, u.email ?? '-', name(u) || '-', status(u.disabled), date(u.registeredAt)]),
+          ['SUB', 'EMAIL', 'NAME', 'STATUS', 'SCOPES', 'REGISTERED'],
+          users.map((u) => [
+            u.sub,
+            u.email ?? '-',
+            name(u) || '-',
+            status(u.disabled),
+            u.scopes.join(',') || '-',
+            date(u.registeredAt),
+          ]),
         ),
       );
     },
@@ -128,6 +148,7 @@ export const userCommands: Command[] = [
           ['email', user.email ?? '-'],
           ['name', name(user) || '-'],
           ['zoneinfo', user.zoneinfo ?? '-'],
+          ['scopes', user.scopes.join(', ') || '-'],
           ['status', status(user.disabled)],
           ['registered', date(user.registeredAt)],
           ['linked provider accounts', linked.length],
@@ -144,42 +165,41 @@ export const userCommands: Command[] = [
   },
   {
     name: 'disable-user',
-    summary: 'disable a user: no sign-in, no delegated tokens, refresh tokens revoked',
+    summary: 'disable a user: no sign-in, and every token they hold is refused within seconds',
     usage: '--org ID --sub SUB',
     options: USER_FLAGS,
     run: (ctx, values, out) => setDisabled(ctx, values, out, true),
   },
   {
     name: 'enable-user',
-    summary: 'enable a disabled user again (they sign in again for new refresh tokens)',
+    summary: 'enable a disabled user again (they sign in again for new tokens)',
     usage: '--org ID --sub SUB',
     options: USER_FLAGS,
     run: (ctx, values, out) => setDisabled(ctx, values, out, false),
   },
   {
     name: 'revoke-user',
-    summary: 'revoke every refresh token (and unused authorization code) of a user, for every client',
+    summary: 'revoke every token a user holds, for every client (refresh tokens included); they stay enabled',
     usage: '--org ID --sub SUB',
     details:
-      'Access tokens already issued stay valid until they expire (ACCESS_TOKEN_TTL_SECONDS, 15 min by default).',
+      'Their access tokens are refused on every gateway and service within seconds; they sign in again.',
     options: USER_FLAGS,
     async run(ctx, values, out) {
       const user = await existingUser(ctx, required(values, 'org'), required(values, 'sub'));
-      const families = await (await ctx.grants()).revokeFamilies({ orgId: user.orgId, sub: user.sub });
-      if (out.json)
-        return out.print(JSON.stringify({ org: user.orgId, sub: user.sub, revokedFamilies: families }));
-      out.print(
-        `revoked ${families} refresh-token famil${families === 1 ? 'y' : 'ies'} of user '${user.sub}' of org '${user.orgId}'`,
-      );
+      if (!(await (await ctx.users()).revokeAllOfUser(user.orgId, user.sub)))
+        throw new AdminFailure(`org '${user.orgId}' has no user '${user.sub}'`);
+      if (out.json) return out.print(JSON.stringify({ org: user.orgId, sub: user.sub, revoked: true }));
+      out.print(`revoked every token of user '${user.sub}' of org '${user.orgId}'`);
     },
   },
   {
     name: 'delete-user',
-    summary: 'delete a user with their refresh tokens (they must have no linked provider accounts left)',
+    summary:
+      'delete a user; their tokens are refused within seconds (they must have no linked provider accounts left)',
     usage: '--org ID --sub SUB --yes',
     details:
-      'Linked provider accounts are unlinked through the API first (DELETE /api/v2/externalOAuth/authorizedProviders/{id}/),\n' +
-      'which revokes the grant at the provider.',
+      'The admin tool cannot revoke grants at providers: a user with linked accounts is deleted through the admin API\n' +
+      '(DELETE /api/v1/oauth/admin/users/{sub}, which unlinks them with revocation at each provider), or unlinked first.',
     options: { ...USER_FLAGS, ...YES_FLAG },
     async run(ctx, values, out) {
       const orgId = required(values, 'org');
@@ -189,8 +209,9 @@ export const userCommands: Command[] = [
       const links = await (await ctx.authorizations()).forUser(orgId, sub);
       if (links.length) {
         throw new AdminFailure(
-          `user '${sub}' of org '${orgId}' still has ${links.length} linked provider account(s) (${links.map((l) => l.id).join(', ')}): unlink them first ` +
-            `(DELETE /api/v2/externalOAuth/authorizedProviders/{id}/ revokes the grant at the provider), then run delete-user again`,
+          `user '${sub}' of org '${orgId}' still has ${links.length} linked provider account(s) (${links.map((l) => l.id).join(', ')}): ` +
+            `delete the user through the admin API (DELETE /api/v1/oauth/admin/users/${sub}, scope identity:admin), which unlinks them with ` +
+            `revocation at each provider, or unlink them first (DELETE /api/v2/externalOAuth/authorizedProviders/{id}/) and run delete-user again`,
         );
       }
       if (!(await (await ctx.users()).delete(orgId, sub)))

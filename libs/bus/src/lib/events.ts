@@ -1,5 +1,5 @@
 import IORedis from 'ioredis';
-import { BrokerEvent, brokerEventsChannel } from '@broker/contracts';
+import { BrokerEvent, ProviderChangedEvent, brokerEventsChannel } from '@broker/contracts';
 import { createRedisConnection } from './redis-connection';
 
 /**
@@ -15,9 +15,12 @@ export class BrokerEventPublisher {
     this.channel = brokerEventsChannel(prefix);
   }
 
-  readonly publish = (event: BrokerEvent): void => {
-    this.redis.publish(this.channel, JSON.stringify(event)).catch(() => undefined);
-  };
+  /** Fire and forget; the promise (never rejected) lets a caller wait until Redis has delivered it. */
+  readonly publish = (event: BrokerEvent | ProviderChangedEvent): Promise<void> =>
+    this.redis.publish(this.channel, JSON.stringify(event)).then(
+      () => undefined,
+      () => undefined,
+    );
 
   async close(): Promise<void> {
     await this.redis.quit().catch(() => undefined);

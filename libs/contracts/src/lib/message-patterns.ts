@@ -1,9 +1,11 @@
 import type { CreateProviderRequest, JobLocation, ListProvidersQuery, OAuthProvider, OAuthProviderJob, ProviderList, UpdateProviderRequest } from './providers';
 import type { ServiceName } from './services';
-import type { AccessTokenResponse, AcquireTokenRequest, AcquiredToken, AuthorizedProvider, AuthorizeProviderResponse, OAuthUser, ProviderCallbackRequest, ProviderCallbackResponse } from './tokens';
+import type { AccessTokenResponse, AcquireTokenRequest, AcquiredToken, AuthorizedProvider, AuthorizeProviderResponse, OAuthUserResponse, ProviderCallbackRequest, ProviderCallbackResponse } from './tokens';
 import type { InternalProviderCredentials } from './providers';
-import type { DeleteExternalAuthResponse, DeviceExchangeResult, ExternalAuth, ExternalAuthDevice, ExternalAuthLink } from './external-auth';
+import type { DeleteExternalAuthResponse, DeviceExchangeResult, ExternalAuth, ExternalAuthDevice, ListUserExternalAuthResponse } from './external-auth';
 import type { AuthorizeRequest, AuthorizeResult, CompleteAuthorizationRequest, CompleteAuthorizationResult, DelegatedTokenRequest, JsonWebKeySet, TokenRequest, TokenResponse, TokenResult, UserInfoResponse } from './oauth-server';
+import type { AdminAction, AdminRevokeRequest, AdminRevokeResult, IntrospectionResult, RevocationResult, RevocationSnapshot, TokenIntrospectionRequest, TokenRevocationRequest } from './revocation';
+import type { ConsentPage } from './tokens';
 
 /**
  * Every request/reply message on the bus: pattern → request and reply types. Pattern names are
@@ -23,16 +25,17 @@ export interface BusContract {
   'authorizations.callback': { request: ProviderCallbackRequest; reply: ProviderCallbackResponse };
   /** The browser callback: no caller token, the single-use state is the proof (like `identity.authorize-complete`). */
   'authorizations.browser-callback': {
-    request: ProviderCallbackRequest;
+    /** `browserBinding`: SHA-256 (hex) of the consent cookie the browser brought back; required to complete. */
+    request: ProviderCallbackRequest & { browserBinding?: string };
     reply: { ok: true; authorizationId: string; providerId: string; clientState: string | null } | { ok: false; error: string; clientState: string | null };
   };
   'authorizations.list': { request: Record<string, never>; reply: { data: AuthorizedProvider[] } };
   'authorizations.delete': { request: { id: string }; reply: { revoked: boolean; revocationError?: string } };
   'authorizations.token': { request: { id: string; minValiditySeconds?: number }; reply: AccessTokenResponse };
-  'authorizations.userinfo': { request: { id: string }; reply: OAuthUser };
+  'authorizations.userinfo': { request: { id: string }; reply: OAuthUserResponse };
   'tokens.acquire': { request: AcquireTokenRequest; reply: AcquiredToken };
   /** Seed 001 external auth: the caller's links, one provider as the caller sees it, unlink, device flow. */
-  'external-auth.list': { request: Record<string, never>; reply: ExternalAuthLink[] };
+  'external-auth.list': { request: Record<string, never>; reply: ListUserExternalAuthResponse };
   'external-auth.get': { request: { providerId: string }; reply: ExternalAuth };
   'external-auth.delete': { request: { providerId: string }; reply: DeleteExternalAuthResponse };
   'external-auth.device-start': { request: { providerId: string }; reply: ExternalAuthDevice };
@@ -44,6 +47,19 @@ export interface BusContract {
   'identity.delegated-token': { request: DelegatedTokenRequest; reply: TokenResponse };
   'identity.authorize': { request: AuthorizeRequest; reply: AuthorizeResult };
   'identity.authorize-complete': { request: CompleteAuthorizationRequest; reply: CompleteAuthorizationResult };
+  /** The live revocations (no caller token: the list names nothing; `version` = what the caller holds). */
+  'identity.revocations': { request: { version?: string }; reply: RevocationSnapshot };
+  /** RFC 7009 and RFC 7662 for the broker's own tokens (client authentication in the request). */
+  'identity.revoke': { request: TokenRevocationRequest; reply: RevocationResult };
+  'identity.introspect': { request: TokenIntrospectionRequest; reply: IntrospectionResult };
+  /** The operator's actions on their own org (scope `identity:admin`). */
+  'identity.admin-client': { request: { clientId: string; action: AdminAction }; reply: { client_id: string; disabled: boolean; deleted: boolean } };
+  'identity.admin-user': { request: { sub: string; action: AdminAction }; reply: { sub: string; disabled: boolean; deleted: boolean; unlinked?: number } };
+  'identity.admin-revoke': { request: AdminRevokeRequest; reply: AdminRevokeResult };
+  /** The hosted consent start page: what a pending consent connects (no caller token: the state is the proof). */
+  'authorizations.consent-page': { request: { state: string }; reply: ConsentPage };
+  /** Binds a pending consent to the browser that confirmed it; answers the provider's authorization URL. */
+  'authorizations.consent-bind': { request: { state: string; bindingHash: string }; reply: { redirectUrl: string } };
 }
 
 
@@ -81,6 +97,14 @@ export const BUS_PATTERN_OWNERS: Record<BusPattern, ServiceName> = {
   'identity.delegated-token': 'token-broker',
   'identity.authorize': 'token-broker',
   'identity.authorize-complete': 'token-broker',
+  'identity.revocations': 'token-broker',
+  'identity.revoke': 'token-broker',
+  'identity.introspect': 'token-broker',
+  'identity.admin-client': 'token-broker',
+  'identity.admin-user': 'token-broker',
+  'identity.admin-revoke': 'token-broker',
+  'authorizations.consent-page': 'token-broker',
+  'authorizations.consent-bind': 'token-broker',
 };
 
 /** Pattern constants for `@MessagePattern(...)` so handlers and callers cannot drift apart. */
@@ -96,6 +120,8 @@ export const MessagePatterns = {
     delete: 'authorizations.delete',
     token: 'authorizations.token',
     userinfo: 'authorizations.userinfo',
+    consentPage: 'authorizations.consent-page',
+    consentBind: 'authorizations.consent-bind',
   },
   tokens: { acquire: 'tokens.acquire' },
   externalAuth: {
@@ -113,5 +139,11 @@ export const MessagePatterns = {
     delegatedToken: 'identity.delegated-token',
     authorize: 'identity.authorize',
     authorizeComplete: 'identity.authorize-complete',
+    revocations: 'identity.revocations',
+    revoke: 'identity.revoke',
+    introspect: 'identity.introspect',
+    adminClient: 'identity.admin-client',
+    adminUser: 'identity.admin-user',
+    adminRevoke: 'identity.admin-revoke',
   },
 } as const satisfies Record<string, Record<string, BusPattern>>;

@@ -1,4 +1,7 @@
-/** Scopes of the broker's own access tokens; each gateway route and bus pattern names the one it needs. */
+/**
+ * Scopes of the broker's own access tokens; each gateway route and bus pattern names the one it needs.
+ * `identity:admin`: disable, delete and revoke the org's clients and users (the admin API).
+ */
 export const SCOPES = [
   'providers:read',
   'providers:write',
@@ -9,6 +12,7 @@ export const SCOPES = [
   'jobs:read',
   'jobs:write',
   'setups:write',
+  'identity:admin',
 ] as const;
 /**
  * Scopes only the broker's own services hold (tokens it mints for itself); never granted to a
@@ -36,6 +40,8 @@ export interface AccessTokenClaims {
   act?: { sub: string; client_id: string };
   /** IANA time zone of the principal, when known. */
   zoneinfo?: string;
+  /** The sign-in session (refresh-token family) the token comes from: revoking the family revokes it. */
+  sid?: string;
 }
 
 /** Who is calling, as established from a verified access token (never from a request field). */
@@ -45,6 +51,8 @@ export interface Principal {
   clientId: string;
   scopes: string[];
   act?: AccessTokenClaims['act'];
+  /** The sign-in session the token belongs to (tokens renewed or delegated from it keep it). */
+  sid?: string;
 }
 
 /** The principal an access token's verified claims stand for. */
@@ -56,5 +64,6 @@ export function principalFromClaims(claims: AccessTokenClaims): Principal {
     scopes: claims.scope.split(' ').filter(Boolean),
   };
   if (claims.act) principal.act = claims.act;
+  if (typeof claims.sid === 'string') principal.sid = claims.sid;
   return principal;
 }

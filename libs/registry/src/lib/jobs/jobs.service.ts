@@ -104,8 +104,8 @@ export function toOAuthProviderJob(job: JobEntity): OAuthProviderJob {
     type: job.type,
     status: job.status,
     details: job.details,
-    ...(job.startedAt ? { startedAt: job.startedAt.toISOString() } : {}),
-    ...(job.finishedAt ? { finishedAt: job.finishedAt.toISOString() } : {}),
+    startedAt: job.startedAt ? job.startedAt.toISOString() : null,
+    finishedAt: job.finishedAt ? job.finishedAt.toISOString() : null,
   };
 }
 

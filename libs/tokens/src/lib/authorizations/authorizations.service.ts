@@ -13,6 +13,8 @@ export interface TokenSet {
   refreshToken?: string | null;
   tokenType?: string;
   expiresAt?: Date | null;
+  /** When the refresh token itself expires, where the provider says (GitHub's `refresh_token_expires_in`). */
+  refreshTokenExpiresAt?: Date | null;
 }
 
 export interface NewAuthorization {
@@ -56,9 +58,13 @@ export class AuthorizationsService {
       const repo = em.getRepository(AuthorizationEntity);
       const previous = await repo.findOne({ where: { orgId, providerId: input.providerId, userId: input.userId }, lock: { mode: 'pessimistic_write' } });
       let keptRefreshToken: string | null = null;
+      let keptRefreshExpiry: Date | null = null;
       if (!input.tokens.refreshToken && previous?.status === 'active' && previous.oauthClientId === input.oauthClientId) {
         const old = await em.getRepository(CredentialEntity).findOneBy({ orgId, authorizationId: previous.id });
-        if (old?.refreshToken) keptRefreshToken = this.cipher.decryptString(old.refreshToken, context(orgId, old.id, 'refresh_token'));
+        if (old?.refreshToken) {
+          keptRefreshToken = this.cipher.decryptString(old.refreshToken, context(orgId, old.id, 'refresh_token'));
+          keptRefreshExpiry = previous.refreshTokenExpiresAt;
+        }
       }
       await repo.upsert(
         {
@@ -70,6 +76,7 @@ export class AuthorizationsService {
           // TypeORM's deep-partial type cannot express an arbitrary JSON object.
           externalUser: (input.externalUser ?? null) as never,
           status: 'active',
+          refreshTokenExpiresAt: input.tokens.refreshToken ? (input.tokens.refreshTokenExpiresAt ?? null) : keptRefreshExpiry,
         },
         { conflictPaths: ['orgId', 'providerId', 'userId'] },
       );
