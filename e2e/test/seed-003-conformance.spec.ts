@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import * as oidc from 'openid-client';
 import { KeyedHasher } from '@broker/crypto';
-import { ClientsService, IDENTITY_SCHEMA } from '@broker/identity';
+import { ClientsService, IDENTITY_SCHEMA, UsersService } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
 import { createTestDatabase, signInAtDemoIdp, TestDatabase } from '@broker/testing';
 import { SeedChecker, loadSeed } from './seed-conformance';
@@ -81,6 +81,8 @@ describe('seed 003 conformance', () => {
         grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
         redirectUris: [APP_REDIRECT],
       });
+      // Only invited people may sign in (the default sign-in policy): invite the person, with what they may do.
+      await new UsersService(ds).upsert('default', { sub: 'tz-person', email: 'tz@example.test' }, ['providers:read', 'tokens:read']);
     } finally {
       await ds.destroy();
     }
