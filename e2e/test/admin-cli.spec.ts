@@ -100,6 +100,7 @@ describe('the admin CLI', () => {
     'create-org',
     'list-orgs',
     'show-org',
+    'set-sign-in-policy',
     'disable-org',
     'enable-org',
     'revoke-org',
@@ -114,6 +115,7 @@ describe('the admin CLI', () => {
     'create-user',
     'list-users',
     'show-user',
+    'set-user-scopes',
     'disable-user',
     'enable-user',
     'revoke-user',
@@ -374,6 +376,74 @@ describe('the admin CLI', () => {
     const orgs = JSON.parse((await admin(['list-orgs', '--json'])).stdout) as { id: string }[];
     expect(orgs.map((o) => o.id)).not.toContain('globex');
   }, 120_000);
+
+  it("sets an org's sign-in policy and a user's scopes", async () => {
+    await admin(['create-org', '--id', 'hooli']);
+    expect(JSON.parse((await admin(['show-org', '--id', 'hooli', '--json'])).stdout)).toMatchObject({
+      signInMode: 'invited',
+      allowedEmailDomains: [],
+      requireVerifiedEmail: true,
+    });
+    expect(
+      await admin([
+        'set-sign-in-policy',
+        '--id',
+        'hooli',
+        '--mode',
+        'domains',
+        '--domains',
+        'Hooli.test,eu.hooli.test',
+        '--default-scopes',
+        'providers:read',
+      ]),
+    ).toMatchObject({
+      code: 0,
+      stdout:
+        "org 'hooli': invited users and verified addresses of hooli.test, eu.hooli.test may sign in (new users get: providers:read)\n",
+    });
+    expect(JSON.parse((await admin(['show-org', '--id', 'hooli', '--json'])).stdout)).toMatchObject({
+      signInMode: 'domains',
+      allowedEmailDomains: ['hooli.test', 'eu.hooli.test'],
+      defaultUserScopes: ['providers:read'],
+    });
+    for (const [args, message] of [
+      [['set-sign-in-policy', '--id', 'hooli', '--mode', 'everyone'], /--mode must be invited or domains/],
+      [['set-sign-in-policy', '--id', 'hooli', '--mode', 'domains'], /--mode domains needs --domains/],
+      [
+        ['set-sign-in-policy', '--id', 'hooli', '--mode', 'domains', '--domains', 'not a domain'],
+        /not a domain name: not a domain/,
+      ],
+      [['set-user-scopes', '--org', 'hooli', '--sub', 'gavin'], /--scopes is required/],
+    ] as [string[], RegExp][]) {
+      const run = await admin(args);
+      expect({ args, code: run.code }).toEqual({ args, code: 2 });
+      expect(run.stderr).toMatch(message);
+    }
+    expect(await admin(['set-sign-in-policy', '--id', 'nope', '--mode', 'invited'])).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining("org 'nope' does not exist"),
+    });
+    await admin(['create-user', '--org', 'hooli', '--sub', 'gavin', '--scopes', 'providers:read']);
+    expect(
+      (
+        await admin([
+          'set-user-scopes',
+          '--org',
+          'hooli',
+          '--sub',
+          'gavin',
+          '--scopes',
+          'providers:read,tokens:read',
+        ])
+      ).code,
+    ).toBe(0);
+    expect(JSON.parse((await admin(['list-users', '--org', 'hooli', '--json'])).stdout)).toEqual([
+      expect.objectContaining({ sub: 'gavin', scopes: ['providers:read', 'tokens:read'] }),
+    ]);
+    expect(
+      (await admin(['set-user-scopes', '--org', 'hooli', '--sub', 'gavin', '--scopes', ''])).stdout,
+    ).toBe("user 'gavin' of org 'hooli' may now have: no scope (from their next sign-in or refresh)\n");
+  }, 60_000);
 
   it('revokes or disables a whole org: the sign-in sessions of its clients end', async () => {
     await admin(['create-org', '--id', 'umbrella']);

@@ -6,6 +6,7 @@ import {
   ClientsService,
   IDENTITY_SCHEMA,
   OrgsService,
+  SignInPolicy,
   SigningKeysService,
   UsersService,
 } from '@broker/identity';
@@ -92,6 +93,10 @@ export class AdminContext {
 
   async orgs(): Promise<OrgsService> {
     return new OrgsService(await this.open(IDENTITY_SCHEMA));
+  }
+
+  async signInPolicy(): Promise<SignInPolicy> {
+    return new SignInPolicy(await this.open(IDENTITY_SCHEMA));
   }
 
   async clients(): Promise<ClientsService> {

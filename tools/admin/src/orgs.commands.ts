@@ -1,3 +1,4 @@
+import { SCOPES } from '@broker/contracts';
 import type { AdminContext } from './admin-context';
 import {
   AdminFailure,
@@ -8,6 +9,7 @@ import {
   Values,
   YES_FLAG,
   confirmed,
+  listOf,
   optional,
   required,
 } from './command';
@@ -93,11 +95,17 @@ export const orgCommands: Command[] = [
     options: ID_FLAG,
     async run(ctx, values, out) {
       const id = required(values, 'id');
-      await existingOrg(ctx, id);
+      const org = await existingOrg(ctx, id);
       const summary = (await (await ctx.orgs()).list()).find((o) => o.id === id);
       if (!summary) throw new AdminFailure(`org '${id}' does not exist`);
       const facts = await providerFacts(ctx, id);
-      if (out.json) return out.print(JSON.stringify({ ...summary, ...facts }, null, 2));
+      const policy = {
+        signInMode: org.signInMode,
+        allowedEmailDomains: org.allowedEmailDomains,
+        requireVerifiedEmail: org.requireVerifiedEmail,
+        defaultUserScopes: org.defaultUserScopes,
+      };
+      if (out.json) return out.print(JSON.stringify({ ...summary, ...policy, ...facts }, null, 2));
       out.print(
         details([
           ['id', summary.id],
@@ -106,9 +114,64 @@ export const orgCommands: Command[] = [
           ['created', date(summary.createdAt)],
           ['clients', summary.clients],
           ['users', summary.users],
+          [
+            'sign-in',
+            org.signInMode === 'domains'
+              ? `invited users, and verified addresses of ${org.allowedEmailDomains.join(', ') || '(no domain)'}`
+              : 'invited users only',
+          ],
+          ['verified e-mail required', org.requireVerifiedEmail ? 'yes' : 'no'],
+          ['default user scopes', org.defaultUserScopes.join(', ') || '-'],
           ['providers', facts.providers],
           ['linked provider accounts', facts.linkedAccounts],
         ]),
+      );
+    },
+  },
+  {
+    name: 'set-sign-in-policy',
+    summary: 'set who may sign in to an org: invited users only (the default), or also e-mail domains',
+    usage:
+      '--id ID --mode invited|domains [--domains a.com,b.com] [--default-scopes a,b] [--require-verified-email yes|no]\n' +
+      '  invited  only users created beforehand (create-user), matched by subject or verified e-mail address\n' +
+      '  domains  also anyone whose verified address is in one of --domains, as a new user with --default-scopes',
+    options: {
+      ...ID_FLAG,
+      mode: { type: 'string' },
+      domains: { type: 'string' },
+      'default-scopes': { type: 'string' },
+      'require-verified-email': { type: 'string' },
+    },
+    async run(ctx, values, out) {
+      const id = required(values, 'id');
+      const mode = required(values, 'mode');
+      if (mode !== 'invited' && mode !== 'domains')
+        throw new UsageError(`--mode must be invited or domains, not '${mode}'`);
+      const domains = (optional(values, 'domains') ?? '')
+        .split(',')
+        .map((d) => d.trim().toLowerCase())
+        .filter(Boolean);
+      if (mode === 'domains' && !domains.length) throw new UsageError('--mode domains needs --domains');
+      const bad = domains.filter((d) => !/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(d));
+      if (bad.length) throw new UsageError(`not a domain name: ${bad.join(', ')}`);
+      const verified = optional(values, 'require-verified-email') ?? 'yes';
+      if (verified !== 'yes' && verified !== 'no')
+        throw new UsageError(`--require-verified-email must be yes or no, not '${verified}'`);
+      const defaultUserScopes = listOf(optional(values, 'default-scopes'), SCOPES, 'scope') ?? [];
+      await existingOrg(ctx, id);
+      const settings = {
+        mode,
+        allowedEmailDomains: domains,
+        requireVerifiedEmail: verified === 'yes',
+        defaultUserScopes,
+      } as const;
+      if (!(await (await ctx.signInPolicy()).setPolicy(id, settings)))
+        throw new AdminFailure(`org '${id}' does not exist`);
+      if (out.json) return out.print(JSON.stringify({ org: id, ...settings }));
+      out.print(
+        mode === 'invited'
+          ? `org '${id}': only invited users may sign in`
+          : `org '${id}': invited users and verified addresses of ${domains.join(', ')} may sign in (new users get: ${defaultUserScopes.join(', ') || 'no scope'})`,
       );
     },
   },

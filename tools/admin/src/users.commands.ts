@@ -6,6 +6,7 @@ import {
   Command,
   ORG_FLAG,
   Output,
+  UsageError,
   Values,
   YES_FLAG,
   confirmed,
@@ -161,6 +162,25 @@ export const userCommands: Command[] = [
             linked.map((l) => [l.authorizationId, l.providerId, l.status, date(l.createdAt)]),
           ),
         );
+    },
+  },
+  {
+    name: 'set-user-scopes',
+    summary: "set what a user may do: their tokens from a sign-in get their client's scopes ∩ these",
+    usage: `--org ID --sub SUB --scopes a,b,...   (any of ${SCOPES.join(', ')}; --scopes '' for none)`,
+    options: { ...USER_FLAGS, scopes: { type: 'string' } },
+    async run(ctx, values, out) {
+      const orgId = required(values, 'org');
+      const sub = required(values, 'sub');
+      if (typeof values['scopes'] !== 'string') throw new UsageError('--scopes is required');
+      const scopes = values['scopes'].trim() ? (listOf(values['scopes'], SCOPES, 'scope') ?? []) : [];
+      await existingUser(ctx, orgId, sub);
+      if (!(await (await ctx.users()).setScopes(orgId, sub, scopes)))
+        throw new AdminFailure(`org '${orgId}' has no user '${sub}'`);
+      if (out.json) return out.print(JSON.stringify({ org: orgId, sub, scopes }));
+      out.print(
+        `user '${sub}' of org '${orgId}' may now have: ${scopes.join(', ') || 'no scope'} (from their next sign-in or refresh)`,
+      );
     },
   },
   {
