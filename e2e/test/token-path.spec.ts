@@ -205,6 +205,15 @@ describe('consent and the token path', () => {
     seen.push(ok.accessToken);
   });
 
+  it('reports a provider that refuses the token at userinfo as that, not as an unavailable backing service', async () => {
+    await hooks('revoke-grants', {}); // the user revoked the app at the provider: its tokens are refused from now on
+    const res = await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/userinfo/`, alice);
+    const body = (await res.json()) as { message: string; errorFields: unknown[] };
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(body.message).toMatch(/provider (refused|no longer accepts)/i);
+    expect(body.message).not.toMatch(/backing service/i);
+  });
+
   it('marks the authorization expired on invalid_grant (no loop), answers 410 on REST, and tells listeners', async () => {
     await hooks('revoke-grants', {});
     await letTokenAge();

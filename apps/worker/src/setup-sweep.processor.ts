@@ -33,7 +33,8 @@ export class SetupSweepProcessor extends QueueProcessor<'setup-expiry'> implemen
     super();
   }
 
-  async onApplicationBootstrap(): Promise<void> {
+  override async onApplicationBootstrap(): Promise<void> {
+    super.onApplicationBootstrap();
     await this.sweepQueue.upsertJobScheduler(
       SCHEDULER_ID,
       { every: this.config.setups.sweepEverySeconds * 1000 },

@@ -13,6 +13,7 @@ export * from './lib/authorization/require-scopes.decorator';
 export * from './lib/authorization/token-verification.module';
 export * from './lib/entities/user.entity';
 export * from './lib/users.service';
+export * from './lib/orgs.service';
 export * from './lib/principal-tokens';
 export * from './lib/grants.service';
 export * from './lib/authorization-endpoint';

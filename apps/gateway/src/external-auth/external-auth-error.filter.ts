@@ -41,6 +41,8 @@ export class ExternalAuthErrorFilter implements ExceptionFilter {
         const validations = (error.fields ?? []).map((f) => ({ field: f.name, detail: f.message }));
         return [status, validations.length ? { message: error.message, validations } : { message: error.message }];
       }
+      // A handler's own "unavailable" answer says what is unavailable: keep it (see ExternalOAuthErrorFilter).
+      if (error.code === 'UNAVAILABLE') return [status, { message: error.message }];
     }
     if (error instanceof BusError && error.code !== 'INTERNAL') {
       this.logger.warn(`bus call failed: ${error.code} ${error.pattern}`);

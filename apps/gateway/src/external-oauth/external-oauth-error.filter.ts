@@ -45,6 +45,9 @@ export class ExternalOAuthErrorFilter implements ExceptionFilter {
     if (error instanceof BusRemoteError) {
       const status = HTTP_STATUS_BY_BUS_ERROR[error.code];
       if (status < 500) return [status, { message: error.message, errorFields: error.fields ?? [] }];
+      // A handler's own "unavailable" answer says what is unavailable (e.g. "the provider refused the
+      // token"): keep it, instead of blaming the broker's backing services.
+      if (error.code === 'UNAVAILABLE') return [status, { message: error.message, errorFields: [] }];
     }
     if (error instanceof BusError && error.code !== 'INTERNAL') {
       this.logger.warn(`bus call failed: ${error.code} ${error.pattern}`);

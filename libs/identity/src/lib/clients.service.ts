@@ -83,12 +83,32 @@ export class ClientsService {
     };
   }
 
-  /** The client whose id and secret match; `invalid_client` otherwise (same answer and timing for every cause). */
+  /**
+   * The client whose id and secret match; `invalid_client` otherwise (same answer and timing for
+   * every cause, a disabled client or org included).
+   */
   async authenticate(clientId: string, clientSecret: string): Promise<OAuthClientEntity> {
-    const client = await this.dataSource.getRepository(OAuthClientEntity).findOneBy({ id: clientId });
+    const found = await this.dataSource
+      .getRepository(OAuthClientEntity)
+      .createQueryBuilder('c')
+      .innerJoin(OrgEntity, 'o', 'o.id = c.org_id')
+      .addSelect('o.disabled', 'org_disabled')
+      .where('c.id = :clientId', { clientId })
+      .getRawAndEntities<{ org_disabled: boolean }>();
+    const client = found.entities[0];
     const ok = this.hasher.matches(SECRET_PURPOSE, clientSecret, client?.secretHash ?? this.decoyHash);
-    if (!client || !ok || client.disabled) throw new OAuthError('invalid_client', 'client authentication failed');
+    if (!client || !ok || client.disabled || found.raw[0]?.org_disabled) throw new OAuthError('invalid_client', 'client authentication failed');
     return client;
+  }
+
+  /** The client (enabled or not), or null. */
+  find(clientId: string): Promise<OAuthClientEntity | null> {
+    return this.dataSource.getRepository(OAuthClientEntity).findOneBy({ id: clientId });
+  }
+
+  /** The org's clients, oldest first. */
+  listForOrg(orgId: string): Promise<OAuthClientEntity[]> {
+    return this.dataSource.getRepository(OAuthClientEntity).find({ where: { orgId }, order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
   /** The client if it exists and is enabled (a renewal must not outlive the client's right to it). */

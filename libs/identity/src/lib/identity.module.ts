@@ -16,6 +16,7 @@ import { SignInPolicy } from './sign-in-policy';
 import { TokenStatusEndpoints } from './token-status';
 import { PrincipalTokens } from './principal-tokens';
 import { UsersService } from './users.service';
+import { OrgsService } from './orgs.service';
 import { ClientsService } from './clients.service';
 import { SigningKeysService } from './signing-keys.service';
 import { TokenEndpoint } from './token-endpoint';
@@ -92,6 +93,7 @@ class IdentityBootstrap implements OnApplicationBootstrap {
         new TokenEndpoint(clients, issuer, config.identity.accessTokenTtlSeconds, grants, { issuer: idTokens, users }),
     },
     { provide: UsersService, inject: [IDENTITY_DS, RevocationsService], useFactory: (ds: DataSource, revocations: RevocationsService) => new UsersService(ds, revocations) },
+    { provide: OrgsService, inject: [IDENTITY_DS, RevocationsService], useFactory: (ds: DataSource, revocations: RevocationsService) => new OrgsService(ds, revocations) },
     { provide: SignInPolicy, inject: [IDENTITY_DS], useFactory: (ds: DataSource) => new SignInPolicy(ds) },
     {
       provide: AuthorizationEndpoint,
@@ -138,6 +140,7 @@ class IdentityBootstrap implements OnApplicationBootstrap {
     IdentityBootstrap,
   ],
   exports: [
+    OrgsService,
     ClientsService,
     SigningKeysService,
     AccessTokenIssuer,

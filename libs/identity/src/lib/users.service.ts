@@ -49,6 +49,35 @@ export class UsersService {
     return repo.findOneByOrFail({ orgId, sub: profile.sub });
   }
 
+  /**
+   * Creates (invites) the user unless one with this subject exists; `created` is false then, and
+   * nothing changes. `scopes`: what the person may do when they sign in (none by default).
+   */
+  async create(orgId: string, profile: UserProfile, scopes: string[] = []): Promise<{ user: UserEntity; created: boolean }> {
+    const repo = this.dataSource.getRepository(UserEntity);
+    const inserted = await repo
+      .createQueryBuilder()
+      .insert()
+      .values({
+        orgId,
+        sub: profile.sub,
+        givenName: profile.givenName ?? null,
+        familyName: profile.familyName ?? null,
+        email: profile.email ?? null,
+        zoneinfo: profile.zoneinfo ?? null,
+        scopes: [...new Set(scopes)],
+      })
+      .orIgnore()
+      .returning('id')
+      .execute();
+    return { user: await repo.findOneByOrFail({ orgId, sub: profile.sub }), created: (inserted.raw as unknown[]).length > 0 };
+  }
+
+  /** The org's users, oldest first. */
+  list(orgId: string): Promise<UserEntity[]> {
+    return this.dataSource.getRepository(UserEntity).find({ where: { orgId }, order: { registeredAt: 'ASC', sub: 'ASC' } });
+  }
+
   /** Replaces what the person may do (their tokens from a sign-in: client scopes ∩ these); false if unknown. */
   async setScopes(orgId: string, sub: string, scopes: string[]): Promise<boolean> {
     const [, count] = (await this.dataSource.query('UPDATE identity.users SET scopes = $3 WHERE org_id = $1 AND sub = $2', [orgId, sub, [...new Set(scopes)]])) as [

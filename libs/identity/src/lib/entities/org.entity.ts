@@ -9,6 +9,10 @@ export class OrgEntity {
   @Column({ type: 'text' })
   name!: string;
 
+  /** A disabled org's clients cannot authenticate, and the tokens they held or issued were revoked. */
+  @Column({ type: 'boolean', default: false })
+  disabled!: boolean;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

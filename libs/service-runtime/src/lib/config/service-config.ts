@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ServiceName } from '@broker/contracts';
 import { Keyring, KeyringError, parseKeyring } from '@broker/crypto';
+import { placeholderSecretProblems } from './placeholder-secrets';
 
 /** Configuration of one service process, validated once at boot. */
 export interface ServiceConfig {
@@ -160,14 +161,17 @@ export function loadServiceConfig(
   // An empty variable counts as unset, so `FOO=` in an env file means "use the default".
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = schema.safeParse(cleaned);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
+  // Publicly known secrets (the deployment templates' placeholders) are refused in production.
+  const placeholders = cleaned['NODE_ENV'] === 'production' ? placeholderSecretProblems(cleaned) : [];
+  if (!parsed.success || placeholders.length > 0) {
+    const named = new Set(placeholders.map((p) => p.slice(0, p.indexOf(':'))));
+    const invalid = (parsed.error?.issues ?? [])
+      .filter((issue) => !named.has(String(issue.path[0] ?? '?')))
+      .map((issue) => {
         const name = String(issue.path[0] ?? '?');
-        const missing = cleaned[name] === undefined;
-        return missing ? `${name}: required but not set` : `${name}: ${issue.message}`;
-      }),
-    );
+        return cleaned[name] === undefined ? `${name}: required but not set` : `${name}: ${issue.message}`;
+      });
+    throw new ConfigError([...placeholders, ...invalid]);
   }
   const e = parsed.data;
   if (e.EGRESS_ALLOW_LOOPBACK === 'true' && e.NODE_ENV === 'production') {

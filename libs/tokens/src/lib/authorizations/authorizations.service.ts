@@ -125,6 +125,11 @@ export class AuthorizationsService {
     return this.dataSource.getRepository(AuthorizationEntity).find({ where: { orgId, providerId }, order: { createdAt: 'ASC' } });
   }
 
+  /** Every authorization of a user in the org (their linked provider accounts). */
+  forUser(orgId: string, userId: string): Promise<AuthorizationEntity[]> {
+    return this.dataSource.getRepository(AuthorizationEntity).find({ where: { orgId, userId }, order: { createdAt: 'ASC' } });
+  }
+
   /** The authorization's tokens in clear (for a call to the provider); null when it has none. */
   async tokens(orgId: string, authorizationId: string): Promise<TokenSet | null> {
     const row = await this.dataSource.getRepository(CredentialEntity).findOneBy({ orgId, authorizationId });
@@ -150,6 +155,12 @@ export class AuthorizationsService {
       [orgId],
     )) as { provider_id: string; status: AuthorizationStatus; count: number; ok: number; failed: number }[];
     return rows.map((r) => ({ providerId: r.provider_id, status: r.status, count: r.count, refreshSucceeded: r.ok, refreshFailed: r.failed }));
+  }
+
+  /** How many token sets each keyring key wraps (for key rotation: a key may go once it wraps nothing). */
+  async valuesByKey(): Promise<Record<string, number>> {
+    const rows = (await this.dataSource.query(`SELECT key_id, count(*)::int AS n FROM ${CREDENTIALS} GROUP BY key_id`)) as { key_id: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.key_id, r.n]));
   }
 
   /** How many token sets are still wrapped by a key other than the active one. */
