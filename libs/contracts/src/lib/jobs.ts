@@ -8,7 +8,16 @@ export type QueueName = (typeof QUEUE_NAMES)[number];
 /** Job name → payload, per queue. Processors are typed from this map and must cover every name. */
 export interface JobMap {
   'token-refresh': {
+    /**
+     * One token set's refresh ahead of expiry, as planned before the schedule moved to PostgreSQL:
+     * no longer produced, still run for jobs queued by an older version (only when the row is due).
+     */
     REFRESH_AUTHORIZATION: { orgId: string; authorizationId: string };
+    /**
+     * The refresh sweep, repeated by a BullMQ job scheduler (one per cluster): claims the token sets
+     * whose `refresh_due_at` has come (PostgreSQL is the schedule) and refreshes or reschedules them.
+     */
+    SWEEP_DUE_REFRESHES: Record<string, never>;
   };
   'provider-deletion': {
     DELETE_PROVIDER: { orgId: string; providerId: string; jobId: string };

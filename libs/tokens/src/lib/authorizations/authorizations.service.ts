@@ -4,6 +4,7 @@ import type { AuthorizationStatus, BrokerEvent } from '@broker/contracts';
 import { DecryptionError, EncryptionContext, EnvelopeCipher } from '@broker/crypto';
 import { AuthorizationEntity } from './authorization.entity';
 import { CredentialEntity } from './credential.entity';
+import { aheadDueAt } from '../refresh/refresh-timing';
 
 const CREDENTIALS = 'tokens.credentials';
 
@@ -94,9 +95,14 @@ export class AuthorizationsService {
         tokenType: input.tokens.tokenType ?? 'Bearer',
         expiresAt: input.tokens.expiresAt ?? null,
         keyId: this.cipher.keyIdOf(access),
+        refreshDueAt: refreshToken && input.tokens.expiresAt ? aheadDueAt(input.tokens.expiresAt, new Date()) : null,
       });
       authorization.credentialId = credentialId;
-      return repo.save(authorization);
+      const saved = await repo.save(authorization);
+      // A newly linked account counts as in use (the same transaction time as its token set's write),
+      // so its first refresh is planned ahead of expiry. After save(), which writes back what it loaded.
+      await em.query(`UPDATE tokens.authorizations SET last_used_at = now() WHERE id = $1`, [authorization.id]);
+      return saved;
     });
   }
 
@@ -194,7 +200,8 @@ export class AuthorizationsService {
         continue;
       }
       const [, count] = (await this.dataSource.query(
-        `UPDATE ${CREDENTIALS} SET access_token = $3, refresh_token = $4, key_id = $5, version = version + 1, updated_at = now() WHERE id = $1 AND version = $2`,
+        // updated_at is left alone: it is when the tokens were written (their lifetime is measured from it).
+        `UPDATE ${CREDENTIALS} SET access_token = $3, refresh_token = $4, key_id = $5, version = version + 1 WHERE id = $1 AND version = $2`,
         [row.id, row.version, access, refresh, this.cipher.activeKeyId],
       )) as [unknown, number];
       if (count === 1) progress.rewrapped++;
