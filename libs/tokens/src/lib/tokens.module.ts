@@ -5,6 +5,8 @@ import { GuardedFetch, createGuardedFetch } from '@broker/provider-adapters';
 import { SERVICE_CONFIG, ServiceConfig, domainDataSourceToken } from '@broker/service-runtime';
 import { AuthorizationLinker } from './authorizations/authorization-linker';
 import { AuthorizationsService } from './authorizations/authorizations.service';
+import { AuthorizationsImport } from './authorizations/authorizations-import';
+import { ProviderAuthorizationsRemoval } from './authorizations/provider-authorizations-removal';
 import { AuthorizedProvidersService } from './authorized-providers.service';
 import { ConsentService } from './consent.service';
 import { DeviceFlowService, DevicePollScheduler } from './device-flow/device-flow.service';
@@ -52,8 +54,10 @@ export class TokensDomainModule {
     const storage: Provider[] = [
       { provide: AuthorizationsService, inject: [TOKENS_DS, SERVICE_CONFIG], useFactory: (ds: DataSource, c: ServiceConfig) => new AuthorizationsService(ds, cipherOf(c)) },
       { provide: RefreshSchedule, inject: [TOKENS_DS], useFactory: (ds: DataSource) => new RefreshSchedule(ds) },
+      { provide: AuthorizationsImport, inject: [TOKENS_DS, SERVICE_CONFIG], useFactory: (ds: DataSource, c: ServiceConfig) => new AuthorizationsImport(ds, cipherOf(c)) },
     ];
-    if (!options.providers?.length) return { module: TokensDomainModule, imports: options.imports, providers: storage, exports: [AuthorizationsService, RefreshSchedule] };
+    if (!options.providers?.length)
+      return { module: TokensDomainModule, imports: options.imports, providers: storage, exports: [AuthorizationsService, RefreshSchedule, AuthorizationsImport] };
     const domain: Provider[] = [
       {
         provide: PROVIDER_FETCH,
@@ -68,6 +72,11 @@ export class TokensDomainModule {
         inject: [TOKENS_DS, SERVICE_CONFIG, PROVIDER_ACCESS, PROVIDER_FETCH, EVENT_SINK, UsageTracker, { token: TOKEN_PATH_FAULTS, optional: true }],
         useFactory: (ds: DataSource, c: ServiceConfig, access: ProviderAccess, f: typeof fetch, sink: EventSink, usage: UsageTracker, faults?: TokenPathFaults) =>
           new TokenPath(ds, cipherOf(c), access, f, sink, DEFAULT_TOKEN_PATH_OPTIONS, (id, key) => usage.record(id, key), faults),
+      },
+      {
+        provide: ProviderAuthorizationsRemoval,
+        inject: [TOKENS_DS, SERVICE_CONFIG, EVENT_SINK],
+        useFactory: (ds: DataSource, c: ServiceConfig, sink: EventSink) => new ProviderAuthorizationsRemoval(ds, cipherOf(c), sink),
       },
       {
         provide: RefreshSweeper,
@@ -115,7 +124,7 @@ export class TokensDomainModule {
       module: TokensDomainModule,
       imports: options.imports,
       providers: [...storage, ...options.providers, ...domain],
-      exports: [AuthorizationsService, RefreshSchedule, RefreshSweeper, UsageTracker, TokenPath, ConsentService, AuthorizedProvidersService, DeviceFlowService, ExternalAuthService],
+      exports: [AuthorizationsService, AuthorizationsImport, ProviderAuthorizationsRemoval, RefreshSchedule, RefreshSweeper, UsageTracker, TokenPath, ConsentService, AuthorizedProvidersService, DeviceFlowService, ExternalAuthService],
     };
   }
 }

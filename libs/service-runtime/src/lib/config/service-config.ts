@@ -51,8 +51,8 @@ export interface ServiceConfig {
    * refreshes (concurrency per worker process; rate per second across all workers, through Redis).
    */
   refresh: { usageFlushMs: number; sweepEverySeconds: number; lookaheadSeconds: number; concurrencyPerProvider: number; ratePerProviderPerSecond: number };
-  /** Bulk jobs: upstream revocations in flight during a provider deletion, rows per batch of deletion and key rotation, pause between rotation batches. */
-  bulk: { revokeConcurrency: number; deletionBatch: number; rotationBatch: number; rotationPauseMs: number };
+  /** Bulk jobs: upstream revocations in flight during a provider deletion, rows per batch of deletion and key rotation, the rotation's pace (rows per second, 0: as fast as it goes). */
+  bulk: { revokeConcurrency: number; deletionBatch: number; rotationBatch: number; rotationRowsPerSecond: number };
   /** Redirect URIs (besides the gateway's own browser callback) a consent may send providers back to; exact match. */
   consentRedirectUris: string[];
   /**
@@ -167,7 +167,7 @@ export function loadServiceConfig(
     DELETION_REVOKE_CONCURRENCY: intInRange(1, 1_000).default(32),
     DELETION_BATCH: intInRange(1, 10_000).default(500),
     KEY_ROTATION_BATCH: intInRange(1, 10_000).default(500),
-    KEY_ROTATION_PAUSE_MS: intInRange(0, 60_000).default(0),
+    KEY_ROTATION_ROWS_PER_SECOND: intInRange(0, 1_000_000).default(2_000),
     UPSTREAM_AUTHORIZATION_URL: urlWithScheme(['http:', 'https:']).optional(),
     UPSTREAM_TOKEN_URL: urlWithScheme(['http:', 'https:']).optional(),
     UPSTREAM_USERINFO_URL: urlWithScheme(['http:', 'https:']).optional(),
@@ -244,7 +244,7 @@ export function loadServiceConfig(
       revokeConcurrency: e.DELETION_REVOKE_CONCURRENCY,
       deletionBatch: e.DELETION_BATCH,
       rotationBatch: e.KEY_ROTATION_BATCH,
-      rotationPauseMs: e.KEY_ROTATION_PAUSE_MS,
+      rotationRowsPerSecond: e.KEY_ROTATION_ROWS_PER_SECOND,
     },
     consentRedirectUris: (e.CONSENT_REDIRECT_URIS ?? '').split(',').map((u) => u.trim()).filter(Boolean),
     egress: { allowLoopback: e.EGRESS_ALLOW_LOOPBACK === 'true', allowedPorts: e.EGRESS_ALLOWED_PORTS.split(',').map(Number) },
