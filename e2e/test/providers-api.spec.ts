@@ -107,6 +107,9 @@ describe('providers and jobs API', () => {
       // The test provider's revocation endpoint is on loopback (a development setting), on its own port.
       EGRESS_ALLOW_LOOPBACK: 'true',
       EGRESS_ALLOWED_PORTS: `443,${new URL(upstream).port}`,
+      // One authorization per deletion batch and one revocation at a time: a kill lands between checkpoints.
+      DELETION_BATCH: '1',
+      DELETION_REVOKE_CONCURRENCY: '1',
     });
     await Promise.all(['token-broker', 'provider-registry', 'worker', 'gateway'].map((app) => start(app)));
     admin = await token('admin', ADMIN_SECRET);
@@ -290,8 +293,10 @@ describe('providers and jobs API', () => {
     }
     const { location } = (await (await api(`/providers/${p['id']}/`, admin, { method: 'DELETE' })).json()) as { location: string };
     await waitForJob(location, (j) => j['status'] === 'RUNNING', 20_000);
-    while (revocation.received.length === 0) await sleep(50);
+    // The first batch is revoked and removed; the second one's revocation is in flight when the worker dies.
+    while (revocation.received.length < 2) await sleep(50);
     await services['worker'].kill();
+    const first = revocation.received[0].body.get('token');
     expect((await waitForJob(location, () => true))['status']).toBe('RUNNING');
     revocation.delayMs = 0;
     await start('worker');
@@ -299,6 +304,17 @@ describe('providers and jobs API', () => {
     expect(job['status']).toBe('COMPLETED');
     expect(await authorizations.forProvider('default', String(p['id']))).toEqual([]);
     expect((await api(`/providers/${p['id']}/`, admin)).status).toBe(404);
+    // Resumed from its checkpoint: the batch finished before the kill is not revoked again.
+    expect(revocation.received.filter((r) => r.body.get('token') === first)).toHaveLength(1);
+    expect(new Set(revocation.received.map((r) => r.body.get('token')))).toEqual(new Set(['r-s1', 'r-s2', 'r-s3', 'r-s4']));
+    const details = Object.fromEntries((job['details'] as { name: string; value: string }[]).map((d) => [d.name, d.value]));
+    expect(details).toMatchObject({ total: '4', removed: '4', remaining: '0' });
+    // One audit row (and one authorization.revoked) per removed authorization, none twice.
+    const audits = (await tokensDs.query(`SELECT authorization_id FROM tokens.audit_events WHERE type = 'unlinked' AND detail LIKE $1`, [
+      `%"jobId":"${location.split('/').at(-2)}"%`,
+    ])) as { authorization_id: string }[];
+    expect(audits).toHaveLength(4);
+    expect(new Set(audits.map((a) => a.authorization_id)).size).toBe(4);
   });
 
   it('runs a STATS job: authorizations by status and refresh outcomes per provider', async () => {
