@@ -455,7 +455,7 @@ describe('consent and the token path', () => {
     const dump = pgDump(db.url);
     expect(dump).toContain('tokens.credentials');
     const redis = await redisSnapshot(env['REDIS_URL'], env['BUS_PREFIX']);
-    expect(redis).toContain('REFRESH_AUTHORIZATION'); // the refresh jobs are there: the scan is real
+    expect(redis).toContain('SWEEP_DUE_REFRESHES'); // the refresh queue's jobs are there (the schedule itself is in PostgreSQL): the scan is real
     for (const secret of [...secrets, PROVIDER_SECRET]) {
       expect(logs).not.toContain(secret);
       expect(dump).not.toContain(secret);

@@ -8,11 +8,15 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 
 const [port, clientId, clientSecret, ttl, delay] = process.argv.slice(2);
-const counts = { token_refresh: 0, token_other: 0, revoke: 0, unauthorized: 0 };
-const expected = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
-
+const counts = { token_refresh: 0, token_other: 0, revoke: 0, unauthorized: 0, unauthorized_basic: 0, unauthorized_post: 0, unauthorized_none: 0 };
+// RFC 6749 §2.3.1: HTTP Basic over the form-urlencoded id and secret, or both in the body.
+const formDecode = (v) => decodeURIComponent(v.replace(/\+/g, ' '));
 function authorized(req, form) {
-  if (req.headers.authorization === expected) return true;
+  const header = req.headers.authorization ?? '';
+  if (header.startsWith('Basic ')) {
+    const [id, secret] = Buffer.from(header.slice(6), 'base64').toString().split(':');
+    return formDecode(id ?? '') === clientId && formDecode(secret ?? '') === clientSecret;
+  }
   return form.get('client_id') === clientId && form.get('client_secret') === clientSecret;
 }
 
@@ -34,6 +38,7 @@ const server = http.createServer((req, res) => {
     if (req.method !== 'POST') return answer(405, { error: 'invalid_request' });
     if (!authorized(req, form)) {
       counts.unauthorized++;
+      counts[req.headers.authorization?.startsWith('Basic ') ? 'unauthorized_basic' : form.has('client_secret') ? 'unauthorized_post' : 'unauthorized_none']++;
       return answer(401, { error: 'invalid_client' });
     }
     if (url.pathname === '/token') {

@@ -66,22 +66,35 @@ function busClient(sys: TokenSystem): BusClientProxy {
 }
 
 /** Acquires the hot authorizations round-robin until `until()` is true (at most `rate` a second); latencies in ms. */
-async function acquireLoop(bus: BusClientProxy, token: string, ids: string[], until: () => boolean, rate = 200): Promise<{ lat: number[]; errors: number }> {
+/**
+ * Acquires the hot authorizations round-robin until `until()` is true (at most `rate` a second):
+ * latencies in ms, and `waited`: acquires that came back with a new token after at least the
+ * provider's delay (the caller waited on a refresh; an upper bound, a worker refresh landing
+ * during a slow acquire counts too).
+ */
+async function acquireLoop(bus: BusClientProxy, token: string, ids: string[], until: () => boolean, rate = 200): Promise<{ lat: number[]; errors: number; waited: number }> {
   const lat: number[] = [];
   let errors = 0;
+  let waited = 0;
+  const last = new Map<string, string>();
   const gap = 1000 / rate;
   for (let i = 0; !until(); i++) {
     const t = performance.now();
+    const id = ids[i % ids.length];
     try {
-      await bus.request('tokens.acquire', { authorizationId: ids[i % ids.length], minValiditySeconds: 60 }, { auth: token, timeoutMs: 15_000 });
-      lat.push(performance.now() - t);
+      const got = (await bus.request('tokens.acquire', { authorizationId: id, minValiditySeconds: 60 }, { auth: token, timeoutMs: 15_000 })) as { accessToken: string };
+      const took = performance.now() - t;
+      lat.push(took);
+      const before = last.get(id);
+      if (before !== undefined && before !== got.accessToken && took >= DELAY_MS) waited++;
+      last.set(id, got.accessToken);
     } catch {
       errors++;
     }
     const left = gap - (performance.now() - t);
     if (left > 0) await sleep(left);
   }
-  return { lat, errors };
+  return { lat, errors, waited };
 }
 
 export async function runScaleBench(dir: string, services: { databaseUrl: string; redisUrl: string; pgDataDir: string; redisDir: string }): Promise<ScaleBenchResult> {
@@ -227,13 +240,12 @@ export async function runScaleBench(dir: string, services: { databaseUrl: string
     `SELECT count(*)::int AS idle_refreshed FROM tokens.authorizations WHERE provider_id = $1 AND last_used_at IS NULL AND last_refreshed_at >= to_timestamp($2 / 1000.0)`,
     [mainProvider, t0],
   );
-  const waited = during.lat.filter((l) => l >= DELAY_MS).length;
   row('refresh lag, used token sets due in the window', `p50 ${percentile(lags, 50)?.toFixed(1)} s, p99 ${percentile(lags, 99)?.toFixed(1)} s, max ${Math.max(0, ...lags).toFixed(1)} s over ${dueUsed.length} (${missed} not refreshed by the end)`);
   row('provider refresh calls', `${calls} in ${wall.toFixed(0)} s = ${(calls / wall).toFixed(2)}/s = ${((calls / wall) * 86_400 / N).toFixed(3)} per authorization per day (rate of this window, wave included)`);
   row('refreshes per used token set due in the window', `${perUsed.toFixed(2)} (refresh_succeeded of each, all time)`);
   row('idle authorizations refreshed in the window', `${idle_refreshed} (kept alive only at their provider's idle window: 14 days for oauth2)`);
   row('worker CPU per refresh', `${calls ? ms(workerCpu / calls) : 'n/a'} (${(workerCpu / 1000).toFixed(1)} s CPU over the window, sweeps and deferrals of idle rows included; ${Number(refreshed1[0].n) - Number(refreshed0[0].n)} refreshes recorded)`);
-  row('hot acquires during the window (bus)', `${during.lat.length}: p50 ${ms(percentile(during.lat, 50))}, p99 ${ms(percentile(during.lat, 99))}, ${waited} waited ≥ ${DELAY_MS} ms (a provider call), ${during.errors} errors`);
+  row('hot acquires during the window (bus)', `${during.lat.length}: p50 ${ms(percentile(during.lat, 50))}, p99 ${ms(percentile(during.lat, 99))}, ${during.waited} waited on the provider (a new token after ≥ ${DELAY_MS} ms), ${during.errors} errors`);
 
   // ---------------------------------------------------------------------------------------------
   // Footprint
