@@ -94,7 +94,8 @@ export const QUEUE_SETTINGS: Record<QueueName, QueueSettings> = {
     keepFailed: 1_000,
   },
   stats: { concurrency: 1, attempts: 3, backoffMs: 5_000, lockDurationMs: 120_000, keepCompleted: 50, keepFailed: 200 },
-  'key-rotation': { concurrency: 1, attempts: 10, backoffMs: 5_000, lockDurationMs: 60_000, keepCompleted: 20, keepFailed: 100 },
+  // Short lock, as for deletions: a worker that dies mid-rotation hands it on within ~15 s, resumed from its checkpoint.
+  'key-rotation': { concurrency: 1, attempts: 10, backoffMs: 5_000, lockDurationMs: 15_000, keepCompleted: 20, keepFailed: 100 },
   // A poll is one short provider call; between polls the job waits delayed in Redis, holding no worker slot.
   'device-poll': { concurrency: 20, attempts: 5, backoffMs: 2_000, lockDurationMs: 30_000, keepCompleted: 100, keepFailed: 1_000 },
   'setup-expiry': { concurrency: 1, attempts: 3, backoffMs: 5_000, lockDurationMs: 60_000, keepCompleted: 10, keepFailed: 100 },
