@@ -3,8 +3,8 @@
 // Provisions like bench:tokens (throwaway PostgreSQL + Redis, the built services), plus a fast local
 // fake provider (tools/bench/fake-provider.mjs: short-lived tokens, rotating refresh tokens, a
 // revocation endpoint, every call counted). Seeds N authorizations in bulk through the real
-// envelope encryption (AuthorizationsImport), tokens written over the last 40 minutes so that
-// their refresh-ahead times fall over the next hour, BENCH_SCALE_USED (1 %) of them used since.
+// envelope encryption (AuthorizationsImport), tokens written over the last 80 % of their lifetime
+// so that their refresh-ahead times fall from now on (rows that come due while seeding: the wave), BENCH_SCALE_USED (1 %) of them used since.
 // Then measures, in this order:
 //   refresh      a window of BENCH_SCALE_WINDOW_S: lag of every used token set due in it (from
 //                PostgreSQL: refreshed at − due at), provider calls, worker CPU per refresh, hot
@@ -166,7 +166,8 @@ export async function runScaleBench(dir: string, services: { databaseUrl: string
         const now = Date.now();
         const items: ImportedAuthorization[] = [];
         for (let i = b * SEED_BATCH; i < Math.min(count, (b + 1) * SEED_BATCH); i++) {
-          const writtenAt = new Date(now - Math.random() * 40 * 60_000);
+          // Written over the last 80 % of a lifetime: refresh-ahead times (a fifth before expiry) fall from now on.
+          const writtenAt = new Date(now - Math.random() * TTL * 800);
           const used = Math.random() < USED;
           items.push({
             providerId,
