@@ -44,6 +44,8 @@ async function run(ms, n, record) {
 }
 
 async function main() {
+  // Waiting for a signal keeps nothing alive by itself (idle pooled sockets are unref'd).
+  const alive = setInterval(() => undefined, 60_000);
   await run(a.warmupMs, a.warmup ?? 0, false);
   process.stdout.write('ready\n');
   await new Promise((resolve) => process.once('SIGUSR2', resolve));
@@ -55,6 +57,7 @@ async function main() {
   result.generatorCpuPercent = ((cpu.user + cpu.system) / 1000 / (now() - t0)) * 100;
   writeFileSync(a.out, JSON.stringify(result));
   await new Promise((resolve) => process.once('SIGTERM', resolve));
+  clearInterval(alive);
   await pool.close();
 }
 
