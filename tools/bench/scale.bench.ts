@@ -3,8 +3,9 @@
 // Provisions like bench:tokens (throwaway PostgreSQL + Redis, the built services), plus a fast local
 // fake provider (tools/bench/fake-provider.mjs: short-lived tokens, rotating refresh tokens, a
 // revocation endpoint, every call counted). Seeds N authorizations in bulk through the real
-// envelope encryption (AuthorizationsImport), tokens written over the last 80 % of their lifetime
-// so that their refresh-ahead times fall from now on (rows that come due while seeding: the wave), BENCH_SCALE_USED (1 %) of them used since.
+// envelope encryption (AuthorizationsImport), tokens written over the part of their lifetime before
+// the refresh-ahead margin, so their due times fall from now on (rows due while seeding: the
+// wave), BENCH_SCALE_USED (1 %) of them used since.
 // Then measures, in this order:
 //   refresh      a window of BENCH_SCALE_WINDOW_S: lag of every used token set due in it (from
 //                PostgreSQL: refreshed at − due at), provider calls, worker CPU per refresh, hot
@@ -41,6 +42,8 @@ const ROTATION_RPS = num('BENCH_SCALE_ROTATION_RPS', 2_000);
 const HOT = 50;
 const SEED_BATCH = 2_000;
 const CLIENT_ID = 'bench-scale-client';
+/** The refresh-ahead margin of a TTL-second token (a fifth of it, 10 s to 10 min: libs/tokens refresh-timing). */
+const MARGIN_MS = Math.min(Math.max(TTL * 200, 10_000), 600_000);
 
 export interface ScaleBenchResult {
   rows: [string, string][];
@@ -167,8 +170,8 @@ export async function runScaleBench(dir: string, services: { databaseUrl: string
         const now = Date.now();
         const items: ImportedAuthorization[] = [];
         for (let i = b * SEED_BATCH; i < Math.min(count, (b + 1) * SEED_BATCH); i++) {
-          // Written over the last 80 % of a lifetime: refresh-ahead times (a fifth before expiry) fall from now on.
-          const writtenAt = new Date(now - Math.random() * TTL * 800);
+          // Written over the part of a lifetime before its refresh-ahead margin: due times fall from now on.
+          const writtenAt = new Date(now - Math.random() * (TTL * 1000 - MARGIN_MS));
           const used = Math.random() < USED;
           items.push({
             providerId,
@@ -209,6 +212,14 @@ export async function runScaleBench(dir: string, services: { databaseUrl: string
       WHERE a.provider_id = $1 AND a.last_used_at >= c.updated_at AND c.refresh_due_at BETWEEN to_timestamp($2 / 1000.0) AND to_timestamp($3 / 1000.0)`,
     [mainProvider, t0, windowEnd - 20_000],
   );
+  const [spread] = await q<{ used: number; due_hour: number; claimed: number }>(
+    `SELECT count(*) FILTER (WHERE a.last_used_at IS NOT NULL)::int AS used,
+            count(*) FILTER (WHERE a.last_used_at >= c.updated_at AND c.refresh_due_at <= now() + interval '1 hour')::int AS due_hour,
+            count(*) FILTER (WHERE a.last_used_at IS NOT NULL AND a.last_used_at < c.updated_at)::int AS claimed
+       FROM tokens.credentials c JOIN tokens.authorizations a ON a.id = c.authorization_id WHERE a.provider_id = $1`,
+    [mainProvider],
+  );
+  step(`used: ${spread.used}, used and due within the hour: ${spread.due_hour}, used before their current token: ${spread.claimed}`);
   const [{ overdue }] = await q<{ overdue: number }>(`SELECT count(*)::int AS overdue FROM tokens.credentials WHERE refresh_due_at < to_timestamp($1 / 1000.0)`, [t0]);
   const hot = dueUsed.slice(0, HOT).map((r) => r.authorization_id);
   if (hot.length < HOT) {
