@@ -7,3 +7,4 @@ export * from './lib/scopes';
 export * from './lib/oauth-server';
 export * from './lib/tokens';
 export * from './lib/external-auth';
+export * from './lib/bus-request-schemas';
