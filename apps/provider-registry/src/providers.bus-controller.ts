@@ -7,7 +7,10 @@ import { JobEntity, JobsService, ProvidersService, SecureConfigsService, toOAuth
 
 const JOBS_PATH = '/api/v2/externalOAuth/jobs';
 
-/** Bus handlers of the providers and jobs resources; the org is always the verified caller's. */
+/**
+ * Bus handlers of the providers and jobs resources; the org is always the verified caller's.
+ * Payloads arrive checked against their contract schema (the bus server's payload pipe).
+ */
 @Controller()
 @UseGuards(BusAuthGuard)
 export class ProvidersBusController {
@@ -23,13 +26,13 @@ export class ProvidersBusController {
   @MessagePattern(MessagePatterns.providers.list)
   @RequireScopes('providers:read')
   async list(@Payload() query: BusRequest<'providers.list'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.list'>> {
-    return { data: await this.providers.list(ctx.getPrincipal().orgId, query ?? {}) };
+    return { data: await this.providers.list(ctx.getPrincipal().orgId, query) };
   }
 
   @MessagePattern(MessagePatterns.providers.get)
   @RequireScopes('providers:read')
   get(@Payload() req: BusRequest<'providers.get'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.get'>> {
-    return this.providers.get(ctx.getPrincipal().orgId, String(req?.id ?? ''));
+    return this.providers.get(ctx.getPrincipal().orgId, req.id);
   }
 
   @MessagePattern(MessagePatterns.providers.create)
@@ -41,7 +44,7 @@ export class ProvidersBusController {
   @MessagePattern(MessagePatterns.providers.update)
   @RequireScopes('providers:write')
   update(@Payload() req: BusRequest<'providers.update'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.update'>> {
-    return this.providers.update(ctx.getPrincipal().orgId, String(req?.id ?? ''), req?.changes ?? {});
+    return this.providers.update(ctx.getPrincipal().orgId, req.id, req.changes);
   }
 
   /** Starts (or returns the running) deletion job; the queue entry is added once the job record is committed. */
@@ -49,7 +52,7 @@ export class ProvidersBusController {
   @RequireScopes('providers:write')
   async delete(@Payload() req: BusRequest<'providers.delete'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.delete'>> {
     const orgId = ctx.getPrincipal().orgId;
-    const providerId = String(req?.id ?? '');
+    const providerId = req.id;
     const { job } = await this.providers.requestDeletion(orgId, providerId);
     await this.enqueue(job, () => this.producer.enqueue('provider-deletion', 'DELETE_PROVIDER', { orgId, providerId, jobId: job.id }, { jobId: job.id }));
     return { location: `${JOBS_PATH}/${job.id}/` };
@@ -64,7 +67,7 @@ export class ProvidersBusController {
   @RequireScopes('providers:credentials')
   async credentials(@Payload() req: BusRequest<'providers.credentials'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.credentials'>> {
     const orgId = ctx.getPrincipal().orgId;
-    const provider = await this.providers.find(orgId, String(req?.id ?? ''));
+    const provider = await this.providers.find(orgId, req.id);
     if (!provider || !provider.secureConfigId) throw new BusException('NOT_FOUND', 'OAuth provider not found.');
     const clientSecret = await this.secrets.reveal(orgId, provider.secureConfigId);
     if (clientSecret === null) throw new BusException('NOT_FOUND', 'OAuth provider not found.');
@@ -74,7 +77,7 @@ export class ProvidersBusController {
   @MessagePattern(MessagePatterns.jobs.get)
   @RequireScopes('jobs:read')
   async getJob(@Payload() req: BusRequest<'jobs.get'>, @Ctx() ctx: BusContext): Promise<BusReply<'jobs.get'>> {
-    const job = await this.jobs.get(ctx.getPrincipal().orgId, String(req?.id ?? ''));
+    const job = await this.jobs.get(ctx.getPrincipal().orgId, req.id);
     if (!job) throw new BusException('NOT_FOUND', 'Job not found.');
     return job;
   }
@@ -83,7 +86,7 @@ export class ProvidersBusController {
   @MessagePattern(MessagePatterns.jobs.create)
   @RequireScopes('jobs:write')
   async createJob(@Payload() req: BusRequest<'jobs.create'>, @Ctx() ctx: BusContext): Promise<BusReply<'jobs.create'>> {
-    if (req?.type !== 'STATS') throw new BusException('UNPROCESSABLE', 'Invalid job.', [{ name: 'type', message: 'must be STATS' }]);
+    if (req.type !== 'STATS') throw new BusException('UNPROCESSABLE', 'Invalid job.', [{ name: 'type', message: 'must be STATS' }]);
     const orgId = ctx.getPrincipal().orgId;
     const job = await this.jobs.create(undefined, orgId, 'STATS');
     await this.enqueue(job, () => this.producer.enqueue('stats', 'STATS', { orgId, jobId: job.id }, { jobId: job.id }));

@@ -15,7 +15,7 @@ export class IdentityBusController {
   @MessagePattern(MessagePatterns.identity.token)
   async token(@Payload() request: TokenRequest): Promise<BusReply<'identity.token'>> {
     try {
-      return { ok: true, token: await this.tokens.handle(request ?? {}) };
+      return { ok: true, token: await this.tokens.handle(request) };
     } catch (err) {
       if (err instanceof OAuthError) return { ok: false, error: { error: err.error, error_description: err.description, status: err.status } };
       throw err;
@@ -30,7 +30,7 @@ export class IdentityBusController {
   /** Checks an authorization request before the browser is sent to the upstream sign-in. */
   @MessagePattern(MessagePatterns.identity.authorize)
   authorize(@Payload() request: AuthorizeRequest): Promise<BusReply<'identity.authorize'>> {
-    return this.authorization.check(request ?? {});
+    return this.authorization.check(request);
   }
 
   /**
@@ -39,6 +39,6 @@ export class IdentityBusController {
    */
   @MessagePattern(MessagePatterns.identity.authorizeComplete)
   authorizeComplete(@Payload() request: CompleteAuthorizationRequest): Promise<BusReply<'identity.authorize-complete'>> {
-    return this.authorization.complete(request ?? ({} as CompleteAuthorizationRequest));
+    return this.authorization.complete(request);
   }
 }

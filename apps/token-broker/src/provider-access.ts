@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { BusClientProxy, BusRemoteError, createRedisConnection } from '@broker/bus';
+import { BusClientProxy, BusRemoteError, closeConnection, createRedisConnection } from '@broker/bus';
+import { verifyEvent } from '@broker/bus-protocol';
 import { brokerEventsChannel } from '@broker/contracts';
 import { AccessTokenIssuer } from '@broker/identity';
 import type { ResolvedProvider } from '@broker/provider-adapters';
@@ -63,13 +64,16 @@ export class BusProviderAccess {
 
 /**
  * Listens to the broker's events (from every replica and the worker) and drops what this
- * replica's token path remembers of the authorization concerned. When the subscription is
- * interrupted, events may have been missed: everything remembered is dropped.
+ * replica's token path remembers of the authorization concerned. Only events signed with the
+ * broker's events key count: anything else published on the channel is ignored (and counted).
+ * When the subscription is interrupted, events may have been missed: everything remembered is dropped.
  */
 @Injectable()
 export class TokenMemoryInvalidator implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('TokenMemory');
   private readonly redis: ReturnType<typeof createRedisConnection>;
+  /** Messages on the events channel that were not genuine broker events. */
+  rejected = 0;
 
   constructor(
     private readonly tokens: TokenPath,
@@ -79,13 +83,12 @@ export class TokenMemoryInvalidator implements OnApplicationBootstrap, OnApplica
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    const keys = this.config.bus.eventsPublicKeys;
+    if (!keys) throw new Error('EVENTS_PUBLIC_KEYS is required to act on broker events');
     this.redis.on('message', (_channel: string, message: string) => {
-      try {
-        const event = JSON.parse(message) as { authorizationId?: unknown };
-        if (typeof event.authorizationId === 'string') this.tokens.forget(event.authorizationId);
-      } catch {
-        // not an event of ours
-      }
+      const checked = verifyEvent(keys, message);
+      if (checked.ok) this.tokens.forget(checked.event.authorizationId);
+      else if (this.rejected++ % 1000 === 0) this.logger.warn(`ignored a message on the events channel that is not a genuine broker event (${checked.reason}); ${this.rejected} so far`);
     });
     this.redis.on('ready', () => this.tokens.forgetAll());
     this.redis.on('close', () => this.tokens.forgetAll());
@@ -94,6 +97,6 @@ export class TokenMemoryInvalidator implements OnApplicationBootstrap, OnApplica
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => undefined);
+    await closeConnection(this.redis);
   }
 }

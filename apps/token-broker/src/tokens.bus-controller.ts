@@ -15,11 +15,12 @@ export class BrowserCallbackBusController {
 
   @MessagePattern(MessagePatterns.authorizations.browserCallback)
   async callback(@Payload() req: BusRequest<'authorizations.browser-callback'>): Promise<BusReply<'authorizations.browser-callback'>> {
-    if (typeof req?.state !== 'string' || typeof req?.code !== 'string' || typeof req?.providerId !== 'string') {
-      return { ok: false, error: 'invalid_request', clientState: typeof req?.state === 'string' ? await this.consent.abandon(req.state) : null };
+    // The payload pipe checked the types; a provider that reported an error sends no code (or no state).
+    if (req.state === undefined || req.code === undefined || req.providerId === '') {
+      return { ok: false, error: 'invalid_request', clientState: req.state !== undefined ? await this.consent.abandon(req.state) : null };
     }
     try {
-      const done = await this.consent.complete(null, req);
+      const done = await this.consent.complete(null, { code: req.code, state: req.state, providerId: req.providerId, ...(req.iss !== undefined ? { iss: req.iss } : {}) });
       return { ok: true, authorizationId: done.authorizedProvider.id, providerId: done.authorizedProvider.provider.id, clientState: done.clientState };
     } catch (err) {
       if (err instanceof TokensError) {
@@ -51,7 +52,7 @@ export class TokensBusController {
   @RequireScopes('authorizations:write')
   authorize(@Payload() req: BusRequest<'authorizations.authorize'>, @Ctx() ctx: BusContext): Promise<BusReply<'authorizations.authorize'>> {
     const p = ctx.getPrincipal();
-    return this.consent.authorize(p.orgId, p.sub, String(req?.providerId ?? ''), req?.state, req?.redirectUri);
+    return this.consent.authorize(p.orgId, p.sub, req.providerId, req.state, req.redirectUri);
   }
 
   @MessagePattern(MessagePatterns.authorizations.callback)
@@ -73,21 +74,21 @@ export class TokensBusController {
   @RequireScopes('authorizations:write')
   remove(@Payload() req: BusRequest<'authorizations.delete'>, @Ctx() ctx: BusContext): Promise<BusReply<'authorizations.delete'>> {
     const p = ctx.getPrincipal();
-    return this.authorized.remove(p.orgId, p.sub, String(req?.id ?? ''));
+    return this.authorized.remove(p.orgId, p.sub, req.id);
   }
 
   @MessagePattern(MessagePatterns.authorizations.token)
   @RequireScopes('tokens:read')
   token(@Payload() req: BusRequest<'authorizations.token'>, @Ctx() ctx: BusContext): Promise<BusReply<'authorizations.token'>> {
     const p = ctx.getPrincipal();
-    return this.authorized.token(p.orgId, p.sub, String(req?.id ?? ''), req?.minValiditySeconds);
+    return this.authorized.token(p.orgId, p.sub, req.id, req.minValiditySeconds);
   }
 
   @MessagePattern(MessagePatterns.authorizations.userinfo)
   @RequireScopes('authorizations:read')
   userinfo(@Payload() req: BusRequest<'authorizations.userinfo'>, @Ctx() ctx: BusContext): Promise<BusReply<'authorizations.userinfo'>> {
     const p = ctx.getPrincipal();
-    return this.authorized.userinfo(p.orgId, p.sub, String(req?.id ?? ''));
+    return this.authorized.userinfo(p.orgId, p.sub, req.id);
   }
 
   /** The internal services' path: by authorization id, or by user + provider. */
@@ -95,16 +96,17 @@ export class TokensBusController {
   @RequireScopes('tokens:read')
   async acquire(@Payload() req: BusRequest<'tokens.acquire'>, @Ctx() ctx: BusContext): Promise<BusReply<'tokens.acquire'>> {
     const p = ctx.getPrincipal();
-    const min = typeof req?.minValiditySeconds === 'number' && req.minValiditySeconds >= 0 ? Math.min(req.minValiditySeconds, 86_400) : undefined;
-    let authorizationId = req?.authorizationId;
+    const min = req.minValiditySeconds;
+    let authorizationId = req.authorizationId;
     if (!authorizationId) {
-      if (!req?.userId || !req?.providerId) throw new BusException('UNPROCESSABLE', 'give authorizationId, or userId and providerId');
+      if (!req.userId || !req.providerId) throw new BusException('UNPROCESSABLE', 'give authorizationId, or userId and providerId');
       const own = isServiceAccount(p) || req.userId === p.sub;
       if (!own) throw new BusException('NOT_FOUND', 'authorization not found');
       authorizationId = await this.authorized.findId(p.orgId, req.userId, req.providerId);
     }
     // A user may only use their own authorizations (checked by the token path, from its memory when hot).
-    const served = await this.tokens.acquire(p.orgId, authorizationId, min, undefined, isServiceAccount(p) ? undefined : p.sub);
+    // The caller's deadline bounds the work: past it nobody reads the answer.
+    const served = await this.tokens.acquire(p.orgId, authorizationId, min, ctx.getDeadline(), isServiceAccount(p) ? undefined : p.sub);
     return {
       accessToken: served.accessToken,
       tokenType: served.tokenType,

@@ -3,7 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { JobHandlers, QueueProcessor, processorOptions } from '@broker/bus';
 import { JobPayload } from '@broker/contracts';
-import { JobsService, ProvidersService } from '@broker/registry';
+import { JobEntity, JobsService, ProvidersService } from '@broker/registry';
 import { AuthorizationsService } from '@broker/tokens';
 import { UpstreamRevoker } from './upstream-revoker';
 
@@ -32,10 +32,21 @@ export class ProviderDeletionProcessor extends QueueProcessor<'provider-deletion
   }
 
   private async deleteProvider({ orgId, providerId, jobId }: JobPayload<'provider-deletion', 'DELETE_PROVIDER'>, job: Job): Promise<void> {
-    if (!(await this.jobs.start(jobId))) return; // finished already (a duplicate delivery)
+    // Job data comes from Redis: act only on a deletion a DELETE recorded (the job record names the
+    // org and provider) of a provider that is being deleted. A forged job finds nothing to do.
     const record = await this.jobs.find(jobId);
-    const removed = new Set((record?.details ?? []).find((d) => d.name === 'authorization_ids')?.value.split(',').filter(Boolean) ?? []);
-    let revoked = Number(record?.details.find((d) => d.name === 'revoked')?.value ?? 0);
+    if (!isOpen(record) || record.type !== 'DELETE_PROVIDER' || record.orgId !== orgId || detail(record, 'provider_id') !== providerId) {
+      this.logger.warn(`ignored a DELETE_PROVIDER job (${job.id}) that no recorded deletion request matches`);
+      return;
+    }
+    const current = await this.providers.find(orgId, providerId);
+    if (current && current.status !== 'deleting') {
+      this.logger.warn(`ignored a DELETE_PROVIDER job (${job.id}): provider ${providerId} is ${current.status}, not being deleted`);
+      return;
+    }
+    if (!(await this.jobs.start(jobId))) return; // finished already (a duplicate delivery)
+    const removed = new Set(detail(record, 'authorization_ids')?.split(',').filter(Boolean) ?? []);
+    let revoked = Number(detail(record, 'revoked') ?? 0);
     const details = () => [
       { name: 'provider_id', value: providerId },
       { name: 'authorization_ids', value: [...removed].join(',') },
@@ -64,4 +75,13 @@ export class ProviderDeletionProcessor extends QueueProcessor<'provider-deletion
       throw err;
     }
   }
+}
+
+/** A job record that is still to be done (a finished or unknown one is never acted on again). */
+export function isOpen(record: JobEntity | null): record is JobEntity {
+  return !!record && (record.status === 'PENDING' || record.status === 'RUNNING');
+}
+
+function detail(record: JobEntity, name: string): string | undefined {
+  return record.details.find((d) => d.name === name)?.value;
 }

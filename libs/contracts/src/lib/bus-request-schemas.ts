@@ -73,9 +73,7 @@ export const BUS_REQUEST_SCHEMAS: { [P in BusPattern]: z.ZodType<BusRequest<P>> 
   'authorizations.authorize': z.strictObject({ providerId: id, state: optionalText(512), redirectUri: url.optional() }),
   'authorizations.callback': providerCallback,
   // The browser's return: any of these may be missing (the provider reported an error); the handler says which.
-  'authorizations.browser-callback': z.strictObject({ code: optionalText(4096), providerId: text(256), state: optionalText(2048), iss: optionalText(2048) }) as z.ZodType<
-    BusRequest<'authorizations.browser-callback'>
-  >,
+  'authorizations.browser-callback': z.strictObject({ code: optionalText(4096), providerId: text(256), state: optionalText(2048), iss: optionalText(2048) }),
   'authorizations.list': noPayload,
   'authorizations.delete': z.strictObject({ id }),
   'authorizations.token': z.strictObject({ id, minValiditySeconds: z.number().min(0).max(86_400).optional() }),

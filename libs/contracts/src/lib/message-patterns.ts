@@ -23,7 +23,8 @@ export interface BusContract {
   'authorizations.callback': { request: ProviderCallbackRequest; reply: ProviderCallbackResponse };
   /** The browser callback: no caller token, the single-use state is the proof (like `identity.authorize-complete`). */
   'authorizations.browser-callback': {
-    request: ProviderCallbackRequest;
+    /** As the browser brought it: a provider that reported an error sends no code (possibly no state). */
+    request: { code?: string; providerId: string; state?: string; iss?: string };
     reply: { ok: true; authorizationId: string; providerId: string; clientState: string | null } | { ok: false; error: string; clientState: string | null };
   };
   'authorizations.list': { request: Record<string, never>; reply: { data: AuthorizedProvider[] } };
