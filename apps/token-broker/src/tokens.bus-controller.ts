@@ -16,7 +16,7 @@ export class BrowserCallbackBusController {
   @MessagePattern(MessagePatterns.authorizations.browserCallback)
   async callback(@Payload() req: BusRequest<'authorizations.browser-callback'>): Promise<BusReply<'authorizations.browser-callback'>> {
     // The payload pipe checked the types; a provider that reported an error sends no code (or no state).
-    if (req.state === undefined || req.code === undefined || req.providerId === '') {
+    if (req.state === undefined || req.code === undefined) {
       return { ok: false, error: 'invalid_request', clientState: req.state !== undefined ? await this.consent.abandon(req.state) : null };
     }
     try {
