@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkDist } from '../tools/build/check-dist.mjs';
 import { ensureDeps } from './ensure-deps.mjs';
+import { BUS_SECRET_GENERATORS, BUS_SECRET_NAMES, busEnvForApp } from './lib/bus-keys.mjs';
 import {
   createDatabase,
   freePort,
@@ -33,7 +34,8 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 // Local secrets: NAME -> generator. Any entry missing from .data/secrets.json is generated on start.
 export const SECRET_GENERATORS = {
-  BUS_KEY: () => randomBytes(32).toString('base64'),
+  // Bus key pairs of the serving services and the events signing key (each app gets only its own).
+  ...BUS_SECRET_GENERATORS,
   ENCRYPTION_KEYS: () => `k${Date.now().toString(36)}:${randomBytes(32).toString('base64')}`,
   SECRET_PEPPER: () => randomBytes(32).toString('base64'),
   BOOTSTRAP_CLIENT_SECRET: () => randomBytes(32).toString('base64url'),
@@ -143,7 +145,8 @@ export async function start() {
         ...(demo && !process.env.EGRESS_ALLOW_LOOPBACK
           ? { EGRESS_ALLOW_LOOPBACK: 'true', EGRESS_ALLOWED_PORTS: process.env.EGRESS_ALLOWED_PORTS ?? `443,${demo.port}` }
           : {}),
-        ...Object.fromEntries(Object.entries(serviceSecrets).filter(([name]) => !process.env[name])),
+        ...Object.fromEntries(Object.entries(serviceSecrets).filter(([name]) => !process.env[name] && !BUS_SECRET_NAMES.includes(name))),
+        ...busEnvForApp(app, secrets),
         PORT: String(ports[app]),
       };
       const child = spawn(process.execPath, [entry], { cwd: REPO, env, stdio: 'inherit' });
