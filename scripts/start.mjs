@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { checkDist } from '../tools/build/check-dist.mjs';
 import { ensureDeps } from './ensure-deps.mjs';
 import { BUS_SECRET_GENERATORS, BUS_SECRET_NAMES, busEnvForApp } from './lib/bus-keys.mjs';
+import { setupLocalRedisAcl } from './lib/redis-acl.mjs';
 import {
   createDatabase,
   freePort,
@@ -36,6 +37,8 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 export const SECRET_GENERATORS = {
   // Bus key pairs of the serving services and the events signing key (each app gets only its own).
   ...BUS_SECRET_GENERATORS,
+  // Passwords of the local Redis ACL users (one per service, a demo consumer, admin) derive from it.
+  REDIS_ACL_SECRET: () => randomBytes(32).toString('base64url'),
   ENCRYPTION_KEYS: () => `k${Date.now().toString(36)}:${randomBytes(32).toString('base64')}`,
   SECRET_PEPPER: () => randomBytes(32).toString('base64'),
   BOOTSTRAP_CLIENT_SECRET: () => randomBytes(32).toString('base64url'),
@@ -110,6 +113,9 @@ export async function start() {
     const { databaseUrl, redisUrl } = await provisionServices();
     const secrets = loadSecrets();
     if (stopping) return;
+    // The Redis provisioned here gets one ACL user per service (its own keys and channels only);
+    // a Redis given by REDIS_URL is the operator's to configure (docs/bus-security.md).
+    const redisUsers = process.env.REDIS_URL ? null : await setupLocalRedisAcl(redisUrl, process.env.BUS_PREFIX ?? 'broker', secrets.REDIS_ACL_SECRET);
 
     const build = await runBuild(children);
     if (stopping) return;
@@ -122,7 +128,7 @@ export async function start() {
 
     const ports = await choosePorts();
     const publicUrl = process.env.PUBLIC_URL ?? `http://127.0.0.1:${ports.gateway}`;
-    const { DEMO_IDP_CLIENT_SECRET: demoSecret, DEMO_PROVIDER_CLIENT_SECRET: demoProviderSecret, ...serviceSecrets } = secrets;
+    const { DEMO_IDP_CLIENT_SECRET: demoSecret, DEMO_PROVIDER_CLIENT_SECRET: demoProviderSecret, REDIS_ACL_SECRET: _aclSecret, ...serviceSecrets } = secrets;
     const demo = process.env.UPSTREAM_AUTHORIZATION_URL ? null : await startDemoIdp(children, publicUrl, demoSecret, demoProviderSecret, () => stopping);
     const upstream = demo?.env ?? {};
     if (stopping) return;
@@ -139,7 +145,7 @@ export async function start() {
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
         PUBLIC_URL: publicUrl,
         DATABASE_URL: databaseUrl,
-        REDIS_URL: redisUrl,
+        REDIS_URL: redisUsers?.[app] ?? redisUrl,
         ...upstream,
         // The demo provider lives on loopback: let the services reach it (a development setting).
         ...(demo && !process.env.EGRESS_ALLOW_LOOPBACK
