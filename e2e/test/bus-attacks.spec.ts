@@ -1,0 +1,224 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import IORedis from 'ioredis';
+import { Queue } from 'bullmq';
+import { Client as PgClient } from 'pg';
+import { BusClientProxy, BusRemoteError } from '@broker/bus';
+import { generateServiceKey, parseServicePublicKeys, sealReply, sealRequest } from '@broker/bus-protocol';
+import { BrokerClient } from '@broker/broker-client';
+import { BUS_PATTERN_OWNERS, BusPattern, QUEUE_NAMES, brokerEventsChannel } from '@broker/contracts';
+import { KeyedHasher } from '@broker/crypto';
+import { ClientsService, IDENTITY_SCHEMA, UsersService } from '@broker/identity';
+import { domainDataSourceOptions } from '@broker/service-runtime';
+import { createTestDatabase, signInAtDemoIdp, sleep, TestDatabase } from '@broker/testing';
+import { DataSource } from 'typeorm';
+import { Eavesdropper, RequestMonitor, until } from './bus-attack-support';
+import { redisSnapshot } from './redis-snapshot';
+import { DemoIdpProcess, ServiceProcess, busClientFor, consumerKeys, freePort, systemEnv } from './service-processes';
+
+const ADMIN_SECRET = randomBytes(32).toString('base64url');
+const PROVIDER_SECRET = randomBytes(24).toString('base64url');
+
+/**
+ * The bus attacked by someone who reaches Redis and holds nothing else (a plain ioredis client,
+ * default user, no key, no token): they watch requests (MONITOR), compete for them (BLPOP), push
+ * copies redirected to their own channel, replay them byte for byte, answer for the services, publish
+ * events and add jobs to every queue. Every attack must fail while legitimate callers are served.
+ */
+describe('the bus as a trust boundary, attacked from Redis', () => {
+  let db: TestDatabase;
+  let idp: DemoIdpProcess;
+  let env: Record<string, string>;
+  let base: string;
+  const services: ServiceProcess[] = [];
+  let admin: string;
+  let alice: string;
+  let providerId: string;
+  let authorizationId: string;
+  let bus: BusClientProxy;
+  let attacker: IORedis;
+  let pg: PgClient;
+  const secretsSeen: string[] = [ADMIN_SECRET, PROVIDER_SECRET];
+
+  const form = (body: Record<string, string>) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
+  const api = (path: string, bearer: string, init: { method?: string; body?: unknown } = {}) =>
+    fetch(`${base}${path}`, {
+      method: init.method ?? 'GET',
+      headers: { authorization: `Bearer ${bearer}`, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
+  const hooks = async (path: string) => (await (await fetch(`${idp.issuer}/__test/${path}`)).json()) as Record<string, number>;
+  const refreshesAtProvider = async () => (await hooks('events'))['refresh_token.consumed'] ?? 0;
+  const acquire = (id = authorizationId) => bus.request('tokens.acquire', { authorizationId: id, minValiditySeconds: 5 }, { auth: admin, timeoutMs: 10_000 });
+  const prefix = () => env['BUS_PREFIX'];
+
+  beforeAll(async () => {
+    db = await createTestDatabase('busattacks');
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    idp = new DemoIdpProcess(await freePort(), randomBytes(16).toString('hex'), [`${base}/api/v1/oauth/upstream/callback`], 'broker-gateway', {
+      DEMO_IDP_CLIENTS: JSON.stringify([{ client_id: 'broker-provider', client_secret: PROVIDER_SECRET, redirect_uris: [`${base}/api/v2/externalOAuth/providers/callback/`] }]),
+      DEMO_IDP_ACCESS_TOKEN_TTL: '3600',
+      DEMO_IDP_TEST_HOOKS: '1',
+    });
+    await idp.start();
+    env = systemEnv(db.url, port, 'busattacks', { BOOTSTRAP_CLIENT_SECRET: ADMIN_SECRET, EGRESS_ALLOW_LOOPBACK: 'true', EGRESS_ALLOWED_PORTS: `443,${idp.port}`, BUS_TIMEOUT_MS: '10000' });
+    services.push(new ServiceProcess('token-broker', await freePort(), env).start());
+    await services[0].ready();
+    services.push(new ServiceProcess('provider-registry', await freePort(), env).start(), new ServiceProcess('worker', await freePort(), env).start(), new ServiceProcess('gateway', port, env).start());
+    await Promise.all(services.map((s) => s.ready()));
+
+    const tokenRes = await fetch(`${base}/api/v1/oauth/token`, form({ grant_type: 'client_credentials', client_id: 'admin', client_secret: ADMIN_SECRET }));
+    admin = ((await tokenRes.json()) as { access_token: string }).access_token;
+    secretsSeen.push(admin);
+    const ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-attacks')).initialize();
+    await new UsersService(ds).upsert('default', { sub: 'alice', email: 'alice@example.test' });
+    await ds.destroy();
+    const delegated = await api('/api/v1/oauth/delegated-token', admin, { method: 'POST', body: { sub: 'alice', scopes: ['authorizations:read', 'authorizations:write', 'tokens:read'] } });
+    alice = ((await delegated.json()) as { access_token: string }).access_token;
+    const created = await api('/api/v2/externalOAuth/providers/', admin, {
+      method: 'POST',
+      body: { type: 'oidc', name: 'Demo', clientId: 'broker-provider', clientSecret: PROVIDER_SECRET, issuer: idp.issuer },
+    });
+    expect(created.status).toBe(201);
+    providerId = ((await created.json()) as { id: string }).id;
+
+    const start = await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/?state=s1`, alice, { method: 'POST' });
+    const { redirectUrl } = (await start.json()) as { redirectUrl: string };
+    const back = await signInAtDemoIdp(redirectUrl, 'alice@example.test', (u) => u.startsWith(`${base}/api/v2/externalOAuth/providers/callback`));
+    const done = await api('/api/v2/externalOAuth/providers/callback/', alice, {
+      method: 'POST',
+      body: { code: back.searchParams.get('code'), state: back.searchParams.get('state'), providerId, iss: back.searchParams.get('iss') ?? undefined },
+    });
+    expect(done.status).toBe(200);
+    authorizationId = ((await done.json()) as { authorizedProvider: { id: string } }).authorizedProvider.id;
+
+    bus = busClientFor(env, 'legit');
+    await bus.connect();
+    const token = (await acquire()) as { accessToken: string };
+    secretsSeen.push(token.accessToken);
+    attacker = new IORedis(env['REDIS_URL']);
+    pg = new PgClient({ connectionString: db.url });
+    await pg.connect();
+  }, 120_000);
+
+  afterAll(async () => {
+    attacker?.disconnect();
+    await pg?.end();
+    await bus?.close();
+    await Promise.all(services.map((s) => s.stop()));
+    await idp?.stop();
+    await db?.drop();
+  });
+
+  it('copies of live requests redirected to the attacker’s channel (seen by MONITOR) open nowhere: 0 replies', async () => {
+    const monitor = new RequestMonitor(env['REDIS_URL'], prefix());
+    const ears = new Eavesdropper(env['REDIS_URL']);
+    await ears.listen(`${prefix()}:bus:reply:attacker:*`);
+    await monitor.start();
+    monitor.onRequest((seen) => {
+      const copy = { ...seen.envelope, r: `${prefix()}:bus:reply:attacker:${randomUUID()}` };
+      void attacker.rpush(seen.list, JSON.stringify(copy));
+    });
+    try {
+      for (let i = 0; i < 5; i++) {
+        await acquire();
+        expect((await api('/api/v2/externalOAuth/providers/', admin)).status).toBe(200);
+        expect((await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, alice, { method: 'POST' })).status).toBe(201);
+      }
+      await sleep(500);
+      expect(monitor.seen.length).toBeGreaterThanOrEqual(15); // the attacker really saw the traffic
+      expect(ears.heard).toEqual([]);
+    } finally {
+      monitor.stop();
+      ears.close();
+    }
+  });
+
+  it('an attacker competing on BLPOP, pushing each original back plus a redirected copy, gets nothing and callers are still served', async () => {
+    const ears = new Eavesdropper(env['REDIS_URL']);
+    await ears.listen(`${prefix()}:bus:reply:attacker:*`);
+    const thief = new IORedis(env['REDIS_URL']);
+    let stolen = 0;
+    let stop = false;
+    const lists = [`${prefix()}:bus:req:token-broker`, `${prefix()}:bus:req:provider-registry`];
+    const loop = (async () => {
+      while (!stop) {
+        const popped = await thief.blpop(...lists, 0.2);
+        if (!popped) continue;
+        stolen++;
+        const envelope = JSON.parse(popped[1]) as Record<string, unknown>;
+        await attacker.lpush(popped[0], popped[1]);
+        await attacker.rpush(popped[0], JSON.stringify({ ...envelope, r: `${prefix()}:bus:reply:attacker:x` }));
+      }
+    })();
+    try {
+      for (let i = 0; i < 20; i++) {
+        const token = (await acquire()) as { authorizationId: string };
+        expect(token.authorizationId).toBe(authorizationId);
+      }
+      expect((await api('/api/v2/externalOAuth/providers/', admin)).status).toBe(200);
+    } finally {
+      stop = true;
+      await loop;
+      thief.disconnect();
+    }
+    await sleep(300);
+    expect(stolen).toBeGreaterThan(0);
+    expect(ears.heard).toEqual([]);
+    ears.close();
+  });
+
+  it('a request replayed byte for byte is acted on once: jobs.create pushed 3 more times creates 1 job', async () => {
+    const monitor = new RequestMonitor(env['REDIS_URL'], prefix());
+    await monitor.start();
+    const countStats = async () => Number((await pg.query(`SELECT count(*)::int AS n FROM registry.jobs WHERE type = 'STATS'`)).rows[0].n);
+    const before = await countStats();
+    try {
+      const res = await api('/api/v2/externalOAuth/jobs/', admin, { method: 'POST', body: { type: 'STATS' } });
+      expect(res.status).toBe(202);
+      await until(() => monitor.seen.some((s) => s.envelope.p === 'jobs.create'), 3_000, 'the captured request');
+    } finally {
+      monitor.stop();
+    }
+    const captured = monitor.seen.find((s) => s.envelope.p === 'jobs.create');
+    if (!captured) throw new Error('not captured');
+    for (let i = 0; i < 3; i++) await attacker.rpush(captured.list, captured.raw);
+    await sleep(1_000);
+    expect(await countStats()).toBe(before + 1);
+    expect(await attacker.llen(captured.list)).toBe(0); // taken and dropped, not left waiting
+  });
+
+  it('forged replies to every pattern are ignored: each call gets the service’s own answer', async () => {
+    const monitor = new RequestMonitor(env['REDIS_URL'], prefix());
+    let forged = 0;
+    monitor.onRequest((seen) => {
+      if (!seen.envelope.r) return;
+      // What an attacker can make: a reply sealed under a key of its own, and the old unsealed shape.
+      const fake = sealReply(randomBytes(32), seen.envelope.i, { ok: true, data: { forged: true, keys: [{ kty: 'EC' }] } });
+      forged += 2;
+      void attacker.publish(seen.envelope.r, JSON.stringify({ i: seen.envelope.i, s: fake }));
+      void attacker.publish(seen.envelope.r, JSON.stringify({ i: seen.envelope.i, ok: true, data: { forged: true } }));
+    });
+    await monitor.start();
+    const before = bus.stats();
+    try {
+      for (const pattern of Object.keys(BUS_PATTERN_OWNERS) as BusPattern[]) {
+        const outcome = await bus.request(pattern, {} as never, { auth: admin, timeoutMs: 10_000 }).then(
+          (data) => ({ data }),
+          (err: unknown) => ({ err }),
+        );
+        // Whatever the service answered (most of these payloads are incomplete), it was not the forgery.
+        expect(JSON.stringify(outcome)).not.toContain('forged');
+        if ('err' in outcome) expect(outcome.err).toBeInstanceOf(BusRemoteError);
+      }
+    } finally {
+      monitor.stop();
+    }
+    const after = bus.stats();
+    expect(forged).toBeGreaterThanOrEqual(2 * Object.keys(BUS_PATTERN_OWNERS).length);
+    expect(after.replied - before.replied).toBe(Object.keys(BUS_PATTERN_OWNERS).length);
+    expect(after.rejected - before.rejected).toBeGreaterThanOrEqual(Object.keys(BUS_PATTERN_OWNERS).length);
+  });
+});
