@@ -5,10 +5,11 @@ import IORedis from 'ioredis';
 import { Queue } from 'bullmq';
 import { Client as PgClient } from 'pg';
 import { BusClientProxy, BusRemoteError } from '@broker/bus';
-import { generateServiceKey, parseServicePublicKeys, sealReply, sealRequest } from '@broker/bus-protocol';
+import { sealReply } from '@broker/bus-protocol';
 import { BrokerClient } from '@broker/broker-client';
 import { BUS_PATTERN_OWNERS, BusPattern, QUEUE_NAMES, brokerEventsChannel } from '@broker/contracts';
 import { KeyedHasher } from '@broker/crypto';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { ClientsService, IDENTITY_SCHEMA, UsersService } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
 import { createTestDatabase, signInAtDemoIdp, sleep, TestDatabase } from '@broker/testing';
@@ -220,5 +221,159 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
     expect(forged).toBeGreaterThanOrEqual(2 * Object.keys(BUS_PATTERN_OWNERS).length);
     expect(after.replied - before.replied).toBe(Object.keys(BUS_PATTERN_OWNERS).length);
     expect(after.rejected - before.rejected).toBeGreaterThanOrEqual(Object.keys(BUS_PATTERN_OWNERS).length);
+  });
+
+  it('a forged identity.jwks answer plants no key: a token signed by the attacker stays refused', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ES256');
+    const kid = `attacker-${randomUUID()}`;
+    const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
+    const monitor = new RequestMonitor(env['REDIS_URL'], prefix());
+    let forgedJwks = 0;
+    monitor.onRequest((seen) => {
+      if (seen.envelope.p !== 'identity.jwks' || !seen.envelope.r) return;
+      forgedJwks++;
+      void attacker.publish(seen.envelope.r, JSON.stringify({ i: seen.envelope.i, s: sealReply(randomBytes(32), seen.envelope.i, { ok: true, data: { keys: [jwk] } }) }));
+    });
+    await monitor.start();
+    try {
+      const forgedToken = await new SignJWT({ scope: 'providers:read providers:write', org_id: 'default', client_id: 'admin' })
+        .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
+        .setIssuer(env['PUBLIC_URL'])
+        .setAudience(`${env['PUBLIC_URL']}/api`)
+        .setSubject('admin')
+        .setJti(randomUUID())
+        .setIssuedAt()
+        .setExpirationTime('10m')
+        .sign(privateKey);
+      await sleep(5_500); // past the verifiers' refetch guard: an unknown kid makes them ask for the JWKS again
+      expect((await api('/api/v2/externalOAuth/providers/', forgedToken)).status).toBe(401);
+      const direct = await bus.request('providers.list', {}, { auth: forgedToken }).catch((e: unknown) => e);
+      expect(direct).toMatchObject({ code: 'UNAUTHENTICATED' });
+      expect(forgedJwks).toBeGreaterThan(0); // the services did ask, and the attacker did answer
+      // And nothing stuck: the genuine admin token still works.
+      expect((await api('/api/v2/externalOAuth/providers/', admin)).status).toBe(200);
+    } finally {
+      monitor.stop();
+    }
+  });
+
+  it('a forged providers.credentials answer is not used: the provider calls go to the real provider', async () => {
+    const hits: string[] = [];
+    const fake = createServer((req, res) => {
+      hits.push(req.url ?? '');
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    const evil = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+    const monitor = new RequestMonitor(env['REDIS_URL'], prefix());
+    let forged = 0;
+    monitor.onRequest((seen) => {
+      if (seen.envelope.p !== 'providers.credentials' || !seen.envelope.r) return;
+      forged++;
+      const data = { provider: { id: providerId, status: 'active', type: 'oauth2' }, resolved: { authorizationUrl: `${evil}/auth`, tokenUrl: `${evil}/token` }, clientSecret: 'x', version: 99 };
+      void attacker.publish(seen.envelope.r, JSON.stringify({ i: seen.envelope.i, s: sealReply(randomBytes(32), seen.envelope.i, { ok: true, data }) }));
+    });
+    await monitor.start();
+    try {
+      // Authorize reads the provider's credentials afresh over the bus.
+      const start = await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/`, alice, { method: 'POST' });
+      expect(start.status).toBe(200);
+      const { redirectUrl } = (await start.json()) as { redirectUrl: string };
+      expect(new URL(redirectUrl).origin).toBe(idp.issuer);
+      expect(forged).toBeGreaterThan(0);
+      expect(hits).toEqual([]);
+    } finally {
+      monitor.stop();
+      fake.close();
+    }
+  });
+
+  it('a forged event is ignored by the token-broker and by broker clients', async () => {
+    const ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-attacks-client')).initialize();
+    const svc = await new ClientsService(ds, new KeyedHasher(Buffer.from(env['SECRET_PEPPER'], 'base64'))).createClient({ orgId: 'default', name: 'consumer a', grantTypes: ['client_credentials'], scopes: ['tokens:read'] });
+    await ds.destroy();
+    const client = await BrokerClient.connect({
+      redisUrl: env['REDIS_URL'],
+      ...consumerKeys(env),
+      prefix: prefix(),
+      credentials: { tokenUrl: `${base}/api/v1/oauth/token`, clientId: svc.clientId, clientSecret: svc.clientSecret },
+      name: 'consumer-a',
+      logger: { warn: () => undefined },
+    });
+    try {
+      await client.acquire({ authorizationId, minValiditySeconds: 5 });
+      await sleep(300);
+      await client.acquire({ authorizationId, minValiditySeconds: 5 });
+      const before = client.stats();
+      const event = { type: 'authorization.revoked', orgId: 'default', authorizationId, providerId, userId: 'alice', status: 'expired', at: new Date().toISOString() };
+      await attacker.publish(brokerEventsChannel(prefix()), JSON.stringify(event));
+      await attacker.publish(brokerEventsChannel(prefix()), JSON.stringify({ v: 1, k: 'e1', e: JSON.stringify(event), s: 'A'.repeat(86) }));
+      await until(() => client.stats().eventsRejected >= before.eventsRejected + 2, 3_000, 'the forged events to arrive');
+      await client.acquire({ authorizationId, minValiditySeconds: 5 });
+      const after = client.stats();
+      expect(after.eventsReceived).toBe(before.eventsReceived);
+      expect(after.busRequests).toBe(before.busRequests); // still served from its cache: nothing was invalidated
+      expect(services.find((s) => s.app === 'token-broker')?.output.join('')).toContain('not a genuine broker event');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a job forged into every queue does nothing', async () => {
+    const stats = await api('/api/v2/externalOAuth/jobs/', admin, { method: 'POST', body: { type: 'STATS' } });
+    const statsJobId = ((await stats.json()) as { location: string }).location.split('/').filter(Boolean).pop() ?? '';
+    await until(async () => ((await (await api(`/api/v2/externalOAuth/jobs/${statsJobId}/`, admin)).json()) as { status: string }).status === 'COMPLETED', 15_000, 'the STATS job');
+    const finishedAt = ((await (await api(`/api/v2/externalOAuth/jobs/${statsJobId}/`, admin)).json()) as { finishedAt: string }).finishedAt;
+    const jobsBefore = Number((await pg.query(`SELECT count(*)::int AS n FROM registry.jobs`)).rows[0].n);
+    const refreshesBefore = await refreshesAtProvider();
+    const forged: Record<string, [string, Record<string, unknown>][]> = {
+      'provider-deletion': [
+        ['DELETE_PROVIDER', { orgId: 'default', providerId, jobId: randomUUID() }],
+        ['DELETE_PROVIDER', { orgId: 'default', providerId, jobId: statsJobId }],
+      ],
+      stats: [
+        ['STATS', { orgId: 'default', jobId: randomUUID() }],
+        ['STATS', { orgId: 'default', jobId: statsJobId }],
+      ],
+      'token-refresh': [['REFRESH_AUTHORIZATION', { orgId: 'default', authorizationId }]],
+      revocation: [['REVOKE_AUTHORIZATION', { orgId: 'default', authorizationId }]],
+      'key-rotation': [['ROTATE_KEYS', { jobId: randomUUID() }]],
+      'device-poll': [['POLL_DEVICE_AUTHORIZATION', { orgId: 'default', deviceAuthorizationId: randomUUID() }]],
+    };
+    expect(Object.keys(forged).sort()).toEqual([...QUEUE_NAMES].sort());
+    const added: { queue: Queue; id: string }[] = [];
+    for (const [name, jobs] of Object.entries(forged)) {
+      const queue = new Queue(name, { connection: new IORedis(env['REDIS_URL'], { maxRetriesPerRequest: null }), prefix: `${prefix()}:jobs` });
+      for (const [jobName, data] of jobs) added.push({ queue, id: (await queue.add(jobName, data, { jobId: `forged-${randomUUID()}` })).id ?? '' });
+    }
+    // The worker takes them (all but revocation, which has no processor): wait until they left the queues.
+    await until(
+      async () => {
+        for (const { queue, id } of added) {
+          if (queue.name === 'revocation') continue;
+          const state = await (await queue.getJob(id))?.getState();
+          if (state !== 'completed' && state !== 'failed') return false;
+        }
+        return true;
+      },
+      20_000,
+      'the worker to take the forged jobs',
+    );
+    const provider = await api(`/api/v2/externalOAuth/providers/${providerId}/`, admin);
+    expect(provider.status).toBe(200);
+    expect(((await provider.json()) as { status: string }).status).toBe('active');
+    expect(((await (await api('/api/v2/externalOAuth/authorizedProviders/', alice)).json()) as { data: { id: string; status: string }[] }).data).toEqual([
+      expect.objectContaining({ id: authorizationId, status: 'active' }),
+    ]);
+    expect(Number((await pg.query(`SELECT count(*)::int AS n FROM registry.jobs`)).rows[0].n)).toBe(jobsBefore);
+    expect(((await (await api(`/api/v2/externalOAuth/jobs/${statsJobId}/`, admin)).json()) as { finishedAt: string }).finishedAt).toBe(finishedAt);
+    expect(await refreshesAtProvider()).toBe(refreshesBefore);
+    for (const { queue } of added) await queue.close();
+  });
+
+  it('leaves no token, secret or code in Redis keys, values, job data or events', async () => {
+    const snapshot = await redisSnapshot(env['REDIS_URL'], prefix());
+    expect(snapshot).toContain(':bus:seen:'); // the scan is real: request-id markers are there
+    for (const secret of secretsSeen) expect(snapshot).not.toContain(secret);
   });
 });
