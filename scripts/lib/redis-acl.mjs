@@ -1,9 +1,10 @@
 // Redis ACL users for the broker: one per service and one per consumer client, each limited to its
 // own keys and channels (the second wall behind the bus's cryptography; docs/bus-security.md).
 //
-//   node scripts/lib/redis-acl.mjs [--prefix broker] [--consumer NAME ...]
+//   node scripts/lib/redis-acl.mjs [--prefix broker] [--consumer NAME ...] [--json]
 // prints ACL file lines (users.acl) with fresh passwords, and each user's REDIS_URL form, for an
-// operator's Redis; `npm start` applies the same rules to its local Redis with ACL SETUSER.
+// operator's Redis (--json: each user's rules, without passwords, for tools that apply them with
+// ACL SETUSER); `npm start` applies the same rules to its local Redis.
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,11 +116,18 @@ export async function setupLocalRedisAcl(redisUrl, prefix, secret) {
 
 function cli(argv) {
   let prefix = 'broker';
+  let json = false;
   const consumers = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--prefix') prefix = argv[++i];
     else if (argv[i] === '--consumer') consumers.push(argv[++i]);
-    else throw new Error(`usage: node scripts/lib/redis-acl.mjs [--prefix broker] [--consumer NAME ...] (unknown: ${argv[i]})`);
+    else if (argv[i] === '--json') json = true;
+    else throw new Error(`usage: node scripts/lib/redis-acl.mjs [--prefix broker] [--consumer NAME ...] [--json] (unknown: ${argv[i]})`);
+  }
+  if (json) {
+    const rules = [...SERVICES.map((app) => ({ user: app, rules: serviceRules(app, prefix) })), ...consumers.map((name) => ({ user: name, rules: consumerRules(name, prefix) }))];
+    process.stdout.write(`${JSON.stringify(rules)}\n`);
+    return;
   }
   const lines = [];
   const urls = [];
