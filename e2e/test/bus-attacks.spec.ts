@@ -328,20 +328,28 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
     const statsJobId = ((await stats.json()) as { location: string }).location.split('/').filter(Boolean).pop() ?? '';
     await until(async () => ((await (await api(`/api/v2/externalOAuth/jobs/${statsJobId}/`, admin)).json()) as { status: string }).status === 'COMPLETED', 15_000, 'the STATS job');
     const finishedAt = ((await (await api(`/api/v2/externalOAuth/jobs/${statsJobId}/`, admin)).json()) as { finishedAt: string }).finishedAt;
+    // An open job record of another kind (a request in flight, as an attacker could find one): a
+    // forged job naming it must not borrow it to act.
+    const openJobId = (await pg.query(`INSERT INTO registry.jobs (org_id, type, status) VALUES ('default', 'STATS', 'PENDING') RETURNING id`)).rows[0].id as string;
     const jobsBefore = Number((await pg.query(`SELECT count(*)::int AS n FROM registry.jobs`)).rows[0].n);
     const refreshesBefore = await refreshesAtProvider();
     const forged: Record<string, [string, Record<string, unknown>][]> = {
       'provider-deletion': [
         ['DELETE_PROVIDER', { orgId: 'default', providerId, jobId: randomUUID() }],
         ['DELETE_PROVIDER', { orgId: 'default', providerId, jobId: statsJobId }],
+        ['DELETE_PROVIDER', { orgId: 'default', providerId, jobId: openJobId }],
       ],
       stats: [
         ['STATS', { orgId: 'default', jobId: randomUUID() }],
         ['STATS', { orgId: 'default', jobId: statsJobId }],
+        ['STATS', { orgId: 'other-org', jobId: openJobId }],
+      ],
+      'key-rotation': [
+        ['ROTATE_KEYS', { jobId: randomUUID() }],
+        ['ROTATE_KEYS', { jobId: openJobId }],
       ],
       'token-refresh': [['REFRESH_AUTHORIZATION', { orgId: 'default', authorizationId }]],
       revocation: [['REVOKE_AUTHORIZATION', { orgId: 'default', authorizationId }]],
-      'key-rotation': [['ROTATE_KEYS', { jobId: randomUUID() }]],
       'device-poll': [['POLL_DEVICE_AUTHORIZATION', { orgId: 'default', deviceAuthorizationId: randomUUID() }]],
     };
     expect(Object.keys(forged).sort()).toEqual([...QUEUE_NAMES].sort());
@@ -372,7 +380,24 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
     expect(Number((await pg.query(`SELECT count(*)::int AS n FROM registry.jobs`)).rows[0].n)).toBe(jobsBefore);
     expect(((await (await api(`/api/v2/externalOAuth/jobs/${statsJobId}/`, admin)).json()) as { finishedAt: string }).finishedAt).toBe(finishedAt);
     expect(await refreshesAtProvider()).toBe(refreshesBefore);
+    expect((await pg.query(`SELECT status, started_at FROM registry.jobs WHERE id = $1`, [openJobId])).rows[0]).toEqual({ status: 'PENDING', started_at: null });
+    await pg.query(`DELETE FROM registry.jobs WHERE id = $1`, [openJobId]);
     for (const { queue } of added) await queue.close();
+  });
+
+  it('serves a token by user + provider over REST too (for services that are not Node), with the bus’s rules', async () => {
+    const byUser = await api('/api/v2/externalOAuth/tokens/', admin, { method: 'POST', body: { userId: 'alice', providerId, minValiditySeconds: 5 } });
+    expect(byUser.status).toBe(200);
+    const token = (await byUser.json()) as { accessToken: string; authorizationId: string };
+    expect(token.authorizationId).toBe(authorizationId);
+    expect(token.accessToken).toBe(((await acquire()) as { accessToken: string }).accessToken);
+    const byId = await api('/api/v2/externalOAuth/tokens/', alice, { method: 'POST', body: { authorizationId } });
+    expect(byId.status).toBe(200);
+    // A user may ask only for their own; a bad body is a 422 naming what is wrong.
+    expect((await api('/api/v2/externalOAuth/tokens/', alice, { method: 'POST', body: { userId: 'bob', providerId } })).status).toBe(404);
+    const bad = await api('/api/v2/externalOAuth/tokens/', admin, { method: 'POST', body: { userId: 'alice' } });
+    expect(bad.status).toBe(422);
+    expect(await bad.json()).toMatchObject({ errorFields: [{ name: 'body' }] });
   });
 
   it('leaves no token, secret or code in Redis keys, values, job data or events', async () => {

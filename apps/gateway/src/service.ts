@@ -7,6 +7,7 @@ import { ExternalAuthController } from './external-auth/external-auth.controller
 import { AuthorizedProvidersController, ConnectPageController, ConsentController } from './external-oauth/authorized-providers.controller';
 import { JobsController } from './external-oauth/jobs.controller';
 import { ProvidersController } from './external-oauth/providers.controller';
+import { TokensController } from './external-oauth/tokens.controller';
 import { AuthorizeController } from './oauth/authorize.controller';
 import { OAuthController } from './oauth/oauth.controller';
 import { UpstreamLoginService } from './oauth/upstream-login';
@@ -21,7 +22,7 @@ class GatewayModule {
     return {
       module: GatewayModule,
       imports: [ServiceRuntimeModule.forRoot(config, { busClient: true, busAutoPipelining: true }), TokenVerificationModule],
-      controllers: [ConsentController, ProvidersController, JobsController, AuthorizedProvidersController, ExternalAuthController, ConnectPageController, OAuthController, AuthorizeController, PrincipalController],
+      controllers: [ConsentController, ProvidersController, JobsController, AuthorizedProvidersController, TokensController, ExternalAuthController, ConnectPageController, OAuthController, AuthorizeController, PrincipalController],
       providers: [{ provide: APP_FILTER, useClass: SurfaceErrorFilter }, BearerStrategy, TokenRateLimiter, PrincipalAuthGuard, UpstreamLoginService],
     };
   }
