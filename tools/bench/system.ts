@@ -152,7 +152,7 @@ export async function startTokenSystem(o: SystemOptions): Promise<TokenSystem> {
     const name = i ? `${app}-${i + 1}` : app;
     const inspect = o.inspect && (app === 'token-broker' || app === 'gateway') ? await freePort() : undefined;
     const args = [...(inspect ? [`--inspect=127.0.0.1:${inspect}`] : []), appEntry(app)];
-    const proc = new Proc(name, process.execPath, args, { ...envForApp(name, env), PORT: String(p) }, join(o.dir, `${name}.log`), ROOT);
+    const proc = new Proc(name, process.execPath, args, { ...envForApp(app, env), PORT: String(p) }, join(o.dir, `${name}.log`), ROOT);
     ports.set(proc, p);
     if (inspect) inspectPorts.set(proc, inspect);
     return proc;
