@@ -2,6 +2,10 @@
 // then each app is given only what it may hold: a serving service its own private key, every
 // caller the services' public keys, the event publishers the signing key, subscribers its public half.
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { localPassword } from './redis-acl.mjs';
 
 const SERVING = { 'provider-registry': 'BUS_KEY_PROVIDER_REGISTRY', 'token-broker': 'BUS_KEY_TOKEN_BROKER' };
 const EVENT_PUBLISHERS = ['token-broker', 'worker'];
@@ -45,3 +49,26 @@ export function busEnvForApp(app, secrets) {
 
 // Secret names that must not be passed to every app as they are.
 export const BUS_SECRET_NAMES = Object.keys(BUS_SECRET_GENERATORS);
+
+// `node scripts/lib/bus-keys.mjs consumer-env`: the settings of the local `demo-consumer` (while
+// `npm start` runs), as shell exports for libs/broker-client's README example.
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const data = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '.data');
+  if (process.argv[2] !== 'consumer-env') {
+    process.stderr.write('usage: node scripts/lib/bus-keys.mjs consumer-env\n');
+    process.exit(2);
+  }
+  try {
+    const secrets = JSON.parse(fs.readFileSync(path.join(data, 'secrets.json'), 'utf8'));
+    const { redisPort } = JSON.parse(fs.readFileSync(path.join(data, 'state.json'), 'utf8'));
+    const env = busEnvForApp('gateway', secrets);
+    const broker = env.BUS_SERVICE_PUBLIC_KEYS.split(',').find((e) => e.startsWith('token-broker=')).slice('token-broker='.length);
+    process.stdout.write(
+      `export SERVICE_NAME='demo-consumer'\nexport REDIS_URL='redis://demo-consumer:${localPassword(secrets.REDIS_ACL_SECRET, 'demo-consumer')}@127.0.0.1:${redisPort}'\n` +
+        `export BROKER_PUBLIC_KEY='${broker}'\nexport EVENTS_PUBLIC_KEYS='${env.EVENTS_PUBLIC_KEYS}'\n`,
+    );
+  } catch (err) {
+    process.stderr.write(`no local default found (run npm start first): ${err.message}\n`);
+    process.exit(1);
+  }
+}

@@ -95,6 +95,11 @@ export async function applyUsers(redisUrl, users) {
   }
 }
 
+/** The password of a local-default user, derived from REDIS_ACL_SECRET. */
+export function localPassword(secret, user) {
+  return createHmac('sha256', secret).update(`redis-acl:${user}`).digest('base64url');
+}
+
 /**
  * The local default's users on the Redis `npm start` provisions: one per service, one consumer
  * (`demo-consumer`, for trying libs/broker-client) and an `admin` user; the default user keeps only
@@ -102,7 +107,7 @@ export async function applyUsers(redisUrl, users) {
  * the local secret REDIS_ACL_SECRET. Resolves with each user's REDIS_URL.
  */
 export async function setupLocalRedisAcl(redisUrl, prefix, secret) {
-  const password = (user) => createHmac('sha256', secret).update(`redis-acl:${user}`).digest('base64url');
+  const password = (user) => localPassword(secret, user);
   const users = [
     ...SERVICES.map((app) => ({ name: app, password: password(app), rules: serviceRules(app, prefix) })),
     { name: 'demo-consumer', password: password('demo-consumer'), rules: consumerRules('demo-consumer', prefix) },
