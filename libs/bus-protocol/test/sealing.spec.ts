@@ -57,6 +57,17 @@ describe('sealed requests and replies', () => {
     expect(() => openReply(a.replyKey, 'c1.1', sealed)).toThrow();
   });
 
+  it('never uses an ephemeral key twice, whether it was computed ahead or on the spot', async () => {
+    const encs = new Set<string>();
+    for (let i = 0; i < 60; i++) {
+      const { envelope } = await sealRequest(LIST, publicKeys['token-broker'], { ...head, id: `c1.${i}` }, body);
+      encs.add(envelope.e);
+      expect((await openRequest(LIST, keys, envelope)).body).toEqual(body);
+      if (i % 10 === 0) await new Promise((resolve) => setTimeout(resolve, 20)); // lets the pool refill
+    }
+    expect(encs.size).toBe(60);
+  });
+
   it('refuses malformed key settings without echoing them', () => {
     expect(() => parseServicePrivateKeys('nokid')).toThrow(/kid:key/);
     expect(() => parseServicePrivateKeys('k1:AAAA')).toThrow(/32 bytes/);
