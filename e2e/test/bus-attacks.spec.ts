@@ -39,6 +39,8 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
   let authorizationId: string;
   let bus: BusClientProxy;
   let attacker: IORedis;
+  let eventsHeard: IORedis;
+  const events: string[] = [];
   let pg: PgClient;
   const secretsSeen: string[] = [ADMIN_SECRET, PROVIDER_SECRET];
 
@@ -69,6 +71,9 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
     await services[0].ready();
     services.push(new ServiceProcess('provider-registry', await freePort(), env).start(), new ServiceProcess('worker', await freePort(), env).start(), new ServiceProcess('gateway', port, env).start());
     await Promise.all(services.map((s) => s.ready()));
+    eventsHeard = new IORedis(env['REDIS_URL']);
+    eventsHeard.on('message', (_c: string, m: string) => events.push(m));
+    await eventsHeard.subscribe(brokerEventsChannel(prefix()));
 
     const tokenRes = await fetch(`${base}/api/v1/oauth/token`, form({ grant_type: 'client_credentials', client_id: 'admin', client_secret: ADMIN_SECRET }));
     admin = ((await tokenRes.json()) as { access_token: string }).access_token;
@@ -106,6 +111,7 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
 
   afterAll(async () => {
     attacker?.disconnect();
+    eventsHeard?.disconnect();
     await pg?.end();
     await bus?.close();
     await Promise.all(services.map((s) => s.stop()));
@@ -132,6 +138,12 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
       await sleep(500);
       expect(monitor.seen.length).toBeGreaterThanOrEqual(15); // the attacker really saw the traffic
       expect(ears.heard).toEqual([]);
+      // What it saw: routing facts and ciphertext only, no token, secret or code.
+      for (const seen of monitor.seen) {
+        expect(Object.keys(JSON.parse(seen.raw) as object).sort()).toEqual(expect.arrayContaining(['d', 'e', 'i', 'k', 'p', 's', 'v']));
+        expect(Object.keys(JSON.parse(seen.raw) as object).every((k) => ['v', 'i', 'p', 'd', 'r', 'k', 'e', 's'].includes(k))).toBe(true);
+        for (const secret of secretsSeen) expect(seen.raw).not.toContain(secret);
+      }
     } finally {
       monitor.stop();
       ears.close();
@@ -404,5 +416,8 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
     const snapshot = await redisSnapshot(env['REDIS_URL'], prefix());
     expect(snapshot).toContain(':bus:seen:'); // the scan is real: request-id markers are there
     for (const secret of secretsSeen) expect(snapshot).not.toContain(secret);
+    // Events travel signed, ids and statuses only.
+    expect(events.length).toBeGreaterThan(0);
+    for (const event of events) for (const secret of secretsSeen) expect(event).not.toContain(secret);
   });
 });
