@@ -83,13 +83,13 @@ export function userUrl(baseUrl, user, password) {
   return url.toString();
 }
 
-/** Creates or resets users on a Redis (ACL SETUSER): `users` is [{ name, password, rules }]. */
+/** Creates or resets users on a Redis (ACL SETUSER): `users` is [{ name, password (null: none), rules }]. */
 export async function applyUsers(redisUrl, users) {
   const { default: IORedis } = await import('ioredis');
   const redis = new IORedis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
   try {
     await redis.connect();
-    for (const user of users) await redis.call('ACL', 'SETUSER', user.name, 'reset', ...user.rules, `>${user.password}`);
+    for (const user of users) await redis.call('ACL', 'SETUSER', user.name, 'reset', ...user.rules, ...(user.password ? [`>${user.password}`] : []));
   } finally {
     redis.disconnect();
   }
@@ -115,7 +115,7 @@ export async function setupLocalRedisAcl(redisUrl, prefix, secret) {
   ];
   await applyUsers(redisUrl, users);
   // Last: from here on an unauthenticated connection can only PING (and stop the local server).
-  await applyUsers(redisUrl, [{ name: 'default', password: password('default'), rules: ['on', 'nopass', 'resetkeys', 'resetchannels', '-@all', '+ping', '+shutdown'] }]);
+  await applyUsers(redisUrl, [{ name: 'default', password: null, rules: ['on', 'nopass', 'resetkeys', 'resetchannels', '-@all', '+ping', '+shutdown'] }]);
   return Object.fromEntries(users.map((u) => [u.name, userUrl(redisUrl, u.name, u.password)]));
 }
 
