@@ -1,5 +1,7 @@
 import {
   RequestOpenError,
+  RequestSealer,
+  SessionKeys,
   generateEventSigningKey,
   generateServiceKey,
   openReply,
@@ -57,15 +59,35 @@ describe('sealed requests and replies', () => {
     expect(() => openReply(a.replyKey, 'c1.1', sealed)).toThrow();
   });
 
-  it('never uses an ephemeral key twice, whether it was computed ahead or on the spot', async () => {
-    const encs = new Set<string>();
-    for (let i = 0; i < 60; i++) {
-      const { envelope } = await sealRequest(LIST, publicKeys['token-broker'], { ...head, id: `c1.${i}` }, body);
-      encs.add(envelope.e);
+  it('reuses a caller’s session until its age or request count runs out, and never shares one between callers', async () => {
+    const sealer = new RequestSealer(60_000, 3);
+    const encs: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const { envelope } = await sealRequest(LIST, publicKeys['token-broker'], { ...head, id: `c1.${i}` }, body, sealer);
+      encs.push(envelope.e);
       expect((await openRequest(LIST, keys, envelope)).body).toEqual(body);
-      if (i % 10 === 0) await new Promise((resolve) => setTimeout(resolve, 20)); // lets the pool refill
     }
-    expect(encs.size).toBe(60);
+    expect(new Set(encs.slice(0, 3)).size).toBe(1);
+    expect(new Set(encs).size).toBe(3); // 3 + 3 + 1
+    const other = await sealRequest(LIST, publicKeys['token-broker'], head, body, new RequestSealer());
+    expect(encs).not.toContain(other.envelope.e);
+    const aged = new RequestSealer(-1, 100);
+    const first = await sealRequest(LIST, publicKeys['token-broker'], head, body, aged);
+    const second = await sealRequest(LIST, publicKeys['token-broker'], head, body, aged);
+    expect(second.envelope.e).not.toBe(first.envelope.e);
+  });
+
+  it('does not open a request moved to another session', async () => {
+    const a = await sealRequest(LIST, publicKeys['token-broker'], head, body, new RequestSealer());
+    const b = await sealRequest(LIST, publicKeys['token-broker'], head, body, new RequestSealer());
+    await expect(openRequest(LIST, keys, { ...a.envelope, e: b.envelope.e }, new SessionKeys())).rejects.toEqual(new RequestOpenError('unopenable'));
+    const sessions = new SessionKeys();
+    await openRequest(LIST, keys, a.envelope, sessions);
+    await openRequest(LIST, keys, b.envelope, sessions);
+    expect(sessions.size).toBe(2);
+    // A request that does not open does not get its session remembered.
+    await expect(openRequest(LIST, keys, { ...a.envelope, e: Buffer.alloc(32, 9).toString('base64url') }, sessions)).rejects.toBeInstanceOf(RequestOpenError);
+    expect(sessions.size).toBe(2);
   });
 
   it('refuses malformed key settings without echoing them', () => {

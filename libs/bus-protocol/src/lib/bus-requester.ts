@@ -4,7 +4,7 @@ import { BUS_ERROR_CODES, BusErrorCode } from '@broker/contracts';
 import { BusRemoteError, BusTimeoutError, BusUnavailableError } from './bus-errors';
 import type { ServicePublicKeys } from './bus-keys';
 import { createRedisConnection } from './redis-connection';
-import { openReply, sealRequest } from './sealing';
+import { RequestSealer, openReply } from './sealing';
 import { RequestEnvelope, replyChannel, replyMessageSchema, requestListKey } from './wire';
 
 export const DEFAULT_BUS_PREFIX = 'broker';
@@ -75,6 +75,8 @@ export class BusRequester {
   private readonly pending = new Map<string, Pending>();
   private readonly expiryRenewed = new Map<string, number>();
   private readonly counters: BusClientStats = { sent: 0, replied: 0, timedOut: 0, unmatched: 0, rejected: 0 };
+  /** This instance's own HPKE sessions with the services (never shared with another client). */
+  private readonly sealer = new RequestSealer();
   private sequence = 0;
   private connection?: IORedis;
   private subscriber?: IORedis;
@@ -140,7 +142,7 @@ export class BusRequester {
     const id = `${this.clientId}.${(this.sequence++).toString(36)}`;
     const listKey = requestListKey(this.prefix, service);
     const body = options.auth === undefined ? { data } : { data, auth: options.auth };
-    const { envelope, replyKey } = await sealRequest(listKey, target, { id, pattern, deadline: Date.now() + timeoutMs, replyChannel: this.channel }, body);
+    const { envelope, replyKey } = await this.sealer.seal(listKey, target, { id, pattern, deadline: Date.now() + timeoutMs, replyChannel: this.channel }, body);
     return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (this.pending.delete(id)) {
@@ -168,7 +170,7 @@ export class BusRequester {
     const id = `${this.clientId}.${(this.sequence++).toString(36)}`;
     const listKey = requestListKey(this.prefix, service);
     const body = options.auth === undefined ? { data } : { data, auth: options.auth };
-    const { envelope } = await sealRequest(listKey, target, { id, pattern, deadline: Date.now() + (options.timeoutMs ?? 60_000) }, body);
+    const { envelope } = await this.sealer.seal(listKey, target, { id, pattern, deadline: Date.now() + (options.timeoutMs ?? 60_000) }, body);
     await this.push(listKey, envelope);
   }
 

@@ -169,49 +169,9 @@ function asKey(key: CryptoKeyLike): X25519Key {
   return key;
 }
 
-type EncapParams = Parameters<Dhkem['encap']>[0];
-type Encapsulation = Awaited<ReturnType<Dhkem['encap']>>;
-
-/** Encapsulations kept ready per recipient key (each is used once, then replaced). */
-const POOL_SIZE = 8;
-
-/**
- * DHKEM(X25519) whose encapsulations (a fresh ephemeral key, one DH, the shared secret: the
- * library's own `encap`) are computed ahead, when the event loop is idle, for each recipient key a
- * caller sends to; a request then takes one instead of computing it on its critical path (about a
- * third of a seal). Each is used exactly once, as RFC 9180 requires of an ephemeral key.
- */
-class PrecomputingDhkem extends Dhkem {
-  private readonly ready = new Map<unknown, Encapsulation[]>();
-  private readonly filling = new Set<unknown>();
-
-  override async encap(params: EncapParams): Promise<Encapsulation> {
-    if (params.ekm !== undefined || params.senderKey !== undefined) return super.encap(params);
-    const key = params.recipientPublicKey;
-    const taken = this.ready.get(key)?.pop();
-    this.refill(params.recipientPublicKey);
-    return taken ?? super.encap(params);
-  }
-
-  private refill(recipientPublicKey: EncapParams['recipientPublicKey']): void {
-    if (this.filling.has(recipientPublicKey)) return;
-    this.filling.add(recipientPublicKey);
-    setImmediate(() => {
-      void (async () => {
-        let pool = this.ready.get(recipientPublicKey);
-        if (!pool) this.ready.set(recipientPublicKey, (pool = []));
-        // One per turn of the event loop: never a burst of work in front of a request.
-        if (pool.length < POOL_SIZE) pool.push(await super.encap({ recipientPublicKey }));
-        this.filling.delete(recipientPublicKey);
-        if (pool.length < POOL_SIZE) this.refill(recipientPublicKey);
-      })().catch(() => this.filling.delete(recipientPublicKey));
-    }).unref();
-  }
-}
-
 /** The bus's HPKE cipher suite (see the file comment). */
 export function busCipherSuite(): CipherSuite {
-  const kem = new PrecomputingDhkem(KemId.DhkemX25519HkdfSha256, new NodeX25519Primitives(), new NodeHkdfSha256());
+  const kem = new Dhkem(KemId.DhkemX25519HkdfSha256, new NodeX25519Primitives(), new NodeHkdfSha256());
   // The sizes DHKEM(X25519) declares (RFC 9180 §7.1), as the library's own X25519 KEM sets them.
   Object.assign(kem, { secretSize: 32, encSize: 32, publicKeySize: 32, privateKeySize: 32 });
   return new CipherSuite({ kem, kdf: new NodeHkdfSha256(), aead: new NodeAes128Gcm() });

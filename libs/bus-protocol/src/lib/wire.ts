@@ -4,9 +4,10 @@ import { z } from 'zod';
 /**
  * The bus's wire format (version 2). A request is an entry of the target service's request list:
  * routing facts in clear (what a replica needs to pick its key and drop what is late), the body
- * sealed with HPKE to the service's public key with every routing fact bound into the HPKE `info`.
- * A reply is published on the caller's own channel, sealed under a key exported from that
- * request's HPKE context: only the caller and a holder of the service's private key know it.
+ * sealed under a key exported from the caller's HPKE session with the service (see sealing.ts),
+ * every routing fact bound as associated data. A reply is published on the caller's own channel,
+ * sealed under a per-request key from the same session: only the caller and a holder of the
+ * service's private key can derive it.
  */
 export const WIRE_VERSION = 2;
 
@@ -26,9 +27,9 @@ export const requestEnvelopeSchema = z.strictObject({
   r: z.string().min(1).max(256).optional(),
   /** Id of the service key the body is sealed to. */
   k: z.string().min(1).max(32),
-  /** HPKE encapsulated key (base64url). */
+  /** The caller's HPKE session: its encapsulated key (base64url). */
   e: z.string().regex(B64URL).max(64),
-  /** HPKE ciphertext of the RequestBody (base64url). */
+  /** AES-256-GCM (nonce | ciphertext | tag, base64url) of the RequestBody under the session's request key. */
   s: z.string().regex(B64URL).max(4_000_000),
 });
 export type RequestEnvelope = z.infer<typeof requestEnvelopeSchema>;
@@ -87,12 +88,21 @@ export function seenKey(prefix: string, service: string, requestId: string): str
   return `${prefix}:bus:seen:${service}:${createHash('sha256').update(requestId).digest('base64url').slice(0, 32)}`;
 }
 
-/** The HPKE `info` of a request: every routing fact, so a request moved or altered does not open. */
-export function requestInfo(listKey: string, kid: string, envelope: Pick<RequestEnvelope, 'i' | 'p' | 'd' | 'r'>): Buffer {
-  return Buffer.from(JSON.stringify(['oauth-broker/bus/2/request', listKey, kid, envelope.p, envelope.i, envelope.d, envelope.r ?? null]), 'utf8');
+/** The HPKE `info` of a caller's session with a service: the request list and the service key it is for. */
+export function sessionInfo(listKey: string, kid: string): Buffer {
+  return Buffer.from(JSON.stringify(['oauth-broker/bus/2/session', listKey, kid]), 'utf8');
 }
 
-/** Exporter context of the reply key (RFC 9180 §5.3). */
+/**
+ * Associated data of a sealed request: every routing fact (and the session it belongs to), so a
+ * request moved to another list, renamed, re-dated or pointed at another reply channel does not open.
+ */
+export function requestAad(listKey: string, kid: string, enc: string, envelope: Pick<RequestEnvelope, 'i' | 'p' | 'd' | 'r'>): Buffer {
+  return Buffer.from(JSON.stringify(['oauth-broker/bus/2/request', listKey, kid, enc, envelope.p, envelope.i, envelope.d, envelope.r ?? null]), 'utf8');
+}
+
+/** Exporter contexts (RFC 9180 §5.3) of a session's request key and reply base key. */
+export const REQUEST_KEY_CONTEXT = Buffer.from('oauth-broker/bus/2/request-key', 'utf8');
 export const REPLY_KEY_CONTEXT = Buffer.from('oauth-broker/bus/2/reply-key', 'utf8');
 
 /** Associated data binding a sealed reply to its request id. */

@@ -8,6 +8,7 @@ import {
   RequestEnvelope,
   RequestOpenError,
   ServiceKeyPair,
+  SessionKeys,
   closeConnection,
   createRedisConnection,
   openRequest,
@@ -42,11 +43,12 @@ export interface BusServerStats {
  * replica BLPOPs them, so each request is handled by exactly one replica, and requests pushed while
  * no replica runs are handled when one starts (unless their caller's deadline passed).
  *
- * Redis is not trusted: a request is acted on only if it opens with one of this service's private
- * keys (HPKE, every routing fact bound), is within its deadline, has not been acted on before (a
- * `SET NX` on a hash of its id, kept until the deadline) and its payload matches the pattern's
- * schema. The reply is sealed under a key exported from the request's HPKE context, so only the
- * caller can read it, and a reply that opens proves it came from a holder of the service's key.
+ * Redis is not trusted: a request is acted on only if it opens under its caller's HPKE session with
+ * one of this service's private keys (every routing fact bound), is within its deadline, has not
+ * been acted on before (a `SET NX` on a hash of its id, kept until the deadline) and its payload
+ * matches the pattern's schema. The reply is sealed under a key of that session and the request
+ * id, so only the caller can read it, and a reply that opens proves it came from a holder of the
+ * service's key (sealing.ts).
  *
  * Why a list and not one BullMQ job per request (the first version): a job costs several Lua
  * scripts, an events stream entry and lock bookkeeping, which measured 0.8 ms p50 per round trip.
@@ -59,6 +61,8 @@ export class BusServer extends Server implements CustomTransportStrategy {
   private readonly prefix: string;
   private readonly listKey: string;
   private readonly keys: ReadonlyMap<string, ServiceKeyPair>;
+  /** Callers' sessions this replica has opened requests of (their keys, bounded). */
+  private readonly sessions = new SessionKeys();
   private readonly schemas: Readonly<Record<string, ZodType>>;
   private readonly concurrency: number;
   private readonly inflight = new Set<Promise<void>>();
@@ -197,7 +201,7 @@ export class BusServer extends Server implements CustomTransportStrategy {
 
     let opened: Awaited<ReturnType<typeof openRequest>>;
     try {
-      opened = await openRequest(this.listKey, this.keys, envelope);
+      opened = await openRequest(this.listKey, this.keys, envelope, this.sessions);
     } catch (err) {
       if (err instanceof RequestOpenError) return this.drop(err.reason === 'malformed' ? 'malformed' : err.reason, envelope.p);
       throw err;
