@@ -18,12 +18,12 @@ const children = new Set<ChildProcess>();
 // A failed run must not leave responder processes behind.
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
-function startResponders(kind: 'bullmq' | 'bus', count: number, redisUrl: string, prefix: string, busKey: string): Promise<ChildProcess[]> {
+function startResponders(kind: 'bullmq' | 'bus', count: number, redisUrl: string, prefix: string, privateKey: string): Promise<ChildProcess[]> {
   return Promise.all(
     Array.from({ length: count }, () => {
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', join(__dirname, 'responder.ts'), kind, redisUrl, prefix, busKey],
+        ['--import', 'tsx', join(__dirname, 'responder.ts'), kind, redisUrl, prefix, privateKey],
         { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TSX_TSCONFIG_PATH: join(__dirname, '..', '..', 'tsconfig.base.json') } },
       );
       children.add(child);
@@ -43,7 +43,7 @@ async function stop(children: ChildProcess[]): Promise<void> {
 export async function runBusBench(redisUrl: string): Promise<Record<string, number>> {
   const prefix = `bench-${randomBytes(3).toString('hex')}`;
   const serviceKey = generateServiceKey('s1');
-  const busKey = serviceKey.privateKey;
+  const privateKey = serviceKey.privateKey;
   const results: Record<string, number> = {};
 
   const step = (m: string) => process.stderr.write(`  … ${m}\n`);
@@ -57,7 +57,7 @@ export async function runBusBench(redisUrl: string): Promise<Record<string, numb
 
   step('bare BullMQ');
   // 2. Bare BullMQ: add → worker in another process → completion seen through QueueEvents.
-  const bareWorkers = await startResponders('bullmq', 1, redisUrl, prefix, busKey);
+  const bareWorkers = await startResponders('bullmq', 1, redisUrl, prefix, privateKey);
   const queue = new Queue('bench-bare', { connection: redis, prefix });
   const events = new QueueEvents('bench-bare', { connection: createRedisConnection(redisUrl, 'bench-events'), prefix });
   await events.waitUntilReady();
@@ -80,7 +80,7 @@ export async function runBusBench(redisUrl: string): Promise<Record<string, numb
   await client.connect();
   for (const replicas of [1, 3]) {
     step(`bus with ${replicas} responder(s)`);
-    const responders = await startResponders('bus', replicas, redisUrl, prefix, busKey);
+    const responders = await startResponders('bus', replicas, redisUrl, prefix, privateKey);
     const lat = await timeSequential(N, 200, () => client.call('bench', 'bench.echo', payload));
     results[`bus_${replicas}r_p50`] = percentile(lat, 50);
     results[`bus_${replicas}r_p99`] = percentile(lat, 99);

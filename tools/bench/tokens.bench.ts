@@ -56,11 +56,11 @@ const step = (m: string) => process.stderr.write(`  … ${m}\n`);
 const p = (v: number[], q: number) => percentile(v, q);
 
 /** A bus or bare-BullMQ echo responder (tools/bench/responder.ts, as bench:bus runs it). */
-async function startResponder(dir: string, kind: 'bullmq' | 'bus', redisUrl: string, prefix: string, busKey: string): Promise<Proc> {
+async function startResponder(dir: string, kind: 'bullmq' | 'bus', redisUrl: string, prefix: string, privateKey: string): Promise<Proc> {
   const proc = new Proc(
     `responder-${kind}`,
     process.execPath,
-    ['--import', 'tsx', join(__dirname, 'responder.ts'), kind, redisUrl, prefix, busKey],
+    ['--import', 'tsx', join(__dirname, 'responder.ts'), kind, redisUrl, prefix, privateKey],
     { ...(process.env as Record<string, string>), TSX_TSCONFIG_PATH: join(__dirname, '..', '..', 'tsconfig.base.json') },
     join(dir, `responder-${kind}.log`),
   );
