@@ -34,6 +34,9 @@ export class BrowserCallbackBusController {
 
 const isServiceAccount = (p: Principal) => p.sub === p.clientId && !p.act;
 
+/** Time kept back from a caller's deadline to send the answer (an error included) before it. */
+const WORK_MARGIN_MS = 250;
+
 /**
  * Consent, authorized providers and tokens. A user sees only their own authorizations; a service
  * account (client_credentials) may acquire tokens of any user of its org, never of another org.
@@ -105,8 +108,10 @@ export class TokensBusController {
       authorizationId = await this.authorized.findId(p.orgId, req.userId, req.providerId);
     }
     // A user may only use their own authorizations (checked by the token path, from its memory when hot).
-    // The caller's deadline bounds the work: past it nobody reads the answer.
-    const served = await this.tokens.acquire(p.orgId, authorizationId, min, ctx.getDeadline(), isServiceAccount(p) ? undefined : p.sub);
+    // The caller's deadline bounds the work (past it nobody reads the answer), less a moment to
+    // answer with a typed error in time; never longer than the token path's own 10 s.
+    const deadline = Math.min(ctx.getDeadline() - WORK_MARGIN_MS, Date.now() + 10_000);
+    const served = await this.tokens.acquire(p.orgId, authorizationId, min, deadline, isServiceAccount(p) ? undefined : p.sub);
     return {
       accessToken: served.accessToken,
       tokenType: served.tokenType,
