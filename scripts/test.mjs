@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkDist } from '../tools/build/check-dist.mjs';
 import { ensureDeps } from './ensure-deps.mjs';
-import { nxBin } from './start.mjs';
+import { nxBin } from './runner/build.mjs';
 import { startThrowawayServices, stopAllServices, stopAllServicesSync } from './lib/local-services.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -74,7 +74,7 @@ export async function runTests(jestArgs) {
       if (interrupted) return signalExitCode(interrupted);
       if (built !== 0) throw new Error(`lint, type-check or build failed (exit ${built}): see the errors above`);
       // A build replayed from the Nx cache skips the build's own check: check what the e2e suite runs.
-      const broken = ['gateway', 'provider-registry', 'token-broker', 'worker'].flatMap(checkDist);
+      const broken = ['gateway', 'provider-registry', 'token-broker', 'worker', 'admin'].flatMap(checkDist);
       if (broken.length) throw new Error(`the built apps cannot load their modules:\n  ${broken.join('\n  ')}`);
     }
     const needPostgres = !env.TEST_DATABASE_URL;

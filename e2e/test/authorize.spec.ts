@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import * as oidc from 'openid-client';
 import { KeyedHasher } from '@broker/crypto';
-import { ClientsService, IDENTITY_SCHEMA } from '@broker/identity';
+import { ClientsService, IDENTITY_SCHEMA, UsersService } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
 import { createTestDatabase, signInAtDemoIdp, TestDatabase } from '@broker/testing';
 import { pgDump } from './pg-dump';
@@ -51,6 +51,11 @@ describe('authorization code flow through the upstream sign-in', () => {
       app = await clients.createClient({ orgId: 'default', name: 'web app', scopes: ['providers:read', 'tokens:read'], ...firstParty, grantTypes: [...firstParty.grantTypes] });
       appB = await clients.createClient({ orgId: 'org-b', name: 'web app B', scopes: ['providers:read'], ...firstParty, grantTypes: [...firstParty.grantTypes] });
       serviceOnly = await clients.createClient({ orgId: 'default', name: 'service', grantTypes: ['client_credentials'], scopes: ['providers:read'], redirectUris: [APP_REDIRECT] });
+      // Only invited people may sign in (the default policy): invite them, with what each may do.
+      const users = new UsersService(ds);
+      await users.upsert('default', { sub: 'ada', email: 'ada@example.test' }, ['providers:read', 'tokens:read']);
+      await users.upsert('default', { sub: 'grace', email: 'grace@example.test' }, ['providers:read']);
+      await users.upsert('org-b', { sub: 'ada-at-b', email: 'ada@example.test' }, ['providers:read']);
     } finally {
       await ds.destroy();
     }
@@ -122,7 +127,7 @@ describe('authorization code flow through the upstream sign-in', () => {
     expect(tokens.refresh_token).toEqual(expect.any(String));
     const idClaims = tokens.claims();
     expect(idClaims).toMatchObject({ iss: base, aud: app.clientId, nonce: request.nonce, email: 'ada@example.test', name: 'Ada Lovelace' });
-    expect(String(idClaims?.sub)).toMatch(/^demo-/);
+    expect(idClaims?.sub).toBe('ada');
     expect(claimsOf(tokens.access_token)).toMatchObject({ sub: idClaims?.sub, org_id: 'default', client_id: app.clientId, scope: 'openid providers:read' });
 
     // The person is a user of the app's org, and the token works on the API within its scope.
@@ -199,11 +204,11 @@ describe('authorization code flow through the upstream sign-in', () => {
     await expect(oidc.refreshTokenGrant(config, won[0].value.refresh_token ?? '')).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
-  it('upserts the person into the org of the app they signed in to', async () => {
+  it('signs the person in as the invited user of the app’s org', async () => {
     const { tokens } = await signedIn(appB, 'ada@example.test');
-    expect(claimsOf(tokens.access_token)).toMatchObject({ org_id: 'org-b', client_id: appB.clientId });
+    expect(claimsOf(tokens.access_token)).toMatchObject({ sub: 'ada-at-b', org_id: 'org-b', client_id: appB.clientId });
     const { tokens: grace } = await signedIn(app, 'grace@example.test');
-    expect(claimsOf(grace.access_token)['sub']).not.toBe(claimsOf(tokens.access_token)['sub']);
+    expect(claimsOf(grace.access_token)['sub']).toBe('grace');
   });
 
   it('never redirects to an unverified client or redirect URI', async () => {

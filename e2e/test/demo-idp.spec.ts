@@ -1,5 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import { freePort } from './service-processes';
@@ -51,6 +53,14 @@ class DemoIdp {
         reject(new Error(`demo-idp exited with ${code}:\n${this.output.join('')}`));
       });
     });
+  }
+
+  /** SIGKILL: the process dies at once, as in a crash. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGKILL');
+    await this.exited;
   }
 
   /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
@@ -495,4 +505,69 @@ describe('demo identity provider without test hooks', () => {
     const idp = new DemoIdp(await freePort(), {});
     await expect(idp.start()).rejects.toThrow(/DEMO_IDP_CLIENT_SECRET and DEMO_IDP_REDIRECT_URIS are required/);
   }, 20_000);
+});
+
+describe('demo identity provider with a data folder (DEMO_IDP_DATA_DIR)', () => {
+  let dir: string;
+  let port: number;
+  const env = () => ({
+    DEMO_IDP_DATA_DIR: dir,
+    DEMO_IDP_CLIENT_SECRET: GATEWAY.secret,
+    DEMO_IDP_REDIRECT_URIS: GATEWAY.redirect,
+    DEMO_IDP_CLIENTS: JSON.stringify([{ client_id: PROVIDER.id, client_secret: PROVIDER.secret, redirect_uris: [PROVIDER.redirect] }]),
+  });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'demo-idp-data-'));
+    port = await freePort();
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const configFor = (issuer: string) =>
+    oidc.discovery(new URL(issuer), PROVIDER.id, {}, oidc.ClientSecretBasic(PROVIDER.secret), { execute: [oidc.allowInsecureRequests], timeout: 10 });
+
+  it('keeps grants, tokens, accounts and keys across a restart, even after a crash (kill -9)', async () => {
+    let idp = new DemoIdp(port, env());
+    await idp.start();
+    let tokens: Tokens;
+    let sub: string;
+    let jwks: unknown;
+    try {
+      const config = await configFor(idp.issuer);
+      const verifier = oidc.randomPKCECodeVerifier();
+      const state = oidc.randomState();
+      const url = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: PROVIDER.redirect,
+        scope: 'openid email profile',
+        state,
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+      });
+      const callback = await browser('grace@example.test').navigate(url.toString(), undefined, PROVIDER.redirect);
+      const first = await oidc.authorizationCodeGrant(config, new URL(callback.url), { pkceCodeVerifier: verifier, expectedState: state });
+      sub = String(first.claims()?.sub);
+      // One rotation just before the crash: the newest refresh token must be the one that survives.
+      tokens = await oidc.refreshTokenGrant(config, first.refresh_token ?? '');
+      jwks = await (await fetch(`${idp.issuer}/jwks`)).json();
+      expect(statSync(join(dir, 'state.json')).mode & 0o777).toBe(0o600);
+    } finally {
+      await idp.kill();
+    }
+
+    idp = new DemoIdp(port, env());
+    await idp.start();
+    try {
+      expect(idp.output.join('')).toMatch(/entries restored/);
+      const config = await configFor(idp.issuer);
+      expect(await (await fetch(`${idp.issuer}/jwks`)).json()).toEqual(jwks);
+      // The access token issued before the crash still works at userinfo, with the account's claims.
+      expect(await oidc.fetchUserInfo(config, tokens.access_token, sub)).toMatchObject({ sub, email: 'grace@example.test', name: 'Ada Lovelace' });
+      // The refresh token rotated before the crash still rotates (the grant was not forgotten).
+      const next = await oidc.refreshTokenGrant(config, tokens.refresh_token ?? '');
+      expect(next.refresh_token).toEqual(expect.any(String));
+      expect(next.refresh_token).not.toBe(tokens.refresh_token);
+    } finally {
+      await idp.stop();
+    }
+  }, 60_000);
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { createRedisConnection } from '@broker/bus';
-import type { BrokerEvent, ExternalAuth, ExternalAuthDevice, ExternalAuthLink } from '@broker/contracts';
+import type { BrokerEvent, ExternalAuth, ExternalAuthDevice, ExternalAuthLink, ListUserExternalAuthResponse } from '@broker/contracts';
 import { SCOPES, brokerEventsChannel } from '@broker/contracts';
 import { KeyedHasher } from '@broker/crypto';
 import { ClientsService, IDENTITY_SCHEMA, UsersService } from '@broker/identity';
@@ -50,6 +50,12 @@ describe('external auth (seed 001)', () => {
       body: init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
     });
   const json = async <T>(res: Response): Promise<T> => (await res.json()) as T;
+  /** The `links` of `GET /api/v2/external-auth` (Coder's `{providers, links}`) for a user's token. */
+  const linksOf = async (token: string): Promise<ExternalAuthLink[]> => {
+    const res = await api('/api/v2/external-auth', token);
+    expect(res.status).toBe(200);
+    return (await json<ListUserExternalAuthResponse>(res)).links;
+  };
   const hooks = async (path: string, body?: unknown) =>
     (await (await fetch(`${idp.issuer}/__test/${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as Record<string, number>;
 
@@ -206,7 +212,21 @@ describe('external auth (seed 001)', () => {
     } satisfies ExternalAuth);
     const list = await api('/api/v2/external-auth', users['alice']);
     expect(list.status).toBe(200);
-    expect(await list.json()).toEqual([]);
+    const listed = await json<ListUserExternalAuthResponse>(list);
+    expect(listed.links).toEqual([]);
+    // The org's providers the user can link, with what each supports (Coder's ExternalAuthLinkProvider).
+    expect(listed.providers.find((p) => p.id === oidcId)).toEqual({
+      id: oidcId,
+      type: 'oidc',
+      device: true,
+      display_name: 'Demo IdP',
+      display_icon: '',
+      allow_refresh: true,
+      allow_validate: true,
+      supports_revocation: true,
+      code_challenge_methods_supported: ['S256'],
+    });
+    expect(listed.providers.find((p) => p.id === plainId)).toMatchObject({ type: 'oauth2', device: false, supports_revocation: false, allow_validate: true });
   });
 
   it('answers 404 for an unknown provider id, a non-UUID, or a provider of another org; 400 with validations for a bad device body', async () => {
@@ -224,7 +244,7 @@ describe('external auth (seed 001)', () => {
       const res = await api(path, mallory, { method });
       expect(res.status).toBe(404);
     }
-    expect(await json<unknown[]>(await api('/api/v2/external-auth', mallory))).toEqual([]);
+    expect(await json<ListUserExternalAuthResponse>(await api('/api/v2/external-auth', mallory))).toEqual({ providers: [], links: [] });
 
     const cases: [unknown, string | undefined][] = [
       [{}, 'device_code'],
@@ -280,16 +300,16 @@ describe('external auth (seed 001)', () => {
     await sleep(200);
     expect(events.some((e) => e.type === 'authorization.created' && e.authorizationId === aliceAuthorizationId && e.userId === 'alice' && e.providerId === oidcId)).toBe(true);
 
-    const links = await json<ExternalAuthLink[]>(await api('/api/v2/external-auth', users['alice']));
+    const links = await linksOf(users['alice']);
     expect(links).toEqual([
-      { provider_id: oidcId, created_at: expect.any(String), updated_at: expect.any(String), has_refresh_token: true, expires: expect.any(String), authenticated: true },
+      { provider_id: oidcId, created_at: expect.any(String), updated_at: expect.any(String), has_refresh_token: true, expires: expect.any(String), authenticated: true, validate_error: '' },
     ]);
-    expect(new Date(links[0].expires ?? 0).getTime()).toBeGreaterThan(Date.now());
+    expect(new Date(links[0].expires).getTime()).toBeGreaterThan(Date.now());
     const shown = await json<ExternalAuth>(await api(`/api/v2/external-auth/${oidcId}`, users['alice']));
     expect(shown).toMatchObject({ authenticated: true, device: true, supports_revocation: true, user: { id: 0, login: 'alice@example.test', avatar_url: '', profile_url: '', name: expect.any(String) } });
 
     // Bob sees none of it.
-    expect(await json<unknown[]>(await api('/api/v2/external-auth', users['bob']))).toEqual([]);
+    expect(await linksOf(users['bob'])).toEqual([]);
     expect(await json<ExternalAuth>(await api(`/api/v2/external-auth/${oidcId}`, users['bob']))).toMatchObject({ authenticated: false, user: null });
     expect((await api(`/api/v2/external-auth/${oidcId}`, users['bob'], { method: 'DELETE' })).status).toBe(404);
 
@@ -336,7 +356,7 @@ describe('external auth (seed 001)', () => {
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ message: 'access_denied', detail: expect.any(String) });
     expect(await deviceRecord('carol')).toMatchObject({ status: 'denied', authorization_id: null });
-    expect(await json<unknown[]>(await api('/api/v2/external-auth', users['carol']))).toEqual([]);
+    expect(await linksOf(users['carol'])).toEqual([]);
     expect(await ds.query(`SELECT 1 FROM tokens.authorizations WHERE user_id = 'carol'`)).toEqual([]);
     // The poller stopped: no more polls of that code.
     const polls = (await hooks('events'))['token_requests.device_code'];
@@ -366,7 +386,7 @@ describe('external auth (seed 001)', () => {
     await services[index].ready();
     const done = await exchangeUntilSettled('erin', device.device_code, 70_000);
     expect(done.status).toBe(204);
-    expect(await json<ExternalAuthLink[]>(await api('/api/v2/external-auth', users['erin']))).toMatchObject([{ provider_id: oidcId, authenticated: true }]);
+    expect(await linksOf(users['erin'])).toMatchObject([{ provider_id: oidcId, authenticated: true }]);
   }, 90_000);
 
   it('a provider without device flow or revocation API: GET device is refused (400), DELETE reports the revocation as unsupported', async () => {
@@ -388,25 +408,25 @@ describe('external auth (seed 001)', () => {
     });
     expect(callback.status).toBe(200);
     expect(await json<ExternalAuth>(await api(`/api/v2/external-auth/${plainId}`, users['alice']))).toMatchObject({ authenticated: true, user: { login: 'alice@example.test' } });
-    expect((await json<ExternalAuthLink[]>(await api('/api/v2/external-auth', users['alice']))).map((l) => l.provider_id).sort()).toEqual([oidcId, plainId].sort());
+    expect((await linksOf(users['alice'])).map((l) => l.provider_id).sort()).toEqual([oidcId, plainId].sort());
 
     await hooks('reset', {});
     const removed = await api(`/api/v2/external-auth/${plainId}`, users['alice'], { method: 'DELETE' });
     expect(removed.status).toBe(200);
     expect(await removed.json()).toEqual({ token_revoked: false, token_revocation_error: expect.stringMatching(/not supported/) });
     expect((await hooks('events'))['revocation_requests'] ?? 0).toBe(0); // nothing was sent
-    expect((await json<ExternalAuthLink[]>(await api('/api/v2/external-auth', users['alice']))).map((l) => l.provider_id)).toEqual([oidcId]);
+    expect((await linksOf(users['alice'])).map((l) => l.provider_id)).toEqual([oidcId]);
   }, 40_000);
 
   it('unlinks with revocation at a provider that supports it: token_revoked true, the provider reports the grant revoked, the link is gone', async () => {
     await hooks('reset', {});
     const res = await api(`/api/v2/external-auth/${oidcId}`, users['alice'], { method: 'DELETE' });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ token_revoked: true });
+    expect(await res.json()).toEqual({ token_revoked: true, token_revocation_error: '' });
     const counted = await hooks('events');
     expect(counted['revocation.success']).toBe(1);
     expect(counted['grant.revoked']).toBe(1);
-    expect(await json<unknown[]>(await api('/api/v2/external-auth', users['alice']))).toEqual([]);
+    expect(await linksOf(users['alice'])).toEqual([]);
     expect(await json<ExternalAuth>(await api(`/api/v2/external-auth/${oidcId}`, users['alice']))).toMatchObject({ authenticated: false, user: null });
     expect((await api(`/api/v2/externalOAuth/authorizedProviders/${aliceAuthorizationId}/token/`, users['alice'], { method: 'POST' })).status).toBe(404);
     expect((await api(`/api/v2/external-auth/${oidcId}`, users['alice'], { method: 'DELETE' })).status).toBe(404);
@@ -417,9 +437,9 @@ describe('external auth (seed 001)', () => {
   });
 
   it('reports the provider’s validation error when the provider no longer accepts the token', async () => {
-    expect(await json<ExternalAuthLink[]>(await api('/api/v2/external-auth', users['dave']))).toMatchObject([{ provider_id: oidcId, authenticated: true }]);
+    expect(await linksOf(users['dave'])).toMatchObject([{ provider_id: oidcId, authenticated: true }]);
     await hooks('revoke-grants', {}); // the user revoked the app at the provider
-    const links = await json<ExternalAuthLink[]>(await api('/api/v2/external-auth', users['dave']));
+    const links = await linksOf(users['dave']);
     expect(links).toEqual([expect.objectContaining({ provider_id: oidcId, authenticated: false, validate_error: expect.any(String) })]);
     expect(links[0].validate_error).not.toBe('');
     expect(await json<ExternalAuth>(await api(`/api/v2/external-auth/${oidcId}`, users['dave']))).toMatchObject({ authenticated: false });

@@ -113,10 +113,10 @@ describe('the broker’s OAuth endpoints', () => {
     for (const d of body.detail) expect(d).toEqual({ loc: expect.any(Array), msg: expect.any(String), type: expect.any(String) });
   });
 
-  it('limits token requests per client across gateway replicas, with 429 and Retry-After', async () => {
+  it('backs off wrong secrets per (address, client) across gateway replicas, with 429 and Retry-After', async () => {
     const statuses: number[] = [];
     let retryAfter: string | null = null;
-    for (let i = 0; i < 24; i++) {
+    for (let i = 0; i < 16; i++) {
       const target = i % 2 === 0 ? gateway : gateway2;
       const res = await fetch(`${target.url}/api/v1/oauth/token`, {
         method: 'POST',
@@ -124,13 +124,15 @@ describe('the broker’s OAuth endpoints', () => {
         body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'brute-forced-client', client_secret: `guess-${i}` }),
       });
       statuses.push(res.status);
-      if (res.status === 429) retryAfter = res.headers.get('retry-after');
+      if (res.status === 429 && !retryAfter) retryAfter = res.headers.get('retry-after');
     }
-    // 20 per minute for this client, counted once across both replicas; then refused before any secret check.
-    expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
-    expect(statuses.slice(20)).toEqual([429, 429, 429, 429]);
+    // 10 free failures, an 11th that starts the backoff, then refused before any secret check —
+    // counted once across both replicas.
+    expect(statuses.slice(0, 11)).toEqual(Array(11).fill(401));
+    expect(statuses[11]).toBe(429);
+    expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
     expect(Number(retryAfter)).toBeGreaterThan(0);
-    // Other clients keep their own budget.
+    // Other clients from the same address keep their own budget.
     await expect(discover().then((c) => oidc.clientCredentialsGrant(c))).resolves.toMatchObject({ token_type: 'bearer' });
   });
 
@@ -141,4 +143,21 @@ describe('the broker’s OAuth endpoints', () => {
     expect(logs).not.toContain(SECRET);
     expect(logs).not.toContain(tokens.access_token);
   });
+
+  // Last: it spends the admin's budget for this minute.
+  it('limits requests per (address, client) per minute', async () => {
+    // TOKEN_RATE_LIMIT_PER_CLIENT=20 here: the 21st request of one address for one client within a minute is refused.
+    const statuses: number[] = [];
+    for (let i = 0; i < 22; i++) {
+      const res = await fetch(`${base}/api/v1/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'admin', client_secret: SECRET, scope: 'jobs:read' }),
+      });
+      statuses.push(res.status);
+    }
+    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(20);
+    expect(statuses.at(-1)).toBe(429);
+  });
+
 });

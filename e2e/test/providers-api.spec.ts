@@ -161,8 +161,8 @@ describe('providers and jobs API', () => {
     expect(body.message).toEqual(expect.any(String));
     expect(body.errorFields.map((f) => f.name).sort()).toEqual(['clientId', 'clientSecret', 'colour', 'name', 'scopes', 'skipConsent', 'type']);
     const malformed = await api('/providers/', admin, { method: 'POST', body: '{"type": ' });
-    expect(malformed.status).toBe(400);
-    expect(await malformed.json()).toEqual({ message: expect.stringMatching(/JSON/), errorFields: [] });
+    expect(malformed.status).toBe(422);
+    expect(await malformed.json()).toEqual({ message: 'The request body is not valid JSON.', errorFields: [{ name: 'body', message: 'must be valid JSON' }] });
     const settings = await api('/providers/', admin, { method: 'POST', body: { type: 'github', name: 'x', clientId: 'x', clientSecret: 'x', tenant: 'nope' } });
     expect(settings.status).toBe(422);
     expect(((await settings.json()) as { errorFields: { name: string }[] }).errorFields.map((f) => f.name)).toContain('tenant');

@@ -47,9 +47,9 @@ describe('consent and the token path', () => {
     (await (await fetch(`${idp.issuer}/__test/${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as Record<string, number>;
   const consumed = async () => (await hooks('events'))['refresh_token.consumed'] ?? 0;
 
-  /** Follows the provider's sign-in from `url` until the browser is sent to the broker's callback. */
-  const signInAtProvider = (url: string, email: string): Promise<URL> =>
-    signInAtDemoIdp(url, email, (u) => u.startsWith(`${base}/api/v2/externalOAuth/providers/callback`), { given_name: 'Alice', family_name: 'Liddell' });
+  /** Follows the provider's sign-in from `url` until the browser is sent to the broker's callback (`jars`: the browser's cookies). */
+  const signInAtProvider = (url: string, email: string, jars?: Map<string, Map<string, string>>): Promise<URL> =>
+    signInAtDemoIdp(url, email, (u) => u.startsWith(`${base}/api/v2/externalOAuth/providers/callback`), { given_name: 'Alice', family_name: 'Liddell' }, jars);
 
   async function connect(userToken: string, email: string): Promise<string> {
     const start = await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/?state=app-state-1`, userToken, { method: 'POST' });
@@ -208,6 +208,15 @@ describe('consent and the token path', () => {
     seen.push(ok.accessToken);
   });
 
+  it('reports a provider that refuses the token at userinfo as that, not as an unavailable backing service', async () => {
+    await hooks('revoke-grants', {}); // the user revoked the app at the provider: its tokens are refused from now on
+    const res = await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/userinfo/`, alice);
+    const body = (await res.json()) as { message: string; errorFields: unknown[] };
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(body.message).toMatch(/provider (refused|no longer accepts)/i);
+    expect(body.message).not.toMatch(/backing service/i);
+  });
+
   it('marks the authorization expired on invalid_grant (no loop), answers 410 on REST, and tells listeners', async () => {
     await hooks('revoke-grants', {});
     await letTokenAge();
@@ -217,7 +226,7 @@ describe('consent and the token path', () => {
     expect((await hooks('events'))['token_requests.refresh_token'] ?? 0).toBe(before); // dead stays dead: no second call
     const rest = await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, alice, { method: 'POST' });
     expect(rest.status).toBe(410);
-    expect(await rest.json()).toEqual({ message: expect.any(String), errorFields: [] });
+    expect(await rest.json()).toEqual({ message: expect.any(String), errorFields: [{ name: 'status', message: 'expired' }] });
     await sleep(100);
     expect(events.some((e) => e.type === 'authorization.expired' && e.authorizationId === authorizationId && e.status === 'expired')).toBe(true);
   });
@@ -240,9 +249,12 @@ describe('consent and the token path', () => {
   it('completes the flow through the browser callback (303, no-referrer) and unlinks with revocation', async () => {
     const start = await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/?state=my-app-state`, alice, { method: 'POST' });
     const { redirectUrl } = (await start.json()) as { redirectUrl: string };
-    const back = await signInAtProvider(redirectUrl, 'alice@example.test');
+    const browser = new Map<string, Map<string, string>>();
+    const back = await signInAtProvider(redirectUrl, 'alice@example.test', browser);
     seen.push(back.searchParams.get('code') ?? '');
-    const res = await fetch(back, { redirect: 'manual' });
+    // The browser that confirmed the consent on the broker's start page brings its cookie back.
+    const cookies = [...(browser.get(new URL(base).origin) ?? new Map<string, string>())].map(([k, v]) => `${k}=${v}`).join('; ');
+    const res = await fetch(back, { redirect: 'manual', headers: { cookie: cookies } });
     expect(res.status).toBe(303);
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
     const done = new URL(res.headers.get('location') ?? '');

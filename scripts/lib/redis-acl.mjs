@@ -15,18 +15,23 @@ const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 // What every user may do on its connection: nothing that reads or lists other keys, no MONITOR.
 const CONNECTION = ['+ping', '+quit', '+client|setname', '+client|getname', '+client|id'];
 
-// Per service: the keys (~ read/write) and channels (&) it touches. Job queues (`<p>:jobs:*`) are
-// shared by the services that produce and the worker that runs them (each producer's BullMQ queues
-// write their metadata at start-up); bus request lists and request-id markers are per service.
+// Per service: the keys (~ read/write) and channels (&: publish and subscribe) it touches. Job
+// queues (`<p>:jobs:*`: refresh, device-poll, provider-deletion, stats, key-rotation, setup-expiry,
+// webhook-delivery) are shared by the services that produce and the worker that runs them (each
+// producer's BullMQ queues write their metadata at start-up); bus request lists and request-id
+// markers are per service. `<p>:identity:revocations` is the revocation list's content-free ping
+// (the token-broker publishes it; every token verifier listens); `<p>:events` carries the signed
+// broker events (token-broker, worker and provider-registry publish; token-broker and worker listen).
 function serviceScope(app, p) {
   const req = (s) => `~${p}:bus:req:${s}`;
+  const revocations = `&${p}:identity:revocations`;
   switch (app) {
     case 'gateway':
-      return [req('provider-registry'), req('token-broker'), `~${p}:rl:*`, `~${p}:login:*`, `&${p}:bus:reply:gateway:*`];
+      return [req('provider-registry'), req('token-broker'), `~${p}:rl:*`, `~${p}:login:*`, `&${p}:bus:reply:gateway:*`, revocations];
     case 'provider-registry':
-      return [req('provider-registry'), `~${p}:bus:seen:provider-registry:*`, req('token-broker'), `~${p}:jobs:*`, `&${p}:bus:reply:*`];
+      return [req('provider-registry'), `~${p}:bus:seen:provider-registry:*`, req('token-broker'), `~${p}:jobs:*`, `&${p}:bus:reply:*`, `&${p}:events`, revocations];
     case 'token-broker':
-      return [req('token-broker'), `~${p}:bus:seen:token-broker:*`, req('provider-registry'), `~${p}:jobs:*`, `&${p}:bus:reply:*`, `&${p}:events`];
+      return [req('token-broker'), `~${p}:bus:seen:token-broker:*`, req('provider-registry'), `~${p}:jobs:*`, `&${p}:bus:reply:*`, `&${p}:events`, revocations];
     case 'worker':
       return [`~${p}:jobs:*`, `&${p}:events`];
     default:
@@ -100,23 +105,47 @@ export function localPassword(secret, user) {
   return createHmac('sha256', secret).update(`redis-acl:${user}`).digest('base64url');
 }
 
+/** The default user of the local Redis: PING and SHUTDOWN only (how the runner checks and stops its own server). */
+const LOCAL_DEFAULT_USER = { name: 'default', password: null, rules: ['on', 'nopass', 'resetkeys', 'resetchannels', '-@all', '+ping', '+shutdown'] };
+
 /**
  * The local default's users on the Redis `npm start` provisions: one per service, one consumer
- * (`demo-consumer`, for trying libs/broker-client) and an `admin` user; the default user keeps only
- * PING and SHUTDOWN (how the start script checks and stops its own server). Passwords derive from
- * the local secret REDIS_ACL_SECRET. Resolves with each user's REDIS_URL.
+ * (`demo-consumer`, for trying libs/broker-client) and an `admin` user. Passwords derive from the
+ * local secret REDIS_ACL_SECRET.
  */
-export async function setupLocalRedisAcl(redisUrl, prefix, secret) {
+export function localUsers(prefix, secret) {
   const password = (user) => localPassword(secret, user);
-  const users = [
+  return [
     ...SERVICES.map((app) => ({ name: app, password: password(app), rules: serviceRules(app, prefix) })),
     { name: 'demo-consumer', password: password('demo-consumer'), rules: consumerRules('demo-consumer', prefix) },
     { name: 'admin', password: password('admin'), rules: adminRules() },
   ];
-  await applyUsers(redisUrl, users);
-  // Last: from here on an unauthenticated connection can only PING (and stop the local server).
-  await applyUsers(redisUrl, [{ name: 'default', password: null, rules: ['on', 'nopass', 'resetkeys', 'resetchannels', '-@all', '+ping', '+shutdown'] }]);
-  return Object.fromEntries(users.map((u) => [u.name, userUrl(redisUrl, u.name, u.password)]));
+}
+
+/**
+ * The ACL file of the local Redis (`--aclfile`): the local users (passwords stored hashed) and a
+ * default user that can only PING and SHUTDOWN. A file rather than ACL SETUSER once: a Redis the
+ * runner restarts after a crash loads the same users before it takes a connection.
+ */
+export function localAclFile(prefix, secret) {
+  const lines = localUsers(prefix, secret).map((u) => aclFileLine(u.name, u.password, u.rules));
+  lines.push(`user default ${LOCAL_DEFAULT_USER.rules.join(' ')}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Each local user's REDIS_URL on the Redis at `redisUrl`. */
+export function localUserUrls(redisUrl, prefix, secret) {
+  return Object.fromEntries(localUsers(prefix, secret).map((u) => [u.name, userUrl(redisUrl, u.name, u.password)]));
+}
+
+/**
+ * Applies the local default's users to a running Redis with ACL SETUSER (tests that start their
+ * own Redis); resolves with each user's REDIS_URL. The default user is restricted last.
+ */
+export async function setupLocalRedisAcl(redisUrl, prefix, secret) {
+  await applyUsers(redisUrl, localUsers(prefix, secret));
+  await applyUsers(redisUrl, [LOCAL_DEFAULT_USER]);
+  return localUserUrls(redisUrl, prefix, secret);
 }
 
 function cli(argv) {

@@ -42,8 +42,12 @@ export function rewriteAliases(outDir, aliases = workspaceAliases()) {
   return rewritten;
 }
 
+// Where each buildable project lives (the services under apps/, the admin tool under tools/).
+const PROJECT_ROOTS = { admin: 'tools/admin' };
+const projectRoot = (app) => PROJECT_ROOTS[app] ?? `apps/${app}`;
+
 function build(app) {
-  const tsconfig = path.join('apps', app, 'tsconfig.app.json');
+  const tsconfig = path.join(projectRoot(app), 'tsconfig.app.json');
   if (!fs.existsSync(path.join(REPO, tsconfig))) throw new Error(`no such app: ${app} (${tsconfig} is missing)`);
   const out = distDir(app);
   fs.rmSync(out, { recursive: true, force: true });
@@ -51,7 +55,7 @@ function build(app) {
   const result = spawnSync(process.execPath, [tsc, '-p', tsconfig], { cwd: REPO, stdio: 'inherit' });
   if (result.status !== 0) throw new Error(`tsc failed for ${app} (exit ${result.status ?? result.signal})`);
   rewriteAliases(out);
-  fs.writeFileSync(path.join(out, 'main.js'), `'use strict';\nrequire('./apps/${app}/src/main');\n`);
+  fs.writeFileSync(path.join(out, 'main.js'), `'use strict';\nrequire('./${projectRoot(app)}/src/main');\n`);
   const problems = checkDist(app);
   if (problems.length) throw new Error(problems.join('\n'));
 }

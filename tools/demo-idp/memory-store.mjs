@@ -6,7 +6,7 @@
 const GRANT_BOUND = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode']);
 const epochSeconds = () => Math.floor(Date.now() / 1000);
 
-export function createMemoryStore({ sweepEveryMs = 60_000 } = {}) {
+export function createMemoryStore({ sweepEveryMs = 60_000, onChange = () => {} } = {}) {
   /** `${model}:${id}` → { model, id, payload, expiresAt (ms, Infinity when no expiry) } */
   const entries = new Map();
   /** grantId → keys of the tokens and codes issued under it */
@@ -34,6 +34,17 @@ export function createMemoryStore({ sweepEveryMs = 60_000 } = {}) {
     unindex(entry, key);
   }
 
+  function index(key, entry) {
+    entries.set(key, entry);
+    const { model, id, payload } = entry;
+    if (GRANT_BOUND.has(model) && payload.grantId) {
+      if (!byGrant.has(payload.grantId)) byGrant.set(payload.grantId, new Set());
+      byGrant.get(payload.grantId).add(key);
+    }
+    if (model === 'Session' && payload.uid) sessionsByUid.set(payload.uid, id);
+    if (payload.userCode) deviceCodesByUserCode.set(payload.userCode, id);
+  }
+
   function live(key) {
     const entry = entries.get(key);
     if (!entry) return undefined;
@@ -46,7 +57,9 @@ export function createMemoryStore({ sweepEveryMs = 60_000 } = {}) {
 
   const sweeper = setInterval(() => {
     const now = Date.now();
-    for (const [key, entry] of entries) if (entry.expiresAt <= now) remove(key);
+    let swept = 0;
+    for (const [key, entry] of entries) if (entry.expiresAt <= now) (remove(key), swept++);
+    if (swept) onChange();
   }, sweepEveryMs);
   sweeper.unref();
 
@@ -63,14 +76,8 @@ export function createMemoryStore({ sweepEveryMs = 60_000 } = {}) {
       const key = this.key(id);
       remove(key);
       const expiresAt = typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : Infinity;
-      const entry = { model: this.model, id, payload: { ...payload }, expiresAt };
-      entries.set(key, entry);
-      if (GRANT_BOUND.has(this.model) && payload.grantId) {
-        if (!byGrant.has(payload.grantId)) byGrant.set(payload.grantId, new Set());
-        byGrant.get(payload.grantId).add(key);
-      }
-      if (this.model === 'Session' && payload.uid) sessionsByUid.set(payload.uid, id);
-      if (payload.userCode) deviceCodesByUserCode.set(payload.userCode, id);
+      index(key, { model: this.model, id, payload: { ...payload }, expiresAt });
+      onChange();
     }
 
     async find(id) {
@@ -90,21 +97,40 @@ export function createMemoryStore({ sweepEveryMs = 60_000 } = {}) {
 
     async consume(id) {
       const entry = live(this.key(id));
-      if (entry) entry.payload.consumed = epochSeconds();
+      if (!entry) return;
+      entry.payload.consumed = epochSeconds();
+      onChange();
     }
 
     async destroy(id) {
       remove(this.key(id));
+      onChange();
     }
 
     async revokeByGrantId(grantId) {
       for (const key of [...(byGrant.get(grantId) ?? [])]) remove(key);
       byGrant.delete(grantId);
+      onChange();
     }
   }
 
   return {
     Adapter: MemoryAdapter,
+    /** Every live entry, as plain data (expiresAt null = no expiry). */
+    snapshot() {
+      const now = Date.now();
+      return [...entries.values()]
+        .filter((e) => e.expiresAt > now)
+        .map((e) => ({ model: e.model, id: e.id, payload: e.payload, expiresAt: Number.isFinite(e.expiresAt) ? e.expiresAt : null }));
+    },
+    /** Loads entries saved by snapshot() (expired ones are dropped). */
+    restore(saved) {
+      const now = Date.now();
+      for (const e of saved) {
+        const expiresAt = e.expiresAt === null ? Infinity : e.expiresAt;
+        if (expiresAt > now) index(`${e.model}:${e.id}`, { model: e.model, id: e.id, payload: e.payload, expiresAt });
+      }
+    },
     /** Ids of the grants currently stored (not expired). */
     grantIds() {
       const ids = [];

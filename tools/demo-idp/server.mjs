@@ -19,6 +19,8 @@
 //   DEMO_IDP_REFRESH_TOKEN_TTL refresh token lifetime in seconds (default 14 days)
 //   DEMO_IDP_DEVICE_INTERVAL   polling interval announced by the device authorization endpoint (default 5)
 //   DEMO_IDP_TEST_HOOKS        "1" enables the test control API under /__test/ (see test-hooks.mjs)
+//   DEMO_IDP_DATA_DIR          keep grants, tokens, sessions, accounts and keys in <dir>/state.json
+//                              across restarts (npm start: .data/demo-idp); unset: memory only
 //
 // Clients with the refresh_token grant get a refresh token with every code (no offline_access
 // needed); it rotates on every use, and presenting a spent one revokes the whole grant. PKCE is
@@ -28,6 +30,7 @@ import { createServer } from 'node:http';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { errors } from 'oidc-provider';
 import { createMemoryStore } from './memory-store.mjs';
+import { stateFile } from './persistence.mjs';
 import { installTestHooks } from './test-hooks.mjs';
 
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -115,7 +118,7 @@ const clients = [
 const refreshClients = new Set(clients.filter((c) => c.grant_types.includes('refresh_token')).map((c) => c.client_id));
 if (new Set(clients.map((c) => c.client_id)).size !== clients.length) fail('client ids must be unique (DEMO_IDP_CLIENT_ID and DEMO_IDP_CLIENTS)');
 
-/** People who signed in, by subject (memory only: the demo forgets them on restart, the broker does not). */
+/** People who signed in, by subject (kept in the state file when there is one). */
 const accounts = new Map();
 
 function page(title, body) {
@@ -126,13 +129,22 @@ function page(title, body) {
 
 const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-const store = createMemoryStore();
-const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+const persisted = process.env.DEMO_IDP_DATA_DIR ? stateFile(process.env.DEMO_IDP_DATA_DIR, (m) => console.error(`demo-idp: ${m}`)) : null;
+const saved = persisted?.load() ?? null;
+for (const [sub, claims] of Object.entries(saved?.accounts ?? {})) accounts.set(sub, claims);
+const keys = saved?.keys ?? {
+  signing: { ...(await exportJWK((await generateKeyPair('RS256', { extractable: true })).privateKey)), use: 'sig', alg: 'RS256' },
+  cookies: [randomBytes(32).toString('base64url')],
+};
+const save = () => persisted?.save({ keys, accounts: Object.fromEntries(accounts), entries: store.snapshot() });
+const store = createMemoryStore({ onChange: save });
+if (saved) store.restore(saved.entries);
+save();
 const provider = new Provider(issuer, {
   adapter: store.Adapter,
   clients,
-  jwks: { keys: [{ ...(await exportJWK(privateKey)), use: 'sig', alg: 'RS256' }] },
-  cookies: { keys: [randomBytes(32).toString('base64url')] },
+  jwks: { keys: [keys.signing] },
+  cookies: { keys: keys.cookies },
   pkce: { required: () => true },
   ttl: {
     AccessToken: accessTokenTtl,
@@ -234,7 +246,8 @@ async function interaction(req, res, uid, action) {
 <label for="email">E-mail</label><input id="email" name="email" type="email" required value="ada@example.test">
 <label for="given_name">Given name</label><input id="given_name" name="given_name" value="Ada">
 <label for="family_name">Family name</label><input id="family_name" name="family_name" value="Lovelace">
-<button type="submit">Sign in</button></form>`,
+<button type="submit">Sign in</button></form>
+<form method="post" action="/interaction/${escapeHtml(uid)}/deny"><button type="submit">Decline</button></form>`,
       ),
     );
     return;
@@ -257,11 +270,17 @@ async function interaction(req, res, uid, action) {
       family_name: familyName,
       name: [givenName, familyName].filter(Boolean).join(' ') || email,
     });
+    save();
     // The broker is a first-party app of this demo provider: consent is granted with the sign-in.
     const grant = new provider.Grant({ accountId: sub, clientId: details.params.client_id });
     grant.addOIDCScope(String(details.params.scope ?? 'openid'));
     const grantId = await grant.save();
     await provider.interactionFinished(req, res, { login: { accountId: sub }, consent: { grantId } }, { mergeWithLastSubmission: false });
+    return;
+  }
+  if (req.method === 'POST' && action === 'deny') {
+    // The person refuses: the client gets `error=access_denied` at its redirect URI.
+    await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'The user declined.' }, { mergeWithLastSubmission: false });
     return;
   }
   res.statusCode = 405;
@@ -285,7 +304,7 @@ const server = createServer((req, res) => {
     }
     hooks.observe(req, res, pathname);
   }
-  const match = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login))?$/.exec(pathname);
+  const match = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|deny))?$/.exec(pathname);
   if (!match) return providerHandler(req, res);
   interaction(req, res, match[1], match[2]).catch((err) => {
     console.error(`demo-idp: interaction failed: ${err?.message ?? err}`);
@@ -296,6 +315,7 @@ const server = createServer((req, res) => {
 
 server.listen(port, '127.0.0.1', () => {
   if (hooks) console.error('demo-idp: test hooks enabled under /__test/ (never use this outside tests)');
+  if (persisted) console.error(`demo-idp: state kept in ${persisted.file} (${saved ? `${saved.entries.length} entries restored` : 'new'})`);
   console.log(`demo-idp ready ${issuer}`);
 });
 const stop = () => {

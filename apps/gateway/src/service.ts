@@ -4,11 +4,19 @@ import { TokenVerificationModule } from '@broker/identity';
 import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/service-runtime';
 import { BearerStrategy } from './auth/bearer.strategy';
 import { ExternalAuthController } from './external-auth/external-auth.controller';
-import { AuthorizedProvidersController, ConnectPageController, ConsentController } from './external-oauth/authorized-providers.controller';
+import { ExternalAuthGuard } from './external-auth/external-auth.guard';
+import { AuthorizedProvidersController, ConsentController } from './external-oauth/authorized-providers.controller';
 import { JobsController } from './external-oauth/jobs.controller';
 import { ProvidersController } from './external-oauth/providers.controller';
 import { TokensController } from './external-oauth/tokens.controller';
+import { installRequestHygiene } from './http/request-hygiene';
+import { securityHeaders } from './http/security-headers';
+import { AdminController } from './oauth/admin.controller';
 import { AuthorizeController } from './oauth/authorize.controller';
+import { ConnectPagesController } from './pages/connect-pages.controller';
+import { OAuthSetupsController } from './oauth-setups/oauth-setups.controller';
+import { WebhooksController } from './oauth-setups/webhooks.controller';
+import { SetupPagesController } from './pages/setup-pages.controller';
 import { OAuthController } from './oauth/oauth.controller';
 import { UpstreamLoginService } from './oauth/upstream-login';
 import { PrincipalAuthGuard } from './oauth/principal-auth.guard';
@@ -22,8 +30,8 @@ class GatewayModule {
     return {
       module: GatewayModule,
       imports: [ServiceRuntimeModule.forRoot(config, { busClient: true, busAutoPipelining: true }), TokenVerificationModule],
-      controllers: [ConsentController, ProvidersController, JobsController, AuthorizedProvidersController, TokensController, ExternalAuthController, ConnectPageController, OAuthController, AuthorizeController, PrincipalController],
-      providers: [{ provide: APP_FILTER, useClass: SurfaceErrorFilter }, BearerStrategy, TokenRateLimiter, PrincipalAuthGuard, UpstreamLoginService],
+      controllers: [ConsentController, ProvidersController, JobsController, AuthorizedProvidersController, TokensController, ExternalAuthController, OAuthSetupsController, WebhooksController, ConnectPagesController, SetupPagesController, OAuthController, AuthorizeController, PrincipalController, AdminController],
+      providers: [{ provide: APP_FILTER, useClass: SurfaceErrorFilter }, BearerStrategy, TokenRateLimiter, PrincipalAuthGuard, ExternalAuthGuard, UpstreamLoginService],
     };
   }
 }
@@ -35,4 +43,9 @@ export const gatewayService: ServiceDefinition = {
   database: false,
   busServer: false,
   module: (config) => GatewayModule.forRoot(config),
+  // Before any route: helmet's headers on every answer, then the request checks and body parsing.
+  configureHttp: (app, config) => {
+    for (const handler of securityHeaders(config.publicUrl)) app.use(handler);
+    installRequestHygiene(app);
+  },
 };

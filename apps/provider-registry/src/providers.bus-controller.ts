@@ -4,6 +4,7 @@ import { BusContext, BusException, JobProducer } from '@broker/bus';
 import { BusReply, BusRequest, MessagePatterns } from '@broker/contracts';
 import { BusAuthGuard, RequireScopes } from '@broker/identity';
 import { JobEntity, JobsService, ProvidersService, SecureConfigsService, toOAuthProvider } from '@broker/registry';
+import { ServiceEventPublisher } from '@broker/service-runtime';
 
 const JOBS_PATH = '/api/v2/externalOAuth/jobs';
 
@@ -21,6 +22,7 @@ export class ProvidersBusController {
     private readonly jobs: JobsService,
     private readonly secrets: SecureConfigsService,
     private readonly producer: JobProducer,
+    private readonly events: ServiceEventPublisher,
   ) {}
 
   @MessagePattern(MessagePatterns.providers.list)
@@ -43,8 +45,10 @@ export class ProvidersBusController {
 
   @MessagePattern(MessagePatterns.providers.update)
   @RequireScopes('providers:write')
-  update(@Payload() req: BusRequest<'providers.update'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.update'>> {
-    return this.providers.update(ctx.getPrincipal().orgId, req.id, req.changes);
+  async update(@Payload() req: BusRequest<'providers.update'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.update'>> {
+    const updated = await this.providers.update(ctx.getPrincipal().orgId, req.id, req.changes);
+    await this.changed(updated.orgId, updated.id);
+    return updated;
   }
 
   /** Starts (or returns the running) deletion job; the queue entry is added once the job record is committed. */
@@ -54,6 +58,7 @@ export class ProvidersBusController {
     const orgId = ctx.getPrincipal().orgId;
     const providerId = req.id;
     const { job } = await this.providers.requestDeletion(orgId, providerId);
+    await this.changed(orgId, providerId);
     await this.enqueue(job, () => this.producer.enqueue('provider-deletion', 'DELETE_PROVIDER', { orgId, providerId, jobId: job.id }, { jobId: job.id }));
     return { location: `${JOBS_PATH}/${job.id}/` };
   }
@@ -71,7 +76,13 @@ export class ProvidersBusController {
     if (!provider || !provider.secureConfigId) throw new BusException('NOT_FOUND', 'OAuth provider not found.');
     const clientSecret = await this.secrets.reveal(orgId, provider.secureConfigId);
     if (clientSecret === null) throw new BusException('NOT_FOUND', 'OAuth provider not found.');
-    return { provider: toOAuthProvider(provider), resolved: provider.resolved as unknown as Record<string, unknown>, clientSecret, version: provider.version };
+    return {
+      provider: toOAuthProvider(provider),
+      resolved: provider.resolved as unknown as Record<string, unknown>,
+      clientSecret,
+      version: provider.version,
+      ...(provider.githubApp ? { githubApp: provider.githubApp } : {}),
+    };
   }
 
   @MessagePattern(MessagePatterns.jobs.get)
@@ -91,6 +102,16 @@ export class ProvidersBusController {
     const job = await this.jobs.create(undefined, orgId, 'STATS');
     await this.enqueue(job, () => this.producer.enqueue('stats', 'STATS', { orgId, jobId: job.id }, { jobId: job.id }));
     return { location: `${JOBS_PATH}/${job.id}/` };
+  }
+
+  /**
+   * Tells the token-brokers that a provider changed (status, secret, settings), so they read it
+   * again at once instead of serving from their short cache: a provider marked invalid stops
+   * serving its tokens everywhere. A hint only (it carries no status): a forged one costs a re-read.
+   * Delivered before the caller gets its answer (never failing the request if Redis refuses it).
+   */
+  private changed(orgId: string, providerId: string): Promise<void> {
+    return this.events.publish({ type: 'provider.changed', orgId, providerId, at: new Date().toISOString() });
   }
 
   /** A queue hiccup does not fail the request: the worker's reconciler re-queues open jobs it finds idle. */

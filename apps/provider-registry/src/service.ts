@@ -2,8 +2,10 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { JobQueuesModule } from '@broker/bus';
 import { TokenVerificationModule } from '@broker/identity';
 import { REGISTRY_SCHEMA, RegistryDomainModule } from '@broker/registry';
-import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/service-runtime';
+import { ServiceConfig, ServiceDefinition, ServiceEventPublisher, ServiceRuntimeModule } from '@broker/service-runtime';
+import { OAuthSetupsBusController } from './oauth-setups.bus-controller';
 import { ProvidersBusController } from './providers.bus-controller';
+import { WebhooksBusController } from './webhooks.bus-controller';
 
 @Module({})
 class ProviderRegistryModule {
@@ -16,12 +18,13 @@ class ProviderRegistryModule {
         RegistryDomainModule,
         TokenVerificationModule,
       ],
-      controllers: [ProvidersBusController],
+      providers: [ServiceEventPublisher],
+      controllers: [ProvidersBusController, OAuthSetupsBusController, WebhooksBusController],
     };
   }
 }
 
-/** provider-registry: owns providers, their encrypted client secrets and the job records; answers `providers.*` and `jobs.*`. */
+/** provider-registry: owns providers, their encrypted client secrets, the job records, OAuth setups and webhook endpoints; answers `providers.*`, `jobs.*`, `oauth-setups.*` and `webhooks.*`. */
 export const providerRegistryService: ServiceDefinition = {
   service: 'provider-registry',
   defaultPort: 3101,

@@ -2,9 +2,9 @@ import { Controller, UseGuards } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { BusContext, BusException } from '@broker/bus';
 import { BusReply, BusRequest, MessagePatterns } from '@broker/contracts';
-import { BusAuthGuard, PrincipalTokenError, PrincipalTokens, UsersService } from '@broker/identity';
+import { BusAuthGuard, PrincipalTokenError, PrincipalTokens, UsersService, textField } from '@broker/identity';
 
-const CODE_BY_STATUS = { 403: 'FORBIDDEN', 404: 'NOT_FOUND', 422: 'UNPROCESSABLE' } as const;
+const CODE_BY_STATUS = { 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 422: 'UNPROCESSABLE' } as const;
 
 /** The verified caller's own identity: userinfo, a fresh token, a delegated token. */
 @Controller()
@@ -24,14 +24,27 @@ export class PrincipalBusController {
   }
 
   @MessagePattern(MessagePatterns.identity.principalToken)
-  principalToken(@Ctx() ctx: BusContext): Promise<BusReply<'identity.principal-token'>> {
-    return this.tokens.principalToken(ctx.getPrincipal());
+  async principalToken(@Ctx() ctx: BusContext): Promise<BusReply<'identity.principal-token'>> {
+    try {
+      return await this.tokens.principalToken(ctx.getPrincipal());
+    } catch (err) {
+      if (err instanceof PrincipalTokenError) throw new BusException(CODE_BY_STATUS[err.status], err.message);
+      throw err;
+    }
   }
 
   @MessagePattern(MessagePatterns.identity.delegatedToken)
   async delegatedToken(@Payload() req: BusRequest<'identity.delegated-token'>, @Ctx() ctx: BusContext): Promise<BusReply<'identity.delegated-token'>> {
+    const sub = textField(req, 'sub');
+    if (!sub || sub.length > 255) throw new BusException('UNPROCESSABLE', 'sub is required', [{ name: 'sub', message: 'must be a non-empty string' }]);
+    const scopes = (req as { scopes?: unknown } | null)?.scopes;
+    if (scopes != null && (!Array.isArray(scopes) || scopes.some((s) => typeof s !== 'string'))) {
+      throw new BusException('UNPROCESSABLE', 'scopes must be a list of strings', [{ name: 'scopes', message: 'must be a list of strings' }]);
+    }
+    const team = (req as { team_id?: unknown } | null)?.team_id;
+    if (team != null && typeof team !== 'string') throw new BusException('UNPROCESSABLE', 'team_id must be a string', [{ name: 'team_id', message: 'must be a string' }]);
     try {
-      return await this.tokens.delegatedToken(ctx.getPrincipal(), req);
+      return await this.tokens.delegatedToken(ctx.getPrincipal(), { sub, scopes: scopes as string[] | null | undefined, team_id: team as string | null | undefined });
     } catch (err) {
       if (err instanceof PrincipalTokenError) throw new BusException(CODE_BY_STATUS[err.status], err.message);
       throw err;

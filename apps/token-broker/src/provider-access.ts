@@ -12,13 +12,19 @@ const INTERNAL_TTL_SECONDS = 300;
 
 /**
  * Provider credentials from the registry over the bus. The token-broker authenticates with a
- * short-lived token it mints for itself (scope `providers:credentials`, the org of the call);
- * answers are cached briefly in memory (a status or secret change reaches refreshes within 10 s;
- * user actions such as authorize and callback always read afresh).
+ * short-lived token it mints for itself (scopes `providers:credentials` and `providers:read`, the
+ * org of the call). Answers are cached briefly in memory and dropped at once when the registry
+ * announces a change of the provider (`provider.changed`), so a provider marked invalid stops
+ * serving tokens within moments (within 10 s should the notice be lost); user actions such as
+ * authorize and callback always read afresh. Concurrent misses share one request, and a read that
+ * was in flight when a change was announced is not cached.
  */
 @Injectable()
 export class BusProviderAccess {
   private readonly cache = new Map<string, { value: ProviderCredentials | null; at: number }>();
+  private readonly inflight = new Map<string, Promise<ProviderCredentials | null>>();
+  /** Bumped by every announced change of a key: a read started before it must not be cached. */
+  private readonly epochs = new Map<string, number>();
   private readonly internalTokens = new Map<string, { token: string; until: number }>();
 
   constructor(
@@ -30,21 +36,56 @@ export class BusProviderAccess {
     const key = `${orgId}\u0000${providerId}`;
     const hit = this.cache.get(key);
     if (hit && !options.fresh && Date.now() - hit.at < CACHE_MS) return hit.value;
-    let value: ProviderCredentials | null;
-    try {
-      const reply = await this.bus.request('providers.credentials', { id: providerId }, { auth: await this.internalToken(orgId) });
-      value = { provider: reply.provider, resolved: reply.resolved as unknown as ResolvedProvider, clientSecret: reply.clientSecret };
-    } catch (err) {
-      if (err instanceof BusRemoteError && err.code === 'NOT_FOUND') value = null;
-      else throw err;
+    if (!options.fresh) {
+      const shared = this.inflight.get(key);
+      if (shared) return shared;
     }
-    this.cache.set(key, { value, at: Date.now() });
-    return value;
+    const epoch = this.epochs.get(key) ?? 0;
+    const read = this.read(orgId, providerId).then((value) => {
+      if ((this.epochs.get(key) ?? 0) === epoch) this.cache.set(key, { value, at: Date.now() });
+      return value;
+    });
+    const tracked = read.finally(() => {
+      if (this.inflight.get(key) === tracked) this.inflight.delete(key);
+    });
+    this.inflight.set(key, tracked);
+    return tracked;
   };
 
-  /** Forgets a provider (after a status or secret change is reported). */
+  /** The ids of the org's providers (for the external-auth list). */
+  readonly directory = async (orgId: string): Promise<string[]> => {
+    const reply = await this.bus.request('providers.list', {}, { auth: await this.internalToken(orgId) });
+    return reply.data.map((p) => p.id);
+  };
+
+  /** Forgets every provider (events may have been missed). */
+  forgetAll(): void {
+    for (const key of [...this.cache.keys(), ...this.inflight.keys()]) this.epochs.set(key, (this.epochs.get(key) ?? 0) + 1);
+    this.cache.clear();
+    this.inflight.clear();
+  }
+
+  /** Forgets a provider (after the registry announced a change). */
   forget(orgId: string, providerId: string): void {
-    this.cache.delete(`${orgId}\u0000${providerId}`);
+    const key = `${orgId}\u0000${providerId}`;
+    this.epochs.set(key, (this.epochs.get(key) ?? 0) + 1);
+    this.cache.delete(key);
+    this.inflight.delete(key);
+  }
+
+  private async read(orgId: string, providerId: string): Promise<ProviderCredentials | null> {
+    try {
+      const reply = await this.bus.request('providers.credentials', { id: providerId }, { auth: await this.internalToken(orgId) });
+      return {
+        provider: reply.provider,
+        resolved: reply.resolved as unknown as ResolvedProvider,
+        clientSecret: reply.clientSecret,
+        ...(reply.githubApp ? { githubApp: reply.githubApp } : {}),
+      };
+    } catch (err) {
+      if (err instanceof BusRemoteError && err.code === 'NOT_FOUND') return null;
+      throw err;
+    }
   }
 
   private async internalToken(orgId: string): Promise<string> {
@@ -54,7 +95,7 @@ export class BusProviderAccess {
       sub: 'service:token-broker',
       orgId,
       clientId: 'token-broker',
-      scope: ['providers:credentials'],
+      scope: ['providers:credentials', 'providers:read'],
       ttlSeconds: INTERNAL_TTL_SECONDS,
     });
     this.internalTokens.set(orgId, { token, until: Date.now() + (INTERNAL_TTL_SECONDS - 60) * 1000 });
@@ -63,10 +104,11 @@ export class BusProviderAccess {
 }
 
 /**
- * Listens to the broker's events (from every replica and the worker) and drops what this
- * replica's token path remembers of the authorization concerned. Only events signed with the
- * broker's events key count: anything else published on the channel is ignored (and counted).
- * When the subscription is interrupted, events may have been missed: everything remembered is dropped.
+ * Listens to the broker's events (from every replica, the worker and the registry) and drops what
+ * this replica remembers of the authorization or provider concerned. Only events signed with a
+ * key of the broker's events key set count: anything else published on the channel is ignored
+ * (and counted). When the subscription is interrupted, events may have been missed: everything
+ * remembered is dropped.
  */
 @Injectable()
 export class TokenMemoryInvalidator implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -77,6 +119,7 @@ export class TokenMemoryInvalidator implements OnApplicationBootstrap, OnApplica
 
   constructor(
     private readonly tokens: TokenPath,
+    private readonly providers: BusProviderAccess,
     @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
   ) {
     this.redis = createRedisConnection(config.redisUrl, `${config.service}:events-in`, {});
@@ -87,13 +130,24 @@ export class TokenMemoryInvalidator implements OnApplicationBootstrap, OnApplica
     if (!keys) throw new Error('EVENTS_PUBLIC_KEYS is required to act on broker events');
     this.redis.on('message', (_channel: string, message: string) => {
       const checked = verifyEvent(keys, message);
-      if (checked.ok) this.tokens.forget(checked.event.authorizationId);
-      else if (this.rejected++ % 1000 === 0) this.logger.warn(`ignored a message on the events channel that is not a genuine broker event (${checked.reason}); ${this.rejected} so far`);
+      if (!checked.ok) {
+        if (this.rejected++ % 1000 === 0) this.logger.warn(`ignored a message on the events channel that is not a genuine broker event (${checked.reason}); ${this.rejected} so far`);
+        return;
+      }
+      const event = checked.event;
+      // A provider changed: read it again (a hint only; the registry's answer over the bus decides).
+      if (event.type === 'provider.changed') this.providers.forget(event.orgId, event.providerId);
+      else this.tokens.forget(event.authorizationId);
     });
-    this.redis.on('ready', () => this.tokens.forgetAll());
-    this.redis.on('close', () => this.tokens.forgetAll());
+    this.redis.on('ready', () => this.forgetAll());
+    this.redis.on('close', () => this.forgetAll());
     await this.redis.subscribe(brokerEventsChannel(this.config.bus.prefix));
     this.logger.log('listening to broker events');
+  }
+
+  private forgetAll(): void {
+    this.tokens.forgetAll();
+    this.providers.forgetAll();
   }
 
   async onApplicationShutdown(): Promise<void> {

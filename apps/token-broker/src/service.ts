@@ -2,9 +2,13 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { JobProducer, JobQueuesModule } from '@broker/bus';
 import { IDENTITY_SCHEMA, IdentityDomainModule } from '@broker/identity';
 import { ServiceConfig, ServiceDefinition, ServiceEventPublisher, ServiceRuntimeModule } from '@broker/service-runtime';
-import { DEVICE_POLL_SCHEDULER, EVENT_SINK, PROVIDER_ACCESS, REFRESH_SCHEDULER, TOKENS_SCHEMA, TOKEN_PATH_FAULTS, TokensDomainModule, jobDevicePollScheduler, jobRefreshScheduler } from '@broker/tokens';
+import { DEVICE_POLL_SCHEDULER, EVENT_SINK, PROVIDER_ACCESS, PROVIDER_DIRECTORY, REFRESH_SCHEDULER, TOKENS_SCHEMA, TOKEN_PATH_FAULTS, TokensDomainModule, jobDevicePollScheduler, jobRefreshScheduler } from '@broker/tokens';
 import { ExternalAuthBusController } from './external-auth.bus-controller';
 import { testFaults } from './test-faults';
+import { ConsentPageBusController } from './consent-page.bus-controller';
+import { SetupConsentBusController } from './setup-consent.bus-controller';
+import { SetupOutcomeReporter } from './setup-outcomes';
+import { IdentityAdminBusController } from './identity-admin.bus-controller';
 import { IdentityBusController } from './identity.bus-controller';
 import { PrincipalBusController } from './principal.bus-controller';
 import { BusProviderAccess, TokenMemoryInvalidator } from './provider-access';
@@ -23,8 +27,11 @@ class TokenBrokerModule {
           imports: [IdentityDomainModule],
           providers: [
             BusProviderAccess,
+            // Here, next to BusProviderAccess and the TokenPath it drops entries of.
+            TokenMemoryInvalidator,
             ServiceEventPublisher,
             { provide: PROVIDER_ACCESS, inject: [BusProviderAccess], useFactory: (a: BusProviderAccess) => a.access },
+            { provide: PROVIDER_DIRECTORY, inject: [BusProviderAccess], useFactory: (a: BusProviderAccess) => a.directory },
             { provide: EVENT_SINK, inject: [ServiceEventPublisher], useFactory: (p: ServiceEventPublisher) => p.publish },
             { provide: REFRESH_SCHEDULER, inject: [JobProducer], useFactory: (jobs: JobProducer) => jobRefreshScheduler(jobs) },
             { provide: DEVICE_POLL_SCHEDULER, inject: [JobProducer], useFactory: (jobs: JobProducer) => jobDevicePollScheduler(jobs) },
@@ -32,8 +39,8 @@ class TokenBrokerModule {
           ],
         }),
       ],
-      providers: [TokenMemoryInvalidator],
-      controllers: [IdentityBusController, PrincipalBusController, TokensBusController, BrowserCallbackBusController, ExternalAuthBusController],
+      providers: [SetupOutcomeReporter],
+      controllers: [IdentityBusController, IdentityAdminBusController, PrincipalBusController, TokensBusController, BrowserCallbackBusController, ConsentPageBusController, SetupConsentBusController, ExternalAuthBusController],
     };
   }
 }

@@ -7,6 +7,6 @@ import { TokensError } from '@broker/tokens';
 @Catch(TokensError)
 export class TokensErrorFilter implements RpcExceptionFilter<TokensError> {
   catch(error: TokensError): Observable<never> {
-    return throwError(() => new BusException(error.code, error.message).getError());
+    return throwError(() => new BusException(error.code, error.message, error.fields).getError());
   }
 }

@@ -3,7 +3,8 @@ import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { BusContext, BusException } from '@broker/bus';
 import { BusReply, BusRequest, MessagePatterns, Principal } from '@broker/contracts';
 import { BusAuthGuard, RequireScopes } from '@broker/identity';
-import { AuthorizedProvidersService, ConsentService, TokenPath, TokensError } from '@broker/tokens';
+import { AuthorizedProvidersService, ConsentBrowserMismatchError, ConsentService, TokenPath, TokensError } from '@broker/tokens';
+import { SetupOutcomeReporter } from './setup-outcomes';
 import { TokensErrorFilter } from './tokens-error.filter';
 
 /** The browser's return from the provider: no caller token; the single-use state binds it to the user who started. */
@@ -11,25 +12,62 @@ import { TokensErrorFilter } from './tokens-error.filter';
 @UseFilters(TokensErrorFilter)
 export class BrowserCallbackBusController {
   private readonly logger = new Logger('BrowserCallback');
-  constructor(private readonly consent: ConsentService) {}
+  constructor(
+    private readonly consent: ConsentService,
+    private readonly setups: SetupOutcomeReporter,
+  ) {}
 
   @MessagePattern(MessagePatterns.authorizations.browserCallback)
   async callback(@Payload() req: BusRequest<'authorizations.browser-callback'>): Promise<BusReply<'authorizations.browser-callback'>> {
     // The payload pipe checked the types; a provider that reported an error sends no code (or no state).
     if (req.state === undefined || req.code === undefined) {
-      return { ok: false, error: 'invalid_request', clientState: req.state !== undefined ? await this.consent.abandon(req.state) : null };
+      // The attempt ends, and only the browser that started it learns the app's state back (and
+      // ends the setup it came from).
+      if (req.state === undefined) return { ok: false, error: 'invalid_request', clientState: null };
+      const ended = await this.consent.end(req.state, req.browserBinding);
+      if (ended.mismatch) return { ok: false, error: 'browser_mismatch', clientState: null };
+      const error = providerError(req.error);
+      const setup = ended.setup ? await this.setups.report(ended.setup.orgId, ended.setup.setupId, { outcome: 'failed', error }) : undefined;
+      return { ok: false, error: error === 'access_denied' ? 'access_denied' : 'invalid_request', clientState: ended.clientState, ...(setup ? { setup } : {}) };
     }
+    // Which setup (if any) this consent came from, read before the state is spent.
+    const pendingSetup = await this.consent.setupOf(req.state);
     try {
-      const done = await this.consent.complete(null, { code: req.code, state: req.state, providerId: req.providerId, ...(req.iss !== undefined ? { iss: req.iss } : {}) });
-      return { ok: true, authorizationId: done.authorizedProvider.id, providerId: done.authorizedProvider.provider.id, clientState: done.clientState };
+      const done = await this.consent.complete(null, {
+        code: req.code,
+        state: req.state,
+        providerId: req.providerId,
+        ...(req.iss !== undefined ? { iss: req.iss } : {}),
+        ...(req.browserBinding !== undefined ? { browserBinding: req.browserBinding } : {}),
+      });
+      const setup = done.setupId
+        ? await this.setups.report(done.authorizedProvider.orgId, done.setupId, { outcome: 'completed', authorizationId: done.authorizedProvider.id })
+        : undefined;
+      return { ok: true, authorizationId: done.authorizedProvider.id, providerId: done.authorizedProvider.provider.id, clientState: done.clientState, ...(setup ? { setup } : {}) };
     } catch (err) {
+      if (err instanceof ConsentBrowserMismatchError) {
+        this.logger.warn('browser callback refused: the browser did not start this consent');
+        return { ok: false, error: 'browser_mismatch', clientState: null };
+      }
       if (err instanceof TokensError) {
         this.logger.warn(`browser callback refused: ${err.message}`);
-        return { ok: false, error: err.code === 'UNAVAILABLE' ? 'temporarily_unavailable' : 'invalid_request', clientState: null };
+        const transient = err.code === 'UNAVAILABLE';
+        // A provider that did not answer leaves the setup open for another try; a refused code ends it.
+        const setup = pendingSetup
+          ? transient
+            ? { id: pendingSetup.setupId, status: 'opened', redirectUrl: null }
+            : await this.setups.report(pendingSetup.orgId, pendingSetup.setupId, { outcome: 'failed', error: 'invalid_request' })
+          : undefined;
+        return { ok: false, error: transient ? 'temporarily_unavailable' : 'invalid_request', clientState: null, ...(setup ? { setup } : {}) };
       }
       throw err;
     }
   }
+}
+
+/** The provider's `error` of a refused consent as the gateway passed it on (a short token), else a generic one. */
+function providerError(error: string | undefined): string {
+  return error && /^[a-z_]{1,64}$/.test(error) ? error : 'access_denied';
 }
 
 const isServiceAccount = (p: Principal) => p.sub === p.clientId && !p.act;
@@ -62,6 +100,8 @@ export class TokensBusController {
   @RequireScopes('authorizations:write')
   async callback(@Payload() req: BusRequest<'authorizations.callback'>, @Ctx() ctx: BusContext): Promise<BusReply<'authorizations.callback'>> {
     const p = ctx.getPrincipal();
+    // The payload pipe checked the types; an empty code or state cannot complete anything.
+    if (!req.code || !req.state) throw new BusException('UNPROCESSABLE', 'code, state and providerId are required', [{ name: 'body', message: 'code and state must not be empty' }]);
     const done = await this.consent.complete({ orgId: p.orgId, userId: p.sub }, req);
     return { authorizedProvider: done.authorizedProvider, userInfo: done.userInfo };
   }

@@ -10,6 +10,9 @@ import { ProviderDeletionProcessor } from './provider-deletion.processor';
 import { StatsProcessor } from './stats.processor';
 import { TokenRefreshProcessor, registryProviderAccess } from './token-refresh.processor';
 import { UpstreamRevoker } from './upstream-revoker';
+import { SetupSweepProcessor } from './setup-sweep.processor';
+import { WebhookDeliveryProcessor } from './webhook-delivery.processor';
+import { WebhookEventRecorder } from './webhook-event-recorder';
 
 @Module({})
 class WorkerModule {
@@ -34,12 +37,12 @@ class WorkerModule {
           ],
         }),
       ],
-      providers: [UpstreamRevoker, TokenRefreshProcessor, ProviderDeletionProcessor, StatsProcessor, KeyRotationProcessor, DevicePollProcessor, JobReconciler],
+      providers: [UpstreamRevoker, TokenRefreshProcessor, ProviderDeletionProcessor, StatsProcessor, KeyRotationProcessor, DevicePollProcessor, JobReconciler, SetupSweepProcessor, WebhookDeliveryProcessor, WebhookEventRecorder],
     };
   }
 }
 
-/** worker: runs the background queues (refresh ahead of expiry, device-flow polling, deletion, stats, key rotation); HTTP only for probes. */
+/** worker: runs the background queues (refresh ahead of expiry, device-flow polling, deletion, stats, key rotation, setup expiry, webhook delivery); HTTP only for probes. */
 export const workerService: ServiceDefinition = {
   service: 'worker',
   defaultPort: 3103,

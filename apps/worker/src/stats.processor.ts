@@ -2,7 +2,7 @@ import { Processor } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import { isOpen } from './provider-deletion.processor';
 import { JobHandlers, QueueProcessor, processorOptions } from '@broker/bus';
-import { JobDetail, JobPayload } from '@broker/contracts';
+import { AUTHORIZATION_STATUSES, AuthorizationStatus, JobDetail, JobPayload } from '@broker/contracts';
 import { JobsService, ProvidersService } from '@broker/registry';
 import { AuthorizationsService } from '@broker/tokens';
 
@@ -42,9 +42,10 @@ export class StatsProcessor extends QueueProcessor<'stats'> {
     ];
     for (const provider of providers) {
       const mine = rows.filter((r) => r.providerId === provider.id);
-      for (const status of ['active', 'expired', 'invalidOAuthClient', 'invalidProviderState'] as const) {
-        details.push({ name: `provider.${provider.id}.${status}`, value: String(mine.find((r) => r.status === status)?.count ?? 0) });
-      }
+      // While the provider is not active every authorization of it reads invalidProviderState (derived, as on the API).
+      const countOf = (status: AuthorizationStatus) =>
+        provider.status === 'active' ? (mine.find((r) => r.status === status)?.count ?? 0) : status === 'invalidProviderState' ? mine.reduce((n, r) => n + r.count, 0) : 0;
+      for (const status of AUTHORIZATION_STATUSES) details.push({ name: `provider.${provider.id}.${status}`, value: String(countOf(status)) });
       details.push({ name: `provider.${provider.id}.refresh.succeeded`, value: String(mine.reduce((n, r) => n + r.refreshSucceeded, 0)) });
       details.push({ name: `provider.${provider.id}.refresh.failed`, value: String(mine.reduce((n, r) => n + r.refreshFailed, 0)) });
     }

@@ -32,8 +32,9 @@ export class TokenRefreshProcessor extends QueueProcessor<'token-refresh'> {
       const served = await this.tokens.refreshAhead(orgId, authorizationId, AHEAD_MIN_VALIDITY_SECONDS);
       if (!served) this.logger.log(`authorization ${authorizationId}: no refresh due yet; job ignored`);
     } catch (err) {
-      if (err instanceof TokensError && (err.code === 'GONE' || err.code === 'NOT_FOUND')) {
-        this.logger.log(`authorization ${authorizationId} is no longer refreshable (${err.code})`);
+      // Dead, gone, or blocked by its provider's status (the next acquire after a re-activation refreshes and schedules again).
+      if (err instanceof TokensError && (err.code === 'GONE' || err.code === 'NOT_FOUND' || err.code === 'FORBIDDEN')) {
+        this.logger.log(`authorization ${authorizationId} is not refreshable now (${err.code})`);
         return;
       }
       throw err;
@@ -48,6 +49,6 @@ export function registryProviderAccess(providers: ProvidersService, secrets: Sec
     if (!provider?.secureConfigId) return null;
     const clientSecret = await secrets.reveal(orgId, provider.secureConfigId);
     if (clientSecret === null) return null;
-    return { provider: toOAuthProvider(provider), resolved: provider.resolved as ResolvedProvider, clientSecret };
+    return { provider: toOAuthProvider(provider), resolved: provider.resolved as ResolvedProvider, clientSecret, ...(provider.githubApp ? { githubApp: provider.githubApp } : {}) };
   };
 }

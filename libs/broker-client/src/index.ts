@@ -6,4 +6,4 @@ export type { BrokerClientErrorCode } from './lib/errors';
 export { DEFAULT_MIN_VALIDITY_SECONDS, DEFAULT_TIMEOUT_MS } from './lib/options';
 export type { AccessTokenProvider, AcquireRequest, BrokerClientLogger, BrokerClientOptions, ClientCredentials } from './lib/options';
 export { NO_EXPIRY_CACHE_MS, aliasKey } from './lib/token-cache';
-export type { AcquireTokenRequest, AcquiredToken, BrokerEvent } from '@broker/contracts';
+export type { AcquireTokenRequest, AcquiredToken, BrokerEvent, BusEvent, ProviderChangedEvent } from '@broker/contracts';

@@ -9,4 +9,5 @@ export * from './lib/jobs/job-options';
 export * from './lib/jobs/job-producer';
 export * from './lib/jobs/job-queues.module';
 export * from './lib/events';
-export { closeConnection, createRedisConnection, requestListKey, replyChannel } from '@broker/bus-protocol';
+export { createRedisConnection, reportQueueErrors } from './lib/redis-connection';
+export { closeConnection, requestListKey, replyChannel } from '@broker/bus-protocol';

@@ -66,12 +66,14 @@ describe('keyed hashes', () => {
   const hasher = new KeyedHasher(randomBytes(32));
 
   it('matches only the same secret for the same purpose, and hides it', () => {
-    const stored = hasher.hash('client_secret', 'abc');
-    expect(stored).not.toContain('abc');
-    expect(hasher.matches('client_secret', 'abc', stored)).toBe(true);
-    expect(hasher.matches('client_secret', 'abd', stored)).toBe(false);
-    expect(hasher.matches('refresh_token', 'abc', stored)).toBe(false);
-    expect(hasher.matches('client_secret', 'abc', 'zz')).toBe(false);
-    expect(new KeyedHasher(randomBytes(32)).matches('client_secret', 'abc', stored)).toBe(false);
+    // Not made of hex digits, so the check cannot pass or fail by chance on the hex digest.
+    const secret = 'sesame-xyz';
+    const stored = hasher.hash('client_secret', secret);
+    expect(stored).not.toContain(secret);
+    expect(hasher.matches('client_secret', secret, stored)).toBe(true);
+    expect(hasher.matches('client_secret', 'sesame-xyw', stored)).toBe(false);
+    expect(hasher.matches('refresh_token', secret, stored)).toBe(false);
+    expect(hasher.matches('client_secret', secret, 'zz')).toBe(false);
+    expect(new KeyedHasher(randomBytes(32)).matches('client_secret', secret, stored)).toBe(false);
   });
 });

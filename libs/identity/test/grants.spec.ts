@@ -24,6 +24,7 @@ describe('authorization codes (PKCE) and rotating refresh tokens on PostgreSQL',
   let grants: GrantsService;
   let app: ClientCredentials;
   let other: ClientCredentials;
+  let users: UsersService;
   const hasher = new KeyedHasher(randomBytes(32));
 
   beforeAll(async () => {
@@ -32,7 +33,8 @@ describe('authorization codes (PKCE) and rotating refresh tokens on PostgreSQL',
     await migrateDomainSchema(ds, 'identity');
     const clients = new ClientsService(ds, hasher);
     await clients.ensureOrg('org-a', 'Org A');
-    await new UsersService(ds).upsert('org-a', { sub: 'alice' });
+    users = new UsersService(ds);
+    await users.upsert('org-a', { sub: 'alice' }, ['providers:read', 'tokens:read']);
     const spec = { orgId: 'org-a', grantTypes: ['authorization_code', 'refresh_token'] as const, scopes: ['providers:read', 'tokens:read'], redirectUris: [REDIRECT] };
     app = await clients.createClient({ ...spec, grantTypes: [...spec.grantTypes], name: 'web app' });
     other = await clients.createClient({ ...spec, grantTypes: [...spec.grantTypes], name: 'other app' });
@@ -114,10 +116,58 @@ describe('authorization codes (PKCE) and rotating refresh tokens on PostgreSQL',
     }
   });
 
-  it('narrows scope on refresh but never widens it', async () => {
+  it('narrows scope on refresh but never widens it; a refused scope leaves the refresh token and its family alive', async () => {
     const { verifier, challenge } = pkce();
     const start = await exchange(await newCode(challenge), verifier);
-    expect(await errorOf(endpoint.handle({ grant_type: 'refresh_token', refresh_token: start.refresh_token, scope: 'tokens:read', client_id: app.clientId, client_secret: app.clientSecret }))).toBe('invalid_scope');
+    const wider = () => endpoint.handle({ grant_type: 'refresh_token', refresh_token: start.refresh_token, scope: 'tokens:read', client_id: app.clientId, client_secret: app.clientSecret });
+    expect(await errorOf(wider())).toBe('invalid_scope');
+    expect(await errorOf(wider())).toBe('invalid_scope'); // not a reuse: nothing was spent
+    // The same refresh token still works for an ordinary refresh, and its successor too (the family is alive).
+    const next = await refresh(start.refresh_token as string);
+    expect(next.scope).toBe('providers:read');
+    expect(await errorOf(refresh(next.refresh_token as string))).toBe('ok');
+  });
+
+  it('puts the sign-in session (the refresh-token family) in every access token of the grant', async () => {
+    const { verifier, challenge } = pkce();
+    const first = await exchange(await newCode(challenge), verifier);
+    const second = await refresh(first.refresh_token as string);
+    expect(claims(first.access_token)['sid']).toEqual(expect.stringMatching(/^[0-9a-f-]{36}$/));
+    expect(claims(second.access_token)['sid']).toBe(claims(first.access_token)['sid']);
+  });
+
+  it('never renews past the user’s or the client’s right: narrowed scopes narrow the next token, a disabled user ends the family', async () => {
+    await users.upsert('org-a', { sub: 'bob' }, ['providers:read', 'tokens:read']);
+    const codeFor = async (sub: string, challenge: string) =>
+      grants.issueCode({ orgId: 'org-a', clientId: app.clientId, sub, scope: ['providers:read', 'tokens:read'], redirectUri: REDIRECT, codeChallenge: challenge });
+    const { verifier, challenge } = pkce();
+    const first = await exchange(await codeFor('bob', challenge), verifier);
+    expect(first.scope).toBe('providers:read tokens:read');
+    await users.setScopes('org-a', 'bob', ['providers:read']);
+    const narrowed = await refresh(first.refresh_token as string);
+    expect(narrowed.scope).toBe('providers:read');
+    await users.disable('org-a', 'bob');
+    expect(await errorOf(refresh(narrowed.refresh_token as string))).toBe('invalid_grant');
+    await users.enable('org-a', 'bob');
+    // Enabling again does not revive what was revoked.
+    expect(await errorOf(refresh(narrowed.refresh_token as string))).toBe('invalid_grant');
+    // A code of a disabled user is not redeemed either.
+    const again = pkce();
+    const code = await codeFor('bob', again.challenge);
+    await users.disable('org-a', 'bob');
+    expect(await errorOf(exchange(code, again.verifier))).toBe('invalid_grant');
+  });
+
+  it('revokes a refresh token’s family for its own client only (RFC 7009)', async () => {
+    const { verifier, challenge } = pkce();
+    const start = await exchange(await newCode(challenge), verifier);
+    // Another client's attempt changes nothing.
+    expect(await grants.revokeFamily(start.refresh_token as string, other.clientId)).toBe('other-client');
+    const next = await refresh(start.refresh_token as string);
+    // The owner's revocation ends the family: its newest token is dead too.
+    expect(await grants.revokeFamily(start.refresh_token as string, app.clientId)).toMatchObject({ orgId: 'org-a', familyId: claims(next.access_token)['sid'] });
+    expect(await errorOf(refresh(next.refresh_token as string))).toBe('invalid_grant');
+    expect(await grants.revokeFamily('unknown-token', app.clientId)).toBeNull();
   });
 
   it('stores codes and refresh tokens only as hashes', async () => {

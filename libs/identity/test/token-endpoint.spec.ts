@@ -11,6 +11,7 @@ import {
   ClientsService,
   GrantsService,
   IDENTITY_SCHEMA,
+  IdTokenIssuer,
   InvalidAccessTokenError,
   OAuthError,
   SigningKeysService,
@@ -86,6 +87,14 @@ describe('the broker’s token endpoint (client_credentials) on PostgreSQL', () 
     expect(res.scope).toBe('tokens:read');
   });
 
+  it('carries seed 003 `tz` as the zoneinfo claim, Europe/Oslo when the request names none', async () => {
+    const base = { grant_type: 'client_credentials', client_id: service.clientId, client_secret: service.clientSecret };
+    const named = await endpoint.handle({ ...base, tz: 'Asia/Kolkata' });
+    expect((await verifier.verify(named.access_token)).zoneinfo).toBe('Asia/Kolkata');
+    const unnamed = await endpoint.handle(base);
+    expect((await verifier.verify(unnamed.access_token)).zoneinfo).toBe('Europe/Oslo');
+  });
+
   it('refuses wrong secrets, unknown clients, wider scopes and grants the client may not use', async () => {
     const base = { grant_type: 'client_credentials', client_id: service.clientId };
     expect(await oauthErrorOf(endpoint.handle({ ...base, client_secret: 'wrong' }))).toEqual({ error: 'invalid_client', status: 401 });
@@ -136,6 +145,40 @@ describe('the broker’s token endpoint (client_credentials) on PostgreSQL', () 
     const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${p}.`;
     void h;
     await expect(verifier.verify(none)).rejects.toBeInstanceOf(InvalidAccessTokenError);
+  });
+
+  it('refuses HS256 with the public key, a tampered payload, an unknown kid, another typ, and an ID token used as an access token', async () => {
+    const key = await keys.signingKey();
+    const good = (await endpoint.handle({ grant_type: 'client_credentials', client_id: service.clientId, client_secret: service.clientSecret })).access_token;
+    const [h, p, sig] = good.split('.');
+    // Algorithm confusion: HMAC "signed" with the published public key as the secret.
+    const publicJwk = (await keys.jwks()).keys[0] as Record<string, string>;
+    const hs = await new SignJWT({ org_id: 'org-a', client_id: service.clientId, scope: 'tokens:read' })
+      .setProtectedHeader({ alg: 'HS256', kid: key.kid, typ: 'at+jwt' })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setSubject(service.clientId)
+      .setJti('j')
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(JSON.stringify(publicJwk)));
+    await expect(verifier.verify(hs)).rejects.toBeInstanceOf(InvalidAccessTokenError);
+    // Tampering: a wider scope in the payload, same signature.
+    const payload = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
+    const widened = Buffer.from(JSON.stringify({ ...payload, scope: 'providers:write jobs:write' })).toString('base64url');
+    await expect(verifier.verify(`${h}.${widened}.${sig}`)).rejects.toBeInstanceOf(InvalidAccessTokenError);
+    // A kid nobody published.
+    const header = JSON.parse(Buffer.from(h, 'base64url').toString()) as Record<string, unknown>;
+    const otherKid = Buffer.from(JSON.stringify({ ...header, kid: 'no-such-key' })).toString('base64url');
+    await expect(verifier.verify(`${otherKid}.${p}.${sig}`)).rejects.toBeInstanceOf(InvalidAccessTokenError);
+    // An ID token (typ JWT, audience the client) is not an access token, even though we signed it.
+    const idToken = await new IdTokenIssuer(keys, ISSUER).issue({ sub: 'alice', orgId: 'org-a', clientId: service.clientId, ttlSeconds: 300 });
+    await expect(verifier.verify(idToken)).rejects.toBeInstanceOf(InvalidAccessTokenError);
+    const sameClaimsWrongTyp = await new SignJWT({ ...payload })
+      .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'JWT' })
+      .sign(key.privateKey);
+    await expect(verifier.verify(sameClaimsWrongTyp)).rejects.toBeInstanceOf(InvalidAccessTokenError);
+    await expect(verifier.verify(good)).resolves.toMatchObject({ sub: service.clientId });
   });
 
   it('creates one signing key when replicas start together, and stores no secret in clear', async () => {

@@ -6,3 +6,4 @@ export * from './lib/health/health-check';
 export * from './lib/logging/redaction';
 export * from './lib/service-runtime.module';
 export * from './lib/events-publisher';
+export * from './lib/database/query-error.filter';

@@ -4,7 +4,7 @@ import { ConfigError, loadServiceConfig } from '../src';
 const keys = testBusKeys();
 const BUS = { BUS_SERVICE_PRIVATE_KEY: keys.privateKeys['provider-registry'], BUS_SERVICE_PUBLIC_KEYS: keys.publicKeys };
 const EVENTS = { EVENTS_SIGNING_KEY: keys.eventsSigningKey, EVENTS_PUBLIC_KEYS: keys.eventsPublicKeys };
-const valid = { DATABASE_URL: 'postgres://u@127.0.0.1:5432/db', REDIS_URL: 'redis://127.0.0.1:6379', ...BUS };
+const valid = { DATABASE_URL: 'postgres://u@127.0.0.1:5432/db', REDIS_URL: 'redis://127.0.0.1:6379', ...BUS, EVENTS_SIGNING_KEY: keys.eventsSigningKeys['provider-registry'] };
 
 function problemsOf(env: Record<string, string | undefined>, database = true): string[] {
   try {
@@ -41,8 +41,13 @@ describe('service configuration', () => {
     const broker = (env: Record<string, string>) => () => loadServiceConfig('token-broker', { ...valid, ...env }, { database: true, busServer: true, defaultPort: 3102 });
     expect(broker({})).toThrow(/EVENTS_SIGNING_KEY: required but not set[\s\S]*EVENTS_PUBLIC_KEYS: required but not set/);
     expect(broker({ ...EVENTS, EVENTS_SIGNING_KEY: 'nokey' })).toThrow(/EVENTS_SIGNING_KEY: signing key: each entry is kid:key/);
-    const worker = loadServiceConfig('worker', { ...valid, BUS_SERVICE_PUBLIC_KEYS: '', EVENTS_SIGNING_KEY: keys.eventsSigningKey }, { database: true, defaultPort: 3103 });
-    expect(worker.bus.eventsSigningKey?.publicEntry).toBe(keys.eventsPublicKeys);
+    const worker = loadServiceConfig(
+      'worker',
+      { ...valid, BUS_SERVICE_PUBLIC_KEYS: '', EVENTS_SIGNING_KEY: keys.eventsSigningKeys.worker, EVENTS_PUBLIC_KEYS: keys.eventsPublicKeys },
+      { database: true, defaultPort: 3103 },
+    );
+    expect(keys.eventsPublicKeys.split(',')).toContain(worker.bus.eventsSigningKey?.publicEntry);
+    expect([...(worker.bus.eventsPublicKeys?.keys() ?? [])].sort()).toEqual(['epr1', 'etb1', 'ewk1']);
   });
 
   it('names every missing variable', () => {

@@ -12,3 +12,4 @@ export * from './lib/authorizations/authorization-linker';
 export * from './lib/device-flow/device-flow.service';
 export * from './lib/device-flow/device-poll-scheduler';
 export * from './lib/external-auth/external-auth.service';
+export * from './lib/user-response';

@@ -31,7 +31,8 @@ describe('ConsentService re-consent', () => {
     const linker = new AuthorizationLinker(authorizations, fetch, (e) => events.push(e), () => undefined, 5_000);
     consent = new ConsentService(ds, cipher, async () => provider.credentials(PROVIDER_ID), linker, fetch, {
       defaultRedirectUri: 'http://127.0.0.1/callback',
-      allowedRedirectUris: [],
+      startPageUrl: 'http://127.0.0.1/connect/start',
+      allowedRedirectUris: ['http://127.0.0.1/front-end/callback'],
       stateTtlMs: 60_000,
       providerTimeoutMs: 5_000,
     });
@@ -48,7 +49,7 @@ describe('ConsentService re-consent', () => {
     issued++;
     const n = issued;
     provider.token = () => ({ body: { access_token: `at-${n}`, token_type: 'Bearer', expires_in: 3600, ...(withRefreshToken ? { refresh_token: `rt-${n}` } : {}) } });
-    const { state } = await consent.authorize('org', user, PROVIDER_ID);
+    const { state } = await consent.authorize('org', user, PROVIDER_ID, undefined, 'http://127.0.0.1/front-end/callback');
     return consent.complete({ orgId: 'org', userId: user }, { code: `code-${n}`, providerId: PROVIDER_ID, state });
   }
 

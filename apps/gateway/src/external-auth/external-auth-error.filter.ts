@@ -1,9 +1,10 @@
-import { ArgumentsHost, BadRequestException, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'express';
 import { BusError, BusRemoteError } from '@broker/bus';
 import { ExternalAuthErrorBody, HTTP_STATUS_BY_BUS_ERROR } from '@broker/contracts';
 import { BearerChallengeError, ExternalOAuthErrorBody } from '../external-oauth/external-oauth-error.filter';
+import { requestShapeProblem } from '../malformed-body';
 
 /** Thrown by the external-auth handlers for a 4xx in Coder's `codersdk.Response` shape. */
 export class ExternalAuthHttpError extends HttpException {
@@ -40,17 +41,17 @@ export class ExternalAuthErrorFilter implements ExceptionFilter {
         const validations = (error.fields ?? []).map((f) => ({ field: f.name, detail: f.message }));
         return [status, validations.length ? { message: error.message, validations } : { message: error.message }];
       }
+      // A handler's own "unavailable" answer says what is unavailable: keep it (see ExternalOAuthErrorFilter).
+      if (error.code === 'UNAVAILABLE') return [status, { message: error.message }];
     }
     if (error instanceof BusError && error.code !== 'INTERNAL') {
       this.logger.warn(`bus call failed: ${error.code} ${error.pattern}`);
       return [503, { message: 'A backing service is unavailable; try again shortly.' }];
     }
-    // Nest turns body-parser's SyntaxError into a plain BadRequestException (its message can quote the body: not echoed).
-    if (error instanceof HttpException && error.constructor === BadRequestException) return [400, { message: 'The body is not valid JSON.' }];
-    const parserError = error as { status?: unknown; type?: unknown };
-    if (typeof parserError?.type === 'string' && typeof parserError.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
-      return [parserError.status, { message: parserError.type === 'entity.parse.failed' ? 'The body is not valid JSON.' : 'The request body cannot be read.' }];
-    }
+    // What the body parser said is never echoed (it quotes the body).
+    const problem = requestShapeProblem(error);
+    if (problem?.kind === 'malformed-json') return [400, { message: 'The body is not valid JSON.' }];
+    if (problem?.kind === 'unreadable-body') return [problem.status, { message: 'The request body cannot be read.' }];
     if (error instanceof HttpException && error.getStatus() < 500) {
       const r = error.getResponse();
       const m = typeof r === 'string' ? r : (r as { message?: unknown }).message;

@@ -1,12 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
 import { BusClientProxy } from '@broker/bus';
-import type { DeleteExternalAuthResponse, ExternalAuth, ExternalAuthDevice, ExternalAuthLink } from '@broker/contracts';
+import type { DeleteExternalAuthResponse, ExternalAuth, ExternalAuthDevice, ListUserExternalAuthResponse } from '@broker/contracts';
 import { RequireScopes } from '@broker/identity';
 import type { AuthenticatedCaller } from '../auth/authenticated-caller';
-import { BearerAuthGuard } from '../auth/bearer-auth.guard';
 import { ScopesGuard } from '../auth/scopes.guard';
 import { EXTERNAL_AUTH_PATH, ExternalAuthHttpError } from './external-auth-error.filter';
+import { ExternalAuthGuard } from './external-auth.guard';
 
 type Authed = { user: AuthenticatedCaller };
 
@@ -26,18 +26,19 @@ function providerId(value: string): string {
 /**
  * Seed 001's external-auth surface (Coder's `/api/v2/external-auth`), over the same tokens domain
  * as the authorized-provider routes and with the same scopes: reads need `authorizations:read`,
- * anything that links or unlinks needs `authorizations:write`. Errors: codersdk.Response (the
+ * anything that links or unlinks needs `authorizations:write`. The broker's token is accepted as
+ * Coder's clients send their session token (ExternalAuthGuard). Errors: codersdk.Response (the
  * gateway's SurfaceErrorFilter picks ExternalAuthErrorFilter for this path).
  */
 @Controller(EXTERNAL_AUTH_PATH.slice(1))
-@UseGuards(BearerAuthGuard, ScopesGuard)
+@UseGuards(ExternalAuthGuard, ScopesGuard)
 export class ExternalAuthController {
   constructor(private readonly bus: BusClientProxy) {}
 
-  /** The user's links, each validated at its provider. */
+  /** Coder's `{providers, links}`: the providers the user can link, and the user's links, each validated at its provider. */
   @Get()
   @RequireScopes('authorizations:read')
-  list(@Req() req: Authed): Promise<ExternalAuthLink[]> {
+  list(@Req() req: Authed): Promise<ListUserExternalAuthResponse> {
     return this.bus.request('external-auth.list', {}, { auth: req.user.token, timeoutMs: 15_000 });
   }
 

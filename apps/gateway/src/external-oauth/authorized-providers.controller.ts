@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { BusClientProxy } from '@broker/bus';
-import type { AccessTokenResponse, AuthorizeProviderResponse, AuthorizedProvider, OAuthUser, ProviderCallbackResponse } from '@broker/contracts';
+import type { AccessTokenResponse, AuthorizeProviderResponse, AuthorizedProvider, OAuthUserResponse, ProviderCallbackResponse } from '@broker/contracts';
 import { RequireScopes } from '@broker/identity';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { Inject } from '@nestjs/common';
@@ -10,6 +10,9 @@ import type { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { BearerAuthGuard } from '../auth/bearer-auth.guard';
 import { ScopesGuard } from '../auth/scopes.guard';
 import { ExternalOAuthHttpError } from './external-oauth-error.filter';
+import { bindingHash, consentCookieName, consentCookieOptions, readCookie } from '../pages/consent-cookie';
+import { renderErrorPage, renderMessagePage } from '../pages/page-templates';
+import type { BrowserSetupResult } from '@broker/contracts';
 import { parseId } from './provider-bodies';
 
 type Authed = { user: AuthenticatedCaller };
@@ -50,10 +53,14 @@ export class ConsentController {
     return this.bus.request('authorizations.callback', parsed.data, { auth: req.user.token });
   }
 
+  /**
+   * The provider sends the browser back here. The consent completes only if this browser started
+   * it on the broker's start page (its consent cookie); any other browser gets a page saying so,
+   * and nothing is linked (account-linking CSRF).
+   */
   @Get('callback')
-  async browserCallback(@Query() query: Record<string, unknown>, @Res() res: Response): Promise<void> {
+  async browserCallback(@Query() query: Record<string, unknown>, @Req() req: Request, @Res() res: Response): Promise<void> {
     res.setHeader('Referrer-Policy', 'no-referrer');
-    res.setHeader('Cache-Control', 'no-store');
     const state = text(query['state']);
     const providerId = text(query['providerId']) ?? text(query['provider_id']);
     const done = (params: Record<string, string | null | undefined>) => {
@@ -63,14 +70,65 @@ export class ConsentController {
     };
     const providerError = text(query['error']);
     const code = text(query['code']);
+    const cookieName = state ? consentCookieName(this.config.publicUrl, state) : undefined;
+    const cookie = cookieName ? readCookie(req, cookieName) : undefined;
     const reply = await this.bus.request('authorizations.browser-callback', {
       code: providerError ? (undefined as unknown as string) : (code as string),
       state: state as string,
       providerId: providerId ?? '',
       iss: text(query['iss']),
+      browserBinding: cookie ? bindingHash(cookie) : undefined,
+      error: providerError,
     });
+    // The cookie has done its job either way.
+    if (cookieName && cookie) res.clearCookie(cookieName, { ...consentCookieOptions(this.config.publicUrl), maxAge: undefined });
+    if (!reply.ok && reply.error === 'browser_mismatch') {
+      res.status(400).type('html').send(
+        renderErrorPage(res, {
+          title: 'Not connected',
+          message: 'This connection was not started in this browser, so nothing was linked. If you want to connect an account, start again from your own application.',
+        }),
+      );
+      return;
+    }
+    if (reply.setup) return this.setupDone(res, reply.setup, reply.ok ? null : reply.error);
     if (reply.ok) return done({ status: 'connected', authorizedProviderId: reply.authorizationId, providerId: reply.providerId, state: reply.clientState });
     done({ status: 'failed', error: providerError === 'access_denied' ? 'access_denied' : reply.error, state: reply.clientState });
+  }
+
+  /**
+   * The end of a hosted setup's consent: the browser goes to the setup's `redirect_url` with
+   * `status` and `setup_id` (and `error` when it failed); without one, a page says how it went. A
+   * provider that did not answer leaves the setup open: the page says to open the link again.
+   */
+  private setupDone(res: Response, setup: BrowserSetupResult, error: string | null): void {
+    if (error === 'temporarily_unavailable') {
+      res.status(503).type('html').send(
+        renderMessagePage(res, {
+          title: 'Provider not answering',
+          message: 'The provider did not answer, so nothing was connected. Open the link you were given again in a few minutes to try once more.',
+        }),
+      );
+      return;
+    }
+    const status = error ? 'failed' : setup.status === 'unknown' ? 'completed' : setup.status;
+    if (setup.redirectUrl) {
+      const target = new URL(setup.redirectUrl);
+      target.searchParams.set('status', status);
+      target.searchParams.set('setup_id', setup.id);
+      if (error) target.searchParams.set('error', error);
+      res.redirect(303, target.toString());
+      return;
+    }
+    const words: Record<string, string> = {
+      access_denied: 'The access was declined at the provider, so nothing was connected.',
+      invalid_request: 'The provider’s answer could not be used, so nothing was connected.',
+    };
+    res.status(200).type('html').send(
+      error
+        ? renderMessagePage(res, { title: 'Not connected', message: words[error] ?? words['invalid_request'] })
+        : renderMessagePage(res, { title: 'Connected', ok: true, message: 'Your account is connected. You can close this window and return to the application.' }),
+    );
   }
 
   @Post(':providerId/authorize')
@@ -124,24 +182,7 @@ export class AuthorizedProvidersController {
 
   @Get(':authorizedProviderId/userinfo')
   @RequireScopes('authorizations:read')
-  userinfo(@Param('authorizedProviderId') id: string, @Req() req: Authed): Promise<OAuthUser> {
+  userinfo(@Param('authorizedProviderId') id: string, @Req() req: Authed): Promise<OAuthUserResponse> {
     return this.bus.request('authorizations.userinfo', { id: parseId(id, 'authorizedProviderId') }, { auth: req.user.token, timeoutMs: 12_000 });
-  }
-}
-
-/** The page the browser callback lands on: says whether the connection worked (no secrets in it). */
-@Controller('connect')
-export class ConnectPageController {
-  @Get('done')
-  done(@Query() query: Record<string, unknown>, @Res() res: Response): void {
-    const ok = query['status'] === 'connected';
-    const esc = (s: unknown) => String(typeof s === 'string' ? s : '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-    res.setHeader('Cache-Control', 'no-store');
-    res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
-    res.type('html').send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${ok ? 'Connected' : 'Not connected'}</title>
-<style>body{font:16px system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}</style></head><body>
-<h1>${ok ? 'Connected' : 'Not connected'}</h1>
-<p>${ok ? `The account is linked (authorized provider <code>${esc(query['authorizedProviderId'])}</code>). You can close this window.` : `The provider connection did not complete (${esc(query['error'])}). Start again from the application.`}</p>
-</body></html>`);
   }
 }

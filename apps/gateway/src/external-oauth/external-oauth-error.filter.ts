@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Response } from 'express';
 import { BusError, BusRemoteError } from '@broker/bus';
 import { HTTP_STATUS_BY_BUS_ERROR } from '@broker/contracts';
+import { requestShapeProblem } from '../malformed-body';
 
 /** The error body of the externalOAuth surface (seed 000). */
 export interface ExternalOAuthErrorBody {
@@ -44,17 +45,19 @@ export class ExternalOAuthErrorFilter implements ExceptionFilter {
     if (error instanceof BusRemoteError) {
       const status = HTTP_STATUS_BY_BUS_ERROR[error.code];
       if (status < 500) return [status, { message: error.message, errorFields: error.fields ?? [] }];
+      // A handler's own "unavailable" answer says what is unavailable (e.g. "the provider refused the
+      // token"): keep it, instead of blaming the broker's backing services.
+      if (error.code === 'UNAVAILABLE') return [status, { message: error.message, errorFields: [] }];
     }
     if (error instanceof BusError && error.code !== 'INTERNAL') {
       this.logger.warn(`bus call failed: ${error.code} ${error.pattern}`);
       return [503, { message: 'A backing service is unavailable; try again shortly.', errorFields: [] }];
     }
-    // body-parser: malformed JSON or an oversized body (express errors carry `status` and `type`).
-    const parserError = error as { status?: unknown; type?: unknown };
-    if (typeof parserError?.type === 'string' && typeof parserError.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
-      const message = parserError.type === 'entity.parse.failed' ? 'The body is not valid JSON.' : 'The request body cannot be read.';
-      return [parserError.status, { message, errorFields: [] }];
-    }
+    // A body that is not JSON is a validation error (422, documented on every operation of the
+    // seed), named on `body`; what the parser said is never echoed (it quotes the body).
+    const problem = requestShapeProblem(error);
+    if (problem?.kind === 'malformed-json') return [422, { message: 'The request body is not valid JSON.', errorFields: [{ name: 'body', message: 'must be valid JSON' }] }];
+    if (problem?.kind === 'unreadable-body') return [problem.status, { message: 'The request body cannot be read.', errorFields: [] }];
     if (error instanceof HttpException) {
       const status = error.getStatus();
       if (status < 500) return [status, { message: httpMessage(error), errorFields: [] }];

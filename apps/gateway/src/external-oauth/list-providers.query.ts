@@ -2,14 +2,21 @@ import { z } from 'zod';
 import { ListProvidersQuery, PROVIDER_ORDER_BY, PROVIDER_TYPES } from '@broker/contracts';
 import { ExternalOAuthHttpError } from './external-oauth-error.filter';
 
-/** A query parameter given once arrives as a string, repeated as an array: always an array here. */
+/**
+ * An array parameter: given once (`ids=a`), repeated (`ids=a&ids=b`) or as a comma list
+ * (`ids=a,b`), in any mix; always an array here.
+ */
 const repeated = <T extends z.ZodType>(item: T) =>
-  z.preprocess((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]), z.array(item).optional());
+  z.preprocess(
+    (v) => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((x) => (typeof x === 'string' ? x.split(',').map((s) => s.trim()) : [x]))),
+    z.array(item).max(100, { message: 'at most 100 values' }).optional(),
+  );
 
 const schema = z.object({
-  ids: repeated(z.string().min(1).max(100)),
+  // Ids and hosts are matched without regard to case.
+  ids: repeated(z.string().min(1, { message: 'must not be empty' }).max(100).transform((id) => id.toLowerCase())),
   types: repeated(z.enum(PROVIDER_TYPES, { message: `must be one of ${PROVIDER_TYPES.join(', ')}` })),
-  host: repeated(z.string().min(1).max(255)),
+  host: repeated(z.string().min(1, { message: 'must not be empty' }).max(255).transform((h) => h.toLowerCase())),
   orderBy: z.enum(PROVIDER_ORDER_BY, { message: `must be one of ${PROVIDER_ORDER_BY.join(', ')}` }).optional(),
 });
 

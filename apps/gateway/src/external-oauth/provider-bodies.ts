@@ -10,6 +10,20 @@ const scope = z
   .max(512, { message: 'must be at most 512 characters' })
   .regex(/^\S+$/, { message: 'must not contain spaces (give one scope per item)' });
 const optionalUrl = z.string({ message: 'must be a string' }).max(2048, { message: 'must be at most 2048 characters' }).optional();
+/** A GitHub App's slug (the `{slug}` of `github.com/apps/{slug}`). */
+const appSlug = z.string({ message: 'must be a string' }).regex(/^[a-z0-9][a-z0-9-]{0,99}$/, { message: 'must be a GitHub App slug (lower-case letters, digits and hyphens)' });
+/** Where a browser installs the app: an https URL (http only on loopback, for local test providers). */
+const appInstallUrl = z
+  .string({ message: 'must be a string' })
+  .max(2048, { message: 'must be at most 2048 characters' })
+  .refine((v) => isInstallUrl(v), { message: 'must be an https URL without credentials' });
+
+function isInstallUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  if (url.username || url.password) return false;
+  return url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname));
+}
 
 const createSchema = z.strictObject(
   {
@@ -35,6 +49,8 @@ const createSchema = z.strictObject(
         { message: 'must be an object' },
       )
       .optional(),
+    appSlug: appSlug.optional(),
+    appInstallUrl: appInstallUrl.optional(),
   },
   { message: 'must be a JSON object' },
 );
@@ -45,6 +61,8 @@ const updateSchema = z.strictObject(
     name: text(255).optional(),
     skipConsent: z.boolean({ message: 'must be true or false' }).optional(),
     status: z.enum(PROVIDER_STATUSES, { message: `must be one of ${PROVIDER_STATUSES.join(', ')}` }).optional(),
+    appSlug: appSlug.nullable().optional(),
+    appInstallUrl: appInstallUrl.nullable().optional(),
   },
   { message: 'must be a JSON object' },
 );
@@ -75,7 +93,7 @@ export function parseUpdateProvider(body: unknown): UpdateProviderRequest {
   const parsed = updateSchema.safeParse(body ?? undefined);
   if (!parsed.success) throw new ExternalOAuthHttpError(422, 'Invalid provider update.', errorFields(parsed.error));
   if (Object.keys(parsed.data).length === 0) {
-    throw new ExternalOAuthHttpError(422, 'Nothing to update: give clientSecret, name, skipConsent or status.', []);
+    throw new ExternalOAuthHttpError(422, 'Nothing to update: give clientSecret, name, skipConsent, status, appSlug or appInstallUrl.', []);
   }
   return parsed.data;
 }

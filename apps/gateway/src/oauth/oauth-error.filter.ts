@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Response } from 'express';
 import { BusError, BusRemoteError } from '@broker/bus';
 import { HTTP_STATUS_BY_BUS_ERROR } from '@broker/contracts';
+import { requestShapeProblem } from '../malformed-body';
 
 /** A 422 in the seed 003 validation shape: `{detail: [{loc, msg, type}]}`. */
 export class OAuthValidationError extends HttpException {
@@ -19,6 +20,16 @@ export class OAuthErrorFilter implements ExceptionFilter {
   catch(error: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
     res.setHeader('Cache-Control', 'no-store');
+    // Raised before routing (the gateway's surface filter sends them here): never echo the parser's message.
+    const problem = requestShapeProblem(error);
+    if (problem?.kind === 'malformed-json') {
+      res.status(422).json({ detail: [{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }] });
+      return;
+    }
+    if (problem?.kind === 'unreadable-body') {
+      res.status(problem.status).json({ detail: 'The request body cannot be read.' });
+      return;
+    }
     if (error instanceof HttpException && error.getStatus() < 500) {
       const body = error.getResponse();
       const challenge = (error as { challenge?: unknown }).challenge;

@@ -1,12 +1,15 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Ip, Post, Res, UseFilters } from '@nestjs/common';
 import type { Response } from 'express';
 import { BusClientProxy } from '@broker/bus';
-import { GRANT_TYPES, JsonWebKeySet, SCOPES, TokenResponse } from '@broker/contracts';
+import { GRANT_TYPES, JsonWebKeySet, OAuthErrorResponse, SCOPES, TokenIntrospection, TokenResponse } from '@broker/contracts';
 import { SIGNING_ALG } from '@broker/identity';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { OAuthErrorFilter } from './oauth-error.filter';
 import { RateLimitedError, TokenRateLimiter } from './token-rate-limiter';
-import { parseTokenRequest } from './token-request';
+import { parseTokenRequest, parseTokenStatusRequest } from './token-request';
+import { toTokenEndpointResponse } from './token-response';
+
+type OAuthErrorBody = { error: string; error_description: string };
 
 /** The broker's own OAuth endpoints (seed 003) and its discovery documents. */
 @Controller()
@@ -25,22 +28,79 @@ export class OAuthController {
     @Headers('authorization') authorization: string | undefined,
     @Ip() ip: string,
     @Res({ passthrough: true }) res: Response,
-  ): Promise<TokenResponse | { error: string; error_description: string }> {
-    res.setHeader('Cache-Control', 'no-store');
+  ): Promise<TokenResponse | OAuthErrorBody> {
     res.setHeader('Pragma', 'no-cache');
     const request = parseTokenRequest(body, authorization);
+    const clientId = request.basic?.clientId ?? request.client_id;
+    const limited = await this.limit(ip, clientId, res);
+    if (limited) return limited;
+    const result = await this.bus.request('identity.token', request);
+    await this.account(ip, clientId, result.ok ? undefined : result.error);
+    if (result.ok) return toTokenEndpointResponse(result.token);
+    return this.oauthError(res, result.error);
+  }
+
+  /** RFC 7009: revokes one of the caller's own tokens (a refresh token: its whole family). 200 with no body, also for an unknown token. */
+  @Post('api/v1/oauth/revoke')
+  @HttpCode(200)
+  async revoke(
+    @Body() body: unknown,
+    @Headers('authorization') authorization: string | undefined,
+    @Ip() ip: string,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<OAuthErrorBody | undefined> {
+    const request = parseTokenStatusRequest(body, authorization);
+    const clientId = request.basic?.clientId ?? request.client_id;
+    const limited = await this.limit(ip, clientId, res);
+    if (limited) return limited;
+    const result = await this.bus.request('identity.revoke', request);
+    await this.account(ip, clientId, result.ok ? undefined : result.error);
+    return result.ok ? undefined : this.oauthError(res, result.error);
+  }
+
+  /** RFC 7662: whether a token of the caller's org is active, and what it grants. */
+  @Post('api/v1/oauth/introspect')
+  @HttpCode(200)
+  async introspect(
+    @Body() body: unknown,
+    @Headers('authorization') authorization: string | undefined,
+    @Ip() ip: string,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<TokenIntrospection | OAuthErrorBody> {
+    const request = parseTokenStatusRequest(body, authorization);
+    const clientId = request.basic?.clientId ?? request.client_id;
+    const limited = await this.limit(ip, clientId, res);
+    if (limited) return limited;
+    const result = await this.bus.request('identity.introspect', request);
+    await this.account(ip, clientId, result.ok ? undefined : result.error);
+    return result.ok ? result.introspection : this.oauthError(res, result.error);
+  }
+
+  /** 429 with Retry-After when the address (or the address for this client) is over its limit. */
+  private async limit(ip: string, clientId: string | undefined, res: Response): Promise<OAuthErrorBody | undefined> {
     try {
-      await this.limiter.consume(ip, request.basic?.clientId ?? request.client_id);
+      await this.limiter.consume(ip, clientId);
+      return undefined;
     } catch (err) {
       if (!(err instanceof RateLimitedError)) throw err;
       res.status(429).setHeader('Retry-After', String(err.retryAfterSeconds));
-      return { error: 'too_many_requests', error_description: `too many token requests; retry in ${err.retryAfterSeconds} s` };
+      return { error: 'too_many_requests', error_description: `too many requests; retry in ${err.retryAfterSeconds} s` };
     }
-    const result = await this.bus.request('identity.token', request);
-    if (result.ok) return result.token;
-    res.status(result.error.status);
-    if (result.error.status === 401) res.setHeader('WWW-Authenticate', 'Basic realm="oauth-broker"');
-    return { error: result.error.error, error_description: result.error.error_description };
+  }
+
+  /**
+   * Failed client authentications back off per (address, client); only a success clears them
+   * (other errors may be decided before the secret is checked).
+   */
+  private async account(ip: string, clientId: string | undefined, error: OAuthErrorResponse | undefined): Promise<void> {
+    if (error?.error === 'invalid_client') await this.limiter.failed(ip, clientId);
+    else if (!error) await this.limiter.succeeded(ip, clientId);
+  }
+
+  private oauthError(res: Response, error: OAuthErrorResponse): OAuthErrorBody {
+    res.status(error.status);
+    if (error.status === 401) res.setHeader('WWW-Authenticate', 'Basic realm="oauth-broker"');
+    return { error: error.error, error_description: error.error_description };
   }
 
   @Get('.well-known/jwks.json')
@@ -58,6 +118,10 @@ export class OAuthController {
       issuer: base,
       authorization_endpoint: `${base}/api/v1/oauth/authorize`,
       token_endpoint: `${base}/api/v1/oauth/token`,
+      revocation_endpoint: `${base}/api/v1/oauth/revoke`,
+      introspection_endpoint: `${base}/api/v1/oauth/introspect`,
+      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       userinfo_endpoint: `${base}/api/v1/oauth/userinfo`,
       jwks_uri: `${base}/.well-known/jwks.json`,
       grant_types_supported: [...GRANT_TYPES],

@@ -1,7 +1,8 @@
 import { CanActivate, ExecutionContext, HttpException, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { principalFromClaims } from '@broker/contracts';
-import { AccessTokenVerifier, InvalidAccessTokenError } from '@broker/identity';
+import { BusUnavailableError } from '@broker/bus';
+import { AccessTokenVerifier, InvalidAccessTokenError, RevocationStateUnavailableError } from '@broker/identity';
 import type { AuthenticatedCaller } from '../auth/authenticated-caller';
 
 /** A FastAPI-style `{detail}` error of the `/api/v1/oauth` surface (seed 003). */
@@ -51,6 +52,8 @@ export class PrincipalAuthGuard implements CanActivate {
       if (err instanceof InvalidAccessTokenError) {
         throw new DetailHttpError(401, 'Invalid or expired token', 'Bearer realm="oauth-broker", error="invalid_token"');
       }
+      // Fail closed, as a 503: whether the token was revoked cannot be told right now.
+      if (err instanceof RevocationStateUnavailableError) throw new BusUnavailableError('identity.revocations', err.message);
       throw err;
     }
     return true;

@@ -1,10 +1,11 @@
 import { Body, Controller, Get, HttpCode, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
 import { BusClientProxy } from '@broker/bus';
-import { DelegatedTokenRequest, SCOPES, TokenResponse, UserInfoResponse } from '@broker/contracts';
+import { DelegatedTokenRequest, SCOPES, UserInfoResponse } from '@broker/contracts';
 import type { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { OAuthErrorFilter, OAuthValidationError } from './oauth-error.filter';
 import { PrincipalAuthGuard } from './principal-auth.guard';
+import { SeedTokenResponse, toSeedTokenResponse } from './token-response';
 
 /** Seed 003: userinfo, principal-token and delegated-token, for the verified caller. */
 @Controller('api/v1/oauth')
@@ -19,16 +20,16 @@ export class PrincipalController {
   }
 
   @Get('principal-token')
-  principalToken(@Req() req: { user: AuthenticatedCaller }, @Res({ passthrough: true }) res: Response): Promise<TokenResponse> {
+  async principalToken(@Req() req: { user: AuthenticatedCaller }, @Res({ passthrough: true }) res: Response): Promise<SeedTokenResponse> {
     res.setHeader('Cache-Control', 'no-store');
-    return this.bus.request('identity.principal-token', {}, { auth: req.user.token });
+    return toSeedTokenResponse(await this.bus.request('identity.principal-token', {}, { auth: req.user.token }));
   }
 
   @Post('delegated-token')
   @HttpCode(200)
-  delegatedToken(@Body() body: unknown, @Req() req: { user: AuthenticatedCaller }, @Res({ passthrough: true }) res: Response): Promise<TokenResponse> {
+  async delegatedToken(@Body() body: unknown, @Req() req: { user: AuthenticatedCaller }, @Res({ passthrough: true }) res: Response): Promise<SeedTokenResponse> {
     res.setHeader('Cache-Control', 'no-store');
-    return this.bus.request('identity.delegated-token', parseDelegatedTokenRequest(body), { auth: req.user.token });
+    return toSeedTokenResponse(await this.bus.request('identity.delegated-token', parseDelegatedTokenRequest(body), { auth: req.user.token }));
   }
 }
 

@@ -1,8 +1,12 @@
-import type { TokenRequest } from '@broker/contracts';
+import { LOCAL_TIME_ZONE, SEED_TIME_ZONES } from '@broker/contracts';
+import type { TokenRequest, TokenRevocationRequest } from '@broker/contracts';
 import { OAuthValidationError } from './oauth-error.filter';
 
 const STRING_FIELDS = ['grant_type', 'client_id', 'client_secret', 'code', 'code_verifier', 'redirect_uri', 'refresh_token', 'scope', 'tz'] as const;
-const TIME_ZONES = new Set([...Intl.supportedValuesOf('timeZone'), 'UTC', 'Etc/UTC', 'GMT']);
+/** Every `tz` the seed documents, and whatever else this runtime's tz database names (newer zones). */
+const TIME_ZONES: ReadonlySet<string> = new Set<string>([...SEED_TIME_ZONES, ...Intl.supportedValuesOf('timeZone')]);
+/** `localtime` stands for the server's own zone (UTC when the host says nothing). */
+const SERVER_TIME_ZONE = new Intl.DateTimeFormat('en').resolvedOptions().timeZone || 'UTC';
 
 /** Client credentials from `Authorization: Basic` (RFC 6749 §2.3.1: each part form-urlencoded). */
 export function parseBasicAuth(header: string | undefined): TokenRequest['basic'] {
@@ -35,8 +39,29 @@ export function parseTokenRequest(body: unknown, authorization: string | undefin
     detail.push({ loc: ['body', 'grant_type'], msg: 'Field required', type: 'missing' });
   }
   if (out.tz !== undefined && !TIME_ZONES.has(out.tz)) {
-    detail.push({ loc: ['body', 'tz'], msg: 'Input should be a valid IANA time zone name', type: 'enum' });
+    detail.push({ loc: ['body', 'tz'], msg: 'Input should be a time zone name of the tz database (e.g. Europe/Oslo)', type: 'enum' });
   }
+  if (out.tz === LOCAL_TIME_ZONE) out.tz = SERVER_TIME_ZONE;
+  if (detail.length) throw new OAuthValidationError(detail);
+  const basic = parseBasicAuth(authorization);
+  if (basic) out.basic = basic;
+  return out;
+}
+
+const STATUS_FIELDS = ['token', 'token_type_hint', 'client_id', 'client_secret'] as const;
+
+/** Validates an RFC 7009 revocation or RFC 7662 introspection body (form or JSON): 422 in the seed's shape naming each bad field. */
+export function parseTokenStatusRequest(body: unknown, authorization: string | undefined): TokenRevocationRequest {
+  const raw = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+  const detail: { loc: string[]; msg: string; type: string }[] = [];
+  const out: TokenRevocationRequest = {};
+  for (const field of STATUS_FIELDS) {
+    const v = raw[field];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'string') detail.push({ loc: ['body', field], msg: 'Input should be a valid string', type: 'string_type' });
+    else out[field] = v;
+  }
+  if (out.token === undefined && !detail.some((d) => d.loc[1] === 'token')) detail.push({ loc: ['body', 'token'], msg: 'Field required', type: 'missing' });
   if (detail.length) throw new OAuthValidationError(detail);
   const basic = parseBasicAuth(authorization);
   if (basic) out.basic = basic;

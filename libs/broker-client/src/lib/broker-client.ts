@@ -71,7 +71,8 @@ export class BrokerClient {
       {
         onEvent: (event) => {
           this.counters.eventsReceived++;
-          this.cache.invalidate(event.authorizationId, event.userId, event.providerId);
+          if (event.type === 'provider.changed') this.cache.invalidateProvider(event.providerId);
+          else this.cache.invalidate(event.authorizationId, event.userId, event.providerId);
         },
         onRejected: (reason) => {
           if (this.counters.eventsRejected++ % 1000 === 0) {

@@ -1,12 +1,12 @@
 import type { KeyObject } from 'node:crypto';
 import IORedis from 'ioredis';
 import { EventRejection, closeConnection, createRedisConnection, verifyEvent } from '@broker/bus-protocol';
-import { BrokerEvent, brokerEventsChannel } from '@broker/contracts';
+import { BusEvent, brokerEventsChannel } from '@broker/contracts';
 import type { BrokerClientLogger } from './options';
 
 export interface EventHandlers {
-  /** A genuine (signed) event about an authorization. */
-  onEvent(event: BrokerEvent): void;
+  /** A genuine (signed) event: about an authorization, or a provider change notice. */
+  onEvent(event: BusEvent): void;
   /** A message that is not a genuine broker event (forged, altered, stale or malformed): ignored. */
   onRejected(reason: EventRejection): void;
   /** Events may have been missed from now on (connection lost). */
@@ -16,7 +16,7 @@ export interface EventHandlers {
 }
 
 /** Checks one message of the events channel: the event if the broker signed it, else why not. */
-export function parseBrokerEvent(keys: ReadonlyMap<string, KeyObject>, raw: string): { ok: true; event: BrokerEvent } | { ok: false; reason: EventRejection } {
+export function parseBrokerEvent(keys: ReadonlyMap<string, KeyObject>, raw: string): { ok: true; event: BusEvent } | { ok: false; reason: EventRejection } {
   return verifyEvent(keys, raw);
 }
 

@@ -1,12 +1,13 @@
 import { KeyObject, sign, verify } from 'node:crypto';
 import { z } from 'zod';
-import { BrokerEvent, brokerEventSchema } from '@broker/contracts';
+import { BusEvent, busEventSchema } from '@broker/contracts';
 import type { EventSigningKey } from './bus-keys';
 
 /**
- * Broker events on `<prefix>:events` are signed (Ed25519) by the broker's publishers (the
- * token-broker and the worker hold the signing key); subscribers are given only the public half,
- * so neither they nor anyone else on Redis can publish an event they would act on.
+ * Broker events on `<prefix>:events` are signed (Ed25519) by the broker's publishers, each with
+ * its own key (the token-broker and the worker: authorization events; the provider-registry:
+ * provider change notices); subscribers are given only the public halves, so neither they nor
+ * anyone else on Redis can publish an event they would act on.
  */
 const signedEventSchema = z.strictObject({
   v: z.literal(1),
@@ -24,7 +25,7 @@ export const EVENT_MAX_AGE_MS = 10 * 60_000;
 const signedBytes = (kid: string, eventJson: string) => Buffer.from(`oauth-broker/events/1|${kid}|${eventJson}`, 'utf8');
 
 /** The message to publish for an event, signed with the broker's key. */
-export function signEvent(key: EventSigningKey, event: BrokerEvent): string {
+export function signEvent(key: EventSigningKey, event: BusEvent): string {
   const e = JSON.stringify(event);
   return JSON.stringify({ v: 1, k: key.kid, e, s: sign(null, signedBytes(key.kid, e), key.privateKey).toString('base64url') });
 }
@@ -36,7 +37,7 @@ export function verifyEvent(
   keys: ReadonlyMap<string, KeyObject>,
   raw: string,
   now = Date.now(),
-): { ok: true; event: BrokerEvent } | { ok: false; reason: EventRejection } {
+): { ok: true; event: BusEvent } | { ok: false; reason: EventRejection } {
   let message: z.infer<typeof signedEventSchema>;
   try {
     const parsed = signedEventSchema.safeParse(JSON.parse(raw));
@@ -48,9 +49,9 @@ export function verifyEvent(
   const key = keys.get(message.k);
   if (!key) return { ok: false, reason: 'unknown-key' };
   if (!verify(null, signedBytes(message.k, message.e), key, Buffer.from(message.s, 'base64url'))) return { ok: false, reason: 'bad-signature' };
-  let event: BrokerEvent;
+  let event: BusEvent;
   try {
-    const parsed = brokerEventSchema.safeParse(JSON.parse(message.e));
+    const parsed = busEventSchema.safeParse(JSON.parse(message.e));
     if (!parsed.success) return { ok: false, reason: 'invalid-event' };
     event = parsed.data;
   } catch {

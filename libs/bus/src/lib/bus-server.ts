@@ -10,7 +10,6 @@ import {
   ServiceKeyPair,
   SessionKeys,
   closeConnection,
-  createRedisConnection,
   openRequest,
   requestEnvelopeSchema,
   requestListKey,
@@ -18,6 +17,7 @@ import {
   seenKey,
 } from '@broker/bus-protocol';
 import { BusContext } from './bus-context';
+import { createRedisConnection } from './redis-connection';
 import { DEFAULT_BUS_PREFIX, type BusServerOptions } from './bus-options';
 import { validateBusPayload } from './bus-payload.pipe';
 
@@ -93,8 +93,6 @@ export class BusServer extends Server implements CustomTransportStrategy {
     // object per reply) at ordinary rates (p99 at 1 000 req/s: 7.1 ms with it, 5.0 ms without).
     this.publisher = createRedisConnection(this.options.redisUrl, `${name}:publish`);
     this.blocking = createRedisConnection(this.options.redisUrl, `${name}:requests`);
-    this.blocking.on('error', (err: Error) => this.logger.error(`bus connection error: ${err.message}`));
-    this.publisher.on('error', (err: Error) => this.logger.error(`bus connection error: ${err.message}`));
     Promise.all([this.publisher.ping(), this.blocking.ping()]).then(
       () => {
         this.loop = this.consume();

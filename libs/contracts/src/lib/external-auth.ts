@@ -3,18 +3,44 @@
  * `{externalauth}` is the id (UUID) of one of the org's providers.
  */
 
+/** Coder's `expires` of a link whose access token has no known expiry: Go's zero time, as Coder sends it. */
+export const NO_EXPIRY = '0001-01-01T00:00:00Z';
+
 /** `codersdk.ExternalAuthLink`: one of the user's links (authorizations). */
 export interface ExternalAuthLink {
   provider_id: string;
   created_at: string;
   updated_at: string;
   has_refresh_token: boolean;
-  /** Expiry of the current access token (absent when the provider gave no lifetime). */
-  expires?: string;
+  /** Expiry of the current access token; `NO_EXPIRY` when the provider gave no lifetime. */
+  expires: string;
   /** The provider's validate call accepted a valid access token of the link. */
   authenticated: boolean;
-  /** Why validation failed (absent when it did not). */
-  validate_error?: string;
+  /** Why validation failed; `""` when it did not. */
+  validate_error: string;
+}
+
+/** `codersdk.ExternalAuthLinkProvider`: a provider of the org the user can link, with what it supports. */
+export interface ExternalAuthLinkProvider {
+  id: string;
+  type: string;
+  device: boolean;
+  display_name: string;
+  /** No icons are configured here: `""` (clients pick one by `type`). */
+  display_icon: string;
+  /** The broker refreshes a link's tokens (whenever the provider gave a refresh token). */
+  allow_refresh: boolean;
+  /** `authenticated` of a link is the provider's own answer (otherwise: the token has not expired). */
+  allow_validate: boolean;
+  supports_revocation: boolean;
+  /** PKCE methods used with this provider (`["S256"]`, or `[]` where it takes none). */
+  code_challenge_methods_supported: string[];
+}
+
+/** `codersdk.ListUserExternalAuthResponse`: `GET /api/v2/external-auth`. */
+export interface ListUserExternalAuthResponse {
+  providers: ExternalAuthLinkProvider[];
+  links: ExternalAuthLink[];
 }
 
 /** `codersdk.ExternalAuthUser`. */
@@ -49,8 +75,8 @@ export interface ExternalAuth {
 /** `codersdk.DeleteExternalAuthByIDResponse`. */
 export interface DeleteExternalAuthResponse {
   token_revoked: boolean;
-  /** Why the token was not revoked (absent when it was). */
-  token_revocation_error?: string;
+  /** Why the token was not revoked; `""` when it was. */
+  token_revocation_error: string;
 }
 
 /** `codersdk.ExternalAuthDevice`: a started device authorization (RFC 8628 §3.2). */

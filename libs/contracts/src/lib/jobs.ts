@@ -4,7 +4,7 @@ import { z } from 'zod';
  * Background work queues and their jobs. Job payloads carry ids only, never secrets or tokens.
  * Queue and job names are part of the wire contract: add new ones, never rename.
  */
-export const QUEUE_NAMES = ['token-refresh', 'provider-deletion', 'revocation', 'stats', 'key-rotation', 'device-poll'] as const;
+export const QUEUE_NAMES = ['token-refresh', 'provider-deletion', 'revocation', 'stats', 'key-rotation', 'device-poll', 'setup-expiry', 'webhook-delivery'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /** Job name → payload, per queue. Processors are typed from this map and must cover every name. */
@@ -28,6 +28,17 @@ export interface JobMap {
   'device-poll': {
     /** One poller per device authorization (jobId `device-<id>`): polls, then re-delays itself by the interval. */
     POLL_DEVICE_AUTHORIZATION: { orgId: string; deviceAuthorizationId: string };
+  };
+  'setup-expiry': {
+    /**
+     * Housekeeping of OAuth setups, repeated by a BullMQ job scheduler (one per cluster): expires
+     * setups past `expires_at` and removes finished ephemeral ones. Acts only on PostgreSQL state.
+     */
+    SWEEP_SETUPS: Record<string, never>;
+  };
+  'webhook-delivery': {
+    /** One signed POST of a recorded delivery (the row says what and where); retried with backoff for a day. */
+    DELIVER_WEBHOOK: { orgId: string; deliveryId: string };
   };
 }
 
@@ -79,6 +90,9 @@ export const QUEUE_SETTINGS: Record<QueueName, QueueSettings> = {
   'key-rotation': { concurrency: 1, attempts: 10, backoffMs: 5_000, lockDurationMs: 60_000, keepCompleted: 20, keepFailed: 100 },
   // A poll is one short provider call; between polls the job waits delayed in Redis, holding no worker slot.
   'device-poll': { concurrency: 20, attempts: 5, backoffMs: 2_000, lockDurationMs: 30_000, keepCompleted: 100, keepFailed: 1_000 },
+  'setup-expiry': { concurrency: 1, attempts: 3, backoffMs: 5_000, lockDurationMs: 60_000, keepCompleted: 10, keepFailed: 100 },
+  // Retries are scheduled by the processor from the delivery row (exponential, for a day), not by BullMQ attempts.
+  'webhook-delivery': { concurrency: 20, attempts: 1, backoffMs: 1_000, lockDurationMs: 30_000, keepCompleted: 100, keepFailed: 1_000 },
 };
 
 const jobIdField = z.string().uuid();

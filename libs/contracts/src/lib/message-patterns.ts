@@ -1,9 +1,13 @@
 import type { CreateProviderRequest, JobLocation, ListProvidersQuery, OAuthProvider, OAuthProviderJob, ProviderList, UpdateProviderRequest } from './providers';
 import type { ServiceName } from './services';
-import type { AccessTokenResponse, AcquireTokenRequest, AcquiredToken, AuthorizedProvider, AuthorizeProviderResponse, OAuthUser, ProviderCallbackRequest, ProviderCallbackResponse } from './tokens';
+import type { AccessTokenResponse, AcquireTokenRequest, AcquiredToken, AuthorizedProvider, AuthorizeProviderResponse, OAuthUserResponse, ProviderCallbackRequest, ProviderCallbackResponse } from './tokens';
 import type { InternalProviderCredentials } from './providers';
-import type { DeleteExternalAuthResponse, DeviceExchangeResult, ExternalAuth, ExternalAuthDevice, ExternalAuthLink } from './external-auth';
+import type { DeleteExternalAuthResponse, DeviceExchangeResult, ExternalAuth, ExternalAuthDevice, ListUserExternalAuthResponse } from './external-auth';
 import type { AuthorizeRequest, AuthorizeResult, CompleteAuthorizationRequest, CompleteAuthorizationResult, DelegatedTokenRequest, JsonWebKeySet, TokenRequest, TokenResponse, TokenResult, UserInfoResponse } from './oauth-server';
+import type { AdminAction, AdminRevokeRequest, AdminRevokeResult, IntrospectionResult, RevocationResult, RevocationSnapshot, TokenIntrospectionRequest, TokenRevocationRequest } from './revocation';
+import type { ConsentPage } from './tokens';
+import type { CreateOAuthSetupRequest, ListOAuthSetupsQuery, OAuthSetup, OpenedSetup, Page, SetupOutcome, SetupPageInfo, UpdateOAuthSetupRequest } from './oauth-setups';
+import type { CreateWebhookEndpointRequest, CreatedWebhookEndpoint, UpdateWebhookEndpointRequest, WebhookDelivery, WebhookEndpoint } from './webhooks';
 
 /**
  * Every request/reply message on the bus: pattern → request and reply types. Pattern names are
@@ -23,17 +27,24 @@ export interface BusContract {
   'authorizations.callback': { request: ProviderCallbackRequest; reply: ProviderCallbackResponse };
   /** The browser callback: no caller token, the single-use state is the proof (like `identity.authorize-complete`). */
   'authorizations.browser-callback': {
-    /** As the browser brought it: a provider that reported an error sends no code (possibly no state). */
-    request: { code?: string; providerId: string; state?: string; iss?: string };
-    reply: { ok: true; authorizationId: string; providerId: string; clientState: string | null } | { ok: false; error: string; clientState: string | null };
+    /**
+     * As the browser brought it: a provider that reported an error sends no code (possibly no
+     * state), and its `error` code instead. `browserBinding`: SHA-256 (hex) of the consent cookie
+     * the browser brought back; required to complete.
+     */
+    request: { code?: string; providerId: string; state?: string; iss?: string; browserBinding?: string; error?: string };
+    reply: ({ ok: true; authorizationId: string; providerId: string; clientState: string | null } | { ok: false; error: string; clientState: string | null }) & {
+      /** Present when the consent came from a hosted OAuth setup: where to send the browser next. */
+      setup?: BrowserSetupResult;
+    };
   };
   'authorizations.list': { request: Record<string, never>; reply: { data: AuthorizedProvider[] } };
   'authorizations.delete': { request: { id: string }; reply: { revoked: boolean; revocationError?: string } };
   'authorizations.token': { request: { id: string; minValiditySeconds?: number }; reply: AccessTokenResponse };
-  'authorizations.userinfo': { request: { id: string }; reply: OAuthUser };
+  'authorizations.userinfo': { request: { id: string }; reply: OAuthUserResponse };
   'tokens.acquire': { request: AcquireTokenRequest; reply: AcquiredToken };
   /** Seed 001 external auth: the caller's links, one provider as the caller sees it, unlink, device flow. */
-  'external-auth.list': { request: Record<string, never>; reply: ExternalAuthLink[] };
+  'external-auth.list': { request: Record<string, never>; reply: ListUserExternalAuthResponse };
   'external-auth.get': { request: { providerId: string }; reply: ExternalAuth };
   'external-auth.delete': { request: { providerId: string }; reply: DeleteExternalAuthResponse };
   'external-auth.device-start': { request: { providerId: string }; reply: ExternalAuthDevice };
@@ -45,6 +56,45 @@ export interface BusContract {
   'identity.delegated-token': { request: DelegatedTokenRequest; reply: TokenResponse };
   'identity.authorize': { request: AuthorizeRequest; reply: AuthorizeResult };
   'identity.authorize-complete': { request: CompleteAuthorizationRequest; reply: CompleteAuthorizationResult };
+  /** The live revocations (no caller token: the list names nothing; `version` = what the caller holds). */
+  'identity.revocations': { request: { version?: string }; reply: RevocationSnapshot };
+  /** RFC 7009 and RFC 7662 for the broker's own tokens (client authentication in the request). */
+  'identity.revoke': { request: TokenRevocationRequest; reply: RevocationResult };
+  'identity.introspect': { request: TokenIntrospectionRequest; reply: IntrospectionResult };
+  /** The operator's actions on their own org (scope `identity:admin`). */
+  'identity.admin-client': { request: { clientId: string; action: AdminAction }; reply: { client_id: string; disabled: boolean; deleted: boolean } };
+  'identity.admin-user': { request: { sub: string; action: AdminAction }; reply: { sub: string; disabled: boolean; deleted: boolean; unlinked?: number } };
+  'identity.admin-revoke': { request: AdminRevokeRequest; reply: AdminRevokeResult };
+  /** The hosted consent start page: what a pending consent connects (no caller token: the state is the proof). */
+  'authorizations.consent-page': { request: { state: string }; reply: ConsentPage };
+  /** Binds a pending consent to the browser that confirmed it; answers the provider's authorization URL. */
+  'authorizations.consent-bind': { request: { state: string; bindingHash: string }; reply: { redirectUrl: string } };
+  /** Seed 002 OAuth setups of one deployment (a provider of the caller's org). */
+  'oauth-setups.list': { request: { deploymentId: string; query: ListOAuthSetupsQuery }; reply: Page<OAuthSetup> };
+  'oauth-setups.get': { request: { deploymentId: string; id: string }; reply: OAuthSetup };
+  'oauth-setups.create': { request: { deploymentId: string; body: CreateOAuthSetupRequest }; reply: OAuthSetup };
+  'oauth-setups.update': { request: { deploymentId: string; id: string; changes: UpdateOAuthSetupRequest }; reply: OAuthSetup };
+  /** A browser opened a hosted setup link (no caller token: the link is the proof); marks it opened. */
+  'oauth-setups.open': { request: { linkToken: string }; reply: OpenedSetup };
+  /** Internal (token-broker → registry, scope `setups:finish`): how the setup's consent ended. */
+  'oauth-setups.finish': { request: { setupId: string; result: SetupOutcome }; reply: { setupId: string; status: string; redirectUrl: string | null } };
+  /** The hosted setup page: opens the link and starts its consent (the same consent flow as /connect/start). */
+  'authorizations.setup-consent': { request: { linkToken: string }; reply: { flow: string; consent: ConsentPage; setup: SetupPageInfo } };
+  /** The org's webhook endpoints and their delivery log. */
+  'webhooks.list': { request: Record<string, never>; reply: { items: WebhookEndpoint[] } };
+  'webhooks.get': { request: { id: string }; reply: WebhookEndpoint };
+  'webhooks.create': { request: CreateWebhookEndpointRequest; reply: CreatedWebhookEndpoint };
+  'webhooks.update': { request: { id: string; changes: UpdateWebhookEndpointRequest }; reply: WebhookEndpoint };
+  'webhooks.delete': { request: { id: string }; reply: { deleted: true } };
+  'webhooks.rotate-secret': { request: { id: string }; reply: CreatedWebhookEndpoint };
+  'webhooks.deliveries': { request: { id: string; limit?: number; after?: string }; reply: { items: WebhookDelivery[] } };
+}
+
+/** Where a hosted setup's browser goes after the provider: the setup, its outcome and the app's redirect URL. */
+export interface BrowserSetupResult {
+  id: string;
+  status: string;
+  redirectUrl: string | null;
 }
 
 
@@ -82,6 +132,28 @@ export const BUS_PATTERN_OWNERS: Record<BusPattern, ServiceName> = {
   'identity.delegated-token': 'token-broker',
   'identity.authorize': 'token-broker',
   'identity.authorize-complete': 'token-broker',
+  'identity.revocations': 'token-broker',
+  'identity.revoke': 'token-broker',
+  'identity.introspect': 'token-broker',
+  'identity.admin-client': 'token-broker',
+  'identity.admin-user': 'token-broker',
+  'identity.admin-revoke': 'token-broker',
+  'authorizations.consent-page': 'token-broker',
+  'authorizations.consent-bind': 'token-broker',
+  'oauth-setups.list': 'provider-registry',
+  'oauth-setups.get': 'provider-registry',
+  'oauth-setups.create': 'provider-registry',
+  'oauth-setups.update': 'provider-registry',
+  'oauth-setups.open': 'provider-registry',
+  'oauth-setups.finish': 'provider-registry',
+  'authorizations.setup-consent': 'token-broker',
+  'webhooks.list': 'provider-registry',
+  'webhooks.get': 'provider-registry',
+  'webhooks.create': 'provider-registry',
+  'webhooks.update': 'provider-registry',
+  'webhooks.delete': 'provider-registry',
+  'webhooks.rotate-secret': 'provider-registry',
+  'webhooks.deliveries': 'provider-registry',
 };
 
 /** Pattern constants for `@MessagePattern(...)` so handlers and callers cannot drift apart. */
@@ -97,6 +169,26 @@ export const MessagePatterns = {
     delete: 'authorizations.delete',
     token: 'authorizations.token',
     userinfo: 'authorizations.userinfo',
+    consentPage: 'authorizations.consent-page',
+    consentBind: 'authorizations.consent-bind',
+    setupConsent: 'authorizations.setup-consent',
+  },
+  oauthSetups: {
+    list: 'oauth-setups.list',
+    get: 'oauth-setups.get',
+    create: 'oauth-setups.create',
+    update: 'oauth-setups.update',
+    open: 'oauth-setups.open',
+    finish: 'oauth-setups.finish',
+  },
+  webhooks: {
+    list: 'webhooks.list',
+    get: 'webhooks.get',
+    create: 'webhooks.create',
+    update: 'webhooks.update',
+    delete: 'webhooks.delete',
+    rotateSecret: 'webhooks.rotate-secret',
+    deliveries: 'webhooks.deliveries',
   },
   tokens: { acquire: 'tokens.acquire' },
   externalAuth: {
@@ -114,5 +206,11 @@ export const MessagePatterns = {
     delegatedToken: 'identity.delegated-token',
     authorize: 'identity.authorize',
     authorizeComplete: 'identity.authorize-complete',
+    revocations: 'identity.revocations',
+    revoke: 'identity.revoke',
+    introspect: 'identity.introspect',
+    adminClient: 'identity.admin-client',
+    adminUser: 'identity.admin-user',
+    adminRevoke: 'identity.admin-revoke',
   },
 } as const satisfies Record<string, Record<string, BusPattern>>;

@@ -76,14 +76,19 @@ export interface CreateProviderRequest {
   tenant?: string;
   issuer?: string;
   endpoints?: ProviderEndpointsInput;
+  /** `github` only: the GitHub App's slug and/or install URL. */
+  appSlug?: string;
+  appInstallUrl?: string;
 }
 
-/** `provider.UpdateProviderRequest` of seed 000. */
+/** `provider.UpdateProviderRequest` of seed 000 (plus the GitHub App settings; `null` clears one). */
 export interface UpdateProviderRequest {
   clientSecret?: string;
   name?: string;
   skipConsent?: boolean;
   status?: ProviderStatus;
+  appSlug?: string | null;
+  appInstallUrl?: string | null;
 }
 
 /** Job types: the seed's two, and key rotation (a system job, not visible to orgs). */
@@ -106,8 +111,9 @@ export interface OAuthProviderJob {
   type: JobType;
   status: JobStatus;
   details: JobDetail[];
-  startedAt?: string;
-  finishedAt?: string;
+  /** Null until the job starts (and until it ends). */
+  startedAt: string | null;
+  finishedAt: string | null;
 }
 
 /** `handler.DeleteOAuthProviderResponse` (and the answer to a job creation): where to follow the job. */
@@ -130,4 +136,26 @@ export interface InternalProviderCredentials {
   clientSecret: string;
   /** Bumped by every provider change: caches keyed by it never serve stale credentials. */
   version: number;
+  /** The GitHub App settings the org gave (github only). */
+  githubApp?: GitHubAppSettings;
+}
+
+/**
+ * A GitHub App's public settings, so its install page is known before anyone installed it: the
+ * app's slug (`{web}/apps/{slug}/installations/new`) or the install URL itself (which wins).
+ */
+export interface GitHubAppSettings {
+  slug?: string;
+  installUrl?: string;
+}
+
+/**
+ * Published on the broker's events channel (`<BUS_PREFIX>:events`) when a provider's status or
+ * credentials change. A hint only: whoever caches providers reads the provider again over the bus.
+ */
+export interface ProviderChangedEvent {
+  type: 'provider.changed';
+  orgId: string;
+  providerId: string;
+  at: string;
 }

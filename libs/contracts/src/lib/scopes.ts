@@ -1,4 +1,7 @@
-/** Scopes of the broker's own access tokens; each gateway route and bus pattern names the one it needs. */
+/**
+ * Scopes of the broker's own access tokens; each gateway route and bus pattern names the one it needs.
+ * `identity:admin`: disable, delete and revoke the org's clients and users (the admin API).
+ */
 export const SCOPES = [
   'providers:read',
   'providers:write',
@@ -8,13 +11,18 @@ export const SCOPES = [
   'tokens:delegate',
   'jobs:read',
   'jobs:write',
+  'setups:read',
   'setups:write',
+  'webhooks:read',
+  'webhooks:write',
+  'identity:admin',
 ] as const;
 /**
  * Scopes only the broker's own services hold (tokens it mints for itself); never granted to a
- * client. `providers:credentials` reads a provider's client secret (token-broker → registry).
+ * client. `providers:credentials` reads a provider's client secret (token-broker → registry);
+ * `setups:finish` records how a hosted OAuth setup's consent ended (token-broker → registry).
  */
-export const INTERNAL_SCOPES = ['providers:credentials'] as const;
+export const INTERNAL_SCOPES = ['providers:credentials', 'setups:finish'] as const;
 export type Scope = (typeof SCOPES)[number] | (typeof INTERNAL_SCOPES)[number];
 
 /** Grant types of the broker's token endpoint. */
@@ -36,6 +44,8 @@ export interface AccessTokenClaims {
   act?: { sub: string; client_id: string };
   /** IANA time zone of the principal, when known. */
   zoneinfo?: string;
+  /** The sign-in session (refresh-token family) the token comes from: revoking the family revokes it. */
+  sid?: string;
 }
 
 /** Who is calling, as established from a verified access token (never from a request field). */
@@ -45,6 +55,8 @@ export interface Principal {
   clientId: string;
   scopes: string[];
   act?: AccessTokenClaims['act'];
+  /** The sign-in session the token belongs to (tokens renewed or delegated from it keep it). */
+  sid?: string;
 }
 
 /** The principal an access token's verified claims stand for. */
@@ -56,5 +68,6 @@ export function principalFromClaims(claims: AccessTokenClaims): Principal {
     scopes: claims.scope.split(' ').filter(Boolean),
   };
   if (claims.act) principal.act = claims.act;
+  if (typeof claims.sid === 'string') principal.sid = claims.sid;
   return principal;
 }

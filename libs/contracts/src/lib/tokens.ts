@@ -15,6 +15,12 @@ export interface OAuthUser {
   raw?: Record<string, unknown>;
 }
 
+/**
+ * `oauth.User` as the REST surface sends it: every field of the seed present, null where the
+ * provider told nothing, and the provider's own answer in `raw` (`{}` when there was none).
+ */
+export type OAuthUserResponse = { [K in Exclude<keyof OAuthUser, 'raw'>]-?: string | null } & { raw: Record<string, unknown> };
+
 /** `models.AuthorizedProvider` of seed 000. */
 export interface AuthorizedProvider {
   id: string;
@@ -24,7 +30,8 @@ export interface AuthorizedProvider {
   credentialId: string;
   status: AuthorizationStatus;
   provider: OAuthProvider;
-  refreshTokenExpiresAt?: string;
+  /** When the refresh token expires, where the provider said (GitHub); null when it did not. */
+  refreshTokenExpiresAt: string | null;
   createdAt: string;
 }
 
@@ -42,16 +49,30 @@ export interface ProviderCallbackRequest {
   iss?: string;
 }
 
+/** What the hosted consent start page shows before the browser goes to the provider. */
+export interface ConsentPage {
+  providerName: string;
+  providerType: string;
+  /** Who the account will be linked to: the user's name or e-mail address, else their subject. */
+  userLabel: string;
+  orgId: string;
+  /** ISO time after which the consent must be started again. */
+  expiresAt: string;
+  /** Origin of the provider's authorization endpoint (the start page's form redirects there). */
+  authorizationOrigin: string;
+}
+
 /** `handler.CallbackResponse`. */
 export interface ProviderCallbackResponse {
   authorizedProvider: AuthorizedProvider;
-  userInfo: OAuthUser;
+  userInfo: OAuthUserResponse;
 }
 
 /** `handler.GetAccessTokenResponse`. */
 export interface AccessTokenResponse {
   accessToken: string;
-  expiresAt?: string;
+  /** ISO time; null when the provider gave no lifetime. */
+  expiresAt: string | null;
   authorizedOauthProvider: AuthorizedProvider;
 }
 

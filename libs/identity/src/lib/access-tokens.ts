@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { JSONWebKeySet, SignJWT, createLocalJWKSet, errors, jwtVerify } from 'jose';
 import type { AccessTokenClaims } from '@broker/contracts';
+import { RevocationSync } from './revocation/revocation-list';
 import { SIGNING_ALG, SigningKeysService } from './signing-keys.service';
 
 export interface AccessTokenInput {
@@ -12,6 +13,8 @@ export interface AccessTokenInput {
   act?: AccessTokenClaims['act'];
   /** The principal's IANA time zone (seed 003 `tz`), as the `zoneinfo` claim. */
   zoneinfo?: string;
+  /** The sign-in session (refresh-token family) the token comes from, as the `sid` claim. */
+  sid?: string;
 }
 
 /** Signs the broker's access tokens (JWT, `typ: at+jwt`, RFC 9068 claims plus org and scope). */
@@ -27,6 +30,7 @@ export class AccessTokenIssuer {
     const claims: Record<string, unknown> = { scope: input.scope.join(' '), org_id: input.orgId, client_id: input.clientId };
     if (input.act) claims['act'] = input.act;
     if (input.zoneinfo) claims['zoneinfo'] = input.zoneinfo;
+    if (input.sid) claims['sid'] = input.sid;
     const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: SIGNING_ALG, kid: key.kid, typ: 'at+jwt' })
       .setIssuer(this.issuer)
@@ -79,7 +83,9 @@ export class InvalidAccessTokenError extends Error {}
 
 /**
  * Verifies the broker's access tokens against its JWKS: allowed algorithm only, issuer, audience,
- * expiry. The key set is cached and refetched when a token names a key it does not hold (rotation).
+ * expiry, and not revoked. The key set is cached and refetched when a token names a key it does
+ * not hold (rotation). Revocation is checked on every use against the process's revocation list,
+ * which is never older than its staleness bound (else RevocationStateUnavailableError).
  */
 export class AccessTokenVerifier {
   private keySet?: ReturnType<typeof createLocalJWKSet>;
@@ -90,24 +96,35 @@ export class AccessTokenVerifier {
     private readonly issuer: string,
     private readonly audience: string,
     private readonly minRefetchMs = 5_000,
+    /** The revocation list; without it, nothing is checked for revocation (unit tests of signatures only). */
+    private readonly revocations?: RevocationSync,
   ) {}
 
   /**
-   * Verified tokens are remembered until they expire (a signed token cannot change; only a valid
-   * one is remembered), so a caller that sends the same token on every request is checked once.
+   * Verified signatures are remembered until the token expires (a signed token cannot change; only
+   * a valid one is remembered), so a caller that sends the same token on every request has its
+   * signature checked once. Revocation is checked every time.
    */
   private readonly verified = new Map<string, AccessTokenClaims>();
 
   async verify(token: string): Promise<AccessTokenClaims> {
-    const hit = this.verified.get(token);
-    if (hit) {
-      if (hit.exp * 1000 > Date.now()) return hit;
+    let claims = this.verified.get(token);
+    if (claims && claims.exp * 1000 <= Date.now()) {
       this.verified.delete(token);
+      claims = undefined;
     }
-    const claims = await this.verifyFresh(token);
-    if (this.verified.size >= 10_000) this.verified.clear();
-    this.verified.set(token, claims);
+    if (!claims) {
+      claims = await this.verifyFresh(token);
+      if (this.verified.size >= 10_000) this.verified.clear();
+      this.verified.set(token, claims);
+    }
+    if (this.revocations && (await this.revocations.isRevoked(claims))) throw new InvalidAccessTokenError('token revoked');
     return claims;
+  }
+
+  /** The claims of a valid, unexpired token whether or not it is revoked (to revoke it: RFC 7009). */
+  verifyIgnoringRevocation(token: string): Promise<AccessTokenClaims> {
+    return this.verifyFresh(token);
   }
 
   private async verifyFresh(token: string): Promise<AccessTokenClaims> {
@@ -134,7 +151,7 @@ export class AccessTokenVerifier {
       typ: 'at+jwt',
       requiredClaims: ['sub', 'exp', 'iat', 'jti'],
     });
-    if (typeof payload['org_id'] !== 'string' || typeof payload['client_id'] !== 'string' || typeof payload['scope'] !== 'string') {
+    if (typeof payload['org_id'] !== 'string' || typeof payload['client_id'] !== 'string' || typeof payload['scope'] !== 'string' || typeof payload['iat'] !== 'number') {
       throw new InvalidAccessTokenError('token lacks org_id, client_id or scope');
     }
     return payload as unknown as AccessTokenClaims;

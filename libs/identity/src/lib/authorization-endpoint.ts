@@ -3,8 +3,9 @@ import type { AuthorizeRequest, AuthorizeResult, CompleteAuthorizationRequest, C
 import { OAuthClientEntity } from './entities/oauth-client.entity';
 import { GrantsService } from './grants.service';
 import { OAuthError } from './oauth-error';
+import { SignInPolicy, personScope } from './sign-in-policy';
 import { OPENID_SCOPE, grantedScope } from './token-endpoint';
-import { UserProfile, UsersService } from './users.service';
+import type { UserProfile } from './users.service';
 
 /** Reads who signed in from the upstream identity provider, given its access token. */
 export type UpstreamProfileReader = (accessToken: string) => Promise<UserProfile>;
@@ -37,14 +38,15 @@ const MAX_NONCE = 255;
 /**
  * The broker's `/oauth/authorize` for first-party apps (authorization code + PKCE S256). The
  * gateway runs the browser side (the upstream sign-in); this class checks the request before the
- * sign-in starts, checks it again when it ends, upserts the person as a user of the client's org
- * and issues the code.
+ * sign-in starts, checks it again when it ends, admits the person by the org's sign-in policy
+ * (refused: `access_denied`, nothing stored) and issues the code, whose scopes are what was asked
+ * ∩ the client's ∩ the person's own.
  */
 export class AuthorizationEndpoint {
   constructor(
     private readonly dataSource: DataSource,
     private readonly grants: GrantsService,
-    private readonly users: UsersService,
+    private readonly policy: SignInPolicy,
     private readonly readUpstreamProfile?: UpstreamProfileReader,
   ) {}
 
@@ -74,12 +76,14 @@ export class AuthorizationEndpoint {
         const reason = err instanceof UpstreamLoginError ? err.message : 'the identity provider did not answer';
         throw new AuthorizeError('temporarily_unavailable', `sign-in failed: ${reason}`, valid.redirectUri);
       }
-      const user = await this.users.upsert(valid.client.orgId, profile);
+      const admission = await this.policy.admit(valid.client.orgId, profile);
+      if (!admission.admitted) throw new AuthorizeError('access_denied', `sign-in refused: ${admission.reason}`, valid.redirectUri);
+      const user = admission.user;
       const code = await this.grants.issueCode({
         orgId: valid.client.orgId,
         clientId: valid.client.id,
         sub: user.sub,
-        scope: valid.scope,
+        scope: personScope(valid.scope, valid.client, user),
         zoneinfo: user.zoneinfo,
         redirectUri: valid.redirectUri,
         codeChallenge: valid.codeChallenge,
@@ -154,12 +158,13 @@ export function userinfoEndpointReader(userinfoUrl: string, timeoutMs = 5_000): 
     if (!res.ok) throw new UpstreamLoginError(`the userinfo endpoint answered ${res.status}`);
     const body = (await res.json().catch(() => null)) as Record<string, unknown> | null;
     const sub = body?.['sub'] ?? body?.['id'];
-    if (!body || (typeof sub !== 'string' && typeof sub !== 'number') || String(sub) === '') {
-      throw new UpstreamLoginError('the userinfo answer has no subject');
+    if (!body || (typeof sub !== 'string' && typeof sub !== 'number') || String(sub) === '' || String(sub).includes('\u0000')) {
+      throw new UpstreamLoginError('the userinfo answer has no usable subject');
     }
+    // PostgreSQL text cannot hold NUL: such a value is dropped rather than failing the sign-in.
     const text = (name: string) => {
       const value = body[name];
-      return typeof value === 'string' && value.length <= 320 ? value : null;
+      return typeof value === 'string' && value.length <= 320 && !value.includes('\u0000') ? value : null;
     };
     const zoneinfo = text('zoneinfo');
     return {
@@ -167,6 +172,8 @@ export function userinfoEndpointReader(userinfoUrl: string, timeoutMs = 5_000): 
       givenName: text('given_name'),
       familyName: text('family_name'),
       email: text('email'),
+      // Only a literal true: some providers send "true" strings or omit it for unverified addresses.
+      emailVerified: body['email_verified'] === true,
       zoneinfo: zoneinfo && isTimeZone(zoneinfo) ? zoneinfo : null,
     };
   };

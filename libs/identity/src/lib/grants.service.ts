@@ -1,7 +1,10 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import type { RevocationEntry } from '@broker/contracts';
 import { KeyedHasher } from '@broker/crypto';
 import { OAuthError } from './oauth-error';
+import { RevocationsService } from './revocation/revocations.service';
+import { personScope } from './sign-in-policy';
 
 const CODE_PURPOSE = 'authorization_code';
 const REFRESH_PURPOSE = 'refresh_token';
@@ -15,6 +18,14 @@ export interface GrantSubject {
   zoneinfo?: string | null;
   /** OIDC nonce of the authorization request (codes only; echoed in the ID token). */
   nonce?: string | null;
+  /** The refresh-token family (sign-in session) the grant belongs to, once there is one. */
+  familyId?: string;
+}
+
+/** A redeemed code or rotated refresh token: the grant (with the scope to issue now) and the next refresh token. */
+export interface RenewedGrant {
+  grant: GrantSubject & { familyId: string };
+  refreshToken: string;
 }
 
 export interface NewCode extends GrantSubject {
@@ -44,6 +55,7 @@ interface CodeRow {
 }
 
 interface RefreshRow {
+  token_hash: string;
   family_id: string;
   org_id: string;
   client_id: string;
@@ -59,11 +71,16 @@ interface RefreshRow {
  * one succeeds; presenting a spent refresh token (or code) revokes the whole token family.
  */
 export class GrantsService {
+  private readonly revocations: RevocationsService;
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly hasher: KeyedHasher,
     private readonly policy: GrantPolicy = DEFAULT_GRANT_POLICY,
-  ) {}
+    revocations?: RevocationsService,
+  ) {
+    this.revocations = revocations ?? new RevocationsService(dataSource);
+  }
 
   /** Stores a new code and returns it (the only time it exists in clear). */
   async issueCode(input: NewCode): Promise<string> {
@@ -93,11 +110,12 @@ export class GrantsService {
    * Redeems a code for `clientId` with the PKCE verifier and the same redirect URI; returns the
    * grant and its first refresh token. Anything amiss is `invalid_grant`.
    */
-  async redeemCode(code: string, clientId: string, redirectUri: string | undefined, verifier: string | undefined): Promise<{ grant: GrantSubject; refreshToken: string }> {
+  async redeemCode(code: string, clientId: string, redirectUri: string | undefined, verifier: string | undefined): Promise<RenewedGrant> {
     const hash = this.hasher.hash(CODE_PURPOSE, code);
+    const revoked: RevocationEntry[] = [];
     // The transaction commits in every case (a failed attempt still spends the code, a replay still
     // revokes what the code produced); the error is thrown once it has committed.
-    const outcome = await this.dataSource.transaction(async (em): Promise<{ grant: GrantSubject; refreshToken: string } | OAuthError> => {
+    const outcome = await this.dataSource.transaction(async (em): Promise<RenewedGrant | OAuthError> => {
       const rows = (await em.query(
         `UPDATE identity.authorization_codes SET consumed_at = now()
           WHERE code_hash = $1 AND consumed_at IS NULL
@@ -107,59 +125,137 @@ export class GrantsService {
       const row = rows[0]?.[0];
       if (!row) {
         // A second use of a code: whatever was issued from it is revoked (RFC 6749 §4.1.2).
-        await em.query(
+        const [families] = (await em.query(
           `UPDATE identity.refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL AND family_id =
-             (SELECT family_id FROM identity.authorization_codes WHERE code_hash = $1)`,
+             (SELECT family_id FROM identity.authorization_codes WHERE code_hash = $1)
+           RETURNING org_id, family_id`,
           [hash],
-        );
+        )) as [{ org_id: string; family_id: string }[], number];
+        revoked.push(...(await this.revokeSessions(em, families)));
         return new OAuthError('invalid_grant', 'the authorization code is invalid, expired or already used');
       }
       if (row.expires_at.getTime() < Date.now()) return new OAuthError('invalid_grant', 'the authorization code has expired');
       if (row.client_id !== clientId) return new OAuthError('invalid_grant', 'the authorization code was issued to another client');
       if (redirectUri === undefined || redirectUri !== row.redirect_uri) return new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request');
       if (!verifier || !pkceMatches(verifier, row.code_challenge)) return new OAuthError('invalid_grant', 'the PKCE code_verifier does not match');
-      const grant: GrantSubject = { orgId: row.org_id, clientId: row.client_id, sub: row.sub, scope: row.scope, zoneinfo: row.zoneinfo, nonce: row.nonce };
+      const rights = await this.currentRights(em, row.org_id, row.client_id, row.sub);
+      if (!rights) return new OAuthError('invalid_grant', 'the user or the client no longer has access');
       const familyId = randomUUID();
+      const grant: GrantSubject = { orgId: row.org_id, clientId: row.client_id, sub: row.sub, scope: row.scope, zoneinfo: row.zoneinfo, nonce: row.nonce, familyId };
       await em.query('UPDATE identity.authorization_codes SET family_id = $2 WHERE code_hash = $1', [hash, familyId]);
       const refreshToken = await this.insertRefresh(em.query.bind(em), grant, familyId, 1);
-      return { grant, refreshToken };
+      return { grant: { ...grant, familyId, scope: personScope(row.scope, rights.client, rights.user) }, refreshToken };
     });
+    this.revocations.committed(revoked);
     if (outcome instanceof OAuthError) throw outcome;
     return outcome;
   }
 
   /**
    * Rotates a refresh token: the presented one is spent and a new one of the same family is
-   * returned. A spent, revoked or unknown token is `invalid_grant`; a spent one also revokes its family.
+   * returned. A spent, revoked or unknown token is `invalid_grant`; a spent one also revokes its
+   * family. `requestedScope` may narrow the family's scope, never widen it: asking for more is
+   * `invalid_scope` and spends nothing. The scope issued is also narrowed to what the client and the
+   * user may still have; a deleted or disabled user (or client) ends the family.
    */
-  async rotateRefresh(token: string, clientId: string): Promise<{ grant: GrantSubject; refreshToken: string }> {
+  async rotateRefresh(token: string, clientId: string, requestedScope?: string): Promise<RenewedGrant> {
     const hash = this.hasher.hash(REFRESH_PURPOSE, token);
-    const outcome = await this.dataSource.transaction(async (em): Promise<{ grant: GrantSubject; refreshToken: string } | OAuthError> => {
+    const revoked: RevocationEntry[] = [];
+    const outcome = await this.dataSource.transaction(async (em): Promise<RenewedGrant | OAuthError> => {
       const rows = (await em.query(
-        `UPDATE identity.refresh_tokens SET consumed_at = now()
+        `SELECT token_hash, family_id, org_id, client_id, sub, scope, zoneinfo, generation FROM identity.refresh_tokens
           WHERE token_hash = $1 AND client_id = $2 AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > now()
-          RETURNING family_id, org_id, client_id, sub, scope, zoneinfo, generation`,
+          FOR UPDATE`,
         [hash, clientId],
-      )) as [RefreshRow[], number];
-      const row = rows[0]?.[0];
+      )) as RefreshRow[];
+      const row = rows[0];
       if (!row) {
-        const reuse = (await em.query(
+        const [families] = (await em.query(
           `UPDATE identity.refresh_tokens SET revoked_at = now()
             WHERE revoked_at IS NULL AND family_id = (SELECT family_id FROM identity.refresh_tokens WHERE token_hash = $1 AND consumed_at IS NOT NULL)
-            RETURNING family_id`,
+            RETURNING org_id, family_id`,
           [hash],
-        )) as [unknown[], number];
+        )) as [{ org_id: string; family_id: string }[], number];
+        revoked.push(...(await this.revokeSessions(em, families)));
         return new OAuthError(
           'invalid_grant',
-          reuse[1] > 0 ? 'refresh token reused: the whole grant is revoked' : 'the refresh token is invalid, expired or revoked',
+          families.length > 0 ? 'refresh token reused: the whole grant is revoked' : 'the refresh token is invalid, expired or revoked',
         );
       }
-      const grant: GrantSubject = { orgId: row.org_id, clientId: row.client_id, sub: row.sub, scope: row.scope, zoneinfo: row.zoneinfo };
+      // Checked before anything is spent: a refused scope leaves the refresh token usable (RFC 6749 §6).
+      const asked = requestedScope === undefined || requestedScope.trim() === '' ? row.scope : [...new Set(requestedScope.trim().split(/\s+/))];
+      const extra = asked.filter((s) => !row.scope.includes(s));
+      if (extra.length) return new OAuthError('invalid_scope', `scope not granted: ${extra.join(' ')}`);
+      const rights = await this.currentRights(em, row.org_id, row.client_id, row.sub);
+      if (!rights) {
+        await em.query('UPDATE identity.refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL', [row.family_id]);
+        revoked.push(await this.revocations.revokeSession(em, row.org_id, row.family_id));
+        return new OAuthError('invalid_grant', 'the user or the client no longer has access');
+      }
+      await em.query('UPDATE identity.refresh_tokens SET consumed_at = now() WHERE token_hash = $1', [row.token_hash]);
+      const grant: GrantSubject = { orgId: row.org_id, clientId: row.client_id, sub: row.sub, scope: row.scope, zoneinfo: row.zoneinfo, familyId: row.family_id };
       const refreshToken = await this.insertRefresh(em.query.bind(em), grant, row.family_id, row.generation + 1);
-      return { grant, refreshToken };
+      return { grant: { ...grant, familyId: row.family_id, scope: personScope(asked, rights.client, rights.user) }, refreshToken };
     });
+    this.revocations.committed(revoked);
     if (outcome instanceof OAuthError) throw outcome;
     return outcome;
+  }
+
+  /**
+   * Revokes a refresh token's whole family (RFC 7009) if the token is `clientId`'s; returns the
+   * family's org and id, or null when the token is unknown or another client's.
+   */
+  async revokeFamily(token: string, clientId: string): Promise<{ orgId: string; familyId: string } | 'other-client' | null> {
+    const hash = this.hasher.hash(REFRESH_PURPOSE, token);
+    const revoked: RevocationEntry[] = [];
+    const outcome = await this.dataSource.transaction(async (em) => {
+      const [row] = (await em.query('SELECT org_id, family_id, client_id FROM identity.refresh_tokens WHERE token_hash = $1', [hash])) as {
+        org_id: string;
+        family_id: string;
+        client_id: string;
+      }[];
+      if (!row) return null;
+      if (row.client_id !== clientId) return 'other-client' as const;
+      await em.query('UPDATE identity.refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL', [row.family_id]);
+      revoked.push(await this.revocations.revokeSession(em, row.org_id, row.family_id));
+      return { orgId: row.org_id, familyId: row.family_id };
+    });
+    this.revocations.committed(revoked);
+    return outcome;
+  }
+
+  /** RFC 7662 for a refresh token: its grant while it can still be used, if it is `clientId`'s. */
+  async describeRefresh(token: string, clientId: string): Promise<(GrantSubject & { expiresAt: Date; issuedAt: Date }) | null> {
+    const [row] = (await this.dataSource.query(
+      `SELECT org_id, client_id, sub, scope, family_id, expires_at, created_at FROM identity.refresh_tokens
+        WHERE token_hash = $1 AND client_id = $2 AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > now()`,
+      [this.hasher.hash(REFRESH_PURPOSE, token), clientId],
+    )) as { org_id: string; client_id: string; sub: string; scope: string[]; family_id: string; expires_at: Date; created_at: Date }[];
+    if (!row) return null;
+    return { orgId: row.org_id, clientId: row.client_id, sub: row.sub, scope: row.scope, familyId: row.family_id, expiresAt: row.expires_at, issuedAt: row.created_at };
+  }
+
+  /** The client and the user as they are now (locked against a concurrent disable), or null if either lost access. */
+  private async currentRights(em: EntityManager, orgId: string, clientId: string, sub: string) {
+    const [client] = (await em.query('SELECT scopes, allow_user_delegation FROM identity.oauth_clients WHERE id = $1 AND org_id = $2 AND NOT disabled FOR SHARE', [
+      clientId,
+      orgId,
+    ])) as { scopes: string[]; allow_user_delegation: boolean }[];
+    const [user] = (await em.query('SELECT scopes FROM identity.users WHERE org_id = $1 AND sub = $2 AND NOT disabled FOR SHARE', [orgId, sub])) as { scopes: string[] }[];
+    if (!client || !user) return null;
+    return { client: { scopes: client.scopes, allowUserDelegation: client.allow_user_delegation }, user: { scopes: user.scopes } };
+  }
+
+  private async revokeSessions(em: EntityManager, families: { org_id: string; family_id: string }[]): Promise<RevocationEntry[]> {
+    const entries: RevocationEntry[] = [];
+    const seen = new Set<string>();
+    for (const f of families) {
+      if (seen.has(f.family_id)) continue;
+      seen.add(f.family_id);
+      entries.push(await this.revocations.revokeSession(em, f.org_id, f.family_id));
+    }
+    return entries;
   }
 
   private async insertRefresh(

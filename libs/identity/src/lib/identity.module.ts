@@ -7,9 +7,16 @@ import { IDENTITY_SCHEMA } from './identity.schema';
 import { AccessTokenIssuer, AccessTokenVerifier, IdTokenIssuer } from './access-tokens';
 import { AuthorizationEndpoint, userinfoEndpointReader } from './authorization-endpoint';
 import { BusAuthGuard } from './authorization/bus-auth.guard';
-import { GrantsService } from './grants.service';
+import { DEFAULT_GRANT_POLICY, GrantsService } from './grants.service';
+import { RevocationChannel } from './revocation/revocation-channel';
+import { RevocationLifecycle } from './revocation/revocation-lifecycle';
+import { DEFAULT_REVOCATION_SYNC, RevocationSync, revocationHealthLog } from './revocation/revocation-list';
+import { RevocationsService } from './revocation/revocations.service';
+import { SignInPolicy } from './sign-in-policy';
+import { TokenStatusEndpoints } from './token-status';
 import { PrincipalTokens } from './principal-tokens';
 import { UsersService } from './users.service';
+import { OrgsService } from './orgs.service';
 import { ClientsService } from './clients.service';
 import { SigningKeysService } from './signing-keys.service';
 import { TokenEndpoint } from './token-endpoint';
@@ -51,10 +58,12 @@ class IdentityBootstrap implements OnApplicationBootstrap {
 /** The broker's own OAuth server: clients, signing keys, the token endpoint (needs the identity schema). */
 @Module({
   providers: [
+    { provide: RevocationsService, inject: [IDENTITY_DS], useFactory: (ds: DataSource) => new RevocationsService(ds) },
     {
       provide: ClientsService,
-      inject: [IDENTITY_DS, SERVICE_CONFIG],
-      useFactory: (ds: DataSource, config: ServiceConfig) => new ClientsService(ds, new KeyedHasher(requireSecrets(config).pepper)),
+      inject: [IDENTITY_DS, SERVICE_CONFIG, RevocationsService],
+      useFactory: (ds: DataSource, config: ServiceConfig, revocations: RevocationsService) =>
+        new ClientsService(ds, new KeyedHasher(requireSecrets(config).pepper), revocations),
     },
     {
       provide: SigningKeysService,
@@ -68,8 +77,9 @@ class IdentityBootstrap implements OnApplicationBootstrap {
     },
     {
       provide: GrantsService,
-      inject: [IDENTITY_DS, SERVICE_CONFIG],
-      useFactory: (ds: DataSource, config: ServiceConfig) => new GrantsService(ds, new KeyedHasher(requireSecrets(config).pepper)),
+      inject: [IDENTITY_DS, SERVICE_CONFIG, RevocationsService],
+      useFactory: (ds: DataSource, config: ServiceConfig, revocations: RevocationsService) =>
+        new GrantsService(ds, new KeyedHasher(requireSecrets(config).pepper), DEFAULT_GRANT_POLICY, revocations),
     },
     {
       provide: IdTokenIssuer,
@@ -82,29 +92,69 @@ class IdentityBootstrap implements OnApplicationBootstrap {
       useFactory: (clients: ClientsService, issuer: AccessTokenIssuer, config: ServiceConfig, grants: GrantsService, idTokens: IdTokenIssuer, users: UsersService) =>
         new TokenEndpoint(clients, issuer, config.identity.accessTokenTtlSeconds, grants, { issuer: idTokens, users }),
     },
-    { provide: UsersService, inject: [IDENTITY_DS], useFactory: (ds: DataSource) => new UsersService(ds) },
+    { provide: UsersService, inject: [IDENTITY_DS, RevocationsService], useFactory: (ds: DataSource, revocations: RevocationsService) => new UsersService(ds, revocations) },
+    { provide: OrgsService, inject: [IDENTITY_DS, RevocationsService], useFactory: (ds: DataSource, revocations: RevocationsService) => new OrgsService(ds, revocations) },
+    { provide: SignInPolicy, inject: [IDENTITY_DS], useFactory: (ds: DataSource) => new SignInPolicy(ds) },
     {
       provide: AuthorizationEndpoint,
-      inject: [IDENTITY_DS, GrantsService, UsersService, SERVICE_CONFIG],
-      useFactory: (ds: DataSource, grants: GrantsService, users: UsersService, config: ServiceConfig) =>
-        new AuthorizationEndpoint(ds, grants, users, config.upstreamLogin ? userinfoEndpointReader(config.upstreamLogin.userinfoUrl) : undefined),
+      inject: [IDENTITY_DS, GrantsService, SignInPolicy, SERVICE_CONFIG],
+      useFactory: (ds: DataSource, grants: GrantsService, policy: SignInPolicy, config: ServiceConfig) =>
+        new AuthorizationEndpoint(ds, grants, policy, config.upstreamLogin ? userinfoEndpointReader(config.upstreamLogin.userinfoUrl) : undefined),
     },
     {
       provide: PrincipalTokens,
-      inject: [UsersService, AccessTokenIssuer, SERVICE_CONFIG],
-      useFactory: (users: UsersService, issuer: AccessTokenIssuer, config: ServiceConfig) =>
-        new PrincipalTokens(users, issuer, config.identity.accessTokenTtlSeconds, config.identity.delegatedTokenTtlSeconds),
+      inject: [UsersService, AccessTokenIssuer, SERVICE_CONFIG, ClientsService],
+      useFactory: (users: UsersService, issuer: AccessTokenIssuer, config: ServiceConfig, clients: ClientsService) =>
+        new PrincipalTokens(users, issuer, config.identity.accessTokenTtlSeconds, config.identity.delegatedTokenTtlSeconds, clients),
+    },
+    // The token-broker reads the revocation list from PostgreSQL and serves it to the other verifiers.
+    {
+      provide: RevocationSync,
+      inject: [RevocationsService],
+      useFactory: (revocations: RevocationsService) =>
+        new RevocationSync(async () => {
+          const { entries, version } = await revocations.read();
+          return { version, ageMs: 0, entries };
+        }, DEFAULT_REVOCATION_SYNC, revocationHealthLog),
     },
     // The token-broker verifies bus callers against its own keys, without a bus round trip.
     {
       provide: AccessTokenVerifier,
-      inject: [SigningKeysService, SERVICE_CONFIG],
-      useFactory: (keys: SigningKeysService, config: ServiceConfig) =>
-        new AccessTokenVerifier(() => keys.jwks(), config.publicUrl, `${config.publicUrl}/api`),
+      inject: [SigningKeysService, SERVICE_CONFIG, RevocationSync],
+      useFactory: (keys: SigningKeysService, config: ServiceConfig, revocations: RevocationSync) =>
+        new AccessTokenVerifier(() => keys.jwks(), config.publicUrl, `${config.publicUrl}/api`, 5_000, revocations),
+    },
+    {
+      provide: TokenStatusEndpoints,
+      inject: [ClientsService, GrantsService, AccessTokenVerifier, RevocationsService],
+      useFactory: (clients: ClientsService, grants: GrantsService, verifier: AccessTokenVerifier, revocations: RevocationsService) =>
+        new TokenStatusEndpoints(clients, grants, verifier, revocations),
+    },
+    {
+      provide: RevocationLifecycle,
+      inject: [RevocationSync, SERVICE_CONFIG, RevocationsService],
+      useFactory: (sync: RevocationSync, config: ServiceConfig, revocations: RevocationsService) =>
+        new RevocationLifecycle(sync, new RevocationChannel(config.redisUrl, config.bus.prefix, config.service), revocations),
     },
     BusAuthGuard,
     IdentityBootstrap,
   ],
-  exports: [ClientsService, SigningKeysService, AccessTokenIssuer, TokenEndpoint, AuthorizationEndpoint, GrantsService, UsersService, PrincipalTokens, AccessTokenVerifier, BusAuthGuard],
+  exports: [
+    OrgsService,
+    ClientsService,
+    SigningKeysService,
+    AccessTokenIssuer,
+    TokenEndpoint,
+    AuthorizationEndpoint,
+    GrantsService,
+    UsersService,
+    PrincipalTokens,
+    AccessTokenVerifier,
+    BusAuthGuard,
+    RevocationsService,
+    RevocationSync,
+    SignInPolicy,
+    TokenStatusEndpoints,
+  ],
 })
 export class IdentityDomainModule {}

@@ -71,6 +71,17 @@ export class SigningKeysService {
     return moved;
   }
 
+  /** How many signing keys each keyring key wraps (for key rotation: a key may go once it wraps nothing). */
+  async valuesByKey(): Promise<Record<string, number>> {
+    const rows = await this.dataSource.getRepository(SigningKeyEntity).find({ select: { kid: true, privateJwkEnc: true } });
+    const counts: Record<string, number> = {};
+    for (const row of rows) {
+      const keyId = this.cipher.keyIdOf(row.privateJwkEnc);
+      counts[keyId] = (counts[keyId] ?? 0) + 1;
+    }
+    return counts;
+  }
+
   private async loadOrCreateActive(): Promise<ActiveSigningKey> {
     return this.dataSource.transaction(async (em) => {
       // Replicas starting together must not each create a key.

@@ -1,12 +1,12 @@
-import { GRANT_TYPES, GrantType, TokenRequest, TokenResponse } from '@broker/contracts';
+import { DEFAULT_TIME_ZONE, GRANT_TYPES, GrantType, TokenRequest, TokenResponse } from '@broker/contracts';
 import { AccessTokenIssuer, IdTokenIssuer } from './access-tokens';
 import { ClientsService } from './clients.service';
 import { GrantSubject, GrantsService } from './grants.service';
 import { OAuthError } from './oauth-error';
 import { UsersService } from './users.service';
+import { OPENID_SCOPE } from './well-known-scopes';
 
-/** The OIDC scope: asks for an ID token; any client allowed the code grant may request it. */
-export const OPENID_SCOPE = 'openid';
+export { OPENID_SCOPE } from './well-known-scopes';
 
 /** The broker's `/oauth/token`: authenticates the client and runs the grant. */
 export class TokenEndpoint {
@@ -19,29 +19,25 @@ export class TokenEndpoint {
   ) {}
 
   async handle(req: TokenRequest): Promise<TokenResponse> {
-    if (req.basic && (req.client_id || req.client_secret) && req.client_id !== req.basic.clientId) {
-      throw new OAuthError('invalid_request', 'use one client authentication method');
-    }
-    const clientId = req.basic?.clientId ?? req.client_id;
-    const clientSecret = req.basic?.clientSecret ?? req.client_secret;
-    if (!clientId || !clientSecret) throw new OAuthError('invalid_client', 'client authentication is required');
+    const credentials = clientCredentials(req);
     if (!req.grant_type) throw new OAuthError('invalid_request', 'grant_type is required');
     if (!(GRANT_TYPES as readonly string[]).includes(req.grant_type)) {
       throw new OAuthError('unsupported_grant_type', `grant_type '${req.grant_type}' is not supported`);
     }
-    const client = await this.clients.authenticate(clientId, clientSecret);
+    const client = await this.clients.authenticate(credentials.clientId, credentials.clientSecret);
     const grant = req.grant_type as GrantType;
     if (!client.grantTypes.includes(grant)) throw new OAuthError('unauthorized_client', `this client may not use ${grant}`);
     if (grant === 'authorization_code') {
       if (!req.code) throw new OAuthError('invalid_request', 'code is required');
       const { grant: g, refreshToken } = await this.grants.redeemCode(req.code, client.id, req.redirect_uri, req.code_verifier);
-      return this.userTokens({ ...g, zoneinfo: req.tz ?? g.zoneinfo }, g.scope, refreshToken);
+      return this.userTokens({ ...g, zoneinfo: zoneOf(req, g) }, g.scope, refreshToken);
     }
     if (grant === 'refresh_token') {
       if (!req.refresh_token) throw new OAuthError('invalid_request', 'refresh_token is required');
-      const { grant: g, refreshToken } = await this.grants.rotateRefresh(req.refresh_token, client.id);
-      // A refresh may ask for less than was granted, never more (RFC 6749 §6).
-      return this.userTokens({ ...g, nonce: null }, grantedScope(req.scope, g.scope), refreshToken);
+      // A refresh may ask for less than was granted, never more (RFC 6749 §6): checked before the
+      // refresh token is spent, so a refused scope leaves it usable.
+      const { grant: g, refreshToken } = await this.grants.rotateRefresh(req.refresh_token, client.id, req.scope);
+      return this.userTokens({ ...g, nonce: null, zoneinfo: zoneOf(req, g) }, g.scope, refreshToken);
     }
     const scope = grantedScope(req.scope, client.scopes);
     const { token, expiresIn } = await this.issuer.issue({
@@ -50,6 +46,7 @@ export class TokenEndpoint {
       clientId: client.id,
       scope,
       ttlSeconds: this.accessTokenTtlSeconds,
+      zoneinfo: zoneOf(req),
     });
     return { access_token: token, token_type: 'Bearer', expires_in: expiresIn, scope: scope.join(' ') };
   }
@@ -62,6 +59,7 @@ export class TokenEndpoint {
       scope,
       ttlSeconds: this.accessTokenTtlSeconds,
       zoneinfo: grant.zoneinfo ?? undefined,
+      sid: grant.familyId,
     });
     const response: TokenResponse = { access_token: token, token_type: 'Bearer', expires_in: expiresIn, scope: scope.join(' '), refresh_token: refreshToken };
     if (this.idTokens && scope.includes(OPENID_SCOPE)) {
@@ -77,6 +75,28 @@ export class TokenEndpoint {
     }
     return response;
   }
+}
+
+/**
+ * Seed 003's `tz`, on every grant: the time zone named by the request, else the one the person's
+ * grant recorded at sign-in, else the seed's default. It becomes the tokens' `zoneinfo` claim.
+ */
+function zoneOf(req: TokenRequest, grant?: GrantSubject): string {
+  return req.tz || grant?.zoneinfo || DEFAULT_TIME_ZONE;
+}
+
+/** The client's id and secret from HTTP Basic or the body (one method only); `invalid_client` without them. */
+export function clientCredentials(req: { basic?: { clientId: string; clientSecret: string }; client_id?: string; client_secret?: string }): {
+  clientId: string;
+  clientSecret: string;
+} {
+  if (req.basic && (req.client_id || req.client_secret) && req.client_id !== req.basic.clientId) {
+    throw new OAuthError('invalid_request', 'use one client authentication method');
+  }
+  const clientId = req.basic?.clientId ?? req.client_id;
+  const clientSecret = req.basic?.clientSecret ?? req.client_secret;
+  if (!clientId || !clientSecret) throw new OAuthError('invalid_client', 'client authentication is required');
+  return { clientId, clientSecret };
 }
 
 /** The requested scopes (all the client may have when none are asked for); never wider than allowed. */

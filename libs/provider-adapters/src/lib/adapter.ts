@@ -64,6 +64,12 @@ export interface AdapterCapabilities {
   deviceFlow: boolean;
   /** The provider type has self-hosted deployments addressed by `host` / `baseUrl` (this instance's own flag: `provider.selfHosted`). */
   selfHosted: boolean;
+  /** `userInfo` reaches a user endpoint of this instance (otherwise it can only answer `{}`). */
+  userInfo: boolean;
+  /** `validate` asks the provider (otherwise a token counts as valid until it expires). */
+  validate: boolean;
+  /** Whether a provider's `skipConsent` changes anything here (see ConsentPrompt). */
+  consentPrompt: ConsentPrompt;
 }
 
 export interface AuthorizationUrlParams {
@@ -72,7 +78,20 @@ export interface AuthorizationUrlParams {
   scopes: string[];
   state: string;
   codeChallenge?: string;
+  /**
+   * The provider's `skipConsent` negated: ask the provider to show its consent screen even to a
+   * user who consented before (`prompt=consent` where the provider takes it). `false` leaves it to
+   * the provider (a returning user passes straight through). Undefined: the adapter's default.
+   */
+  forceConsent?: boolean;
 }
+
+/**
+ * How a provider's consent screen can be asked for: `optional` (a parameter shows it on demand),
+ * `always` (the provider requires it on every authorization), `unsupported` (no such parameter:
+ * the provider asks on first consent only).
+ */
+export type ConsentPrompt = 'optional' | 'always' | 'unsupported';
 
 export interface DeviceAuthorization {
   deviceCode: string;

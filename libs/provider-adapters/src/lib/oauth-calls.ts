@@ -30,7 +30,7 @@ function adapterClient<C extends { provider: Partial<ResolvedProvider> & Pick<Re
 /** The authorization URL the user is sent to (PKCE S256 when given a challenge and the provider takes it). */
 export function authorizationUrl(
   provider: Pick<ResolvedProvider, 'endpoints' | 'scopeSeparator' | 'extraAuthorizationParams'>,
-  params: { clientId: string; redirectUri: string; scopes: string[]; state: string; codeChallenge?: string },
+  params: { clientId: string; redirectUri: string; scopes: string[]; state: string; codeChallenge?: string; forceConsent?: boolean },
 ): string {
   const resolved = asResolvedProvider(provider);
   return standardAdapterFor(resolved).authorizationUrl(resolved, params);

@@ -15,6 +15,8 @@ export interface OidcDiscovery {
   tokenEndpointAuthMethodsSupported: string[];
   /** `scopes_supported`, when advertised. */
   scopesSupported?: string[];
+  /** RFC 9207 `authorization_response_iss_parameter_supported` is `true`. */
+  authorizationResponseIssParameterSupported?: boolean;
 }
 
 /** Discovery failed: unreachable, not a conforming document, issuer mismatch, refused endpoint. */
@@ -105,5 +107,6 @@ export async function discoverOidc(issuer: string, fetchImpl: typeof fetch, poli
   }
   const scopes = stringList(metadata.scopes_supported);
   if (scopes) result.scopesSupported = scopes;
+  if (metadata.authorization_response_iss_parameter_supported === true) result.authorizationResponseIssParameterSupported = true;
   return result;
 }

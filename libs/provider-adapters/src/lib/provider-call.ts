@@ -26,6 +26,8 @@ export class ProviderCallError extends Error {
     readonly kind: 'transient' | 'invalid_grant' | 'invalid_client' | 'rejected',
     message: string,
     readonly retryAfterSeconds?: number,
+    /** The provider's HTTP status, when a resource API (userinfo...) answered one (401: token refused; 403: not allowed). */
+    readonly httpStatus?: number,
   ) {
     super(message);
     this.name = 'ProviderCallError';

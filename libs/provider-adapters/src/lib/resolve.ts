@@ -49,6 +49,11 @@ export interface ResolvedProvider {
   scopeSeparator: string;
   /** `host`: the host actually used; `baseUrl`: the instance's web base URL; `settingsUrl`: where its OAuth app is managed. */
   metadata: Required<OAuthProviderMetadata>;
+  /**
+   * The provider's metadata advertises RFC 9207 (`authorization_response_iss_parameter_supported`):
+   * its authorization responses always carry `iss`, so one without it is refused (mix-up defence).
+   */
+  authorizationResponseIssParameterSupported?: boolean;
 }
 
 const INSTANCE_FIELDS: readonly InstanceField[] = ['host', 'baseUrl', 'tenant', 'issuer', 'endpoints'];
@@ -346,6 +351,7 @@ export function resolveOidcFromDiscovery(discovery: OidcDiscovery): ResolvedProv
     rotatesRefreshTokens: true,
     scopeSeparator: ' ',
     metadata: { baseUrl: discovery.issuer, host: issuer.host, settingsUrl: issuer.origin },
+    ...(discovery.authorizationResponseIssParameterSupported ? { authorizationResponseIssParameterSupported: true } : {}),
   };
 }
 

@@ -47,10 +47,10 @@ describe('generic adapters (oauth2 explicit endpoints, oidc discovery) against a
   });
 
   it('reports capabilities from the endpoints it was given / discovered', () => {
-    expect(adapterFor(oauth2).capabilities(oauth2)).toEqual({ pkce: true, refreshRotation: true, revocation: true, deviceFlow: true, selfHosted: false });
-    expect(adapterFor(oidc).capabilities(oidc)).toEqual({ pkce: true, refreshRotation: true, revocation: true, deviceFlow: true, selfHosted: false });
+    expect(adapterFor(oauth2).capabilities(oauth2)).toEqual({ pkce: true, refreshRotation: true, revocation: true, deviceFlow: true, selfHosted: false, userInfo: true, validate: true, consentPrompt: 'unsupported' });
+    expect(adapterFor(oidc).capabilities(oidc)).toEqual({ pkce: true, refreshRotation: true, revocation: true, deviceFlow: true, selfHosted: false, userInfo: true, validate: true, consentPrompt: 'optional' });
     const bare = resolveProvider('oauth2', { endpoints: { authorizationUrl: `${fake.origin}/a`, tokenUrl: `${fake.origin}/t` } }, { allowLoopback: true, allowedPorts: [fake.server.port] });
-    expect(adapterFor(bare).capabilities(bare)).toMatchObject({ revocation: false, deviceFlow: false });
+    expect(adapterFor(bare).capabilities(bare)).toMatchObject({ revocation: false, deviceFlow: false, userInfo: false, validate: false });
   });
 
   it('builds the authorization URL with PKCE S256 and the state', () => {

@@ -12,17 +12,23 @@ export interface ServiceDefinition extends ConfigRequirements {
   module: (config: ServiceConfig) => DynamicModule;
   /** Consume this service's bus request queue. */
   busServer: boolean;
+  /**
+   * HTTP middleware installed before any route (security headers, body parsing). When given,
+   * Nest's own body parsers are off: the hook installs the service's.
+   */
+  configureHttp?: (app: NestExpressApplication, config: ServiceConfig) => void;
 }
 
 /** Builds the Nest application of a service (HTTP + optional bus server), not yet listening. */
 export async function createServiceApp(def: ServiceDefinition, config: ServiceConfig): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(def.module(config), { bufferLogs: true });
+  const app = await NestFactory.create<NestExpressApplication>(def.module(config), { bufferLogs: true, bodyParser: !def.configureHttp });
   // Client IPs (rate limits, logs) come from X-Forwarded-For only through the configured proxy hops.
   app.set('trust proxy', config.trustProxyHops);
   // API answers are not cached by validators (tokens are no-store): skip hashing every body for an ETag.
   app.set('etag', false);
   app.disable('x-powered-by');
   app.useLogger(app.get(Logger));
+  def.configureHttp?.(app, config);
   if (def.busServer) {
     if (!config.bus.keys) throw new Error(`${def.service}: no bus key pair (BUS_SERVICE_PRIVATE_KEY)`);
     app.connectMicroservice(

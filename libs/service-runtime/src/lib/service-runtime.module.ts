@@ -1,10 +1,12 @@
 import { DynamicModule, Global, Module, OnApplicationShutdown, Provider } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import IORedis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { BusClientProxy, createRedisConnection } from '@broker/bus';
 import { SERVICE_CONFIG } from './config/config.tokens';
 import type { ServiceConfig } from './config/service-config';
 import { DomainSchema, databaseModule, domainDataSourceToken } from './database/database.module';
+import { QueryErrorFilter } from './database/query-error.filter';
 import { HEALTH_CHECKS, HealthCheck } from './health/health-check';
 import { HealthController } from './health/health.controller';
 import { loggingModule } from './logging/logging.module';
@@ -54,6 +56,8 @@ export class ServiceRuntimeModule {
         ...(dataSources[0] ? [{ name: 'database', check: () => dataSources[0].query('SELECT 1') }] : []),
       ],
     });
+    // A query refused for its input answers 4xx, and no failed query is logged with its values.
+    if (domains.length) providers.push({ provide: APP_FILTER, useClass: QueryErrorFilter });
     const exported: unknown[] = [SERVICE_CONFIG];
     if (options.busClient) {
       providers.push({

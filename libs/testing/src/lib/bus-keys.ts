@@ -8,9 +8,11 @@ export interface TestBusKeys {
   publicKeys: string;
   /** The token-broker's public entry (`kid:key`), what a consumer is given. */
   brokerPublicKey: string;
-  /** EVENTS_SIGNING_KEY of the publishers (token-broker, worker). */
+  /** EVENTS_SIGNING_KEY of each event publisher: its own key. */
+  eventsSigningKeys: { 'token-broker': string; worker: string; 'provider-registry': string };
+  /** The token-broker's EVENTS_SIGNING_KEY (the publisher of authorization events). */
   eventsSigningKey: string;
-  /** EVENTS_PUBLIC_KEYS of the subscribers. */
+  /** EVENTS_PUBLIC_KEYS of the subscribers: every publisher's public key. */
   eventsPublicKeys: string;
 }
 
@@ -22,13 +24,16 @@ function pair(type: 'x25519' | 'ed25519', kid: string): { privateKey: string; pu
 export function testBusKeys(): TestBusKeys {
   const registry = pair('x25519', 'r1');
   const broker = pair('x25519', 'b1');
-  const events = pair('ed25519', 'e1');
+  const events = { 'token-broker': pair('ed25519', 'etb1'), worker: pair('ed25519', 'ewk1'), 'provider-registry': pair('ed25519', 'epr1') };
   return {
     privateKeys: { 'provider-registry': registry.privateKey, 'token-broker': broker.privateKey },
     publicKeys: `provider-registry=${registry.publicKey},token-broker=${broker.publicKey}`,
     brokerPublicKey: broker.publicKey,
-    eventsSigningKey: events.privateKey,
-    eventsPublicKeys: events.publicKey,
+    eventsSigningKeys: { 'token-broker': events['token-broker'].privateKey, worker: events.worker.privateKey, 'provider-registry': events['provider-registry'].privateKey },
+    eventsSigningKey: events['token-broker'].privateKey,
+    eventsPublicKeys: Object.values(events)
+      .map((e) => e.publicKey)
+      .join(','),
   };
 }
 
@@ -43,8 +48,9 @@ export function appScopedEnv(keys: TestBusKeys): Record<string, string> {
     EVENTS_PUBLIC_KEYS: keys.eventsPublicKeys,
     BUS_SERVICE_PRIVATE_KEY__provider_registry: keys.privateKeys['provider-registry'],
     BUS_SERVICE_PRIVATE_KEY__token_broker: keys.privateKeys['token-broker'],
-    EVENTS_SIGNING_KEY__token_broker: keys.eventsSigningKey,
-    EVENTS_SIGNING_KEY__worker: keys.eventsSigningKey,
+    EVENTS_SIGNING_KEY__token_broker: keys.eventsSigningKeys['token-broker'],
+    EVENTS_SIGNING_KEY__worker: keys.eventsSigningKeys.worker,
+    EVENTS_SIGNING_KEY__provider_registry: keys.eventsSigningKeys['provider-registry'],
   };
 }
 

@@ -1,11 +1,12 @@
 import { DataSource } from 'typeorm';
-import type { AccessTokenResponse, AuthorizedProvider, OAuthUser } from '@broker/contracts';
-import { adapterFor, ProviderCallError, fetchUserInfo } from '@broker/provider-adapters';
+import type { AccessTokenResponse, AuthorizedProvider, OAuthUser, OAuthUserResponse } from '@broker/contracts';
+import { adapterFor, ProviderCallError } from '@broker/provider-adapters';
 import { AuthorizationEntity } from './authorizations/authorization.entity';
 import { AuthorizationsService } from './authorizations/authorizations.service';
 import { toAuthorizedProvider } from './consent.service';
 import { EventSink, ProviderAccess, TokensError } from './provider-access';
 import { TokenPath } from './token-path';
+import { toUserResponse } from './user-response';
 
 /** A user's own authorizations (seed 000 "authorized providers"): list, unlink, token, userinfo. */
 export class AuthorizedProvidersService {
@@ -43,7 +44,8 @@ export class AuthorizedProvidersService {
   }
 
   /**
-   * A token valid for at least `minValiditySeconds` (201 on REST); GONE when re-consent is needed.
+   * A token valid for at least `minValiditySeconds` (201 on REST); GONE when re-consent is needed,
+   * FORBIDDEN while the provider is not active.
    * The ownership check and the answer's authorization come from the token path (its memory on the
    * hot path): no read of its own.
    */
@@ -68,26 +70,40 @@ export class AuthorizedProvidersService {
     } as AuthorizationEntity;
     return {
       accessToken: served.accessToken,
-      ...(served.expiresAt ? { expiresAt: served.expiresAt.toISOString() } : {}),
+      expiresAt: served.expiresAt ? served.expiresAt.toISOString() : null,
       authorizedOauthProvider: toAuthorizedProvider(authorization, credentials.provider),
     };
   }
 
-  /** The provider's user, fetched now with a valid token (and kept on the authorization). */
-  async userinfo(orgId: string, userId: string, id: string): Promise<OAuthUser> {
+  /**
+   * The provider's user, fetched now with a valid token (and kept on the authorization). Seed 000's
+   * statuses: 403 (FORBIDDEN) while the provider is not active, when it has no userinfo endpoint,
+   * or when it refuses the call (a scope it requires, say); 410 (GONE) when the authorization is
+   * dead or the provider no longer accepts its token (401). 503 only when the provider is down.
+   */
+  async userinfo(orgId: string, userId: string, id: string): Promise<OAuthUserResponse> {
     const row = await this.own(orgId, userId, id);
-    if (row.status !== 'active') throw new TokensError('GONE', 'The authorization is no longer valid: the user must authorize the provider again.');
-    const served = await this.tokens.acquire(orgId, id);
+    const served = await this.tokens.acquire(orgId, id, undefined, undefined, userId);
     const credentials = await this.providers(orgId, row.providerId);
     if (!credentials) throw new TokensError('NOT_FOUND', 'The provider of this authorization no longer exists.');
-    try {
-      const user = await fetchUserInfo({ provider: credentials.resolved, clientId: credentials.provider.clientId, fetch: this.fetchImpl, timeoutMs: 8_000 }, served.accessToken);
-      await this.dataSource.getRepository(AuthorizationEntity).update({ id, orgId }, { externalUser: user as never });
-      return user;
-    } catch (err) {
-      if (err instanceof ProviderCallError && err.kind === 'transient') throw new TokensError('UNAVAILABLE', 'The provider did not answer; try again.');
-      throw new TokensError('UNAVAILABLE', `The provider refused the userinfo request (${err instanceof Error ? err.message : 'error'}).`);
+    const adapter = adapterFor(credentials.resolved);
+    if (!adapter.capabilities(credentials.resolved).userInfo) {
+      throw new TokensError('FORBIDDEN', 'This provider has no user information endpoint.', [{ name: 'providerType', message: credentials.provider.type }]);
     }
+    let user: OAuthUser;
+    try {
+      user = await adapter.userInfo({ provider: credentials.resolved, clientId: credentials.provider.clientId, fetch: this.fetchImpl, timeoutMs: 8_000 }, served.accessToken);
+    } catch (err) {
+      const failure = err instanceof ProviderCallError ? err : new ProviderCallError('transient', 'the provider could not be reached');
+      if (failure.kind === 'transient') throw new TokensError('UNAVAILABLE', 'The provider did not answer; try again.');
+      if (failure.kind === 'invalid_grant' && failure.httpStatus === 401) {
+        // Not marked here: the next refresh decides whether the grant itself is dead.
+        throw new TokensError('GONE', 'The provider no longer accepts this authorization’s token: the user may need to authorize the provider again.');
+      }
+      throw new TokensError('FORBIDDEN', `The provider refused the userinfo request (${failure.message}).`);
+    }
+    await this.dataSource.getRepository(AuthorizationEntity).update({ id, orgId }, { externalUser: user as never });
+    return toUserResponse(user);
   }
 
   /**

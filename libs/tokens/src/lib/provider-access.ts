@@ -1,4 +1,4 @@
-import type { OAuthProvider } from '@broker/contracts';
+import type { GitHubAppSettings, OAuthProvider } from '@broker/contracts';
 import type { ResolvedProvider } from '@broker/provider-adapters';
 
 /** What a call to a provider needs: the provider, what the catalogue resolved, the client secret. */
@@ -6,7 +6,12 @@ export interface ProviderCredentials {
   provider: OAuthProvider;
   resolved: ResolvedProvider;
   clientSecret: string;
+  /** The GitHub App settings the org gave (github only). */
+  githubApp?: GitHubAppSettings;
 }
+
+/** The ids of an org's providers, whatever their status (the external-auth list offers the active ones). */
+export type ProviderDirectory = (orgId: string) => Promise<string[]>;
 
 /**
  * How the tokens domain reaches the registry's providers (it never reads their tables): over the
@@ -52,6 +57,8 @@ export class TokensError extends Error {
   constructor(
     readonly code: 'NOT_FOUND' | 'GONE' | 'CONFLICT' | 'BAD_REQUEST' | 'UNPROCESSABLE' | 'UNAVAILABLE' | 'FORBIDDEN',
     message: string,
+    /** Machine-readable detail (e.g. `status` of a dead authorization, `providerStatus` of a blocked one). */
+    readonly fields?: { name: string; message: string }[],
   ) {
     super(message);
     this.name = 'TokensError';

@@ -123,10 +123,14 @@ export class TokenPath {
       if (userId !== undefined && hot.token.userId !== userId) throw new TokensError('NOT_FOUND', 'authorization not found');
       const want = Math.max(minValiditySeconds ?? Math.min(60, hot.lifetime / 4), this.options.minimumServedSeconds);
       const need = Math.min(want, Math.max(hot.lifetime - 5, this.options.minimumServedSeconds));
-      if (remaining(hot.token.expiresAt) >= need) return { ...hot.token, refreshed: false };
+      if (remaining(hot.token.expiresAt) >= need) {
+        await this.requireActiveProvider(orgId, hot.token.providerId);
+        return { ...hot.token, refreshed: false };
+      }
     }
     const row = await this.read(orgId, authorizationId);
     if (row && userId !== undefined && row.user_id !== userId) throw new TokensError('NOT_FOUND', 'authorization not found');
+    if (row) await this.requireActiveProvider(orgId, row.provider_id);
     // Without an explicit need, ask for a quarter of the token's lifetime (at most a minute): a
     // provider issuing 20-second tokens must not be refreshed on every call.
     const wanted = minValiditySeconds ?? Math.min(60, lifetimeSeconds(row) / 4);
@@ -137,6 +141,19 @@ export class TokenPath {
       return served;
     }
     return this.singleFlight(orgId, authorizationId, min, deadline, row?.generation ?? 0);
+  }
+
+  /**
+   * A provider that is not `active` (an admin marked it `invalid`, or it is being deleted) serves
+   * none of its stored tokens: FORBIDDEN, checked on every path before a token leaves (the hot
+   * path included). The authorization itself is left as it is, so re-activating the provider
+   * serves its tokens again without a new consent. The provider's status comes from the
+   * ProviderAccess port (cached briefly in the token-broker, dropped at once on a provider change).
+   */
+  private async requireActiveProvider(orgId: string, providerId: string): Promise<void> {
+    const credentials = await this.providers(orgId, providerId);
+    if (!credentials) throw new TokensError('NOT_FOUND', 'the provider of this authorization no longer exists');
+    if (credentials.provider.status !== 'active') throw providerBlocked(credentials.provider.status);
   }
 
   /** Drops what this process remembers of an authorization (its events, or another replica's). */
@@ -249,9 +266,9 @@ export class TokenPath {
       throw new TokensError('NOT_FOUND', 'the provider of this authorization no longer exists');
     }
     if (credentials.provider.status !== 'active') {
+      // Blocked, not dead: the authorization stays as it is for when the provider is re-activated.
       await this.releaseLease(lease);
-      await this.setStatus(orgId, authorizationId, before, 'invalidProviderState', `the provider is ${credentials.provider.status}`);
-      throw gone('invalidProviderState');
+      throw providerBlocked(credentials.provider.status);
     }
     const refreshToken = this.cipher.decryptString(lease.refresh_token, ctx(orgId, lease.id, 'refresh_token'));
     let tokens: ProviderTokenSet;
@@ -272,9 +289,12 @@ export class TokenPath {
     const written = await this.write(orgId, lease, tokens);
     if (!written) await this.keepCandidate(orgId, authorizationId, lease, tokens);
     else if (tokens.expiresAt) this.schedule(orgId, authorizationId, tokens.expiresAt, `${lease.id}-${lease.generation + 1}`);
+    // A rotated refresh token comes with its own lifetime (GitHub's refresh_token_expires_in), or none known.
+    const refreshTokenExpiresAt = written && tokens.refreshToken ? (tokens.refreshTokenExpiresAt ?? null) : before.refresh_token_expires_at;
     await this.dataSource.query(
-      `UPDATE tokens.authorizations SET refresh_succeeded = refresh_succeeded + 1, last_refreshed_at = now(), updated_at = now() WHERE id = $1 AND org_id = $2`,
-      [authorizationId, orgId],
+      `UPDATE tokens.authorizations SET refresh_succeeded = refresh_succeeded + 1, last_refreshed_at = now(), updated_at = now(), refresh_token_expires_at = $3
+        WHERE id = $1 AND org_id = $2`,
+      [authorizationId, orgId, refreshTokenExpiresAt],
     );
     this.emit('authorization.refreshed', orgId, authorizationId, before, 'active');
     return {
@@ -286,6 +306,7 @@ export class TokenPath {
       userId: before.user_id,
       scopes: before.scopes,
       ...facts(before, lease.id),
+      refreshTokenExpiresAt,
       refreshed: true,
     };
   }
@@ -495,6 +516,12 @@ function remaining(expiresAt: Date | null): number {
   return expiresAt ? (expiresAt.getTime() - Date.now()) / 1000 : Number.POSITIVE_INFINITY;
 }
 
+/** The token operations' answer while the provider is not active (403 on REST, FORBIDDEN on the bus). */
+function providerBlocked(status: string): TokensError {
+  const why = status === 'invalid' ? 'marked invalid' : status === 'deleting' ? 'being deleted' : status;
+  return new TokensError('FORBIDDEN', `The provider is ${why}: its tokens are not served until it is active again.`, [{ name: 'providerStatus', message: status }]);
+}
+
 function gone(status: AuthorizationStatus): TokensError {
   const why: Record<AuthorizationStatus, string> = {
     active: 'the authorization is active',
@@ -502,7 +529,7 @@ function gone(status: AuthorizationStatus): TokensError {
     invalidOAuthClient: "the provider refused the org's OAuth app credentials: fix the provider, then authorize again",
     invalidProviderState: 'the provider is not active',
   };
-  return new TokensError('GONE', why[status]);
+  return new TokensError('GONE', why[status], [{ name: 'status', message: status }]);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -9,7 +9,7 @@ import { AuthorizedProvidersService } from './authorized-providers.service';
 import { ConsentService } from './consent.service';
 import { DeviceFlowService, DevicePollScheduler } from './device-flow/device-flow.service';
 import { ExternalAuthService } from './external-auth/external-auth.service';
-import { EventSink, ProviderAccess, RefreshScheduler } from './provider-access';
+import { EventSink, ProviderAccess, ProviderDirectory, RefreshScheduler } from './provider-access';
 import { DEFAULT_TOKEN_PATH_OPTIONS, TOKEN_PATH_FAULTS, TokenPath, TokenPathFaults } from './token-path';
 import { TOKENS_SCHEMA } from './tokens.schema';
 
@@ -20,6 +20,8 @@ export const EVENT_SINK = Symbol('EVENT_SINK');
 export const REFRESH_SCHEDULER = Symbol('REFRESH_SCHEDULER');
 /** Optional: where device pollers are started (the worker's `device-poll` queue); starting a device flow fails without it. */
 export const DEVICE_POLL_SCHEDULER = Symbol('DEVICE_POLL_SCHEDULER');
+/** Optional: the ids of an org's providers (the external-auth list offers them); none listed without it. */
+export const PROVIDER_DIRECTORY = Symbol('PROVIDER_DIRECTORY');
 /** The guarded fetch every provider call of this domain goes through. */
 export const PROVIDER_FETCH = Symbol('PROVIDER_FETCH');
 
@@ -81,6 +83,7 @@ export class TokensDomainModule {
         useFactory: (ds: DataSource, c: ServiceConfig, access: ProviderAccess, linker: AuthorizationLinker, f: typeof fetch) =>
           new ConsentService(ds, cipherOf(c), access, linker, f, {
             defaultRedirectUri: `${c.publicUrl}/api/v2/externalOAuth/providers/callback/`,
+            startPageUrl: `${c.publicUrl}/connect/start`,
             allowedRedirectUris: c.consentRedirectUris,
             stateTtlMs: 600_000,
             providerTimeoutMs: 15_000,
@@ -94,9 +97,9 @@ export class TokensDomainModule {
       },
       {
         provide: ExternalAuthService,
-        inject: [TOKENS_DS, AuthorizedProvidersService, TokenPath, PROVIDER_ACCESS, PROVIDER_FETCH],
-        useFactory: (ds: DataSource, authorized: AuthorizedProvidersService, path: TokenPath, access: ProviderAccess, f: typeof fetch) =>
-          new ExternalAuthService(ds, authorized, path, access, f),
+        inject: [TOKENS_DS, AuthorizedProvidersService, TokenPath, PROVIDER_ACCESS, PROVIDER_FETCH, { token: PROVIDER_DIRECTORY, optional: true }],
+        useFactory: (ds: DataSource, authorized: AuthorizedProvidersService, path: TokenPath, access: ProviderAccess, f: typeof fetch, directory?: ProviderDirectory) =>
+          new ExternalAuthService(ds, authorized, path, access, f, directory),
       },
       {
         provide: AuthorizedProvidersService,

@@ -4,10 +4,13 @@ import { CredentialEntity } from './authorizations/credential.entity';
 import { CreateAuthorizations1763901000000 } from './migrations/1763901000000-create-authorizations';
 import { TokenPath1763901100000 } from './migrations/1763901100000-token-path';
 import { DeviceAuthorizations1763901200000 } from './migrations/1763901200000-device-authorizations';
+import { ProviderStateDerived1763901300000 } from './migrations/1763901300000-provider-state-derived';
+import { ConsentBrowserBinding1763901400000 } from './migrations/1763901400000-consent-browser-binding';
+import { ConsentSetups1763901500000 } from './migrations/1763901500000-consent-setups';
 
 /** The tokens domain's tables: schema `tokens`, owned by the token-broker (the worker runs its jobs). */
 export const TOKENS_SCHEMA: DomainSchema = {
   schema: 'tokens',
   entities: [AuthorizationEntity, CredentialEntity],
-  migrations: [CreateAuthorizations1763901000000, TokenPath1763901100000, DeviceAuthorizations1763901200000],
+  migrations: [CreateAuthorizations1763901000000, TokenPath1763901100000, DeviceAuthorizations1763901200000, ProviderStateDerived1763901300000, ConsentBrowserBinding1763901400000, ConsentSetups1763901500000],
 };

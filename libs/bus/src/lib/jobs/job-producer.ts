@@ -1,5 +1,6 @@
 import type { Job, Queue } from 'bullmq';
 import { JobName, JobPayload, QueueName } from '@broker/contracts';
+import { reportQueueErrors } from '../redis-connection';
 
 export interface EnqueueOptions {
   /** Dedupe key: a job with the same id already waiting, delayed or active is not added again. */
@@ -12,7 +13,9 @@ export interface EnqueueOptions {
  * processors cannot disagree. Payloads carry ids only.
  */
 export class JobProducer {
-  constructor(private readonly queues: Record<QueueName, Queue>) {}
+  constructor(private readonly queues: Record<QueueName, Queue>) {
+    for (const [name, queue] of Object.entries(queues)) reportQueueErrors(queue, `queue ${name}`);
+  }
 
   enqueue<Q extends QueueName, N extends JobName<Q>>(
     queue: Q,

@@ -1,15 +1,26 @@
 import { BullModule, WorkerHost, getQueueToken } from '@nestjs/bullmq';
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, OnApplicationBootstrap } from '@nestjs/common';
 import type { Job, Queue } from 'bullmq';
 import { QUEUE_NAMES, QueueName } from '@broker/contracts';
 import { JobHandlers, dispatchJob } from './job-handlers';
 import { defaultJobOptions } from './job-options';
 import { JobProducer } from './job-producer';
+import { reportQueueErrors } from '../redis-connection';
 
 export interface JobQueuesOptions {
   redisUrl: string;
   /** Redis key prefix of the queues (BullMQ's own default is 'bull'). */
   prefix: string;
+}
+
+/**
+ * Delay before reconnect attempt `times` to a Redis that went away: 100 ms, 200 ms … at most 1 s.
+ * BullMQ's default grows as e^times up to 20 s, so after a 2 s Redis restart its queues and
+ * workers stayed disconnected for 7–20 s (jobs paused), and a worker asked to stop meanwhile
+ * waited for that reconnect before it could close.
+ */
+export function reconnectDelayMs(times: number): number {
+  return Math.min(1_000, 100 * times);
 }
 
 /**
@@ -25,7 +36,7 @@ export class JobQueuesModule {
       imports: [
         // Connection options, not an instance: BullMQ then owns its connections and closes them on shutdown.
         BullModule.forRoot({
-          connection: { url: options.redisUrl, connectionName: 'jobs', maxRetriesPerRequest: null },
+          connection: { url: options.redisUrl, connectionName: 'jobs', maxRetriesPerRequest: null, retryStrategy: reconnectDelayMs },
           prefix: options.prefix,
         }),
         BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name, defaultJobOptions: defaultJobOptions(name) }))),
@@ -47,9 +58,13 @@ export class JobQueuesModule {
  * Base of a queue's processor: declare `@Processor(queue, processorOptions(queue))` on the subclass
  * and give one handler per job name of that queue.
  */
-export abstract class QueueProcessor<Q extends QueueName> extends WorkerHost {
+export abstract class QueueProcessor<Q extends QueueName> extends WorkerHost implements OnApplicationBootstrap {
   protected abstract readonly queue: Q;
   protected abstract readonly handlers: JobHandlers<Q>;
+
+  onApplicationBootstrap(): void {
+    reportQueueErrors(this.worker, `worker ${this.queue}`);
+  }
 
   process(job: Job, token?: string): Promise<unknown> {
     return dispatchJob(this.queue, this.handlers, job, token);

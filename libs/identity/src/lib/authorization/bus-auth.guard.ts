@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { BusContext, BusException } from '@broker/bus';
 import { Principal, principalFromClaims } from '@broker/contracts';
 import { AccessTokenVerifier, InvalidAccessTokenError } from '../access-tokens';
+import { RevocationStateUnavailableError } from '../revocation/revocation-list';
 import { REQUIRED_SCOPES } from './require-scopes.decorator';
 
 /**
@@ -25,6 +26,8 @@ export class BusAuthGuard implements CanActivate {
       principal = principalFromClaims(await this.verifier.verify(token));
     } catch (err) {
       if (err instanceof InvalidAccessTokenError) throw new BusException('UNAUTHENTICATED', `access token refused: ${err.message}`);
+      // Fail closed: a token is never accepted on a revocation list older than the bound.
+      if (err instanceof RevocationStateUnavailableError) throw new BusException('UNAVAILABLE', err.message);
       throw err;
     }
     const required = this.reflector.getAllAndOverride<string[] | undefined>(REQUIRED_SCOPES, [context.getHandler(), context.getClass()]) ?? [];

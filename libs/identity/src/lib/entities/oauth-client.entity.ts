@@ -31,6 +31,13 @@ export class OAuthClientEntity {
   @Column({ type: 'boolean', default: false })
   disabled!: boolean;
 
+  /**
+   * People signing in through this (code-flow) client may get `tokens:delegate` (act as any user of
+   * the org). Off unless set explicitly: without it the scope is never in their tokens.
+   */
+  @Column({ name: 'allow_user_delegation', type: 'boolean', default: false })
+  allowUserDelegation!: boolean;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }

@@ -9,6 +9,28 @@ export class OrgEntity {
   @Column({ type: 'text' })
   name!: string;
 
+  /** A disabled org's clients cannot authenticate, and the tokens they held or issued were revoked. */
+  @Column({ type: 'boolean', default: false })
+  disabled!: boolean;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
+
+  /**
+   * Who may become a user of the org by signing in upstream: `invited` (default) admits only users
+   * created beforehand; `domains` also admits anyone with a (verified) e-mail address in
+   * `allowedEmailDomains`, with `defaultUserScopes`.
+   */
+  @Column({ name: 'sign_in_mode', type: 'text', default: 'invited' })
+  signInMode!: 'invited' | 'domains';
+
+  @Column({ name: 'allowed_email_domains', type: 'text', array: true, default: () => "'{}'" })
+  allowedEmailDomains!: string[];
+
+  /** Matching by e-mail address (an invitation, a domain) needs the provider to say it is verified. */
+  @Column({ name: 'require_verified_email', type: 'boolean', default: true })
+  requireVerifiedEmail!: boolean;
+
+  @Column({ name: 'default_user_scopes', type: 'text', array: true, default: () => "'{}'" })
+  defaultUserScopes!: string[];
 }

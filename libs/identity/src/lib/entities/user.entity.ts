@@ -28,4 +28,16 @@ export class UserEntity {
 
   @CreateDateColumn({ name: 'registered_at', type: 'timestamptz' })
   registeredAt!: Date;
+
+  /** A disabled user cannot sign in, and their tokens are refused. */
+  @Column({ type: 'boolean', default: false })
+  disabled!: boolean;
+
+  /** What this person may do: a token they get by signing in has its client's scopes ∩ these. */
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  scopes!: string[];
+
+  /** The upstream identity provider's subject of this person, once they signed in (unique per org). */
+  @Column({ name: 'upstream_subject', type: 'text', nullable: true })
+  upstreamSubject!: string | null;
 }

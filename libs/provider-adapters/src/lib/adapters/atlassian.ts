@@ -1,5 +1,5 @@
 import type { OAuthUser } from '@broker/contracts';
-import type { AdapterClient } from '../adapter';
+import type { AdapterClient, ConsentPrompt } from '../adapter';
 import { call, normalizeUser, withoutUndefined } from '../provider-call';
 import type { ResolvedProvider } from '../resolve';
 import { getJson, isObject } from './http';
@@ -32,6 +32,11 @@ export interface AccessibleResource {
 export class AtlassianAdapter extends StandardAdapter {
   constructor(type: 'jira' | 'confluence') {
     super(type);
+  }
+
+  /** Cloud asks on every authorization (`prompt=consent`, required by Atlassian's 3LO); Data Center has no such parameter. */
+  protected override consentPrompt(provider: ResolvedProvider): ConsentPrompt {
+    return provider.selfHosted ? 'unsupported' : 'always';
   }
 
   protected override scopes(provider: ResolvedProvider, scopes: string[]): string[] {

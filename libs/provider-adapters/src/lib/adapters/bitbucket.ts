@@ -1,5 +1,6 @@
 import type { OAuthUser } from '@broker/contracts';
 import type { AdapterClient } from '../adapter';
+import type { ResolvedProvider } from '../resolve';
 import { ProviderCallError, call, normalizeUser, withoutUndefined } from '../provider-call';
 import { getJson, getJsonBestEffort, isObject } from './http';
 import { StandardAdapter, asObject, validity } from './standard';
@@ -19,6 +20,11 @@ import { StandardAdapter, asObject, validity } from './standard';
 export class BitbucketAdapter extends StandardAdapter {
   constructor() {
     super('bitbucket');
+  }
+
+  /** Data Center has no userinfo endpoint but always the whoami answer (see above). */
+  protected override hasUserEndpoint(provider: ResolvedProvider): boolean {
+    return provider.selfHosted || super.hasUserEndpoint(provider);
   }
 
   override async userInfo(c: Omit<AdapterClient, 'clientSecret'>, accessToken: string): Promise<OAuthUser> {

@@ -1,3 +1,4 @@
+import type { ConsentPrompt } from '../adapter';
 import type { ResolvedProvider } from '../resolve';
 import { StandardAdapter } from './standard';
 
@@ -15,6 +16,11 @@ export class OidcAdapter extends StandardAdapter {
 
   protected override keepIdToken(): boolean {
     return true;
+  }
+
+  /** OpenID Connect Core §3.1.2.1: `prompt=consent` asks for consent again. */
+  protected override consentPrompt(): ConsentPrompt {
+    return 'optional';
   }
 }
 

@@ -1,4 +1,4 @@
-import type { AdapterClient } from '../adapter';
+import type { AdapterClient, ConsentPrompt } from '../adapter';
 import { ProviderCallError, throwIfTransient } from '../provider-call';
 import type { ResolvedProvider } from '../resolve';
 import { DEFAULT_TIMEOUT_MS, isObject, jsonResponse, mediaType } from './http';
@@ -27,6 +27,11 @@ export class GoogleAdapter extends StandardAdapter {
 
   protected override authorizationParams(): Record<string, string> {
     return { include_granted_scopes: 'true' };
+  }
+
+  /** `prompt=consent` (catalogue) unless the provider skips consent: then a re-consent may bring no refresh token (the stored one is kept). */
+  protected override consentPrompt(): ConsentPrompt {
+    return 'optional';
   }
 
   protected override async normalizeResponse(res: Response, provider: ResolvedProvider): Promise<Response> {

@@ -59,8 +59,8 @@ export async function getJson<T = unknown>(c: ApiCall, url: string, accessToken:
     const text = await res.clone().text().catch(() => '');
     if (/rate limit/i.test(text)) throw new ProviderCallError('transient', `${what} is rate limiting (403)`, retryAfterSeconds(res.headers));
   }
-  if (res.status === 401 || res.status === 403) throw new ProviderCallError('invalid_grant', `${what} refused the token (${res.status})`);
-  if (!res.ok) throw new ProviderCallError('rejected', `${what} answered ${res.status}`);
+  if (res.status === 401 || res.status === 403) throw new ProviderCallError('invalid_grant', `${what} refused the token (${res.status})`, undefined, res.status);
+  if (!res.ok) throw new ProviderCallError('rejected', `${what} answered ${res.status}`, undefined, res.status);
   let body: unknown;
   try {
     body = await res.json();

@@ -1,5 +1,5 @@
 import type { OAuthUser } from '@broker/contracts';
-import type { AdapterClient } from '../adapter';
+import type { AdapterClient, ConsentPrompt } from '../adapter';
 import { ProviderCallError, call, normalizeUser, withoutUndefined } from '../provider-call';
 import type { ResolvedProvider } from '../resolve';
 import { getJson, isObject } from './http';
@@ -60,6 +60,11 @@ export function aadstsCodes(body: Record<string, unknown>): number[] {
 export class MicrosoftAdapter extends StandardAdapter {
   constructor(type: 'microsoft' | 'sharepoint' = 'microsoft') {
     super(type);
+  }
+
+  /** Entra takes `prompt=consent` (Microsoft identity platform authorization request). */
+  protected override consentPrompt(): ConsentPrompt {
+    return 'optional';
   }
 
   protected override scopes(_provider: ResolvedProvider, scopes: string[]): string[] {

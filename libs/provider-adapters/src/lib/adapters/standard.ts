@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import type { OAuthUser, ProviderType } from '@broker/contracts';
 import { PROVIDER_CATALOGUE } from '../catalogue';
-import type { AdapterCapabilities, AdapterClient, AuthorizationUrlParams, DeviceAuthorization, DevicePollResult, ProviderAdapter } from '../adapter';
+import type { AdapterCapabilities, AdapterClient, AuthorizationUrlParams, ConsentPrompt, DeviceAuthorization, DevicePollResult, ProviderAdapter } from '../adapter';
 import { ProviderCallError, call, classify, normalizeUser, safeCode, throwIfTransient, toTokenSet, type ProviderTokenSet } from '../provider-call';
 import type { ResolvedProvider } from '../resolve';
 import { revokeTokenDirect, type RevocationOutcome } from '../revocation-direct';
@@ -35,7 +35,20 @@ export class StandardAdapter implements ProviderAdapter {
       revocation: provider.revocation.kind !== 'none',
       deviceFlow: this.supportsDeviceFlow(provider),
       selfHosted: PROVIDER_CATALOGUE[provider.type].selfHosted !== undefined,
+      userInfo: this.hasUserEndpoint(provider),
+      validate: this.hasUserEndpoint(provider),
+      consentPrompt: this.consentPrompt(provider),
     };
+  }
+
+  /** Default: no known way to ask for the consent screen (OAuth 2.0 has none; OIDC's `prompt` is the oidc adapter's). */
+  protected consentPrompt(_provider: ResolvedProvider): ConsentPrompt {
+    return 'unsupported';
+  }
+
+  /** Whether this instance has an endpoint that tells who the token's user is (adapters with another one override). */
+  protected hasUserEndpoint(provider: ResolvedProvider): boolean {
+    return Boolean(provider.endpoints.userinfoUrl);
   }
 
   /** The issuer an authorization response's `iss` (RFC 9207) must equal, when the provider has a fixed one. */
@@ -55,7 +68,13 @@ export class StandardAdapter implements ProviderAdapter {
       url.searchParams.set('code_challenge', params.codeChallenge);
       url.searchParams.set('code_challenge_method', 'S256');
     }
-    for (const [k, v] of Object.entries({ ...provider.extraAuthorizationParams, ...this.authorizationParams(provider) })) url.searchParams.set(k, v);
+    const extra: Record<string, string> = { ...provider.extraAuthorizationParams, ...this.authorizationParams(provider) };
+    // skipConsent: where the consent screen is on demand, `prompt=consent` follows the provider's setting.
+    if (params.forceConsent !== undefined && this.consentPrompt(provider) === 'optional') {
+      if (params.forceConsent) extra['prompt'] = 'consent';
+      else if (extra['prompt'] === 'consent') delete extra['prompt'];
+    }
+    for (const [k, v] of Object.entries(extra)) url.searchParams.set(k, v);
     return url.toString();
   }
 

@@ -69,6 +69,11 @@ export class JobsService {
     });
   }
 
+  /** The latest system jobs (no org) of a type, newest first. */
+  latestSystemJobs(type: JobType, limit: number): Promise<JobEntity[]> {
+    return this.dataSource.getRepository(JobEntity).find({ where: { orgId: IsNull(), type }, order: { createdAt: 'DESC' }, take: limit });
+  }
+
   /** The open system job of this type, created if there is none (one at a time across workers). */
   async openSystemJob(type: JobType): Promise<JobEntity> {
     return this.dataSource.transaction(async (em) => {
@@ -99,8 +104,8 @@ export function toOAuthProviderJob(job: JobEntity): OAuthProviderJob {
     type: job.type,
     status: job.status,
     details: job.details,
-    ...(job.startedAt ? { startedAt: job.startedAt.toISOString() } : {}),
-    ...(job.finishedAt ? { finishedAt: job.finishedAt.toISOString() } : {}),
+    startedAt: job.startedAt ? job.startedAt.toISOString() : null,
+    finishedAt: job.finishedAt ? job.finishedAt.toISOString() : null,
   };
 }
 

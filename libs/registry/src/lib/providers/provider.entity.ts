@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import type { OAuthProviderMetadata, ProviderEndpointsInput, ProviderStatus, ProviderType } from '@broker/contracts';
+import type { GitHubAppSettings, OAuthProviderMetadata, ProviderEndpointsInput, ProviderStatus, ProviderType } from '@broker/contracts';
 import type { ResolvedProvider } from '@broker/provider-adapters';
 
 /** What the org gave to locate the provider instance (self-hosted host, tenant, issuer, explicit endpoints). */
@@ -57,6 +57,10 @@ export class ProviderEntity {
    */
   @Column({ type: 'jsonb', default: () => "'{}'::jsonb" })
   resolved!: ResolvedProvider;
+
+  /** A GitHub App's slug and/or install URL (github only; null when not given). */
+  @Column({ name: 'github_app', type: 'jsonb', nullable: true })
+  githubApp!: GitHubAppSettings | null;
 
   @Column({ type: 'integer', default: 1 })
   version!: number;

@@ -2,6 +2,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { BusException } from '@broker/bus';
 import type {
   CreateProviderRequest,
+  GitHubAppSettings,
   ListProvidersQuery,
   OAuthProvider,
   ProviderStatus,
@@ -32,9 +33,10 @@ export class ProvidersService {
   /** The org's providers matching the filters (each filter is "any of"), newest first unless asked otherwise. */
   async list(orgId: string, query: ListProvidersQuery): Promise<OAuthProvider[]> {
     const qb = this.dataSource.getRepository(ProviderEntity).createQueryBuilder('p').where('p.org_id = :orgId', { orgId });
-    if (query.ids?.length) qb.andWhere('p.id::text IN (:...ids)', { ids: query.ids });
+    // Ids and hosts compare without regard to case (a UUID or a DNS name written in capitals is the same one).
+    if (query.ids?.length) qb.andWhere('p.id::text IN (:...ids)', { ids: query.ids.map((id) => id.toLowerCase()) });
     if (query.types?.length) qb.andWhere('p.type IN (:...types)', { types: query.types });
-    if (query.host?.length) qb.andWhere('p.host IN (:...hosts)', { hosts: query.host });
+    if (query.host?.length) qb.andWhere('lower(p.host) IN (:...hosts)', { hosts: query.host.map((h) => h.toLowerCase()) });
     qb.orderBy('p.created_at', query.orderBy === 'createdAt' ? 'ASC' : 'DESC').addOrderBy('p.id', 'ASC');
     return (await qb.getMany()).map(toOAuthProvider);
   }
@@ -51,6 +53,7 @@ export class ProvidersService {
   /** Registers a provider: its secret is encrypted into a secure config, its endpoints resolved. */
   async create(orgId: string, req: CreateProviderRequest): Promise<OAuthProvider> {
     const instance = instanceOf(req);
+    const githubApp = githubAppOf(req.type, {}, req);
     let resolved: ResolvedProvider;
     try {
       resolved = await this.resolve(req.type, instance);
@@ -76,6 +79,7 @@ export class ProvidersService {
           host: resolved.metadata.host,
           config: instance,
           resolved,
+          githubApp,
         }),
       );
       return toOAuthProvider(saved);
@@ -94,6 +98,7 @@ export class ProvidersService {
       if (provider.status === 'deleting' || provider.status === 'deletion_failed') {
         throw new BusException('CONFLICT', `The provider is ${provider.status === 'deleting' ? 'being deleted' : 'in deletion_failed: send DELETE again to retry'}.`);
       }
+      if (changes.appSlug !== undefined || changes.appInstallUrl !== undefined) provider.githubApp = githubAppOf(provider.type, provider.githubApp ?? {}, changes);
       if (changes.name !== undefined) provider.name = changes.name;
       if (changes.skipConsent !== undefined) provider.skipConsent = changes.skipConsent;
       if (changes.status !== undefined) provider.status = changes.status;
@@ -160,6 +165,23 @@ function instanceOf(req: CreateProviderRequest): ProviderInstanceConfig {
   if (req.issuer !== undefined) instance.issuer = req.issuer;
   if (req.endpoints !== undefined) instance.endpoints = req.endpoints;
   return instance;
+}
+
+/**
+ * The GitHub App settings after a create or update (`null` in `changes` clears one); only a
+ * `github` provider has them (UNPROCESSABLE otherwise). Null when none is left.
+ */
+function githubAppOf(type: ProviderType, current: GitHubAppSettings, changes: { appSlug?: string | null; appInstallUrl?: string | null }): GitHubAppSettings | null {
+  const named = (['appSlug', 'appInstallUrl'] as const).filter((f) => changes[f] !== undefined && changes[f] !== null);
+  if (named.length && type !== 'github') {
+    throw new BusException('UNPROCESSABLE', 'Invalid provider settings.', named.map((name) => ({ name, message: 'only a github provider has GitHub App settings' })));
+  }
+  const next: GitHubAppSettings = { ...current };
+  if (changes.appSlug === null) delete next.slug;
+  else if (changes.appSlug !== undefined) next.slug = changes.appSlug;
+  if (changes.appInstallUrl === null) delete next.installUrl;
+  else if (changes.appInstallUrl !== undefined) next.installUrl = changes.appInstallUrl;
+  return next.slug || next.installUrl ? next : null;
 }
 
 /** The public shape of a provider (seed 000 `models.OAuthProvider`); never the secret. */

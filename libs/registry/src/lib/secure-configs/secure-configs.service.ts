@@ -59,6 +59,12 @@ export class SecureConfigsService {
     await em.getRepository(SecureConfigEntity).delete({ id, orgId });
   }
 
+  /** How many secrets each keyring key wraps (for key rotation: a key may go once it wraps nothing). */
+  async valuesByKey(): Promise<Record<string, number>> {
+    const rows = (await this.dataSource.query(`SELECT key_id, count(*)::int AS n FROM ${TABLE} GROUP BY key_id`)) as { key_id: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.key_id, r.n]));
+  }
+
   /** How many secrets are still wrapped by a key other than the active one. */
   async countDue(): Promise<number> {
     const rows = (await this.dataSource.query(`SELECT count(*)::int AS n FROM ${TABLE} WHERE key_id <> $1`, [this.cipher.activeKeyId])) as { n: number }[];

@@ -12,6 +12,7 @@ import {
   parseServicePublicKeys,
 } from '@broker/bus-protocol';
 import type { KeyObject } from 'node:crypto';
+import { placeholderSecretProblems } from './placeholder-secrets';
 
 /** Configuration of one service process, validated once at boot. */
 export interface ServiceConfig {
@@ -62,6 +63,10 @@ export interface ServiceConfig {
   egress: { allowLoopback: boolean; allowedPorts: number[] };
   /** End-to-end test fault hooks (TEST_FAULT_HOOKS=1; refused when NODE_ENV=production). */
   testFaultHooks: boolean;
+  /** OAuth setups (seed 002): default lifetime, how long ended ephemeral ones are kept, how often the sweep runs. */
+  setups: { defaultTtlSeconds: number; ephemeralRetentionSeconds: number; sweepEverySeconds: number };
+  /** Webhook deliveries: first retry delay (doubling after), how long to keep trying, per-attempt timeout. */
+  webhooks: { retryBaseSeconds: number; retryWindowSeconds: number; timeoutSeconds: number };
   /** Redirect URIs (besides the gateway's own browser callback) a consent may send providers back to; exact match. */
   consentRedirectUris: string[];
   /**
@@ -87,10 +92,16 @@ export const BUS_CALLEES: Record<ServiceName, ServiceName[]> = {
   'token-broker': ['provider-registry'],
   worker: [],
 };
-/** Services that publish broker events (signed with EVENTS_SIGNING_KEY). */
-const EVENT_PUBLISHERS: readonly ServiceName[] = ['token-broker', 'worker'];
-/** Services that act on broker events (they need EVENTS_PUBLIC_KEYS). */
-const EVENT_SUBSCRIBERS: readonly ServiceName[] = ['token-broker'];
+/**
+ * Services that publish broker events, each signing with its own EVENTS_SIGNING_KEY: the
+ * token-broker and the worker (authorization events), the provider-registry (provider changes).
+ */
+export const EVENT_PUBLISHERS: readonly ServiceName[] = ['token-broker', 'worker', 'provider-registry'];
+/**
+ * Services that act on broker events (they need EVENTS_PUBLIC_KEYS, every publisher's public key):
+ * the token-broker (its token and provider memory), the worker (webhook deliveries).
+ */
+export const EVENT_SUBSCRIBERS: readonly ServiceName[] = ['token-broker', 'worker'];
 
 export interface ConfigRequirements {
   /** The service owns tables and needs DATABASE_URL. */
@@ -175,6 +186,12 @@ export function loadServiceConfig(
         message: 'must be a comma-separated list of http(s) URLs',
       })
       .optional(),
+    SETUP_TTL_SECONDS: intInRange(60, 604_800).default(86_400),
+    SETUP_EPHEMERAL_RETENTION_SECONDS: intInRange(0, 604_800).default(3_600),
+    SETUP_SWEEP_SECONDS: intInRange(1, 3_600).default(60),
+    WEBHOOK_RETRY_BASE_SECONDS: intInRange(1, 3_600).default(30),
+    WEBHOOK_RETRY_WINDOW_SECONDS: intInRange(5, 604_800).default(86_400),
+    WEBHOOK_TIMEOUT_SECONDS: intInRange(1, 60).default(10),
     UPSTREAM_AUTHORIZATION_URL: urlWithScheme(['http:', 'https:']).optional(),
     UPSTREAM_TOKEN_URL: urlWithScheme(['http:', 'https:']).optional(),
     UPSTREAM_USERINFO_URL: urlWithScheme(['http:', 'https:']).optional(),
@@ -185,14 +202,17 @@ export function loadServiceConfig(
   // An empty variable counts as unset, so `FOO=` in an env file means "use the default".
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = schema.safeParse(cleaned);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
+  // Publicly known secrets (the deployment templates' placeholders) are refused in production.
+  const placeholders = cleaned['NODE_ENV'] === 'production' ? placeholderSecretProblems(cleaned) : [];
+  if (!parsed.success || placeholders.length > 0) {
+    const named = new Set(placeholders.map((p) => p.slice(0, p.indexOf(':'))));
+    const invalid = (parsed.error?.issues ?? [])
+      .filter((issue) => !named.has(String(issue.path[0] ?? '?')))
+      .map((issue) => {
         const name = String(issue.path[0] ?? '?');
-        const missing = cleaned[name] === undefined;
-        return missing ? `${name}: required but not set` : `${name}: ${issue.message}`;
-      }),
-    );
+        return cleaned[name] === undefined ? `${name}: required but not set` : `${name}: ${issue.message}`;
+      });
+    throw new ConfigError([...placeholders, ...invalid]);
   }
   const e = parsed.data;
   if (e.EGRESS_ALLOW_LOOPBACK === 'true' && e.NODE_ENV === 'production') {
@@ -236,6 +256,8 @@ export function loadServiceConfig(
       delegatedTokenTtlSeconds: e.DELEGATED_TOKEN_TTL_SECONDS,
       bootstrap: { orgId: e.BOOTSTRAP_ORG_ID, clientId: e.BOOTSTRAP_CLIENT_ID, clientSecret: e.BOOTSTRAP_CLIENT_SECRET },
     },
+    setups: { defaultTtlSeconds: e.SETUP_TTL_SECONDS, ephemeralRetentionSeconds: e.SETUP_EPHEMERAL_RETENTION_SECONDS, sweepEverySeconds: e.SETUP_SWEEP_SECONDS },
+    webhooks: { retryBaseSeconds: e.WEBHOOK_RETRY_BASE_SECONDS, retryWindowSeconds: e.WEBHOOK_RETRY_WINDOW_SECONDS, timeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS },
     consentRedirectUris: (e.CONSENT_REDIRECT_URIS ?? '').split(',').map((u) => u.trim()).filter(Boolean),
     egress: { allowLoopback: e.EGRESS_ALLOW_LOOPBACK === 'true', allowedPorts: e.EGRESS_ALLOWED_PORTS.split(',').map(Number) },
     testFaultHooks: e.TEST_FAULT_HOOKS === '1',

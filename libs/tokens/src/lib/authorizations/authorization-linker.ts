@@ -30,7 +30,13 @@ export class AuthorizationLinker {
       oauthClientId: credentials.provider.clientId,
       scopes: tokens.scope ? tokens.scope.split(/[\s,]+/).filter(Boolean) : defaultScopes,
       externalUser: userInfo as Record<string, unknown>,
-      tokens: { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken ?? null, tokenType: tokens.tokenType, expiresAt: tokens.expiresAt ?? null },
+      tokens: {
+        accessToken: tokens.accessToken,
+        refreshToken: tokens.refreshToken ?? null,
+        tokenType: tokens.tokenType,
+        expiresAt: tokens.expiresAt ?? null,
+        refreshTokenExpiresAt: tokens.refreshTokenExpiresAt ?? null,
+      },
     });
     if (tokens.expiresAt) this.schedule(orgId, authorization.id, tokens.expiresAt, `${authorization.credentialId}-1`);
     this.publish({

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import type { AuthorizationStatus } from '@broker/contracts';
+import type { AuthorizationStatus, BrokerEvent } from '@broker/contracts';
 import { DecryptionError, EncryptionContext, EnvelopeCipher } from '@broker/crypto';
 import { AuthorizationEntity } from './authorization.entity';
 import { CredentialEntity } from './credential.entity';
@@ -13,6 +13,8 @@ export interface TokenSet {
   refreshToken?: string | null;
   tokenType?: string;
   expiresAt?: Date | null;
+  /** When the refresh token itself expires, where the provider says (GitHub's `refresh_token_expires_in`). */
+  refreshTokenExpiresAt?: Date | null;
 }
 
 export interface NewAuthorization {
@@ -56,9 +58,13 @@ export class AuthorizationsService {
       const repo = em.getRepository(AuthorizationEntity);
       const previous = await repo.findOne({ where: { orgId, providerId: input.providerId, userId: input.userId }, lock: { mode: 'pessimistic_write' } });
       let keptRefreshToken: string | null = null;
+      let keptRefreshExpiry: Date | null = null;
       if (!input.tokens.refreshToken && previous?.status === 'active' && previous.oauthClientId === input.oauthClientId) {
         const old = await em.getRepository(CredentialEntity).findOneBy({ orgId, authorizationId: previous.id });
-        if (old?.refreshToken) keptRefreshToken = this.cipher.decryptString(old.refreshToken, context(orgId, old.id, 'refresh_token'));
+        if (old?.refreshToken) {
+          keptRefreshToken = this.cipher.decryptString(old.refreshToken, context(orgId, old.id, 'refresh_token'));
+          keptRefreshExpiry = previous.refreshTokenExpiresAt;
+        }
       }
       await repo.upsert(
         {
@@ -70,6 +76,7 @@ export class AuthorizationsService {
           // TypeORM's deep-partial type cannot express an arbitrary JSON object.
           externalUser: (input.externalUser ?? null) as never,
           status: 'active',
+          refreshTokenExpiresAt: input.tokens.refreshToken ? (input.tokens.refreshTokenExpiresAt ?? null) : keptRefreshExpiry,
         },
         { conflictPaths: ['orgId', 'providerId', 'userId'] },
       );
@@ -93,9 +100,34 @@ export class AuthorizationsService {
     });
   }
 
+  /**
+   * Whether PostgreSQL records what a broker event claims. Events travel on Redis, which is not a
+   * trust boundary: before an event causes anything outside (a webhook), it is checked here, so a
+   * forged one claims something the database does not hold and is dropped.
+   */
+  async confirms(event: BrokerEvent): Promise<boolean> {
+    if (!/^[0-9a-f-]{36}$/i.test(event.authorizationId)) return false;
+    const row = await this.dataSource.getRepository(AuthorizationEntity).findOneBy({ id: event.authorizationId, orgId: event.orgId });
+    if (event.type === 'authorization.revoked') {
+      if (row) return false;
+      const audit = (await this.dataSource.query(`SELECT 1 FROM tokens.audit_events WHERE org_id = $1 AND authorization_id = $2 AND type = 'unlinked' LIMIT 1`, [
+        event.orgId,
+        event.authorizationId,
+      ])) as unknown[];
+      return audit.length > 0;
+    }
+    if (!row || row.providerId !== event.providerId || row.userId !== event.userId) return false;
+    return event.type === 'authorization.expired' ? row.status !== 'active' : row.status === 'active';
+  }
+
   /** Every authorization of a provider in the org (for deletion). */
   forProvider(orgId: string, providerId: string): Promise<AuthorizationEntity[]> {
     return this.dataSource.getRepository(AuthorizationEntity).find({ where: { orgId, providerId }, order: { createdAt: 'ASC' } });
+  }
+
+  /** Every authorization of a user in the org (their linked provider accounts). */
+  forUser(orgId: string, userId: string): Promise<AuthorizationEntity[]> {
+    return this.dataSource.getRepository(AuthorizationEntity).find({ where: { orgId, userId }, order: { createdAt: 'ASC' } });
   }
 
   /** The authorization's tokens in clear (for a call to the provider); null when it has none. */
@@ -123,6 +155,12 @@ export class AuthorizationsService {
       [orgId],
     )) as { provider_id: string; status: AuthorizationStatus; count: number; ok: number; failed: number }[];
     return rows.map((r) => ({ providerId: r.provider_id, status: r.status, count: r.count, refreshSucceeded: r.ok, refreshFailed: r.failed }));
+  }
+
+  /** How many token sets each keyring key wraps (for key rotation: a key may go once it wraps nothing). */
+  async valuesByKey(): Promise<Record<string, number>> {
+    const rows = (await this.dataSource.query(`SELECT key_id, count(*)::int AS n FROM ${CREDENTIALS} GROUP BY key_id`)) as { key_id: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.key_id, r.n]));
   }
 
   /** How many token sets are still wrapped by a key other than the active one. */

@@ -1,10 +1,10 @@
 import { DataSource, In } from 'typeorm';
-import type { DeleteExternalAuthResponse, ExternalAuth, ExternalAuthLink, ExternalAuthUser } from '@broker/contracts';
+import { NO_EXPIRY, type DeleteExternalAuthResponse, type ExternalAuth, type ExternalAuthLink, type ExternalAuthLinkProvider, type ExternalAuthUser, type ListUserExternalAuthResponse } from '@broker/contracts';
 import { adapterFor, ProviderCallError, type AppInstallation } from '@broker/provider-adapters';
 import { AuthorizationEntity } from '../authorizations/authorization.entity';
 import { CredentialEntity } from '../authorizations/credential.entity';
 import { AuthorizedProvidersService } from '../authorized-providers.service';
-import { ProviderAccess, ProviderCredentials, TokensError } from '../provider-access';
+import { ProviderAccess, ProviderCredentials, ProviderDirectory, TokensError } from '../provider-access';
 import { TokenPath } from '../token-path';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -21,11 +21,43 @@ export class ExternalAuthService {
     private readonly tokens: TokenPath,
     private readonly providers: ProviderAccess,
     private readonly fetchImpl: typeof fetch,
+    private readonly directory: ProviderDirectory = () => Promise.resolve([]),
     private readonly validateTimeoutMs = 8_000,
   ) {}
 
-  /** The user's links, each validated at its provider (in parallel). */
-  async list(orgId: string, userId: string): Promise<ExternalAuthLink[]> {
+  /**
+   * Coder's `{providers, links}`: the org's active providers the user can link, with what each
+   * supports, and the user's links, each validated at its provider (in parallel). A link whose
+   * provider is not active is listed (so it can be unlinked) as not authenticated.
+   */
+  async list(orgId: string, userId: string): Promise<ListUserExternalAuthResponse> {
+    const [providers, links] = await Promise.all([this.linkableProviders(orgId), this.links(orgId, userId)]);
+    return { providers, links };
+  }
+
+  private async linkableProviders(orgId: string): Promise<ExternalAuthLinkProvider[]> {
+    const ids = await this.directory(orgId);
+    const found = await Promise.all(ids.map((id) => this.providers(orgId, id).catch(() => null)));
+    return found
+      .filter((c): c is ProviderCredentials => c !== null && c.provider.status === 'active')
+      .map((c) => {
+        const adapter = adapterFor(c.resolved);
+        const capabilities = adapter.capabilities(c.resolved);
+        return {
+          id: c.provider.id,
+          type: c.provider.type,
+          device: capabilities.deviceFlow && typeof adapter.startDeviceAuthorization === 'function',
+          display_name: c.provider.name || c.resolved.displayName,
+          display_icon: '',
+          allow_refresh: true,
+          allow_validate: capabilities.validate,
+          supports_revocation: capabilities.revocation,
+          code_challenge_methods_supported: capabilities.pkce ? ['S256'] : [],
+        };
+      });
+  }
+
+  private async links(orgId: string, userId: string): Promise<ExternalAuthLink[]> {
     const rows = await this.dataSource.getRepository(AuthorizationEntity).find({ where: { orgId, userId }, order: { createdAt: 'ASC' } });
     // One read for every link's credential, not one per link.
     const credentials = rows.length ? await this.dataSource.getRepository(CredentialEntity).find({ where: { orgId, authorizationId: In(rows.map((r) => r.id)) } }) : [];
@@ -41,9 +73,9 @@ export class ExternalAuthService {
           created_at: row.createdAt.toISOString(),
           updated_at: (credential && credential.updatedAt > row.updatedAt ? credential.updatedAt : row.updatedAt).toISOString(),
           has_refresh_token: Boolean(credential?.refreshToken),
-          ...(credential?.expiresAt ? { expires: credential.expiresAt.toISOString() } : {}),
+          expires: credential?.expiresAt ? credential.expiresAt.toISOString() : NO_EXPIRY,
           authenticated: check.valid,
-          ...(check.error ? { validate_error: check.error } : {}),
+          validate_error: check.error ?? '',
         };
       }),
     );
@@ -58,9 +90,7 @@ export class ExternalAuthService {
     const capabilities = adapter.capabilities(credentials.resolved);
     const check = row ? await this.validate(orgId, row, credentials) : { valid: false };
     const installations = row && check.valid ? await this.installations(orgId, row, credentials) : [];
-    // The app's install page, once an installation tells us the app's slug (GitHub Apps).
-    const slug = installations.find((i) => i.appSlug)?.appSlug;
-    const appInstallUrl = slug ? `${credentials.resolved.metadata.baseUrl}/apps/${encodeURIComponent(slug)}/installations/new` : '';
+    const appInstallUrl = installUrlOf(credentials, installations);
     return {
       authenticated: check.valid,
       device: capabilities.deviceFlow && typeof adapter.startDeviceAuthorization === 'function',
@@ -84,7 +114,9 @@ export class ExternalAuthService {
     const row = await this.dataSource.getRepository(AuthorizationEntity).findOneBy({ orgId, userId, providerId });
     if (!row) throw new TokensError('NOT_FOUND', 'No link to this external auth provider.');
     const outcome = await this.authorized.remove(orgId, userId, row.id);
-    return outcome.revoked ? { token_revoked: true } : { token_revoked: false, token_revocation_error: outcome.revocationError ?? 'the link had no token to revoke' };
+    return outcome.revoked
+      ? { token_revoked: true, token_revocation_error: '' }
+      : { token_revoked: false, token_revocation_error: outcome.revocationError ?? 'the link had no token to revoke' };
   }
 
   private async provider(orgId: string, providerId: string): Promise<ProviderCredentials> {
@@ -108,6 +140,7 @@ export class ExternalAuthService {
   }
 
   private async validate(orgId: string, row: AuthorizationEntity, credentials: ProviderCredentials): Promise<{ valid: boolean; error?: string }> {
+    if (credentials.provider.status !== 'active') return { valid: false, error: `the provider is ${credentials.provider.status}: its tokens are not served until it is active again` };
     if (row.status !== 'active') return { valid: false, error: `the link is ${row.status}: link the account again` };
     try {
       const served = await this.tokens.acquire(orgId, row.id);
@@ -125,6 +158,16 @@ export class ExternalAuthService {
       return { valid: false, error: err instanceof Error ? err.message : 'validation failed' };
     }
   }
+}
+
+/**
+ * A GitHub App's install page: the URL the org configured, else the one its slug gives (configured,
+ * or named by an installation the user's token reaches); `""` when neither is known.
+ */
+function installUrlOf(credentials: ProviderCredentials, installations: AppInstallation[]): string {
+  if (credentials.githubApp?.installUrl) return credentials.githubApp.installUrl;
+  const slug = credentials.githubApp?.slug ?? installations.find((i) => i.appSlug)?.appSlug;
+  return slug ? `${credentials.resolved.metadata.baseUrl}/apps/${encodeURIComponent(slug)}/installations/new` : '';
 }
 
 /** Seed 001 `codersdk.ExternalAuthUser` from the stored `oauth.User` (raw answer included). */

@@ -1,0 +1,106 @@
+import { Controller, Logger, UseGuards } from '@nestjs/common';
+import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
+import { BusContext, BusException } from '@broker/bus';
+import { AdminAction, BusReply, MessagePatterns } from '@broker/contracts';
+import { AccessTokenVerifier, BusAuthGuard, ClientsService, InvalidAccessTokenError, RequireScopes, RevocationsService, UsersService, textField } from '@broker/identity';
+import { AuthorizedProvidersService } from '@broker/tokens';
+
+const ACTIONS: readonly AdminAction[] = ['disable', 'enable', 'delete'];
+
+function action(raw: unknown): AdminAction {
+  const value = textField(raw, 'action');
+  if (!value || !(ACTIONS as readonly string[]).includes(value)) throw new BusException('UNPROCESSABLE', `action must be one of ${ACTIONS.join(', ')}`, [{ name: 'action', message: 'unknown action' }]);
+  return value as AdminAction;
+}
+
+function required(raw: unknown, name: string, max = 255): string {
+  const value = textField(raw, name);
+  if (!value || value.length > max) throw new BusException('UNPROCESSABLE', `${name} is required`, [{ name, message: `must be a non-empty string of at most ${max} characters` }]);
+  return value;
+}
+
+/**
+ * The operator's admin API (scope `identity:admin`): disable, enable or delete a client or a user
+ * of the caller's own org, and revoke everything of a client or a user, or one token. Another
+ * org's client, user or token is NOT_FOUND, exactly like an unknown one.
+ */
+@Controller()
+@UseGuards(BusAuthGuard)
+export class IdentityAdminBusController {
+  private readonly logger = new Logger('IdentityAdmin');
+
+  constructor(
+    private readonly clients: ClientsService,
+    private readonly users: UsersService,
+    private readonly revocations: RevocationsService,
+    private readonly verifier: AccessTokenVerifier,
+    private readonly authorized: AuthorizedProvidersService,
+  ) {}
+
+  @MessagePattern(MessagePatterns.identity.adminClient)
+  @RequireScopes('identity:admin')
+  async client(@Payload() req: unknown, @Ctx() ctx: BusContext): Promise<BusReply<'identity.admin-client'>> {
+    const orgId = ctx.getPrincipal().orgId;
+    const clientId = required(req, 'clientId');
+    const what = action(req);
+    const done = await (what === 'disable' ? this.clients.disable(clientId, orgId) : what === 'enable' ? this.clients.enable(clientId, orgId) : this.clients.delete(clientId, orgId));
+    if (!done) throw new BusException('NOT_FOUND', 'client not found');
+    return { client_id: clientId, disabled: what !== 'enable', deleted: what === 'delete' };
+  }
+
+  @MessagePattern(MessagePatterns.identity.adminUser)
+  @RequireScopes('identity:admin')
+  async user(@Payload() req: unknown, @Ctx() ctx: BusContext): Promise<BusReply<'identity.admin-user'>> {
+    const orgId = ctx.getPrincipal().orgId;
+    const sub = required(req, 'sub');
+    const what = action(req);
+    const done = await (what === 'disable' ? this.users.disable(orgId, sub) : what === 'enable' ? this.users.enable(orgId, sub) : this.users.delete(orgId, sub));
+    if (!done) throw new BusException('NOT_FOUND', 'user not found');
+    const unlinked = what === 'delete' ? await this.unlinkAll(orgId, sub) : undefined;
+    return { sub, disabled: what !== 'enable', deleted: what === 'delete', ...(unlinked === undefined ? {} : { unlinked }) };
+  }
+
+  /**
+   * A deleted user's provider accounts are unlinked too (revoked at each provider where it can be),
+   * so no service keeps getting their provider tokens. Best effort per link; returns how many went.
+   */
+  private async unlinkAll(orgId: string, sub: string): Promise<number> {
+    let unlinked = 0;
+    for (const link of await this.authorized.list(orgId, sub)) {
+      try {
+        await this.authorized.remove(orgId, sub, link.id);
+        unlinked++;
+      } catch (err) {
+        this.logger.warn(`authorization ${link.id} of a deleted user not unlinked: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    return unlinked;
+  }
+
+  @MessagePattern(MessagePatterns.identity.adminRevoke)
+  @RequireScopes('identity:admin')
+  async revoke(@Payload() req: unknown, @Ctx() ctx: BusContext): Promise<BusReply<'identity.admin-revoke'>> {
+    const orgId = ctx.getPrincipal().orgId;
+    const given = (['client_id', 'sub', 'token'] as const).filter((name) => textField(req, name) !== undefined);
+    if (given.length !== 1) throw new BusException('UNPROCESSABLE', 'give exactly one of client_id, sub, token', [{ name: 'body', message: 'exactly one of client_id, sub, token' }]);
+    const value = required(req, given[0], given[0] === 'token' ? 8_192 : 255);
+    if (given[0] === 'client_id') {
+      if (!(await this.clients.revokeAllOfClient(value, orgId))) throw new BusException('NOT_FOUND', 'client not found');
+      return { revoked: 'client' };
+    }
+    if (given[0] === 'sub') {
+      if (!(await this.users.revokeAllOfUser(orgId, value))) throw new BusException('NOT_FOUND', 'user not found');
+      return { revoked: 'subject' };
+    }
+    let claims;
+    try {
+      claims = await this.verifier.verifyIgnoringRevocation(value);
+    } catch (err) {
+      if (err instanceof InvalidAccessTokenError) throw new BusException('NOT_FOUND', 'token not found (invalid or expired)');
+      throw err;
+    }
+    if (claims.org_id !== orgId) throw new BusException('NOT_FOUND', 'token not found (invalid or expired)');
+    await this.revocations.revokeNow(async (em) => [await this.revocations.revokeToken(em, orgId, claims.jti, claims.exp)]);
+    return { revoked: 'token' };
+  }
+}

@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, loadServiceConfig } from '../src';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const REQ = { database: true, secrets: true, defaultPort: 3102 };
+
+/** A production environment with real, random secrets. */
+function realEnv(): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    DATABASE_URL: `postgres://broker:${randomBytes(24).toString('hex')}@postgres:5432/broker`,
+    REDIS_URL: 'redis://redis:6379',
+    BUS_KEY: randomBytes(32).toString('base64'),
+    ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    SECRET_PEPPER: randomBytes(32).toString('base64'),
+    BOOTSTRAP_CLIENT_SECRET: randomBytes(32).toString('base64'),
+  };
+}
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadServiceConfig('token-broker', env, REQ);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+/** KEY=VALUE lines of docker/.env.example (comments skipped). */
+function dotenvExample(): Record<string, string> {
+  const text = readFileSync(join(ROOT, 'docker', '.env.example'), 'utf8');
+  return Object.fromEntries([...text.matchAll(/^([A-Z_]+)=(.*)$/gm)].map(([, k, v]) => [k, v.trim()]));
+}
+
+/** The stringData entries of k8s/secret.example.yaml. */
+function k8sSecretExample(): Record<string, string> {
+  const text = readFileSync(join(ROOT, 'k8s', 'secret.example.yaml'), 'utf8');
+  const data = text.slice(text.indexOf('stringData:'));
+  return Object.fromEntries([...data.matchAll(/^ {2}([A-Z_]+):\s*(\S.*)$/gm)].map(([, k, v]) => [k, v.trim()]));
+}
+
+describe('production refuses placeholder and example secrets', () => {
+  it('accepts real random secrets', () => {
+    expect(problemsOf(realEnv())).toEqual([]);
+  });
+
+  it('refuses every secret of docker/.env.example as compose passes them, naming each variable', () => {
+    const example = dotenvExample();
+    expect(Object.keys(example)).toEqual(expect.arrayContaining(['BUS_KEY', 'ENCRYPTION_KEYS', 'SECRET_PEPPER', 'BOOTSTRAP_CLIENT_SECRET', 'POSTGRES_PASSWORD']));
+    // compose.yaml builds DATABASE_URL from POSTGRES_PASSWORD and passes every other line as is.
+    const { POSTGRES_PASSWORD, ...rest } = example;
+    const env = { ...realEnv(), ...rest, DATABASE_URL: `postgres://broker:${POSTGRES_PASSWORD}@postgres:5432/broker` };
+    const problems = problemsOf(env);
+    for (const name of ['BUS_KEY', 'ENCRYPTION_KEYS', 'SECRET_PEPPER', 'BOOTSTRAP_CLIENT_SECRET', 'DATABASE_URL']) {
+      expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^${name}: .*placeholder.*NODE_ENV=production`)));
+    }
+    // One line per variable, and no value is repeated back.
+    expect(new Set(problems.map((p) => p.split(':')[0])).size).toBe(problems.length);
+    for (const value of Object.values(example)) expect(problems.join('\n')).not.toContain(value);
+  });
+
+  it('refuses every secret of k8s/secret.example.yaml, naming each variable', () => {
+    const example = k8sSecretExample();
+    expect(Object.keys(example)).toEqual(expect.arrayContaining(['DATABASE_URL', 'BUS_KEY', 'ENCRYPTION_KEYS', 'SECRET_PEPPER', 'BOOTSTRAP_CLIENT_SECRET']));
+    const problems = problemsOf({ ...realEnv(), ...example });
+    for (const name of ['BUS_KEY', 'ENCRYPTION_KEYS', 'SECRET_PEPPER', 'BOOTSTRAP_CLIENT_SECRET']) {
+      expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^${name}: is a placeholder`)));
+    }
+    expect(problems).toContainEqual(expect.stringMatching(/^DATABASE_URL: its password is a well-known default value/));
+  });
+
+  it('refuses the old compose default password and an upstream client secret left as a placeholder', () => {
+    const problems = problemsOf({
+      ...realEnv(),
+      DATABASE_URL: 'postgres://broker:broker@postgres:5432/broker',
+      UPSTREAM_AUTHORIZATION_URL: 'https://idp.example.com/auth',
+      UPSTREAM_TOKEN_URL: 'https://idp.example.com/token',
+      UPSTREAM_USERINFO_URL: 'https://idp.example.com/userinfo',
+      UPSTREAM_CLIENT_ID: 'broker',
+      UPSTREAM_CLIENT_SECRET: 'CHANGE_ME',
+    });
+    expect(problems).toEqual([
+      'UPSTREAM_CLIENT_SECRET: is a placeholder (it contains "change_me"); use the secret your identity provider issued (refused when NODE_ENV=production)',
+      'DATABASE_URL: its password is a well-known default value; set a real password (refused when NODE_ENV=production)',
+    ]);
+  });
+
+  it('refuses keys and secrets that are valid in form but not random (minimum entropy)', () => {
+    const problems = problemsOf({
+      ...realEnv(),
+      BUS_KEY: Buffer.alloc(32, 7).toString('base64'),
+      SECRET_PEPPER: Buffer.from('abcdabcdabcdabcdabcdabcdabcdabcd').toString('base64'),
+      ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')},k2:${Buffer.alloc(32).toString('base64')}`,
+      BOOTSTRAP_CLIENT_SECRET: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+    });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['BOOTSTRAP_CLIENT_SECRET', 'BUS_KEY', 'ENCRYPTION_KEYS', 'SECRET_PEPPER']);
+    expect(problems).toContainEqual(expect.stringMatching(/^BUS_KEY: is not random enough \(only 1 distinct bytes\)/));
+    expect(problems).toContainEqual(expect.stringMatching(/^BOOTSTRAP_CLIENT_SECRET: is too predictable \(about 0 bits/));
+  });
+
+  it('leaves development and test environments alone (local defaults and fixtures)', () => {
+    // The template's SECRET_PEPPER and BOOTSTRAP_CLIENT_SECRET (BUS_KEY and ENCRYPTION_KEYS are not even well-formed).
+    const { SECRET_PEPPER, BOOTSTRAP_CLIENT_SECRET } = dotenvExample();
+    const env = { ...realEnv(), SECRET_PEPPER, BOOTSTRAP_CLIENT_SECRET, NODE_ENV: 'development' };
+    expect(problemsOf(env)).toEqual([]);
+    expect(problemsOf({ ...env, NODE_ENV: 'test' })).toEqual([]);
+  });
+});
