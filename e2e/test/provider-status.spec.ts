@@ -8,7 +8,7 @@ import { KeyedHasher } from '@broker/crypto';
 import { ClientsService, IDENTITY_SCHEMA, UsersService } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
 import { createTestDatabase, signInAtDemoIdp, sleep, TestDatabase } from '@broker/testing';
-import { DemoIdpProcess, ServiceProcess, freePort, systemEnv } from './service-processes';
+import { DemoIdpProcess, ServiceProcess, busClientFor, consumerKeys, freePort, systemEnv } from './service-processes';
 
 const ADMIN_SECRET = randomBytes(32).toString('base64url');
 const PROVIDER_SECRET = randomBytes(24).toString('base64url');
@@ -93,7 +93,7 @@ describe('provider status: disable, refuse everywhere, re-activate', () => {
     alice = ((await delegated.json()) as { access_token: string }).access_token;
     const created = await api('/api/v2/externalOAuth/providers/', admin, { method: 'POST', body: { type: 'oidc', name: 'Demo', clientId: 'broker-provider', clientSecret: PROVIDER_SECRET, issuer: idp.issuer } });
     providerId = ((await created.json()) as { id: string }).id;
-    bus = new BusClientProxy({ redisUrl: env['REDIS_URL'], busKey: Buffer.from(env['BUS_KEY'], 'base64'), prefix: env['BUS_PREFIX'] });
+    bus = busClientFor(env);
     await bus.connect();
 
     const start = await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/`, alice, { method: 'POST' });
@@ -134,7 +134,7 @@ describe('provider status: disable, refuse everywhere, re-activate', () => {
     // The typed client says the same (a fresh client: nothing of the provider cached yet).
     const client = await BrokerClient.connect({
       redisUrl: env['REDIS_URL'],
-      busKey: Buffer.from(env['BUS_KEY'], 'base64'),
+      ...consumerKeys(env),
       prefix: env['BUS_PREFIX'],
       credentials: { tokenUrl: `${base}/api/v1/oauth/token`, clientId: service.clientId, clientSecret: service.clientSecret },
       defaultTimeoutMs: 10_000,
@@ -165,8 +165,8 @@ describe('provider status: disable, refuse everywhere, re-activate', () => {
   it('a change notice forged on Redis does not bring back a disabled provider’s tokens', async () => {
     await setStatus('invalid');
     expect(await busOutcome()).toMatchObject({ code: 'FORBIDDEN' });
-    // Someone with Redis access announces a change (even with a made-up status): the replicas read
-    // the provider again over the bus and find it still invalid.
+    // Someone with Redis access announces a change (even with a made-up status): unsigned, it is
+    // ignored by every replica (and had it been acted on, the provider read again is still invalid).
     const redis = createRedisConnection(env['REDIS_URL'], 'e2e-forger', {});
     try {
       for (let i = 0; i < 5; i++) {
@@ -177,6 +177,8 @@ describe('provider status: disable, refuse everywhere, re-activate', () => {
       await redis.quit();
     }
     expect(await Promise.all(Array.from({ length: 6 }, () => busOutcome()))).toEqual(Array(6).fill(expect.objectContaining({ code: 'FORBIDDEN' })));
+    const brokerLogs = services.filter((s) => s.app === 'token-broker').map((s) => s.output.join(''));
+    for (const log of brokerLogs) expect(log).toMatch(/ignored a message on the events channel that is not a genuine broker event \(malformed\)/);
     const rest = await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, alice, { method: 'POST' });
     expect(rest.status).toBe(403);
     await setStatus('active');

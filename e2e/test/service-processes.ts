@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BusClientProxy } from '@broker/bus';
 import { parseEventPublicKeys, parseServicePublicKeys, verifyEvent } from '@broker/bus-protocol';
-import type { BrokerEvent } from '@broker/contracts';
+import type { BrokerEvent, BusEvent } from '@broker/contracts';
 import { TestBusKeys, appScopedEnv, envForApp, freePort, testBusKeys, testRedisUrl, uniquePrefix } from '@broker/testing';
 
 export { freePort };
@@ -190,12 +190,24 @@ export class DemoIdpProcess {
 }
 
 /** A bus client holding what a caller of this test system is given: the services' public keys. */
-export function busClientFor(env: Record<string, string>, name = 'e2e'): BusClientProxy {
-  return new BusClientProxy({ redisUrl: env['REDIS_URL'], servicePublicKeys: parseServicePublicKeys(env['BUS_SERVICE_PUBLIC_KEYS']), prefix: env['BUS_PREFIX'], name });
+export function busClientFor(env: Record<string, string>, name = 'e2e', defaultTimeoutMs?: number): BusClientProxy {
+  return new BusClientProxy({
+    redisUrl: env['REDIS_URL'],
+    servicePublicKeys: parseServicePublicKeys(env['BUS_SERVICE_PUBLIC_KEYS']),
+    prefix: env['BUS_PREFIX'],
+    name,
+    ...(defaultTimeoutMs ? { defaultTimeoutMs } : {}),
+  });
 }
 
-/** The broker event a message of the events channel carries, if the broker signed it. */
+/** The authorization event a message of the events channel carries, if a broker publisher signed it (provider notices: undefined). */
 export function genuineEvent(env: Record<string, string>, message: string): BrokerEvent | undefined {
+  const event = genuineBusEvent(env, message);
+  return event && event.type !== 'provider.changed' ? event : undefined;
+}
+
+/** Any event of the events channel (authorization events and provider notices), if a publisher signed it. */
+export function genuineBusEvent(env: Record<string, string>, message: string): BusEvent | undefined {
   const checked = verifyEvent(parseEventPublicKeys(env['EVENTS_PUBLIC_KEYS']), message);
   return checked.ok ? checked.event : undefined;
 }

@@ -5,7 +5,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 
 /** Serving services and the secret holding each one's X25519 private key. */
-const SERVING = { 'provider-registry': 'BUS_KEY_PROVIDER_REGISTRY', 'token-broker': 'BUS_KEY_TOKEN_BROKER' };
+const SERVING = { 'provider-registry': 'BUS_PRIVATE_KEY_PROVIDER_REGISTRY', 'token-broker': 'BUS_PRIVATE_KEY_TOKEN_BROKER' };
 /** Event publishers and the secret holding each one's own Ed25519 signing key. */
 const PUBLISHERS = {
   'token-broker': 'EVENTS_KEY_TOKEN_BROKER',
@@ -22,8 +22,8 @@ const stamp = () => Date.now().toString(36);
 
 // NAME -> generator, merged into the runner's SECRET_GENERATORS (a rotation: see docs/bus-security.md).
 export const BUS_SECRET_GENERATORS = {
-  BUS_KEY_PROVIDER_REGISTRY: () => generate('x25519', `r${stamp()}`),
-  BUS_KEY_TOKEN_BROKER: () => generate('x25519', `b${stamp()}`),
+  BUS_PRIVATE_KEY_PROVIDER_REGISTRY: () => generate('x25519', `r${stamp()}`),
+  BUS_PRIVATE_KEY_TOKEN_BROKER: () => generate('x25519', `b${stamp()}`),
   EVENTS_KEY_TOKEN_BROKER: () => generate('ed25519', `tb${stamp()}`),
   EVENTS_KEY_WORKER: () => generate('ed25519', `wk${stamp()}`),
   EVENTS_KEY_PROVIDER_REGISTRY: () => generate('ed25519', `pr${stamp()}`),

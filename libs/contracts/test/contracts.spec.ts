@@ -53,6 +53,28 @@ describe('bus payload schemas', () => {
     'identity.delegated-token': { sub: 'alice', scopes: null, team_id: null },
     'identity.authorize': { response_type: 'code', duplicated: ['state'] },
     'identity.authorize-complete': { authorization: { client_id: 'c' }, upstreamAccessToken: 't' },
+    'identity.revocations': { version: 'v1' },
+    'identity.revoke': { token: 't', token_type_hint: 'access_token', client_id: 'c', client_secret: 's' },
+    'identity.introspect': { token: 't', basic: { clientId: 'c', clientSecret: 's' } },
+    'identity.admin-client': { clientId: 'cl_1', action: 'disable' },
+    'identity.admin-user': { sub: 'alice', action: 'delete' },
+    'identity.admin-revoke': { sub: 'alice' },
+    'authorizations.consent-page': { state: 's' },
+    'authorizations.consent-bind': { state: 's', bindingHash: 'ab'.repeat(32) },
+    'oauth-setups.list': { deploymentId: uuid, query: { limit: 10, order: 'asc' } },
+    'oauth-setups.get': { deploymentId: uuid, id: uuid },
+    'oauth-setups.create': { deploymentId: uuid, body: { name: 'n', config: {}, redirect_url: 'https://app.example/done' } },
+    'oauth-setups.update': { deploymentId: uuid, id: uuid, changes: { name: 'm' } },
+    'oauth-setups.open': { linkToken: 'l' },
+    'oauth-setups.finish': { setupId: uuid, result: { outcome: 'completed', authorizationId: uuid } },
+    'authorizations.setup-consent': { linkToken: 'l' },
+    'webhooks.list': {},
+    'webhooks.get': { id: uuid },
+    'webhooks.create': { url: 'https://hooks.example/in', event_types: ['authorization.created'] },
+    'webhooks.update': { id: uuid, changes: { status: 'disabled' } },
+    'webhooks.delete': { id: uuid },
+    'webhooks.rotate-secret': { id: uuid },
+    'webhooks.deliveries': { id: uuid, limit: 20 },
   };
 
   it('has a schema for every pattern that takes a well-formed payload and refuses unknown fields and wrong types', () => {
@@ -66,9 +88,21 @@ describe('bus payload schemas', () => {
     expect(busRequestSchema('nobody.knows')).toBeUndefined();
   });
 
+  it('refuses a NUL in any text field (PostgreSQL cannot store one), naming the field', () => {
+    const parsed = busRequestSchema('tokens.acquire')?.safeParse({ userId: 'alice\u0000', providerId: uuid });
+    expect(parsed?.success).toBe(false);
+    expect(parsed?.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['userId', 'must not contain NUL']]);
+    expect(busRequestSchema('identity.admin-user')?.safeParse({ sub: 'a\u0000', action: 'delete' }).success).toBe(false);
+    expect(busRequestSchema('identity.admin-user')?.safeParse({ sub: 'alice', action: 'promote' }).success).toBe(false);
+  });
+
   it('checks job data the same way: ids only, of the right shape', () => {
     expect(JOB_PAYLOAD_SCHEMAS.stats.STATS.safeParse({ orgId: 'o', jobId: uuid }).success).toBe(true);
     expect(JOB_PAYLOAD_SCHEMAS.stats.STATS.safeParse({ orgId: 'o', jobId: uuid, accessToken: 'x' }).success).toBe(false);
     expect(JOB_PAYLOAD_SCHEMAS['provider-deletion'].DELETE_PROVIDER.safeParse({ orgId: 'o', providerId: uuid, jobId: 'not-a-uuid' }).success).toBe(false);
+    expect(JOB_PAYLOAD_SCHEMAS['setup-expiry'].SWEEP_SETUPS.safeParse({}).success).toBe(true);
+    expect(JOB_PAYLOAD_SCHEMAS['setup-expiry'].SWEEP_SETUPS.safeParse({ orgId: 'o' }).success).toBe(false);
+    expect(JOB_PAYLOAD_SCHEMAS['webhook-delivery'].DELIVER_WEBHOOK.safeParse({ orgId: 'o', deliveryId: uuid }).success).toBe(true);
+    expect(JOB_PAYLOAD_SCHEMAS['webhook-delivery'].DELIVER_WEBHOOK.safeParse({ orgId: 'o', deliveryId: uuid, url: 'https://x' }).success).toBe(false);
   });
 });

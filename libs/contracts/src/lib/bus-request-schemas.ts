@@ -1,5 +1,12 @@
 import { z } from 'zod';
 import { BusPattern, BusRequest } from './message-patterns';
+import {
+  createOAuthSetupSchema,
+  createWebhookEndpointSchema,
+  listOAuthSetupsBusQuerySchema,
+  updateOAuthSetupSchema,
+  updateWebhookEndpointSchema,
+} from './oauth-setups.schemas';
 import { PROVIDER_ORDER_BY, PROVIDER_STATUSES, PROVIDER_TYPES } from './providers';
 
 /**
@@ -8,11 +15,17 @@ import { PROVIDER_ORDER_BY, PROVIDER_STATUSES, PROVIDER_TYPES } from './provider
  * bounds only: what a value means (a URL the egress guard allows, a known provider) is the
  * domain's to judge. Total: a pattern without a schema does not compile.
  */
-const id = z.string().min(1).max(256);
-const text = (max: number) => z.string().max(max);
-const optionalText = (max: number) => z.string().max(max).optional();
-const url = z.string().max(2048);
+// PostgreSQL cannot store NUL and no field of ours holds one: a NUL is refused here, once, for every pattern.
+const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((v) => !v.includes('\u0000'), { message: 'must not contain NUL' });
+const id = text(256).min(1);
+const optionalText = (max: number) => text(max).optional();
+const url = text(2048);
 const noPayload = z.strictObject({});
+const adminAction = z.enum(['disable', 'enable', 'delete']);
 
 const authorizeRequest = z.strictObject({
   response_type: optionalText(8192),
@@ -27,6 +40,21 @@ const authorizeRequest = z.strictObject({
 });
 
 const providerCallback = z.strictObject({ code: text(4096), providerId: id, state: text(2048), iss: optionalText(2048) });
+
+/** Client authentication as the gateway passes it on (form fields, or a decoded `Authorization: Basic`). */
+const clientAuth = {
+  client_id: optionalText(8192),
+  client_secret: optionalText(8192),
+  basic: z.strictObject({ clientId: text(8192), clientSecret: text(8192) }).optional(),
+};
+/** RFC 7009 / RFC 7662 requests: the token and its hint, with the client's authentication. */
+const tokenStatusRequest = z.strictObject({ token: optionalText(16_384), token_type_hint: optionalText(64), ...clientAuth });
+
+/** How a hosted setup's consent ended, as the token-broker reports it. */
+const setupOutcome = z.discriminatedUnion('outcome', [
+  z.strictObject({ outcome: z.literal('completed'), authorizationId: z.uuid() }),
+  z.strictObject({ outcome: z.literal('failed'), error: z.string().min(1).max(200) }),
+]);
 
 export const BUS_REQUEST_SCHEMAS: { [P in BusPattern]: z.ZodType<BusRequest<P>> } = {
   'providers.list': z.strictObject({
@@ -47,6 +75,8 @@ export const BUS_REQUEST_SCHEMAS: { [P in BusPattern]: z.ZodType<BusRequest<P>> 
     baseUrl: url.optional(),
     tenant: optionalText(255),
     issuer: url.optional(),
+    appSlug: optionalText(255),
+    appInstallUrl: url.optional(),
     endpoints: z
       .strictObject({
         authorizationUrl: url.optional(),
@@ -64,6 +94,8 @@ export const BUS_REQUEST_SCHEMAS: { [P in BusPattern]: z.ZodType<BusRequest<P>> 
       name: optionalText(255),
       skipConsent: z.boolean().optional(),
       status: z.enum(PROVIDER_STATUSES).optional(),
+      appSlug: text(255).nullable().optional(),
+      appInstallUrl: url.nullable().optional(),
     }),
   }),
   'providers.delete': z.strictObject({ id }),
@@ -73,7 +105,14 @@ export const BUS_REQUEST_SCHEMAS: { [P in BusPattern]: z.ZodType<BusRequest<P>> 
   'authorizations.authorize': z.strictObject({ providerId: id, state: optionalText(512), redirectUri: url.optional() }),
   'authorizations.callback': providerCallback,
   // The browser's return: any of these may be missing (the provider reported an error); the handler says which.
-  'authorizations.browser-callback': z.strictObject({ code: optionalText(4096), providerId: text(256), state: optionalText(2048), iss: optionalText(2048) }),
+  'authorizations.browser-callback': z.strictObject({
+    code: optionalText(4096),
+    providerId: text(256),
+    state: optionalText(2048),
+    iss: optionalText(2048),
+    browserBinding: optionalText(128),
+    error: optionalText(256),
+  }),
   'authorizations.list': noPayload,
   'authorizations.delete': z.strictObject({ id }),
   'authorizations.token': z.strictObject({ id, minValiditySeconds: z.number().min(0).max(86_400).optional() }),
@@ -91,15 +130,13 @@ export const BUS_REQUEST_SCHEMAS: { [P in BusPattern]: z.ZodType<BusRequest<P>> 
   'external-auth.device-exchange': z.strictObject({ providerId: text(256), deviceCode: text(4096) }),
   'identity.token': z.strictObject({
     grant_type: optionalText(8192),
-    client_id: optionalText(8192),
-    client_secret: optionalText(8192),
+    ...clientAuth,
     code: optionalText(8192),
     code_verifier: optionalText(8192),
     redirect_uri: optionalText(8192),
     refresh_token: optionalText(8192),
     scope: optionalText(8192),
     tz: optionalText(8192),
-    basic: z.strictObject({ clientId: text(8192), clientSecret: text(8192) }).optional(),
   }),
   'identity.jwks': noPayload,
   'identity.userinfo': noPayload,
@@ -111,6 +148,30 @@ export const BUS_REQUEST_SCHEMAS: { [P in BusPattern]: z.ZodType<BusRequest<P>> 
   }),
   'identity.authorize': authorizeRequest,
   'identity.authorize-complete': z.strictObject({ authorization: authorizeRequest, upstreamAccessToken: text(16_384) }),
+  'identity.revocations': z.strictObject({ version: optionalText(128) }),
+  'identity.revoke': tokenStatusRequest,
+  'identity.introspect': tokenStatusRequest,
+  'identity.admin-client': z.strictObject({ clientId: id, action: adminAction }),
+  'identity.admin-user': z.strictObject({ sub: id, action: adminAction }),
+  // Exactly one of them: the handler says which is missing or extra.
+  'identity.admin-revoke': z.strictObject({ client_id: optionalText(256), sub: optionalText(256), token: optionalText(16_384) }),
+  // Over-long states and links are unknown ones: the handlers answer NOT_FOUND for them.
+  'authorizations.consent-page': z.strictObject({ state: text(8192) }),
+  'authorizations.consent-bind': z.strictObject({ state: text(8192), bindingHash: text(128) }),
+  'authorizations.setup-consent': z.strictObject({ linkToken: text(8192) }),
+  'oauth-setups.list': z.strictObject({ deploymentId: id, query: listOAuthSetupsBusQuerySchema }),
+  'oauth-setups.get': z.strictObject({ deploymentId: id, id }),
+  'oauth-setups.create': z.strictObject({ deploymentId: id, body: createOAuthSetupSchema }),
+  'oauth-setups.update': z.strictObject({ deploymentId: id, id, changes: updateOAuthSetupSchema }),
+  'oauth-setups.open': z.strictObject({ linkToken: text(8192) }),
+  'oauth-setups.finish': z.strictObject({ setupId: id, result: setupOutcome }),
+  'webhooks.list': noPayload,
+  'webhooks.get': z.strictObject({ id }),
+  'webhooks.create': createWebhookEndpointSchema,
+  'webhooks.update': z.strictObject({ id, changes: updateWebhookEndpointSchema }),
+  'webhooks.delete': z.strictObject({ id }),
+  'webhooks.rotate-secret': z.strictObject({ id }),
+  'webhooks.deliveries': z.strictObject({ id, limit: z.number().int().min(1).max(100).optional(), after: optionalText(256) }),
 };
 
 /** The schema of a pattern's request payload, if the pattern is part of the contract. */

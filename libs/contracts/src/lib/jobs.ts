@@ -111,4 +111,6 @@ export const JOB_PAYLOAD_SCHEMAS: { [Q in QueueName]: { [N in JobName<Q>]: z.Zod
   stats: { STATS: z.strictObject({ orgId: orgIdField, jobId: jobIdField }) },
   'key-rotation': { ROTATE_KEYS: z.strictObject({ jobId: jobIdField }) },
   'device-poll': { POLL_DEVICE_AUTHORIZATION: z.strictObject({ orgId: orgIdField, deviceAuthorizationId: rowId }) },
+  'setup-expiry': { SWEEP_SETUPS: z.strictObject({}) },
+  'webhook-delivery': { DELIVER_WEBHOOK: z.strictObject({ orgId: orgIdField, deliveryId: rowId }) },
 };
