@@ -213,6 +213,24 @@ describe('BrokerClient against a fake broker', () => {
       expect(broker.state.busCalls).toHaveLength(2);
     });
 
+    it('drops every token of a provider when its signed change notice arrives; an unsigned one changes nothing', async () => {
+      const client = await connect();
+      await client.acquire({ authorizationId: AUTH });
+      await client.acquire({ authorizationId: AUTH });
+      expect(broker.state.busCalls).toHaveLength(1);
+      const notice = { type: 'provider.changed', orgId: 'org-1', providerId: PROVIDER, at: new Date().toISOString() } as const;
+      await broker.publish(JSON.stringify(notice));
+      await broker.publish(broker.sign({ ...notice, providerId: 'another-provider' }));
+      await waitFor(() => client.stats().eventsReceived === 1, 3_000, 'the other provider’s notice');
+      expect(client.stats().eventsRejected).toBe(1);
+      expect(client.stats().cachedTokens).toBe(1);
+      await broker.publish(broker.sign(notice));
+      await waitFor(() => client.stats().eventsReceived === 2, 3_000, 'the notice');
+      expect(client.stats().cachedTokens).toBe(0);
+      await client.acquire({ authorizationId: AUTH });
+      expect(broker.state.busCalls).toHaveLength(2);
+    });
+
     it('ignores malformed messages and forged events on the channel', async () => {
       const client = await connect();
       await client.acquire({ authorizationId: AUTH });

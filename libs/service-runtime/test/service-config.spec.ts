@@ -38,7 +38,7 @@ describe('service configuration', () => {
     expect(problemsOf({ ...valid, BUS_SERVICE_PUBLIC_KEYS: keys.publicKeys.split(',')[0] })).toEqual([
       'BUS_SERVICE_PUBLIC_KEYS: needs the public key of token-broker (token-broker=kid:key)',
     ]);
-    const broker = (env: Record<string, string>) => () => loadServiceConfig('token-broker', { ...valid, ...env }, { database: true, busServer: true, defaultPort: 3102 });
+    const broker = (env: Record<string, string>) => () => loadServiceConfig('token-broker', { ...valid, EVENTS_SIGNING_KEY: '', ...env }, { database: true, busServer: true, defaultPort: 3102 });
     expect(broker({})).toThrow(/EVENTS_SIGNING_KEY: required but not set[\s\S]*EVENTS_PUBLIC_KEYS: required but not set/);
     expect(broker({ ...EVENTS, EVENTS_SIGNING_KEY: 'nokey' })).toThrow(/EVENTS_SIGNING_KEY: signing key: each entry is kid:key/);
     const worker = loadServiceConfig(
@@ -56,11 +56,13 @@ describe('service configuration', () => {
       'REDIS_URL: required but not set',
       'BUS_SERVICE_PRIVATE_KEY: required but not set',
       'BUS_SERVICE_PUBLIC_KEYS: required but not set',
+      // The provider-registry publishes provider change notices, signed with its own key.
+      'EVENTS_SIGNING_KEY: required but not set',
     ]);
   });
 
   it('does not require DATABASE_URL of a service without tables', () => {
-    expect(problemsOf({ REDIS_URL: valid.REDIS_URL, ...BUS }, false)).toEqual([]);
+    expect(problemsOf({ REDIS_URL: valid.REDIS_URL, ...BUS, EVENTS_SIGNING_KEY: valid.EVENTS_SIGNING_KEY }, false)).toEqual([]);
   });
 
   it('names each bad value with what is expected', () => {

@@ -6,7 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import IORedis from 'ioredis';
 import { BusContext, BusException, BusServer } from '@broker/bus';
-import { AcquireTokenRequest, AcquiredToken, BrokerEvent, brokerEventsChannel } from '@broker/contracts';
+import { AcquireTokenRequest, AcquiredToken, BrokerEvent, BusEvent, brokerEventsChannel } from '@broker/contracts';
 import { testRedisUrl, uniquePrefix } from '@broker/testing';
 import { generateEventSigningKey, generateServiceKey, parseEventSigningKey, parseServicePrivateKeys, signEvent } from '@broker/bus-protocol';
 
@@ -141,7 +141,7 @@ export interface FakeBroker {
   /** A complete event as the broker would send it, unsigned (what anyone on Redis could publish). */
   event(fields: Partial<BrokerEvent>): BrokerEvent;
   /** The message the broker would publish for an event (signed), without publishing it. */
-  sign(event: BrokerEvent): string;
+  sign(event: BusEvent): string;
   /** A fresh Redis connection for the test's own use (closed with the broker). */
   redis(): IORedis;
   close(): Promise<void>;
