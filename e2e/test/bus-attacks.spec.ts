@@ -17,6 +17,7 @@ import { DataSource } from 'typeorm';
 import { Eavesdropper, RequestMonitor, until } from './bus-attack-support';
 import { redisSnapshot } from './redis-snapshot';
 import { DemoIdpProcess, ServiceProcess, busClientFor, consumerKeys, freePort, systemEnv } from './service-processes';
+import { WebhookReceiver } from './setups-system';
 
 const ADMIN_SECRET = randomBytes(32).toString('base64url');
 const PROVIDER_SECRET = randomBytes(24).toString('base64url');
@@ -42,6 +43,8 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
   let eventsHeard: IORedis;
   const events: string[] = [];
   let pg: PgClient;
+  /** A webhook receiver of the org: a forged delivery job must never make the worker call it. */
+  let receiver: WebhookReceiver;
   const secretsSeen: string[] = [ADMIN_SECRET, PROVIDER_SECRET];
 
   const form = (body: Record<string, string>) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
@@ -66,7 +69,14 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
       DEMO_IDP_TEST_HOOKS: '1',
     });
     await idp.start();
-    env = systemEnv(db.url, port, 'busattacks', { BOOTSTRAP_CLIENT_SECRET: ADMIN_SECRET, EGRESS_ALLOW_LOOPBACK: 'true', EGRESS_ALLOWED_PORTS: `443,${idp.port}`, BUS_TIMEOUT_MS: '10000' });
+    receiver = new WebhookReceiver(await freePort());
+    await receiver.start();
+    env = systemEnv(db.url, port, 'busattacks', {
+      BOOTSTRAP_CLIENT_SECRET: ADMIN_SECRET,
+      EGRESS_ALLOW_LOOPBACK: 'true',
+      EGRESS_ALLOWED_PORTS: `443,${idp.port},${receiver.port}`,
+      BUS_TIMEOUT_MS: '10000',
+    });
     services.push(new ServiceProcess('token-broker', await freePort(), env).start());
     await services[0].ready();
     services.push(new ServiceProcess('provider-registry', await freePort(), env).start(), new ServiceProcess('worker', await freePort(), env).start(), new ServiceProcess('gateway', port, env).start());
@@ -116,6 +126,7 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
     await bus?.close();
     await Promise.all(services.map((s) => s.stop()));
     await idp?.stop();
+    await receiver?.stop();
     await db?.drop();
   });
 
@@ -345,6 +356,18 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
     const openJobId = (await pg.query(`INSERT INTO registry.jobs (org_id, type, status) VALUES ('default', 'STATS', 'PENDING') RETURNING id`)).rows[0].id as string;
     const jobsBefore = Number((await pg.query(`SELECT count(*)::int AS n FROM registry.jobs`)).rows[0].n);
     const refreshesBefore = await refreshesAtProvider();
+    // A webhook endpoint with a delivery recorded but not due for an hour (as a retry waits): a
+    // forged job naming it must not make the worker call the receiver early, nor one of another org.
+    const endpoint = await api('/api/v2/webhook-endpoints', admin, { method: 'POST', body: { url: receiver.url, event_types: ['authorization.revoked'] } });
+    expect(endpoint.status).toBe(201);
+    const endpointId = ((await endpoint.json()) as { id: string }).id;
+    const deliveryId = (
+      await pg.query(
+        `INSERT INTO registry.webhook_deliveries (org_id, endpoint_id, event_type, event_key, payload, next_attempt_at)
+         VALUES ('default', $1, 'authorization.revoked', 'forged-test', $2::jsonb, now() + interval '1 hour') RETURNING id`,
+        [endpointId, JSON.stringify({ type: 'authorization.revoked', timestamp: new Date().toISOString(), data: { authorization_id: authorizationId } })],
+      )
+    ).rows[0].id as string;
     const forged: Record<string, [string, Record<string, unknown>][]> = {
       'provider-deletion': [
         ['DELETE_PROVIDER', { orgId: 'default', providerId, jobId: randomUUID() }],
@@ -363,6 +386,17 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
       'token-refresh': [['REFRESH_AUTHORIZATION', { orgId: 'default', authorizationId }]],
       revocation: [['REVOKE_AUTHORIZATION', { orgId: 'default', authorizationId }]],
       'device-poll': [['POLL_DEVICE_AUTHORIZATION', { orgId: 'default', deviceAuthorizationId: randomUUID() }]],
+      'webhook-delivery': [
+        ['DELIVER_WEBHOOK', { orgId: 'default', deliveryId }],
+        ['DELIVER_WEBHOOK', { orgId: 'other-org', deliveryId }],
+        ['DELIVER_WEBHOOK', { orgId: 'default', deliveryId: randomUUID() }],
+        ['DELIVER_WEBHOOK', { orgId: 'default', deliveryId, url: `http://127.0.0.1:${receiver.port}/elsewhere` }],
+      ],
+      // The sweep acts on PostgreSQL only (expiry times it recorded); data it does not take is refused.
+      'setup-expiry': [
+        ['SWEEP_SETUPS', { orgId: 'default', setupId: randomUUID() }],
+        ['SWEEP_SETUPS', {}],
+      ],
     };
     expect(Object.keys(forged).sort()).toEqual([...QUEUE_NAMES].sort());
     const added: { queue: Queue; id: string }[] = [];
@@ -393,7 +427,10 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
     expect(((await (await api(`/api/v2/externalOAuth/jobs/${statsJobId}/`, admin)).json()) as { finishedAt: string }).finishedAt).toBe(finishedAt);
     expect(await refreshesAtProvider()).toBe(refreshesBefore);
     expect((await pg.query(`SELECT status, started_at FROM registry.jobs WHERE id = $1`, [openJobId])).rows[0]).toEqual({ status: 'PENDING', started_at: null });
+    expect(receiver.attempts).toBe(0);
+    expect((await pg.query(`SELECT status, attempts FROM registry.webhook_deliveries WHERE id = $1`, [deliveryId])).rows[0]).toEqual({ status: 'pending', attempts: 0 });
     await pg.query(`DELETE FROM registry.jobs WHERE id = $1`, [openJobId]);
+    await api(`/api/v2/webhook-endpoints/${endpointId}`, admin, { method: 'DELETE' });
     for (const { queue } of added) await queue.close();
   });
 

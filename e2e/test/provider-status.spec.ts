@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { BusClientProxy, BusRemoteError, createRedisConnection } from '@broker/bus';
 import { BrokerClient, BrokerClientError } from '@broker/broker-client';
-import type { AcquiredToken } from '@broker/contracts';
+import type { AcquiredToken, BrokerEvent } from '@broker/contracts';
 import { brokerEventsChannel } from '@broker/contracts';
 import { KeyedHasher } from '@broker/crypto';
 import { ClientsService, IDENTITY_SCHEMA, UsersService } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
 import { createTestDatabase, signInAtDemoIdp, sleep, TestDatabase } from '@broker/testing';
-import { DemoIdpProcess, ServiceProcess, busClientFor, consumerKeys, freePort, systemEnv } from './service-processes';
+import { DemoIdpProcess, ServiceProcess, busClientFor, consumerKeys, freePort, genuineEvent, systemEnv } from './service-processes';
 
 const ADMIN_SECRET = randomBytes(32).toString('base64url');
 const PROVIDER_SECRET = randomBytes(24).toString('base64url');
@@ -185,14 +185,29 @@ describe('provider status: disable, refuse everywhere, re-activate', () => {
     expect(await busOutcome()).toMatchObject({ served: expect.any(String) });
   });
 
-  it('a provider being deleted serves nothing either, and its job removes the authorization', async () => {
-    const res = await api(`/api/v2/externalOAuth/providers/${providerId}/`, admin, { method: 'DELETE' });
-    expect(res.status).toBe(202);
-    const outcome = await busOutcome();
-    // Blocked while deleting, gone once the job removed it.
-    expect(['FORBIDDEN', 'NOT_FOUND']).toContain((outcome as { code?: string }).code);
-    const deadline = Date.now() + 20_000;
-    while (((await busOutcome()) as { code?: string }).code !== 'NOT_FOUND' && Date.now() < deadline) await sleep(200);
-    expect(await busOutcome()).toMatchObject({ code: 'NOT_FOUND' });
+  it('a provider being deleted serves nothing either, and its job removes the authorization and announces it', async () => {
+    // The deletion job announces each authorization it removes (signed, by the worker): every
+    // replica forgets it at once instead of serving what it remembers.
+    const events: BrokerEvent[] = [];
+    const subscriber = createRedisConnection(env['REDIS_URL'], 'e2e-deletion-events', {});
+    subscriber.on('message', (_c: string, m: string) => {
+      const event = genuineEvent(env, m);
+      if (event) events.push(event);
+    });
+    await subscriber.subscribe(brokerEventsChannel(env['BUS_PREFIX']));
+    try {
+      const res = await api(`/api/v2/externalOAuth/providers/${providerId}/`, admin, { method: 'DELETE' });
+      expect(res.status).toBe(202);
+      const outcome = await busOutcome();
+      // Blocked while deleting, gone once the job removed it.
+      expect(['FORBIDDEN', 'NOT_FOUND']).toContain((outcome as { code?: string }).code);
+      const deadline = Date.now() + 20_000;
+      while (!events.some((e) => e.type === 'authorization.revoked' && e.authorizationId === authorizationId) && Date.now() < deadline) await sleep(100);
+      expect(events).toContainEqual(expect.objectContaining({ type: 'authorization.revoked', orgId: 'default', authorizationId, providerId, userId: 'alice' }));
+      // Every replica, every time (no replica still answering from its memory).
+      expect(await Promise.all(Array.from({ length: 10 }, () => busOutcome()))).toEqual(Array(10).fill(expect.objectContaining({ code: 'NOT_FOUND' })));
+    } finally {
+      await subscriber.quit();
+    }
   });
 });

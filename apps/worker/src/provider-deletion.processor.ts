@@ -1,10 +1,10 @@
 import { Processor } from '@nestjs/bullmq';
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { JobHandlers, QueueProcessor, processorOptions } from '@broker/bus';
 import { JobPayload } from '@broker/contracts';
 import { JobEntity, JobsService, ProvidersService } from '@broker/registry';
-import { AuthorizationsService } from '@broker/tokens';
+import { AuthorizationsService, EVENT_SINK, EventSink } from '@broker/tokens';
 import { UpstreamRevoker } from './upstream-revoker';
 
 /**
@@ -12,6 +12,10 @@ import { UpstreamRevoker } from './upstream-revoker';
  * secret, then the provider. Each step is idempotent, so a retry (or another worker picking the job
  * up after this one died) carries on where it stopped. After the last attempt the job is ERROR and
  * the provider `deletion_failed` (a new DELETE retries).
+ *
+ * Each removed authorization is announced (a signed `authorization.revoked`, as an unlink is, with
+ * the same `unlinked` audit entry that confirms it), so the token-brokers' memory, the consumers'
+ * caches and the webhooks learn at once instead of serving from memory until it expires.
  */
 @Injectable()
 @Processor('provider-deletion', processorOptions('provider-deletion'))
@@ -27,6 +31,7 @@ export class ProviderDeletionProcessor extends QueueProcessor<'provider-deletion
     private readonly jobs: JobsService,
     private readonly authorizations: AuthorizationsService,
     private readonly revoker: UpstreamRevoker,
+    @Inject(EVENT_SINK) private readonly publish: EventSink,
   ) {
     super();
   }
@@ -56,9 +61,19 @@ export class ProviderDeletionProcessor extends QueueProcessor<'provider-deletion
       const provider = await this.providers.find(orgId, providerId);
       if (provider) {
         for (const authorization of await this.authorizations.forProvider(orgId, providerId)) {
-          if (await this.revoker.revokeBestEffort(provider, authorization)) revoked++;
-          await this.authorizations.remove(orgId, authorization.id);
+          const upstream = await this.revoker.revokeBestEffort(provider, authorization);
+          if (upstream) revoked++;
+          await this.authorizations.unlink(orgId, authorization.id, `provider deleted; ${upstream ? 'revoked at the provider' : 'not revoked at the provider'}`);
           removed.add(authorization.id);
+          await this.publish({
+            type: 'authorization.revoked',
+            orgId,
+            authorizationId: authorization.id,
+            providerId,
+            userId: authorization.userId,
+            status: authorization.status,
+            at: new Date().toISOString(),
+          });
           await this.jobs.progress(jobId, details());
         }
         await this.providers.removeDeleted(orgId, providerId);

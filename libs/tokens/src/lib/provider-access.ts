@@ -20,8 +20,11 @@ export type ProviderDirectory = (orgId: string) => Promise<string[]>;
  */
 export type ProviderAccess = (orgId: string, providerId: string, options?: { fresh?: boolean }) => Promise<ProviderCredentials | null>;
 
-/** Publishes an event on the bus (ids and statuses only). */
-export type EventSink = (event: import('@broker/contracts').BrokerEvent) => void;
+/**
+ * Publishes a signed event on the bus (ids and statuses only). Fire and forget; the promise, never
+ * rejected, lets a caller wait until Redis has taken it.
+ */
+export type EventSink = (event: import('@broker/contracts').BrokerEvent) => void | Promise<void>;
 
 /**
  * Asks for a refresh ahead of expiry (the worker's `token-refresh` queue). `tokenKey` names the
