@@ -177,8 +177,12 @@ describe('provider status: disable, refuse everywhere, re-activate', () => {
       await redis.quit();
     }
     expect(await Promise.all(Array.from({ length: 6 }, () => busOutcome()))).toEqual(Array(6).fill(expect.objectContaining({ code: 'FORBIDDEN' })));
-    const brokerLogs = services.filter((s) => s.app === 'token-broker').map((s) => s.output.join(''));
-    for (const log of brokerLogs) expect(log).toMatch(/ignored a message on the events channel that is not a genuine broker event \(malformed\)/);
+    // Every replica says it ignored them (its log is written out every 250 ms: wait for it).
+    const ignored = /ignored a message on the events channel that is not a genuine broker event \(malformed\)/;
+    const brokers = services.filter((s) => s.app === 'token-broker');
+    const logDeadline = Date.now() + 10_000;
+    while (brokers.some((s) => !ignored.test(s.output.join(''))) && Date.now() < logDeadline) await sleep(100);
+    for (const broker of brokers) expect(broker.output.join('')).toMatch(ignored);
     const rest = await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, alice, { method: 'POST' });
     expect(rest.status).toBe(403);
     await setStatus('active');
