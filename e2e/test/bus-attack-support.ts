@@ -15,6 +15,7 @@ export class RequestMonitor {
   readonly seen: SeenRequest[] = [];
   private readonly listeners: ((r: SeenRequest) => void)[] = [];
   private monitor?: { disconnect(): void };
+  private stopped = false;
 
   constructor(
     private readonly redisUrl: string,
@@ -36,6 +37,11 @@ export class RequestMonitor {
         }
       }
     });
+    // Lines still arriving while the connection closes are parsed as ordinary replies by ioredis
+    // ("Command queue state error"): expected after stop(); before it, a real failure.
+    monitor.on('error', (err: Error) => {
+      if (!this.stopped) throw err;
+    });
     this.monitor = monitor;
     redis.disconnect();
   }
@@ -46,6 +52,7 @@ export class RequestMonitor {
   }
 
   stop(): void {
+    this.stopped = true;
     this.monitor?.disconnect();
   }
 }
