@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { Client as PgClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { BusClientProxy, createRedisConnection } from '@broker/bus';
+import { parseServicePublicKeys } from '@broker/bus-protocol';
 import { EnvelopeCipher, parseKeyring } from '@broker/crypto';
 import { domainDataSourceOptions } from '@broker/service-runtime';
 import { freePort } from '@broker/testing';
@@ -65,7 +66,7 @@ const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 
 
 /** The bus client of the benchmark (the services' own wire format and keys). */
 function busClient(sys: TokenSystem): BusClientProxy {
-  return new BusClientProxy({ redisUrl: sys.redisUrl, busKey: Buffer.from(sys.env['BUS_KEY'], 'base64'), prefix: sys.env['BUS_PREFIX'], defaultTimeoutMs: 15_000 });
+  return new BusClientProxy({ redisUrl: sys.redisUrl, servicePublicKeys: parseServicePublicKeys(sys.env['BUS_SERVICE_PUBLIC_KEYS']), prefix: sys.env['BUS_PREFIX'], defaultTimeoutMs: 15_000 });
 }
 
 /** Acquires the hot authorizations round-robin until `until()` is true (at most `rate` a second); latencies in ms. */

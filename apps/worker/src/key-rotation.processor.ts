@@ -5,6 +5,7 @@ import { JobDetail, JobPayload } from '@broker/contracts';
 import { JobEntity, JobsService, SecureConfigsService } from '@broker/registry';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { AuthorizationsService } from '@broker/tokens';
+import { isOpen } from './provider-deletion.processor';
 
 /** The tables a rotation walks, in order, each in id order. */
 const TABLES = ['secure_configs', 'credentials'] as const;
@@ -41,6 +42,12 @@ export class KeyRotationProcessor extends QueueProcessor<'key-rotation'> {
   }
 
   private async rotate({ jobId }: JobPayload<'key-rotation', 'ROTATE_KEYS'>): Promise<void> {
+    // Only the system job the worker recorded (at start-up, under an advisory lock) runs.
+    const record = await this.jobs.find(jobId);
+    if (!isOpen(record) || record.type !== 'ROTATE_KEYS' || record.orgId !== null) {
+      this.logger.warn(`ignored a ROTATE_KEYS job (${jobId}) that no recorded rotation matches`);
+      return;
+    }
     if (!(await this.jobs.start(jobId))) return;
     const resumed = resumeFrom(await this.jobs.find(jobId));
     const total = resumed.totals;

@@ -30,6 +30,10 @@ interface Checkpoint {
  * A worker that dies mid-job hands it to another (or to itself after a restart), which carries on
  * with what is left: only the batch in flight is revoked again (revocation is idempotent). After
  * the last attempt the job is ERROR and the provider `deletion_failed` (a new DELETE retries).
+ *
+ * Each removed authorization is announced (a signed `authorization.revoked`, as an unlink is, with
+ * the same `unlinked` audit entry that confirms it), so the token-brokers' memory, the consumers'
+ * caches and the webhooks learn at once instead of serving from memory until it expires.
  */
 @Injectable()
 @Processor('provider-deletion', processorOptions('provider-deletion'))
@@ -51,8 +55,19 @@ export class ProviderDeletionProcessor extends QueueProcessor<'provider-deletion
   }
 
   private async deleteProvider({ orgId, providerId, jobId }: JobPayload<'provider-deletion', 'DELETE_PROVIDER'>, job: Job): Promise<void> {
-    if (!(await this.jobs.start(jobId))) return; // finished already (a duplicate delivery)
+    // Job data comes from Redis: act only on a deletion a DELETE recorded (the job record names the
+    // org and provider) of a provider that is being deleted. A forged job finds nothing to do.
     const record = await this.jobs.find(jobId);
+    if (!isOpen(record) || record.type !== 'DELETE_PROVIDER' || record.orgId !== orgId || detail(record, 'provider_id') !== providerId) {
+      this.logger.warn(`ignored a DELETE_PROVIDER job (${job.id}) that no recorded deletion request matches`);
+      return;
+    }
+    const current = await this.providers.find(orgId, providerId);
+    if (current && current.status !== 'deleting') {
+      this.logger.warn(`ignored a DELETE_PROVIDER job (${job.id}): provider ${providerId} is ${current.status}, not being deleted`);
+      return;
+    }
+    if (!(await this.jobs.start(jobId))) return; // finished already (a duplicate delivery)
     const remainingAtStart = await this.removal.remaining(orgId, providerId);
     const cp = checkpointOf(record, remainingAtStart);
     const details = (remaining: number): JobDetail[] => [
@@ -100,9 +115,18 @@ export class ProviderDeletionProcessor extends QueueProcessor<'provider-deletion
   }
 }
 
+/** A job record that is still to be done (a finished or unknown one is never acted on again). */
+export function isOpen(record: JobEntity | null): record is JobEntity {
+  return !!record && (record.status === 'PENDING' || record.status === 'RUNNING');
+}
+
+function detail(record: JobEntity, name: string): string | undefined {
+  return record.details.find((d) => d.name === name)?.value;
+}
+
 /** The checkpoint a previous run left in the job's details, or a fresh one. */
-function checkpointOf(record: JobEntity | null, remainingNow: number): Checkpoint {
-  const get = (name: string) => record?.details.find((d) => d.name === name)?.value;
+function checkpointOf(record: JobEntity, remainingNow: number): Checkpoint {
+  const get = (name: string) => detail(record, name);
   const total = Number(get('total'));
   return {
     total: Number.isInteger(total) && total >= remainingNow ? total : remainingNow,

@@ -22,7 +22,9 @@ const SCHEDULER_CHECK_MS = 30_000;
  *   nothing: the rows stay due and the next run takes them; the scheduler itself is re-created at
  *   start-up and whenever a worker finds it missing.
  * - REFRESH_AUTHORIZATION: per-token jobs queued by an older version; refreshes through the same
- *   single-flight path as callers. A dead authorization ends it; a transient failure is retried.
+ *   single-flight path as callers, only when the token row says a refresh is due (a job that comes
+ *   early, forged into Redis or a stale duplicate, does nothing). A dead authorization ends it; a
+ *   transient failure is retried.
  */
 @Injectable()
 @Processor('token-refresh', processorOptions('token-refresh'))
@@ -97,7 +99,8 @@ export class TokenRefreshProcessor extends QueueProcessor<'token-refresh'> imple
 
   private async refresh({ orgId, authorizationId }: JobPayload<'token-refresh', 'REFRESH_AUTHORIZATION'>): Promise<void> {
     try {
-      await this.tokens.refreshAhead(orgId, authorizationId, AHEAD_MIN_VALIDITY_SECONDS);
+      const served = await this.tokens.refreshAhead(orgId, authorizationId, AHEAD_MIN_VALIDITY_SECONDS);
+      if (!served) this.logger.log(`authorization ${authorizationId}: no refresh due yet; job ignored`);
     } catch (err) {
       // Dead, gone, or blocked by its provider's status (the next acquire after a re-activation refreshes and schedules again).
       if (err instanceof TokensError && (err.code === 'GONE' || err.code === 'NOT_FOUND' || err.code === 'FORBIDDEN')) {

@@ -124,7 +124,20 @@ export class TokensDomainModule {
       module: TokensDomainModule,
       imports: options.imports,
       providers: [...storage, ...options.providers, ...domain],
-      exports: [AuthorizationsService, AuthorizationsImport, ProviderAuthorizationsRemoval, RefreshSchedule, RefreshSweeper, UsageTracker, TokenPath, ConsentService, AuthorizedProvidersService, DeviceFlowService, ExternalAuthService],
+      exports: [
+        AuthorizationsService,
+        AuthorizationsImport,
+        ProviderAuthorizationsRemoval,
+        RefreshSchedule,
+        RefreshSweeper,
+        UsageTracker,
+        TokenPath,
+        ConsentService,
+        AuthorizedProvidersService,
+        DeviceFlowService,
+        ExternalAuthService,
+        EVENT_SINK,
+      ],
     };
   }
 }
