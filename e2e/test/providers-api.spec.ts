@@ -7,12 +7,13 @@ import { ClientsService, IDENTITY_SCHEMA } from '@broker/identity';
 import { REGISTRY_SCHEMA, SecureConfigsService } from '@broker/registry';
 import { domainDataSourceOptions } from '@broker/service-runtime';
 import { createTestDatabase, sleep, TestDatabase } from '@broker/testing';
-import { AuthorizationsService, TOKENS_SCHEMA } from '@broker/tokens';
+import { AuthorizationsImport, AuthorizationsService, TOKENS_SCHEMA } from '@broker/tokens';
 import { ServiceProcess, freePort, systemEnv } from './service-processes';
 
 const ADMIN_SECRET = randomBytes(32).toString('base64url');
 const K1 = `k1:${randomBytes(32).toString('base64')}`;
 const K2 = `k2:${randomBytes(32).toString('base64')}`;
+const K3 = `k3:${randomBytes(32).toString('base64')}`;
 
 interface Revocation {
   body: URLSearchParams;
@@ -107,6 +108,9 @@ describe('providers and jobs API', () => {
       // The test provider's revocation endpoint is on loopback (a development setting), on its own port.
       EGRESS_ALLOW_LOOPBACK: 'true',
       EGRESS_ALLOWED_PORTS: `443,${new URL(upstream).port}`,
+      // One authorization per deletion batch and one revocation at a time: a kill lands between checkpoints.
+      DELETION_BATCH: '1',
+      DELETION_REVOKE_CONCURRENCY: '1',
     });
     await Promise.all(['token-broker', 'provider-registry', 'worker', 'gateway'].map((app) => start(app)));
     admin = await token('admin', ADMIN_SECRET);
@@ -290,8 +294,10 @@ describe('providers and jobs API', () => {
     }
     const { location } = (await (await api(`/providers/${p['id']}/`, admin, { method: 'DELETE' })).json()) as { location: string };
     await waitForJob(location, (j) => j['status'] === 'RUNNING', 20_000);
-    while (revocation.received.length === 0) await sleep(50);
+    // The first batch is revoked and removed; the second one's revocation is in flight when the worker dies.
+    while (revocation.received.length < 2) await sleep(50);
     await services['worker'].kill();
+    const first = revocation.received[0].body.get('token');
     expect((await waitForJob(location, () => true))['status']).toBe('RUNNING');
     revocation.delayMs = 0;
     await start('worker');
@@ -299,6 +305,17 @@ describe('providers and jobs API', () => {
     expect(job['status']).toBe('COMPLETED');
     expect(await authorizations.forProvider('default', String(p['id']))).toEqual([]);
     expect((await api(`/providers/${p['id']}/`, admin)).status).toBe(404);
+    // Resumed from its checkpoint: the batch finished before the kill is not revoked again.
+    expect(revocation.received.filter((r) => r.body.get('token') === first)).toHaveLength(1);
+    expect(new Set(revocation.received.map((r) => r.body.get('token')))).toEqual(new Set(['r-s1', 'r-s2', 'r-s3', 'r-s4']));
+    const details = Object.fromEntries((job['details'] as { name: string; value: string }[]).map((d) => [d.name, d.value]));
+    expect(details).toMatchObject({ total: '4', removed: '4', remaining: '0' });
+    // One audit row (and one authorization.revoked) per removed authorization, none twice.
+    const audits = (await tokensDs.query(`SELECT authorization_id FROM tokens.audit_events WHERE type = 'unlinked' AND detail LIKE $1`, [
+      `%"jobId":"${location.split('/').at(-2)}"%`,
+    ])) as { authorization_id: string }[];
+    expect(audits).toHaveLength(4);
+    expect(new Set(audits.map((a) => a.authorization_id)).size).toBe(4);
   });
 
   it('runs a STATS job: authorizations by status and refresh outcomes per provider', async () => {
@@ -359,6 +376,64 @@ describe('providers and jobs API', () => {
       for (const [id, secret] of expected) expect(await k2Only.reveal('default', id)).toBe(secret);
       const [{ done }] = (await registryDs.query(`SELECT count(*)::int AS done FROM registry.jobs WHERE type = 'ROTATE_KEYS' AND status = 'COMPLETED'`)) as { done: number }[];
       expect(done).toBeGreaterThanOrEqual(1);
+    } finally {
+      await registryDs.destroy();
+    }
+  });
+
+  it('resumes a key rotation killed half-way from its checkpoint, without re-wrapping what was done', async () => {
+    // 400 token sets under k2 (imported in bulk, each envelope-encrypted as a consent stores it).
+    const p = await create({ type: 'box', name: 'Rotated', clientId: 'rot', clientSecret: 'rot-secret' });
+    const importer = new AuthorizationsImport(tokensDs, new EnvelopeCipher(parseKeyring(`${K1},${K2}`, 'k2')));
+    const tokens = new Map<string, string>();
+    const ids = await importer.insertMany(
+      'default',
+      Array.from({ length: 400 }, (_, i) => {
+        tokens.set(`rot-${i}`, `access-rot-${i}`);
+        return { providerId: String(p['id']), userId: `rot-${i}`, oauthClientId: 'rot', scopes: [], accessToken: `access-rot-${i}`, refreshToken: `refresh-rot-${i}`, expiresAt: new Date(Date.now() + 3_600_000) };
+      }),
+    );
+    expect(ids.every(Boolean)).toBe(true);
+    // k3 active; a slow pace (small batches, 40 rows a second) so the kill lands mid-table.
+    const k3Env = { ENCRYPTION_KEYS: `${K1},${K2},${K3}`, ENCRYPTION_ACTIVE_KEY_ID: 'k3', KEY_ROTATION_BATCH: '10', KEY_ROTATION_ROWS_PER_SECOND: '40' };
+    await services['provider-registry'].stop();
+    await services['worker'].stop();
+    await start('provider-registry', k3Env);
+    await start('worker', k3Env);
+    const underK3 = async () => (await tokensDs.query(`SELECT id, version FROM tokens.credentials WHERE key_id = 'k3'`)) as { id: string; version: number }[];
+    const deadline = Date.now() + 60_000;
+    while ((await underK3()).length < 100) {
+      if (Date.now() > deadline) throw new Error('the rotation did not start');
+      await sleep(100);
+    }
+    await services['worker'].kill();
+    const done = new Map((await underK3()).map((r) => [r.id, r.version]));
+    const [{ left }] = (await tokensDs.query(`SELECT count(*)::int AS left FROM tokens.credentials WHERE key_id <> 'k3'`)) as { left: number }[];
+    expect(left).toBeGreaterThan(0); // killed half-way
+    await start('worker', { ...k3Env, KEY_ROTATION_ROWS_PER_SECOND: '0' });
+    const registryDs = await new DataSource(domainDataSourceOptions(db.url, REGISTRY_SCHEMA, 'e2e-registry-k3')).initialize();
+    try {
+      let job: { status: string; details: { name: string; value: string }[] } | undefined;
+      for (const until = Date.now() + 90_000; ; ) {
+        [job] = (await registryDs.query(`SELECT status, details FROM registry.jobs WHERE type = 'ROTATE_KEYS' ORDER BY created_at DESC LIMIT 1`)) as (typeof job)[];
+        if (job?.status === 'COMPLETED' || job?.status === 'ERROR' || Date.now() > until) break;
+        await sleep(250);
+      }
+      expect(job?.status).toBe('COMPLETED');
+      // What the killed worker had re-wrapped was not written again: same version, still under k3.
+      const after = new Map((await underK3()).map((r) => [r.id, r.version]));
+      for (const [id, version] of done) expect(after.get(id)).toBe(version);
+      const [{ rest }] = (await tokensDs.query(`SELECT count(*)::int AS rest FROM tokens.credentials WHERE key_id <> 'k3'`)) as { rest: number }[];
+      expect(rest).toBe(0);
+      const details = Object.fromEntries((job?.details ?? []).map((d) => [d.name, d.value]));
+      expect(details['remaining']).toBe('0');
+      // Every value still opens, with k3 alone.
+      const k3Only = new AuthorizationsService(tokensDs, new EnvelopeCipher(parseKeyring(K3)));
+      for (const id of ids.slice(0, 400).filter((_, i) => i % 37 === 0)) {
+        const t = await k3Only.tokens('default', String(id));
+        expect(t?.accessToken).toMatch(/^access-rot-\d+$/);
+      }
+      expect(await new SecureConfigsService(registryDs, new EnvelopeCipher(parseKeyring(K3))).reveal('default', String(p['secureConfigId']))).toBe('rot-secret');
     } finally {
       await registryDs.destroy();
     }

@@ -379,6 +379,41 @@ describe('consent and the token path', () => {
     expect(await consumed()).toBe(1); // served from storage: the caller did not wait on the provider
   });
 
+  it('heals its schedule: with the queue keys flushed and the worker restarted, a used token set is still refreshed ahead', async () => {
+    const running = others.filter((s) => s.app === 'worker' && s.running);
+    expect(running.length).toBeGreaterThan(0);
+    await Promise.all(running.map((w) => w.kill()));
+    // A Redis flush of the job queues: the sweep's scheduler and every queued job are gone.
+    const redis = createRedisConnection(env['REDIS_URL'], 'e2e-flush', {});
+    let removed = 0;
+    try {
+      for (let cursor = '0'; ; ) {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${env['BUS_PREFIX']}:jobs:token-refresh:*`, 'COUNT', 1000);
+        if (keys.length) removed += await redis.del(...keys);
+        cursor = next;
+        if (cursor === '0') break;
+      }
+    } finally {
+      await redis.quit();
+    }
+    expect(removed).toBeGreaterThan(0);
+    const id = await connect(alice, 'alice@example.test');
+    const written = Date.now();
+    const used = await acquire(id, 5); // in use: its next token set is due ahead of expiry
+    const worker = new ServiceProcess('worker', await freePort(), env).start();
+    others.push(worker);
+    await worker.ready();
+    // 20-second tokens: refreshed about 10 s before expiry by the new worker, from PostgreSQL alone.
+    const deadline = Date.now() + 25_000;
+    const refreshed = () => events.find((e) => e.type === 'authorization.refreshed' && e.authorizationId === id && Date.parse(e.at) > written);
+    while (!refreshed() && Date.now() < deadline) await sleep(250);
+    expect(refreshed()).toBeDefined();
+    expect(Date.parse(refreshed()?.at ?? '') - written).toBeLessThan(20_000); // before the 20 s token expired
+    const after = await acquire(id, 5);
+    seen.push(used.accessToken, after.accessToken);
+    expect(after.accessToken).not.toBe(used.accessToken);
+  });
+
   it('serves internal services through the typed client, with a cache dropped at once by the broker’s events', async () => {
     const ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-client')).initialize();
     let client: BrokerClient | undefined;
@@ -423,7 +458,7 @@ describe('consent and the token path', () => {
     const dump = pgDump(db.url);
     expect(dump).toContain('tokens.credentials');
     const redis = await redisSnapshot(env['REDIS_URL'], env['BUS_PREFIX']);
-    expect(redis).toContain('REFRESH_AUTHORIZATION'); // the refresh jobs are there: the scan is real
+    expect(redis).toContain('SWEEP_DUE_REFRESHES'); // the refresh queue's jobs are there (the schedule itself is in PostgreSQL): the scan is real
     for (const secret of [...secrets, PROVIDER_SECRET]) {
       expect(logs).not.toContain(secret);
       expect(dump).not.toContain(secret);

@@ -119,6 +119,10 @@ describe('signed webhooks', () => {
     const expiring = await sys.createSetup({ expires_at: new Date(Date.now() + 1000).toISOString() });
     // authorization.refreshed: the worker refreshes the 20 s token ahead of expiry.
     await main.waitFor((rs) => ofType(rs, 'authorization.refreshed').length > 0, 30_000);
+    // A service uses the token: a used token set is refreshed ahead again (an unused one would only
+    // be kept alive at its provider's idle window, docs/scale.md), so there is a next refresh.
+    const linked = (await (await sys.api('/api/v2/externalOAuth/authorizedProviders/', sys.ada)).json()) as { data: { id: string }[] };
+    expect((await sys.api(`/api/v2/externalOAuth/authorizedProviders/${linked.data[0].id}/token/`, sys.ada, { method: 'POST' })).status).toBe(201);
     // authorization.expired: the provider revokes the grant; the next refresh is refused.
     expect((await fetch(`${sys.idp.issuer}/__test/revoke-grants`, { method: 'POST' })).status).toBe(200);
     await main.waitFor((rs) => ofType(rs, 'authorization.expired').length > 0, 40_000);

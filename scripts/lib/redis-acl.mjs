@@ -33,7 +33,8 @@ function serviceScope(app, p) {
     case 'token-broker':
       return [req('token-broker'), `~${p}:bus:seen:token-broker:*`, req('provider-registry'), `~${p}:jobs:*`, `&${p}:bus:reply:*`, `&${p}:events`, revocations];
     case 'worker':
-      return [`~${p}:jobs:*`, `&${p}:events`];
+      // `<p>:rl:refresh:*`: the per-provider refresh rate limit shared by every worker (docs/scale.md).
+      return [`~${p}:jobs:*`, `~${p}:rl:refresh:*`, `&${p}:events`];
     default:
       throw new Error(`unknown service ${app}`);
   }

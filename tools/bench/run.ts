@@ -1,16 +1,19 @@
 // Benchmark entry: provisions what the benchmark needs under a temp dir, runs, prints, cleans up.
 //   bus     a throwaway Redis (unless BENCH_REDIS_URL is given)
 //   tokens  throwaway PostgreSQL + Redis, the demo IdP and the four services (see tokens.bench.ts)
+//   scale   the same, with N authorizations and a fake provider (see scale.bench.ts)
 // Everything started is stopped and the temp dirs removed on success, failure, Ctrl-C (SIGINT,
-// SIGTERM, SIGHUP) or when the run exceeds its time bound (BENCH_DEADLINE_MS, default 170 s).
+// SIGTERM, SIGHUP) or when the run exceeds its time bound (BENCH_DEADLINE_MS, default 170 s; for
+// scale 10 min plus 2 min per 100 000 authorizations).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { printBusBench, runBusBench } from './bus.bench';
 import { killAllProcsNow, stopAllProcs, unexpectedExits } from './procs';
 
-const BENCHMARKS = ['bus', 'tokens'];
-const DEADLINE_MS = Number(process.env['BENCH_DEADLINE_MS'] ?? 170_000);
+const BENCHMARKS = ['bus', 'tokens', 'scale'];
+const scaleN = Number(process.env['BENCH_SCALE_N'] ?? 100_000);
+const DEADLINE_MS = Number(process.env['BENCH_DEADLINE_MS'] ?? (process.argv[2] === 'scale' ? 600_000 + (scaleN / 100_000) * 120_000 : 170_000));
 const quiet = { log: () => undefined };
 
 /** What this file uses of scripts/lib/local-services.mjs (plain JS, no declarations). */
@@ -90,14 +93,14 @@ async function main(): Promise<void> {
       process.stderr.write('  … throwaway PostgreSQL and Redis\n');
       const servers = await services.startThrowawayServices({ postgres: true, redis: true, ...quiet });
       const databaseUrl = await services.createDatabase(servers.databaseUrl, 'broker');
-      const { runTokensBench, printTokensBench } = await import('./tokens.bench');
-      const result = await runTokensBench(dir, {
-        databaseUrl,
-        redisUrl: servers.redisUrl,
-        pgDataDir: join(servers.dir, 'postgres'),
-        redisDir: join(servers.dir, 'redis'),
-      });
-      printTokensBench(result);
+      const provisioned = { databaseUrl, redisUrl: servers.redisUrl, pgDataDir: join(servers.dir, 'postgres'), redisDir: join(servers.dir, 'redis') };
+      if (which === 'scale') {
+        const { runScaleBench, printScaleBench } = await import('./scale.bench');
+        printScaleBench(await runScaleBench(dir, provisioned));
+      } else {
+        const { runTokensBench, printTokensBench } = await import('./tokens.bench');
+        printTokensBench(await runTokensBench(dir, provisioned));
+      }
       console.log(`\nwhole run (provisioning included, clean-up not): ${((Date.now() - started) / 1000).toFixed(0)} s`);
     }
   } catch (err) {

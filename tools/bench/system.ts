@@ -48,6 +48,8 @@ export interface TokenSystem {
   inspectPort(proc: Proc): number | undefined;
   /** Creates a user and connects them through the consent flow (another authorization). */
   connectUser(user: string): Promise<Authorization>;
+  /** Starts one more process of a service (e.g. a restart with other settings), resolved once ready. */
+  startService(app: 'token-broker' | 'provider-registry' | 'worker', env?: Record<string, string>, name?: string): Promise<Proc>;
 }
 
 export interface SystemOptions {
@@ -62,6 +64,10 @@ export interface SystemOptions {
   /** Start the token-brokers and the gateway with --inspect on loopback (for CPU profiles). */
   inspect: boolean;
   step: (msg: string) => void;
+  /** More loopback ports the services may call (a benchmark's own fake provider). */
+  egressPorts?: number[];
+  /** More settings for every service (bench:scale's batch sizes and paces). */
+  extraEnv?: Record<string, string>;
 }
 
 /** Warns when the build looks older than the sources (the bench runs dist/, not the sources). */
@@ -139,20 +145,21 @@ export async function startTokenSystem(o: SystemOptions): Promise<TokenSystem> {
     SECRET_PEPPER: randomBytes(32).toString('base64'),
     BOOTSTRAP_CLIENT_SECRET: adminSecret,
     EGRESS_ALLOW_LOOPBACK: 'true',
-    EGRESS_ALLOWED_PORTS: `443,${idpPort}`,
+    EGRESS_ALLOWED_PORTS: ['443', idpPort, ...(o.egressPorts ?? [])].join(','),
     ACCESS_TOKEN_TTL_SECONDS: '3600',
     DELEGATED_TOKEN_TTL_SECONDS: '3600',
     // Node flags for the services only (e.g. GC settings), to compare runtime tunings.
     ...(process.env['BENCH_SERVICE_NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['BENCH_SERVICE_NODE_OPTIONS'] } : {}),
+    ...o.extraEnv,
   };
   const ports = new Map<Proc, number>();
   const inspectPorts = new Map<Proc, number>();
-  const startApp = async (app: App, i = 0, port?: number): Promise<Proc> => {
+  const startApp = async (app: App, i = 0, port?: number, more: Record<string, string> = {}, named?: string): Promise<Proc> => {
     const p = port ?? (await freePort());
-    const name = i ? `${app}-${i + 1}` : app;
+    const name = named ?? (i ? `${app}-${i + 1}` : app);
     const inspect = o.inspect && (app === 'token-broker' || app === 'gateway') ? await freePort() : undefined;
     const args = [...(inspect ? [`--inspect=127.0.0.1:${inspect}`] : []), appEntry(app)];
-    const proc = new Proc(name, process.execPath, args, { ...envForApp(app, env), PORT: String(p) }, join(o.dir, `${name}.log`), ROOT);
+    const proc = new Proc(name, process.execPath, args, { ...envForApp(app, env), ...more, PORT: String(p) }, join(o.dir, `${name}.log`), ROOT);
     ports.set(proc, p);
     if (inspect) inspectPorts.set(proc, inspect);
     return proc;
@@ -269,6 +276,11 @@ export async function startTokenSystem(o: SystemOptions): Promise<TokenSystem> {
     consumed,
     connectUser,
     inspectPort: (proc) => inspectPorts.get(proc),
+    startService: async (app, more, name) => {
+      const proc = await startApp(app, 0, undefined, more, name);
+      await ready(proc, app);
+      return proc;
+    },
   };
 }
 

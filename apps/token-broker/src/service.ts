@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { JobProducer, JobQueuesModule } from '@broker/bus';
 import { IDENTITY_SCHEMA, IdentityDomainModule } from '@broker/identity';
 import { ServiceConfig, ServiceDefinition, ServiceEventPublisher, ServiceRuntimeModule } from '@broker/service-runtime';
-import { DEVICE_POLL_SCHEDULER, EVENT_SINK, PROVIDER_ACCESS, PROVIDER_DIRECTORY, REFRESH_SCHEDULER, TOKENS_SCHEMA, TOKEN_PATH_FAULTS, TokensDomainModule, jobDevicePollScheduler, jobRefreshScheduler } from '@broker/tokens';
+import { DEVICE_POLL_SCHEDULER, EVENT_SINK, PROVIDER_ACCESS, PROVIDER_DIRECTORY, TOKENS_SCHEMA, TOKEN_PATH_FAULTS, TokensDomainModule, jobDevicePollScheduler } from '@broker/tokens';
 import { ExternalAuthBusController } from './external-auth.bus-controller';
 import { testFaults } from './test-faults';
 import { ConsentPageBusController } from './consent-page.bus-controller';
@@ -33,7 +33,6 @@ class TokenBrokerModule {
             { provide: PROVIDER_ACCESS, inject: [BusProviderAccess], useFactory: (a: BusProviderAccess) => a.access },
             { provide: PROVIDER_DIRECTORY, inject: [BusProviderAccess], useFactory: (a: BusProviderAccess) => a.directory },
             { provide: EVENT_SINK, inject: [ServiceEventPublisher], useFactory: (p: ServiceEventPublisher) => p.publish },
-            { provide: REFRESH_SCHEDULER, inject: [JobProducer], useFactory: (jobs: JobProducer) => jobRefreshScheduler(jobs) },
             { provide: DEVICE_POLL_SCHEDULER, inject: [JobProducer], useFactory: (jobs: JobProducer) => jobDevicePollScheduler(jobs) },
             ...(config.testFaultHooks ? [{ provide: TOKEN_PATH_FAULTS, useFactory: () => testFaults(config) }] : []),
           ],

@@ -2,16 +2,34 @@ import { Processor } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { JobHandlers, QueueProcessor, processorOptions } from '@broker/bus';
-import { JobPayload } from '@broker/contracts';
+import { JobDetail, JobPayload } from '@broker/contracts';
 import { JobEntity, JobsService, ProvidersService } from '@broker/registry';
-import { AuthorizationsService, EVENT_SINK, EventSink } from '@broker/tokens';
+import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
+import { ProviderAuthorizationsRemoval, forEachLimited } from '@broker/tokens';
 import { UpstreamRevoker } from './upstream-revoker';
 
+/** How many removed ids the job's details list (every one is in the audit trail). */
+const LISTED_IDS = 1_000;
+
+/** The deletion's checkpoint, kept in the job's details so a resumed job carries on from it. */
+interface Checkpoint {
+  /** Authorizations the provider had when the job first started. */
+  total: number;
+  revoked: number;
+  /** The first removed ids (up to LISTED_IDS). */
+  ids: string[];
+  /** The last audit row whose `authorization.revoked` was published. */
+  announcedThrough: string | null;
+}
+
 /**
- * DELETE_PROVIDER: revokes (best effort) and removes every authorization of the provider, then its
- * secret, then the provider. Each step is idempotent, so a retry (or another worker picking the job
- * up after this one died) carries on where it stopped. After the last attempt the job is ERROR and
- * the provider `deletion_failed` (a new DELETE retries).
+ * DELETE_PROVIDER: revokes (best effort, `DELETION_REVOKE_CONCURRENCY` calls at once) and removes
+ * every authorization of the provider in batches of `DELETION_BATCH`, then its secret, then the
+ * provider. Each batch is committed with its audit rows and announced (`authorization.revoked`);
+ * the job's details are its checkpoint and progress (`total`, `removed`, `remaining`, `revoked`).
+ * A worker that dies mid-job hands it to another (or to itself after a restart), which carries on
+ * with what is left: only the batch in flight is revoked again (revocation is idempotent). After
+ * the last attempt the job is ERROR and the provider `deletion_failed` (a new DELETE retries).
  *
  * Each removed authorization is announced (a signed `authorization.revoked`, as an unlink is, with
  * the same `unlinked` audit entry that confirms it), so the token-brokers' memory, the consumers'
@@ -29,9 +47,9 @@ export class ProviderDeletionProcessor extends QueueProcessor<'provider-deletion
   constructor(
     private readonly providers: ProvidersService,
     private readonly jobs: JobsService,
-    private readonly authorizations: AuthorizationsService,
+    private readonly removal: ProviderAuthorizationsRemoval,
     private readonly revoker: UpstreamRevoker,
-    @Inject(EVENT_SINK) private readonly publish: EventSink,
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
   ) {
     super();
   }
@@ -50,40 +68,45 @@ export class ProviderDeletionProcessor extends QueueProcessor<'provider-deletion
       return;
     }
     if (!(await this.jobs.start(jobId))) return; // finished already (a duplicate delivery)
-    const removed = new Set(detail(record, 'authorization_ids')?.split(',').filter(Boolean) ?? []);
-    let revoked = Number(detail(record, 'revoked') ?? 0);
-    const details = () => [
+    const remainingAtStart = await this.removal.remaining(orgId, providerId);
+    const cp = checkpointOf(record, remainingAtStart);
+    const details = (remaining: number): JobDetail[] => [
       { name: 'provider_id', value: providerId },
-      { name: 'authorization_ids', value: [...removed].join(',') },
-      { name: 'revoked', value: String(revoked) },
+      { name: 'authorization_ids', value: cp.ids.join(',') },
+      { name: 'revoked', value: String(cp.revoked) },
+      { name: 'total', value: String(cp.total) },
+      { name: 'removed', value: String(Math.max(0, cp.total - remaining)) },
+      { name: 'remaining', value: String(remaining) },
+      { name: 'announced_through', value: cp.announcedThrough ?? '' },
     ];
     try {
+      // Removals committed before a crash but not yet announced are announced first.
+      const pending = await this.removal.announcePending(orgId, jobId, cp.announcedThrough);
+      if (pending.announced) this.logger.log(`deletion of provider ${providerId}: ${pending.announced} removal(s) announced after a restart`);
+      cp.announcedThrough = pending.lastAuditId;
+      await this.jobs.progress(jobId, details(remainingAtStart));
       const provider = await this.providers.find(orgId, providerId);
       if (provider) {
-        for (const authorization of await this.authorizations.forProvider(orgId, providerId)) {
-          const upstream = await this.revoker.revokeBestEffort(provider, authorization);
-          if (upstream) revoked++;
-          await this.authorizations.unlink(orgId, authorization.id, `provider deleted; ${upstream ? 'revoked at the provider' : 'not revoked at the provider'}`);
-          removed.add(authorization.id);
-          await this.publish({
-            type: 'authorization.revoked',
-            orgId,
-            authorizationId: authorization.id,
-            providerId,
-            userId: authorization.userId,
-            status: authorization.status,
-            at: new Date().toISOString(),
+        const revoke = await this.revoker.forProvider(provider);
+        for (;;) {
+          const batch = await this.removal.nextBatch(orgId, providerId, this.config.bulk.deletionBatch);
+          if (!batch.length) break;
+          await forEachLimited(batch, this.config.bulk.revokeConcurrency, async (a) => {
+            if (revoke && a.token && (await revoke(a.token, a.id))) cp.revoked++;
           });
-          await this.jobs.progress(jobId, details());
+          const { removed, lastAuditId } = await this.removal.removeBatch(orgId, providerId, jobId, batch);
+          for (const id of removed) if (cp.ids.length < LISTED_IDS) cp.ids.push(id);
+          if (lastAuditId) cp.announcedThrough = lastAuditId;
+          await this.jobs.progress(jobId, details(await this.removal.remaining(orgId, providerId)));
         }
         await this.providers.removeDeleted(orgId, providerId);
       }
-      await this.jobs.complete(jobId, details());
-      this.logger.log(`provider ${providerId} deleted with ${removed.size} authorization(s), ${revoked} revoked upstream`);
+      await this.jobs.complete(jobId, details(0));
+      this.logger.log(`provider ${providerId} deleted with ${cp.total} authorization(s), ${cp.revoked} revoked upstream`);
     } catch (err) {
       const attempts = job.opts.attempts ?? 1;
       if (job.attemptsMade + 1 >= attempts) {
-        await this.jobs.fail(jobId, (err as Error).message ?? 'deletion failed', details());
+        await this.jobs.fail(jobId, (err as Error).message ?? 'deletion failed', details(await this.removal.remaining(orgId, providerId).catch(() => 0)));
         await this.providers.markDeletionFailed(orgId, providerId);
         this.logger.error(`deletion of provider ${providerId} failed for good: ${(err as Error).message}`);
       }
@@ -99,4 +122,16 @@ export function isOpen(record: JobEntity | null): record is JobEntity {
 
 function detail(record: JobEntity, name: string): string | undefined {
   return record.details.find((d) => d.name === name)?.value;
+}
+
+/** The checkpoint a previous run left in the job's details, or a fresh one. */
+function checkpointOf(record: JobEntity, remainingNow: number): Checkpoint {
+  const get = (name: string) => detail(record, name);
+  const total = Number(get('total'));
+  return {
+    total: Number.isInteger(total) && total >= remainingNow ? total : remainingNow,
+    revoked: Number(get('revoked') ?? 0) || 0,
+    ids: (get('authorization_ids') ?? '').split(',').filter(Boolean),
+    announcedThrough: get('announced_through') || null,
+  };
 }

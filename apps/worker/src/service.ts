@@ -1,8 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { JobProducer, JobQueuesModule } from '@broker/bus';
+import { JobQueuesModule } from '@broker/bus';
 import { ProvidersService, REGISTRY_SCHEMA, RegistryDomainModule, SecureConfigsService } from '@broker/registry';
 import { ServiceConfig, ServiceDefinition, ServiceEventPublisher, ServiceRuntimeModule } from '@broker/service-runtime';
-import { EVENT_SINK, PROVIDER_ACCESS, REFRESH_SCHEDULER, TOKENS_SCHEMA, TokensDomainModule, jobRefreshScheduler } from '@broker/tokens';
+import { EVENT_SINK, PROVIDER_ACCESS, PROVIDER_GATE, TOKENS_SCHEMA, TokensDomainModule } from '@broker/tokens';
+import { ProviderRefreshGate } from './provider-refresh-gate';
 import { JobReconciler } from './job-reconciler';
 import { DevicePollProcessor } from './device-poll.processor';
 import { KeyRotationProcessor } from './key-rotation.processor';
@@ -33,7 +34,8 @@ class WorkerModule {
               useFactory: (providers: ProvidersService, secrets: SecureConfigsService) => registryProviderAccess(providers, secrets),
             },
             { provide: EVENT_SINK, inject: [ServiceEventPublisher], useFactory: (p: ServiceEventPublisher) => p.publish },
-            { provide: REFRESH_SCHEDULER, inject: [JobProducer], useFactory: (jobs: JobProducer) => jobRefreshScheduler(jobs) },
+            ProviderRefreshGate,
+            { provide: PROVIDER_GATE, useExisting: ProviderRefreshGate },
           ],
         }),
       ],

@@ -2,12 +2,15 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { GuardedFetch, createGuardedFetch, revokeToken } from '@broker/provider-adapters';
 import { ProviderEntity, SecureConfigsService } from '@broker/registry';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
-import { AuthorizationEntity, AuthorizationsService } from '@broker/tokens';
+import type { RemovalCandidate } from '@broker/tokens';
+
+/** Revokes tokens of one provider; resolves true when the provider confirmed. Never rejects. */
+export type ProviderRevoker = (token: NonNullable<RemovalCandidate['token']>, authorizationId: string) => Promise<boolean>;
 
 /**
- * Best-effort revocation of an authorization's tokens at its provider (refresh token first: it
- * ends the grant). Never throws: a provider that is down, slow or without revocation must not
- * block the removal, which happens whatever it answers.
+ * Best-effort revocation of authorizations' tokens at their provider (refresh token first: it
+ * ends the grant). Never throws: a provider that is down, slow (5 s per call) or without
+ * revocation must not block the removal, which happens whatever it answers.
  */
 @Injectable()
 export class UpstreamRevoker implements OnApplicationShutdown {
@@ -16,7 +19,6 @@ export class UpstreamRevoker implements OnApplicationShutdown {
 
   constructor(
     private readonly secrets: SecureConfigsService,
-    private readonly authorizations: AuthorizationsService,
     @Inject(SERVICE_CONFIG) config: ServiceConfig,
   ) {
     this.fetch = createGuardedFetch(config.egress);
@@ -26,26 +28,15 @@ export class UpstreamRevoker implements OnApplicationShutdown {
     await this.fetch.close();
   }
 
-  async revokeBestEffort(provider: ProviderEntity, authorization: AuthorizationEntity): Promise<boolean> {
-    try {
-      const tokens = await this.authorizations.tokens(authorization.orgId, authorization.id);
-      if (!tokens || !provider.secureConfigId) return false;
-      const clientSecret = await this.secrets.reveal(provider.orgId, provider.secureConfigId);
-      if (clientSecret === null) return false;
-      const token = tokens.refreshToken ?? tokens.accessToken;
-      const outcome = await revokeToken({
-        provider: provider.resolved,
-        clientId: provider.clientId,
-        clientSecret,
-        token,
-        tokenTypeHint: tokens.refreshToken ? 'refresh_token' : 'access_token',
-        fetch: this.fetch,
-      });
-      if (!outcome.revoked && !outcome.unsupported) this.logger.warn(`revocation of authorization ${authorization.id} failed: ${outcome.error ?? 'unknown'}`);
+  /** A revoker for this provider's tokens, its client secret revealed once (null: it has none, nothing can be revoked). */
+  async forProvider(provider: ProviderEntity): Promise<ProviderRevoker | null> {
+    if (!provider.secureConfigId) return null;
+    const clientSecret = await this.secrets.reveal(provider.orgId, provider.secureConfigId).catch(() => null);
+    if (clientSecret === null) return null;
+    return async (token, authorizationId) => {
+      const outcome = await revokeToken({ provider: provider.resolved, clientId: provider.clientId, clientSecret, token: token.value, tokenTypeHint: token.hint, fetch: this.fetch });
+      if (!outcome.revoked && !outcome.unsupported) this.logger.warn(`revocation of authorization ${authorizationId} failed: ${outcome.error ?? 'unknown'}`);
       return outcome.revoked;
-    } catch (err) {
-      this.logger.warn(`revocation of authorization ${authorization.id} failed: ${(err as Error).message}`);
-      return false;
-    }
+    };
   }
 }

@@ -41,8 +41,10 @@ describe('typed background jobs', () => {
     connections = [];
   });
 
-  function startWorker(handlers: JobHandlers<'token-refresh'>): void {
-    worker = new Worker('token-refresh', (job: Job) => dispatchJob('token-refresh', handlers, job), {
+  // These tests exercise the generic dispatcher with the refresh job; the sweep is not enqueued here.
+  function startWorker(handlers: Pick<JobHandlers<'token-refresh'>, 'REFRESH_AUTHORIZATION'>): void {
+    const all: JobHandlers<'token-refresh'> = { ...handlers, SWEEP_DUE_REFRESHES: async () => undefined };
+    worker = new Worker('token-refresh', (job: Job) => dispatchJob('token-refresh', all, job), {
       connection: connect('jobs-worker'),
       prefix,
       ...processorOptions('token-refresh'),

@@ -7,3 +7,4 @@ export * from './lib/oidc-discovery';
 export * from './lib/resolve';
 export * from './lib/revocation';
 export * from './lib/oauth-calls';
+export * from './lib/refresh-token-idle';

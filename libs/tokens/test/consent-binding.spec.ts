@@ -35,7 +35,7 @@ describe('ConsentService browser binding', () => {
     let n = 0;
     provider.token = () => ({ body: { access_token: `at-${++n}`, token_type: 'Bearer', expires_in: 3600, refresh_token: `rt-${n}` } });
     credentials = () => provider.credentials(PROVIDER_ID);
-    const linker = new AuthorizationLinker(authorizations, fetch, () => undefined, () => undefined, 5_000);
+    const linker = new AuthorizationLinker(authorizations, fetch, () => undefined, 5_000);
     consent = new ConsentService(ds, cipher, async () => credentials(), linker, fetch, {
       defaultRedirectUri: CALLBACK,
       startPageUrl: START,

@@ -32,7 +32,7 @@ describe('DeviceFlowService (RFC 8628) on PostgreSQL', () => {
       resolved: resolveProvider('oauth2', { endpoints: { authorizationUrl: `${provider.url}/a`, tokenUrl: `${provider.url}/token` } }, { allowLoopback: true, allowedPorts: [Number(new URL(provider.url).port)] }),
     };
     const access = async (_org: string, id: string) => (id === PROVIDER_ID ? provider.credentials(PROVIDER_ID) : id === PLAIN_PROVIDER_ID ? plain : null);
-    const linker = new AuthorizationLinker(authorizations, fetch, (e) => void events.push(e), () => undefined, 5_000);
+    const linker = new AuthorizationLinker(authorizations, fetch, (e) => void events.push(e), 5_000);
     flow = new DeviceFlowService(ds, cipher, new KeyedHasher(randomKey()), access, linker, fetch, async (_org, id, delayMs) => void scheduled.push({ id, delayMs }), { providerTimeoutMs: 5_000 });
   });
 

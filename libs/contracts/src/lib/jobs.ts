@@ -10,7 +10,16 @@ export type QueueName = (typeof QUEUE_NAMES)[number];
 /** Job name → payload, per queue. Processors are typed from this map and must cover every name. */
 export interface JobMap {
   'token-refresh': {
+    /**
+     * One token set's refresh ahead of expiry, as planned before the schedule moved to PostgreSQL:
+     * no longer produced, still run for jobs queued by an older version (only when the row is due).
+     */
     REFRESH_AUTHORIZATION: { orgId: string; authorizationId: string };
+    /**
+     * The refresh sweep, repeated by a BullMQ job scheduler (one per cluster): claims the token sets
+     * whose `refresh_due_at` has come (PostgreSQL is the schedule) and refreshes or reschedules them.
+     */
+    SWEEP_DUE_REFRESHES: Record<string, never>;
   };
   'provider-deletion': {
     DELETE_PROVIDER: { orgId: string; providerId: string; jobId: string };
@@ -87,7 +96,8 @@ export const QUEUE_SETTINGS: Record<QueueName, QueueSettings> = {
     keepFailed: 1_000,
   },
   stats: { concurrency: 1, attempts: 3, backoffMs: 5_000, lockDurationMs: 120_000, keepCompleted: 50, keepFailed: 200 },
-  'key-rotation': { concurrency: 1, attempts: 10, backoffMs: 5_000, lockDurationMs: 60_000, keepCompleted: 20, keepFailed: 100 },
+  // Short lock, as for deletions: a worker that dies mid-rotation hands it on within ~15 s, resumed from its checkpoint.
+  'key-rotation': { concurrency: 1, attempts: 10, backoffMs: 5_000, lockDurationMs: 15_000, keepCompleted: 20, keepFailed: 100 },
   // A poll is one short provider call; between polls the job waits delayed in Redis, holding no worker slot.
   'device-poll': { concurrency: 20, attempts: 5, backoffMs: 2_000, lockDurationMs: 30_000, keepCompleted: 100, keepFailed: 1_000 },
   'setup-expiry': { concurrency: 1, attempts: 3, backoffMs: 5_000, lockDurationMs: 60_000, keepCompleted: 10, keepFailed: 100 },
@@ -105,7 +115,7 @@ const rowId = z.string().min(1).max(256);
  * recorded in PostgreSQL by an authenticated call, never on the payload's word alone.
  */
 export const JOB_PAYLOAD_SCHEMAS: { [Q in QueueName]: { [N in JobName<Q>]: z.ZodType<JobPayload<Q, N>> } } = {
-  'token-refresh': { REFRESH_AUTHORIZATION: z.strictObject({ orgId: orgIdField, authorizationId: rowId }) },
+  'token-refresh': { REFRESH_AUTHORIZATION: z.strictObject({ orgId: orgIdField, authorizationId: rowId }), SWEEP_DUE_REFRESHES: z.strictObject({}) },
   'provider-deletion': { DELETE_PROVIDER: z.strictObject({ orgId: orgIdField, providerId: rowId, jobId: jobIdField }) },
   revocation: { REVOKE_AUTHORIZATION: z.strictObject({ orgId: orgIdField, authorizationId: rowId }) },
   stats: { STATS: z.strictObject({ orgId: orgIdField, jobId: jobIdField }) },

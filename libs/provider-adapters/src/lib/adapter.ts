@@ -70,6 +70,11 @@ export interface AdapterCapabilities {
   validate: boolean;
   /** Whether a provider's `skipConsent` changes anything here (see ConsentPrompt). */
   consentPrompt: ConsentPrompt;
+  /**
+   * How long an unused refresh token stays valid at this provider (seconds), or null when it does
+   * not expire unused: idle authorizations are kept alive only this often (see refresh-token-idle.ts).
+   */
+  refreshTokenIdleSeconds: number | null;
 }
 
 export interface AuthorizationUrlParams {

@@ -39,7 +39,7 @@ describe('Atlassian adapters (Jira, Confluence)', () => {
 
   it('Cloud: audience, consent prompt and offline_access on the authorization URL; no PKCE', () => {
     const adapter = adapterFor('jira');
-    expect(adapter.capabilities(jira)).toEqual({ pkce: false, refreshRotation: true, revocation: false, deviceFlow: false, selfHosted: true, userInfo: true, validate: true, consentPrompt: 'always' });
+    expect(adapter.capabilities(jira)).toEqual({ pkce: false, refreshRotation: true, revocation: false, deviceFlow: false, selfHosted: true, userInfo: true, validate: true, consentPrompt: 'always', refreshTokenIdleSeconds: 7_776_000 });
     const url = new URL(adapter.authorizationUrl(jira, { clientId: ATLASSIAN_CLIENT.id, redirectUri, scopes: ['read:jira-work'], state: 'st', codeChallenge: 'ch' }));
     expect(`${url.origin}${url.pathname}`).toBe(`${cloudFake.origin}/authorize`);
     expect(Object.fromEntries(url.searchParams)).toEqual({
@@ -85,7 +85,7 @@ describe('Atlassian adapters (Jira, Confluence)', () => {
 
   it('Data Center: instance endpoints with PKCE, Jira myself and Confluence current user', async () => {
     const adapter = adapterFor('jira');
-    expect(adapter.capabilities(jiraDc)).toEqual({ pkce: true, refreshRotation: true, revocation: false, deviceFlow: false, selfHosted: true, userInfo: true, validate: true, consentPrompt: 'unsupported' });
+    expect(adapter.capabilities(jiraDc)).toEqual({ pkce: true, refreshRotation: true, revocation: false, deviceFlow: false, selfHosted: true, userInfo: true, validate: true, consentPrompt: 'unsupported', refreshTokenIdleSeconds: 7_776_000 });
     const url = new URL(adapter.authorizationUrl(jiraDc, { clientId: ATLASSIAN_CLIENT.id, redirectUri, scopes: jiraDc.defaultScopes, state: 'st', codeChallenge: 'ch' }));
     expect(url.pathname).toBe('/jira/rest/oauth2/latest/authorize');
     expect(url.searchParams.get('scope')).toBe('READ');

@@ -25,8 +25,8 @@ describe('Bitbucket adapter (Cloud fake, Data Center REST fake)', () => {
   beforeEach(() => fake.reset());
 
   it('reports no PKCE and no revocation on Cloud, PKCE on Data Center', () => {
-    expect(adapter.capabilities(cloud)).toEqual({ pkce: false, refreshRotation: true, revocation: false, deviceFlow: false, selfHosted: true, userInfo: true, validate: true, consentPrompt: 'unsupported' });
-    expect(adapter.capabilities(dc)).toEqual({ pkce: true, refreshRotation: true, revocation: false, deviceFlow: false, selfHosted: true, userInfo: true, validate: true, consentPrompt: 'unsupported' });
+    expect(adapter.capabilities(cloud)).toEqual({ pkce: false, refreshRotation: true, revocation: false, deviceFlow: false, selfHosted: true, userInfo: true, validate: true, consentPrompt: 'unsupported', refreshTokenIdleSeconds: null });
+    expect(adapter.capabilities(dc)).toEqual({ pkce: true, refreshRotation: true, revocation: false, deviceFlow: false, selfHosted: true, userInfo: true, validate: true, consentPrompt: 'unsupported', refreshTokenIdleSeconds: 7_776_000 });
     const url = new URL(adapter.authorizationUrl(cloud, { clientId: BITBUCKET_CLIENT.id, redirectUri, scopes: ['account', 'email'], state: 'st', codeChallenge: 'ch' }));
     expect(url.searchParams.has('code_challenge')).toBe(false);
   });

@@ -19,7 +19,7 @@ describe('Box adapter (single-use refresh tokens)', () => {
   beforeEach(() => fake.reset());
 
   it('reports mandatory rotation and revocation, no PKCE', () => {
-    expect(adapter.capabilities(provider)).toEqual({ pkce: false, refreshRotation: true, revocation: true, deviceFlow: false, selfHosted: false, userInfo: true, validate: true, consentPrompt: 'unsupported' });
+    expect(adapter.capabilities(provider)).toEqual({ pkce: false, refreshRotation: true, revocation: true, deviceFlow: false, selfHosted: false, userInfo: true, validate: true, consentPrompt: 'unsupported', refreshTokenIdleSeconds: 5_184_000 });
   });
 
   it('every refresh returns a new refresh token; reusing a used one is invalid_grant at once', async () => {

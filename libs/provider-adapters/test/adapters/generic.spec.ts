@@ -47,8 +47,8 @@ describe('generic adapters (oauth2 explicit endpoints, oidc discovery) against a
   });
 
   it('reports capabilities from the endpoints it was given / discovered', () => {
-    expect(adapterFor(oauth2).capabilities(oauth2)).toEqual({ pkce: true, refreshRotation: true, revocation: true, deviceFlow: true, selfHosted: false, userInfo: true, validate: true, consentPrompt: 'unsupported' });
-    expect(adapterFor(oidc).capabilities(oidc)).toEqual({ pkce: true, refreshRotation: true, revocation: true, deviceFlow: true, selfHosted: false, userInfo: true, validate: true, consentPrompt: 'optional' });
+    expect(adapterFor(oauth2).capabilities(oauth2)).toEqual({ pkce: true, refreshRotation: true, revocation: true, deviceFlow: true, selfHosted: false, userInfo: true, validate: true, consentPrompt: 'unsupported', refreshTokenIdleSeconds: 1_209_600 });
+    expect(adapterFor(oidc).capabilities(oidc)).toEqual({ pkce: true, refreshRotation: true, revocation: true, deviceFlow: true, selfHosted: false, userInfo: true, validate: true, consentPrompt: 'optional', refreshTokenIdleSeconds: 1_209_600 });
     const bare = resolveProvider('oauth2', { endpoints: { authorizationUrl: `${fake.origin}/a`, tokenUrl: `${fake.origin}/t` } }, { allowLoopback: true, allowedPorts: [fake.server.port] });
     expect(adapterFor(bare).capabilities(bare)).toMatchObject({ revocation: false, deviceFlow: false, userInfo: false, validate: false });
   });

@@ -28,7 +28,7 @@ describe('GitHub adapter (Enterprise Server fake)', () => {
   it('is resolved as Enterprise Server with the grant API and device flow', () => {
     expect(provider.selfHosted).toBe(true);
     expect(provider.endpoints.userinfoUrl).toBe(`${fake.origin}/api/v3/user`);
-    expect(adapter.capabilities(provider)).toEqual({ pkce: true, refreshRotation: true, revocation: true, deviceFlow: true, selfHosted: true, userInfo: true, validate: true, consentPrompt: 'unsupported' });
+    expect(adapter.capabilities(provider)).toEqual({ pkce: true, refreshRotation: true, revocation: true, deviceFlow: true, selfHosted: true, userInfo: true, validate: true, consentPrompt: 'unsupported', refreshTokenIdleSeconds: null });
     const url = new URL(adapter.authorizationUrl(provider, { clientId: GITHUB_CLIENT.id, redirectUri, scopes: provider.defaultScopes, state: 'st', codeChallenge: 'ch' }));
     expect(url.pathname).toBe('/login/oauth/authorize');
     expect(url.searchParams.get('scope')).toBe('read:user user:email');

@@ -20,7 +20,7 @@ describe('GitLab adapter (Self-Managed fake under a path prefix)', () => {
 
   it('is self-managed with PKCE, rotation, RFC 7009 and the device flow', () => {
     expect(provider.endpoints.tokenUrl).toBe(`${fake.origin}/gitlab/oauth/token`);
-    expect(adapter.capabilities(provider)).toEqual({ pkce: true, refreshRotation: true, revocation: true, deviceFlow: true, selfHosted: true, userInfo: true, validate: true, consentPrompt: 'unsupported' });
+    expect(adapter.capabilities(provider)).toEqual({ pkce: true, refreshRotation: true, revocation: true, deviceFlow: true, selfHosted: true, userInfo: true, validate: true, consentPrompt: 'unsupported', refreshTokenIdleSeconds: null });
     const url = new URL(adapter.authorizationUrl(provider, { clientId: GITLAB_CLIENT.id, redirectUri, scopes: ['read_user', 'api'], state: 'st', codeChallenge: 'ch' }));
     expect(`${url.origin}${url.pathname}`).toBe(`${fake.origin}/gitlab/oauth/authorize`);
     expect(url.searchParams.get('scope')).toBe('read_user api');

@@ -23,7 +23,7 @@ describe('Google adapter', () => {
   beforeEach(() => fake.reset());
 
   it('asks for offline access with consent and incremental scopes', () => {
-    expect(adapter.capabilities(provider)).toEqual({ pkce: true, refreshRotation: false, revocation: true, deviceFlow: true, selfHosted: false, userInfo: true, validate: true, consentPrompt: 'optional' });
+    expect(adapter.capabilities(provider)).toEqual({ pkce: true, refreshRotation: false, revocation: true, deviceFlow: true, selfHosted: false, userInfo: true, validate: true, consentPrompt: 'optional', refreshTokenIdleSeconds: 15_724_800 });
     const url = new URL(adapter.authorizationUrl(provider, { clientId: GOOGLE_CLIENT.id, redirectUri, scopes: provider.defaultScopes, state: 'st', codeChallenge: 'ch' }));
     expect(Object.fromEntries(url.searchParams)).toMatchObject({
       access_type: 'offline',

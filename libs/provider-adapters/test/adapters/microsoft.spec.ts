@@ -28,7 +28,7 @@ describe('Microsoft (Entra) and SharePoint adapters', () => {
   beforeEach(() => fake.reset());
 
   it('uses the tenant authority and adds offline_access', () => {
-    expect(adapter.capabilities(ms)).toEqual({ pkce: true, refreshRotation: true, revocation: false, deviceFlow: true, selfHosted: false, userInfo: true, validate: true, consentPrompt: 'optional' });
+    expect(adapter.capabilities(ms)).toEqual({ pkce: true, refreshRotation: true, revocation: false, deviceFlow: true, selfHosted: false, userInfo: true, validate: true, consentPrompt: 'optional', refreshTokenIdleSeconds: 7_776_000 });
     const url = new URL(adapter.authorizationUrl(ms, { clientId: MS_CLIENT.id, redirectUri, scopes: ['User.Read'], state: 'st', codeChallenge: 'ch' }));
     expect(url.pathname).toBe(`/${MS_TENANT}/oauth2/v2.0/authorize`);
     expect(url.searchParams.get('scope')).toBe('User.Read offline_access');
@@ -99,7 +99,7 @@ describe('Microsoft (Entra) and SharePoint adapters', () => {
       expect(url.searchParams.get('scope')).toBe('https://contoso.sharepoint.com/AllSites.Read offline_access');
       const custom = new URL(spAdapter.authorizationUrl(sp, { clientId: MS_CLIENT.id, redirectUri, scopes: ['AllSites.Write', 'https://contoso.sharepoint.com/.default'], state: 'st' }));
       expect(custom.searchParams.get('scope')).toBe('https://contoso.sharepoint.com/AllSites.Write https://contoso.sharepoint.com/.default offline_access');
-      expect(spAdapter.capabilities(sp)).toEqual({ pkce: true, refreshRotation: true, revocation: false, deviceFlow: true, selfHosted: false, userInfo: true, validate: true, consentPrompt: 'optional' });
+      expect(spAdapter.capabilities(sp)).toEqual({ pkce: true, refreshRotation: true, revocation: false, deviceFlow: true, selfHosted: false, userInfo: true, validate: true, consentPrompt: 'optional', refreshTokenIdleSeconds: 7_776_000 });
     });
 
     it('refreshes at the tenant token endpoint and reads /_api/web/currentuser without OData metadata', async () => {

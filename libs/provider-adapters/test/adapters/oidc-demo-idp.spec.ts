@@ -87,7 +87,7 @@ describe('oidc adapter against the demo IdP (oidc-provider)', () => {
   }
 
   it('discovers the capabilities', () => {
-    expect(adapter.capabilities(provider)).toEqual({ pkce: true, refreshRotation: true, revocation: true, deviceFlow: true, selfHosted: false, userInfo: true, validate: true, consentPrompt: 'optional' });
+    expect(adapter.capabilities(provider)).toEqual({ pkce: true, refreshRotation: true, revocation: true, deviceFlow: true, selfHosted: false, userInfo: true, validate: true, consentPrompt: 'optional', refreshTokenIdleSeconds: 1_209_600 });
     expect(adapter.expectedIssuer?.(provider)).toBe(issuer);
   });
 

@@ -26,13 +26,6 @@ export type ProviderAccess = (orgId: string, providerId: string, options?: { fre
  */
 export type EventSink = (event: import('@broker/contracts').BrokerEvent) => void | Promise<void>;
 
-/**
- * Asks for a refresh ahead of expiry (the worker's `token-refresh` queue). `tokenKey` names the
- * token set written (credential id and generation), so each written token is refreshed at most
- * once, and a re-authorization gets its own refresh. Fire and forget.
- */
-export type RefreshScheduler = (orgId: string, authorizationId: string, expiresAt: Date, tokenKey: string) => void;
-
 /** When to refresh ahead: a fifth of the lifetime before expiry (10 s to 10 min), minus up to 10 % jitter. */
 export function refreshAheadDelayMs(expiresAt: Date, now = Date.now(), random = Math.random): number {
   const lifetime = expiresAt.getTime() - now;

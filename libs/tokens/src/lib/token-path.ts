@@ -3,7 +3,8 @@ import { DataSource } from 'typeorm';
 import type { AuthorizationStatus, BrokerEventType } from '@broker/contracts';
 import { EncryptionContext, EnvelopeCipher } from '@broker/crypto';
 import { ProviderCallError, ProviderTokenSet, refreshTokens } from '@broker/provider-adapters';
-import { EventSink, ProviderAccess, RefreshScheduler, TokensError, refreshAheadDue } from './provider-access';
+import { EventSink, ProviderAccess, TokensError, refreshAheadDue } from './provider-access';
+import { aheadDueAt } from './refresh/refresh-timing';
 
 const CREDENTIALS = 'tokens.credentials';
 const CANDIDATES = 'tokens.refresh_candidates';
@@ -38,6 +39,12 @@ export const DEFAULT_TOKEN_PATH_OPTIONS: TokenPathOptions = { leaseMs: 20_000, p
 export interface TokenPathFaults {
   afterProviderAnswer?: () => Promise<void>;
 }
+
+/**
+ * Told of every token served to a caller (authorization id, and the served token's expiry as the
+ * token set's identity): the refresh schedule refreshes ahead only what is in use.
+ */
+export type UsageRecorder = (authorizationId: string, tokenSetKey: number) => void;
 
 /** Provider of `TokenPathFaults` (optional). */
 export const TOKEN_PATH_FAULTS = Symbol('TOKEN_PATH_FAULTS');
@@ -108,7 +115,7 @@ export class TokenPath {
     private readonly fetchImpl: typeof fetch,
     private readonly publish: EventSink,
     private readonly options: TokenPathOptions = DEFAULT_TOKEN_PATH_OPTIONS,
-    private readonly schedule: RefreshScheduler = () => undefined,
+    private readonly recordUse: UsageRecorder = () => undefined,
     private readonly faults?: TokenPathFaults,
   ) {}
 
@@ -118,6 +125,12 @@ export class TokenPath {
    * With `userId`, an authorization of another user is NOT_FOUND (checked before any refresh).
    */
   async acquire(orgId: string, authorizationId: string, minValiditySeconds?: number, deadline = Date.now() + 10_000, userId?: string): Promise<ServedToken> {
+    const served = await this.acquireToken(orgId, authorizationId, minValiditySeconds, deadline, userId);
+    this.recordUse(authorizationId, served.expiresAt?.getTime() ?? 0);
+    return served;
+  }
+
+  private async acquireToken(orgId: string, authorizationId: string, minValiditySeconds: number | undefined, deadline: number, userId: string | undefined): Promise<ServedToken> {
     const hot = this.memory.get(authorizationId);
     if (hot && hot.orgId === orgId && hot.until > Date.now()) {
       if (userId !== undefined && hot.token.userId !== userId) throw new TokensError('NOT_FOUND', 'authorization not found');
@@ -187,6 +200,25 @@ export class TokenPath {
     const served = this.serveable(row, authorizationId, min);
     if (served) return served;
     return this.singleFlight(orgId, authorizationId, min, Date.now() + this.options.leaseMs, row?.generation ?? 0);
+  }
+
+  /**
+   * The worker's scheduled refresh of a token set it claimed from the schedule (`generation`: the
+   * one claimed), through the same single-flight path as callers. `elsewhere` when the row was
+   * rewritten by someone else (that write planned the next refresh); `not-refreshed` when the
+   * provider failed transiently (the still-valid token stays). Dead or gone: TokensError. Acts on
+   * the row only: the schedule is PostgreSQL's, never a job's word.
+   */
+  async refreshDue(orgId: string, authorizationId: string, generation: number): Promise<'refreshed' | 'elsewhere' | 'not-refreshed'> {
+    const row = await this.read(orgId, authorizationId);
+    if (!row) throw new TokensError('NOT_FOUND', 'authorization not found');
+    if (row.generation !== generation) return 'elsewhere';
+    const lifetime = lifetimeSeconds(row);
+    const min = Math.max(Number.isFinite(lifetime) ? lifetime : this.options.minimumServedSeconds, this.options.minimumServedSeconds);
+    const served = await this.singleFlight(orgId, authorizationId, min, Date.now() + this.options.leaseMs, generation);
+    if (served.refreshed) return 'refreshed';
+    const after = await this.read(orgId, authorizationId);
+    return after && after.generation !== generation ? 'elsewhere' : 'not-refreshed';
   }
 
   /**
@@ -288,7 +320,6 @@ export class TokenPath {
     this.forget(authorizationId);
     const written = await this.write(orgId, lease, tokens);
     if (!written) await this.keepCandidate(orgId, authorizationId, lease, tokens);
-    else if (tokens.expiresAt) this.schedule(orgId, authorizationId, tokens.expiresAt, `${lease.id}-${lease.generation + 1}`);
     // A rotated refresh token comes with its own lifetime (GitHub's refresh_token_expires_in), or none known.
     const refreshTokenExpiresAt = written && tokens.refreshToken ? (tokens.refreshTokenExpiresAt ?? null) : before.refresh_token_expires_at;
     await this.dataSource.query(
@@ -367,11 +398,14 @@ export class TokenPath {
   private async write(orgId: string, lease: Lease, tokens: ProviderTokenSet): Promise<boolean> {
     const access = this.cipher.encrypt(tokens.accessToken, ctx(orgId, lease.id, 'access_token'));
     const refresh = tokens.refreshToken ? this.cipher.encrypt(tokens.refreshToken, ctx(orgId, lease.id, 'refresh_token')) : null;
+    // The next refresh is planned by the same write (refresh ahead; the worker's sweep turns it into
+    // a keep-alive if nobody uses this token set), so a written token is never left unscheduled.
     const [, count] = (await this.dataSource.query(
       `UPDATE ${CREDENTIALS} SET access_token = $4, refresh_token = COALESCE($5, refresh_token), token_type = $6, expires_at = $7, key_id = $8,
-              generation = generation + 1, version = version + 1, lease_until = NULL, updated_at = now()
+              generation = generation + 1, version = version + 1, lease_until = NULL, updated_at = now(),
+              refresh_due_at = CASE WHEN COALESCE($5, refresh_token) IS NULL THEN NULL ELSE $9::timestamptz END
         WHERE id = $1 AND fence = $2 AND generation = $3`,
-      [lease.id, lease.fence, lease.generation, access, refresh, tokens.tokenType, tokens.expiresAt ?? null, this.cipher.keyIdOf(access)],
+      [lease.id, lease.fence, lease.generation, access, refresh, tokens.tokenType, tokens.expiresAt ?? null, this.cipher.keyIdOf(access), dueAfterWrite(tokens.expiresAt)],
     )) as [unknown, number];
     return count === 1;
   }
@@ -423,8 +457,9 @@ export class TokenPath {
             : null;
           await em.query(
             `UPDATE ${CREDENTIALS} SET access_token = $2, refresh_token = COALESCE($3, refresh_token), token_type = $4, expires_at = $5, key_id = $6,
-                    generation = generation + 1, version = version + 1, lease_until = NULL, updated_at = now() WHERE id = $1`,
-            [cred.id, access, refresh, c.token_type, c.expires_at, this.cipher.keyIdOf(access)],
+                    generation = generation + 1, version = version + 1, lease_until = NULL, updated_at = now(),
+                    refresh_due_at = CASE WHEN COALESCE($3, refresh_token) IS NULL THEN NULL ELSE $7::timestamptz END WHERE id = $1`,
+            [cred.id, access, refresh, c.token_type, c.expires_at, this.cipher.keyIdOf(access), dueAfterWrite(c.expires_at)],
           );
           adopted++;
           await em.query(`INSERT INTO tokens.audit_events (org_id, authorization_id, type, detail) VALUES ($1, $2, 'refresh.candidate.adopted', $3)`, [
@@ -500,6 +535,11 @@ export class TokenPath {
 
 function facts(row: Row, credentialId: string): Pick<ServedToken, 'oauthClientId' | 'credentialId' | 'createdAt' | 'refreshTokenExpiresAt'> {
   return { oauthClientId: row.oauth_client_id, credentialId, createdAt: row.created_at, refreshTokenExpiresAt: row.refresh_token_expires_at };
+}
+
+/** The refresh-ahead time of a token set written now (null: it does not expire, nothing to plan). */
+function dueAfterWrite(expiresAt: Date | null | undefined): Date | null {
+  return expiresAt ? aheadDueAt(expiresAt, new Date()) : null;
 }
 
 function ctx(orgId: string, rowId: string, column: string): EncryptionContext {

@@ -5,23 +5,28 @@ import { GuardedFetch, createGuardedFetch } from '@broker/provider-adapters';
 import { SERVICE_CONFIG, ServiceConfig, domainDataSourceToken } from '@broker/service-runtime';
 import { AuthorizationLinker } from './authorizations/authorization-linker';
 import { AuthorizationsService } from './authorizations/authorizations.service';
+import { AuthorizationsImport } from './authorizations/authorizations-import';
+import { ProviderAuthorizationsRemoval } from './authorizations/provider-authorizations-removal';
 import { AuthorizedProvidersService } from './authorized-providers.service';
 import { ConsentService } from './consent.service';
 import { DeviceFlowService, DevicePollScheduler } from './device-flow/device-flow.service';
 import { ExternalAuthService } from './external-auth/external-auth.service';
-import { EventSink, ProviderAccess, ProviderDirectory, RefreshScheduler } from './provider-access';
+import { EventSink, ProviderAccess, ProviderDirectory } from './provider-access';
+import { RefreshSchedule } from './refresh/refresh-schedule';
+import { ProviderGate, RefreshSweeper } from './refresh/refresh-sweeper';
+import { UsageTracker } from './refresh/usage-tracker';
 import { DEFAULT_TOKEN_PATH_OPTIONS, TOKEN_PATH_FAULTS, TokenPath, TokenPathFaults } from './token-path';
 import { TOKENS_SCHEMA } from './tokens.schema';
 
 /** Injection tokens the app provides: how to reach providers, where events go. */
 export const PROVIDER_ACCESS = Symbol('PROVIDER_ACCESS');
 export const EVENT_SINK = Symbol('EVENT_SINK');
-/** Optional: where refresh-ahead requests go (the worker's queue); none when not provided. */
-export const REFRESH_SCHEDULER = Symbol('REFRESH_SCHEDULER');
 /** Optional: where device pollers are started (the worker's `device-poll` queue); starting a device flow fails without it. */
 export const DEVICE_POLL_SCHEDULER = Symbol('DEVICE_POLL_SCHEDULER');
 /** Optional: the ids of an org's providers (the external-auth list offers them); none listed without it. */
 export const PROVIDER_DIRECTORY = Symbol('PROVIDER_DIRECTORY');
+/** Optional: per-provider limits of the worker's scheduled refreshes (none: unlimited). */
+export const PROVIDER_GATE = Symbol('PROVIDER_GATE');
 /** The guarded fetch every provider call of this domain goes through. */
 export const PROVIDER_FETCH = Symbol('PROVIDER_FETCH');
 
@@ -48,8 +53,11 @@ export class TokensDomainModule {
   static forRoot(options: { imports?: DynamicModule['imports']; providers?: Provider[] } = {}): DynamicModule {
     const storage: Provider[] = [
       { provide: AuthorizationsService, inject: [TOKENS_DS, SERVICE_CONFIG], useFactory: (ds: DataSource, c: ServiceConfig) => new AuthorizationsService(ds, cipherOf(c)) },
+      { provide: RefreshSchedule, inject: [TOKENS_DS], useFactory: (ds: DataSource) => new RefreshSchedule(ds) },
+      { provide: AuthorizationsImport, inject: [TOKENS_DS, SERVICE_CONFIG], useFactory: (ds: DataSource, c: ServiceConfig) => new AuthorizationsImport(ds, cipherOf(c)) },
     ];
-    if (!options.providers?.length) return { module: TokensDomainModule, imports: options.imports, providers: storage, exports: [AuthorizationsService] };
+    if (!options.providers?.length)
+      return { module: TokensDomainModule, imports: options.imports, providers: storage, exports: [AuthorizationsService, RefreshSchedule, AuthorizationsImport] };
     const domain: Provider[] = [
       {
         provide: PROVIDER_FETCH,
@@ -57,25 +65,29 @@ export class TokensDomainModule {
         // Each call sets its own deadline (AbortSignal); the guard's own limit only backs them up.
         useFactory: (c: ServiceConfig): GuardedFetch => createGuardedFetch(c.egress, { timeoutMs: 60_000 }),
       },
+      // Which authorizations callers use, written in batches (the refresh schedule reads it).
+      { provide: UsageTracker, inject: [TOKENS_DS, SERVICE_CONFIG], useFactory: (ds: DataSource, c: ServiceConfig) => new UsageTracker(ds, c.refresh.usageFlushMs) },
       {
         provide: TokenPath,
-        inject: [
-          TOKENS_DS,
-          SERVICE_CONFIG,
-          PROVIDER_ACCESS,
-          PROVIDER_FETCH,
-          EVENT_SINK,
-          { token: REFRESH_SCHEDULER, optional: true },
-          { token: TOKEN_PATH_FAULTS, optional: true },
-        ],
-        useFactory: (ds: DataSource, c: ServiceConfig, access: ProviderAccess, f: typeof fetch, sink: EventSink, schedule?: RefreshScheduler, faults?: TokenPathFaults) =>
-          new TokenPath(ds, cipherOf(c), access, f, sink, DEFAULT_TOKEN_PATH_OPTIONS, schedule, faults),
+        inject: [TOKENS_DS, SERVICE_CONFIG, PROVIDER_ACCESS, PROVIDER_FETCH, EVENT_SINK, UsageTracker, { token: TOKEN_PATH_FAULTS, optional: true }],
+        useFactory: (ds: DataSource, c: ServiceConfig, access: ProviderAccess, f: typeof fetch, sink: EventSink, usage: UsageTracker, faults?: TokenPathFaults) =>
+          new TokenPath(ds, cipherOf(c), access, f, sink, DEFAULT_TOKEN_PATH_OPTIONS, (id, key) => usage.record(id, key), faults),
+      },
+      {
+        provide: ProviderAuthorizationsRemoval,
+        inject: [TOKENS_DS, SERVICE_CONFIG, EVENT_SINK],
+        useFactory: (ds: DataSource, c: ServiceConfig, sink: EventSink) => new ProviderAuthorizationsRemoval(ds, cipherOf(c), sink),
+      },
+      {
+        provide: RefreshSweeper,
+        inject: [RefreshSchedule, TokenPath, PROVIDER_ACCESS, { token: PROVIDER_GATE, optional: true }],
+        useFactory: (schedule: RefreshSchedule, path: TokenPath, access: ProviderAccess, gate?: ProviderGate) =>
+          new RefreshSweeper(schedule, path, access, gate ?? { run: (_provider, fn) => fn() }),
       },
       {
         provide: AuthorizationLinker,
-        inject: [AuthorizationsService, PROVIDER_FETCH, EVENT_SINK, { token: REFRESH_SCHEDULER, optional: true }],
-        useFactory: (authz: AuthorizationsService, f: typeof fetch, sink: EventSink, schedule?: RefreshScheduler) =>
-          new AuthorizationLinker(authz, f, sink, schedule ?? (() => undefined), 15_000),
+        inject: [AuthorizationsService, PROVIDER_FETCH, EVENT_SINK],
+        useFactory: (authz: AuthorizationsService, f: typeof fetch, sink: EventSink) => new AuthorizationLinker(authz, f, sink, 15_000),
       },
       {
         provide: ConsentService,
@@ -112,7 +124,20 @@ export class TokensDomainModule {
       module: TokensDomainModule,
       imports: options.imports,
       providers: [...storage, ...options.providers, ...domain],
-      exports: [AuthorizationsService, TokenPath, ConsentService, AuthorizedProvidersService, DeviceFlowService, ExternalAuthService, EVENT_SINK],
+      exports: [
+        AuthorizationsService,
+        AuthorizationsImport,
+        ProviderAuthorizationsRemoval,
+        RefreshSchedule,
+        RefreshSweeper,
+        UsageTracker,
+        TokenPath,
+        ConsentService,
+        AuthorizedProvidersService,
+        DeviceFlowService,
+        ExternalAuthService,
+        EVENT_SINK,
+      ],
     };
   }
 }

@@ -5,6 +5,7 @@ import type { AdapterCapabilities, AdapterClient, AuthorizationUrlParams, Consen
 import { ProviderCallError, call, classify, normalizeUser, safeCode, throwIfTransient, toTokenSet, type ProviderTokenSet } from '../provider-call';
 import type { ResolvedProvider } from '../resolve';
 import { revokeTokenDirect, type RevocationOutcome } from '../revocation-direct';
+import { refreshTokenIdleSeconds } from '../refresh-token-idle';
 import { DEFAULT_TIMEOUT_MS, filteredFetch, getJson, isObject, jsonResponse, mediaType } from './http';
 
 type Kind = ProviderCallError['kind'];
@@ -38,6 +39,7 @@ export class StandardAdapter implements ProviderAdapter {
       userInfo: this.hasUserEndpoint(provider),
       validate: this.hasUserEndpoint(provider),
       consentPrompt: this.consentPrompt(provider),
+      refreshTokenIdleSeconds: refreshTokenIdleSeconds(provider),
     };
   }
 

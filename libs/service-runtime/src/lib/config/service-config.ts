@@ -67,6 +67,14 @@ export interface ServiceConfig {
   setups: { defaultTtlSeconds: number; ephemeralRetentionSeconds: number; sweepEverySeconds: number };
   /** Webhook deliveries: first retry delay (doubling after), how long to keep trying, per-attempt timeout. */
   webhooks: { retryBaseSeconds: number; retryWindowSeconds: number; timeoutSeconds: number };
+  /**
+   * The refresh schedule: how often the token-broker writes which authorizations were used, how often
+   * the worker's sweep runs and how far ahead it takes due rows, and per-provider limits of its
+   * refreshes (concurrency per worker process; rate per second across all workers, through Redis).
+   */
+  refresh: { usageFlushMs: number; sweepEverySeconds: number; lookaheadSeconds: number; concurrencyPerProvider: number; ratePerProviderPerSecond: number };
+  /** Bulk jobs: upstream revocations in flight during a provider deletion, rows per batch of deletion and key rotation, the rotation's pace (rows per second, 0: as fast as it goes). */
+  bulk: { revokeConcurrency: number; deletionBatch: number; rotationBatch: number; rotationRowsPerSecond: number };
   /** Redirect URIs (besides the gateway's own browser callback) a consent may send providers back to; exact match. */
   consentRedirectUris: string[];
   /**
@@ -192,6 +200,15 @@ export function loadServiceConfig(
     WEBHOOK_RETRY_BASE_SECONDS: intInRange(1, 3_600).default(30),
     WEBHOOK_RETRY_WINDOW_SECONDS: intInRange(5, 604_800).default(86_400),
     WEBHOOK_TIMEOUT_SECONDS: intInRange(1, 60).default(10),
+    TOKEN_USAGE_FLUSH_MS: intInRange(100, 600_000).default(5_000),
+    REFRESH_SWEEP_SECONDS: intInRange(1, 3_600).default(5),
+    REFRESH_LOOKAHEAD_SECONDS: intInRange(0, 600).default(15),
+    REFRESH_CONCURRENCY_PER_PROVIDER: intInRange(1, 1_000).default(16),
+    REFRESH_RATE_PER_PROVIDER: intInRange(1, 100_000).default(100),
+    DELETION_REVOKE_CONCURRENCY: intInRange(1, 1_000).default(32),
+    DELETION_BATCH: intInRange(1, 10_000).default(500),
+    KEY_ROTATION_BATCH: intInRange(1, 10_000).default(500),
+    KEY_ROTATION_ROWS_PER_SECOND: intInRange(0, 1_000_000).default(2_000),
     UPSTREAM_AUTHORIZATION_URL: urlWithScheme(['http:', 'https:']).optional(),
     UPSTREAM_TOKEN_URL: urlWithScheme(['http:', 'https:']).optional(),
     UPSTREAM_USERINFO_URL: urlWithScheme(['http:', 'https:']).optional(),
@@ -258,6 +275,19 @@ export function loadServiceConfig(
     },
     setups: { defaultTtlSeconds: e.SETUP_TTL_SECONDS, ephemeralRetentionSeconds: e.SETUP_EPHEMERAL_RETENTION_SECONDS, sweepEverySeconds: e.SETUP_SWEEP_SECONDS },
     webhooks: { retryBaseSeconds: e.WEBHOOK_RETRY_BASE_SECONDS, retryWindowSeconds: e.WEBHOOK_RETRY_WINDOW_SECONDS, timeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS },
+    refresh: {
+      usageFlushMs: e.TOKEN_USAGE_FLUSH_MS,
+      sweepEverySeconds: e.REFRESH_SWEEP_SECONDS,
+      lookaheadSeconds: e.REFRESH_LOOKAHEAD_SECONDS,
+      concurrencyPerProvider: e.REFRESH_CONCURRENCY_PER_PROVIDER,
+      ratePerProviderPerSecond: e.REFRESH_RATE_PER_PROVIDER,
+    },
+    bulk: {
+      revokeConcurrency: e.DELETION_REVOKE_CONCURRENCY,
+      deletionBatch: e.DELETION_BATCH,
+      rotationBatch: e.KEY_ROTATION_BATCH,
+      rotationRowsPerSecond: e.KEY_ROTATION_ROWS_PER_SECOND,
+    },
     consentRedirectUris: (e.CONSENT_REDIRECT_URIS ?? '').split(',').map((u) => u.trim()).filter(Boolean),
     egress: { allowLoopback: e.EGRESS_ALLOW_LOOPBACK === 'true', allowedPorts: e.EGRESS_ALLOWED_PORTS.split(',').map(Number) },
     testFaultHooks: e.TEST_FAULT_HOOKS === '1',

@@ -2,19 +2,18 @@ import type { OAuthUser } from '@broker/contracts';
 import { adapterFor, type ProviderTokenSet } from '@broker/provider-adapters';
 import { AuthorizationEntity } from './authorization.entity';
 import { AuthorizationsService } from './authorizations.service';
-import { EventSink, ProviderCredentials, RefreshScheduler } from '../provider-access';
+import { EventSink, ProviderCredentials } from '../provider-access';
 
 /**
  * What every way of obtaining a user's tokens ends with (consent callback, device flow): the
- * provider's user fetched, the authorization created or replaced with the tokens encrypted, a
- * refresh scheduled ahead of expiry, and `authorization.created` published.
+ * provider's user fetched, the authorization created or replaced with the tokens encrypted (and its
+ * refresh planned ahead of expiry, in the same write), and `authorization.created` published.
  */
 export class AuthorizationLinker {
   constructor(
     private readonly authorizations: AuthorizationsService,
     private readonly fetchImpl: typeof fetch,
     private readonly publish: EventSink,
-    private readonly schedule: RefreshScheduler,
     private readonly providerTimeoutMs: number,
   ) {}
 
@@ -38,7 +37,6 @@ export class AuthorizationLinker {
         refreshTokenExpiresAt: tokens.refreshTokenExpiresAt ?? null,
       },
     });
-    if (tokens.expiresAt) this.schedule(orgId, authorization.id, tokens.expiresAt, `${authorization.credentialId}-1`);
     this.publish({
       type: 'authorization.created',
       orgId,

@@ -43,6 +43,10 @@ export class AuthorizationEntity {
   @Column({ name: 'last_refreshed_at', type: 'timestamptz', nullable: true })
   lastRefreshedAt!: Date | null;
 
+  /** When a caller was last served a token of it (batched; decides refresh ahead vs keep-alive). */
+  @Column({ name: 'last_used_at', type: 'timestamptz', nullable: true })
+  lastUsedAt!: Date | null;
+
   /** Outcome of the last upstream revocation attempt (on unlink), for the record. */
   @Column({ name: 'revocation_status', type: 'text', nullable: true })
   revocationStatus!: string | null;

@@ -4,6 +4,7 @@ import type { AuthorizationStatus, BrokerEvent } from '@broker/contracts';
 import { DecryptionError, EncryptionContext, EnvelopeCipher } from '@broker/crypto';
 import { AuthorizationEntity } from './authorization.entity';
 import { CredentialEntity } from './credential.entity';
+import { aheadDueAt } from '../refresh/refresh-timing';
 
 const CREDENTIALS = 'tokens.credentials';
 
@@ -94,9 +95,14 @@ export class AuthorizationsService {
         tokenType: input.tokens.tokenType ?? 'Bearer',
         expiresAt: input.tokens.expiresAt ?? null,
         keyId: this.cipher.keyIdOf(access),
+        refreshDueAt: refreshToken && input.tokens.expiresAt ? aheadDueAt(input.tokens.expiresAt, new Date()) : null,
       });
       authorization.credentialId = credentialId;
-      return repo.save(authorization);
+      const saved = await repo.save(authorization);
+      // A newly linked account counts as in use (the same transaction time as its token set's write),
+      // so its first refresh is planned ahead of expiry. After save(), which writes back what it loaded.
+      await em.query(`UPDATE tokens.authorizations SET last_used_at = now() WHERE id = $1`, [authorization.id]);
+      return saved;
     });
   }
 
@@ -181,8 +187,10 @@ export class AuthorizationsService {
   }
 
   /**
-   * Re-wraps up to `limit` token sets after `afterId` under the active key; compare-and-swap on the
-   * row version. Rows that do not decrypt are counted as failed and left alone.
+   * Re-wraps up to `limit` token sets after `afterId` under the active key, written in one
+   * statement with a compare-and-swap on each row's version (a row refreshed meanwhile is left as
+   * its writer wrote it: under the active key already). Rows that do not decrypt are counted as
+   * failed and left alone.
    */
   async rewrapBatch(
     limit: number,
@@ -193,24 +201,28 @@ export class AuthorizationsService {
       [this.cipher.activeKeyId, afterId, limit],
     )) as { id: string; org_id: string; access_token: string; refresh_token: string | null; version: number }[];
     const progress = { scanned: rows.length, rewrapped: 0, conflicts: 0, failed: 0, lastId: rows.at(-1)?.id };
+    const done: { id: string; version: number; access: string; refresh: string | null }[] = [];
     for (const row of rows) {
-      let access: string;
-      let refresh: string | null;
       try {
-        access = this.cipher.rewrap(row.access_token, context(row.org_id, row.id, 'access_token'));
-        refresh = row.refresh_token ? this.cipher.rewrap(row.refresh_token, context(row.org_id, row.id, 'refresh_token')) : null;
+        const access = this.cipher.rewrap(row.access_token, context(row.org_id, row.id, 'access_token'));
+        const refresh = row.refresh_token ? this.cipher.rewrap(row.refresh_token, context(row.org_id, row.id, 'refresh_token')) : null;
+        done.push({ id: row.id, version: row.version, access, refresh });
       } catch (err) {
         if (!(err instanceof DecryptionError)) throw err;
         progress.failed++;
-        continue;
       }
-      const [, count] = (await this.dataSource.query(
-        `UPDATE ${CREDENTIALS} SET access_token = $3, refresh_token = $4, key_id = $5, version = version + 1, updated_at = now() WHERE id = $1 AND version = $2`,
-        [row.id, row.version, access, refresh, this.cipher.activeKeyId],
-      )) as [unknown, number];
-      if (count === 1) progress.rewrapped++;
-      else progress.conflicts++;
     }
+    if (!done.length) return progress;
+    const [written] = (await this.dataSource.query(
+      // updated_at is left alone: it is when the tokens were written (their lifetime is measured from it).
+      `UPDATE ${CREDENTIALS} c SET access_token = v.access, refresh_token = v.refresh, key_id = $5, version = c.version + 1
+         FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[]) AS v(id, version, access, refresh)
+        WHERE c.id = v.id AND c.version = v.version
+       RETURNING c.id`,
+      [done.map((d) => d.id), done.map((d) => d.version), done.map((d) => d.access), done.map((d) => d.refresh), this.cipher.activeKeyId],
+    )) as [unknown[], number];
+    progress.rewrapped = written.length;
+    progress.conflicts = done.length - written.length;
     return progress;
   }
 }

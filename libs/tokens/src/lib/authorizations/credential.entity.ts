@@ -43,6 +43,10 @@ export class CredentialEntity {
   @Column({ name: 'lease_until', type: 'timestamptz', nullable: true })
   leaseUntil!: Date | null;
 
+  /** When the worker looks at this token set next (refresh ahead, or keep-alive); null: never. */
+  @Column({ name: 'refresh_due_at', type: 'timestamptz', nullable: true })
+  refreshDueAt!: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 
