@@ -1,8 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { JobProducer, JobQueuesModule } from '@broker/bus';
-import { IDENTITY_SCHEMA, IdentityDomainModule } from '@broker/identity';
+import { IDENTITY_SCHEMA, IdentityDomainModule, TokenGrantsService } from '@broker/identity';
 import { ServiceConfig, ServiceDefinition, ServiceEventPublisher, ServiceRuntimeModule } from '@broker/service-runtime';
-import { DEVICE_POLL_SCHEDULER, EVENT_SINK, PROVIDER_ACCESS, PROVIDER_DIRECTORY, REFRESH_SCHEDULER, TOKENS_SCHEMA, TOKEN_PATH_FAULTS, TokensDomainModule, jobDevicePollScheduler, jobRefreshScheduler } from '@broker/tokens';
+import { CONSUMER_POLICY, DEVICE_POLL_SCHEDULER, EVENT_SINK, PROVIDER_ACCESS, PROVIDER_DIRECTORY, REFRESH_SCHEDULER, TOKENS_SCHEMA, TOKEN_PATH_FAULTS, TokensDomainModule, jobDevicePollScheduler, jobRefreshScheduler } from '@broker/tokens';
 import { ExternalAuthBusController } from './external-auth.bus-controller';
 import { testFaults } from './test-faults';
 import { ConsentPageBusController } from './consent-page.bus-controller';
@@ -10,6 +10,7 @@ import { SetupConsentBusController } from './setup-consent.bus-controller';
 import { SetupOutcomeReporter } from './setup-outcomes';
 import { IdentityAdminBusController } from './identity-admin.bus-controller';
 import { IdentityBusController } from './identity.bus-controller';
+import { ConsumerPolicyBusController } from './consumer-policy.bus-controller';
 import { PrincipalBusController } from './principal.bus-controller';
 import { BusProviderAccess, TokenMemoryInvalidator } from './provider-access';
 import { BrowserCallbackBusController, TokensBusController } from './tokens.bus-controller';
@@ -35,12 +36,14 @@ class TokenBrokerModule {
             { provide: EVENT_SINK, inject: [ServiceEventPublisher], useFactory: (p: ServiceEventPublisher) => p.publish },
             { provide: REFRESH_SCHEDULER, inject: [JobProducer], useFactory: (jobs: JobProducer) => jobRefreshScheduler(jobs) },
             { provide: DEVICE_POLL_SCHEDULER, inject: [JobProducer], useFactory: (jobs: JobProducer) => jobDevicePollScheduler(jobs) },
+            // Consumer policies live in the identity domain; the tokens domain asks them before serving.
+            { provide: CONSUMER_POLICY, inject: [TokenGrantsService], useFactory: (grants: TokenGrantsService) => grants.decide.bind(grants) },
             ...(config.testFaultHooks ? [{ provide: TOKEN_PATH_FAULTS, useFactory: () => testFaults(config) }] : []),
           ],
         }),
       ],
       providers: [SetupOutcomeReporter],
-      controllers: [IdentityBusController, IdentityAdminBusController, PrincipalBusController, TokensBusController, BrowserCallbackBusController, ConsentPageBusController, SetupConsentBusController, ExternalAuthBusController],
+      controllers: [IdentityBusController, IdentityAdminBusController, ConsumerPolicyBusController, PrincipalBusController, TokensBusController, BrowserCallbackBusController, ConsentPageBusController, SetupConsentBusController, ExternalAuthBusController],
     };
   }
 }

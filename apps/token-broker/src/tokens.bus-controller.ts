@@ -1,9 +1,10 @@
 import { Controller, Logger, UseFilters, UseGuards } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { BusContext, BusException } from '@broker/bus';
-import { BusReply, BusRequest, MessagePatterns, Principal } from '@broker/contracts';
+import { BusReply, BusRequest, MessagePatterns, tokenRestrictionSchema } from '@broker/contracts';
 import { BusAuthGuard, RequireScopes, textField } from '@broker/identity';
-import { AuthorizedProvidersService, ConsentBrowserMismatchError, ConsentService, TokenPath, TokensError } from '@broker/tokens';
+import { AuthorizedProvidersService, ConsentBrowserMismatchError, ConsentService, ConsumerTokens, TokensError } from '@broker/tokens';
+import { consumerOf, ownerOf } from './consumer';
 import { SetupOutcomeReporter } from './setup-outcomes';
 import { TokensErrorFilter } from './tokens-error.filter';
 
@@ -71,8 +72,6 @@ function providerError(raw: unknown): string {
   return error && /^[a-z_]{1,64}$/.test(error) ? error : 'access_denied';
 }
 
-const isServiceAccount = (p: Principal) => p.sub === p.clientId && !p.act;
-
 /**
  * Consent, authorized providers and tokens. A user sees only their own authorizations; a service
  * account (client_credentials) may acquire tokens of any user of its org, never of another org.
@@ -84,7 +83,7 @@ export class TokensBusController {
   constructor(
     private readonly consent: ConsentService,
     private readonly authorized: AuthorizedProvidersService,
-    private readonly tokens: TokenPath,
+    private readonly consumers: ConsumerTokens,
   ) {}
 
   @MessagePattern(MessagePatterns.authorizations.authorize)
@@ -118,11 +117,19 @@ export class TokensBusController {
     return this.authorized.remove(p.orgId, p.sub, String(req?.id ?? ''));
   }
 
+  /** Seed 000's REST token operation: the caller's own authorization, within its client's policy. */
   @MessagePattern(MessagePatterns.authorizations.token)
   @RequireScopes('tokens:read')
-  token(@Payload() req: BusRequest<'authorizations.token'>, @Ctx() ctx: BusContext): Promise<BusReply<'authorizations.token'>> {
+  async token(@Payload() req: BusRequest<'authorizations.token'>, @Ctx() ctx: BusContext): Promise<BusReply<'authorizations.token'>> {
     const p = ctx.getPrincipal();
-    return this.authorized.token(p.orgId, p.sub, String(req?.id ?? ''), req?.minValiditySeconds);
+    const id = String(req?.id ?? '');
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new TokensError('NOT_FOUND', 'Authorized provider not found.');
+    const min = typeof req?.minValiditySeconds === 'number' ? req.minValiditySeconds : undefined;
+    const served = await this.consumers.serve(consumerOf(p, 'rest'), { authorizationId: id }, { minValiditySeconds: min, ownedBy: p.sub }).catch((err: unknown) => {
+      if (err instanceof TokensError && err.code === 'NOT_FOUND') throw new TokensError('NOT_FOUND', 'Authorized provider not found.');
+      throw err;
+    });
+    return this.authorized.accessTokenResponse(p.orgId, served);
   }
 
   @MessagePattern(MessagePatterns.authorizations.userinfo)
@@ -132,21 +139,29 @@ export class TokensBusController {
     return this.authorized.userinfo(p.orgId, p.sub, String(req?.id ?? ''));
   }
 
-  /** The internal services' path: by authorization id, or by user + provider. */
+  /**
+   * The internal services' path: by authorization id, or by user + provider (+ account), within the
+   * calling client's policy, optionally narrowed (`restriction`).
+   */
   @MessagePattern(MessagePatterns.tokens.acquire)
   @RequireScopes('tokens:read')
   async acquire(@Payload() req: BusRequest<'tokens.acquire'>, @Ctx() ctx: BusContext): Promise<BusReply<'tokens.acquire'>> {
     const p = ctx.getPrincipal();
     const min = typeof req?.minValiditySeconds === 'number' && req.minValiditySeconds >= 0 ? Math.min(req.minValiditySeconds, 86_400) : undefined;
-    let authorizationId = req?.authorizationId;
-    if (!authorizationId) {
-      if (!req?.userId || !req?.providerId) throw new BusException('UNPROCESSABLE', 'give authorizationId, or userId and providerId');
-      const own = isServiceAccount(p) || req.userId === p.sub;
-      if (!own) throw new BusException('NOT_FOUND', 'authorization not found');
-      authorizationId = await this.authorized.findId(p.orgId, req.userId, req.providerId);
+    if (!req?.authorizationId && (!req?.userId || !req?.providerId)) throw new BusException('UNPROCESSABLE', 'give authorizationId, or userId and providerId');
+    const restriction = req.restriction === undefined ? undefined : tokenRestrictionSchema.safeParse(req.restriction);
+    if (restriction && !restriction.success) {
+      throw new BusException('UNPROCESSABLE', 'invalid restriction', restriction.error.issues.map((i) => ({ name: ['restriction', ...i.path].join('.'), message: i.message })));
     }
+    const target = req.authorizationId
+      ? { authorizationId: req.authorizationId }
+      : { userId: req.userId, providerId: req.providerId, ...(typeof req.account === 'string' ? { account: req.account } : {}) };
     // A user may only use their own authorizations (checked by the token path, from its memory when hot).
-    const served = await this.tokens.acquire(p.orgId, authorizationId, min, undefined, isServiceAccount(p) ? undefined : p.sub);
+    const served = await this.consumers.serve(consumerOf(p, req.channel === 'rest' ? 'rest' : 'bus'), target, {
+      minValiditySeconds: min,
+      ownedBy: ownerOf(p),
+      restriction: restriction?.data,
+    });
     return {
       accessToken: served.accessToken,
       tokenType: served.tokenType,
@@ -155,6 +170,8 @@ export class TokensBusController {
       providerId: served.providerId,
       userId: served.userId,
       scopes: served.scopes,
+      attenuated: served.attenuated,
+      ...(served.unmet.length ? { unmet: served.unmet } : {}),
     };
   }
 }

@@ -24,3 +24,5 @@ export * from './lib/sign-in-policy';
 export * from './lib/token-status';
 export * from './lib/well-known-scopes';
 export * from './lib/bus-payloads';
+export * from './lib/token-grants/token-grants.service';
+export * from './lib/token-grants/policy-decision';

@@ -20,6 +20,7 @@ import { OrgsService } from './orgs.service';
 import { ClientsService } from './clients.service';
 import { SigningKeysService } from './signing-keys.service';
 import { TokenEndpoint } from './token-endpoint';
+import { TokenGrantsService } from './token-grants/token-grants.service';
 
 const IDENTITY_DS = domainDataSourceToken(IDENTITY_SCHEMA);
 
@@ -35,6 +36,7 @@ class IdentityBootstrap implements OnApplicationBootstrap {
   constructor(
     private readonly clients: ClientsService,
     private readonly keys: SigningKeysService,
+    private readonly grants: TokenGrantsService,
     @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
   ) {}
 
@@ -47,6 +49,8 @@ class IdentityBootstrap implements OnApplicationBootstrap {
         clientId,
         clientSecret,
       );
+      // The bootstrap admin keeps being served every token of its org (unless an operator narrowed it).
+      if (await this.grants.ensureFullGrant(orgId, clientId)) this.logger.log(`bootstrap client '${clientId}' granted every provider token of org '${orgId}'`);
       this.logger.log(`bootstrap client '${clientId}' of org '${orgId}' is ready`);
     }
     const moved = await this.keys.rewrapAll();
@@ -94,6 +98,7 @@ class IdentityBootstrap implements OnApplicationBootstrap {
     },
     { provide: UsersService, inject: [IDENTITY_DS, RevocationsService], useFactory: (ds: DataSource, revocations: RevocationsService) => new UsersService(ds, revocations) },
     { provide: OrgsService, inject: [IDENTITY_DS, RevocationsService], useFactory: (ds: DataSource, revocations: RevocationsService) => new OrgsService(ds, revocations) },
+    { provide: TokenGrantsService, inject: [IDENTITY_DS], useFactory: (ds: DataSource) => new TokenGrantsService(ds) },
     { provide: SignInPolicy, inject: [IDENTITY_DS], useFactory: (ds: DataSource) => new SignInPolicy(ds) },
     {
       provide: AuthorizationEndpoint,
@@ -155,6 +160,7 @@ class IdentityBootstrap implements OnApplicationBootstrap {
     RevocationSync,
     SignInPolicy,
     TokenStatusEndpoints,
+    TokenGrantsService,
   ],
 })
 export class IdentityDomainModule {}

@@ -1,6 +1,7 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { EnvelopeCipher, KeyedHasher } from '@broker/crypto';
+import { Logger } from '@nestjs/common';
+import { EnvelopeCipher, KeyedHasher, TokenFingerprinter } from '@broker/crypto';
 import { GuardedFetch, createGuardedFetch } from '@broker/provider-adapters';
 import { SERVICE_CONFIG, ServiceConfig, domainDataSourceToken } from '@broker/service-runtime';
 import { AuthorizationLinker } from './authorizations/authorization-linker';
@@ -12,6 +13,9 @@ import { ExternalAuthService } from './external-auth/external-auth.service';
 import { EventSink, ProviderAccess, ProviderDirectory, RefreshScheduler } from './provider-access';
 import { DEFAULT_TOKEN_PATH_OPTIONS, TOKEN_PATH_FAULTS, TokenPath, TokenPathFaults } from './token-path';
 import { TOKENS_SCHEMA } from './tokens.schema';
+import { DEFAULT_TOKEN_LEDGER_OPTIONS, TokenLedger } from './ledger/token-ledger';
+import { TokenLedgerLifecycle } from './ledger/token-ledger.lifecycle';
+import { ConsumerPolicy, ConsumerTokens, TokenNarrower, refused } from './serving/consumer-tokens';
 
 /** Injection tokens the app provides: how to reach providers, where events go. */
 export const PROVIDER_ACCESS = Symbol('PROVIDER_ACCESS');
@@ -22,6 +26,13 @@ export const REFRESH_SCHEDULER = Symbol('REFRESH_SCHEDULER');
 export const DEVICE_POLL_SCHEDULER = Symbol('DEVICE_POLL_SCHEDULER');
 /** Optional: the ids of an org's providers (the external-auth list offers them); none listed without it. */
 export const PROVIDER_DIRECTORY = Symbol('PROVIDER_DIRECTORY');
+/**
+ * Optional: the consumer policy (the identity domain's grants, wired by the token-broker). Without
+ * it every consumer is refused: provider tokens never leave without a policy decision.
+ */
+export const CONSUMER_POLICY = Symbol('CONSUMER_POLICY');
+/** Optional: mints narrower tokens where the provider can (downscoping); none without it. */
+export const TOKEN_NARROWER = Symbol('TOKEN_NARROWER');
 /** The guarded fetch every provider call of this domain goes through. */
 export const PROVIDER_FETCH = Symbol('PROVIDER_FETCH');
 
@@ -36,6 +47,8 @@ function hasherOf(config: ServiceConfig): KeyedHasher {
   if (!config.secrets) throw new Error(`${config.service} needs ENCRYPTION_KEYS and SECRET_PEPPER`);
   return new KeyedHasher(config.secrets.pepper);
 }
+
+const noPolicy: ConsumerPolicy = () => Promise.reject(refused('grant', 'no consumer policy is configured in this service'));
 
 const noDevicePoller: DevicePollScheduler = () => Promise.reject(new Error('no device poller in this service'));
 
@@ -102,6 +115,22 @@ export class TokensDomainModule {
           new ExternalAuthService(ds, authorized, path, access, f, directory),
       },
       {
+        provide: TokenLedger,
+        inject: [TOKENS_DS, SERVICE_CONFIG],
+        useFactory: (ds: DataSource, c: ServiceConfig) => {
+          if (!c.secrets) throw new Error(`${c.service} needs ENCRYPTION_KEYS and SECRET_PEPPER`);
+          const logger = new Logger('TokenLedger');
+          return new TokenLedger(ds, new TokenFingerprinter(c.secrets.pepper), { ...DEFAULT_TOKEN_LEDGER_OPTIONS, retentionDays: c.ledger.retentionDays }, (m) => logger.warn(m));
+        },
+      },
+      TokenLedgerLifecycle,
+      {
+        provide: ConsumerTokens,
+        inject: [TokenPath, AuthorizedProvidersService, PROVIDER_ACCESS, TokenLedger, { token: CONSUMER_POLICY, optional: true }, { token: TOKEN_NARROWER, optional: true }],
+        useFactory: (path: TokenPath, authorized: AuthorizedProvidersService, access: ProviderAccess, ledger: TokenLedger, policy?: ConsumerPolicy, narrower?: TokenNarrower) =>
+          new ConsumerTokens(path, authorized, access, policy ?? noPolicy, ledger, narrower),
+      },
+      {
         provide: AuthorizedProvidersService,
         inject: [TOKENS_DS, AuthorizationsService, TokenPath, PROVIDER_ACCESS, PROVIDER_FETCH, EVENT_SINK],
         useFactory: (ds: DataSource, authz: AuthorizationsService, path: TokenPath, access: ProviderAccess, f: typeof fetch, sink: EventSink) =>
@@ -112,7 +141,7 @@ export class TokensDomainModule {
       module: TokensDomainModule,
       imports: options.imports,
       providers: [...storage, ...options.providers, ...domain],
-      exports: [AuthorizationsService, TokenPath, ConsentService, AuthorizedProvidersService, DeviceFlowService, ExternalAuthService],
+      exports: [AuthorizationsService, TokenPath, ConsentService, AuthorizedProvidersService, DeviceFlowService, ExternalAuthService, ConsumerTokens, TokenLedger],
     };
   }
 }

@@ -45,6 +45,8 @@ export interface ServiceConfig {
   setups: { defaultTtlSeconds: number; ephemeralRetentionSeconds: number; sweepEverySeconds: number };
   /** Webhook deliveries: first retry delay (doubling after), how long to keep trying, per-attempt timeout. */
   webhooks: { retryBaseSeconds: number; retryWindowSeconds: number; timeoutSeconds: number };
+  /** The provenance ledger of served provider tokens: rows not served for this many days are removed. */
+  ledger: { retentionDays: number };
   /** Redirect URIs (besides the gateway's own browser callback) a consent may send providers back to; exact match. */
   consentRedirectUris: string[];
   /**
@@ -151,6 +153,7 @@ export function loadServiceConfig(
     WEBHOOK_RETRY_BASE_SECONDS: intInRange(1, 3_600).default(30),
     WEBHOOK_RETRY_WINDOW_SECONDS: intInRange(5, 604_800).default(86_400),
     WEBHOOK_TIMEOUT_SECONDS: intInRange(1, 60).default(10),
+    LEDGER_RETENTION_DAYS: intInRange(1, 3_650).default(90),
     UPSTREAM_AUTHORIZATION_URL: urlWithScheme(['http:', 'https:']).optional(),
     UPSTREAM_TOKEN_URL: urlWithScheme(['http:', 'https:']).optional(),
     UPSTREAM_USERINFO_URL: urlWithScheme(['http:', 'https:']).optional(),
@@ -216,6 +219,7 @@ export function loadServiceConfig(
     },
     setups: { defaultTtlSeconds: e.SETUP_TTL_SECONDS, ephemeralRetentionSeconds: e.SETUP_EPHEMERAL_RETENTION_SECONDS, sweepEverySeconds: e.SETUP_SWEEP_SECONDS },
     webhooks: { retryBaseSeconds: e.WEBHOOK_RETRY_BASE_SECONDS, retryWindowSeconds: e.WEBHOOK_RETRY_WINDOW_SECONDS, timeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS },
+    ledger: { retentionDays: e.LEDGER_RETENTION_DAYS },
     consentRedirectUris: (e.CONSENT_REDIRECT_URIS ?? '').split(',').map((u) => u.trim()).filter(Boolean),
     egress: { allowLoopback: e.EGRESS_ALLOW_LOOPBACK === 'true', allowedPorts: e.EGRESS_ALLOWED_PORTS.split(',').map(Number) },
     testFaultHooks: e.TEST_FAULT_HOOKS === '1',
