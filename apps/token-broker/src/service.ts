@@ -14,6 +14,7 @@ import { ConsumerPolicyBusController } from './consumer-policy.bus-controller';
 import { PrincipalBusController } from './principal.bus-controller';
 import { BusProviderAccess, TokenMemoryInvalidator } from './provider-access';
 import { BrowserCallbackBusController, TokensBusController } from './tokens.bus-controller';
+import { TokenExchangeBusController } from './token-exchange.bus-controller';
 
 @Module({})
 class TokenBrokerModule {
@@ -43,7 +44,7 @@ class TokenBrokerModule {
         }),
       ],
       providers: [SetupOutcomeReporter],
-      controllers: [IdentityBusController, IdentityAdminBusController, ConsumerPolicyBusController, PrincipalBusController, TokensBusController, BrowserCallbackBusController, ConsentPageBusController, SetupConsentBusController, ExternalAuthBusController],
+      controllers: [IdentityBusController, IdentityAdminBusController, ConsumerPolicyBusController, TokenExchangeBusController, PrincipalBusController, TokensBusController, BrowserCallbackBusController, ConsentPageBusController, SetupConsentBusController, ExternalAuthBusController],
     };
   }
 }

@@ -14,3 +14,4 @@ export * from './lib/webhooks';
 export * from './lib/oauth-setups.schemas';
 export * from './lib/token-policies';
 export * from './lib/token-ledger';
+export * from './lib/token-exchange';

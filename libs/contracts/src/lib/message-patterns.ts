@@ -10,6 +10,7 @@ import type { CreateOAuthSetupRequest, ListOAuthSetupsQuery, OAuthSetup, OpenedS
 import type { CreateWebhookEndpointRequest, CreatedWebhookEndpoint, UpdateWebhookEndpointRequest, WebhookDelivery, WebhookEndpoint } from './webhooks';
 import type { NewTokenGrant, TokenGrant } from './token-policies';
 import type { LedgerEntry, LedgerLookup, LedgerPage, LedgerQuery } from './token-ledger';
+import type { TokenExchangeRequest, TokenExchangeResult } from './token-exchange';
 
 /**
  * Every request/reply message on the bus: pattern → request and reply types. Pattern names are
@@ -96,6 +97,8 @@ export interface BusContract {
   /** The provenance ledger of the caller's org (scope `identity:admin`). */
   'tokens.ledger.search': { request: LedgerQuery; reply: LedgerPage };
   'tokens.ledger.lookup': { request: LedgerLookup; reply: { items: LedgerEntry[] } };
+  /** RFC 8693 token exchange at the token endpoint (client authentication in the request, like `identity.token`). */
+  'tokens.exchange': { request: TokenExchangeRequest; reply: TokenExchangeResult };
 }
 
 /** Where a hosted setup's browser goes after the provider: the setup, its outcome and the app's redirect URL. */
@@ -167,6 +170,7 @@ export const BUS_PATTERN_OWNERS: Record<BusPattern, ServiceName> = {
   'identity.token-grants.delete': 'token-broker',
   'tokens.ledger.search': 'token-broker',
   'tokens.ledger.lookup': 'token-broker',
+  'tokens.exchange': 'token-broker',
 };
 
 /** Pattern constants for `@MessagePattern(...)` so handlers and callers cannot drift apart. */
@@ -203,7 +207,7 @@ export const MessagePatterns = {
     rotateSecret: 'webhooks.rotate-secret',
     deliveries: 'webhooks.deliveries',
   },
-  tokens: { acquire: 'tokens.acquire', ledgerSearch: 'tokens.ledger.search', ledgerLookup: 'tokens.ledger.lookup' },
+  tokens: { acquire: 'tokens.acquire', ledgerSearch: 'tokens.ledger.search', ledgerLookup: 'tokens.ledger.lookup', exchange: 'tokens.exchange' },
   tokenGrants: { list: 'identity.token-grants.list', create: 'identity.token-grants.create', delete: 'identity.token-grants.delete' },
   externalAuth: {
     list: 'external-auth.list',

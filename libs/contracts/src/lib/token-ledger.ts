@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { newTokenGrantSchema, type TokenRestriction } from './token-policies';
+import { tokenExchangeRequestSchema } from './token-exchange';
 
 /** How a provider token left the broker. */
 export const LEDGER_PATHS = ['rest', 'bus', 'exchange'] as const;
@@ -81,4 +82,5 @@ export const LEAST_PRIVILEGE_BUS_SCHEMAS = {
   'identity.token-grants.delete': z.strictObject({ id: z.string().min(1).max(64) }),
   'tokens.ledger.search': ledgerQuerySchema,
   'tokens.ledger.lookup': ledgerLookupSchema,
+  'tokens.exchange': tokenExchangeRequestSchema,
 } as const;
