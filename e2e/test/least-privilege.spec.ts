@@ -49,7 +49,7 @@ describe('least privilege: consumer policies, token exchange, several accounts, 
       method: 'POST',
       body: { code: back.searchParams.get('code'), state: back.searchParams.get('state'), iss: back.searchParams.get('iss'), providerId },
     });
-    expect(done.status).toBe(201);
+    expect(done.status).toBe(200);
     return ((await done.json()) as { authorizedProvider: { id: string } }).authorizedProvider.id;
   };
 

@@ -16,6 +16,7 @@ import { TOKENS_SCHEMA } from './tokens.schema';
 import { DEFAULT_TOKEN_LEDGER_OPTIONS, TokenLedger } from './ledger/token-ledger';
 import { TokenLedgerLifecycle } from './ledger/token-ledger.lifecycle';
 import { ConsumerPolicy, ConsumerTokens, TokenNarrower, refused } from './serving/consumer-tokens';
+import { AdapterNarrower } from './serving/adapter-narrower';
 
 /** Injection tokens the app provides: how to reach providers, where events go. */
 export const PROVIDER_ACCESS = Symbol('PROVIDER_ACCESS');
@@ -31,7 +32,7 @@ export const PROVIDER_DIRECTORY = Symbol('PROVIDER_DIRECTORY');
  * it every consumer is refused: provider tokens never leave without a policy decision.
  */
 export const CONSUMER_POLICY = Symbol('CONSUMER_POLICY');
-/** Optional: mints narrower tokens where the provider can (downscoping); none without it. */
+/** Optional: mints narrower tokens (downscoping); default: the provider adapters' own (Box, GitHub), cached per restriction. */
 export const TOKEN_NARROWER = Symbol('TOKEN_NARROWER');
 /** The guarded fetch every provider call of this domain goes through. */
 export const PROVIDER_FETCH = Symbol('PROVIDER_FETCH');
@@ -126,9 +127,9 @@ export class TokensDomainModule {
       TokenLedgerLifecycle,
       {
         provide: ConsumerTokens,
-        inject: [TokenPath, AuthorizedProvidersService, PROVIDER_ACCESS, TokenLedger, { token: CONSUMER_POLICY, optional: true }, { token: TOKEN_NARROWER, optional: true }],
-        useFactory: (path: TokenPath, authorized: AuthorizedProvidersService, access: ProviderAccess, ledger: TokenLedger, policy?: ConsumerPolicy, narrower?: TokenNarrower) =>
-          new ConsumerTokens(path, authorized, access, policy ?? noPolicy, ledger, narrower),
+        inject: [TokenPath, AuthorizedProvidersService, PROVIDER_ACCESS, TokenLedger, PROVIDER_FETCH, { token: CONSUMER_POLICY, optional: true }, { token: TOKEN_NARROWER, optional: true }],
+        useFactory: (path: TokenPath, authorized: AuthorizedProvidersService, access: ProviderAccess, ledger: TokenLedger, f: typeof fetch, policy?: ConsumerPolicy, narrower?: TokenNarrower) =>
+          new ConsumerTokens(path, authorized, access, policy ?? noPolicy, ledger, narrower ?? new AdapterNarrower(access, f).narrow),
       },
       {
         provide: AuthorizedProvidersService,
