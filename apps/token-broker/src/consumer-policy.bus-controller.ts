@@ -8,7 +8,7 @@ import { TokenLedger } from '@broker/tokens';
 import { TokensErrorFilter } from './tokens-error.filter';
 
 /** The payload as its schema reads it; UNPROCESSABLE naming each bad field otherwise. */
-function parse<T>(schema: ZodType<T>, raw: unknown): T {
+export function parse<T>(schema: ZodType<T>, raw: unknown): T {
   const parsed = schema.safeParse(raw ?? {});
   if (parsed.success) return parsed.data;
   throw new BusException(

@@ -15,6 +15,8 @@ import { PrincipalBusController } from './principal.bus-controller';
 import { BusProviderAccess, TokenMemoryInvalidator } from './provider-access';
 import { BrowserCallbackBusController, TokensBusController } from './tokens.bus-controller';
 import { TokenExchangeBusController } from './token-exchange.bus-controller';
+import { RevocationJobsBusController } from './revocation-jobs.bus-controller';
+import { BlastRadius } from './blast-radius';
 
 @Module({})
 class TokenBrokerModule {
@@ -43,8 +45,8 @@ class TokenBrokerModule {
           ],
         }),
       ],
-      providers: [SetupOutcomeReporter],
-      controllers: [IdentityBusController, IdentityAdminBusController, ConsumerPolicyBusController, TokenExchangeBusController, PrincipalBusController, TokensBusController, BrowserCallbackBusController, ConsentPageBusController, SetupConsentBusController, ExternalAuthBusController],
+      providers: [SetupOutcomeReporter, BlastRadius],
+      controllers: [IdentityBusController, IdentityAdminBusController, ConsumerPolicyBusController, TokenExchangeBusController, RevocationJobsBusController, PrincipalBusController, TokensBusController, BrowserCallbackBusController, ConsentPageBusController, SetupConsentBusController, ExternalAuthBusController],
     };
   }
 }

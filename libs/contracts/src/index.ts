@@ -15,3 +15,4 @@ export * from './lib/oauth-setups.schemas';
 export * from './lib/token-policies';
 export * from './lib/token-ledger';
 export * from './lib/token-exchange';
+export * from './lib/revocation-jobs';

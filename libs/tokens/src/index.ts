@@ -17,3 +17,4 @@ export * from './lib/serving/consumer-tokens';
 export * from './lib/serving/adapter-narrower';
 export * from './lib/ledger/token-ledger';
 export * from './lib/ledger/token-ledger.lifecycle';
+export * from './lib/revocation-jobs/revocation-jobs.store';

@@ -16,10 +16,12 @@ import { BusClientProxy } from '@broker/bus';
 import {
   LedgerEntry,
   LedgerPage,
+  RevocationJob,
   TokenGrant,
   ledgerLookupSchema,
   ledgerQuerySchema,
   newTokenGrantSchema,
+  startRevocationJobSchema,
 } from '@broker/contracts';
 import type { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { OAuthErrorFilter, OAuthValidationError } from './oauth-error.filter';
@@ -118,5 +120,24 @@ export class LeastPrivilegeController {
     return this.bus.request('tokens.ledger.lookup', parseOr422(ledgerLookupSchema, body, 'body'), {
       auth: req.user.token,
     });
+  }
+
+  /**
+   * Blast-radius revocation: `{user}`, `{consumer}` or `{provider}` (+ `reason`). 202 with the job;
+   * read it until `status` is `done` (or `failed`): its report lists what the provider could not revoke.
+   */
+  @Post('revocation-jobs')
+  @HttpCode(202)
+  startRevocation(@Body() body: unknown, @Req() req: Authed): Promise<RevocationJob> {
+    return this.bus.request('tokens.revocation-jobs.start', parseOr422(startRevocationJobSchema, body, 'body'), {
+      auth: req.user.token,
+    });
+  }
+
+  @Get('revocation-jobs/:jobId')
+  revocationJob(@Param('jobId') jobId: string, @Req() req: Authed): Promise<RevocationJob> {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(jobId))
+      throw new OAuthValidationError([{ loc: ['path', 'job_id'], msg: 'Input should be a valid UUID', type: 'uuid_parsing' }]);
+    return this.bus.request('tokens.revocation-jobs.get', { id: jobId }, { auth: req.user.token });
   }
 }

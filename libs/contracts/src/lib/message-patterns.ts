@@ -11,6 +11,7 @@ import type { CreateWebhookEndpointRequest, CreatedWebhookEndpoint, UpdateWebhoo
 import type { NewTokenGrant, TokenGrant } from './token-policies';
 import type { LedgerEntry, LedgerLookup, LedgerPage, LedgerQuery } from './token-ledger';
 import type { TokenExchangeRequest, TokenExchangeResult } from './token-exchange';
+import type { RevocationJob, StartRevocationJob } from './revocation-jobs';
 
 /**
  * Every request/reply message on the bus: pattern → request and reply types. Pattern names are
@@ -99,6 +100,9 @@ export interface BusContract {
   'tokens.ledger.lookup': { request: LedgerLookup; reply: { items: LedgerEntry[] } };
   /** RFC 8693 token exchange at the token endpoint (client authentication in the request, like `identity.token`). */
   'tokens.exchange': { request: TokenExchangeRequest; reply: TokenExchangeResult };
+  /** Blast-radius revocation of the caller's org (scope `identity:admin`): started, then read. */
+  'tokens.revocation-jobs.start': { request: StartRevocationJob; reply: RevocationJob };
+  'tokens.revocation-jobs.get': { request: { id: string }; reply: RevocationJob };
 }
 
 /** Where a hosted setup's browser goes after the provider: the setup, its outcome and the app's redirect URL. */
@@ -171,6 +175,8 @@ export const BUS_PATTERN_OWNERS: Record<BusPattern, ServiceName> = {
   'tokens.ledger.search': 'token-broker',
   'tokens.ledger.lookup': 'token-broker',
   'tokens.exchange': 'token-broker',
+  'tokens.revocation-jobs.start': 'token-broker',
+  'tokens.revocation-jobs.get': 'token-broker',
 };
 
 /** Pattern constants for `@MessagePattern(...)` so handlers and callers cannot drift apart. */
@@ -207,7 +213,7 @@ export const MessagePatterns = {
     rotateSecret: 'webhooks.rotate-secret',
     deliveries: 'webhooks.deliveries',
   },
-  tokens: { acquire: 'tokens.acquire', ledgerSearch: 'tokens.ledger.search', ledgerLookup: 'tokens.ledger.lookup', exchange: 'tokens.exchange' },
+  tokens: { acquire: 'tokens.acquire', ledgerSearch: 'tokens.ledger.search', ledgerLookup: 'tokens.ledger.lookup', exchange: 'tokens.exchange', startRevocationJob: 'tokens.revocation-jobs.start', getRevocationJob: 'tokens.revocation-jobs.get' },
   tokenGrants: { list: 'identity.token-grants.list', create: 'identity.token-grants.create', delete: 'identity.token-grants.delete' },
   externalAuth: {
     list: 'external-auth.list',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { newTokenGrantSchema, type TokenRestriction } from './token-policies';
 import { tokenExchangeRequestSchema } from './token-exchange';
+import { revocationJobIdSchema, startRevocationJobSchema } from './revocation-jobs';
 
 /** How a provider token left the broker. */
 export const LEDGER_PATHS = ['rest', 'bus', 'exchange'] as const;
@@ -83,4 +84,6 @@ export const LEAST_PRIVILEGE_BUS_SCHEMAS = {
   'tokens.ledger.search': ledgerQuerySchema,
   'tokens.ledger.lookup': ledgerLookupSchema,
   'tokens.exchange': tokenExchangeRequestSchema,
+  'tokens.revocation-jobs.start': startRevocationJobSchema,
+  'tokens.revocation-jobs.get': revocationJobIdSchema,
 } as const;

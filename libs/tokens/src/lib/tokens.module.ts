@@ -17,6 +17,7 @@ import { DEFAULT_TOKEN_LEDGER_OPTIONS, TokenLedger } from './ledger/token-ledger
 import { TokenLedgerLifecycle } from './ledger/token-ledger.lifecycle';
 import { ConsumerPolicy, ConsumerTokens, TokenNarrower, refused } from './serving/consumer-tokens';
 import { AdapterNarrower } from './serving/adapter-narrower';
+import { RevocationJobsStore } from './revocation-jobs/revocation-jobs.store';
 
 /** Injection tokens the app provides: how to reach providers, where events go. */
 export const PROVIDER_ACCESS = Symbol('PROVIDER_ACCESS');
@@ -125,6 +126,7 @@ export class TokensDomainModule {
         },
       },
       TokenLedgerLifecycle,
+      { provide: RevocationJobsStore, inject: [TOKENS_DS], useFactory: (ds: DataSource) => new RevocationJobsStore(ds) },
       {
         provide: ConsumerTokens,
         inject: [TokenPath, AuthorizedProvidersService, PROVIDER_ACCESS, TokenLedger, PROVIDER_FETCH, { token: CONSUMER_POLICY, optional: true }, { token: TOKEN_NARROWER, optional: true }],
@@ -142,7 +144,7 @@ export class TokensDomainModule {
       module: TokensDomainModule,
       imports: options.imports,
       providers: [...storage, ...options.providers, ...domain],
-      exports: [AuthorizationsService, TokenPath, ConsentService, AuthorizedProvidersService, DeviceFlowService, ExternalAuthService, ConsumerTokens, TokenLedger],
+      exports: [AuthorizationsService, TokenPath, ConsentService, AuthorizedProvidersService, DeviceFlowService, ExternalAuthService, ConsumerTokens, TokenLedger, RevocationJobsStore],
     };
   }
 }
