@@ -1,7 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { ClientCredentials } from '@broker/identity';
-import { signInAtDemoIdp } from '@broker/testing';
 import { APP_REDIRECT, BrokerSystem } from './broker-system';
 import { pgDump } from './pg-dump';
 import { redisSnapshot } from './redis-snapshot';
@@ -39,19 +38,7 @@ describe('least privilege: consumer policies, token exchange, several accounts, 
     return ((await res.json()) as { id: string }).id;
   };
 
-  /** Links the demo provider account `email` to the user the token stands for, through the API; the authorization id. */
-  const link = async (userToken: string, email: string): Promise<string> => {
-    const start = await system.api(`/api/v2/externalOAuth/providers/${providerId}/authorize/`, userToken, { method: 'POST' });
-    expect(start.status).toBe(200);
-    const { redirectUrl } = (await start.json()) as { redirectUrl: string };
-    const back = await signInAtDemoIdp(redirectUrl, email, (u) => u.startsWith(`${system.base}/api/v2/externalOAuth/providers/callback`));
-    const done = await system.api('/api/v2/externalOAuth/providers/callback/', userToken, {
-      method: 'POST',
-      body: { code: back.searchParams.get('code'), state: back.searchParams.get('state'), iss: back.searchParams.get('iss'), providerId },
-    });
-    expect(done.status).toBe(200);
-    return ((await done.json()) as { authorizedProvider: { id: string } }).authorizedProvider.id;
-  };
+  const link = (userToken: string, email: string) => system.linkAccount(userToken, providerId, email);
 
   /** A confidential client of the default org (client_credentials, tokens:read), with no grant yet. */
   const consumer = () => system.createClient({ orgId: 'default', grantTypes: ['client_credentials'], scopes: ['tokens:read'] });
