@@ -100,7 +100,7 @@ function oauthFailure(err: unknown): OAuthFailure {
   throw err;
 }
 
-const AUTHORIZE_FIELDS = ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce'] as const;
+const AUTHORIZE_FIELDS = ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce', 'resource'] as const;
 
 /** The authorization parameters of an untrusted payload: strings only. */
 function authorizeRequestFrom(raw: unknown): AuthorizeRequest {

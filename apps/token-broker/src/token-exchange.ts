@@ -121,7 +121,8 @@ export class TokenExchange {
   private async subject(token: string, orgId: string) {
     let principal;
     try {
-      principal = principalFromClaims(await this.verifier.verify(token));
+      // A token bound to a resource server (RFC 8707, an MCP server's) is what such a server exchanges.
+      principal = principalFromClaims(await this.verifier.verify(token, this.verifier.audiences));
     } catch (err) {
       if (err instanceof InvalidAccessTokenError) throw new ExchangeError('invalid_request', `subject_token refused: ${err.message}`);
       throw err;

@@ -26,3 +26,4 @@ export * from './lib/well-known-scopes';
 export * from './lib/bus-payloads';
 export * from './lib/token-grants/token-grants.service';
 export * from './lib/token-grants/policy-decision';
+export * from './lib/resource-indicators';

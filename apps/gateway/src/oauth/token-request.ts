@@ -3,7 +3,7 @@ import type { TokenExchangeRequest, TokenRequest, TokenRevocationRequest } from 
 import { TOKEN_EXCHANGE_GRANT } from '@broker/contracts';
 import { OAuthValidationError } from './oauth-error.filter';
 
-const STRING_FIELDS = ['grant_type', 'client_id', 'client_secret', 'code', 'code_verifier', 'redirect_uri', 'refresh_token', 'scope', 'tz'] as const;
+const STRING_FIELDS = ['grant_type', 'client_id', 'client_secret', 'code', 'code_verifier', 'redirect_uri', 'refresh_token', 'scope', 'tz', 'resource'] as const;
 /** Every `tz` the seed documents, and whatever else this runtime's tz database names (newer zones). */
 const TIME_ZONES: ReadonlySet<string> = new Set<string>([...SEED_TIME_ZONES, ...Intl.supportedValuesOf('timeZone')]);
 /** `localtime` stands for the server's own zone (UTC when the host says nothing). */

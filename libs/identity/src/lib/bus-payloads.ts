@@ -1,6 +1,6 @@
 import type { TokenRequest } from '@broker/contracts';
 
-const TOKEN_FIELDS = ['grant_type', 'client_id', 'client_secret', 'code', 'code_verifier', 'redirect_uri', 'refresh_token', 'scope', 'tz', 'token', 'token_type_hint'] as const;
+const TOKEN_FIELDS = ['grant_type', 'client_id', 'client_secret', 'code', 'code_verifier', 'redirect_uri', 'refresh_token', 'scope', 'tz', 'token', 'token_type_hint', 'resource'] as const;
 
 /** A string field of an untrusted payload, or undefined (PostgreSQL cannot store NUL: such a value counts as absent). */
 export function textField(raw: unknown, name: string): string | undefined {

@@ -50,6 +50,11 @@ export interface ServiceConfig {
   /** Redirect URIs (besides the gateway's own browser callback) a consent may send providers back to; exact match. */
   consentRedirectUris: string[];
   /**
+   * Resource servers (RFC 8707 `resource` values, e.g. MCP servers) the broker issues audience-bound
+   * access tokens for, besides its own API (`<publicUrl>/api`); exact match.
+   */
+  resourceServers: string[];
+  /**
    * The upstream identity provider people sign in with at `/api/v1/oauth/authorize` (any OAuth 2.0
    * or OIDC provider with a userinfo endpoint); absent when none is configured.
    */
@@ -147,6 +152,12 @@ export function loadServiceConfig(
         message: 'must be a comma-separated list of http(s) URLs',
       })
       .optional(),
+    RESOURCE_SERVERS: z
+      .string()
+      .refine((v) => v.split(',').every((u) => URL.canParse(u.trim()) && /^https?:$/.test(new URL(u.trim()).protocol) && !new URL(u.trim()).hash), {
+        message: 'must be a comma-separated list of absolute http(s) URLs without a fragment (RFC 8707)',
+      })
+      .optional(),
     SETUP_TTL_SECONDS: intInRange(60, 604_800).default(86_400),
     SETUP_EPHEMERAL_RETENTION_SECONDS: intInRange(0, 604_800).default(3_600),
     SETUP_SWEEP_SECONDS: intInRange(1, 3_600).default(60),
@@ -221,6 +232,7 @@ export function loadServiceConfig(
     webhooks: { retryBaseSeconds: e.WEBHOOK_RETRY_BASE_SECONDS, retryWindowSeconds: e.WEBHOOK_RETRY_WINDOW_SECONDS, timeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS },
     ledger: { retentionDays: e.LEDGER_RETENTION_DAYS },
     consentRedirectUris: (e.CONSENT_REDIRECT_URIS ?? '').split(',').map((u) => u.trim()).filter(Boolean),
+    resourceServers: (e.RESOURCE_SERVERS ?? '').split(',').map((u) => u.trim()).filter(Boolean),
     egress: { allowLoopback: e.EGRESS_ALLOW_LOOPBACK === 'true', allowedPorts: e.EGRESS_ALLOWED_PORTS.split(',').map(Number) },
     testFaultHooks: e.TEST_FAULT_HOOKS === '1',
     upstreamLogin:
