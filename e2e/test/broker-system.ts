@@ -250,6 +250,8 @@ export class BrokerSystem {
     app: ClientCredentials,
     email: string,
     scope = 'openid',
+    /** More authorization request parameters (e.g. RFC 8707 `resource`). */
+    extra: Record<string, string> = {},
   ): Promise<{ callback: URL; verifier: string }> {
     const verifier = randomBytes(32).toString('base64url');
     const url = new URL(`${this.base}/api/v1/oauth/authorize`);
@@ -261,6 +263,7 @@ export class BrokerSystem {
       state: randomBytes(8).toString('hex'),
       code_challenge: createHash('sha256').update(verifier).digest('base64url'),
       code_challenge_method: 'S256',
+      ...extra,
     }).toString();
     const callback = await signInAtDemoIdp(url.toString(), email, (u) => u.startsWith(APP_REDIRECT));
     return { callback, verifier };
@@ -271,8 +274,10 @@ export class BrokerSystem {
     app: ClientCredentials,
     email: string,
     scope = 'openid',
+    /** More parameters of the authorization request and of the code's redemption (e.g. `resource`). */
+    extra: Record<string, string> = {},
   ): Promise<{ access_token: string; refresh_token: string; scope: string }> {
-    const { callback, verifier } = await this.signIn(app, email, scope);
+    const { callback, verifier } = await this.signIn(app, email, scope, extra);
     const code = callback.searchParams.get('code');
     if (!code)
       throw new Error(
@@ -285,6 +290,7 @@ export class BrokerSystem {
       redirect_uri: APP_REDIRECT,
       client_id: app.clientId,
       client_secret: app.clientSecret,
+      ...extra,
     });
     if (res.status !== 200) throw new Error(`code refused: ${res.status} ${await res.text()}`);
     return (await res.json()) as { access_token: string; refresh_token: string; scope: string };
