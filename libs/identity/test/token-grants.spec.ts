@@ -106,7 +106,10 @@ describe('TokenGrantsService on PostgreSQL', () => {
     // The schema as it was before consumer policies, with clients that already exist.
     const before = {
       ...IDENTITY_SCHEMA,
-      migrations: (IDENTITY_SCHEMA.migrations as unknown[]).slice(0, -1) as typeof IDENTITY_SCHEMA.migrations,
+      migrations: (IDENTITY_SCHEMA.migrations as { name: string }[]).slice(
+        0,
+        (IDENTITY_SCHEMA.migrations as { name: string }[]).findIndex((m) => m.name === 'TokenGrants1763900800000'),
+      ) as unknown as typeof IDENTITY_SCHEMA.migrations,
     };
     const old = await new DataSource(
       domainDataSourceOptions(db.url, before, 'token-grants-old'),
