@@ -318,7 +318,8 @@ describe('least privilege: consumer policies, token exchange, several accounts, 
     });
 
     it('keeps no token anywhere: a canary scan of the database and Redis finds none of the tokens served', async () => {
-      expect(served.size).toBeGreaterThan(5);
+      // Every distinct provider token served above (the same authorization serves the same token on every path).
+      expect(served.size).toBeGreaterThanOrEqual(3);
       const dump = pgDump(system.db.url);
       const redis = await redisSnapshot(system.env['REDIS_URL'], system.env['BUS_PREFIX']);
       const logs = system.logs();

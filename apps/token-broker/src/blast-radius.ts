@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { RevocationJob, RevocationReport, RevocationTargetKind } from '@broker/contracts';
 import { ClientsService, TokenGrantsService, UsersService } from '@broker/identity';
-import { AuthorizedProvidersService, EMPTY_REPORT, RevocationJobsStore, TargetAuthorization } from '@broker/tokens';
+import { AuthorizedProvidersService, DEFAULT_TOKEN_LEDGER_OPTIONS, EMPTY_REPORT, RevocationJobsStore, TargetAuthorization, TokenLedger } from '@broker/tokens';
 
 /** How many authorizations a job revokes at once (each upstream call is bounded by the adapter's timeout). */
 const CONCURRENCY = 4;
@@ -29,6 +29,7 @@ export class BlastRadius implements OnApplicationBootstrap {
     private readonly users: UsersService,
     private readonly clients: ClientsService,
     private readonly grants: TokenGrantsService,
+    private readonly ledger: TokenLedger,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -59,6 +60,10 @@ export class BlastRadius implements OnApplicationBootstrap {
       } else {
         report.grantsWithdrawn = await this.grants.removeAllOfClient(orgId, id);
         report.brokerTokensRevoked = await this.clients.revokeAllOfClient(id, orgId);
+        // What was served a moment ago is in the ledger too: this replica's pending records now, the
+        // other replicas' within their batch interval (250 ms), so the job waits that long first.
+        await this.ledger.flush();
+        await new Promise((resolve) => setTimeout(resolve, 2 * DEFAULT_TOKEN_LEDGER_OPTIONS.flushMs));
         report.notRevokedUpstream.push(...(await this.store.stillValidServedTo(orgId, id)));
       }
       await this.store.finish(job.id, report.failures.length ? 'failed' : 'done', report);

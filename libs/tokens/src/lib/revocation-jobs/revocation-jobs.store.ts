@@ -82,14 +82,16 @@ export class RevocationJobsStore {
 
   /**
    * What a consumer was served that may still work at the provider (per the ledger: tokens not yet
-   * expired, or of unknown expiry), one entry per authorization.
+   * expired, or of unknown expiry), one entry per authorization that still exists (a removed one was
+   * revoked upstream or reported when it was removed).
    */
   async stillValidServedTo(orgId: string, consumer: string): Promise<NotRevokedUpstream[]> {
     const rows = (await this.dataSource.query(
-      `SELECT DISTINCT ON (authorization_id) authorization_id, provider_id, subject, attenuated, token_expires_at
-         FROM tokens.token_ledger
-        WHERE org_id = $1 AND consumer = $2 AND (token_expires_at IS NULL OR token_expires_at > now())
-        ORDER BY authorization_id, last_served_at DESC`,
+      `SELECT DISTINCT ON (l.authorization_id) l.authorization_id, l.provider_id, l.subject, l.attenuated, l.token_expires_at
+         FROM tokens.token_ledger l
+         JOIN tokens.authorizations a ON a.id = l.authorization_id AND a.org_id = l.org_id
+        WHERE l.org_id = $1 AND l.consumer = $2 AND (l.token_expires_at IS NULL OR l.token_expires_at > now())
+        ORDER BY l.authorization_id, l.last_served_at DESC`,
       [orgId, consumer],
     )) as { authorization_id: string; provider_id: string; subject: string; attenuated: boolean; token_expires_at: Date | null }[];
     return rows.map((r) => ({
