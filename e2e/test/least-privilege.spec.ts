@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import * as oidc from 'openid-client';
-import { ClientCredentials } from '@broker/identity';
+import { ClientCredentials, TokenGrantsService } from '@broker/identity';
 import { APP_REDIRECT, BrokerSystem } from './broker-system';
 import { pgDump } from './pg-dump';
 import { redisSnapshot } from './redis-snapshot';
@@ -268,6 +268,11 @@ describe('least privilege: consumer policies, token exchange, several accounts, 
       });
       expect(await both.json()).toMatchObject({ error: 'invalid_target' });
       expect(await err({ subject_token: bobUser, ...target }, { clientId: mcp.clientId, clientSecret: 'wrong' })).toMatchObject({ status: 401, error: 'invalid_client' });
+      // A client of another org, even granted everything in its own org, cannot exchange this org's user tokens.
+      await system.clients.ensureOrg('rival', 'Rival');
+      const rival = await system.createClient({ orgId: 'rival', grantTypes: ['client_credentials'], scopes: ['tokens:read'] });
+      await new TokenGrantsService(system.identity).create('rival', rival.clientId, { providers: '*', subjects: { mode: 'org', users: [] }, maxScopes: null, maxLifetimeSeconds: null, description: '' });
+      expect(await err({ subject_token: bobUser, ...target }, rival)).toMatchObject({ status: 400, error: 'invalid_request', error_description: expect.stringContaining('not a token of this org') });
       // A revoked subject token is refused (RFC 7009 at the broker, then the exchange).
       const revoked = await system.delegatedToken(admin, 'bob', ['tokens:read']);
       const r = await system.tokenRequest({ token: revoked, client_id: 'admin', client_secret: system.adminSecret }, { path: '/api/v1/oauth/revoke' });
