@@ -30,9 +30,13 @@ export async function timeLeastPrivilege(databaseUrl: string, pepper: string, au
     });
     const hotToken = randomBytes(30).toString('base64url');
     const records = await timeSequential(N, 1000, async () => ledger.record(serve(hotToken)));
+    // The hot path's own write: the same token to the same consumer merges into one row per batch.
+    let started = process.hrtime.bigint();
     await ledger.flush();
+    const hotFlushMs = Number(process.hrtime.bigint() - started) / 1e6;
+    // The worst case: every serve a distinct row (a new token or consumer each time).
     for (let i = 0; i < FLUSH_ROWS; i++) ledger.record(serve(randomBytes(30).toString('base64url')));
-    const started = process.hrtime.bigint();
+    started = process.hrtime.bigint();
     await ledger.flush();
     const flushMs = Number(process.hrtime.bigint() - started) / 1e6;
     await ledger.close();
@@ -43,6 +47,7 @@ export async function timeLeastPrivilege(databaseUrl: string, pepper: string, au
       lp_record_p50: percentile(records, 50),
       lp_record_p99: percentile(records, 99),
       lp_flush_per_row: flushMs / FLUSH_ROWS,
+      lp_flush_per_hot_serve: hotFlushMs / (N + 1000),
     };
   } finally {
     await identity.destroy();
@@ -64,12 +69,16 @@ export function leastPrivilegeRows(x: Record<string, number>, busMaxCpu: CpuRepo
   const latencyShare = perAcquire / x['bus_seq_p50'];
   const brokerCpu = busMaxCpu ? Object.entries(busMaxCpu.percentOfCore).filter(([k]) => k.startsWith('broker-')).reduce((a, [, v]) => a + v, 0) : NaN;
   const cpuMsPerAcquire = brokerCpu / 100 * 1000 / x['bus_max_rps'];
-  const throughputShare = (perAcquire + x['lp_flush_per_row']) / cpuMsPerAcquire;
+  // The max-throughput row serves one token to one consumer: its writes are the merged (hot) ones.
+  const throughputShare = (perAcquire + x['lp_flush_per_hot_serve']) / cpuMsPerAcquire;
+  const worstShare = (perAcquire + x['lp_flush_per_row']) / cpuMsPerAcquire;
   return [
     ['**Least privilege** (in-process, as the token path calls them)', ''],
     ['consumer-policy check (cached grants) p50 / p99', `${us(x['lp_policy_p50'])} / ${us(x['lp_policy_p99'])}`],
-    ['ledger record (HMAC + merge) p50 / p99; batched write per row', `${us(x['lp_record_p50'])} / ${us(x['lp_record_p99'])}; ${us(x['lp_flush_per_row'])}`],
+    ['ledger record (HMAC + merge) p50 / p99', `${us(x['lp_record_p50'])} / ${us(x['lp_record_p99'])}`],
+    ['ledger batched write per serve: same token and consumer (merged) / every serve a new row', `${us(x['lp_flush_per_hot_serve'])} / ${us(x['lp_flush_per_row'])}`],
     ['policy + ledger as a share of bus acquire p50', pct(latencyShare), '≤ 10 %', latencyShare <= 0.1],
-    [`policy + ledger (+ write) as a share of token-broker CPU per acquire at max throughput (${us(cpuMsPerAcquire)})`, pct(throughputShare), '≤ 10 %', throughputShare <= 0.1],
+    [`policy + ledger + write as a share of token-broker CPU per acquire at max throughput (${us(cpuMsPerAcquire)})`, pct(throughputShare), '≤ 10 %', throughputShare <= 0.1],
+    ['the same if every serve were a new ledger row (worst case; the write runs off the caller’s path)', pct(worstShare)],
   ];
 }
