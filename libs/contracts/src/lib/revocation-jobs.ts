@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { plainText } from './plain-text';
 
 /** What a blast-radius revocation takes away: everything of one user, one consumer (client) or one provider. */
 export const REVOCATION_TARGETS = ['user', 'consumer', 'provider'] as const;
@@ -6,10 +7,10 @@ export type RevocationTargetKind = (typeof REVOCATION_TARGETS)[number];
 
 export const startRevocationJobSchema = z
   .strictObject({
-    user: z.string().min(1).max(255).optional(),
-    consumer: z.string().min(1).max(255).optional(),
+    user: plainText(255, 1).optional(),
+    consumer: plainText(255, 1).optional(),
     provider: z.uuid().optional(),
-    reason: z.string().max(500).default(''),
+    reason: plainText(500).default(''),
   })
   .refine((r) => [r.user, r.consumer, r.provider].filter((v) => v !== undefined).length === 1, {
     message: 'give exactly one of user, consumer, provider',

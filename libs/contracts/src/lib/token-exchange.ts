@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { plainText } from './plain-text';
 import type { OAuthErrorResponse } from './oauth-server';
 
 /** RFC 8693 §2.1 grant type and §3 token type identifiers the broker speaks. */
@@ -13,7 +14,7 @@ export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token'
 export const PROVIDER_RESOURCE_PREFIX = 'urn:broker:provider:';
 export const AUTHORIZATION_RESOURCE_PREFIX = 'urn:broker:authorization:';
 
-const param = z.string().min(1).max(16_384);
+const param = plainText(16_384, 1);
 const targets = z.union([param, z.array(param).min(1).max(10)]);
 
 /** The token request of a token exchange as the gateway passes it on (strings as the client sent them). */
@@ -21,7 +22,7 @@ export const tokenExchangeRequestSchema = z.strictObject({
   grant_type: z.literal(TOKEN_EXCHANGE_GRANT),
   client_id: param.optional(),
   client_secret: param.optional(),
-  basic: z.strictObject({ clientId: z.string().max(16_384), clientSecret: z.string().max(16_384) }).optional(),
+  basic: z.strictObject({ clientId: plainText(16_384), clientSecret: plainText(16_384) }).optional(),
   subject_token: param.optional(),
   subject_token_type: param.optional(),
   actor_token: param.optional(),
@@ -31,7 +32,7 @@ export const tokenExchangeRequestSchema = z.strictObject({
   audience: targets.optional(),
   scope: param.optional(),
   /** The user's account at the provider (id or label), when a provider target and several are linked. */
-  account: z.string().min(1).max(255).optional(),
+  account: plainText(255, 1).optional(),
 });
 export type TokenExchangeRequest = z.infer<typeof tokenExchangeRequestSchema>;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { plainText } from './plain-text';
 import { newTokenGrantSchema, type TokenRestriction } from './token-policies';
 import { tokenExchangeRequestSchema } from './token-exchange';
 import { revocationJobIdSchema, startRevocationJobSchema } from './revocation-jobs';
@@ -34,8 +35,8 @@ export interface LedgerEntry {
 
 /** "Who received tokens of this user (or from this consumer, authorization, provider) since …". */
 export const ledgerQuerySchema = z.strictObject({
-  subject: z.string().min(1).max(255).optional(),
-  consumer: z.string().min(1).max(255).optional(),
+  subject: plainText(255, 1).optional(),
+  consumer: plainText(255, 1).optional(),
   authorizationId: z.uuid().optional(),
   providerId: z.uuid().optional(),
   since: z.iso.datetime({ offset: true }).optional(),
@@ -53,7 +54,7 @@ export type LedgerQuery = z.infer<typeof ledgerQuerySchema>;
  * SHA-256 of it as base64 (GitHub's audit log `hashed_token`), or the ledger's own fingerprint.
  */
 export const ledgerLookupSchema = z.union([
-  z.strictObject({ token: z.string().min(1).max(16_384) }),
+  z.strictObject({ token: plainText(16_384, 1) }),
   z.strictObject({
     sha256: z
       .string()
@@ -75,12 +76,12 @@ export interface LedgerPage {
 
 /** Bus payload schemas of the consumer-policy and ledger patterns (merged into the bus's payload checks). */
 export const LEAST_PRIVILEGE_BUS_SCHEMAS = {
-  'identity.token-grants.list': z.strictObject({ clientId: z.string().min(1).max(255).optional() }),
+  'identity.token-grants.list': z.strictObject({ clientId: plainText(255, 1).optional() }),
   'identity.token-grants.create': z.strictObject({
-    clientId: z.string().min(1).max(255),
+    clientId: plainText(255, 1),
     grant: newTokenGrantSchema,
   }),
-  'identity.token-grants.delete': z.strictObject({ id: z.string().min(1).max(64) }),
+  'identity.token-grants.delete': z.strictObject({ id: plainText(64, 1) }),
   'tokens.ledger.search': ledgerQuerySchema,
   'tokens.ledger.lookup': ledgerLookupSchema,
   'tokens.exchange': tokenExchangeRequestSchema,

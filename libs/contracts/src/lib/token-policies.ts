@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { plainText } from './plain-text';
 import { PROVIDER_TYPES, ProviderType } from './providers';
 
 /**
@@ -34,7 +35,7 @@ export interface TokenGrant {
   createdAt: string;
 }
 
-const text = (max: number) => z.string().min(1).max(max);
+const text = (max: number) => plainText(max, 1);
 
 /** A new grant as the admin API and the admin tool take it. */
 export const newTokenGrantSchema = z.strictObject({
@@ -48,7 +49,7 @@ export const newTokenGrantSchema = z.strictObject({
   subjects: z.strictObject({ mode: z.enum(SUBJECT_MODES), users: z.array(text(255)).max(1000).default([]) }),
   maxScopes: z.array(text(512)).max(100).nullable().default(null),
   maxLifetimeSeconds: z.number().int().min(1).max(31_536_000).nullable().default(null),
-  description: z.string().max(500).default(''),
+  description: plainText(500).default(''),
 });
 export type NewTokenGrant = z.infer<typeof newTokenGrantSchema>;
 
