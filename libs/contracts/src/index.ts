@@ -16,3 +16,5 @@ export * from './lib/token-policies';
 export * from './lib/token-ledger';
 export * from './lib/token-exchange';
 export * from './lib/revocation-jobs';
+export * from './lib/bus-request-schemas';
+export * from './lib/events';

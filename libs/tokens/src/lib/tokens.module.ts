@@ -144,7 +144,7 @@ export class TokensDomainModule {
       module: TokensDomainModule,
       imports: options.imports,
       providers: [...storage, ...options.providers, ...domain],
-      exports: [AuthorizationsService, TokenPath, ConsentService, AuthorizedProvidersService, DeviceFlowService, ExternalAuthService, ConsumerTokens, TokenLedger, RevocationJobsStore],
+      exports: [AuthorizationsService, TokenPath, ConsentService, AuthorizedProvidersService, DeviceFlowService, ExternalAuthService, EVENT_SINK, ConsumerTokens, TokenLedger, RevocationJobsStore],
     };
   }
 }
