@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { EnvelopeCipher, KeyedHasher, parseKeyring } from '@broker/crypto';
+import { EnvelopeCipher, KeyedHasher, TokenFingerprinter, parseKeyring } from '@broker/crypto';
 import { ClientsService, GrantsService, IDENTITY_SCHEMA, OAuthError } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
-import { AuthorizationsService, TOKENS_SCHEMA } from '@broker/tokens';
+import { AuthorizationsService, TOKENS_SCHEMA, TokenLedger } from '@broker/tokens';
 import { TestDatabase, createTestDatabase } from '@broker/testing';
 import { ROOT } from './npm-start';
 
@@ -508,6 +508,41 @@ describe('the admin CLI', () => {
     expect(
       JSON.parse((await admin(['list-orgs', '--json'])).stdout).map((o: { id: string }) => o.id),
     ).toContain('initech');
+  }, 60_000);
+
+  it('grants, lists and withdraws consumer policies, and reads the provenance ledger (never a token)', async () => {
+    await admin(['create-org', '--id', 'hooli']);
+    const billing = await clients().createClient({ orgId: 'hooli', name: 'billing', grantTypes: ['client_credentials'], scopes: ['tokens:read'] });
+    const providerId = randomUUID();
+    const granted = await admin(['grant-tokens', '--id', billing.clientId, '--providers', `github,${providerId}`, '--subjects', 'users:alice,bob', '--max-scopes', 'read:org', '--max-lifetime', '600', '--json']);
+    expect(granted.code).toBe(0);
+    const grant = JSON.parse(granted.stdout) as { id: string };
+    expect(grant).toMatchObject({ clientId: billing.clientId, providers: { ids: [providerId], types: ['github'] }, subjects: { mode: 'users', users: ['alice', 'bob'] }, maxScopes: ['read:org'], maxLifetimeSeconds: 600 });
+    const listed = await admin(['list-token-grants', '--org', 'hooli']);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain(grant.id);
+    expect(listed.stdout).toContain('users:alice,bob');
+    // Wrong usage names what is wrong (exit 2); an unknown client is exit 1.
+    const bad = await admin(['grant-tokens', '--id', billing.clientId, '--providers', '*', '--subjects', 'everyone']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--subjects must be self, org or users:');
+    expect((await admin(['grant-tokens', '--id', 'nobody', '--providers', '*', '--subjects', 'org'])).code).toBe(1);
+    expect((await admin(['withdraw-token-grant', '--org', 'hooli', '--grant', grant.id])).code).toBe(0);
+    const again = await admin(['withdraw-token-grant', '--org', 'hooli', '--grant', grant.id]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('does not exist');
+
+    // A serve recorded by the token path (fingerprinted with the same pepper), read back by the tool.
+    const token = `canary-provider-token-${randomBytes(8).toString('hex')}`;
+    const ledger = new TokenLedger(tokensDs, new TokenFingerprinter(Buffer.from(pepper, 'base64')));
+    ledger.record({ orgId: 'hooli', consumer: billing.clientId, subject: 'alice', authorizationId: randomUUID(), providerId, path: 'bus', attenuated: false, expiresAt: null, token });
+    await ledger.close();
+    const read = await admin(['ledger', '--org', 'hooli', '--subject', 'alice', '--since', '2020-01-01T00:00:00Z', '--json']);
+    expect(read.code).toBe(0);
+    const page = JSON.parse(read.stdout) as { items: { consumer: string; tokenFingerprint: string }[] };
+    expect(page.items).toEqual([expect.objectContaining({ consumer: billing.clientId, tokenFingerprint: new TokenFingerprinter(Buffer.from(pepper, 'base64')).ofToken(token) })]);
+    expect(read.stdout).not.toContain(token);
+    expect((await admin(['ledger', '--org', 'hooli', '--since', 'yesterday'])).code).toBe(2);
   }, 60_000);
 
   it('runs the same way through npm run admin', async () => {

@@ -111,7 +111,7 @@ describe('authorization code flow through the upstream sign-in', () => {
       expect(metadata).toMatchObject({
         issuer: base,
         authorization_endpoint: `${base}/api/v1/oauth/authorize`,
-        grant_types_supported: ['client_credentials', 'authorization_code', 'refresh_token'],
+        grant_types_supported: ['client_credentials', 'authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:token-exchange'],
         response_types_supported: ['code'],
         code_challenge_methods_supported: ['S256'],
         authorization_response_iss_parameter_supported: true,

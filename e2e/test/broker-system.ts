@@ -27,6 +27,8 @@ export interface BrokerSystemOptions {
   providerClient?: boolean;
   /** More ports outbound calls may use (local webhook receivers). */
   egressPorts?: number[];
+  /** More OAuth clients at the demo provider (same secret and callback as `broker-provider`), to register it several times. */
+  extraProviderClients?: string[];
   /** More DEMO_IDP_* variables for the demo provider (e.g. its test hooks). */
   idpEnv?: Record<string, string>;
 }
@@ -68,9 +70,9 @@ export class BrokerSystem {
         ...this.options.idpEnv,
         ...(this.options.providerClient
           ? {
-              DEMO_IDP_CLIENTS: JSON.stringify([
-                {
-                  client_id: 'broker-provider',
+              DEMO_IDP_CLIENTS: JSON.stringify(
+                ['broker-provider', ...(this.options.extraProviderClients ?? [])].map((clientId) => ({
+                  client_id: clientId,
                   client_secret: this.providerSecret,
                   redirect_uris: [`${this.base}/api/v2/externalOAuth/providers/callback/`],
                   grant_types: [
@@ -78,8 +80,8 @@ export class BrokerSystem {
                     'refresh_token',
                     'urn:ietf:params:oauth:grant-type:device_code',
                   ],
-                },
-              ]),
+                })),
+              ),
             }
           : {}),
       },
@@ -128,13 +130,13 @@ export class BrokerSystem {
   }
 
   /** Registers the demo provider (started with `providerClient`) as an `oidc` provider of the org; its id. */
-  async registerDemoProvider(admin: string): Promise<string> {
+  async registerDemoProvider(admin: string, clientId = 'broker-provider'): Promise<string> {
     const created = await this.api('/api/v2/externalOAuth/providers/', admin, {
       method: 'POST',
       body: {
         type: 'oidc',
-        name: 'Demo',
-        clientId: 'broker-provider',
+        name: clientId === 'broker-provider' ? 'Demo' : `Demo (${clientId})`,
+        clientId,
         clientSecret: this.providerSecret,
         issuer: this.idp.issuer,
       },
@@ -142,6 +144,25 @@ export class BrokerSystem {
     if (created.status !== 201)
       throw new Error(`provider not created: ${created.status} ${await created.text()}`);
     return ((await created.json()) as { id: string }).id;
+  }
+
+  /**
+   * Links the demo provider account `email` to the user `userToken` acts for, through the API (the
+   * consent started and completed with the user's token, the person signing in at the demo
+   * provider); the new authorization's id.
+   */
+  async linkAccount(userToken: string, providerId: string, email: string): Promise<string> {
+    const start = await this.api(`/api/v2/externalOAuth/providers/${providerId}/authorize/`, userToken, { method: 'POST' });
+    if (start.status !== 200) throw new Error(`consent not started: ${start.status} ${await start.text()}`);
+    const { redirectUrl } = (await start.json()) as { redirectUrl: string };
+    const back = await signInAtDemoIdp(redirectUrl, email, (u) => u.startsWith(`${this.base}/api/v2/externalOAuth/providers/callback`));
+    const iss = back.searchParams.get('iss');
+    const done = await this.api('/api/v2/externalOAuth/providers/callback/', userToken, {
+      method: 'POST',
+      body: { code: back.searchParams.get('code'), state: back.searchParams.get('state'), providerId, ...(iss ? { iss } : {}) },
+    });
+    if (done.status !== 200) throw new Error(`consent not completed: ${done.status} ${await done.text()}`);
+    return ((await done.json()) as { authorizedProvider: { id: string } }).authorizedProvider.id;
   }
 
   /** A token acting for `sub` (a user of the default org), made by the admin. */
@@ -225,6 +246,8 @@ export class BrokerSystem {
     app: ClientCredentials,
     email: string,
     scope = 'openid',
+    /** More authorization request parameters (e.g. RFC 8707 `resource`). */
+    extra: Record<string, string> = {},
   ): Promise<{ callback: URL; verifier: string }> {
     const verifier = randomBytes(32).toString('base64url');
     const url = new URL(`${this.base}/api/v1/oauth/authorize`);
@@ -236,6 +259,7 @@ export class BrokerSystem {
       state: randomBytes(8).toString('hex'),
       code_challenge: createHash('sha256').update(verifier).digest('base64url'),
       code_challenge_method: 'S256',
+      ...extra,
     }).toString();
     const callback = await signInAtDemoIdp(url.toString(), email, (u) => u.startsWith(APP_REDIRECT));
     return { callback, verifier };
@@ -246,8 +270,10 @@ export class BrokerSystem {
     app: ClientCredentials,
     email: string,
     scope = 'openid',
+    /** More parameters of the authorization request and of the code's redemption (e.g. `resource`). */
+    extra: Record<string, string> = {},
   ): Promise<{ access_token: string; refresh_token: string; scope: string }> {
-    const { callback, verifier } = await this.signIn(app, email, scope);
+    const { callback, verifier } = await this.signIn(app, email, scope, extra);
     const code = callback.searchParams.get('code');
     if (!code)
       throw new Error(
@@ -260,6 +286,7 @@ export class BrokerSystem {
       redirect_uri: APP_REDIRECT,
       client_id: app.clientId,
       client_secret: app.clientSecret,
+      ...extra,
     });
     if (res.status !== 200) throw new Error(`code refused: ${res.status} ${await res.text()}`);
     return (await res.json()) as { access_token: string; refresh_token: string; scope: string };

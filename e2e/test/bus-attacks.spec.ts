@@ -10,7 +10,7 @@ import { BrokerClient } from '@broker/broker-client';
 import { BUS_PATTERN_OWNERS, BusPattern, QUEUE_NAMES, brokerEventsChannel } from '@broker/contracts';
 import { KeyedHasher } from '@broker/crypto';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { ClientsService, IDENTITY_SCHEMA, UsersService } from '@broker/identity';
+import { ClientsService, IDENTITY_SCHEMA, TokenGrantsService, UsersService } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
 import { createTestDatabase, signInAtDemoIdp, sleep, TestDatabase } from '@broker/testing';
 import { DataSource } from 'typeorm';
@@ -322,6 +322,8 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
   it('a forged event is ignored by the token-broker and by broker clients', async () => {
     const ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-attacks-client')).initialize();
     const svc = await new ClientsService(ds, new KeyedHasher(Buffer.from(env['SECRET_PEPPER'], 'base64'))).createClient({ orgId: 'default', name: 'consumer a', grantTypes: ['client_credentials'], scopes: ['tokens:read'] });
+    // New clients are served nothing until granted (consumer policies): this one gets its org's tokens.
+    await new TokenGrantsService(ds).create('default', svc.clientId, { providers: '*', subjects: { mode: 'org', users: [] }, maxScopes: null, maxLifetimeSeconds: null, description: 'consumer a' });
     await ds.destroy();
     const client = await BrokerClient.connect({
       redisUrl: env['REDIS_URL'],

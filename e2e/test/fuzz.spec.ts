@@ -151,6 +151,9 @@ describe('fuzzing every route and bus pattern with hostile input', () => {
     // The fuzzer's own client holds every scope: each handler is reached, not only its scope check.
     const fuzzer = await system.createClient({ orgId: 'default', grantTypes: ['client_credentials'], scopes: [...SCOPES] });
     token = await system.clientToken(fuzzer);
+    // ...and a consumer policy of every token of its org, so the token path is reached past the policy check.
+    const granted = await system.api(`/api/v1/oauth/admin/clients/${fuzzer.clientId}/token-grants`, admin, { method: 'POST', body: { providers: '*', subjects: { mode: 'org' } } });
+    if (granted.status !== 201) throw new Error(`grant refused: ${granted.status}`);
     process.stdout.write(`fuzz seed ${SEED} (FUZZ_SEED=${SEED} replays it)\n`);
   });
 

@@ -14,7 +14,7 @@ interface Route {
 
 const ROUTES = (JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'gateway-routes.json'), 'utf8')) as { routes: Route[] }).routes;
 /** Public documents without personal data: cacheable. */
-const PUBLIC = new Set(['/.well-known/jwks.json', '/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']);
+const PUBLIC = new Set(['/.well-known/jwks.json', '/.well-known/oauth-authorization-server', '/.well-known/openid-configuration', '/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/api']);
 
 /**
  * The headers of point 7 on every answer of every route (successes, refusals, errors): `no-store`

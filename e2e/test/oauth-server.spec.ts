@@ -47,7 +47,7 @@ describe('the broker’s OAuth endpoints', () => {
       issuer: base,
       token_endpoint: `${base}/api/v1/oauth/token`,
       jwks_uri: `${base}/.well-known/jwks.json`,
-      grant_types_supported: ['client_credentials', 'authorization_code', 'refresh_token'],
+      grant_types_supported: ['client_credentials', 'authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:token-exchange'],
     });
     const jwks = (await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: Record<string, unknown>[] };
     expect(jwks.keys).toHaveLength(1);

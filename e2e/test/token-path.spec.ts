@@ -6,7 +6,7 @@ import { brokerEventsChannel } from '@broker/contracts';
 import { createRedisConnection } from '@broker/bus';
 import { BrokerClient } from '@broker/broker-client';
 import { KeyedHasher } from '@broker/crypto';
-import { ClientsService, IDENTITY_SCHEMA, UsersService } from '@broker/identity';
+import { ClientsService, IDENTITY_SCHEMA, TokenGrantsService, UsersService } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
 import { createTestDatabase, signInAtDemoIdp, sleep, TestDatabase } from '@broker/testing';
 import { pgDump } from './pg-dump';
@@ -424,6 +424,8 @@ describe('consent and the token path', () => {
         grantTypes: ['client_credentials'],
         scopes: ['tokens:read'],
       });
+      // A new client is served nothing until granted (consumer policies): this one gets its org's tokens.
+      await new TokenGrantsService(ds).create('default', service.clientId, { providers: '*', subjects: { mode: 'org', users: [] }, maxScopes: null, maxLifetimeSeconds: null, description: 'billing' });
       client = await BrokerClient.connect({
         redisUrl: env['REDIS_URL'],
         ...consumerKeys(env),

@@ -29,6 +29,7 @@ import { freePort } from '@broker/testing';
 import { Proc, sleep, waitFor } from './procs';
 import { percentile, throughput, timeSequential } from './stats';
 import { TokenSystem, checkBuild, pidFromFile, startTokenSystem } from './system';
+import { leastPrivilegeRows, timeLeastPrivilege } from './least-privilege.part';
 
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const N = num('BENCH_N', 2000); // sequential samples per latency row
@@ -386,6 +387,11 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
     await pg.end();
   }
 
+  // 5b. Least privilege: the consumer-policy check and the ledger record, in-process as the token path runs them
+  step('least privilege: policy check and ledger record');
+  const lp = await timeLeastPrivilege(sys.databaseUrl, sys.env['SECRET_PEPPER'], hot.authorizationId, hot.user);
+  Object.assign(rows, lp);
+
   // ---------------------------------------------------------------------------------------------
   // 6. Refresh storm over the three replicas
   const cred = await (async () => {
@@ -543,6 +549,7 @@ export function printTokensBench(r: TokensBenchResult): void {
       ms(x['bus_seq_p50'] - x['echo_p50']),
     ],
     ['REST p50 − bus acquire p50 (gateway + ownership reads)', ms(x['rest_seq_p50'] - x['bus_seq_p50'])],
+    ...leastPrivilegeRows(x, r.cpu['bus_max'] ?? null),
   ];
   console.log(`\nbench:tokens  (N=${N} sequential per latency row after ${WARMUP} warm-up; throughput rows ${THROUGHPUT_MS} ms closed loop; token-broker × ${REPLICAS})\n`);
   console.log('| measure | figure | target | met |');

@@ -12,6 +12,8 @@ import { TokensController } from './external-oauth/tokens.controller';
 import { installRequestHygiene } from './http/request-hygiene';
 import { securityHeaders } from './http/security-headers';
 import { AdminController } from './oauth/admin.controller';
+import { LeastPrivilegeController } from './oauth/least-privilege.controller';
+import { ProtectedResourceController } from './oauth/protected-resource.controller';
 import { AuthorizeController } from './oauth/authorize.controller';
 import { ConnectPagesController } from './pages/connect-pages.controller';
 import { OAuthSetupsController } from './oauth-setups/oauth-setups.controller';
@@ -30,7 +32,7 @@ class GatewayModule {
     return {
       module: GatewayModule,
       imports: [ServiceRuntimeModule.forRoot(config, { busClient: true, busAutoPipelining: true }), TokenVerificationModule],
-      controllers: [ConsentController, ProvidersController, JobsController, AuthorizedProvidersController, TokensController, ExternalAuthController, OAuthSetupsController, WebhooksController, ConnectPagesController, SetupPagesController, OAuthController, AuthorizeController, PrincipalController, AdminController],
+      controllers: [ConsentController, ProvidersController, JobsController, AuthorizedProvidersController, TokensController, ExternalAuthController, OAuthSetupsController, WebhooksController, ConnectPagesController, SetupPagesController, OAuthController, AuthorizeController, PrincipalController, AdminController, LeastPrivilegeController, ProtectedResourceController],
       providers: [{ provide: APP_FILTER, useClass: SurfaceErrorFilter }, BearerStrategy, TokenRateLimiter, PrincipalAuthGuard, ExternalAuthGuard, UpstreamLoginService],
     };
   }

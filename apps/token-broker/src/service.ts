@@ -1,8 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { JobProducer, JobQueuesModule } from '@broker/bus';
-import { IDENTITY_SCHEMA, IdentityDomainModule } from '@broker/identity';
+import { IDENTITY_SCHEMA, IdentityDomainModule, TokenGrantsService } from '@broker/identity';
 import { ServiceConfig, ServiceDefinition, ServiceEventPublisher, ServiceRuntimeModule } from '@broker/service-runtime';
-import { DEVICE_POLL_SCHEDULER, EVENT_SINK, PROVIDER_ACCESS, PROVIDER_DIRECTORY, TOKENS_SCHEMA, TOKEN_PATH_FAULTS, TokensDomainModule, jobDevicePollScheduler } from '@broker/tokens';
+import { CONSUMER_POLICY, DEVICE_POLL_SCHEDULER, EVENT_SINK, PROVIDER_ACCESS, PROVIDER_DIRECTORY, TOKENS_SCHEMA, TOKEN_PATH_FAULTS, TokensDomainModule, jobDevicePollScheduler } from '@broker/tokens';
 import { ExternalAuthBusController } from './external-auth.bus-controller';
 import { testFaults } from './test-faults';
 import { ConsentPageBusController } from './consent-page.bus-controller';
@@ -10,9 +10,13 @@ import { SetupConsentBusController } from './setup-consent.bus-controller';
 import { SetupOutcomeReporter } from './setup-outcomes';
 import { IdentityAdminBusController } from './identity-admin.bus-controller';
 import { IdentityBusController } from './identity.bus-controller';
+import { ConsumerPolicyBusController } from './consumer-policy.bus-controller';
 import { PrincipalBusController } from './principal.bus-controller';
 import { BusProviderAccess, TokenMemoryInvalidator } from './provider-access';
 import { BrowserCallbackBusController, TokensBusController } from './tokens.bus-controller';
+import { TokenExchangeBusController } from './token-exchange.bus-controller';
+import { RevocationJobsBusController } from './revocation-jobs.bus-controller';
+import { BlastRadius } from './blast-radius';
 
 @Module({})
 class TokenBrokerModule {
@@ -34,12 +38,14 @@ class TokenBrokerModule {
             { provide: PROVIDER_DIRECTORY, inject: [BusProviderAccess], useFactory: (a: BusProviderAccess) => a.directory },
             { provide: EVENT_SINK, inject: [ServiceEventPublisher], useFactory: (p: ServiceEventPublisher) => p.publish },
             { provide: DEVICE_POLL_SCHEDULER, inject: [JobProducer], useFactory: (jobs: JobProducer) => jobDevicePollScheduler(jobs) },
+            // Consumer policies live in the identity domain; the tokens domain asks them before serving.
+            { provide: CONSUMER_POLICY, inject: [TokenGrantsService], useFactory: (grants: TokenGrantsService) => grants.decide.bind(grants) },
             ...(config.testFaultHooks ? [{ provide: TOKEN_PATH_FAULTS, useFactory: () => testFaults(config) }] : []),
           ],
         }),
       ],
-      providers: [SetupOutcomeReporter],
-      controllers: [IdentityBusController, IdentityAdminBusController, PrincipalBusController, TokensBusController, BrowserCallbackBusController, ConsentPageBusController, SetupConsentBusController, ExternalAuthBusController],
+      providers: [SetupOutcomeReporter, BlastRadius],
+      controllers: [IdentityBusController, IdentityAdminBusController, ConsumerPolicyBusController, TokenExchangeBusController, RevocationJobsBusController, PrincipalBusController, TokensBusController, BrowserCallbackBusController, ConsentPageBusController, SetupConsentBusController, ExternalAuthBusController],
     };
   }
 }

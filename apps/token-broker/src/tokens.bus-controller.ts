@@ -1,9 +1,10 @@
 import { Controller, Logger, UseFilters, UseGuards } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { BusContext, BusException } from '@broker/bus';
-import { BusReply, BusRequest, MessagePatterns, Principal } from '@broker/contracts';
+import { BusReply, BusRequest, MessagePatterns } from '@broker/contracts';
 import { BusAuthGuard, RequireScopes } from '@broker/identity';
-import { AuthorizedProvidersService, ConsentBrowserMismatchError, ConsentService, TokenPath, TokensError } from '@broker/tokens';
+import { AuthorizedProvidersService, ConsentBrowserMismatchError, ConsentService, ConsumerTokens, TokensError } from '@broker/tokens';
+import { consumerOf, ownerOf } from './consumer';
 import { SetupOutcomeReporter } from './setup-outcomes';
 import { TokensErrorFilter } from './tokens-error.filter';
 
@@ -70,8 +71,6 @@ function providerError(error: string | undefined): string {
   return error && /^[a-z_]{1,64}$/.test(error) ? error : 'access_denied';
 }
 
-const isServiceAccount = (p: Principal) => p.sub === p.clientId && !p.act;
-
 /** Time kept back from a caller's deadline to send the answer (an error included) before it. */
 const WORK_MARGIN_MS = 250;
 
@@ -86,7 +85,7 @@ export class TokensBusController {
   constructor(
     private readonly consent: ConsentService,
     private readonly authorized: AuthorizedProvidersService,
-    private readonly tokens: TokenPath,
+    private readonly consumers: ConsumerTokens,
   ) {}
 
   @MessagePattern(MessagePatterns.authorizations.authorize)
@@ -120,11 +119,18 @@ export class TokensBusController {
     return this.authorized.remove(p.orgId, p.sub, req.id);
   }
 
+  /** Seed 000's REST token operation: the caller's own authorization, within its client's policy. */
   @MessagePattern(MessagePatterns.authorizations.token)
   @RequireScopes('tokens:read')
-  token(@Payload() req: BusRequest<'authorizations.token'>, @Ctx() ctx: BusContext): Promise<BusReply<'authorizations.token'>> {
+  async token(@Payload() req: BusRequest<'authorizations.token'>, @Ctx() ctx: BusContext): Promise<BusReply<'authorizations.token'>> {
     const p = ctx.getPrincipal();
-    return this.authorized.token(p.orgId, p.sub, req.id, req.minValiditySeconds);
+    const served = await this.consumers
+      .serve(consumerOf(p, 'rest'), { authorizationId: req.id }, { minValiditySeconds: req.minValiditySeconds, ownedBy: p.sub, deadline: deadlineOf(ctx) })
+      .catch((err: unknown) => {
+        if (err instanceof TokensError && err.code === 'NOT_FOUND') throw new TokensError('NOT_FOUND', 'Authorized provider not found.');
+        throw err;
+      });
+    return this.authorized.accessTokenResponse(p.orgId, served);
   }
 
   @MessagePattern(MessagePatterns.authorizations.userinfo)
@@ -134,24 +140,25 @@ export class TokensBusController {
     return this.authorized.userinfo(p.orgId, p.sub, req.id);
   }
 
-  /** The internal services' path: by authorization id, or by user + provider. */
+  /**
+   * The internal services' path: by authorization id, or by user + provider (+ account), within the
+   * calling client's policy, optionally narrowed (`restriction`).
+   */
   @MessagePattern(MessagePatterns.tokens.acquire)
   @RequireScopes('tokens:read')
   async acquire(@Payload() req: BusRequest<'tokens.acquire'>, @Ctx() ctx: BusContext): Promise<BusReply<'tokens.acquire'>> {
     const p = ctx.getPrincipal();
-    const min = req.minValiditySeconds;
-    let authorizationId = req.authorizationId;
-    if (!authorizationId) {
-      if (!req.userId || !req.providerId) throw new BusException('UNPROCESSABLE', 'give authorizationId, or userId and providerId');
-      const own = isServiceAccount(p) || req.userId === p.sub;
-      if (!own) throw new BusException('NOT_FOUND', 'authorization not found');
-      authorizationId = await this.authorized.findId(p.orgId, req.userId, req.providerId);
-    }
+    if (!req.authorizationId && (!req.userId || !req.providerId)) throw new BusException('UNPROCESSABLE', 'give authorizationId, or userId and providerId');
+    const target = req.authorizationId
+      ? { authorizationId: req.authorizationId }
+      : { userId: req.userId, providerId: req.providerId, ...(typeof req.account === 'string' ? { account: req.account } : {}) };
     // A user may only use their own authorizations (checked by the token path, from its memory when hot).
-    // The caller's deadline bounds the work (past it nobody reads the answer), less a moment to
-    // answer with a typed error in time; never longer than the token path's own 10 s.
-    const deadline = Math.min(ctx.getDeadline() - WORK_MARGIN_MS, Date.now() + 10_000);
-    const served = await this.tokens.acquire(p.orgId, authorizationId, min, deadline, isServiceAccount(p) ? undefined : p.sub);
+    const served = await this.consumers.serve(consumerOf(p, req.channel === 'rest' ? 'rest' : 'bus'), target, {
+      minValiditySeconds: req.minValiditySeconds,
+      ownedBy: ownerOf(p),
+      restriction: req.restriction,
+      deadline: deadlineOf(ctx),
+    });
     return {
       accessToken: served.accessToken,
       tokenType: served.tokenType,
@@ -160,6 +167,16 @@ export class TokensBusController {
       providerId: served.providerId,
       userId: served.userId,
       scopes: served.scopes,
+      attenuated: served.attenuated,
+      ...(served.unmet.length ? { unmet: served.unmet } : {}),
     };
   }
+}
+
+/**
+ * The caller's deadline bounds the work (past it nobody reads the answer), less a moment to answer
+ * with a typed error in time; never longer than the token path's own 10 s.
+ */
+function deadlineOf(ctx: BusContext): number {
+  return Math.min(ctx.getDeadline() - WORK_MARGIN_MS, Date.now() + 10_000);
 }

@@ -4,7 +4,7 @@ import { generateEventSigningKey, parseEventPublicKeys, parseEventSigningKey, si
 import { TokenCache, aliasKey } from '../src/lib/token-cache';
 
 function token(authorizationId: string, lifetimeSeconds?: number, now = Date.now()): AcquiredToken {
-  const t: AcquiredToken = { accessToken: `tok-${authorizationId}`, tokenType: 'Bearer', authorizationId, providerId: 'p', userId: 'u', scopes: [] };
+  const t: AcquiredToken = { accessToken: `tok-${authorizationId}`, tokenType: 'Bearer', authorizationId, providerId: 'p', userId: 'u', scopes: [], attenuated: false };
   if (lifetimeSeconds !== undefined) t.expiresAt = new Date(now + lifetimeSeconds * 1000).toISOString();
   return t;
 }

@@ -75,6 +75,24 @@ describe('bus payload schemas', () => {
     'webhooks.delete': { id: uuid },
     'webhooks.rotate-secret': { id: uuid },
     'webhooks.deliveries': { id: uuid, limit: 20 },
+    'identity.token-grants.list': {},
+    'identity.token-grants.create': {
+      clientId: 'billing',
+      grant: { providers: { ids: [uuid], types: ['github'] }, subjects: { mode: 'self', users: [] }, maxScopes: ['read:org'], maxLifetimeSeconds: 600, description: '' },
+    },
+    'identity.token-grants.delete': { id: uuid },
+    'tokens.ledger.search': { subject: 'alice', since: '2026-01-01T00:00:00Z', limit: 100 },
+    'tokens.ledger.lookup': { sha256: 'n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=' },
+    'tokens.exchange': {
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      client_id: 'mcp',
+      client_secret: 's',
+      subject_token: 'eyJ.x.y',
+      subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      resource: `urn:broker:provider:${uuid}`,
+    },
+    'tokens.revocation-jobs.start': { user: 'alice', reason: '' },
+    'tokens.revocation-jobs.get': { id: uuid },
   };
 
   it('has a schema for every pattern that takes a well-formed payload and refuses unknown fields and wrong types', () => {
@@ -94,6 +112,11 @@ describe('bus payload schemas', () => {
     expect(parsed?.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['userId', 'must not contain NUL']]);
     expect(busRequestSchema('identity.admin-user')?.safeParse({ sub: 'a\u0000', action: 'delete' }).success).toBe(false);
     expect(busRequestSchema('identity.admin-user')?.safeParse({ sub: 'alice', action: 'promote' }).success).toBe(false);
+    expect(busRequestSchema('tokens.acquire')?.safeParse({ userId: 'alice', providerId: uuid, account: 'work\u0000' }).success).toBe(false);
+    expect(busRequestSchema('tokens.ledger.search')?.safeParse({ subject: 'alice\u0000' }).success).toBe(false);
+    expect(busRequestSchema('tokens.revocation-jobs.start')?.safeParse({ consumer: 'x\u0000' }).success).toBe(false);
+    // A blast-radius job names exactly one target.
+    expect(busRequestSchema('tokens.revocation-jobs.start')?.safeParse({ user: 'alice', provider: uuid }).success).toBe(false);
   });
 
   it('checks job data the same way: ids only, of the right shape', () => {

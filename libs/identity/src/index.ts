@@ -23,3 +23,6 @@ export * from './lib/revocation/revocation-channel';
 export * from './lib/sign-in-policy';
 export * from './lib/token-status';
 export * from './lib/well-known-scopes';
+export * from './lib/token-grants/token-grants.service';
+export * from './lib/token-grants/policy-decision';
+export * from './lib/resource-indicators';

@@ -18,3 +18,8 @@ export * from './lib/device-flow/device-flow.service';
 export * from './lib/device-flow/device-poll-scheduler';
 export * from './lib/external-auth/external-auth.service';
 export * from './lib/user-response';
+export * from './lib/serving/consumer-tokens';
+export * from './lib/serving/adapter-narrower';
+export * from './lib/ledger/token-ledger';
+export * from './lib/ledger/token-ledger.lifecycle';
+export * from './lib/revocation-jobs/revocation-jobs.store';

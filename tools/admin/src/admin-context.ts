@@ -1,18 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DataSource } from 'typeorm';
-import { EnvelopeCipher, KeyedHasher, KeyringError, parseKeyring } from '@broker/crypto';
+import { EnvelopeCipher, KeyedHasher, KeyringError, TokenFingerprinter, parseKeyring } from '@broker/crypto';
 import {
   ClientsService,
   IDENTITY_SCHEMA,
   OrgsService,
   SignInPolicy,
   SigningKeysService,
+  TokenGrantsService,
   UsersService,
 } from '@broker/identity';
 import { JobsService, ProvidersService, REGISTRY_SCHEMA, SecureConfigsService, WebhooksService } from '@broker/registry';
 import { DomainSchema, domainDataSourceOptions, migrateDomainSchema } from '@broker/service-runtime';
-import { AuthorizationsService, TOKENS_SCHEMA } from '@broker/tokens';
+import { AuthorizationsService, TOKENS_SCHEMA, TokenLedger } from '@broker/tokens';
 import { AdminFailure } from './command';
 
 /** What the tool needs to reach the broker's data: the token-broker's own settings. */
@@ -147,6 +148,16 @@ export class AdminContext {
 
   async authorizations(): Promise<AuthorizationsService> {
     return new AuthorizationsService(await this.open(TOKENS_SCHEMA), this.cipher());
+  }
+
+  /** Consumer policies (no cache: the tool reads what is stored). */
+  async tokenGrants(): Promise<TokenGrantsService> {
+    return new TokenGrantsService(await this.open(IDENTITY_SCHEMA), { cacheMs: 0 });
+  }
+
+  /** The provenance ledger, read only (the tool never records serves). */
+  async ledger(): Promise<TokenLedger> {
+    return new TokenLedger(await this.open(TOKENS_SCHEMA), new TokenFingerprinter(this.settings.pepper));
   }
 
   async close(): Promise<void> {

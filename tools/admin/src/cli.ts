@@ -5,10 +5,11 @@ import { AdminFailure, Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, V
 import { keyRotationCommand } from './key-rotation.command';
 import { orgCommands } from './orgs.commands';
 import { processOutput } from './output';
+import { tokenGrantCommands } from './token-grants.commands';
 import { userCommands } from './users.commands';
 import { webhookCommands } from './webhooks.commands';
 
-const COMMANDS: Command[] = [...orgCommands, ...clientCommands, ...userCommands, ...webhookCommands, keyRotationCommand];
+const COMMANDS: Command[] = [...orgCommands, ...clientCommands, ...userCommands, ...webhookCommands, ...tokenGrantCommands, keyRotationCommand];
 const PROGRAM = 'npm run admin --';
 
 function toolHelp(): string {

@@ -36,7 +36,8 @@ export class TokensController {
   @HttpCode(200)
   @RequireScopes('tokens:read')
   acquire(@Body() raw: unknown, @Req() req: Authed): Promise<AcquiredToken> {
-    return this.bus.request('tokens.acquire', parseAcquire(raw), { auth: req.user.token, timeoutMs: 12_000 });
+    // `channel`: the ledger records this serve as a REST one.
+    return this.bus.request('tokens.acquire', { ...parseAcquire(raw), channel: 'rest' }, { auth: req.user.token, timeoutMs: 12_000 });
   }
 }
 

@@ -6,7 +6,7 @@ import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { OAuthErrorFilter } from './oauth-error.filter';
 import { UpstreamLoginService } from './upstream-login';
 
-const AUTHORIZE_PARAMS = ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce'] as const;
+const AUTHORIZE_PARAMS = ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce', 'resource'] as const;
 
 /**
  * `GET /api/v1/oauth/authorize` for first-party apps: the identity service checks the request, the

@@ -1,12 +1,12 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Ip, Post, Res, UseFilters } from '@nestjs/common';
 import type { Response } from 'express';
 import { BusClientProxy } from '@broker/bus';
-import { GRANT_TYPES, JsonWebKeySet, OAuthErrorResponse, SCOPES, TokenIntrospection, TokenResponse } from '@broker/contracts';
+import { GRANT_TYPES, JsonWebKeySet, OAuthErrorResponse, SCOPES, TOKEN_EXCHANGE_GRANT, TokenExchangeResponse, TokenIntrospection, TokenResponse } from '@broker/contracts';
 import { SIGNING_ALG } from '@broker/identity';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { OAuthErrorFilter } from './oauth-error.filter';
 import { RateLimitedError, TokenRateLimiter } from './token-rate-limiter';
-import { parseTokenRequest, parseTokenStatusRequest } from './token-request';
+import { isTokenExchange, parseTokenExchangeRequest, parseTokenRequest, parseTokenStatusRequest } from './token-request';
 import { toTokenEndpointResponse } from './token-response';
 
 type OAuthErrorBody = { error: string; error_description: string };
@@ -28,8 +28,9 @@ export class OAuthController {
     @Headers('authorization') authorization: string | undefined,
     @Ip() ip: string,
     @Res({ passthrough: true }) res: Response,
-  ): Promise<TokenResponse | OAuthErrorBody> {
+  ): Promise<TokenResponse | TokenExchangeResponse | OAuthErrorBody> {
     res.setHeader('Pragma', 'no-cache');
+    if (isTokenExchange(body)) return this.exchange(body, authorization, ip, res);
     const request = parseTokenRequest(body, authorization);
     const clientId = request.basic?.clientId ?? request.client_id;
     const limited = await this.limit(ip, clientId, res);
@@ -38,6 +39,19 @@ export class OAuthController {
     await this.account(ip, clientId, result.ok ? undefined : result.error);
     if (result.ok) return toTokenEndpointResponse(result.token);
     return this.oauthError(res, result.error);
+  }
+
+  /** RFC 8693 token exchange: a user's broker token for that user's provider token, within the client's policy. */
+  private async exchange(body: unknown, authorization: string | undefined, ip: string, res: Response): Promise<TokenExchangeResponse | OAuthErrorBody> {
+    const request = parseTokenExchangeRequest(body, authorization);
+    const clientId = request.basic?.clientId ?? request.client_id;
+    const limited = await this.limit(ip, clientId, res);
+    if (limited) return limited;
+    const result = await this.bus.request('tokens.exchange', request);
+    await this.account(ip, clientId, result.ok ? undefined : result.error);
+    // A provider token must not be cached anywhere on the way (RFC 6749 §5.1).
+    res.setHeader('Cache-Control', 'no-store');
+    return result.ok ? result.token : this.oauthError(res, result.error);
   }
 
   /** RFC 7009: revokes one of the caller's own tokens (a refresh token: its whole family). 200 with no body, also for an unknown token. */
@@ -124,7 +138,7 @@ export class OAuthController {
       introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       userinfo_endpoint: `${base}/api/v1/oauth/userinfo`,
       jwks_uri: `${base}/.well-known/jwks.json`,
-      grant_types_supported: [...GRANT_TYPES],
+      grant_types_supported: [...GRANT_TYPES, TOKEN_EXCHANGE_GRANT],
       response_types_supported: ['code'],
       response_modes_supported: ['query'],
       code_challenge_methods_supported: ['S256'],

@@ -1,8 +1,9 @@
 import { LOCAL_TIME_ZONE, SEED_TIME_ZONES } from '@broker/contracts';
-import type { TokenRequest, TokenRevocationRequest } from '@broker/contracts';
+import type { TokenExchangeRequest, TokenRequest, TokenRevocationRequest } from '@broker/contracts';
+import { TOKEN_EXCHANGE_GRANT } from '@broker/contracts';
 import { OAuthValidationError } from './oauth-error.filter';
 
-const STRING_FIELDS = ['grant_type', 'client_id', 'client_secret', 'code', 'code_verifier', 'redirect_uri', 'refresh_token', 'scope', 'tz'] as const;
+const STRING_FIELDS = ['grant_type', 'client_id', 'client_secret', 'code', 'code_verifier', 'redirect_uri', 'refresh_token', 'scope', 'tz', 'resource'] as const;
 /** Every `tz` the seed documents, and whatever else this runtime's tz database names (newer zones). */
 const TIME_ZONES: ReadonlySet<string> = new Set<string>([...SEED_TIME_ZONES, ...Intl.supportedValuesOf('timeZone')]);
 /** `localtime` stands for the server's own zone (UTC when the host says nothing). */
@@ -62,6 +63,40 @@ export function parseTokenStatusRequest(body: unknown, authorization: string | u
     else out[field] = v;
   }
   if (out.token === undefined && !detail.some((d) => d.loc[1] === 'token')) detail.push({ loc: ['body', 'token'], msg: 'Field required', type: 'missing' });
+  if (detail.length) throw new OAuthValidationError(detail);
+  const basic = parseBasicAuth(authorization);
+  if (basic) out.basic = basic;
+  return out;
+}
+
+const EXCHANGE_FIELDS = ['client_id', 'client_secret', 'subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type', 'scope', 'account'] as const;
+/** RFC 8693 §2.1 and RFC 8707: `resource` and `audience` may be repeated (the broker then refuses with invalid_target). */
+const TARGET_FIELDS = ['resource', 'audience'] as const;
+
+/** Whether a token request body asks for an RFC 8693 token exchange. */
+export function isTokenExchange(body: unknown): boolean {
+  return !!body && typeof body === 'object' && (body as Record<string, unknown>)['grant_type'] === TOKEN_EXCHANGE_GRANT;
+}
+
+/** Validates an RFC 8693 token exchange body (form or JSON): 422 naming each bad field; the rest is the broker's to judge. */
+export function parseTokenExchangeRequest(body: unknown, authorization: string | undefined): TokenExchangeRequest {
+  const raw = body as Record<string, unknown>;
+  const detail: { loc: string[]; msg: string; type: string }[] = [];
+  const out: TokenExchangeRequest = { grant_type: TOKEN_EXCHANGE_GRANT };
+  for (const field of EXCHANGE_FIELDS) {
+    const v = raw[field];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'string' || v.length === 0 || v.length > 16_384) detail.push({ loc: ['body', field], msg: 'Input should be a string of 1 to 16384 characters', type: 'string_type' });
+    else out[field] = v;
+  }
+  for (const field of TARGET_FIELDS) {
+    const v = raw[field];
+    if (v === undefined || v === null) continue;
+    const values = Array.isArray(v) ? v : [v];
+    if (values.length > 10 || values.some((x) => typeof x !== 'string' || x.length === 0 || x.length > 16_384)) {
+      detail.push({ loc: ['body', field], msg: 'Input should be one to ten non-empty strings', type: 'string_type' });
+    } else out[field] = values.length === 1 ? (values[0] as string) : (values as string[]);
+  }
   if (detail.length) throw new OAuthValidationError(detail);
   const basic = parseBasicAuth(authorization);
   if (basic) out.basic = basic;

@@ -282,6 +282,7 @@ function checkReply(reply: unknown): AcquiredToken {
     providerId: text('providerId'),
     userId: text('userId'),
     scopes,
+    attenuated: r['attenuated'] === true,
   };
   if (typeof r['expiresAt'] === 'string') token.expiresAt = r['expiresAt'];
   return token;

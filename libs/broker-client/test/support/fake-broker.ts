@@ -91,6 +91,7 @@ export class FakeBrokerState {
     const token: AcquiredToken = {
       accessToken: `provider-token-${id}-${++this.tokenSeq}`,
       tokenType: 'Bearer',
+      attenuated: false,
       authorizationId: id,
       providerId: authorization.providerId,
       userId: authorization.userId,

@@ -8,6 +8,8 @@ import {
   updateWebhookEndpointSchema,
 } from './oauth-setups.schemas';
 import { PROVIDER_ORDER_BY, PROVIDER_STATUSES, PROVIDER_TYPES } from './providers';
+import { LEAST_PRIVILEGE_BUS_SCHEMAS } from './token-ledger';
+import { tokenRestrictionSchema } from './token-policies';
 
 /**
  * The shape of every bus request payload, checked by the bus server before any handler runs (a
@@ -36,6 +38,7 @@ const authorizeRequest = z.strictObject({
   code_challenge: optionalText(8192),
   code_challenge_method: optionalText(8192),
   nonce: optionalText(8192),
+  resource: optionalText(8192),
   duplicated: z.array(text(64)).max(32).optional(),
 });
 
@@ -121,7 +124,10 @@ export const BUS_REQUEST_SCHEMAS: { [P in BusPattern]: z.ZodType<BusRequest<P>> 
     authorizationId: id.optional(),
     userId: id.optional(),
     providerId: id.optional(),
+    account: optionalText(255),
     minValiditySeconds: z.number().min(0).max(86_400).optional(),
+    restriction: tokenRestrictionSchema.optional(),
+    channel: z.literal('rest').optional(),
   }),
   'external-auth.list': noPayload,
   'external-auth.get': z.strictObject({ providerId: text(256) }),
@@ -137,6 +143,7 @@ export const BUS_REQUEST_SCHEMAS: { [P in BusPattern]: z.ZodType<BusRequest<P>> 
     refresh_token: optionalText(8192),
     scope: optionalText(8192),
     tz: optionalText(8192),
+    resource: optionalText(8192),
   }),
   'identity.jwks': noPayload,
   'identity.userinfo': noPayload,
@@ -172,6 +179,8 @@ export const BUS_REQUEST_SCHEMAS: { [P in BusPattern]: z.ZodType<BusRequest<P>> 
   'webhooks.delete': z.strictObject({ id }),
   'webhooks.rotate-secret': z.strictObject({ id }),
   'webhooks.deliveries': z.strictObject({ id, limit: z.number().int().min(1).max(100).optional(), after: optionalText(256) }),
+  // Consumer policies, the provenance ledger, token exchange and blast-radius jobs (issue 19).
+  ...LEAST_PRIVILEGE_BUS_SCHEMAS,
 };
 
 /** The schema of a pattern's request payload, if the pattern is part of the contract. */

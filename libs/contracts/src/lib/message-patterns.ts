@@ -8,6 +8,10 @@ import type { AdminAction, AdminRevokeRequest, AdminRevokeResult, IntrospectionR
 import type { ConsentPage } from './tokens';
 import type { CreateOAuthSetupRequest, ListOAuthSetupsQuery, OAuthSetup, OpenedSetup, Page, SetupOutcome, SetupPageInfo, UpdateOAuthSetupRequest } from './oauth-setups';
 import type { CreateWebhookEndpointRequest, CreatedWebhookEndpoint, UpdateWebhookEndpointRequest, WebhookDelivery, WebhookEndpoint } from './webhooks';
+import type { NewTokenGrant, TokenGrant } from './token-policies';
+import type { LedgerEntry, LedgerLookup, LedgerPage, LedgerQuery } from './token-ledger';
+import type { TokenExchangeRequest, TokenExchangeResult } from './token-exchange';
+import type { RevocationJob, StartRevocationJob } from './revocation-jobs';
 
 /**
  * Every request/reply message on the bus: pattern → request and reply types. Pattern names are
@@ -88,6 +92,18 @@ export interface BusContract {
   'webhooks.delete': { request: { id: string }; reply: { deleted: true } };
   'webhooks.rotate-secret': { request: { id: string }; reply: CreatedWebhookEndpoint };
   'webhooks.deliveries': { request: { id: string; limit?: number; after?: string }; reply: { items: WebhookDelivery[] } };
+  /** Consumer policies of the caller's org (scope `identity:admin`). */
+  'identity.token-grants.list': { request: { clientId?: string }; reply: { items: TokenGrant[] } };
+  'identity.token-grants.create': { request: { clientId: string; grant: NewTokenGrant }; reply: TokenGrant };
+  'identity.token-grants.delete': { request: { id: string }; reply: { deleted: true } };
+  /** The provenance ledger of the caller's org (scope `identity:admin`). */
+  'tokens.ledger.search': { request: LedgerQuery; reply: LedgerPage };
+  'tokens.ledger.lookup': { request: LedgerLookup; reply: { items: LedgerEntry[] } };
+  /** RFC 8693 token exchange at the token endpoint (client authentication in the request, like `identity.token`). */
+  'tokens.exchange': { request: TokenExchangeRequest; reply: TokenExchangeResult };
+  /** Blast-radius revocation of the caller's org (scope `identity:admin`): started, then read. */
+  'tokens.revocation-jobs.start': { request: StartRevocationJob; reply: RevocationJob };
+  'tokens.revocation-jobs.get': { request: { id: string }; reply: RevocationJob };
 }
 
 /** Where a hosted setup's browser goes after the provider: the setup, its outcome and the app's redirect URL. */
@@ -154,6 +170,14 @@ export const BUS_PATTERN_OWNERS: Record<BusPattern, ServiceName> = {
   'webhooks.delete': 'provider-registry',
   'webhooks.rotate-secret': 'provider-registry',
   'webhooks.deliveries': 'provider-registry',
+  'identity.token-grants.list': 'token-broker',
+  'identity.token-grants.create': 'token-broker',
+  'identity.token-grants.delete': 'token-broker',
+  'tokens.ledger.search': 'token-broker',
+  'tokens.ledger.lookup': 'token-broker',
+  'tokens.exchange': 'token-broker',
+  'tokens.revocation-jobs.start': 'token-broker',
+  'tokens.revocation-jobs.get': 'token-broker',
 };
 
 /** Pattern constants for `@MessagePattern(...)` so handlers and callers cannot drift apart. */
@@ -190,7 +214,8 @@ export const MessagePatterns = {
     rotateSecret: 'webhooks.rotate-secret',
     deliveries: 'webhooks.deliveries',
   },
-  tokens: { acquire: 'tokens.acquire' },
+  tokens: { acquire: 'tokens.acquire', ledgerSearch: 'tokens.ledger.search', ledgerLookup: 'tokens.ledger.lookup', exchange: 'tokens.exchange', startRevocationJob: 'tokens.revocation-jobs.start', getRevocationJob: 'tokens.revocation-jobs.get' },
+  tokenGrants: { list: 'identity.token-grants.list', create: 'identity.token-grants.create', delete: 'identity.token-grants.delete' },
   externalAuth: {
     list: 'external-auth.list',
     get: 'external-auth.get',

@@ -9,6 +9,8 @@ export interface TokenRequest {
   refresh_token?: string;
   scope?: string;
   tz?: string;
+  /** RFC 8707: the resource server the access token is for (default: the broker's API). */
+  resource?: string;
   /** Decoded `Authorization: Basic` credentials. */
   basic?: { clientId: string; clientSecret: string };
 }
@@ -64,6 +66,8 @@ export interface AuthorizeRequest {
   code_challenge?: string;
   code_challenge_method?: string;
   nonce?: string;
+  /** RFC 8707: the resource server the tokens are for (e.g. an MCP server); default: the broker's API. */
+  resource?: string;
   /** Names of parameters the query held more than once (each must appear at most once). */
   duplicated?: string[];
 }

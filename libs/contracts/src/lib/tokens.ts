@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AUTHORIZATION_STATUSES, AuthorizationStatus, OAuthProvider } from './providers';
+import type { RestrictionPart, TokenRestriction } from './token-policies';
 
 /** `oauth.User` of seed 000: the provider's user, normalized, with the provider's own answer in `raw`. */
 export interface OAuthUser {
@@ -86,7 +87,16 @@ export interface AcquireTokenRequest {
   authorizationId?: string;
   userId?: string;
   providerId?: string;
+  /**
+   * Which of the user's accounts at the provider (by user + provider): the account's id at the
+   * provider or its label (login, e-mail). Needed only when the user linked several.
+   */
+  account?: string;
   minValiditySeconds?: number;
+  /** A narrower token than the authorization's own (see `attenuated` in the answer). */
+  restriction?: TokenRestriction;
+  /** Set by the gateway for its REST route (the ledger's `path`); bus callers leave it out. */
+  channel?: 'rest';
 }
 
 export interface AcquiredToken {
@@ -98,6 +108,13 @@ export interface AcquiredToken {
   providerId: string;
   userId: string;
   scopes: string[];
+  /**
+   * True when the provider minted a narrower token for this request (a downscoped or installation
+   * token); false when the authorization's own token was served. Never assume narrowing otherwise.
+   */
+  attenuated: boolean;
+  /** Parts of the requested restriction the provider could not enforce (the token is wider there). */
+  unmet?: RestrictionPart[];
 }
 
 /** Events the broker publishes on the bus (ids and statuses only, never a token). */

@@ -15,6 +15,8 @@ export interface AccessTokenInput {
   zoneinfo?: string;
   /** The sign-in session (refresh-token family) the token comes from, as the `sid` claim. */
   sid?: string;
+  /** RFC 8707: the resource the token is bound to (its `aud`); default: the broker's API. */
+  audience?: string;
 }
 
 /** Signs the broker's access tokens (JWT, `typ: at+jwt`, RFC 9068 claims plus org and scope). */
@@ -34,7 +36,7 @@ export class AccessTokenIssuer {
     const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: SIGNING_ALG, kid: key.kid, typ: 'at+jwt' })
       .setIssuer(this.issuer)
-      .setAudience(this.audience)
+      .setAudience(input.audience ?? this.audience)
       .setSubject(input.sub)
       .setJti(randomUUID())
       .setIssuedAt()
@@ -98,6 +100,8 @@ export class AccessTokenVerifier {
     private readonly minRefetchMs = 5_000,
     /** The revocation list; without it, nothing is checked for revocation (unit tests of signatures only). */
     private readonly revocations?: RevocationSync,
+    /** Other audiences the broker issues tokens for (RFC 8707 resource servers): accepted only when a caller asks (`verify(token, audiences)`). */
+    private readonly resourceAudiences: readonly string[] = [],
   ) {}
 
   /**
@@ -107,7 +111,11 @@ export class AccessTokenVerifier {
    */
   private readonly verified = new Map<string, AccessTokenClaims>();
 
-  async verify(token: string): Promise<AccessTokenClaims> {
+  /**
+   * `accept`: the audiences the caller takes (default: the broker's API only, so a token bound to
+   * another resource is refused here, RFC 8707).
+   */
+  async verify(token: string, accept: readonly string[] = [this.audience]): Promise<AccessTokenClaims> {
     let claims = this.verified.get(token);
     if (claims && claims.exp * 1000 <= Date.now()) {
       this.verified.delete(token);
@@ -118,8 +126,16 @@ export class AccessTokenVerifier {
       if (this.verified.size >= 10_000) this.verified.clear();
       this.verified.set(token, claims);
     }
+    const aud = (claims as { aud?: unknown }).aud;
+    const auds = Array.isArray(aud) ? aud : [aud];
+    if (!auds.some((a) => typeof a === 'string' && accept.includes(a))) throw new InvalidAccessTokenError('token is for another resource (audience)');
     if (this.revocations && (await this.revocations.isRevoked(claims))) throw new InvalidAccessTokenError('token revoked');
     return claims;
+  }
+
+  /** Every audience this verifier knows: the broker's API and the resource servers. */
+  get audiences(): string[] {
+    return [this.audience, ...this.resourceAudiences];
   }
 
   /** The claims of a valid, unexpired token whether or not it is revoked (to revoke it: RFC 7009). */
@@ -147,7 +163,8 @@ export class AccessTokenVerifier {
     const { payload } = await jwtVerify(token, this.keySet, {
       algorithms: [SIGNING_ALG],
       issuer: this.issuer,
-      audience: this.audience,
+      // Any audience the broker issues for; which one a caller accepts is checked in verify().
+      audience: [this.audience, ...this.resourceAudiences],
       typ: 'at+jwt',
       requiredClaims: ['sub', 'exp', 'iat', 'jti'],
     });

@@ -6,6 +6,7 @@ import { OAuthError } from './oauth-error';
 import { SignInPolicy, personScope } from './sign-in-policy';
 import { OPENID_SCOPE, grantedScope } from './token-endpoint';
 import type { UserProfile } from './users.service';
+import { ResourceIndicators } from './resource-indicators';
 
 /** Reads who signed in from the upstream identity provider, given its access token. */
 export type UpstreamProfileReader = (accessToken: string) => Promise<UserProfile>;
@@ -19,6 +20,8 @@ interface ValidAuthorization {
   scope: string[];
   codeChallenge: string;
   nonce: string | null;
+  /** RFC 8707: the resource server the tokens are for (null: the broker's API). */
+  resource: string | null;
 }
 
 /** An authorize error; `redirectUri` is set only once the client and redirect URI are verified. */
@@ -48,6 +51,7 @@ export class AuthorizationEndpoint {
     private readonly grants: GrantsService,
     private readonly policy: SignInPolicy,
     private readonly readUpstreamProfile?: UpstreamProfileReader,
+    private readonly resources?: ResourceIndicators,
   ) {}
 
   async check(req: AuthorizeRequest): Promise<AuthorizeResult> {
@@ -88,6 +92,7 @@ export class AuthorizationEndpoint {
         redirectUri: valid.redirectUri,
         codeChallenge: valid.codeChallenge,
         nonce: valid.nonce,
+        resource: valid.resource,
       });
       return { ok: true, redirectUri: valid.redirectUri, code };
     } catch (err) {
@@ -130,7 +135,20 @@ export class AuthorizationEndpoint {
       if (err instanceof OAuthError) throw fail(err.error, err.description);
       throw err;
     }
-    return { client, redirectUri, scope: openid ? [OPENID_SCOPE, ...scope] : scope, codeChallenge: req.code_challenge, nonce: req.nonce ?? null };
+    // RFC 8707 §2: one resource, one the server issues tokens for; otherwise invalid_target (redirected).
+    if (duplicated.includes('resource')) throw fail('invalid_target', 'one resource per authorization request');
+    let resource: string | null = null;
+    if (req.resource !== undefined) {
+      if (!this.resources) throw fail('invalid_target', 'this server takes no resource indicators');
+      try {
+        const audience = this.resources.audienceFor(req.resource);
+        resource = audience === this.resources.brokerApi ? null : audience;
+      } catch (err) {
+        if (err instanceof OAuthError) throw fail(err.error, err.description);
+        throw err;
+      }
+    }
+    return { client, redirectUri, scope: openid ? [OPENID_SCOPE, ...scope] : scope, codeChallenge: req.code_challenge, nonce: req.nonce ?? null, resource };
   }
 }
 

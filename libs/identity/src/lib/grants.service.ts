@@ -20,6 +20,8 @@ export interface GrantSubject {
   nonce?: string | null;
   /** The refresh-token family (sign-in session) the grant belongs to, once there is one. */
   familyId?: string;
+  /** RFC 8707: the resource the grant's access tokens are bound to; null/absent: the broker's API. */
+  resource?: string | null;
 }
 
 /** A redeemed code or rotated refresh token: the grant (with the scope to issue now) and the next refresh token. */
@@ -52,6 +54,7 @@ interface CodeRow {
   nonce: string | null;
   family_id: string | null;
   expires_at: Date;
+  resource: string | null;
 }
 
 interface RefreshRow {
@@ -63,6 +66,7 @@ interface RefreshRow {
   scope: string[];
   zoneinfo: string | null;
   generation: number;
+  resource: string | null;
 }
 
 /**
@@ -88,8 +92,8 @@ export class GrantsService {
     const code = randomBytes(32).toString('base64url');
     await this.dataSource.query(
       `INSERT INTO identity.authorization_codes
-        (code_hash, org_id, client_id, sub, redirect_uri, code_challenge, scope, zoneinfo, nonce, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        (code_hash, org_id, client_id, sub, redirect_uri, code_challenge, scope, zoneinfo, nonce, expires_at, resource)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
       [
         this.hasher.hash(CODE_PURPOSE, code),
         input.orgId,
@@ -101,6 +105,7 @@ export class GrantsService {
         input.zoneinfo ?? null,
         input.nonce ?? null,
         new Date(Date.now() + this.policy.codeTtlMs),
+        input.resource ?? null,
       ],
     );
     return code;
@@ -119,7 +124,7 @@ export class GrantsService {
       const rows = (await em.query(
         `UPDATE identity.authorization_codes SET consumed_at = now()
           WHERE code_hash = $1 AND consumed_at IS NULL
-          RETURNING org_id, client_id, sub, redirect_uri, code_challenge, scope, zoneinfo, nonce, family_id, expires_at`,
+          RETURNING org_id, client_id, sub, redirect_uri, code_challenge, scope, zoneinfo, nonce, family_id, expires_at, resource`,
         [hash],
       )) as [CodeRow[], number];
       const row = rows[0]?.[0];
@@ -141,7 +146,7 @@ export class GrantsService {
       const rights = await this.currentRights(em, row.org_id, row.client_id, row.sub);
       if (!rights) return new OAuthError('invalid_grant', 'the user or the client no longer has access');
       const familyId = randomUUID();
-      const grant: GrantSubject = { orgId: row.org_id, clientId: row.client_id, sub: row.sub, scope: row.scope, zoneinfo: row.zoneinfo, nonce: row.nonce, familyId };
+      const grant: GrantSubject = { orgId: row.org_id, clientId: row.client_id, sub: row.sub, scope: row.scope, zoneinfo: row.zoneinfo, nonce: row.nonce, familyId, resource: row.resource };
       await em.query('UPDATE identity.authorization_codes SET family_id = $2 WHERE code_hash = $1', [hash, familyId]);
       const refreshToken = await this.insertRefresh(em.query.bind(em), grant, familyId, 1);
       return { grant: { ...grant, familyId, scope: personScope(row.scope, rights.client, rights.user) }, refreshToken };
@@ -163,7 +168,7 @@ export class GrantsService {
     const revoked: RevocationEntry[] = [];
     const outcome = await this.dataSource.transaction(async (em): Promise<RenewedGrant | OAuthError> => {
       const rows = (await em.query(
-        `SELECT token_hash, family_id, org_id, client_id, sub, scope, zoneinfo, generation FROM identity.refresh_tokens
+        `SELECT token_hash, family_id, org_id, client_id, sub, scope, zoneinfo, generation, resource FROM identity.refresh_tokens
           WHERE token_hash = $1 AND client_id = $2 AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > now()
           FOR UPDATE`,
         [hash, clientId],
@@ -193,7 +198,7 @@ export class GrantsService {
         return new OAuthError('invalid_grant', 'the user or the client no longer has access');
       }
       await em.query('UPDATE identity.refresh_tokens SET consumed_at = now() WHERE token_hash = $1', [row.token_hash]);
-      const grant: GrantSubject = { orgId: row.org_id, clientId: row.client_id, sub: row.sub, scope: row.scope, zoneinfo: row.zoneinfo, familyId: row.family_id };
+      const grant: GrantSubject = { orgId: row.org_id, clientId: row.client_id, sub: row.sub, scope: row.scope, zoneinfo: row.zoneinfo, familyId: row.family_id, resource: row.resource };
       const refreshToken = await this.insertRefresh(em.query.bind(em), grant, row.family_id, row.generation + 1);
       return { grant: { ...grant, familyId: row.family_id, scope: personScope(asked, rights.client, rights.user) }, refreshToken };
     });
@@ -266,8 +271,8 @@ export class GrantsService {
   ): Promise<string> {
     const token = randomBytes(32).toString('base64url');
     await query(
-      `INSERT INTO identity.refresh_tokens (token_hash, family_id, org_id, client_id, sub, scope, zoneinfo, generation, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      `INSERT INTO identity.refresh_tokens (token_hash, family_id, org_id, client_id, sub, scope, zoneinfo, generation, expires_at, resource)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
       [
         this.hasher.hash(REFRESH_PURPOSE, token),
         familyId,
@@ -278,6 +283,7 @@ export class GrantsService {
         grant.zoneinfo ?? null,
         generation,
         new Date(Date.now() + this.policy.refreshTtlMs),
+        grant.resource ?? null,
       ],
     );
     return token;

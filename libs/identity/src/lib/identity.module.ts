@@ -20,6 +20,8 @@ import { OrgsService } from './orgs.service';
 import { ClientsService } from './clients.service';
 import { SigningKeysService } from './signing-keys.service';
 import { TokenEndpoint } from './token-endpoint';
+import { TokenGrantsService } from './token-grants/token-grants.service';
+import { ResourceIndicators } from './resource-indicators';
 
 const IDENTITY_DS = domainDataSourceToken(IDENTITY_SCHEMA);
 
@@ -35,6 +37,7 @@ class IdentityBootstrap implements OnApplicationBootstrap {
   constructor(
     private readonly clients: ClientsService,
     private readonly keys: SigningKeysService,
+    private readonly grants: TokenGrantsService,
     @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
   ) {}
 
@@ -47,6 +50,8 @@ class IdentityBootstrap implements OnApplicationBootstrap {
         clientId,
         clientSecret,
       );
+      // The bootstrap admin keeps being served every token of its org (unless an operator narrowed it).
+      if (await this.grants.ensureFullGrant(orgId, clientId)) this.logger.log(`bootstrap client '${clientId}' granted every provider token of org '${orgId}'`);
       this.logger.log(`bootstrap client '${clientId}' of org '${orgId}' is ready`);
     }
     const moved = await this.keys.rewrapAll();
@@ -88,18 +93,20 @@ class IdentityBootstrap implements OnApplicationBootstrap {
     },
     {
       provide: TokenEndpoint,
-      inject: [ClientsService, AccessTokenIssuer, SERVICE_CONFIG, GrantsService, IdTokenIssuer, UsersService],
-      useFactory: (clients: ClientsService, issuer: AccessTokenIssuer, config: ServiceConfig, grants: GrantsService, idTokens: IdTokenIssuer, users: UsersService) =>
-        new TokenEndpoint(clients, issuer, config.identity.accessTokenTtlSeconds, grants, { issuer: idTokens, users }),
+      inject: [ClientsService, AccessTokenIssuer, SERVICE_CONFIG, GrantsService, IdTokenIssuer, UsersService, ResourceIndicators],
+      useFactory: (clients: ClientsService, issuer: AccessTokenIssuer, config: ServiceConfig, grants: GrantsService, idTokens: IdTokenIssuer, users: UsersService, resources: ResourceIndicators) =>
+        new TokenEndpoint(clients, issuer, config.identity.accessTokenTtlSeconds, grants, { issuer: idTokens, users }, resources),
     },
     { provide: UsersService, inject: [IDENTITY_DS, RevocationsService], useFactory: (ds: DataSource, revocations: RevocationsService) => new UsersService(ds, revocations) },
     { provide: OrgsService, inject: [IDENTITY_DS, RevocationsService], useFactory: (ds: DataSource, revocations: RevocationsService) => new OrgsService(ds, revocations) },
+    { provide: TokenGrantsService, inject: [IDENTITY_DS], useFactory: (ds: DataSource) => new TokenGrantsService(ds) },
+    { provide: ResourceIndicators, inject: [SERVICE_CONFIG], useFactory: (config: ServiceConfig) => new ResourceIndicators(`${config.publicUrl}/api`, config.resourceServers) },
     { provide: SignInPolicy, inject: [IDENTITY_DS], useFactory: (ds: DataSource) => new SignInPolicy(ds) },
     {
       provide: AuthorizationEndpoint,
-      inject: [IDENTITY_DS, GrantsService, SignInPolicy, SERVICE_CONFIG],
-      useFactory: (ds: DataSource, grants: GrantsService, policy: SignInPolicy, config: ServiceConfig) =>
-        new AuthorizationEndpoint(ds, grants, policy, config.upstreamLogin ? userinfoEndpointReader(config.upstreamLogin.userinfoUrl) : undefined),
+      inject: [IDENTITY_DS, GrantsService, SignInPolicy, SERVICE_CONFIG, ResourceIndicators],
+      useFactory: (ds: DataSource, grants: GrantsService, policy: SignInPolicy, config: ServiceConfig, resources: ResourceIndicators) =>
+        new AuthorizationEndpoint(ds, grants, policy, config.upstreamLogin ? userinfoEndpointReader(config.upstreamLogin.userinfoUrl) : undefined, resources),
     },
     {
       provide: PrincipalTokens,
@@ -122,7 +129,7 @@ class IdentityBootstrap implements OnApplicationBootstrap {
       provide: AccessTokenVerifier,
       inject: [SigningKeysService, SERVICE_CONFIG, RevocationSync],
       useFactory: (keys: SigningKeysService, config: ServiceConfig, revocations: RevocationSync) =>
-        new AccessTokenVerifier(() => keys.jwks(), config.publicUrl, `${config.publicUrl}/api`, 5_000, revocations),
+        new AccessTokenVerifier(() => keys.jwks(), config.publicUrl, `${config.publicUrl}/api`, 5_000, revocations, config.resourceServers),
     },
     {
       provide: TokenStatusEndpoints,
@@ -155,6 +162,8 @@ class IdentityBootstrap implements OnApplicationBootstrap {
     RevocationSync,
     SignInPolicy,
     TokenStatusEndpoints,
+    TokenGrantsService,
+    ResourceIndicators,
   ],
 })
 export class IdentityDomainModule {}

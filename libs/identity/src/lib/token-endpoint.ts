@@ -5,6 +5,7 @@ import { GrantSubject, GrantsService } from './grants.service';
 import { OAuthError } from './oauth-error';
 import { UsersService } from './users.service';
 import { OPENID_SCOPE } from './well-known-scopes';
+import { ResourceIndicators } from './resource-indicators';
 
 export { OPENID_SCOPE } from './well-known-scopes';
 
@@ -16,6 +17,7 @@ export class TokenEndpoint {
     private readonly accessTokenTtlSeconds: number,
     private readonly grants: GrantsService,
     private readonly idTokens?: { issuer: IdTokenIssuer; users: UsersService },
+    private readonly resources?: ResourceIndicators,
   ) {}
 
   async handle(req: TokenRequest): Promise<TokenResponse> {
@@ -29,14 +31,18 @@ export class TokenEndpoint {
     if (!client.grantTypes.includes(grant)) throw new OAuthError('unauthorized_client', `this client may not use ${grant}`);
     if (grant === 'authorization_code') {
       if (!req.code) throw new OAuthError('invalid_request', 'code is required');
+      this.checkResource(req.resource);
       const { grant: g, refreshToken } = await this.grants.redeemCode(req.code, client.id, req.redirect_uri, req.code_verifier);
+      this.sameResource(req.resource, g.resource);
       return this.userTokens({ ...g, zoneinfo: zoneOf(req, g) }, g.scope, refreshToken);
     }
     if (grant === 'refresh_token') {
       if (!req.refresh_token) throw new OAuthError('invalid_request', 'refresh_token is required');
       // A refresh may ask for less than was granted, never more (RFC 6749 §6): checked before the
       // refresh token is spent, so a refused scope leaves it usable.
+      this.checkResource(req.resource);
       const { grant: g, refreshToken } = await this.grants.rotateRefresh(req.refresh_token, client.id, req.scope);
+      this.sameResource(req.resource, g.resource);
       return this.userTokens({ ...g, nonce: null, zoneinfo: zoneOf(req, g) }, g.scope, refreshToken);
     }
     const scope = grantedScope(req.scope, client.scopes);
@@ -47,8 +53,31 @@ export class TokenEndpoint {
       scope,
       ttlSeconds: this.accessTokenTtlSeconds,
       zoneinfo: zoneOf(req),
+      audience: this.audienceFor(req.resource),
     });
     return { access_token: token, token_type: 'Bearer', expires_in: expiresIn, scope: scope.join(' ') };
+  }
+
+  private audienceFor(resource: string | undefined): string | undefined {
+    if (resource === undefined) return undefined;
+    if (!this.resources) throw new OAuthError('invalid_target', 'this server takes no resource indicators');
+    return this.resources.audienceFor(resource);
+  }
+
+  /** A `resource` on the token request must be known (checked before a code or refresh token is spent). */
+  private checkResource(resource: string | undefined): void {
+    this.audienceFor(resource);
+  }
+
+  /**
+   * RFC 8707 §2.2: a code or refresh token is for the resource it was granted for; naming another
+   * one is invalid_target (the broker does not re-target a grant).
+   */
+  private sameResource(asked: string | undefined, granted: string | null | undefined): void {
+    if (asked === undefined) return;
+    const audience = this.audienceFor(asked);
+    const grantedAudience = granted ?? this.resources?.brokerApi;
+    if (audience !== grantedAudience) throw new OAuthError('invalid_target', 'resource differs from the one this grant was issued for');
   }
 
   private async userTokens(grant: GrantSubject, scope: string[], refreshToken: string): Promise<TokenResponse> {
@@ -60,6 +89,7 @@ export class TokenEndpoint {
       ttlSeconds: this.accessTokenTtlSeconds,
       zoneinfo: grant.zoneinfo ?? undefined,
       sid: grant.familyId,
+      ...(grant.resource ? { audience: grant.resource } : {}),
     });
     const response: TokenResponse = { access_token: token, token_type: 'Bearer', expires_in: expiresIn, scope: scope.join(' '), refresh_token: refreshToken };
     if (this.idTokens && scope.includes(OPENID_SCOPE)) {

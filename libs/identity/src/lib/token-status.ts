@@ -50,7 +50,8 @@ export class TokenStatusEndpoints {
       if (kind === 'access_token') {
         let claims: AccessTokenClaims;
         try {
-          claims = await this.verifier.verify(token);
+          // A resource server introspects the tokens bound to it (RFC 8707): every audience the broker issues for.
+          claims = await this.verifier.verify(token, this.verifier.audiences);
         } catch (err) {
           if (err instanceof InvalidAccessTokenError) continue;
           throw err;

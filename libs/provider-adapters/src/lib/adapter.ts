@@ -1,4 +1,4 @@
-import type { OAuthUser, ProviderType } from '@broker/contracts';
+import type { OAuthUser, ProviderType, RestrictionPart, TokenRestriction } from '@broker/contracts';
 import type { ProviderCallError, ProviderClient, ProviderTokenSet } from './provider-call';
 import type { RevocationOutcome } from './revocation-direct';
 import type { ResolvedProvider } from './resolve';
@@ -36,6 +36,22 @@ export interface ProviderAdapter {
   pollDeviceToken?(client: AdapterClient, deviceCode: string): Promise<DevicePollResult>;
   /** The issuer an authorization response's `iss` (RFC 9207) must equal; undefined when the provider has no fixed one. */
   expectedIssuer?(provider: ResolvedProvider): string | undefined;
+  /** The parts of a restriction this provider can enforce by minting a narrower token (none: it cannot narrow). */
+  narrowing?(provider: ResolvedProvider): RestrictionPart[];
+  /**
+   * Mints a token narrower than `accessToken` at the provider (Box downscoping, GitHub scoped user
+   * tokens): null when none of `want`'s parts can be enforced here; `enforced` says which were.
+   */
+  narrow?(client: AdapterClient, accessToken: string, want: TokenRestriction): Promise<NarrowedTokenSet | null>;
+}
+
+/** A token the provider minted narrower than the authorization's own (not refreshable: minted again from the parent). */
+export interface NarrowedTokenSet {
+  accessToken: string;
+  tokenType: string;
+  expiresAt?: Date;
+  scopes: string[];
+  enforced: RestrictionPart[];
 }
 
 /** A provider client with the full resolved provider (the adapter picks what it needs). */

@@ -13,7 +13,9 @@ function boxError(failure: FakeFailure): { status: number; body: Record<string, 
  * Box at the fake's origin (api.box.com / account.box.com rewritten): client_secret_post,
  * single-use refresh tokens (each refresh returns a new one; the used one answers `invalid_grant`
  * at once), `POST /oauth2/revoke` with client_id / client_secret / token in the body,
- * `GET /2.0/users/me`.
+ * `GET /2.0/users/me`, and downscoping: `grant_type=urn:ietf:params:oauth:grant-type:token-exchange`
+ * with `subject_token` and `scope` at the token endpoint, no client authentication, answered with
+ * the new token and `restricted_to` (Box developer guide "Downscope a Token").
  */
 export async function startBoxFake(): Promise<OAuthFake> {
   return OAuthFake.start({
@@ -24,6 +26,26 @@ export async function startBoxFake(): Promise<OAuthFake> {
     refresh: 'rotate',
     expiresIn: 3600,
     error: boxError,
+    grants: {
+      'urn:ietf:params:oauth:grant-type:token-exchange': (params, fake) => {
+        const parent = fake.accessTokens.get(params['subject_token'] ?? '');
+        if (params['subject_token_type'] !== 'urn:ietf:params:oauth:token-type:access_token' || !parent?.alive)
+          return { status: 400, body: { error: 'invalid_grant', error_description: 'The subject token is invalid' } };
+        const scopes = (params['scope'] ?? '').split(' ').filter(Boolean);
+        if (!scopes.length) return { status: 400, body: { error: 'invalid_scope', error_description: 'The requested scope is invalid' } };
+        const token = fake.accessToken(parent.user, scopes.join(' '), 'downscoped');
+        return {
+          status: 200,
+          body: {
+            access_token: token,
+            expires_in: 3600,
+            token_type: 'bearer',
+            issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+            restricted_to: scopes.map((scope) => ({ scope, object: { type: 'folder', id: '0', name: 'All Files' } })),
+          },
+        };
+      },
+    },
     api: {
       'GET /2.0/users/me': {
         handle: ({ res }) => json(res, 200, { type: 'user', id: '11446498', name: 'Aaron Levie', login: 'ceo@example.com', language: 'en', avatar_url: 'https://www.box.com/api/avatar/large/181216415', status: 'active' }),

@@ -28,7 +28,8 @@ function githubError(failure: FakeFailure, interval: () => number): { status: nu
  * client_secret_post at the token endpoint, client id alone for the device flow, form-encoded
  * answers unless `Accept: application/json` (or always, with `formAlways`), errors with HTTP 200,
  * 8-hour user tokens with rotating refresh tokens, `/user` with a null e-mail plus `/user/emails`,
- * the applications grant API with Basic client auth.
+ * the applications grant API with Basic client auth, and scoped user tokens
+ * (`POST /applications/{client_id}/token/scoped`: one account's repositories and permissions).
  */
 export async function startGitHubFake(): Promise<OAuthFake & { formAlways: boolean }> {
   let slowInterval = 5;
@@ -75,6 +76,33 @@ export async function startGitHubFake(): Promise<OAuthFake & { formAlways: boole
                   },
                 ],
               }),
+      },
+      [`POST /api/v3/applications/${GITHUB_CLIENT.id}/token/scoped`]: {
+        open: true,
+        handle: ({ req, res, fake: f }) => {
+          const creds = basicCredentials(req);
+          if (!creds || creds[0] !== GITHUB_CLIENT.id || creds[1] !== GITHUB_CLIENT.secret) return json(res, 404, { message: 'Not Found' });
+          const body = JSON.parse(req.body || '{}') as { access_token?: string; target?: string; repositories?: string[]; permissions?: Record<string, string> };
+          const parent = f.accessTokens.get(body.access_token ?? '');
+          if (!parent?.alive || parent.user === 'oauth-app-user') return json(res, 404, { message: 'Not Found' });
+          if (!body.target) return json(res, 422, { message: 'Validation Failed', errors: [{ field: 'target', code: 'missing_field' }] });
+          const token = f.accessToken(parent.user, '', 'ghu_scoped');
+          json(res, 200, {
+            id: 1,
+            token,
+            token_last_eight: token.slice(-8),
+            hashed_token: null,
+            expires_at: new Date(Date.now() + 8 * 3600_000).toISOString(),
+            scopes: [],
+            user: { login: parent.user },
+            installation: {
+              account: { login: body.target },
+              repository_selection: body.repositories ? 'selected' : 'all',
+              permissions: body.permissions ?? { metadata: 'read' },
+              repositories: (body.repositories ?? []).map((name) => ({ name, full_name: `${body.target}/${name}` })),
+            },
+          });
+        },
       },
       [`DELETE /api/v3/applications/${GITHUB_CLIENT.id}/grant`]: {
         open: true,

@@ -52,6 +52,8 @@ export interface FakeOptions {
   deviceAnswer?(body: Record<string, unknown>): Record<string, unknown>;
   /** Routes of the provider's API, `"GET /path"` → handler (the access token already checked unless `open`). */
   api?: Record<string, ApiRoute>;
+  /** Grants of the provider's own beyond RFC 6749's, by grant_type (answered before client authentication: Box's downscoping has none). */
+  grants?: Record<string, (params: Record<string, string>, fake: OAuthFake) => FakeErrorAnswer>;
   /** A request to a path outside the known ones (for Microsoft: another tenant's path). */
   unknownPath?(req: RecordedRequest, res: ServerResponse): boolean;
 }
@@ -153,8 +155,8 @@ export class OAuthFake {
   }
 
   /** An access token the fake honours (for API-only tests). */
-  accessToken(user = 'ada', scope = 'read'): string {
-    const at = `at-${++this.seq}-${randomBytes(4).toString('hex')}`;
+  accessToken(user = 'ada', scope = 'read', prefix = 'at'): string {
+    const at = `${prefix}-${++this.seq}-${randomBytes(4).toString('hex')}`;
     this.accessTokens.set(at, { accessToken: at, user, scope, alive: true });
     return at;
   }
@@ -224,6 +226,11 @@ export class OAuthFake {
     const params = this.params(req);
     const grant = params['grant_type'];
     const device = grant === 'urn:ietf:params:oauth:grant-type:device_code';
+    const own = this.options.grants?.[grant];
+    if (own) {
+      const answer = own(params, this);
+      return this.write(req, res, answer.status, answer.body);
+    }
     if (!this.clientOk(req, params, device)) return this.fail(req, res, 'invalid_client');
     if (grant === 'authorization_code') {
       const record = this.codes.get(params['code']);

@@ -5,7 +5,7 @@ import { AuthorizationEntity } from './authorizations/authorization.entity';
 import { AuthorizationsService } from './authorizations/authorizations.service';
 import { toAuthorizedProvider } from './consent.service';
 import { EventSink, ProviderAccess, TokensError } from './provider-access';
-import { TokenPath } from './token-path';
+import { ServedToken, TokenPath } from './token-path';
 import { toUserResponse } from './user-response';
 
 /** A user's own authorizations (seed 000 "authorized providers"): list, unlink, token, userinfo. */
@@ -36,30 +36,40 @@ export class AuthorizedProvidersService {
     return row;
   }
 
-  /** The id of the user's authorization at a provider (NOT_FOUND if none). */
-  async findId(orgId: string, userId: string, providerId: string): Promise<string> {
-    const row = /^[0-9a-f-]{36}$/i.test(providerId) ? await this.dataSource.getRepository(AuthorizationEntity).findOneBy({ orgId, userId, providerId }) : null;
-    if (!row) throw new TokensError('NOT_FOUND', 'authorization not found');
-    return row.id;
+  /**
+   * The id of the user's authorization at a provider (NOT_FOUND if none). With several accounts
+   * there, `account` (the account's id at the provider or its label, any case) chooses one; without
+   * it the answer is CONFLICT, listing the accounts to choose from.
+   */
+  async findId(orgId: string, userId: string, providerId: string, account?: string): Promise<string> {
+    const rows = /^[0-9a-f-]{36}$/i.test(providerId)
+      ? await this.dataSource.getRepository(AuthorizationEntity).find({ where: { orgId, userId, providerId }, order: { createdAt: 'ASC' } })
+      : [];
+    const wanted = account?.toLowerCase();
+    const chosen = wanted === undefined ? rows : rows.filter((r) => r.accountId?.toLowerCase() === wanted || r.accountLabel?.toLowerCase() === wanted);
+    if (!chosen.length) throw new TokensError('NOT_FOUND', 'authorization not found');
+    if (chosen.length > 1) {
+      throw new TokensError(
+        'CONFLICT',
+        'The user linked several accounts at this provider: name one with `account` (its id or label), or give `authorizationId`.',
+        chosen.map((r) => ({ name: 'account', message: `${r.accountLabel ?? r.accountId ?? 'unknown account'} (authorization ${r.id})` })),
+      );
+    }
+    return chosen[0].id;
   }
 
   /**
-   * A token valid for at least `minValiditySeconds` (201 on REST); GONE when re-consent is needed,
-   * FORBIDDEN while the provider is not active.
-   * The ownership check and the answer's authorization come from the token path (its memory on the
-   * hot path): no read of its own.
+   * Seed 000's answer for a served token (201 on REST): the token and its authorization, built from
+   * what the token path served (no read of its own). The token itself was served by ConsumerTokens
+   * (the consumer's policy decides first; GONE when re-consent is needed, FORBIDDEN while the
+   * provider is not active).
    */
-  async token(orgId: string, userId: string, id: string, minValiditySeconds?: number): Promise<AccessTokenResponse> {
-    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new TokensError('NOT_FOUND', 'Authorized provider not found.');
-    const served = await this.tokens.acquire(orgId, id, minValiditySeconds, undefined, userId).catch((err: unknown) => {
-      if (err instanceof TokensError && err.code === 'NOT_FOUND') throw new TokensError('NOT_FOUND', 'Authorized provider not found.');
-      throw err;
-    });
+  async accessTokenResponse(orgId: string, served: ServedToken): Promise<AccessTokenResponse> {
     const credentials = await this.providers(orgId, served.providerId);
     if (!credentials) throw new TokensError('NOT_FOUND', 'The provider of this authorization no longer exists.');
     // A token was served, so the authorization is active (its status may have been re-read by the refresh).
     const authorization = {
-      id,
+      id: served.authorizationId,
       orgId,
       userId: served.userId,
       oauthClientId: served.oauthClientId,

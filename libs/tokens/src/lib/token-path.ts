@@ -45,6 +45,8 @@ export interface TokenPathFaults {
  * token set's identity): the refresh schedule refreshes ahead only what is in use.
  */
 export type UsageRecorder = (authorizationId: string, tokenSetKey: number) => void;
+/** The consumer's policy as the token path asks it: throws to refuse serving this authorization's token. */
+export type AdmitCheck = (facts: { userId: string; providerId: string; scopes: string[] }) => Promise<void>;
 
 /** Provider of `TokenPathFaults` (optional). */
 export const TOKEN_PATH_FAULTS = Symbol('TOKEN_PATH_FAULTS');
@@ -123,17 +125,20 @@ export class TokenPath {
    * A token of the authorization valid for at least `minValiditySeconds` more, refreshing it if
    * needed, or a TokensError (GONE when the authorization needs re-consent). Bounded by `deadline`.
    * With `userId`, an authorization of another user is NOT_FOUND (checked before any refresh).
+   * `admit`: the consumer's policy, asked with the authorization's facts before anything is served
+   * or refreshed (it throws to refuse).
    */
-  async acquire(orgId: string, authorizationId: string, minValiditySeconds?: number, deadline = Date.now() + 10_000, userId?: string): Promise<ServedToken> {
-    const served = await this.acquireToken(orgId, authorizationId, minValiditySeconds, deadline, userId);
+  async acquire(orgId: string, authorizationId: string, minValiditySeconds?: number, deadline = Date.now() + 10_000, userId?: string, admit?: AdmitCheck): Promise<ServedToken> {
+    const served = await this.acquireToken(orgId, authorizationId, minValiditySeconds, deadline, userId, admit);
     this.recordUse(authorizationId, served.expiresAt?.getTime() ?? 0);
     return served;
   }
 
-  private async acquireToken(orgId: string, authorizationId: string, minValiditySeconds: number | undefined, deadline: number, userId: string | undefined): Promise<ServedToken> {
+  private async acquireToken(orgId: string, authorizationId: string, minValiditySeconds: number | undefined, deadline: number, userId: string | undefined, admit: AdmitCheck | undefined): Promise<ServedToken> {
     const hot = this.memory.get(authorizationId);
     if (hot && hot.orgId === orgId && hot.until > Date.now()) {
       if (userId !== undefined && hot.token.userId !== userId) throw new TokensError('NOT_FOUND', 'authorization not found');
+      await admit?.({ userId: hot.token.userId, providerId: hot.token.providerId, scopes: hot.token.scopes });
       const want = Math.max(minValiditySeconds ?? Math.min(60, hot.lifetime / 4), this.options.minimumServedSeconds);
       const need = Math.min(want, Math.max(hot.lifetime - 5, this.options.minimumServedSeconds));
       if (remaining(hot.token.expiresAt) >= need) {
@@ -143,6 +148,7 @@ export class TokenPath {
     }
     const row = await this.read(orgId, authorizationId);
     if (row && userId !== undefined && row.user_id !== userId) throw new TokensError('NOT_FOUND', 'authorization not found');
+    if (row) await admit?.({ userId: row.user_id, providerId: row.provider_id, scopes: row.scopes });
     if (row) await this.requireActiveProvider(orgId, row.provider_id);
     // Without an explicit need, ask for a quarter of the token's lifetime (at most a minute): a
     // provider issuing 20-second tokens must not be refreshed on every call.

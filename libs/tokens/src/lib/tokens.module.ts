@@ -1,6 +1,7 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { EnvelopeCipher, KeyedHasher } from '@broker/crypto';
+import { Logger } from '@nestjs/common';
+import { EnvelopeCipher, KeyedHasher, TokenFingerprinter } from '@broker/crypto';
 import { GuardedFetch, createGuardedFetch } from '@broker/provider-adapters';
 import { SERVICE_CONFIG, ServiceConfig, domainDataSourceToken } from '@broker/service-runtime';
 import { AuthorizationLinker } from './authorizations/authorization-linker';
@@ -17,6 +18,11 @@ import { ProviderGate, RefreshSweeper } from './refresh/refresh-sweeper';
 import { UsageTracker } from './refresh/usage-tracker';
 import { DEFAULT_TOKEN_PATH_OPTIONS, TOKEN_PATH_FAULTS, TokenPath, TokenPathFaults } from './token-path';
 import { TOKENS_SCHEMA } from './tokens.schema';
+import { DEFAULT_TOKEN_LEDGER_OPTIONS, TokenLedger } from './ledger/token-ledger';
+import { TokenLedgerLifecycle } from './ledger/token-ledger.lifecycle';
+import { ConsumerPolicy, ConsumerTokens, TokenNarrower, refused } from './serving/consumer-tokens';
+import { AdapterNarrower } from './serving/adapter-narrower';
+import { RevocationJobsStore } from './revocation-jobs/revocation-jobs.store';
 
 /** Injection tokens the app provides: how to reach providers, where events go. */
 export const PROVIDER_ACCESS = Symbol('PROVIDER_ACCESS');
@@ -27,6 +33,13 @@ export const DEVICE_POLL_SCHEDULER = Symbol('DEVICE_POLL_SCHEDULER');
 export const PROVIDER_DIRECTORY = Symbol('PROVIDER_DIRECTORY');
 /** Optional: per-provider limits of the worker's scheduled refreshes (none: unlimited). */
 export const PROVIDER_GATE = Symbol('PROVIDER_GATE');
+/**
+ * Optional: the consumer policy (the identity domain's grants, wired by the token-broker). Without
+ * it every consumer is refused: provider tokens never leave without a policy decision.
+ */
+export const CONSUMER_POLICY = Symbol('CONSUMER_POLICY');
+/** Optional: mints narrower tokens (downscoping); default: the provider adapters' own (Box, GitHub), cached per restriction. */
+export const TOKEN_NARROWER = Symbol('TOKEN_NARROWER');
 /** The guarded fetch every provider call of this domain goes through. */
 export const PROVIDER_FETCH = Symbol('PROVIDER_FETCH');
 
@@ -41,6 +54,8 @@ function hasherOf(config: ServiceConfig): KeyedHasher {
   if (!config.secrets) throw new Error(`${config.service} needs ENCRYPTION_KEYS and SECRET_PEPPER`);
   return new KeyedHasher(config.secrets.pepper);
 }
+
+const noPolicy: ConsumerPolicy = () => Promise.reject(refused('grant', 'no consumer policy is configured in this service'));
 
 const noDevicePoller: DevicePollScheduler = () => Promise.reject(new Error('no device poller in this service'));
 
@@ -114,6 +129,23 @@ export class TokensDomainModule {
           new ExternalAuthService(ds, authorized, path, access, f, directory),
       },
       {
+        provide: TokenLedger,
+        inject: [TOKENS_DS, SERVICE_CONFIG],
+        useFactory: (ds: DataSource, c: ServiceConfig) => {
+          if (!c.secrets) throw new Error(`${c.service} needs ENCRYPTION_KEYS and SECRET_PEPPER`);
+          const logger = new Logger('TokenLedger');
+          return new TokenLedger(ds, new TokenFingerprinter(c.secrets.pepper), { ...DEFAULT_TOKEN_LEDGER_OPTIONS, retentionDays: c.ledger.retentionDays }, (m) => logger.warn(m));
+        },
+      },
+      TokenLedgerLifecycle,
+      { provide: RevocationJobsStore, inject: [TOKENS_DS], useFactory: (ds: DataSource) => new RevocationJobsStore(ds) },
+      {
+        provide: ConsumerTokens,
+        inject: [TokenPath, AuthorizedProvidersService, PROVIDER_ACCESS, TokenLedger, PROVIDER_FETCH, { token: CONSUMER_POLICY, optional: true }, { token: TOKEN_NARROWER, optional: true }],
+        useFactory: (path: TokenPath, authorized: AuthorizedProvidersService, access: ProviderAccess, ledger: TokenLedger, f: typeof fetch, policy?: ConsumerPolicy, narrower?: TokenNarrower) =>
+          new ConsumerTokens(path, authorized, access, policy ?? noPolicy, ledger, narrower ?? new AdapterNarrower(access, f).narrow),
+      },
+      {
         provide: AuthorizedProvidersService,
         inject: [TOKENS_DS, AuthorizationsService, TokenPath, PROVIDER_ACCESS, PROVIDER_FETCH, EVENT_SINK],
         useFactory: (ds: DataSource, authz: AuthorizationsService, path: TokenPath, access: ProviderAccess, f: typeof fetch, sink: EventSink) =>
@@ -137,6 +169,9 @@ export class TokensDomainModule {
         DeviceFlowService,
         ExternalAuthService,
         EVENT_SINK,
+        ConsumerTokens,
+        TokenLedger,
+        RevocationJobsStore,
       ],
     };
   }

@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi';
-import type { OAuthUser } from '@broker/contracts';
-import type { AdapterClient, AppInstallation } from '../adapter';
-import { ProviderCallError, call, normalizeUser } from '../provider-call';
+import type { OAuthUser, RestrictionPart, TokenRestriction } from '@broker/contracts';
+import type { AdapterClient, AppInstallation, NarrowedTokenSet } from '../adapter';
+import { ProviderCallError, call, normalizeUser, throwIfTransient } from '../provider-call';
 import type { ResolvedProvider } from '../resolve';
 import { getJson, getJsonBestEffort, isObject, jsonResponse, mediaType } from './http';
 import { StandardAdapter, asObject, validity } from './standard';
@@ -37,6 +37,9 @@ const NUMERIC_FIELDS = ['expires_in', 'refresh_token_expires_in', 'interval'];
  *   secondary limits may say so only in the body: transient, never a dead token.
  * GitHub App user tokens expire after 8 h and come with a rotating refresh token that lives
  * `refresh_token_expires_in` seconds (reported as `refreshTokenExpiresAt`).
+ * Narrowing (GitHub Apps only): `POST {api}/applications/{client_id}/token/scoped` with Basic
+ * client credentials mints a user token limited to one account's chosen repositories and
+ * permissions; an OAuth app's token is refused there (then nothing is narrowed).
  */
 export class GitHubAdapter extends StandardAdapter {
   constructor() {
@@ -110,6 +113,53 @@ export class GitHubAdapter extends StandardAdapter {
         ...(text(i['app_slug']) ? { appSlug: text(i['app_slug']) } : {}),
       };
     });
+  }
+
+  narrowing(provider: ResolvedProvider): RestrictionPart[] {
+    return provider.revocation.kind === 'github-grant' ? ['repositories', 'permissions'] : [];
+  }
+
+  async narrow(c: AdapterClient, accessToken: string, want: TokenRestriction): Promise<NarrowedTokenSet | null> {
+    const revocation = c.provider.revocation;
+    if (revocation.kind !== 'github-grant' || (!want.repositories && !want.permissions)) return null;
+    // One account per scoped token: the repositories' owner, else the only installation the user reaches.
+    const owners = [...new Set((want.repositories ?? []).map((r) => r.split('/')[0].toLowerCase()))];
+    if (owners.length > 1) throw new ProviderCallError('rejected', 'GitHub scopes a token to the repositories of one account: name repositories of a single owner');
+    const target = owners[0] ?? (await this.onlyInstallation(c, accessToken));
+    if (!target) throw new ProviderCallError('rejected', 'name the repositories to narrow to: the user reaches several (or no) installations of the app');
+    const url = revocation.url.replace('{client_id}', encodeURIComponent(c.clientId)).replace(/\/grant$/, '/token/scoped');
+    return call(async () => {
+      const res = await c.fetch(url, {
+        method: 'POST',
+        headers: { ...API_HEADERS, authorization: `Basic ${Buffer.from(`${c.clientId}:${c.clientSecret}`).toString('base64')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          access_token: accessToken,
+          target,
+          ...(want.repositories ? { repositories: want.repositories.map((r) => r.split('/')[1]) } : {}),
+          ...(want.permissions ? { permissions: want.permissions } : {}),
+        }),
+        signal: AbortSignal.timeout(c.timeoutMs ?? 10_000),
+      });
+      throwIfTransient(res);
+      // 404 for a token GitHub does not know (or an OAuth app's), 422 for repositories or permissions beyond the token's.
+      if (!res.ok) throw new ProviderCallError('rejected', `GitHub refused to narrow the token (${res.status})`, undefined, res.status);
+      const body = (await res.json().catch(() => undefined)) as Record<string, unknown> | undefined;
+      const token = body?.['token'];
+      if (typeof token !== 'string' || !token) throw new ProviderCallError('rejected', 'GitHub answered a scoped token without a token');
+      const expires = typeof body?.['expires_at'] === 'string' ? new Date(body['expires_at']) : undefined;
+      return {
+        accessToken: token,
+        tokenType: 'Bearer',
+        ...(expires && !Number.isNaN(expires.getTime()) ? { expiresAt: expires } : {}),
+        scopes: [],
+        enforced: [...(want.repositories ? ['repositories' as const] : []), ...(want.permissions ? ['permissions' as const] : [])],
+      };
+    }, (err) => this.classify(err));
+  }
+
+  private async onlyInstallation(c: AdapterClient, accessToken: string): Promise<string | undefined> {
+    const reachable = await this.installations(c, accessToken);
+    return reachable.length === 1 ? reachable[0].account.login : undefined;
   }
 
   /** `GET {api}/user` with the token: 401 → not valid; rate limits → thrown as transient. */

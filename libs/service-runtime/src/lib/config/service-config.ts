@@ -75,8 +75,15 @@ export interface ServiceConfig {
   refresh: { usageFlushMs: number; sweepEverySeconds: number; lookaheadSeconds: number; concurrencyPerProvider: number; ratePerProviderPerSecond: number };
   /** Bulk jobs: upstream revocations in flight during a provider deletion, rows per batch of deletion and key rotation, the rotation's pace (rows per second, 0: as fast as it goes). */
   bulk: { revokeConcurrency: number; deletionBatch: number; rotationBatch: number; rotationRowsPerSecond: number };
+  /** The provenance ledger of served provider tokens: rows not served for this many days are removed. */
+  ledger: { retentionDays: number };
   /** Redirect URIs (besides the gateway's own browser callback) a consent may send providers back to; exact match. */
   consentRedirectUris: string[];
+  /**
+   * Resource servers (RFC 8707 `resource` values, e.g. MCP servers) the broker issues audience-bound
+   * access tokens for, besides its own API (`<publicUrl>/api`); exact match.
+   */
+  resourceServers: string[];
   /**
    * The upstream identity provider people sign in with at `/api/v1/oauth/authorize` (any OAuth 2.0
    * or OIDC provider with a userinfo endpoint); absent when none is configured.
@@ -194,6 +201,12 @@ export function loadServiceConfig(
         message: 'must be a comma-separated list of http(s) URLs',
       })
       .optional(),
+    RESOURCE_SERVERS: z
+      .string()
+      .refine((v) => v.split(',').every((u) => URL.canParse(u.trim()) && /^https?:$/.test(new URL(u.trim()).protocol) && !new URL(u.trim()).hash), {
+        message: 'must be a comma-separated list of absolute http(s) URLs without a fragment (RFC 8707)',
+      })
+      .optional(),
     SETUP_TTL_SECONDS: intInRange(60, 604_800).default(86_400),
     SETUP_EPHEMERAL_RETENTION_SECONDS: intInRange(0, 604_800).default(3_600),
     SETUP_SWEEP_SECONDS: intInRange(1, 3_600).default(60),
@@ -209,6 +222,7 @@ export function loadServiceConfig(
     DELETION_BATCH: intInRange(1, 10_000).default(500),
     KEY_ROTATION_BATCH: intInRange(1, 10_000).default(500),
     KEY_ROTATION_ROWS_PER_SECOND: intInRange(0, 1_000_000).default(2_000),
+    LEDGER_RETENTION_DAYS: intInRange(1, 3_650).default(90),
     UPSTREAM_AUTHORIZATION_URL: urlWithScheme(['http:', 'https:']).optional(),
     UPSTREAM_TOKEN_URL: urlWithScheme(['http:', 'https:']).optional(),
     UPSTREAM_USERINFO_URL: urlWithScheme(['http:', 'https:']).optional(),
@@ -288,7 +302,9 @@ export function loadServiceConfig(
       rotationBatch: e.KEY_ROTATION_BATCH,
       rotationRowsPerSecond: e.KEY_ROTATION_ROWS_PER_SECOND,
     },
+    ledger: { retentionDays: e.LEDGER_RETENTION_DAYS },
     consentRedirectUris: (e.CONSENT_REDIRECT_URIS ?? '').split(',').map((u) => u.trim()).filter(Boolean),
+    resourceServers: (e.RESOURCE_SERVERS ?? '').split(',').map((u) => u.trim()).filter(Boolean),
     egress: { allowLoopback: e.EGRESS_ALLOW_LOOPBACK === 'true', allowedPorts: e.EGRESS_ALLOWED_PORTS.split(',').map(Number) },
     testFaultHooks: e.TEST_FAULT_HOOKS === '1',
     upstreamLogin:

@@ -1,7 +1,7 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import type { AuthorizationStatus } from '@broker/contracts';
 
-/** One user's grant at one provider (seed 000 `models.AuthorizedProvider`). */
+/** One user's grant from one account at one provider (seed 000 `models.AuthorizedProvider`). */
 @Entity({ name: 'authorizations' })
 export class AuthorizationEntity {
   @PrimaryGeneratedColumn('uuid')
@@ -27,6 +27,14 @@ export class AuthorizationEntity {
 
   @Column({ type: 'text', array: true, default: () => "'{}'" })
   scopes!: string[];
+
+  /** The account's id at the provider (its user id); null when the provider would not say. */
+  @Column({ name: 'account_id', type: 'text', nullable: true })
+  accountId!: string | null;
+
+  /** How the account shows (login or e-mail at the provider). */
+  @Column({ name: 'account_label', type: 'text', nullable: true })
+  accountLabel!: string | null;
 
   @Column({ name: 'external_user', type: 'jsonb', nullable: true })
   externalUser!: Record<string, unknown> | null;

@@ -53,7 +53,7 @@ export class AuthorizationsImport {
          SELECT v.id, $1, v.provider_id, v.user_id, v.client_id, string_to_array(v.scopes, ' '), 'active', v.credential_id, v.last_used_at, v.last_refreshed_at, v.written_at, v.written_at
            FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[])
              AS v(id, provider_id, user_id, client_id, scopes, credential_id, last_used_at, last_refreshed_at, written_at)
-         ON CONFLICT (org_id, provider_id, user_id) DO NOTHING
+         ON CONFLICT (org_id, provider_id, user_id, (COALESCE(account_id, ''))) DO NOTHING
          RETURNING id`,
         [
           orgId,

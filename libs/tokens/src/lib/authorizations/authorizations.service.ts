@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, IsNull } from 'typeorm';
 import type { AuthorizationStatus, BrokerEvent } from '@broker/contracts';
 import { DecryptionError, EncryptionContext, EnvelopeCipher } from '@broker/crypto';
 import { AuthorizationEntity } from './authorization.entity';
@@ -47,17 +47,23 @@ export class AuthorizationsService {
   ) {}
 
   /**
-   * Creates (or replaces, for a re-authorization of the same user and provider) an authorization
-   * and its tokens. A re-authorization answered without a refresh token (Google without
-   * `prompt=consent`, many providers on a second consent) keeps the refresh token the user already
-   * had there: the provider did not revoke it, and dropping it would end offline access. Not when
-   * the previous authorization was dead (`expired`...) or of another OAuth client: its refresh
-   * token would be refused.
+   * Creates (or replaces, for a re-authorization of the same account) an authorization and its
+   * tokens. The account is the provider's user (`externalUser.sub`): consenting with another account
+   * at the same provider adds an authorization, with the same one replaces it. A re-authorization
+   * answered without a refresh token (Google without `prompt=consent`, many providers on a second
+   * consent) keeps the refresh token the account already had there: the provider did not revoke
+   * it, and dropping it would end offline access. Not when the previous authorization was dead
+   * (`expired`...) or of another OAuth client: its refresh token would be refused.
    */
   async store(orgId: string, input: NewAuthorization): Promise<AuthorizationEntity> {
+    const account = accountOf(input.externalUser);
     return this.dataSource.transaction(async (em) => {
       const repo = em.getRepository(AuthorizationEntity);
-      const previous = await repo.findOne({ where: { orgId, providerId: input.providerId, userId: input.userId }, lock: { mode: 'pessimistic_write' } });
+      const same = { orgId, providerId: input.providerId, userId: input.userId };
+      let previous = await repo.findOne({ where: { ...same, accountId: account.id ?? IsNull() }, lock: { mode: 'pessimistic_write' } });
+      // An authorization whose account was never known (stored before accounts, or the provider
+      // would not say) becomes this account's rather than staying beside it.
+      if (!previous && account.id) previous = await repo.findOne({ where: { ...same, accountId: IsNull() }, lock: { mode: 'pessimistic_write' } });
       let keptRefreshToken: string | null = null;
       let keptRefreshExpiry: Date | null = null;
       if (!input.tokens.refreshToken && previous?.status === 'active' && previous.oauthClientId === input.oauthClientId) {
@@ -67,21 +73,23 @@ export class AuthorizationsService {
           keptRefreshExpiry = previous.refreshTokenExpiresAt;
         }
       }
-      await repo.upsert(
-        {
-          orgId,
-          providerId: input.providerId,
-          userId: input.userId,
-          oauthClientId: input.oauthClientId,
-          scopes: input.scopes,
-          // TypeORM's deep-partial type cannot express an arbitrary JSON object.
-          externalUser: (input.externalUser ?? null) as never,
-          status: 'active',
-          refreshTokenExpiresAt: input.tokens.refreshToken ? (input.tokens.refreshTokenExpiresAt ?? null) : keptRefreshExpiry,
-        },
-        { conflictPaths: ['orgId', 'providerId', 'userId'] },
-      );
-      const authorization = await repo.findOneByOrFail({ orgId, providerId: input.providerId, userId: input.userId });
+      const values = {
+        oauthClientId: input.oauthClientId,
+        scopes: input.scopes,
+        // TypeORM's deep-partial type cannot express an arbitrary JSON object.
+        externalUser: (input.externalUser ?? null) as never,
+        status: 'active' as const,
+        accountId: account.id,
+        accountLabel: account.label,
+        refreshTokenExpiresAt: input.tokens.refreshToken ? (input.tokens.refreshTokenExpiresAt ?? null) : keptRefreshExpiry,
+      };
+      let authorization: AuthorizationEntity;
+      if (previous) {
+        await repo.update({ id: previous.id, orgId }, values);
+        authorization = await repo.findOneByOrFail({ id: previous.id, orgId });
+      } else {
+        authorization = await repo.save(repo.create({ ...same, ...values }));
+      }
       await em.getRepository(CredentialEntity).delete({ authorizationId: authorization.id });
       const credentialId = randomUUID();
       const access = this.cipher.encrypt(input.tokens.accessToken, context(orgId, credentialId, 'access_token'));
@@ -229,4 +237,10 @@ export class AuthorizationsService {
 
 function context(orgId: string, rowId: string, column: string): EncryptionContext {
   return { table: CREDENTIALS, column, orgId, rowId };
+}
+
+/** The provider account an authorization is for: its user id there, and a label people recognise. */
+export function accountOf(user: Record<string, unknown> | null | undefined): { id: string | null; label: string | null } {
+  const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim().slice(0, 255) : typeof v === 'number' ? String(v) : null);
+  return { id: text(user?.['sub']), label: text(user?.['email']) ?? text(user?.['nickName']) ?? text(user?.['name']) };
 }

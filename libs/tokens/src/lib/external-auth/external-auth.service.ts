@@ -85,7 +85,8 @@ export class ExternalAuthService {
   /** One of the org's providers as the user sees it (NOT_FOUND for an unknown id or another org's). */
   async get(orgId: string, userId: string, providerId: string): Promise<ExternalAuth> {
     const credentials = await this.provider(orgId, providerId);
-    const row = await this.dataSource.getRepository(AuthorizationEntity).findOneBy({ orgId, userId, providerId });
+    // Seed 001 knows one link per provider: with several accounts there, the most recently linked one.
+    const row = await this.dataSource.getRepository(AuthorizationEntity).findOne({ where: { orgId, userId, providerId }, order: { createdAt: 'DESC' } });
     const adapter = adapterFor(credentials.resolved);
     const capabilities = adapter.capabilities(credentials.resolved);
     const check = row ? await this.validate(orgId, row, credentials) : { valid: false };
@@ -108,15 +109,20 @@ export class ExternalAuthService {
     };
   }
 
-  /** Unlinks through the authorized-providers path: best-effort revocation, removal whatever the provider says. */
+  /**
+   * Unlinks through the authorized-providers path: best-effort revocation, removal whatever the
+   * provider says. Seed 001 unlinks a provider: every account the user linked there goes.
+   */
   async unlink(orgId: string, userId: string, providerId: string): Promise<DeleteExternalAuthResponse> {
     await this.provider(orgId, providerId);
-    const row = await this.dataSource.getRepository(AuthorizationEntity).findOneBy({ orgId, userId, providerId });
-    if (!row) throw new TokensError('NOT_FOUND', 'No link to this external auth provider.');
-    const outcome = await this.authorized.remove(orgId, userId, row.id);
-    return outcome.revoked
-      ? { token_revoked: true, token_revocation_error: '' }
-      : { token_revoked: false, token_revocation_error: outcome.revocationError ?? 'the link had no token to revoke' };
+    const rows = await this.dataSource.getRepository(AuthorizationEntity).find({ where: { orgId, userId, providerId }, order: { createdAt: 'ASC' } });
+    if (!rows.length) throw new TokensError('NOT_FOUND', 'No link to this external auth provider.');
+    const errors: string[] = [];
+    for (const row of rows) {
+      const outcome = await this.authorized.remove(orgId, userId, row.id);
+      if (!outcome.revoked) errors.push(outcome.revocationError ?? 'the link had no token to revoke');
+    }
+    return errors.length ? { token_revoked: false, token_revocation_error: [...new Set(errors)].join('; ') } : { token_revoked: true, token_revocation_error: '' };
   }
 
   private async provider(orgId: string, providerId: string): Promise<ProviderCredentials> {

@@ -1,0 +1,337 @@
+import { createHash } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import type {
+  LedgerActor,
+  LedgerEntry,
+  LedgerPage,
+  LedgerPath,
+  LedgerQuery,
+  TokenRestriction,
+} from '@broker/contracts';
+import { TokenFingerprinter } from '@broker/crypto';
+
+/** One serve of a provider token, as the token path reports it (the token is fingerprinted at once, never kept). */
+export interface ServeRecord {
+  orgId: string;
+  consumer: string;
+  actor?: LedgerActor;
+  subject: string;
+  authorizationId: string;
+  providerId: string;
+  path: LedgerPath;
+  restriction?: TokenRestriction;
+  attenuated: boolean;
+  expiresAt: Date | null;
+  token: string;
+}
+
+export interface TokenLedgerOptions {
+  /** How often pending records are written (one multi-row statement per flush). */
+  flushMs: number;
+  /** A flush starts early once this many distinct records are pending. */
+  maxBatch: number;
+  /** Pending records kept while PostgreSQL cannot be written; past this the oldest are dropped (and counted). */
+  maxPending: number;
+  /** Rows not served for this long are removed (hourly, once per cluster). */
+  retentionDays: number;
+}
+
+export const DEFAULT_TOKEN_LEDGER_OPTIONS: TokenLedgerOptions = {
+  flushMs: 250,
+  maxBatch: 500,
+  maxPending: 100_000,
+  retentionDays: 90,
+};
+
+interface Pending {
+  orgId: string;
+  dedupeKey: string;
+  fingerprint: string;
+  consumer: string;
+  actor: string | null;
+  subject: string;
+  authorizationId: string;
+  providerId: string;
+  path: LedgerPath;
+  restriction: string | null;
+  attenuated: boolean;
+  expiresAt: Date | null;
+  first: Date;
+  last: Date;
+  count: number;
+}
+
+interface Row {
+  id: string;
+  token_fingerprint: string;
+  consumer: string;
+  actor: LedgerActor | null;
+  subject: string;
+  authorization_id: string;
+  provider_id: string;
+  path: LedgerPath;
+  restriction: TokenRestriction | null;
+  attenuated: boolean;
+  token_expires_at: Date | null;
+  first_served_at: Date;
+  last_served_at: Date;
+  serve_count: number;
+}
+
+/**
+ * The provenance ledger (`tokens.token_ledger`). `record` is synchronous and cheap (an HMAC and a
+ * map update): nothing waits on PostgreSQL on the caller's path. Records are merged in memory (the
+ * same token served again to the same consumer adds to a count) and written in batches by a timer;
+ * a failed write is retried on the next flush, and everything pending is written at shutdown.
+ */
+export class TokenLedger {
+  private pending = new Map<string, Pending>();
+  private timer?: NodeJS.Timeout;
+  private flushing?: Promise<void>;
+  private dropped = 0;
+  private lastPurge = 0;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly fingerprints: TokenFingerprinter,
+    private readonly options: TokenLedgerOptions = DEFAULT_TOKEN_LEDGER_OPTIONS,
+    private readonly warn: (message: string) => void = () => undefined,
+  ) {}
+
+  /** Records a serve (never throws, never waits). */
+  record(r: ServeRecord): void {
+    const fingerprint = this.fingerprints.ofToken(r.token);
+    const actor = r.actor ? JSON.stringify(r.actor) : null;
+    const restriction =
+      r.restriction && Object.keys(r.restriction).length ? canonicalJson(r.restriction) : null;
+    const dedupeKey = createHash('sha256')
+      .update(
+        JSON.stringify([
+          fingerprint,
+          r.consumer,
+          actor,
+          r.subject,
+          r.authorizationId,
+          r.path,
+          restriction,
+          r.attenuated,
+        ]),
+      )
+      .digest('base64url');
+    const now = new Date();
+    const key = `${r.orgId}\u0000${dedupeKey}`;
+    const known = this.pending.get(key);
+    if (known) {
+      known.last = now;
+      known.count++;
+    } else {
+      if (this.pending.size >= this.options.maxPending) this.dropOldest();
+      this.pending.set(key, {
+        orgId: r.orgId,
+        dedupeKey,
+        fingerprint,
+        consumer: r.consumer,
+        actor,
+        subject: r.subject,
+        authorizationId: r.authorizationId,
+        providerId: r.providerId,
+        path: r.path,
+        restriction,
+        attenuated: r.attenuated,
+        expiresAt: r.expiresAt,
+        first: now,
+        last: now,
+        count: 1,
+      });
+    }
+    if (this.pending.size >= this.options.maxBatch) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.options.flushMs);
+  }
+
+  /** Writes what is pending (one statement per batch); concurrent calls share the running flush. */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.flushing ??= this.write().finally(() => {
+      this.flushing = undefined;
+      if (this.pending.size) this.timer ??= setTimeout(() => void this.flush(), this.options.flushMs);
+    });
+    return this.flushing;
+  }
+
+  /** How many records are waiting to be written (for tests and shutdown). */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Flushes and stops the timer (shutdown). */
+  async close(): Promise<void> {
+    await this.flush();
+    if (this.pending.size) await this.flush();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private async write(): Promise<void> {
+    if (!this.pending.size) return;
+    const batch = [...this.pending.values()];
+    this.pending = new Map();
+    try {
+      for (let i = 0; i < batch.length; i += this.options.maxBatch)
+        await this.insert(batch.slice(i, i + this.options.maxBatch));
+      if (this.dropped) {
+        this.warn(
+          `token ledger: ${this.dropped} record(s) were dropped while the database could not be written`,
+        );
+        this.dropped = 0;
+      }
+    } catch (err) {
+      // Kept for the next flush (merged with what arrived meanwhile), within maxPending.
+      for (const p of batch) {
+        const key = `${p.orgId}\u0000${p.dedupeKey}`;
+        const newer = this.pending.get(key);
+        if (newer) {
+          newer.first = p.first < newer.first ? p.first : newer.first;
+          newer.count += p.count;
+        } else {
+          if (this.pending.size >= this.options.maxPending) this.dropOldest();
+          this.pending.set(key, p);
+        }
+      }
+      this.warn(
+        `token ledger: write failed, ${this.pending.size} record(s) kept for the next attempt (${err instanceof Error ? err.message : String(err)})`,
+      );
+    }
+  }
+
+  private async insert(rows: Pending[]): Promise<void> {
+    const col = <T>(f: (p: Pending) => T) => rows.map(f);
+    await this.dataSource.query(
+      `INSERT INTO tokens.token_ledger (org_id, dedupe_key, token_fingerprint, consumer, actor, subject, authorization_id, provider_id, path, restriction, attenuated,
+                                        token_expires_at, first_served_at, last_served_at, serve_count)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::uuid[], $8::uuid[], $9::text[], $10::jsonb[], $11::boolean[],
+                            $12::timestamptz[], $13::timestamptz[], $14::timestamptz[], $15::int[])
+       ON CONFLICT (org_id, dedupe_key) DO UPDATE SET
+         last_served_at = GREATEST(tokens.token_ledger.last_served_at, EXCLUDED.last_served_at),
+         first_served_at = LEAST(tokens.token_ledger.first_served_at, EXCLUDED.first_served_at),
+         serve_count = tokens.token_ledger.serve_count + EXCLUDED.serve_count`,
+      [
+        col((p) => p.orgId),
+        col((p) => p.dedupeKey),
+        col((p) => p.fingerprint),
+        col((p) => p.consumer),
+        col((p) => p.actor),
+        col((p) => p.subject),
+        col((p) => p.authorizationId),
+        col((p) => p.providerId),
+        col((p) => p.path),
+        col((p) => p.restriction),
+        col((p) => p.attenuated),
+        col((p) => p.expiresAt),
+        col((p) => p.first),
+        col((p) => p.last),
+        col((p) => p.count),
+      ],
+    );
+  }
+
+  private dropOldest(): void {
+    const oldest = this.pending.keys().next();
+    if (!oldest.done) {
+      this.pending.delete(oldest.value);
+      this.dropped++;
+    }
+  }
+
+  /** "Who received tokens of this user / from this consumer … since …", newest first, paged. */
+  async search(orgId: string, q: LedgerQuery): Promise<LedgerPage> {
+    const rows = (await this.dataSource.query(
+      `SELECT * FROM tokens.token_ledger
+        WHERE org_id = $1
+          AND ($2::text IS NULL OR subject = $2) AND ($3::text IS NULL OR consumer = $3)
+          AND ($4::uuid IS NULL OR authorization_id = $4) AND ($5::uuid IS NULL OR provider_id = $5)
+          AND ($6::timestamptz IS NULL OR last_served_at >= $6)
+          AND ($7::bigint IS NULL OR id < $7)
+        ORDER BY id DESC LIMIT $8`,
+      [
+        orgId,
+        q.subject ?? null,
+        q.consumer ?? null,
+        q.authorizationId ?? null,
+        q.providerId ?? null,
+        q.since ?? null,
+        q.cursor ?? null,
+        q.limit + 1,
+      ],
+    )) as Row[];
+    const more = rows.length > q.limit;
+    const page = rows.slice(0, q.limit);
+    return { items: page.map(toEntry), next: more ? (page.at(-1)?.id ?? null) : null };
+  }
+
+  /** "Which consumer got this token": every row with this fingerprint. */
+  async byFingerprint(orgId: string, fingerprint: string): Promise<LedgerEntry[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT * FROM tokens.token_ledger WHERE org_id = $1 AND token_fingerprint = $2 ORDER BY id DESC LIMIT 1000`,
+      [orgId, fingerprint],
+    )) as Row[];
+    return rows.map(toEntry);
+  }
+
+  /** The fingerprint a token (or its SHA-256) has in the ledger. */
+  fingerprintOf(input: { token: string } | { sha256: Buffer }): string {
+    return 'token' in input
+      ? this.fingerprints.ofToken(input.token)
+      : this.fingerprints.ofSha256(input.sha256);
+  }
+
+  /**
+   * Removes rows not served for `retentionDays`, at most once an hour and by one replica at a time
+   * (a transaction-scoped advisory lock). Returns how many went, or null when it was not this one's turn.
+   */
+  async purgeExpired(now = Date.now()): Promise<number | null> {
+    if (now - this.lastPurge < 3_600_000) return null;
+    this.lastPurge = now;
+    return this.dataSource.transaction(async (em) => {
+      const [lock] = (await em.query(
+        `SELECT pg_try_advisory_xact_lock(hashtext('tokens.token_ledger retention')) AS ok`,
+      )) as { ok: boolean }[];
+      if (!lock?.ok) return null;
+      const [, count] = (await em.query(
+        `DELETE FROM tokens.token_ledger WHERE last_served_at < now() - ($1::int * interval '1 day')`,
+        [this.options.retentionDays],
+      )) as [unknown, number];
+      return count;
+    });
+  }
+}
+
+function toEntry(r: Row): LedgerEntry {
+  return {
+    tokenFingerprint: r.token_fingerprint,
+    consumer: r.consumer,
+    actor: r.actor,
+    subject: r.subject,
+    authorizationId: r.authorization_id,
+    providerId: r.provider_id,
+    path: r.path,
+    restriction: r.restriction,
+    attenuated: r.attenuated,
+    tokenExpiresAt: r.token_expires_at ? r.token_expires_at.toISOString() : null,
+    firstServedAt: r.first_served_at.toISOString(),
+    lastServedAt: r.last_served_at.toISOString(),
+    serveCount: r.serve_count,
+  };
+}
+
+/** JSON with object keys sorted (equal restrictions give equal strings). */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
