@@ -12,3 +12,4 @@ export * from './lib/revocation';
 export * from './lib/oauth-setups';
 export * from './lib/webhooks';
 export * from './lib/oauth-setups.schemas';
+export * from './lib/queue-groups';
