@@ -67,12 +67,16 @@ export class QueueConcurrency implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
+    const consumed: string[] = [];
     for (const queue of this.config.worker.queues) {
       const processor = PROCESSOR_OF_QUEUE[queue];
+      if (!processor) continue;
+      const worker = this.moduleRef.get(processor, { strict: false }).worker;
       const concurrency = this.config.worker.concurrency[queue];
-      if (!processor || concurrency === undefined) continue;
-      this.moduleRef.get(processor, { strict: false }).worker.concurrency = concurrency;
+      if (concurrency !== undefined) worker.concurrency = concurrency;
+      consumed.push(`${queue} (concurrency ${worker.concurrency})`);
     }
-    this.logger.log(`consuming queues: ${this.config.worker.queues.join(', ')}`);
+    // What the worker really runs, read back from BullMQ: the line operators check after a change.
+    this.logger.log(`consuming queues: ${consumed.join(', ')}`);
   }
 }
