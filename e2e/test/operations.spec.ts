@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Client } from 'pg';
-import { createTestDatabase, TestDatabase, sleep } from '@broker/testing';
+import { createTestDatabase, TestDatabase, sleep, testDatabaseServerUrl } from '@broker/testing';
 import { ServiceProcess, freePort, systemEnv } from './service-processes';
 
 /** Polls `probe` until it returns true or `timeoutMs` passes; returns the last answer. */
@@ -124,6 +124,58 @@ describe('worker queue groups (WORKER_QUEUES)', () => {
     await housekeeping.ready();
     expect(await eventually(async () => housekeeping.output.join('').includes('consuming queues: provider-deletion (concurrency 2), stats (concurrency 1), key-rotation (concurrency 1), setup-expiry (concurrency 1)"'), 5_000)).toBe(true);
     expect(await eventually(async () => (await stats.getState()) === 'completed', 15_000)).toBe(true);
+  });
+});
+
+describe('a worker that lost PostgreSQL stops taking jobs until it is back', () => {
+  let db: TestDatabase;
+  let env: Record<string, string>;
+  let worker: ServiceProcess;
+  let stats: Queue;
+
+  async function onServer(query: string): Promise<void> {
+    const client = new Client({ connectionString: testDatabaseServerUrl() });
+    await client.connect();
+    try {
+      await client.query(query);
+    } finally {
+      await client.end();
+    }
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase('ops_pg_outage');
+    env = systemEnv(db.url, await freePort(), 'ops-pg');
+    worker = new ServiceProcess('worker', await freePort(), { ...env, WORKER_QUEUES: 'housekeeping' }).start();
+    await worker.ready();
+    stats = new Queue('stats', { connection: { url: env['REDIS_URL'] }, prefix: `${env['BUS_PREFIX']}:jobs` });
+  });
+  afterAll(async () => {
+    await onServer(`ALTER DATABASE "${db.name}" ALLOW_CONNECTIONS true`).catch(() => undefined);
+    await worker?.stop();
+    await stats?.close();
+    await db?.drop();
+  });
+
+  it('pauses its queues while the database refuses connections (readiness 503 naming it) and resumes when it is back', async () => {
+    // The database goes away for this worker: no new connection, and the open ones are cut.
+    await onServer(`ALTER DATABASE "${db.name}" ALLOW_CONNECTIONS false`);
+    await onServer(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${db.name}'`);
+    expect(await eventually(async () => worker.output.join('').includes('PostgreSQL unreachable: this worker stopped taking jobs'), 15_000)).toBe(true);
+    const res = await fetch(`${worker.url}/health/ready`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ service: 'worker', failing: ['database'] });
+
+    const job = await stats.add('STATS', { orgId: 'default', jobId: randomUUID() }, { jobId: randomUUID() });
+    await sleep(3_000);
+    // Not run: still waiting, or (the one fetch that was already blocked in Redis) put back delayed, no attempt spent.
+    expect(['waiting', 'delayed']).toContain(await job.getState());
+    expect((await stats.getJob(job.id as string))?.attemptsMade).toBe(0);
+
+    await onServer(`ALTER DATABASE "${db.name}" ALLOW_CONNECTIONS true`);
+    expect(await eventually(async () => worker.output.join('').includes('PostgreSQL reachable again: this worker takes jobs again'), 15_000)).toBe(true);
+    expect(await eventually(async () => (await job.getState()) === 'completed', 15_000)).toBe(true);
+    expect((await fetch(`${worker.url}/health/ready`)).status).toBe(200);
   });
 });
 

@@ -53,6 +53,11 @@ export function queueConsumers(queues: readonly QueueName[]): Provider[] {
   return [...out, QueueConcurrency];
 }
 
+/** The processor classes of the queues this process consumes. */
+export function consumedProcessors(queues: readonly QueueName[]): Type<WorkerHost>[] {
+  return [...new Set(queues.map((q) => PROCESSOR_OF_QUEUE[q]).filter((p): p is Type<WorkerHost> => p !== null))];
+}
+
 /**
  * `WORKER_CONCURRENCY`: sets the concurrency of this process's workers where the setting names
  * their queue or group (the @Processor decorators carry the contracts' defaults, fixed at import).

@@ -5,6 +5,7 @@ import { ServiceConfig, ServiceDefinition, ServiceEventPublisher, ServiceRuntime
 import { EVENT_SINK, PROVIDER_ACCESS, REFRESH_SCHEDULER, TOKENS_SCHEMA, TokensDomainModule, jobRefreshScheduler } from '@broker/tokens';
 import { registryProviderAccess } from './token-refresh.processor';
 import { queueConsumers } from './queue-selection';
+import { DatabaseWatch } from './database-watch';
 import { UpstreamRevoker } from './upstream-revoker';
 
 @Module({})
@@ -31,7 +32,7 @@ class WorkerModule {
         }),
       ],
       // Only the processors of the queues this process consumes (WORKER_QUEUES; all by default).
-      providers: [UpstreamRevoker, ...queueConsumers(config.worker.queues)],
+      providers: [UpstreamRevoker, DatabaseWatch, ...queueConsumers(config.worker.queues)],
     };
   }
 }
