@@ -35,10 +35,12 @@ function dotenvExample(): Record<string, string> {
   return Object.fromEntries([...text.matchAll(/^([A-Z_]+)=(.*)$/gm)].map(([, k, v]) => [k, v.trim()]));
 }
 
-/** The stringData entries of k8s/secret.example.yaml. */
-function k8sSecretExample(): Record<string, string> {
+/** The stringData entries of the named Secret of k8s/secret.example.yaml (one Secret per app). */
+function k8sSecretExample(name: string): Record<string, string> {
   const text = readFileSync(join(ROOT, 'k8s', 'secret.example.yaml'), 'utf8');
-  const data = text.slice(text.indexOf('stringData:'));
+  const doc = text.split(/^---$/m).find((d) => new RegExp(`^ {2}name: ${name}$`, 'm').test(d));
+  if (!doc) throw new Error(`no Secret ${name} in k8s/secret.example.yaml`);
+  const data = doc.slice(doc.indexOf('stringData:'));
   return Object.fromEntries([...data.matchAll(/^ {2}([A-Z_]+):\s*(\S.*)$/gm)].map(([, k, v]) => [k, v.trim()]));
 }
 
@@ -62,14 +64,15 @@ describe('production refuses placeholder and example secrets', () => {
     for (const value of Object.values(example)) expect(problems.join('\n')).not.toContain(value);
   });
 
-  it('refuses every secret of k8s/secret.example.yaml, naming each variable', () => {
-    const example = k8sSecretExample();
-    expect(Object.keys(example)).toEqual(expect.arrayContaining(['DATABASE_URL', 'BUS_KEY', 'ENCRYPTION_KEYS', 'SECRET_PEPPER', 'BOOTSTRAP_CLIENT_SECRET']));
+  it('refuses every secret of k8s/secret.example.yaml (the token-broker’s Secret), naming each variable', () => {
+    const example = k8sSecretExample('token-broker-secrets');
+    expect(Object.keys(example)).toEqual(expect.arrayContaining(['DATABASE_URL', 'REDIS_URL', 'ENCRYPTION_KEYS', 'SECRET_PEPPER', 'BOOTSTRAP_CLIENT_SECRET']));
     const problems = problemsOf({ ...realEnv(), ...example });
-    for (const name of ['BUS_KEY', 'ENCRYPTION_KEYS', 'SECRET_PEPPER', 'BOOTSTRAP_CLIENT_SECRET']) {
+    for (const name of ['ENCRYPTION_KEYS', 'SECRET_PEPPER', 'BOOTSTRAP_CLIENT_SECRET']) {
       expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^${name}: is a placeholder`)));
     }
     expect(problems).toContainEqual(expect.stringMatching(/^DATABASE_URL: its password is a well-known default value/));
+    expect(problems).toContainEqual(expect.stringMatching(/^REDIS_URL: its password is a well-known default value/));
   });
 
   it('refuses the old compose default password and an upstream client secret left as a placeholder', () => {
