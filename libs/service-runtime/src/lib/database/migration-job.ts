@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { DataSource } from 'typeorm';
+import { DataSource, Logger as TypeOrmLogger } from 'typeorm';
 import type { ServiceName } from '@broker/contracts';
 import type { MigrationJobConfig } from '../config/migration-job-config';
 import { DomainSchema, domainDataSourceOptions, migrateDomainSchema, pendingMigrations } from './database.module';
@@ -17,7 +17,7 @@ export async function runMigrationJob(service: ServiceName, domains: readonly Do
   }
   for (const domain of domains) {
     // Two connections: one holds the advisory lock while the migrations run on another.
-    const dataSource = await new DataSource(domainDataSourceOptions(config.databaseUrl, domain, `${service}:migrations`, 2)).initialize();
+    const dataSource = await new DataSource({ ...domainDataSourceOptions(config.databaseUrl, domain, `${service}:migrations`, 2), logger: jsonLogger(log) }).initialize();
     try {
       const pending = await pendingMigrations(dataSource, domain.schema);
       await migrateDomainSchema(dataSource, domain.schema);
@@ -28,4 +28,16 @@ export async function runMigrationJob(service: ServiceName, domains: readonly Do
       await dataSource.destroy().catch(() => undefined);
     }
   }
+}
+
+/** TypeORM's own messages (e.g. which migration failed) as JSON lines too, never query parameters. */
+function jsonLogger(log: pino.Logger): TypeOrmLogger {
+  return {
+    logQuery: () => undefined,
+    logQueryError: (error) => log.error({ err: typeof error === 'string' ? error : error.message }, 'migration query failed'),
+    logQuerySlow: () => undefined,
+    logSchemaBuild: (message) => log.info(message),
+    logMigration: (message) => log.info(message),
+    log: (level, message) => (level === 'warn' ? log.warn(String(message)) : log.info(String(message))),
+  };
 }
