@@ -30,14 +30,18 @@ export async function runMigrationJob(service: ServiceName, domains: readonly Do
   }
 }
 
-/** TypeORM's own messages (e.g. which migration failed) as JSON lines too, never query parameters. */
+/**
+ * TypeORM's own messages as JSON lines too (at debug: the Job's summary lines say what was
+ * applied; a failure is reported with its schema by the caller), never query parameters.
+ */
 function jsonLogger(log: pino.Logger): TypeOrmLogger {
   return {
     logQuery: () => undefined,
-    logQueryError: (error) => log.error({ err: typeof error === 'string' ? error : error.message }, 'migration query failed'),
+    // Includes the expected "relation does not exist" of a first run's pending-migrations check.
+    logQueryError: (error) => log.debug({ err: typeof error === 'string' ? error : error.message }, 'migration query failed'),
     logQuerySlow: () => undefined,
-    logSchemaBuild: (message) => log.info(message),
-    logMigration: (message) => log.info(message),
-    log: (level, message) => (level === 'warn' ? log.warn(String(message)) : log.info(String(message))),
+    logSchemaBuild: (message) => log.debug(message),
+    logMigration: (message) => log.debug(message),
+    log: (level, message) => (level === 'warn' ? log.warn(String(message)) : log.debug(String(message))),
   };
 }
