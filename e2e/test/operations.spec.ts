@@ -283,4 +283,13 @@ describe('health that tells the truth: Redis stopped and back', () => {
       expect(said).not.toContain('unhandled error');
     });
   });
+
+  // The gateway only: the other three still wait for Redis in their BullMQ / bus-server shutdown
+  // (measured: no exit within 15 s; Kubernetes kills them after the grace period). See k8s/README.md.
+  it('the gateway asked to stop while Redis is down exits by itself (0), not when the kill comes', async () => {
+    await redis.stop();
+    const gateway = services.find((s) => s.app === 'gateway') as ServiceProcess;
+    expect(await eventually(async () => (await readiness(gateway)).status === 503, 10_000)).toBe(true);
+    expect(await gateway.stop(15_000)).toBe(0);
+  });
 });
