@@ -21,7 +21,7 @@ export default [
             { sourceTag: 'type:client', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus'] },
             { sourceTag: 'type:runtime', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus', 'type:crypto'] },
             { sourceTag: 'type:crypto', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:bus', onlyDependOnLibsWithTags: ['type:contracts'] },
+            { sourceTag: 'type:bus', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus'] },
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: [] },
           ],

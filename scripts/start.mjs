@@ -7,6 +7,8 @@
 //   - SIGINT, SIGTERM or SIGHUP (to npm or to this process), or npm's death, stop everything it
 //     started, in order, and it prints what it stopped;
 //   - a second `npm start` on the same data folder refuses and says where the first one runs.
+// Each app gets only its own keys (a serving service its bus private key, a publisher its events
+// signing key; everyone the public keys) and, on the Redis provisioned here, its own Redis ACL user.
 // Knobs: BROKER_DATA_DIR (default .data), GATEWAY_PORT, DEMO_IDP_PORT, SKIP_BUILD=1 (use dist/ as
 // built), DATABASE_URL / REDIS_URL (existing servers), UPSTREAM_* (your own sign-in provider).
 import fs from 'node:fs';
@@ -14,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDeps } from './ensure-deps.mjs';
 import { createDatabase, freePort, startPostgres, startRedis } from './lib/local-services.mjs';
+import { localAclFile, localUserUrls } from './lib/redis-acl.mjs';
 import { APPS, appEntry, builtAppsProblem, nxBin, runBuild } from './runner/build.mjs';
 import {
   DEFAULT_DEMO_IDP_PORT,
@@ -24,7 +27,7 @@ import {
 } from './runner/demo-provider.mjs';
 import { httpStatus, waitUntilReady } from './runner/readiness.mjs';
 import { AlreadyRunningError, acquireRunLock } from './runner/run-lock.mjs';
-import { loadSecrets } from './runner/secrets.mjs';
+import { loadSecrets, secretsForApp } from './runner/secrets.mjs';
 import { watchServer } from './runner/server-watch.mjs';
 import { REPO, runnerSettings, shown } from './runner/settings.mjs';
 import { Supervisor } from './runner/supervisor.mjs';
@@ -58,10 +61,11 @@ export async function start() {
 
   try {
     await ensureDeps();
-    const { databaseUrl, redisUrl } = await provisionServers(settings, sup);
+    // Before the servers: the local Redis starts with its ACL users, derived from the secrets.
     const secrets = loadSecrets(settings.secretsFile, (msg) =>
       log(msg.replace(settings.secretsFile, shown(settings.secretsFile))),
     );
+    const { databaseUrl, redisUrl, redisUsers } = await provisionServers(settings, sup, secrets);
     if (stopping()) return;
 
     if (settings.skipBuild) log('SKIP_BUILD=1: using the apps already built in dist/');
@@ -76,11 +80,7 @@ export async function start() {
 
     const ports = await choosePorts(settings);
     const publicUrl = settings.publicUrl ?? `http://127.0.0.1:${ports.gateway}`;
-    const {
-      DEMO_IDP_CLIENT_SECRET: demoSecret,
-      DEMO_PROVIDER_CLIENT_SECRET: providerSecret,
-      ...serviceSecrets
-    } = secrets;
+    const { DEMO_IDP_CLIENT_SECRET: demoSecret, DEMO_PROVIDER_CLIENT_SECRET: providerSecret } = secrets;
     const demo = settings.externalUpstream
       ? null
       : await startDemoIdp(sup, settings, publicUrl, demoSecret, providerSecret);
@@ -93,7 +93,8 @@ export async function start() {
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
         PUBLIC_URL: publicUrl,
         DATABASE_URL: databaseUrl,
-        REDIS_URL: redisUrl,
+        // Its own Redis ACL user on the local Redis; a Redis given by REDIS_URL is the operator's.
+        REDIS_URL: redisUsers?.[app] ?? redisUrl,
         ...(demo ? upstreamEnv(demo.issuer, demoSecret) : {}),
         // The demo provider lives on loopback: let the services reach it (a development setting).
         ...(demo && !process.env.EGRESS_ALLOW_LOOPBACK
@@ -102,7 +103,7 @@ export async function start() {
               EGRESS_ALLOWED_PORTS: process.env.EGRESS_ALLOWED_PORTS ?? `443,${demo.port},${DEMO_WEBHOOK_PORT}`,
             }
           : {}),
-        ...Object.fromEntries(Object.entries(serviceSecrets).filter(([name]) => !process.env[name])),
+        ...secretsForApp(app, secrets),
         PORT: String(ports[app]),
       };
       await sup.spawn(app, { command: process.execPath, args: [appEntry(app)], cwd: REPO, env, port: ports[app] });
@@ -160,8 +161,10 @@ export async function start() {
 }
 
 // PostgreSQL and Redis: the URLs from the environment, or persistent local servers in the data
-// folder, watched and restarted on the same port when they die.
-async function provisionServers(settings, sup) {
+// folder, watched and restarted on the same port when they die. The local Redis loads its ACL users
+// (one per service, demo-consumer, admin; docs/bus-security.md) from a file at every start, so a
+// restarted one has them too; `redisUsers` is each user's REDIS_URL (null for a REDIS_URL given).
+async function provisionServers(settings, sup, secrets) {
   let state = {};
   try {
     state = JSON.parse(fs.readFileSync(settings.stateFile, 'utf8'));
@@ -170,6 +173,11 @@ async function provisionServers(settings, sup) {
   }
   const pgDir = path.join(settings.dataDir, 'postgres');
   const redisDir = path.join(settings.dataDir, 'redis');
+  const aclFile = path.join(redisDir, 'users.acl');
+  if (!settings.redisUrl) {
+    fs.mkdirSync(redisDir, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(aclFile, localAclFile(settings.busPrefix, secrets.REDIS_ACL_SECRET), { mode: 0o600 });
+  }
   const [databaseUrl, redisUrl] = await Promise.all([
     settings.databaseUrl ??
       startPostgres({ dataDir: pgDir, preferredPort: state.postgresPort, persistent: true, log }).then(
@@ -181,17 +189,18 @@ async function provisionServers(settings, sup) {
         },
       ),
     settings.redisUrl ??
-      startRedis({ dir: redisDir, preferredPort: state.redisPort, persistent: true, log }).then((redis) => {
+      startRedis({ dir: redisDir, preferredPort: state.redisPort, persistent: true, aclFile, log }).then((redis) => {
         state.redisPort = redis.port;
-        const restart = () => startRedis({ dir: redisDir, port: redis.port, persistent: true, log });
+        const restart = () => startRedis({ dir: redisDir, port: redis.port, persistent: true, aclFile, log });
         sup.addServer('redis-server', redis, watchServer('redis-server', redis.pid, restart, log));
         return redis.url;
       }),
   ]);
   fs.writeFileSync(settings.stateFile, `${JSON.stringify(state, null, 2)}\n`);
   if (settings.databaseUrl) log('using DATABASE_URL from the environment');
-  if (settings.redisUrl) log('using REDIS_URL from the environment');
-  return { databaseUrl, redisUrl };
+  if (settings.redisUrl) log('using REDIS_URL from the environment (its ACL users are yours to set up: docs/bus-security.md)');
+  const redisUsers = settings.redisUrl ? null : localUserUrls(redisUrl, settings.busPrefix, secrets.REDIS_ACL_SECRET);
+  return { databaseUrl, redisUrl, redisUsers };
 }
 
 // Gateway: GATEWAY_PORT (must be free) or 3000 if free, else any free port; other apps: free ports.

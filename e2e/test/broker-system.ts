@@ -12,7 +12,7 @@ import {
 } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
 import { createTestDatabase, signInAtDemoIdp, TestDatabase } from '@broker/testing';
-import { DemoIdpProcess, ServiceProcess, freePort, systemEnv } from './service-processes';
+import { DemoIdpProcess, ServiceProcess, busClientFor, freePort, systemEnv } from './service-processes';
 
 export const APP_REDIRECT = 'http://127.0.0.1:1/app/callback';
 
@@ -111,12 +111,8 @@ export class BrokerSystem {
     );
     this.users = new UsersService(this.identity);
     this.policy = new SignInPolicy(this.identity);
-    this.bus = new BusClientProxy({
-      redisUrl: this.env['REDIS_URL'],
-      busKey: Buffer.from(this.env['BUS_KEY'], 'base64'),
-      prefix: this.env['BUS_PREFIX'],
-      defaultTimeoutMs: 10_000,
-    });
+    // What any bus caller is given: the services' public keys (no private key, no shared secret).
+    this.bus = busClientFor(this.env, 'e2e', 10_000);
     await this.bus.connect();
     return this;
   }

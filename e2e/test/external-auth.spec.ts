@@ -9,7 +9,7 @@ import { domainDataSourceOptions } from '@broker/service-runtime';
 import { approveDeviceAtDemoIdp, createTestDatabase, signInAtDemoIdp, sleep, TestDatabase } from '@broker/testing';
 import { pgDump } from './pg-dump';
 import { redisSnapshot } from './redis-snapshot';
-import { DemoIdpProcess, ServiceProcess, freePort, systemEnv } from './service-processes';
+import { DemoIdpProcess, ServiceProcess, freePort, genuineEvent, systemEnv } from './service-processes';
 
 const ADMIN_SECRET = randomBytes(32).toString('base64url');
 const PROVIDER_SECRET = randomBytes(24).toString('base64url');
@@ -165,7 +165,10 @@ describe('external auth (seed 001)', () => {
 
     subscriber = createRedisConnection(env['REDIS_URL'], 'e2e-extauth-events', {});
     await subscriber.subscribe(brokerEventsChannel(env['BUS_PREFIX']));
-    subscriber.on('message', (_c: string, m: string) => events.push(JSON.parse(m) as BrokerEvent));
+    subscriber.on('message', (_c: string, m: string) => {
+      const event = genuineEvent(env, m);
+      if (event) events.push(event);
+    });
   }, 120_000);
 
   afterAll(async () => {

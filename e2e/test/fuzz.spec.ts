@@ -245,13 +245,15 @@ describe('fuzzing every route and bus pattern with hostile input', () => {
     }
   });
 
-  it('refuses over the bus a NUL that reaches PostgreSQL, without logging the value', async () => {
+  it('refuses over the bus a NUL before any query (the pattern\'s schema names the field), without logging the value', async () => {
     const marker = `nul-marker-${Date.now()}`;
-    await expect(system.bus.request('tokens.acquire', { userId: `${marker}\u0000`, providerId }, { auth: token })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await expect(system.bus.request('tokens.acquire', { userId: `${marker}\u0000`, providerId }, { auth: token })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: "invalid 'tokens.acquire' payload",
+      fields: [expect.objectContaining({ name: 'userId' })],
+    });
     await new Promise((r) => setTimeout(r, 300)); // logs are flushed every 250 ms
-    const logs = system.logs();
-    expect(logs).toContain('a query refused its input');
-    expect(logs).not.toContain(marker);
+    expect(system.logs()).not.toContain(marker);
   });
 
   it('leaves every service up, and no failed query logged with its values', async () => {

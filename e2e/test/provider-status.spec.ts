@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { BusClientProxy, BusRemoteError, createRedisConnection } from '@broker/bus';
 import { BrokerClient, BrokerClientError } from '@broker/broker-client';
-import type { AcquiredToken } from '@broker/contracts';
+import type { AcquiredToken, BrokerEvent } from '@broker/contracts';
 import { brokerEventsChannel } from '@broker/contracts';
 import { KeyedHasher } from '@broker/crypto';
 import { ClientsService, IDENTITY_SCHEMA, UsersService } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
 import { createTestDatabase, signInAtDemoIdp, sleep, TestDatabase } from '@broker/testing';
-import { DemoIdpProcess, ServiceProcess, freePort, systemEnv } from './service-processes';
+import { DemoIdpProcess, ServiceProcess, busClientFor, consumerKeys, freePort, genuineEvent, systemEnv } from './service-processes';
 
 const ADMIN_SECRET = randomBytes(32).toString('base64url');
 const PROVIDER_SECRET = randomBytes(24).toString('base64url');
@@ -93,7 +93,7 @@ describe('provider status: disable, refuse everywhere, re-activate', () => {
     alice = ((await delegated.json()) as { access_token: string }).access_token;
     const created = await api('/api/v2/externalOAuth/providers/', admin, { method: 'POST', body: { type: 'oidc', name: 'Demo', clientId: 'broker-provider', clientSecret: PROVIDER_SECRET, issuer: idp.issuer } });
     providerId = ((await created.json()) as { id: string }).id;
-    bus = new BusClientProxy({ redisUrl: env['REDIS_URL'], busKey: Buffer.from(env['BUS_KEY'], 'base64'), prefix: env['BUS_PREFIX'] });
+    bus = busClientFor(env);
     await bus.connect();
 
     const start = await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/`, alice, { method: 'POST' });
@@ -134,7 +134,7 @@ describe('provider status: disable, refuse everywhere, re-activate', () => {
     // The typed client says the same (a fresh client: nothing of the provider cached yet).
     const client = await BrokerClient.connect({
       redisUrl: env['REDIS_URL'],
-      busKey: Buffer.from(env['BUS_KEY'], 'base64'),
+      ...consumerKeys(env),
       prefix: env['BUS_PREFIX'],
       credentials: { tokenUrl: `${base}/api/v1/oauth/token`, clientId: service.clientId, clientSecret: service.clientSecret },
       defaultTimeoutMs: 10_000,
@@ -165,8 +165,8 @@ describe('provider status: disable, refuse everywhere, re-activate', () => {
   it('a change notice forged on Redis does not bring back a disabled provider’s tokens', async () => {
     await setStatus('invalid');
     expect(await busOutcome()).toMatchObject({ code: 'FORBIDDEN' });
-    // Someone with Redis access announces a change (even with a made-up status): the replicas read
-    // the provider again over the bus and find it still invalid.
+    // Someone with Redis access announces a change (even with a made-up status): unsigned, it is
+    // ignored by every replica (and had it been acted on, the provider read again is still invalid).
     const redis = createRedisConnection(env['REDIS_URL'], 'e2e-forger', {});
     try {
       for (let i = 0; i < 5; i++) {
@@ -177,20 +177,41 @@ describe('provider status: disable, refuse everywhere, re-activate', () => {
       await redis.quit();
     }
     expect(await Promise.all(Array.from({ length: 6 }, () => busOutcome()))).toEqual(Array(6).fill(expect.objectContaining({ code: 'FORBIDDEN' })));
+    // Every replica says it ignored them (its log is written out every 250 ms: wait for it).
+    const ignored = /ignored a message on the events channel that is not a genuine broker event \(malformed\)/;
+    const brokers = services.filter((s) => s.app === 'token-broker');
+    const logDeadline = Date.now() + 10_000;
+    while (brokers.some((s) => !ignored.test(s.output.join(''))) && Date.now() < logDeadline) await sleep(100);
+    for (const broker of brokers) expect(broker.output.join('')).toMatch(ignored);
     const rest = await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, alice, { method: 'POST' });
     expect(rest.status).toBe(403);
     await setStatus('active');
     expect(await busOutcome()).toMatchObject({ served: expect.any(String) });
   });
 
-  it('a provider being deleted serves nothing either, and its job removes the authorization', async () => {
-    const res = await api(`/api/v2/externalOAuth/providers/${providerId}/`, admin, { method: 'DELETE' });
-    expect(res.status).toBe(202);
-    const outcome = await busOutcome();
-    // Blocked while deleting, gone once the job removed it.
-    expect(['FORBIDDEN', 'NOT_FOUND']).toContain((outcome as { code?: string }).code);
-    const deadline = Date.now() + 20_000;
-    while (((await busOutcome()) as { code?: string }).code !== 'NOT_FOUND' && Date.now() < deadline) await sleep(200);
-    expect(await busOutcome()).toMatchObject({ code: 'NOT_FOUND' });
+  it('a provider being deleted serves nothing either, and its job removes the authorization and announces it', async () => {
+    // The deletion job announces each authorization it removes (signed, by the worker): every
+    // replica forgets it at once instead of serving what it remembers.
+    const events: BrokerEvent[] = [];
+    const subscriber = createRedisConnection(env['REDIS_URL'], 'e2e-deletion-events', {});
+    subscriber.on('message', (_c: string, m: string) => {
+      const event = genuineEvent(env, m);
+      if (event) events.push(event);
+    });
+    await subscriber.subscribe(brokerEventsChannel(env['BUS_PREFIX']));
+    try {
+      const res = await api(`/api/v2/externalOAuth/providers/${providerId}/`, admin, { method: 'DELETE' });
+      expect(res.status).toBe(202);
+      const outcome = await busOutcome();
+      // Blocked while deleting, gone once the job removed it.
+      expect(['FORBIDDEN', 'NOT_FOUND']).toContain((outcome as { code?: string }).code);
+      const deadline = Date.now() + 20_000;
+      while (!events.some((e) => e.type === 'authorization.revoked' && e.authorizationId === authorizationId) && Date.now() < deadline) await sleep(100);
+      expect(events).toContainEqual(expect.objectContaining({ type: 'authorization.revoked', orgId: 'default', authorizationId, providerId, userId: 'alice' }));
+      // Every replica, every time (no replica still answering from its memory).
+      expect(await Promise.all(Array.from({ length: 10 }, () => busOutcome()))).toEqual(Array(10).fill(expect.objectContaining({ code: 'NOT_FOUND' })));
+    } finally {
+      await subscriber.quit();
+    }
   });
 });

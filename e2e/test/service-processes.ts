@@ -2,7 +2,10 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { freePort, testRedisUrl, uniquePrefix } from '@broker/testing';
+import { BusClientProxy } from '@broker/bus';
+import { parseEventPublicKeys, parseServicePublicKeys, verifyEvent } from '@broker/bus-protocol';
+import type { BrokerEvent, BusEvent } from '@broker/contracts';
+import { TestBusKeys, appScopedEnv, envForApp, freePort, testBusKeys, testRedisUrl, uniquePrefix } from '@broker/testing';
 
 export { freePort };
 
@@ -43,7 +46,7 @@ export class ServiceProcess {
     const entry = appEntry(this.app);
     if (!existsSync(entry)) throw new Error(`${entry} is missing: build first (npm run build)`);
     const child = spawn(process.execPath, [entry], {
-      env: { PATH: process.env['PATH'] ?? '', ...this.env, PORT: String(this.port) },
+      env: { PATH: process.env['PATH'] ?? '', ...envForApp(this.app, this.env), PORT: String(this.port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.on('data', (d: Buffer) => this.output.push(d.toString()));
@@ -101,15 +104,16 @@ export class ServiceProcess {
 
 /**
  * The environment of one test system: its own database and bus prefix on the shared test servers,
- * fresh keys, and the gateway's URL as issuer. `extra` adds or overrides variables.
+ * fresh keys (each private key only for its own service: see envForApp), and the gateway's URL as
+ * issuer. `extra` adds or overrides variables.
  */
-export function systemEnv(databaseUrl: string, gatewayPort: number, label: string, extra: Record<string, string> = {}): Record<string, string> {
+export function systemEnv(databaseUrl: string, gatewayPort: number, label: string, extra: Record<string, string> = {}, keys: TestBusKeys = testBusKeys()): Record<string, string> {
   return {
+    ...appScopedEnv(keys),
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
     DATABASE_URL: databaseUrl,
     REDIS_URL: testRedisUrl(),
-    BUS_KEY: randomBytes(32).toString('base64'),
     BUS_PREFIX: uniquePrefix(label),
     PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
     ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
@@ -183,4 +187,34 @@ export class DemoIdpProcess {
     this.child.kill('SIGTERM');
     await exited;
   }
+}
+
+/** A bus client holding what a caller of this test system is given: the services' public keys. */
+export function busClientFor(env: Record<string, string>, name = 'e2e', defaultTimeoutMs?: number): BusClientProxy {
+  return new BusClientProxy({
+    redisUrl: env['REDIS_URL'],
+    servicePublicKeys: parseServicePublicKeys(env['BUS_SERVICE_PUBLIC_KEYS']),
+    prefix: env['BUS_PREFIX'],
+    name,
+    ...(defaultTimeoutMs ? { defaultTimeoutMs } : {}),
+  });
+}
+
+/** The authorization event a message of the events channel carries, if a broker publisher signed it (provider notices: undefined). */
+export function genuineEvent(env: Record<string, string>, message: string): BrokerEvent | undefined {
+  const event = genuineBusEvent(env, message);
+  return event && event.type !== 'provider.changed' ? event : undefined;
+}
+
+/** Any event of the events channel (authorization events and provider notices), if a publisher signed it. */
+export function genuineBusEvent(env: Record<string, string>, message: string): BusEvent | undefined {
+  const checked = verifyEvent(parseEventPublicKeys(env['EVENTS_PUBLIC_KEYS']), message);
+  return checked.ok ? checked.event : undefined;
+}
+
+/** What a consumer service is given to reach the token-broker (its public key and the events keys). */
+export function consumerKeys(env: Record<string, string>): { brokerPublicKey: string; eventsPublicKeys: string } {
+  const entry = env['BUS_SERVICE_PUBLIC_KEYS'].split(',').find((e) => e.startsWith('token-broker='));
+  if (!entry) throw new Error('no token-broker key in BUS_SERVICE_PUBLIC_KEYS');
+  return { brokerPublicKey: entry.slice('token-broker='.length), eventsPublicKeys: env['EVENTS_PUBLIC_KEYS'] };
 }

@@ -11,7 +11,7 @@ import { domainDataSourceOptions } from '@broker/service-runtime';
 import { createTestDatabase, signInAtDemoIdp, sleep, TestDatabase } from '@broker/testing';
 import { pgDump } from './pg-dump';
 import { redisSnapshot } from './redis-snapshot';
-import { DemoIdpProcess, ServiceProcess, freePort, systemEnv } from './service-processes';
+import { DemoIdpProcess, ServiceProcess, busClientFor, consumerKeys, freePort, genuineEvent, systemEnv } from './service-processes';
 
 const ADMIN_SECRET = randomBytes(32).toString('base64url');
 const PROVIDER_SECRET = randomBytes(24).toString('base64url');
@@ -108,11 +108,14 @@ describe('consent and the token path', () => {
     });
     expect(created.status).toBe(201);
     providerId = ((await created.json()) as { id: string }).id;
-    bus = new BusClientProxy({ redisUrl: env['REDIS_URL'], busKey: Buffer.from(env['BUS_KEY'], 'base64'), prefix: env['BUS_PREFIX'] });
+    bus = busClientFor(env);
     await bus.connect();
     subscriber = createRedisConnection(env['REDIS_URL'], 'e2e-events', {});
     await subscriber.subscribe(brokerEventsChannel(env['BUS_PREFIX']));
-    subscriber.on('message', (_c: string, m: string) => events.push(JSON.parse(m) as BrokerEvent));
+    subscriber.on('message', (_c: string, m: string) => {
+      const event = genuineEvent(env, m);
+      if (event) events.push(event);
+    });
   });
 
   afterAll(async () => {
@@ -177,7 +180,7 @@ describe('consent and the token path', () => {
     const before = await consumed();
     // Three calling processes' worth of clients; the bus spreads the requests over the three broker replicas.
     const callers = Array.from({ length: 3 }, () => ({
-      client: new BusClientProxy({ redisUrl: env['REDIS_URL'], busKey: Buffer.from(env['BUS_KEY'], 'base64'), prefix: env['BUS_PREFIX'] }),
+      client: busClientFor(env),
     }));
     await Promise.all(callers.map((c) => c.client.connect()));
     try {
@@ -388,7 +391,7 @@ describe('consent and the token path', () => {
       });
       client = await BrokerClient.connect({
         redisUrl: env['REDIS_URL'],
-        busKey: Buffer.from(env['BUS_KEY'], 'base64'),
+        ...consumerKeys(env),
         prefix: env['BUS_PREFIX'],
         credentials: { tokenUrl: `${base}/api/v1/oauth/token`, clientId: service.clientId, clientSecret: service.clientSecret },
         defaultTimeoutMs: 10_000,

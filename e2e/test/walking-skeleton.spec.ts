@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { BusClientProxy, BusRemoteError } from '@broker/bus';
+import { BusRemoteError } from '@broker/bus';
 import { KeyedHasher } from '@broker/crypto';
 import { ClientsService, IDENTITY_SCHEMA } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
 import { createTestDatabase, TestDatabase, sleep } from '@broker/testing';
-import { ServiceProcess, freePort, systemEnv } from './service-processes';
+import { ServiceProcess, busClientFor, freePort, systemEnv } from './service-processes';
 
 /**
  * The four services as separate processes on real PostgreSQL and Redis:
@@ -156,10 +156,12 @@ describe('the system, end to end', () => {
     expect(((await res.json()) as { data: { name: string }[] }).data.map((p) => p.name)).toEqual(['Not yours']);
 
     // An internal service on the bus: the org comes from the verified token, not from the payload.
-    const bus = new BusClientProxy({ redisUrl: env['REDIS_URL'], busKey: Buffer.from(env['BUS_KEY'], 'base64'), prefix: env['BUS_PREFIX'] });
+    const bus = busClientFor(env);
     try {
+      // A payload naming an org is not even read: the org comes from the verified token only.
       const forged = { orgId: 'default', ids: [] } as unknown as Record<string, never>;
-      const reply = await bus.request('providers.list', forged, { auth: otherToken });
+      await expect(bus.request('providers.list', forged, { auth: otherToken })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+      const reply = await bus.request('providers.list', {}, { auth: otherToken });
       expect(reply.data.map((p) => p.orgId)).toEqual(['other-org']);
       const noToken = await bus.request('providers.list', {}).catch((e: unknown) => e);
       expect(noToken).toBeInstanceOf(BusRemoteError);
@@ -180,10 +182,10 @@ describe('the system, end to end', () => {
   });
 
   it('exits with code 1 naming each missing or bad variable', async () => {
-    const broken = new ServiceProcess('worker', await freePort(), { ...env, BUS_KEY: '', DATABASE_URL: 'mysql://nope' }).start();
+    const broken = new ServiceProcess('worker', await freePort(), { ...env, EVENTS_SIGNING_KEY__worker: '', DATABASE_URL: 'mysql://nope' }).start();
     expect(await broken.exitCode()).toBe(1);
     const out = broken.output.join('');
-    expect(out).toContain('BUS_KEY: required but not set');
+    expect(out).toContain('EVENTS_SIGNING_KEY: required but not set');
     expect(out).toContain('DATABASE_URL: must be a URL');
   });
 });

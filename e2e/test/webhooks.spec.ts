@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import IORedis from 'ioredis';
+import { parseEventSigningKey, signEvent } from '@broker/bus-protocol';
+import type { BrokerEvent } from '@broker/contracts';
 import { signInAtDemoIdp } from '@broker/testing';
 import { Webhook } from 'standardwebhooks';
 import { freePort } from './service-processes';
@@ -255,10 +257,18 @@ describe('signed webhooks', () => {
       // A real authorization id (if any), claimed for another user.
       ...authorizations.data.map((a) => ({ type: 'authorization.refreshed', orgId: 'default', authorizationId: a.id, providerId: a.provider.id, userId: 'mallory', status: 'active', at: new Date().toISOString() })),
     ];
+    // Unsigned, as anyone on Redis can publish them: not genuine broker events.
     for (const event of forged) await redis.publish(`${sys.env['BUS_PREFIX']}:events`, JSON.stringify(event));
-    await new Promise((r) => setTimeout(r, 2_000));
+    // Signed with a real publisher's key (a publisher whose key leaked): the worker still checks
+    // each against PostgreSQL, which knows of no such authorization (or not for that user).
+    const leaked = parseEventSigningKey(sys.env['EVENTS_SIGNING_KEY__token_broker']);
+    for (const event of forged) await redis.publish(`${sys.env['BUS_PREFIX']}:events`, signEvent(leaked, event as BrokerEvent));
     await redis.quit();
+    const deadline = Date.now() + 10_000; // logs are written out every 250 ms
+    while (!(sys.logs().includes('not confirmed by the database') && sys.logs().includes('not a genuine broker event')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 1_000));
     expect(main.received.slice(before).map((r) => payload(r).type)).toEqual([]);
+    expect(sys.logs()).toContain('not a genuine broker event');
     expect(sys.logs()).toContain('not confirmed by the database');
   });
 

@@ -22,8 +22,12 @@ import { register } from './started-resources.mjs';
 
 const defaultLog = (msg) => process.stderr.write(`[services] ${msg}\n`);
 
-/** Starts a daemonized redis-server in dir on 127.0.0.1:port (default as startPostgres) and waits for PONG. */
-export async function startRedis({ dir, port, preferredPort, persistent = false, log = defaultLog } = {}) {
+/**
+ * Starts a daemonized redis-server in dir on 127.0.0.1:port (default as startPostgres) and waits for
+ * PONG. `aclFile`: its users (loaded at every start, so a restarted server has them before it takes a
+ * connection); the default user must still be allowed PING and SHUTDOWN.
+ */
+export async function startRedis({ dir, port, preferredPort, persistent = false, aclFile, log = defaultLog } = {}) {
   if (!dir) throw new Error('startRedis: dir is required');
   const { redisServer } = await ensureServerBinaries({ log, postgres: false });
   dir = path.resolve(dir);
@@ -55,6 +59,7 @@ export async function startRedis({ dir, port, preferredPort, persistent = false,
       '--daemonize',
       'yes',
       ...(persistent ? ['--appendonly', 'yes', '--save', ''] : ['--save', '', '--appendonly', 'no']),
+      ...(aclFile ? ['--aclfile', path.resolve(aclFile)] : []),
     ];
     const res = await run(redisServer, args, { cwd: dir });
     if (res.code !== 0) {

@@ -1,11 +1,16 @@
-// The local secrets of `npm start`, generated once into <data>/secrets.json (mode 0600).
+// The local secrets of `npm start`, generated once into <data>/secrets.json (mode 0600), and what
+// each app is given of them.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { BUS_SECRET_GENERATORS, busEnvForApp } from '../lib/bus-keys.mjs';
 
 // NAME -> generator. Any entry missing from secrets.json is generated on start.
 export const SECRET_GENERATORS = {
-  BUS_KEY: () => randomBytes(32).toString('base64'),
+  // Bus key pairs of the serving services and each publisher's events signing key (each app gets only its own).
+  ...BUS_SECRET_GENERATORS,
+  // Passwords of the local Redis ACL users (one per service, a demo consumer, admin) derive from it.
+  REDIS_ACL_SECRET: () => randomBytes(32).toString('base64url'),
   ENCRYPTION_KEYS: () => `k${Date.now().toString(36)}:${randomBytes(32).toString('base64')}`,
   SECRET_PEPPER: () => randomBytes(32).toString('base64'),
   BOOTSTRAP_CLIENT_SECRET: () => randomBytes(32).toString('base64url'),
@@ -14,6 +19,9 @@ export const SECRET_GENERATORS = {
   // The bootstrap org's client at the demo provider (it is registered there as an `oidc` provider).
   DEMO_PROVIDER_CLIENT_SECRET: () => randomBytes(24).toString('base64url'),
 };
+
+/** Secrets every app gets as they are (unless the environment sets them). */
+const SHARED_SECRETS = ['ENCRYPTION_KEYS', 'SECRET_PEPPER', 'BOOTSTRAP_CLIENT_SECRET'];
 
 /** Reads the secrets file, fills in missing entries from SECRET_GENERATORS, keeps it mode 0600. */
 export function loadSecrets(file, log = () => {}) {
@@ -32,4 +40,15 @@ export function loadSecrets(file, log = () => {}) {
   }
   fs.chmodSync(file, 0o600);
   return secrets;
+}
+
+/**
+ * The secret settings of one app: the shared ones (an environment variable of the same name wins)
+ * and its bus and events keys, never another app's private key (scripts/lib/bus-keys.mjs).
+ */
+export function secretsForApp(app, secrets, env = process.env) {
+  return {
+    ...Object.fromEntries(SHARED_SECRETS.filter((name) => !env[name]).map((name) => [name, secrets[name]])),
+    ...busEnvForApp(app, secrets),
+  };
 }

@@ -20,6 +20,8 @@ export function runnerSettings(env = process.env) {
     databaseUrl: env.DATABASE_URL || null,
     redisUrl: env.REDIS_URL || null,
     publicUrl: env.PUBLIC_URL || null,
+    /** Redis key prefix of the bus, the queues and the local Redis ACL users' scopes. */
+    busPrefix: env.BUS_PREFIX || 'broker',
     /** An upstream identity provider of the operator's: then no demo provider is started. */
     externalUpstream: Boolean(env.UPSTREAM_AUTHORIZATION_URL),
     bootstrapClientId: env.BOOTSTRAP_CLIENT_ID || 'admin',

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { BusClientProxy, createRedisConnection } from '@broker/bus';
+import { RequestSealer, SessionKeys, generateServiceKey, openReply, openRequest, parseServicePrivateKeys, parseServicePublicKeys, requestListKey, sealReply, sealRequest } from '@broker/bus-protocol';
 import { fmt, percentile, throughput, timeSequential } from './stats';
 
 const N = Number(process.env['BENCH_N'] ?? 3000);
@@ -17,12 +18,12 @@ const children = new Set<ChildProcess>();
 // A failed run must not leave responder processes behind.
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
-function startResponders(kind: 'bullmq' | 'bus', count: number, redisUrl: string, prefix: string, busKey: string): Promise<ChildProcess[]> {
+function startResponders(kind: 'bullmq' | 'bus', count: number, redisUrl: string, prefix: string, privateKey: string): Promise<ChildProcess[]> {
   return Promise.all(
     Array.from({ length: count }, () => {
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', join(__dirname, 'responder.ts'), kind, redisUrl, prefix, busKey],
+        ['--import', 'tsx', join(__dirname, 'responder.ts'), kind, redisUrl, prefix, privateKey],
         { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TSX_TSCONFIG_PATH: join(__dirname, '..', '..', 'tsconfig.base.json') } },
       );
       children.add(child);
@@ -41,7 +42,8 @@ async function stop(children: ChildProcess[]): Promise<void> {
 
 export async function runBusBench(redisUrl: string): Promise<Record<string, number>> {
   const prefix = `bench-${randomBytes(3).toString('hex')}`;
-  const busKey = randomBytes(32).toString('base64');
+  const serviceKey = generateServiceKey('s1');
+  const privateKey = serviceKey.privateKey;
   const results: Record<string, number> = {};
 
   const step = (m: string) => process.stderr.write(`  … ${m}\n`);
@@ -55,7 +57,7 @@ export async function runBusBench(redisUrl: string): Promise<Record<string, numb
 
   step('bare BullMQ');
   // 2. Bare BullMQ: add → worker in another process → completion seen through QueueEvents.
-  const bareWorkers = await startResponders('bullmq', 1, redisUrl, prefix, busKey);
+  const bareWorkers = await startResponders('bullmq', 1, redisUrl, prefix, privateKey);
   const queue = new Queue('bench-bare', { connection: redis, prefix });
   const events = new QueueEvents('bench-bare', { connection: createRedisConnection(redisUrl, 'bench-events'), prefix });
   await events.waitUntilReady();
@@ -70,11 +72,15 @@ export async function runBusBench(redisUrl: string): Promise<Record<string, numb
   await queue.close();
 
   // 3. The bus, with 1 and then 3 responder processes.
-  const client = new BusClientProxy({ redisUrl, busKey: Buffer.from(busKey, 'base64'), prefix, defaultTimeoutMs: 10_000 });
+  step('crypto of one request (in process, no Redis)');
+  const crypto = await cryptoCost(serviceKey);
+  Object.assign(results, crypto);
+
+  const client = new BusClientProxy({ redisUrl, servicePublicKeys: parseServicePublicKeys(`bench=${serviceKey.publicKey}`), prefix, defaultTimeoutMs: 10_000 });
   await client.connect();
   for (const replicas of [1, 3]) {
     step(`bus with ${replicas} responder(s)`);
-    const responders = await startResponders('bus', replicas, redisUrl, prefix, busKey);
+    const responders = await startResponders('bus', replicas, redisUrl, prefix, privateKey);
     const lat = await timeSequential(N, 200, () => client.call('bench', 'bench.echo', payload));
     results[`bus_${replicas}r_p50`] = percentile(lat, 50);
     results[`bus_${replicas}r_p99`] = percentile(lat, 99);
@@ -95,8 +101,61 @@ export function printBusBench(r: Record<string, number>): void {
     ['bus request/reply, 3 responders p50 / p99', `${fmt(r['bus_3r_p50'])} / ${fmt(r['bus_3r_p99'])}`],
     ['bus max throughput, 3 responders', `${Math.round(r['bus_3r_rps'])} req/s`],
     ['bus p50 ÷ bare BullMQ p50 (goal ≤ 1.5)', (r['bus_1r_p50'] / r['bullmq_rtt_p50']).toFixed(2)],
+    ['crypto per request p50: request seal / open / reply seal+open', `${fmt(r['crypto_seal_p50'])} / ${fmt(r['crypto_open_p50'])} / ${fmt(r['crypto_reply_p50'])}`],
+    ['crypto per request, total p50 / p99 (vs Redis GET p50)', `${fmt(r['crypto_total_p50'])} / ${fmt(r['crypto_total_p99'])} (${fmt(r['redis_get_p50'])})`],
+    ['HPKE session setup, both ends, p50 (once per caller and service, ≤ every 10 min)', fmt(r['crypto_session_p50'])],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   console.log(`\nbench:bus  (N=${N} sequential per latency row, ${CONCURRENCY} concurrent for ${THROUGHPUT_MS} ms per throughput row)`);
   for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
+}
+
+/**
+ * What the bus's cryptography costs per request, measured alone: the caller's seal (AES-GCM under
+ * its session's request key, the reply key), the service's open, the reply's seal and open; and,
+ * apart, what setting up a caller's HPKE session costs (rare). The per-request total is the figure
+ * to set next to a bare Redis round trip.
+ */
+async function cryptoCost(serviceKey: { privateKey: string; publicKey: string }): Promise<Record<string, number>> {
+  const listKey = requestListKey('bench', 'bench');
+  const target = parseServicePublicKeys(`bench=${serviceKey.publicKey}`)['bench'];
+  const keys = new Map(parseServicePrivateKeys(serviceKey.privateKey).map((k) => [k.kid, k]));
+  const body = { data: payload, auth: 'x'.repeat(700) }; // a broker access token is about 700 bytes
+  const reply = { ok: true as const, data: { accessToken: 'y'.repeat(200), tokenType: 'Bearer', authorizationId: 'a', providerId: 'p', userId: 'u', scopes: ['repo'] } };
+  const seal: number[] = [];
+  const open: number[] = [];
+  const replies: number[] = [];
+  for (let i = 0; i < N + 500; i++) {
+    const head = { id: `c.${i}`, pattern: 'tokens.acquire', deadline: Date.now() + 5_000, replyChannel: 'bench:bus:reply:bench:c' };
+    const t = process.hrtime.bigint();
+    const sealed = await sealRequest(listKey, target, head, body);
+    const t1 = process.hrtime.bigint();
+    const opened = await openRequest(listKey, keys, sealed.envelope);
+    const t2 = process.hrtime.bigint();
+    openReply(sealed.replyKey, head.id, sealReply(opened.replyKey, head.id, reply));
+    const t3 = process.hrtime.bigint();
+    if (i >= 500) {
+      seal.push(Number(t1 - t) / 1e6);
+      open.push(Number(t2 - t1) / 1e6);
+      replies.push(Number(t3 - t2) / 1e6);
+    }
+  }
+  const total = seal.map((v, i) => v + open[i] + replies[i]);
+  // A caller's HPKE session with a service (both ends), set up once per 10 min / 100 000 requests.
+  const setups: number[] = [];
+  for (let i = 0; i < 600; i++) {
+    const head = { id: `s.${i}`, pattern: 'tokens.acquire', deadline: Date.now() + 5_000 };
+    const t = process.hrtime.bigint();
+    const sealed = await sealRequest(listKey, target, head, body, new RequestSealer());
+    await openRequest(listKey, keys, sealed.envelope, new SessionKeys());
+    if (i >= 100) setups.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  return {
+    crypto_session_p50: percentile(setups, 50),
+    crypto_seal_p50: percentile(seal, 50),
+    crypto_open_p50: percentile(open, 50),
+    crypto_reply_p50: percentile(replies, 50),
+    crypto_total_p50: percentile(total, 50),
+    crypto_total_p99: percentile(total, 99),
+  };
 }

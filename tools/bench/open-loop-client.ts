@@ -4,12 +4,14 @@
 // bus is a service with its own process too. Writes its results as JSON to the file it is given.
 import { writeFileSync } from 'node:fs';
 import { BusClientProxy } from '@broker/bus';
+import { parseServicePublicKeys } from '@broker/bus-protocol';
 import type { AcquiredToken } from '@broker/contracts';
 import { openLoop } from './load';
 
 interface Args {
   redisUrl: string;
-  busKey: string;
+  /** BUS_SERVICE_PUBLIC_KEYS of the system. */
+  publicKeys: string;
   prefix: string;
   token: string;
   authorizationId: string;
@@ -22,7 +24,7 @@ interface Args {
 
 async function main(): Promise<void> {
   const a = JSON.parse(Buffer.from(process.argv[2], 'base64').toString('utf8')) as Args;
-  const bus = new BusClientProxy({ redisUrl: a.redisUrl, busKey: Buffer.from(a.busKey, 'base64'), prefix: a.prefix, defaultTimeoutMs: 15_000 });
+  const bus = new BusClientProxy({ redisUrl: a.redisUrl, servicePublicKeys: parseServicePublicKeys(a.publicKeys), prefix: a.prefix, defaultTimeoutMs: 15_000, name: 'bench-open-loop' });
   await bus.connect();
   const acquire = () =>
     bus.request('tokens.acquire', { authorizationId: a.authorizationId, minValiditySeconds: a.minValiditySeconds }, { auth: a.token, timeoutMs: 15_000 }) as Promise<AcquiredToken>;

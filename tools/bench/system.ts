@@ -9,7 +9,7 @@ import { DataSource } from 'typeorm';
 import { IDENTITY_SCHEMA, UsersService } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
 import { Proc, waitFor } from './procs';
-import { freePort, signInAtDemoIdp } from '@broker/testing';
+import { appScopedEnv, envForApp, freePort, signInAtDemoIdp, testBusKeys } from '@broker/testing';
 
 const ROOT = join(__dirname, '..', '..');
 const APPS = ['token-broker', 'provider-registry', 'worker', 'gateway'] as const;
@@ -31,7 +31,7 @@ export interface TokenSystem {
   redisUrl: string;
   pgDataDir: string;
   redisDir: string;
-  /** The services' environment (BUS_KEY, BUS_PREFIX, ENCRYPTION_KEYS, ...). */
+  /** The services' environment (bus keys, BUS_PREFIX, ENCRYPTION_KEYS, ...; NAME__app entries are one app's own). */
   env: Record<string, string>;
   gatewayUrl: string;
   idpIssuer: string;
@@ -130,7 +130,8 @@ export async function startTokenSystem(o: SystemOptions): Promise<TokenSystem> {
     LOG_LEVEL: o.logLevel,
     DATABASE_URL: o.databaseUrl,
     REDIS_URL: o.redisUrl,
-    BUS_KEY: randomBytes(32).toString('base64'),
+    // Each service gets only its own private key (envForApp); callers get the public keys.
+    ...appScopedEnv(testBusKeys()),
     BUS_PREFIX: `bench-${randomBytes(3).toString('hex')}`,
     BUS_TIMEOUT_MS: '15000',
     PUBLIC_URL: gatewayUrl,
@@ -151,7 +152,7 @@ export async function startTokenSystem(o: SystemOptions): Promise<TokenSystem> {
     const name = i ? `${app}-${i + 1}` : app;
     const inspect = o.inspect && (app === 'token-broker' || app === 'gateway') ? await freePort() : undefined;
     const args = [...(inspect ? [`--inspect=127.0.0.1:${inspect}`] : []), appEntry(app)];
-    const proc = new Proc(name, process.execPath, args, { ...env, PORT: String(p) }, join(o.dir, `${name}.log`), ROOT);
+    const proc = new Proc(name, process.execPath, args, { ...envForApp(app, env), PORT: String(p) }, join(o.dir, `${name}.log`), ROOT);
     ports.set(proc, p);
     if (inspect) inspectPorts.set(proc, inspect);
     return proc;

@@ -19,6 +19,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { BrokerClient } from '@broker/broker-client';
 import { BusClientProxy, createRedisConnection } from '@broker/bus';
+import { generateServiceKey, parseServicePublicKeys } from '@broker/bus-protocol';
 import type { AcquiredToken } from '@broker/contracts';
 import { EnvelopeCipher, parseKeyring } from '@broker/crypto';
 import { CpuMeter, CpuReport, childrenOf, formatCpu } from './cpu';
@@ -55,11 +56,11 @@ const step = (m: string) => process.stderr.write(`  … ${m}\n`);
 const p = (v: number[], q: number) => percentile(v, q);
 
 /** A bus or bare-BullMQ echo responder (tools/bench/responder.ts, as bench:bus runs it). */
-async function startResponder(dir: string, kind: 'bullmq' | 'bus', redisUrl: string, prefix: string, busKey: string): Promise<Proc> {
+async function startResponder(dir: string, kind: 'bullmq' | 'bus', redisUrl: string, prefix: string, privateKey: string): Promise<Proc> {
   const proc = new Proc(
     `responder-${kind}`,
     process.execPath,
-    ['--import', 'tsx', join(__dirname, 'responder.ts'), kind, redisUrl, prefix, busKey],
+    ['--import', 'tsx', join(__dirname, 'responder.ts'), kind, redisUrl, prefix, privateKey],
     { ...(process.env as Record<string, string>), TSX_TSCONFIG_PATH: join(__dirname, '..', '..', 'tsconfig.base.json') },
     join(dir, `responder-${kind}.log`),
   );
@@ -124,7 +125,8 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
   // ---------------------------------------------------------------------------------------------
   // 1. References
   const refPrefix = `bench-ref-${randomBytes(3).toString('hex')}`;
-  const refKey = randomBytes(32).toString('base64');
+  const refServiceKey = generateServiceKey('s1');
+  const refKey = refServiceKey.privateKey;
   step('references: Redis GET');
   const redis = createRedisConnection(sys.redisUrl, 'bench-get');
   await redis.set(`${refPrefix}:k`, 'v');
@@ -154,7 +156,7 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
   step('references: bare bus echo (1 responder)');
   const echoResponder = await startResponder(dir, 'bus', sys.redisUrl, refPrefix, refKey);
   helpers.push(echoResponder);
-  const echoClient = new BusClientProxy({ redisUrl: sys.redisUrl, busKey: Buffer.from(refKey, 'base64'), prefix: refPrefix, defaultTimeoutMs: 10_000 });
+  const echoClient = new BusClientProxy({ redisUrl: sys.redisUrl, servicePublicKeys: parseServicePublicKeys(`bench=${refServiceKey.publicKey}`), prefix: refPrefix, defaultTimeoutMs: 10_000 });
   await echoClient.connect();
   const echo = await measured('bus_echo', () => timeSequential(N, WARMUP, () => echoClient.call('bench', 'bench.echo', payload)));
   rows['echo_p50'] = p(echo, 50);
@@ -181,7 +183,7 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
 
   // ---------------------------------------------------------------------------------------------
   // 2. Bus acquire (a service account's token: no ownership read)
-  const bus = new BusClientProxy({ redisUrl: sys.redisUrl, busKey: Buffer.from(sys.env['BUS_KEY'], 'base64'), prefix: sys.env['BUS_PREFIX'], defaultTimeoutMs: 15_000 });
+  const bus = new BusClientProxy({ redisUrl: sys.redisUrl, servicePublicKeys: parseServicePublicKeys(sys.env['BUS_SERVICE_PUBLIC_KEYS']), prefix: sys.env['BUS_PREFIX'], defaultTimeoutMs: 15_000 });
   await bus.connect();
   const acquire = (authorizationId: string, minValiditySeconds: number, client = bus, timeoutMs = 15_000) =>
     client.request('tokens.acquire', { authorizationId, minValiditySeconds }, { auth: sys.adminToken, timeoutMs }) as Promise<AcquiredToken>;
@@ -197,7 +199,7 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
     const out = join(dir, 'open-loop.json');
     const args = {
       redisUrl: sys.redisUrl,
-      busKey: sys.env['BUS_KEY'],
+      publicKeys: sys.env['BUS_SERVICE_PUBLIC_KEYS'],
       prefix: sys.env['BUS_PREFIX'],
       token: sys.adminToken,
       authorizationId: hot.authorizationId,
@@ -253,7 +255,8 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
   step('BrokerClient: cached acquires');
   const client = await BrokerClient.connect({
     redisUrl: sys.redisUrl,
-    busKey: Buffer.from(sys.env['BUS_KEY'], 'base64'),
+    brokerPublicKey: sys.env['BUS_SERVICE_PUBLIC_KEYS'].split(',').find((e) => e.startsWith('token-broker='))?.slice('token-broker='.length) ?? '',
+    eventsPublicKeys: sys.env['EVENTS_PUBLIC_KEYS'],
     prefix: sys.env['BUS_PREFIX'],
     credentials: { getAccessToken: async () => sys.adminToken },
     name: 'bench-client',
@@ -350,7 +353,7 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
   rows['storm_min_validity'] = stormMin;
   step(`storm: ${STORM} concurrent acquires (minValiditySeconds ${stormMin}, ${Math.round((cred.expires_at.getTime() - Date.now()) / 1000)} s left)`);
   const oldToken = (await acquire(stormAuth.authorizationId, 5)).accessToken;
-  const callers = Array.from({ length: 3 }, (_, i) => new BusClientProxy({ redisUrl: sys.redisUrl, busKey: Buffer.from(sys.env['BUS_KEY'], 'base64'), prefix: sys.env['BUS_PREFIX'], name: `storm-${i}` }));
+  const callers = Array.from({ length: 3 }, (_, i) => new BusClientProxy({ redisUrl: sys.redisUrl, servicePublicKeys: parseServicePublicKeys(sys.env['BUS_SERVICE_PUBLIC_KEYS']), prefix: sys.env['BUS_PREFIX'], name: `storm-${i}` }));
   await Promise.all(callers.map((c) => c.connect()));
   const stormBefore = await sys.consumed();
   try {

@@ -8,6 +8,7 @@ import { ExternalAuthGuard } from './external-auth/external-auth.guard';
 import { AuthorizedProvidersController, ConsentController } from './external-oauth/authorized-providers.controller';
 import { JobsController } from './external-oauth/jobs.controller';
 import { ProvidersController } from './external-oauth/providers.controller';
+import { TokensController } from './external-oauth/tokens.controller';
 import { installRequestHygiene } from './http/request-hygiene';
 import { securityHeaders } from './http/security-headers';
 import { AdminController } from './oauth/admin.controller';
@@ -29,7 +30,7 @@ class GatewayModule {
     return {
       module: GatewayModule,
       imports: [ServiceRuntimeModule.forRoot(config, { busClient: true, busAutoPipelining: true }), TokenVerificationModule],
-      controllers: [ConsentController, ProvidersController, JobsController, AuthorizedProvidersController, ExternalAuthController, OAuthSetupsController, WebhooksController, ConnectPagesController, SetupPagesController, OAuthController, AuthorizeController, PrincipalController, AdminController],
+      controllers: [ConsentController, ProvidersController, JobsController, AuthorizedProvidersController, TokensController, ExternalAuthController, OAuthSetupsController, WebhooksController, ConnectPagesController, SetupPagesController, OAuthController, AuthorizeController, PrincipalController, AdminController],
       providers: [{ provide: APP_FILTER, useClass: SurfaceErrorFilter }, BearerStrategy, TokenRateLimiter, PrincipalAuthGuard, ExternalAuthGuard, UpstreamLoginService],
     };
   }

@@ -9,28 +9,9 @@ import { ServiceEventPublisher } from '@broker/service-runtime';
 const JOBS_PATH = '/api/v2/externalOAuth/jobs';
 
 /**
- * The gateway validates request bodies; another bus caller may send anything. Until payloads are
- * checked against schemas at the transport, the types the service relies on are checked here, so
- * a malformed payload is UNPROCESSABLE rather than a failure inside the handler.
+ * Bus handlers of the providers and jobs resources; the org is always the verified caller's.
+ * Payloads arrive checked against their contract schema (the bus server's payload pipe).
  */
-function checkTypes(raw: unknown, fields: Record<string, 'string' | 'boolean' | 'strings' | 'object'>, required: string[]): Record<string, unknown> {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new BusException('UNPROCESSABLE', 'The request must be an object.', [{ name: 'body', message: 'must be an object' }]);
-  const body = raw as Record<string, unknown>;
-  const wrong = Object.entries(fields).filter(([name, kind]) => {
-    const v = body[name];
-    if (v === undefined || v === null) return required.includes(name);
-    if (kind === 'strings') return !Array.isArray(v) || v.some((s) => typeof s !== 'string');
-    if (kind === 'object') return typeof v !== 'object' || Array.isArray(v);
-    return typeof v !== kind;
-  });
-  if (wrong.length) throw new BusException('UNPROCESSABLE', 'Invalid request.', wrong.map(([name, kind]) => ({ name, message: `must be ${kind === 'strings' ? 'a list of strings' : `a ${kind}`}` })));
-  return body;
-}
-
-const CREATE_FIELDS = { type: 'string', name: 'string', clientId: 'string', clientSecret: 'string', scopes: 'strings', skipConsent: 'boolean', host: 'string', baseUrl: 'string', tenant: 'string', issuer: 'string', endpoints: 'object', appSlug: 'string', appInstallUrl: 'string' } as const;
-const UPDATE_FIELDS = { name: 'string', clientSecret: 'string', skipConsent: 'boolean', status: 'string', appSlug: 'string', appInstallUrl: 'string' } as const;
-
-/** Bus handlers of the providers and jobs resources; the org is always the verified caller's. */
 @Controller()
 @UseGuards(BusAuthGuard)
 export class ProvidersBusController {
@@ -47,27 +28,25 @@ export class ProvidersBusController {
   @MessagePattern(MessagePatterns.providers.list)
   @RequireScopes('providers:read')
   async list(@Payload() query: BusRequest<'providers.list'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.list'>> {
-    return { data: await this.providers.list(ctx.getPrincipal().orgId, query ?? {}) };
+    return { data: await this.providers.list(ctx.getPrincipal().orgId, query) };
   }
 
   @MessagePattern(MessagePatterns.providers.get)
   @RequireScopes('providers:read')
   get(@Payload() req: BusRequest<'providers.get'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.get'>> {
-    return this.providers.get(ctx.getPrincipal().orgId, String(req?.id ?? ''));
+    return this.providers.get(ctx.getPrincipal().orgId, req.id);
   }
 
   @MessagePattern(MessagePatterns.providers.create)
   @RequireScopes('providers:write')
   create(@Payload() req: BusRequest<'providers.create'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.create'>> {
-    checkTypes(req, CREATE_FIELDS, ['type', 'name', 'clientId', 'clientSecret']);
     return this.providers.create(ctx.getPrincipal().orgId, req);
   }
 
   @MessagePattern(MessagePatterns.providers.update)
   @RequireScopes('providers:write')
   async update(@Payload() req: BusRequest<'providers.update'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.update'>> {
-    const changes = checkTypes(req?.changes ?? {}, UPDATE_FIELDS, []) as BusRequest<'providers.update'>['changes'];
-    const updated = await this.providers.update(ctx.getPrincipal().orgId, String(req?.id ?? ''), changes);
+    const updated = await this.providers.update(ctx.getPrincipal().orgId, req.id, req.changes);
     await this.changed(updated.orgId, updated.id);
     return updated;
   }
@@ -77,7 +56,7 @@ export class ProvidersBusController {
   @RequireScopes('providers:write')
   async delete(@Payload() req: BusRequest<'providers.delete'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.delete'>> {
     const orgId = ctx.getPrincipal().orgId;
-    const providerId = String(req?.id ?? '');
+    const providerId = req.id;
     const { job } = await this.providers.requestDeletion(orgId, providerId);
     await this.changed(orgId, providerId);
     await this.enqueue(job, () => this.producer.enqueue('provider-deletion', 'DELETE_PROVIDER', { orgId, providerId, jobId: job.id }, { jobId: job.id }));
@@ -93,7 +72,7 @@ export class ProvidersBusController {
   @RequireScopes('providers:credentials')
   async credentials(@Payload() req: BusRequest<'providers.credentials'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.credentials'>> {
     const orgId = ctx.getPrincipal().orgId;
-    const provider = await this.providers.find(orgId, String(req?.id ?? ''));
+    const provider = await this.providers.find(orgId, req.id);
     if (!provider || !provider.secureConfigId) throw new BusException('NOT_FOUND', 'OAuth provider not found.');
     const clientSecret = await this.secrets.reveal(orgId, provider.secureConfigId);
     if (clientSecret === null) throw new BusException('NOT_FOUND', 'OAuth provider not found.');
@@ -109,7 +88,7 @@ export class ProvidersBusController {
   @MessagePattern(MessagePatterns.jobs.get)
   @RequireScopes('jobs:read')
   async getJob(@Payload() req: BusRequest<'jobs.get'>, @Ctx() ctx: BusContext): Promise<BusReply<'jobs.get'>> {
-    const job = await this.jobs.get(ctx.getPrincipal().orgId, String(req?.id ?? ''));
+    const job = await this.jobs.get(ctx.getPrincipal().orgId, req.id);
     if (!job) throw new BusException('NOT_FOUND', 'Job not found.');
     return job;
   }
@@ -118,7 +97,7 @@ export class ProvidersBusController {
   @MessagePattern(MessagePatterns.jobs.create)
   @RequireScopes('jobs:write')
   async createJob(@Payload() req: BusRequest<'jobs.create'>, @Ctx() ctx: BusContext): Promise<BusReply<'jobs.create'>> {
-    if (req?.type !== 'STATS') throw new BusException('UNPROCESSABLE', 'Invalid job.', [{ name: 'type', message: 'must be STATS' }]);
+    if (req.type !== 'STATS') throw new BusException('UNPROCESSABLE', 'Invalid job.', [{ name: 'type', message: 'must be STATS' }]);
     const orgId = ctx.getPrincipal().orgId;
     const job = await this.jobs.create(undefined, orgId, 'STATS');
     await this.enqueue(job, () => this.producer.enqueue('stats', 'STATS', { orgId, jobId: job.id }, { jobId: job.id }));

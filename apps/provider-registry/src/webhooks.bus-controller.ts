@@ -1,26 +1,14 @@
 import { Controller, UseGuards } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
-import { z } from 'zod';
-import { BusContext, BusException } from '@broker/bus';
-import {
-  BusReply,
-  CreateWebhookEndpointRequest,
-  MessagePatterns,
-  createWebhookEndpointSchema,
-  schemaProblems,
-  updateWebhookEndpointSchema,
-} from '@broker/contracts';
-import { BusAuthGuard, RequireScopes, textField } from '@broker/identity';
+import { BusContext } from '@broker/bus';
+import { BusReply, BusRequest, MessagePatterns } from '@broker/contracts';
+import { BusAuthGuard, RequireScopes } from '@broker/identity';
 import { WebhooksService } from '@broker/registry';
 
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
-  const parsed = schema.safeParse(value ?? undefined);
-  if (!parsed.success)
-    throw new BusException('UNPROCESSABLE', 'Invalid request.', schemaProblems(parsed.error));
-  return parsed.data;
-}
-
-/** The org's webhook endpoints (the secret is answered on create and rotate only) and their delivery log. */
+/**
+ * The org's webhook endpoints (the secret is answered on create and rotate only) and their delivery
+ * log. Payloads arrive checked against their contract schemas by the bus's payload pipe.
+ */
 @Controller()
 @UseGuards(BusAuthGuard)
 export class WebhooksBusController {
@@ -34,56 +22,38 @@ export class WebhooksBusController {
 
   @MessagePattern(MessagePatterns.webhooks.get)
   @RequireScopes('webhooks:read')
-  get(@Payload() req: unknown, @Ctx() ctx: BusContext): Promise<BusReply<'webhooks.get'>> {
-    return this.webhooks.get(ctx.getPrincipal().orgId, textField(req, 'id') ?? '');
+  get(@Payload() req: BusRequest<'webhooks.get'>, @Ctx() ctx: BusContext): Promise<BusReply<'webhooks.get'>> {
+    return this.webhooks.get(ctx.getPrincipal().orgId, req.id);
   }
 
   @MessagePattern(MessagePatterns.webhooks.create)
   @RequireScopes('webhooks:write')
-  create(@Payload() req: unknown, @Ctx() ctx: BusContext): Promise<BusReply<'webhooks.create'>> {
-    return this.webhooks.create(
-      ctx.getPrincipal().orgId,
-      parse(createWebhookEndpointSchema, req) as CreateWebhookEndpointRequest,
-    );
+  create(@Payload() req: BusRequest<'webhooks.create'>, @Ctx() ctx: BusContext): Promise<BusReply<'webhooks.create'>> {
+    return this.webhooks.create(ctx.getPrincipal().orgId, req);
   }
 
   @MessagePattern(MessagePatterns.webhooks.update)
   @RequireScopes('webhooks:write')
-  update(@Payload() req: unknown, @Ctx() ctx: BusContext): Promise<BusReply<'webhooks.update'>> {
-    return this.webhooks.update(
-      ctx.getPrincipal().orgId,
-      textField(req, 'id') ?? '',
-      parse(updateWebhookEndpointSchema, (req as { changes?: unknown } | null)?.changes),
-    );
+  update(@Payload() req: BusRequest<'webhooks.update'>, @Ctx() ctx: BusContext): Promise<BusReply<'webhooks.update'>> {
+    return this.webhooks.update(ctx.getPrincipal().orgId, req.id, req.changes);
   }
 
   @MessagePattern(MessagePatterns.webhooks.delete)
   @RequireScopes('webhooks:write')
-  async delete(@Payload() req: unknown, @Ctx() ctx: BusContext): Promise<BusReply<'webhooks.delete'>> {
-    await this.webhooks.remove(ctx.getPrincipal().orgId, textField(req, 'id') ?? '');
+  async delete(@Payload() req: BusRequest<'webhooks.delete'>, @Ctx() ctx: BusContext): Promise<BusReply<'webhooks.delete'>> {
+    await this.webhooks.remove(ctx.getPrincipal().orgId, req.id);
     return { deleted: true };
   }
 
   @MessagePattern(MessagePatterns.webhooks.rotateSecret)
   @RequireScopes('webhooks:write')
-  rotate(@Payload() req: unknown, @Ctx() ctx: BusContext): Promise<BusReply<'webhooks.rotate-secret'>> {
-    return this.webhooks.rotateSecret(ctx.getPrincipal().orgId, textField(req, 'id') ?? '');
+  rotate(@Payload() req: BusRequest<'webhooks.rotate-secret'>, @Ctx() ctx: BusContext): Promise<BusReply<'webhooks.rotate-secret'>> {
+    return this.webhooks.rotateSecret(ctx.getPrincipal().orgId, req.id);
   }
 
   @MessagePattern(MessagePatterns.webhooks.deliveries)
   @RequireScopes('webhooks:read')
-  async deliveries(
-    @Payload() req: unknown,
-    @Ctx() ctx: BusContext,
-  ): Promise<BusReply<'webhooks.deliveries'>> {
-    const limit = (req as { limit?: unknown } | null)?.limit;
-    return {
-      items: await this.webhooks.deliveries(
-        ctx.getPrincipal().orgId,
-        textField(req, 'id') ?? '',
-        typeof limit === 'number' ? limit : 50,
-        textField(req, 'after'),
-      ),
-    };
+  async deliveries(@Payload() req: BusRequest<'webhooks.deliveries'>, @Ctx() ctx: BusContext): Promise<BusReply<'webhooks.deliveries'>> {
+    return { items: await this.webhooks.deliveries(ctx.getPrincipal().orgId, req.id, req.limit ?? 50, req.after) };
   }
 }

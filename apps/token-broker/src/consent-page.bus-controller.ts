@@ -1,8 +1,8 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { BusException } from '@broker/bus';
-import { BusReply, MessagePatterns } from '@broker/contracts';
-import { UsersService, textField } from '@broker/identity';
+import { BusReply, BusRequest, MessagePatterns } from '@broker/contracts';
+import { UsersService } from '@broker/identity';
 import { ConsentService, PendingConsent } from '@broker/tokens';
 import { TokensErrorFilter } from './tokens-error.filter';
 
@@ -34,17 +34,16 @@ export class ConsentPageBusController {
   ) {}
 
   @MessagePattern(MessagePatterns.authorizations.consentPage)
-  async page(@Payload() req: unknown): Promise<BusReply<'authorizations.consent-page'>> {
-    const state = textField(req, 'state');
+  async page(@Payload() req: BusRequest<'authorizations.consent-page'>): Promise<BusReply<'authorizations.consent-page'>> {
+    const state = req.state;
     const pending = state && state.length <= 512 ? await this.consent.describe(state) : null;
     if (!pending) throw new BusException('NOT_FOUND', 'This connection is unknown, expired or already started.');
     return consentPageOf(pending, this.users);
   }
 
   @MessagePattern(MessagePatterns.authorizations.consentBind)
-  async bind(@Payload() req: unknown): Promise<BusReply<'authorizations.consent-bind'>> {
-    const state = textField(req, 'state');
-    const bindingHash = textField(req, 'bindingHash');
+  async bind(@Payload() req: BusRequest<'authorizations.consent-bind'>): Promise<BusReply<'authorizations.consent-bind'>> {
+    const { state, bindingHash } = req;
     if (!state || state.length > 512 || !bindingHash) throw new BusException('BAD_REQUEST', 'state and bindingHash are required');
     return { redirectUrl: await this.consent.bindBrowser(state, bindingHash) };
   }

@@ -7,8 +7,6 @@ import { DeviceFlowService, ExternalAuthService } from '@broker/tokens';
 import { TokensErrorFilter } from './tokens-error.filter';
 
 
-const text = (v: unknown) => (typeof v === 'string' ? v : '');
-
 /** Seed 001's external-auth surface: the caller's own links only (another user's or org's are NOT_FOUND). */
 @Controller()
 @UseGuards(BusAuthGuard)
@@ -30,29 +28,29 @@ export class ExternalAuthBusController {
   @RequireScopes('authorizations:read')
   get(@Payload() req: BusRequest<'external-auth.get'>, @Ctx() ctx: BusContext): Promise<BusReply<'external-auth.get'>> {
     const p = ctx.getPrincipal();
-    return this.externalAuth.get(p.orgId, p.sub, text(req?.providerId));
+    return this.externalAuth.get(p.orgId, p.sub, req.providerId);
   }
 
   @MessagePattern(MessagePatterns.externalAuth.delete)
   @RequireScopes('authorizations:write')
   remove(@Payload() req: BusRequest<'external-auth.delete'>, @Ctx() ctx: BusContext): Promise<BusReply<'external-auth.delete'>> {
     const p = ctx.getPrincipal();
-    return this.externalAuth.unlink(p.orgId, p.sub, text(req?.providerId));
+    return this.externalAuth.unlink(p.orgId, p.sub, req.providerId);
   }
 
   @MessagePattern(MessagePatterns.externalAuth.deviceStart)
   @RequireScopes('authorizations:write')
   deviceStart(@Payload() req: BusRequest<'external-auth.device-start'>, @Ctx() ctx: BusContext): Promise<BusReply<'external-auth.device-start'>> {
     const p = ctx.getPrincipal();
-    return this.deviceFlow.start(p.orgId, p.sub, text(req?.providerId));
+    return this.deviceFlow.start(p.orgId, p.sub, req.providerId);
   }
 
   @MessagePattern(MessagePatterns.externalAuth.deviceExchange)
   @RequireScopes('authorizations:write')
   async deviceExchange(@Payload() req: BusRequest<'external-auth.device-exchange'>, @Ctx() ctx: BusContext): Promise<BusReply<'external-auth.device-exchange'>> {
     const p = ctx.getPrincipal();
-    const deviceCode = text(req?.deviceCode);
+    const deviceCode = req.deviceCode;
     if (!deviceCode) throw new BusException('BAD_REQUEST', 'device_code is required', [{ name: 'device_code', message: 'must be a non-empty string' }]);
-    return this.deviceFlow.exchange(p.orgId, p.sub, text(req?.providerId), deviceCode);
+    return this.deviceFlow.exchange(p.orgId, p.sub, req.providerId, deviceCode);
   }
 }

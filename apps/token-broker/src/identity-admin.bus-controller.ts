@@ -1,20 +1,12 @@
 import { Controller, Logger, UseGuards } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { BusContext, BusException } from '@broker/bus';
-import { AdminAction, BusReply, MessagePatterns } from '@broker/contracts';
-import { AccessTokenVerifier, BusAuthGuard, ClientsService, InvalidAccessTokenError, RequireScopes, RevocationsService, UsersService, textField } from '@broker/identity';
+import { BusReply, BusRequest, MessagePatterns } from '@broker/contracts';
+import { AccessTokenVerifier, BusAuthGuard, ClientsService, InvalidAccessTokenError, RequireScopes, RevocationsService, UsersService } from '@broker/identity';
 import { AuthorizedProvidersService } from '@broker/tokens';
 
-const ACTIONS: readonly AdminAction[] = ['disable', 'enable', 'delete'];
-
-function action(raw: unknown): AdminAction {
-  const value = textField(raw, 'action');
-  if (!value || !(ACTIONS as readonly string[]).includes(value)) throw new BusException('UNPROCESSABLE', `action must be one of ${ACTIONS.join(', ')}`, [{ name: 'action', message: 'unknown action' }]);
-  return value as AdminAction;
-}
-
-function required(raw: unknown, name: string, max = 255): string {
-  const value = textField(raw, name);
+/** A value the payload pipe let through as a string, but that must not be empty or over-long. */
+function required(value: string | undefined, name: string, max = 255): string {
   if (!value || value.length > max) throw new BusException('UNPROCESSABLE', `${name} is required`, [{ name, message: `must be a non-empty string of at most ${max} characters` }]);
   return value;
 }
@@ -39,10 +31,10 @@ export class IdentityAdminBusController {
 
   @MessagePattern(MessagePatterns.identity.adminClient)
   @RequireScopes('identity:admin')
-  async client(@Payload() req: unknown, @Ctx() ctx: BusContext): Promise<BusReply<'identity.admin-client'>> {
+  async client(@Payload() req: BusRequest<'identity.admin-client'>, @Ctx() ctx: BusContext): Promise<BusReply<'identity.admin-client'>> {
     const orgId = ctx.getPrincipal().orgId;
-    const clientId = required(req, 'clientId');
-    const what = action(req);
+    const clientId = required(req.clientId, 'clientId');
+    const what = req.action;
     const done = await (what === 'disable' ? this.clients.disable(clientId, orgId) : what === 'enable' ? this.clients.enable(clientId, orgId) : this.clients.delete(clientId, orgId));
     if (!done) throw new BusException('NOT_FOUND', 'client not found');
     return { client_id: clientId, disabled: what !== 'enable', deleted: what === 'delete' };
@@ -50,10 +42,10 @@ export class IdentityAdminBusController {
 
   @MessagePattern(MessagePatterns.identity.adminUser)
   @RequireScopes('identity:admin')
-  async user(@Payload() req: unknown, @Ctx() ctx: BusContext): Promise<BusReply<'identity.admin-user'>> {
+  async user(@Payload() req: BusRequest<'identity.admin-user'>, @Ctx() ctx: BusContext): Promise<BusReply<'identity.admin-user'>> {
     const orgId = ctx.getPrincipal().orgId;
-    const sub = required(req, 'sub');
-    const what = action(req);
+    const sub = required(req.sub, 'sub');
+    const what = req.action;
     const done = await (what === 'disable' ? this.users.disable(orgId, sub) : what === 'enable' ? this.users.enable(orgId, sub) : this.users.delete(orgId, sub));
     if (!done) throw new BusException('NOT_FOUND', 'user not found');
     const unlinked = what === 'delete' ? await this.unlinkAll(orgId, sub) : undefined;
@@ -79,11 +71,11 @@ export class IdentityAdminBusController {
 
   @MessagePattern(MessagePatterns.identity.adminRevoke)
   @RequireScopes('identity:admin')
-  async revoke(@Payload() req: unknown, @Ctx() ctx: BusContext): Promise<BusReply<'identity.admin-revoke'>> {
+  async revoke(@Payload() req: BusRequest<'identity.admin-revoke'>, @Ctx() ctx: BusContext): Promise<BusReply<'identity.admin-revoke'>> {
     const orgId = ctx.getPrincipal().orgId;
-    const given = (['client_id', 'sub', 'token'] as const).filter((name) => textField(req, name) !== undefined);
+    const given = (['client_id', 'sub', 'token'] as const).filter((name) => req[name] !== undefined);
     if (given.length !== 1) throw new BusException('UNPROCESSABLE', 'give exactly one of client_id, sub, token', [{ name: 'body', message: 'exactly one of client_id, sub, token' }]);
-    const value = required(req, given[0], given[0] === 'token' ? 8_192 : 255);
+    const value = required(req[given[0]], given[0], given[0] === 'token' ? 8_192 : 255);
     if (given[0] === 'client_id') {
       if (!(await this.clients.revokeAllOfClient(value, orgId))) throw new BusException('NOT_FOUND', 'client not found');
       return { revoked: 'client' };

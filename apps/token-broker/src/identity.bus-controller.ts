@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { BusException } from '@broker/bus';
-import { AuthorizeRequest, BusReply, CompleteAuthorizationRequest, MessagePatterns } from '@broker/contracts';
+import { AuthorizeRequest, BusReply, BusRequest, CompleteAuthorizationRequest, MessagePatterns } from '@broker/contracts';
 import {
   AuthorizationEndpoint,
   OAuthError,
@@ -11,8 +11,6 @@ import {
   TokenEndpoint,
   TokenStatusEndpoints,
   snapshotFor,
-  textField,
-  tokenRequestFrom,
 } from '@broker/identity';
 
 type OAuthFailure = { ok: false; error: { error: string; error_description: string; status: number } };
@@ -29,9 +27,9 @@ export class IdentityBusController {
   ) {}
 
   @MessagePattern(MessagePatterns.identity.token)
-  async token(@Payload() request: unknown): Promise<BusReply<'identity.token'>> {
+  async token(@Payload() request: BusRequest<'identity.token'>): Promise<BusReply<'identity.token'>> {
     try {
-      return { ok: true, token: await this.tokens.handle(tokenRequestFrom(request)) };
+      return { ok: true, token: await this.tokens.handle(request) };
     } catch (err) {
       return oauthFailure(err);
     }
@@ -48,16 +46,16 @@ export class IdentityBusController {
    * list older than its bound.
    */
   @MessagePattern(MessagePatterns.identity.revocations)
-  async revocationList(@Payload() request: unknown): Promise<BusReply<'identity.revocations'>> {
+  async revocationList(@Payload() request: BusRequest<'identity.revocations'>): Promise<BusReply<'identity.revocations'>> {
     if (this.revocations.list.ageMs() > this.revocations.options.pollMs) await this.revocations.refresh().catch(() => undefined);
-    return snapshotFor(this.revocations.list, textField(request, 'version'));
+    return snapshotFor(this.revocations.list, request.version);
   }
 
   /** RFC 7009. */
   @MessagePattern(MessagePatterns.identity.revoke)
-  async revoke(@Payload() request: unknown): Promise<BusReply<'identity.revoke'>> {
+  async revoke(@Payload() request: BusRequest<'identity.revoke'>): Promise<BusReply<'identity.revoke'>> {
     try {
-      await this.status.revoke(tokenRequestFrom(request));
+      await this.status.revoke(request);
       return { ok: true };
     } catch (err) {
       return oauthFailure(err);
@@ -66,9 +64,9 @@ export class IdentityBusController {
 
   /** RFC 7662. */
   @MessagePattern(MessagePatterns.identity.introspect)
-  async introspect(@Payload() request: unknown): Promise<BusReply<'identity.introspect'>> {
+  async introspect(@Payload() request: BusRequest<'identity.introspect'>): Promise<BusReply<'identity.introspect'>> {
     try {
-      return { ok: true, introspection: await this.status.introspect(tokenRequestFrom(request)) };
+      return { ok: true, introspection: await this.status.introspect(request) };
     } catch (err) {
       return oauthFailure(err);
     }
@@ -77,7 +75,7 @@ export class IdentityBusController {
   /** Checks an authorization request before the browser is sent to the upstream sign-in. */
   @MessagePattern(MessagePatterns.identity.authorize)
   authorize(@Payload() request: AuthorizeRequest): Promise<BusReply<'identity.authorize'>> {
-    return this.authorization.check(authorizeRequestFrom(request));
+    return this.authorization.check(request);
   }
 
   /**
@@ -86,10 +84,7 @@ export class IdentityBusController {
    */
   @MessagePattern(MessagePatterns.identity.authorizeComplete)
   authorizeComplete(@Payload() request: CompleteAuthorizationRequest): Promise<BusReply<'identity.authorize-complete'>> {
-    return this.authorization.complete({
-      authorization: authorizeRequestFrom(request?.authorization),
-      upstreamAccessToken: textField(request, 'upstreamAccessToken') as string,
-    });
+    return this.authorization.complete(request);
   }
 }
 
@@ -98,18 +93,4 @@ function oauthFailure(err: unknown): OAuthFailure {
   if (err instanceof OAuthError) return { ok: false, error: { error: err.error, error_description: err.description, status: err.status } };
   if (err instanceof RevocationStateUnavailableError) throw new BusException('UNAVAILABLE', err.message);
   throw err;
-}
-
-const AUTHORIZE_FIELDS = ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce'] as const;
-
-/** The authorization parameters of an untrusted payload: strings only. */
-function authorizeRequestFrom(raw: unknown): AuthorizeRequest {
-  const out: AuthorizeRequest = {};
-  for (const field of AUTHORIZE_FIELDS) {
-    const value = textField(raw, field);
-    if (value !== undefined) out[field] = value;
-  }
-  const duplicated = raw && typeof raw === 'object' ? (raw as { duplicated?: unknown }).duplicated : undefined;
-  if (Array.isArray(duplicated)) out.duplicated = duplicated.filter((d): d is string => typeof d === 'string');
-  return out;
 }

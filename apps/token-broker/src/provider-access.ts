@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { BusClientProxy, BusRemoteError, createRedisConnection } from '@broker/bus';
+import { BusClientProxy, BusRemoteError, closeConnection, createRedisConnection } from '@broker/bus';
+import { verifyEvent } from '@broker/bus-protocol';
 import { brokerEventsChannel } from '@broker/contracts';
 import { AccessTokenIssuer } from '@broker/identity';
 import type { ResolvedProvider } from '@broker/provider-adapters';
@@ -104,13 +105,17 @@ export class BusProviderAccess {
 
 /**
  * Listens to the broker's events (from every replica, the worker and the registry) and drops what
- * this replica remembers of the authorization or provider concerned. When the subscription is
- * interrupted, events may have been missed: everything remembered is dropped.
+ * this replica remembers of the authorization or provider concerned. Only events signed with a
+ * key of the broker's events key set count: anything else published on the channel is ignored
+ * (and counted). When the subscription is interrupted, events may have been missed: everything
+ * remembered is dropped.
  */
 @Injectable()
 export class TokenMemoryInvalidator implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('TokenMemory');
   private readonly redis: ReturnType<typeof createRedisConnection>;
+  /** Messages on the events channel that were not genuine broker events. */
+  rejected = 0;
 
   constructor(
     private readonly tokens: TokenPath,
@@ -121,17 +126,18 @@ export class TokenMemoryInvalidator implements OnApplicationBootstrap, OnApplica
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    const keys = this.config.bus.eventsPublicKeys;
+    if (!keys) throw new Error('EVENTS_PUBLIC_KEYS is required to act on broker events');
     this.redis.on('message', (_channel: string, message: string) => {
-      try {
-        const event = JSON.parse(message) as { type?: unknown; orgId?: unknown; providerId?: unknown; authorizationId?: unknown };
-        if (typeof event.authorizationId === 'string') this.tokens.forget(event.authorizationId);
-        // A provider changed: read it again (a hint only; the registry's answer over the bus decides).
-        if (event.type === 'provider.changed' && typeof event.orgId === 'string' && typeof event.providerId === 'string') {
-          this.providers.forget(event.orgId, event.providerId);
-        }
-      } catch {
-        // not an event of ours
+      const checked = verifyEvent(keys, message);
+      if (!checked.ok) {
+        if (this.rejected++ % 1000 === 0) this.logger.warn(`ignored a message on the events channel that is not a genuine broker event (${checked.reason}); ${this.rejected} so far`);
+        return;
       }
+      const event = checked.event;
+      // A provider changed: read it again (a hint only; the registry's answer over the bus decides).
+      if (event.type === 'provider.changed') this.providers.forget(event.orgId, event.providerId);
+      else this.tokens.forget(event.authorizationId);
     });
     this.redis.on('ready', () => this.forgetAll());
     this.redis.on('close', () => this.forgetAll());
@@ -145,6 +151,6 @@ export class TokenMemoryInvalidator implements OnApplicationBootstrap, OnApplica
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => undefined);
+    await closeConnection(this.redis);
   }
 }

@@ -1,8 +1,8 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { BusClientProxy, BusException, BusRemoteError } from '@broker/bus';
-import { BusReply, MessagePatterns } from '@broker/contracts';
-import { UsersService, textField } from '@broker/identity';
+import { BusReply, BusRequest, MessagePatterns } from '@broker/contracts';
+import { UsersService } from '@broker/identity';
 import { ConsentService } from '@broker/tokens';
 import { consentPageOf } from './consent-page.bus-controller';
 import { TokensErrorFilter } from './tokens-error.filter';
@@ -22,8 +22,8 @@ export class SetupConsentBusController {
   ) {}
 
   @MessagePattern(MessagePatterns.authorizations.setupConsent)
-  async start(@Payload() req: unknown): Promise<BusReply<'authorizations.setup-consent'>> {
-    const linkToken = textField(req, 'linkToken');
+  async start(@Payload() req: BusRequest<'authorizations.setup-consent'>): Promise<BusReply<'authorizations.setup-consent'>> {
+    const linkToken = req.linkToken;
     if (!linkToken || linkToken.length > 64)
       throw new BusException('NOT_FOUND', 'This setup link is unknown.');
     const opened = await this.bus.request('oauth-setups.open', { linkToken }).catch((err: unknown) => {

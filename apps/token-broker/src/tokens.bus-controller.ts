@@ -2,7 +2,7 @@ import { Controller, Logger, UseFilters, UseGuards } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { BusContext, BusException } from '@broker/bus';
 import { BusReply, BusRequest, MessagePatterns, Principal } from '@broker/contracts';
-import { BusAuthGuard, RequireScopes, textField } from '@broker/identity';
+import { BusAuthGuard, RequireScopes } from '@broker/identity';
 import { AuthorizedProvidersService, ConsentBrowserMismatchError, ConsentService, TokenPath, TokensError } from '@broker/tokens';
 import { SetupOutcomeReporter } from './setup-outcomes';
 import { TokensErrorFilter } from './tokens-error.filter';
@@ -18,28 +18,28 @@ export class BrowserCallbackBusController {
   ) {}
 
   @MessagePattern(MessagePatterns.authorizations.browserCallback)
-  async callback(@Payload() raw: unknown): Promise<BusReply<'authorizations.browser-callback'>> {
-    const req = {
-      state: textField(raw, 'state'),
-      code: textField(raw, 'code'),
-      providerId: textField(raw, 'providerId'),
-      iss: textField(raw, 'iss'),
-      browserBinding: textField(raw, 'browserBinding'),
-    };
-    if (req.state === undefined || req.code === undefined || req.providerId === undefined) {
-      // The provider reported an error (no code): the attempt ends, and only the browser that
-      // started it learns the app's state back (and ends the setup it came from).
+  async callback(@Payload() req: BusRequest<'authorizations.browser-callback'>): Promise<BusReply<'authorizations.browser-callback'>> {
+    // The payload pipe checked the types; a provider that reported an error sends no code (or no state).
+    if (req.state === undefined || req.code === undefined) {
+      // The attempt ends, and only the browser that started it learns the app's state back (and
+      // ends the setup it came from).
       if (req.state === undefined) return { ok: false, error: 'invalid_request', clientState: null };
       const ended = await this.consent.end(req.state, req.browserBinding);
       if (ended.mismatch) return { ok: false, error: 'browser_mismatch', clientState: null };
-      const error = providerError(raw);
+      const error = providerError(req.error);
       const setup = ended.setup ? await this.setups.report(ended.setup.orgId, ended.setup.setupId, { outcome: 'failed', error }) : undefined;
       return { ok: false, error: error === 'access_denied' ? 'access_denied' : 'invalid_request', clientState: ended.clientState, ...(setup ? { setup } : {}) };
     }
     // Which setup (if any) this consent came from, read before the state is spent.
     const pendingSetup = await this.consent.setupOf(req.state);
     try {
-      const done = await this.consent.complete(null, { ...req, state: req.state, code: req.code, providerId: req.providerId });
+      const done = await this.consent.complete(null, {
+        code: req.code,
+        state: req.state,
+        providerId: req.providerId,
+        ...(req.iss !== undefined ? { iss: req.iss } : {}),
+        ...(req.browserBinding !== undefined ? { browserBinding: req.browserBinding } : {}),
+      });
       const setup = done.setupId
         ? await this.setups.report(done.authorizedProvider.orgId, done.setupId, { outcome: 'completed', authorizationId: done.authorizedProvider.id })
         : undefined;
@@ -66,12 +66,14 @@ export class BrowserCallbackBusController {
 }
 
 /** The provider's `error` of a refused consent as the gateway passed it on (a short token), else a generic one. */
-function providerError(raw: unknown): string {
-  const error = textField(raw, 'error');
+function providerError(error: string | undefined): string {
   return error && /^[a-z_]{1,64}$/.test(error) ? error : 'access_denied';
 }
 
 const isServiceAccount = (p: Principal) => p.sub === p.clientId && !p.act;
+
+/** Time kept back from a caller's deadline to send the answer (an error included) before it. */
+const WORK_MARGIN_MS = 250;
 
 /**
  * Consent, authorized providers and tokens. A user sees only their own authorizations; a service
@@ -91,16 +93,16 @@ export class TokensBusController {
   @RequireScopes('authorizations:write')
   authorize(@Payload() req: BusRequest<'authorizations.authorize'>, @Ctx() ctx: BusContext): Promise<BusReply<'authorizations.authorize'>> {
     const p = ctx.getPrincipal();
-    return this.consent.authorize(p.orgId, p.sub, String(req?.providerId ?? ''), req?.state, req?.redirectUri);
+    return this.consent.authorize(p.orgId, p.sub, req.providerId, req.state, req.redirectUri);
   }
 
   @MessagePattern(MessagePatterns.authorizations.callback)
   @RequireScopes('authorizations:write')
-  async callback(@Payload() raw: unknown, @Ctx() ctx: BusContext): Promise<BusReply<'authorizations.callback'>> {
+  async callback(@Payload() req: BusRequest<'authorizations.callback'>, @Ctx() ctx: BusContext): Promise<BusReply<'authorizations.callback'>> {
     const p = ctx.getPrincipal();
-    const [code, state, providerId, iss] = (['code', 'state', 'providerId', 'iss'] as const).map((name) => textField(raw, name));
-    if (!code || !state || providerId === undefined) throw new BusException('UNPROCESSABLE', 'code, state and providerId are required', [{ name: 'body', message: 'code, state and providerId must be strings' }]);
-    const done = await this.consent.complete({ orgId: p.orgId, userId: p.sub }, { code, state, providerId, iss });
+    // The payload pipe checked the types; an empty code or state cannot complete anything.
+    if (!req.code || !req.state) throw new BusException('UNPROCESSABLE', 'code, state and providerId are required', [{ name: 'body', message: 'code and state must not be empty' }]);
+    const done = await this.consent.complete({ orgId: p.orgId, userId: p.sub }, req);
     return { authorizedProvider: done.authorizedProvider, userInfo: done.userInfo };
   }
 
@@ -115,21 +117,21 @@ export class TokensBusController {
   @RequireScopes('authorizations:write')
   remove(@Payload() req: BusRequest<'authorizations.delete'>, @Ctx() ctx: BusContext): Promise<BusReply<'authorizations.delete'>> {
     const p = ctx.getPrincipal();
-    return this.authorized.remove(p.orgId, p.sub, String(req?.id ?? ''));
+    return this.authorized.remove(p.orgId, p.sub, req.id);
   }
 
   @MessagePattern(MessagePatterns.authorizations.token)
   @RequireScopes('tokens:read')
   token(@Payload() req: BusRequest<'authorizations.token'>, @Ctx() ctx: BusContext): Promise<BusReply<'authorizations.token'>> {
     const p = ctx.getPrincipal();
-    return this.authorized.token(p.orgId, p.sub, String(req?.id ?? ''), req?.minValiditySeconds);
+    return this.authorized.token(p.orgId, p.sub, req.id, req.minValiditySeconds);
   }
 
   @MessagePattern(MessagePatterns.authorizations.userinfo)
   @RequireScopes('authorizations:read')
   userinfo(@Payload() req: BusRequest<'authorizations.userinfo'>, @Ctx() ctx: BusContext): Promise<BusReply<'authorizations.userinfo'>> {
     const p = ctx.getPrincipal();
-    return this.authorized.userinfo(p.orgId, p.sub, String(req?.id ?? ''));
+    return this.authorized.userinfo(p.orgId, p.sub, req.id);
   }
 
   /** The internal services' path: by authorization id, or by user + provider. */
@@ -137,16 +139,19 @@ export class TokensBusController {
   @RequireScopes('tokens:read')
   async acquire(@Payload() req: BusRequest<'tokens.acquire'>, @Ctx() ctx: BusContext): Promise<BusReply<'tokens.acquire'>> {
     const p = ctx.getPrincipal();
-    const min = typeof req?.minValiditySeconds === 'number' && req.minValiditySeconds >= 0 ? Math.min(req.minValiditySeconds, 86_400) : undefined;
-    let authorizationId = req?.authorizationId;
+    const min = req.minValiditySeconds;
+    let authorizationId = req.authorizationId;
     if (!authorizationId) {
-      if (!req?.userId || !req?.providerId) throw new BusException('UNPROCESSABLE', 'give authorizationId, or userId and providerId');
+      if (!req.userId || !req.providerId) throw new BusException('UNPROCESSABLE', 'give authorizationId, or userId and providerId');
       const own = isServiceAccount(p) || req.userId === p.sub;
       if (!own) throw new BusException('NOT_FOUND', 'authorization not found');
       authorizationId = await this.authorized.findId(p.orgId, req.userId, req.providerId);
     }
     // A user may only use their own authorizations (checked by the token path, from its memory when hot).
-    const served = await this.tokens.acquire(p.orgId, authorizationId, min, undefined, isServiceAccount(p) ? undefined : p.sub);
+    // The caller's deadline bounds the work (past it nobody reads the answer), less a moment to
+    // answer with a typed error in time; never longer than the token path's own 10 s.
+    const deadline = Math.min(ctx.getDeadline() - WORK_MARGIN_MS, Date.now() + 10_000);
+    const served = await this.tokens.acquire(p.orgId, authorizationId, min, deadline, isServiceAccount(p) ? undefined : p.sub);
     return {
       accessToken: served.accessToken,
       tokenType: served.tokenType,

@@ -3,7 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DelayedError, Job } from 'bullmq';
 import { JobHandlers, QueueProcessor, processorOptions } from '@broker/bus';
 import { JobPayload } from '@broker/contracts';
-import { DeviceFlowService } from '@broker/tokens';
+import { DeviceFlowService, devicePollJobId } from '@broker/tokens';
 
 /**
  * POLL_DEVICE_AUTHORIZATION: one poll of the provider for a pending device authorization, then the
@@ -23,6 +23,12 @@ export class DevicePollProcessor extends QueueProcessor<'device-poll'> {
   }
 
   private async poll({ orgId, deviceAuthorizationId }: JobPayload<'device-poll', 'POLL_DEVICE_AUTHORIZATION'>, job: Job, token?: string): Promise<void> {
+    // The poller of a record has that record's job id (a second job for it is refused by BullMQ);
+    // any other job is not one the flow started. The record itself says when a poll is due.
+    if (job.id !== devicePollJobId(deviceAuthorizationId)) {
+      this.logger.warn(`ignored a POLL_DEVICE_AUTHORIZATION job (${job.id}) that is not the record's poller`);
+      return;
+    }
     const delayMs = await this.deviceFlow.poll(orgId, deviceAuthorizationId);
     if (delayMs === null) {
       this.logger.log(`device authorization ${deviceAuthorizationId}: polling ended`);

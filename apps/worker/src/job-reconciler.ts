@@ -82,7 +82,10 @@ export class JobReconciler implements OnApplicationBootstrap, OnApplicationShutd
     for (const job of await this.jobs.idle(IDLE_AFTER_MS)) {
       const queued = await this.queueOf(job).getJob(job.id);
       const state = queued ? await queued.getState() : 'missing';
-      if (state === 'missing' || state === 'unknown') {
+      if (state === 'missing' || state === 'unknown' || state === 'completed') {
+        // `completed` while the record is open: what ran under this id was not the recorded job
+        // (a job forged into Redis finds nothing to do and ends): queue the real one again.
+        if (queued && state === 'completed') await queued.remove();
         await this.enqueue(job);
         this.logger.warn(`job ${job.id} (${job.type}) had no queue entry: queued again`);
       } else if (state === 'failed') {

@@ -4,6 +4,7 @@ import { JobHandlers, QueueProcessor, processorOptions } from '@broker/bus';
 import { JobPayload } from '@broker/contracts';
 import { JobsService, SecureConfigsService } from '@broker/registry';
 import { AuthorizationsService } from '@broker/tokens';
+import { isOpen } from './provider-deletion.processor';
 
 const BATCH = 100;
 
@@ -28,6 +29,12 @@ export class KeyRotationProcessor extends QueueProcessor<'key-rotation'> {
   }
 
   private async rotate({ jobId }: JobPayload<'key-rotation', 'ROTATE_KEYS'>): Promise<void> {
+    // Only the system job the worker recorded (at start-up, under an advisory lock) runs.
+    const record = await this.jobs.find(jobId);
+    if (!isOpen(record) || record.type !== 'ROTATE_KEYS' || record.orgId !== null) {
+      this.logger.warn(`ignored a ROTATE_KEYS job (${jobId}) that no recorded rotation matches`);
+      return;
+    }
     if (!(await this.jobs.start(jobId))) return;
     const total = { rewrapped: 0, conflicts: 0, failed: 0 };
     const details = (remaining: number) => [

@@ -1,5 +1,6 @@
 import { Processor } from '@nestjs/bullmq';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { isOpen } from './provider-deletion.processor';
 import { JobHandlers, QueueProcessor, processorOptions } from '@broker/bus';
 import { AUTHORIZATION_STATUSES, AuthorizationStatus, JobDetail, JobPayload } from '@broker/contracts';
 import { JobsService, ProvidersService } from '@broker/registry';
@@ -13,6 +14,7 @@ import { AuthorizationsService } from '@broker/tokens';
 @Injectable()
 @Processor('stats', processorOptions('stats'))
 export class StatsProcessor extends QueueProcessor<'stats'> {
+  private readonly logger = new Logger('Stats');
   protected readonly queue = 'stats' as const;
   protected readonly handlers: JobHandlers<'stats'> = { STATS: (payload) => this.stats(payload) };
 
@@ -25,6 +27,12 @@ export class StatsProcessor extends QueueProcessor<'stats'> {
   }
 
   private async stats({ orgId, jobId }: JobPayload<'stats', 'STATS'>): Promise<void> {
+    // Only a STATS job an org created through the API (its record) runs, and only for that org.
+    const record = await this.jobs.find(jobId);
+    if (!isOpen(record) || record.type !== 'STATS' || record.orgId !== orgId) {
+      this.logger.warn(`ignored a STATS job (${jobId}) that no recorded job request matches`);
+      return;
+    }
     if (!(await this.jobs.start(jobId))) return;
     const providers = await this.providers.list(orgId, { orderBy: 'createdAt' });
     const rows = await this.authorizations.statsByProvider(orgId);

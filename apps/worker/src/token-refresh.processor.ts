@@ -12,7 +12,9 @@ const AHEAD_MIN_VALIDITY_SECONDS = 5;
 /**
  * REFRESH_AUTHORIZATION: refreshes an authorization's token before it expires, through the same
  * single-flight path as callers (so it never races them), and the next refresh is scheduled by the
- * write. A dead authorization ends the chain; a transient failure is retried with backoff.
+ * write. Only when the token row says a refresh is due: a job that comes early (forged into Redis,
+ * or a stale duplicate) does nothing. A dead authorization ends the chain; a transient failure is
+ * retried with backoff.
  */
 @Injectable()
 @Processor('token-refresh', processorOptions('token-refresh'))
@@ -27,7 +29,8 @@ export class TokenRefreshProcessor extends QueueProcessor<'token-refresh'> {
 
   private async refresh({ orgId, authorizationId }: JobPayload<'token-refresh', 'REFRESH_AUTHORIZATION'>): Promise<void> {
     try {
-      await this.tokens.refreshAhead(orgId, authorizationId, AHEAD_MIN_VALIDITY_SECONDS);
+      const served = await this.tokens.refreshAhead(orgId, authorizationId, AHEAD_MIN_VALIDITY_SECONDS);
+      if (!served) this.logger.log(`authorization ${authorizationId}: no refresh due yet; job ignored`);
     } catch (err) {
       // Dead, gone, or blocked by its provider's status (the next acquire after a re-activation refreshes and schedules again).
       if (err instanceof TokensError && (err.code === 'GONE' || err.code === 'NOT_FOUND' || err.code === 'FORBIDDEN')) {

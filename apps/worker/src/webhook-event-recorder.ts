@@ -1,14 +1,17 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { JobProducer, createRedisConnection } from '@broker/bus';
-import { BROKER_EVENT_TYPES, BrokerEvent, brokerEventsChannel } from '@broker/contracts';
+import type { KeyObject } from 'node:crypto';
+import { JobProducer, closeConnection, createRedisConnection } from '@broker/bus';
+import { verifyEvent } from '@broker/bus-protocol';
+import { BrokerEvent, brokerEventsChannel } from '@broker/contracts';
 import { WebhooksService } from '@broker/registry';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { AuthorizationsService } from '@broker/tokens';
 
 /**
  * Turns the broker's authorization events into webhook deliveries. Events arrive on Redis pub/sub,
- * which is not a trust boundary, so each is first checked against PostgreSQL (the authorization
- * exists with that user, provider and status, or was unlinked): a forged event is dropped. Every
+ * which is not a trust boundary: only events signed with a key of the broker's events key set
+ * count (anything else is ignored and counted), and each is then checked against PostgreSQL (the
+ * authorization exists with that user, provider and status, or was unlinked). Every
  * worker replica hears every event; the delivery log records each (endpoint, event) once, and
  * only the replica whose insert won queues it. Events published while no worker runs are not
  * delivered (setup events are recorded by the registry with the change itself, so they always are).
@@ -17,6 +20,9 @@ import { AuthorizationsService } from '@broker/tokens';
 export class WebhookEventRecorder implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('WebhookEvents');
   private readonly redis: ReturnType<typeof createRedisConnection>;
+  private readonly keys: ReadonlyMap<string, KeyObject>;
+  /** Messages on the events channel that were not genuine broker events. */
+  rejected = 0;
 
   constructor(
     private readonly webhooks: WebhooksService,
@@ -24,6 +30,8 @@ export class WebhookEventRecorder implements OnApplicationBootstrap, OnApplicati
     private readonly producer: JobProducer,
     @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
   ) {
+    if (!config.bus.eventsPublicKeys) throw new Error(`${config.service} records broker events for webhooks but has no EVENTS_PUBLIC_KEYS`);
+    this.keys = config.bus.eventsPublicKeys;
     this.redis = createRedisConnection(config.redisUrl, `${config.service}:webhook-events`, {});
   }
 
@@ -33,12 +41,12 @@ export class WebhookEventRecorder implements OnApplicationBootstrap, OnApplicati
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => undefined);
+    await closeConnection(this.redis);
   }
 
   /** Records one event (exposed for tests); resolves when its deliveries are queued. */
   async handle(message: string): Promise<number> {
-    const event = parseEvent(message);
+    const event = this.genuine(message);
     if (!event) return 0;
     try {
       if (!(await this.authorizations.confirms(event))) {
@@ -74,23 +82,14 @@ export class WebhookEventRecorder implements OnApplicationBootstrap, OnApplicati
       return 0;
     }
   }
-}
 
-/** A broker authorization event of the expected shape, or null (anything else on the channel is not ours to deliver). */
-function parseEvent(message: string): BrokerEvent | null {
-  try {
-    const e = JSON.parse(message) as Record<string, unknown>;
-    const strings = ['orgId', 'authorizationId', 'providerId', 'userId', 'status', 'at'].every(
-      (k) => typeof e[k] === 'string' && (e[k] as string).length <= 256,
-    );
-    if (
-      !strings ||
-      !(BROKER_EVENT_TYPES as readonly string[]).includes(e['type'] as string) ||
-      Number.isNaN(Date.parse(e['at'] as string))
-    )
+  /** A signed authorization event, or null (forgeries, provider notices and anything else are not ours to deliver). */
+  private genuine(message: string): BrokerEvent | null {
+    const checked = verifyEvent(this.keys, message);
+    if (!checked.ok) {
+      if (this.rejected++ % 1000 === 0) this.logger.warn(`ignored a message on the events channel that is not a genuine broker event (${checked.reason}); ${this.rejected} so far`);
       return null;
-    return e as unknown as BrokerEvent;
-  } catch {
-    return null;
+    }
+    return checked.event.type === 'provider.changed' ? null : checked.event;
   }
 }

@@ -1,4 +1,6 @@
 import { BrokerClient, BrokerClientError, BrokerClientOptions } from '../src';
+import { generateServiceKey } from '@broker/bus-protocol';
+import { freePort } from '@broker/testing';
 import { FakeBroker, startFakeBroker, waitFor } from './support/fake-broker';
 
 const AUTH = 'auth-1';
@@ -10,6 +12,7 @@ function codeOf(err: unknown): string | undefined {
 }
 
 describe('BrokerClient against a fake broker', () => {
+
   let broker: FakeBroker;
   let clients: BrokerClient[] = [];
 
@@ -35,15 +38,42 @@ describe('BrokerClient against a fake broker', () => {
   async function connect(extra: Partial<BrokerClientOptions> = {}): Promise<BrokerClient> {
     const client = await BrokerClient.connect({
       redisUrl: broker.redisUrl,
-      busKey: broker.busKey,
+      brokerPublicKey: broker.brokerPublicKey,
+      eventsPublicKeys: broker.eventsPublicKeys,
       prefix: broker.prefix,
       credentials: { tokenUrl: broker.tokenUrl, clientId: broker.clientId, clientSecret: broker.clientSecret },
       name: 'broker-client-test',
+      logger: { warn: () => undefined },
       ...extra,
     });
     clients.push(client);
     return client;
   }
+
+  describe('connect', () => {
+    it('rejects within its timeout when Redis cannot be reached, and leaves nothing running', async () => {
+      const port = await freePort();
+      const started = Date.now();
+      const err = await BrokerClient.connect({
+        redisUrl: `redis://127.0.0.1:${port}`,
+        brokerPublicKey: broker.brokerPublicKey,
+        eventsPublicKeys: broker.eventsPublicKeys,
+        prefix: broker.prefix,
+        credentials: { tokenUrl: broker.tokenUrl, clientId: broker.clientId, clientSecret: broker.clientSecret },
+        connectTimeoutMs: 500,
+      }).catch((e: unknown) => e);
+      expect(codeOf(err)).toBe('UNAVAILABLE');
+      expect(Date.now() - started).toBeLessThan(2_000);
+    });
+
+    it('rejects within its timeout when the token-broker does not answer to the key it was given', async () => {
+      const started = Date.now();
+      const err = await connect({ brokerPublicKey: generateServiceKey('b1').publicKey, connectTimeoutMs: 700 }).catch((e: unknown) => e);
+      expect(codeOf(err)).toBe('UNAVAILABLE');
+      expect((err as Error).message).toMatch(/token-broker/);
+      expect(Date.now() - started).toBeLessThan(2_500);
+    });
+  });
 
   describe('local cache', () => {
     it('serves a second acquire from the cache without a bus call, with the caller’s token checked by the broker', async () => {
@@ -183,15 +213,47 @@ describe('BrokerClient against a fake broker', () => {
       expect(broker.state.busCalls).toHaveLength(2);
     });
 
-    it('ignores malformed messages on the channel', async () => {
+    it('drops every token of a provider when its signed change notice arrives; an unsigned one changes nothing', async () => {
       const client = await connect();
       await client.acquire({ authorizationId: AUTH });
-      for (const raw of ['not json', '42', 'null', '[]', JSON.stringify({ type: 'authorization.revoked' }), JSON.stringify({ authorizationId: 7 })]) {
-        await broker.publish(raw);
-      }
-      // A well-formed event for another authorization marks the point where all the above were read.
+      await client.acquire({ authorizationId: AUTH });
+      expect(broker.state.busCalls).toHaveLength(1);
+      const notice = { type: 'provider.changed', orgId: 'org-1', providerId: PROVIDER, at: new Date().toISOString() } as const;
+      await broker.publish(JSON.stringify(notice));
+      await broker.publish(broker.sign({ ...notice, providerId: 'another-provider' }));
+      await waitFor(() => client.stats().eventsReceived === 1, 3_000, 'the other provider’s notice');
+      expect(client.stats().eventsRejected).toBe(1);
+      expect(client.stats().cachedTokens).toBe(1);
+      await broker.publish(broker.sign(notice));
+      await waitFor(() => client.stats().eventsReceived === 2, 3_000, 'the notice');
+      expect(client.stats().cachedTokens).toBe(0);
+      await client.acquire({ authorizationId: AUTH });
+      expect(broker.state.busCalls).toHaveLength(2);
+    });
+
+    it('ignores malformed messages and forged events on the channel', async () => {
+      const client = await connect();
+      await client.acquire({ authorizationId: AUTH });
+      const forged = broker.event({ type: 'authorization.revoked', authorizationId: AUTH });
+      const genuine = JSON.parse(broker.sign(forged)) as { e: string };
+      const raws = [
+        'not json',
+        '42',
+        'null',
+        '[]',
+        JSON.stringify({ type: 'authorization.revoked' }),
+        JSON.stringify({ authorizationId: 7 }),
+        // The old unsigned format, and a complete event nobody signed: anyone on Redis can publish these.
+        JSON.stringify(forged),
+        JSON.stringify({ v: 1, k: 'e1', e: JSON.stringify(forged), s: 'A'.repeat(86) }),
+        // A genuine signature over another event, moved onto this one.
+        JSON.stringify({ ...(JSON.parse(broker.sign(broker.event({ authorizationId: 'other' }))) as object), e: genuine.e }),
+      ];
+      for (const raw of raws) await broker.publish(raw);
+      // A genuine event for another authorization marks the point where all the above were read.
       await broker.publish({ type: 'authorization.created', authorizationId: 'other' });
       await waitFor(() => client.stats().eventsReceived === 1, 3_000, 'the marker event');
+      expect(client.stats().eventsRejected).toBe(raws.length);
       await client.acquire({ authorizationId: AUTH });
       expect(broker.state.busCalls).toHaveLength(1);
     });

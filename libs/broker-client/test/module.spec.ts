@@ -1,6 +1,7 @@
 import { Inject, Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { BrokerClient, BrokerClientError, BrokerClientModule, BrokerClientOptions } from '../src';
+import { BrokerClient, BrokerClientError, BrokerClientOptions } from '../src';
+import { BrokerClientModule } from '../src/nest';
 import { FakeBroker, startFakeBroker } from './support/fake-broker';
 
 const SETTINGS = 'SETTINGS';
@@ -33,7 +34,8 @@ describe('BrokerClientModule', () => {
   function options(): BrokerClientOptions {
     return {
       redisUrl: broker.redisUrl,
-      busKey: broker.busKey,
+      brokerPublicKey: broker.brokerPublicKey,
+      eventsPublicKeys: broker.eventsPublicKeys,
       prefix: broker.prefix,
       credentials: { tokenUrl: broker.tokenUrl, clientId: broker.clientId, clientSecret: broker.clientSecret },
       name: 'nest-broker-client',
@@ -51,7 +53,8 @@ describe('BrokerClientModule', () => {
           inject: [SETTINGS],
           useFactory: (settings: Settings) => ({
             redisUrl: settings.broker.redisUrl,
-            busKey: settings.broker.busKey,
+            brokerPublicKey: settings.broker.brokerPublicKey,
+            eventsPublicKeys: settings.broker.eventsPublicKeys,
             prefix: settings.broker.prefix,
             credentials: { tokenUrl: settings.broker.tokenUrl, clientId: settings.broker.clientId, clientSecret: settings.broker.clientSecret },
             defaultTimeoutMs: 3_000,
@@ -97,7 +100,7 @@ describe('BrokerClientModule', () => {
   });
 
   it('fails the application start when the options are wrong, without leaking the secret', async () => {
-    @Module({ imports: [BrokerClientModule.forRoot({ ...options(), busKey: Buffer.alloc(3) })] })
+    @Module({ imports: [BrokerClientModule.forRoot({ ...options(), brokerPublicKey: 'k1:AAAA' })] })
     class AppModule {}
     const err = await NestFactory.createApplicationContext(AppModule, { logger: false, abortOnError: false }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BrokerClientError);

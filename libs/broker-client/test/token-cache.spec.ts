@@ -1,5 +1,6 @@
 import type { AcquiredToken } from '@broker/contracts';
 import { parseBrokerEvent } from '../src/lib/event-subscription';
+import { generateEventSigningKey, parseEventPublicKeys, parseEventSigningKey, signEvent } from '@broker/bus-protocol';
 import { TokenCache, aliasKey } from '../src/lib/token-cache';
 
 function token(authorizationId: string, lifetimeSeconds?: number, now = Date.now()): AcquiredToken {
@@ -66,16 +67,14 @@ describe('TokenCache', () => {
 });
 
 describe('parseBrokerEvent', () => {
-  it('takes events that name an authorization and ignores anything else', () => {
-    expect(parseBrokerEvent(JSON.stringify({ type: 'authorization.revoked', authorizationId: 'a', userId: 'u', providerId: 'p', orgId: 'o' }))).toEqual({
-      type: 'authorization.revoked',
-      authorizationId: 'a',
-      userId: 'u',
-      providerId: 'p',
-    });
-    expect(parseBrokerEvent(JSON.stringify({ type: 'authorization.future-kind', authorizationId: 'a' }))).toEqual({ authorizationId: 'a' });
-    for (const raw of ['', 'x', '1', 'null', '[]', '{}', JSON.stringify({ authorizationId: '' }), JSON.stringify({ authorizationId: 'a', type: 5 })]) {
-      expect(parseBrokerEvent(raw)).toBeUndefined();
+  const signing = generateEventSigningKey('e1');
+  const keys = parseEventPublicKeys(signing.publicKey);
+  const event = { type: 'authorization.revoked' as const, orgId: 'o', authorizationId: 'a', userId: 'u', providerId: 'p', status: 'active' as const, at: new Date().toISOString() };
+
+  it('takes events the broker signed and ignores anything else', () => {
+    expect(parseBrokerEvent(keys, signEvent(parseEventSigningKey(signing.privateKey), event))).toEqual({ ok: true, event });
+    for (const raw of ['', 'x', '1', 'null', '[]', '{}', JSON.stringify(event), JSON.stringify({ authorizationId: 'a', type: 5 })]) {
+      expect(parseBrokerEvent(keys, raw).ok).toBe(false);
     }
   });
 });

@@ -2,11 +2,19 @@ import { Controller, INestMicroservice, Inject, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import IORedis from 'ioredis';
+import { z } from 'zod';
 import { BusClientProxy, BusContext, BusException, BusRemoteError, BusServer, BusTimeoutError } from '../src';
-import { randomKey, sleep, testRedisUrl, uniquePrefix } from '@broker/testing';
+import { generateServiceKey, parseServicePrivateKeys, parseServicePublicKeys, requestListKey, seenKey } from '@broker/bus-protocol';
+import { sleep, testRedisUrl, uniquePrefix } from '@broker/testing';
 
 const REPLICA = 'REPLICA';
 const SERVICE = 'echo-service';
+const SCHEMAS = {
+  'test.echo': z.strictObject({ n: z.number(), from: z.string().optional() }),
+  'test.not-found': z.strictObject({}),
+  'test.invalid': z.strictObject({}),
+  'test.crash': z.strictObject({}),
+};
 
 interface Handled {
   replica: number;
@@ -47,7 +55,10 @@ function buildModule(replica: number, handled: Handled[]) {
 
 describe('bus transport (Redis request lists, pub/sub replies)', () => {
   const redisUrl = testRedisUrl();
-  const busKey = randomKey();
+  const serviceKey = generateServiceKey('s1');
+  const keys = parseServicePrivateKeys(serviceKey.privateKey);
+  const publicKeys = parseServicePublicKeys(`${SERVICE}=${serviceKey.publicKey}`);
+  let servers: BusServer[];
   let prefix: string;
   let replicas: INestMicroservice[];
   let clients: BusClientProxy[];
@@ -55,7 +66,7 @@ describe('bus transport (Redis request lists, pub/sub replies)', () => {
 
   async function startReplica(n: number): Promise<INestMicroservice> {
     const app = await NestFactory.createMicroservice(buildModule(n, handled), {
-      strategy: new BusServer({ redisUrl, busKey, prefix, service: SERVICE }),
+      strategy: server(),
       logger: false,
     });
     await app.listen();
@@ -63,8 +74,14 @@ describe('bus transport (Redis request lists, pub/sub replies)', () => {
     return app;
   }
 
-  function newClient(timeoutMs = 5_000): BusClientProxy {
-    const client = new BusClientProxy({ redisUrl, busKey, prefix, defaultTimeoutMs: timeoutMs });
+  function server(): BusServer {
+    const created = new BusServer({ redisUrl, keys, prefix, service: SERVICE, requestSchemas: SCHEMAS });
+    servers.push(created);
+    return created;
+  }
+
+  function newClient(timeoutMs = 5_000, name = 'test'): BusClientProxy {
+    const client = new BusClientProxy({ redisUrl, servicePublicKeys: publicKeys, prefix, defaultTimeoutMs: timeoutMs, name });
     clients.push(client);
     return client;
   }
@@ -72,6 +89,7 @@ describe('bus transport (Redis request lists, pub/sub replies)', () => {
   beforeEach(() => {
     prefix = uniquePrefix('bus');
     replicas = [];
+    servers = [];
     clients = [];
     handled = [];
   });
@@ -193,11 +211,112 @@ describe('bus transport (Redis request lists, pub/sub replies)', () => {
     await expect(pending).resolves.toMatchObject({ from: canary, auth: `Bearer ${canary}` });
   });
 
-  it('refuses requests sealed with another bus key', async () => {
+  it('refuses requests sealed to another key, and says so in its counters', async () => {
     await startReplica(0);
-    const stranger = new BusClientProxy({ redisUrl, busKey: randomKey(), prefix, defaultTimeoutMs: 500 });
+    const other = parseServicePublicKeys(`${SERVICE}=${generateServiceKey('s1').publicKey}`);
+    const stranger = new BusClientProxy({ redisUrl, servicePublicKeys: other, prefix, defaultTimeoutMs: 500 });
     clients.push(stranger);
     await expect(stranger.call(SERVICE, 'test.echo', { n: 1 })).rejects.toBeInstanceOf(BusTimeoutError);
     expect(handled).toHaveLength(0);
+    expect(servers[0].stats().dropped.unopenable).toBe(1);
+  });
+
+  it('answers a payload that does not match its schema with BAD_REQUEST, before any handler runs', async () => {
+    await startReplica(0);
+    const err = await newClient().call(SERVICE, 'test.echo', { n: 'one', extra: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BusRemoteError);
+    expect(err).toMatchObject({ code: 'BAD_REQUEST' });
+    expect((err as BusRemoteError).fields?.map((f) => f.name)).toEqual(expect.arrayContaining(['n']));
+    expect(handled).toHaveLength(0);
+  });
+
+  describe('attacked through Redis', () => {
+    /** Captures the next request pushed on the service's list (as MONITOR would show it), keeping it out of reach of replicas. */
+    async function capture(client: BusClientProxy, data: unknown): Promise<{ raw: string; pending: Promise<unknown> }> {
+      const pending = client.call(SERVICE, 'test.echo', data, { timeoutMs: 4_000 });
+      const redis = new IORedis(redisUrl);
+      try {
+        const popped = await redis.blpop(requestListKey(prefix, SERVICE), 2);
+        if (!popped) throw new Error('no request was pushed');
+        return { raw: popped[1], pending };
+      } finally {
+        redis.disconnect();
+      }
+    }
+
+    it('acts on a request once: the same bytes pushed again are dropped as a replay', async () => {
+      const client = newClient();
+      const { raw, pending } = await capture(client, { n: 42 });
+      const redis = new IORedis(redisUrl);
+      try {
+        await redis.rpush(requestListKey(prefix, SERVICE), raw, raw, raw);
+        await startReplica(0);
+        await expect(pending).resolves.toMatchObject({ n: 42 });
+        await sleep(300);
+        expect(handled).toHaveLength(1);
+        expect(servers[0].stats().dropped.replayed).toBe(2);
+        // The marker names the request by a hash only.
+        const id = (JSON.parse(raw) as { i: string }).i;
+        expect(await redis.exists(seenKey(prefix, SERVICE, id))).toBe(1);
+        expect((await redis.keys(`${prefix}:bus:seen:*`)).join()).not.toContain(id);
+      } finally {
+        redis.disconnect();
+      }
+    });
+
+    it('does not answer a copy whose reply channel, id, pattern or deadline was changed', async () => {
+      const client = newClient();
+      const { raw, pending } = await capture(client, { n: 7 });
+      const envelope = JSON.parse(raw) as Record<string, unknown>;
+      const attacker = new IORedis(redisUrl);
+      const listener = new IORedis(redisUrl);
+      const heard: string[] = [];
+      try {
+        await listener.psubscribe(`${prefix}:bus:reply:*`);
+        listener.on('pmessage', (_p: string, channel: string) => heard.push(channel));
+        const mine = `${prefix}:bus:reply:attacker:x`;
+        const copies = [{ r: mine }, { i: `${String(envelope['i'])}x`, r: mine }, { p: 'test.crash', r: mine }, { d: Number(envelope['d']) + 1, r: mine }];
+        await attacker.rpush(requestListKey(prefix, SERVICE), ...copies.map((c) => JSON.stringify({ ...envelope, ...c })), raw);
+        await startReplica(0);
+        await expect(pending).resolves.toMatchObject({ n: 7 });
+        await sleep(300);
+        expect(handled).toHaveLength(1);
+        expect(servers[0].stats().dropped.unopenable).toBe(4);
+        expect(heard.filter((c) => c === mine)).toEqual([]);
+      } finally {
+        attacker.disconnect();
+        listener.disconnect();
+      }
+    });
+
+    it('ignores a forged reply on the caller’s channel and takes the genuine one', async () => {
+      const client = newClient();
+      const { raw, pending } = await capture(client, { n: 9 });
+      const id = (JSON.parse(raw) as { i: string }).i;
+      const attacker = new IORedis(redisUrl);
+      try {
+        // Any key the attacker can make: a reply sealed with it does not open with the request's.
+        const forged = JSON.stringify({ i: id, s: Buffer.alloc(64, 7).toString('base64url') });
+        await attacker.publish(client.replyChannel, forged);
+        await attacker.publish(client.replyChannel, JSON.stringify({ i: id, ok: true, data: { n: 666 } }));
+        await attacker.rpush(requestListKey(prefix, SERVICE), raw);
+        await startReplica(0);
+        await expect(pending).resolves.toMatchObject({ n: 9, replica: 0 });
+        expect(client.stats()).toMatchObject({ rejected: 1, replied: 1 });
+      } finally {
+        attacker.disconnect();
+      }
+    });
+
+    it('drops a request whose deadline lies too far ahead (it would have to be remembered that long)', async () => {
+      const client = newClient(3_600_000);
+      const pending = client.call(SERVICE, 'test.echo', { n: 1 });
+      pending.catch(() => undefined);
+      await startReplica(0);
+      await sleep(500);
+      expect(handled).toHaveLength(0);
+      expect(servers[0].stats().dropped['bad-deadline']).toBe(1);
+      await client.close();
+    });
   });
 });

@@ -12,4 +12,6 @@ export * from './lib/revocation';
 export * from './lib/oauth-setups';
 export * from './lib/webhooks';
 export * from './lib/oauth-setups.schemas';
+export * from './lib/bus-request-schemas';
+export * from './lib/events';
 export * from './lib/queue-groups';

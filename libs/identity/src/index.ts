@@ -23,4 +23,3 @@ export * from './lib/revocation/revocation-channel';
 export * from './lib/sign-in-policy';
 export * from './lib/token-status';
 export * from './lib/well-known-scopes';
-export * from './lib/bus-payloads';

@@ -1,8 +1,16 @@
-import { randomBytes } from 'node:crypto';
 import { QUEUE_NAMES } from '@broker/contracts';
+import { testBusKeys } from '@broker/testing';
 import { ConfigError, loadMigrationJobConfig, loadServiceConfig } from '../src';
 
-const valid = { DATABASE_URL: 'postgres://u@127.0.0.1:5432/db', REDIS_URL: 'redis://127.0.0.1:6379', BUS_KEY: randomBytes(32).toString('base64') };
+const keys = testBusKeys();
+// A worker's environment: no bus key pair (it serves no bus requests), its events signing key.
+const valid = {
+  DATABASE_URL: 'postgres://u@127.0.0.1:5432/db',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  BUS_SERVICE_PUBLIC_KEYS: keys.publicKeys,
+  EVENTS_SIGNING_KEY: keys.eventsSigningKeys['worker'],
+  EVENTS_PUBLIC_KEYS: keys.eventsPublicKeys,
+};
 
 function problemsOf(extra: Record<string, string>): string[] {
   try {

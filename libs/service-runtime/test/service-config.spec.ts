@@ -1,14 +1,14 @@
-import { randomBytes } from 'node:crypto';
+import { testBusKeys } from '@broker/testing';
 import { ConfigError, loadServiceConfig } from '../src';
 
-// Random: production refuses keys that are not (see placeholder-secrets.spec.ts).
-const KEY_BYTES = randomBytes(32);
-const KEY = KEY_BYTES.toString('base64');
-const valid = { DATABASE_URL: 'postgres://u@127.0.0.1:5432/db', REDIS_URL: 'redis://127.0.0.1:6379', BUS_KEY: KEY };
+const keys = testBusKeys();
+const BUS = { BUS_SERVICE_PRIVATE_KEY: keys.privateKeys['provider-registry'], BUS_SERVICE_PUBLIC_KEYS: keys.publicKeys };
+const EVENTS = { EVENTS_SIGNING_KEY: keys.eventsSigningKey, EVENTS_PUBLIC_KEYS: keys.eventsPublicKeys };
+const valid = { DATABASE_URL: 'postgres://u@127.0.0.1:5432/db', REDIS_URL: 'redis://127.0.0.1:6379', ...BUS, EVENTS_SIGNING_KEY: keys.eventsSigningKeys['provider-registry'] };
 
 function problemsOf(env: Record<string, string | undefined>, database = true): string[] {
   try {
-    loadServiceConfig('provider-registry', env, { database, defaultPort: 3101 });
+    loadServiceConfig('provider-registry', env, { database, busServer: true, defaultPort: 3101 });
   } catch (err) {
     if (err instanceof ConfigError) return err.problems;
     throw err;
@@ -17,8 +17,8 @@ function problemsOf(env: Record<string, string | undefined>, database = true): s
 }
 
 describe('service configuration', () => {
-  it('fills defaults and decodes the bus key', () => {
-    const config = loadServiceConfig('provider-registry', valid, { database: true, defaultPort: 3101 });
+  it('fills defaults and decodes the bus keys', () => {
+    const config = loadServiceConfig('provider-registry', valid, { database: true, busServer: true, defaultPort: 3101 });
     expect(config).toMatchObject({
       service: 'provider-registry',
       nodeEnv: 'development',
@@ -29,19 +29,40 @@ describe('service configuration', () => {
       redisUrl: valid.REDIS_URL,
       bus: { prefix: 'broker', timeoutMs: 5000 },
     });
-    expect(config.bus.key.equals(KEY_BYTES)).toBe(true);
+    expect(config.bus.keys?.map((k) => k.kid)).toEqual(['r1']);
+    expect(Object.keys(config.bus.publicKeys).sort()).toEqual(['provider-registry', 'token-broker']);
+  });
+
+  it('names missing and malformed bus and events keys, and a missing callee key, without echoing them', () => {
+    expect(problemsOf({ ...valid, BUS_SERVICE_PRIVATE_KEY: 'r1:short' })).toEqual(["BUS_SERVICE_PRIVATE_KEY: private key 'r1': must be 32 bytes (got 3)"]);
+    expect(problemsOf({ ...valid, BUS_SERVICE_PUBLIC_KEYS: keys.publicKeys.split(',')[0] })).toEqual([
+      'BUS_SERVICE_PUBLIC_KEYS: needs the public key of token-broker (token-broker=kid:key)',
+    ]);
+    const broker = (env: Record<string, string>) => () => loadServiceConfig('token-broker', { ...valid, EVENTS_SIGNING_KEY: '', ...env }, { database: true, busServer: true, defaultPort: 3102 });
+    expect(broker({})).toThrow(/EVENTS_SIGNING_KEY: required but not set[\s\S]*EVENTS_PUBLIC_KEYS: required but not set/);
+    expect(broker({ ...EVENTS, EVENTS_SIGNING_KEY: 'nokey' })).toThrow(/EVENTS_SIGNING_KEY: signing key: each entry is kid:key/);
+    const worker = loadServiceConfig(
+      'worker',
+      { ...valid, BUS_SERVICE_PUBLIC_KEYS: '', EVENTS_SIGNING_KEY: keys.eventsSigningKeys.worker, EVENTS_PUBLIC_KEYS: keys.eventsPublicKeys },
+      { database: true, defaultPort: 3103 },
+    );
+    expect(keys.eventsPublicKeys.split(',')).toContain(worker.bus.eventsSigningKey?.publicEntry);
+    expect([...(worker.bus.eventsPublicKeys?.keys() ?? [])].sort()).toEqual(['epr1', 'etb1', 'ewk1']);
   });
 
   it('names every missing variable', () => {
     expect(problemsOf({})).toEqual([
       'DATABASE_URL: required but not set',
       'REDIS_URL: required but not set',
-      'BUS_KEY: required but not set',
+      'BUS_SERVICE_PRIVATE_KEY: required but not set',
+      'BUS_SERVICE_PUBLIC_KEYS: required but not set',
+      // The provider-registry publishes provider change notices, signed with its own key.
+      'EVENTS_SIGNING_KEY: required but not set',
     ]);
   });
 
   it('does not require DATABASE_URL of a service without tables', () => {
-    expect(problemsOf({ REDIS_URL: valid.REDIS_URL, BUS_KEY: KEY }, false)).toEqual([]);
+    expect(problemsOf({ REDIS_URL: valid.REDIS_URL, ...BUS, EVENTS_SIGNING_KEY: valid.EVENTS_SIGNING_KEY }, false)).toEqual([]);
   });
 
   it('names each bad value with what is expected', () => {
@@ -50,16 +71,14 @@ describe('service configuration', () => {
       DATABASE_URL: 'mysql://x',
       PORT: '70000',
       LOG_LEVEL: 'loud',
-      BUS_KEY: Buffer.alloc(16).toString('base64'),
       BUS_TIMEOUT_MS: 'soon',
     });
-    expect(problems).toHaveLength(5);
+    expect(problems).toHaveLength(4);
     expect(problems).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^DATABASE_URL: must be a URL starting with postgres:\/\//),
         'PORT: must be between 1 and 65535',
         expect.stringMatching(/^LOG_LEVEL: /),
-        expect.stringMatching(/^BUS_KEY: must be 32 random bytes/),
         'BUS_TIMEOUT_MS: must be a whole number',
       ]),
     );
@@ -71,7 +90,7 @@ describe('service configuration', () => {
   });
 
   it('requires ENCRYPTION_KEYS and SECRET_PEPPER of a service that keeps secrets, and checks the keyring', () => {
-    const load = (env: Record<string, string>) => loadServiceConfig('token-broker', { ...valid, ...env }, { database: true, secrets: true, defaultPort: 3102 });
+    const load = (env: Record<string, string>) => loadServiceConfig('token-broker', { ...valid, ...EVENTS, ...env }, { database: true, secrets: true, defaultPort: 3102 });
     expect(() => load({})).toThrow(/ENCRYPTION_KEYS: required but not set[\s\S]*SECRET_PEPPER: required but not set/);
     const key = Buffer.alloc(32, 1).toString('base64');
     const pepper = Buffer.alloc(32, 2).toString('base64');
@@ -115,7 +134,7 @@ describe('service configuration', () => {
   });
 
   it('keeps loopback providers a development setting and parses the egress ports', () => {
-    const load = (env: Record<string, string>) => loadServiceConfig('worker', { ...valid, ...env }, { database: true, defaultPort: 3103 });
+    const load = (env: Record<string, string>) => loadServiceConfig('worker', { ...valid, ...EVENTS, ...env }, { database: true, defaultPort: 3103 });
     expect(load({}).egress).toEqual({ allowLoopback: false, allowedPorts: [443] });
     expect(load({ EGRESS_ALLOW_LOOPBACK: 'true', EGRESS_ALLOWED_PORTS: '443,8443' }).egress).toEqual({ allowLoopback: true, allowedPorts: [443, 8443] });
     expect(() => load({ EGRESS_ALLOW_LOOPBACK: 'true', NODE_ENV: 'production' })).toThrow(/EGRESS_ALLOW_LOOPBACK: .*refused when NODE_ENV=production/);
@@ -123,7 +142,7 @@ describe('service configuration', () => {
   });
 
   it('keeps the test fault hooks off by default and out of production', () => {
-    const load = (env: Record<string, string>) => loadServiceConfig('token-broker', { ...valid, ...env }, { database: true, defaultPort: 3102 });
+    const load = (env: Record<string, string>) => loadServiceConfig('token-broker', { ...valid, ...EVENTS, ...env }, { database: true, defaultPort: 3102 });
     expect(load({}).testFaultHooks).toBe(false);
     expect(load({ TEST_FAULT_HOOKS: '1' }).testFaultHooks).toBe(true);
     expect(() => load({ TEST_FAULT_HOOKS: '1', NODE_ENV: 'production' })).toThrow(/TEST_FAULT_HOOKS: .*refused when NODE_ENV=production/);

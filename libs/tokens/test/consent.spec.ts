@@ -28,7 +28,7 @@ describe('ConsentService re-consent', () => {
     await migrateDomainSchema(ds, TOKENS_SCHEMA.schema);
     authorizations = new AuthorizationsService(ds, cipher);
     await provider.start();
-    const linker = new AuthorizationLinker(authorizations, fetch, (e) => events.push(e), () => undefined, 5_000);
+    const linker = new AuthorizationLinker(authorizations, fetch, (e) => void events.push(e), () => undefined, 5_000);
     consent = new ConsentService(ds, cipher, async () => provider.credentials(PROVIDER_ID), linker, fetch, {
       defaultRedirectUri: 'http://127.0.0.1/callback',
       startPageUrl: 'http://127.0.0.1/connect/start',

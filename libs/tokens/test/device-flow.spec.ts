@@ -32,7 +32,7 @@ describe('DeviceFlowService (RFC 8628) on PostgreSQL', () => {
       resolved: resolveProvider('oauth2', { endpoints: { authorizationUrl: `${provider.url}/a`, tokenUrl: `${provider.url}/token` } }, { allowLoopback: true, allowedPorts: [Number(new URL(provider.url).port)] }),
     };
     const access = async (_org: string, id: string) => (id === PROVIDER_ID ? provider.credentials(PROVIDER_ID) : id === PLAIN_PROVIDER_ID ? plain : null);
-    const linker = new AuthorizationLinker(authorizations, fetch, (e) => events.push(e), () => undefined, 5_000);
+    const linker = new AuthorizationLinker(authorizations, fetch, (e) => void events.push(e), () => undefined, 5_000);
     flow = new DeviceFlowService(ds, cipher, new KeyedHasher(randomKey()), access, linker, fetch, async (_org, id, delayMs) => void scheduled.push({ id, delayMs }), { providerTimeoutMs: 5_000 });
   });
 
@@ -55,6 +55,11 @@ describe('DeviceFlowService (RFC 8628) on PostgreSQL', () => {
   const answer = (body: Record<string, unknown>, status = 400) => {
     provider.token = () => ({ status, body });
   };
+  /** Polls as the poller job does once the record's interval has passed. */
+  const pollDue = async (id: string) => {
+    await ds.query(`UPDATE tokens.device_authorizations SET updated_at = now() - interval '1 hour' WHERE id = $1`, [id]);
+    return flow.poll('org', id);
+  };
   const record = async (id: string) =>
     ((await ds.query(`SELECT status, interval_seconds, polls, error, authorization_id FROM tokens.device_authorizations WHERE id = $1`, [id])) as Record<string, unknown>[])[0];
 
@@ -69,22 +74,33 @@ describe('DeviceFlowService (RFC 8628) on PostgreSQL', () => {
   it('polls: pending keeps the interval, slow_down adds 5 s and keeps it; the client sees the state', async () => {
     const { id, deviceCode } = await start('babbage');
     answer({ error: 'authorization_pending' });
-    expect(await flow.poll('org', id)).toBe(5_000);
+    expect(await pollDue(id)).toBe(5_000);
     expect(await flow.exchange('org', 'babbage', PROVIDER_ID, deviceCode)).toMatchObject({ state: 'authorization_pending' });
     answer({ error: 'slow_down' });
-    expect(await flow.poll('org', id)).toBe(10_000);
+    expect(await pollDue(id)).toBe(10_000);
     expect(await flow.exchange('org', 'babbage', PROVIDER_ID, deviceCode)).toMatchObject({ state: 'slow_down' });
     answer({ error: 'authorization_pending' });
-    expect(await flow.poll('org', id)).toBe(10_000); // kept
+    expect(await pollDue(id)).toBe(10_000); // kept
     expect(await record(id)).toMatchObject({ status: 'pending', interval_seconds: 10, polls: 3 });
     expect(provider.tokenRequests.at(-1)?.get('device_code')).toBe(deviceCode);
     expect(provider.tokenRequests.at(-1)?.get('grant_type')).toBe('urn:ietf:params:oauth:grant-type:device_code');
   });
 
+  it('a poll asked for before the record’s interval (a forged or duplicate job) waits instead of calling the provider', async () => {
+    const { id } = await start('early');
+    answer({ error: 'authorization_pending' });
+    const requests = provider.tokenRequests.length;
+    const wait = await flow.poll('org', id);
+    expect(wait).toBeGreaterThan(3_000);
+    expect(wait).toBeLessThanOrEqual(5_000);
+    expect(provider.tokenRequests.length).toBe(requests);
+    expect(await record(id)).toMatchObject({ status: 'pending', polls: 0 });
+  });
+
   it('links the account on success like a consent callback, then stops polling', async () => {
     const { id, deviceCode } = await start('lovelace');
     answer({ access_token: 'device-at', refresh_token: 'device-rt', token_type: 'Bearer', expires_in: 3600 }, 200);
-    expect(await flow.poll('org', id)).toBeNull();
+    expect(await pollDue(id)).toBeNull();
     const linked = await record(id);
     expect(linked).toMatchObject({ status: 'authorized', authorization_id: expect.any(String) });
     expect(await authorizations.tokens('org', linked['authorization_id'] as string)).toMatchObject({ accessToken: 'device-at', refreshToken: 'device-rt' });
@@ -98,7 +114,7 @@ describe('DeviceFlowService (RFC 8628) on PostgreSQL', () => {
   it('stops on access_denied: record denied, no authorization', async () => {
     const { id, deviceCode } = await start('denied-user');
     answer({ error: 'access_denied' });
-    expect(await flow.poll('org', id)).toBeNull();
+    expect(await pollDue(id)).toBeNull();
     expect(await record(id)).toMatchObject({ status: 'denied', authorization_id: null });
     expect(await flow.exchange('org', 'denied-user', PROVIDER_ID, deviceCode)).toMatchObject({ state: 'access_denied' });
     expect(await ds.query(`SELECT 1 FROM tokens.authorizations WHERE user_id = 'denied-user'`)).toEqual([]);
@@ -113,17 +129,17 @@ describe('DeviceFlowService (RFC 8628) on PostgreSQL', () => {
     expect(await flow.exchange('org', 'late', PROVIDER_ID, late.deviceCode)).toMatchObject({ state: 'expired_token' });
     const told = await start('told');
     answer({ error: 'expired_token' });
-    expect(await flow.poll('org', told.id)).toBeNull();
+    expect(await pollDue(told.id)).toBeNull();
     expect(await record(told.id)).toMatchObject({ status: 'expired' });
   });
 
   it('retries at the interval when the provider is down; fails for good on a refusal', async () => {
     const { id, deviceCode } = await start('flaky');
     answer({ error: 'server_error' }, 503);
-    expect(await flow.poll('org', id)).toBe(5_000);
+    expect(await pollDue(id)).toBe(5_000);
     expect(await record(id)).toMatchObject({ status: 'pending' });
     answer({ error: 'invalid_client' }, 401);
-    expect(await flow.poll('org', id)).toBeNull();
+    expect(await pollDue(id)).toBeNull();
     expect(await flow.exchange('org', 'flaky', PROVIDER_ID, deviceCode)).toMatchObject({ state: 'failed' });
   });
 

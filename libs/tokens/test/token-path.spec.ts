@@ -45,7 +45,7 @@ describe('TokenPath on PostgreSQL', () => {
   let authorizations: AuthorizationsService;
   let access: ProviderAccess;
 
-  const replica = (options = {}) => new TokenPath(ds, cipher, access, fetch, (e) => events.push(e), { ...DEFAULT_TOKEN_PATH_OPTIONS, memoryTtlMs: 0, ...options });
+  const replica = (options = {}) => new TokenPath(ds, cipher, access, fetch, (e) => void events.push(e), { ...DEFAULT_TOKEN_PATH_OPTIONS, memoryTtlMs: 0, ...options });
 
   /** An authorization whose token was issued an hour ago and expires in `expiresInSeconds`. */
   async function authorization(user: string, expiresInSeconds: number) {

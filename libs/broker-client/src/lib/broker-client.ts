@@ -1,5 +1,4 @@
-import { Logger, OnApplicationShutdown } from '@nestjs/common';
-import { BusClientProxy, BusError, BusRemoteError, BusTimeoutError } from '@broker/bus';
+import { BusError, BusRemoteError, BusRequester, BusTimeoutError } from '@broker/bus-protocol';
 import type { AcquireTokenRequest, AcquiredToken } from '@broker/contracts';
 import { AccessTokenSource, ClientCredentialsSource, ProvidedTokenSource } from './access-token-source';
 import { BrokerClientError, codeForBusError, redact } from './errors';
@@ -20,8 +19,12 @@ export interface BrokerClientStats {
   busRequests: number;
   /** Own access tokens fetched (or asked of `getAccessToken`). */
   ownTokenFetches: number;
-  /** Well-formed events received on the events channel. */
+  /** Genuine (signed) events received on the events channel. */
   eventsReceived: number;
+  /** Messages on the events channel that were not genuine events (forged, altered, stale): ignored. */
+  eventsRejected: number;
+  /** Bus replies that did not open with their request's key (forged): ignored. */
+  forgedReplies: number;
   /** Times the whole cache was dropped because events may have been missed. */
   cacheClears: number;
   /** Authorizations in the local cache now. */
@@ -37,37 +40,44 @@ const PATTERN = 'tokens.acquire';
  * with its own `client_credentials` token, a local cache kept right by the broker's events, one
  * bus request per key at a time, and a hard deadline on every call.
  */
-export class BrokerClient implements OnApplicationShutdown {
-  private readonly logger: Logger;
-  private readonly bus: BusClientProxy;
+export class BrokerClient {
+  private readonly bus: BusRequester;
   private readonly events: EventSubscription;
   private readonly ownTokens: AccessTokenSource;
   private readonly cache: TokenCache;
   private readonly waits = new Waits();
-  private readonly counters = { acquires: 0, cacheHits: 0, sharedRequests: 0, busRequests: 0, eventsReceived: 0, cacheClears: 0 };
+  private readonly counters = { acquires: 0, cacheHits: 0, sharedRequests: 0, busRequests: 0, eventsReceived: 0, eventsRejected: 0, cacheClears: 0 };
   private closed = false;
   private closing?: Promise<void>;
 
   private constructor(private readonly options: ResolvedOptions) {
-    this.logger = new Logger(options.name);
     this.cache = new TokenCache(options.maxCachedTokens);
     const credentials = options.credentials;
     this.ownTokens = 'getAccessToken' in credentials ? new ProvidedTokenSource(credentials) : new ClientCredentialsSource(credentials);
-    this.bus = new BusClientProxy({
+    this.bus = new BusRequester({
       redisUrl: options.redisUrl,
-      busKey: options.busKey,
+      servicePublicKeys: { 'token-broker': options.brokerKey },
       prefix: options.prefix,
       defaultTimeoutMs: options.defaultTimeoutMs,
       name: options.name,
+      // No ready check: it sends INFO, which a consumer's Redis ACL user need not have.
+      redisOptions: { enableReadyCheck: false },
     });
     this.events = new EventSubscription(
       options.redisUrl,
       options.prefix,
       options.name,
+      options.eventKeys,
       {
         onEvent: (event) => {
           this.counters.eventsReceived++;
-          this.cache.invalidate(event.authorizationId, event.userId, event.providerId);
+          if (event.type === 'provider.changed') this.cache.invalidateProvider(event.providerId);
+          else this.cache.invalidate(event.authorizationId, event.userId, event.providerId);
+        },
+        onRejected: (reason) => {
+          if (this.counters.eventsRejected++ % 1000 === 0) {
+            this.options.logger.warn(`ignored a message on the events channel that is not a genuine broker event (${reason})`);
+          }
         },
         onGap: () => {
           this.counters.cacheClears++;
@@ -79,13 +89,15 @@ export class BrokerClient implements OnApplicationShutdown {
           this.cache.setStoring(true);
         },
       },
-      this.logger,
+      options.logger,
     );
   }
 
   /**
-   * Connects to the bus and subscribes to the broker's events. Rejects with UNAVAILABLE when Redis
-   * cannot be reached within `connectTimeoutMs`, and INVALID_REQUEST for wrong options.
+   * Connects to the bus, subscribes to the broker's events and (unless `verifyBroker: false`) checks
+   * that the token-broker answers a request sealed to `brokerPublicKey`. Rejects within
+   * `connectTimeoutMs`: UNAVAILABLE when Redis or the broker cannot be reached (or the key is not
+   * the broker's), INVALID_REQUEST for wrong options.
    */
   static async connect(options: BrokerClientOptions): Promise<BrokerClient> {
     const client = new BrokerClient(resolveOptions(options));
@@ -100,13 +112,25 @@ export class BrokerClient implements OnApplicationShutdown {
 
   private async open(): Promise<void> {
     const ms = this.options.connectTimeoutMs;
-    const opening = Promise.all([this.bus.connect(), this.events.start()]).then(
-      () => undefined,
-      () => {
-        throw new BrokerClientError('UNAVAILABLE', 'could not connect to the bus');
-      },
-    );
-    await this.waits.bound(opening, Date.now() + ms, () => new BrokerClientError('UNAVAILABLE', `could not connect to the bus within ${ms} ms`));
+    const deadline = Date.now() + ms;
+    let stage = 'Redis';
+    const opening = (async () => {
+      try {
+        await Promise.all([this.bus.connect(), this.events.start()]);
+      } catch {
+        throw new BrokerClientError('UNAVAILABLE', 'could not connect to Redis (check redisUrl and the ACL user)');
+      }
+      if (!this.options.verifyBroker) return;
+      stage = 'the token-broker';
+      try {
+        // Public and cheap; an answer proves the token-broker runs and holds the key we seal to.
+        await this.bus.call('token-broker', 'identity.jwks', {}, { timeoutMs: Math.max(1, deadline - Date.now()) });
+      } catch (err) {
+        throw new BrokerClientError('UNAVAILABLE', `the token-broker did not answer over the bus (${err instanceof BusError ? err.code : 'error'}): is it running, and is brokerPublicKey its current key?`);
+      }
+    })();
+    opening.catch(() => undefined);
+    await this.waits.bound(opening, deadline, () => new BrokerClientError('UNAVAILABLE', `could not reach ${stage} within ${ms} ms`));
   }
 
   /**
@@ -136,6 +160,7 @@ export class BrokerClient implements OnApplicationShutdown {
     return this.closing;
   }
 
+  /** Nest calls this on `app.close()` (see the `/nest` entry); closes the client. */
   onApplicationShutdown(): Promise<void> {
     return this.close();
   }
@@ -143,6 +168,7 @@ export class BrokerClient implements OnApplicationShutdown {
   stats(): BrokerClientStats {
     return {
       ...this.counters,
+      forgedReplies: this.bus.stats().rejected,
       ownTokenFetches: this.ownTokens.fetches,
       cachedTokens: this.cache.size,
       subscribed: this.events.subscribed,
@@ -213,7 +239,7 @@ export class BrokerClient implements OnApplicationShutdown {
     this.counters.busRequests++;
     let reply: unknown;
     try {
-      reply = await this.bus.request(PATTERN, payload, { auth, timeoutMs: remaining });
+      reply = await this.bus.call('token-broker', PATTERN, payload, { auth, timeoutMs: remaining });
     } catch (err) {
       throw this.busError(err, auth);
     }

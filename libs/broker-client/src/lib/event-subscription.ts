@@ -1,36 +1,23 @@
-import type { LoggerService } from '@nestjs/common';
+import type { KeyObject } from 'node:crypto';
 import IORedis from 'ioredis';
-import { createRedisConnection } from '@broker/bus';
-import { BROKER_EVENT_TYPES, BrokerEvent, brokerEventsChannel } from '@broker/contracts';
+import { EventRejection, closeConnection, createRedisConnection, verifyEvent } from '@broker/bus-protocol';
+import { BusEvent, brokerEventsChannel } from '@broker/contracts';
+import type { BrokerClientLogger } from './options';
 
 export interface EventHandlers {
-  /** A well-formed event about an authorization. */
-  onEvent(event: Pick<BrokerEvent, 'authorizationId'> & Partial<BrokerEvent>): void;
+  /** A genuine (signed) event: about an authorization, or a provider change notice. */
+  onEvent(event: BusEvent): void;
+  /** A message that is not a genuine broker event (forged, altered, stale or malformed): ignored. */
+  onRejected(reason: EventRejection): void;
   /** Events may have been missed from now on (connection lost). */
   onGap(): void;
   /** Subscribed again after a gap: events arrive again. */
   onResumed(): void;
 }
 
-/** Parses one message of the events channel; undefined when it is not an event we can act on. */
-export function parseBrokerEvent(raw: string): (Pick<BrokerEvent, 'authorizationId'> & Partial<BrokerEvent>) | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const v = value as Record<string, unknown>;
-  const authorizationId = v['authorizationId'];
-  if (typeof authorizationId !== 'string' || authorizationId === '') return undefined;
-  // An event of a type newer than this client still names an authorization: acting on it is safe.
-  if (v['type'] !== undefined && typeof v['type'] !== 'string') return undefined;
-  const event: Pick<BrokerEvent, 'authorizationId'> & Partial<BrokerEvent> = { authorizationId };
-  if (typeof v['type'] === 'string' && (BROKER_EVENT_TYPES as readonly string[]).includes(v['type'])) event.type = v['type'] as BrokerEvent['type'];
-  if (typeof v['userId'] === 'string') event.userId = v['userId'];
-  if (typeof v['providerId'] === 'string') event.providerId = v['providerId'];
-  return event;
+/** Checks one message of the events channel: the event if the broker signed it, else why not. */
+export function parseBrokerEvent(keys: ReadonlyMap<string, KeyObject>, raw: string): { ok: true; event: BusEvent } | { ok: false; reason: EventRejection } {
+  return verifyEvent(keys, raw);
 }
 
 /**
@@ -50,15 +37,18 @@ export class EventSubscription {
     redisUrl: string,
     prefix: string,
     name: string,
+    private readonly keys: ReadonlyMap<string, KeyObject>,
     private readonly handlers: EventHandlers,
-    private readonly logger: LoggerService,
+    private readonly logger: BrokerClientLogger,
   ) {
     this.channel = brokerEventsChannel(prefix);
-    this.redis = createRedisConnection(redisUrl, `${name}:events`);
+    // No ready check: it sends INFO, which a consumer's Redis ACL user need not have.
+    this.redis = createRedisConnection(redisUrl, `${name}:events`, { enableReadyCheck: false });
     this.redis.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return;
-      const event = parseBrokerEvent(message);
-      if (event) this.handlers.onEvent(event);
+      const checked = parseBrokerEvent(this.keys, message);
+      if (checked.ok) this.handlers.onEvent(checked.event);
+      else this.handlers.onRejected(checked.reason);
     });
     this.redis.on('error', (err: Error) => {
       if (this.closing || this.reported) return;
@@ -108,7 +98,6 @@ export class EventSubscription {
   async close(): Promise<void> {
     this.closing = true;
     this.healthy = false;
-    await this.redis.quit().catch(() => undefined);
-    this.redis.disconnect();
+    await closeConnection(this.redis);
   }
 }

@@ -1,4 +1,6 @@
+import type { KeyObject } from 'node:crypto';
 import type { AcquireTokenRequest } from '@broker/contracts';
+import { BusKeyError, ServicePublicKey, parseEventPublicKeys, parseServicePublicKeys } from '@broker/bus-protocol';
 import { BrokerClientError } from './errors';
 
 /** The broker's token endpoint and this service's OAuth client there (`client_credentials`). */
@@ -23,10 +25,15 @@ export interface AccessTokenProvider {
 }
 
 export interface BrokerClientOptions {
-  /** The broker's Redis (its REDIS_URL). */
+  /** The broker's Redis, with this service's own ACL user: `redis://<user>:<password>@host:6379`. */
   redisUrl: string;
-  /** The bus key shared with the broker (its BUS_KEY, 32 bytes). */
-  busKey: Buffer;
+  /**
+   * The token-broker's bus public key, `kid:base64url` (its entry in the broker's
+   * BUS_SERVICE_PUBLIC_KEYS). Requests are sealed to it; only the token-broker can open them.
+   */
+  brokerPublicKey: string;
+  /** Public keys of the broker's events signer, `kid:base64url[,kid:base64url]` (its EVENTS_PUBLIC_KEYS). */
+  eventsPublicKeys: string;
   /** Bus prefix (the broker's BUS_PREFIX); also names the events channel. */
   prefix: string;
   credentials: ClientCredentials | AccessTokenProvider;
@@ -34,18 +41,37 @@ export interface BrokerClientOptions {
   defaultTimeoutMs?: number;
   /** Remaining life a token must have when the call gives none (s); default 60. */
   defaultMinValiditySeconds?: number;
-  /** Names the Redis connections (CLIENT LIST) and the logger; default `broker-client`. */
+  /**
+   * Names the Redis connections (CLIENT LIST), the logger and this client's reply channel
+   * (`<prefix>:bus:reply:<name>:*`, which the consumer's Redis ACL user is limited to); default `broker-client`.
+   */
   name?: string;
+  /** Where warnings go (never a token); default `console`. */
+  logger?: BrokerClientLogger;
+  /**
+   * Whether `connect()` also asks the token-broker for its JWKS over the bus, proving that it runs
+   * and holds the key `brokerPublicKey` names; default true.
+   */
+  verifyBroker?: boolean;
   /** Bound of `connect()` (ms): Redis connections and the events subscription; default 10000. */
   connectTimeoutMs?: number;
   /** Most authorizations kept in the local cache; default 10000 (expired ones go first, then the oldest). */
   maxCachedTokens?: number;
 }
 
+/** The few logging calls the client makes. */
+export interface BrokerClientLogger {
+  warn(message: string): void;
+  log?(message: string): void;
+}
+
 export interface ResolvedOptions {
   redisUrl: string;
-  busKey: Buffer;
+  brokerKey: ServicePublicKey;
+  eventKeys: ReadonlyMap<string, KeyObject>;
   prefix: string;
+  logger: BrokerClientLogger;
+  verifyBroker: boolean;
   credentials: ClientCredentials | AccessTokenProvider;
   defaultTimeoutMs: number;
   defaultMinValiditySeconds: number;
@@ -73,8 +99,22 @@ function positive(value: number | undefined, fallback: number, name: string, all
 export function resolveOptions(options: BrokerClientOptions): ResolvedOptions {
   if (!options || typeof options !== 'object') throw invalidOption('options are required');
   if (typeof options.redisUrl !== 'string' || !options.redisUrl) throw invalidOption('redisUrl is required');
-  if (!Buffer.isBuffer(options.busKey) || options.busKey.length !== 32) throw invalidOption('busKey must be a 32-byte Buffer');
   if (typeof options.prefix !== 'string' || !options.prefix) throw invalidOption('prefix is required');
+  if (typeof options.name === 'string' && !/^[A-Za-z0-9_.-]{1,64}$/.test(options.name)) throw invalidOption('name: letters, digits, _ . - only (at most 64)');
+  let brokerKey: ServicePublicKey | undefined;
+  let eventKeys: ReadonlyMap<string, KeyObject>;
+  try {
+    if (typeof options.brokerPublicKey !== 'string') throw new BusKeyError('is required');
+    brokerKey = parseServicePublicKeys(`token-broker=${options.brokerPublicKey}`)['token-broker'];
+  } catch (err) {
+    throw invalidOption(`brokerPublicKey ${err instanceof BusKeyError ? err.message : 'is not kid:key'}`);
+  }
+  try {
+    if (typeof options.eventsPublicKeys !== 'string') throw new BusKeyError('is required');
+    eventKeys = parseEventPublicKeys(options.eventsPublicKeys);
+  } catch (err) {
+    throw invalidOption(`eventsPublicKeys ${err instanceof BusKeyError ? err.message : 'is not kid:key'}`);
+  }
   const credentials = options.credentials;
   if (!credentials || typeof credentials !== 'object') throw invalidOption('credentials are required');
   if ('getAccessToken' in credentials) {
@@ -89,8 +129,11 @@ export function resolveOptions(options: BrokerClientOptions): ResolvedOptions {
   }
   return {
     redisUrl: options.redisUrl,
-    busKey: options.busKey,
+    brokerKey: brokerKey as ServicePublicKey,
+    eventKeys,
     prefix: options.prefix,
+    logger: options.logger ?? consoleLogger(options.name ?? 'broker-client'),
+    verifyBroker: options.verifyBroker !== false,
     credentials,
     defaultTimeoutMs: positive(options.defaultTimeoutMs, DEFAULT_TIMEOUT_MS, 'defaultTimeoutMs'),
     defaultMinValiditySeconds: positive(options.defaultMinValiditySeconds, DEFAULT_MIN_VALIDITY_SECONDS, 'defaultMinValiditySeconds', true),
@@ -152,4 +195,8 @@ export function parseRequest(request: AcquireRequest, defaults: Pick<ResolvedOpt
     throw badRequest('give either authorizationId or both userId and providerId');
   }
   return { kind: 'alias', userId, providerId, minValiditySeconds, timeoutMs };
+}
+
+function consoleLogger(name: string): BrokerClientLogger {
+  return { warn: (message) => console.warn(`[${name}] ${message}`) };
 }

@@ -156,6 +156,18 @@ export class TokenCache {
     }
   }
 
+  /**
+   * Drops every token of a provider (its status or credentials changed: a disabled provider serves
+   * nothing); requests under way will not cache their answer. Rare, so a scan is fine.
+   */
+  invalidateProvider(providerId: string): void {
+    for (const [id, entry] of [...this.entries]) {
+      if (entry.token.providerId === providerId) this.remove(id);
+    }
+    for (const flight of this.flights.values()) flight.stale = true;
+    this.flights.clear();
+  }
+
   /** Forgets everything, including what requests under way bring back. */
   clear(): void {
     this.entries.clear();

@@ -6,8 +6,9 @@ import { NestFactory } from '@nestjs/core';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import IORedis from 'ioredis';
 import { BusContext, BusException, BusServer } from '@broker/bus';
-import { AcquireTokenRequest, AcquiredToken, BrokerEvent, brokerEventsChannel } from '@broker/contracts';
-import { randomKey, testRedisUrl, uniquePrefix } from '@broker/testing';
+import { AcquireTokenRequest, AcquiredToken, BrokerEvent, BusEvent, brokerEventsChannel } from '@broker/contracts';
+import { testRedisUrl, uniquePrefix } from '@broker/testing';
+import { generateEventSigningKey, generateServiceKey, parseEventSigningKey, parseServicePrivateKeys, signEvent } from '@broker/bus-protocol';
 
 /** One authorization the fake broker knows. */
 export interface FakeAuthorization {
@@ -108,6 +109,11 @@ const STATE = Symbol('FAKE_BROKER_STATE');
 class FakeTokensController {
   constructor(@Inject(STATE) private readonly state: FakeBrokerState) {}
 
+  @MessagePattern('identity.jwks')
+  jwks(): { keys: [] } {
+    return { keys: [] };
+  }
+
   @MessagePattern('tokens.acquire')
   async acquire(@Payload() request: AcquireTokenRequest, @Ctx() ctx: BusContext): Promise<AcquiredToken> {
     const auth = ctx.getAuth();
@@ -123,13 +129,19 @@ class FakeTokensController {
 export interface FakeBroker {
   state: FakeBrokerState;
   redisUrl: string;
-  busKey: Buffer;
+  /** What a consumer is given: the token-broker's public key and the events keys. */
+  brokerPublicKey: string;
+  eventsPublicKeys: string;
   prefix: string;
   tokenUrl: string;
   clientId: string;
   clientSecret: string;
-  /** Publishes an event on the broker's events channel (or any raw message). */
+  /** Publishes an event signed with the broker's events key (missing fields filled in), or any raw message. */
   publish(event: Partial<BrokerEvent> | string): Promise<void>;
+  /** A complete event as the broker would send it, unsigned (what anyone on Redis could publish). */
+  event(fields: Partial<BrokerEvent>): BrokerEvent;
+  /** The message the broker would publish for an event (signed), without publishing it. */
+  sign(event: BusEvent): string;
   /** A fresh Redis connection for the test's own use (closed with the broker). */
   redis(): IORedis;
   close(): Promise<void>;
@@ -139,7 +151,9 @@ export interface FakeBroker {
 export async function startFakeBroker(label: string): Promise<FakeBroker> {
   const state = new FakeBrokerState();
   const redisUrl = testRedisUrl();
-  const busKey = randomKey();
+  const serviceKey = generateServiceKey('b1');
+  const signing = generateEventSigningKey('e1');
+  const signingKey = parseEventSigningKey(signing.privateKey);
   const prefix = uniquePrefix(label);
   const clientId = 'svc-client';
   const clientSecret = `secret:${randomBytes(6).toString('hex')} +&`;
@@ -148,7 +162,7 @@ export async function startFakeBroker(label: string): Promise<FakeBroker> {
   class FakeBrokerModule {}
 
   const app: INestMicroservice = await NestFactory.createMicroservice(FakeBrokerModule, {
-    strategy: new BusServer({ redisUrl, busKey, prefix, service: 'token-broker' }),
+    strategy: new BusServer({ redisUrl, keys: parseServicePrivateKeys(serviceKey.privateKey), prefix, service: 'token-broker' }),
     logger: false,
   });
   await app.listen();
@@ -168,14 +182,17 @@ export async function startFakeBroker(label: string): Promise<FakeBroker> {
   return {
     state,
     redisUrl,
-    busKey,
+    brokerPublicKey: serviceKey.publicKey,
+    eventsPublicKeys: signing.publicKey,
     prefix,
     tokenUrl: `http://127.0.0.1:${port}/api/v1/oauth/token`,
     clientId,
     clientSecret,
     redis,
+    event: fullEvent,
+    sign: (event) => signEvent(signingKey, event),
     async publish(event) {
-      await publisher.publish(brokerEventsChannel(prefix), typeof event === 'string' ? event : JSON.stringify(event));
+      await publisher.publish(brokerEventsChannel(prefix), typeof event === 'string' ? event : signEvent(signingKey, fullEvent(event)));
     },
     async close() {
       state.release();
@@ -184,6 +201,10 @@ export async function startFakeBroker(label: string): Promise<FakeBroker> {
       await Promise.all(connections.map((c) => c.quit().catch(() => undefined)));
     },
   };
+}
+
+function fullEvent(fields: Partial<BrokerEvent>): BrokerEvent {
+  return { type: 'authorization.revoked', orgId: 'org-1', authorizationId: 'auth-1', providerId: 'github', userId: 'user-1', status: 'active', at: new Date().toISOString(), ...fields };
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -1,31 +1,25 @@
-/** Where the bus lives and the key that seals its payloads; shared by clients and servers. */
-export interface BusConnectionOptions {
-  redisUrl: string;
-  /** 32-byte shared key (BUS_KEY) sealing request payloads at rest in Redis. */
-  busKey: Buffer;
-  /** Redis key prefix of every bus queue and channel (lets tests and tenants share a server). */
-  prefix?: string;
-}
+import type { ZodType } from 'zod';
+import type { BusRequesterOptions, ServiceKeyPair } from '@broker/bus-protocol';
 
-export interface BusServerOptions extends BusConnectionOptions {
-  /** The service whose request queue this server consumes. */
+export { DEFAULT_BUS_PREFIX, DEFAULT_BUS_TIMEOUT_MS } from '@broker/bus-protocol';
+
+export interface BusServerOptions {
+  redisUrl: string;
+  /** Redis key prefix of every bus list and channel (lets tests and tenants share a server). */
+  prefix?: string;
+  /** The service whose request list this server consumes. */
   service: string;
+  /** This service's key pairs (BUS_SERVICE_PRIVATE_KEY): current first, then one still accepted during a rotation. */
+  keys: ServiceKeyPair[];
   /** Requests one process handles at once. */
   concurrency?: number;
-}
-
-export interface BusClientOptions extends BusConnectionOptions {
-  /** Timeout of a request when the call does not give one. */
-  defaultTimeoutMs?: number;
-  /** Names the client's Redis connections (CLIENT LIST), e.g. the calling service. */
-  name?: string;
   /**
-   * Send the requests issued in one tick in one write (ioredis auto-pipelining). Worth it for a
-   * caller with many requests in flight (the gateway: +10–25 % REST throughput in bench:tokens);
-   * costs latency at ordinary rates. Default off.
+   * Payload schema of each pattern; by default the contracts' (`BUS_REQUEST_SCHEMAS`). A request
+   * for a pattern without a schema is refused: nothing reaches a handler unchecked.
    */
-  autoPipelining?: boolean;
+  requestSchemas?: Readonly<Record<string, ZodType>>;
+  /** Names the Redis connections (CLIENT LIST); default `bus-server:<service>`. */
+  name?: string;
 }
 
-export const DEFAULT_BUS_PREFIX = 'broker';
-export const DEFAULT_BUS_TIMEOUT_MS = 5_000;
+export type BusClientOptions = BusRequesterOptions;

@@ -1,48 +1,77 @@
 import { CustomTransportStrategy, Server } from '@nestjs/microservices';
 import IORedis from 'ioredis';
 import { lastValueFrom } from 'rxjs';
-import { BusErrorPayload, isBusErrorPayload } from '@broker/contracts';
-import { ReplyKeyAgreement, deriveRequestKey, open, seal } from './bus-crypto';
-import { BusContext } from './bus-context';
-import { BusServerOptions, DEFAULT_BUS_PREFIX } from './bus-options';
-import { createRedisConnection } from './redis-connection';
+import type { ZodType } from 'zod';
+import { BUS_REQUEST_SCHEMAS, BusErrorPayload, isBusErrorPayload } from '@broker/contracts';
 import {
   ReplyBody,
-  ReplyMessage,
-  RequestBody,
   RequestEnvelope,
-  busQueueName,
-  replyAad,
-  requestAad,
+  RequestOpenError,
+  ServiceKeyPair,
+  SessionKeys,
+  closeConnection,
+  openRequest,
+  requestEnvelopeSchema,
   requestListKey,
-} from './wire';
+  sealReply,
+  seenKey,
+} from '@broker/bus-protocol';
+import { BusContext } from './bus-context';
+import { createRedisConnection } from './redis-connection';
+import { DEFAULT_BUS_PREFIX, type BusServerOptions } from './bus-options';
+import { validateBusPayload } from './bus-payload.pipe';
 
 /** Requests a replica takes at once when more are waiting. */
 const BATCH = 8;
+/** A deadline further ahead than this is refused: it bounds how long a request id is remembered. */
+export const MAX_DEADLINE_AHEAD_MS = 10 * 60_000;
 
 const INTERNAL_ERROR: BusErrorPayload = { code: 'INTERNAL', message: 'internal error' };
+
+/** Why a request was dropped without an answer (counted; logged at most every 10 s per reason). */
+export type DropReason = 'malformed' | 'expired' | 'bad-deadline' | 'unknown-key' | 'unopenable' | 'replayed' | 'bad-reply-channel' | 'late';
+
+export interface BusServerStats {
+  handled: number;
+  /** Answered BAD_REQUEST because the payload did not match its schema. */
+  invalid: number;
+  dropped: Record<DropReason, number>;
+}
 
 /**
  * Nest microservice transport on a Redis list per service: callers RPUSH sealed requests, each
  * replica BLPOPs them, so each request is handled by exactly one replica, and requests pushed while
- * no replica runs are handled when one starts (unless their caller's deadline passed). Replies go
- * to the caller's own pub/sub channel, sealed for that caller only.
+ * no replica runs are handled when one starts (unless their caller's deadline passed).
  *
- * Why not one BullMQ job per request (the first version): a job costs several Lua scripts, an
- * events stream entry and lock bookkeeping, which measured 0.8 ms p50 per round trip and most of
- * Redis' CPU. Request/reply needs none of it: the caller's deadline is the retry policy, and a
- * request lost with a crashed replica ends in the caller's typed timeout (at most once, never a
- * duplicate execution). Durable background work stays on BullMQ queues (`JobQueuesModule`).
+ * Redis is not trusted: a request is acted on only if it opens under its caller's HPKE session with
+ * one of this service's private keys (every routing fact bound), is within its deadline, has not
+ * been acted on before (a `SET NX` on a hash of its id, kept until the deadline) and its payload
+ * matches the pattern's schema. The reply is sealed under a key of that session and the request
+ * id, so only the caller can read it, and a reply that opens proves it came from a holder of the
+ * service's key (sealing.ts).
+ *
+ * Why a list and not one BullMQ job per request (the first version): a job costs several Lua
+ * scripts, an events stream entry and lock bookkeeping, which measured 0.8 ms p50 per round trip.
+ * Request/reply needs none of it: the caller's deadline is the retry policy, and a request lost
+ * with a crashed replica ends in the caller's typed timeout (at most once, never run twice).
  */
 export class BusServer extends Server implements CustomTransportStrategy {
   private blocking?: IORedis;
   private publisher?: IORedis;
-  private readonly requestKey: Buffer;
-  private readonly keys = new ReplyKeyAgreement();
-  private readonly queue: string;
+  private readonly prefix: string;
   private readonly listKey: string;
+  private readonly keys: ReadonlyMap<string, ServiceKeyPair>;
+  /** Callers' sessions this replica has opened requests of (their keys, bounded). */
+  private readonly sessions = new SessionKeys();
+  private readonly schemas: Readonly<Record<string, ZodType>>;
   private readonly concurrency: number;
   private readonly inflight = new Set<Promise<void>>();
+  private readonly counters: BusServerStats = {
+    handled: 0,
+    invalid: 0,
+    dropped: { malformed: 0, expired: 0, 'bad-deadline': 0, 'unknown-key': 0, unopenable: 0, replayed: 0, 'bad-reply-channel': 0, late: 0 },
+  };
+  private readonly lastWarned = new Map<DropReason, number>();
   private slotFreed?: () => void;
   private closing = false;
   private batchPop = true;
@@ -50,14 +79,16 @@ export class BusServer extends Server implements CustomTransportStrategy {
 
   constructor(private readonly options: BusServerOptions) {
     super();
-    this.requestKey = deriveRequestKey(options.busKey);
-    this.queue = busQueueName(options.service);
-    this.listKey = requestListKey(options.prefix ?? DEFAULT_BUS_PREFIX, options.service);
+    if (options.keys.length === 0) throw new Error(`bus server '${options.service}' needs at least one key pair`);
+    this.prefix = options.prefix ?? DEFAULT_BUS_PREFIX;
+    this.listKey = requestListKey(this.prefix, options.service);
+    this.keys = new Map(options.keys.map((k) => [k.kid, k]));
+    this.schemas = options.requestSchemas ?? (BUS_REQUEST_SCHEMAS as unknown as Record<string, ZodType>);
     this.concurrency = options.concurrency ?? 64;
   }
 
   listen(callback: (...optionalParams: unknown[]) => void): void {
-    const name = `bus-server:${this.options.service}`;
+    const name = this.options.name ?? `bus-server:${this.options.service}`;
     // No auto-pipelining for replies: it batches only under heavy load and costs latency (a pipeline
     // object per reply) at ordinary rates (p99 at 1 000 req/s: 7.1 ms with it, 5.0 ms without).
     this.publisher = createRedisConnection(this.options.redisUrl, `${name}:publish`);
@@ -78,7 +109,7 @@ export class BusServer extends Server implements CustomTransportStrategy {
     this.blocking?.disconnect();
     await this.loop;
     await Promise.allSettled([...this.inflight]);
-    await this.publisher?.quit().catch(() => undefined);
+    await closeConnection(this.publisher);
   }
 
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the signature Nest's Server declares
@@ -88,6 +119,11 @@ export class BusServer extends Server implements CustomTransportStrategy {
 
   unwrap<T>(): T {
     return this.blocking as T;
+  }
+
+  /** What this replica handled and dropped (for tests, metrics and the attack suite). */
+  stats(): BusServerStats {
+    return { ...this.counters, dropped: { ...this.counters.dropped } };
   }
 
   private async consume(): Promise<void> {
@@ -137,61 +173,72 @@ export class BusServer extends Server implements CustomTransportStrategy {
     });
   }
 
+  private drop(reason: DropReason, detail: string): void {
+    this.counters.dropped[reason]++;
+    const now = Date.now();
+    // An attacker can send any number of these: a warning per reason at most every 10 s.
+    if ((this.lastWarned.get(reason) ?? 0) > now - 10_000) return;
+    this.lastWarned.set(reason, now);
+    this.logger.warn(`dropped bus request(s) on ${this.listKey}: ${reason} (${detail}); ${this.counters.dropped[reason]} so far`);
+  }
+
   private async handle(raw: string): Promise<void> {
     let envelope: RequestEnvelope;
     try {
-      envelope = JSON.parse(raw) as RequestEnvelope;
+      const parsed = requestEnvelopeSchema.safeParse(JSON.parse(raw));
+      if (!parsed.success) return this.drop('malformed', 'not a request envelope');
+      envelope = parsed.data;
     } catch {
-      this.logger.warn('dropped a bus request that is not JSON');
-      return;
+      return this.drop('malformed', 'not JSON');
     }
-    const id = envelope.i;
-    if (typeof id !== 'string' || typeof envelope.s !== 'string') {
-      this.logger.warn('dropped a malformed bus request');
-      return;
-    }
+    const now = Date.now();
     // The caller has stopped waiting: answering now would only do work nobody reads.
-    if (Date.now() > envelope.d) return;
+    if (now > envelope.d) return this.drop('expired', envelope.p);
+    if (envelope.d > now + MAX_DEADLINE_AHEAD_MS) return this.drop('bad-deadline', envelope.p);
+    if (envelope.r !== undefined && !envelope.r.startsWith(`${this.prefix}:bus:reply:`)) return this.drop('bad-reply-channel', envelope.p);
 
-    let body: RequestBody;
+    let opened: Awaited<ReturnType<typeof openRequest>>;
     try {
-      body = JSON.parse(open(this.requestKey, envelope.s, requestAad(this.queue, id, envelope)).toString('utf8'));
-    } catch {
-      // Not sealed with our bus key (wrong key or tampered): there is no trusted caller to answer.
-      this.logger.warn(`dropped bus request ${id} (${envelope.p}): payload does not open with the bus key`);
-      return;
-    }
-
-    const context = new BusContext({ pattern: envelope.p, requestId: id, deadline: envelope.d, auth: body.auth });
-    const handler = this.getHandlerByPattern(envelope.p);
-    if (!envelope.r) {
-      if (handler?.isEventHandler) await this.handleEvent(envelope.p, { pattern: envelope.p, data: body.data }, context);
-      else this.logger.warn(`no event handler for '${envelope.p}'`);
-      return;
-    }
-    if (!handler) {
-      await this.reply(envelope, id, { ok: false, error: { code: 'NO_HANDLER', message: `no handler for '${envelope.p}'` } });
-      return;
-    }
-    let reply: ReplyBody;
-    try {
-      const result$ = this.transformToObservable(await handler(body.data, context));
-      reply = { ok: true, data: await lastValueFrom(result$, { defaultValue: null }) };
+      opened = await openRequest(this.listKey, this.keys, envelope, this.sessions);
     } catch (err) {
-      reply = { ok: false, error: isBusErrorPayload(err) ? pickError(err) : INTERNAL_ERROR };
+      if (err instanceof RequestOpenError) return this.drop(err.reason === 'malformed' ? 'malformed' : err.reason, envelope.p);
+      throw err;
     }
-    await this.reply(envelope, id, reply);
+    // At most once: the first replica to mark the id acts; a copy pushed again is dropped. The
+    // marker lives until the deadline, after which the request is refused as expired anyway.
+    if (!this.publisher) return;
+    const first = await this.publisher.set(seenKey(this.prefix, this.options.service, envelope.i), '1', 'PXAT', envelope.d, 'NX');
+    if (first !== 'OK') return this.drop('replayed', envelope.p);
+
+    const { body, replyKey } = opened;
+    const context = new BusContext({ pattern: envelope.p, requestId: envelope.i, deadline: envelope.d, auth: body.auth });
+    const handler = this.getHandlerByPattern(envelope.p);
+    const reply = (answer: ReplyBody) => this.reply(envelope, replyKey, answer);
+    const payload = validateBusPayload(this.schemas[envelope.p], envelope.p, body.data);
+    if (!envelope.r) {
+      if (handler?.isEventHandler && payload.ok) await this.handleEvent(envelope.p, { pattern: envelope.p, data: payload.data }, context);
+      return;
+    }
+    if (!handler) return reply({ ok: false, error: { code: 'NO_HANDLER', message: `no handler for '${envelope.p}'` } });
+    if (!payload.ok) {
+      this.counters.invalid++;
+      return reply({ ok: false, error: payload.error });
+    }
+    let answer: ReplyBody;
+    try {
+      const result$ = this.transformToObservable(await handler(payload.data, context));
+      answer = { ok: true, data: await lastValueFrom(result$, { defaultValue: null }) };
+    } catch (err) {
+      answer = { ok: false, error: isBusErrorPayload(err) ? pickError(err) : INTERNAL_ERROR };
+    }
+    this.counters.handled++;
+    await reply(answer);
   }
 
-  private async reply(envelope: RequestEnvelope, id: string, body: ReplyBody): Promise<void> {
-    if (!envelope.r || !envelope.k || !this.publisher) return;
-    const key = this.keys.keyFor(envelope.k, 'server');
-    const message: ReplyMessage = {
-      i: id,
-      k: this.keys.publicKey,
-      s: seal(key, Buffer.from(JSON.stringify(body), 'utf8'), replyAad(id)),
-    };
-    await this.publisher.publish(envelope.r, JSON.stringify(message));
+  private async reply(envelope: RequestEnvelope, replyKey: Buffer, body: ReplyBody): Promise<void> {
+    if (!envelope.r || !this.publisher) return;
+    if (Date.now() > envelope.d) return this.drop('late', envelope.p);
+    await this.publisher.publish(envelope.r, JSON.stringify({ i: envelope.i, s: sealReply(replyKey, envelope.i, body) }));
   }
 }
 

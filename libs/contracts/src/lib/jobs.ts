@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * Background work queues and their jobs. Job payloads carry ids only, never secrets or tokens.
  * Queue and job names are part of the wire contract: add new ones, never rename.
@@ -91,4 +93,24 @@ export const QUEUE_SETTINGS: Record<QueueName, QueueSettings> = {
   'setup-expiry': { concurrency: 1, attempts: 3, backoffMs: 5_000, lockDurationMs: 60_000, keepCompleted: 10, keepFailed: 100 },
   // Retries are scheduled by the processor from the delivery row (exponential, for a day), not by BullMQ attempts.
   'webhook-delivery': { concurrency: 20, attempts: 1, backoffMs: 1_000, lockDurationMs: 30_000, keepCompleted: 100, keepFailed: 1_000 },
+};
+
+const jobIdField = z.string().uuid();
+const orgIdField = z.string().min(1).max(64);
+const rowId = z.string().min(1).max(256);
+
+/**
+ * The shape of every job's data, checked before its handler runs: job data comes from Redis and is
+ * untrusted (anyone who reaches Redis can add a job). A processor additionally acts only on state
+ * recorded in PostgreSQL by an authenticated call, never on the payload's word alone.
+ */
+export const JOB_PAYLOAD_SCHEMAS: { [Q in QueueName]: { [N in JobName<Q>]: z.ZodType<JobPayload<Q, N>> } } = {
+  'token-refresh': { REFRESH_AUTHORIZATION: z.strictObject({ orgId: orgIdField, authorizationId: rowId }) },
+  'provider-deletion': { DELETE_PROVIDER: z.strictObject({ orgId: orgIdField, providerId: rowId, jobId: jobIdField }) },
+  revocation: { REVOKE_AUTHORIZATION: z.strictObject({ orgId: orgIdField, authorizationId: rowId }) },
+  stats: { STATS: z.strictObject({ orgId: orgIdField, jobId: jobIdField }) },
+  'key-rotation': { ROTATE_KEYS: z.strictObject({ jobId: jobIdField }) },
+  'device-poll': { POLL_DEVICE_AUTHORIZATION: z.strictObject({ orgId: orgIdField, deviceAuthorizationId: rowId }) },
+  'setup-expiry': { SWEEP_SETUPS: z.strictObject({}) },
+  'webhook-delivery': { DELIVER_WEBHOOK: z.strictObject({ orgId: orgIdField, deliveryId: rowId }) },
 };

@@ -28,10 +28,11 @@ export interface BusContract {
   /** The browser callback: no caller token, the single-use state is the proof (like `identity.authorize-complete`). */
   'authorizations.browser-callback': {
     /**
-     * `browserBinding`: SHA-256 (hex) of the consent cookie the browser brought back; required to
-     * complete. `error`: the provider's error code when it refused (no code then).
+     * As the browser brought it: a provider that reported an error sends no code (possibly no
+     * state), and its `error` code instead. `browserBinding`: SHA-256 (hex) of the consent cookie
+     * the browser brought back; required to complete.
      */
-    request: ProviderCallbackRequest & { browserBinding?: string; error?: string };
+    request: { code?: string; providerId: string; state?: string; iss?: string; browserBinding?: string; error?: string };
     reply: ({ ok: true; authorizationId: string; providerId: string; clientState: string | null } | { ok: false; error: string; clientState: string | null }) & {
       /** Present when the consent came from a hosted OAuth setup: where to send the browser next. */
       setup?: BrowserSetupResult;

@@ -1,4 +1,5 @@
-import type { AuthorizationStatus, OAuthProvider } from './providers';
+import { z } from 'zod';
+import { AUTHORIZATION_STATUSES, AuthorizationStatus, OAuthProvider } from './providers';
 
 /** `oauth.User` of seed 000: the provider's user, normalized, with the provider's own answer in `raw`. */
 export interface OAuthUser {
@@ -113,6 +114,17 @@ export interface BrokerEvent {
   /** ISO time of the event. */
   at: string;
 }
+
+/** What a subscriber accepts as an event (after checking its signature). */
+export const brokerEventSchema: z.ZodType<BrokerEvent> = z.strictObject({
+  type: z.enum(BROKER_EVENT_TYPES),
+  orgId: z.string().min(1).max(64),
+  authorizationId: z.string().min(1).max(256),
+  providerId: z.string().min(1).max(256),
+  userId: z.string().min(1).max(256),
+  status: z.enum(AUTHORIZATION_STATUSES),
+  at: z.string().datetime(),
+});
 
 /** Redis pub/sub channel of the events: `<BUS_PREFIX>:events`. */
 export function brokerEventsChannel(prefix: string): string {

@@ -35,8 +35,9 @@ export async function createServiceApp(def: ServiceDefinition, config: ServiceCo
   app.useLogger(app.get(Logger));
   def.configureHttp?.(app, config);
   if (def.busServer) {
+    if (!config.bus.keys) throw new Error(`${def.service}: no bus key pair (BUS_SERVICE_PRIVATE_KEY)`);
     app.connectMicroservice(
-      { strategy: new BusServer({ redisUrl: config.redisUrl, busKey: config.bus.key, prefix: config.bus.prefix, service: def.service }) },
+      { strategy: new BusServer({ redisUrl: config.redisUrl, keys: config.bus.keys, prefix: config.bus.prefix, service: def.service }) },
       { inheritAppConfig: true },
     );
   }

@@ -65,7 +65,7 @@ export class ServiceRuntimeModule {
         useFactory: async () => {
           const client = new BusClientProxy({
             redisUrl: config.redisUrl,
-            busKey: config.bus.key,
+            servicePublicKeys: config.bus.publicKeys,
             prefix: config.bus.prefix,
             defaultTimeoutMs: config.bus.timeoutMs,
             name: config.service,

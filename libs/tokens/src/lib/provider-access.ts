@@ -20,8 +20,11 @@ export type ProviderDirectory = (orgId: string) => Promise<string[]>;
  */
 export type ProviderAccess = (orgId: string, providerId: string, options?: { fresh?: boolean }) => Promise<ProviderCredentials | null>;
 
-/** Publishes an event on the bus (ids and statuses only). */
-export type EventSink = (event: import('@broker/contracts').BrokerEvent) => void;
+/**
+ * Publishes a signed event on the bus (ids and statuses only). Fire and forget; the promise, never
+ * rejected, lets a caller wait until Redis has taken it.
+ */
+export type EventSink = (event: import('@broker/contracts').BrokerEvent) => void | Promise<void>;
 
 /**
  * Asks for a refresh ahead of expiry (the worker's `token-refresh` queue). `tokenKey` names the
@@ -33,8 +36,23 @@ export type RefreshScheduler = (orgId: string, authorizationId: string, expiresA
 /** When to refresh ahead: a fifth of the lifetime before expiry (10 s to 10 min), minus up to 10 % jitter. */
 export function refreshAheadDelayMs(expiresAt: Date, now = Date.now(), random = Math.random): number {
   const lifetime = expiresAt.getTime() - now;
-  const margin = Math.min(Math.max(lifetime * 0.2, 10_000), 600_000);
+  const margin = refreshAheadMarginMs(lifetime);
   return Math.max(0, lifetime - margin - margin * 0.1 * random());
+}
+
+/** How long before expiry a token of this lifetime is refreshed ahead: a fifth of it, 10 s to 10 min. */
+export function refreshAheadMarginMs(lifetimeMs: number): number {
+  return Math.min(Math.max(lifetimeMs * 0.2, 10_000), 600_000);
+}
+
+/**
+ * Whether a token written at `writtenAt` and expiring at `expiresAt` is due for its refresh ahead
+ * now (the planned moment, its jitter and 2 s of slack). A refresh job is untrusted data from Redis:
+ * it refreshes only what this says is due, so a job forged early does nothing.
+ */
+export function refreshAheadDue(writtenAt: Date, expiresAt: Date, now = Date.now()): boolean {
+  const margin = refreshAheadMarginMs(expiresAt.getTime() - writtenAt.getTime());
+  return expiresAt.getTime() - now <= margin * 1.1 + 2_000;
 }
 
 /** A failure of the tokens domain, with the bus error code it maps to. */

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import type { AuthorizationStatus, BrokerEventType } from '@broker/contracts';
 import { EncryptionContext, EnvelopeCipher } from '@broker/crypto';
 import { ProviderCallError, ProviderTokenSet, refreshTokens } from '@broker/provider-adapters';
-import { EventSink, ProviderAccess, RefreshScheduler, TokensError } from './provider-access';
+import { EventSink, ProviderAccess, RefreshScheduler, TokensError, refreshAheadDue } from './provider-access';
 
 const CREDENTIALS = 'tokens.credentials';
 const CANDIDATES = 'tokens.refresh_candidates';
@@ -173,12 +173,15 @@ export class TokenPath {
   }
 
   /**
-   * The worker's refresh ahead of expiry: refreshes unless someone already did since the job was
-   * planned (then the row is newer and its token is served as it is). Asks for the token's whole
+   * The worker's refresh ahead of expiry: refreshes when the row says it is due (null otherwise:
+   * a job that comes early, forged or not, does nothing) unless someone already did since the job
+   * was planned (then the row is newer and its token is served as it is). Asks for the token's whole
    * lifetime, which only a token written in the last few seconds counts as having.
    */
-  async refreshAhead(orgId: string, authorizationId: string, minValiditySeconds: number): Promise<ServedToken> {
+  async refreshAhead(orgId: string, authorizationId: string, minValiditySeconds: number): Promise<ServedToken | null> {
     const row = await this.read(orgId, authorizationId);
+    // The job that asks comes from Redis: only the row decides whether a refresh is due now.
+    if (row?.status === 'active' && !(row.expires_at && row.updated_at && refreshAheadDue(row.updated_at, row.expires_at))) return null;
     const lifetime = lifetimeSeconds(row);
     const min = Math.max(Number.isFinite(lifetime) ? lifetime : minValiditySeconds, this.options.minimumServedSeconds);
     const served = this.serveable(row, authorizationId, min);

@@ -1,5 +1,5 @@
 import { Job, UnrecoverableError } from 'bullmq';
-import { JobMap, JobName, JobPayload, QueueName } from '@broker/contracts';
+import { JOB_PAYLOAD_SCHEMAS, JobMap, JobName, JobPayload, QueueName } from '@broker/contracts';
 
 /**
  * One handler per job name of a queue; the type makes the table total. `token` is the job's lock
@@ -10,11 +10,16 @@ export type JobHandlers<Q extends QueueName> = {
 };
 
 /**
- * Routes a job to its handler. A name without a handler fails for good (UnrecoverableError) rather
- * than being retried; a handler's error propagates so BullMQ retries it with backoff.
+ * Routes a job to its handler. Job data comes from Redis and is untrusted: a name without a handler,
+ * or data that does not match the job's schema, fails for good (UnrecoverableError) rather than
+ * being retried; a handler's error propagates so BullMQ retries it with backoff. Handlers still
+ * act only on what PostgreSQL records (a job forged into Redis must find nothing to do).
  */
 export function dispatchJob<Q extends QueueName>(queue: Q, handlers: JobHandlers<Q>, job: Job, token?: string): Promise<unknown> {
   const handler = (handlers as Record<string, ((p: unknown, j: Job, t?: string) => Promise<unknown>) | undefined>)[job.name];
-  if (!handler) throw new UnrecoverableError(`queue '${queue}' has no handler for job '${job.name}'`);
-  return handler(job.data as JobMap[Q][keyof JobMap[Q]], job, token);
+  const schema = (JOB_PAYLOAD_SCHEMAS[queue] as Record<string, { safeParse(v: unknown): { success: boolean; data?: unknown } } | undefined>)[job.name];
+  if (!handler || !schema) throw new UnrecoverableError(`queue '${queue}' has no handler for job '${job.name}'`);
+  const parsed = schema.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError(`job '${job.name}' on queue '${queue}' has invalid data: not acted on`);
+  return handler(parsed.data as JobMap[Q][keyof JobMap[Q]], job, token);
 }

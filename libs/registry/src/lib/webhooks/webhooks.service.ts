@@ -197,11 +197,18 @@ export class WebhooksService {
     return rows.map((r) => ({ orgId, deliveryId: r.id }));
   }
 
-  /** A pending delivery with its endpoint and secret; null when it is not pending any more (or gone). */
+  /**
+   * A pending delivery whose attempt is due, with its endpoint and secret; null when it is not
+   * pending any more (or gone), or not due yet. Job data comes from Redis: a job naming a delivery
+   * before its time (forged, or a duplicate) finds nothing to do, so nobody but the recorded retry
+   * schedule decides when a receiver is called (a few seconds' slack for the clocks of worker and
+   * database).
+   */
   async work(orgId: string, deliveryId: string): Promise<DeliveryWork | null> {
     if (!isUuid(deliveryId)) return null;
     const [delivery] = (await this.dataSource.query(
-      `SELECT * FROM ${DELIVERIES} WHERE id = $1 AND org_id = $2 AND status = 'pending'`,
+      `SELECT * FROM ${DELIVERIES} WHERE id = $1 AND org_id = $2 AND status = 'pending'
+         AND (next_attempt_at IS NULL OR next_attempt_at <= now() + interval '5 seconds')`,
       [deliveryId, orgId],
     )) as DeliveryRow[];
     if (!delivery) return null;

@@ -20,7 +20,9 @@ type SecretKind = 'key' | 'text' | 'issued' | 'url-password';
 
 /** The secret variables and what kind of value each holds. */
 const SECRET_VARIABLES: Record<string, SecretKind> = {
-  BUS_KEY: 'key',
+  // kid:key[,kid:key]: raw 32-byte X25519 private keys / Ed25519 seeds, base64url.
+  BUS_SERVICE_PRIVATE_KEY: 'key',
+  EVENTS_SIGNING_KEY: 'key',
   SECRET_PEPPER: 'key',
   ENCRYPTION_KEYS: 'key',
   BOOTSTRAP_CLIENT_SECRET: 'text',
@@ -52,7 +54,7 @@ function problemOf(kind: SecretKind, value: string): string | null {
     return template ? `its password ${template}; set a real password` : null;
   }
   if (kind === 'key') {
-    // ENCRYPTION_KEYS is id:key[,id:key]: each key is checked.
+    // ENCRYPTION_KEYS, BUS_SERVICE_PRIVATE_KEY and EVENTS_SIGNING_KEY are id:key[,id:key]: each key is checked.
     const keys = value.includes(':') ? value.split(',').map((entry) => entry.slice(entry.indexOf(':') + 1)) : [value];
     for (const key of keys) {
       const template = templateReason(key);

@@ -1,6 +1,17 @@
 import { z } from 'zod';
 import { QUEUE_GROUP_NAMES, QUEUE_NAMES, QueueGroup, QueueName, ServiceName, queuesOfGroups } from '@broker/contracts';
 import { Keyring, KeyringError, parseKeyring } from '@broker/crypto';
+import {
+  BusKeyError,
+  EventSigningKey,
+  ServiceKeyPair,
+  ServicePublicKeys,
+  parseEventPublicKeys,
+  parseEventSigningKey,
+  parseServicePrivateKeys,
+  parseServicePublicKeys,
+} from '@broker/bus-protocol';
+import type { KeyObject } from 'node:crypto';
 import { placeholderSecretProblems } from './placeholder-secrets';
 
 /** Configuration of one service process, validated once at boot. */
@@ -24,7 +35,18 @@ export interface ServiceConfig {
   /** The worker's queues (from `WORKER_QUEUES` groups; every queue by default) and per-queue concurrency overrides. */
   worker: { queues: QueueName[]; concurrency: Partial<Record<QueueName, number>> };
   redisUrl: string;
-  bus: { key: Buffer; prefix: string; timeoutMs: number };
+  bus: {
+    prefix: string;
+    timeoutMs: number;
+    /** This service's bus key pairs (current first), if it serves bus requests. */
+    keys?: ServiceKeyPair[];
+    /** The public key of every service this one calls. */
+    publicKeys: ServicePublicKeys;
+    /** The events signing key, if this service publishes broker events. */
+    eventsSigningKey?: EventSigningKey;
+    /** Keys whose signatures make an event genuine, if this service listens to broker events. */
+    eventsPublicKeys?: ReadonlyMap<string, KeyObject>;
+  };
   /** The broker's public base URL: issuer of its tokens (`iss`); `<publicUrl>/api` is their audience. */
   publicUrl: string;
   /** Secrets at rest; present for services that keep secrets (`ConfigRequirements.secrets`). */
@@ -74,9 +96,29 @@ export type MigrationsMode = (typeof MIGRATIONS_MODES)[number];
 
 const UPSTREAM_VARS = ['UPSTREAM_AUTHORIZATION_URL', 'UPSTREAM_TOKEN_URL', 'UPSTREAM_USERINFO_URL', 'UPSTREAM_CLIENT_ID', 'UPSTREAM_CLIENT_SECRET'] as const;
 
+/** Whom each service calls on the bus (it needs their public keys in BUS_SERVICE_PUBLIC_KEYS). */
+export const BUS_CALLEES: Record<ServiceName, ServiceName[]> = {
+  gateway: ['provider-registry', 'token-broker'],
+  'provider-registry': ['token-broker'],
+  'token-broker': ['provider-registry'],
+  worker: [],
+};
+/**
+ * Services that publish broker events, each signing with its own EVENTS_SIGNING_KEY: the
+ * token-broker and the worker (authorization events), the provider-registry (provider changes).
+ */
+export const EVENT_PUBLISHERS: readonly ServiceName[] = ['token-broker', 'worker', 'provider-registry'];
+/**
+ * Services that act on broker events (they need EVENTS_PUBLIC_KEYS, every publisher's public key):
+ * the token-broker (its token and provider memory), the worker (webhook deliveries).
+ */
+export const EVENT_SUBSCRIBERS: readonly ServiceName[] = ['token-broker', 'worker'];
+
 export interface ConfigRequirements {
   /** The service owns tables and needs DATABASE_URL. */
   database: boolean;
+  /** The service answers bus requests and needs its key pair (BUS_SERVICE_PRIVATE_KEY). */
+  busServer?: boolean;
   /** The service encrypts or hashes secrets and needs ENCRYPTION_KEYS and SECRET_PEPPER. */
   secrets?: boolean;
   defaultPort: number;
@@ -101,10 +143,6 @@ const urlWithScheme = (schemes: string[]) =>
     },
     { message: `must be a URL starting with ${schemes.map((s) => `${s}//`).join(' or ')}` },
   );
-
-const base64Key = z.string().refine((v) => /^[A-Za-z0-9+/_-]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32, {
-  message: 'must be 32 random bytes, base64-encoded (generate one with: openssl rand -base64 32)',
-});
 
 const intInRange = (min: number, max: number) =>
   z
@@ -165,7 +203,10 @@ export function loadServiceConfig(
     WORKER_QUEUES: workerQueuesSetting,
     WORKER_CONCURRENCY: workerConcurrencySetting,
     REDIS_URL: urlWithScheme(['redis:', 'rediss:']),
-    BUS_KEY: base64Key,
+    BUS_SERVICE_PRIVATE_KEY: req.busServer ? z.string().min(1) : z.string().optional(),
+    BUS_SERVICE_PUBLIC_KEYS: BUS_CALLEES[service].length ? z.string().min(1) : z.string().optional(),
+    EVENTS_SIGNING_KEY: EVENT_PUBLISHERS.includes(service) ? z.string().min(1) : z.string().optional(),
+    EVENTS_PUBLIC_KEYS: EVENT_SUBSCRIBERS.includes(service) ? z.string().min(1) : z.string().optional(),
     BUS_PREFIX: z.string().regex(/^[a-zA-Z0-9_.-]+$/, { message: 'letters, digits, _ . - only' }).default('broker'),
     BUS_TIMEOUT_MS: intInRange(50, 120_000).default(5_000),
     PUBLIC_URL: urlWithScheme(['http:', 'https:']).default('http://127.0.0.1:3000'),
@@ -235,6 +276,7 @@ export function loadServiceConfig(
       UPSTREAM_VARS.filter((name) => e[name] === undefined).map((name) => `${name}: required when any UPSTREAM_* variable is set`),
     );
   }
+  const bus = busKeys(service, req, e);
   let secrets: ServiceConfig['secrets'];
   if (req.secrets && e.ENCRYPTION_KEYS && e.SECRET_PEPPER) {
     try {
@@ -255,7 +297,7 @@ export function loadServiceConfig(
     migrations: e.MIGRATIONS,
     worker: { queues: e.WORKER_QUEUES, concurrency: e.WORKER_CONCURRENCY },
     redisUrl: e.REDIS_URL,
-    bus: { key: Buffer.from(e.BUS_KEY, 'base64'), prefix: e.BUS_PREFIX, timeoutMs: e.BUS_TIMEOUT_MS },
+    bus: { prefix: e.BUS_PREFIX, timeoutMs: e.BUS_TIMEOUT_MS, ...bus },
     publicUrl: e.PUBLIC_URL.replace(/\/+$/, ''),
     secrets,
     rateLimits: { tokenPerIpPerMinute: e.TOKEN_RATE_LIMIT_PER_IP, tokenPerClientPerMinute: e.TOKEN_RATE_LIMIT_PER_CLIENT },
@@ -282,4 +324,36 @@ export function loadServiceConfig(
           }
         : undefined,
   };
+}
+
+/** The bus and events keys a service needs, parsed; a bad or missing one is a ConfigError naming it. */
+function busKeys(
+  service: ServiceName,
+  req: ConfigRequirements,
+  e: { BUS_SERVICE_PRIVATE_KEY?: string; BUS_SERVICE_PUBLIC_KEYS?: string; EVENTS_SIGNING_KEY?: string; EVENTS_PUBLIC_KEYS?: string },
+): Omit<ServiceConfig['bus'], 'prefix' | 'timeoutMs'> {
+  const problems: string[] = [];
+  const parse = <T>(name: string, value: string | undefined, parser: (v: string) => T): T | undefined => {
+    if (value === undefined) return undefined;
+    try {
+      return parser(value);
+    } catch (err) {
+      if (err instanceof BusKeyError) {
+        problems.push(`${name}: ${err.message}`);
+        return undefined;
+      }
+      throw err;
+    }
+  };
+  const keys = req.busServer ? parse('BUS_SERVICE_PRIVATE_KEY', e.BUS_SERVICE_PRIVATE_KEY, parseServicePrivateKeys) : undefined;
+  const publicKeys = parse('BUS_SERVICE_PUBLIC_KEYS', e.BUS_SERVICE_PUBLIC_KEYS, parseServicePublicKeys) ?? {};
+  for (const callee of BUS_CALLEES[service]) {
+    if (e.BUS_SERVICE_PUBLIC_KEYS !== undefined && !publicKeys[callee] && !problems.length) {
+      problems.push(`BUS_SERVICE_PUBLIC_KEYS: needs the public key of ${callee} (${callee}=kid:key)`);
+    }
+  }
+  const eventsSigningKey = EVENT_PUBLISHERS.includes(service) ? parse('EVENTS_SIGNING_KEY', e.EVENTS_SIGNING_KEY, parseEventSigningKey) : undefined;
+  const eventsPublicKeys = EVENT_SUBSCRIBERS.includes(service) ? parse('EVENTS_PUBLIC_KEYS', e.EVENTS_PUBLIC_KEYS, parseEventPublicKeys) : undefined;
+  if (problems.length) throw new ConfigError(problems);
+  return { keys, publicKeys, eventsSigningKey, eventsPublicKeys };
 }

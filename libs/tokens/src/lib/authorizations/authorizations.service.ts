@@ -147,6 +147,17 @@ export class AuthorizationsService {
     await this.dataSource.getRepository(AuthorizationEntity).delete({ orgId, id });
   }
 
+  /**
+   * Removes an authorization and records why, in one transaction: the `unlinked` audit entry is
+   * what an `authorization.revoked` event about it is confirmed by (see `confirms`).
+   */
+  async unlink(orgId: string, id: string, detail: string): Promise<void> {
+    await this.dataSource.transaction(async (em) => {
+      await em.query(`INSERT INTO tokens.audit_events (org_id, authorization_id, type, detail) VALUES ($1, $2, 'unlinked', $3)`, [orgId, id, detail]);
+      await em.getRepository(AuthorizationEntity).delete({ orgId, id });
+    });
+  }
+
   /** Counts per provider and status, with refresh outcomes, for the org's STATS job. */
   async statsByProvider(orgId: string): Promise<ProviderAuthorizationStats[]> {
     const rows = (await this.dataSource.query(

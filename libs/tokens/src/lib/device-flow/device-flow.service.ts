@@ -25,6 +25,7 @@ interface Row {
   provider_id: string;
   device_code: string;
   interval_seconds: number;
+  updated_at: Date;
   expires_at: Date;
   status: DeviceAuthorizationStatus;
   last_poll_result: string | null;
@@ -140,6 +141,10 @@ export class DeviceFlowService {
       await this.finish(orgId, id, 'expired', 'expired_token');
       return null;
     }
+    // Poll jobs come from Redis: the record says when the next poll is due (a poll asked for early,
+    // by a forged job or a duplicate, waits until then instead of calling the provider).
+    const dueIn = row.updated_at.getTime() + row.interval_seconds * 1000 - 500 - Date.now();
+    if (dueIn > 0) return dueIn;
     const credentials = await this.providers(orgId, row.provider_id, { fresh: true });
     const adapter = credentials ? adapterFor(credentials.resolved) : undefined;
     if (!credentials || !adapter?.pollDeviceToken) {
