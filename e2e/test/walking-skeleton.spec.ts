@@ -175,7 +175,7 @@ describe('the system, end to end', () => {
 
   it('reports readiness of each service’s dependencies and stops cleanly on SIGTERM', async () => {
     const ready = await fetch(`${services['worker'].url}/health/ready`);
-    expect(await ready.json()).toEqual({ status: 'ok', service: 'worker', checks: { redis: 'up', database: 'up' } });
+    expect(await ready.json()).toEqual({ status: 'ok', service: 'worker', checks: { redis: 'up', database: 'up' }, failing: [] });
     const live = await fetch(`${services['gateway'].url}/health/live`);
     expect(live.status).toBe(200);
     expect(await services['token-broker'].stop()).toBe(0);

@@ -29,6 +29,8 @@ export const providerRegistryService: ServiceDefinition = {
   service: 'provider-registry',
   defaultPort: 3101,
   database: true,
+  // The schemas a MIGRATIONS=only run applies (the same as ServiceRuntimeModule's `database` above).
+  domains: [REGISTRY_SCHEMA],
   secrets: true,
   busServer: true,
   module: (config) => ProviderRegistryModule.forRoot(config),

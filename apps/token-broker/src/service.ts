@@ -55,6 +55,8 @@ export const tokenBrokerService: ServiceDefinition = {
   service: 'token-broker',
   defaultPort: 3102,
   database: true,
+  // The schemas a MIGRATIONS=only run applies (the same as ServiceRuntimeModule's `database` above).
+  domains: [IDENTITY_SCHEMA, TOKENS_SCHEMA],
   secrets: true,
   busServer: true,
   module: (config) => TokenBrokerModule.forRoot(config),

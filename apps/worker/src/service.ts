@@ -4,16 +4,10 @@ import { ProvidersService, REGISTRY_SCHEMA, RegistryDomainModule, SecureConfigsS
 import { ServiceConfig, ServiceDefinition, ServiceEventPublisher, ServiceRuntimeModule } from '@broker/service-runtime';
 import { EVENT_SINK, PROVIDER_ACCESS, PROVIDER_GATE, TOKENS_SCHEMA, TokensDomainModule } from '@broker/tokens';
 import { ProviderRefreshGate } from './provider-refresh-gate';
-import { JobReconciler } from './job-reconciler';
-import { DevicePollProcessor } from './device-poll.processor';
-import { KeyRotationProcessor } from './key-rotation.processor';
-import { ProviderDeletionProcessor } from './provider-deletion.processor';
-import { StatsProcessor } from './stats.processor';
-import { TokenRefreshProcessor, registryProviderAccess } from './token-refresh.processor';
+import { registryProviderAccess } from './token-refresh.processor';
+import { queueConsumers } from './queue-selection';
+import { DatabaseWatch } from './database-watch';
 import { UpstreamRevoker } from './upstream-revoker';
-import { SetupSweepProcessor } from './setup-sweep.processor';
-import { WebhookDeliveryProcessor } from './webhook-delivery.processor';
-import { WebhookEventRecorder } from './webhook-event-recorder';
 
 @Module({})
 class WorkerModule {
@@ -39,7 +33,8 @@ class WorkerModule {
           ],
         }),
       ],
-      providers: [UpstreamRevoker, TokenRefreshProcessor, ProviderDeletionProcessor, StatsProcessor, KeyRotationProcessor, DevicePollProcessor, JobReconciler, SetupSweepProcessor, WebhookDeliveryProcessor, WebhookEventRecorder],
+      // Only the processors of the queues this process consumes (WORKER_QUEUES; all by default).
+      providers: [UpstreamRevoker, DatabaseWatch, ...queueConsumers(config.worker.queues)],
     };
   }
 }
@@ -49,6 +44,8 @@ export const workerService: ServiceDefinition = {
   service: 'worker',
   defaultPort: 3103,
   database: true,
+  // The schemas a MIGRATIONS=only run applies (the same as ServiceRuntimeModule's `database` above).
+  domains: [REGISTRY_SCHEMA, TOKENS_SCHEMA],
   secrets: true,
   busServer: false,
   module: (config) => WorkerModule.forRoot(config),

@@ -18,3 +18,4 @@ export * from './lib/token-exchange';
 export * from './lib/revocation-jobs';
 export * from './lib/bus-request-schemas';
 export * from './lib/events';
+export * from './lib/queue-groups';

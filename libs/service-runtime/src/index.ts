@@ -7,3 +7,5 @@ export * from './lib/logging/redaction';
 export * from './lib/service-runtime.module';
 export * from './lib/events-publisher';
 export * from './lib/database/query-error.filter';
+export * from './lib/config/migration-job-config';
+export * from './lib/database/migration-job';

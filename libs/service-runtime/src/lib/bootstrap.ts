@@ -5,6 +5,9 @@ import { Logger } from 'nestjs-pino';
 import { BusServer } from '@broker/bus';
 import type { ServiceName } from '@broker/contracts';
 import { ConfigError, ConfigRequirements, ServiceConfig, loadServiceConfig } from './config/service-config';
+import { loadMigrationJobConfig } from './config/migration-job-config';
+import type { DomainSchema } from './database/database.module';
+import { runMigrationJob } from './database/migration-job';
 
 export interface ServiceDefinition extends ConfigRequirements {
   service: ServiceName;
@@ -12,6 +15,8 @@ export interface ServiceDefinition extends ConfigRequirements {
   module: (config: ServiceConfig) => DynamicModule;
   /** Consume this service's bus request queue. */
   busServer: boolean;
+  /** The domains whose tables the service owns (and migrates); what a `MIGRATIONS=only` run applies. */
+  domains?: readonly DomainSchema[];
   /**
    * HTTP middleware installed before any route (security headers, body parsing). When given,
    * Nest's own body parsers are off: the hook installs the service's.
@@ -39,10 +44,25 @@ export async function createServiceApp(def: ServiceDefinition, config: ServiceCo
   return app;
 }
 
-/** Process entry point: validate config (exit 1 naming each bad variable), start, listen. */
+/**
+ * Process entry point: validate config (exit 1 naming each bad variable), start, listen. With
+ * `MIGRATIONS=only` it applies the schema migrations and exits instead (0 when done, 1 naming the
+ * failing schema).
+ */
 export async function runService(def: ServiceDefinition): Promise<void> {
   let config: ServiceConfig;
   try {
+    const migrationJob = loadMigrationJobConfig(process.env);
+    if (migrationJob) {
+      await runMigrationJob(def.service, def.domains ?? [], migrationJob).then(
+        () => process.exit(0),
+        (err: unknown) => {
+          process.stderr.write(`${def.service}: migrations failed: ${err instanceof Error ? err.message : String(err)}\n`);
+          process.exit(1);
+        },
+      );
+      return;
+    }
     config = loadServiceConfig(def.service, process.env, def);
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -1,6 +1,6 @@
 import { BullModule, WorkerHost, getQueueToken } from '@nestjs/bullmq';
 import { DynamicModule, Module, OnApplicationBootstrap } from '@nestjs/common';
-import type { Job, Queue } from 'bullmq';
+import { DelayedError, type Job, type Queue } from 'bullmq';
 import { QUEUE_NAMES, QueueName } from '@broker/contracts';
 import { JobHandlers, dispatchJob } from './job-handlers';
 import { defaultJobOptions } from './job-options';
@@ -66,7 +66,22 @@ export abstract class QueueProcessor<Q extends QueueName> extends WorkerHost imp
     reportQueueErrors(this.worker, `worker ${this.queue}`);
   }
 
-  process(job: Job, token?: string): Promise<unknown> {
+  private holdCheck?: () => boolean;
+
+  /**
+   * While `check()` answers true (a dependency of the jobs is down and the worker is paused), a job
+   * this worker was already waiting for when it paused is put back, delayed by a second without
+   * spending an attempt, instead of being run to fail.
+   */
+  holdWhile(check: () => boolean): void {
+    this.holdCheck = check;
+  }
+
+  async process(job: Job, token?: string): Promise<unknown> {
+    if (token && this.holdCheck?.()) {
+      await job.moveToDelayed(Date.now() + 1_000, token);
+      throw new DelayedError();
+    }
     return dispatchJob(this.queue, this.handlers, job, token);
   }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ServiceName } from '@broker/contracts';
+import { QUEUE_GROUP_NAMES, QUEUE_NAMES, QueueGroup, QueueName, ServiceName, queuesOfGroups } from '@broker/contracts';
 import { Keyring, KeyringError, parseKeyring } from '@broker/crypto';
 import {
   BusKeyError,
@@ -26,6 +26,14 @@ export interface ServiceConfig {
   /** PostgreSQL URL; absent for services that own no tables. */
   databaseUrl?: string;
   databasePoolSize: number;
+  /**
+   * Schema migrations at start-up: `run` applies pending ones (local default), `skip` applies none
+   * and refuses to start while any is pending (services on a role without DDL rights), `only`
+   * applies them and exits (the Kubernetes migration Job, on the DDL role).
+   */
+  migrations: MigrationsMode;
+  /** The worker's queues (from `WORKER_QUEUES` groups; every queue by default) and per-queue concurrency overrides. */
+  worker: { queues: QueueName[]; concurrency: Partial<Record<QueueName, number>> };
   redisUrl: string;
   bus: {
     prefix: string;
@@ -98,6 +106,9 @@ export interface ServiceConfig {
   };
 }
 
+export const MIGRATIONS_MODES = ['run', 'skip', 'only'] as const;
+export type MigrationsMode = (typeof MIGRATIONS_MODES)[number];
+
 const UPSTREAM_VARS = ['UPSTREAM_AUTHORIZATION_URL', 'UPSTREAM_TOKEN_URL', 'UPSTREAM_USERINFO_URL', 'UPSTREAM_CLIENT_ID', 'UPSTREAM_CLIENT_SECRET'] as const;
 
 /** Whom each service calls on the bus (it needs their public keys in BUS_SERVICE_PUBLIC_KEYS). */
@@ -155,6 +166,41 @@ const intInRange = (min: number, max: number) =>
     .transform(Number)
     .refine((n) => n >= min && n <= max, { message: `must be between ${min} and ${max}` });
 
+/** `WORKER_QUEUES`: comma-separated queue groups (or `all`, the default). */
+const workerQueuesSetting = z
+  .string()
+  .default('all')
+  .transform((v) => v.split(',').map((g) => g.trim()))
+  .refine((groups) => groups.every((g) => g === 'all' || (QUEUE_GROUP_NAMES as string[]).includes(g)), {
+    message: `must be a comma-separated list of queue groups: ${QUEUE_GROUP_NAMES.join(', ')} (or all)`,
+  })
+  .transform((groups) => queuesOfGroups(groups.includes('all') ? QUEUE_GROUP_NAMES : (groups as QueueGroup[])));
+
+/**
+ * `WORKER_CONCURRENCY`: `name=n` pairs, comma-separated; a name is a queue group (every queue of it)
+ * or a queue (that queue, winning over its group). Unset queues keep the contracts' settings table.
+ */
+const workerConcurrencySetting = z
+  .string()
+  .default('')
+  .refine(
+    (v) =>
+      v === '' ||
+      v.split(',').every((pair) => {
+        const m = /^\s*([a-z-]+)=(\d{1,4})\s*$/.exec(pair);
+        return !!m && Number(m[2]) >= 1 && ((QUEUE_GROUP_NAMES as string[]).includes(m[1]) || (QUEUE_NAMES as readonly string[]).includes(m[1]));
+      }),
+    { message: `must be comma-separated name=n pairs (n from 1 to 9999), a name being a queue group (${QUEUE_GROUP_NAMES.join(', ')}) or a queue (${QUEUE_NAMES.join(', ')})` },
+  )
+  .transform((v) => {
+    const pairs = v === '' ? [] : v.split(',').map((pair) => pair.trim().split('=') as [string, string]);
+    const out: Partial<Record<QueueName, number>> = {};
+    // Groups first, then single queues, so a queue's own value wins over its group's.
+    for (const [name, n] of pairs) if ((QUEUE_GROUP_NAMES as string[]).includes(name)) for (const q of queuesOfGroups([name as QueueGroup])) out[q] = Number(n);
+    for (const [name, n] of pairs) if ((QUEUE_NAMES as readonly string[]).includes(name)) out[name as QueueName] = Number(n);
+    return out;
+  });
+
 /** Reads and validates the service's configuration from environment variables. */
 export function loadServiceConfig(
   service: ServiceName,
@@ -168,6 +214,9 @@ export function loadServiceConfig(
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     DATABASE_URL: req.database ? urlWithScheme(['postgres:', 'postgresql:']) : z.string().optional(),
     DATABASE_POOL_SIZE: intInRange(1, 200).default(10),
+    MIGRATIONS: z.enum(MIGRATIONS_MODES, { message: `must be one of ${MIGRATIONS_MODES.join(', ')}` }).default('run'),
+    WORKER_QUEUES: workerQueuesSetting,
+    WORKER_CONCURRENCY: workerConcurrencySetting,
     REDIS_URL: urlWithScheme(['redis:', 'rediss:']),
     BUS_SERVICE_PRIVATE_KEY: req.busServer ? z.string().min(1) : z.string().optional(),
     BUS_SERVICE_PUBLIC_KEYS: BUS_CALLEES[service].length ? z.string().min(1) : z.string().optional(),
@@ -276,6 +325,8 @@ export function loadServiceConfig(
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    migrations: e.MIGRATIONS,
+    worker: { queues: e.WORKER_QUEUES, concurrency: e.WORKER_CONCURRENCY },
     redisUrl: e.REDIS_URL,
     bus: { prefix: e.BUS_PREFIX, timeoutMs: e.BUS_TIMEOUT_MS, ...bus },
     publicUrl: e.PUBLIC_URL.replace(/\/+$/, ''),

@@ -1,0 +1,87 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, Provider, Type } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { WorkerHost } from '@nestjs/bullmq';
+import { QueueName } from '@broker/contracts';
+import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
+import { DevicePollProcessor } from './device-poll.processor';
+import { JobReconciler } from './job-reconciler';
+import { KeyRotationProcessor } from './key-rotation.processor';
+import { ProviderDeletionProcessor } from './provider-deletion.processor';
+import { SetupSweepProcessor } from './setup-sweep.processor';
+import { StatsProcessor } from './stats.processor';
+import { TokenRefreshProcessor } from './token-refresh.processor';
+import { WebhookDeliveryProcessor } from './webhook-delivery.processor';
+import { WebhookEventRecorder } from './webhook-event-recorder';
+
+/**
+ * The processor of each queue (total: a new queue must be placed here). `revocation` has none yet:
+ * no code produces its jobs.
+ */
+const PROCESSOR_OF_QUEUE: Record<QueueName, Type<WorkerHost> | null> = {
+  'token-refresh': TokenRefreshProcessor,
+  'provider-deletion': ProviderDeletionProcessor,
+  revocation: null,
+  stats: StatsProcessor,
+  'key-rotation': KeyRotationProcessor,
+  'device-poll': DevicePollProcessor,
+  'setup-expiry': SetupSweepProcessor,
+  'webhook-delivery': WebhookDeliveryProcessor,
+};
+
+/**
+ * What else runs next to a queue's processor: the reconciler's sweeps with the housekeeping queues
+ * (it re-queues deletion, stats and rotation jobs), the event listener that records webhook
+ * deliveries with the webhook queue.
+ */
+const COMPANIONS_OF_QUEUE: Partial<Record<QueueName, Type<unknown>[]>> = {
+  'provider-deletion': [JobReconciler],
+  'webhook-delivery': [WebhookEventRecorder],
+};
+
+/**
+ * The providers that consume `queues` (from `WORKER_QUEUES`): a BullMQ worker exists only for a
+ * processor registered here, so a worker process started with one group never takes another
+ * group's jobs. Every queue stays registered for producing (JobQueuesModule).
+ */
+export function queueConsumers(queues: readonly QueueName[]): Provider[] {
+  const out = new Set<Type<unknown>>();
+  for (const queue of queues) {
+    const processor = PROCESSOR_OF_QUEUE[queue];
+    if (processor) out.add(processor);
+    for (const companion of COMPANIONS_OF_QUEUE[queue] ?? []) out.add(companion);
+  }
+  return [...out, QueueConcurrency];
+}
+
+/** The processor classes of the queues this process consumes. */
+export function consumedProcessors(queues: readonly QueueName[]): Type<WorkerHost>[] {
+  return [...new Set(queues.map((q) => PROCESSOR_OF_QUEUE[q]).filter((p): p is Type<WorkerHost> => p !== null))];
+}
+
+/**
+ * `WORKER_CONCURRENCY`: sets the concurrency of this process's workers where the setting names
+ * their queue or group (the @Processor decorators carry the contracts' defaults, fixed at import).
+ */
+@Injectable()
+export class QueueConcurrency implements OnApplicationBootstrap {
+  private readonly logger = new Logger('QueueConcurrency');
+
+  constructor(
+    private readonly moduleRef: ModuleRef,
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const consumed: string[] = [];
+    for (const queue of this.config.worker.queues) {
+      const processor = PROCESSOR_OF_QUEUE[queue];
+      if (!processor) continue;
+      const worker = this.moduleRef.get(processor, { strict: false }).worker;
+      const concurrency = this.config.worker.concurrency[queue];
+      if (concurrency !== undefined) worker.concurrency = concurrency;
+      consumed.push(`${queue} (concurrency ${worker.concurrency})`);
+    }
+    // What the worker really runs, read back from BullMQ: the line operators check after a change.
+    this.logger.log(`consuming queues: ${consumed.join(', ')}`);
+  }
+}
