@@ -6,7 +6,7 @@
 // Usage: node http-load.mjs <base64 JSON {port, path, method, headers, expect, connections, ms, warmupMs, out}
 //        or, sequential on one connection: {…, connections: 1, sequential: true, n, warmup}>
 // Warms up, prints "ready", runs on SIGUSR2, writes the results JSON to `out`, exits on SIGTERM.
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { Pool } from 'undici';
 
 const a = JSON.parse(Buffer.from(process.argv[2], 'base64').toString('utf8'));
@@ -55,7 +55,9 @@ async function main() {
   const cpu = process.cpuUsage(cpu0);
   // The generator's own CPU while it ran, percent of one core.
   result.generatorCpuPercent = ((cpu.user + cpu.system) / 1000 / (now() - t0)) * 100;
-  writeFileSync(a.out, JSON.stringify(result));
+  // Written whole, then renamed: the bench polls for the file and read it half-written once ("Unexpected end of JSON input").
+  writeFileSync(`${a.out}.tmp`, JSON.stringify(result));
+  renameSync(`${a.out}.tmp`, a.out);
   await new Promise((resolve) => process.once('SIGTERM', resolve));
   clearInterval(alive);
   await pool.close();
