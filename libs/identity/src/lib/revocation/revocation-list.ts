@@ -30,6 +30,8 @@ export class RevocationList {
   private currentVersion?: string;
   /** Epoch ms of the PostgreSQL read this list reflects (0: never loaded). */
   private readAt = 0;
+  /** Entries this process wrote, with when: kept over snapshots read before they were written. */
+  private readonly localAdds = new Map<string, { entry: RevocationEntry; at: number }>();
 
   get version(): string | undefined {
     return this.currentVersion;
@@ -44,22 +46,33 @@ export class RevocationList {
   update(entries: RevocationEntry[] | undefined, readAt: number): void {
     if (entries) {
       this.entries = new Map(entries.map((e) => [e.h, e]));
-      this.currentVersion = revocationsVersion(entries);
+      // Entries this process added after that read began may be missing from it: keep them (a
+      // snapshot read just before a disable once undid the disable here until the next read).
+      for (const [h, local] of this.localAdds) {
+        if (local.at >= readAt) this.merge(local.entry);
+        else this.localAdds.delete(h);
+      }
+      this.currentVersion = revocationsVersion([...this.entries.values()]);
     }
     // An answer for an older read never makes the list look fresher than it is.
     this.readAt = Math.max(this.readAt, readAt);
   }
 
   /** Adds entries this process just wrote (before the next read confirms them). */
-  add(entries: RevocationEntry[]): void {
+  add(entries: RevocationEntry[], now = Date.now()): void {
     for (const e of entries) {
-      const held = this.entries.get(e.h);
-      const merged: RevocationEntry = { h: e.h, exp: Math.max(e.exp, held?.exp ?? 0) };
-      // No "not before" means every token the entry names: the stronger of the two wins.
-      if (e.nb !== undefined && (!held || held.nb !== undefined)) merged.nb = Math.max(e.nb, held?.nb ?? 0);
-      this.entries.set(e.h, merged);
+      this.merge(e);
+      this.localAdds.set(e.h, { entry: e, at: now });
     }
     this.currentVersion = revocationsVersion([...this.entries.values()]);
+  }
+
+  private merge(e: RevocationEntry): void {
+    const held = this.entries.get(e.h);
+    const merged: RevocationEntry = { h: e.h, exp: Math.max(e.exp, held?.exp ?? 0) };
+    // No "not before" means every token the entry names: the stronger of the two wins.
+    if (e.nb !== undefined && (!held || held.nb !== undefined)) merged.nb = Math.max(e.nb, held?.nb ?? 0);
+    this.entries.set(e.h, merged);
   }
 
   /** The entries, as a snapshot for callers (without the ones that no longer matter). */
