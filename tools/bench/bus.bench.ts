@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { BusClientProxy, createRedisConnection } from '@broker/bus';
 import { RequestSealer, SessionKeys, generateServiceKey, openReply, openRequest, parseServicePrivateKeys, parseServicePublicKeys, requestListKey, sealReply, sealRequest } from '@broker/bus-protocol';
+import { processCpuMs } from './cpu';
 import { fmt, percentile, throughput, timeSequential } from './stats';
 
 const N = Number(process.env['BENCH_N'] ?? 3000);
@@ -84,7 +85,19 @@ export async function runBusBench(redisUrl: string): Promise<Record<string, numb
     const lat = await timeSequential(N, 200, () => client.call('bench', 'bench.echo', payload));
     results[`bus_${replicas}r_p50`] = percentile(lat, 50);
     results[`bus_${replicas}r_p99`] = percentile(lat, 99);
-    results[`bus_${replicas}r_rps`] = await throughput(CONCURRENCY, THROUGHPUT_MS, () => client.call('bench', 'bench.echo', payload));
+    // CPU per request while saturated, by process (from /proc and process.cpuUsage: it holds on a
+    // shared machine, where the wall-clock rows do not).
+    const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]);
+    const cpuOf = (pids: number[]) => pids.reduce((sum, pid) => sum + (processCpuMs(pid) ?? 0), 0);
+    const pids = responders.map((r) => r.pid as number);
+    const before = { responders: cpuOf(pids), redis: cpuOf([redisPid]), caller: process.cpuUsage() };
+    let count = 0;
+    results[`bus_${replicas}r_rps`] = await throughput(CONCURRENCY, THROUGHPUT_MS, () => client.call('bench', 'bench.echo', payload).then(() => count++));
+    const caller = process.cpuUsage(before.caller);
+    results[`bus_${replicas}r_cpu_responders_us`] = ((cpuOf(pids) - before.responders) * 1000) / count;
+    results[`bus_${replicas}r_cpu_redis_us`] = ((cpuOf([redisPid]) - before.redis) * 1000) / count;
+    results[`bus_${replicas}r_cpu_caller_us`] = (caller.user + caller.system) / count;
+    results[`bus_${replicas}r_count`] = count;
     await stop(responders);
   }
   await client.close();
@@ -100,6 +113,10 @@ export function printBusBench(r: Record<string, number>): void {
     ['bus max throughput, 1 responder', `${Math.round(r['bus_1r_rps'])} req/s`],
     ['bus request/reply, 3 responders p50 / p99', `${fmt(r['bus_3r_p50'])} / ${fmt(r['bus_3r_p99'])}`],
     ['bus max throughput, 3 responders', `${Math.round(r['bus_3r_rps'])} req/s`],
+    ...[1, 3].map((n): [string, string] => [
+      `CPU µs per request at max throughput, ${n} responder(s), ${r[`bus_${n}r_count`]} requests: responders / Redis / caller`,
+      `${r[`bus_${n}r_cpu_responders_us`].toFixed(1)} / ${r[`bus_${n}r_cpu_redis_us`].toFixed(1)} / ${r[`bus_${n}r_cpu_caller_us`].toFixed(1)}`,
+    ]),
     ['bus p50 ÷ bare BullMQ p50 (goal ≤ 1.5)', (r['bus_1r_p50'] / r['bullmq_rtt_p50']).toFixed(2)],
     ['crypto per request p50: request seal / open / reply seal+open', `${fmt(r['crypto_seal_p50'])} / ${fmt(r['crypto_open_p50'])} / ${fmt(r['crypto_reply_p50'])}`],
     ['crypto per request, total p50 / p99 (vs Redis GET p50)', `${fmt(r['crypto_total_p50'])} / ${fmt(r['crypto_total_p99'])} (${fmt(r['redis_get_p50'])})`],

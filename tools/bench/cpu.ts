@@ -13,7 +13,7 @@ const HAS_PROC = (() => {
 })();
 
 /** utime + stime of a process, in ms; null if it is gone. */
-function processCpuMs(pid: number): number | null {
+export function processCpuMs(pid: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -57,6 +57,8 @@ export interface CpuReport {
   machine: number;
   /** Machine busy time not accounted to any component (other work on the machine). */
   other: number;
+  /** Wall time measured (ms). */
+  wallMs: number;
 }
 
 /** Measures CPU per component between start() and stop(). */
@@ -91,7 +93,7 @@ export class CpuMeter {
       percentOfCore[name] = (ms / wall) * 100;
     }
     const machineBusy = m.busy - this.machineBefore.busy;
-    return { percentOfCore, machine: (machineBusy / wall) * 100, other: (Math.max(0, machineBusy - known) / wall) * 100 };
+    return { percentOfCore, machine: (machineBusy / wall) * 100, other: (Math.max(0, machineBusy - known) / wall) * 100, wallMs: wall };
   }
 }
 

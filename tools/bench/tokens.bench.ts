@@ -12,7 +12,7 @@
 // Bounded in count and time; loopback only. CPU per component is read from /proc for the throughput rows.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client as PgClient } from 'pg';
 import { Queue, QueueEvents } from 'bullmq';
@@ -45,6 +45,8 @@ const TOKEN_TTL = num('BENCH_IDP_TOKEN_TTL', 3600); // long: the hot-path rows n
 const MIN_VALIDITY = 60;
 const OTHER_CPU_WARN = 20; // % of a core used outside this run above which a row is flagged as disturbed
 const PROFILE = process.env['BENCH_PROFILE'] === '1'; // CPU profiles of broker-1 and the gateway during the bus and REST rows (costs CPU: not for the figures)
+const PROFILE_DIR = PROFILE ? process.env['BENCH_PROFILE_DIR'] : undefined; // where to also write the raw .cpuprofile files
+if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
 
 export interface TokensBenchResult {
   rows: Record<string, number>;
@@ -139,7 +141,10 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
     } finally {
       cpu[name] = meter.stop();
       for (const [i, s] of sessions.entries()) {
-        profiles.push(formatSummary(`${name} / ${profile[i].name}`, summarize(await s.stopProfiling())));
+        const raw = await s.stopProfiling();
+        profiles.push(formatSummary(`${name} / ${profile[i].name}`, summarize(raw)));
+        // BENCH_PROFILE_DIR: the raw profiles too (open in Chrome DevTools, or read by function).
+        if (PROFILE_DIR) writeFileSync(join(PROFILE_DIR, `${name}.${profile[i].name}.cpuprofile`), JSON.stringify(raw));
         s.close();
       }
     }
@@ -182,6 +187,7 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
   const echoClient = new BusClientProxy({ redisUrl: sys.redisUrl, servicePublicKeys: parseServicePublicKeys(`bench=${refServiceKey.publicKey}`), prefix: refPrefix, defaultTimeoutMs: 10_000 });
   await echoClient.connect();
   const echo = await measured('bus_echo', () => timeSequential(N, WARMUP, () => echoClient.call('bench', 'bench.echo', payload)));
+  rows['bus_echo_count'] = N + WARMUP;
   rows['echo_p50'] = p(echo, 50);
   rows['echo_p99'] = p(echo, 99);
   await echoClient.close();
@@ -227,6 +233,7 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
 
   step('bus acquire: sequential');
   const busSeq = await measured('bus_seq', () => timeSequential(N, WARMUP, () => acquire(hot.authorizationId, MIN_VALIDITY)), [sys.brokers[0]]);
+  rows['bus_seq_count'] = N + WARMUP;
   rows['bus_seq_p50'] = p(busSeq, 50);
   rows['bus_seq_p99'] = p(busSeq, 99);
 
@@ -270,6 +277,7 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
   rows['bus_open_p99'] = p(open.latencies, 99);
   rows['bus_open_max'] = Math.max(...open.latencies);
   rows['bus_open_rps'] = open.rps;
+  rows['bus_open_count'] = open.latencies.length + open.errors;
   rows['bus_open_errors'] = open.errors;
   rows['bus_open_send_delay_p50'] = p(open.sendDelays, 50);
   rows['bus_open_send_delay_p99'] = p(open.sendDelays, 99);
@@ -285,6 +293,7 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
     [sys.brokers[0]],
   );
   rows['bus_max_errors'] = busErrors;
+  rows['bus_max_count'] = (rows['bus_max_rps'] * THROUGHPUT_MS) / 1000;
 
   // ---------------------------------------------------------------------------------------------
   // 3. BrokerClient with its local cache
@@ -482,6 +491,32 @@ function describeCode(): string {
 // -----------------------------------------------------------------------------------------------
 // Output
 
+/**
+ * CPU time per bus request, by component (from /proc, so it holds on a loaded machine where the
+ * wall-clock rows do not): the figure to compare before and after a change of the bus.
+ */
+function busCpuRows(r: TokensBenchResult): [string, string][] {
+  const x = r.rows;
+  const perRequest = (row: string, parts: [label: string, match: (component: string) => boolean][]): [string, string] | undefined => {
+    const cpu = r.cpu[row];
+    const count = x[`${row}_count`];
+    if (!cpu || !(count > 0)) return undefined;
+    const wallMs = cpu.wallMs;
+    const figures = parts.map(([label, match]) => {
+      const percent = Object.entries(cpu.percentOfCore).filter(([k]) => match(k)).reduce((a, [, v]) => a + v, 0);
+      return `${label} ${((percent / 100) * wallMs * 1000 / count).toFixed(0)}`;
+    });
+    return [`CPU µs per request, ${row} (${Math.round(count)} requests)`, figures.join(' / ')];
+  };
+  const brokers = (k: string) => k.startsWith('broker-');
+  return [
+    perRequest('bus_echo', [['responder', (k) => k === 'helpers'], ['Redis', (k) => k === 'redis'], ['caller', (k) => k === 'bench']]),
+    perRequest('bus_seq', [['token-broker replicas', brokers], ['Redis', (k) => k === 'redis'], ['caller', (k) => k === 'bench']]),
+    perRequest('bus_open', [['token-broker replicas', brokers], ['Redis', (k) => k === 'redis'], ['caller (own process)', (k) => k === 'loadgen']]),
+    perRequest('bus_max', [['token-broker replicas', brokers], ['Redis', (k) => k === 'redis'], ['caller', (k) => k === 'bench']]),
+  ].filter((row): row is [string, string] => row !== undefined);
+}
+
 const ms = (v: number) => (Number.isFinite(v) ? `${v.toFixed(v < 10 ? 3 : 1)} ms` : 'n/a');
 const us = (v: number) => `${(v * 1000).toFixed(1)} µs`;
 const rps = (v: number) => `${Math.round(v).toLocaleString('en-US').replace(/,/g, ' ')} req/s`;
@@ -549,6 +584,7 @@ export function printTokensBench(r: TokensBenchResult): void {
       ms(x['bus_seq_p50'] - x['echo_p50']),
     ],
     ['REST p50 − bus acquire p50 (gateway + ownership reads)', ms(x['rest_seq_p50'] - x['bus_seq_p50'])],
+    ...busCpuRows(r),
     ...leastPrivilegeRows(x, r.cpu['bus_max'] ?? null),
   ];
   console.log(`\nbench:tokens  (N=${N} sequential per latency row after ${WARMUP} warm-up; throughput rows ${THROUGHPUT_MS} ms closed loop; token-broker × ${REPLICAS})\n`);

@@ -264,6 +264,37 @@ describe('bus transport (Redis request lists, pub/sub replies)', () => {
       }
     });
 
+    it('acts once on copies of requests across two replicas: copies in the batch the first one pops, and copies pushed later to either', async () => {
+      const client = newClient();
+      const a = await capture(client, { n: 1 });
+      const b = await capture(client, { n: 2 });
+      const redis = new IORedis(redisUrl);
+      const list = requestListKey(prefix, SERVICE);
+      try {
+        // One replica pops all of these in one batch: its markers go in one round trip, in order.
+        await redis.rpush(list, a.raw, a.raw, b.raw, a.raw, b.raw);
+        await startReplica(0);
+        await expect(Promise.all([a.pending, b.pending])).resolves.toMatchObject([{ n: 1 }, { n: 2 }]);
+        await sleep(200);
+        expect(servers[0].stats().dropped.replayed).toBe(3);
+        // A second replica that never saw them refuses later copies too (the markers are in Redis).
+        await replicas.shift()?.close();
+        await startReplica(1);
+        await redis.rpush(list, b.raw, a.raw);
+        await sleep(300);
+        // With both replicas up, copies pushed one at a time are refused by whichever pops them.
+        await startReplica(2);
+        for (let i = 0; i < 6; i++) await redis.rpush(list, i % 2 ? a.raw : b.raw);
+        await sleep(500);
+        expect(handled.map((h) => h.requestId).sort()).toEqual([(JSON.parse(a.raw) as { i: string }).i, (JSON.parse(b.raw) as { i: string }).i].sort());
+        expect(servers.reduce((sum, s) => sum + s.stats().dropped.replayed, 0)).toBe(3 + 2 + 6);
+        expect(servers[1].stats().dropped.replayed).toBeGreaterThanOrEqual(2);
+        expect(await redis.llen(list)).toBe(0);
+      } finally {
+        redis.disconnect();
+      }
+    });
+
     it('does not answer a copy whose reply channel, id, pattern or deadline was changed', async () => {
       const client = newClient();
       const { raw, pending } = await capture(client, { n: 7 });

@@ -141,9 +141,17 @@ export class BrokerClient {
     if (this.closed) throw closedError();
     const parsed = parseRequest(request, this.options);
     this.counters.acquires++;
+    // The common case first, with nothing set up for it: a cached token with enough life left is
+    // answered without a timer, a key object or a promise of its own (≥ 1 M/s in one process:
+    // bench:tokens "BrokerClient cached"). The parsed request is its own cache key.
+    const cached = this.cache.lookup(parsed, parsed.minValiditySeconds);
+    if (cached) {
+      this.counters.cacheHits++;
+      return copyOf(cached);
+    }
     const deadline = Date.now() + parsed.timeoutMs;
     const token = await this.waits.bound(this.resolve(parsed, deadline), deadline, () => timeoutError(parsed.timeoutMs));
-    return { ...token, scopes: [...token.scopes] };
+    return copyOf(token);
   }
 
   /** Drops the cached token of an authorization (and its user + provider aliases), e.g. after the provider refused it. */
@@ -183,10 +191,7 @@ export class BrokerClient {
   }
 
   private async resolve(request: ParsedRequest, deadline: number): Promise<AcquiredToken> {
-    const key: CacheKey =
-      request.kind === 'id'
-        ? { kind: 'id', authorizationId: request.authorizationId }
-        : { kind: 'alias', userId: request.userId, providerId: request.providerId };
+    const key: CacheKey = request;
     const min = request.minValiditySeconds;
 
     const cached = this.cache.lookup(key, min);
@@ -286,4 +291,9 @@ function checkReply(reply: unknown): AcquiredToken {
   };
   if (typeof r['expiresAt'] === 'string') token.expiresAt = r['expiresAt'];
   return token;
+}
+
+/** What a caller gets: its own copy (changing it does not change the cache). */
+function copyOf(token: AcquiredToken): AcquiredToken {
+  return { ...token, scopes: [...token.scopes] };
 }

@@ -6,8 +6,9 @@ export const NO_EXPIRY_CACHE_MS = 30_000;
 /** What a request is keyed by: an authorization, or a user + provider that resolves to one. */
 export type CacheKey = { kind: 'id'; authorizationId: string } | { kind: 'alias'; userId: string; providerId: string };
 
+/** A user + provider's key: the user id's length first, so no two pairs share a key, whatever their characters. */
 export function aliasKey(userId: string, providerId: string): string {
-  return `user:${encodeURIComponent(userId)}|provider:${encodeURIComponent(providerId)}`;
+  return `${userId.length}:${userId}|${providerId}`;
 }
 
 function flightKey(key: CacheKey): string {
@@ -66,11 +67,13 @@ export class TokenCache {
   }
 
   /** A cached token with at least `minValiditySeconds` of life left, if any. */
-  lookup(key: CacheKey, minValiditySeconds: number, now = Date.now()): AcquiredToken | undefined {
+  lookup(key: CacheKey, minValiditySeconds: number, at?: number): AcquiredToken | undefined {
     const id = key.kind === 'id' ? key.authorizationId : this.aliases.get(aliasKey(key.userId, key.providerId));
     if (id === undefined) return undefined;
     const entry = this.entries.get(id);
     if (!entry) return undefined;
+    // One clock read per lookup, and only when there is an entry to check.
+    const now = at ?? Date.now();
     if (now >= entry.servedUntil) {
       if (entry.expiresAt === undefined || now >= entry.expiresAt) this.remove(id);
       return undefined;

@@ -5,7 +5,8 @@ import { BusRemoteError, BusTimeoutError, BusUnavailableError } from './bus-erro
 import type { ServicePublicKeys } from './bus-keys';
 import { createRedisConnection } from './redis-connection';
 import { RequestSealer, openReply } from './sealing';
-import { RequestEnvelope, replyChannel, replyMessageSchema, requestListKey } from './wire';
+import { RequestEnvelope, replyChannel, requestListKey } from './wire';
+import { parseReplyMessage } from './wire-checks';
 
 export const DEFAULT_BUS_PREFIX = 'broker';
 export const DEFAULT_BUS_TIMEOUT_MS = 5_000;
@@ -186,12 +187,13 @@ export class BusRequester {
   }
 
   private onReply(raw: string): void {
-    let message: { i: string; s: string };
+    let message: { i: string; s: string } | undefined;
     try {
-      const parsed = replyMessageSchema.safeParse(JSON.parse(raw));
-      if (!parsed.success) throw new Error('not a reply');
-      message = parsed.data;
+      message = parseReplyMessage(JSON.parse(raw));
     } catch {
+      message = undefined;
+    }
+    if (!message) {
       this.counters.unmatched++;
       return;
     }

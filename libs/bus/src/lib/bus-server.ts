@@ -1,6 +1,6 @@
 import { CustomTransportStrategy, Server } from '@nestjs/microservices';
 import IORedis from 'ioredis';
-import { lastValueFrom } from 'rxjs';
+import { isObservable, lastValueFrom } from 'rxjs';
 import type { ZodType } from 'zod';
 import { BUS_REQUEST_SCHEMAS, BusErrorPayload, isBusErrorPayload } from '@broker/contracts';
 import {
@@ -11,7 +11,7 @@ import {
   SessionKeys,
   closeConnection,
   openRequest,
-  requestEnvelopeSchema,
+  parseRequestEnvelope,
   requestListKey,
   sealReply,
   seenKey,
@@ -20,9 +20,16 @@ import { BusContext } from './bus-context';
 import { createRedisConnection } from './redis-connection';
 import { DEFAULT_BUS_PREFIX, type BusServerOptions } from './bus-options';
 import { validateBusPayload } from './bus-payload.pipe';
+import { TickBatch } from './tick-batch';
 
 /** Requests a replica takes at once when more are waiting. */
 const BATCH = 8;
+
+/**
+ * How a replica pops: BLMPOP (Redis ≥ 7) takes up to a batch in the one blocking round trip;
+ * before 7, BLPOP then an LPOP with a count (≥ 6.2) for the rest; before 6.2, one per round trip.
+ */
+type PopMode = 'blmpop' | 'blpop+lpop' | 'blpop';
 /** A deadline further ahead than this is refused: it bounds how long a request id is remembered. */
 export const MAX_DEADLINE_AHEAD_MS = 10 * 60_000;
 
@@ -74,8 +81,12 @@ export class BusServer extends Server implements CustomTransportStrategy {
   private readonly lastWarned = new Map<DropReason, number>();
   private slotFreed?: () => void;
   private closing = false;
-  private batchPop = true;
+  private popMode: PopMode = 'blmpop';
   private loop?: Promise<void>;
+  /** Replay markers of the requests opened in one turn (a popped batch), sent in one round trip. */
+  private readonly marks = new TickBatch(() => this.publisher);
+  /** Replies ready in one turn, published in one round trip. */
+  private readonly replies = new TickBatch(() => this.publisher);
 
   constructor(private readonly options: BusServerOptions) {
     super();
@@ -134,31 +145,44 @@ export class BusServer extends Server implements CustomTransportStrategy {
         await new Promise<void>((resolve) => (this.slotFreed = resolve));
         continue;
       }
-      let popped: [string, string] | null;
+      // Under load more requests are waiting: take a few in the same round trip (a small batch,
+      // so the other replicas still get their share).
+      const room = Math.min(this.concurrency - this.inflight.size, BATCH);
+      let popped: string[];
       try {
-        popped = await redis.blpop(this.listKey, 1);
+        popped = await this.pop(redis, room);
       } catch (err) {
         if (this.closing) return;
-        this.logger.error(`bus receive failed: ${(err as Error).message}`);
+        const message = (err as Error).message;
+        if (this.popMode !== 'blpop' && /unknown command|wrong number of arguments|syntax/i.test(message)) {
+          this.popMode = this.popMode === 'blmpop' ? 'blpop+lpop' : 'blpop';
+          continue;
+        }
+        this.logger.error(`bus receive failed: ${message}`);
         await new Promise((resolve) => setTimeout(resolve, 200));
         continue;
       }
-      if (!popped) continue;
-      this.start(popped[1]);
-      // Under load more requests are waiting: take a few more in the same round trip (a small batch,
-      // so the other replicas still get their share).
-      const room = Math.min(this.concurrency - this.inflight.size, BATCH);
-      if (room > 0 && this.batchPop) {
-        try {
-          const more = (await redis.lpop(this.listKey, room)) as string[] | null;
-          for (const raw of more ?? []) this.start(raw);
-        } catch (err) {
-          if (this.closing) return;
-          // LPOP with a count needs Redis ≥ 6.2: without it, one request per round trip.
-          if (/wrong number of arguments|syntax/i.test((err as Error).message)) this.batchPop = false;
-          else this.logger.error(`bus receive failed: ${(err as Error).message}`);
-        }
-      }
+      for (const raw of popped) this.start(raw);
+    }
+  }
+
+  /** Up to `room` requests, waiting up to a second for the first. */
+  private async pop(redis: IORedis, room: number): Promise<string[]> {
+    if (this.popMode === 'blmpop') {
+      const popped = (await redis.call('blmpop', 1, 1, this.listKey, 'LEFT', 'COUNT', room)) as [string, string[]] | null;
+      return popped ? popped[1] : [];
+    }
+    const first = await redis.blpop(this.listKey, 1);
+    if (!first) return [];
+    if (this.popMode === 'blpop' || room <= 1) return [first[1]];
+    // The first one is not held back by the second round trip.
+    this.start(first[1]);
+    try {
+      return ((await redis.lpop(this.listKey, room - 1)) as string[] | null) ?? [];
+    } catch (err) {
+      if (/wrong number of arguments|syntax/i.test((err as Error).message)) this.popMode = 'blpop';
+      else if (!this.closing) this.logger.error(`bus receive failed: ${(err as Error).message}`);
+      return [];
     }
   }
 
@@ -183,14 +207,13 @@ export class BusServer extends Server implements CustomTransportStrategy {
   }
 
   private async handle(raw: string): Promise<void> {
-    let envelope: RequestEnvelope;
+    let envelope: RequestEnvelope | undefined;
     try {
-      const parsed = requestEnvelopeSchema.safeParse(JSON.parse(raw));
-      if (!parsed.success) return this.drop('malformed', 'not a request envelope');
-      envelope = parsed.data;
+      envelope = parseRequestEnvelope(JSON.parse(raw));
     } catch {
       return this.drop('malformed', 'not JSON');
     }
+    if (!envelope) return this.drop('malformed', 'not a request envelope');
     const now = Date.now();
     // The caller has stopped waiting: answering now would only do work nobody reads.
     if (now > envelope.d) return this.drop('expired', envelope.p);
@@ -205,9 +228,12 @@ export class BusServer extends Server implements CustomTransportStrategy {
       throw err;
     }
     // At most once: the first replica to mark the id acts; a copy pushed again is dropped. The
-    // marker lives until the deadline, after which the request is refused as expired anyway.
+    // marker lives until the deadline, after which the request is refused as expired anyway. Set
+    // only once the request opened (an id nobody authenticated cannot be burnt by a stranger);
+    // the requests of a popped batch are marked together, in one round trip (tick-batch.ts), and
+    // two copies in one batch are two SET NX in order: the second is refused.
     if (!this.publisher) return;
-    const first = await this.publisher.set(seenKey(this.prefix, this.options.service, envelope.i), '1', 'PXAT', envelope.d, 'NX');
+    const first = await this.marks.send('set', seenKey(this.prefix, this.options.service, envelope.i), '1', 'PXAT', envelope.d, 'NX');
     if (first !== 'OK') return this.drop('replayed', envelope.p);
 
     const { body, replyKey } = opened;
@@ -226,8 +252,10 @@ export class BusServer extends Server implements CustomTransportStrategy {
     }
     let answer: ReplyBody;
     try {
-      const result$ = this.transformToObservable(await handler(payload.data, context));
-      answer = { ok: true, data: await lastValueFrom(result$, { defaultValue: null }) };
+      // Nest's proxy hands back the handler's value, or an Observable (an observable handler, or
+      // an exception filter's answer): only the latter goes through RxJS.
+      const result = await handler(payload.data, context);
+      answer = { ok: true, data: isObservable(result) ? await lastValueFrom(result, { defaultValue: null }) : result };
     } catch (err) {
       answer = { ok: false, error: isBusErrorPayload(err) ? pickError(err) : INTERNAL_ERROR };
     }
@@ -238,7 +266,7 @@ export class BusServer extends Server implements CustomTransportStrategy {
   private async reply(envelope: RequestEnvelope, replyKey: Buffer, body: ReplyBody): Promise<void> {
     if (!envelope.r || !this.publisher) return;
     if (Date.now() > envelope.d) return this.drop('late', envelope.p);
-    await this.publisher.publish(envelope.r, JSON.stringify({ i: envelope.i, s: sealReply(replyKey, envelope.i, body) }));
+    await this.replies.send('publish', envelope.r, JSON.stringify({ i: envelope.i, s: sealReply(replyKey, envelope.i, body) }));
   }
 }
 
