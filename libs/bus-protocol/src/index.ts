@@ -5,5 +5,6 @@ export * from './lib/hpke-suite';
 export * from './lib/redis-connection';
 export * from './lib/sealing';
 export * from './lib/signed-events';
+export * from './lib/tick-batch';
 export * from './lib/wire';
 export * from './lib/wire-checks';

@@ -9,6 +9,7 @@ import {
   RequestOpenError,
   ServiceKeyPair,
   SessionKeys,
+  TickBatch,
   closeConnection,
   openRequest,
   parseRequestEnvelope,
@@ -20,7 +21,6 @@ import { BusContext } from './bus-context';
 import { createRedisConnection } from './redis-connection';
 import { DEFAULT_BUS_PREFIX, type BusServerOptions } from './bus-options';
 import { validateBusPayload } from './bus-payload.pipe';
-import { TickBatch } from './tick-batch';
 
 /** Requests a replica takes at once when more are waiting. */
 const BATCH = 8;
@@ -83,10 +83,11 @@ export class BusServer extends Server implements CustomTransportStrategy {
   private closing = false;
   private popMode: PopMode = 'blmpop';
   private loop?: Promise<void>;
-  /** Replay markers of the requests opened in one turn (a popped batch), sent in one round trip. */
-  private readonly marks = new TickBatch(() => this.publisher);
-  /** Replies ready in one turn, published in one round trip. */
-  private readonly replies = new TickBatch(() => this.publisher);
+  /**
+   * The publisher connection's commands of one turn in one write: the replay markers of the
+   * requests opened together (a popped batch) and the replies ready together.
+   */
+  private readonly commands = new TickBatch(() => this.publisher);
 
   constructor(private readonly options: BusServerOptions) {
     super();
@@ -233,14 +234,18 @@ export class BusServer extends Server implements CustomTransportStrategy {
     // the requests of a popped batch are marked together, in one round trip (tick-batch.ts), and
     // two copies in one batch are two SET NX in order: the second is refused.
     if (!this.publisher) return;
-    const first = await this.marks.send('set', seenKey(this.prefix, this.options.service, envelope.i), '1', 'PXAT', envelope.d, 'NX');
+    const first = await this.commands.send('set', seenKey(this.prefix, this.options.service, envelope.i), '1', 'PXAT', envelope.d, 'NX');
     if (first !== 'OK') return this.drop('replayed', envelope.p);
 
     const { body, replyKey } = opened;
     const context = new BusContext({ pattern: envelope.p, requestId: envelope.i, deadline: envelope.d, auth: body.auth });
-    const handler = this.getHandlerByPattern(envelope.p);
+    // A plain pattern is its own route: looked up as it is first (Nest's getHandlerByPattern tries
+    // JSON.parse on every pattern, which throws, stack trace and all, for a plain one).
+    const handler = this.messageHandlers.get(envelope.p) ?? this.getHandlerByPattern(envelope.p);
     const reply = (answer: ReplyBody) => this.reply(envelope, replyKey, answer);
-    const payload = validateBusPayload(this.schemas[envelope.p], envelope.p, body.data);
+    // Own keys only: a pattern such as `constructor` names nothing here.
+    const schema = Object.hasOwn(this.schemas, envelope.p) ? this.schemas[envelope.p] : undefined;
+    const payload = validateBusPayload(schema, envelope.p, body.data);
     if (!envelope.r) {
       if (handler?.isEventHandler && payload.ok) await this.handleEvent(envelope.p, { pattern: envelope.p, data: payload.data }, context);
       return;
@@ -266,7 +271,7 @@ export class BusServer extends Server implements CustomTransportStrategy {
   private async reply(envelope: RequestEnvelope, replyKey: Buffer, body: ReplyBody): Promise<void> {
     if (!envelope.r || !this.publisher) return;
     if (Date.now() > envelope.d) return this.drop('late', envelope.p);
-    await this.replies.send('publish', envelope.r, JSON.stringify({ i: envelope.i, s: sealReply(replyKey, envelope.i, body) }));
+    await this.commands.send('publish', envelope.r, JSON.stringify({ i: envelope.i, s: sealReply(replyKey, envelope.i, body) }));
   }
 }
 

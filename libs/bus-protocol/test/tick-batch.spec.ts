@@ -1,6 +1,6 @@
 import IORedis from 'ioredis';
 import { testRedisUrl, uniquePrefix } from '@broker/testing';
-import { TickBatch } from '../src/lib/tick-batch';
+import { TickBatch } from '../src';
 
 describe('TickBatch (commands of one turn in one round trip)', () => {
   let redis: IORedis;
