@@ -230,6 +230,20 @@ describe('bus transport (Redis request lists, pub/sub replies)', () => {
     expect(handled).toHaveLength(0);
   });
 
+  it('answers BAD_REQUEST, not a timeout, when the error would name more hostile input than a reply may carry', async () => {
+    await startReplica(0);
+    // Unknown field names of 2 000 and 900 characters: the error lists them, longer than a caller's reply schema takes.
+    const payload = { n: 1, ['k'.repeat(2_000)]: 1, ['j'.repeat(900)]: 2 };
+    const client = newClient(3_000);
+    const err = await client.call(SERVICE, 'test.echo', payload).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BusRemoteError);
+    expect(err).toMatchObject({ code: 'BAD_REQUEST' });
+    const fields = (err as BusRemoteError).fields ?? [];
+    expect(fields.length).toBeGreaterThan(0);
+    for (const f of fields) expect(f.message.length).toBeLessThanOrEqual(1024);
+    expect(client.stats()).toMatchObject({ rejected: 0, replied: 1 });
+  });
+
   describe('attacked through Redis', () => {
     /** Captures the next request pushed on the service's list (as MONITOR would show it), keeping it out of reach of replicas. */
     async function capture(client: BusClientProxy, data: unknown): Promise<{ raw: string; pending: Promise<unknown> }> {

@@ -60,17 +60,40 @@ export interface WireError {
   fields?: { name: string; message: string }[];
 }
 
+/** Sizes of an error reply (what a caller's schema accepts). */
+const ERROR_LIMITS = { code: 64, message: 4096, fields: 200, fieldName: 512, fieldMessage: 1024 } as const;
+
 export const replyBodySchema = z.union([
   z.strictObject({ ok: z.literal(true), data: z.unknown() }),
   z.strictObject({
     ok: z.literal(false),
     error: z.strictObject({
-      code: z.string().min(1).max(64),
-      message: z.string().max(4096),
-      fields: z.array(z.strictObject({ name: z.string().max(512), message: z.string().max(1024) })).max(200).optional(),
+      code: z.string().min(1).max(ERROR_LIMITS.code),
+      message: z.string().max(ERROR_LIMITS.message),
+      fields: z
+        .array(z.strictObject({ name: z.string().max(ERROR_LIMITS.fieldName), message: z.string().max(ERROR_LIMITS.fieldMessage) }))
+        .max(ERROR_LIMITS.fields)
+        .optional(),
     }),
   }),
 ]);
+
+/**
+ * An error cut to the sizes the caller's reply schema accepts. A service answers with it: an
+ * error that names hostile input (an unknown field name of 2 000 characters) would otherwise fail
+ * the caller's schema, be taken for a forged reply and end in the caller's timeout instead of its
+ * BAD_REQUEST.
+ */
+export function boundedError(error: WireError): WireError {
+  const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+  const bounded: WireError = { code: error.code.slice(0, ERROR_LIMITS.code) || 'INTERNAL', message: cut(error.message, ERROR_LIMITS.message) };
+  if (error.fields) {
+    bounded.fields = error.fields
+      .slice(0, ERROR_LIMITS.fields)
+      .map((f) => ({ name: cut(f.name, ERROR_LIMITS.fieldName), message: cut(f.message, ERROR_LIMITS.fieldMessage) }));
+  }
+  return bounded;
+}
 export type ReplyBody = { ok: true; data: unknown } | { ok: false; error: WireError };
 
 /** Redis list from which a service's replicas pop their bus requests. */

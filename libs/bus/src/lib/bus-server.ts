@@ -10,6 +10,7 @@ import {
   ServiceKeyPair,
   SessionKeys,
   TickBatch,
+  boundedError,
   closeConnection,
   openRequest,
   parseRequestEnvelope,
@@ -271,6 +272,7 @@ export class BusServer extends Server implements CustomTransportStrategy {
   private async reply(envelope: RequestEnvelope, replyKey: Buffer, body: ReplyBody): Promise<void> {
     if (!envelope.r || !this.publisher) return;
     if (Date.now() > envelope.d) return this.drop('late', envelope.p);
+    if (!body.ok) body = { ok: false, error: boundedError(body.error) };
     await this.commands.send('publish', envelope.r, JSON.stringify({ i: envelope.i, s: sealReply(replyKey, envelope.i, body) }));
   }
 }
