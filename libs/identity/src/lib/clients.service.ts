@@ -97,7 +97,8 @@ export class ClientsService {
       .getRawAndEntities<{ org_disabled: boolean }>();
     const client = found.entities[0];
     const ok = this.hasher.matches(SECRET_PURPOSE, clientSecret, client?.secretHash ?? this.decoyHash);
-    if (!client || !ok || client.disabled || found.raw[0]?.org_disabled) throw new OAuthError('invalid_client', 'client authentication failed');
+    // A client identified by URL has no secret: any secret sent for it is refused like a wrong one.
+    if (!client || !ok || client.disabled || client.kind === 'metadata_document' || found.raw[0]?.org_disabled) throw new OAuthError('invalid_client', 'client authentication failed');
     return client;
   }
 

@@ -33,4 +33,16 @@ export class OrgEntity {
 
   @Column({ name: 'default_user_scopes', type: 'text', array: true, default: () => "'{}'" })
   defaultUserScopes!: string[];
+
+  /** Clients identified by URL (client ID metadata documents) may be used to sign in to this org. Off by default. */
+  @Column({ name: 'client_metadata_documents', type: 'boolean', default: false })
+  clientMetadataDocuments!: boolean;
+
+  /** Which client URLs: host names or URL prefixes ending in `/`; empty: any the egress guard allows. */
+  @Column({ name: 'client_metadata_allowed', type: 'text', array: true, default: () => "'{}'" })
+  clientMetadataAllowed!: string[];
+
+  /** The most a client identified by URL may get. */
+  @Column({ name: 'client_metadata_max_scopes', type: 'text', array: true, default: () => "'{}'" })
+  clientMetadataMaxScopes!: string[];
 }
