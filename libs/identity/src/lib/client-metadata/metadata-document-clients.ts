@@ -118,8 +118,8 @@ export class MetadataDocumentClients {
     try {
       res = await this.fetchImpl(url.href, {
         headers: { accept: 'application/json' },
-        // The draft: the document is served at its URL, not somewhere it redirects to.
-        redirect: 'error',
+        // The draft: the document is served at its URL, not somewhere it redirects to (a 3xx is refused below).
+        redirect: 'manual',
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
     } catch (err) {
@@ -161,7 +161,8 @@ export class MetadataDocumentClients {
 function describe(err: unknown): string {
   const denied = findCause(err, (e): e is EgressDeniedError => e instanceof EgressDeniedError);
   if (denied) return denied.reason;
-  if (findCause(err, (e): e is Error => e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError'))) return 'it did not answer in time';
+  const named = (e: unknown): e is { name: string } => typeof (e as { name?: unknown } | null)?.name === 'string';
+  if (findCause(err, (e): e is { name: string } => named(e) && (e.name === 'TimeoutError' || e.name === 'AbortError'))) return 'it did not answer in time';
   return 'the client’s server could not be reached';
 }
 
