@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
 import { KeyedHasher } from '@broker/crypto';
-import { createGuardedFetch, type EgressPolicy } from '@broker/provider-adapters';
+import { createGuardedFetch, type EgressPolicy, type GuardedFetch } from '@broker/provider-adapters';
 import { domainDataSourceOptions, migrateDomainSchema } from '@broker/service-runtime';
 import { createTestDatabase, TestDatabase } from '@broker/testing';
 import {
@@ -147,11 +147,12 @@ describe('clients identified by URL, fetched through the egress guard (real Post
     grant_types: ['authorization_code', 'refresh_token'],
     scope: 'providers:read tokens:read identity:admin',
   });
-  const resolverFor = (policy: EgressPolicy, answers: Record<string, string> = {}) =>
-    new MetadataDocumentClients(ds, settings, createGuardedFetch(policy, { timeoutMs: 1_000, maxResponseBytes: 5 * 1024, maxRedirects: 0, lookup: resolver(answers) }), policy, {
-      ...DEFAULT_METADATA_FETCH,
-      timeoutMs: 1_000,
-    });
+  const guards: GuardedFetch[] = [];
+  const resolverFor = (policy: EgressPolicy, answers: Record<string, string> = {}) => {
+    const guarded = createGuardedFetch(policy, { timeoutMs: 1_000, maxResponseBytes: 5 * 1024, maxRedirects: 0, lookup: resolver(answers) });
+    guards.push(guarded);
+    return new MetadataDocumentClients(ds, settings, guarded, policy, { ...DEFAULT_METADATA_FETCH, timeoutMs: 1_000 });
+  };
 
   beforeAll(async () => {
     db = await createTestDatabase('client-metadata');
@@ -167,6 +168,7 @@ describe('clients identified by URL, fetched through the egress guard (real Post
   });
 
   afterAll(async () => {
+    await Promise.all(guards.map((g) => g.close()));
     server?.closeAllConnections();
     await new Promise((resolve) => server?.close(resolve));
     await ds?.destroy();
