@@ -97,7 +97,7 @@ describe('client ID metadata documents: an MCP client identified by URL', () => 
   });
 
   it('is turned on by an org admin only, with checked settings', async () => {
-    expect((await setSettings({ enabled: true, maxScopes: ['providers:read'] }, undefined)).status).toBe(401);
+    expect((await system.api('/api/v1/oauth/admin/client-metadata-documents', undefined, { method: 'PUT', body: { enabled: true, maxScopes: ['providers:read'] } })).status).toBe(401);
     const reader = await system.createClient({ orgId: 'default', grantTypes: ['client_credentials'], scopes: ['providers:read'] });
     expect((await setSettings({ enabled: true, maxScopes: ['providers:read'] }, await system.clientToken(reader))).status).toBe(403);
     const bad = await setSettings({ enabled: 'yes' });
@@ -136,6 +136,7 @@ describe('client ID metadata documents: an MCP client identified by URL', () => 
       code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
       state,
+      nonce: 'client-nonce-1',
       resource: prm.resource,
     };
     const page = await fetch(oidc.buildAuthorizationUrl(config, params), { redirect: 'manual' });
@@ -149,7 +150,7 @@ describe('client ID metadata documents: an MCP client identified by URL', () => 
     // 3. The person confirms and signs in; the code comes back to the document's redirect URI.
     const callback = await signInAtDemoIdp(oidc.buildAuthorizationUrl(config, params).href, 'alice@example.test', (u) => u.startsWith(APP_REDIRECT));
     expect(callback.searchParams.get('code')).toBeTruthy();
-    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state }, { resource: prm.resource });
+    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: 'client-nonce-1' }, { resource: prm.resource });
     expect(tokens.scope?.split(' ').sort()).toEqual(['openid', 'providers:read']);
     expect(tokens.claims()?.aud).toBe(clientId);
 
@@ -163,9 +164,9 @@ describe('client ID metadata documents: an MCP client identified by URL', () => 
     expect(challengeParam(header, 'error')).toBe('insufficient_scope');
     const needed = challengeParam(header, 'scope') ?? '';
     const steppedVerifier = oidc.randomPKCECodeVerifier();
-    const steppedParams = { ...params, scope: `openid providers:read ${needed}`, code_challenge: await oidc.calculatePKCECodeChallenge(steppedVerifier) };
+    const steppedParams = { ...params, nonce: 'client-nonce-2', scope: `openid providers:read ${needed}`, code_challenge: await oidc.calculatePKCECodeChallenge(steppedVerifier) };
     const back = await signInAtDemoIdp(oidc.buildAuthorizationUrl(config, steppedParams).href, 'alice@example.test', (u) => u.startsWith(APP_REDIRECT));
-    const stepped = await oidc.authorizationCodeGrant(config, back, { pkceCodeVerifier: steppedVerifier, expectedState: state }, { resource: prm.resource });
+    const stepped = await oidc.authorizationCodeGrant(config, back, { pkceCodeVerifier: steppedVerifier, expectedState: state, expectedNonce: 'client-nonce-2' }, { resource: prm.resource });
     expect(stepped.scope?.split(' ')).toEqual(expect.arrayContaining(['providers:read', 'authorizations:read']));
     expect((await system.api('/api/v2/externalOAuth/authorizedProviders', stepped.access_token)).status).toBe(200);
 
@@ -217,7 +218,7 @@ describe('client ID metadata documents: an MCP client identified by URL', () => 
       method: 'POST',
       redirect: 'manual',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ nonce: randomBytes(32).toString('base64url'), decision: 'allow', client_id: siteUrl('/client.json'), redirect_uri: APP_REDIRECT, response_type: 'code' }),
+      body: new URLSearchParams({ confirmation: randomBytes(32).toString('base64url'), decision: 'allow', client_id: siteUrl('/client.json'), redirect_uri: APP_REDIRECT, response_type: 'code' }),
     });
     expect(forged.status).toBe(400);
     expect(forged.headers.get('location')).toBeNull();
@@ -231,6 +232,19 @@ describe('client ID metadata documents: an MCP client identified by URL', () => 
     const cc = await system.tokenRequest({ grant_type: 'client_credentials', client_id: siteUrl('/client.json') });
     expect(cc.status).toBe(400);
     expect(await cc.json()).toMatchObject({ error: 'unauthorized_client' });
+  });
+
+  it('serves the gateway’s OpenAPI document at /docs-json and its UI at /docs (issue 16), under a policy allowing the UI’s own scripts only', async () => {
+    const json = await fetch(`${system.base}/docs-json`);
+    expect(json.status).toBe(200);
+    const doc = (await json.json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v2/externalOAuth/providers', '/api/v2/external-auth', '/api/v1/oauth/token']));
+    const ui = await fetch(`${system.base}/docs`);
+    expect(ui.status).toBe(200);
+    expect(await ui.text()).toMatch(/swagger-ui/);
+    expect(ui.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
+    expect(ui.headers.get('content-security-policy')).not.toMatch(/unsafe-eval|script-src[^;]*unsafe-inline/);
   });
 
   it('refuses every client URL once the org turns it off, at authorize and at the token endpoint', async () => {

@@ -50,7 +50,7 @@ export class AuthorizeController {
   async confirm(@Body() body: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
     noStore(res);
     const form = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
-    if (!confirmedByThisBrowser(req, res, this.config.publicUrl, form['nonce'])) {
+    if (!confirmedByThisBrowser(req, res, this.config.publicUrl, form['confirmation'])) {
       res.status(400).json({ error: 'invalid_request', error_description: 'this confirmation does not come from the page this browser was shown: start again from the application' });
       return;
     }

@@ -11,7 +11,7 @@ const cookieFor = (publicUrl: string, nonce: string) => consentCookieName(public
 
 /**
  * Shows the confirmation page for a client identified by URL, and sets the cookie that binds the
- * confirmation to this browser: the form carries a fresh nonce, the cookie named after it holds it.
+ * confirmation to this browser: the form carries a fresh random `confirmation`, the cookie named after it holds it.
  * A page loaded by another site cannot be read by it, and a cross-site POST carries no Lax cookie,
  * so only the person in front of this page can continue.
  */
@@ -35,8 +35,10 @@ export function sendClientConsent(
       `img-src 'self' data:${logoOrigin ? ` ${logoOrigin}` : ''}`,
     ].join('; '),
   );
-  const fields: Record<string, string> = { nonce };
+  // `confirmation`, not `nonce`: the authorization request has its own OIDC `nonce` parameter.
+  const fields: Record<string, string> = {};
   for (const [name, value] of Object.entries(input.authorization)) if (typeof value === 'string') fields[name] = value;
+  fields['confirmation'] = nonce;
   res
     .status(200)
     .type('html')
