@@ -101,6 +101,7 @@ describe('the admin CLI', () => {
     'list-orgs',
     'show-org',
     'set-sign-in-policy',
+    'set-client-metadata-documents',
     'disable-org',
     'enable-org',
     'revoke-org',
@@ -378,6 +379,31 @@ describe('the admin CLI', () => {
     const orgs = JSON.parse((await admin(['list-orgs', '--json'])).stdout) as { id: string }[];
     expect(orgs.map((o) => o.id)).not.toContain('globex');
   }, 120_000);
+
+  it('lets an org accept clients identified by URL (client ID metadata documents), with checked settings', async () => {
+    await admin(['create-org', '--id', 'cimd-org']);
+    expect(JSON.parse((await admin(['show-org', '--id', 'cimd-org', '--json'])).stdout)).toMatchObject({
+      clientMetadataDocuments: { enabled: false, allowedClients: [], maxScopes: [] },
+    });
+    expect(
+      await admin(['set-client-metadata-documents', '--id', 'cimd-org', '--enabled', 'yes', '--allow', 'App.example.com,https://tools.example.org/mcp/', '--scopes', 'providers:read']),
+    ).toMatchObject({ code: 0, stdout: "org 'cimd-org': clients identified by URL accepted (app.example.com, https://tools.example.org/mcp/), scopes at most: providers:read\n" });
+    expect(JSON.parse((await admin(['show-org', '--id', 'cimd-org', '--json'])).stdout)).toMatchObject({
+      clientMetadataDocuments: { enabled: true, allowedClients: ['app.example.com', 'https://tools.example.org/mcp/'], maxScopes: ['providers:read'] },
+    });
+    for (const [args, message] of [
+      [['set-client-metadata-documents', '--id', 'cimd-org', '--enabled', 'maybe'], /--enabled must be yes or no/],
+      [['set-client-metadata-documents', '--id', 'cimd-org', '--enabled', 'yes'], /maxScopes/],
+      [['set-client-metadata-documents', '--id', 'cimd-org', '--enabled', 'yes', '--scopes', 'tokens:delegate'], /tokens:delegate cannot be given/],
+      [['set-client-metadata-documents', '--id', 'cimd-org', '--enabled', 'yes', '--scopes', 'providers:read', '--allow', 'https://a.example/no-slash'], /ends with \//],
+    ] as [string[], RegExp][]) {
+      const run = await admin(args);
+      expect({ args, code: run.code }).toEqual({ args, code: 2 });
+      expect(run.stderr).toMatch(message);
+    }
+    expect(await admin(['set-client-metadata-documents', '--id', 'cimd-org', '--enabled', 'no'])).toMatchObject({ code: 0, stdout: "org 'cimd-org': clients identified by URL are not accepted\n" });
+    expect(await admin(['set-client-metadata-documents', '--id', 'nope', '--enabled', 'no'])).toMatchObject({ code: 1 });
+  });
 
   it("sets an org's sign-in policy and a user's scopes", async () => {
     await admin(['create-org', '--id', 'hooli']);

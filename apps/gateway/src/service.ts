@@ -10,6 +10,7 @@ import { JobsController } from './external-oauth/jobs.controller';
 import { ProvidersController } from './external-oauth/providers.controller';
 import { TokensController } from './external-oauth/tokens.controller';
 import { installRequestHygiene } from './http/request-hygiene';
+import { installApiDocs } from './openapi/api-docs';
 import { securityHeaders } from './http/security-headers';
 import { AdminController } from './oauth/admin.controller';
 import { LeastPrivilegeController } from './oauth/least-privilege.controller';
@@ -49,5 +50,7 @@ export const gatewayService: ServiceDefinition = {
   configureHttp: (app, config) => {
     for (const handler of securityHeaders(config.publicUrl)) app.use(handler);
     installRequestHygiene(app);
+    // OpenAPI: the UI at /docs, the document at /docs-json (apps/gateway/src/openapi).
+    installApiDocs(app);
   },
 };

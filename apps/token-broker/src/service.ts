@@ -9,6 +9,7 @@ import { ConsentPageBusController } from './consent-page.bus-controller';
 import { SetupConsentBusController } from './setup-consent.bus-controller';
 import { SetupOutcomeReporter } from './setup-outcomes';
 import { IdentityAdminBusController } from './identity-admin.bus-controller';
+import { AuthorizationServerFeaturesBusController, ClientMetadataBusController } from './client-metadata.bus-controller';
 import { IdentityBusController } from './identity.bus-controller';
 import { ConsumerPolicyBusController } from './consumer-policy.bus-controller';
 import { PrincipalBusController } from './principal.bus-controller';
@@ -45,7 +46,7 @@ class TokenBrokerModule {
         }),
       ],
       providers: [SetupOutcomeReporter, BlastRadius],
-      controllers: [IdentityBusController, IdentityAdminBusController, ConsumerPolicyBusController, TokenExchangeBusController, RevocationJobsBusController, PrincipalBusController, TokensBusController, BrowserCallbackBusController, ConsentPageBusController, SetupConsentBusController, ExternalAuthBusController],
+      controllers: [IdentityBusController, IdentityAdminBusController, ClientMetadataBusController, AuthorizationServerFeaturesBusController, ConsumerPolicyBusController, TokenExchangeBusController, RevocationJobsBusController, PrincipalBusController, TokensBusController, BrowserCallbackBusController, ConsentPageBusController, SetupConsentBusController, ExternalAuthBusController],
     };
   }
 }

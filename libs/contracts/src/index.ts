@@ -5,6 +5,7 @@ export * from './lib/providers';
 export * from './lib/services';
 export * from './lib/scopes';
 export * from './lib/oauth-server';
+export * from './lib/client-metadata-documents';
 export * from './lib/tokens';
 export * from './lib/external-auth';
 export * from './lib/time-zones';

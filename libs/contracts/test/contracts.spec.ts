@@ -93,6 +93,9 @@ describe('bus payload schemas', () => {
     },
     'tokens.revocation-jobs.start': { user: 'alice', reason: '' },
     'tokens.revocation-jobs.get': { id: uuid },
+    'identity.client-metadata-settings.get': {},
+    'identity.client-metadata-settings.set': { enabled: true, allowedClients: ['client.example'], maxScopes: ['providers:read'] },
+    'identity.server-features': {},
   };
 
   it('has a schema for every pattern that takes a well-formed payload and refuses unknown fields and wrong types', () => {

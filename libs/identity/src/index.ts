@@ -26,3 +26,7 @@ export * from './lib/well-known-scopes';
 export * from './lib/token-grants/token-grants.service';
 export * from './lib/token-grants/policy-decision';
 export * from './lib/resource-indicators';
+export * from './lib/client-metadata/client-id-url';
+export * from './lib/client-metadata/client-metadata-settings';
+export * from './lib/client-metadata/metadata-document';
+export * from './lib/client-metadata/metadata-document-clients';

@@ -7,6 +7,7 @@ import {
   IDENTITY_SCHEMA,
   OrgsService,
   SignInPolicy,
+  ClientMetadataSettings,
   SigningKeysService,
   TokenGrantsService,
   UsersService,
@@ -98,6 +99,10 @@ export class AdminContext {
 
   async signInPolicy(): Promise<SignInPolicy> {
     return new SignInPolicy(await this.open(IDENTITY_SCHEMA));
+  }
+
+  async clientMetadataSettings(): Promise<ClientMetadataSettings> {
+    return new ClientMetadataSettings(await this.open(IDENTITY_SCHEMA));
   }
 
   async clients(): Promise<ClientsService> {

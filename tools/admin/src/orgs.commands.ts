@@ -1,4 +1,5 @@
 import { SCOPES } from '@broker/contracts';
+import { ClientMetadataSettingsError } from '@broker/identity';
 import type { AdminContext } from './admin-context';
 import {
   AdminFailure,
@@ -104,6 +105,7 @@ export const orgCommands: Command[] = [
         allowedEmailDomains: org.allowedEmailDomains,
         requireVerifiedEmail: org.requireVerifiedEmail,
         defaultUserScopes: org.defaultUserScopes,
+        clientMetadataDocuments: { enabled: org.clientMetadataDocuments, allowedClients: org.clientMetadataAllowed, maxScopes: org.clientMetadataMaxScopes },
       };
       if (out.json) return out.print(JSON.stringify({ ...summary, ...policy, ...facts }, null, 2));
       out.print(
@@ -122,6 +124,12 @@ export const orgCommands: Command[] = [
           ],
           ['verified e-mail required', org.requireVerifiedEmail ? 'yes' : 'no'],
           ['default user scopes', org.defaultUserScopes.join(', ') || '-'],
+          [
+            'clients identified by URL',
+            org.clientMetadataDocuments
+              ? `accepted (${org.clientMetadataAllowed.join(', ') || 'any URL'}), scopes at most: ${org.clientMetadataMaxScopes.join(', ')}`
+              : 'not accepted',
+          ],
           ['providers', facts.providers],
           ['linked provider accounts', facts.linkedAccounts],
         ]),
@@ -172,6 +180,40 @@ export const orgCommands: Command[] = [
         mode === 'invited'
           ? `org '${id}': only invited users may sign in`
           : `org '${id}': invited users and verified addresses of ${domains.join(', ')} may sign in (new users get: ${defaultUserScopes.join(', ') || 'no scope'})`,
+      );
+    },
+  },
+  {
+    name: 'set-client-metadata-documents',
+    summary: 'accept (or refuse) OAuth clients identified by URL (client ID metadata documents, e.g. MCP clients) for an org',
+    usage:
+      '--id ID --enabled yes|no [--allow host,https://prefix/,...] [--scopes a,b]\n' +
+      '  --allow   host names (exact) or URL prefixes ending in /; none: any URL the egress guard allows\n' +
+      '  --scopes  the most such a client may get (required with --enabled yes)',
+    options: { ...ID_FLAG, enabled: { type: 'string' }, allow: { type: 'string' }, scopes: { type: 'string' } },
+    async run(ctx, values, out) {
+      const id = required(values, 'id');
+      const enabled = required(values, 'enabled');
+      if (enabled !== 'yes' && enabled !== 'no') throw new UsageError(`--enabled must be yes or no, not '${enabled}'`);
+      const allowedClients = (optional(values, 'allow') ?? '')
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean);
+      const maxScopes = listOf(optional(values, 'scopes'), SCOPES, 'scope') ?? [];
+      await existingOrg(ctx, id);
+      let saved;
+      try {
+        saved = await (await ctx.clientMetadataSettings()).set(id, { enabled: enabled === 'yes', allowedClients, maxScopes });
+      } catch (err) {
+        if (err instanceof ClientMetadataSettingsError) throw new UsageError(err.message);
+        throw err;
+      }
+      if (!saved) throw new AdminFailure(`org '${id}' does not exist`);
+      if (out.json) return out.print(JSON.stringify({ org: id, ...saved }));
+      out.print(
+        saved.enabled
+          ? `org '${id}': clients identified by URL accepted (${saved.allowedClients.join(', ') || 'any URL'}), scopes at most: ${saved.maxScopes.join(', ')}`
+          : `org '${id}': clients identified by URL are not accepted`,
       );
     },
   },

@@ -17,7 +17,7 @@ export type Surface = 'external-oauth' | 'external-auth' | 'oauth-protocol' | 'o
 /** Path prefixes of the seed 002 surface (OAuth setups) and of the webhook endpoints, which share its error shape. */
 export const OAUTH_SETUPS_PATHS = ['/api/v2/provider-deployments', '/api/v2/webhook-endpoints'];
 
-const OAUTH_PROTOCOL = ['/api/v1/oauth/token', '/api/v1/oauth/revoke', '/api/v1/oauth/introspect', '/api/v1/oauth/authorize', '/api/v1/oauth/upstream/callback'];
+const OAUTH_PROTOCOL = ['/api/v1/oauth/token', '/api/v1/oauth/revoke', '/api/v1/oauth/introspect', '/api/v1/oauth/authorize', '/api/v1/oauth/authorize/confirm', '/api/v1/oauth/upstream/callback'];
 
 const under = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
 

@@ -1,6 +1,6 @@
-import { Body, Controller, Delete, HttpCode, Param, Post, Req, UseFilters, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Req, UseFilters, UseGuards } from '@nestjs/common';
 import { BusClientProxy } from '@broker/bus';
-import type { AdminAction, AdminRevokeRequest, AdminRevokeResult } from '@broker/contracts';
+import type { AdminAction, AdminRevokeRequest, AdminRevokeResult, ClientMetadataDocumentSettings } from '@broker/contracts';
 import type { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { OAuthErrorFilter, OAuthValidationError } from './oauth-error.filter';
 import { PrincipalAuthGuard } from './principal-auth.guard';
@@ -27,6 +27,27 @@ export function parseAdminRevoke(body: unknown): AdminRevokeRequest {
   if (!detail.length && Object.keys(out).length !== 1) detail.push({ loc: ['body'], msg: 'Give exactly one of client_id, sub, token', type: 'value_error' });
   if (detail.length) throw new OAuthValidationError(detail);
   return out;
+}
+
+/** `{enabled, allowedClients?, maxScopes?}`: the org's settings for clients identified by URL (422 otherwise). */
+export function parseClientMetadataSettings(body: unknown): ClientMetadataDocumentSettings {
+  const raw = (body && typeof body === 'object' && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+  const detail: { loc: string[]; msg: string; type: string }[] = [];
+  if (typeof raw['enabled'] !== 'boolean') detail.push({ loc: ['body', 'enabled'], msg: 'Input should be a valid boolean', type: 'bool_type' });
+  const list = (name: 'allowedClients' | 'maxScopes', maxItems: number, maxLength: number): string[] => {
+    const v = raw[name];
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v) || v.length > maxItems || v.some((e) => typeof e !== 'string' || e.length === 0 || e.length > maxLength)) {
+      detail.push({ loc: ['body', name], msg: `Input should be a list of at most ${maxItems} non-empty strings of at most ${maxLength} characters`, type: 'list_type' });
+      return [];
+    }
+    return v as string[];
+  };
+  const allowedClients = list('allowedClients', 50, 512);
+  const maxScopes = list('maxScopes', 64, 128);
+  for (const name of Object.keys(raw)) if (!['enabled', 'allowedClients', 'maxScopes'].includes(name)) detail.push({ loc: ['body', name], msg: 'Extra inputs are not permitted', type: 'extra_forbidden' });
+  if (detail.length) throw new OAuthValidationError(detail);
+  return { enabled: raw['enabled'] as boolean, allowedClients, maxScopes };
 }
 
 /**
@@ -81,6 +102,17 @@ export class AdminController {
   @HttpCode(200)
   revoke(@Body() body: unknown, @Req() req: Authed): Promise<AdminRevokeResult> {
     return this.bus.request('identity.admin-revoke', parseAdminRevoke(body), { auth: req.user.token });
+  }
+
+  /** Whether the org accepts clients identified by URL (client ID metadata documents), which, and with which scopes at most. */
+  @Get('client-metadata-documents')
+  clientMetadataSettings(@Req() req: Authed): Promise<ClientMetadataDocumentSettings> {
+    return this.bus.request('identity.client-metadata-settings.get', {}, { auth: req.user.token });
+  }
+
+  @Put('client-metadata-documents')
+  setClientMetadataSettings(@Body() body: unknown, @Req() req: Authed): Promise<ClientMetadataDocumentSettings> {
+    return this.bus.request('identity.client-metadata-settings.set', parseClientMetadataSettings(body), { auth: req.user.token });
   }
 
   private client(clientId: string, action: AdminAction, req: Authed) {

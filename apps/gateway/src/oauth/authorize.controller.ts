@@ -1,10 +1,11 @@
-import { Controller, Get, Inject, Req, Res, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Post, Req, Res, UseFilters } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { BusClientProxy } from '@broker/bus';
 import type { AuthorizeRequest } from '@broker/contracts';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { OAuthErrorFilter } from './oauth-error.filter';
 import { UpstreamLoginService } from './upstream-login';
+import { confirmedByThisBrowser, sendClientConsent } from './client-consent';
 
 const AUTHORIZE_PARAMS = ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce', 'resource'] as const;
 
@@ -32,7 +33,42 @@ export class AuthorizeController {
     if (!this.upstream.configured) {
       return this.fail(res, authorization, { error: 'temporarily_unavailable', error_description: 'sign-in is not configured', redirectUri: authorization.redirect_uri });
     }
+    if (checked.metadataDocument) {
+      // A client identified by URL: the person first sees who is asking (in its own, unverified words).
+      sendClientConsent(res, { publicUrl: this.config.publicUrl, upstreamOrigin: this.upstreamOrigin(), authorization, client: checked.metadataDocument });
+      return;
+    }
     await this.upstream.start(req, res, authorization);
+  }
+
+  /**
+   * The person's answer on the confirmation page of a client identified by URL. Only the browser
+   * that was shown the page can answer (its cookie); the request is checked again, and then the
+   * person signs in upstream, or the client gets `access_denied`.
+   */
+  @Post('authorize/confirm')
+  async confirm(@Body() body: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    noStore(res);
+    const form = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+    if (!confirmedByThisBrowser(req, res, this.config.publicUrl, form['confirmation'])) {
+      res.status(400).json({ error: 'invalid_request', error_description: 'this confirmation does not come from the page this browser was shown: start again from the application' });
+      return;
+    }
+    const authorization = authorizeRequest(form);
+    const checked = await this.bus.request('identity.authorize', authorization);
+    if (!checked.ok) return this.fail(res, authorization, checked);
+    if (form['decision'] !== 'allow') {
+      return this.fail(res, authorization, { error: 'access_denied', error_description: 'the person declined', redirectUri: authorization.redirect_uri });
+    }
+    if (!this.upstream.configured) {
+      return this.fail(res, authorization, { error: 'temporarily_unavailable', error_description: 'sign-in is not configured', redirectUri: authorization.redirect_uri });
+    }
+    await this.upstream.start(req, res, authorization);
+  }
+
+  private upstreamOrigin(): string | undefined {
+    const url = this.config.upstreamLogin?.authorizationUrl;
+    return url ? new URL(url).origin : undefined;
   }
 
   @Get('upstream/callback')

@@ -125,9 +125,17 @@ export class OAuthController {
 
   /** RFC 8414 metadata; the same document serves OIDC discovery (first-party apps get ID tokens). */
   @Get(['.well-known/oauth-authorization-server', '.well-known/openid-configuration'])
-  metadata(@Res({ passthrough: true }) res: Response): Record<string, unknown> {
-    res.setHeader('Cache-Control', 'public, max-age=300');
+  async metadata(@Res({ passthrough: true }) res: Response): Promise<Record<string, unknown>> {
     const base = this.config.publicUrl;
+    // Clients identified by URL are accepted once some org turns them on (they authenticate with `none` + PKCE).
+    let cimd = false;
+    try {
+      cimd = (await this.bus.request('identity.server-features', {}, { timeoutMs: 2_000 })).clientIdMetadataDocuments;
+      res.setHeader('Cache-Control', 'public, max-age=300');
+    } catch {
+      // The document stays usable without the optional feature; it is just not cached.
+      res.setHeader('Cache-Control', 'no-store');
+    }
     return {
       issuer: base,
       authorization_endpoint: `${base}/api/v1/oauth/authorize`,
@@ -142,11 +150,12 @@ export class OAuthController {
       response_types_supported: ['code'],
       response_modes_supported: ['query'],
       code_challenge_methods_supported: ['S256'],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      token_endpoint_auth_methods_supported: cimd ? ['client_secret_basic', 'client_secret_post', 'none'] : ['client_secret_basic', 'client_secret_post'],
       scopes_supported: ['openid', ...SCOPES],
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: [SIGNING_ALG],
       authorization_response_iss_parameter_supported: true,
+      ...(cimd ? { client_id_metadata_document_supported: true } : {}),
     };
   }
 }

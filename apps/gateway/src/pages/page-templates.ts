@@ -105,3 +105,32 @@ export function renderMessagePage(res: Response, page: { title: string; message:
     }`,
   );
 }
+
+/**
+ * The confirmation page for a client identified by URL (a client ID metadata document): anybody can
+ * publish a document with any name and logo, so both are marked as the client's own, unverified
+ * words, next to the one verified fact: the host that served the document. The person continues
+ * only by their own click (a form posted with this browser's cookie).
+ */
+export function renderClientConsent(
+  res: Response,
+  page: { clientName: string | null; logoUri: string | null; host: string; clientId: string; redirectHost: string; scopes: string[]; fields: Record<string, string>; action: string },
+): string {
+  const hidden = Object.entries(page.fields)
+    .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
+    .join('');
+  const name = page.clientName ?? page.host;
+  return layout(
+    res,
+    `Sign in to ${name}?`,
+    `<h1>An application wants you to sign in</h1>
+<div class="who">${page.logoUri ? `<img src="${escapeHtml(page.logoUri)}" alt="" width="48" height="48"> ` : ''}<strong>${escapeHtml(name)}</strong>
+<br><span class="muted">Name${page.logoUri ? ' and logo' : ''} given by the application itself, <strong>not verified</strong>.</span>
+<br><span class="muted">Identified by <code>${escapeHtml(page.clientId)}</code> (served by ${escapeHtml(page.host)}); it will receive your sign-in at ${escapeHtml(page.redirectHost)}.</span></div>
+${page.scopes.length ? `<h2>It asks for</h2><ul class="scopes">${page.scopes.map((s) => `<li><span class="scope-name">${escapeHtml(s)}</span></li>`).join('')}</ul>` : ''}
+<p class="muted">Continue only if you started this yourself from an application you trust.</p>
+<form method="post" action="${escapeHtml(page.action)}">${hidden}
+<div class="actions"><button type="submit" name="decision" value="allow">Continue</button><button type="submit" name="decision" value="deny" class="button">Cancel</button></div>
+</form>`,
+  );
+}

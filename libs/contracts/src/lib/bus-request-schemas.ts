@@ -181,6 +181,14 @@ export const BUS_REQUEST_SCHEMAS: { [P in BusPattern]: z.ZodType<BusRequest<P>> 
   'webhooks.deliveries': z.strictObject({ id, limit: z.number().int().min(1).max(100).optional(), after: optionalText(256) }),
   // Consumer policies, the provenance ledger, token exchange and blast-radius jobs (issue 19).
   ...LEAST_PRIVILEGE_BUS_SCHEMAS,
+  // Client ID metadata documents (issue 19 point 7); the handler checks the hosts, prefixes and scopes.
+  'identity.client-metadata-settings.get': noPayload,
+  'identity.client-metadata-settings.set': z.strictObject({
+    enabled: z.boolean(),
+    allowedClients: z.array(text(512)).max(50),
+    maxScopes: z.array(text(128)).max(64),
+  }),
+  'identity.server-features': noPayload,
 };
 
 /** The schema of a pattern's request payload, if the pattern is part of the contract. */

@@ -12,6 +12,7 @@ import type { NewTokenGrant, TokenGrant } from './token-policies';
 import type { LedgerEntry, LedgerLookup, LedgerPage, LedgerQuery } from './token-ledger';
 import type { TokenExchangeRequest, TokenExchangeResult } from './token-exchange';
 import type { RevocationJob, StartRevocationJob } from './revocation-jobs';
+import type { AuthorizationServerFeatures, ClientMetadataDocumentSettings } from './client-metadata-documents';
 
 /**
  * Every request/reply message on the bus: pattern → request and reply types. Pattern names are
@@ -104,6 +105,11 @@ export interface BusContract {
   /** Blast-radius revocation of the caller's org (scope `identity:admin`): started, then read. */
   'tokens.revocation-jobs.start': { request: StartRevocationJob; reply: RevocationJob };
   'tokens.revocation-jobs.get': { request: { id: string }; reply: RevocationJob };
+  /** Whether the caller's org accepts clients identified by URL (scope `identity:admin`). */
+  'identity.client-metadata-settings.get': { request: Record<string, never>; reply: ClientMetadataDocumentSettings };
+  'identity.client-metadata-settings.set': { request: ClientMetadataDocumentSettings; reply: ClientMetadataDocumentSettings };
+  /** What the authorization server supports (for its public metadata document: no caller token). */
+  'identity.server-features': { request: Record<string, never>; reply: AuthorizationServerFeatures };
 }
 
 /** Where a hosted setup's browser goes after the provider: the setup, its outcome and the app's redirect URL. */
@@ -178,6 +184,9 @@ export const BUS_PATTERN_OWNERS: Record<BusPattern, ServiceName> = {
   'tokens.exchange': 'token-broker',
   'tokens.revocation-jobs.start': 'token-broker',
   'tokens.revocation-jobs.get': 'token-broker',
+  'identity.client-metadata-settings.get': 'token-broker',
+  'identity.client-metadata-settings.set': 'token-broker',
+  'identity.server-features': 'token-broker',
 };
 
 /** Pattern constants for `@MessagePattern(...)` so handlers and callers cannot drift apart. */
@@ -237,5 +246,8 @@ export const MessagePatterns = {
     adminClient: 'identity.admin-client',
     adminUser: 'identity.admin-user',
     adminRevoke: 'identity.admin-revoke',
+    clientMetadataSettingsGet: 'identity.client-metadata-settings.get',
+    clientMetadataSettingsSet: 'identity.client-metadata-settings.set',
+    serverFeatures: 'identity.server-features',
   },
 } as const satisfies Record<string, Record<string, BusPattern>>;

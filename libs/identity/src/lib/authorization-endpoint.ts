@@ -7,6 +7,8 @@ import { SignInPolicy, personScope } from './sign-in-policy';
 import { OPENID_SCOPE, grantedScope } from './token-endpoint';
 import type { UserProfile } from './users.service';
 import { ResourceIndicators } from './resource-indicators';
+import { looksLikeClientIdUrl } from './client-metadata/client-id-url';
+import type { MetadataDocumentClients } from './client-metadata/metadata-document-clients';
 
 /** Reads who signed in from the upstream identity provider, given its access token. */
 export type UpstreamProfileReader = (accessToken: string) => Promise<UserProfile>;
@@ -52,6 +54,7 @@ export class AuthorizationEndpoint {
     private readonly policy: SignInPolicy,
     private readonly readUpstreamProfile?: UpstreamProfileReader,
     private readonly resources?: ResourceIndicators,
+    private readonly metadataClients?: MetadataDocumentClients,
   ) {}
 
   async check(req: AuthorizeRequest): Promise<AuthorizeResult> {
@@ -60,7 +63,11 @@ export class AuthorizationEndpoint {
       if (!this.readUpstreamProfile) {
         throw new AuthorizeError('temporarily_unavailable', 'no upstream identity provider is configured for sign-in', valid.redirectUri);
       }
-      return { ok: true, clientName: valid.client.name };
+      const { client } = valid;
+      if (client.kind !== 'metadata_document') return { ok: true, clientName: client.name };
+      // A client identified by URL describes itself: the person sees its words as unverified, and its host.
+      const host = new URL(client.id).host;
+      return { ok: true, clientName: client.name, metadataDocument: { clientName: client.name === host ? null : client.name, logoUri: client.logoUri, host } };
     } catch (err) {
       return failure(err);
     }
@@ -100,6 +107,22 @@ export class AuthorizationEndpoint {
     }
   }
 
+  /**
+   * A registered client by id; a client identified by URL through its metadata document (fetched
+   * or cached; a refusal is `invalid_client`, never redirected: its redirect URIs are not trusted yet).
+   */
+  private async findClient(clientId: string): Promise<OAuthClientEntity | null> {
+    const registered = await this.dataSource.getRepository(OAuthClientEntity).findOneBy({ id: clientId });
+    if (registered?.kind !== 'metadata_document' && (registered || !this.metadataClients || !looksLikeClientIdUrl(clientId))) return registered;
+    if (!this.metadataClients) return null;
+    try {
+      return await this.metadataClients.resolve(clientId);
+    } catch (err) {
+      if (err instanceof OAuthError) throw new AuthorizeError(err.error, err.description);
+      throw err;
+    }
+  }
+
   /** RFC 6749 §4.1.1 and RFC 7636 checks, in the order that decides whether an error may redirect. */
   private async validate(req: AuthorizeRequest): Promise<ValidAuthorization> {
     const duplicated = req.duplicated ?? [];
@@ -107,7 +130,7 @@ export class AuthorizationEndpoint {
       throw new AuthorizeError('invalid_request', 'client_id and redirect_uri may be given only once');
     }
     if (!req.client_id) throw new AuthorizeError('invalid_request', 'client_id is required');
-    const client = await this.dataSource.getRepository(OAuthClientEntity).findOneBy({ id: req.client_id });
+    const client = await this.findClient(req.client_id);
     if (!client || client.disabled) throw new AuthorizeError('invalid_request', 'unknown client_id');
     if (!req.redirect_uri) throw new AuthorizeError('invalid_request', 'redirect_uri is required');
     // Exact string comparison: no prefix, wildcard or normalisation (RFC 9700 §4.1.3).

@@ -50,14 +50,19 @@ export class ClientsService {
 
   /** Creates the org if it does not exist yet. */
   async ensureOrg(id: string, name: string): Promise<void> {
-    await this.dataSource.getRepository(OrgEntity).upsert({ id, name }, { conflictPaths: ['id'], skipUpdateIfNoValuesChanged: true });
+    // Plain SQL: names only the columns it writes (an entity upsert would also return every defaulted column).
+    await this.dataSource.query(
+      `INSERT INTO identity.orgs (id, name) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name WHERE identity.orgs.name IS DISTINCT FROM EXCLUDED.name`,
+      [id, name],
+    );
   }
 
   /** Creates a client with a fresh random secret. */
   async createClient(input: NewClient, clientId = `cl_${randomBytes(12).toString('hex')}`): Promise<ClientCredentials> {
     checkDelegationPolicy(input);
     const clientSecret = randomBytes(32).toString('base64url');
-    await this.dataSource.getRepository(OAuthClientEntity).insert(this.row(input, clientId, clientSecret));
+    // updateEntity(false): no RETURNING of defaulted columns (works against a schema migrated before the newest ones).
+    await this.dataSource.getRepository(OAuthClientEntity).createQueryBuilder().insert().values(this.row(input, clientId, clientSecret)).updateEntity(false).execute();
     return { clientId, clientSecret };
   }
 
@@ -67,7 +72,14 @@ export class ClientsService {
    */
   async ensureClient(input: NewClient, clientId: string, clientSecret: string): Promise<void> {
     checkDelegationPolicy(input);
-    await this.dataSource.getRepository(OAuthClientEntity).upsert(this.row(input, clientId, clientSecret), { conflictPaths: ['id'] });
+    await this.dataSource
+      .getRepository(OAuthClientEntity)
+      .createQueryBuilder()
+      .insert()
+      .values(this.row(input, clientId, clientSecret))
+      .orUpdate(['org_id', 'name', 'secret_hash', 'grant_types', 'scopes', 'redirect_uris', 'allow_user_delegation'], ['id'])
+      .updateEntity(false)
+      .execute();
   }
 
   private row(input: NewClient, clientId: string, clientSecret: string): Partial<OAuthClientEntity> {
@@ -97,7 +109,8 @@ export class ClientsService {
       .getRawAndEntities<{ org_disabled: boolean }>();
     const client = found.entities[0];
     const ok = this.hasher.matches(SECRET_PURPOSE, clientSecret, client?.secretHash ?? this.decoyHash);
-    if (!client || !ok || client.disabled || found.raw[0]?.org_disabled) throw new OAuthError('invalid_client', 'client authentication failed');
+    // A client identified by URL has no secret: any secret sent for it is refused like a wrong one.
+    if (!client || !ok || client.disabled || client.kind === 'metadata_document' || found.raw[0]?.org_disabled) throw new OAuthError('invalid_client', 'client authentication failed');
     return client;
   }
 

@@ -22,6 +22,9 @@ import { SigningKeysService } from './signing-keys.service';
 import { TokenEndpoint } from './token-endpoint';
 import { TokenGrantsService } from './token-grants/token-grants.service';
 import { ResourceIndicators } from './resource-indicators';
+import { createGuardedFetch } from '@broker/provider-adapters';
+import { ClientMetadataSettings } from './client-metadata/client-metadata-settings';
+import { DEFAULT_METADATA_FETCH, MetadataDocumentClients } from './client-metadata/metadata-document-clients';
 
 const IDENTITY_DS = domainDataSourceToken(IDENTITY_SCHEMA);
 
@@ -93,9 +96,30 @@ class IdentityBootstrap implements OnApplicationBootstrap {
     },
     {
       provide: TokenEndpoint,
-      inject: [ClientsService, AccessTokenIssuer, SERVICE_CONFIG, GrantsService, IdTokenIssuer, UsersService, ResourceIndicators],
-      useFactory: (clients: ClientsService, issuer: AccessTokenIssuer, config: ServiceConfig, grants: GrantsService, idTokens: IdTokenIssuer, users: UsersService, resources: ResourceIndicators) =>
-        new TokenEndpoint(clients, issuer, config.identity.accessTokenTtlSeconds, grants, { issuer: idTokens, users }, resources),
+      inject: [ClientsService, AccessTokenIssuer, SERVICE_CONFIG, GrantsService, IdTokenIssuer, UsersService, ResourceIndicators, MetadataDocumentClients],
+      useFactory: (
+        clients: ClientsService,
+        issuer: AccessTokenIssuer,
+        config: ServiceConfig,
+        grants: GrantsService,
+        idTokens: IdTokenIssuer,
+        users: UsersService,
+        resources: ResourceIndicators,
+        metadataClients: MetadataDocumentClients,
+      ) => new TokenEndpoint(clients, issuer, config.identity.accessTokenTtlSeconds, grants, { issuer: idTokens, users }, resources, metadataClients),
+    },
+    { provide: ClientMetadataSettings, inject: [IDENTITY_DS], useFactory: (ds: DataSource) => new ClientMetadataSettings(ds) },
+    {
+      // Client documents come from URLs anybody names: fetched only through the egress guard, small, fast, never redirected.
+      provide: MetadataDocumentClients,
+      inject: [IDENTITY_DS, ClientMetadataSettings, SERVICE_CONFIG],
+      useFactory: (ds: DataSource, settings: ClientMetadataSettings, config: ServiceConfig) =>
+        new MetadataDocumentClients(
+          ds,
+          settings,
+          createGuardedFetch(config.egress, { timeoutMs: DEFAULT_METADATA_FETCH.timeoutMs, maxResponseBytes: DEFAULT_METADATA_FETCH.maxBytes, maxRedirects: 0 }),
+          config.egress,
+        ),
     },
     { provide: UsersService, inject: [IDENTITY_DS, RevocationsService], useFactory: (ds: DataSource, revocations: RevocationsService) => new UsersService(ds, revocations) },
     { provide: OrgsService, inject: [IDENTITY_DS, RevocationsService], useFactory: (ds: DataSource, revocations: RevocationsService) => new OrgsService(ds, revocations) },
@@ -104,9 +128,9 @@ class IdentityBootstrap implements OnApplicationBootstrap {
     { provide: SignInPolicy, inject: [IDENTITY_DS], useFactory: (ds: DataSource) => new SignInPolicy(ds) },
     {
       provide: AuthorizationEndpoint,
-      inject: [IDENTITY_DS, GrantsService, SignInPolicy, SERVICE_CONFIG, ResourceIndicators],
-      useFactory: (ds: DataSource, grants: GrantsService, policy: SignInPolicy, config: ServiceConfig, resources: ResourceIndicators) =>
-        new AuthorizationEndpoint(ds, grants, policy, config.upstreamLogin ? userinfoEndpointReader(config.upstreamLogin.userinfoUrl) : undefined, resources),
+      inject: [IDENTITY_DS, GrantsService, SignInPolicy, SERVICE_CONFIG, ResourceIndicators, MetadataDocumentClients],
+      useFactory: (ds: DataSource, grants: GrantsService, policy: SignInPolicy, config: ServiceConfig, resources: ResourceIndicators, metadataClients: MetadataDocumentClients) =>
+        new AuthorizationEndpoint(ds, grants, policy, config.upstreamLogin ? userinfoEndpointReader(config.upstreamLogin.userinfoUrl) : undefined, resources, metadataClients),
     },
     {
       provide: PrincipalTokens,
@@ -164,6 +188,7 @@ class IdentityBootstrap implements OnApplicationBootstrap {
     TokenStatusEndpoints,
     TokenGrantsService,
     ResourceIndicators,
+    ClientMetadataSettings,
   ],
 })
 export class IdentityDomainModule {}

@@ -11,10 +11,11 @@ import { RevocationAndSignInPolicy1763900600000 } from './migrations/17639006000
 import { AddOrgDisabled1763900700000 } from './migrations/1763900700000-add-org-disabled';
 import { TokenGrants1763900800000 } from './migrations/1763900800000-token-grants';
 import { ResourceIndicators1763900900000 } from './migrations/1763900900000-resource-indicators';
+import { ClientMetadataDocuments1764000000000 } from './migrations/1764000000000-client-metadata-documents';
 
 /** The identity domain's tables: schema `identity`, owned by the token-broker. */
 export const IDENTITY_SCHEMA: DomainSchema = {
   schema: 'identity',
   entities: [OrgEntity, OAuthClientEntity, SigningKeyEntity, UserEntity],
-  migrations: [CreateIdentity1763900100000, CreateUsers1763900200000, CreateGrants1763900300000, AddCodeNonce1763900400000, RevocationAndSignInPolicy1763900600000, AddOrgDisabled1763900700000, TokenGrants1763900800000, ResourceIndicators1763900900000],
+  migrations: [CreateIdentity1763900100000, CreateUsers1763900200000, CreateGrants1763900300000, AddCodeNonce1763900400000, RevocationAndSignInPolicy1763900600000, AddOrgDisabled1763900700000, TokenGrants1763900800000, ResourceIndicators1763900900000, ClientMetadataDocuments1764000000000],
 };

@@ -6,6 +6,9 @@ import { OAuthError } from './oauth-error';
 import { UsersService } from './users.service';
 import { OPENID_SCOPE } from './well-known-scopes';
 import { ResourceIndicators } from './resource-indicators';
+import { looksLikeClientIdUrl } from './client-metadata/client-id-url';
+import type { MetadataDocumentClients } from './client-metadata/metadata-document-clients';
+import type { OAuthClientEntity } from './entities/oauth-client.entity';
 
 export { OPENID_SCOPE } from './well-known-scopes';
 
@@ -18,15 +21,17 @@ export class TokenEndpoint {
     private readonly grants: GrantsService,
     private readonly idTokens?: { issuer: IdTokenIssuer; users: UsersService },
     private readonly resources?: ResourceIndicators,
+    private readonly metadataClients?: MetadataDocumentClients,
   ) {}
 
   async handle(req: TokenRequest): Promise<TokenResponse> {
-    const credentials = clientCredentials(req);
+    const publicClientId = this.publicClientId(req);
+    const credentials = publicClientId === undefined ? clientCredentials(req) : undefined;
     if (!req.grant_type) throw new OAuthError('invalid_request', 'grant_type is required');
     if (!(GRANT_TYPES as readonly string[]).includes(req.grant_type)) {
       throw new OAuthError('unsupported_grant_type', `grant_type '${req.grant_type}' is not supported`);
     }
-    const client = await this.clients.authenticate(credentials.clientId, credentials.clientSecret);
+    const client = credentials ? await this.clients.authenticate(credentials.clientId, credentials.clientSecret) : await this.publicClient(publicClientId ?? '');
     const grant = req.grant_type as GrantType;
     if (!client.grantTypes.includes(grant)) throw new OAuthError('unauthorized_client', `this client may not use ${grant}`);
     if (grant === 'authorization_code') {
@@ -56,6 +61,22 @@ export class TokenEndpoint {
       audience: this.audienceFor(req.resource),
     });
     return { access_token: token, token_type: 'Bearer', expires_in: expiresIn, scope: scope.join(' ') };
+  }
+
+  /**
+   * A client identified by URL (client ID metadata document) is public: it sends only `client_id`
+   * (`token_endpoint_auth_method` none) and proves itself by PKCE, which every code requires.
+   */
+  private publicClientId(req: TokenRequest): string | undefined {
+    if (!this.metadataClients || req.basic || req.client_secret || !req.client_id || !looksLikeClientIdUrl(req.client_id)) return undefined;
+    return req.client_id;
+  }
+
+  private async publicClient(clientId: string): Promise<OAuthClientEntity> {
+    const client = await this.metadataClients?.resolve(clientId);
+    // A registered client whose id looks like a URL still authenticates with its secret.
+    if (!client || client.kind !== 'metadata_document') throw new OAuthError('invalid_client', 'client authentication is required');
+    return client;
   }
 
   private audienceFor(resource: string | undefined): string | undefined {

@@ -9,6 +9,19 @@ export function consentStartForm(html: string): Record<string, string> | undefin
   return fields;
 }
 
+/** The hidden fields of the broker's confirmation page for a client identified by URL, with `decision=allow`. */
+export function clientConsentForm(html: string): Record<string, string> | undefined {
+  if (!/<form method="post" action="\/api\/v1\/oauth\/authorize\/confirm">/.test(html)) return undefined;
+  const fields: Record<string, string> = {};
+  for (const [, name, value] of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[name] = decodeEntities(value);
+  return { ...fields, decision: 'allow' };
+}
+
+/** The page escapes every character of `&<>"'` as a numeric entity. */
+function decodeEntities(value: string): string {
+  return value.replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)));
+}
+
 /**
  * Plays the browser at the bundled demo identity provider (tools/demo-idp): follows redirects from
  * `url` (confirming the broker's consent start page on the way, as its user would), signs in on the
@@ -46,6 +59,11 @@ export async function signInAtDemoIdp(
     // The start page (or a hosted OAuth setup page, the same page): its form is posted to /connect/start.
     if ((target.pathname === '/connect/start' || target.pathname.startsWith('/connect/setup/')) && (form = consentStartForm(page))) {
       current = `${target.origin}/connect/start`;
+      continue;
+    }
+    // The broker's confirmation page for a client identified by URL: the person continues.
+    if (target.pathname === '/api/v1/oauth/authorize' && (form = clientConsentForm(page))) {
+      current = `${target.origin}/api/v1/oauth/authorize/confirm`;
       continue;
     }
     const location = res.headers.get('location');

@@ -38,6 +38,23 @@ export class OAuthClientEntity {
   @Column({ name: 'allow_user_delegation', type: 'boolean', default: false })
   allowUserDelegation!: boolean;
 
+  // kind, logo_uri and metadata_expires_at are written only by MetadataDocumentClients (SQL): entity
+  // inserts leave them to their defaults, and keep working against a schema migrated before them.
+  /**
+   * `registered` (created by an operator, authenticates with its secret) or `metadata_document` (a
+   * public client identified by its URL: this row is the broker's cached copy of its document).
+   */
+  @Column({ type: 'text', default: 'registered', insert: false, update: false })
+  kind!: 'registered' | 'metadata_document';
+
+  /** A metadata-document client's `logo_uri` (its own word, shown as unverified). */
+  @Column({ name: 'logo_uri', type: 'text', nullable: true, insert: false, update: false })
+  logoUri!: string | null;
+
+  /** Until when a metadata-document client's cached document may be used without fetching it again. */
+  @Column({ name: 'metadata_expires_at', type: 'timestamptz', nullable: true, insert: false, update: false })
+  metadataExpiresAt!: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }

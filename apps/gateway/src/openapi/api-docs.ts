@@ -1,0 +1,82 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { DOCUMENTED_OPERATIONS, DOCUMENTED_SCHEMAS } from './documented-responses';
+
+/** Where the gateway serves its API documentation: the UI at `/docs`, the document at `/docs-json`. */
+export const API_DOCS_PATH = 'docs';
+
+/** The four API surfaces (and the rest of the gateway), by path prefix: the document's tags. */
+const SURFACES: { prefix: string; tag: string; description: string }[] = [
+  { prefix: '/api/v2/externalOAuth', tag: 'OAuth providers', description: 'Providers, consent and authorized providers (reference document 000).' },
+  { prefix: '/api/v2/external-auth', tag: 'External auth', description: 'Per-user external auth links and the device flow (reference document 001).' },
+  { prefix: '/api/v2/provider-deployments', tag: 'OAuth setups', description: 'Provider OAuth setups with hosted pages (reference document 002).' },
+  { prefix: '/api/v1/oauth', tag: 'Broker OAuth server', description: "The broker's own OAuth endpoints and admin API (reference document 003)." },
+  { prefix: '/.well-known', tag: 'Discovery', description: 'RFC 8414 and RFC 9728 metadata, JWKS.' },
+  { prefix: '/', tag: 'Hosted pages', description: 'Pages a person opens in a browser (consent, setups).' },
+];
+
+const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+
+/** `/a/{x}/b/` → `/a/{}/b`: paths compared whatever a parameter is called and with or without a trailing slash. */
+export function pathShape(path: string): string {
+  return path.replace(/\{[^}]+\}/g, '{}').replace(/\/+$/, '') || '/';
+}
+
+/**
+ * The gateway's OpenAPI document: every route of its controllers (scanned by @nestjs/swagger,
+ * whichever HTTP adapter the app runs on), tagged by API surface, with the response bodies the
+ * reference documents define for their operations. No server URL: the document is the same for
+ * every deployment (and so can be committed: docs/openapi.json, `npm run openapi`).
+ */
+export function describeGatewayApi(app: INestApplication): OpenAPIObject {
+  const builder = new DocumentBuilder()
+    .setTitle('OAuth token broker: gateway')
+    .setDescription('The public HTTP surfaces of the broker. Paths, fields and status codes follow the four reference API documents; differences are listed in docs/reference-differences.md.')
+    .setVersion('1')
+    .addBearerAuth()
+    .addBasicAuth();
+  for (const surface of SURFACES) builder.addTag(surface.tag, surface.description);
+  const document = SwaggerModule.createDocument(app, builder.build(), { operationIdFactory: (controller, method) => `${controller}_${method}` });
+  return withDocumentedResponses(document);
+}
+
+/** Tags every operation by surface and adds the documented statuses and bodies of the reference operations. */
+function withDocumentedResponses(document: OpenAPIObject): OpenAPIObject {
+  const documented = new Map(DOCUMENTED_OPERATIONS.map((op) => [`${op.method.toLowerCase()} ${pathShape(op.path)}`, op]));
+  for (const [path, item] of Object.entries(document.paths)) {
+    const tag = SURFACES.find((s) => path === s.prefix || path.startsWith(s.prefix.endsWith('/') ? s.prefix : `${s.prefix}/`))?.tag ?? 'Hosted pages';
+    for (const method of METHODS) {
+      const operation = item[method];
+      if (!operation) continue;
+      operation.tags = [tag];
+      const op = documented.get(`${method} ${pathShape(path)}`);
+      if (!op) continue;
+      if (op.summary) operation.summary = op.summary;
+      for (const { status, schema } of op.responses) {
+        operation.responses[String(status)] =
+          schema === 'None'
+            ? { description: 'No body.' }
+            : { description: schema, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } } };
+      }
+    }
+  }
+  document.components = { ...document.components, schemas: { ...document.components?.schemas, ...(DOCUMENTED_SCHEMAS as NonNullable<NonNullable<OpenAPIObject['components']>['schemas']>) } };
+  return document;
+}
+
+/**
+ * Serves the UI at `/docs` and the JSON at `/docs-json`, built on first request (the routes are
+ * known then). Works on Express and Fastify (SwaggerModule picks the adapter; Fastify needs
+ * `@fastify/static` for the UI's assets). The UI runs scripts and an inline stylesheet, which the
+ * gateway's strict policy forbids everywhere else: its own, narrower policy is set for these paths.
+ */
+export function installApiDocs(app: INestApplication): void {
+  app.use(`/${API_DOCS_PATH}`, (_req: unknown, res: { setHeader(name: string, value: string): void }, next: () => void) => {
+    res.setHeader(
+      'Content-Security-Policy',
+      "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    );
+    next();
+  });
+  SwaggerModule.setup(API_DOCS_PATH, app, () => describeGatewayApi(app), { customSiteTitle: 'OAuth token broker API' });
+}

@@ -1,0 +1,17 @@
+// `npm run openapi`: writes the gateway's OpenAPI document to docs/openapi.json from the built
+// gateway (dist/apps/gateway; the npm script builds it first). Nest's dependency injection needs the
+// decorator metadata tsc emits, which tsx/esbuild do not, so this runs the compiled code.
+// apps/gateway/test/openapi.spec.ts regenerates the document from the sources and fails when the
+// committed one differs.
+import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const require = createRequire(import.meta.url);
+const { gatewayOpenApiJson } = require(path.join(REPO, 'dist/apps/gateway/apps/gateway/src/openapi/openapi-json.js'));
+
+const target = path.join(REPO, 'docs', 'openapi.json');
+writeFileSync(target, await gatewayOpenApiJson());
+process.stdout.write(`wrote ${path.relative(REPO, target)}\n`);
