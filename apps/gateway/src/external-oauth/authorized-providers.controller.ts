@@ -177,7 +177,7 @@ export class AuthorizedProvidersController {
   @HttpCode(201)
   @RequireScopes('tokens:read')
   token(@Param('authorizedProviderId') id: string, @Req() req: Authed): Promise<AccessTokenResponse> {
-    return this.bus.request('authorizations.token', { id: parseId(id, 'authorizedProviderId') }, { auth: req.user.token, timeoutMs: 12_000 });
+    return authorizationToken(this.bus, id, req.user);
   }
 
   @Get(':authorizedProviderId/userinfo')
@@ -185,4 +185,9 @@ export class AuthorizedProvidersController {
   userinfo(@Param('authorizedProviderId') id: string, @Req() req: Authed): Promise<OAuthUserResponse> {
     return this.bus.request('authorizations.userinfo', { id: parseId(id, 'authorizedProviderId') }, { auth: req.user.token, timeoutMs: 12_000 });
   }
+}
+
+/** `POST …/authorizedProviders/{id}/token/` once the caller is authenticated (also run by the hot token routes: `http/hot-token-routes.ts`). */
+export function authorizationToken(bus: BusClientProxy, id: string, caller: AuthenticatedCaller): Promise<AccessTokenResponse> {
+  return bus.request('authorizations.token', { id: parseId(id, 'authorizedProviderId') }, { auth: caller.token, timeoutMs: 12_000 });
 }
