@@ -103,6 +103,15 @@ describe('hot token routes answer exactly as the controller routes', () => {
     expect((await both('/api/v2/externalOAuth/tokens/', alice, { userId: 'bob', providerId })).status).toBe(404);
   });
 
+  // Not a hot route: found by the fuzz suite (seed 1779368662) while this branch's full run went.
+  it('the provider’s browser callback answers a page, never JSON, when its query holds values no provider sends', async () => {
+    for (const [name, size] of [['error', 300], ['iss', 3000], ['state', 3000]] as const) {
+      const res = await fetch(`${system.gateways[0].url}/api/v2/externalOAuth/providers/callback?providerId=${providerId}&${name}=${'x'.repeat(size)}`, { redirect: 'manual' });
+      expect({ name, status: res.status, type: res.headers.get('content-type') }).toEqual({ name, status: 400, type: 'text/html; charset=utf-8' });
+      expect(await res.text()).toContain('Not connected');
+    }
+  });
+
   it('a revoked token is refused on the hot path within the revocation list’s delay', async () => {
     const one = await system.delegatedToken(admin, 'alice', ['tokens:read']);
     expect((await send(tokenPath(authorizationId), one, 'header')).status).toBe(201);
