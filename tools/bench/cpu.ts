@@ -53,6 +53,8 @@ export type Components = () => Record<string, number[]>;
 export interface CpuReport {
   /** Per component: CPU ms used per wall second ÷ 10 = percent of one core. */
   percentOfCore: Record<string, number>;
+  /** Per component: CPU ms used in all between start() and stop() (e.g. ÷ requests = CPU per request). */
+  cpuMs: Record<string, number>;
   /** Whole machine busy, percent of one core (2 cores = 200 %). */
   machine: number;
   /** Machine busy time not accounted to any component (other work on the machine). */
@@ -82,6 +84,7 @@ export class CpuMeter {
     const wall = performance.now() - this.wallBefore;
     const m = machineMs();
     const percentOfCore: Record<string, number> = {};
+    const cpuMs: Record<string, number> = {};
     let known = 0;
     for (const [name, pids] of Object.entries(this.components())) {
       let ms = 0;
@@ -90,10 +93,11 @@ export class CpuMeter {
         if (nowMs !== null) ms += nowMs - (this.before.get(pid) ?? 0);
       }
       known += ms;
+      cpuMs[name] = ms;
       percentOfCore[name] = (ms / wall) * 100;
     }
     const machineBusy = m.busy - this.machineBefore.busy;
-    return { percentOfCore, machine: (machineBusy / wall) * 100, other: (Math.max(0, machineBusy - known) / wall) * 100, wallMs: wall };
+    return { percentOfCore, cpuMs, machine: (machineBusy / wall) * 100, other: (Math.max(0, machineBusy - known) / wall) * 100, wallMs: wall };
   }
 }
 

@@ -357,6 +357,9 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
   rows['rest_seq_p50'] = p(restSeq.latencies, 50);
   rows['rest_seq_p99'] = p(restSeq.latencies, 99);
   rows['rest_seq_errors'] = restSeq.errors;
+  /** The gateway's CPU per request of a row (µs; /proc ticks of 10 ms, so meaningful over thousands of requests). */
+  const gatewayUs = (name: string, requests: number) => ((cpu[name]?.cpuMs['gateway'] ?? NaN) * 1000) / requests;
+  rows['rest_seq_gateway_us'] = gatewayUs('rest_seq', restSeq.ok + restSeq.errors);
   for (const c of REST_CONCURRENCY) {
     step(`REST acquire: ${c} connections`);
     const r = await generated(`rest_${c}`, rest, { connections: c, ms: THROUGHPUT_MS }, c === 64 ? [sys.gateway, sys.brokers[0]] : []);
@@ -364,6 +367,7 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
     rows[`rest_${c}_p50`] = p(r.latencies, 50);
     rows[`rest_${c}_p99`] = p(r.latencies, 99);
     rows[`rest_${c}_errors`] = r.errors;
+    rows[`rest_${c}_gateway_us`] = gatewayUs(`rest_${c}`, r.ok + r.errors);
   }
   rows['upstream_refreshes_hot'] = (await sys.consumed()) - before;
 
@@ -565,6 +569,10 @@ export function printTokensBench(r: TokensBenchResult): void {
         share >= 0.2,
       ];
     }),
+    [
+      `gateway CPU per request: sequential / ${REST_CONCURRENCY.join(' / ')} connections`,
+      [x['rest_seq_gateway_us'], ...REST_CONCURRENCY.map((c) => x[`rest_${c}_gateway_us`])].map((v) => `${Math.round(v)} µs`).join(' / '),
+    ],
     ['**Refresh storm**', ''],
     [
       `${STORM} concurrent acquires over 3 replicas: upstream refreshes`,

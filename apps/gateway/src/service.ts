@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { TokenVerificationModule } from '@broker/identity';
 import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/service-runtime';
@@ -9,6 +9,7 @@ import { AuthorizedProvidersController, ConsentController } from './external-oau
 import { JobsController } from './external-oauth/jobs.controller';
 import { ProvidersController } from './external-oauth/providers.controller';
 import { TokensController } from './external-oauth/tokens.controller';
+import { HOT_TOKEN_ROUTES } from './http/hot-token-routes';
 import { installRequestHygiene } from './http/request-hygiene';
 import { installApiDocs } from './openapi/api-docs';
 import { securityHeaders } from './http/security-headers';
@@ -28,7 +29,7 @@ import { TokenRateLimiter } from './oauth/token-rate-limiter';
 import { SurfaceErrorFilter } from './surface-error.filter';
 
 @Module({})
-class GatewayModule {
+class GatewayModule implements NestModule {
   static forRoot(config: ServiceConfig): DynamicModule {
     return {
       module: GatewayModule,
@@ -36,6 +37,11 @@ class GatewayModule {
       controllers: [ConsentController, ProvidersController, JobsController, AuthorizedProvidersController, TokensController, ExternalAuthController, OAuthSetupsController, WebhooksController, ConnectPagesController, SetupPagesController, OAuthController, AuthorizeController, PrincipalController, AdminController, LeastPrivilegeController, ProtectedResourceController],
       providers: [{ provide: APP_FILTER, useClass: SurfaceErrorFilter }, BearerStrategy, TokenRateLimiter, PrincipalAuthGuard, ExternalAuthGuard, UpstreamLoginService],
     };
+  }
+
+  /** The REST token routes answered ahead of Nest's route pipeline (after the access log's middleware: it is global). */
+  configure(consumer: MiddlewareConsumer): void {
+    for (const { middleware, route } of HOT_TOKEN_ROUTES) consumer.apply(middleware).forRoutes(route);
   }
 }
 

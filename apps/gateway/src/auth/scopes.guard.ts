@@ -17,15 +17,20 @@ export class ScopesGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const required = this.reflector.getAllAndOverride<string[] | undefined>(REQUIRED_SCOPES, [context.getHandler(), context.getClass()]) ?? [];
     const caller = context.switchToHttp().getRequest<{ user?: AuthenticatedCaller }>().user;
-    const missing = required.filter((s) => !caller?.principal.scopes.includes(s));
-    if (missing.length) {
-      throw new BearerChallengeError(
-        403,
-        `This token lacks the scope ${missing.join(' ')}.`,
-        // Step-up (RFC 6750 §3.1, RFC 9728 §5.1): the scopes to ask for, and where the metadata is.
-        `Bearer realm="oauth-broker", error="insufficient_scope", scope="${required.join(' ')}", resource_metadata="${protectedResourceMetadataUrl(this.config.publicUrl)}"`,
-      );
-    }
+    const refusal = missingScopes(required, caller, this.config.publicUrl);
+    if (refusal) throw refusal;
     return true;
   }
+}
+
+/** The 403 (with its `insufficient_scope` challenge) when `caller` lacks one of `required`, else undefined. */
+export function missingScopes(required: readonly string[], caller: AuthenticatedCaller | undefined, publicUrl: string): BearerChallengeError | undefined {
+  const missing = required.filter((s) => !caller?.principal.scopes.includes(s));
+  if (!missing.length) return undefined;
+  return new BearerChallengeError(
+    403,
+    `This token lacks the scope ${missing.join(' ')}.`,
+    // Step-up (RFC 6750 §3.1, RFC 9728 §5.1): the scopes to ask for, and where the metadata is.
+    `Bearer realm="oauth-broker", error="insufficient_scope", scope="${required.join(' ')}", resource_metadata="${protectedResourceMetadataUrl(publicUrl)}"`,
+  );
 }

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { BusClientProxy } from '@broker/bus';
+import { BusClientProxy, BusRemoteError } from '@broker/bus';
 import type { AccessTokenResponse, AuthorizeProviderResponse, AuthorizedProvider, OAuthUserResponse, ProviderCallbackResponse } from '@broker/contracts';
 import { RequireScopes } from '@broker/identity';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
@@ -72,14 +72,24 @@ export class ConsentController {
     const code = text(query['code']);
     const cookieName = state ? consentCookieName(this.config.publicUrl, state) : undefined;
     const cookie = cookieName ? readCookie(req, cookieName) : undefined;
-    const reply = await this.bus.request('authorizations.browser-callback', {
-      code: providerError ? (undefined as unknown as string) : (code as string),
-      state: state as string,
-      providerId: providerId ?? '',
-      iss: text(query['iss']),
-      browserBinding: cookie ? bindingHash(cookie) : undefined,
-      error: providerError,
-    });
+    const reply = await this.bus
+      .request('authorizations.browser-callback', {
+        code: providerError ? (undefined as unknown as string) : (code as string),
+        state: state as string,
+        providerId: providerId ?? '',
+        iss: text(query['iss']),
+        browserBinding: cookie ? bindingHash(cookie) : undefined,
+        error: providerError,
+      })
+      .catch((err: unknown) => {
+        // Values no provider sends (too long for the broker's payload schema): a browser gets a page, never a JSON error.
+        if (err instanceof BusRemoteError && err.code === 'BAD_REQUEST') return null;
+        throw err;
+      });
+    if (reply === null) {
+      res.status(400).type('html').send(renderErrorPage(res, { title: 'Not connected', message: 'The provider’s answer could not be read, so nothing was linked. Start again from your application.' }));
+      return;
+    }
     // The cookie has done its job either way.
     if (cookieName && cookie) res.clearCookie(cookieName, { ...consentCookieOptions(this.config.publicUrl), maxAge: undefined });
     if (!reply.ok && reply.error === 'browser_mismatch') {
@@ -177,7 +187,7 @@ export class AuthorizedProvidersController {
   @HttpCode(201)
   @RequireScopes('tokens:read')
   token(@Param('authorizedProviderId') id: string, @Req() req: Authed): Promise<AccessTokenResponse> {
-    return this.bus.request('authorizations.token', { id: parseId(id, 'authorizedProviderId') }, { auth: req.user.token, timeoutMs: 12_000 });
+    return authorizationToken(this.bus, id, req.user);
   }
 
   @Get(':authorizedProviderId/userinfo')
@@ -185,4 +195,9 @@ export class AuthorizedProvidersController {
   userinfo(@Param('authorizedProviderId') id: string, @Req() req: Authed): Promise<OAuthUserResponse> {
     return this.bus.request('authorizations.userinfo', { id: parseId(id, 'authorizedProviderId') }, { auth: req.user.token, timeoutMs: 12_000 });
   }
+}
+
+/** `POST …/authorizedProviders/{id}/token/` once the caller is authenticated (also run by the hot token routes: `http/hot-token-routes.ts`). */
+export function authorizationToken(bus: BusClientProxy, id: string, caller: AuthenticatedCaller): Promise<AccessTokenResponse> {
+  return bus.request('authorizations.token', { id: parseId(id, 'authorizedProviderId') }, { auth: caller.token, timeoutMs: 12_000 });
 }

@@ -36,9 +36,14 @@ export class TokensController {
   @HttpCode(200)
   @RequireScopes('tokens:read')
   acquire(@Body() raw: unknown, @Req() req: Authed): Promise<AcquiredToken> {
-    // `channel`: the ledger records this serve as a REST one.
-    return this.bus.request('tokens.acquire', { ...parseAcquire(raw), channel: 'rest' }, { auth: req.user.token, timeoutMs: 12_000 });
+    return acquireToken(this.bus, raw, req.user);
   }
+}
+
+/** The route's work once the caller is authenticated (also run by the hot token routes: `http/hot-token-routes.ts`). */
+export function acquireToken(bus: BusClientProxy, raw: unknown, caller: AuthenticatedCaller): Promise<AcquiredToken> {
+  // `channel`: the ledger records this serve as a REST one.
+  return bus.request('tokens.acquire', { ...parseAcquire(raw), channel: 'rest' }, { auth: caller.token, timeoutMs: 12_000 });
 }
 
 /** Exactly one of `authorizationId` or `userId` + `providerId`; anything else is a 422 naming the fields. */

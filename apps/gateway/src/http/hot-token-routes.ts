@@ -1,0 +1,103 @@
+import { Inject, Injectable, NestMiddleware, RequestMethod, Type } from '@nestjs/common';
+import { HTTP_CODE_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { Reflector } from '@nestjs/core';
+import type { NextFunction, Request, Response } from 'express';
+import { BusClientProxy } from '@broker/bus';
+import { REQUIRED_SCOPES } from '@broker/identity';
+import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
+import type { AuthenticatedCaller } from '../auth/authenticated-caller';
+import { bearerRequired, plainBearerToken } from '../auth/bearer-auth.guard';
+import { BearerStrategy } from '../auth/bearer.strategy';
+import { missingScopes } from '../auth/scopes.guard';
+import { AuthorizedProvidersController, authorizationToken } from '../external-oauth/authorized-providers.controller';
+import { TokensController, acquireToken } from '../external-oauth/tokens.controller';
+
+/** One controller route answered here: where it is, and its work once the caller is authenticated. */
+interface HotRoute {
+  controller: Type;
+  handler: string;
+  run: (bus: BusClientProxy, req: Request, caller: AuthenticatedCaller) => Promise<unknown>;
+}
+
+/**
+ * The REST token routes, the ones services call on every use of a provider token. Everything the
+ * gateway does before routing still runs for them (security headers, the URL and body checks, body
+ * parsing, the access log); what this skips is Nest's per-request route machinery — the guard
+ * chain through passport, the parameter decorators, the interceptor and response pipeline — which
+ * was the largest share of the gateway's CPU per token request. The checks are the same code:
+ * the bearer token is read as passport-http-bearer reads it and verified by the same strategy
+ * (signature, audience, revocation list), the scopes come from the route's own `@RequireScopes`,
+ * the status from its `@HttpCode`, the work is the controller's own function, and every error is
+ * thrown to Nest's exception layer, so the surface's filter words it exactly as on the route.
+ * A request that is not the plain case (no `Authorization: Bearer` header, a token also in the
+ * body or query) goes on to the controller route and its guards unchanged.
+ */
+abstract class HotTokenRoute implements NestMiddleware {
+  private readonly scopes: readonly string[];
+  private readonly status: number;
+
+  constructor(
+    private readonly route: HotRoute,
+    private readonly bus: BusClientProxy,
+    private readonly bearer: BearerStrategy,
+    private readonly config: ServiceConfig,
+    reflector: Reflector,
+  ) {
+    const handler = (route.controller.prototype as Record<string, () => unknown>)[route.handler];
+    if (typeof handler !== 'function') throw new Error(`hot token route: ${route.controller.name}.${route.handler} is not a route`);
+    this.scopes = reflector.getAllAndOverride<string[] | undefined>(REQUIRED_SCOPES, [handler, route.controller]) ?? [];
+    const status = reflector.get<number | undefined>(HTTP_CODE_METADATA, handler);
+    if (status === undefined) throw new Error(`hot token route: ${route.controller.name}.${route.handler} has no @HttpCode`);
+    this.status = status;
+  }
+
+  async use(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const token = plainBearerToken(req);
+    if (token === undefined) return next();
+    // What the bearer guard does: passport calls the strategy's validate, false → 401 challenge.
+    const caller = await this.bearer.validate(token);
+    if (!caller) throw bearerRequired(this.config.publicUrl);
+    (req as Request & { user?: AuthenticatedCaller }).user = caller;
+    const refusal = missingScopes(this.scopes, caller, this.config.publicUrl);
+    if (refusal) throw refusal;
+    const body = await this.route.run(this.bus, req, caller);
+    res.status(this.status).json(body);
+  }
+}
+
+/** `POST /api/v2/externalOAuth/tokens/`. */
+@Injectable()
+export class HotAcquireRoute extends HotTokenRoute {
+  constructor(bus: BusClientProxy, bearer: BearerStrategy, @Inject(SERVICE_CONFIG) config: ServiceConfig, reflector: Reflector) {
+    super({ controller: TokensController, handler: 'acquire', run: (b, req, caller) => acquireToken(b, req.body, caller) }, bus, bearer, config, reflector);
+  }
+}
+
+/** `POST /api/v2/externalOAuth/authorizedProviders/{id}/token/`. */
+@Injectable()
+export class HotAuthorizationTokenRoute extends HotTokenRoute {
+  constructor(bus: BusClientProxy, bearer: BearerStrategy, @Inject(SERVICE_CONFIG) config: ServiceConfig, reflector: Reflector) {
+    super(
+      { controller: AuthorizedProvidersController, handler: 'token', run: (b, req, caller) => authorizationToken(b, String(req.params['authorizedProviderId']), caller) },
+      bus,
+      bearer,
+      config,
+      reflector,
+    );
+  }
+}
+
+/** The route (method and path) of a controller's handler, as Nest mounts it. */
+export function routeOf(controller: Type, handler: string): { path: string; method: RequestMethod } {
+  const fn = (controller.prototype as Record<string, () => unknown>)[handler] as () => unknown;
+  const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
+  const sub = String(Reflect.getMetadata(PATH_METADATA, fn) ?? '');
+  const path = [base, sub].map((p) => p.replace(/^\/+|\/+$/g, '')).filter((p) => p && p !== '/').join('/');
+  return { path, method: Reflect.getMetadata(METHOD_METADATA, fn) as RequestMethod };
+}
+
+/** The hot routes with the controller routes they answer (mounted by the gateway's module). */
+export const HOT_TOKEN_ROUTES: readonly { middleware: Type<NestMiddleware>; route: { path: string; method: RequestMethod } }[] = [
+  { middleware: HotAcquireRoute, route: routeOf(TokensController, 'acquire') },
+  { middleware: HotAuthorizationTokenRoute, route: routeOf(AuthorizedProvidersController, 'token') },
+];
