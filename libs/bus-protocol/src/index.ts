@@ -6,3 +6,4 @@ export * from './lib/redis-connection';
 export * from './lib/sealing';
 export * from './lib/signed-events';
 export * from './lib/wire';
+export * from './lib/redis-topology';
