@@ -83,7 +83,8 @@ export function consumerRules(name, prefix) {
  * can touch only the wait lists and only with these commands. go-redis opens with HELLO (and
  * falls back to AUTH, always allowed) and, for a cluster, reads CLUSTER SLOTS / CLUSTER SHARDS; its
  * CLIENT SETINFO (Redis 7.2+) is left refused: go-redis ignores that answer.
- * Not given: reading a job (its hash), the job ids in a list (LRANGE), any other key, KEYS, SCAN.
+ * Not given: reading a job (its hash), the job ids in a list (LRANGE), writing, any other key,
+ * KEYS, SCAN, pub/sub.
  */
 export function kedaRules(prefix) {
   return [
@@ -98,7 +99,10 @@ export function kedaRules(prefix) {
     '+eval',
     '+type',
     '+llen',
-    `%R~${prefix}:jobs:*:wait`,
+    // `~`, not the read-only `%R~`: EVAL declares its keys as read-write (a script may write), so a
+    // read-only key pattern refuses the EVAL itself. Nothing can be written all the same: the only
+    // commands a script of this user may call are TYPE and LLEN.
+    `~${prefix}:jobs:*:wait`,
   ];
 }
 
