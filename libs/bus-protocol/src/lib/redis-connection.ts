@@ -29,6 +29,7 @@ export function createRedisConnection(url: string, name: string, extra: RedisOpt
   });
   reportOutages(redis, name, logger);
   quitWithoutWaitingForRedis(redis);
+  if (redis instanceof IORedis) endWhenClosedBetweenRetries(redis);
   // Typed as one server's client so that the dozen callers (bus, events, rate limits, revocation
   // pings; several owned by parallel work) need no change: a Cluster has the same command methods
   // and the same events ('error', 'ready', 'message', 'close'), which is all they use. What differs
@@ -92,6 +93,34 @@ function quitWithoutWaitingForRedis(redis: RedisConnection): void {
     callback?.(null, 'OK');
     return Promise.resolve('OK');
   }) as RedisConnection['quit'];
+}
+
+/** The two ioredis internals a connection closed between reconnect attempts needs (ioredis 5). */
+interface ConnectionInternals {
+  setStatus(status: 'end'): void;
+  flushQueue(error: Error): void;
+}
+
+/**
+ * `disconnect()` on a connection waiting for its next reconnect attempt (Redis down) clears the
+ * timer but leaves it 'reconnecting' for ever: there is no socket left to emit the 'close' that
+ * would end it, so it never emits 'end' and the commands queued for Redis's return (a BLPOP,
+ * BullMQ's BZPOPMIN) never settle. Whoever waited for them hung: a bus server's receive loop, a
+ * BullMQ worker's close (it disconnects its blocking connection and waits for 'end'), and so the
+ * service's shutdown until Kubernetes killed it. Ended here as ioredis ends a connection closed
+ * on purpose: status 'end' (emitted) and the queued commands rejected.
+ */
+function endWhenClosedBetweenRetries(redis: IORedis): void {
+  const disconnect = redis.disconnect.bind(redis);
+  redis.disconnect = (reconnect = false) => {
+    const betweenRetries = redis.status === 'reconnecting';
+    disconnect(reconnect);
+    if (reconnect || !betweenRetries || redis.status !== 'reconnecting') return;
+    const internals = redis as unknown as Partial<ConnectionInternals>;
+    if (typeof internals.setStatus !== 'function' || typeof internals.flushQueue !== 'function') return;
+    internals.setStatus('end');
+    internals.flushQueue(new Error('Connection is closed.'));
+  };
 }
 
 /**

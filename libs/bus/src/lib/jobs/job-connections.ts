@@ -1,12 +1,14 @@
+import { Logger } from '@nestjs/common';
 import { RedisConnection as BullRedisConnection, createIORedisClient } from 'bullmq';
 import type { RedisOptions } from 'ioredis';
-import { createRedisConnection } from '../redis-connection';
+import { ConnectionLogger, createRedisConnection } from '@broker/bus-protocol';
 
 /**
  * Makes BullMQ open its connections (queues, workers and each worker's blocking connection) with
  * the services' own connection factory, so they follow REDIS_URL in every form it takes (one
- * server, `redis+cluster://`, `redis+sentinel://`) and share its behaviour during an outage (one
- * log line, a `quit()` that does not wait for Redis to return).
+ * server, `redis+cluster://`, `redis+sentinel://`) and share its behaviour during an outage (a
+ * `quit()` or `disconnect()` that does not wait for Redis to return, so a worker asked to stop
+ * while Redis is down exits).
  *
  * Why a factory rather than a Cluster instance in `connection`: BullMQ never closes a connection
  * it was given (it is "shared"), so the service would have to close it after every queue and
@@ -19,6 +21,25 @@ export function openJobConnectionsWithServiceFactory(): void {
     // BullMQ adds its defaults (host, port) to the options it was given; the URL says where Redis is.
     const { url, host, port, ...rest } = opts;
     const target = url ?? `redis://${host ?? '127.0.0.1'}:${port ?? 6379}`;
-    return createIORedisClient(createRedisConnection(target, rest.connectionName ?? 'jobs', rest));
+    return createIORedisClient(createRedisConnection(target, rest.connectionName ?? 'jobs', rest, jobConnectionsOutage));
   };
 }
+
+/**
+ * One line when the first of the process's BullMQ connections loses Redis and one when the last
+ * is back: a worker holds some twenty of them (a queue, a worker and a blocking connection per
+ * queue), and a line each made an outage of a few seconds sixty lines. The queues' and workers'
+ * own errors are logged (rate-limited) by reportQueueErrors.
+ */
+const jobConnectionsOutage: ConnectionLogger = (() => {
+  const logger = new Logger('Redis');
+  let down = 0;
+  return {
+    warn(message: string) {
+      if (down++ === 0) logger.warn(`job queues: ${message.replace(/^[^:]*: /, '')}`);
+    },
+    log() {
+      if (down > 0 && --down === 0) logger.log('job queues: reconnected');
+    },
+  };
+})();
