@@ -30,6 +30,7 @@ export function createRedisConnection(url: string, name: string, extra: RedisOpt
   reportOutages(redis, name, logger);
   quitWithoutWaitingForRedis(redis);
   if (redis instanceof IORedis) endWhenClosedBetweenRetries(redis);
+  else endClusterWhenClosedWithoutNodes(redis);
   // Typed as one server's client so that the dozen callers (bus, events, rate limits, revocation
   // pings; several owned by parallel work) need no change: a Cluster has the same command methods
   // and the same events ('error', 'ready', 'message', 'close'), which is all they use. What differs
@@ -120,6 +121,24 @@ function endWhenClosedBetweenRetries(redis: IORedis): void {
     if (typeof internals.setStatus !== 'function' || typeof internals.flushQueue !== 'function') return;
     internals.setStatus('end');
     internals.flushQueue(new Error('Connection is closed.'));
+  };
+}
+
+/**
+ * The same gap in ioredis' Cluster: `disconnect()` hands the end to its node pool, and when every
+ * node is already gone (the whole cluster down, the client between two attempts) the pool has
+ * nobody left to report it, so the client stays 'disconnecting' with its queued commands. Ended
+ * here through the Cluster's own close path (it ends, since the close was asked for).
+ */
+function endClusterWhenClosedWithoutNodes(cluster: Cluster): void {
+  const disconnect = cluster.disconnect.bind(cluster);
+  cluster.disconnect = (reconnect = false) => {
+    // With nodes, their ends reach the pool, which ends the client ('drain'): nothing to add.
+    const noNodeLeft = cluster.nodes('all').length === 0;
+    disconnect(reconnect);
+    if (reconnect || !noNodeLeft || cluster.status !== 'disconnecting') return;
+    const close = (cluster as unknown as { handleCloseEvent?: () => void }).handleCloseEvent;
+    if (typeof close === 'function') close.call(cluster);
   };
 }
 
