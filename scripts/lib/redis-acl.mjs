@@ -1,7 +1,7 @@
 // Redis ACL users for the broker: one per service and one per consumer client, each limited to its
 // own keys and channels (the second wall behind the bus's cryptography; docs/bus-security.md).
 //
-//   node scripts/lib/redis-acl.mjs [--prefix broker] [--consumer NAME ...] [--json]
+//   node scripts/lib/redis-acl.mjs [--prefix broker] [--consumer NAME ...] [--keda] [--json]
 // prints ACL file lines (users.acl) with fresh passwords, and each user's REDIS_URL form, for an
 // operator's Redis (--json: each user's rules, without passwords, for tools that apply them with
 // ACL SETUSER); `npm start` applies the same rules to its local Redis.
@@ -13,7 +13,10 @@ export const SERVICES = ['gateway', 'provider-registry', 'token-broker', 'worker
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 // What every user may do on its connection: nothing that reads or lists other keys, no MONITOR.
-const CONNECTION = ['+ping', '+quit', '+client|setname', '+client|getname', '+client|id'];
+// In a Redis Cluster a client also asks where the slots are (CLUSTER SLOTS; ioredis' ready check
+// reads CLUSTER INFO) and follows ASK redirections during a resharding: server facts, no keys. A
+// Redis Cluster does not share ACL users between nodes: the same lines go on every node.
+const CONNECTION = ['+ping', '+quit', '+client|setname', '+client|getname', '+client|id', '+cluster|slots', '+cluster|info', '+asking'];
 
 // Per service: the keys (~ read/write) and channels (&: publish and subscribe) it touches. Job
 // queues (`<p>:jobs:*`: refresh, device-poll, provider-deletion, stats, key-rotation, setup-expiry,
@@ -68,6 +71,38 @@ export function consumerRules(name, prefix) {
     `~${prefix}:bus:req:token-broker`,
     `&${prefix}:bus:reply:${name}:*`,
     `&${prefix}:events`,
+  ];
+}
+
+/**
+ * ACL rules of KEDA's user (the worker Deployments' ScaledObjects, `redis` / `redis-cluster`
+ * triggers): read the length of the BullMQ wait lists `<prefix>:jobs:<queue>:wait`, nothing else.
+ * KEDA's redis-lists scaler (2.x) does not send LLEN itself: it runs one EVAL whose script asks
+ * the key's TYPE and then LLEN (or ZCARD, SCARD, HLEN for other types; a wait list is a list, or
+ * absent, which the script counts with LLEN). Scripts run with their caller's ACL, so the script
+ * can touch only the wait lists and only with these commands. go-redis opens with HELLO (and
+ * falls back to AUTH, always allowed) and, for a cluster, reads CLUSTER SLOTS / CLUSTER SHARDS; its
+ * CLIENT SETINFO (Redis 7.2+) is left refused: go-redis ignores that answer.
+ * Not given: reading a job (its hash), the job ids in a list (LRANGE), writing, any other key,
+ * KEYS, SCAN, pub/sub.
+ */
+export function kedaRules(prefix) {
+  return [
+    'on',
+    'resetkeys',
+    'resetchannels',
+    '-@all',
+    '+ping',
+    '+hello',
+    '+cluster|slots',
+    '+cluster|shards',
+    '+eval',
+    '+type',
+    '+llen',
+    // `~`, not the read-only `%R~`: EVAL declares its keys as read-write (a script may write), so a
+    // read-only key pattern refuses the EVAL itself. Nothing can be written all the same: the only
+    // commands a script of this user may call are TYPE and LLEN.
+    `~${prefix}:jobs:*:wait`,
   ];
 }
 
@@ -152,15 +187,21 @@ export async function setupLocalRedisAcl(redisUrl, prefix, secret) {
 function cli(argv) {
   let prefix = 'broker';
   let json = false;
+  let keda = false;
   const consumers = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--prefix') prefix = argv[++i];
     else if (argv[i] === '--consumer') consumers.push(argv[++i]);
     else if (argv[i] === '--json') json = true;
-    else throw new Error(`usage: node scripts/lib/redis-acl.mjs [--prefix broker] [--consumer NAME ...] [--json] (unknown: ${argv[i]})`);
+    else if (argv[i] === '--keda') keda = true;
+    else throw new Error(`usage: node scripts/lib/redis-acl.mjs [--prefix broker] [--consumer NAME ...] [--keda] [--json] (unknown: ${argv[i]})`);
   }
   if (json) {
-    const rules = [...SERVICES.map((app) => ({ user: app, rules: serviceRules(app, prefix) })), ...consumers.map((name) => ({ user: name, rules: consumerRules(name, prefix) }))];
+    const rules = [
+      ...SERVICES.map((app) => ({ user: app, rules: serviceRules(app, prefix) })),
+      ...consumers.map((name) => ({ user: name, rules: consumerRules(name, prefix) })),
+      ...(keda ? [{ user: 'keda', rules: kedaRules(prefix) }] : []),
+    ];
     process.stdout.write(`${JSON.stringify(rules)}\n`);
     return;
   }
@@ -173,6 +214,7 @@ function cli(argv) {
   };
   for (const app of SERVICES) add(app, serviceRules(app, prefix));
   for (const name of consumers) add(name, consumerRules(name, prefix));
+  if (keda) add('keda', kedaRules(prefix));
   process.stdout.write(`${lines.join('\n')}\n\n# Give each its own URL (never print these into a log):\n${urls.join('\n')}\n`);
 }
 

@@ -8,3 +8,4 @@ export * from './lib/signed-events';
 export * from './lib/tick-batch';
 export * from './lib/wire';
 export * from './lib/wire-checks';
+export * from './lib/redis-topology';

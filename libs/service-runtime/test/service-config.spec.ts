@@ -148,3 +148,32 @@ describe('service configuration', () => {
     expect(() => load({ TEST_FAULT_HOOKS: '1', NODE_ENV: 'production' })).toThrow(/TEST_FAULT_HOOKS: .*refused when NODE_ENV=production/);
   });
 });
+
+describe('Redis Cluster and Sentinel settings', () => {
+  const cluster = 'redis+cluster://provider-registry:pw@10.0.0.1:7000,10.0.0.2:7000';
+
+  it('takes a hash-tagged BUS_PREFIX, and a cluster or Sentinel REDIS_URL', () => {
+    expect(loadServiceConfig('provider-registry', { ...valid, REDIS_URL: cluster, BUS_PREFIX: '{broker}' }, { database: true, busServer: true, defaultPort: 3101 })).toMatchObject({
+      redisUrl: cluster,
+      bus: { prefix: '{broker}' },
+    });
+    expect(problemsOf({ ...valid, BUS_PREFIX: 'tenant-{a}' })).toEqual([]);
+    expect(problemsOf({ ...valid, REDIS_URL: 'redis+sentinel://s1:26379,s2:26379/mymaster' })).toEqual([]);
+  });
+
+  it('refuses a cluster REDIS_URL with a prefix whose keys would spread over slots, naming BUS_PREFIX', () => {
+    expect(problemsOf({ ...valid, REDIS_URL: cluster, BUS_PREFIX: 'broker' })).toEqual([
+      'BUS_PREFIX: in a Redis Cluster (REDIS_URL redis+cluster://) the prefix needs a hash tag, e.g. {broker}, so each job queue\'s keys share one slot',
+    ]);
+    expect(problemsOf({ ...valid, REDIS_URL: cluster })).toHaveLength(1);
+  });
+
+  it('refuses malformed prefixes and URLs, naming the variable and never the password', () => {
+    for (const prefix of ['{a}{b}', '{}', 'a{b', 'a}b', 'a b', 'a:b']) {
+      expect(problemsOf({ ...valid, BUS_PREFIX: prefix })).toEqual(['BUS_PREFIX: letters, digits, _ . - and at most one {hash tag} only']);
+    }
+    const problems = problemsOf({ ...valid, REDIS_URL: 'redis://u:hunter2@a:1,b:2' });
+    expect(problems).toEqual([expect.stringMatching(/^REDIS_URL: names several hosts/)]);
+    expect(problems.join()).not.toContain('hunter2');
+  });
+});

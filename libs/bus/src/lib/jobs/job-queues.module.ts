@@ -5,6 +5,7 @@ import { QUEUE_NAMES, QueueName } from '@broker/contracts';
 import { JobHandlers, dispatchJob } from './job-handlers';
 import { defaultJobOptions } from './job-options';
 import { JobProducer } from './job-producer';
+import { openJobConnectionsWithServiceFactory } from './job-connections';
 import { reportQueueErrors } from '../redis-connection';
 
 export interface JobQueuesOptions {
@@ -30,6 +31,7 @@ export function reconnectDelayMs(times: number): number {
 @Module({})
 export class JobQueuesModule {
   static forRoot(options: JobQueuesOptions): DynamicModule {
+    openJobConnectionsWithServiceFactory();
     return {
       module: JobQueuesModule,
       global: true,

@@ -1,3 +1,4 @@
+import { parseRedisUrl } from '@broker/bus-protocol';
 /**
  * Production refuses secrets that are placeholders, published examples or too predictable: the
  * templates in docker/.env.example and k8s/secret.example.yaml are public, so a deployment that
@@ -87,7 +88,13 @@ function urlPassword(url: string): string | null {
     const password = decodeURIComponent(new URL(url).password);
     return password || null;
   } catch {
-    return null;
+    // Not a WHATWG URL: a Redis Cluster or Sentinel REDIS_URL lists several host:port pairs.
+    try {
+      const topology = parseRedisUrl(url);
+      return (topology.kind !== 'single' && topology.password) || null;
+    } catch {
+      return null;
+    }
   }
 }
 

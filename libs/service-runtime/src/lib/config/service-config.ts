@@ -11,6 +11,7 @@ import {
   parseServicePrivateKeys,
   parseServicePublicKeys,
 } from '@broker/bus-protocol';
+import { busPrefixSetting, clusterPrefixProblem, redisUrlSetting } from './redis-settings';
 import type { KeyObject } from 'node:crypto';
 import { placeholderSecretProblems } from './placeholder-secrets';
 
@@ -217,12 +218,12 @@ export function loadServiceConfig(
     MIGRATIONS: z.enum(MIGRATIONS_MODES, { message: `must be one of ${MIGRATIONS_MODES.join(', ')}` }).default('run'),
     WORKER_QUEUES: workerQueuesSetting,
     WORKER_CONCURRENCY: workerConcurrencySetting,
-    REDIS_URL: urlWithScheme(['redis:', 'rediss:']),
+    REDIS_URL: redisUrlSetting,
     BUS_SERVICE_PRIVATE_KEY: req.busServer ? z.string().min(1) : z.string().optional(),
     BUS_SERVICE_PUBLIC_KEYS: BUS_CALLEES[service].length ? z.string().min(1) : z.string().optional(),
     EVENTS_SIGNING_KEY: EVENT_PUBLISHERS.includes(service) ? z.string().min(1) : z.string().optional(),
     EVENTS_PUBLIC_KEYS: EVENT_SUBSCRIBERS.includes(service) ? z.string().min(1) : z.string().optional(),
-    BUS_PREFIX: z.string().regex(/^[a-zA-Z0-9_.-]+$/, { message: 'letters, digits, _ . - only' }).default('broker'),
+    BUS_PREFIX: busPrefixSetting,
     BUS_TIMEOUT_MS: intInRange(50, 120_000).default(5_000),
     PUBLIC_URL: urlWithScheme(['http:', 'https:']).default('http://127.0.0.1:3000'),
     ENCRYPTION_KEYS: req.secrets ? z.string() : z.string().optional(),
@@ -295,6 +296,8 @@ export function loadServiceConfig(
     throw new ConfigError([...placeholders, ...invalid]);
   }
   const e = parsed.data;
+  const prefixProblem = clusterPrefixProblem(e.REDIS_URL, e.BUS_PREFIX);
+  if (prefixProblem) throw new ConfigError([prefixProblem]);
   if (e.EGRESS_ALLOW_LOOPBACK === 'true' && e.NODE_ENV === 'production') {
     throw new ConfigError(['EGRESS_ALLOW_LOOPBACK: loopback providers are a development setting and are refused when NODE_ENV=production']);
   }
