@@ -6,7 +6,8 @@ import { ProviderCallError, authorizationUrl, exchangeCode } from '@broker/provi
 import { AuthorizationEntity } from './authorizations/authorization.entity';
 import { AuthorizationLinker } from './authorizations/authorization-linker';
 import { toUserResponse } from './user-response';
-import { ProviderAccess, ProviderCredentials, TokensError } from './provider-access';
+import { ProviderAccess, ProviderCredentials } from './ports';
+import { TokensError } from './tokens-error';
 
 const PENDING = 'tokens.pending_authorizations';
 

@@ -12,7 +12,7 @@ import { AuthorizedProvidersService } from './authorized-providers.service';
 import { ConsentService } from './consent.service';
 import { DeviceFlowService, DevicePollScheduler } from './device-flow/device-flow.service';
 import { ExternalAuthService } from './external-auth/external-auth.service';
-import { EventSink, ProviderAccess, ProviderDirectory } from './provider-access';
+import { EventSink, ProviderAccess, ProviderDirectory } from './ports';
 import { RefreshSchedule } from './refresh/refresh-schedule';
 import { ProviderGate, RefreshSweeper } from './refresh/refresh-sweeper';
 import { UsageTracker } from './refresh/usage-tracker';

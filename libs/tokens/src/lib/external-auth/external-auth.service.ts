@@ -4,7 +4,8 @@ import { adapterFor, ProviderCallError, type AppInstallation } from '@broker/pro
 import { AuthorizationEntity } from '../authorizations/authorization.entity';
 import { CredentialEntity } from '../authorizations/credential.entity';
 import { AuthorizedProvidersService } from '../authorized-providers.service';
-import { ProviderAccess, ProviderCredentials, ProviderDirectory, TokensError } from '../provider-access';
+import { ProviderAccess, ProviderCredentials, ProviderDirectory } from '../ports';
+import { TokensError } from '../tokens-error';
 import { TokenPath } from '../token-path';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
