@@ -2,7 +2,7 @@ import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Logger } from '@nestjs/common';
 import { EnvelopeCipher, KeyedHasher, TokenFingerprinter } from '@broker/crypto';
-import { GuardedFetch, createGuardedFetch } from '@broker/provider-adapters';
+import { GuardedFetch, createGuardedFetch } from '@broker/egress';
 import { SERVICE_CONFIG, ServiceConfig, domainDataSourceToken } from '@broker/service-runtime';
 import { AuthorizationLinker } from './authorizations/authorization-linker';
 import { AuthorizationsService } from './authorizations/authorizations.service';

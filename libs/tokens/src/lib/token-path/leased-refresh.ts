@@ -1,5 +1,5 @@
 import type { AuthorizationStatus } from '@broker/contracts';
-import { ProviderCallError, ProviderTokenSet, refreshTokens } from '@broker/provider-adapters';
+import { ProviderCallError, ProviderTokenSet, adapterFor } from '@broker/provider-adapters';
 import type { ProviderAccess } from '../ports';
 import { TokensError } from '../tokens-error';
 import type { AuthorizationJournal } from './authorization-journal';
@@ -91,7 +91,7 @@ export class LeasedRefresh {
       Math.max(leaseMs / 4, 250),
     );
     try {
-      tokens = await refreshTokens(
+      tokens = await adapterFor(access.resolved).refresh(
         {
           provider: access.resolved,
           clientId: access.provider.clientId,
