@@ -1,4 +1,5 @@
 import { QueueEvents } from 'bullmq';
+import IORedis from 'ioredis';
 import { createTestDatabase, TestDatabase, sleep } from '@broker/testing';
 import { ServiceProcess, freePort, systemEnv } from './service-processes';
 
@@ -15,7 +16,7 @@ const SCHEDULERS = [
 
 // Each housekeeping sweep is a BullMQ job scheduler: however many workers run, it runs once per
 // interval across the cluster. Two worker processes for 3 intervals: each sweep ran about 3 times,
-// not about 6 (one timer per replica, as before).
+// not about 6 (one timer per replica, as before); after a Redis flush they come back by themselves.
 describe('housekeeping sweeps run once per interval per cluster', () => {
   let db: TestDatabase;
   const workers: ServiceProcess[] = [];
@@ -65,5 +66,23 @@ describe('housekeeping sweeps run once per interval per cluster', () => {
     expect({ ran, outOfRange }).toEqual({ ran, outOfRange: [] });
     // Every completed sweep job came from a scheduler (nothing else runs on this queue here).
     expect(completed.every((c) => SCHEDULERS.some((s) => c.id.startsWith(`repeat:${s}:`)))).toBe(true);
+
+    // A Redis flush of the queue removes the schedulers: a worker finds them missing and creates
+    // them again, so every sweep (the one that re-queues what the flush lost included) runs again.
+    const redis = new IORedis(env['REDIS_URL']);
+    try {
+      const keys = await redis.keys(`${env['BUS_PREFIX']}:jobs:setup-expiry:*`);
+      expect(keys.length).toBeGreaterThan(0);
+      await redis.del(...keys);
+    } finally {
+      redis.disconnect();
+    }
+    const flushedAt = Date.now();
+    const resumed = () =>
+      SCHEDULERS.every((s) => completed.some((c) => c.at > flushedAt && c.id.startsWith(`repeat:${s}:`)));
+    while (!resumed() && Date.now() - flushedAt < 30_000) await sleep(200);
+    expect(
+      SCHEDULERS.filter((s) => !completed.some((c) => c.at > flushedAt && c.id.startsWith(`repeat:${s}:`))),
+    ).toEqual([]);
   }, 120_000);
 });

@@ -1,5 +1,5 @@
 import { InjectQueue, Processor } from '@nestjs/bullmq';
-import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { JobHandlers, QueueProcessor, processorOptions } from '@broker/bus';
 import type { JobName } from '@broker/contracts';
@@ -25,11 +25,17 @@ export const SWEEP_SCHEDULER_IDS: Record<Sweep, string> = {
  * The housekeeping sweeps, on the `setup-expiry` queue (named after its first sweep). Each is
  * repeated by a BullMQ job scheduler stored in Redis under one id, so however many workers start
  * (each upserts the same schedulers), each sweep runs once per interval across the cluster, on
- * whichever worker takes the job. This processor only hands each job to its sweeper.
+ * whichever worker takes the job; each worker re-creates a scheduler it finds missing (a Redis
+ * flush). This processor only hands each job to its sweeper.
  */
 @Injectable()
 @Processor('setup-expiry', processorOptions('setup-expiry'))
-export class HousekeepingProcessor extends QueueProcessor<'setup-expiry'> implements OnApplicationBootstrap {
+export class HousekeepingProcessor
+  extends QueueProcessor<'setup-expiry'>
+  implements OnApplicationBootstrap, OnApplicationShutdown
+{
+  private readonly logger = new Logger('Housekeeping');
+  private checker?: NodeJS.Timeout;
   protected readonly queue = 'setup-expiry' as const;
   private readonly sweepers: Record<Sweep, Sweeper>;
   protected readonly handlers: JobHandlers<'setup-expiry'>;
@@ -63,16 +69,34 @@ export class HousekeepingProcessor extends QueueProcessor<'setup-expiry'> implem
 
   override async onApplicationBootstrap(): Promise<void> {
     super.onApplicationBootstrap();
+    await this.ensureSchedulers();
+    // A Redis flush removes the schedulers (and with them every sweep, the one that re-queues the
+    // jobs the flush lost included): each worker looks for them once per sweep interval.
+    this.checker = setInterval(
+      () =>
+        void this.ensureSchedulers(true).catch((err: Error) =>
+          this.logger.warn(`housekeeping scheduler check failed: ${err.message}`),
+        ),
+      this.config.housekeeping.sweepEverySeconds * 1000,
+    );
+    this.checker.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.checker);
+  }
+
+  /** Creates each sweep's job scheduler (idempotent); with `onlyIfMissing`, only those that are gone. */
+  private async ensureSchedulers(onlyIfMissing = false): Promise<void> {
     for (const name of Object.keys(SWEEP_SCHEDULER_IDS) as Sweep[]) {
+      const id = SWEEP_SCHEDULER_IDS[name];
+      if (onlyIfMissing && (await this.sweepQueue.getJobScheduler(id))) continue;
       const seconds =
         name === 'SWEEP_SETUPS'
           ? this.config.setups.sweepEverySeconds
           : this.config.housekeeping.sweepEverySeconds;
-      await this.sweepQueue.upsertJobScheduler(
-        SWEEP_SCHEDULER_IDS[name],
-        { every: seconds * 1000 },
-        { name, data: {} },
-      );
+      await this.sweepQueue.upsertJobScheduler(id, { every: seconds * 1000 }, { name, data: {} });
+      if (onlyIfMissing) this.logger.warn(`the ${id} scheduler was missing (Redis flushed?): created again`);
     }
   }
 }
