@@ -1,5 +1,5 @@
 import { checkUrlStatic, createGuardedFetch, DEFAULT_EGRESS_POLICY, EgressDeniedError, EgressPolicy, GuardedFetch, ResolvedAddress } from '../src';
-import { json, redirect, startServer, TEST_CA, TestServer } from '../../provider-adapters/test/support/servers';
+import { json, redirect, startServer, TEST_CA, TestServer } from './support/servers';
 
 /** What checkUrlStatic throws for `url` (fails the test when it does not throw). */
 function denial(url: string, policy: EgressPolicy = DEFAULT_EGRESS_POLICY): EgressDeniedError {
