@@ -15,9 +15,10 @@ export default [
           enforceBuildableLibDependency: true,
           allow: [],
           depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus', 'type:crypto', 'type:runtime', 'type:domain', 'type:adapters', 'type:client'] },
-            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus', 'type:crypto', 'type:runtime', 'type:adapters'] },
-            { sourceTag: 'type:adapters', onlyDependOnLibsWithTags: ['type:contracts'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus', 'type:crypto', 'type:runtime', 'type:domain', 'type:adapters', 'type:client', 'type:egress'] },
+            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus', 'type:crypto', 'type:runtime', 'type:adapters', 'type:egress'] },
+            { sourceTag: 'type:adapters', onlyDependOnLibsWithTags: ['type:contracts', 'type:egress'] },
+            { sourceTag: 'type:egress', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:client', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus'] },
             { sourceTag: 'type:runtime', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus', 'type:crypto'] },
             { sourceTag: 'type:crypto', onlyDependOnLibsWithTags: [] },

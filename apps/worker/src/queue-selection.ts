@@ -4,10 +4,15 @@ import type { WorkerHost } from '@nestjs/bullmq';
 import { QueueName } from '@broker/contracts';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { DevicePollProcessor } from './device-poll.processor';
-import { JobReconciler } from './job-reconciler';
+import { DevicePollersSweeper } from './housekeeping/device-pollers.sweeper';
+import { HousekeepingProcessor } from './housekeeping/housekeeping.processor';
+import { JobDispatch } from './housekeeping/job-dispatch';
+import { KeyRotationTrigger } from './housekeeping/key-rotation-trigger';
+import { OpenJobsSweeper } from './housekeeping/open-jobs.sweeper';
+import { SetupsSweeper } from './housekeeping/setups.sweeper';
+import { ConsentStatesSweeper, RefreshCandidatesSweeper } from './housekeeping/token-leftovers.sweeper';
 import { KeyRotationProcessor } from './key-rotation.processor';
 import { ProviderDeletionProcessor } from './provider-deletion.processor';
-import { SetupSweepProcessor } from './setup-sweep.processor';
 import { StatsProcessor } from './stats.processor';
 import { TokenRefreshProcessor } from './token-refresh.processor';
 import { WebhookDeliveryProcessor } from './webhook-delivery.processor';
@@ -24,17 +29,25 @@ const PROCESSOR_OF_QUEUE: Record<QueueName, Type<WorkerHost> | null> = {
   stats: StatsProcessor,
   'key-rotation': KeyRotationProcessor,
   'device-poll': DevicePollProcessor,
-  'setup-expiry': SetupSweepProcessor,
+  'setup-expiry': HousekeepingProcessor,
   'webhook-delivery': WebhookDeliveryProcessor,
 };
 
 /**
- * What else runs next to a queue's processor: the reconciler's sweeps with the housekeeping queues
- * (it re-queues deletion, stats and rotation jobs), the event listener that records webhook
- * deliveries with the webhook queue.
+ * What else runs next to a queue's processor: the housekeeping sweepers with their queue, the key
+ * rotation check at start-up with the rotation queue (both queue recorded jobs through JobDispatch),
+ * the event listener that records webhook deliveries with the webhook queue.
  */
 const COMPANIONS_OF_QUEUE: Partial<Record<QueueName, Type<unknown>[]>> = {
-  'provider-deletion': [JobReconciler],
+  'setup-expiry': [
+    SetupsSweeper,
+    RefreshCandidatesSweeper,
+    ConsentStatesSweeper,
+    DevicePollersSweeper,
+    OpenJobsSweeper,
+    JobDispatch,
+  ],
+  'key-rotation': [KeyRotationTrigger, JobDispatch],
   'webhook-delivery': [WebhookEventRecorder],
 };
 

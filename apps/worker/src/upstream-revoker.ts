@@ -1,8 +1,12 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { GuardedFetch, createGuardedFetch, revokeToken } from '@broker/provider-adapters';
+import { GuardedFetch, createGuardedFetch } from '@broker/egress';
+import { RevocationOutcome, adapterFor } from '@broker/provider-adapters';
 import { ProviderEntity, SecureConfigsService } from '@broker/registry';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import type { RemovalCandidate } from '@broker/tokens';
+
+/** How long one revocation call may take (a provider that is down must not hold the removal up). */
+const REVOKE_TIMEOUT_MS = 5_000;
 
 /** Revokes tokens of one provider; resolves true when the provider confirmed. Never rejects. */
 export type ProviderRevoker = (token: NonNullable<RemovalCandidate['token']>, authorizationId: string) => Promise<boolean>;
@@ -34,7 +38,11 @@ export class UpstreamRevoker implements OnApplicationShutdown {
     const clientSecret = await this.secrets.reveal(provider.orgId, provider.secureConfigId).catch(() => null);
     if (clientSecret === null) return null;
     return async (token, authorizationId) => {
-      const outcome = await revokeToken({ provider: provider.resolved, clientId: provider.clientId, clientSecret, token: token.value, tokenTypeHint: token.hint, fetch: this.fetch });
+      const client = { provider: provider.resolved, clientId: provider.clientId, clientSecret, fetch: this.fetch, timeoutMs: REVOKE_TIMEOUT_MS };
+      // Adapters never throw from revoke; the catch keeps this revoker's own promise (never rejects) whatever a new one does.
+      const outcome: RevocationOutcome = await adapterFor(provider.resolved)
+        .revoke(client, { value: token.value, hint: token.hint })
+        .catch(() => ({ revoked: false, error: 'revocation failed' }));
       if (!outcome.revoked && !outcome.unsupported) this.logger.warn(`revocation of authorization ${authorizationId} failed: ${outcome.error ?? 'unknown'}`);
       return outcome.revoked;
     };

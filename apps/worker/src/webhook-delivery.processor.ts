@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { Webhook } from 'standardwebhooks';
 import { JobHandlers, JobProducer, QueueProcessor, processorOptions } from '@broker/bus';
 import { JobPayload } from '@broker/contracts';
-import { GuardedFetch, createGuardedFetch, redactUrl } from '@broker/provider-adapters';
+import { GuardedFetch, createGuardedFetch, redactUrl } from '@broker/egress';
 import { DeliveryWork, WebhooksService, nextAttemptAt } from '@broker/registry';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 

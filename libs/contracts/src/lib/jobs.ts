@@ -44,6 +44,19 @@ export interface JobMap {
      * setups past `expires_at` and removes finished ephemeral ones. Acts only on PostgreSQL state.
      */
     SWEEP_SETUPS: Record<string, never>;
+    /*
+     * The worker's other housekeeping sweeps, each repeated by its own job scheduler on this queue
+     * (once per interval per cluster, whatever the number of workers). Each acts only on what
+     * PostgreSQL and the queues record, so a forged one only runs a sweep early.
+     */
+    /** Refresh candidates left by a crash: adopted or discarded. */
+    SWEEP_REFRESH_CANDIDATES: Record<string, never>;
+    /** Consent states past their lifetime: removed. */
+    SWEEP_CONSENT_STATES: Record<string, never>;
+    /** Device authorizations: expired, removed, or their lost poller started again. */
+    SWEEP_DEVICE_POLLERS: Record<string, never>;
+    /** Open job records whose queue entry is missing (queued again) or failed for good (marked ERROR). */
+    SWEEP_OPEN_JOBS: Record<string, never>;
   };
   'webhook-delivery': {
     /** One signed POST of a recorded delivery (the row says what and where); retried with backoff for a day. */
@@ -121,6 +134,12 @@ export const JOB_PAYLOAD_SCHEMAS: { [Q in QueueName]: { [N in JobName<Q>]: z.Zod
   stats: { STATS: z.strictObject({ orgId: orgIdField, jobId: jobIdField }) },
   'key-rotation': { ROTATE_KEYS: z.strictObject({ jobId: jobIdField }) },
   'device-poll': { POLL_DEVICE_AUTHORIZATION: z.strictObject({ orgId: orgIdField, deviceAuthorizationId: rowId }) },
-  'setup-expiry': { SWEEP_SETUPS: z.strictObject({}) },
+  'setup-expiry': {
+    SWEEP_SETUPS: z.strictObject({}),
+    SWEEP_REFRESH_CANDIDATES: z.strictObject({}),
+    SWEEP_CONSENT_STATES: z.strictObject({}),
+    SWEEP_DEVICE_POLLERS: z.strictObject({}),
+    SWEEP_OPEN_JOBS: z.strictObject({}),
+  },
   'webhook-delivery': { DELIVER_WEBHOOK: z.strictObject({ orgId: orgIdField, deliveryId: rowId }) },
 };

@@ -1,4 +1,4 @@
-import type { OAuthUser, ProviderType, RestrictionPart, TokenRestriction } from '@broker/contracts';
+import type { GitHubAppSettings, OAuthUser, ProviderType, RestrictionPart, TokenRestriction } from '@broker/contracts';
 import type { ProviderCallError, ProviderClient, ProviderTokenSet } from './provider-call';
 import type { RevocationOutcome } from './revocation-direct';
 import type { ResolvedProvider } from './resolve';
@@ -30,6 +30,11 @@ export interface ProviderAdapter {
    * when the token is not an app's (an OAuth app) or the provider does not have them.
    */
   installations?(client: Omit<AdapterClient, 'clientSecret'>, accessToken: string): Promise<AppInstallation[]>;
+  /**
+   * The install page of the provider's app (GitHub Apps): the URL the org configured, else the one
+   * its slug gives (configured, or named by an installation the user reaches); `""` when unknown.
+   */
+  appInstallUrl?(provider: ResolvedProvider, app: GitHubAppSettings | undefined, installations: AppInstallation[]): string;
   /** RFC 8628 device authorization (only when `capabilities().deviceFlow`). */
   startDeviceAuthorization?(client: AdapterClient, scopes: string[]): Promise<DeviceAuthorization>;
   /** One poll of the token endpoint with a device code. Never throws: failures (transient ones too) are `failed`. */

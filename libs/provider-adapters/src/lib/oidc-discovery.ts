@@ -1,5 +1,5 @@
 import * as oauth from 'oauth4webapi';
-import { checkUrlStatic, DEFAULT_EGRESS_POLICY, EgressDeniedError, EgressPolicy } from './egress';
+import { checkUrlStatic, DEFAULT_EGRESS_POLICY, EgressDeniedError, EgressPolicy } from '@broker/egress';
 
 /** What the broker needs from an OpenID provider's discovery document. */
 export interface OidcDiscovery {

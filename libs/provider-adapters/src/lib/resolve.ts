@@ -7,9 +7,9 @@ import {
   type RevocationDescriptor,
   type TokenEndpointAuthMethod,
 } from './catalogue';
-import { checkUrlStatic, createGuardedFetch, DEFAULT_EGRESS_POLICY, EgressDeniedError, type EgressPolicy } from './egress';
+import { checkUrlStatic, createGuardedFetch, DEFAULT_EGRESS_POLICY, EgressDeniedError, type EgressPolicy } from '@broker/egress';
 import { type FieldError, ProviderConfigError } from './errors';
-import { isIpLiteral } from './ip-address';
+import { isIpLiteral } from '@broker/egress';
 import { discoverOidc, OidcDiscoveryError, type OidcDiscovery } from './oidc-discovery';
 
 /** A provider instance's endpoints. */

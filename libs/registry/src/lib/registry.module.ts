@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { EnvelopeCipher } from '@broker/crypto';
-import { createGuardedFetch, resolveProviderAsync } from '@broker/provider-adapters';
+import { createGuardedFetch } from '@broker/egress';
+import { resolveProviderAsync } from '@broker/provider-adapters';
 import { SERVICE_CONFIG, ServiceConfig, domainDataSourceToken } from '@broker/service-runtime';
 import { createHmac } from 'node:crypto';
 import { JobsService } from './jobs/jobs.service';

@@ -4,7 +4,8 @@ import { adapterFor, ProviderCallError } from '@broker/provider-adapters';
 import { AuthorizationEntity } from './authorizations/authorization.entity';
 import { AuthorizationsService } from './authorizations/authorizations.service';
 import { toAuthorizedProvider } from './consent.service';
-import { EventSink, ProviderAccess, TokensError } from './provider-access';
+import { EventSink, ProviderAccess } from './ports';
+import { TokensError } from './tokens-error';
 import { ServedToken, TokenPath } from './token-path';
 import { toUserResponse } from './user-response';
 

@@ -2,11 +2,12 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { AuthorizedProvider, OAuthProvider, OAuthUserResponse } from '@broker/contracts';
 import { EnvelopeCipher } from '@broker/crypto';
-import { ProviderCallError, authorizationUrl, exchangeCode } from '@broker/provider-adapters';
+import { ProviderCallError, adapterFor } from '@broker/provider-adapters';
 import { AuthorizationEntity } from './authorizations/authorization.entity';
 import { AuthorizationLinker } from './authorizations/authorization-linker';
 import { toUserResponse } from './user-response';
-import { ProviderAccess, ProviderCredentials, TokensError } from './provider-access';
+import { ProviderAccess, ProviderCredentials } from './ports';
+import { TokensError } from './tokens-error';
 
 const PENDING = 'tokens.pending_authorizations';
 
@@ -181,7 +182,7 @@ export class ConsentService {
 
   private providerUrl(credentials: ProviderCredentials, redirect: string, state: string, verifier: string | null, asked?: string[] | null): string {
     const scopes = asked?.length ? asked : credentials.provider.customScopes.length ? credentials.provider.customScopes : credentials.resolved.defaultScopes;
-    return authorizationUrl(credentials.resolved, {
+    return adapterFor(credentials.resolved).authorizationUrl(credentials.resolved, {
       clientId: credentials.provider.clientId,
       redirectUri: redirect,
       scopes,
@@ -232,7 +233,7 @@ export class ConsentService {
     };
     let tokens;
     try {
-      tokens = await exchangeCode(client, { code: input.code, redirectUri: pending.redirect_uri, codeVerifier: verifier });
+      tokens = await adapterFor(client.provider).exchangeCode(client, { code: input.code, redirectUri: pending.redirect_uri, codeVerifier: verifier });
     } catch (err) {
       if (err instanceof ProviderCallError && err.kind === 'transient') throw new TokensError('UNAVAILABLE', 'The provider did not answer; start the authorization again.');
       throw new TokensError('BAD_REQUEST', `The provider did not accept the code (${err instanceof Error ? err.message : 'error'}).`);

@@ -1,5 +1,5 @@
 import * as oauth from 'oauth4webapi';
-import type { OAuthUser, RestrictionPart, TokenRestriction } from '@broker/contracts';
+import type { GitHubAppSettings, OAuthUser, RestrictionPart, TokenRestriction } from '@broker/contracts';
 import type { AdapterClient, AppInstallation, NarrowedTokenSet } from '../adapter';
 import { ProviderCallError, call, normalizeUser, throwIfTransient } from '../provider-call';
 import type { ResolvedProvider } from '../resolve';
@@ -86,6 +86,13 @@ export class GitHubAdapter extends StandardAdapter {
       }
       return user;
     }, (err) => this.classify(err));
+  }
+
+  /** `{web}/apps/{slug}/installations/new`, unless the org configured the install URL itself (which wins). */
+  appInstallUrl(provider: ResolvedProvider, app: GitHubAppSettings | undefined, installations: AppInstallation[]): string {
+    if (app?.installUrl) return app.installUrl;
+    const slug = app?.slug ?? installations.find((i) => i.appSlug)?.appSlug;
+    return slug ? `${provider.metadata.baseUrl}/apps/${encodeURIComponent(slug)}/installations/new` : '';
   }
 
   /**

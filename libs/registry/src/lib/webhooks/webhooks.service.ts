@@ -11,7 +11,7 @@ import {
   WebhookEventType,
   WebhookPayload,
 } from '@broker/contracts';
-import { EgressDeniedError, EgressPolicy, checkUrlStatic } from '@broker/provider-adapters';
+import { EgressDeniedError, EgressPolicy, checkUrlStatic } from '@broker/egress';
 import { isUuid } from '../jobs/jobs.service';
 import { SecureConfigsService } from '../secure-configs/secure-configs.service';
 

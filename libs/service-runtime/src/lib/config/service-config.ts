@@ -74,6 +74,8 @@ export interface ServiceConfig {
   testFaultHooks: boolean;
   /** OAuth setups (seed 002): default lifetime, how long ended ephemeral ones are kept, how often the sweep runs. */
   setups: { defaultTtlSeconds: number; ephemeralRetentionSeconds: number; sweepEverySeconds: number };
+  /** The worker's housekeeping sweeps (refresh candidates, consent states, device pollers, open jobs): how often each runs, once per cluster. */
+  housekeeping: { sweepEverySeconds: number };
   /** Webhook deliveries: first retry delay (doubling after), how long to keep trying, per-attempt timeout. */
   webhooks: { retryBaseSeconds: number; retryWindowSeconds: number; timeoutSeconds: number };
   /**
@@ -260,6 +262,7 @@ export function loadServiceConfig(
     SETUP_TTL_SECONDS: intInRange(60, 604_800).default(86_400),
     SETUP_EPHEMERAL_RETENTION_SECONDS: intInRange(0, 604_800).default(3_600),
     SETUP_SWEEP_SECONDS: intInRange(1, 3_600).default(60),
+    HOUSEKEEPING_SWEEP_SECONDS: intInRange(1, 3_600).default(15),
     WEBHOOK_RETRY_BASE_SECONDS: intInRange(1, 3_600).default(30),
     WEBHOOK_RETRY_WINDOW_SECONDS: intInRange(5, 604_800).default(86_400),
     WEBHOOK_TIMEOUT_SECONDS: intInRange(1, 60).default(10),
@@ -342,6 +345,7 @@ export function loadServiceConfig(
       bootstrap: { orgId: e.BOOTSTRAP_ORG_ID, clientId: e.BOOTSTRAP_CLIENT_ID, clientSecret: e.BOOTSTRAP_CLIENT_SECRET },
     },
     setups: { defaultTtlSeconds: e.SETUP_TTL_SECONDS, ephemeralRetentionSeconds: e.SETUP_EPHEMERAL_RETENTION_SECONDS, sweepEverySeconds: e.SETUP_SWEEP_SECONDS },
+    housekeeping: { sweepEverySeconds: e.HOUSEKEEPING_SWEEP_SECONDS },
     webhooks: { retryBaseSeconds: e.WEBHOOK_RETRY_BASE_SECONDS, retryWindowSeconds: e.WEBHOOK_RETRY_WINDOW_SECONDS, timeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS },
     refresh: {
       usageFlushMs: e.TOKEN_USAGE_FLUSH_MS,

@@ -2,7 +2,7 @@ import type { OAuthUser } from '@broker/contracts';
 import { adapterFor, type ProviderTokenSet } from '@broker/provider-adapters';
 import { AuthorizationEntity } from './authorization.entity';
 import { AuthorizationsService } from './authorizations.service';
-import { EventSink, ProviderCredentials } from '../provider-access';
+import { EventSink, ProviderCredentials } from '../ports';
 
 /**
  * What every way of obtaining a user's tokens ends with (consent callback, device flow): the

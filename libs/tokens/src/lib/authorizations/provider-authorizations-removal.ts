@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import type { AuthorizationStatus } from '@broker/contracts';
 import { DecryptionError, EnvelopeCipher } from '@broker/crypto';
-import type { EventSink } from '../provider-access';
+import type { EventSink } from '../ports';
 
 const CREDENTIALS = 'tokens.credentials';
 

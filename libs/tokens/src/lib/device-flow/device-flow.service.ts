@@ -4,7 +4,8 @@ import type { DeviceExchangeResult, ExternalAuthDevice } from '@broker/contracts
 import { EncryptionContext, EnvelopeCipher, KeyedHasher } from '@broker/crypto';
 import { adapterFor, ProviderCallError, type AdapterClient } from '@broker/provider-adapters';
 import { AuthorizationLinker } from '../authorizations/authorization-linker';
-import { ProviderAccess, ProviderCredentials, TokensError } from '../provider-access';
+import { ProviderAccess, ProviderCredentials } from '../ports';
+import { TokensError } from '../tokens-error';
 
 const TABLE = 'tokens.device_authorizations';
 /** RFC 8628 §3.5: each `slow_down` adds 5 seconds to the interval, for good. */

@@ -4,7 +4,8 @@ import { adapterFor, ProviderCallError, type AppInstallation } from '@broker/pro
 import { AuthorizationEntity } from '../authorizations/authorization.entity';
 import { CredentialEntity } from '../authorizations/credential.entity';
 import { AuthorizedProvidersService } from '../authorized-providers.service';
-import { ProviderAccess, ProviderCredentials, ProviderDirectory, TokensError } from '../provider-access';
+import { ProviderAccess, ProviderCredentials, ProviderDirectory } from '../ports';
+import { TokensError } from '../tokens-error';
 import { TokenPath } from '../token-path';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -91,7 +92,7 @@ export class ExternalAuthService {
     const capabilities = adapter.capabilities(credentials.resolved);
     const check = row ? await this.validate(orgId, row, credentials) : { valid: false };
     const installations = row && check.valid ? await this.installations(orgId, row, credentials) : [];
-    const appInstallUrl = installUrlOf(credentials, installations);
+    const appInstallUrl = adapter.appInstallUrl?.(credentials.resolved, credentials.githubApp, installations) ?? '';
     return {
       authenticated: check.valid,
       device: capabilities.deviceFlow && typeof adapter.startDeviceAuthorization === 'function',
@@ -164,16 +165,6 @@ export class ExternalAuthService {
       return { valid: false, error: err instanceof Error ? err.message : 'validation failed' };
     }
   }
-}
-
-/**
- * A GitHub App's install page: the URL the org configured, else the one its slug gives (configured,
- * or named by an installation the user's token reaches); `""` when neither is known.
- */
-function installUrlOf(credentials: ProviderCredentials, installations: AppInstallation[]): string {
-  if (credentials.githubApp?.installUrl) return credentials.githubApp.installUrl;
-  const slug = credentials.githubApp?.slug ?? installations.find((i) => i.appSlug)?.appSlug;
-  return slug ? `${credentials.resolved.metadata.baseUrl}/apps/${encodeURIComponent(slug)}/installations/new` : '';
 }
 
 /** Seed 001 `codersdk.ExternalAuthUser` from the stored `oauth.User` (raw answer included). */

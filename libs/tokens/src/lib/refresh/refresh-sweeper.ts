@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { adapterFor } from '@broker/provider-adapters';
-import { ProviderAccess, TokensError } from '../provider-access';
+import { ProviderAccess } from '../ports';
+import { TokensError } from '../tokens-error';
 import { TokenPath } from '../token-path';
 import { ClaimedRefresh, RefreshSchedule } from './refresh-schedule';
 import { decide, retryAt } from './refresh-timing';

@@ -77,3 +77,25 @@ export function retryAt(dueAt: Date, now: number): Date {
   const overdue = Math.max(0, now - dueAt.getTime());
   return new Date(now + Math.min(Math.max(overdue / 2, 30_000), 3_600_000));
 }
+
+/** When to refresh ahead: a fifth of the lifetime before expiry (10 s to 10 min), minus up to 10 % jitter. */
+export function refreshAheadDelayMs(expiresAt: Date, now = Date.now(), random = Math.random): number {
+  const lifetime = expiresAt.getTime() - now;
+  const margin = aheadMarginMs(lifetime);
+  return Math.max(0, lifetime - margin - margin * 0.1 * random());
+}
+
+/** How long before expiry a token of this lifetime is refreshed ahead (the same margin as `aheadMarginMs`). */
+export function refreshAheadMarginMs(lifetimeMs: number): number {
+  return aheadMarginMs(lifetimeMs);
+}
+
+/**
+ * Whether a token written at `writtenAt` and expiring at `expiresAt` is due for its refresh ahead
+ * now (the planned moment, its jitter and 2 s of slack). A refresh job is untrusted data from Redis:
+ * it refreshes only what this says is due, so a job forged early does nothing.
+ */
+export function refreshAheadDue(writtenAt: Date, expiresAt: Date, now = Date.now()): boolean {
+  const margin = aheadMarginMs(expiresAt.getTime() - writtenAt.getTime());
+  return expiresAt.getTime() - now <= margin * 1.1 + 2_000;
+}

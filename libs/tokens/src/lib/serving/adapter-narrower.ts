@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { TokenRestriction } from '@broker/contracts';
 import { adapterFor, ProviderCallError } from '@broker/provider-adapters';
 import { canonicalJson } from '../ledger/token-ledger';
-import { ProviderAccess, TokensError } from '../provider-access';
+import { ProviderAccess } from '../ports';
+import { TokensError } from '../tokens-error';
 import type { ServedToken } from '../token-path';
 import type { NarrowedToken } from './consumer-tokens';
 

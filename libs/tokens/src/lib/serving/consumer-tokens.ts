@@ -9,7 +9,8 @@ import type {
 } from '@broker/contracts';
 import { AuthorizedProvidersService } from '../authorized-providers.service';
 import { TokenLedger } from '../ledger/token-ledger';
-import { ProviderAccess, TokensError } from '../provider-access';
+import { ProviderAccess } from '../ports';
+import { TokensError } from '../tokens-error';
 import { ServedToken, TokenPath } from '../token-path';
 
 /** Asks a consumer's policy (the identity domain answers; the token-broker wires it). */

@@ -1,0 +1,3 @@
+// The token path's public face (the rest of the folder is its inside).
+export * from './options';
+export * from './token-path';
