@@ -211,7 +211,7 @@ export class BusServer extends Server implements CustomTransportStrategy {
     if (first !== 'OK') return this.drop('replayed', envelope.p);
 
     const { body, replyKey } = opened;
-    const context = new BusContext({ pattern: envelope.p, requestId: envelope.i, deadline: envelope.d, auth: body.auth });
+    const context = new BusContext({ pattern: envelope.p, requestId: envelope.i, deadline: envelope.d, auth: body.auth, traceparent: body.tp });
     const handler = this.getHandlerByPattern(envelope.p);
     const reply = (answer: ReplyBody) => this.reply(envelope, replyKey, answer);
     const payload = validateBusPayload(this.schemas[envelope.p], envelope.p, body.data);
