@@ -5,6 +5,7 @@ import { EncryptionContext, EnvelopeCipher } from '@broker/crypto';
 import { ProviderCallError, ProviderTokenSet, refreshTokens } from '@broker/provider-adapters';
 import { EventSink, ProviderAccess, TokensError, refreshAheadDue } from './provider-access';
 import { aheadDueAt } from './refresh/refresh-timing';
+import { afterRefreshPath, refreshResultOf, tokenObserver } from './observability/token-observer';
 
 const CREDENTIALS = 'tokens.credentials';
 const CANDIDATES = 'tokens.refresh_candidates';
@@ -143,6 +144,7 @@ export class TokenPath {
       const need = Math.min(want, Math.max(hot.lifetime - 5, this.options.minimumServedSeconds));
       if (remaining(hot.token.expiresAt) >= need) {
         await this.requireActiveProvider(orgId, hot.token.providerId);
+        tokenObserver.acquired('memory');
         return { ...hot.token, refreshed: false };
       }
     }
@@ -157,9 +159,10 @@ export class TokenPath {
     const served = this.serveable(row, authorizationId, min);
     if (served) {
       this.remember(orgId, served, lifetimeSeconds(row));
+      tokenObserver.acquired('database');
       return served;
     }
-    return this.singleFlight(orgId, authorizationId, min, deadline, row?.generation ?? 0);
+    return this.singleFlight(orgId, authorizationId, min, deadline, row?.generation ?? 0).then(afterRefreshPath);
   }
 
   /**
@@ -260,6 +263,7 @@ export class TokenPath {
       if (!lease) {
         // Another replica holds the lease: wait for its write (or for the lease to lapse).
         if (Date.now() > deadline) throw new TokensError('UNAVAILABLE', 'the token is being refreshed; try again');
+        tokenObserver.leaseWaited();
         await sleep(this.options.pollMs);
         const row = await this.read(orgId, authorizationId);
         const served = this.serveable(row, authorizationId, min, since);
@@ -318,9 +322,11 @@ export class TokenPath {
       );
     } catch (err) {
       clearInterval(heartbeat);
+      tokenObserver.refreshed(refreshResultOf(err), credentials.resolved.type);
       return this.refreshFailed(orgId, authorizationId, lease, before, min, err);
     }
     clearInterval(heartbeat);
+    tokenObserver.refreshed('ok', credentials.resolved.type);
     await this.faults?.afterProviderAnswer?.();
     // Persist before anything else is done with the answer (a rotated refresh token must not be lost).
     this.forget(authorizationId);
