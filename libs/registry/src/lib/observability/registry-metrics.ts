@@ -23,15 +23,15 @@ export class RegistryMetrics implements OnModuleInit, OnApplicationShutdown {
       ((await this.ds.query(sql)) as { label: string; n: string }[]).map((r) => ({ labels: { ...extra, [label]: r.label }, value: Number(r.n) }));
     this.stops.push(
       countedGauge(
-        { name: 'broker_providers', help: 'Providers by status: active, invalid (client marked invalid), deleting, deletion_failed (counted every 60 s)', labelNames: ['status'] },
+        { name: 'broker_providers', help: 'Providers by status: active, invalid (client marked invalid), deleting, deletion_failed (counted every METRICS_COUNT_INTERVAL_SECONDS, 60 s by default)', labelNames: ['status'], ttlMs: this.config.observability.countIntervalMs },
         grouped(`SELECT status AS label, count(*) AS n FROM registry.providers GROUP BY status`, 'status'),
       ),
       countedGauge(
-        { name: 'broker_webhook_deliveries', help: 'Webhook deliveries by result: pending (being retried), succeeded, failed (gave up) (counted every 60 s)', labelNames: ['status'] },
+        { name: 'broker_webhook_deliveries', help: 'Webhook deliveries by result: pending (being retried), succeeded, failed (gave up) (counted every METRICS_COUNT_INTERVAL_SECONDS, 60 s by default)', labelNames: ['status'], ttlMs: this.config.observability.countIntervalMs },
         grouped(`SELECT status AS label, count(*) AS n FROM registry.webhook_deliveries GROUP BY status`, 'status'),
       ),
       countedGauge(
-        { name: 'broker_encrypted_values', help: ENCRYPTED_VALUES_HELP, labelNames: ['domain', 'key_id'], part: 'registry' },
+        { name: 'broker_encrypted_values', help: ENCRYPTED_VALUES_HELP, labelNames: ['domain', 'key_id'], part: 'registry', ttlMs: this.config.observability.countIntervalMs },
         grouped(`SELECT key_id AS label, count(*) AS n FROM registry.secure_configs GROUP BY key_id`, 'key_id', { domain: 'registry' }),
       ),
     );

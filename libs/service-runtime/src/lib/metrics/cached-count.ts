@@ -35,7 +35,7 @@ export class CachedCount<T> {
 }
 
 /** Help text of `broker_encrypted_values`, fed by each domain that keeps encrypted values. */
-export const ENCRYPTED_VALUES_HELP = 'Values encrypted under each key id, by domain (a retired key may be removed once its count is 0; counted every 60 s)';
+export const ENCRYPTED_VALUES_HELP = 'Values encrypted under each key id, by domain (a retired key may be removed once its count is 0; counted every METRICS_COUNT_INTERVAL_SECONDS)';
 
 /** One labelled value of a counted gauge. */
 export interface CountRow {

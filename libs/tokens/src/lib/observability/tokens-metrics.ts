@@ -51,14 +51,15 @@ export class TokensMetrics implements OnModuleInit, OnApplicationShutdown {
       ((await this.ds.query(sql)) as { label: string; n: string }[]).map((r) => ({ labels: { [label]: r.label }, value: Number(r.n) }));
     this.stops.push(
       countedGauge(
-        { name: 'broker_authorizations', help: 'Authorizations by status (counted every 60 s)', labelNames: ['status'] },
+        { name: 'broker_authorizations', help: 'Authorizations by status (counted every METRICS_COUNT_INTERVAL_SECONDS, 60 s by default)', labelNames: ['status'], ttlMs: this.config.observability.countIntervalMs },
         rows(`SELECT status AS label, count(*) AS n FROM tokens.authorizations GROUP BY status`, 'status'),
       ),
       countedGauge(
         {
           name: 'broker_authorizations_refresh_overdue',
-          help: 'Active authorizations whose planned refresh is more than 2 minutes late (their token expires without a refresh if the worker stays behind; counted every 60 s)',
+          help: 'Active authorizations whose planned refresh is more than 2 minutes late (their token expires without a refresh if the worker stays behind; counted every METRICS_COUNT_INTERVAL_SECONDS)',
           labelNames: [],
+          ttlMs: this.config.observability.countIntervalMs,
         },
         async () => {
           const [r] = (await this.ds.query(
@@ -69,7 +70,7 @@ export class TokensMetrics implements OnModuleInit, OnApplicationShutdown {
         },
       ),
       countedGauge(
-        { name: 'broker_encrypted_values', help: ENCRYPTED_VALUES_HELP, labelNames: ['domain', 'key_id'], part: 'tokens' },
+        { name: 'broker_encrypted_values', help: ENCRYPTED_VALUES_HELP, labelNames: ['domain', 'key_id'], part: 'tokens', ttlMs: this.config.observability.countIntervalMs },
         async () =>
           ((await this.ds.query(`SELECT key_id, count(*) AS n FROM tokens.credentials GROUP BY key_id`)) as { key_id: string; n: string }[]).map((r) => ({
             labels: { domain: 'tokens', key_id: r.key_id },
