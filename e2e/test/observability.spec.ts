@@ -1,5 +1,6 @@
 import type { AcquiredToken } from '@broker/contracts';
 import { createRedisConnection } from '@broker/bus';
+import { METRIC_SOURCES } from '@broker/service-runtime';
 import { sleep, testRedisUrl } from '@broker/testing';
 import { BrokerSystem } from './broker-system';
 import { OtlpReceiver, ReceivedSpan } from './otlp-receiver';
@@ -60,6 +61,8 @@ describe('metrics and traces', () => {
         // The bus handlers' per-request line is a debug one.
         LOG_LEVEL: 'debug',
         METRICS_COUNT_INTERVAL_SECONDS: '1',
+        // The refresh in this flow is the token-broker's: the worker's sweep must not refresh ahead first.
+        REFRESH_SWEEP_SECONDS__worker: '3600',
         // Each process its own metrics port (NAME__app: that app's value).
         ...Object.fromEntries(APPS.map((app) => [`METRICS_PORT__${app.replace(/-/g, '_')}`, String(metricsPorts[app])])),
       },
@@ -86,7 +89,11 @@ describe('metrics and traces', () => {
     expect(other.status).toBe(404);
     const post = await fetch(`http://127.0.0.1:${metricsPorts.gateway}/metrics`, { method: 'POST' });
     expect(post.status).toBe(404);
-    for (const app of APPS) expect(sample(await scrape(app), 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    const texts = Object.fromEntries(await Promise.all(APPS.map(async (app) => [app, await scrape(app)] as const))) as Record<App, string>;
+    for (const app of APPS) expect(sample(texts[app], 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    // Every metric of the catalogue (what the alert rules and the dashboard may use) is exported where it says.
+    const missing = Object.entries(METRIC_SOURCES).flatMap(([name, apps]) => apps.filter((app) => !texts[app].includes(`# TYPE ${name} `)).map((app) => `${app}: ${name}`));
+    expect(missing).toEqual([]);
   });
 
   it('shows the counters moving during a flow, and one trace id from the gateway over the bus to the provider call, in every log line of it', async () => {

@@ -13,3 +13,4 @@ export * from './lib/metrics/metrics-registry';
 export * from './lib/metrics/cached-count';
 export { REQUEST_TRACE_ID } from './lib/metrics/http-metrics';
 export { activeTraceId, contextFromTraceparent, currentTraceparent, inSpan, SpanKind } from './lib/tracing/tracing';
+export * from './lib/metrics/metric-catalogue';

@@ -1,3 +1,4 @@
+import type { BrokerMetricName } from './metric-catalogue';
 import { gauge } from './metrics-registry';
 
 /**
@@ -53,7 +54,7 @@ const countedSources = new Map<string, Map<string, CachedCount<CountRow[]>>>();
  * apps in tests; they share the database).
  */
 export function countedGauge<L extends string>(
-  config: { name: string; help: string; labelNames: readonly L[]; part?: string; ttlMs?: number },
+  config: { name: BrokerMetricName; help: string; labelNames: readonly L[]; part?: string; ttlMs?: number },
   count: () => Promise<CountRow[]>,
 ): () => void {
   const source = new CachedCount(count, config.ttlMs ?? 60_000);

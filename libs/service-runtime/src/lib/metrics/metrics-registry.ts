@@ -1,3 +1,4 @@
+import type { BrokerMetricName } from './metric-catalogue';
 import { Counter, CounterConfiguration, Gauge, GaugeConfiguration, Histogram, HistogramConfiguration, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
@@ -23,18 +24,18 @@ function existing<T>(name: string): T | undefined {
   return metricsRegistry.getSingleMetric(name) as T | undefined;
 }
 
-/** The counter of that name, created on first use. */
-export function counter<L extends string>(config: Omit<CounterConfiguration<L>, 'registers'>): Counter<L> {
+/** The counter of that name (one of the catalogue's), created on first use. */
+export function counter<L extends string>(config: Omit<CounterConfiguration<L>, 'registers' | 'name'> & { name: BrokerMetricName }): Counter<L> {
   return existing<Counter<L>>(config.name) ?? new Counter<L>({ ...config, registers: [metricsRegistry] });
 }
 
 /** The gauge of that name, created on first use. */
-export function gauge<L extends string>(config: Omit<GaugeConfiguration<L>, 'registers'>): Gauge<L> {
+export function gauge<L extends string>(config: Omit<GaugeConfiguration<L>, 'registers' | 'name'> & { name: BrokerMetricName }): Gauge<L> {
   return existing<Gauge<L>>(config.name) ?? new Gauge<L>({ ...config, registers: [metricsRegistry] });
 }
 
 /** The histogram of that name, created on first use. */
-export function histogram<L extends string>(config: Omit<HistogramConfiguration<L>, 'registers'>): Histogram<L> {
+export function histogram<L extends string>(config: Omit<HistogramConfiguration<L>, 'registers' | 'name'> & { name: BrokerMetricName }): Histogram<L> {
   return existing<Histogram<L>>(config.name) ?? new Histogram<L>({ buckets: LATENCY_BUCKETS, ...config, registers: [metricsRegistry] });
 }
 
