@@ -29,8 +29,9 @@ export class CachedCount<T> {
           this.at = Date.now() - this.ttlMs + 5_000;
         },
       ).finally(() => (this.running = undefined));
-      if (this.value === undefined) await this.running;
     }
+    // Nothing computed yet: wait for the computation under way (every concurrent first scrape).
+    if (this.value === undefined && this.running) await this.running;
     return this.value;
   }
 }
