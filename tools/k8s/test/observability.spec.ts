@@ -89,7 +89,11 @@ describe('k8s/observability: scraping, alert rules, dashboard', () => {
     expect(monitor.spec.podMetricsEndpoints).toEqual([expect.objectContaining({ port: 'metrics', path: '/metrics' })]);
     // No Service exposes the metrics port, so no Ingress can route to it.
     type Service = K8sObject & { spec: { ports: { port: number; targetPort: string | number }[] } };
-    for (const s of apps.filter((o) => o.kind === 'Service') as Service[]) for (const p of s.spec.ports) expect([p.port, p.targetPort]).not.toContain(port), expect(p.targetPort).not.toBe('metrics');
+    for (const s of apps.filter((o) => o.kind === 'Service') as Service[])
+      for (const p of s.spec.ports) {
+        expect([p.port, p.targetPort]).not.toContain(port);
+        expect(p.targetPort).not.toBe('metrics');
+      }
     const policy = observability.find((o) => o.kind === 'NetworkPolicy') as K8sObject & { spec: { ingress: { from: unknown[]; ports: { port: number }[] }[] } };
     expect(policy.spec.ingress).toEqual([{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ port, protocol: 'TCP' }] }]);
   });
