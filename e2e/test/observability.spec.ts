@@ -186,6 +186,20 @@ describe('metrics and traces', () => {
     const tooLong = await system.bus.request('tokens.acquire', { authorizationId, minValiditySeconds: 5 }, { auth: alice, timeoutMs: 1_500, traceparent: 'x'.repeat(129) }).catch((e: { code?: string }) => e.code);
     expect(tooLong).toBe('TIMEOUT');
   });
+
+  it('a job joins the trace of the request that added it: DELETE provider → bus → provider-registry → job → worker', async () => {
+    const res = await system.api(`/api/v2/externalOAuth/providers/${providerId}`, admin, { method: 'DELETE' });
+    expect(res.status).toBe(202);
+    const isEdge = (s: ReceivedSpan) => s.service === 'gateway' && s.kind === SERVER && s.name === 'DELETE /api/v2/externalOAuth/providers/:providerId';
+    const isJob = (s: ReceivedSpan) => s.service === 'worker' && s.name === 'job provider-deletion DELETE_PROVIDER';
+    await waitForSpans(receiver, (spans) => spans.some((e) => isEdge(e) && spans.some((j) => j.traceId === e.traceId && isJob(j))));
+    const edge = receiver.spans.find((e) => isEdge(e) && receiver.spans.some((j) => j.traceId === e.traceId && isJob(j))) as ReceivedSpan;
+    const inTrace = receiver.spans.filter((s) => s.traceId === edge.traceId);
+    const handled = inTrace.find((s) => s.service === 'provider-registry' && s.kind === SERVER && s.name === 'bus providers.delete') as ReceivedSpan;
+    const job = inTrace.find(isJob) as ReceivedSpan;
+    expect(descendsFrom(inTrace, handled, edge.spanId)).toBe(true);
+    expect(descendsFrom(inTrace, job, handled.spanId)).toBe(true);
+  });
 });
 
 /** Waits (at most 10 s: spans are exported every 500 ms) until the received spans satisfy `done`. */
