@@ -1,9 +1,5 @@
 import { Context, ROOT_CONTEXT, Span, SpanKind, context, propagation, trace } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 
 /** The tracer of the services (a no-op until `startTracing` registers a provider). */
 export const tracer = () => trace.getTracer('oauth-broker');
@@ -17,7 +13,14 @@ let provider: NodeTracerProvider | undefined;
  */
 export function startTracing(service: string, endpoint: string | undefined): void {
   if (!endpoint || provider) return;
-  provider = new NodeTracerProvider({
+  // Loaded only when tracing is on: the SDK and exporter cost ~300 ms of module loading, which every
+  // process (the admin tool's each run included) would otherwise pay for nothing.
+  const { W3CTraceContextPropagator } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
+  const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+  const { resourceFromAttributes } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
+  const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
+  const sdk = require('@opentelemetry/sdk-trace-node') as typeof import('@opentelemetry/sdk-trace-node');
+  provider = new sdk.NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': service }),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces` }), { scheduledDelayMillis: 500 })],
   });
