@@ -15,7 +15,7 @@ class WorkerModule {
     return {
       module: WorkerModule,
       imports: [
-        ServiceRuntimeModule.forRoot(config, { database: [REGISTRY_SCHEMA, TOKENS_SCHEMA] }),
+        ServiceRuntimeModule.forRoot(config, { database: [REGISTRY_SCHEMA, TOKENS_SCHEMA], queueMetrics: true }),
         JobQueuesModule.forRoot({ redisUrl: config.redisUrl, prefix: `${config.bus.prefix}:jobs` }),
         RegistryDomainModule,
         TokensDomainModule.forRoot({

@@ -6,13 +6,16 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Ingress, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { ScaledObject, TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import type { K8sObject } from './kustomize';
+import { CRD_SHAPES } from './monitoring-crds';
 
 /**
  * Validates objects against the Kubernetes API's and KEDA's published schemas, as compiled (with
  * ajv) into the `kubernetes-models` and `@kubernetes-models/keda` packages: types, required
  * fields, enums and formats. Those schemas allow unknown fields, as the API server's own OpenAPI
  * does; the test suite adds the checks a typo would slip past (see k8s-manifests.spec.ts).
- * Only the kinds k8s/ uses are known; any other kind is an error rather than unchecked.
+ * Only the kinds k8s/ uses are known; any other kind is an error rather than unchecked. The
+ * Prometheus Operator's kinds (CRDs, no published schema package) are checked for their shape
+ * (monitoring-crds.ts).
  */
 const MODELS: Record<string, { new (data: never): { validate(): void } }> = {
   'v1/Namespace': Namespace,
@@ -34,6 +37,12 @@ export function schemaProblems(objects: readonly K8sObject[]): string[] {
   const problems: string[] = [];
   for (const obj of objects) {
     const id = `${obj.kind ?? '?'} ${obj.metadata?.name ?? '?'}`;
+    const shape = CRD_SHAPES[`${obj.apiVersion}/${obj.kind}`];
+    if (shape) {
+      const parsed = shape.safeParse(obj);
+      if (!parsed.success) problems.push(...parsed.error.issues.map((i) => `${id}: ${i.path.join('/')} ${i.message}`));
+      continue;
+    }
     const Model = MODELS[`${obj.apiVersion}/${obj.kind}`];
     if (!Model) {
       problems.push(`${id}: no schema for ${obj.apiVersion}/${obj.kind}`);

@@ -6,7 +6,7 @@ import type { ServicePublicKeys } from './bus-keys';
 import { createRedisConnection } from './redis-connection';
 import { RequestSealer, openReply } from './sealing';
 import { TickBatch } from './tick-batch';
-import { RequestEnvelope, replyChannel, requestListKey } from './wire';
+import { RequestBody, RequestEnvelope, replyChannel, requestListKey } from './wire';
 import { parseReplyMessage } from './wire-checks';
 
 export const DEFAULT_BUS_PREFIX = 'broker';
@@ -42,6 +42,8 @@ export interface BusCallOptions {
   timeoutMs?: number;
   /** The caller's bearer token, sealed into the request for the receiving service to verify. */
   auth?: string;
+  /** W3C traceparent of the calling span, sealed into the request (never in clear on Redis). */
+  traceparent?: string;
 }
 
 /** Counters a client keeps about its own traffic (for tests, metrics and debugging). */
@@ -150,7 +152,8 @@ export class BusRequester {
     const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs ?? DEFAULT_BUS_TIMEOUT_MS;
     const id = `${this.clientId}.${(this.sequence++).toString(36)}`;
     const listKey = requestListKey(this.prefix, service);
-    const body = options.auth === undefined ? { data } : { data, auth: options.auth };
+    const body: RequestBody = options.auth === undefined ? { data } : { data, auth: options.auth };
+    if (options.traceparent !== undefined) body.tp = options.traceparent;
     const { envelope, replyKey } = await this.sealer.seal(listKey, target, { id, pattern, deadline: Date.now() + timeoutMs, replyChannel: this.channel }, body);
     return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -178,7 +181,8 @@ export class BusRequester {
     await this.connect();
     const id = `${this.clientId}.${(this.sequence++).toString(36)}`;
     const listKey = requestListKey(this.prefix, service);
-    const body = options.auth === undefined ? { data } : { data, auth: options.auth };
+    const body: RequestBody = options.auth === undefined ? { data } : { data, auth: options.auth };
+    if (options.traceparent !== undefined) body.tp = options.traceparent;
     const { envelope } = await this.sealer.seal(listKey, target, { id, pattern, deadline: Date.now() + (options.timeoutMs ?? 60_000) }, body);
     await this.push(listKey, envelope);
   }

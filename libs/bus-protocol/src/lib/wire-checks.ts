@@ -52,10 +52,10 @@ function looksLikeEnvelope(value: unknown): value is RequestEnvelope {
   );
 }
 
-const BODY_KEYS = new Set(['data', 'auth']);
+const BODY_KEYS = new Set(['data', 'auth', 'tp']);
 function looksLikeRequestBody(value: unknown): value is RequestBody {
   if (!isPlainObject(value) || !onlyKeys(value, BODY_KEYS) || !('data' in value)) return false;
-  return !('auth' in value) || stringOf(value['auth'], 0, 16_384);
+  return (!('auth' in value) || stringOf(value['auth'], 0, 16_384)) && (!('tp' in value) || stringOf(value['tp'], 0, 128));
 }
 
 const REPLY_MESSAGE_KEYS = new Set(['i', 's']);

@@ -43,6 +43,8 @@ export const requestBodySchema = z.strictObject({
    * caller with a bad token must get an answer, not its timeout.
    */
   auth: z.string().max(16_384).optional(),
+  /** W3C traceparent of the caller's span (tracing); only read as a hint: a malformed one starts a new trace. */
+  tp: z.string().max(128).optional(),
 });
 export type RequestBody = z.infer<typeof requestBodySchema>;
 

@@ -6,6 +6,8 @@ export interface BusRequestMeta {
   requestId: string;
   deadline: number;
   auth?: string;
+  /** The caller's W3C traceparent (from the sealed body; a hint, possibly malformed). */
+  traceparent?: string;
 }
 
 /** Execution context of a bus handler (`@Ctx() ctx: BusContext`): who asks, and until when. */
@@ -22,6 +24,10 @@ export class BusContext extends BaseRpcContext<[BusRequestMeta]> {
   /** Epoch ms after which the caller no longer waits. */
   getDeadline(): number {
     return this.args[0].deadline;
+  }
+  /** The caller's W3C traceparent, as sent (tracing parses it leniently). */
+  getTraceparent(): string | undefined {
+    return this.args[0].traceparent;
   }
   /** The caller's bearer token, as sent (to be verified by the handler's guard). */
   getAuth(): string | undefined {

@@ -239,7 +239,7 @@ export class BusServer extends Server implements CustomTransportStrategy {
     if (first !== 'OK') return this.drop('replayed', envelope.p);
 
     const { body, replyKey } = opened;
-    const context = new BusContext({ pattern: envelope.p, requestId: envelope.i, deadline: envelope.d, auth: body.auth });
+    const context = new BusContext({ pattern: envelope.p, requestId: envelope.i, deadline: envelope.d, auth: body.auth, traceparent: body.tp });
     // A plain pattern is its own route: looked up as it is first (Nest's getHandlerByPattern tries
     // JSON.parse on every pattern, which throws, stack trace and all, for a plain one).
     const handler = this.messageHandlers.get(envelope.p) ?? this.getHandlerByPattern(envelope.p);

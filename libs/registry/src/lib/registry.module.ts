@@ -12,6 +12,7 @@ import { SetupLinks } from './oauth-setups/setup-link';
 import { WebhooksService } from './webhooks/webhooks.service';
 import { ProviderResolver, ProvidersService } from './providers/providers.service';
 import { REGISTRY_SCHEMA } from './registry.schema';
+import { RegistryMetrics } from './observability/registry-metrics';
 import { SecureConfigsService } from './secure-configs/secure-configs.service';
 
 const REGISTRY_DS = domainDataSourceToken(REGISTRY_SCHEMA);
@@ -31,6 +32,8 @@ function derivedKey(config: ServiceConfig, purpose: string): Buffer {
 /** Domain services of the provider registry (providers, encrypted secrets, job records, OAuth setups, webhooks). */
 @Module({
   providers: [
+    // Counts of providers, webhook deliveries and secrets per key on /metrics (worker only).
+    RegistryMetrics,
     {
       provide: SecureConfigsService,
       inject: [REGISTRY_DS, SERVICE_CONFIG],

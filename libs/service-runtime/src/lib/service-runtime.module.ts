@@ -1,5 +1,5 @@
 import { DynamicModule, Global, Module, OnApplicationShutdown, Provider } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import IORedis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { BusClientProxy, createRedisConnection } from '@broker/bus';
@@ -10,6 +10,10 @@ import { QueryErrorFilter } from './database/query-error.filter';
 import { HEALTH_CHECKS, HealthCheck } from './health/health-check';
 import { HealthController } from './health/health.controller';
 import { loggingModule } from './logging/logging.module';
+import { BusObserverInterceptor, ObservedBusClientProxy } from './metrics/bus-metrics';
+import { RouteLabelGuard } from './metrics/http-metrics';
+import { ObservabilityLifecycle } from './metrics/observability.lifecycle';
+import { QueueMetricsProvider } from './metrics/queue-metrics.provider';
 
 export interface RuntimeOptions {
   /** Domains whose tables this service uses; omitted for services without a database (the gateway). */
@@ -18,6 +22,8 @@ export interface RuntimeOptions {
   busClient?: boolean;
   /** Auto-pipelining on the bus client's sends: for a service with many requests in flight (the gateway). */
   busAutoPipelining?: boolean;
+  /** Export the background queues' depth and age on /metrics (the worker: one kind of process, not every one). */
+  queueMetrics?: boolean;
 }
 
 /** Redis connection used for readiness checks (and nothing else). */
@@ -45,7 +51,12 @@ export class ServiceRuntimeModule {
         useFactory: () => createRedisConnection(config.redisUrl, `${config.service}:health`, { maxRetriesPerRequest: 1 }),
       },
       { provide: HealthRedisCloser, useFactory: (r: IORedis) => new HealthRedisCloser(r), inject: [HEALTH_REDIS] },
+      // Metrics and traces: HTTP routes labelled, bus handlers timed and traced, /metrics served.
+      ObservabilityLifecycle,
+      { provide: APP_GUARD, useClass: RouteLabelGuard },
+      { provide: APP_INTERCEPTOR, useClass: BusObserverInterceptor },
     ];
+    if (options.queueMetrics) providers.push(QueueMetricsProvider);
     const domains = options.database === undefined ? [] : Array.isArray(options.database) ? options.database : [options.database];
     providers.push({
       provide: HEALTH_CHECKS,
@@ -63,7 +74,7 @@ export class ServiceRuntimeModule {
       providers.push({
         provide: BusClientProxy,
         useFactory: async () => {
-          const client = new BusClientProxy({
+          const client = new ObservedBusClientProxy({
             redisUrl: config.redisUrl,
             servicePublicKeys: config.bus.publicKeys,
             prefix: config.bus.prefix,

@@ -23,6 +23,7 @@ import { TokenLedgerLifecycle } from './ledger/token-ledger.lifecycle';
 import { ConsumerPolicy, ConsumerTokens, TokenNarrower, refused } from './serving/consumer-tokens';
 import { AdapterNarrower } from './serving/adapter-narrower';
 import { RevocationJobsStore } from './revocation-jobs/revocation-jobs.store';
+import { TokensMetrics } from './observability/tokens-metrics';
 
 /** Injection tokens the app provides: how to reach providers, where events go. */
 export const PROVIDER_ACCESS = Symbol('PROVIDER_ACCESS');
@@ -138,6 +139,8 @@ export class TokensDomainModule {
         },
       },
       TokenLedgerLifecycle,
+      // The token path's counters, and the worker's periodic counts, on /metrics.
+      TokensMetrics,
       { provide: RevocationJobsStore, inject: [TOKENS_DS], useFactory: (ds: DataSource) => new RevocationJobsStore(ds) },
       {
         provide: ConsumerTokens,

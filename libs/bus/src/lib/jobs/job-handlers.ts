@@ -1,5 +1,6 @@
 import { Job, UnrecoverableError } from 'bullmq';
 import { JOB_PAYLOAD_SCHEMAS, JobMap, JobName, JobPayload, QueueName } from '@broker/contracts';
+import { inJobSpan, splitTraceparent } from './job-trace';
 
 /**
  * One handler per job name of a queue; the type makes the table total. `token` is the job's lock
@@ -19,7 +20,8 @@ export function dispatchJob<Q extends QueueName>(queue: Q, handlers: JobHandlers
   const handler = (handlers as Record<string, ((p: unknown, j: Job, t?: string) => Promise<unknown>) | undefined>)[job.name];
   const schema = (JOB_PAYLOAD_SCHEMAS[queue] as Record<string, { safeParse(v: unknown): { success: boolean; data?: unknown } } | undefined>)[job.name];
   if (!handler || !schema) throw new UnrecoverableError(`queue '${queue}' has no handler for job '${job.name}'`);
-  const parsed = schema.safeParse(job.data);
+  const { data, traceparent } = splitTraceparent(job.data);
+  const parsed = schema.safeParse(data);
   if (!parsed.success) throw new UnrecoverableError(`job '${job.name}' on queue '${queue}' has invalid data: not acted on`);
-  return handler(parsed.data as JobMap[Q][keyof JobMap[Q]], job, token);
+  return inJobSpan(queue, job.name, traceparent, () => handler(parsed.data as JobMap[Q][keyof JobMap[Q]], job, token));
 }

@@ -1,6 +1,7 @@
 import type { Job, Queue } from 'bullmq';
 import { JobName, JobPayload, QueueName } from '@broker/contracts';
 import { reportQueueErrors } from '../redis-connection';
+import { withTraceparent } from './job-trace';
 
 export interface EnqueueOptions {
   /** Dedupe key: a job with the same id already waiting, delayed or active is not added again. */
@@ -24,6 +25,7 @@ export class JobProducer {
     options: EnqueueOptions,
   ): Promise<Job> {
     if (options.jobId.includes(':')) throw new Error(`job id '${options.jobId}' must not contain ':'`);
-    return this.queues[queue].add(name, payload, { jobId: options.jobId, delay: options.delayMs });
+    // The active span's traceparent rides along (tracing on), so the job's processing joins the trace.
+    return this.queues[queue].add(name, withTraceparent(payload), { jobId: options.jobId, delay: options.delayMs });
   }
 }

@@ -24,6 +24,13 @@ export interface ServiceConfig {
   /** Address the HTTP server binds: loopback by default, 0.0.0.0 in containers. */
   host: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * Metrics and traces: the port `/metrics` is served on (its own listener on `host`, never the API
+   * port; off when unset), how often the database-wide counts behind some gauges are recomputed
+   * (authorizations by status...: not on every scrape), and the OTLP/HTTP endpoint spans are
+   * exported to (off when unset).
+   */
+  observability: { metricsPort?: number; countIntervalMs: number; otlpEndpoint?: string };
   /** PostgreSQL URL; absent for services that own no tables. */
   databaseUrl?: string;
   databasePoolSize: number;
@@ -215,6 +222,9 @@ export function loadServiceConfig(
     PORT: intInRange(1, 65535).default(req.defaultPort),
     HOST: z.string().min(1).default('127.0.0.1'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    METRICS_PORT: intInRange(1, 65535).optional(),
+    METRICS_COUNT_INTERVAL_SECONDS: intInRange(1, 3_600).default(60),
+    OTEL_EXPORTER_OTLP_ENDPOINT: urlWithScheme(['http:', 'https:']).optional(),
     DATABASE_URL: req.database ? urlWithScheme(['postgres:', 'postgresql:']) : z.string().optional(),
     DATABASE_POOL_SIZE: intInRange(1, 200).default(10),
     MIGRATIONS: z.enum(MIGRATIONS_MODES, { message: `must be one of ${MIGRATIONS_MODES.join(', ')}` }).default('run'),
@@ -329,6 +339,7 @@ export function loadServiceConfig(
     port: e.PORT,
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
+    observability: { metricsPort: e.METRICS_PORT, countIntervalMs: e.METRICS_COUNT_INTERVAL_SECONDS * 1000, otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT },
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
     migrations: e.MIGRATIONS,

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
 import type { ServiceConfig } from '../config/service-config';
+import { activeTraceId } from '../tracing/tracing';
 import { redactSecrets, redactUrl } from './redaction';
 
 const REQUEST_HEADERS = ['host', 'user-agent', 'content-type', 'content-length', 'x-forwarded-for', 'x-request-id'];
@@ -24,6 +25,11 @@ export function loggingModule(config: ServiceConfig): DynamicModule {
         censor: '[redacted]',
       },
       formatters: { log: (obj: Record<string, unknown>) => redactSecrets(obj) },
+      // The trace id of the span active where a line is written (tracing on), to find a request's lines in every service.
+      mixin: () => {
+        const traceId = activeTraceId();
+        return traceId ? { trace_id: traceId } : {};
+      },
       serializers: {
         req: (req: { id?: unknown; method?: string; url?: string; headers?: Record<string, unknown> }) => ({
           id: req.id,

@@ -9,6 +9,7 @@ import type { ServedToken, TokenPathFaults, TokenPathOptions } from './options';
 import type { RefreshCandidates } from './refresh-candidates';
 import { gone, providerBlocked, providerMissing } from './refusals';
 import { ServeableTokens, facts } from './serveable';
+import { refreshResultOf, tokenObserver } from '../observability/token-observer';
 
 /** What a refresh under lease works with (the token path's parts). */
 export interface LeasedRefreshParts {
@@ -103,9 +104,11 @@ export class LeasedRefresh {
       );
     } catch (err) {
       clearInterval(heartbeat);
+      tokenObserver.refreshed(refreshResultOf(err), access.resolved.type);
       return this.failed(orgId, authorizationId, lease, before, min, err);
     }
     clearInterval(heartbeat);
+    tokenObserver.refreshed('ok', access.resolved.type);
     await this.p.faults?.afterProviderAnswer?.();
     // Persist before anything else is done with the answer (a rotated refresh token must not be lost).
     this.p.hot.forget(authorizationId);

@@ -4,6 +4,7 @@ import { sleep, withDeadline } from './deadline';
 import type { LeasedRefresh } from './leased-refresh';
 import type { ServedToken, TokenPathOptions } from './options';
 import { ServeableTokens, remaining } from './serveable';
+import { tokenObserver } from '../observability/token-observer';
 
 /**
  * One refresh per authorization across every replica: callers in this process share one promise;
@@ -71,6 +72,7 @@ export class RefreshFlight {
       // Another replica holds the lease: wait for its write (or for the lease to lapse).
       if (Date.now() > deadline)
         throw new TokensError('UNAVAILABLE', 'the token is being refreshed; try again');
+      tokenObserver.leaseWaited();
       await sleep(this.options.pollMs);
       const served = this.serveable.from(
         await this.credentials.read(orgId, authorizationId),

@@ -6,6 +6,7 @@ import type { AdmitCheck, ServedToken, TokenPathFaults, UsageRecorder } from './
 import { DEFAULT_TOKEN_PATH_OPTIONS, TokenPathOptions } from './options';
 import { authorizationMissing, requireActiveProvider } from './refusals';
 import { lifetimeSeconds, refreshAheadNotDue } from './serveable';
+import { afterRefreshPath, tokenObserver } from '../observability/token-observer';
 
 /**
  * The hot path. A token with enough life left is decrypted and served: one indexed read, no
@@ -66,6 +67,7 @@ export class TokenPath {
       await admit?.({ userId: token.userId, providerId: token.providerId, scopes: token.scopes });
       if (hot.lastsFor(remembered, minValiditySeconds)) {
         await requireActiveProvider(this.providers, orgId, token.providerId);
+        tokenObserver.acquired('memory');
         return { ...token, refreshed: false };
       }
     }
@@ -80,9 +82,10 @@ export class TokenPath {
     const served = serveable.from(row, id, min);
     if (served) {
       hot.remember(orgId, served, lifetimeSeconds(row));
+      tokenObserver.acquired('database');
       return served;
     }
-    return flight.refresh(orgId, id, min, deadline, row?.generation ?? 0);
+    return flight.refresh(orgId, id, min, deadline, row?.generation ?? 0).then(afterRefreshPath);
   }
 
   /** Drops what this process remembers of an authorization (its events, or another replica's). */

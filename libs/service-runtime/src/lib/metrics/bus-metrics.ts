@@ -1,0 +1,147 @@
+import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } from '@nestjs/common';
+import { Observable } from 'rxjs';
+import { SpanKind, context, trace } from '@opentelemetry/api';
+import { BUS_PATTERN_OWNERS, BusPattern, BusReply, BusRequest } from '@broker/contracts';
+import { BusCallOptions, BusClientProxy, BusContext, BusRemoteError, BusServer, BusServerStats, BusTimeoutError, BusUnavailableError, DropReason } from '@broker/bus';
+import { contextFromTraceparent, currentTraceparent, inSpan, tracer, tracingEnabled } from '../tracing/tracing';
+import { SourceSet, counter, histogram } from './metrics-registry';
+
+const serverDuration = () =>
+  histogram<'pattern' | 'outcome'>({
+    name: 'broker_bus_server_request_duration_seconds',
+    help: 'Bus requests handled by this service, by pattern and outcome (ok or the error code), with their latency',
+    labelNames: ['pattern', 'outcome'],
+  });
+
+const clientDuration = () =>
+  histogram<'service' | 'pattern' | 'outcome'>({
+    name: 'broker_bus_client_request_duration_seconds',
+    help: 'Bus requests this process sent, by target service, pattern and outcome (ok, timeout, unavailable or the error code), with their latency',
+    labelNames: ['service', 'pattern', 'outcome'],
+  });
+
+/** The outcome label of a failed bus call: a bounded set (known error codes), never a message. */
+export function busOutcome(err: unknown): string {
+  if (err instanceof BusTimeoutError) return 'timeout';
+  if (err instanceof BusUnavailableError) return 'unavailable';
+  if (err instanceof BusRemoteError) return err.code;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[A-Z_]{1,32}$/.test(code) ? code : 'INTERNAL';
+}
+
+const busServers = new SourceSet<BusServer>();
+let busServerMetrics = false;
+
+/**
+ * Exports a bus server's own counters (handled, invalid, dropped by reason) at scrape time: the
+ * BusServer keeps them (`stats()`); they are read, not re-counted.
+ */
+export function observeBusServer(server: BusServer): () => void {
+  if (!busServerMetrics) {
+    busServerMetrics = true;
+    const sum = (pick: (s: BusServerStats) => number) => busServers.values().reduce((n, s) => n + pick(s.stats()), 0);
+    counter<'reason'>({
+      name: 'broker_bus_server_dropped_total',
+      help: 'Bus requests dropped unanswered, by reason (malformed, expired, replayed, unopenable...): forged or late traffic',
+      labelNames: ['reason'],
+      collect() {
+        this.reset();
+        for (const s of busServers.values()) for (const [reason, n] of Object.entries(s.stats().dropped)) this.inc({ reason: reason as DropReason }, n);
+      },
+    });
+    counter({
+      name: 'broker_bus_server_invalid_total',
+      help: 'Bus requests answered BAD_REQUEST because their payload failed its schema',
+      collect() {
+        this.reset();
+        this.inc(sum((s) => s.invalid));
+      },
+    });
+  }
+  return busServers.add(server);
+}
+
+/**
+ * Times and traces every bus request this service handles (a global interceptor, so it wraps each
+ * `@MessagePattern` handler): the handler runs inside a server span whose parent is the caller's
+ * traceparent, carried in the sealed body. Only patterns with a handler get here, so the pattern
+ * label cannot be inflated by forged requests.
+ */
+@Injectable()
+export class BusObserverInterceptor implements NestInterceptor {
+  private readonly logger = new Logger('Bus');
+  private readonly duration = serverDuration();
+
+  intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (ctx.getType() !== 'rpc') return next.handle();
+    const bus = ctx.switchToRpc().getContext<unknown>();
+    if (!(bus instanceof BusContext)) return next.handle();
+    const pattern = bus.getPattern();
+    const start = process.hrtime.bigint();
+    const parent = contextFromTraceparent(bus.getTraceparent());
+    const span = tracingEnabled() ? tracer().startSpan(`bus ${pattern}`, { kind: SpanKind.SERVER, attributes: { 'messaging.operation': pattern } }, parent) : undefined;
+    const done = (outcome: string) => {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      this.duration.observe({ pattern, outcome }, seconds);
+      if (span) {
+        if (outcome !== 'ok') span.setStatus({ code: 2, message: outcome });
+        // Inside the span's context, so the line carries its trace id.
+        context.with(trace.setSpan(parent, span), () => this.logger.debug({ msg: 'bus request handled', pattern, outcome, ms: Math.round(seconds * 1000) }));
+        span.end();
+      }
+    };
+    return new Observable((subscriber) => {
+      const run = () =>
+        next.handle().subscribe({
+          next: (v) => subscriber.next(v),
+          error: (err: unknown) => {
+            done(busOutcome(err));
+            subscriber.error(err);
+          },
+          complete: () => {
+            done('ok');
+            subscriber.complete();
+          },
+        });
+      const subscription = span ? context.with(trace.setSpan(parent, span), run) : run();
+      return () => subscription.unsubscribe();
+    });
+  }
+}
+
+/**
+ * The bus client every service gets: the same calls, timed by pattern and outcome, each in a client
+ * span whose traceparent is sealed into the request body (so the trace crosses Redis encrypted).
+ */
+export class ObservedBusClientProxy extends BusClientProxy {
+  private readonly duration = clientDuration();
+
+  override request<P extends BusPattern>(pattern: P, data: BusRequest<P>, options: BusCallOptions = {}): Promise<BusReply<P>> {
+    const service = options.service ?? BUS_PATTERN_OWNERS[pattern];
+    return this.observe(service, pattern, options, (o) => super.request(pattern, data, o));
+  }
+
+  override call(service: string, pattern: string, data: unknown, options: BusCallOptions = {}): Promise<unknown> {
+    return this.observe(service, pattern, options, (o) => super.call(service, pattern, data, o));
+  }
+
+  override emitTo(service: string, pattern: string, data: unknown, options: BusCallOptions = {}): Promise<void> {
+    return this.observe(service, pattern, options, (o) => super.emitTo(service, pattern, data, o));
+  }
+
+  private async observe<T>(service: string, pattern: string, options: BusCallOptions, send: (o: BusCallOptions) => Promise<T>): Promise<T> {
+    const start = process.hrtime.bigint();
+    let outcome = 'ok';
+    try {
+      return await inSpan(`bus ${pattern}`, SpanKind.CLIENT, context.active(), () => {
+        const traceparent = currentTraceparent();
+        return send(traceparent ? { ...options, traceparent } : options);
+      }, { 'messaging.operation': pattern, 'messaging.destination.name': service });
+    } catch (err) {
+      outcome = busOutcome(err);
+      throw err;
+    } finally {
+      this.duration.observe({ service, pattern, outcome }, Number(process.hrtime.bigint() - start) / 1e9);
+    }
+  }
+}
