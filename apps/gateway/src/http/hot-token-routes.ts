@@ -4,7 +4,7 @@ import { Reflector } from '@nestjs/core';
 import type { NextFunction, Request, Response } from 'express';
 import { BusClientProxy } from '@broker/bus';
 import { REQUIRED_SCOPES } from '@broker/identity';
-import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
+import { SERVICE_CONFIG, ServiceConfig, labelHttpRoute } from '@broker/service-runtime';
 import type { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { bearerRequired, plainBearerToken } from '../auth/bearer-auth.guard';
 import { BearerStrategy } from '../auth/bearer.strategy';
@@ -35,6 +35,7 @@ interface HotRoute {
 abstract class HotTokenRoute implements NestMiddleware {
   private readonly scopes: readonly string[];
   private readonly status: number;
+  private readonly handler: () => unknown;
 
   constructor(
     private readonly route: HotRoute,
@@ -44,6 +45,7 @@ abstract class HotTokenRoute implements NestMiddleware {
     reflector: Reflector,
   ) {
     const handler = (route.controller.prototype as Record<string, () => unknown>)[route.handler];
+    this.handler = handler;
     if (typeof handler !== 'function') throw new Error(`hot token route: ${route.controller.name}.${route.handler} is not a route`);
     this.scopes = reflector.getAllAndOverride<string[] | undefined>(REQUIRED_SCOPES, [handler, route.controller]) ?? [];
     const status = reflector.get<number | undefined>(HTTP_CODE_METADATA, handler);
@@ -54,6 +56,8 @@ abstract class HotTokenRoute implements NestMiddleware {
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
     const token = plainBearerToken(req);
     if (token === undefined) return next();
+    // Counted under the controller route's template, as the route itself would be (/metrics).
+    labelHttpRoute(req, this.route.controller, this.handler);
     // What the bearer guard does: passport calls the strategy's validate, false → 401 challenge.
     const caller = await this.bearer.validate(token);
     if (!caller) throw bearerRequired(this.config.publicUrl);

@@ -36,11 +36,19 @@ function join(...parts: unknown[]): string {
 export class RouteLabelGuard implements CanActivate {
   canActivate(ctx: ExecutionContext): boolean {
     if (ctx.getType() !== 'http') return true;
-    const req = ctx.switchToHttp().getRequest<{ raw?: IncomingMessage } & IncomingMessage>();
-    const raw = (req.raw ?? req) as Labelled;
-    raw[ROUTE] = join(Reflect.getMetadata(PATH_METADATA, ctx.getClass()), Reflect.getMetadata(PATH_METADATA, ctx.getHandler()));
+    labelHttpRoute(ctx.switchToHttp().getRequest(), ctx.getClass(), ctx.getHandler());
     return true;
   }
+}
+
+/**
+ * Labels a request with a controller route's template, for a request answered ahead of Nest's
+ * route pipeline (the gateway's hot token routes), which the guard above never sees.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- controller classes and handlers as Nest's metadata keys them
+export function labelHttpRoute(req: { raw?: IncomingMessage } & IncomingMessage, controller: Function, handler: Function): void {
+  const raw = (req.raw ?? req) as Labelled;
+  raw[ROUTE] = join(Reflect.getMetadata(PATH_METADATA, controller), Reflect.getMetadata(PATH_METADATA, handler));
 }
 
 /**
