@@ -32,6 +32,18 @@ export default [
     },
   },
   {
+    // Type-aware rules: a promise nobody awaits or catches loses its error (and, on the token path,
+    // its ordering); a promise handed where a callback's result is ignored does the same; a switch
+    // over a union that misses a member falls through silently when the union grows.
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+    },
+  },
+  {
     // Tests may use the testing lib and any lib they exercise.
     files: ['**/*.spec.ts', '**/test/**/*.ts'],
     rules: {
