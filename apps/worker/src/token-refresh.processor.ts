@@ -48,7 +48,7 @@ export class TokenRefreshProcessor extends QueueProcessor<'token-refresh'> imple
   }
 
   override async onApplicationBootstrap(): Promise<void> {
-    super.onApplicationBootstrap();
+    await super.onApplicationBootstrap();
     await this.ensureScheduler();
     this.checker = setInterval(() => void this.ensureScheduler(true).catch((err: Error) => this.logger.warn(`sweep scheduler check failed: ${err.message}`)), SCHEDULER_CHECK_MS);
     this.checker.unref();

@@ -68,7 +68,7 @@ export class HousekeepingProcessor
   }
 
   override async onApplicationBootstrap(): Promise<void> {
-    super.onApplicationBootstrap();
+    await super.onApplicationBootstrap();
     await this.ensureSchedulers();
     // A Redis flush removes the schedulers (and with them every sweep, the one that re-queues the
     // jobs the flush lost included): each worker looks for them once per sweep interval.

@@ -146,7 +146,7 @@ export class AuthorizedProvidersService {
     ]);
     await this.authorizations.remove(orgId, id);
     this.tokens.forget(id);
-    this.publish({ type: 'authorization.revoked', orgId, authorizationId: id, providerId: row.providerId, userId: row.userId, status: row.status, at: new Date().toISOString() });
+    void this.publish({ type: 'authorization.revoked', orgId, authorizationId: id, providerId: row.providerId, userId: row.userId, status: row.status, at: new Date().toISOString() });
     return outcome;
   }
 }

@@ -64,7 +64,8 @@ export abstract class QueueProcessor<Q extends QueueName> extends WorkerHost imp
   protected abstract readonly queue: Q;
   protected abstract readonly handlers: JobHandlers<Q>;
 
-  onApplicationBootstrap(): void {
+  // Subclasses may extend this with async start-up work (Nest awaits a returned promise).
+  onApplicationBootstrap(): void | Promise<void> {
     reportQueueErrors(this.worker, `worker ${this.queue}`);
   }
 

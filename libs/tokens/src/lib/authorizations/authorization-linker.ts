@@ -37,7 +37,7 @@ export class AuthorizationLinker {
         refreshTokenExpiresAt: tokens.refreshTokenExpiresAt ?? null,
       },
     });
-    this.publish({
+    void this.publish({
       type: 'authorization.created',
       orgId,
       authorizationId: authorization.id,

@@ -95,7 +95,7 @@ export class ProviderAuthorizationsRemoval {
     const at = new Date().toISOString();
     for (const row of rows) {
       const d = JSON.parse(row.detail) as { providerId: string; userId: string; status: AuthorizationStatus };
-      this.publish({ type: 'authorization.revoked', orgId, authorizationId: row.authorization_id, providerId: d.providerId, userId: d.userId, status: d.status, at });
+      void this.publish({ type: 'authorization.revoked', orgId, authorizationId: row.authorization_id, providerId: d.providerId, userId: d.userId, status: d.status, at });
     }
   }
 

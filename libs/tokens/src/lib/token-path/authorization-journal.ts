@@ -53,7 +53,7 @@ export class AuthorizationJournal {
     parties: AuthorizationParties,
     status: AuthorizationStatus,
   ): void {
-    this.publish({
+    void this.publish({
       type,
       orgId,
       authorizationId,
