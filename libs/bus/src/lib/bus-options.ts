@@ -20,6 +20,12 @@ export interface BusServerOptions {
   requestSchemas?: Readonly<Record<string, ZodType>>;
   /** Names the Redis connections (CLIENT LIST); default `bus-server:<service>`. */
   name?: string;
+  /**
+   * Called once per answered request, after its handler, with its outcome (`ok` or the error code)
+   * and the handler's time: metrics without a Nest interceptor around every handler (an
+   * interceptor turns each plain handler value into an Observable pipeline).
+   */
+  onHandled?: (pattern: string, outcome: string, seconds: number) => void;
 }
 
 export type BusClientOptions = BusRequesterOptions;

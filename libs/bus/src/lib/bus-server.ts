@@ -257,6 +257,7 @@ export class BusServer extends Server implements CustomTransportStrategy {
       return reply({ ok: false, error: payload.error });
     }
     let answer: ReplyBody;
+    const started = this.options.onHandled ? process.hrtime.bigint() : 0n;
     try {
       // Nest's proxy hands back the handler's value, or an Observable (an observable handler, or
       // an exception filter's answer): only the latter goes through RxJS.
@@ -266,6 +267,7 @@ export class BusServer extends Server implements CustomTransportStrategy {
       answer = { ok: false, error: isBusErrorPayload(err) ? pickError(err) : INTERNAL_ERROR };
     }
     this.counters.handled++;
+    this.options.onHandled?.(envelope.p, answer.ok ? 'ok' : answer.error.code, Number(process.hrtime.bigint() - started) / 1e9);
     await reply(answer);
   }
 

@@ -8,7 +8,7 @@ import { ConfigError, ConfigRequirements, ServiceConfig, loadServiceConfig } fro
 import { loadMigrationJobConfig } from './config/migration-job-config';
 import type { DomainSchema } from './database/database.module';
 import { runMigrationJob } from './database/migration-job';
-import { observeBusServer } from './metrics/bus-metrics';
+import { busServerTimer, observeBusServer } from './metrics/bus-metrics';
 
 export interface ServiceDefinition extends ConfigRequirements {
   service: ServiceName;
@@ -37,7 +37,7 @@ export async function createServiceApp(def: ServiceDefinition, config: ServiceCo
   def.configureHttp?.(app, config);
   if (def.busServer) {
     if (!config.bus.keys) throw new Error(`${def.service}: no bus key pair (BUS_SERVICE_PRIVATE_KEY)`);
-    const server = new BusServer({ redisUrl: config.redisUrl, keys: config.bus.keys, prefix: config.bus.prefix, service: def.service });
+    const server = new BusServer({ redisUrl: config.redisUrl, keys: config.bus.keys, prefix: config.bus.prefix, service: def.service, onHandled: busServerTimer() });
     // Its handled/invalid/dropped counters on /metrics (read at scrape time).
     observeBusServer(server);
     app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });

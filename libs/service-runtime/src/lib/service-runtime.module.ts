@@ -54,8 +54,10 @@ export class ServiceRuntimeModule {
       // Metrics and traces: HTTP routes labelled, bus handlers timed and traced, /metrics served.
       ObservabilityLifecycle,
       { provide: APP_GUARD, useClass: RouteLabelGuard },
-      { provide: APP_INTERCEPTOR, useClass: BusObserverInterceptor },
     ];
+    // Bus handlers are timed by the BusServer itself (bootstrap.ts); the tracing interceptor wraps
+    // them only when spans are exported (it turns every plain handler value into an Observable).
+    if (config.observability.otlpEndpoint) providers.push({ provide: APP_INTERCEPTOR, useClass: BusObserverInterceptor });
     if (options.queueMetrics) providers.push(QueueMetricsProvider);
     const domains = options.database === undefined ? [] : Array.isArray(options.database) ? options.database : [options.database];
     providers.push({
