@@ -25,6 +25,8 @@ export default [
             { sourceTag: 'type:bus', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus'] },
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: [] },
+            // Developer tools (benchmarks, manifest checks) drive the whole system from outside.
+            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['*'] },
           ],
         },
       ],
