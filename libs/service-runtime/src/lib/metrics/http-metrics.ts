@@ -45,8 +45,7 @@ export class RouteLabelGuard implements CanActivate {
  * Labels a request with a controller route's template, for a request answered ahead of Nest's
  * route pipeline (the gateway's hot token routes), which the guard above never sees.
  */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- controller classes and handlers as Nest's metadata keys them
-export function labelHttpRoute(req: { raw?: IncomingMessage } & IncomingMessage, controller: Function, handler: Function): void {
+export function labelHttpRoute(req: { raw?: IncomingMessage } & IncomingMessage, controller: object, handler: object): void {
   const raw = (req.raw ?? req) as Labelled;
   raw[ROUTE] = join(Reflect.getMetadata(PATH_METADATA, controller), Reflect.getMetadata(PATH_METADATA, handler));
 }
