@@ -132,9 +132,13 @@ describe('the admin CLI', () => {
     for (const name of COMMANDS) expect(tool.stdout).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
     // Four at a time: some sixty processes started at once on a shared, busy machine outlast the
     // per-run timeout (a killed run exits with no code) without anything being wrong.
-    const runs = COMMANDS.flatMap((name) => [[name, '--help'], ['help', name]]);
+    const runs = COMMANDS.flatMap((name) => [
+      [name, '--help'],
+      ['help', name],
+    ]);
     const help: Run[] = [];
-    for (let i = 0; i < runs.length; i += 4) help.push(...(await Promise.all(runs.slice(i, i + 4).map((args) => admin(args, {})))));
+    for (let i = 0; i < runs.length; i += 4)
+      help.push(...(await Promise.all(runs.slice(i, i + 4).map((args) => admin(args, {})))));
     help.forEach((run, i) => {
       const name = COMMANDS[Math.floor(i / 2)];
       expect({ name, code: run.code }).toEqual({ name, code: 0 });
@@ -386,23 +390,72 @@ describe('the admin CLI', () => {
       clientMetadataDocuments: { enabled: false, allowedClients: [], maxScopes: [] },
     });
     expect(
-      await admin(['set-client-metadata-documents', '--id', 'cimd-org', '--enabled', 'yes', '--allow', 'App.example.com,https://tools.example.org/mcp/', '--scopes', 'providers:read']),
-    ).toMatchObject({ code: 0, stdout: "org 'cimd-org': clients identified by URL accepted (app.example.com, https://tools.example.org/mcp/), scopes at most: providers:read\n" });
+      await admin([
+        'set-client-metadata-documents',
+        '--id',
+        'cimd-org',
+        '--enabled',
+        'yes',
+        '--allow',
+        'App.example.com,https://tools.example.org/mcp/',
+        '--scopes',
+        'providers:read',
+      ]),
+    ).toMatchObject({
+      code: 0,
+      stdout:
+        "org 'cimd-org': clients identified by URL accepted (app.example.com, https://tools.example.org/mcp/), scopes at most: providers:read\n",
+    });
     expect(JSON.parse((await admin(['show-org', '--id', 'cimd-org', '--json'])).stdout)).toMatchObject({
-      clientMetadataDocuments: { enabled: true, allowedClients: ['app.example.com', 'https://tools.example.org/mcp/'], maxScopes: ['providers:read'] },
+      clientMetadataDocuments: {
+        enabled: true,
+        allowedClients: ['app.example.com', 'https://tools.example.org/mcp/'],
+        maxScopes: ['providers:read'],
+      },
     });
     for (const [args, message] of [
-      [['set-client-metadata-documents', '--id', 'cimd-org', '--enabled', 'maybe'], /--enabled must be yes or no/],
+      [
+        ['set-client-metadata-documents', '--id', 'cimd-org', '--enabled', 'maybe'],
+        /--enabled must be yes or no/,
+      ],
       [['set-client-metadata-documents', '--id', 'cimd-org', '--enabled', 'yes'], /maxScopes/],
-      [['set-client-metadata-documents', '--id', 'cimd-org', '--enabled', 'yes', '--scopes', 'tokens:delegate'], /tokens:delegate cannot be given/],
-      [['set-client-metadata-documents', '--id', 'cimd-org', '--enabled', 'yes', '--scopes', 'providers:read', '--allow', 'https://a.example/no-slash'], /ends with \//],
+      [
+        [
+          'set-client-metadata-documents',
+          '--id',
+          'cimd-org',
+          '--enabled',
+          'yes',
+          '--scopes',
+          'tokens:delegate',
+        ],
+        /tokens:delegate cannot be given/,
+      ],
+      [
+        [
+          'set-client-metadata-documents',
+          '--id',
+          'cimd-org',
+          '--enabled',
+          'yes',
+          '--scopes',
+          'providers:read',
+          '--allow',
+          'https://a.example/no-slash',
+        ],
+        /ends with \//,
+      ],
     ] as [string[], RegExp][]) {
       const run = await admin(args);
       expect({ args, code: run.code }).toEqual({ args, code: 2 });
       expect(run.stderr).toMatch(message);
     }
-    expect(await admin(['set-client-metadata-documents', '--id', 'cimd-org', '--enabled', 'no'])).toMatchObject({ code: 0, stdout: "org 'cimd-org': clients identified by URL are not accepted\n" });
-    expect(await admin(['set-client-metadata-documents', '--id', 'nope', '--enabled', 'no'])).toMatchObject({ code: 1 });
+    expect(
+      await admin(['set-client-metadata-documents', '--id', 'cimd-org', '--enabled', 'no']),
+    ).toMatchObject({ code: 0, stdout: "org 'cimd-org': clients identified by URL are not accepted\n" });
+    expect(await admin(['set-client-metadata-documents', '--id', 'nope', '--enabled', 'no'])).toMatchObject({
+      code: 1,
+    });
   });
 
   it("sets an org's sign-in policy and a user's scopes", async () => {
@@ -538,21 +591,55 @@ describe('the admin CLI', () => {
 
   it('grants, lists and withdraws consumer policies, and reads the provenance ledger (never a token)', async () => {
     await admin(['create-org', '--id', 'hooli']);
-    const billing = await clients().createClient({ orgId: 'hooli', name: 'billing', grantTypes: ['client_credentials'], scopes: ['tokens:read'] });
+    const billing = await clients().createClient({
+      orgId: 'hooli',
+      name: 'billing',
+      grantTypes: ['client_credentials'],
+      scopes: ['tokens:read'],
+    });
     const providerId = randomUUID();
-    const granted = await admin(['grant-tokens', '--id', billing.clientId, '--providers', `github,${providerId}`, '--subjects', 'users:alice,bob', '--max-scopes', 'read:org', '--max-lifetime', '600', '--json']);
+    const granted = await admin([
+      'grant-tokens',
+      '--id',
+      billing.clientId,
+      '--providers',
+      `github,${providerId}`,
+      '--subjects',
+      'users:alice,bob',
+      '--max-scopes',
+      'read:org',
+      '--max-lifetime',
+      '600',
+      '--json',
+    ]);
     expect(granted.code).toBe(0);
     const grant = JSON.parse(granted.stdout) as { id: string };
-    expect(grant).toMatchObject({ clientId: billing.clientId, providers: { ids: [providerId], types: ['github'] }, subjects: { mode: 'users', users: ['alice', 'bob'] }, maxScopes: ['read:org'], maxLifetimeSeconds: 600 });
+    expect(grant).toMatchObject({
+      clientId: billing.clientId,
+      providers: { ids: [providerId], types: ['github'] },
+      subjects: { mode: 'users', users: ['alice', 'bob'] },
+      maxScopes: ['read:org'],
+      maxLifetimeSeconds: 600,
+    });
     const listed = await admin(['list-token-grants', '--org', 'hooli']);
     expect(listed.code).toBe(0);
     expect(listed.stdout).toContain(grant.id);
     expect(listed.stdout).toContain('users:alice,bob');
     // Wrong usage names what is wrong (exit 2); an unknown client is exit 1.
-    const bad = await admin(['grant-tokens', '--id', billing.clientId, '--providers', '*', '--subjects', 'everyone']);
+    const bad = await admin([
+      'grant-tokens',
+      '--id',
+      billing.clientId,
+      '--providers',
+      '*',
+      '--subjects',
+      'everyone',
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--subjects must be self, org or users:');
-    expect((await admin(['grant-tokens', '--id', 'nobody', '--providers', '*', '--subjects', 'org'])).code).toBe(1);
+    expect(
+      (await admin(['grant-tokens', '--id', 'nobody', '--providers', '*', '--subjects', 'org'])).code,
+    ).toBe(1);
     expect((await admin(['withdraw-token-grant', '--org', 'hooli', '--grant', grant.id])).code).toBe(0);
     const again = await admin(['withdraw-token-grant', '--org', 'hooli', '--grant', grant.id]);
     expect(again.code).toBe(1);
@@ -561,12 +648,36 @@ describe('the admin CLI', () => {
     // A serve recorded by the token path (fingerprinted with the same pepper), read back by the tool.
     const token = `canary-provider-token-${randomBytes(8).toString('hex')}`;
     const ledger = new TokenLedger(tokensDs, new TokenFingerprinter(Buffer.from(pepper, 'base64')));
-    ledger.record({ orgId: 'hooli', consumer: billing.clientId, subject: 'alice', authorizationId: randomUUID(), providerId, path: 'bus', attenuated: false, expiresAt: null, token });
+    ledger.record({
+      orgId: 'hooli',
+      consumer: billing.clientId,
+      subject: 'alice',
+      authorizationId: randomUUID(),
+      providerId,
+      path: 'bus',
+      attenuated: false,
+      expiresAt: null,
+      token,
+    });
     await ledger.close();
-    const read = await admin(['ledger', '--org', 'hooli', '--subject', 'alice', '--since', '2020-01-01T00:00:00Z', '--json']);
+    const read = await admin([
+      'ledger',
+      '--org',
+      'hooli',
+      '--subject',
+      'alice',
+      '--since',
+      '2020-01-01T00:00:00Z',
+      '--json',
+    ]);
     expect(read.code).toBe(0);
     const page = JSON.parse(read.stdout) as { items: { consumer: string; tokenFingerprint: string }[] };
-    expect(page.items).toEqual([expect.objectContaining({ consumer: billing.clientId, tokenFingerprint: new TokenFingerprinter(Buffer.from(pepper, 'base64')).ofToken(token) })]);
+    expect(page.items).toEqual([
+      expect.objectContaining({
+        consumer: billing.clientId,
+        tokenFingerprint: new TokenFingerprinter(Buffer.from(pepper, 'base64')).ofToken(token),
+      }),
+    ]);
     expect(read.stdout).not.toContain(token);
     expect((await admin(['ledger', '--org', 'hooli', '--since', 'yesterday'])).code).toBe(2);
   }, 60_000);

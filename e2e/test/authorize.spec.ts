@@ -43,17 +43,43 @@ describe('authorization code flow through the upstream sign-in', () => {
     gateway = new ServiceProcess('gateway', port, env).start();
     registry = new ServiceProcess('provider-registry', await freePort(), env).start();
     await Promise.all([broker.ready(), gateway.ready(), registry.ready()]);
-    const ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-admin')).initialize();
+    const ds = await new DataSource(
+      domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-admin'),
+    ).initialize();
     try {
       const clients = new ClientsService(ds, new KeyedHasher(Buffer.from(PEPPER, 'base64')));
       await clients.ensureOrg('org-b', 'Org B');
-      const firstParty = { grantTypes: ['authorization_code', 'refresh_token'] as const, redirectUris: [APP_REDIRECT] };
-      app = await clients.createClient({ orgId: 'default', name: 'web app', scopes: ['providers:read', 'tokens:read'], ...firstParty, grantTypes: [...firstParty.grantTypes] });
-      appB = await clients.createClient({ orgId: 'org-b', name: 'web app B', scopes: ['providers:read'], ...firstParty, grantTypes: [...firstParty.grantTypes] });
-      serviceOnly = await clients.createClient({ orgId: 'default', name: 'service', grantTypes: ['client_credentials'], scopes: ['providers:read'], redirectUris: [APP_REDIRECT] });
+      const firstParty = {
+        grantTypes: ['authorization_code', 'refresh_token'] as const,
+        redirectUris: [APP_REDIRECT],
+      };
+      app = await clients.createClient({
+        orgId: 'default',
+        name: 'web app',
+        scopes: ['providers:read', 'tokens:read'],
+        ...firstParty,
+        grantTypes: [...firstParty.grantTypes],
+      });
+      appB = await clients.createClient({
+        orgId: 'org-b',
+        name: 'web app B',
+        scopes: ['providers:read'],
+        ...firstParty,
+        grantTypes: [...firstParty.grantTypes],
+      });
+      serviceOnly = await clients.createClient({
+        orgId: 'default',
+        name: 'service',
+        grantTypes: ['client_credentials'],
+        scopes: ['providers:read'],
+        redirectUris: [APP_REDIRECT],
+      });
       // Only invited people may sign in (the default policy): invite them, with what each may do.
       const users = new UsersService(ds);
-      await users.upsert('default', { sub: 'ada', email: 'ada@example.test' }, ['providers:read', 'tokens:read']);
+      await users.upsert('default', { sub: 'ada', email: 'ada@example.test' }, [
+        'providers:read',
+        'tokens:read',
+      ]);
       await users.upsert('default', { sub: 'grace', email: 'grace@example.test' }, ['providers:read']);
       await users.upsert('org-b', { sub: 'ada-at-b', email: 'ada@example.test' }, ['providers:read']);
     } finally {
@@ -67,13 +93,20 @@ describe('authorization code flow through the upstream sign-in', () => {
   });
 
   function client(a: App): Promise<oidc.Configuration> {
-    return oidc.discovery(new URL(base), a.clientId, { id_token_signed_response_alg: 'ES256' }, oidc.ClientSecretPost(a.clientSecret), {
-      execute: [oidc.allowInsecureRequests],
-    });
+    return oidc.discovery(
+      new URL(base),
+      a.clientId,
+      { id_token_signed_response_alg: 'ES256' },
+      oidc.ClientSecretPost(a.clientSecret),
+      {
+        execute: [oidc.allowInsecureRequests],
+      },
+    );
   }
 
   /** Follows the browser flow from `url`, signing in as `email`, until the app's redirect URI. */
-  const signIn = (url: string, email = 'ada@example.test'): Promise<URL> => signInAtDemoIdp(url, email, (u) => u.startsWith(APP_REDIRECT));
+  const signIn = (url: string, email = 'ada@example.test'): Promise<URL> =>
+    signInAtDemoIdp(url, email, (u) => u.startsWith(APP_REDIRECT));
 
   async function authorizationUrl(config: oidc.Configuration, scope = 'openid providers:read') {
     const verifier = oidc.randomPKCECodeVerifier();
@@ -99,11 +132,17 @@ describe('authorization code flow through the upstream sign-in', () => {
       expectedState: request.state,
       expectedNonce: request.nonce,
     });
-    seen.push(callback.searchParams.get('code') ?? '', tokens.access_token, tokens.refresh_token ?? '', tokens.id_token ?? '');
+    seen.push(
+      callback.searchParams.get('code') ?? '',
+      tokens.access_token,
+      tokens.refresh_token ?? '',
+      tokens.id_token ?? '',
+    );
     return { config, tokens, callback, request };
   }
 
-  const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
+  const claimsOf = (jwt: string) =>
+    JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
 
   it('advertises the code flow in its discovery documents', async () => {
     for (const path of ['.well-known/oauth-authorization-server', '.well-known/openid-configuration']) {
@@ -111,7 +150,12 @@ describe('authorization code flow through the upstream sign-in', () => {
       expect(metadata).toMatchObject({
         issuer: base,
         authorization_endpoint: `${base}/api/v1/oauth/authorize`,
-        grant_types_supported: ['client_credentials', 'authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:token-exchange'],
+        grant_types_supported: [
+          'client_credentials',
+          'authorization_code',
+          'refresh_token',
+          'urn:ietf:params:oauth:grant-type:token-exchange',
+        ],
         response_types_supported: ['code'],
         code_challenge_methods_supported: ['S256'],
         authorization_response_iss_parameter_supported: true,
@@ -126,24 +170,52 @@ describe('authorization code flow through the upstream sign-in', () => {
     expect(callback.searchParams.get('iss')).toBe(base);
     expect(tokens.refresh_token).toEqual(expect.any(String));
     const idClaims = tokens.claims();
-    expect(idClaims).toMatchObject({ iss: base, aud: app.clientId, nonce: request.nonce, email: 'ada@example.test', name: 'Ada Lovelace' });
+    expect(idClaims).toMatchObject({
+      iss: base,
+      aud: app.clientId,
+      nonce: request.nonce,
+      email: 'ada@example.test',
+      name: 'Ada Lovelace',
+    });
     expect(idClaims?.sub).toBe('ada');
-    expect(claimsOf(tokens.access_token)).toMatchObject({ sub: idClaims?.sub, org_id: 'default', client_id: app.clientId, scope: 'openid providers:read' });
+    expect(claimsOf(tokens.access_token)).toMatchObject({
+      sub: idClaims?.sub,
+      org_id: 'default',
+      client_id: app.clientId,
+      scope: 'openid providers:read',
+    });
 
     // The person is a user of the app's org, and the token works on the API within its scope.
-    const userinfo = await fetch(`${base}/api/v1/oauth/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
-    expect(await userinfo.json()).toMatchObject({ sub: idClaims?.sub, email: 'ada@example.test', given_name: 'Ada', family_name: 'Lovelace', name: 'Ada Lovelace' });
-    const providers = await fetch(`${base}/api/v2/externalOAuth/providers/`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    const userinfo = await fetch(`${base}/api/v1/oauth/userinfo`, {
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
+    expect(await userinfo.json()).toMatchObject({
+      sub: idClaims?.sub,
+      email: 'ada@example.test',
+      given_name: 'Ada',
+      family_name: 'Lovelace',
+      name: 'Ada Lovelace',
+    });
+    const providers = await fetch(`${base}/api/v2/externalOAuth/providers/`, {
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
     expect(providers.status).toBe(200);
     expect(await providers.json()).toEqual({ data: [] });
   });
 
   it('makes a code single-use: a second redemption fails and revokes what the first produced', async () => {
     const { config, tokens, callback, request } = await signedIn();
-    await expect(oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: request.verifier, expectedState: request.state })).rejects.toMatchObject({
+    await expect(
+      oidc.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: request.verifier,
+        expectedState: request.state,
+      }),
+    ).rejects.toMatchObject({
       error: 'invalid_grant',
     });
-    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token ?? '')).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token ?? '')).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
   });
 
   it('refuses a wrong PKCE verifier and another client’s redemption', async () => {
@@ -156,7 +228,14 @@ describe('authorization code flow through the upstream sign-in', () => {
       fetch(`${base}/api/v1/oauth/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: APP_REDIRECT, client_id: a.clientId, client_secret: a.clientSecret }),
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          code_verifier: verifier,
+          redirect_uri: APP_REDIRECT,
+          client_id: a.clientId,
+          client_secret: a.clientSecret,
+        }),
       });
     const otherClient = await redeem(appB, request.verifier);
     expect(otherClient.status).toBe(400);
@@ -171,7 +250,14 @@ describe('authorization code flow through the upstream sign-in', () => {
     const wrongVerifier = await fetch(`${base}/api/v1/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: secondCode, code_verifier: oidc.randomPKCECodeVerifier(), redirect_uri: APP_REDIRECT, client_id: app.clientId, client_secret: app.clientSecret }),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: secondCode,
+        code_verifier: oidc.randomPKCECodeVerifier(),
+        redirect_uri: APP_REDIRECT,
+        client_id: app.clientId,
+        client_secret: app.clientSecret,
+      }),
     });
     expect(wrongVerifier.status).toBe(400);
     expect(await wrongVerifier.json()).toMatchObject({ error: 'invalid_grant' });
@@ -189,24 +275,38 @@ describe('authorization code flow through the upstream sign-in', () => {
 
     await expect(oidc.refreshTokenGrant(config, first)).rejects.toMatchObject({ error: 'invalid_grant' });
     // The reuse revoked the family: the newest token is dead too.
-    await expect(oidc.refreshTokenGrant(config, third.refresh_token ?? '')).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.refreshTokenGrant(config, third.refresh_token ?? '')).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
   });
 
   it('lets at most one of two concurrent refreshes with the same token succeed', async () => {
     const { config, tokens } = await signedIn();
-    const outcomes = await Promise.allSettled([oidc.refreshTokenGrant(config, tokens.refresh_token ?? ''), oidc.refreshTokenGrant(config, tokens.refresh_token ?? '')]);
-    const won = outcomes.filter((o): o is PromiseFulfilledResult<oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers> => o.status === 'fulfilled');
+    const outcomes = await Promise.allSettled([
+      oidc.refreshTokenGrant(config, tokens.refresh_token ?? ''),
+      oidc.refreshTokenGrant(config, tokens.refresh_token ?? ''),
+    ]);
+    const won = outcomes.filter(
+      (o): o is PromiseFulfilledResult<oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers> =>
+        o.status === 'fulfilled',
+    );
     expect(won).toHaveLength(1);
     const lost = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
     expect(lost.reason).toMatchObject({ error: 'invalid_grant' });
     seen.push(won[0].value.refresh_token ?? '');
     // The second use was a reuse: the winner's new refresh token belongs to a revoked family.
-    await expect(oidc.refreshTokenGrant(config, won[0].value.refresh_token ?? '')).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.refreshTokenGrant(config, won[0].value.refresh_token ?? '')).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
   });
 
   it('signs the person in as the invited user of the app’s org', async () => {
     const { tokens } = await signedIn(appB, 'ada@example.test');
-    expect(claimsOf(tokens.access_token)).toMatchObject({ sub: 'ada-at-b', org_id: 'org-b', client_id: appB.clientId });
+    expect(claimsOf(tokens.access_token)).toMatchObject({
+      sub: 'ada-at-b',
+      org_id: 'org-b',
+      client_id: appB.clientId,
+    });
     const { tokens: grace } = await signedIn(app, 'grace@example.test');
     expect(claimsOf(grace.access_token)['sub']).toBe('grace');
   });
@@ -252,7 +352,9 @@ describe('authorization code flow through the upstream sign-in', () => {
     }
     const serviceConfig = await client(serviceOnly);
     const notAllowed = await fetch((await authorizationUrl(serviceConfig)).url, { redirect: 'manual' });
-    expect(new URL(notAllowed.headers.get('location') ?? '').searchParams.get('error')).toBe('unauthorized_client');
+    expect(new URL(notAllowed.headers.get('location') ?? '').searchParams.get('error')).toBe(
+      'unauthorized_client',
+    );
   });
 
   it('returns a refused upstream sign-in to the app as access_denied, once', async () => {

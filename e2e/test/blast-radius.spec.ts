@@ -40,8 +40,12 @@ describe('blast-radius revocation', () => {
   let consumerToken: string;
   let carolUser: string;
 
-  const idp = async (method: string, path: string) => (await fetch(`${system.idp.issuer}/__test/${path}`, { method })).json() as Promise<Record<string, number>>;
-  const jobOf = async (id: string): Promise<Job> => (await (await system.api(`/api/v1/oauth/admin/revocation-jobs/${id}`, admin)).json()) as Job;
+  const idp = async (method: string, path: string) =>
+    (await fetch(`${system.idp.issuer}/__test/${path}`, { method })).json() as Promise<
+      Record<string, number>
+    >;
+  const jobOf = async (id: string): Promise<Job> =>
+    (await (await system.api(`/api/v1/oauth/admin/revocation-jobs/${id}`, admin)).json()) as Job;
   const runJob = async (body: Record<string, string>): Promise<Job> => {
     const res = await system.api('/api/v1/oauth/admin/revocation-jobs', admin, { method: 'POST', body });
     expect(res.status).toBe(202);
@@ -56,7 +60,12 @@ describe('blast-radius revocation', () => {
       () => 'served',
       (e: { code?: string }) => e.code ?? 'error',
     );
-  const rest = async (auth: string, authorizationId: string) => (await system.api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token`, auth, { method: 'POST' })).status;
+  const rest = async (auth: string, authorizationId: string) =>
+    (
+      await system.api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token`, auth, {
+        method: 'POST',
+      })
+    ).status;
   const exchange = async (subject: string, authorizationId: string) => {
     const res = await system.tokenRequest({
       grant_type: EXCHANGE,
@@ -83,18 +92,42 @@ describe('blast-radius revocation', () => {
         clientId: 'broker-provider-3',
         clientSecret: system.providerSecret,
         scopes: ['openid', 'email', 'offline_access'],
-        endpoints: { authorizationUrl: `${system.idp.issuer}/auth`, tokenUrl: `${system.idp.issuer}/token`, userinfoUrl: `${system.idp.issuer}/me` },
+        endpoints: {
+          authorizationUrl: `${system.idp.issuer}/auth`,
+          tokenUrl: `${system.idp.issuer}/token`,
+          userinfoUrl: `${system.idp.issuer}/me`,
+        },
       },
     });
     expect(plain.status).toBe(201);
     providers['cannot-revoke'] = ((await plain.json()) as { id: string }).id;
-    for (const sub of ['carol', 'bob']) await system.users.upsert('default', { sub, email: `${sub}@example.test` }, ['tokens:read', 'authorizations:read']);
-    carolUser = await system.delegatedToken(admin, 'carol', ['authorizations:read', 'authorizations:write', 'tokens:read']);
-    const bobUser = await system.delegatedToken(admin, 'bob', ['authorizations:read', 'authorizations:write', 'tokens:read']);
-    for (const [name, id] of Object.entries(providers)) carol[name] = await system.linkAccount(carolUser, id, 'carol@example.test');
+    for (const sub of ['carol', 'bob'])
+      await system.users.upsert('default', { sub, email: `${sub}@example.test` }, [
+        'tokens:read',
+        'authorizations:read',
+      ]);
+    carolUser = await system.delegatedToken(admin, 'carol', [
+      'authorizations:read',
+      'authorizations:write',
+      'tokens:read',
+    ]);
+    const bobUser = await system.delegatedToken(admin, 'bob', [
+      'authorizations:read',
+      'authorizations:write',
+      'tokens:read',
+    ]);
+    for (const [name, id] of Object.entries(providers))
+      carol[name] = await system.linkAccount(carolUser, id, 'carol@example.test');
     bobLink = await system.linkAccount(bobUser, providers['revokes-1'], 'bob@example.test');
-    consumer = await system.createClient({ orgId: 'default', grantTypes: ['client_credentials'], scopes: ['tokens:read'] });
-    const granted = await system.api(`/api/v1/oauth/admin/clients/${consumer.clientId}/token-grants`, admin, { method: 'POST', body: { providers: '*', subjects: { mode: 'org' } } });
+    consumer = await system.createClient({
+      orgId: 'default',
+      grantTypes: ['client_credentials'],
+      scopes: ['tokens:read'],
+    });
+    const granted = await system.api(`/api/v1/oauth/admin/clients/${consumer.clientId}/token-grants`, admin, {
+      method: 'POST',
+      body: { providers: '*', subjects: { mode: 'org' } },
+    });
     expect(granted.status).toBe(201);
     consumerToken = await system.clientToken(consumer);
   });
@@ -113,9 +146,19 @@ describe('blast-radius revocation', () => {
     const started = Date.now();
     const job = await runJob({ user: 'carol', reason: 'laptop stolen' });
     expect(job).toMatchObject({ status: 'done', target: { kind: 'user', id: 'carol' } });
-    expect(job.report).toMatchObject({ revokedUpstream: 2, removedLocally: 3, brokerTokensRevoked: true, failures: [] });
+    expect(job.report).toMatchObject({
+      revokedUpstream: 2,
+      removedLocally: 3,
+      brokerTokensRevoked: true,
+      failures: [],
+    });
     expect(job.report.notRevokedUpstream).toEqual([
-      expect.objectContaining({ authorizationId: carol['cannot-revoke'], providerId: providers['cannot-revoke'], userId: 'carol', reason: expect.stringMatching(/not supported/) }),
+      expect.objectContaining({
+        authorizationId: carol['cannot-revoke'],
+        providerId: providers['cannot-revoke'],
+        userId: 'carol',
+        reason: expect.stringMatching(/not supported/),
+      }),
     ]);
     // Counted at the peer: one confirmed revocation per revocable link.
     expect((await idp('GET', 'events'))['revocation.success']).toBe(2);
@@ -129,7 +172,9 @@ describe('blast-radius revocation', () => {
       }
       return true;
     });
-    process.stdout.write(`blast radius: job done and access gone on every path ${Date.now() - started} ms after the call (paths checked in ${tookMs} ms)\n`);
+    process.stdout.write(
+      `blast radius: job done and access gone on every path ${Date.now() - started} ms after the call (paths checked in ${tookMs} ms)\n`,
+    );
     expect(Date.now() - started).toBeLessThan(5_000 + 10_000); // the job itself, then the 5 s bound above
     // Someone else's link is untouched.
     expect(await bus(consumerToken, bobLink)).toBe('served');
@@ -138,29 +183,66 @@ describe('blast-radius revocation', () => {
   it('takes everything of a consumer: grants withdrawn, its broker tokens revoked, and the provider tokens it still holds listed', async () => {
     expect(await bus(consumerToken, bobLink)).toBe('served');
     const job = await runJob({ consumer: consumer.clientId });
-    expect(job).toMatchObject({ status: 'done', report: { grantsWithdrawn: 1, brokerTokensRevoked: true, failures: [] } });
-    expect(job.report.notRevokedUpstream).toEqual(expect.arrayContaining([expect.objectContaining({ authorizationId: bobLink, userId: 'bob', reason: expect.stringContaining('stays valid at the provider') })]));
+    expect(job).toMatchObject({
+      status: 'done',
+      report: { grantsWithdrawn: 1, brokerTokensRevoked: true, failures: [] },
+    });
+    expect(job.report.notRevokedUpstream).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          authorizationId: bobLink,
+          userId: 'bob',
+          reason: expect.stringContaining('stays valid at the provider'),
+        }),
+      ]),
+    );
     await BrokerSystem.within(5_000, async () => (await bus(consumerToken, bobLink)) === 'UNAUTHENTICATED');
     // A token issued afterwards (the revocation covers tokens issued up to 2 s after the call) is served nothing: no grant any more.
     let refused: unknown;
     await BrokerSystem.within(8_000, async () => {
-      refused = await system.bus.request('tokens.acquire', { authorizationId: bobLink }, { auth: await system.clientToken(consumer) }).catch((e: unknown) => e);
+      refused = await system.bus
+        .request('tokens.acquire', { authorizationId: bobLink }, { auth: await system.clientToken(consumer) })
+        .catch((e: unknown) => e);
       return (refused as { code?: string }).code !== 'UNAUTHENTICATED';
     });
-    expect(refused).toMatchObject({ code: 'FORBIDDEN', fields: [expect.objectContaining({ name: 'policy.grant' })] });
+    expect(refused).toMatchObject({
+      code: 'FORBIDDEN',
+      fields: [expect.objectContaining({ name: 'policy.grant' })],
+    });
   });
 
   it('takes everything at a provider, refuses a malformed request with 422 and another org’s job with 404', async () => {
     await idp('POST', 'reset');
     const job = await runJob({ provider: providers['revokes-1'] });
-    expect(job.report).toMatchObject({ revokedUpstream: 1, removedLocally: 1, notRevokedUpstream: [], failures: [] });
+    expect(job.report).toMatchObject({
+      revokedUpstream: 1,
+      removedLocally: 1,
+      notRevokedUpstream: [],
+      failures: [],
+    });
     expect((await idp('GET', 'events'))['revocation.success']).toBe(1);
     expect(await bus(admin, bobLink)).toBe('NOT_FOUND');
-    const bad = await system.api('/api/v1/oauth/admin/revocation-jobs', admin, { method: 'POST', body: { user: 'x', provider: providers['revokes-2'] } });
+    const bad = await system.api('/api/v1/oauth/admin/revocation-jobs', admin, {
+      method: 'POST',
+      body: { user: 'x', provider: providers['revokes-2'] },
+    });
     expect(bad.status).toBe(422);
     expect((await system.api('/api/v1/oauth/admin/revocation-jobs/not-a-uuid', admin)).status).toBe(422);
-    expect((await system.api('/api/v1/oauth/admin/revocation-jobs/00000000-0000-4000-8000-000000000000', admin)).status).toBe(404);
-    const notAdmin = await system.api('/api/v1/oauth/admin/revocation-jobs', await system.clientToken(await system.createClient({ orgId: 'default', grantTypes: ['client_credentials'], scopes: ['tokens:read'] })), { method: 'POST', body: { user: 'bob' } });
+    expect(
+      (await system.api('/api/v1/oauth/admin/revocation-jobs/00000000-0000-4000-8000-000000000000', admin))
+        .status,
+    ).toBe(404);
+    const notAdmin = await system.api(
+      '/api/v1/oauth/admin/revocation-jobs',
+      await system.clientToken(
+        await system.createClient({
+          orgId: 'default',
+          grantTypes: ['client_credentials'],
+          scopes: ['tokens:read'],
+        }),
+      ),
+      { method: 'POST', body: { user: 'bob' } },
+    );
     expect(notAdmin.status).toBe(403);
   });
 });

@@ -152,14 +152,23 @@ export class BrokerSystem {
    * provider); the new authorization's id.
    */
   async linkAccount(userToken: string, providerId: string, email: string): Promise<string> {
-    const start = await this.api(`/api/v2/externalOAuth/providers/${providerId}/authorize/`, userToken, { method: 'POST' });
+    const start = await this.api(`/api/v2/externalOAuth/providers/${providerId}/authorize/`, userToken, {
+      method: 'POST',
+    });
     if (start.status !== 200) throw new Error(`consent not started: ${start.status} ${await start.text()}`);
     const { redirectUrl } = (await start.json()) as { redirectUrl: string };
-    const back = await signInAtDemoIdp(redirectUrl, email, (u) => u.startsWith(`${this.base}/api/v2/externalOAuth/providers/callback`));
+    const back = await signInAtDemoIdp(redirectUrl, email, (u) =>
+      u.startsWith(`${this.base}/api/v2/externalOAuth/providers/callback`),
+    );
     const iss = back.searchParams.get('iss');
     const done = await this.api('/api/v2/externalOAuth/providers/callback/', userToken, {
       method: 'POST',
-      body: { code: back.searchParams.get('code'), state: back.searchParams.get('state'), providerId, ...(iss ? { iss } : {}) },
+      body: {
+        code: back.searchParams.get('code'),
+        state: back.searchParams.get('state'),
+        providerId,
+        ...(iss ? { iss } : {}),
+      },
     });
     if (done.status !== 200) throw new Error(`consent not completed: ${done.status} ${await done.text()}`);
     return ((await done.json()) as { authorizedProvider: { id: string } }).authorizedProvider.id;

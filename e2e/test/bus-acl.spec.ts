@@ -15,7 +15,11 @@ const ACL_SCRIPT = join(__dirname, '..', '..', 'scripts', 'lib', 'redis-acl.mjs'
 
 /** The rules scripts/lib/redis-acl.mjs gives each service and consumer (what npm start and operators apply). */
 function aclRules(prefix: string, consumers: string[]): Map<string, string[]> {
-  const out = execFileSync(process.execPath, [ACL_SCRIPT, '--prefix', prefix, ...consumers.flatMap((c) => ['--consumer', c]), '--json'], { encoding: 'utf8' });
+  const out = execFileSync(
+    process.execPath,
+    [ACL_SCRIPT, '--prefix', prefix, ...consumers.flatMap((c) => ['--consumer', c]), '--json'],
+    { encoding: 'utf8' },
+  );
   return new Map((JSON.parse(out) as { user: string; rules: string[] }[]).map((u) => [u.user, u.rules]));
 }
 
@@ -49,7 +53,11 @@ describe('Redis ACL users: services and consumers each limited to their own keys
       redisUrl: consumers[name].url,
       ...consumerKeys(env),
       prefix: prefix(),
-      credentials: { tokenUrl: `${base}/api/v1/oauth/token`, clientId: consumers[name].clientId, clientSecret: consumers[name].clientSecret },
+      credentials: {
+        tokenUrl: `${base}/api/v1/oauth/token`,
+        clientId: consumers[name].clientId,
+        clientSecret: consumers[name].clientSecret,
+      },
       name,
       logger: { warn: () => undefined },
       defaultTimeoutMs: 10_000,
@@ -64,28 +72,46 @@ describe('Redis ACL users: services and consumers each limited to their own keys
     const rules = aclRules(prefix(), ['consumer-a', 'consumer-b']);
     const created: { name: string; password: string; rules: string[] }[] = [];
     for (const app of APPS) {
-      const user = { name: `${prefix()}-${app}`, password: randomBytes(16).toString('hex'), rules: rules.get(app) ?? [] };
+      const user = {
+        name: `${prefix()}-${app}`,
+        password: randomBytes(16).toString('hex'),
+        rules: rules.get(app) ?? [],
+      };
       created.push(user);
       env[`REDIS_URL__${app.replace(/-/g, '_')}`] = userUrl(redisUrl, user.name, user.password);
     }
     const ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-acl')).initialize();
     for (const name of ['consumer-a', 'consumer-b']) {
-      const user = { name: `${prefix()}-${name}`, password: randomBytes(16).toString('hex'), rules: rules.get(name) ?? [] };
+      const user = {
+        name: `${prefix()}-${name}`,
+        password: randomBytes(16).toString('hex'),
+        rules: rules.get(name) ?? [],
+      };
       created.push(user);
       consumers[name] = { url: userUrl(redisUrl, user.name, user.password), clientId: '', clientSecret: '' };
     }
     const setup = new IORedis(redisUrl);
-    for (const user of created) await setup.call('ACL', 'SETUSER', user.name, 'reset', ...user.rules, `>${user.password}`);
+    for (const user of created)
+      await setup.call('ACL', 'SETUSER', user.name, 'reset', ...user.rules, `>${user.password}`);
     setup.disconnect();
     users.push(...created.map((u) => u.name));
     // envForApp gives each service its own REDIS_URL__<app>: none of them runs as the default user.
     services.push(new ServiceProcess('token-broker', await freePort(), env).start());
     await services[0].ready();
-    services.push(new ServiceProcess('provider-registry', await freePort(), env).start(), new ServiceProcess('worker', await freePort(), env).start(), new ServiceProcess('gateway', port, env).start());
+    services.push(
+      new ServiceProcess('provider-registry', await freePort(), env).start(),
+      new ServiceProcess('worker', await freePort(), env).start(),
+      new ServiceProcess('gateway', port, env).start(),
+    );
     await Promise.all(services.map((s) => s.ready()));
     const clients = new ClientsService(ds, new KeyedHasher(Buffer.from(env['SECRET_PEPPER'], 'base64')));
     for (const name of ['consumer-a', 'consumer-b']) {
-      const client = await clients.createClient({ orgId: 'default', name, grantTypes: ['client_credentials'], scopes: ['tokens:read'] });
+      const client = await clients.createClient({
+        orgId: 'default',
+        name,
+        grantTypes: ['client_credentials'],
+        scopes: ['tokens:read'],
+      });
       consumers[name].clientId = client.clientId;
       consumers[name].clientSecret = client.clientSecret;
     }
@@ -104,21 +130,40 @@ describe('Redis ACL users: services and consumers each limited to their own keys
     const token = await fetch(`${base}/api/v1/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'admin', client_secret: ADMIN_SECRET }),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: 'admin',
+        client_secret: ADMIN_SECRET,
+      }),
     });
     expect(token.status).toBe(200);
     const bearer = ((await token.json()) as { access_token: string }).access_token;
-    const stats = await fetch(`${base}/api/v2/externalOAuth/jobs/`, { method: 'POST', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: '{"type":"STATS"}' });
+    const stats = await fetch(`${base}/api/v2/externalOAuth/jobs/`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+      body: '{"type":"STATS"}',
+    });
     expect(stats.status).toBe(202);
     const location = ((await stats.json()) as { location: string }).location;
-    await until(async () => ((await (await fetch(`${base}${location}`, { headers: { authorization: `Bearer ${bearer}` } })).json()) as { status: string }).status === 'COMPLETED', 20_000, 'the worker to run the job');
+    await until(
+      async () =>
+        (
+          (await (
+            await fetch(`${base}${location}`, { headers: { authorization: `Bearer ${bearer}` } })
+          ).json()) as { status: string }
+        ).status === 'COMPLETED',
+      20_000,
+      'the worker to run the job',
+    );
     for (const s of services) expect(s.output.join('')).not.toMatch(/NOPERM/);
   });
 
   it('serves a consumer through its own ACL user', async () => {
     const client = await connectConsumer('consumer-a');
     try {
-      const err = await client.acquire({ authorizationId: '00000000-0000-4000-8000-000000000000' }).catch((e: unknown) => e);
+      const err = await client
+        .acquire({ authorizationId: '00000000-0000-4000-8000-000000000000' })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(BrokerClientError);
       expect((err as BrokerClientError).code).toBe('NOT_FOUND'); // the broker's own answer: the round trip works
       expect(client.stats().subscribed).toBe(true);
@@ -157,10 +202,20 @@ describe('Redis ACL users: services and consumers each limited to their own keys
           () => undefined,
           (e: unknown) => e as Error,
         );
-        expect({ what, refused: err?.message.startsWith('NOPERM') ?? false }).toEqual({ what, refused: true });
+        expect({ what, refused: err?.message.startsWith('NOPERM') ?? false }).toEqual({
+          what,
+          refused: true,
+        });
       }
-      for (const channel of [`${p}:bus:reply:consumer-a:x`, `${p}:bus:reply:gateway:x`, `${p}:bus:reply:token-broker:x`]) {
-        const sub = new IORedis(consumers['consumer-b'].url, { enableReadyCheck: false, maxRetriesPerRequest: 1 });
+      for (const channel of [
+        `${p}:bus:reply:consumer-a:x`,
+        `${p}:bus:reply:gateway:x`,
+        `${p}:bus:reply:token-broker:x`,
+      ]) {
+        const sub = new IORedis(consumers['consumer-b'].url, {
+          enableReadyCheck: false,
+          maxRetriesPerRequest: 1,
+        });
         await expect(sub.subscribe(channel)).rejects.toThrow(/NOPERM/);
         await expect(sub.psubscribe(`${p}:*`)).rejects.toThrow(/NOPERM/);
         sub.disconnect();
@@ -178,11 +233,18 @@ describe('Redis ACL users: services and consumers each limited to their own keys
     await monitor.start();
     const b = new IORedis(consumers['consumer-b'].url, { enableReadyCheck: false, maxRetriesPerRequest: 1 });
     const heard: string[] = [];
-    const bSub = new IORedis(consumers['consumer-b'].url, { enableReadyCheck: false, maxRetriesPerRequest: 1 });
+    const bSub = new IORedis(consumers['consumer-b'].url, {
+      enableReadyCheck: false,
+      maxRetriesPerRequest: 1,
+    });
     bSub.on('message', (_c: string, m: string) => heard.push(m));
     try {
       await a.acquire({ authorizationId: '00000000-0000-4000-8000-000000000001' }).catch(() => undefined);
-      await until(() => monitor.seen.some((s) => s.envelope.r?.includes(':consumer-a:')), 3_000, 'A’s request');
+      await until(
+        () => monitor.seen.some((s) => s.envelope.r?.includes(':consumer-a:')),
+        3_000,
+        'A’s request',
+      );
       const fromA = monitor.seen.find((s) => s.envelope.r?.includes(':consumer-a:'));
       if (!fromA) throw new Error('not captured');
       // B cannot listen where A's replies go.
@@ -190,10 +252,16 @@ describe('Redis ACL users: services and consumers each limited to their own keys
       // B re-sends A's request to be answered on B's own channel, and byte for byte: nothing comes back to B.
       const mine = `${prefix()}:bus:reply:consumer-b:${randomBytes(4).toString('hex')}`;
       await bSub.subscribe(mine);
-      await b.rpush(`${prefix()}:bus:req:token-broker`, JSON.stringify({ ...fromA.envelope, r: mine }), fromA.raw);
+      await b.rpush(
+        `${prefix()}:bus:req:token-broker`,
+        JSON.stringify({ ...fromA.envelope, r: mine }),
+        fromA.raw,
+      );
       await sleep(1_000);
       expect(heard).toEqual([]);
-      expect(await b.llen(`${prefix()}:bus:req:token-broker`).catch((e: Error) => e.message)).toMatch(/NOPERM/);
+      expect(await b.llen(`${prefix()}:bus:req:token-broker`).catch((e: Error) => e.message)).toMatch(
+        /NOPERM/,
+      );
     } finally {
       monitor.stop();
       bSub.disconnect();

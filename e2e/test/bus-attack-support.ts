@@ -64,7 +64,9 @@ export class Eavesdropper {
 
   constructor(redisUrl: string) {
     this.redis = new IORedis(redisUrl);
-    this.redis.on('pmessage', (_p: string, channel: string, message: string) => this.heard.push({ channel, message }));
+    this.redis.on('pmessage', (_p: string, channel: string, message: string) =>
+      this.heard.push({ channel, message }),
+    );
   }
 
   async listen(pattern: string): Promise<void> {
@@ -77,7 +79,11 @@ export class Eavesdropper {
 }
 
 /** Waits until `check` holds (polling), or fails after `ms`. */
-export async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  ms: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

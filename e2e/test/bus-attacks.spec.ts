@@ -16,7 +16,14 @@ import { createTestDatabase, signInAtDemoIdp, sleep, TestDatabase } from '@broke
 import { DataSource } from 'typeorm';
 import { Eavesdropper, RequestMonitor, until } from './bus-attack-support';
 import { redisSnapshot } from './redis-snapshot';
-import { DemoIdpProcess, ServiceProcess, busClientFor, consumerKeys, freePort, systemEnv } from './service-processes';
+import {
+  DemoIdpProcess,
+  ServiceProcess,
+  busClientFor,
+  consumerKeys,
+  freePort,
+  systemEnv,
+} from './service-processes';
 import { WebhookReceiver } from './setups-system';
 
 const ADMIN_SECRET = randomBytes(32).toString('base64url');
@@ -47,27 +54,52 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
   let receiver: WebhookReceiver;
   const secretsSeen: string[] = [ADMIN_SECRET, PROVIDER_SECRET];
 
-  const form = (body: Record<string, string>) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
+  const form = (body: Record<string, string>) => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(body),
+  });
   const api = (path: string, bearer: string, init: { method?: string; body?: unknown } = {}) =>
     fetch(`${base}${path}`, {
       method: init.method ?? 'GET',
-      headers: { authorization: `Bearer ${bearer}`, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${bearer}`,
+        ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
     });
-  const hooks = async (path: string) => (await (await fetch(`${idp.issuer}/__test/${path}`)).json()) as Record<string, number>;
+  const hooks = async (path: string) =>
+    (await (await fetch(`${idp.issuer}/__test/${path}`)).json()) as Record<string, number>;
   const refreshesAtProvider = async () => (await hooks('events'))['refresh_token.consumed'] ?? 0;
-  const acquire = (id = authorizationId) => bus.request('tokens.acquire', { authorizationId: id, minValiditySeconds: 5 }, { auth: admin, timeoutMs: 10_000 });
+  const acquire = (id = authorizationId) =>
+    bus.request(
+      'tokens.acquire',
+      { authorizationId: id, minValiditySeconds: 5 },
+      { auth: admin, timeoutMs: 10_000 },
+    );
   const prefix = () => env['BUS_PREFIX'];
 
   beforeAll(async () => {
     db = await createTestDatabase('busattacks');
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    idp = new DemoIdpProcess(await freePort(), randomBytes(16).toString('hex'), [`${base}/api/v1/oauth/upstream/callback`], 'broker-gateway', {
-      DEMO_IDP_CLIENTS: JSON.stringify([{ client_id: 'broker-provider', client_secret: PROVIDER_SECRET, redirect_uris: [`${base}/api/v2/externalOAuth/providers/callback/`] }]),
-      DEMO_IDP_ACCESS_TOKEN_TTL: '3600',
-      DEMO_IDP_TEST_HOOKS: '1',
-    });
+    idp = new DemoIdpProcess(
+      await freePort(),
+      randomBytes(16).toString('hex'),
+      [`${base}/api/v1/oauth/upstream/callback`],
+      'broker-gateway',
+      {
+        DEMO_IDP_CLIENTS: JSON.stringify([
+          {
+            client_id: 'broker-provider',
+            client_secret: PROVIDER_SECRET,
+            redirect_uris: [`${base}/api/v2/externalOAuth/providers/callback/`],
+          },
+        ]),
+        DEMO_IDP_ACCESS_TOKEN_TTL: '3600',
+        DEMO_IDP_TEST_HOOKS: '1',
+      },
+    );
     await idp.start();
     receiver = new WebhookReceiver(await freePort());
     await receiver.start();
@@ -79,33 +111,60 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
     });
     services.push(new ServiceProcess('token-broker', await freePort(), env).start());
     await services[0].ready();
-    services.push(new ServiceProcess('provider-registry', await freePort(), env).start(), new ServiceProcess('worker', await freePort(), env).start(), new ServiceProcess('gateway', port, env).start());
+    services.push(
+      new ServiceProcess('provider-registry', await freePort(), env).start(),
+      new ServiceProcess('worker', await freePort(), env).start(),
+      new ServiceProcess('gateway', port, env).start(),
+    );
     await Promise.all(services.map((s) => s.ready()));
     eventsHeard = new IORedis(env['REDIS_URL']);
     eventsHeard.on('message', (_c: string, m: string) => events.push(m));
     await eventsHeard.subscribe(brokerEventsChannel(prefix()));
 
-    const tokenRes = await fetch(`${base}/api/v1/oauth/token`, form({ grant_type: 'client_credentials', client_id: 'admin', client_secret: ADMIN_SECRET }));
+    const tokenRes = await fetch(
+      `${base}/api/v1/oauth/token`,
+      form({ grant_type: 'client_credentials', client_id: 'admin', client_secret: ADMIN_SECRET }),
+    );
     admin = ((await tokenRes.json()) as { access_token: string }).access_token;
     secretsSeen.push(admin);
-    const ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-attacks')).initialize();
+    const ds = await new DataSource(
+      domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-attacks'),
+    ).initialize();
     await new UsersService(ds).upsert('default', { sub: 'alice', email: 'alice@example.test' });
     await ds.destroy();
-    const delegated = await api('/api/v1/oauth/delegated-token', admin, { method: 'POST', body: { sub: 'alice', scopes: ['authorizations:read', 'authorizations:write', 'tokens:read'] } });
+    const delegated = await api('/api/v1/oauth/delegated-token', admin, {
+      method: 'POST',
+      body: { sub: 'alice', scopes: ['authorizations:read', 'authorizations:write', 'tokens:read'] },
+    });
     alice = ((await delegated.json()) as { access_token: string }).access_token;
     const created = await api('/api/v2/externalOAuth/providers/', admin, {
       method: 'POST',
-      body: { type: 'oidc', name: 'Demo', clientId: 'broker-provider', clientSecret: PROVIDER_SECRET, issuer: idp.issuer },
+      body: {
+        type: 'oidc',
+        name: 'Demo',
+        clientId: 'broker-provider',
+        clientSecret: PROVIDER_SECRET,
+        issuer: idp.issuer,
+      },
     });
     expect(created.status).toBe(201);
     providerId = ((await created.json()) as { id: string }).id;
 
-    const start = await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/?state=s1`, alice, { method: 'POST' });
+    const start = await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/?state=s1`, alice, {
+      method: 'POST',
+    });
     const { redirectUrl } = (await start.json()) as { redirectUrl: string };
-    const back = await signInAtDemoIdp(redirectUrl, 'alice@example.test', (u) => u.startsWith(`${base}/api/v2/externalOAuth/providers/callback`));
+    const back = await signInAtDemoIdp(redirectUrl, 'alice@example.test', (u) =>
+      u.startsWith(`${base}/api/v2/externalOAuth/providers/callback`),
+    );
     const done = await api('/api/v2/externalOAuth/providers/callback/', alice, {
       method: 'POST',
-      body: { code: back.searchParams.get('code'), state: back.searchParams.get('state'), providerId, iss: back.searchParams.get('iss') ?? undefined },
+      body: {
+        code: back.searchParams.get('code'),
+        state: back.searchParams.get('state'),
+        providerId,
+        iss: back.searchParams.get('iss') ?? undefined,
+      },
     });
     expect(done.status).toBe(200);
     authorizationId = ((await done.json()) as { authorizedProvider: { id: string } }).authorizedProvider.id;
@@ -144,15 +203,27 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
       for (let i = 0; i < 5; i++) {
         await acquire();
         expect((await api('/api/v2/externalOAuth/providers/', admin)).status).toBe(200);
-        expect((await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, alice, { method: 'POST' })).status).toBe(201);
+        expect(
+          (
+            await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, alice, {
+              method: 'POST',
+            })
+          ).status,
+        ).toBe(201);
       }
       await sleep(500);
       expect(monitor.seen.length).toBeGreaterThanOrEqual(15); // the attacker really saw the traffic
       expect(ears.heard).toEqual([]);
       // What it saw: routing facts and ciphertext only, no token, secret or code.
       for (const seen of monitor.seen) {
-        expect(Object.keys(JSON.parse(seen.raw) as object).sort()).toEqual(expect.arrayContaining(['d', 'e', 'i', 'k', 'p', 's', 'v']));
-        expect(Object.keys(JSON.parse(seen.raw) as object).every((k) => ['v', 'i', 'p', 'd', 'r', 'k', 'e', 's'].includes(k))).toBe(true);
+        expect(Object.keys(JSON.parse(seen.raw) as object).sort()).toEqual(
+          expect.arrayContaining(['d', 'e', 'i', 'k', 'p', 's', 'v']),
+        );
+        expect(
+          Object.keys(JSON.parse(seen.raw) as object).every((k) =>
+            ['v', 'i', 'p', 'd', 'r', 'k', 'e', 's'].includes(k),
+          ),
+        ).toBe(true);
         for (const secret of secretsSeen) expect(seen.raw).not.toContain(secret);
       }
     } finally {
@@ -175,7 +246,10 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
         stolen++;
         const envelope = JSON.parse(popped[1]) as Record<string, unknown>;
         await attacker.lpush(popped[0], popped[1]);
-        await attacker.rpush(popped[0], JSON.stringify({ ...envelope, r: `${prefix()}:bus:reply:attacker:x` }));
+        await attacker.rpush(
+          popped[0],
+          JSON.stringify({ ...envelope, r: `${prefix()}:bus:reply:attacker:x` }),
+        );
       }
     })();
     try {
@@ -198,12 +272,20 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
   it('a request replayed byte for byte is acted on once: jobs.create pushed 3 more times creates 1 job', async () => {
     const monitor = new RequestMonitor(env['REDIS_URL'], prefix());
     await monitor.start();
-    const countStats = async () => Number((await pg.query(`SELECT count(*)::int AS n FROM registry.jobs WHERE type = 'STATS'`)).rows[0].n);
+    const countStats = async () =>
+      Number((await pg.query(`SELECT count(*)::int AS n FROM registry.jobs WHERE type = 'STATS'`)).rows[0].n);
     const before = await countStats();
     try {
-      const res = await api('/api/v2/externalOAuth/jobs/', admin, { method: 'POST', body: { type: 'STATS' } });
+      const res = await api('/api/v2/externalOAuth/jobs/', admin, {
+        method: 'POST',
+        body: { type: 'STATS' },
+      });
       expect(res.status).toBe(202);
-      await until(() => monitor.seen.some((s) => s.envelope.p === 'jobs.create'), 3_000, 'the captured request');
+      await until(
+        () => monitor.seen.some((s) => s.envelope.p === 'jobs.create'),
+        3_000,
+        'the captured request',
+      );
     } finally {
       monitor.stop();
     }
@@ -223,10 +305,16 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
       // answered on their own channels and counted by their own clients, not this one).
       if (!seen.envelope.r?.startsWith(`${prefix()}:bus:reply:legit:`)) return;
       // What an attacker can make: a reply sealed under a key of its own, and the old unsealed shape.
-      const fake = sealReply(randomBytes(32), seen.envelope.i, { ok: true, data: { forged: true, keys: [{ kty: 'EC' }] } });
+      const fake = sealReply(randomBytes(32), seen.envelope.i, {
+        ok: true,
+        data: { forged: true, keys: [{ kty: 'EC' }] },
+      });
       forged += 2;
       void attacker.publish(seen.envelope.r, JSON.stringify({ i: seen.envelope.i, s: fake }));
-      void attacker.publish(seen.envelope.r, JSON.stringify({ i: seen.envelope.i, ok: true, data: { forged: true } }));
+      void attacker.publish(
+        seen.envelope.r,
+        JSON.stringify({ i: seen.envelope.i, ok: true, data: { forged: true } }),
+      );
     });
     await monitor.start();
     const before = bus.stats();
@@ -248,7 +336,11 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
     expect(after.replied - before.replied).toBe(Object.keys(BUS_PATTERN_OWNERS).length);
     // Each forgery was refused: while its call was pending (it did not open with the call's key), or
     // after the genuine answer had settled it (nothing was waiting for it any more).
-    await until(() => bus.stats().rejected + bus.stats().unmatched - before.rejected - before.unmatched >= forged, 3_000, 'every forgery to arrive');
+    await until(
+      () => bus.stats().rejected + bus.stats().unmatched - before.rejected - before.unmatched >= forged,
+      3_000,
+      'every forgery to arrive',
+    );
     expect(bus.stats().rejected - before.rejected).toBeGreaterThan(0);
   });
 
@@ -261,11 +353,21 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
     monitor.onRequest((seen) => {
       if (seen.envelope.p !== 'identity.jwks' || !seen.envelope.r) return;
       forgedJwks++;
-      void attacker.publish(seen.envelope.r, JSON.stringify({ i: seen.envelope.i, s: sealReply(randomBytes(32), seen.envelope.i, { ok: true, data: { keys: [jwk] } }) }));
+      void attacker.publish(
+        seen.envelope.r,
+        JSON.stringify({
+          i: seen.envelope.i,
+          s: sealReply(randomBytes(32), seen.envelope.i, { ok: true, data: { keys: [jwk] } }),
+        }),
+      );
     });
     await monitor.start();
     try {
-      const forgedToken = await new SignJWT({ scope: 'providers:read providers:write', org_id: 'default', client_id: 'admin' })
+      const forgedToken = await new SignJWT({
+        scope: 'providers:read providers:write',
+        org_id: 'default',
+        client_id: 'admin',
+      })
         .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
         .setIssuer(env['PUBLIC_URL'])
         .setAudience(`${env['PUBLIC_URL']}/api`)
@@ -299,17 +401,32 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
     monitor.onRequest((seen) => {
       if (seen.envelope.p !== 'providers.credentials' || !seen.envelope.r) return;
       forged++;
-      const data = { provider: { id: providerId, status: 'active', type: 'oauth2' }, resolved: { authorizationUrl: `${evil}/auth`, tokenUrl: `${evil}/token` }, clientSecret: 'x', version: 99 };
-      void attacker.publish(seen.envelope.r, JSON.stringify({ i: seen.envelope.i, s: sealReply(randomBytes(32), seen.envelope.i, { ok: true, data }) }));
+      const data = {
+        provider: { id: providerId, status: 'active', type: 'oauth2' },
+        resolved: { authorizationUrl: `${evil}/auth`, tokenUrl: `${evil}/token` },
+        clientSecret: 'x',
+        version: 99,
+      };
+      void attacker.publish(
+        seen.envelope.r,
+        JSON.stringify({
+          i: seen.envelope.i,
+          s: sealReply(randomBytes(32), seen.envelope.i, { ok: true, data }),
+        }),
+      );
     });
     await monitor.start();
     try {
       // Authorize (and the consent start page the browser confirms) reads the provider's
       // credentials afresh over the bus; the browser is sent on to the real provider, not the fake.
-      const start = await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/`, alice, { method: 'POST' });
+      const start = await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/`, alice, {
+        method: 'POST',
+      });
       expect(start.status).toBe(200);
       const { redirectUrl } = (await start.json()) as { redirectUrl: string };
-      const atProvider = await signInAtDemoIdp(redirectUrl, 'alice@example.com', (u) => [idp.issuer, evil].includes(new URL(u).origin));
+      const atProvider = await signInAtDemoIdp(redirectUrl, 'alice@example.com', (u) =>
+        [idp.issuer, evil].includes(new URL(u).origin),
+      );
       expect(atProvider.origin).toBe(idp.issuer);
       expect(forged).toBeGreaterThan(0);
       expect(hits).toEqual([]);
@@ -320,16 +437,36 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
   });
 
   it('a forged event is ignored by the token-broker and by broker clients', async () => {
-    const ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-attacks-client')).initialize();
-    const svc = await new ClientsService(ds, new KeyedHasher(Buffer.from(env['SECRET_PEPPER'], 'base64'))).createClient({ orgId: 'default', name: 'consumer a', grantTypes: ['client_credentials'], scopes: ['tokens:read'] });
+    const ds = await new DataSource(
+      domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-attacks-client'),
+    ).initialize();
+    const svc = await new ClientsService(
+      ds,
+      new KeyedHasher(Buffer.from(env['SECRET_PEPPER'], 'base64')),
+    ).createClient({
+      orgId: 'default',
+      name: 'consumer a',
+      grantTypes: ['client_credentials'],
+      scopes: ['tokens:read'],
+    });
     // New clients are served nothing until granted (consumer policies): this one gets its org's tokens.
-    await new TokenGrantsService(ds).create('default', svc.clientId, { providers: '*', subjects: { mode: 'org', users: [] }, maxScopes: null, maxLifetimeSeconds: null, description: 'consumer a' });
+    await new TokenGrantsService(ds).create('default', svc.clientId, {
+      providers: '*',
+      subjects: { mode: 'org', users: [] },
+      maxScopes: null,
+      maxLifetimeSeconds: null,
+      description: 'consumer a',
+    });
     await ds.destroy();
     const client = await BrokerClient.connect({
       redisUrl: env['REDIS_URL'],
       ...consumerKeys(env),
       prefix: prefix(),
-      credentials: { tokenUrl: `${base}/api/v1/oauth/token`, clientId: svc.clientId, clientSecret: svc.clientSecret },
+      credentials: {
+        tokenUrl: `${base}/api/v1/oauth/token`,
+        clientId: svc.clientId,
+        clientSecret: svc.clientSecret,
+      },
       name: 'consumer-a',
       logger: { warn: () => undefined },
     });
@@ -338,40 +475,88 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
       await sleep(300);
       await client.acquire({ authorizationId, minValiditySeconds: 5 });
       const before = client.stats();
-      const event = { type: 'authorization.revoked', orgId: 'default', authorizationId, providerId, userId: 'alice', status: 'expired', at: new Date().toISOString() };
+      const event = {
+        type: 'authorization.revoked',
+        orgId: 'default',
+        authorizationId,
+        providerId,
+        userId: 'alice',
+        status: 'expired',
+        at: new Date().toISOString(),
+      };
       await attacker.publish(brokerEventsChannel(prefix()), JSON.stringify(event));
-      await attacker.publish(brokerEventsChannel(prefix()), JSON.stringify({ v: 1, k: 'e1', e: JSON.stringify(event), s: 'A'.repeat(86) }));
-      await until(() => client.stats().eventsRejected >= before.eventsRejected + 2, 3_000, 'the forged events to arrive');
+      await attacker.publish(
+        brokerEventsChannel(prefix()),
+        JSON.stringify({ v: 1, k: 'e1', e: JSON.stringify(event), s: 'A'.repeat(86) }),
+      );
+      await until(
+        () => client.stats().eventsRejected >= before.eventsRejected + 2,
+        3_000,
+        'the forged events to arrive',
+      );
       await client.acquire({ authorizationId, minValiditySeconds: 5 });
       const after = client.stats();
       expect(after.eventsReceived).toBe(before.eventsReceived);
       expect(after.busRequests).toBe(before.busRequests); // still served from its cache: nothing was invalidated
-      await until(() => (services.find((s) => s.app === 'token-broker')?.output.join('') ?? '').includes('not a genuine broker event'), 3_000, 'the token-broker to report the forged event');
+      await until(
+        () =>
+          (services.find((s) => s.app === 'token-broker')?.output.join('') ?? '').includes(
+            'not a genuine broker event',
+          ),
+        3_000,
+        'the token-broker to report the forged event',
+      );
     } finally {
       await client.close();
     }
   });
 
   it('a job forged into every queue does nothing', async () => {
-    const stats = await api('/api/v2/externalOAuth/jobs/', admin, { method: 'POST', body: { type: 'STATS' } });
-    const statsJobId = ((await stats.json()) as { location: string }).location.split('/').filter(Boolean).pop() ?? '';
-    await until(async () => ((await (await api(`/api/v2/externalOAuth/jobs/${statsJobId}/`, admin)).json()) as { status: string }).status === 'COMPLETED', 15_000, 'the STATS job');
-    const finishedAt = ((await (await api(`/api/v2/externalOAuth/jobs/${statsJobId}/`, admin)).json()) as { finishedAt: string }).finishedAt;
+    const stats = await api('/api/v2/externalOAuth/jobs/', admin, {
+      method: 'POST',
+      body: { type: 'STATS' },
+    });
+    const statsJobId =
+      ((await stats.json()) as { location: string }).location.split('/').filter(Boolean).pop() ?? '';
+    await until(
+      async () =>
+        ((await (await api(`/api/v2/externalOAuth/jobs/${statsJobId}/`, admin)).json()) as { status: string })
+          .status === 'COMPLETED',
+      15_000,
+      'the STATS job',
+    );
+    const finishedAt = (
+      (await (await api(`/api/v2/externalOAuth/jobs/${statsJobId}/`, admin)).json()) as { finishedAt: string }
+    ).finishedAt;
     // An open job record of another kind (a request in flight, as an attacker could find one): a
     // forged job naming it must not borrow it to act.
-    const openJobId = (await pg.query(`INSERT INTO registry.jobs (org_id, type, status) VALUES ('default', 'STATS', 'PENDING') RETURNING id`)).rows[0].id as string;
+    const openJobId = (
+      await pg.query(
+        `INSERT INTO registry.jobs (org_id, type, status) VALUES ('default', 'STATS', 'PENDING') RETURNING id`,
+      )
+    ).rows[0].id as string;
     const jobsBefore = Number((await pg.query(`SELECT count(*)::int AS n FROM registry.jobs`)).rows[0].n);
     const refreshesBefore = await refreshesAtProvider();
     // A webhook endpoint with a delivery recorded but not due for an hour (as a retry waits): a
     // forged job naming it must not make the worker call the receiver early, nor one of another org.
-    const endpoint = await api('/api/v2/webhook-endpoints', admin, { method: 'POST', body: { url: receiver.url, event_types: ['authorization.revoked'] } });
+    const endpoint = await api('/api/v2/webhook-endpoints', admin, {
+      method: 'POST',
+      body: { url: receiver.url, event_types: ['authorization.revoked'] },
+    });
     expect(endpoint.status).toBe(201);
     const endpointId = ((await endpoint.json()) as { id: string }).id;
     const deliveryId = (
       await pg.query(
         `INSERT INTO registry.webhook_deliveries (org_id, endpoint_id, event_type, event_key, payload, next_attempt_at)
          VALUES ('default', $1, 'authorization.revoked', 'forged-test', $2::jsonb, now() + interval '1 hour') RETURNING id`,
-        [endpointId, JSON.stringify({ type: 'authorization.revoked', timestamp: new Date().toISOString(), data: { authorization_id: authorizationId } })],
+        [
+          endpointId,
+          JSON.stringify({
+            type: 'authorization.revoked',
+            timestamp: new Date().toISOString(),
+            data: { authorization_id: authorizationId },
+          }),
+        ],
       )
     ).rows[0].id as string;
     const forged: Record<string, [string, Record<string, unknown>][]> = {
@@ -391,12 +576,17 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
       ],
       'token-refresh': [['REFRESH_AUTHORIZATION', { orgId: 'default', authorizationId }]],
       revocation: [['REVOKE_AUTHORIZATION', { orgId: 'default', authorizationId }]],
-      'device-poll': [['POLL_DEVICE_AUTHORIZATION', { orgId: 'default', deviceAuthorizationId: randomUUID() }]],
+      'device-poll': [
+        ['POLL_DEVICE_AUTHORIZATION', { orgId: 'default', deviceAuthorizationId: randomUUID() }],
+      ],
       'webhook-delivery': [
         ['DELIVER_WEBHOOK', { orgId: 'default', deliveryId }],
         ['DELIVER_WEBHOOK', { orgId: 'other-org', deliveryId }],
         ['DELIVER_WEBHOOK', { orgId: 'default', deliveryId: randomUUID() }],
-        ['DELIVER_WEBHOOK', { orgId: 'default', deliveryId, url: `http://127.0.0.1:${receiver.port}/elsewhere` }],
+        [
+          'DELIVER_WEBHOOK',
+          { orgId: 'default', deliveryId, url: `http://127.0.0.1:${receiver.port}/elsewhere` },
+        ],
       ],
       // The sweep acts on PostgreSQL only (expiry times it recorded); data it does not take is refused.
       'setup-expiry': [
@@ -407,8 +597,15 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
     expect(Object.keys(forged).sort()).toEqual([...QUEUE_NAMES].sort());
     const added: { queue: Queue; id: string }[] = [];
     for (const [name, jobs] of Object.entries(forged)) {
-      const queue = new Queue(name, { connection: new IORedis(env['REDIS_URL'], { maxRetriesPerRequest: null }), prefix: `${prefix()}:jobs` });
-      for (const [jobName, data] of jobs) added.push({ queue, id: (await queue.add(jobName, data, { jobId: `forged-${randomUUID()}` })).id ?? '' });
+      const queue = new Queue(name, {
+        connection: new IORedis(env['REDIS_URL'], { maxRetriesPerRequest: null }),
+        prefix: `${prefix()}:jobs`,
+      });
+      for (const [jobName, data] of jobs)
+        added.push({
+          queue,
+          id: (await queue.add(jobName, data, { jobId: `forged-${randomUUID()}` })).id ?? '',
+        });
     }
     // The worker takes them (all but revocation, which has no processor): wait until they left the queues.
     await until(
@@ -426,31 +623,64 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
     const provider = await api(`/api/v2/externalOAuth/providers/${providerId}/`, admin);
     expect(provider.status).toBe(200);
     expect(((await provider.json()) as { status: string }).status).toBe('active');
-    expect(((await (await api('/api/v2/externalOAuth/authorizedProviders/', alice)).json()) as { data: { id: string; status: string }[] }).data).toEqual([
-      expect.objectContaining({ id: authorizationId, status: 'active' }),
-    ]);
-    expect(Number((await pg.query(`SELECT count(*)::int AS n FROM registry.jobs`)).rows[0].n)).toBe(jobsBefore);
-    expect(((await (await api(`/api/v2/externalOAuth/jobs/${statsJobId}/`, admin)).json()) as { finishedAt: string }).finishedAt).toBe(finishedAt);
+    expect(
+      (
+        (await (await api('/api/v2/externalOAuth/authorizedProviders/', alice)).json()) as {
+          data: { id: string; status: string }[];
+        }
+      ).data,
+    ).toEqual([expect.objectContaining({ id: authorizationId, status: 'active' })]);
+    expect(Number((await pg.query(`SELECT count(*)::int AS n FROM registry.jobs`)).rows[0].n)).toBe(
+      jobsBefore,
+    );
+    expect(
+      (
+        (await (await api(`/api/v2/externalOAuth/jobs/${statsJobId}/`, admin)).json()) as {
+          finishedAt: string;
+        }
+      ).finishedAt,
+    ).toBe(finishedAt);
     expect(await refreshesAtProvider()).toBe(refreshesBefore);
-    expect((await pg.query(`SELECT status, started_at FROM registry.jobs WHERE id = $1`, [openJobId])).rows[0]).toEqual({ status: 'PENDING', started_at: null });
+    expect(
+      (await pg.query(`SELECT status, started_at FROM registry.jobs WHERE id = $1`, [openJobId])).rows[0],
+    ).toEqual({ status: 'PENDING', started_at: null });
     expect(receiver.attempts).toBe(0);
-    expect((await pg.query(`SELECT status, attempts FROM registry.webhook_deliveries WHERE id = $1`, [deliveryId])).rows[0]).toEqual({ status: 'pending', attempts: 0 });
+    expect(
+      (await pg.query(`SELECT status, attempts FROM registry.webhook_deliveries WHERE id = $1`, [deliveryId]))
+        .rows[0],
+    ).toEqual({ status: 'pending', attempts: 0 });
     await pg.query(`DELETE FROM registry.jobs WHERE id = $1`, [openJobId]);
     await api(`/api/v2/webhook-endpoints/${endpointId}`, admin, { method: 'DELETE' });
     for (const { queue } of added) await queue.close();
   });
 
   it('serves a token by user + provider over REST too (for services that are not Node), with the bus’s rules', async () => {
-    const byUser = await api('/api/v2/externalOAuth/tokens/', admin, { method: 'POST', body: { userId: 'alice', providerId, minValiditySeconds: 5 } });
+    const byUser = await api('/api/v2/externalOAuth/tokens/', admin, {
+      method: 'POST',
+      body: { userId: 'alice', providerId, minValiditySeconds: 5 },
+    });
     expect(byUser.status).toBe(200);
     const token = (await byUser.json()) as { accessToken: string; authorizationId: string };
     expect(token.authorizationId).toBe(authorizationId);
     expect(token.accessToken).toBe(((await acquire()) as { accessToken: string }).accessToken);
-    const byId = await api('/api/v2/externalOAuth/tokens/', alice, { method: 'POST', body: { authorizationId } });
+    const byId = await api('/api/v2/externalOAuth/tokens/', alice, {
+      method: 'POST',
+      body: { authorizationId },
+    });
     expect(byId.status).toBe(200);
     // A user may ask only for their own; a bad body is a 422 naming what is wrong.
-    expect((await api('/api/v2/externalOAuth/tokens/', alice, { method: 'POST', body: { userId: 'bob', providerId } })).status).toBe(404);
-    const bad = await api('/api/v2/externalOAuth/tokens/', admin, { method: 'POST', body: { userId: 'alice' } });
+    expect(
+      (
+        await api('/api/v2/externalOAuth/tokens/', alice, {
+          method: 'POST',
+          body: { userId: 'bob', providerId },
+        })
+      ).status,
+    ).toBe(404);
+    const bad = await api('/api/v2/externalOAuth/tokens/', admin, {
+      method: 'POST',
+      body: { userId: 'alice' },
+    });
     expect(bad.status).toBe(422);
     expect(await bad.json()).toMatchObject({ errorFields: [{ name: 'body' }] });
   });

@@ -23,7 +23,10 @@ describe('client ID metadata documents: an MCP client identified by URL', () => 
   let site: Server;
   let sitePort: number;
   let admin: string;
-  const served = new Map<string, { body: string; status?: number; headers?: Record<string, string>; delayMs?: number }>();
+  const served = new Map<
+    string,
+    { body: string; status?: number; headers?: Record<string, string>; delayMs?: number }
+  >();
   let fetchesOf = new Map<string, number>();
 
   const siteUrl = (path: string) => `http://127.0.0.1:${sitePort}${path}`;
@@ -32,7 +35,8 @@ describe('client ID metadata documents: an MCP client identified by URL', () => 
     fetchesOf.set(path, (fetchesOf.get(path) ?? 0) + 1);
     const doc = served.get(path);
     if (!doc) return void res.writeHead(404).end();
-    const send = () => res.writeHead(doc.status ?? 200, { 'content-type': 'application/json', ...doc.headers }).end(doc.body);
+    const send = () =>
+      res.writeHead(doc.status ?? 200, { 'content-type': 'application/json', ...doc.headers }).end(doc.body);
     if (doc.delayMs) setTimeout(send, doc.delayMs).unref();
     else send();
   };
@@ -46,8 +50,11 @@ describe('client ID metadata documents: an MCP client identified by URL', () => 
     scope: 'providers:read authorizations:read tokens:read',
     ...overrides,
   });
-  const serve = (path: string, body: unknown, extra: { status?: number; headers?: Record<string, string>; delayMs?: number } = {}) =>
-    served.set(path, { body: typeof body === 'string' ? body : JSON.stringify(body), ...extra });
+  const serve = (
+    path: string,
+    body: unknown,
+    extra: { status?: number; headers?: Record<string, string>; delayMs?: number } = {},
+  ) => served.set(path, { body: typeof body === 'string' ? body : JSON.stringify(body), ...extra });
 
   /** GET /authorize for a client URL as a browser would (no redirect followed): the status and the answer. */
   const authorize = async (clientId: string, extra: Record<string, string> = {}) => {
@@ -67,7 +74,8 @@ describe('client ID metadata documents: an MCP client identified by URL', () => 
     const text = await res.text();
     return { res, text, json: () => JSON.parse(text) as { error?: string; error_description?: string } };
   };
-  const setSettings = (body: unknown, token = admin) => system.api('/api/v1/oauth/admin/client-metadata-documents', token, { method: 'PUT', body });
+  const setSettings = (body: unknown, token = admin) =>
+    system.api('/api/v1/oauth/admin/client-metadata-documents', token, { method: 'PUT', body });
 
   beforeAll(async () => {
     sitePort = await freePort();
@@ -76,7 +84,11 @@ describe('client ID metadata documents: an MCP client identified by URL', () => 
     system = new BrokerSystem({ label: 'cimd', egressPorts: [sitePort] });
     await system.start();
     admin = await system.adminToken();
-    await system.users.upsert('default', { sub: 'alice', email: 'alice@example.test' }, ['providers:read', 'authorizations:read', 'tokens:read']);
+    await system.users.upsert('default', { sub: 'alice', email: 'alice@example.test' }, [
+      'providers:read',
+      'authorizations:read',
+      'tokens:read',
+    ]);
     serve('/client.json', document('/client.json'), { headers: { 'cache-control': 'max-age=60' } });
   });
 
@@ -87,19 +99,38 @@ describe('client ID metadata documents: an MCP client identified by URL', () => 
   });
 
   it('is off by default: not advertised, and a client URL is refused without being fetched', async () => {
-    const metadata = (await (await fetch(`${system.base}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+    const metadata = (await (
+      await fetch(`${system.base}/.well-known/oauth-authorization-server`)
+    ).json()) as Record<string, unknown>;
     expect(metadata['client_id_metadata_document_supported']).toBeUndefined();
     fetchesOf = new Map();
     const { res, json } = await authorize(siteUrl('/client.json'));
     expect(res.status).toBe(400);
-    expect(json()).toMatchObject({ error: 'invalid_client', error_description: expect.stringMatching(/no organisation/) });
+    expect(json()).toMatchObject({
+      error: 'invalid_client',
+      error_description: expect.stringMatching(/no organisation/),
+    });
     expect(fetchesOf.get('/client.json')).toBeUndefined();
   });
 
   it('is turned on by an org admin only, with checked settings', async () => {
-    expect((await system.api('/api/v1/oauth/admin/client-metadata-documents', undefined, { method: 'PUT', body: { enabled: true, maxScopes: ['providers:read'] } })).status).toBe(401);
-    const reader = await system.createClient({ orgId: 'default', grantTypes: ['client_credentials'], scopes: ['providers:read'] });
-    expect((await setSettings({ enabled: true, maxScopes: ['providers:read'] }, await system.clientToken(reader))).status).toBe(403);
+    expect(
+      (
+        await system.api('/api/v1/oauth/admin/client-metadata-documents', undefined, {
+          method: 'PUT',
+          body: { enabled: true, maxScopes: ['providers:read'] },
+        })
+      ).status,
+    ).toBe(401);
+    const reader = await system.createClient({
+      orgId: 'default',
+      grantTypes: ['client_credentials'],
+      scopes: ['providers:read'],
+    });
+    expect(
+      (await setSettings({ enabled: true, maxScopes: ['providers:read'] }, await system.clientToken(reader)))
+        .status,
+    ).toBe(403);
     const bad = await setSettings({ enabled: 'yes' });
     expect(bad.status).toBe(422);
     expect(await bad.json()).toMatchObject({ detail: [{ loc: ['body', 'enabled'] }] });
@@ -109,10 +140,20 @@ describe('client ID metadata documents: an MCP client identified by URL', () => 
     const delegate = await setSettings({ enabled: true, maxScopes: ['tokens:delegate'] });
     expect(delegate.status).toBe(422);
 
-    const ok = await setSettings({ enabled: true, allowedClients: ['127.0.0.1'], maxScopes: ['providers:read', 'authorizations:read'] });
+    const ok = await setSettings({
+      enabled: true,
+      allowedClients: ['127.0.0.1'],
+      maxScopes: ['providers:read', 'authorizations:read'],
+    });
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({ enabled: true, allowedClients: ['127.0.0.1'], maxScopes: ['providers:read', 'authorizations:read'] });
-    expect(await (await system.api('/api/v1/oauth/admin/client-metadata-documents', admin)).json()).toMatchObject({ enabled: true });
+    expect(await ok.json()).toEqual({
+      enabled: true,
+      allowedClients: ['127.0.0.1'],
+      maxScopes: ['providers:read', 'authorizations:read'],
+    });
+    expect(
+      await (await system.api('/api/v1/oauth/admin/client-metadata-documents', admin)).json(),
+    ).toMatchObject({ enabled: true });
   });
 
   it('discovery (RFC 9728 → RFC 8414) → confirmation → authorization with resource → token as a public client (openid-client) → protected call → step-up', async () => {
@@ -122,7 +163,13 @@ describe('client ID metadata documents: an MCP client identified by URL', () => 
     const prmUrl = challengeParam(unauth.headers.get('www-authenticate'), 'resource_metadata') ?? '';
     const prm = (await (await fetch(prmUrl)).json()) as { resource: string; authorization_servers: string[] };
     const clientId = siteUrl('/client.json');
-    const config = await oidc.discovery(new URL(prm.authorization_servers[0]), clientId, { id_token_signed_response_alg: 'ES256' }, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+    const config = await oidc.discovery(
+      new URL(prm.authorization_servers[0]),
+      clientId,
+      { id_token_signed_response_alg: 'ES256' },
+      oidc.None(),
+      { execute: [oidc.allowInsecureRequests] },
+    );
     const as = config.serverMetadata();
     expect(as['client_id_metadata_document_supported']).toBe(true);
     expect(as.token_endpoint_auth_methods_supported).toContain('none');
@@ -145,12 +192,23 @@ describe('client ID metadata documents: an MCP client identified by URL', () => 
     expect(html).toContain('Example MCP Client');
     expect(html).toMatch(/not verified/);
     expect(html).toContain(`127.0.0.1:${sitePort}`);
-    expect(page.headers.get('content-security-policy')).toMatch(/form-action 'self' http:\/\/127\.0\.0\.1:\d+/);
+    expect(page.headers.get('content-security-policy')).toMatch(
+      /form-action 'self' http:\/\/127\.0\.0\.1:\d+/,
+    );
 
     // 3. The person confirms and signs in; the code comes back to the document's redirect URI.
-    const callback = await signInAtDemoIdp(oidc.buildAuthorizationUrl(config, params).href, 'alice@example.test', (u) => u.startsWith(APP_REDIRECT));
+    const callback = await signInAtDemoIdp(
+      oidc.buildAuthorizationUrl(config, params).href,
+      'alice@example.test',
+      (u) => u.startsWith(APP_REDIRECT),
+    );
     expect(callback.searchParams.get('code')).toBeTruthy();
-    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: 'client-nonce-1' }, { resource: prm.resource });
+    const tokens = await oidc.authorizationCodeGrant(
+      config,
+      callback,
+      { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: 'client-nonce-1' },
+      { resource: prm.resource },
+    );
     expect(tokens.scope?.split(' ').sort()).toEqual(['openid', 'providers:read']);
     expect(tokens.claims()?.aud).toBe(clientId);
 
@@ -164,11 +222,29 @@ describe('client ID metadata documents: an MCP client identified by URL', () => 
     expect(challengeParam(header, 'error')).toBe('insufficient_scope');
     const needed = challengeParam(header, 'scope') ?? '';
     const steppedVerifier = oidc.randomPKCECodeVerifier();
-    const steppedParams = { ...params, nonce: 'client-nonce-2', scope: `openid providers:read ${needed}`, code_challenge: await oidc.calculatePKCECodeChallenge(steppedVerifier) };
-    const back = await signInAtDemoIdp(oidc.buildAuthorizationUrl(config, steppedParams).href, 'alice@example.test', (u) => u.startsWith(APP_REDIRECT));
-    const stepped = await oidc.authorizationCodeGrant(config, back, { pkceCodeVerifier: steppedVerifier, expectedState: state, expectedNonce: 'client-nonce-2' }, { resource: prm.resource });
-    expect(stepped.scope?.split(' ')).toEqual(expect.arrayContaining(['providers:read', 'authorizations:read']));
-    expect((await system.api('/api/v2/externalOAuth/authorizedProviders', stepped.access_token)).status).toBe(200);
+    const steppedParams = {
+      ...params,
+      nonce: 'client-nonce-2',
+      scope: `openid providers:read ${needed}`,
+      code_challenge: await oidc.calculatePKCECodeChallenge(steppedVerifier),
+    };
+    const back = await signInAtDemoIdp(
+      oidc.buildAuthorizationUrl(config, steppedParams).href,
+      'alice@example.test',
+      (u) => u.startsWith(APP_REDIRECT),
+    );
+    const stepped = await oidc.authorizationCodeGrant(
+      config,
+      back,
+      { pkceCodeVerifier: steppedVerifier, expectedState: state, expectedNonce: 'client-nonce-2' },
+      { resource: prm.resource },
+    );
+    expect(stepped.scope?.split(' ')).toEqual(
+      expect.arrayContaining(['providers:read', 'authorizations:read']),
+    );
+    expect((await system.api('/api/v2/externalOAuth/authorizedProviders', stepped.access_token)).status).toBe(
+      200,
+    );
 
     // 6. A refresh as a public client keeps working (the refresh token rotates).
     const refreshed = await oidc.refreshTokenGrant(config, stepped.refresh_token ?? '');
@@ -177,36 +253,89 @@ describe('client ID metadata documents: an MCP client identified by URL', () => 
   });
 
   it('never gives such a client more than its org allows (tokens:read is in its document, not in the org’s list)', async () => {
-    const { callback } = await system.signIn({ clientId: siteUrl('/client.json'), clientSecret: '' }, 'alice@example.test', 'openid tokens:read');
+    const { callback } = await system.signIn(
+      { clientId: siteUrl('/client.json'), clientSecret: '' },
+      'alice@example.test',
+      'openid tokens:read',
+    );
     expect(callback.searchParams.get('error')).toBe('invalid_scope');
     expect(callback.searchParams.get('code')).toBeNull();
   });
 
   it.each([
-    ['whose client_id is not its URL', '/mismatch.json', (p: string) => document(p, { client_id: siteUrl('/client.json') }), {}, 'invalid_client', /differs from the URL/],
-    ['with a client_secret', '/secret.json', (p: string) => document(p, { client_secret: 'not-so-secret' }), {}, 'invalid_client', /client_secret/],
-    ['larger than 5 KB', '/big.json', (p: string) => document(p, { padding: 'x'.repeat(6_000) }), {}, 'invalid_client', /bytes/],
-    ['from a server too slow to answer', '/slow.json', (p: string) => document(p), { delayMs: 8_000 }, 'invalid_client', /in time/],
-    ['that redirects elsewhere', '/moved.json', () => '', { status: 302, headers: { location: '/client.json' } }, 'invalid_client', /302/],
-  ])('refuses a document %s with a clear error, not a redirect and not a 500', async (_name, path, body, extra, error, why) => {
-    serve(path, body(path), extra);
-    const started = Date.now();
-    const { res, json } = await authorize(siteUrl(path));
-    expect(res.status).toBe(400);
-    expect(res.headers.get('location')).toBeNull();
-    expect(json()).toEqual({ error, error_description: expect.stringMatching(why) });
-    expect(Date.now() - started).toBeLessThan(6_000);
-  });
+    [
+      'whose client_id is not its URL',
+      '/mismatch.json',
+      (p: string) => document(p, { client_id: siteUrl('/client.json') }),
+      {},
+      'invalid_client',
+      /differs from the URL/,
+    ],
+    [
+      'with a client_secret',
+      '/secret.json',
+      (p: string) => document(p, { client_secret: 'not-so-secret' }),
+      {},
+      'invalid_client',
+      /client_secret/,
+    ],
+    [
+      'larger than 5 KB',
+      '/big.json',
+      (p: string) => document(p, { padding: 'x'.repeat(6_000) }),
+      {},
+      'invalid_client',
+      /bytes/,
+    ],
+    [
+      'from a server too slow to answer',
+      '/slow.json',
+      (p: string) => document(p),
+      { delayMs: 8_000 },
+      'invalid_client',
+      /in time/,
+    ],
+    [
+      'that redirects elsewhere',
+      '/moved.json',
+      () => '',
+      { status: 302, headers: { location: '/client.json' } },
+      'invalid_client',
+      /302/,
+    ],
+  ])(
+    'refuses a document %s with a clear error, not a redirect and not a 500',
+    async (_name, path, body, extra, error, why) => {
+      serve(path, body(path), extra);
+      const started = Date.now();
+      const { res, json } = await authorize(siteUrl(path));
+      expect(res.status).toBe(400);
+      expect(res.headers.get('location')).toBeNull();
+      expect(json()).toEqual({ error, error_description: expect.stringMatching(why) });
+      expect(Date.now() - started).toBeLessThan(6_000);
+    },
+  );
 
   it('refuses a redirect_uri that is not in the document, without redirecting to it', async () => {
-    const { res, json } = await authorize(siteUrl('/client.json'), { redirect_uri: 'https://attacker.example/steal' });
+    const { res, json } = await authorize(siteUrl('/client.json'), {
+      redirect_uri: 'https://attacker.example/steal',
+    });
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();
-    expect(json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringMatching(/redirect_uri is not registered/) });
+    expect(json()).toMatchObject({
+      error: 'invalid_request',
+      error_description: expect.stringMatching(/redirect_uri is not registered/),
+    });
   });
 
   it('refuses client URLs at private or metadata addresses, and URLs the draft forbids, before fetching anything', async () => {
-    for (const clientId of ['https://10.0.0.8/client.json', 'https://169.254.169.254/latest/meta-data', `https://127.0.0.1:${sitePort}/`, `${siteUrl('/a/../client.json')}`, `${siteUrl('/client.json')}#frag`]) {
+    for (const clientId of [
+      'https://10.0.0.8/client.json',
+      'https://169.254.169.254/latest/meta-data',
+      `https://127.0.0.1:${sitePort}/`,
+      `${siteUrl('/a/../client.json')}`,
+      `${siteUrl('/client.json')}#frag`,
+    ]) {
       const { res, json } = await authorize(clientId);
       expect(res.status).toBe(400);
       expect(json()).toMatchObject({ error: 'invalid_client' });
@@ -218,7 +347,13 @@ describe('client ID metadata documents: an MCP client identified by URL', () => 
       method: 'POST',
       redirect: 'manual',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ confirmation: randomBytes(32).toString('base64url'), decision: 'allow', client_id: siteUrl('/client.json'), redirect_uri: APP_REDIRECT, response_type: 'code' }),
+      body: new URLSearchParams({
+        confirmation: randomBytes(32).toString('base64url'),
+        decision: 'allow',
+        client_id: siteUrl('/client.json'),
+        redirect_uri: APP_REDIRECT,
+        response_type: 'code',
+      }),
     });
     expect(forged.status).toBe(400);
     expect(forged.headers.get('location')).toBeNull();
@@ -226,10 +361,17 @@ describe('client ID metadata documents: an MCP client identified by URL', () => 
   });
 
   it('refuses a secret sent for such a client at the token endpoint (it is public), and client_credentials', async () => {
-    const withSecret = await system.tokenRequest({ grant_type: 'client_credentials', client_id: siteUrl('/client.json'), client_secret: 'guess' });
+    const withSecret = await system.tokenRequest({
+      grant_type: 'client_credentials',
+      client_id: siteUrl('/client.json'),
+      client_secret: 'guess',
+    });
     expect(withSecret.status).toBe(401);
     expect(await withSecret.json()).toMatchObject({ error: 'invalid_client' });
-    const cc = await system.tokenRequest({ grant_type: 'client_credentials', client_id: siteUrl('/client.json') });
+    const cc = await system.tokenRequest({
+      grant_type: 'client_credentials',
+      client_id: siteUrl('/client.json'),
+    });
     expect(cc.status).toBe(400);
     expect(await cc.json()).toMatchObject({ error: 'unauthorized_client' });
   });
@@ -239,7 +381,13 @@ describe('client ID metadata documents: an MCP client identified by URL', () => 
     expect(json.status).toBe(200);
     const doc = (await json.json()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toMatch(/^3\./);
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v2/externalOAuth/providers', '/api/v2/external-auth', '/api/v1/oauth/token']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v2/externalOAuth/providers',
+        '/api/v2/external-auth',
+        '/api/v1/oauth/token',
+      ]),
+    );
     const ui = await fetch(`${system.base}/docs`);
     expect(ui.status).toBe(200);
     expect(await ui.text()).toMatch(/swagger-ui/);
@@ -248,17 +396,29 @@ describe('client ID metadata documents: an MCP client identified by URL', () => 
   });
 
   it('refuses every client URL once the org turns it off, at authorize and at the token endpoint', async () => {
-    const { callback, verifier } = await system.signIn({ clientId: siteUrl('/client.json'), clientSecret: '' }, 'alice@example.test', 'openid providers:read');
+    const { callback, verifier } = await system.signIn(
+      { clientId: siteUrl('/client.json'), clientSecret: '' },
+      'alice@example.test',
+      'openid providers:read',
+    );
     const code = callback.searchParams.get('code') ?? '';
     expect(code).not.toBe('');
     expect((await setSettings({ enabled: false })).status).toBe(200);
     const { res, json } = await authorize(siteUrl('/client.json'));
     expect(res.status).toBe(400);
     expect(json()).toMatchObject({ error: 'invalid_client' });
-    const redeemed = await system.tokenRequest({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: APP_REDIRECT, client_id: siteUrl('/client.json') });
+    const redeemed = await system.tokenRequest({
+      grant_type: 'authorization_code',
+      code,
+      code_verifier: verifier,
+      redirect_uri: APP_REDIRECT,
+      client_id: siteUrl('/client.json'),
+    });
     expect(redeemed.status).toBe(401);
     expect(await redeemed.json()).toMatchObject({ error: 'invalid_client' });
-    const metadata = (await (await fetch(`${system.base}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    const metadata = (await (
+      await fetch(`${system.base}/.well-known/openid-configuration`)
+    ).json()) as Record<string, unknown>;
     expect(metadata['client_id_metadata_document_supported']).toBeUndefined();
   });
 });

@@ -49,16 +49,33 @@ describe('consent bound to the browser, iss, sign-in policy', () => {
     admin = await system.adminToken();
     const created = await system.api('/api/v2/externalOAuth/providers/', admin, {
       method: 'POST',
-      body: { type: 'oidc', name: 'Demo', clientId: 'broker-provider', clientSecret: system.providerSecret, issuer: system.idp.issuer },
+      body: {
+        type: 'oidc',
+        name: 'Demo',
+        clientId: 'broker-provider',
+        clientSecret: system.providerSecret,
+        issuer: system.idp.issuer,
+      },
     });
     expect(created.status).toBe(201);
     providerId = ((await created.json()) as { id: string }).id;
-    await system.users.upsert('default', { sub: 'mallory', email: 'mallory@evil.test', givenName: 'Mallory' });
+    await system.users.upsert('default', {
+      sub: 'mallory',
+      email: 'mallory@evil.test',
+      givenName: 'Mallory',
+    });
     await system.users.upsert('default', { sub: 'alice', email: 'alice@example.test' });
     const delegate = async (sub: string) =>
-      ((await (await system.api('/api/v1/oauth/delegated-token', admin, { method: 'POST', body: { sub, scopes: ['authorizations:read', 'authorizations:write', 'tokens:read'] } })).json()) as {
-        access_token: string;
-      }).access_token;
+      (
+        (await (
+          await system.api('/api/v1/oauth/delegated-token', admin, {
+            method: 'POST',
+            body: { sub, scopes: ['authorizations:read', 'authorizations:write', 'tokens:read'] },
+          })
+        ).json()) as {
+          access_token: string;
+        }
+      ).access_token;
     mallory = await delegate('mallory');
     alice = await delegate('alice');
     app = await system.createClient({
@@ -71,16 +88,25 @@ describe('consent bound to the browser, iss, sign-in policy', () => {
 
   afterAll(() => system.stop());
 
-  const linksOf = async (token: string) => ((await (await system.api('/api/v2/externalOAuth/authorizedProviders/', token)).json()) as { data: unknown[] }).data.length;
+  const linksOf = async (token: string) =>
+    (
+      (await (await system.api('/api/v2/externalOAuth/authorizedProviders/', token)).json()) as {
+        data: unknown[];
+      }
+    ).data.length;
   const consentUrl = async (token: string, query = '') => {
-    const res = await system.api(`/api/v2/externalOAuth/providers/${providerId}/authorize/${query}`, token, { method: 'POST' });
+    const res = await system.api(`/api/v2/externalOAuth/providers/${providerId}/authorize/${query}`, token, {
+      method: 'POST',
+    });
     expect(res.status).toBe(200);
     return ((await res.json()) as { redirectUrl: string; state: string }).redirectUrl;
   };
   const atCallback = (u: string) => u.startsWith(`${system.base}/api/v2/externalOAuth/providers/callback`);
 
   it('advertises RFC 9207 at the demo provider (so iss is required from it below)', async () => {
-    const metadata = (await (await fetch(`${system.idp.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    const metadata = (await (
+      await fetch(`${system.idp.issuer}/.well-known/openid-configuration`)
+    ).json()) as Record<string, unknown>;
     expect(metadata['authorization_response_iss_parameter_supported']).toBe(true);
   });
 
@@ -94,7 +120,9 @@ describe('consent bound to the browser, iss, sign-in policy', () => {
     expect(html).toContain('Mallory &#60;mallory@evil.test&#62;'); // whose account it would be linked to
     const cookie = page.headers.getSetCookie().find((c) => c.startsWith('broker-consent-')) ?? '';
     // On this http test system the documented fallback name (browsers refuse __Host- without https).
-    expect(cookie).toMatch(/^broker-consent-[0-9a-f]{16}=[A-Za-z0-9_-]{43}; Max-Age=600; Path=\/; Expires=[^;]+; HttpOnly; SameSite=Lax$/);
+    expect(cookie).toMatch(
+      /^broker-consent-[0-9a-f]{16}=[A-Za-z0-9_-]{43}; Max-Age=600; Path=\/; Expires=[^;]+; HttpOnly; SameSite=Lax$/,
+    );
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     expect(page.headers.get('x-frame-options')).toBe('DENY');
   });
@@ -104,7 +132,9 @@ describe('consent bound to the browser, iss, sign-in policy', () => {
     const attacker = new Browser();
     const start = await consentUrl(mallory);
     const page = await attacker.fetch(start);
-    const toProvider = await attacker.fetch(`${system.base}/connect/start`, { form: consentStartForm(await page.text()) ?? {} });
+    const toProvider = await attacker.fetch(`${system.base}/connect/start`, {
+      form: consentStartForm(await page.text()) ?? {},
+    });
     expect(toProvider.status).toBe(303);
     const providerUrl = toProvider.headers.get('location') ?? '';
     expect(new URL(providerUrl).origin).toBe(system.idp.issuer);
@@ -130,23 +160,37 @@ describe('consent bound to the browser, iss, sign-in policy', () => {
     const start = new URL(await consentUrl(mallory));
     const flow = start.searchParams.get('flow') ?? '';
     const victim = new Browser();
-    const blind = await victim.fetch(`${system.base}/connect/start`, { form: { flow, nonce: 'A'.repeat(43) } });
+    const blind = await victim.fetch(`${system.base}/connect/start`, {
+      form: { flow, nonce: 'A'.repeat(43) },
+    });
     expect(blind.status).toBe(403);
     expect(blind.headers.get('location')).toBeNull();
     // Even after the victim's browser was made to load the page, a forged form does not match its cookie.
     await victim.fetch(start.toString());
-    const forged = await victim.fetch(`${system.base}/connect/start`, { form: { flow, nonce: 'B'.repeat(43) } });
+    const forged = await victim.fetch(`${system.base}/connect/start`, {
+      form: { flow, nonce: 'B'.repeat(43) },
+    });
     expect(forged.status).toBe(403);
     expect(await linksOf(mallory)).toBe(0);
   });
 
   it('completes a consent in the browser that started it, once', async () => {
     const browser = new Browser();
-    const back = await signInAtDemoIdp(await consentUrl(alice, '?state=app-1'), 'alice@example.test', atCallback, undefined, browser.jars);
+    const back = await signInAtDemoIdp(
+      await consentUrl(alice, '?state=app-1'),
+      'alice@example.test',
+      atCallback,
+      undefined,
+      browser.jars,
+    );
     expect(back.searchParams.get('iss')).toBe(system.idp.issuer);
     const done = await browser.fetch(back.toString());
     expect(done.status).toBe(303);
-    expect(Object.fromEntries(new URL(done.headers.get('location') ?? '').searchParams)).toMatchObject({ status: 'connected', state: 'app-1', providerId });
+    expect(Object.fromEntries(new URL(done.headers.get('location') ?? '').searchParams)).toMatchObject({
+      status: 'connected',
+      state: 'app-1',
+      providerId,
+    });
     expect(await linksOf(alice)).toBe(1);
     // The cookie is cleared and the state spent; a replay of the callback links nothing more.
     expect(browser.jars.get(system.base)?.size ?? 0).toBe(0);
@@ -157,11 +201,24 @@ describe('consent bound to the browser, iss, sign-in policy', () => {
 
   it('refuses a callback without iss from a provider that advertises RFC 9207, in the browser and through the API', async () => {
     await system.users.upsert('default', { sub: 'ivy', email: 'ivy@example.test' });
-    const ivy = ((await (await system.api('/api/v1/oauth/delegated-token', admin, { method: 'POST', body: { sub: 'ivy', scopes: ['authorizations:read', 'authorizations:write'] } })).json()) as {
-      access_token: string;
-    }).access_token;
+    const ivy = (
+      (await (
+        await system.api('/api/v1/oauth/delegated-token', admin, {
+          method: 'POST',
+          body: { sub: 'ivy', scopes: ['authorizations:read', 'authorizations:write'] },
+        })
+      ).json()) as {
+        access_token: string;
+      }
+    ).access_token;
     const browser = new Browser();
-    const back = await signInAtDemoIdp(await consentUrl(ivy), 'ivy@example.test', atCallback, undefined, browser.jars);
+    const back = await signInAtDemoIdp(
+      await consentUrl(ivy),
+      'ivy@example.test',
+      atCallback,
+      undefined,
+      browser.jars,
+    );
     back.searchParams.delete('iss');
     const res = await browser.fetch(back.toString());
     expect(res.status).toBe(303);
@@ -179,21 +236,37 @@ describe('consent bound to the browser, iss, sign-in policy', () => {
   });
 
   it('gives a stranger who signs in upstream no user and no token under the default policy', async () => {
-    const before = (await system.identity.query(`SELECT count(*)::int AS n FROM identity.users`))[0].n as number;
+    const before = (await system.identity.query(`SELECT count(*)::int AS n FROM identity.users`))[0]
+      .n as number;
     const { callback } = await system.signIn(app, 'stranger@evil.test', 'openid providers:read');
     expect(callback.searchParams.get('error')).toBe('access_denied');
     expect(callback.searchParams.get('code')).toBeNull();
     expect((await system.identity.query(`SELECT count(*)::int AS n FROM identity.users`))[0].n).toBe(before);
-    expect((await system.identity.query(`SELECT count(*)::int AS n FROM identity.authorization_codes`))[0].n).toBe(0);
+    expect(
+      (await system.identity.query(`SELECT count(*)::int AS n FROM identity.authorization_codes`))[0].n,
+    ).toBe(0);
   });
 
   it('admits an invited person with the client’s scopes ∩ their own, never tokens:delegate without the client flag', async () => {
-    await system.users.upsert('default', { sub: 'nina', email: 'nina@example.test' }, ['providers:read', 'tokens:delegate', 'jobs:write']);
-    const tokens = await system.userTokens(app, 'nina@example.test', 'openid providers:read authorizations:read tokens:read');
+    await system.users.upsert('default', { sub: 'nina', email: 'nina@example.test' }, [
+      'providers:read',
+      'tokens:delegate',
+      'jobs:write',
+    ]);
+    const tokens = await system.userTokens(
+      app,
+      'nina@example.test',
+      'openid providers:read authorizations:read tokens:read',
+    );
     expect(tokens.scope).toBe('openid providers:read');
     // A code-flow client cannot even be given tokens:delegate without the explicit flag...
     await expect(
-      system.createClient({ orgId: 'default', grantTypes: ['authorization_code'], scopes: ['tokens:delegate'], redirectUris: ['http://127.0.0.1:1/app/callback'] }),
+      system.createClient({
+        orgId: 'default',
+        grantTypes: ['authorization_code'],
+        scopes: ['tokens:delegate'],
+        redirectUris: ['http://127.0.0.1:1/app/callback'],
+      }),
     ).rejects.toBeInstanceOf(ClientPolicyError);
     // ...and with it, only a person whose own scopes hold it gets it.
     const delegating = await system.createClient({
@@ -203,15 +276,35 @@ describe('consent bound to the browser, iss, sign-in policy', () => {
       redirectUris: ['http://127.0.0.1:1/app/callback'],
       allowUserDelegation: true,
     });
-    expect((await system.userTokens(delegating, 'nina@example.test', 'openid tokens:delegate')).scope).toBe('openid tokens:delegate');
-    expect((await system.userTokens(delegating, 'alice@example.test', 'openid tokens:delegate')).scope).toBe('openid');
+    expect((await system.userTokens(delegating, 'nina@example.test', 'openid tokens:delegate')).scope).toBe(
+      'openid tokens:delegate',
+    );
+    expect((await system.userTokens(delegating, 'alice@example.test', 'openid tokens:delegate')).scope).toBe(
+      'openid',
+    );
   });
 
   it('shows another org (and another user) nothing: the same status, body and timing as for an id that does not exist', async () => {
-    const [aliceLink] = ((await (await system.api('/api/v2/externalOAuth/authorizedProviders/', alice)).json()) as { data: { id: string }[] }).data;
+    const [aliceLink] = (
+      (await (await system.api('/api/v2/externalOAuth/authorizedProviders/', alice)).json()) as {
+        data: { id: string }[];
+      }
+    ).data;
     expect(aliceLink).toBeDefined();
     await system.clients.ensureOrg('rival', 'Rival');
-    const rivalAdmin = await system.clientToken(await system.createClient({ orgId: 'rival', grantTypes: ['client_credentials'], scopes: ['providers:read', 'providers:write', 'authorizations:read', 'authorizations:write', 'tokens:read'] }));
+    const rivalAdmin = await system.clientToken(
+      await system.createClient({
+        orgId: 'rival',
+        grantTypes: ['client_credentials'],
+        scopes: [
+          'providers:read',
+          'providers:write',
+          'authorizations:read',
+          'authorizations:write',
+          'tokens:read',
+        ],
+      }),
+    );
     const unknown = '3f2c1d4e-5b6a-4c7d-8e9f-0a1b2c3d4e5f';
     const probes: [string, string, (id: string) => string, string, unknown?][] = [
       ['rival org', 'GET', (id) => `/api/v2/externalOAuth/providers/${id}/`, providerId],
@@ -220,8 +313,18 @@ describe('consent bound to the browser, iss, sign-in policy', () => {
       ['rival org', 'POST', (id) => `/api/v2/externalOAuth/providers/${id}/authorize/`, providerId],
       ['rival org', 'GET', (id) => `/api/v2/external-auth/${id}`, providerId],
       ['rival org', 'POST', (id) => `/api/v2/externalOAuth/authorizedProviders/${id}/token/`, aliceLink.id],
-      ['another user', 'POST', (id) => `/api/v2/externalOAuth/authorizedProviders/${id}/token/`, aliceLink.id],
-      ['another user', 'GET', (id) => `/api/v2/externalOAuth/authorizedProviders/${id}/userinfo/`, aliceLink.id],
+      [
+        'another user',
+        'POST',
+        (id) => `/api/v2/externalOAuth/authorizedProviders/${id}/token/`,
+        aliceLink.id,
+      ],
+      [
+        'another user',
+        'GET',
+        (id) => `/api/v2/externalOAuth/authorizedProviders/${id}/userinfo/`,
+        aliceLink.id,
+      ],
       ['another user', 'DELETE', (id) => `/api/v2/externalOAuth/authorizedProviders/${id}/`, aliceLink.id],
     ];
     for (const [who, method, path, real, body] of probes) {
@@ -231,7 +334,12 @@ describe('consent bound to the browser, iss, sign-in policy', () => {
         return { status: res.status, body: await res.text() };
       };
       const [theirs, none] = [await answer(real), await answer(unknown)];
-      expect({ who, method, path: path(':id'), ...theirs }).toEqual({ who, method, path: path(':id'), ...none });
+      expect({ who, method, path: path(':id'), ...theirs }).toEqual({
+        who,
+        method,
+        path: path(':id'),
+        ...none,
+      });
       expect(theirs.status).toBe(404);
     }
     // Timing: interleaved, the real id of another org answers like an unknown one (medians within noise).
@@ -247,7 +355,9 @@ describe('consent bound to the browser, iss, sign-in policy', () => {
       none.push(await timed(unknown));
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    process.stdout.write(`isolation timing: another org's id ${median(theirs).toFixed(2)} ms, unknown id ${median(none).toFixed(2)} ms (medians of 40)\n`);
+    process.stdout.write(
+      `isolation timing: another org's id ${median(theirs).toFixed(2)} ms, unknown id ${median(none).toFixed(2)} ms (medians of 40)\n`,
+    );
     expect(Math.abs(median(theirs) - median(none))).toBeLessThan(Math.max(3, 0.5 * median(none)));
     // Still there for its own org.
     expect((await system.api(`/api/v2/externalOAuth/providers/${providerId}/`, admin)).status).toBe(200);
@@ -255,10 +365,19 @@ describe('consent bound to the browser, iss, sign-in policy', () => {
   });
 
   it('answers invalid_scope to a refresh asking for an ungranted scope, and the refresh token stays usable', async () => {
-    await system.users.upsert('default', { sub: 'otto', email: 'otto@example.test' }, ['providers:read', 'authorizations:read']);
+    await system.users.upsert('default', { sub: 'otto', email: 'otto@example.test' }, [
+      'providers:read',
+      'authorizations:read',
+    ]);
     const tokens = await system.userTokens(app, 'otto@example.test', 'openid providers:read');
     const refresh = (scope?: string) =>
-      system.tokenRequest({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: app.clientId, client_secret: app.clientSecret, ...(scope ? { scope } : {}) });
+      system.tokenRequest({
+        grant_type: 'refresh_token',
+        refresh_token: tokens.refresh_token,
+        client_id: app.clientId,
+        client_secret: app.clientSecret,
+        ...(scope ? { scope } : {}),
+      });
     const wider = await refresh('providers:read authorizations:read');
     expect(wider.status).toBe(400);
     expect(await wider.json()).toMatchObject({ error: 'invalid_scope' });
@@ -266,15 +385,28 @@ describe('consent bound to the browser, iss, sign-in policy', () => {
     const ok = await refresh();
     expect(ok.status).toBe(200);
     const next = (await ok.json()) as { refresh_token: string; access_token: string };
-    const again = await system.tokenRequest({ grant_type: 'refresh_token', refresh_token: next.refresh_token, client_id: app.clientId, client_secret: app.clientSecret });
+    const again = await system.tokenRequest({
+      grant_type: 'refresh_token',
+      refresh_token: next.refresh_token,
+      client_id: app.clientId,
+      client_secret: app.clientSecret,
+    });
     expect(again.status).toBe(200);
   });
 
   // Last: it removes alice.
   it('unlinks a deleted user’s provider accounts, so no service keeps getting their provider tokens', async () => {
-    const before = await system.bus.request('tokens.acquire', { userId: 'alice', providerId }, { auth: admin });
+    const before = await system.bus.request(
+      'tokens.acquire',
+      { userId: 'alice', providerId },
+      { auth: admin },
+    );
     expect(before.accessToken).toEqual(expect.any(String));
-    expect((await system.api('/api/v1/oauth/admin/users/alice', admin, { method: 'DELETE' })).status).toBe(204);
-    await expect(system.bus.request('tokens.acquire', { userId: 'alice', providerId }, { auth: admin })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect((await system.api('/api/v1/oauth/admin/users/alice', admin, { method: 'DELETE' })).status).toBe(
+      204,
+    );
+    await expect(
+      system.bus.request('tokens.acquire', { userId: 'alice', providerId }, { auth: admin }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });

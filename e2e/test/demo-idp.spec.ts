@@ -9,9 +9,17 @@ import { freePort } from './service-processes';
 const ROOT = join(__dirname, '..', '..');
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
-const PROVIDER = { id: 'broker-provider', secret: randomBytes(24).toString('base64url'), redirect: 'http://127.0.0.1:1/provider/callback' };
+const PROVIDER = {
+  id: 'broker-provider',
+  secret: randomBytes(24).toString('base64url'),
+  redirect: 'http://127.0.0.1:1/provider/callback',
+};
 const DEVICE = { id: 'broker-device', secret: randomBytes(24).toString('base64url') };
-const GATEWAY = { id: 'broker-gateway', secret: randomBytes(24).toString('base64url'), redirect: 'http://127.0.0.1:1/api/v1/oauth/upstream/callback' };
+const GATEWAY = {
+  id: 'broker-gateway',
+  secret: randomBytes(24).toString('base64url'),
+  redirect: 'http://127.0.0.1:1/api/v1/oauth/upstream/callback',
+};
 
 type Events = Record<string, number>;
 type Tokens = oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
@@ -39,7 +47,10 @@ class DemoIdp {
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`demo-idp not ready after ${timeoutMs} ms:\n${this.output.join('')}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`demo-idp not ready after ${timeoutMs} ms:\n${this.output.join('')}`)),
+        timeoutMs,
+      );
       child.stderr?.on('data', (d: Buffer) => this.output.push(d.toString()));
       child.stdout?.on('data', (d: Buffer) => {
         this.output.push(d.toString());
@@ -80,7 +91,12 @@ function browser(email = 'ada@example.test') {
   async function request(url: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     if (jar.size) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
-    const res = await fetch(url, { ...init, headers, redirect: 'manual', signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(url, {
+      ...init,
+      headers,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(10_000),
+    });
     for (const cookie of res.headers.getSetCookie()) {
       const pair = cookie.split(';')[0];
       const eq = pair.indexOf('=');
@@ -95,7 +111,11 @@ function browser(email = 'ada@example.test') {
    * Goes to `url` (with `init` for the first request), following redirects and filling in the
    * sign-in page, until a URL starting with `stopAt` (not requested) or a page that is neither.
    */
-  async function navigate(url: string, init?: RequestInit, stopAt?: string): Promise<{ url: string; status: number; html: string }> {
+  async function navigate(
+    url: string,
+    init?: RequestInit,
+    stopAt?: string,
+  ): Promise<{ url: string; status: number; html: string }> {
     let current = url;
     let next = init;
     for (let step = 0; step < 15; step++) {
@@ -109,7 +129,11 @@ function browser(email = 'ada@example.test') {
         continue;
       }
       const html = await res.text();
-      if (res.status === 200 && /^\/interaction\/[^/]+$/.test(new URL(current).pathname) && html.includes('Sign in')) {
+      if (
+        res.status === 200 &&
+        /^\/interaction\/[^/]+$/.test(new URL(current).pathname) &&
+        html.includes('Sign in')
+      ) {
         current = `${current}/login`;
         next = {
           method: 'POST',
@@ -125,10 +149,13 @@ function browser(email = 'ada@example.test') {
 
   /** Submits the page's form `formId` with its hidden fields plus `extra`. */
   function submit(page: { url: string; html: string }, formId: string, extra: Record<string, string> = {}) {
-    const form = new RegExp(`<form id="${formId.replace('.', '\\.')}"[^>]*action="([^"]+)"[^>]*>([\\s\\S]*?)</form>`).exec(page.html);
+    const form = new RegExp(
+      `<form id="${formId.replace('.', '\\.')}"[^>]*action="([^"]+)"[^>]*>([\\s\\S]*?)</form>`,
+    ).exec(page.html);
     if (!form) throw new Error(`no form ${formId} on ${page.url}: ${page.html.slice(0, 300)}`);
     const fields = new URLSearchParams();
-    for (const [, name, value] of form[2].matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) fields.set(name, value);
+    for (const [, name, value] of form[2].matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g))
+      fields.set(name, value);
     for (const [name, value] of Object.entries(extra)) fields.set(name, value);
     return navigate(new URL(form[1], page.url).toString(), {
       method: 'POST',
@@ -152,7 +179,12 @@ describe('demo identity provider as an external OAuth provider', () => {
       DEMO_IDP_REDIRECT_URIS: GATEWAY.redirect,
       DEMO_IDP_CLIENTS: JSON.stringify([
         { client_id: PROVIDER.id, client_secret: PROVIDER.secret, redirect_uris: [PROVIDER.redirect] },
-        { client_id: DEVICE.id, client_secret: DEVICE.secret, redirect_uris: [], grant_types: [DEVICE_CODE_GRANT, 'refresh_token'] },
+        {
+          client_id: DEVICE.id,
+          client_secret: DEVICE.secret,
+          redirect_uris: [],
+          grant_types: [DEVICE_CODE_GRANT, 'refresh_token'],
+        },
       ]),
       DEMO_IDP_ACCESS_TOKEN_TTL: '20',
       DEMO_IDP_TEST_HOOKS: '1',
@@ -170,11 +202,18 @@ describe('demo identity provider as an external OAuth provider', () => {
   });
 
   async function client(id: string, auth: oidc.ClientAuth): Promise<oidc.Configuration> {
-    const config = await oidc.discovery(new URL(idp.issuer), id, {}, auth, { execute: [oidc.allowInsecureRequests], timeout: 10 });
+    const config = await oidc.discovery(new URL(idp.issuer), id, {}, auth, {
+      execute: [oidc.allowInsecureRequests],
+      timeout: 10,
+    });
     return config;
   }
 
-  async function control(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  async function control(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: Record<string, unknown> }> {
     const res = await fetch(`${idp.issuer}${path}`, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -192,7 +231,11 @@ describe('demo identity provider as an external OAuth provider', () => {
   };
 
   /** Signs in through the page (authorization code + PKCE) and redeems the code. */
-  async function signedIn(config = provider, redirect = PROVIDER.redirect, scope = 'openid email profile'): Promise<Tokens> {
+  async function signedIn(
+    config = provider,
+    redirect = PROVIDER.redirect,
+    scope = 'openid email profile',
+  ): Promise<Tokens> {
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
@@ -207,7 +250,11 @@ describe('demo identity provider as an external OAuth provider', () => {
     const callback = await browser().navigate(url.toString(), undefined, redirect);
     expect(callback.url.startsWith(redirect)).toBe(true);
     const code = new URL(callback.url).searchParams.get('code');
-    const tokens = await oidc.authorizationCodeGrant(config, new URL(callback.url), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(callback.url), {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+      expectedNonce: nonce,
+    });
     remember(code, tokens);
     return tokens;
   }
@@ -215,7 +262,10 @@ describe('demo identity provider as an external OAuth provider', () => {
   function remember(...values: (string | null | undefined | Tokens)[]): void {
     for (const v of values) {
       if (typeof v === 'string') seen.push(v);
-      else if (v) seen.push(...[v.access_token, v.refresh_token, v.id_token].filter((s): s is string => typeof s === 'string'));
+      else if (v)
+        seen.push(
+          ...[v.access_token, v.refresh_token, v.id_token].filter((s): s is string => typeof s === 'string'),
+        );
     }
   }
 
@@ -247,8 +297,12 @@ describe('demo identity provider as an external OAuth provider', () => {
       device_authorization_endpoint: expect.any(String),
     });
     expect(metadata.code_challenge_methods_supported).toContain('S256');
-    expect(metadata.token_endpoint_auth_methods_supported).toEqual(expect.arrayContaining(['client_secret_basic', 'client_secret_post']));
-    expect(metadata.grant_types_supported).toEqual(expect.arrayContaining(['authorization_code', 'refresh_token', DEVICE_CODE_GRANT]));
+    expect(metadata.token_endpoint_auth_methods_supported).toEqual(
+      expect.arrayContaining(['client_secret_basic', 'client_secret_post']),
+    );
+    expect(metadata.grant_types_supported).toEqual(
+      expect.arrayContaining(['authorization_code', 'refresh_token', DEVICE_CODE_GRANT]),
+    );
   });
 
   it('signs in with code + PKCE and returns an access token (TTL from the environment) and a refresh token', async () => {
@@ -259,8 +313,16 @@ describe('demo identity provider as an external OAuth provider', () => {
     expect(tokens.expires_in).toBeLessThanOrEqual(20);
     const sub = String(tokens.claims()?.sub);
     expect(sub).toMatch(/^demo-/);
-    expect(await oidc.fetchUserInfo(provider, tokens.access_token, sub)).toMatchObject({ sub, email: 'ada@example.test', name: 'Ada Lovelace' });
-    expect(await oidc.tokenIntrospection(provider, tokens.access_token)).toMatchObject({ active: true, client_id: PROVIDER.id, sub });
+    expect(await oidc.fetchUserInfo(provider, tokens.access_token, sub)).toMatchObject({
+      sub,
+      email: 'ada@example.test',
+      name: 'Ada Lovelace',
+    });
+    expect(await oidc.tokenIntrospection(provider, tokens.access_token)).toMatchObject({
+      active: true,
+      client_id: PROVIDER.id,
+      sub,
+    });
     expect(await events()).toMatchObject({
       'authorization_code.consumed': 1,
       'access_token.saved': 1,
@@ -273,7 +335,11 @@ describe('demo identity provider as an external OAuth provider', () => {
   });
 
   it('still requires PKCE', async () => {
-    const url = oidc.buildAuthorizationUrl(provider, { redirect_uri: PROVIDER.redirect, scope: 'openid', state: oidc.randomState() });
+    const url = oidc.buildAuthorizationUrl(provider, {
+      redirect_uri: PROVIDER.redirect,
+      scope: 'openid',
+      state: oidc.randomState(),
+    });
     const res = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(5_000) });
     expect(res.status).toBeGreaterThanOrEqual(300);
     expect(res.status).toBeLessThan(400);
@@ -302,10 +368,18 @@ describe('demo identity provider as an external OAuth provider', () => {
   it('refuses a reused refresh token and revokes the grant', async () => {
     const first = await signedIn();
     const second = await refresh(first.refresh_token ?? '');
-    await expect(oidc.refreshTokenGrant(provider, first.refresh_token ?? '')).rejects.toMatchObject({ error: 'invalid_grant' });
-    expect(await events()).toMatchObject({ 'grant.revoked': 1, 'refresh_token.consumed': 1, 'grant.error.invalid_grant': 1 });
+    await expect(oidc.refreshTokenGrant(provider, first.refresh_token ?? '')).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    expect(await events()).toMatchObject({
+      'grant.revoked': 1,
+      'refresh_token.consumed': 1,
+      'grant.error.invalid_grant': 1,
+    });
     // The whole grant is gone: the newest refresh token and the access token too.
-    await expect(oidc.refreshTokenGrant(provider, second.refresh_token ?? '')).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.refreshTokenGrant(provider, second.refresh_token ?? '')).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
     expect(await oidc.tokenIntrospection(provider, second.access_token)).toMatchObject({ active: false });
   });
 
@@ -324,16 +398,23 @@ describe('demo identity provider as an external OAuth provider', () => {
     await expect(oidc.refreshTokenGrant(impatient, second.refresh_token ?? '')).rejects.toThrow();
     await eventually((e) => e['refresh_token.consumed'] === 2);
     await faults({ tokenDelayMs: 0 });
-    await expect(oidc.refreshTokenGrant(provider, second.refresh_token ?? '')).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.refreshTokenGrant(provider, second.refresh_token ?? '')).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
     expect(await events()).toMatchObject({ 'grant.revoked': 1 });
   }, 20_000);
 
   it('answers the next N token requests with a status without processing them (tokenStatus)', async () => {
     const first = await signedIn();
-    expect(await faults({ tokenStatus: 503, count: 2 })).toMatchObject({ tokenStatus: { status: 503, remaining: 2 } });
+    expect(await faults({ tokenStatus: 503, count: 2 })).toMatchObject({
+      tokenStatus: { status: 503, remaining: 2 },
+    });
     for (let i = 0; i < 2; i++) {
       // oauth4webapi reads error bodies only from 4xx answers: a 503 is "not conform", with the response as cause.
-      const failure = await oidc.refreshTokenGrant(provider, first.refresh_token ?? '').then(() => null, (err: unknown) => err);
+      const failure = await oidc.refreshTokenGrant(provider, first.refresh_token ?? '').then(
+        () => null,
+        (err: unknown) => err,
+      );
       expect(failure).toMatchObject({ code: 'OAUTH_RESPONSE_IS_NOT_CONFORM' });
       const response = (failure as Error).cause as Response;
       expect(response.status).toBe(503);
@@ -341,7 +422,12 @@ describe('demo identity provider as an external OAuth provider', () => {
     }
     const second = await refresh(first.refresh_token ?? '');
     expect(second.refresh_token).not.toBe(first.refresh_token);
-    expect(await events()).toMatchObject({ 'token_requests.refresh_token': 3, 'faults.token_status': 2, 'refresh_token.consumed': 1, 'grant.success.refresh_token': 1 });
+    expect(await events()).toMatchObject({
+      'token_requests.refresh_token': 3,
+      'faults.token_status': 2,
+      'refresh_token.consumed': 1,
+      'grant.success.refresh_token': 1,
+    });
 
     await faults({ tokenStatus: 429 });
     const raw = await fetch(provider.serverMetadata().token_endpoint ?? '', {
@@ -363,8 +449,16 @@ describe('demo identity provider as an external OAuth provider', () => {
   it('answers the next N token requests with a given error body (tokenErrorBody)', async () => {
     const first = await signedIn();
     await faults({ tokenErrorBody: { error: 'invalid_grant', error_description: 'injected' }, count: 1 });
-    await expect(oidc.refreshTokenGrant(provider, first.refresh_token ?? '')).rejects.toMatchObject({ status: 400, error: 'invalid_grant', error_description: 'injected' });
-    expect(await events()).toMatchObject({ 'faults.token_error_body': 1, 'refresh_token.consumed': 0, 'grant.revoked': 0 });
+    await expect(oidc.refreshTokenGrant(provider, first.refresh_token ?? '')).rejects.toMatchObject({
+      status: 400,
+      error: 'invalid_grant',
+      error_description: 'injected',
+    });
+    expect(await events()).toMatchObject({
+      'faults.token_error_body': 1,
+      'refresh_token.consumed': 0,
+      'grant.revoked': 0,
+    });
     const second = await refresh(first.refresh_token ?? '');
     expect(second.refresh_token).not.toBe(first.refresh_token);
   });
@@ -381,9 +475,14 @@ describe('demo identity provider as an external OAuth provider', () => {
     expect(failure).not.toBeInstanceOf(oidc.ResponseBodyError);
     expect((failure as Error).cause).toMatchObject({ name: 'TypeError', message: 'fetch failed' });
     expect(((failure as Error).cause as Error).cause).toMatchObject({ code: 'UND_ERR_SOCKET' });
-    expect(await eventually((e) => e['faults.dropped'] === 1)).toMatchObject({ 'refresh_token.consumed': 1, 'grant.success.refresh_token': 1 });
+    expect(await eventually((e) => e['faults.dropped'] === 1)).toMatchObject({
+      'refresh_token.consumed': 1,
+      'grant.success.refresh_token': 1,
+    });
     // The old refresh token is spent: the retry a client would make is a reuse.
-    await expect(oidc.refreshTokenGrant(provider, first.refresh_token ?? '')).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.refreshTokenGrant(provider, first.refresh_token ?? '')).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
     expect(await events()).toMatchObject({ 'grant.revoked': 1, 'faults.dropped': 1 });
   });
 
@@ -391,21 +490,35 @@ describe('demo identity provider as an external OAuth provider', () => {
     // A refresh token: the grant goes, with every token issued under it.
     const tokens = await signedIn();
     await oidc.tokenRevocation(provider, tokens.refresh_token ?? '', { token_type_hint: 'refresh_token' });
-    await expect(oidc.refreshTokenGrant(provider, tokens.refresh_token ?? '')).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.refreshTokenGrant(provider, tokens.refresh_token ?? '')).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
     expect(await oidc.tokenIntrospection(provider, tokens.access_token)).toMatchObject({ active: false });
-    expect(await events()).toMatchObject({ revocation_requests: 1, 'revocation.success': 1, 'grant.revoked': 1 });
+    expect(await events()).toMatchObject({
+      revocation_requests: 1,
+      'revocation.success': 1,
+      'grant.revoked': 1,
+    });
 
     // An access token: oidc-provider drops the tokens of its grant too (refresh tokens included) but keeps the grant.
     const other = await signedIn();
     await oidc.tokenRevocation(provider, other.access_token, { token_type_hint: 'access_token' });
     expect(await oidc.tokenIntrospection(provider, other.access_token)).toMatchObject({ active: false });
-    await expect(oidc.refreshTokenGrant(provider, other.refresh_token ?? '')).rejects.toMatchObject({ error: 'invalid_grant' });
-    expect(await events()).toMatchObject({ revocation_requests: 2, 'revocation.success': 2, 'grant.revoked': 1 });
+    await expect(oidc.refreshTokenGrant(provider, other.refresh_token ?? '')).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    expect(await events()).toMatchObject({
+      revocation_requests: 2,
+      'revocation.success': 2,
+      'grant.revoked': 1,
+    });
 
     // Another client's token is not the caller's to revoke.
     const device = await client(DEVICE.id, oidc.ClientSecretBasic(DEVICE.secret));
     const third = await signedIn();
-    await expect(oidc.tokenRevocation(device, third.refresh_token ?? '')).rejects.toMatchObject({ error: 'invalid_request' });
+    await expect(oidc.tokenRevocation(device, third.refresh_token ?? '')).rejects.toMatchObject({
+      error: 'invalid_request',
+    });
     expect(await oidc.tokenIntrospection(provider, third.access_token)).toMatchObject({ active: true });
   });
 
@@ -416,7 +529,9 @@ describe('demo identity provider as an external OAuth provider', () => {
     expect(res.status).toBe(200);
     expect(res.json['revoked']).toBeGreaterThanOrEqual(2);
     for (const tokens of [a, b]) {
-      await expect(oidc.refreshTokenGrant(provider, tokens.refresh_token ?? '')).rejects.toMatchObject({ error: 'invalid_grant' });
+      await expect(oidc.refreshTokenGrant(provider, tokens.refresh_token ?? '')).rejects.toMatchObject({
+        error: 'invalid_grant',
+      });
       expect(await oidc.tokenIntrospection(provider, tokens.access_token)).toMatchObject({ active: false });
     }
     // Signing in again works (a new grant).
@@ -435,7 +550,9 @@ describe('demo identity provider as an external OAuth provider', () => {
       expires_in: expect.any(Number),
     });
     remember(started.device_code, started.user_code);
-    await expect(oidc.genericGrantRequest(device, DEVICE_CODE_GRANT, { device_code: started.device_code })).rejects.toMatchObject({ error: 'authorization_pending' });
+    await expect(
+      oidc.genericGrantRequest(device, DEVICE_CODE_GRANT, { device_code: started.device_code }),
+    ).rejects.toMatchObject({ error: 'authorization_pending' });
 
     const person = browser('grace@example.test');
     const input = await person.navigate(started.verification_uri);
@@ -447,25 +564,44 @@ describe('demo identity provider as an external OAuth provider', () => {
     expect(done.status).toBe(200);
     expect(done.html).toContain('Device connected');
 
-    const tokens = await oidc.genericGrantRequest(device, DEVICE_CODE_GRANT, { device_code: started.device_code });
+    const tokens = await oidc.genericGrantRequest(device, DEVICE_CODE_GRANT, {
+      device_code: started.device_code,
+    });
     remember(tokens);
     expect(tokens.refresh_token).toEqual(expect.any(String));
     const sub = String(tokens.claims()?.sub);
-    expect(await oidc.fetchUserInfo(device, tokens.access_token, sub)).toMatchObject({ sub, email: 'grace@example.test' });
+    expect(await oidc.fetchUserInfo(device, tokens.access_token, sub)).toMatchObject({
+      sub,
+      email: 'grace@example.test',
+    });
     const refreshed = await refresh(tokens.refresh_token ?? '', device);
     expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
-    expect(await events()).toMatchObject({ 'device_authorization.success': 1, 'device_code.consumed': 1, 'grant.success.device_code': 1, 'refresh_token.consumed': 1 });
+    expect(await events()).toMatchObject({
+      'device_authorization.success': 1,
+      'device_code.consumed': 1,
+      'grant.success.device_code': 1,
+      'refresh_token.consumed': 1,
+    });
   });
 
   it('validates the control API and resets faults and counters', async () => {
     expect((await control('POST', '/__test/faults', { tokenDelay: 5 })).status).toBe(400);
     expect((await control('POST', '/__test/faults', { tokenDelayMs: 10_000_000 })).status).toBe(400);
     expect((await control('POST', '/__test/faults', { count: 2 })).status).toBe(400);
-    expect(await faults({ tokenDelayMs: 5, dropAfterRotation: 2 })).toMatchObject({ tokenDelayMs: 5, dropAfterRotation: 2, tokenStatus: null });
+    expect(await faults({ tokenDelayMs: 5, dropAfterRotation: 2 })).toMatchObject({
+      tokenDelayMs: 5,
+      dropAfterRotation: 2,
+      tokenStatus: null,
+    });
     await signedIn();
     expect((await events())['grant.success']).toBe(1);
     expect((await control('POST', '/__test/reset')).json).toEqual({ ok: true });
-    expect((await control('GET', '/__test/faults')).json).toEqual({ tokenDelayMs: 0, tokenStatus: null, tokenErrorBody: null, dropAfterRotation: 0 });
+    expect((await control('GET', '/__test/faults')).json).toEqual({
+      tokenDelayMs: 0,
+      tokenStatus: null,
+      tokenErrorBody: null,
+      dropAfterRotation: 0,
+    });
     expect(await events()).toMatchObject({ 'grant.success': 0, 'access_token.saved': 0 });
   });
 
@@ -487,15 +623,27 @@ describe('demo identity provider as an external OAuth provider', () => {
 
 describe('demo identity provider without test hooks', () => {
   it('serves no /__test/ API and keeps its old start-up contract', async () => {
-    const idp = new DemoIdp(await freePort(), { DEMO_IDP_CLIENT_SECRET: GATEWAY.secret, DEMO_IDP_REDIRECT_URIS: GATEWAY.redirect });
+    const idp = new DemoIdp(await freePort(), {
+      DEMO_IDP_CLIENT_SECRET: GATEWAY.secret,
+      DEMO_IDP_REDIRECT_URIS: GATEWAY.redirect,
+    });
     try {
       await idp.start();
       for (const path of ['/__test/events', '/__test/reset']) {
-        const res = await fetch(`${idp.issuer}${path}`, { method: path.endsWith('reset') ? 'POST' : 'GET', signal: AbortSignal.timeout(5_000) });
+        const res = await fetch(`${idp.issuer}${path}`, {
+          method: path.endsWith('reset') ? 'POST' : 'GET',
+          signal: AbortSignal.timeout(5_000),
+        });
         expect(res.status).toBe(404);
       }
-      const metadata = (await (await fetch(`${idp.issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5_000) })).json()) as Record<string, unknown>;
-      expect(metadata).toMatchObject({ authorization_endpoint: `${idp.issuer}/auth`, token_endpoint: `${idp.issuer}/token`, userinfo_endpoint: `${idp.issuer}/me` });
+      const metadata = (await (
+        await fetch(`${idp.issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5_000) })
+      ).json()) as Record<string, unknown>;
+      expect(metadata).toMatchObject({
+        authorization_endpoint: `${idp.issuer}/auth`,
+        token_endpoint: `${idp.issuer}/token`,
+        userinfo_endpoint: `${idp.issuer}/me`,
+      });
     } finally {
       await idp.stop();
     }
@@ -503,7 +651,9 @@ describe('demo identity provider without test hooks', () => {
 
   it('refuses to start without a client', async () => {
     const idp = new DemoIdp(await freePort(), {});
-    await expect(idp.start()).rejects.toThrow(/DEMO_IDP_CLIENT_SECRET and DEMO_IDP_REDIRECT_URIS are required/);
+    await expect(idp.start()).rejects.toThrow(
+      /DEMO_IDP_CLIENT_SECRET and DEMO_IDP_REDIRECT_URIS are required/,
+    );
   }, 20_000);
 });
 
@@ -514,7 +664,9 @@ describe('demo identity provider with a data folder (DEMO_IDP_DATA_DIR)', () => 
     DEMO_IDP_DATA_DIR: dir,
     DEMO_IDP_CLIENT_SECRET: GATEWAY.secret,
     DEMO_IDP_REDIRECT_URIS: GATEWAY.redirect,
-    DEMO_IDP_CLIENTS: JSON.stringify([{ client_id: PROVIDER.id, client_secret: PROVIDER.secret, redirect_uris: [PROVIDER.redirect] }]),
+    DEMO_IDP_CLIENTS: JSON.stringify([
+      { client_id: PROVIDER.id, client_secret: PROVIDER.secret, redirect_uris: [PROVIDER.redirect] },
+    ]),
   });
 
   beforeAll(async () => {
@@ -524,7 +676,10 @@ describe('demo identity provider with a data folder (DEMO_IDP_DATA_DIR)', () => 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const configFor = (issuer: string) =>
-    oidc.discovery(new URL(issuer), PROVIDER.id, {}, oidc.ClientSecretBasic(PROVIDER.secret), { execute: [oidc.allowInsecureRequests], timeout: 10 });
+    oidc.discovery(new URL(issuer), PROVIDER.id, {}, oidc.ClientSecretBasic(PROVIDER.secret), {
+      execute: [oidc.allowInsecureRequests],
+      timeout: 10,
+    });
 
   it('keeps grants, tokens, accounts and keys across a restart, even after a crash (kill -9)', async () => {
     let idp = new DemoIdp(port, env());
@@ -543,8 +698,15 @@ describe('demo identity provider with a data folder (DEMO_IDP_DATA_DIR)', () => 
         code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
         code_challenge_method: 'S256',
       });
-      const callback = await browser('grace@example.test').navigate(url.toString(), undefined, PROVIDER.redirect);
-      const first = await oidc.authorizationCodeGrant(config, new URL(callback.url), { pkceCodeVerifier: verifier, expectedState: state });
+      const callback = await browser('grace@example.test').navigate(
+        url.toString(),
+        undefined,
+        PROVIDER.redirect,
+      );
+      const first = await oidc.authorizationCodeGrant(config, new URL(callback.url), {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+      });
       sub = String(first.claims()?.sub);
       // One rotation just before the crash: the newest refresh token must be the one that survives.
       tokens = await oidc.refreshTokenGrant(config, first.refresh_token ?? '');
@@ -561,7 +723,11 @@ describe('demo identity provider with a data folder (DEMO_IDP_DATA_DIR)', () => 
       const config = await configFor(idp.issuer);
       expect(await (await fetch(`${idp.issuer}/jwks`)).json()).toEqual(jwks);
       // The access token issued before the crash still works at userinfo, with the account's claims.
-      expect(await oidc.fetchUserInfo(config, tokens.access_token, sub)).toMatchObject({ sub, email: 'grace@example.test', name: 'Ada Lovelace' });
+      expect(await oidc.fetchUserInfo(config, tokens.access_token, sub)).toMatchObject({
+        sub,
+        email: 'grace@example.test',
+        name: 'Ada Lovelace',
+      });
       // The refresh token rotated before the crash still rotates (the grant was not forgotten).
       const next = await oidc.refreshTokenGrant(config, tokens.refresh_token ?? '');
       expect(next.refresh_token).toEqual(expect.any(String));

@@ -1,12 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { createRedisConnection } from '@broker/bus';
-import type { BrokerEvent, ExternalAuth, ExternalAuthDevice, ExternalAuthLink, ListUserExternalAuthResponse } from '@broker/contracts';
+import type {
+  BrokerEvent,
+  ExternalAuth,
+  ExternalAuthDevice,
+  ExternalAuthLink,
+  ListUserExternalAuthResponse,
+} from '@broker/contracts';
 import { SCOPES, brokerEventsChannel } from '@broker/contracts';
 import { KeyedHasher } from '@broker/crypto';
 import { ClientsService, IDENTITY_SCHEMA, UsersService } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
-import { approveDeviceAtDemoIdp, createTestDatabase, signInAtDemoIdp, sleep, TestDatabase } from '@broker/testing';
+import {
+  approveDeviceAtDemoIdp,
+  createTestDatabase,
+  signInAtDemoIdp,
+  sleep,
+  TestDatabase,
+} from '@broker/testing';
 import { pgDump } from './pg-dump';
 import { redisSnapshot } from './redis-snapshot';
 import { DemoIdpProcess, ServiceProcess, freePort, genuineEvent, systemEnv } from './service-processes';
@@ -39,8 +51,16 @@ describe('external auth (seed 001)', () => {
   let subscriber: ReturnType<typeof createRedisConnection>;
   let ds: DataSource;
 
-  const form = (body: Record<string, string>) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
-  const api = (path: string, bearer: string | null, init: { method?: string; body?: unknown; raw?: string } = {}) =>
+  const form = (body: Record<string, string>) => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(body),
+  });
+  const api = (
+    path: string,
+    bearer: string | null,
+    init: { method?: string; body?: unknown; raw?: string } = {},
+  ) =>
     fetch(`${base}${path}`, {
       method: init.method ?? 'GET',
       headers: {
@@ -57,10 +77,20 @@ describe('external auth (seed 001)', () => {
     return (await json<ListUserExternalAuthResponse>(res)).links;
   };
   const hooks = async (path: string, body?: unknown) =>
-    (await (await fetch(`${idp.issuer}/__test/${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as Record<string, number>;
+    (await (
+      await fetch(
+        `${idp.issuer}/__test/${path}`,
+        body === undefined
+          ? {}
+          : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+      )
+    ).json()) as Record<string, number>;
 
   async function delegated(adminToken: string, sub: string): Promise<string> {
-    const res = await api('/api/v1/oauth/delegated-token', adminToken, { method: 'POST', body: { sub, scopes: ['authorizations:read', 'authorizations:write', 'tokens:read'] } });
+    const res = await api('/api/v1/oauth/delegated-token', adminToken, {
+      method: 'POST',
+      body: { sub, scopes: ['authorizations:read', 'authorizations:write', 'tokens:read'] },
+    });
     expect(res.status).toBe(200);
     return (await json<{ access_token: string }>(res)).access_token;
   }
@@ -73,10 +103,18 @@ describe('external auth (seed 001)', () => {
     return device;
   }
 
-  const exchange = (user: string, deviceCode: string) => api(`/api/v2/external-auth/${oidcId}/device`, users[user], { method: 'POST', body: { device_code: deviceCode } });
+  const exchange = (user: string, deviceCode: string) =>
+    api(`/api/v2/external-auth/${oidcId}/device`, users[user], {
+      method: 'POST',
+      body: { device_code: deviceCode },
+    });
 
   /** POSTs the device code until the answer is not `authorization_pending` / `slow_down`. */
-  async function exchangeUntilSettled(user: string, deviceCode: string, timeoutMs = 20_000): Promise<Response> {
+  async function exchangeUntilSettled(
+    user: string,
+    deviceCode: string,
+    timeoutMs = 20_000,
+  ): Promise<Response> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const res = await exchange(user, deviceCode);
@@ -88,29 +126,40 @@ describe('external auth (seed 001)', () => {
   }
 
   const deviceRecord = async (userId: string) =>
-    ((await ds.query(`SELECT status, interval_seconds, polls, error, authorization_id FROM tokens.device_authorizations WHERE user_id = $1 ORDER BY created_at DESC LIMIT 1`, [userId])) as {
-      status: string;
-      interval_seconds: number;
-      polls: number;
-      authorization_id: string | null;
-    }[])[0];
+    (
+      (await ds.query(
+        `SELECT status, interval_seconds, polls, error, authorization_id FROM tokens.device_authorizations WHERE user_id = $1 ORDER BY created_at DESC LIMIT 1`,
+        [userId],
+      )) as {
+        status: string;
+        interval_seconds: number;
+        polls: number;
+        authorization_id: string | null;
+      }[]
+    )[0];
 
   beforeAll(async () => {
     db = await createTestDatabase('extauth');
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    idp = new DemoIdpProcess(await freePort(), randomBytes(16).toString('hex'), [`${base}/api/v1/oauth/upstream/callback`], 'broker-gateway', {
-      DEMO_IDP_CLIENTS: JSON.stringify([
-        {
-          client_id: 'broker-provider',
-          client_secret: PROVIDER_SECRET,
-          redirect_uris: [`${base}/api/v2/externalOAuth/providers/callback/`],
-          grant_types: ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT],
-        },
-      ]),
-      DEMO_IDP_DEVICE_INTERVAL: '1',
-      DEMO_IDP_TEST_HOOKS: '1',
-    });
+    idp = new DemoIdpProcess(
+      await freePort(),
+      randomBytes(16).toString('hex'),
+      [`${base}/api/v1/oauth/upstream/callback`],
+      'broker-gateway',
+      {
+        DEMO_IDP_CLIENTS: JSON.stringify([
+          {
+            client_id: 'broker-provider',
+            client_secret: PROVIDER_SECRET,
+            redirect_uris: [`${base}/api/v2/externalOAuth/providers/callback/`],
+            grant_types: ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT],
+          },
+        ]),
+        DEMO_IDP_DEVICE_INTERVAL: '1',
+        DEMO_IDP_TEST_HOOKS: '1',
+      },
+    );
     await idp.start();
     env = systemEnv(db.url, port, 'extauth', {
       BOOTSTRAP_CLIENT_SECRET: ADMIN_SECRET,
@@ -128,7 +177,14 @@ describe('external auth (seed 001)', () => {
     );
     await Promise.all(services.map((s) => s.ready()));
 
-    admin = (await json<{ access_token: string }>(await fetch(`${base}/api/v1/oauth/token`, form({ grant_type: 'client_credentials', client_id: 'admin', client_secret: ADMIN_SECRET })))).access_token;
+    admin = (
+      await json<{ access_token: string }>(
+        await fetch(
+          `${base}/api/v1/oauth/token`,
+          form({ grant_type: 'client_credentials', client_id: 'admin', client_secret: ADMIN_SECRET }),
+        ),
+      )
+    ).access_token;
     ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-extauth')).initialize();
     const people = new UsersService(ds);
     for (const sub of ['alice', 'bob', 'carol', 'dave', 'erin']) {
@@ -138,14 +194,36 @@ describe('external auth (seed 001)', () => {
     // Another org with its own admin client and user.
     const clients = new ClientsService(ds, new KeyedHasher(Buffer.from(env['SECRET_PEPPER'], 'base64')));
     await clients.ensureOrg('other', 'Other org');
-    const otherAdmin = await clients.createClient({ orgId: 'other', name: 'other admin', grantTypes: ['client_credentials'], scopes: [...SCOPES] });
+    const otherAdmin = await clients.createClient({
+      orgId: 'other',
+      name: 'other admin',
+      grantTypes: ['client_credentials'],
+      scopes: [...SCOPES],
+    });
     await people.upsert('other', { sub: 'mallory', email: 'mallory@example.test' });
-    const otherToken = (await json<{ access_token: string }>(await fetch(`${base}/api/v1/oauth/token`, form({ grant_type: 'client_credentials', client_id: otherAdmin.clientId, client_secret: otherAdmin.clientSecret })))).access_token;
+    const otherToken = (
+      await json<{ access_token: string }>(
+        await fetch(
+          `${base}/api/v1/oauth/token`,
+          form({
+            grant_type: 'client_credentials',
+            client_id: otherAdmin.clientId,
+            client_secret: otherAdmin.clientSecret,
+          }),
+        ),
+      )
+    ).access_token;
     mallory = await delegated(otherToken, 'mallory');
 
     const oidc = await api('/api/v2/externalOAuth/providers/', admin, {
       method: 'POST',
-      body: { type: 'oidc', name: 'Demo IdP', clientId: 'broker-provider', clientSecret: PROVIDER_SECRET, issuer: idp.issuer },
+      body: {
+        type: 'oidc',
+        name: 'Demo IdP',
+        clientId: 'broker-provider',
+        clientSecret: PROVIDER_SECRET,
+        issuer: idp.issuer,
+      },
     });
     expect(oidc.status).toBe(201);
     oidcId = (await json<{ id: string }>(oidc)).id;
@@ -157,7 +235,11 @@ describe('external auth (seed 001)', () => {
         clientId: 'broker-provider',
         clientSecret: PROVIDER_SECRET,
         scopes: ['openid', 'email', 'profile'],
-        endpoints: { authorizationUrl: `${idp.issuer}/auth`, tokenUrl: `${idp.issuer}/token`, userinfoUrl: `${idp.issuer}/me` },
+        endpoints: {
+          authorizationUrl: `${idp.issuer}/auth`,
+          tokenUrl: `${idp.issuer}/token`,
+          userinfoUrl: `${idp.issuer}/me`,
+        },
       },
     });
     expect(plain.status).toBe(201);
@@ -188,7 +270,10 @@ describe('external auth (seed 001)', () => {
       ['POST', `/api/v2/external-auth/${oidcId}/device`],
     ];
     for (const [method, path] of calls) {
-      const res = await api(path, null, { method, ...(method === 'POST' ? { body: { device_code: 'x' } } : {}) });
+      const res = await api(path, null, {
+        method,
+        ...(method === 'POST' ? { body: { device_code: 'x' } } : {}),
+      });
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
       expect(await res.json()).toEqual({ message: expect.any(String) });
@@ -226,11 +311,20 @@ describe('external auth (seed 001)', () => {
       supports_revocation: true,
       code_challenge_methods_supported: ['S256'],
     });
-    expect(listed.providers.find((p) => p.id === plainId)).toMatchObject({ type: 'oauth2', device: false, supports_revocation: false, allow_validate: true });
+    expect(listed.providers.find((p) => p.id === plainId)).toMatchObject({
+      type: 'oauth2',
+      device: false,
+      supports_revocation: false,
+      allow_validate: true,
+    });
   });
 
   it('answers 404 for an unknown provider id, a non-UUID, or a provider of another org; 400 with validations for a bad device body', async () => {
-    for (const path of [`/api/v2/external-auth/${UNKNOWN_ID}`, '/api/v2/external-auth/github', `/api/v2/external-auth/${UNKNOWN_ID}/device`]) {
+    for (const path of [
+      `/api/v2/external-auth/${UNKNOWN_ID}`,
+      '/api/v2/external-auth/github',
+      `/api/v2/external-auth/${UNKNOWN_ID}/device`,
+    ]) {
       const res = await api(path, users['alice']);
       expect(res.status).toBe(404);
       expect(await res.json()).toEqual({ message: 'External auth provider not found.' });
@@ -244,7 +338,10 @@ describe('external auth (seed 001)', () => {
       const res = await api(path, mallory, { method });
       expect(res.status).toBe(404);
     }
-    expect(await json<ListUserExternalAuthResponse>(await api('/api/v2/external-auth', mallory))).toEqual({ providers: [], links: [] });
+    expect(await json<ListUserExternalAuthResponse>(await api('/api/v2/external-auth', mallory))).toEqual({
+      providers: [],
+      links: [],
+    });
 
     const cases: [unknown, string | undefined][] = [
       [{}, 'device_code'],
@@ -254,14 +351,20 @@ describe('external auth (seed 001)', () => {
       [[1, 2], 'body'],
     ];
     for (const [body, field] of cases) {
-      const res = await api(`/api/v2/external-auth/${oidcId}/device`, users['alice'], { method: 'POST', body });
+      const res = await api(`/api/v2/external-auth/${oidcId}/device`, users['alice'], {
+        method: 'POST',
+        body,
+      });
       expect(res.status).toBe(400);
       const answer = await json<{ message: string; validations: { field: string; detail: string }[] }>(res);
       expect(answer.message).toBe('Invalid request body.');
       expect(answer.validations.length).toBeGreaterThan(0);
       if (field !== 'body') expect(answer.validations[0].field).toBe(field);
     }
-    const malformed = await api(`/api/v2/external-auth/${oidcId}/device`, users['alice'], { method: 'POST', raw: '{"device_code":' });
+    const malformed = await api(`/api/v2/external-auth/${oidcId}/device`, users['alice'], {
+      method: 'POST',
+      raw: '{"device_code":',
+    });
     expect(malformed.status).toBe(400);
     expect(await malformed.json()).toEqual({ message: 'The body is not valid JSON.' });
     const noRoute = await api(`/api/v2/external-auth/${oidcId}/nope`, users['alice']);
@@ -277,7 +380,13 @@ describe('external auth (seed 001)', () => {
   it('links through the device flow: pending until approved at the provider, then 204; the link is listed, validated and serves tokens', async () => {
     await hooks('reset', {});
     const device = await startDevice('alice');
-    expect(device).toEqual({ device_code: expect.any(String), user_code: expect.any(String), verification_uri: `${idp.issuer}/device`, expires_in: expect.any(Number), interval: 1 });
+    expect(device).toEqual({
+      device_code: expect.any(String),
+      user_code: expect.any(String),
+      verification_uri: `${idp.issuer}/device`,
+      expires_in: expect.any(Number),
+      interval: 1,
+    });
     expect(device.expires_in).toBeGreaterThan(60);
     const pending = await exchange('alice', device.device_code);
     expect(pending.status).toBe(400);
@@ -285,7 +394,11 @@ describe('external auth (seed 001)', () => {
     // Another user of the org cannot use alice's device code.
     expect((await exchange('bob', device.device_code)).status).toBe(404);
 
-    const page = await approveDeviceAtDemoIdp(device.verification_uri, device.user_code, 'alice@example.test');
+    const page = await approveDeviceAtDemoIdp(
+      device.verification_uri,
+      device.user_code,
+      'alice@example.test',
+    );
     expect(page).toContain('Device connected');
     const done = await exchangeUntilSettled('alice', device.device_code);
     expect(done.status).toBe(204);
@@ -293,31 +406,74 @@ describe('external auth (seed 001)', () => {
     expect((await exchange('alice', device.device_code)).status).toBe(204); // stays linked
 
     const counted = await hooks('events');
-    expect(counted).toMatchObject({ 'device_authorization.success': 1, 'device_code.consumed': 1, 'grant.success.device_code': 1 });
+    expect(counted).toMatchObject({
+      'device_authorization.success': 1,
+      'device_code.consumed': 1,
+      'grant.success.device_code': 1,
+    });
     const record = await deviceRecord('alice');
-    expect(record).toMatchObject({ status: 'authorized', interval_seconds: 1, authorization_id: expect.any(String) });
+    expect(record).toMatchObject({
+      status: 'authorized',
+      interval_seconds: 1,
+      authorization_id: expect.any(String),
+    });
     aliceAuthorizationId = record.authorization_id as string;
     await sleep(200);
-    expect(events.some((e) => e.type === 'authorization.created' && e.authorizationId === aliceAuthorizationId && e.userId === 'alice' && e.providerId === oidcId)).toBe(true);
+    expect(
+      events.some(
+        (e) =>
+          e.type === 'authorization.created' &&
+          e.authorizationId === aliceAuthorizationId &&
+          e.userId === 'alice' &&
+          e.providerId === oidcId,
+      ),
+    ).toBe(true);
 
     const links = await linksOf(users['alice']);
     expect(links).toEqual([
-      { provider_id: oidcId, created_at: expect.any(String), updated_at: expect.any(String), has_refresh_token: true, expires: expect.any(String), authenticated: true, validate_error: '' },
+      {
+        provider_id: oidcId,
+        created_at: expect.any(String),
+        updated_at: expect.any(String),
+        has_refresh_token: true,
+        expires: expect.any(String),
+        authenticated: true,
+        validate_error: '',
+      },
     ]);
     expect(new Date(links[0].expires).getTime()).toBeGreaterThan(Date.now());
     const shown = await json<ExternalAuth>(await api(`/api/v2/external-auth/${oidcId}`, users['alice']));
-    expect(shown).toMatchObject({ authenticated: true, device: true, supports_revocation: true, user: { id: 0, login: 'alice@example.test', avatar_url: '', profile_url: '', name: expect.any(String) } });
+    expect(shown).toMatchObject({
+      authenticated: true,
+      device: true,
+      supports_revocation: true,
+      user: { id: 0, login: 'alice@example.test', avatar_url: '', profile_url: '', name: expect.any(String) },
+    });
 
     // Bob sees none of it.
     expect(await linksOf(users['bob'])).toEqual([]);
-    expect(await json<ExternalAuth>(await api(`/api/v2/external-auth/${oidcId}`, users['bob']))).toMatchObject({ authenticated: false, user: null });
-    expect((await api(`/api/v2/external-auth/${oidcId}`, users['bob'], { method: 'DELETE' })).status).toBe(404);
+    expect(
+      await json<ExternalAuth>(await api(`/api/v2/external-auth/${oidcId}`, users['bob'])),
+    ).toMatchObject({ authenticated: false, user: null });
+    expect((await api(`/api/v2/external-auth/${oidcId}`, users['bob'], { method: 'DELETE' })).status).toBe(
+      404,
+    );
 
     // The linked account serves tokens like any other authorization.
-    const token = await api(`/api/v2/externalOAuth/authorizedProviders/${aliceAuthorizationId}/token/`, users['alice'], { method: 'POST' });
+    const token = await api(
+      `/api/v2/externalOAuth/authorizedProviders/${aliceAuthorizationId}/token/`,
+      users['alice'],
+      { method: 'POST' },
+    );
     expect(token.status).toBe(201);
-    const served = await json<{ accessToken: string; authorizedOauthProvider: { id: string; provider: { id: string } } }>(token);
-    expect(served.authorizedOauthProvider).toMatchObject({ id: aliceAuthorizationId, provider: { id: oidcId } });
+    const served = await json<{
+      accessToken: string;
+      authorizedOauthProvider: { id: string; provider: { id: string } };
+    }>(token);
+    expect(served.authorizedOauthProvider).toMatchObject({
+      id: aliceAuthorizationId,
+      provider: { id: oidcId },
+    });
     seen.push(served.accessToken);
   }, 60_000);
 
@@ -328,7 +484,8 @@ describe('external auth (seed 001)', () => {
     const started = Date.now();
     // The first poll (after 1 s) gets slow_down; the next one waits 6 s.
     const deadline = started + 10_000;
-    while (((await hooks('events'))['faults.token_error_body'] ?? 0) < 1 && Date.now() < deadline) await sleep(100);
+    while (((await hooks('events'))['faults.token_error_body'] ?? 0) < 1 && Date.now() < deadline)
+      await sleep(100);
     const slowed = await hooks('events');
     expect(slowed['faults.token_error_body']).toBe(1);
     await sleep(300);
@@ -351,7 +508,9 @@ describe('external auth (seed 001)', () => {
   it('access_denied: the user cancels at the provider; the record is denied, POST says so, nothing is linked', async () => {
     await hooks('reset', {});
     const device = await startDevice('carol');
-    await approveDeviceAtDemoIdp(device.verification_uri, device.user_code, 'carol@example.test', { deny: true });
+    await approveDeviceAtDemoIdp(device.verification_uri, device.user_code, 'carol@example.test', {
+      deny: true,
+    });
     const res = await exchangeUntilSettled('carol', device.device_code);
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ message: 'access_denied', detail: expect.any(String) });
@@ -391,29 +550,52 @@ describe('external auth (seed 001)', () => {
 
   it('a provider without device flow or revocation API: GET device is refused (400), DELETE reports the revocation as unsupported', async () => {
     const shown = await json<ExternalAuth>(await api(`/api/v2/external-auth/${plainId}`, users['alice']));
-    expect(shown).toMatchObject({ authenticated: false, device: false, supports_revocation: false, display_name: 'Plain OAuth', user: null });
+    expect(shown).toMatchObject({
+      authenticated: false,
+      device: false,
+      supports_revocation: false,
+      display_name: 'Plain OAuth',
+      user: null,
+    });
     const device = await api(`/api/v2/external-auth/${plainId}/device`, users['alice']);
     expect(device.status).toBe(400);
-    expect(await device.json()).toEqual({ message: expect.stringContaining('does not support the device flow') });
+    expect(await device.json()).toEqual({
+      message: expect.stringContaining('does not support the device flow'),
+    });
 
     // Link alice through the consent flow (authorization code + PKCE).
-    const start = await api(`/api/v2/externalOAuth/providers/${plainId}/authorize/`, users['alice'], { method: 'POST' });
+    const start = await api(`/api/v2/externalOAuth/providers/${plainId}/authorize/`, users['alice'], {
+      method: 'POST',
+    });
     expect(start.status).toBe(200);
     const { redirectUrl } = await json<{ redirectUrl: string }>(start);
-    const back = await signInAtDemoIdp(redirectUrl, 'alice@example.test', (u) => u.startsWith(`${base}/api/v2/externalOAuth/providers/callback`));
+    const back = await signInAtDemoIdp(redirectUrl, 'alice@example.test', (u) =>
+      u.startsWith(`${base}/api/v2/externalOAuth/providers/callback`),
+    );
     seen.push(back.searchParams.get('code') ?? '');
     const callback = await api('/api/v2/externalOAuth/providers/callback/', users['alice'], {
       method: 'POST',
-      body: { code: back.searchParams.get('code'), state: back.searchParams.get('state'), providerId: plainId },
+      body: {
+        code: back.searchParams.get('code'),
+        state: back.searchParams.get('state'),
+        providerId: plainId,
+      },
     });
     expect(callback.status).toBe(200);
-    expect(await json<ExternalAuth>(await api(`/api/v2/external-auth/${plainId}`, users['alice']))).toMatchObject({ authenticated: true, user: { login: 'alice@example.test' } });
-    expect((await linksOf(users['alice'])).map((l) => l.provider_id).sort()).toEqual([oidcId, plainId].sort());
+    expect(
+      await json<ExternalAuth>(await api(`/api/v2/external-auth/${plainId}`, users['alice'])),
+    ).toMatchObject({ authenticated: true, user: { login: 'alice@example.test' } });
+    expect((await linksOf(users['alice'])).map((l) => l.provider_id).sort()).toEqual(
+      [oidcId, plainId].sort(),
+    );
 
     await hooks('reset', {});
     const removed = await api(`/api/v2/external-auth/${plainId}`, users['alice'], { method: 'DELETE' });
     expect(removed.status).toBe(200);
-    expect(await removed.json()).toEqual({ token_revoked: false, token_revocation_error: expect.stringMatching(/not supported/) });
+    expect(await removed.json()).toEqual({
+      token_revoked: false,
+      token_revocation_error: expect.stringMatching(/not supported/),
+    });
     expect((await hooks('events'))['revocation_requests'] ?? 0).toBe(0); // nothing was sent
     expect((await linksOf(users['alice'])).map((l) => l.provider_id)).toEqual([oidcId]);
   }, 40_000);
@@ -427,12 +609,29 @@ describe('external auth (seed 001)', () => {
     expect(counted['revocation.success']).toBe(1);
     expect(counted['grant.revoked']).toBe(1);
     expect(await linksOf(users['alice'])).toEqual([]);
-    expect(await json<ExternalAuth>(await api(`/api/v2/external-auth/${oidcId}`, users['alice']))).toMatchObject({ authenticated: false, user: null });
-    expect((await api(`/api/v2/externalOAuth/authorizedProviders/${aliceAuthorizationId}/token/`, users['alice'], { method: 'POST' })).status).toBe(404);
-    expect((await api(`/api/v2/external-auth/${oidcId}`, users['alice'], { method: 'DELETE' })).status).toBe(404);
+    expect(
+      await json<ExternalAuth>(await api(`/api/v2/external-auth/${oidcId}`, users['alice'])),
+    ).toMatchObject({ authenticated: false, user: null });
+    expect(
+      (
+        await api(
+          `/api/v2/externalOAuth/authorizedProviders/${aliceAuthorizationId}/token/`,
+          users['alice'],
+          { method: 'POST' },
+        )
+      ).status,
+    ).toBe(404);
+    expect((await api(`/api/v2/external-auth/${oidcId}`, users['alice'], { method: 'DELETE' })).status).toBe(
+      404,
+    );
     await sleep(200);
-    expect(events.some((e) => e.type === 'authorization.revoked' && e.authorizationId === aliceAuthorizationId)).toBe(true);
-    const audit = (await ds.query(`SELECT type, detail FROM tokens.audit_events WHERE authorization_id = $1`, [aliceAuthorizationId])) as { type: string; detail: string }[];
+    expect(
+      events.some((e) => e.type === 'authorization.revoked' && e.authorizationId === aliceAuthorizationId),
+    ).toBe(true);
+    const audit = (await ds.query(
+      `SELECT type, detail FROM tokens.audit_events WHERE authorization_id = $1`,
+      [aliceAuthorizationId],
+    )) as { type: string; detail: string }[];
     expect(audit).toContainEqual({ type: 'unlinked', detail: 'revoked at the provider' });
   });
 
@@ -440,9 +639,17 @@ describe('external auth (seed 001)', () => {
     expect(await linksOf(users['dave'])).toMatchObject([{ provider_id: oidcId, authenticated: true }]);
     await hooks('revoke-grants', {}); // the user revoked the app at the provider
     const links = await linksOf(users['dave']);
-    expect(links).toEqual([expect.objectContaining({ provider_id: oidcId, authenticated: false, validate_error: expect.any(String) })]);
+    expect(links).toEqual([
+      expect.objectContaining({
+        provider_id: oidcId,
+        authenticated: false,
+        validate_error: expect.any(String),
+      }),
+    ]);
     expect(links[0].validate_error).not.toBe('');
-    expect(await json<ExternalAuth>(await api(`/api/v2/external-auth/${oidcId}`, users['dave']))).toMatchObject({ authenticated: false });
+    expect(
+      await json<ExternalAuth>(await api(`/api/v2/external-auth/${oidcId}`, users['dave'])),
+    ).toMatchObject({ authenticated: false });
   });
 
   it('keeps device codes, codes and tokens out of the logs, the Redis keys and job data, and the database dump', async () => {

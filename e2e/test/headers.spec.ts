@@ -12,9 +12,19 @@ interface Route {
   body: 'json' | 'form' | null;
 }
 
-const ROUTES = (JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'gateway-routes.json'), 'utf8')) as { routes: Route[] }).routes;
+const ROUTES = (
+  JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'gateway-routes.json'), 'utf8')) as {
+    routes: Route[];
+  }
+).routes;
 /** Public documents without personal data: cacheable. */
-const PUBLIC = new Set(['/.well-known/jwks.json', '/.well-known/oauth-authorization-server', '/.well-known/openid-configuration', '/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/api']);
+const PUBLIC = new Set([
+  '/.well-known/jwks.json',
+  '/.well-known/oauth-authorization-server',
+  '/.well-known/openid-configuration',
+  '/.well-known/oauth-protected-resource',
+  '/.well-known/oauth-protected-resource/api',
+]);
 
 /**
  * The headers of point 7 on every answer of every route (successes, refusals, errors): `no-store`
@@ -35,7 +45,11 @@ describe('security headers on every answer', () => {
     admin = await system.adminToken();
     providerId = await system.registerDemoProvider(admin);
     await system.users.upsert('default', { sub: 'alice', email: 'alice@example.test' });
-    alice = await system.delegatedToken(admin, 'alice', ['authorizations:read', 'authorizations:write', 'tokens:read']);
+    alice = await system.delegatedToken(admin, 'alice', [
+      'authorizations:read',
+      'authorizations:write',
+      'tokens:read',
+    ]);
   });
 
   afterAll(async () => {
@@ -52,10 +66,19 @@ describe('security headers on every answer', () => {
       nosniff: h('x-content-type-options'),
       frameOptions: h('x-frame-options'),
       noStore: publicDoc ? 'public' : /\bno-store\b/.test(h('cache-control')),
-      csp: /default-src 'none'/.test(h('content-security-policy')) && /frame-ancestors 'none'/.test(h('content-security-policy')),
+      csp:
+        /default-src 'none'/.test(h('content-security-policy')) &&
+        /frame-ancestors 'none'/.test(h('content-security-policy')),
       poweredBy: res.headers.has('x-powered-by'),
     };
-    expect(got).toEqual({ label, nosniff: 'nosniff', frameOptions: 'DENY', noStore: publicDoc ? 'public' : true, csp: true, poweredBy: false });
+    expect(got).toEqual({
+      label,
+      nosniff: 'nosniff',
+      frameOptions: 'DENY',
+      noStore: publicDoc ? 'public' : true,
+      csp: true,
+      poweredBy: false,
+    });
     if (/text\/html/.test(h('content-type'))) {
       // A page: scripts nowhere, its stylesheet only by nonce, no base-uri tricks.
       expect(h('content-security-policy')).toMatch(/style-src 'nonce-[A-Za-z0-9+/=]+'/);
@@ -78,18 +101,35 @@ describe('security headers on every answer', () => {
     for (const route of ROUTES) {
       for (const withAuth of [true, false]) {
         const headers: Record<string, string> = {};
-        if (withAuth && (route.auth === 'bearer' || route.auth === 'principal')) headers['authorization'] = `Bearer ${admin}`;
+        if (withAuth && (route.auth === 'bearer' || route.auth === 'principal'))
+          headers['authorization'] = `Bearer ${admin}`;
         let body: string | undefined;
         if (route.body === 'json') {
           headers['content-type'] = 'application/json';
           body = '{}';
         } else if (route.body === 'form') {
           headers['content-type'] = 'application/x-www-form-urlencoded';
-          body = withAuth && route.auth === 'client' ? new URLSearchParams({ client_id: 'admin', client_secret: system.adminSecret, grant_type: 'client_credentials', token: 'x' }).toString() : '';
+          body =
+            withAuth && route.auth === 'client'
+              ? new URLSearchParams({
+                  client_id: 'admin',
+                  client_secret: system.adminSecret,
+                  grant_type: 'client_credentials',
+                  token: 'x',
+                }).toString()
+              : '';
         }
-        const res = await fetch(`${system.base}${concrete(route.path)}`, { method: route.method, headers, body, redirect: 'manual' });
+        const res = await fetch(`${system.base}${concrete(route.path)}`, {
+          method: route.method,
+          headers,
+          body,
+          redirect: 'manual',
+        });
         await res.arrayBuffer();
-        expectHeaders(`${route.method} ${route.path} ${withAuth ? 'authenticated' : 'anonymous'} → ${res.status}`, res);
+        expectHeaders(
+          `${route.method} ${route.path} ${withAuth ? 'authenticated' : 'anonymous'} → ${res.status}`,
+          res,
+        );
       }
     }
   });
@@ -97,7 +137,11 @@ describe('security headers on every answer', () => {
   it('on refusals before routing: an unknown path, a corrupt gzip body, a NUL in the query', async () => {
     const unknown = await fetch(`${system.base}/api/v2/nothing-here`);
     expectHeaders('unknown path', unknown);
-    const gzip = await fetch(`${system.base}/api/v1/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: 'not gzip at all' });
+    const gzip = await fetch(`${system.base}/api/v1/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: 'not gzip at all',
+    });
     expect(gzip.status).toBe(400);
     expectHeaders('corrupt gzip', gzip);
     const nul = await fetch(`${system.base}/api/v1/oauth/authorize?client_id=%00`);
@@ -106,12 +150,18 @@ describe('security headers on every answer', () => {
   });
 
   it('on the answers that carry tokens, codes, states and personal data', async () => {
-    const token = await system.tokenRequest({ grant_type: 'client_credentials', client_id: 'admin', client_secret: system.adminSecret });
+    const token = await system.tokenRequest({
+      grant_type: 'client_credentials',
+      client_id: 'admin',
+      client_secret: system.adminSecret,
+    });
     expect(token.status).toBe(200);
     expectHeaders('token endpoint', token);
 
     // Consent state, the start page (HTML), the provider's way back, the provider-token answer.
-    const authorize = await system.api(`/api/v2/externalOAuth/providers/${providerId}/authorize/`, alice, { method: 'POST' });
+    const authorize = await system.api(`/api/v2/externalOAuth/providers/${providerId}/authorize/`, alice, {
+      method: 'POST',
+    });
     expect(authorize.status).toBe(200);
     expectHeaders('consent authorize (state)', authorize);
     const { redirectUrl } = (await authorize.json()) as { redirectUrl: string };
@@ -119,24 +169,44 @@ describe('security headers on every answer', () => {
     expect(page.status).toBe(200);
     expectHeaders('consent start page', page);
     const jars = new Map<string, Map<string, string>>();
-    const back = await signInAtDemoIdp(redirectUrl, 'alice@example.test', (u) => u.startsWith(`${system.base}/api/v2/externalOAuth/providers/callback`), undefined, jars);
-    const cookie = [...(jars.get(system.base) ?? new Map<string, string>())].map(([k, v]) => `${k}=${v}`).join('; ');
+    const back = await signInAtDemoIdp(
+      redirectUrl,
+      'alice@example.test',
+      (u) => u.startsWith(`${system.base}/api/v2/externalOAuth/providers/callback`),
+      undefined,
+      jars,
+    );
+    const cookie = [...(jars.get(system.base) ?? new Map<string, string>())]
+      .map(([k, v]) => `${k}=${v}`)
+      .join('; ');
     const callback = await fetch(back, { redirect: 'manual', headers: { cookie } });
     expect(callback.status).toBe(303);
     expectHeaders('browser callback', callback);
     const done = await fetch(callback.headers.get('location') ?? '');
     expectHeaders('connect done page', done);
-    const authorizationId = new URL(callback.headers.get('location') ?? '').searchParams.get('authorizedProviderId');
-    const providerToken = await system.api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, alice, { method: 'POST' });
+    const authorizationId = new URL(callback.headers.get('location') ?? '').searchParams.get(
+      'authorizedProviderId',
+    );
+    const providerToken = await system.api(
+      `/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`,
+      alice,
+      { method: 'POST' },
+    );
     expect(providerToken.status).toBe(201);
     expectHeaders('provider access token', providerToken);
-    const providerUser = await system.api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/userinfo/`, alice);
+    const providerUser = await system.api(
+      `/api/v2/externalOAuth/authorizedProviders/${authorizationId}/userinfo/`,
+      alice,
+    );
     expect(providerUser.status).toBe(200);
     expectHeaders('provider userinfo', providerUser);
 
     const device = await system.api(`/api/v2/external-auth/${providerId}/device`, alice);
     expect(device.status).toBe(200);
-    expect(await device.json()).toMatchObject({ device_code: expect.any(String), user_code: expect.any(String) });
+    expect(await device.json()).toMatchObject({
+      device_code: expect.any(String),
+      user_code: expect.any(String),
+    });
     expectHeaders('device code', device);
 
     const userinfo = await system.api('/api/v1/oauth/userinfo', alice);

@@ -28,9 +28,13 @@ describe("KEDA's Redis ACL user", () => {
   let jobKey: string;
 
   beforeAll(async () => {
-    const rules = (JSON.parse(execFileSync(process.execPath, [ACL_SCRIPT, '--prefix', prefix, '--keda', '--json'], { encoding: 'utf8' })) as { user: string; rules: string[] }[]).find(
-      (u) => u.user === 'keda',
-    )?.rules;
+    const rules = (
+      JSON.parse(
+        execFileSync(process.execPath, [ACL_SCRIPT, '--prefix', prefix, '--keda', '--json'], {
+          encoding: 'utf8',
+        }),
+      ) as { user: string; rules: string[] }[]
+    ).find((u) => u.user === 'keda')?.rules;
     expect(rules).toBeDefined();
     admin = new IORedis(testRedisUrl());
     await admin.call('ACL', 'SETUSER', user, 'reset', ...(rules ?? []), `>${password}`);
@@ -40,7 +44,12 @@ describe("KEDA's Redis ACL user", () => {
     // KEDA (go-redis) sends no INFO ready check; neither does this stand-in.
     keda = new IORedis(url.toString(), { maxRetriesPerRequest: 1, enableReadyCheck: false });
     queue = new Queue('token-refresh', { connection: { url: testRedisUrl() }, prefix: `${prefix}:jobs` });
-    const jobs = await queue.addBulk([1, 2, 3].map((i) => ({ name: 'REFRESH_AUTHORIZATION', data: { orgId: 'o', authorizationId: `a${i}` } })));
+    const jobs = await queue.addBulk(
+      [1, 2, 3].map((i) => ({
+        name: 'REFRESH_AUTHORIZATION',
+        data: { orgId: 'o', authorizationId: `a${i}` },
+      })),
+    );
     jobKey = `${prefix}:jobs:token-refresh:${jobs[0].id}`;
   });
 
@@ -56,7 +65,12 @@ describe("KEDA's Redis ACL user", () => {
   const refused = (p: Promise<unknown>) =>
     p.then(
       () => 'allowed',
-      (err: Error) => (/NOPERM|user executing the script can't (run this command|access at least one of the keys)/.test(err.message) ? 'refused' : err.message),
+      (err: Error) =>
+        /NOPERM|user executing the script can't (run this command|access at least one of the keys)/.test(
+          err.message,
+        )
+          ? 'refused'
+          : err.message,
     );
 
   it("runs KEDA's length script on a wait list (and on an absent one, as empty)", async () => {
@@ -72,8 +86,18 @@ describe("KEDA's Redis ACL user", () => {
       'LRANGE the wait list': keda.lrange(wait, 0, -1),
       'LLEN outside a script on another key': keda.llen(`${prefix}:jobs:token-refresh:active`),
       'a script reading a job hash it names': keda.eval("return redis.call('hgetall', KEYS[1])", 1, jobKey),
-      'a script naming the wait list but reading a job': keda.eval("return redis.call('hgetall', ARGV[1])", 1, wait, jobKey),
-      'a script counting a list it did not declare': keda.eval("return redis.call('llen', ARGV[1])", 1, wait, `${prefix}:jobs:token-refresh:active`),
+      'a script naming the wait list but reading a job': keda.eval(
+        "return redis.call('hgetall', ARGV[1])",
+        1,
+        wait,
+        jobKey,
+      ),
+      'a script counting a list it did not declare': keda.eval(
+        "return redis.call('llen', ARGV[1])",
+        1,
+        wait,
+        `${prefix}:jobs:token-refresh:active`,
+      ),
       'a script listing the job ids': keda.eval("return redis.call('lrange', KEYS[1], 0, -1)", 1, wait),
       'a script emptying the wait list': keda.eval("return redis.call('del', KEYS[1])", 1, wait),
       'a script pushing onto the wait list': keda.eval("return redis.call('lpush', KEYS[1], 'x')", 1, wait),

@@ -13,10 +13,15 @@ describe('rate limits that stop attackers without locking out the owner', () => 
   afterAll(() => system.stop());
 
   const attempt = (address: string, secret: string) =>
-    system.tokenRequest({ grant_type: 'client_credentials', client_id: 'admin', client_secret: secret }, { address }).then(async (r) => {
-      await r.body?.cancel();
-      return r.status;
-    });
+    system
+      .tokenRequest(
+        { grant_type: 'client_credentials', client_id: 'admin', client_secret: secret },
+        { address },
+      )
+      .then(async (r) => {
+        await r.body?.cancel();
+        return r.status;
+      });
 
   it('600 wrong secrets for the admin client from three other addresses never make its right secret fail', async () => {
     const attackers = ['203.0.113.7', '198.51.100.23', '192.0.2.99'];
@@ -25,12 +30,18 @@ describe('rate limits that stop attackers without locking out the owner', () => 
     const started = Date.now();
     for (let round = 0; round < 30; round++) {
       // 20 wrong attempts per round, spread over the three addresses, sent together.
-      statuses.push(...(await Promise.all(Array.from({ length: 20 }, (_, i) => attempt(attackers[i % 3], `guess-${round}-${i}`)))));
+      statuses.push(
+        ...(await Promise.all(
+          Array.from({ length: 20 }, (_, i) => attempt(attackers[i % 3], `guess-${round}-${i}`)),
+        )),
+      );
       owner.push(await attempt('10.1.2.3', system.adminSecret));
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const refused = statuses.filter((s) => s === 429).length;
-    process.stdout.write(`lockout: ${statuses.length} wrong attempts in ${seconds} s: ${statuses.filter((s) => s === 401).length} × 401, ${refused} × 429; owner ${owner.filter((s) => s === 200).length}/${owner.length} × 200\n`);
+    process.stdout.write(
+      `lockout: ${statuses.length} wrong attempts in ${seconds} s: ${statuses.filter((s) => s === 401).length} × 401, ${refused} × 429; owner ${owner.filter((s) => s === 200).length}/${owner.length} × 200\n`,
+    );
     expect(statuses).toHaveLength(600);
     expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
     // The attackers were slowed down: after 10 free failures per address, mostly refused unheard.
@@ -48,7 +59,10 @@ describe('rate limits that stop attackers without locking out the owner', () => 
     const address = '192.0.2.200';
     let last: Response | undefined;
     for (let i = 0; i < 310; i++) {
-      last = await system.tokenRequest({ grant_type: 'client_credentials', client_id: `random-${i}`, client_secret: 'x' }, { address });
+      last = await system.tokenRequest(
+        { grant_type: 'client_credentials', client_id: `random-${i}`, client_secret: 'x' },
+        { address },
+      );
       await last.body?.cancel();
     }
     expect(last?.status).toBe(429);

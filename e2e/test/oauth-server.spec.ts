@@ -47,11 +47,24 @@ describe('the broker’s OAuth endpoints', () => {
       issuer: base,
       token_endpoint: `${base}/api/v1/oauth/token`,
       jwks_uri: `${base}/.well-known/jwks.json`,
-      grant_types_supported: ['client_credentials', 'authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:token-exchange'],
+      grant_types_supported: [
+        'client_credentials',
+        'authorization_code',
+        'refresh_token',
+        'urn:ietf:params:oauth:grant-type:token-exchange',
+      ],
     });
-    const jwks = (await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: Record<string, unknown>[] };
+    const jwks = (await (await fetch(`${base}/.well-known/jwks.json`)).json()) as {
+      keys: Record<string, unknown>[];
+    };
     expect(jwks.keys).toHaveLength(1);
-    expect(jwks.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig', kid: expect.any(String) });
+    expect(jwks.keys[0]).toMatchObject({
+      kty: 'EC',
+      crv: 'P-256',
+      alg: 'ES256',
+      use: 'sig',
+      kid: expect.any(String),
+    });
     expect(jwks.keys[0]['d']).toBeUndefined();
   });
 
@@ -75,22 +88,43 @@ describe('the broker’s OAuth endpoints', () => {
     const res = await fetch(`${base}/api/v1/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'admin', client_secret: SECRET, scope: 'jobs:read' }),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: 'admin',
+        client_secret: SECRET,
+        scope: 'jobs:read',
+      }),
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
-    expect(await res.json()).toMatchObject({ token_type: 'Bearer', scope: 'jobs:read', access_token: expect.any(String) });
+    expect(await res.json()).toMatchObject({
+      token_type: 'Bearer',
+      scope: 'jobs:read',
+      access_token: expect.any(String),
+    });
   });
 
   it('answers RFC 6749 errors: invalid_client 401 with WWW-Authenticate, invalid_scope, unsupported_grant_type', async () => {
     const post = (body: Record<string, string>, headers: Record<string, string> = {}) =>
-      fetch(`${base}/api/v1/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-    const wrong = await post({ grant_type: 'client_credentials' }, { authorization: `Basic ${Buffer.from('admin:nope').toString('base64')}` });
+      fetch(`${base}/api/v1/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
+    const wrong = await post(
+      { grant_type: 'client_credentials' },
+      { authorization: `Basic ${Buffer.from('admin:nope').toString('base64')}` },
+    );
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get('www-authenticate')).toMatch(/^Basic/);
     expect(await wrong.json()).toEqual({ error: 'invalid_client', error_description: expect.any(String) });
 
-    const scope = await post({ grant_type: 'client_credentials', client_id: 'admin', client_secret: SECRET, scope: 'everything' });
+    const scope = await post({
+      grant_type: 'client_credentials',
+      client_id: 'admin',
+      client_secret: SECRET,
+      scope: 'everything',
+    });
     expect(scope.status).toBe(400);
     expect(((await scope.json()) as { error: string }).error).toBe('invalid_scope');
 
@@ -109,8 +143,13 @@ describe('the broker’s OAuth endpoints', () => {
     });
     expect(res.status).toBe(422);
     const body = (await res.json()) as { detail: { loc: string[]; msg: string; type: string }[] };
-    expect(body.detail.map((d) => d.loc.join('.')).sort()).toEqual(['body.client_id', 'body.grant_type', 'body.tz']);
-    for (const d of body.detail) expect(d).toEqual({ loc: expect.any(Array), msg: expect.any(String), type: expect.any(String) });
+    expect(body.detail.map((d) => d.loc.join('.')).sort()).toEqual([
+      'body.client_id',
+      'body.grant_type',
+      'body.tz',
+    ]);
+    for (const d of body.detail)
+      expect(d).toEqual({ loc: expect.any(Array), msg: expect.any(String), type: expect.any(String) });
   });
 
   it('backs off wrong secrets per (address, client) across gateway replicas, with 429 and Retry-After', async () => {
@@ -121,7 +160,11 @@ describe('the broker’s OAuth endpoints', () => {
       const res = await fetch(`${target.url}/api/v1/oauth/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'brute-forced-client', client_secret: `guess-${i}` }),
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: 'brute-forced-client',
+          client_secret: `guess-${i}`,
+        }),
       });
       statuses.push(res.status);
       if (res.status === 429 && !retryAfter) retryAfter = res.headers.get('retry-after');
@@ -133,7 +176,9 @@ describe('the broker’s OAuth endpoints', () => {
     expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
     expect(Number(retryAfter)).toBeGreaterThan(0);
     // Other clients from the same address keep their own budget.
-    await expect(discover().then((c) => oidc.clientCredentialsGrant(c))).resolves.toMatchObject({ token_type: 'bearer' });
+    await expect(discover().then((c) => oidc.clientCredentialsGrant(c))).resolves.toMatchObject({
+      token_type: 'bearer',
+    });
   });
 
   it('never logs the client secret or an issued token', async () => {
@@ -152,12 +197,16 @@ describe('the broker’s OAuth endpoints', () => {
       const res = await fetch(`${base}/api/v1/oauth/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'admin', client_secret: SECRET, scope: 'jobs:read' }),
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: 'admin',
+          client_secret: SECRET,
+          scope: 'jobs:read',
+        }),
       });
       statuses.push(res.status);
     }
     expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(20);
     expect(statuses.at(-1)).toBe(429);
   });
-
 });

@@ -17,8 +17,11 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
     if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
     const open = line.indexOf('{');
     const set = open >= 0 && open < line.indexOf(' ') ? line.slice(open + 1, line.lastIndexOf('}')) : '';
-    const have = Object.fromEntries([...set.matchAll(/([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(line.slice(line.lastIndexOf(' ') + 1));
+    const have = Object.fromEntries(
+      [...set.matchAll(/([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]),
+    );
+    if (Object.entries(labels).every(([k, v]) => have[k] === v))
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return undefined;
 }
@@ -47,7 +50,10 @@ describe('metrics and traces', () => {
     return res.text();
   };
   const acquire = (minValiditySeconds: number) =>
-    system.api('/api/v2/externalOAuth/tokens/', alice, { method: 'POST', body: { authorizationId, minValiditySeconds } });
+    system.api('/api/v2/externalOAuth/tokens/', alice, {
+      method: 'POST',
+      body: { authorizationId, minValiditySeconds },
+    });
 
   beforeAll(async () => {
     await receiver.start();
@@ -64,7 +70,9 @@ describe('metrics and traces', () => {
         // The refresh in this flow is the token-broker's: the worker's sweep must not refresh ahead first.
         REFRESH_SWEEP_SECONDS__worker: '3600',
         // Each process its own metrics port (NAME__app: that app's value).
-        ...Object.fromEntries(APPS.map((app) => [`METRICS_PORT__${app.replace(/-/g, '_')}`, String(metricsPorts[app])])),
+        ...Object.fromEntries(
+          APPS.map((app) => [`METRICS_PORT__${app.replace(/-/g, '_')}`, String(metricsPorts[app])]),
+        ),
       },
     });
     await system.start();
@@ -72,8 +80,15 @@ describe('metrics and traces', () => {
     await worker.ready();
     admin = await system.adminToken();
     providerId = await system.registerDemoProvider(admin);
-    await system.users.upsert('default', { sub: 'alice', email: 'alice@example.test' }, ['tokens:read', 'authorizations:read']);
-    alice = await system.delegatedToken(admin, 'alice', ['authorizations:read', 'authorizations:write', 'tokens:read']);
+    await system.users.upsert('default', { sub: 'alice', email: 'alice@example.test' }, [
+      'tokens:read',
+      'authorizations:read',
+    ]);
+    alice = await system.delegatedToken(admin, 'alice', [
+      'authorizations:read',
+      'authorizations:write',
+      'tokens:read',
+    ]);
   }, 120_000);
 
   afterAll(async () => {
@@ -89,15 +104,21 @@ describe('metrics and traces', () => {
     expect(other.status).toBe(404);
     const post = await fetch(`http://127.0.0.1:${metricsPorts.gateway}/metrics`, { method: 'POST' });
     expect(post.status).toBe(404);
-    const texts = Object.fromEntries(await Promise.all(APPS.map(async (app) => [app, await scrape(app)] as const))) as Record<App, string>;
+    const texts = Object.fromEntries(
+      await Promise.all(APPS.map(async (app) => [app, await scrape(app)] as const)),
+    ) as Record<App, string>;
     for (const app of APPS) expect(sample(texts[app], 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
     // Every metric of the catalogue (what the alert rules and the dashboard may use) is exported where it says.
-    const missing = Object.entries(METRIC_SOURCES).flatMap(([name, apps]) => apps.filter((app) => !texts[app].includes(`# TYPE ${name} `)).map((app) => `${app}: ${name}`));
+    const missing = Object.entries(METRIC_SOURCES).flatMap(([name, apps]) =>
+      apps.filter((app) => !texts[app].includes(`# TYPE ${name} `)).map((app) => `${app}: ${name}`),
+    );
     expect(missing).toEqual([]);
   });
 
   it('shows the counters moving during a flow, and one trace id from the gateway over the bus to the provider call, in every log line of it', async () => {
-    const before = Object.fromEntries(await Promise.all(APPS.map(async (app) => [app, await scrape(app)] as const))) as Record<App, string>;
+    const before = Object.fromEntries(
+      await Promise.all(APPS.map(async (app) => [app, await scrape(app)] as const)),
+    ) as Record<App, string>;
 
     // The flow: consent at the provider, a served token, then a refresh (20-second tokens, aged past a 30-second need).
     authorizationId = await system.linkAccount(alice, providerId, 'alice@example.test');
@@ -115,27 +136,65 @@ describe('metrics and traces', () => {
     feed.disconnect();
     monitor.disconnect();
 
-    const after = Object.fromEntries(await Promise.all(APPS.map(async (app) => [app, await scrape(app)] as const))) as Record<App, string>;
-    const moved = (app: App, name: string, labels: Record<string, string>) => (sample(after[app], name, labels) ?? 0) - (sample(before[app], name, labels) ?? 0);
+    const after = Object.fromEntries(
+      await Promise.all(APPS.map(async (app) => [app, await scrape(app)] as const)),
+    ) as Record<App, string>;
+    const moved = (app: App, name: string, labels: Record<string, string>) =>
+      (sample(after[app], name, labels) ?? 0) - (sample(before[app], name, labels) ?? 0);
 
     // Gateway: HTTP by route template (not the raw path), and its bus calls by pattern.
-    expect(moved('gateway', 'broker_http_request_duration_seconds_count', { route: '/api/v2/externalOAuth/tokens', method: 'POST', status: '200' })).toBe(2);
-    expect(moved('gateway', 'broker_bus_client_request_duration_seconds_count', { service: 'token-broker', pattern: 'tokens.acquire', outcome: 'ok' })).toBe(2);
+    expect(
+      moved('gateway', 'broker_http_request_duration_seconds_count', {
+        route: '/api/v2/externalOAuth/tokens',
+        method: 'POST',
+        status: '200',
+      }),
+    ).toBe(2);
+    expect(
+      moved('gateway', 'broker_bus_client_request_duration_seconds_count', {
+        service: 'token-broker',
+        pattern: 'tokens.acquire',
+        outcome: 'ok',
+      }),
+    ).toBe(2);
     expect(after.gateway).not.toContain(authorizationId);
     // Token-broker: bus requests handled, tokens served (from the database, then by a refresh), the refresh by result and provider type.
-    expect(moved('token-broker', 'broker_bus_server_request_duration_seconds_count', { pattern: 'tokens.acquire', outcome: 'ok' })).toBe(2);
+    expect(
+      moved('token-broker', 'broker_bus_server_request_duration_seconds_count', {
+        pattern: 'tokens.acquire',
+        outcome: 'ok',
+      }),
+    ).toBe(2);
     expect(moved('token-broker', 'broker_token_acquires_total', { outcome: 'refresh' })).toBe(1);
-    expect(moved('token-broker', 'broker_token_acquires_total', { outcome: 'database' }) + moved('token-broker', 'broker_token_acquires_total', { outcome: 'memory' })).toBeGreaterThanOrEqual(1);
-    expect(moved('token-broker', 'broker_token_refreshes_total', { result: 'ok', provider_type: 'oidc' })).toBe(1);
+    expect(
+      moved('token-broker', 'broker_token_acquires_total', { outcome: 'database' }) +
+        moved('token-broker', 'broker_token_acquires_total', { outcome: 'memory' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      moved('token-broker', 'broker_token_refreshes_total', { result: 'ok', provider_type: 'oidc' }),
+    ).toBe(1);
     expect(sample(after['token-broker'], 'broker_bus_server_dropped_total', { reason: 'replayed' })).toBe(0);
     // Provider-registry: the registration and the consent asked it over the bus.
-    expect(sample(after['provider-registry'], 'broker_bus_server_request_duration_seconds_count', { pattern: 'providers.create', outcome: 'ok' })).toBe(1);
+    expect(
+      sample(after['provider-registry'], 'broker_bus_server_request_duration_seconds_count', {
+        pattern: 'providers.create',
+        outcome: 'ok',
+      }),
+    ).toBe(1);
     // Worker: every queue's depth by state and oldest waiting job, and the periodic counts (every second here).
     for (const queue of ['token-refresh', 'webhook-delivery', 'provider-deletion']) {
-      expect(sample(after.worker, 'broker_queue_jobs', { queue, state: 'waiting' })).toEqual(expect.any(Number));
-      expect(sample(after.worker, 'broker_queue_oldest_waiting_age_seconds', { queue })).toEqual(expect.any(Number));
+      expect(sample(after.worker, 'broker_queue_jobs', { queue, state: 'waiting' })).toEqual(
+        expect.any(Number),
+      );
+      expect(sample(after.worker, 'broker_queue_oldest_waiting_age_seconds', { queue })).toEqual(
+        expect.any(Number),
+      );
     }
-    await BrokerSystem.within(10_000, async () => sample(await scrape('worker'), 'broker_encrypted_values', { domain: 'tokens', key_id: 'k1' }) === 1);
+    await BrokerSystem.within(
+      10_000,
+      async () =>
+        sample(await scrape('worker'), 'broker_encrypted_values', { domain: 'tokens', key_id: 'k1' }) === 1,
+    );
     const worker = await scrape('worker');
     expect(sample(worker, 'broker_authorizations', { status: 'active' })).toBe(1);
     expect(sample(worker, 'broker_providers', { status: 'active' })).toBe(1);
@@ -143,12 +202,18 @@ describe('metrics and traces', () => {
     expect(sample(worker, 'broker_encrypted_values', { domain: 'registry', key_id: 'k1' })).toBe(1);
     expect(sample(worker, 'broker_authorizations_refresh_overdue')).toBe(0);
     // No label carries a token, a user or an authorization.
-    for (const app of APPS) for (const secret of [token.accessToken, alice, authorizationId, 'alice']) expect(after[app]).not.toContain(secret);
+    for (const app of APPS)
+      for (const secret of [token.accessToken, alice, authorizationId, 'alice'])
+        expect(after[app]).not.toContain(secret);
 
     // Traces: the provider call of that refresh, and the whole chain in its trace.
-    const isEdge = (s: ReceivedSpan) => s.service === 'gateway' && s.kind === SERVER && s.name === 'POST /api/v2/externalOAuth/tokens';
-    const isProviderCall = (s: ReceivedSpan) => s.service === 'token-broker' && s.kind === CLIENT && s.name.startsWith('HTTP POST');
-    const refreshTrace = (spans: ReceivedSpan[]) => spans.find((e) => isEdge(e) && spans.some((c) => c.traceId === e.traceId && isProviderCall(c)))?.traceId;
+    const isEdge = (s: ReceivedSpan) =>
+      s.service === 'gateway' && s.kind === SERVER && s.name === 'POST /api/v2/externalOAuth/tokens';
+    const isProviderCall = (s: ReceivedSpan) =>
+      s.service === 'token-broker' && s.kind === CLIENT && s.name.startsWith('HTTP POST');
+    const refreshTrace = (spans: ReceivedSpan[]) =>
+      spans.find((e) => isEdge(e) && spans.some((c) => c.traceId === e.traceId && isProviderCall(c)))
+        ?.traceId;
     await waitForSpans(receiver, (spans) => refreshTrace(spans) !== undefined);
     const traceId = refreshTrace(receiver.spans) ?? '';
     expect(traceId).toMatch(/^[0-9a-f]{32}$/);
@@ -156,8 +221,12 @@ describe('metrics and traces', () => {
     expect(call.name).toBe(`HTTP POST ${new URL(system.idp.issuer).origin}`);
     const inTrace = receiver.spans.filter((s) => s.traceId === traceId);
     const edge = inTrace.find((s) => s.service === 'gateway' && s.kind === SERVER);
-    const busCall = inTrace.find((s) => s.service === 'gateway' && s.kind === CLIENT && s.name === 'bus tokens.acquire');
-    const handled = inTrace.find((s) => s.service === 'token-broker' && s.kind === SERVER && s.name === 'bus tokens.acquire');
+    const busCall = inTrace.find(
+      (s) => s.service === 'gateway' && s.kind === CLIENT && s.name === 'bus tokens.acquire',
+    );
+    const handled = inTrace.find(
+      (s) => s.service === 'token-broker' && s.kind === SERVER && s.name === 'bus tokens.acquire',
+    );
     expect(edge?.name).toBe('POST /api/v2/externalOAuth/tokens');
     expect(edge?.parentSpanId).toBeUndefined();
     expect(busCall?.parentSpanId).toBe(edge?.spanId);
@@ -169,33 +238,67 @@ describe('metrics and traces', () => {
     expect(commands.filter((c) => c.includes(traceId))).toEqual([]);
 
     // Each service's log line for that request carries the trace id.
-    const lines = (p: ServiceProcess) => p.output.join('').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = (p: ServiceProcess) =>
+      p.output
+        .join('')
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
     await sleep(400); // the logs are written in batches every 250 ms
     const access = lines(system.gateways[0]).find((l) => l['trace_id'] === traceId);
     expect(access).toMatchObject({ msg: 'request completed', res: { statusCode: 200 } });
-    const busLine = lines(system.brokers[0]).find((l) => l['trace_id'] === traceId && l['msg'] === 'bus request handled');
+    const busLine = lines(system.brokers[0]).find(
+      (l) => l['trace_id'] === traceId && l['msg'] === 'bus request handled',
+    );
     expect(busLine).toMatchObject({ pattern: 'tokens.acquire', outcome: 'ok' });
   }, 150_000);
 
   it('a forged or malformed traceparent on the bus breaks nothing: the request is served in a trace of its own', async () => {
-    for (const traceparent of ['garbage', '00-00000000000000000000000000000000-0000000000000000-01', `00-${'f'.repeat(32)}-${'e'.repeat(16)}-01`, 'x'.repeat(128)]) {
-      const reply = await system.bus.request('tokens.acquire', { authorizationId, minValiditySeconds: 5 }, { auth: alice, timeoutMs: 10_000, traceparent });
+    for (const traceparent of [
+      'garbage',
+      '00-00000000000000000000000000000000-0000000000000000-01',
+      `00-${'f'.repeat(32)}-${'e'.repeat(16)}-01`,
+      'x'.repeat(128),
+    ]) {
+      const reply = await system.bus.request(
+        'tokens.acquire',
+        { authorizationId, minValiditySeconds: 5 },
+        { auth: alice, timeoutMs: 10_000, traceparent },
+      );
       expect(reply.accessToken).toEqual(expect.any(String));
     }
     // Over the schema's bound it is not a request at all: dropped unanswered like any malformed body.
-    const tooLong = await system.bus.request('tokens.acquire', { authorizationId, minValiditySeconds: 5 }, { auth: alice, timeoutMs: 1_500, traceparent: 'x'.repeat(129) }).catch((e: { code?: string }) => e.code);
+    const tooLong = await system.bus
+      .request(
+        'tokens.acquire',
+        { authorizationId, minValiditySeconds: 5 },
+        { auth: alice, timeoutMs: 1_500, traceparent: 'x'.repeat(129) },
+      )
+      .catch((e: { code?: string }) => e.code);
     expect(tooLong).toBe('TIMEOUT');
   });
 
   it('a job joins the trace of the request that added it: DELETE provider → bus → provider-registry → job → worker', async () => {
-    const res = await system.api(`/api/v2/externalOAuth/providers/${providerId}`, admin, { method: 'DELETE' });
+    const res = await system.api(`/api/v2/externalOAuth/providers/${providerId}`, admin, {
+      method: 'DELETE',
+    });
     expect(res.status).toBe(202);
-    const isEdge = (s: ReceivedSpan) => s.service === 'gateway' && s.kind === SERVER && s.name === 'DELETE /api/v2/externalOAuth/providers/:providerId';
-    const isJob = (s: ReceivedSpan) => s.service === 'worker' && s.name === 'job provider-deletion DELETE_PROVIDER';
-    await waitForSpans(receiver, (spans) => spans.some((e) => isEdge(e) && spans.some((j) => j.traceId === e.traceId && isJob(j))));
-    const edge = receiver.spans.find((e) => isEdge(e) && receiver.spans.some((j) => j.traceId === e.traceId && isJob(j))) as ReceivedSpan;
+    const isEdge = (s: ReceivedSpan) =>
+      s.service === 'gateway' &&
+      s.kind === SERVER &&
+      s.name === 'DELETE /api/v2/externalOAuth/providers/:providerId';
+    const isJob = (s: ReceivedSpan) =>
+      s.service === 'worker' && s.name === 'job provider-deletion DELETE_PROVIDER';
+    await waitForSpans(receiver, (spans) =>
+      spans.some((e) => isEdge(e) && spans.some((j) => j.traceId === e.traceId && isJob(j))),
+    );
+    const edge = receiver.spans.find(
+      (e) => isEdge(e) && receiver.spans.some((j) => j.traceId === e.traceId && isJob(j)),
+    ) as ReceivedSpan;
     const inTrace = receiver.spans.filter((s) => s.traceId === edge.traceId);
-    const handled = inTrace.find((s) => s.service === 'provider-registry' && s.kind === SERVER && s.name === 'bus providers.delete') as ReceivedSpan;
+    const handled = inTrace.find(
+      (s) => s.service === 'provider-registry' && s.kind === SERVER && s.name === 'bus providers.delete',
+    ) as ReceivedSpan;
     const job = inTrace.find(isJob) as ReceivedSpan;
     expect(descendsFrom(inTrace, handled, edge.spanId)).toBe(true);
     expect(descendsFrom(inTrace, job, handled.spanId)).toBe(true);
@@ -203,7 +306,10 @@ describe('metrics and traces', () => {
 });
 
 /** Waits (at most 10 s: spans are exported every 500 ms) until the received spans satisfy `done`. */
-async function waitForSpans(receiver: OtlpReceiver, done: (spans: ReceivedSpan[]) => boolean): Promise<ReceivedSpan[]> {
+async function waitForSpans(
+  receiver: OtlpReceiver,
+  done: (spans: ReceivedSpan[]) => boolean,
+): Promise<ReceivedSpan[]> {
   const deadline = Date.now() + 10_000;
   while (!done(receiver.spans) && Date.now() < deadline) await sleep(200);
   return receiver.spans;
@@ -211,6 +317,7 @@ async function waitForSpans(receiver: OtlpReceiver, done: (spans: ReceivedSpan[]
 
 /** Whether `span` is `ancestorId` or one of its descendants in `spans`. */
 function descendsFrom(spans: ReceivedSpan[], span: ReceivedSpan, ancestorId: string): boolean {
-  for (let s: ReceivedSpan | undefined = span; s; s = spans.find((p) => p.spanId === s?.parentSpanId)) if (s.spanId === ancestorId) return true;
+  for (let s: ReceivedSpan | undefined = span; s; s = spans.find((p) => p.spanId === s?.parentSpanId))
+    if (s.spanId === ancestorId) return true;
   return false;
 }

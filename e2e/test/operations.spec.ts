@@ -23,7 +23,10 @@ async function tableNames(url: string, schema: string): Promise<string[]> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema]);
+    const { rows } = await client.query<{ table_name: string }>(
+      'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1',
+      [schema],
+    );
     return rows.map((r) => r.table_name);
   } finally {
     await client.end();
@@ -46,11 +49,17 @@ describe('migrations apart from start-up, as processes', () => {
     const skipped = new ServiceProcess('token-broker', port, { ...env, MIGRATIONS: 'skip' }).start();
     expect(await skipped.exitCode()).toBe(1);
     const said = skipped.output.join('');
-    expect(said).toMatch(/MIGRATIONS=skip but schema "(identity|tokens)" has \d+ pending migration\(s\): .*1763900100000|1763901000000/);
+    expect(said).toMatch(
+      /MIGRATIONS=skip but schema "(identity|tokens)" has \d+ pending migration\(s\): .*1763900100000|1763901000000/,
+    );
     expect(await tableNames(db.url, 'identity')).toEqual([]);
 
     // The Job needs the database and nothing else: no Redis, bus or encryption secret.
-    const job = new ServiceProcess('token-broker', port, { PATH: process.env['PATH'] ?? '', MIGRATIONS: 'only', DATABASE_URL: db.url }).start();
+    const job = new ServiceProcess('token-broker', port, {
+      PATH: process.env['PATH'] ?? '',
+      MIGRATIONS: 'only',
+      DATABASE_URL: db.url,
+    }).start();
     expect(await job.exitCode()).toBe(0);
     const lines = job.output.join('').split('\n').filter(Boolean);
     expect(lines.length).toBeGreaterThanOrEqual(2);
@@ -61,7 +70,11 @@ describe('migrations apart from start-up, as processes', () => {
     ]);
     expect(await tableNames(db.url, 'identity')).toContain('oauth_clients');
 
-    const again = new ServiceProcess('token-broker', port, { PATH: process.env['PATH'] ?? '', MIGRATIONS: 'only', DATABASE_URL: db.url }).start();
+    const again = new ServiceProcess('token-broker', port, {
+      PATH: process.env['PATH'] ?? '',
+      MIGRATIONS: 'only',
+      DATABASE_URL: db.url,
+    }).start();
     expect(await again.exitCode()).toBe(0);
     expect(again.output.join('')).toContain('schema tokens: up to date');
 
@@ -74,7 +87,11 @@ describe('migrations apart from start-up, as processes', () => {
   });
 
   it('MIGRATIONS=only with a bad DATABASE_URL stops with a message naming it', async () => {
-    const job = new ServiceProcess('provider-registry', await freePort(), { PATH: process.env['PATH'] ?? '', MIGRATIONS: 'only', DATABASE_URL: 'mysql://x' }).start();
+    const job = new ServiceProcess('provider-registry', await freePort(), {
+      PATH: process.env['PATH'] ?? '',
+      MIGRATIONS: 'only',
+      DATABASE_URL: 'mysql://x',
+    }).start();
     expect(await job.exitCode()).toBe(1);
     expect(job.output.join('')).toContain('DATABASE_URL: must be a URL starting with postgres://');
   });
@@ -103,26 +120,59 @@ describe('worker queue groups (WORKER_QUEUES)', () => {
   }
 
   it('a worker started with one group consumes only that group; a worker of the other group then takes the rest', async () => {
-    const webhooksWorker = new ServiceProcess('worker', await freePort(), { ...env, WORKER_QUEUES: 'webhooks', WORKER_CONCURRENCY: 'webhooks=5' }).start();
+    const webhooksWorker = new ServiceProcess('worker', await freePort(), {
+      ...env,
+      WORKER_QUEUES: 'webhooks',
+      WORKER_CONCURRENCY: 'webhooks=5',
+    }).start();
     workers.push(webhooksWorker);
     await webhooksWorker.ready();
     // stdout is written in batches: wait for the line.
-    expect(await eventually(async () => webhooksWorker.output.join('').includes('consuming queues: webhook-delivery (concurrency 5)"'), 5_000)).toBe(true);
+    expect(
+      await eventually(
+        async () =>
+          webhooksWorker.output.join('').includes('consuming queues: webhook-delivery (concurrency 5)"'),
+        5_000,
+      ),
+    ).toBe(true);
 
     // Jobs about rows that do not exist: each processor finishes them at once (nothing to do), so
     // leaving the wait list is what tells that a worker took them.
-    const stats = await queue('stats').add('STATS', { orgId: 'default', jobId: randomUUID() }, { jobId: randomUUID() });
-    const delivery = await queue('webhook-delivery').add('DELIVER_WEBHOOK', { orgId: 'default', deliveryId: randomUUID() }, { jobId: randomUUID() });
+    const stats = await queue('stats').add(
+      'STATS',
+      { orgId: 'default', jobId: randomUUID() },
+      { jobId: randomUUID() },
+    );
+    const delivery = await queue('webhook-delivery').add(
+      'DELIVER_WEBHOOK',
+      { orgId: 'default', deliveryId: randomUUID() },
+      { jobId: randomUUID() },
+    );
 
-    expect(await eventually(async () => ['completed', 'failed'].includes(await delivery.getState()), 15_000)).toBe(true);
+    expect(
+      await eventually(async () => ['completed', 'failed'].includes(await delivery.getState()), 15_000),
+    ).toBe(true);
     // Long enough for a worker that had the stats queue to take it many times over.
     await sleep(2_000);
     expect(await stats.getState()).toBe('waiting');
 
-    const housekeeping = new ServiceProcess('worker', await freePort(), { ...env, WORKER_QUEUES: 'housekeeping' }).start();
+    const housekeeping = new ServiceProcess('worker', await freePort(), {
+      ...env,
+      WORKER_QUEUES: 'housekeeping',
+    }).start();
     workers.push(housekeeping);
     await housekeeping.ready();
-    expect(await eventually(async () => housekeeping.output.join('').includes('consuming queues: provider-deletion (concurrency 2), stats (concurrency 1), key-rotation (concurrency 1), setup-expiry (concurrency 1)"'), 5_000)).toBe(true);
+    expect(
+      await eventually(
+        async () =>
+          housekeeping.output
+            .join('')
+            .includes(
+              'consuming queues: provider-deletion (concurrency 2), stats (concurrency 1), key-rotation (concurrency 1), setup-expiry (concurrency 1)"',
+            ),
+        5_000,
+      ),
+    ).toBe(true);
     expect(await eventually(async () => (await stats.getState()) === 'completed', 15_000)).toBe(true);
   });
 });
@@ -146,9 +196,15 @@ describe('a worker that lost PostgreSQL stops taking jobs until it is back', () 
   beforeAll(async () => {
     db = await createTestDatabase('ops_pg_outage');
     env = systemEnv(db.url, await freePort(), 'ops-pg');
-    worker = new ServiceProcess('worker', await freePort(), { ...env, WORKER_QUEUES: 'housekeeping' }).start();
+    worker = new ServiceProcess('worker', await freePort(), {
+      ...env,
+      WORKER_QUEUES: 'housekeeping',
+    }).start();
     await worker.ready();
-    stats = new Queue('stats', { connection: { url: env['REDIS_URL'] }, prefix: `${env['BUS_PREFIX']}:jobs` });
+    stats = new Queue('stats', {
+      connection: { url: env['REDIS_URL'] },
+      prefix: `${env['BUS_PREFIX']}:jobs`,
+    });
   });
   afterAll(async () => {
     await onServer(`ALTER DATABASE "${db.name}" ALLOW_CONNECTIONS true`).catch(() => undefined);
@@ -161,7 +217,13 @@ describe('a worker that lost PostgreSQL stops taking jobs until it is back', () 
     // The database goes away for this worker: no new connection, and the open ones are cut.
     await onServer(`ALTER DATABASE "${db.name}" ALLOW_CONNECTIONS false`);
     await onServer(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${db.name}'`);
-    expect(await eventually(async () => worker.output.join('').includes('PostgreSQL unreachable: this worker stopped taking jobs'), 15_000)).toBe(true);
+    expect(
+      await eventually(
+        async () =>
+          worker.output.join('').includes('PostgreSQL unreachable: this worker stopped taking jobs'),
+        15_000,
+      ),
+    ).toBe(true);
     const res = await fetch(`${worker.url}/health/ready`);
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ service: 'worker', failing: ['database'] });
@@ -173,7 +235,13 @@ describe('a worker that lost PostgreSQL stops taking jobs until it is back', () 
     expect((await stats.getJob(job.id as string))?.attemptsMade).toBe(0);
 
     await onServer(`ALTER DATABASE "${db.name}" ALLOW_CONNECTIONS true`);
-    expect(await eventually(async () => worker.output.join('').includes('PostgreSQL reachable again: this worker takes jobs again'), 15_000)).toBe(true);
+    expect(
+      await eventually(
+        async () =>
+          worker.output.join('').includes('PostgreSQL reachable again: this worker takes jobs again'),
+        15_000,
+      ),
+    ).toBe(true);
     expect(await eventually(async () => (await job.getState()) === 'completed', 15_000)).toBe(true);
     expect((await fetch(`${worker.url}/health/ready`)).status).toBe(200);
   });
@@ -190,7 +258,22 @@ class OwnRedis {
   }
 
   async start(): Promise<void> {
-    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], { stdio: 'ignore' });
+    this.child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        this.dir,
+      ],
+      { stdio: 'ignore' },
+    );
     const ok = await eventually(
       () =>
         new Promise<boolean>((resolve) => {
@@ -242,7 +325,10 @@ describe('health that tells the truth: Redis stopped and back', () => {
     await db?.drop();
   });
 
-  async function readiness(s: ServiceProcess): Promise<{ status: number; body: { service?: string; failing?: string[]; checks?: Record<string, string> } }> {
+  async function readiness(s: ServiceProcess): Promise<{
+    status: number;
+    body: { service?: string; failing?: string[]; checks?: Record<string, string> };
+  }> {
     const res = await fetch(`${s.url}/health/ready`);
     return { status: res.status, body: (await res.json()) as { service?: string; failing?: string[] } };
   }
@@ -262,11 +348,16 @@ describe('health that tells the truth: Redis stopped and back', () => {
       await sleep(200);
     }
     await redis.start();
-    for (const s of services) expect(await eventually(async () => (await readiness(s)).status === 200, 20_000)).toBe(true);
+    for (const s of services)
+      expect(await eventually(async () => (await readiness(s)).status === 200, 20_000)).toBe(true);
     // The worker pulls work again (this Redis kept nothing: the job is new).
     const stats = new Queue('stats', { connection: { url: redis.url }, prefix: `${env['BUS_PREFIX']}:jobs` });
     try {
-      const job = await stats.add('STATS', { orgId: 'default', jobId: randomUUID() }, { jobId: randomUUID() });
+      const job = await stats.add(
+        'STATS',
+        { orgId: 'default', jobId: randomUUID() },
+        { jobId: randomUUID() },
+      );
       expect(await eventually(async () => (await job.getState()) === 'completed', 15_000)).toBe(true);
     } finally {
       await stats.close();
@@ -297,7 +388,8 @@ describe('health that tells the truth: Redis stopped and back', () => {
   // token-broker; 45-150 s for the workers): each service must be gone well before, by itself.
   it('every service asked to stop while Redis is down exits by itself (0) within 10 s, not when the kill comes', async () => {
     await redis.stop();
-    for (const s of services) expect(await eventually(async () => (await readiness(s)).status === 503, 10_000)).toBe(true);
+    for (const s of services)
+      expect(await eventually(async () => (await readiness(s)).status === 503, 10_000)).toBe(true);
     const exits = await Promise.all(
       services.map(async (s) => {
         const started = Date.now();

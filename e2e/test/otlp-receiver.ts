@@ -15,7 +15,9 @@ export interface ReceivedSpan {
 interface OtlpExport {
   resourceSpans?: {
     resource?: { attributes?: { key: string; value: { stringValue?: string } }[] };
-    scopeSpans?: { spans?: { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number }[] }[];
+    scopeSpans?: {
+      spans?: { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number }[];
+    }[];
   }[];
 }
 
@@ -58,10 +60,18 @@ export class OtlpReceiver {
 
   private collect(payload: OtlpExport): void {
     for (const rs of payload.resourceSpans ?? []) {
-      const service = rs.resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue ?? '?';
+      const service =
+        rs.resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue ?? '?';
       for (const ss of rs.scopeSpans ?? [])
         for (const s of ss.spans ?? [])
-          this.spans.push({ service, traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId || undefined, name: s.name, kind: s.kind });
+          this.spans.push({
+            service,
+            traceId: s.traceId,
+            spanId: s.spanId,
+            parentSpanId: s.parentSpanId || undefined,
+            name: s.name,
+            kind: s.kind,
+          });
     }
   }
 

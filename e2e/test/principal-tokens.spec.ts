@@ -18,13 +18,19 @@ describe('principal and delegated tokens', () => {
   let base: string;
   let narrowDelegator: { clientId: string; clientSecret: string };
 
-  const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
+  const claimsOf = (jwt: string) =>
+    JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
 
   async function token(clientId: string, clientSecret: string, scope?: string): Promise<string> {
     const res = await fetch(`${base}/api/v1/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, ...(scope ? { scope } : {}) }),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: clientId,
+        client_secret: clientSecret,
+        ...(scope ? { scope } : {}),
+      }),
     });
     return ((await res.json()) as { access_token: string }).access_token;
   }
@@ -48,10 +54,17 @@ describe('principal and delegated tokens', () => {
     broker = new ServiceProcess('token-broker', await freePort(), env).start();
     gateway = new ServiceProcess('gateway', port, env).start();
     await Promise.all([broker.ready(), gateway.ready()]);
-    const ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-admin')).initialize();
+    const ds = await new DataSource(
+      domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-admin'),
+    ).initialize();
     try {
       const users = new UsersService(ds);
-      await users.upsert('default', { sub: 'alice', givenName: 'Alice', familyName: 'Liddell', email: 'alice@example.com' });
+      await users.upsert('default', {
+        sub: 'alice',
+        givenName: 'Alice',
+        familyName: 'Liddell',
+        email: 'alice@example.com',
+      });
       const clients = new ClientsService(ds, new KeyedHasher(Buffer.from(PEPPER, 'base64')));
       await clients.ensureOrg('org-b', 'Org B');
       await users.upsert('org-b', { sub: 'bob' });
@@ -76,14 +89,26 @@ describe('principal and delegated tokens', () => {
     const res = await delegate(admin, { sub: 'alice', scopes: ['providers:read'] });
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
-    const body = (await res.json()) as { access_token: string; scope: string; expires_in: number; token_type: string };
+    const body = (await res.json()) as {
+      access_token: string;
+      scope: string;
+      expires_in: number;
+      token_type: string;
+    };
     expect(body).toMatchObject({ token_type: 'Bearer', scope: 'providers:read', expires_in: 120 });
     const claims = claimsOf(body.access_token);
-    expect(claims).toMatchObject({ sub: 'alice', org_id: 'default', scope: 'providers:read', act: { sub: 'admin', client_id: 'admin' } });
+    expect(claims).toMatchObject({
+      sub: 'alice',
+      org_id: 'default',
+      scope: 'providers:read',
+      act: { sub: 'admin', client_id: 'admin' },
+    });
     expect(Number(claims['exp']) - Number(claims['iat'])).toBe(120);
 
     // The delegated token works as alice: userinfo is hers.
-    const info = await fetch(`${base}/api/v1/oauth/userinfo`, { headers: { authorization: `Bearer ${body.access_token}` } });
+    const info = await fetch(`${base}/api/v1/oauth/userinfo`, {
+      headers: { authorization: `Bearer ${body.access_token}` },
+    });
     expect(await info.json()).toEqual({
       sub: 'alice',
       given_name: 'Alice',
@@ -109,7 +134,9 @@ describe('principal and delegated tokens', () => {
     const admin = await token('admin', SECRET);
     expect((await delegate(admin, { sub: 'alice', team_id: 'org-b' })).status).toBe(403);
     expect((await delegate(admin, { sub: 'bob' })).status).toBe(404);
-    expect((await delegate(await token('admin', SECRET, 'providers:read'), { sub: 'alice' })).status).toBe(403);
+    expect((await delegate(await token('admin', SECRET, 'providers:read'), { sub: 'alice' })).status).toBe(
+      403,
+    );
 
     const invalid = await delegate(admin, { scopes: ['everything'] });
     expect(invalid.status).toBe(422);
@@ -121,20 +148,28 @@ describe('principal and delegated tokens', () => {
 
   it('gives the authenticated principal a fresh token from the header, the refreshed-token header or the cookie', async () => {
     const admin = await token('admin', SECRET, 'providers:read jobs:read');
-    const viaHeader = await fetch(`${base}/api/v1/oauth/principal-token`, { headers: { authorization: `Bearer ${admin}` } });
+    const viaHeader = await fetch(`${base}/api/v1/oauth/principal-token`, {
+      headers: { authorization: `Bearer ${admin}` },
+    });
     expect(viaHeader.status).toBe(200);
     const fresh = (await viaHeader.json()) as { access_token: string; scope: string };
     expect(fresh.scope).toBe('providers:read jobs:read');
     expect(claimsOf(fresh.access_token)).toMatchObject({ sub: 'admin', org_id: 'default' });
     expect(claimsOf(fresh.access_token)['jti']).not.toEqual(claimsOf(admin)['jti']);
 
-    const viaRefreshed = await fetch(`${base}/api/v1/oauth/principal-token`, { headers: { 'refreshed-token': admin } });
+    const viaRefreshed = await fetch(`${base}/api/v1/oauth/principal-token`, {
+      headers: { 'refreshed-token': admin },
+    });
     expect(viaRefreshed.status).toBe(200);
 
-    const viaCookie = await fetch(`${base}/api/v1/oauth/principal-token`, { headers: { cookie: `token=${admin}`, 'x-requested-with': 'fetch' } });
+    const viaCookie = await fetch(`${base}/api/v1/oauth/principal-token`, {
+      headers: { cookie: `token=${admin}`, 'x-requested-with': 'fetch' },
+    });
     expect(viaCookie.status).toBe(200);
     // A cookie alone could be a cross-site request: refused.
-    const csrf = await fetch(`${base}/api/v1/oauth/principal-token`, { headers: { cookie: `token=${admin}` } });
+    const csrf = await fetch(`${base}/api/v1/oauth/principal-token`, {
+      headers: { cookie: `token=${admin}` },
+    });
     expect(csrf.status).toBe(403);
 
     const none = await fetch(`${base}/api/v1/oauth/principal-token`);
@@ -147,7 +182,9 @@ describe('principal and delegated tokens', () => {
 
   it('describes a service account in userinfo', async () => {
     const admin = await token('admin', SECRET);
-    const info = await fetch(`${base}/api/v1/oauth/userinfo`, { headers: { authorization: `Bearer ${admin}` } });
+    const info = await fetch(`${base}/api/v1/oauth/userinfo`, {
+      headers: { authorization: `Bearer ${admin}` },
+    });
     expect(await info.json()).toEqual({
       sub: 'admin',
       given_name: null,
@@ -159,10 +196,14 @@ describe('principal and delegated tokens', () => {
   });
 
   it('leaves no client secret, issued token or private key in clear in a database dump', async () => {
-    const issued = [await token('admin', SECRET), await token(narrowDelegator.clientId, narrowDelegator.clientSecret)];
+    const issued = [
+      await token('admin', SECRET),
+      await token(narrowDelegator.clientId, narrowDelegator.clientSecret),
+    ];
     const dump = pgDump(db.url);
     expect(dump).toContain('identity.oauth_clients'); // the dump is real and has the tables
-    for (const secret of [SECRET, narrowDelegator.clientSecret, ...issued]) expect(dump).not.toContain(secret);
+    for (const secret of [SECRET, narrowDelegator.clientSecret, ...issued])
+      expect(dump).not.toContain(secret);
     const jwks = (await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: { x: string }[] };
     expect(dump).toContain(jwks.keys[0].x); // public half stored in clear, as it should be...
     expect(dump).not.toMatch(/"d"\s*:/); // ...and no private JWK component anywhere

@@ -8,7 +8,15 @@ import { KeyedHasher } from '@broker/crypto';
 import { ClientsService, IDENTITY_SCHEMA, UsersService } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
 import { createTestDatabase, signInAtDemoIdp, sleep, TestDatabase } from '@broker/testing';
-import { DemoIdpProcess, ServiceProcess, busClientFor, consumerKeys, freePort, genuineEvent, systemEnv } from './service-processes';
+import {
+  DemoIdpProcess,
+  ServiceProcess,
+  busClientFor,
+  consumerKeys,
+  freePort,
+  genuineEvent,
+  systemEnv,
+} from './service-processes';
 
 const ADMIN_SECRET = randomBytes(32).toString('base64url');
 const PROVIDER_SECRET = randomBytes(24).toString('base64url');
@@ -35,19 +43,32 @@ describe('provider status: disable, refuse everywhere, re-activate', () => {
   const api = (path: string, bearer: string, init: { method?: string; body?: unknown } = {}) =>
     fetch(`${base}${path}`, {
       method: init.method ?? 'GET',
-      headers: { authorization: `Bearer ${bearer}`, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${bearer}`,
+        ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
     });
-  const hooks = async () => (await (await fetch(`${idp.issuer}/__test/events`)).json()) as Record<string, number>;
-  const acquire = (): Promise<AcquiredToken> => bus.request('tokens.acquire', { authorizationId, minValiditySeconds: 5 }, { auth: admin, timeoutMs: 10_000 });
+  const hooks = async () =>
+    (await (await fetch(`${idp.issuer}/__test/events`)).json()) as Record<string, number>;
+  const acquire = (): Promise<AcquiredToken> =>
+    bus.request(
+      'tokens.acquire',
+      { authorizationId, minValiditySeconds: 5 },
+      { auth: admin, timeoutMs: 10_000 },
+    );
   /** What the bus answers: the token, or the typed error's code and fields. */
   const busOutcome = () =>
     acquire().then(
       (t) => ({ served: t.accessToken }),
-      (e: unknown) => (e instanceof BusRemoteError ? { code: e.code, fields: e.fields } : { error: String(e) }),
+      (e: unknown) =>
+        e instanceof BusRemoteError ? { code: e.code, fields: e.fields } : { error: String(e) },
     );
   const setStatus = async (status: 'active' | 'invalid') => {
-    const res = await api(`/api/v2/externalOAuth/providers/${providerId}/`, admin, { method: 'PATCH', body: { status } });
+    const res = await api(`/api/v2/externalOAuth/providers/${providerId}/`, admin, {
+      method: 'PATCH',
+      body: { status },
+    });
     expect(res.status).toBe(200);
   };
 
@@ -55,12 +76,29 @@ describe('provider status: disable, refuse everywhere, re-activate', () => {
     db = await createTestDatabase('provstatus');
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    idp = new DemoIdpProcess(await freePort(), randomBytes(16).toString('hex'), [`${base}/api/v1/oauth/upstream/callback`], 'broker-gateway', {
-      DEMO_IDP_CLIENTS: JSON.stringify([{ client_id: 'broker-provider', client_secret: PROVIDER_SECRET, redirect_uris: [`${base}/api/v2/externalOAuth/providers/callback/`] }]),
-      DEMO_IDP_TEST_HOOKS: '1',
-    });
+    idp = new DemoIdpProcess(
+      await freePort(),
+      randomBytes(16).toString('hex'),
+      [`${base}/api/v1/oauth/upstream/callback`],
+      'broker-gateway',
+      {
+        DEMO_IDP_CLIENTS: JSON.stringify([
+          {
+            client_id: 'broker-provider',
+            client_secret: PROVIDER_SECRET,
+            redirect_uris: [`${base}/api/v2/externalOAuth/providers/callback/`],
+          },
+        ]),
+        DEMO_IDP_TEST_HOOKS: '1',
+      },
+    );
     await idp.start();
-    env = systemEnv(db.url, port, 'provstatus', { BOOTSTRAP_CLIENT_SECRET: ADMIN_SECRET, EGRESS_ALLOW_LOOPBACK: 'true', EGRESS_ALLOWED_PORTS: `443,${idp.port}`, BUS_TIMEOUT_MS: '15000' });
+    env = systemEnv(db.url, port, 'provstatus', {
+      BOOTSTRAP_CLIENT_SECRET: ADMIN_SECRET,
+      EGRESS_ALLOW_LOOPBACK: 'true',
+      EGRESS_ALLOWED_PORTS: `443,${idp.port}`,
+      BUS_TIMEOUT_MS: '15000',
+    });
     services.push(new ServiceProcess('token-broker', await freePort(), env).start());
     await services[0].ready(); // migrations first
     // Two token-broker replicas: a status change must reach both, whichever serves the next call.
@@ -74,13 +112,22 @@ describe('provider status: disable, refuse everywhere, re-activate', () => {
     const tokenRes = await fetch(`${base}/api/v1/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'admin', client_secret: ADMIN_SECRET }),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: 'admin',
+        client_secret: ADMIN_SECRET,
+      }),
     });
     admin = ((await tokenRes.json()) as { access_token: string }).access_token;
-    const ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-provstatus')).initialize();
+    const ds = await new DataSource(
+      domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-provstatus'),
+    ).initialize();
     try {
       await new UsersService(ds).upsert('default', { sub: 'alice', email: 'alice@example.test' });
-      service = await new ClientsService(ds, new KeyedHasher(Buffer.from(env['SECRET_PEPPER'], 'base64'))).createClient({
+      service = await new ClientsService(
+        ds,
+        new KeyedHasher(Buffer.from(env['SECRET_PEPPER'], 'base64')),
+      ).createClient({
         orgId: 'default',
         name: 'billing service',
         grantTypes: ['client_credentials'],
@@ -89,22 +136,44 @@ describe('provider status: disable, refuse everywhere, re-activate', () => {
     } finally {
       await ds.destroy();
     }
-    const delegated = await api('/api/v1/oauth/delegated-token', admin, { method: 'POST', body: { sub: 'alice', scopes: ['authorizations:read', 'authorizations:write', 'tokens:read'] } });
+    const delegated = await api('/api/v1/oauth/delegated-token', admin, {
+      method: 'POST',
+      body: { sub: 'alice', scopes: ['authorizations:read', 'authorizations:write', 'tokens:read'] },
+    });
     alice = ((await delegated.json()) as { access_token: string }).access_token;
-    const created = await api('/api/v2/externalOAuth/providers/', admin, { method: 'POST', body: { type: 'oidc', name: 'Demo', clientId: 'broker-provider', clientSecret: PROVIDER_SECRET, issuer: idp.issuer } });
+    const created = await api('/api/v2/externalOAuth/providers/', admin, {
+      method: 'POST',
+      body: {
+        type: 'oidc',
+        name: 'Demo',
+        clientId: 'broker-provider',
+        clientSecret: PROVIDER_SECRET,
+        issuer: idp.issuer,
+      },
+    });
     providerId = ((await created.json()) as { id: string }).id;
     bus = busClientFor(env);
     await bus.connect();
 
-    const start = await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/`, alice, { method: 'POST' });
+    const start = await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/`, alice, {
+      method: 'POST',
+    });
     const { redirectUrl } = (await start.json()) as { redirectUrl: string };
-    const back = await signInAtDemoIdp(redirectUrl, 'alice@example.test', (u) => u.startsWith(`${base}/api/v2/externalOAuth/providers/callback`));
+    const back = await signInAtDemoIdp(redirectUrl, 'alice@example.test', (u) =>
+      u.startsWith(`${base}/api/v2/externalOAuth/providers/callback`),
+    );
     const callback = await api('/api/v2/externalOAuth/providers/callback/', alice, {
       method: 'POST',
-      body: { code: back.searchParams.get('code'), state: back.searchParams.get('state'), providerId, iss: back.searchParams.get('iss') ?? undefined },
+      body: {
+        code: back.searchParams.get('code'),
+        state: back.searchParams.get('state'),
+        providerId,
+        iss: back.searchParams.get('iss') ?? undefined,
+      },
     });
     expect(callback.status).toBe(200);
-    authorizationId = ((await callback.json()) as { authorizedProvider: { id: string } }).authorizedProvider.id;
+    authorizationId = ((await callback.json()) as { authorizedProvider: { id: string } }).authorizedProvider
+      .id;
   }, 120_000);
 
   afterAll(async () => {
@@ -115,7 +184,9 @@ describe('provider status: disable, refuse everywhere, re-activate', () => {
   });
 
   it('refuses the provider’s tokens with 403 on REST and FORBIDDEN on the bus, and serves them again once re-activated, without a new consent', async () => {
-    const rest = await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, alice, { method: 'POST' });
+    const rest = await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, alice, {
+      method: 'POST',
+    });
     expect(rest.status).toBe(201);
     const before = ((await rest.json()) as { accessToken: string }).accessToken;
     // Every replica serves it (and caches the provider) before the change.
@@ -124,40 +195,68 @@ describe('provider status: disable, refuse everywhere, re-activate', () => {
     const consents = (await hooks())['grant.success'];
 
     await setStatus('invalid');
-    const refused = await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, alice, { method: 'POST' });
+    const refused = await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, alice, {
+      method: 'POST',
+    });
     expect(refused.status).toBe(403);
-    expect(await refused.json()).toEqual({ message: expect.stringMatching(/marked invalid/), errorFields: [{ name: 'providerStatus', message: 'invalid' }] });
-    const userinfo = await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/userinfo/`, alice);
+    expect(await refused.json()).toEqual({
+      message: expect.stringMatching(/marked invalid/),
+      errorFields: [{ name: 'providerStatus', message: 'invalid' }],
+    });
+    const userinfo = await api(
+      `/api/v2/externalOAuth/authorizedProviders/${authorizationId}/userinfo/`,
+      alice,
+    );
     expect(userinfo.status).toBe(403);
     const onBus = await Promise.all(Array.from({ length: 10 }, () => busOutcome()));
-    expect(onBus).toEqual(Array(10).fill({ code: 'FORBIDDEN', fields: [{ name: 'providerStatus', message: 'invalid' }] }));
+    expect(onBus).toEqual(
+      Array(10).fill({ code: 'FORBIDDEN', fields: [{ name: 'providerStatus', message: 'invalid' }] }),
+    );
     // The typed client says the same (a fresh client: nothing of the provider cached yet).
     const client = await BrokerClient.connect({
       redisUrl: env['REDIS_URL'],
       ...consumerKeys(env),
       prefix: env['BUS_PREFIX'],
-      credentials: { tokenUrl: `${base}/api/v1/oauth/token`, clientId: service.clientId, clientSecret: service.clientSecret },
+      credentials: {
+        tokenUrl: `${base}/api/v1/oauth/token`,
+        clientId: service.clientId,
+        clientSecret: service.clientSecret,
+      },
       defaultTimeoutMs: 10_000,
     });
     try {
-      const typed = await client.acquire({ userId: 'alice', providerId, minValiditySeconds: 5 }).catch((e: unknown) => e);
+      const typed = await client
+        .acquire({ userId: 'alice', providerId, minValiditySeconds: 5 })
+        .catch((e: unknown) => e);
       expect(typed).toBeInstanceOf(BrokerClientError);
       expect(typed).toMatchObject({ code: 'FORBIDDEN', busCode: 'FORBIDDEN', retryable: false });
     } finally {
       await client.close();
     }
     // Listed as blocked by its provider; the link shows it too.
-    const listed = (await (await api('/api/v2/externalOAuth/authorizedProviders/', alice)).json()) as { data: { id: string; status: string }[] };
-    expect(listed.data).toEqual([expect.objectContaining({ id: authorizationId, status: 'invalidProviderState' })]);
-    const links = (await (await api('/api/v2/external-auth', alice)).json()) as { links: { authenticated: boolean }[] };
+    const listed = (await (await api('/api/v2/externalOAuth/authorizedProviders/', alice)).json()) as {
+      data: { id: string; status: string }[];
+    };
+    expect(listed.data).toEqual([
+      expect.objectContaining({ id: authorizationId, status: 'invalidProviderState' }),
+    ]);
+    const links = (await (await api('/api/v2/external-auth', alice)).json()) as {
+      links: { authenticated: boolean }[];
+    };
     expect(links.links).toEqual([expect.objectContaining({ authenticated: false })]);
 
     await setStatus('active');
-    const again = await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, alice, { method: 'POST' });
+    const again = await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, alice, {
+      method: 'POST',
+    });
     expect(again.status).toBe(201);
     expect(((await again.json()) as { accessToken: string }).accessToken).toBe(before);
-    expect(await Promise.all(Array.from({ length: 10 }, () => busOutcome()))).toEqual(Array(10).fill({ served: before }));
-    const relisted = (await (await api('/api/v2/externalOAuth/authorizedProviders/', alice)).json()) as { data: { status: string }[] };
+    expect(await Promise.all(Array.from({ length: 10 }, () => busOutcome()))).toEqual(
+      Array(10).fill({ served: before }),
+    );
+    const relisted = (await (await api('/api/v2/externalOAuth/authorizedProviders/', alice)).json()) as {
+      data: { status: string }[];
+    };
     expect(relisted.data[0].status).toBe('active');
     expect((await hooks())['grant.success']).toBe(consents); // no new consent at the provider
   });
@@ -170,20 +269,35 @@ describe('provider status: disable, refuse everywhere, re-activate', () => {
     const redis = createRedisConnection(env['REDIS_URL'], 'e2e-forger', {});
     try {
       for (let i = 0; i < 5; i++) {
-        await redis.publish(brokerEventsChannel(env['BUS_PREFIX']), JSON.stringify({ type: 'provider.changed', orgId: 'default', providerId, status: 'active', at: new Date().toISOString() }));
+        await redis.publish(
+          brokerEventsChannel(env['BUS_PREFIX']),
+          JSON.stringify({
+            type: 'provider.changed',
+            orgId: 'default',
+            providerId,
+            status: 'active',
+            at: new Date().toISOString(),
+          }),
+        );
         await sleep(20);
       }
     } finally {
       await redis.quit();
     }
-    expect(await Promise.all(Array.from({ length: 6 }, () => busOutcome()))).toEqual(Array(6).fill(expect.objectContaining({ code: 'FORBIDDEN' })));
+    expect(await Promise.all(Array.from({ length: 6 }, () => busOutcome()))).toEqual(
+      Array(6).fill(expect.objectContaining({ code: 'FORBIDDEN' })),
+    );
     // Every replica says it ignored them (its log is written out every 250 ms: wait for it).
-    const ignored = /ignored a message on the events channel that is not a genuine broker event \(malformed\)/;
+    const ignored =
+      /ignored a message on the events channel that is not a genuine broker event \(malformed\)/;
     const brokers = services.filter((s) => s.app === 'token-broker');
     const logDeadline = Date.now() + 10_000;
-    while (brokers.some((s) => !ignored.test(s.output.join(''))) && Date.now() < logDeadline) await sleep(100);
+    while (brokers.some((s) => !ignored.test(s.output.join(''))) && Date.now() < logDeadline)
+      await sleep(100);
     for (const broker of brokers) expect(broker.output.join('')).toMatch(ignored);
-    const rest = await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, alice, { method: 'POST' });
+    const rest = await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, alice, {
+      method: 'POST',
+    });
     expect(rest.status).toBe(403);
     await setStatus('active');
     expect(await busOutcome()).toMatchObject({ served: expect.any(String) });
@@ -206,10 +320,24 @@ describe('provider status: disable, refuse everywhere, re-activate', () => {
       // Blocked while deleting, gone once the job removed it.
       expect(['FORBIDDEN', 'NOT_FOUND']).toContain((outcome as { code?: string }).code);
       const deadline = Date.now() + 20_000;
-      while (!events.some((e) => e.type === 'authorization.revoked' && e.authorizationId === authorizationId) && Date.now() < deadline) await sleep(100);
-      expect(events).toContainEqual(expect.objectContaining({ type: 'authorization.revoked', orgId: 'default', authorizationId, providerId, userId: 'alice' }));
+      while (
+        !events.some((e) => e.type === 'authorization.revoked' && e.authorizationId === authorizationId) &&
+        Date.now() < deadline
+      )
+        await sleep(100);
+      expect(events).toContainEqual(
+        expect.objectContaining({
+          type: 'authorization.revoked',
+          orgId: 'default',
+          authorizationId,
+          providerId,
+          userId: 'alice',
+        }),
+      );
       // Every replica, every time (no replica still answering from its memory).
-      expect(await Promise.all(Array.from({ length: 10 }, () => busOutcome()))).toEqual(Array(10).fill(expect.objectContaining({ code: 'NOT_FOUND' })));
+      expect(await Promise.all(Array.from({ length: 10 }, () => busOutcome()))).toEqual(
+        Array(10).fill(expect.objectContaining({ code: 'NOT_FOUND' })),
+      );
     } finally {
       await subscriber.quit();
     }

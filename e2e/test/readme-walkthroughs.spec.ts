@@ -161,7 +161,17 @@ describe('the README walkthroughs, from the command line', () => {
       code_challenge_method: 'S256',
     })}`;
     // Only invited people sign in (the org's default policy): invite carol, matched by her e-mail address.
-    await admin(['create-user', '--org', 'default', '--sub', 'carol', '--email', 'carol@example.test', '--scopes', 'providers:read']);
+    await admin([
+      'create-user',
+      '--org',
+      'default',
+      '--sub',
+      'carol',
+      '--email',
+      'carol@example.test',
+      '--scopes',
+      'providers:read',
+    ]);
     const landed = new URL(await node('tools/demo-idp/sign-in.mjs', [authorize, 'carol@example.test']));
     expect(`${landed.origin}${landed.pathname}`).toBe(redirectUri);
     expect(landed.searchParams.get('state')).toBe('xyz');

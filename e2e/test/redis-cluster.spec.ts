@@ -27,16 +27,25 @@ describe('the system on a Redis Cluster', () => {
   let admin: Cluster;
   let authorizationId: string;
 
-  const hooks = async (path: string) => (await (await fetch(`${sys.idp.issuer}/__test/${path}`)).json()) as Record<string, number>;
+  const hooks = async (path: string) =>
+    (await (await fetch(`${sys.idp.issuer}/__test/${path}`)).json()) as Record<string, number>;
   const consumed = async () => (await hooks('events'))['refresh_token.consumed'] ?? 0;
   const webhookTypes = () => receiver.received.map((r) => (JSON.parse(r.body) as Payload).type);
 
   beforeAll(async () => {
     await cluster.start();
     const rules = new Map(
-      (JSON.parse(execFileSync(process.execPath, [ACL_SCRIPT, '--prefix', prefix, '--json'], { encoding: 'utf8' })) as { user: string; rules: string[] }[]).map((u) => [u.user, u.rules]),
+      (
+        JSON.parse(
+          execFileSync(process.execPath, [ACL_SCRIPT, '--prefix', prefix, '--json'], { encoding: 'utf8' }),
+        ) as { user: string; rules: string[] }[]
+      ).map((u) => [u.user, u.rules]),
     );
-    const users: ClusterUser[] = APPS.map((app) => ({ name: app, password: randomBytes(16).toString('hex'), rules: rules.get(app) ?? [] }));
+    const users: ClusterUser[] = APPS.map((app) => ({
+      name: app,
+      password: randomBytes(16).toString('hex'),
+      rules: rules.get(app) ?? [],
+    }));
     await cluster.addUsers(users);
     receiver = new WebhookReceiver(await freePort());
     await receiver.start();
@@ -64,14 +73,25 @@ describe('the system on a Redis Cluster', () => {
   }, 60_000);
 
   it('runs the consent flow and serves the token over REST and over the bus', async () => {
-    const endpoint = await sys.api('/api/v2/webhook-endpoints', sys.admin, { method: 'POST', body: { url: receiver.url, description: 'cluster' } });
+    const endpoint = await sys.api('/api/v2/webhook-endpoints', sys.admin, {
+      method: 'POST',
+      body: { url: receiver.url, description: 'cluster' },
+    });
     expect(endpoint.status).toBe(201);
 
     authorizationId = await sys.linkAccount(sys.ada, sys.deploymentId, 'ada@example.test');
-    const rest = await sys.api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, sys.ada, { method: 'POST' });
+    const rest = await sys.api(
+      `/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`,
+      sys.ada,
+      { method: 'POST' },
+    );
     expect(rest.status).toBe(201);
     const restToken = ((await rest.json()) as { accessToken: string }).accessToken;
-    const bus = (await sys.bus.request('tokens.acquire', { authorizationId, minValiditySeconds: 5 }, { auth: sys.admin, timeoutMs: 15_000 })) as AcquiredToken;
+    const bus = (await sys.bus.request(
+      'tokens.acquire',
+      { authorizationId, minValiditySeconds: 5 },
+      { auth: sys.admin, timeoutMs: 15_000 },
+    )) as AcquiredToken;
     expect(bus.accessToken).toBe(restToken);
 
     // The deployment's keys are in the cluster, all in the one slot of the prefix's hash tag.
@@ -93,7 +113,13 @@ describe('the system on a Redis Cluster', () => {
     try {
       // Asking for more validity than the two-minute token has left forces the refresh.
       const results = (await Promise.all(
-        Array.from({ length: 60 }, (_, i) => callers[i % 2].request('tokens.acquire', { authorizationId, minValiditySeconds: 150 }, { auth: sys.admin, timeoutMs: 20_000 })),
+        Array.from({ length: 60 }, (_, i) =>
+          callers[i % 2].request(
+            'tokens.acquire',
+            { authorizationId, minValiditySeconds: 150 },
+            { auth: sys.admin, timeoutMs: 20_000 },
+          ),
+        ),
       )) as AcquiredToken[];
       expect(await consumed()).toBe(before + 1);
       expect(new Set(results.map((r) => r.accessToken)).size).toBe(1);
@@ -103,7 +129,9 @@ describe('the system on a Redis Cluster', () => {
   }, 60_000);
 
   it('deletes the provider in a background job that revokes the authorization, and delivers the webhooks', async () => {
-    const res = await sys.api(`/api/v2/externalOAuth/providers/${sys.deploymentId}/`, sys.admin, { method: 'DELETE' });
+    const res = await sys.api(`/api/v2/externalOAuth/providers/${sys.deploymentId}/`, sys.admin, {
+      method: 'DELETE',
+    });
     expect(res.status).toBe(202);
     const { location } = (await res.json()) as { location: string };
     let job: { status?: string; details?: { name: string; value: string }[] } = {};
@@ -113,14 +141,24 @@ describe('the system on a Redis Cluster', () => {
     }
     expect(job.status).toBe('COMPLETED');
     expect(job.details?.find((d) => d.name === 'authorization_ids')?.value).toBe(authorizationId);
-    const gone = await sys.api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, sys.ada, { method: 'POST' });
+    const gone = await sys.api(
+      `/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`,
+      sys.ada,
+      { method: 'POST' },
+    );
     expect(gone.status).toBeGreaterThanOrEqual(400);
 
     // Events went over the cluster's pub/sub to the worker, and out through its webhook queue.
-    await receiver.waitFor(() => ['authorization.created', 'authorization.revoked'].every((t) => webhookTypes().includes(t)), 30_000);
+    await receiver.waitFor(
+      () => ['authorization.created', 'authorization.revoked'].every((t) => webhookTypes().includes(t)),
+      30_000,
+    );
     await sleep(1_000); // time for a duplicate to show up
-    for (const t of ['authorization.created', 'authorization.revoked']) expect({ t, n: webhookTypes().filter((x) => x === t).length }).toEqual({ t, n: 1 });
-    const revoked = receiver.received.map((r) => JSON.parse(r.body) as Payload).find((p) => p.type === 'authorization.revoked');
+    for (const t of ['authorization.created', 'authorization.revoked'])
+      expect({ t, n: webhookTypes().filter((x) => x === t).length }).toEqual({ t, n: 1 });
+    const revoked = receiver.received
+      .map((r) => JSON.parse(r.body) as Payload)
+      .find((p) => p.type === 'authorization.revoked');
     expect(revoked?.data).toMatchObject({ authorization_id: authorizationId });
   }, 60_000);
 

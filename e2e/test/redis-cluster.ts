@@ -48,8 +48,25 @@ export class LocalRedisCluster {
       this.ports.push(port);
     }
     const deadline = Date.now() + timeoutMs;
-    for (const port of this.ports) await this.until(deadline, () => this.onNode(port, (r) => r.ping()).then(() => true, () => false));
-    await run('redis-cli', ['--cluster', 'create', ...this.ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: timeoutMs });
+    for (const port of this.ports)
+      await this.until(deadline, () =>
+        this.onNode(port, (r) => r.ping()).then(
+          () => true,
+          () => false,
+        ),
+      );
+    await run(
+      'redis-cli',
+      [
+        '--cluster',
+        'create',
+        ...this.ports.map((p) => `127.0.0.1:${p}`),
+        '--cluster-replicas',
+        '0',
+        '--cluster-yes',
+      ],
+      { timeout: timeoutMs },
+    );
     for (const port of this.ports) {
       await this.until(deadline, async () => {
         const info = await this.onNode(port, (r) => r.cluster('INFO') as Promise<string>);
@@ -100,7 +117,13 @@ export class LocalRedisCluster {
   }
 
   private async onNode<T>(port: number, fn: (r: IORedis) => Promise<T>): Promise<T> {
-    const r = new IORedis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const r = new IORedis({
+      port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     r.on('error', () => undefined);
     try {
       await r.connect();
@@ -112,7 +135,8 @@ export class LocalRedisCluster {
 
   private async until(deadline: number, check: () => Promise<boolean>): Promise<void> {
     while (!(await check().catch(() => false))) {
-      if (Date.now() > deadline) throw new Error(`Redis Cluster on ports ${this.ports.join(', ')} not ready in time`);
+      if (Date.now() > deadline)
+        throw new Error(`Redis Cluster on ports ${this.ports.join(', ')} not ready in time`);
       await sleep(100);
     }
   }

@@ -10,7 +10,8 @@ import { DemoIdpProcess, ServiceProcess, freePort, systemEnv } from './service-p
 
 /** Operations and schemas of seed 003, the `tz` enum included (see the fixture's `source`). */
 const SEED = loadSeed('seed-003-api.json');
-const TIME_ZONES = (SEED.schemas['TokenRequest']['properties'] as { tz: { enum: string[]; default: string } }).tz;
+const TIME_ZONES = (SEED.schemas['TokenRequest']['properties'] as { tz: { enum: string[]; default: string } })
+  .tz;
 
 const PEPPER = randomBytes(32).toString('base64');
 const ADMIN_SECRET = randomBytes(32).toString('base64url');
@@ -23,11 +24,14 @@ const PRINCIPAL = '/api/v1/oauth/principal-token';
 
 /** Documented statuses no input can produce here, and why. */
 const UNREACHABLE: Record<string, string> = {
-  'GET /api/v1/oauth/userinfo 422': 'no parameter and no body: the caller token is checked by authentication (401), nothing is left to validate',
-  'GET /api/v1/oauth/principal-token 422': 'no parameter and no body: the caller token is checked by authentication (401), nothing is left to validate',
+  'GET /api/v1/oauth/userinfo 422':
+    'no parameter and no body: the caller token is checked by authentication (401), nothing is left to validate',
+  'GET /api/v1/oauth/principal-token 422':
+    'no parameter and no body: the caller token is checked by authentication (401), nothing is left to validate',
 };
 
-const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
+const claimsOf = (jwt: string) =>
+  JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
 
 /**
  * Seed 003 field for field: the token endpoint's three grants, userinfo, principal-token and
@@ -37,7 +41,9 @@ const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'bas
 describe('seed 003 conformance', () => {
   // The token endpoint leaves out an absent refresh or ID token (RFC 6749 clients refuse null there);
   // principal-token and delegated-token send every field, null where there is none.
-  const seed = new SeedChecker(SEED, { optionalIn: { [`POST ${TOKEN}`]: { TokenResponse: ['refresh_token', 'id_token'] } } });
+  const seed = new SeedChecker(SEED, {
+    optionalIn: { [`POST ${TOKEN}`]: { TokenResponse: ['refresh_token', 'id_token'] } },
+  });
   let db: TestDatabase;
   let idp: DemoIdpProcess;
   let base: string;
@@ -48,10 +54,20 @@ describe('seed 003 conformance', () => {
   let personSub: string;
 
   const form = (body: Record<string, string>, headers: Record<string, string> = {}) =>
-    fetch(`${base}${TOKEN}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(body) });
+    fetch(`${base}${TOKEN}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: new URLSearchParams(body),
+    });
   const json = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-  const basic = (id: string, secret: string) => ({ authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}` });
+    fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  const basic = (id: string, secret: string) => ({
+    authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`,
+  });
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
   beforeAll(async () => {
@@ -70,9 +86,14 @@ describe('seed 003 conformance', () => {
     });
     services.push(new ServiceProcess('token-broker', await freePort(), env).start());
     await services[0].ready();
-    services.push(new ServiceProcess('gateway', port, env).start(), new ServiceProcess('provider-registry', await freePort(), env).start());
+    services.push(
+      new ServiceProcess('gateway', port, env).start(),
+      new ServiceProcess('provider-registry', await freePort(), env).start(),
+    );
     await Promise.all(services.map((s) => s.ready()));
-    const ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-seed003')).initialize();
+    const ds = await new DataSource(
+      domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-seed003'),
+    ).initialize();
     try {
       app = await new ClientsService(ds, new KeyedHasher(Buffer.from(PEPPER, 'base64'))).createClient({
         orgId: 'default',
@@ -82,11 +103,18 @@ describe('seed 003 conformance', () => {
         redirectUris: [APP_REDIRECT],
       });
       // Only invited people may sign in (the default sign-in policy): invite the person, with what they may do.
-      await new UsersService(ds).upsert('default', { sub: 'tz-person', email: 'tz@example.test' }, ['providers:read', 'tokens:read']);
+      await new UsersService(ds).upsert('default', { sub: 'tz-person', email: 'tz@example.test' }, [
+        'providers:read',
+        'tokens:read',
+      ]);
     } finally {
       await ds.destroy();
     }
-    admin = ((await (await form({ grant_type: 'client_credentials' }, basic('admin', ADMIN_SECRET))).json()) as { access_token: string }).access_token;
+    admin = (
+      (await (await form({ grant_type: 'client_credentials' }, basic('admin', ADMIN_SECRET))).json()) as {
+        access_token: string;
+      }
+    ).access_token;
   }, 120_000);
 
   afterAll(async () => {
@@ -96,22 +124,45 @@ describe('seed 003 conformance', () => {
   });
 
   it('transcribes the seed’s four operations and its 599 tz values (default Europe/Oslo)', () => {
-    expect(SEED.operations.map((o) => `${o.method} ${o.path}`)).toEqual([`POST ${TOKEN}`, `GET ${USERINFO}`, `POST ${DELEGATED}`, `GET ${PRINCIPAL}`]);
+    expect(SEED.operations.map((o) => `${o.method} ${o.path}`)).toEqual([
+      `POST ${TOKEN}`,
+      `GET ${USERINFO}`,
+      `POST ${DELEGATED}`,
+      `GET ${PRINCIPAL}`,
+    ]);
     expect(TIME_ZONES.enum).toHaveLength(599);
-    expect(TIME_ZONES.enum).toEqual(expect.arrayContaining(['Asia/Kolkata', 'Europe/Kyiv', 'US/Eastern', 'Etc/GMT+5', 'CET', 'localtime']));
+    expect(TIME_ZONES.enum).toEqual(
+      expect.arrayContaining(['Asia/Kolkata', 'Europe/Kyiv', 'US/Eastern', 'Etc/GMT+5', 'CET', 'localtime']),
+    );
     expect(TIME_ZONES.default).toBe('Europe/Oslo');
   });
 
   it('client_credentials: TokenResponse with no refresh or ID token (left out: RFC 6749 clients refuse null), the seed’s default tz applied', async () => {
-    for (const res of [await form({ grant_type: 'client_credentials' }, basic(app.clientId, app.clientSecret)), await json(TOKEN, { grant_type: 'client_credentials', client_id: app.clientId, client_secret: app.clientSecret })]) {
+    for (const res of [
+      await form({ grant_type: 'client_credentials' }, basic(app.clientId, app.clientSecret)),
+      await json(TOKEN, {
+        grant_type: 'client_credentials',
+        client_id: app.clientId,
+        client_secret: app.clientSecret,
+      }),
+    ]) {
       const token = (await seed.conform('POST', TOKEN, res)) as Record<string, unknown>;
       expect(Object.keys(token)).toEqual(['access_token', 'token_type', 'expires_in', 'scope']);
       expect(token).toMatchObject({ token_type: 'Bearer', scope: 'providers:read tokens:read' });
       expect(claimsOf(String(token['access_token']))['zoneinfo']).toBe('Europe/Oslo');
     }
     // An OAuth client library takes it as it is.
-    const config = await oidc.discovery(new URL(base), app.clientId, {}, oidc.ClientSecretBasic(app.clientSecret), { execute: [oidc.allowInsecureRequests] });
-    expect(await oidc.clientCredentialsGrant(config)).toMatchObject({ token_type: 'bearer', scope: 'providers:read tokens:read' });
+    const config = await oidc.discovery(
+      new URL(base),
+      app.clientId,
+      {},
+      oidc.ClientSecretBasic(app.clientSecret),
+      { execute: [oidc.allowInsecureRequests] },
+    );
+    expect(await oidc.clientCredentialsGrant(config)).toMatchObject({
+      token_type: 'bearer',
+      scope: 'providers:read tokens:read',
+    });
   });
 
   it('accepts every tz value the seed lists and carries it into the token', async () => {
@@ -122,14 +173,20 @@ describe('seed 003 conformance', () => {
     await Promise.all(
       Array.from({ length: 8 }, async () => {
         for (let tz = queue.shift(); tz !== undefined; tz = queue.shift()) {
-          const res = await form({ grant_type: 'client_credentials', tz }, basic(app.clientId, app.clientSecret));
+          const res = await form(
+            { grant_type: 'client_credentials', tz },
+            basic(app.clientId, app.clientSecret),
+          );
           if (res.status !== 200) {
             refused.push(`${tz}: ${res.status}`);
             continue;
           }
           const zone = claimsOf(((await res.json()) as { access_token: string }).access_token)['zoneinfo'];
           // `localtime` is the server's own zone (a real zone name, never the word itself).
-          if (tz === 'localtime' ? typeof zone !== 'string' || zone === 'localtime' || zone === '' : zone !== tz) wrong.push(`${tz} → ${String(zone)}`);
+          if (
+            tz === 'localtime' ? typeof zone !== 'string' || zone === 'localtime' || zone === '' : zone !== tz
+          )
+            wrong.push(`${tz} → ${String(zone)}`);
         }
       }),
     );
@@ -139,8 +196,17 @@ describe('seed 003 conformance', () => {
 
   it('answers 422 in the seed’s shape for a tz it does not list, an empty one, a missing grant_type, wrong types and a body that is not JSON', async () => {
     const cases: [Response, string[]][] = [
-      [await form({ grant_type: 'client_credentials', tz: 'Mars/Olympus_Mons' }, basic(app.clientId, app.clientSecret)), ['body.tz']],
-      [await form({ grant_type: 'client_credentials', tz: '' }, basic(app.clientId, app.clientSecret)), ['body.tz']],
+      [
+        await form(
+          { grant_type: 'client_credentials', tz: 'Mars/Olympus_Mons' },
+          basic(app.clientId, app.clientSecret),
+        ),
+        ['body.tz'],
+      ],
+      [
+        await form({ grant_type: 'client_credentials', tz: '' }, basic(app.clientId, app.clientSecret)),
+        ['body.tz'],
+      ],
       [await json(TOKEN, { client_id: 42, tz: 'Europe/Oslo' }), ['body.client_id', 'body.grant_type']],
       [await json(TOKEN, '{"grant_type": "client_credentials", '), ['body']],
     ];
@@ -153,12 +219,26 @@ describe('seed 003 conformance', () => {
     const quoted = await json(TOKEN, '{"grant_type": "sekrit-value');
     expect(await quoted.text()).not.toContain('sekrit');
     // RFC 6749 errors of the grant itself keep the OAuth shape (documented extensions).
-    await seed.conform('POST', TOKEN, await form({ grant_type: 'client_credentials' }, basic(app.clientId, 'wrong-secret')));
-    await seed.conform('POST', TOKEN, await form({ grant_type: 'password' }, basic(app.clientId, app.clientSecret)));
+    await seed.conform(
+      'POST',
+      TOKEN,
+      await form({ grant_type: 'client_credentials' }, basic(app.clientId, 'wrong-secret')),
+    );
+    await seed.conform(
+      'POST',
+      TOKEN,
+      await form({ grant_type: 'password' }, basic(app.clientId, app.clientSecret)),
+    );
   });
 
   it('authorization_code and refresh_token: tz honoured on both grants, refresh and ID tokens present', async () => {
-    const config = await oidc.discovery(new URL(base), app.clientId, { id_token_signed_response_alg: 'ES256' }, oidc.ClientSecretPost(app.clientSecret), { execute: [oidc.allowInsecureRequests] });
+    const config = await oidc.discovery(
+      new URL(base),
+      app.clientId,
+      { id_token_signed_response_alg: 'ES256' },
+      oidc.ClientSecretPost(app.clientSecret),
+      { execute: [oidc.allowInsecureRequests] },
+    );
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const url = oidc.buildAuthorizationUrl(config, {
@@ -173,7 +253,16 @@ describe('seed 003 conformance', () => {
     const exchanged = (await seed.conform(
       'POST',
       TOKEN,
-      await form({ grant_type: 'authorization_code', code, redirect_uri: APP_REDIRECT, code_verifier: verifier, tz: 'Asia/Kolkata' }, basic(app.clientId, app.clientSecret)),
+      await form(
+        {
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: APP_REDIRECT,
+          code_verifier: verifier,
+          tz: 'Asia/Kolkata',
+        },
+        basic(app.clientId, app.clientSecret),
+      ),
     )) as { access_token: string; refresh_token: string; id_token: string };
     expect(exchanged).toMatchObject({ refresh_token: expect.any(String), id_token: expect.any(String) });
     expect(claimsOf(exchanged.access_token)['zoneinfo']).toBe('Asia/Kolkata');
@@ -182,39 +271,80 @@ describe('seed 003 conformance', () => {
     const refreshed = (await seed.conform(
       'POST',
       TOKEN,
-      await form({ grant_type: 'refresh_token', refresh_token: exchanged.refresh_token, tz: 'US/Eastern' }, basic(app.clientId, app.clientSecret)),
+      await form(
+        { grant_type: 'refresh_token', refresh_token: exchanged.refresh_token, tz: 'US/Eastern' },
+        basic(app.clientId, app.clientSecret),
+      ),
     )) as { access_token: string; refresh_token: string; id_token: string | null };
     expect(claimsOf(refreshed.access_token)['zoneinfo']).toBe('US/Eastern');
     expect(refreshed.refresh_token).toEqual(expect.any(String));
     // Without tz, the default applies (this person's sign-in named no zone).
-    const again = (await seed.conform('POST', TOKEN, await form({ grant_type: 'refresh_token', refresh_token: refreshed.refresh_token }, basic(app.clientId, app.clientSecret)))) as {
+    const again = (await seed.conform(
+      'POST',
+      TOKEN,
+      await form(
+        { grant_type: 'refresh_token', refresh_token: refreshed.refresh_token },
+        basic(app.clientId, app.clientSecret),
+      ),
+    )) as {
       access_token: string;
     };
     expect(claimsOf(again.access_token)['zoneinfo']).toBe('Europe/Oslo');
 
     // userinfo and principal-token for this person.
-    const user = (await seed.conform('GET', USERINFO, await fetch(`${base}${USERINFO}`, { headers: bearer(again.access_token) }))) as Record<string, unknown>;
+    const user = (await seed.conform(
+      'GET',
+      USERINFO,
+      await fetch(`${base}${USERINFO}`, { headers: bearer(again.access_token) }),
+    )) as Record<string, unknown>;
     expect(user).toMatchObject({ email: 'tz@example.test', given_name: 'Ada', name: 'Ada Lovelace' });
     personSub = String(user['sub']);
-    const principal = (await seed.conform('GET', PRINCIPAL, await fetch(`${base}${PRINCIPAL}`, { headers: bearer(again.access_token) }))) as Record<string, unknown>;
+    const principal = (await seed.conform(
+      'GET',
+      PRINCIPAL,
+      await fetch(`${base}${PRINCIPAL}`, { headers: bearer(again.access_token) }),
+    )) as Record<string, unknown>;
     expect(principal).toMatchObject({ token_type: 'Bearer', refresh_token: null, id_token: null });
   });
 
   it('userinfo, principal-token and delegated-token: success, 422 and the authentication errors', async () => {
-    const serviceUser = (await seed.conform('GET', USERINFO, await fetch(`${base}${USERINFO}`, { headers: bearer(admin) }))) as Record<string, unknown>;
-    expect(serviceUser).toEqual({ sub: 'admin', given_name: null, family_name: null, email: null, registered_at: expect.any(String), name: expect.any(String) });
+    const serviceUser = (await seed.conform(
+      'GET',
+      USERINFO,
+      await fetch(`${base}${USERINFO}`, { headers: bearer(admin) }),
+    )) as Record<string, unknown>;
+    expect(serviceUser).toEqual({
+      sub: 'admin',
+      given_name: null,
+      family_name: null,
+      email: null,
+      registered_at: expect.any(String),
+      name: expect.any(String),
+    });
     await seed.conform('GET', USERINFO, await fetch(`${base}${USERINFO}`));
     await seed.conform('GET', PRINCIPAL, await fetch(`${base}${PRINCIPAL}`, { headers: bearer(admin) }));
-    await seed.conform('GET', PRINCIPAL, await fetch(`${base}${PRINCIPAL}`, { headers: { 'refreshed-token': 'not-a-token' } }));
+    await seed.conform(
+      'GET',
+      PRINCIPAL,
+      await fetch(`${base}${PRINCIPAL}`, { headers: { 'refreshed-token': 'not-a-token' } }),
+    );
 
-    const delegated = (await seed.conform('POST', DELEGATED, await json(DELEGATED, { sub: personSub, scopes: ['providers:read'], team_id: null }, bearer(admin)))) as { access_token: string };
+    const delegated = (await seed.conform(
+      'POST',
+      DELEGATED,
+      await json(DELEGATED, { sub: personSub, scopes: ['providers:read'], team_id: null }, bearer(admin)),
+    )) as { access_token: string };
     expect(delegated).toMatchObject({ scope: 'providers:read', refresh_token: null, id_token: null });
     expect(claimsOf(delegated.access_token)).toMatchObject({ sub: personSub, act: { sub: 'admin' } });
     await seed.conform('POST', DELEGATED, await json(DELEGATED, { sub: 'nobody-here' }, bearer(admin)));
     await seed.conform('POST', DELEGATED, await json(DELEGATED, { scopes: ['tokens:read'] }, bearer(admin)));
     await seed.conform('POST', DELEGATED, await json(DELEGATED, '{"sub": ', bearer(admin)));
     await seed.conform('POST', DELEGATED, await json(DELEGATED, { sub: 'admin' }));
-    const narrow = ((await (await form({ grant_type: 'client_credentials', scope: 'tokens:read' }, basic('admin', ADMIN_SECRET))).json()) as { access_token: string }).access_token;
+    const narrow = (
+      (await (
+        await form({ grant_type: 'client_credentials', scope: 'tokens:read' }, basic('admin', ADMIN_SECRET))
+      ).json()) as { access_token: string }
+    ).access_token;
     await seed.conform('POST', DELEGATED, await json(DELEGATED, { sub: 'someone' }, bearer(narrow)));
   });
 

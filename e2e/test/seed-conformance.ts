@@ -33,14 +33,19 @@ export function loadSeed(file: string): SeedFixture {
 }
 
 /** The dotted paths under `prefix.` of a list (arrays pass their prefix on to their items). */
-const under = (paths: string[], key: string) => paths.filter((p) => p.startsWith(`${key}.`)).map((p) => p.slice(key.length + 1));
+const under = (paths: string[], key: string) =>
+  paths.filter((p) => p.startsWith(`${key}.`)).map((p) => p.slice(key.length + 1));
 
 /**
  * The seeds' schemas declare no required fields and allow extra ones; conformance here is stricter:
  * every documented field is present and no undocumented one appears. `nullable` lists the fields
  * sent as null when there is no value (dotted paths), `optional` the few that may be absent.
  */
-export function strict(schema: Record<string, unknown>, nullable: string[] = [], optional: string[] = []): Record<string, unknown> {
+export function strict(
+  schema: Record<string, unknown>,
+  nullable: string[] = [],
+  optional: string[] = [],
+): Record<string, unknown> {
   const copy: Record<string, unknown> = { ...schema };
   if (copy['properties'] && typeof copy['properties'] === 'object') {
     const props = copy['properties'] as Record<string, Record<string, unknown>>;
@@ -53,7 +58,8 @@ export function strict(schema: Record<string, unknown>, nullable: string[] = [],
     copy['required'] = Object.keys(props).filter((k) => !optional.includes(k));
     if (copy['additionalProperties'] === undefined) copy['additionalProperties'] = false;
   }
-  if (copy['items'] && typeof copy['items'] === 'object') copy['items'] = strict(copy['items'] as Record<string, unknown>, nullable, optional);
+  if (copy['items'] && typeof copy['items'] === 'object')
+    copy['items'] = strict(copy['items'] as Record<string, unknown>, nullable, optional);
   return copy;
 }
 
@@ -84,7 +90,9 @@ export class SeedChecker {
   }
 
   operation(method: string, template: string): SeedOperation {
-    const op = this.seed.operations.find((o) => o.method === method && o.path.toLowerCase() === template.toLowerCase());
+    const op = this.seed.operations.find(
+      (o) => o.method === method && o.path.toLowerCase() === template.toLowerCase(),
+    );
     if (!op) throw new Error(`${this.seed.source} has no operation ${method} ${template}`);
     return op;
   }
@@ -96,8 +104,16 @@ export class SeedChecker {
     if (!v) {
       const schema = this.seed.schemas[name];
       if (!schema) throw new Error(`${this.seed.source} has no schema ${name}`);
-      const shaped = (this.options.transform ? this.options.transform(schema) : schema) as Record<string, unknown>;
-      v = this.ajv.compile(strict(shaped, this.options.nullable?.[name] ?? [], [...(this.options.optional?.[name] ?? []), ...extraOptional]));
+      const shaped = (this.options.transform ? this.options.transform(schema) : schema) as Record<
+        string,
+        unknown
+      >;
+      v = this.ajv.compile(
+        strict(shaped, this.options.nullable?.[name] ?? [], [
+          ...(this.options.optional?.[name] ?? []),
+          ...extraOptional,
+        ]),
+      );
       this.validators.set(key, v);
     }
     return v;
@@ -114,23 +130,35 @@ export class SeedChecker {
     const op = this.operation(method, template);
     const documented =
       op.responses.find((r) => r.status === res.status) ??
-      this.seed.extensions?.find((e) => e.method === method && e.path.toLowerCase() === template.toLowerCase() && e.status === res.status);
+      this.seed.extensions?.find(
+        (e) =>
+          e.method === method && e.path.toLowerCase() === template.toLowerCase() && e.status === res.status,
+      );
     const text = await res.text();
-    expect({ op: `${method} ${template}`, status: res.status, documented: Boolean(documented) }).toEqual({ op: `${method} ${template}`, status: res.status, documented: true });
+    expect({ op: `${method} ${template}`, status: res.status, documented: Boolean(documented) }).toEqual({
+      op: `${method} ${template}`,
+      status: res.status,
+      documented: true,
+    });
     this.walked.add(`${op.method} ${op.path} ${res.status}`);
     if (documented?.schema === 'None') expect(text).toBe('');
     let body: unknown;
     if (documented?.schema && documented.schema !== 'None') {
       body = JSON.parse(text) as unknown;
       const errors = this.errors(documented.schema, body, `${op.method} ${op.path}`);
-      expect({ op: `${method} ${template} ${res.status}`, errors }).toEqual({ op: `${method} ${template} ${res.status}`, errors: null });
+      expect({ op: `${method} ${template} ${res.status}`, errors }).toEqual({
+        op: `${method} ${template} ${res.status}`,
+        errors: null,
+      });
     }
     return body;
   }
 
   /** The documented (operation, status) pairs not walked yet, minus those `unreachable` explains. */
   notWalked(unreachable: Record<string, string> = {}): string[] {
-    const all = this.seed.operations.flatMap((o) => o.responses.map((r) => `${o.method} ${o.path} ${r.status}`));
+    const all = this.seed.operations.flatMap((o) =>
+      o.responses.map((r) => `${o.method} ${o.path} ${r.status}`),
+    );
     return all.filter((k) => !this.walked.has(k) && !unreachable[k]);
   }
 }

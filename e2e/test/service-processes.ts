@@ -5,7 +5,15 @@ import { randomBytes } from 'node:crypto';
 import { BusClientProxy } from '@broker/bus';
 import { parseEventPublicKeys, parseServicePublicKeys, verifyEvent } from '@broker/bus-protocol';
 import type { BrokerEvent, BusEvent } from '@broker/contracts';
-import { TestBusKeys, appScopedEnv, envForApp, freePort, testBusKeys, testRedisUrl, uniquePrefix } from '@broker/testing';
+import {
+  TestBusKeys,
+  appScopedEnv,
+  envForApp,
+  freePort,
+  testBusKeys,
+  testRedisUrl,
+  uniquePrefix,
+} from '@broker/testing';
 
 export { freePort };
 
@@ -67,7 +75,10 @@ export class ServiceProcess {
         const res = await fetch(`${this.url}/health/ready`);
         if (res.status === 200) {
           const body = (await res.json().catch(() => ({}))) as { service?: string };
-          if (body.service !== this.app) throw new Error(`port ${this.port} answers as ${body.service ?? 'something else'}, not ${this.app}`);
+          if (body.service !== this.app)
+            throw new Error(
+              `port ${this.port} answers as ${body.service ?? 'something else'}, not ${this.app}`,
+            );
           return;
         }
       } catch (err) {
@@ -81,7 +92,8 @@ export class ServiceProcess {
 
   /** Sends SIGTERM and resolves with the exit code (SIGKILL after `graceMs`). */
   async stop(graceMs = 10_000): Promise<number | null> {
-    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return this.child?.exitCode ?? null;
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null)
+      return this.child?.exitCode ?? null;
     this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child?.kill('SIGKILL'), graceMs);
     const code = await this.exited;
@@ -107,7 +119,13 @@ export class ServiceProcess {
  * fresh keys (each private key only for its own service: see envForApp), and the gateway's URL as
  * issuer. `extra` adds or overrides variables.
  */
-export function systemEnv(databaseUrl: string, gatewayPort: number, label: string, extra: Record<string, string> = {}, keys: TestBusKeys = testBusKeys()): Record<string, string> {
+export function systemEnv(
+  databaseUrl: string,
+  gatewayPort: number,
+  label: string,
+  extra: Record<string, string> = {},
+  keys: TestBusKeys = testBusKeys(),
+): Record<string, string> {
   return {
     ...appScopedEnv(keys),
     NODE_ENV: 'test',
@@ -165,7 +183,10 @@ export class DemoIdpProcess {
     });
     this.child = child;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`demo-idp not ready after ${timeoutMs} ms:\n${this.output.join('')}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`demo-idp not ready after ${timeoutMs} ms:\n${this.output.join('')}`)),
+        timeoutMs,
+      );
       child.stderr?.on('data', (d: Buffer) => this.output.push(d.toString()));
       child.stdout?.on('data', (d: Buffer) => {
         this.output.push(d.toString());
@@ -190,7 +211,11 @@ export class DemoIdpProcess {
 }
 
 /** A bus client holding what a caller of this test system is given: the services' public keys. */
-export function busClientFor(env: Record<string, string>, name = 'e2e', defaultTimeoutMs?: number): BusClientProxy {
+export function busClientFor(
+  env: Record<string, string>,
+  name = 'e2e',
+  defaultTimeoutMs?: number,
+): BusClientProxy {
   return new BusClientProxy({
     redisUrl: env['REDIS_URL'],
     servicePublicKeys: parseServicePublicKeys(env['BUS_SERVICE_PUBLIC_KEYS']),
@@ -213,8 +238,14 @@ export function genuineBusEvent(env: Record<string, string>, message: string): B
 }
 
 /** What a consumer service is given to reach the token-broker (its public key and the events keys). */
-export function consumerKeys(env: Record<string, string>): { brokerPublicKey: string; eventsPublicKeys: string } {
+export function consumerKeys(env: Record<string, string>): {
+  brokerPublicKey: string;
+  eventsPublicKeys: string;
+} {
   const entry = env['BUS_SERVICE_PUBLIC_KEYS'].split(',').find((e) => e.startsWith('token-broker='));
   if (!entry) throw new Error('no token-broker key in BUS_SERVICE_PUBLIC_KEYS');
-  return { brokerPublicKey: entry.slice('token-broker='.length), eventsPublicKeys: env['EVENTS_PUBLIC_KEYS'] };
+  return {
+    brokerPublicKey: entry.slice('token-broker='.length),
+    eventsPublicKeys: env['EVENTS_PUBLIC_KEYS'],
+  };
 }

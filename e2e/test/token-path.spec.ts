@@ -11,7 +11,15 @@ import { domainDataSourceOptions } from '@broker/service-runtime';
 import { createTestDatabase, signInAtDemoIdp, sleep, TestDatabase } from '@broker/testing';
 import { pgDump } from './pg-dump';
 import { redisSnapshot } from './redis-snapshot';
-import { DemoIdpProcess, ServiceProcess, busClientFor, consumerKeys, freePort, genuineEvent, systemEnv } from './service-processes';
+import {
+  DemoIdpProcess,
+  ServiceProcess,
+  busClientFor,
+  consumerKeys,
+  freePort,
+  genuineEvent,
+  systemEnv,
+} from './service-processes';
 
 const ADMIN_SECRET = randomBytes(32).toString('base64url');
 const PROVIDER_SECRET = randomBytes(24).toString('base64url');
@@ -36,23 +44,51 @@ describe('consent and the token path', () => {
   const events: BrokerEvent[] = [];
   let subscriber: ReturnType<typeof createRedisConnection>;
 
-  const form = (body: Record<string, string>) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
+  const form = (body: Record<string, string>) => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(body),
+  });
   const api = (path: string, bearer: string, init: { method?: string; body?: unknown } = {}) =>
     fetch(`${base}${path}`, {
       method: init.method ?? 'GET',
-      headers: { authorization: `Bearer ${bearer}`, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${bearer}`,
+        ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
     });
   const hooks = async (path: string, body?: unknown) =>
-    (await (await fetch(`${idp.issuer}/__test/${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as Record<string, number>;
+    (await (
+      await fetch(
+        `${idp.issuer}/__test/${path}`,
+        body === undefined
+          ? {}
+          : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+      )
+    ).json()) as Record<string, number>;
   const consumed = async () => (await hooks('events'))['refresh_token.consumed'] ?? 0;
 
   /** Follows the provider's sign-in from `url` until the browser is sent to the broker's callback (`jars`: the browser's cookies). */
-  const signInAtProvider = (url: string, email: string, jars?: Map<string, Map<string, string>>): Promise<URL> =>
-    signInAtDemoIdp(url, email, (u) => u.startsWith(`${base}/api/v2/externalOAuth/providers/callback`), { given_name: 'Alice', family_name: 'Liddell' }, jars);
+  const signInAtProvider = (
+    url: string,
+    email: string,
+    jars?: Map<string, Map<string, string>>,
+  ): Promise<URL> =>
+    signInAtDemoIdp(
+      url,
+      email,
+      (u) => u.startsWith(`${base}/api/v2/externalOAuth/providers/callback`),
+      { given_name: 'Alice', family_name: 'Liddell' },
+      jars,
+    );
 
   async function connect(userToken: string, email: string): Promise<string> {
-    const start = await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/?state=app-state-1`, userToken, { method: 'POST' });
+    const start = await api(
+      `/api/v2/externalOAuth/providers/${providerId}/authorize/?state=app-state-1`,
+      userToken,
+      { method: 'POST' },
+    );
     expect(start.status).toBe(200);
     const { redirectUrl, state } = (await start.json()) as { redirectUrl: string; state: string };
     expect(state).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -60,27 +96,51 @@ describe('consent and the token path', () => {
     seen.push(back.searchParams.get('code') ?? '');
     const res = await api('/api/v2/externalOAuth/providers/callback/', userToken, {
       method: 'POST',
-      body: { code: back.searchParams.get('code'), state: back.searchParams.get('state'), providerId, iss: back.searchParams.get('iss') ?? undefined },
+      body: {
+        code: back.searchParams.get('code'),
+        state: back.searchParams.get('state'),
+        providerId,
+        iss: back.searchParams.get('iss') ?? undefined,
+      },
     });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { authorizedProvider: { id: string; status: string }; userInfo: { email: string; raw: unknown } };
+    const body = (await res.json()) as {
+      authorizedProvider: { id: string; status: string };
+      userInfo: { email: string; raw: unknown };
+    };
     expect(body.authorizedProvider.status).toBe('active');
     expect(body.userInfo).toMatchObject({ email, raw: expect.any(Object) });
     return body.authorizedProvider.id;
   }
 
   const acquire = (authorizationId: string, minValiditySeconds: number, token = admin) =>
-    bus.request('tokens.acquire', { authorizationId, minValiditySeconds }, { auth: token, timeoutMs: 15_000 }) as Promise<AcquiredToken>;
+    bus.request(
+      'tokens.acquire',
+      { authorizationId, minValiditySeconds },
+      { auth: token, timeoutMs: 15_000 },
+    ) as Promise<AcquiredToken>;
 
   beforeAll(async () => {
     db = await createTestDatabase('tokenpath');
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    idp = new DemoIdpProcess(await freePort(), randomBytes(16).toString('hex'), [`${base}/api/v1/oauth/upstream/callback`], 'broker-gateway', {
-      DEMO_IDP_CLIENTS: JSON.stringify([{ client_id: 'broker-provider', client_secret: PROVIDER_SECRET, redirect_uris: [`${base}/api/v2/externalOAuth/providers/callback/`] }]),
-      DEMO_IDP_ACCESS_TOKEN_TTL: '20',
-      DEMO_IDP_TEST_HOOKS: '1',
-    });
+    idp = new DemoIdpProcess(
+      await freePort(),
+      randomBytes(16).toString('hex'),
+      [`${base}/api/v1/oauth/upstream/callback`],
+      'broker-gateway',
+      {
+        DEMO_IDP_CLIENTS: JSON.stringify([
+          {
+            client_id: 'broker-provider',
+            client_secret: PROVIDER_SECRET,
+            redirect_uris: [`${base}/api/v2/externalOAuth/providers/callback/`],
+          },
+        ]),
+        DEMO_IDP_ACCESS_TOKEN_TTL: '20',
+        DEMO_IDP_TEST_HOOKS: '1',
+      },
+    );
     await idp.start();
     env = systemEnv(db.url, port, 'tokenpath', {
       BOOTSTRAP_CLIENT_SECRET: ADMIN_SECRET,
@@ -90,21 +150,39 @@ describe('consent and the token path', () => {
       // Lets one test kill a replica between the provider's answer and the database write.
       TEST_FAULT_HOOKS: '1',
     });
-    for (let i = 0; i < 3; i++) brokers.push(new ServiceProcess('token-broker', await freePort(), env).start());
+    for (let i = 0; i < 3; i++)
+      brokers.push(new ServiceProcess('token-broker', await freePort(), env).start());
     await brokers[0].ready(); // migrations first, then the rest
     // No worker yet: its refresh-ahead would add provider calls to the exact counts below (it joins in the last test).
-    others.push(new ServiceProcess('provider-registry', await freePort(), env).start(), new ServiceProcess('gateway', port, env).start());
+    others.push(
+      new ServiceProcess('provider-registry', await freePort(), env).start(),
+      new ServiceProcess('gateway', port, env).start(),
+    );
     await Promise.all([...brokers, ...others].map((s) => s.ready()));
-    const tokenRes = await fetch(`${base}/api/v1/oauth/token`, form({ grant_type: 'client_credentials', client_id: 'admin', client_secret: ADMIN_SECRET }));
+    const tokenRes = await fetch(
+      `${base}/api/v1/oauth/token`,
+      form({ grant_type: 'client_credentials', client_id: 'admin', client_secret: ADMIN_SECRET }),
+    );
     admin = ((await tokenRes.json()) as { access_token: string }).access_token;
-    const ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-admin')).initialize();
+    const ds = await new DataSource(
+      domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-admin'),
+    ).initialize();
     await new UsersService(ds).upsert('default', { sub: 'alice', email: 'alice@example.test' });
     await ds.destroy();
-    const delegated = await api('/api/v1/oauth/delegated-token', admin, { method: 'POST', body: { sub: 'alice', scopes: ['authorizations:read', 'authorizations:write', 'tokens:read'] } });
+    const delegated = await api('/api/v1/oauth/delegated-token', admin, {
+      method: 'POST',
+      body: { sub: 'alice', scopes: ['authorizations:read', 'authorizations:write', 'tokens:read'] },
+    });
     alice = ((await delegated.json()) as { access_token: string }).access_token;
     const created = await api('/api/v2/externalOAuth/providers/', admin, {
       method: 'POST',
-      body: { type: 'oidc', name: 'Demo', clientId: 'broker-provider', clientSecret: PROVIDER_SECRET, issuer: idp.issuer },
+      body: {
+        type: 'oidc',
+        name: 'Demo',
+        clientId: 'broker-provider',
+        clientSecret: PROVIDER_SECRET,
+        issuer: idp.issuer,
+      },
     });
     expect(created.status).toBe(201);
     providerId = ((await created.json()) as { id: string }).id;
@@ -130,14 +208,24 @@ describe('consent and the token path', () => {
 
   it('runs authorize → provider sign-in → callback, and serves the token over REST and the bus without calling the provider', async () => {
     authorizationId = await connect(alice, 'alice@example.test');
-    const list = (await (await api('/api/v2/externalOAuth/authorizedProviders/', alice)).json()) as { data: { id: string; provider: { id: string } }[] };
+    const list = (await (await api('/api/v2/externalOAuth/authorizedProviders/', alice)).json()) as {
+      data: { id: string; provider: { id: string } }[];
+    };
     expect(list.data.map((a) => a.id)).toEqual([authorizationId]);
-    expect((await (await api('/api/v2/externalOAuth/authorizedProviders/', admin)).json()) as unknown).toEqual({ data: [] }); // not the admin's
+    expect(
+      (await (await api('/api/v2/externalOAuth/authorizedProviders/', admin)).json()) as unknown,
+    ).toEqual({ data: [] }); // not the admin's
 
     const before = await hooks('events');
-    const rest = await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, alice, { method: 'POST' });
+    const rest = await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, alice, {
+      method: 'POST',
+    });
     expect(rest.status).toBe(201);
-    const restToken = (await rest.json()) as { accessToken: string; expiresAt: string; authorizedOauthProvider: { id: string } };
+    const restToken = (await rest.json()) as {
+      accessToken: string;
+      expiresAt: string;
+      authorizedOauthProvider: { id: string };
+    };
     expect(restToken.authorizedOauthProvider.id).toBe(authorizationId);
     const viaBus = await acquire(authorizationId, 5);
     expect(viaBus.accessToken).toBe(restToken.accessToken);
@@ -146,7 +234,10 @@ describe('consent and the token path', () => {
     expect(await hooks('events')).toEqual(before); // served from storage: the provider saw nothing
     expect(events.map((e) => e.type)).toContain('authorization.created');
 
-    const userinfo = await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/userinfo/`, alice);
+    const userinfo = await api(
+      `/api/v2/externalOAuth/authorizedProviders/${authorizationId}/userinfo/`,
+      alice,
+    );
     expect(userinfo.status).toBe(200);
     expect(await userinfo.json()).toMatchObject({ email: 'alice@example.test', sub: expect.any(String) });
   });
@@ -156,9 +247,15 @@ describe('consent and the token path', () => {
 
   /** The authorization's audit record types, oldest first. */
   async function auditTypes(id: string): Promise<string[]> {
-    const ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-audit')).initialize();
+    const ds = await new DataSource(
+      domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-audit'),
+    ).initialize();
     try {
-      return ((await ds.query(`SELECT type FROM tokens.audit_events WHERE authorization_id = $1 ORDER BY id`, [id])) as { type: string }[]).map((a) => a.type);
+      return (
+        (await ds.query(`SELECT type FROM tokens.audit_events WHERE authorization_id = $1 ORDER BY id`, [
+          id,
+        ])) as { type: string }[]
+      ).map((a) => a.type);
     } finally {
       await ds.destroy();
     }
@@ -184,7 +281,15 @@ describe('consent and the token path', () => {
     }));
     await Promise.all(callers.map((c) => c.client.connect()));
     try {
-      const results = await Promise.all(Array.from({ length: 150 }, (_, i) => callers[i % 3].client.request('tokens.acquire', { authorizationId, minValiditySeconds: 30 }, { auth: admin, timeoutMs: 20_000 })));
+      const results = await Promise.all(
+        Array.from({ length: 150 }, (_, i) =>
+          callers[i % 3].client.request(
+            'tokens.acquire',
+            { authorizationId, minValiditySeconds: 30 },
+            { auth: admin, timeoutMs: 20_000 },
+          ),
+        ),
+      );
       expect(await consumed()).toBe(before + 1);
       expect(new Set(results.map((r) => r.accessToken)).size).toBe(1);
       expect((await hooks('events'))['grant.revoked'] ?? 0).toBe(0);
@@ -202,7 +307,9 @@ describe('consent and the token path', () => {
       expect(new Date(degraded.expiresAt ?? 0).getTime()).toBeGreaterThan(Date.now());
     }
     expect(await consumed()).toBe(before);
-    const list = (await (await api('/api/v2/externalOAuth/authorizedProviders/', alice)).json()) as { data: { status: string }[] };
+    const list = (await (await api('/api/v2/externalOAuth/authorizedProviders/', alice)).json()) as {
+      data: { status: string }[];
+    };
     expect(list.data[0].status).toBe('active');
     const ok = await acquire(authorizationId, 30);
     seen.push(ok.accessToken);
@@ -224,15 +331,29 @@ describe('consent and the token path', () => {
     const before = (await hooks('events'))['token_requests.refresh_token'] ?? 0;
     await expect(acquire(authorizationId, 30)).rejects.toMatchObject({ code: 'GONE' });
     expect((await hooks('events'))['token_requests.refresh_token'] ?? 0).toBe(before); // dead stays dead: no second call
-    const rest = await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, alice, { method: 'POST' });
+    const rest = await api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/token/`, alice, {
+      method: 'POST',
+    });
     expect(rest.status).toBe(410);
-    expect(await rest.json()).toEqual({ message: expect.any(String), errorFields: [{ name: 'status', message: 'expired' }] });
+    expect(await rest.json()).toEqual({
+      message: expect.any(String),
+      errorFields: [{ name: 'status', message: 'expired' }],
+    });
     await sleep(100);
-    expect(events.some((e) => e.type === 'authorization.expired' && e.authorizationId === authorizationId && e.status === 'expired')).toBe(true);
+    expect(
+      events.some(
+        (e) =>
+          e.type === 'authorization.expired' &&
+          e.authorizationId === authorizationId &&
+          e.status === 'expired',
+      ),
+    ).toBe(true);
   });
 
   it('refuses a replayed, foreign or mismatched state and stores nothing', async () => {
-    const start = await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/`, alice, { method: 'POST' });
+    const start = await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/`, alice, {
+      method: 'POST',
+    });
     const { redirectUrl } = (await start.json()) as { redirectUrl: string };
     const back = await signInAtProvider(redirectUrl, 'alice@example.test');
     const body = { code: back.searchParams.get('code'), state: back.searchParams.get('state'), providerId };
@@ -242,23 +363,36 @@ describe('consent and the token path', () => {
     // The foreign attempt consumed the state: the rightful user cannot replay it either.
     const replay = await api('/api/v2/externalOAuth/providers/callback/', alice, { method: 'POST', body });
     expect(replay.status).toBe(400);
-    const wrongIss = await api('/api/v2/externalOAuth/providers/callback/', alice, { method: 'POST', body: { ...body, iss: 'https://evil.example' } });
+    const wrongIss = await api('/api/v2/externalOAuth/providers/callback/', alice, {
+      method: 'POST',
+      body: { ...body, iss: 'https://evil.example' },
+    });
     expect(wrongIss.status).toBe(400);
   });
 
   it('completes the flow through the browser callback (303, no-referrer) and unlinks with revocation', async () => {
-    const start = await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/?state=my-app-state`, alice, { method: 'POST' });
+    const start = await api(
+      `/api/v2/externalOAuth/providers/${providerId}/authorize/?state=my-app-state`,
+      alice,
+      { method: 'POST' },
+    );
     const { redirectUrl } = (await start.json()) as { redirectUrl: string };
     const browser = new Map<string, Map<string, string>>();
     const back = await signInAtProvider(redirectUrl, 'alice@example.test', browser);
     seen.push(back.searchParams.get('code') ?? '');
     // The browser that confirmed the consent on the broker's start page brings its cookie back.
-    const cookies = [...(browser.get(new URL(base).origin) ?? new Map<string, string>())].map(([k, v]) => `${k}=${v}`).join('; ');
+    const cookies = [...(browser.get(new URL(base).origin) ?? new Map<string, string>())]
+      .map(([k, v]) => `${k}=${v}`)
+      .join('; ');
     const res = await fetch(back, { redirect: 'manual', headers: { cookie: cookies } });
     expect(res.status).toBe(303);
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
     const done = new URL(res.headers.get('location') ?? '');
-    expect(Object.fromEntries(done.searchParams)).toMatchObject({ status: 'connected', state: 'my-app-state', providerId });
+    expect(Object.fromEntries(done.searchParams)).toMatchObject({
+      status: 'connected',
+      state: 'my-app-state',
+      providerId,
+    });
     const id = done.searchParams.get('authorizedProviderId') ?? '';
     const token = await acquire(id, 5);
     seen.push(token.accessToken);
@@ -267,7 +401,14 @@ describe('consent and the token path', () => {
     const unlink = await api(`/api/v2/externalOAuth/authorizedProviders/${id}/`, alice, { method: 'DELETE' });
     expect(unlink.status).toBe(204);
     await sleep(100);
-    const after = await Promise.all(Array.from({ length: 9 }, () => acquire(id, 5).then(() => 'served', (e: { code?: string }) => e.code)));
+    const after = await Promise.all(
+      Array.from({ length: 9 }, () =>
+        acquire(id, 5).then(
+          () => 'served',
+          (e: { code?: string }) => e.code,
+        ),
+      ),
+    );
     expect(after).toEqual(Array(9).fill('NOT_FOUND'));
     await sleep(100);
     expect(events.some((e) => e.type === 'authorization.revoked' && e.authorizationId === id)).toBe(true);
@@ -282,7 +423,9 @@ describe('consent and the token path', () => {
     const t0 = Date.now();
     const first = acquire(id, 30).catch((e: unknown) => e);
     await sleep(1_000);
-    const during = await Promise.all(Array.from({ length: 6 }, () => acquire(id, 30).catch((e: { code?: string }) => e.code)));
+    const during = await Promise.all(
+      Array.from({ length: 6 }, () => acquire(id, 30).catch((e: { code?: string }) => e.code)),
+    );
     expect(during.every((r) => r === 'UNAVAILABLE' || r === 'TIMEOUT' || typeof r === 'object')).toBe(true);
     await first;
     await hooks('faults', { tokenDelayMs: 0 });
@@ -303,17 +446,26 @@ describe('consent and the token path', () => {
     await hooks('faults', { dropAfterRotation: 1 });
     const lost = await acquire(id, 30).catch((e: { code?: string }) => e);
     const afterDrop = await hooks('events');
-    expect({ consumed: afterDrop['refresh_token.consumed'], dropped: afterDrop['faults.dropped'] }).toEqual({ consumed: 1, dropped: 1 });
+    expect({ consumed: afterDrop['refresh_token.consumed'], dropped: afterDrop['faults.dropped'] }).toEqual({
+      consumed: 1,
+      dropped: 1,
+    });
     // Either refused (try again) or the still-valid old token: never an expired one.
-    if ('accessToken' in (lost as object)) expect(new Date((lost as AcquiredToken).expiresAt ?? 0).getTime()).toBeGreaterThan(Date.now());
+    if ('accessToken' in (lost as object))
+      expect(new Date((lost as AcquiredToken).expiresAt ?? 0).getTime()).toBeGreaterThan(Date.now());
     else expect(lost).toMatchObject({ code: 'UNAVAILABLE' });
     await expect(acquire(id, 30)).rejects.toMatchObject({ code: 'GONE' });
     const calls = (await hooks('events'))['token_requests.refresh_token'];
     await expect(acquire(id, 30)).rejects.toMatchObject({ code: 'GONE' });
     expect((await hooks('events'))['token_requests.refresh_token']).toBe(calls);
-    const ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-audit')).initialize();
+    const ds = await new DataSource(
+      domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-audit'),
+    ).initialize();
     try {
-      const audit = (await ds.query(`SELECT type FROM tokens.audit_events WHERE authorization_id = $1 ORDER BY id`, [id])) as { type: string }[];
+      const audit = (await ds.query(
+        `SELECT type FROM tokens.audit_events WHERE authorization_id = $1 ORDER BY id`,
+        [id],
+      )) as { type: string }[];
       expect(audit.map((a) => a.type)).toEqual(expect.arrayContaining(['refresh.failed', 'status.expired']));
     } finally {
       await ds.destroy();
@@ -329,7 +481,13 @@ describe('consent and the token path', () => {
     const redis = createRedisConnection(env['REDIS_URL'], 'e2e-faults', {});
     await redis.set(`${env['BUS_PREFIX']}:test-faults:exit-after-provider-answer`, '1', 'EX', 60);
     await redis.quit();
-    const lost = await bus.request('tokens.acquire', { authorizationId: id, minValiditySeconds: 30 }, { auth: admin, timeoutMs: 4_000 }).catch((e: { code?: string }) => e);
+    const lost = await bus
+      .request(
+        'tokens.acquire',
+        { authorizationId: id, minValiditySeconds: 30 },
+        { auth: admin, timeoutMs: 4_000 },
+      )
+      .catch((e: { code?: string }) => e);
     expect(lost).toMatchObject({ code: 'TIMEOUT' }); // the replica died holding the request
     const dead = brokers.findIndex((b) => !b.running);
     expect(dead).toBeGreaterThanOrEqual(0);
@@ -345,7 +503,8 @@ describe('consent and the token path', () => {
     let outcome: unknown;
     while (Date.now() < until) {
       outcome = await acquire(id, 30).catch((e: { code?: string }) => e);
-      if ('accessToken' in (outcome as object)) expect(new Date((outcome as AcquiredToken).expiresAt ?? 0).getTime()).toBeGreaterThan(Date.now());
+      if ('accessToken' in (outcome as object))
+        expect(new Date((outcome as AcquiredToken).expiresAt ?? 0).getTime()).toBeGreaterThan(Date.now());
       else if ((outcome as { code?: string }).code === 'GONE') break;
       else expect(outcome).toMatchObject({ code: 'UNAVAILABLE' });
       await sleep(1_000);
@@ -354,7 +513,9 @@ describe('consent and the token path', () => {
     const calls = (await hooks('events'))['token_requests.refresh_token'];
     expect(calls).toBe(2); // the lost answer, and the one refusal: no loop
     await expect(acquire(id, 30)).rejects.toMatchObject({ code: 'GONE' });
-    expect((await api(`/api/v2/externalOAuth/authorizedProviders/${id}/token/`, alice, { method: 'POST' })).status).toBe(410);
+    expect(
+      (await api(`/api/v2/externalOAuth/authorizedProviders/${id}/token/`, alice, { method: 'POST' })).status,
+    ).toBe(410);
     expect((await hooks('events'))['token_requests.refresh_token']).toBe(calls);
     expect((await auditTypes(id)).slice(auditBefore.length)).toEqual(['refresh.abandoned', 'status.expired']);
   });
@@ -388,7 +549,13 @@ describe('consent and the token path', () => {
     let removed = 0;
     try {
       for (let cursor = '0'; ; ) {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${env['BUS_PREFIX']}:jobs:token-refresh:*`, 'COUNT', 1000);
+        const [next, keys] = await redis.scan(
+          cursor,
+          'MATCH',
+          `${env['BUS_PREFIX']}:jobs:token-refresh:*`,
+          'COUNT',
+          1000,
+        );
         if (keys.length) removed += await redis.del(...keys);
         cursor = next;
         if (cursor === '0') break;
@@ -405,7 +572,10 @@ describe('consent and the token path', () => {
     await worker.ready();
     // 20-second tokens: refreshed about 10 s before expiry by the new worker, from PostgreSQL alone.
     const deadline = Date.now() + 25_000;
-    const refreshed = () => events.find((e) => e.type === 'authorization.refreshed' && e.authorizationId === id && Date.parse(e.at) > written);
+    const refreshed = () =>
+      events.find(
+        (e) => e.type === 'authorization.refreshed' && e.authorizationId === id && Date.parse(e.at) > written,
+      );
     while (!refreshed() && Date.now() < deadline) await sleep(250);
     expect(refreshed()).toBeDefined();
     expect(Date.parse(refreshed()?.at ?? '') - written).toBeLessThan(20_000); // before the 20 s token expired
@@ -415,22 +585,37 @@ describe('consent and the token path', () => {
   });
 
   it('serves internal services through the typed client, with a cache dropped at once by the broker’s events', async () => {
-    const ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-client')).initialize();
+    const ds = await new DataSource(
+      domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-client'),
+    ).initialize();
     let client: BrokerClient | undefined;
     try {
-      const service = await new ClientsService(ds, new KeyedHasher(Buffer.from(env['SECRET_PEPPER'], 'base64'))).createClient({
+      const service = await new ClientsService(
+        ds,
+        new KeyedHasher(Buffer.from(env['SECRET_PEPPER'], 'base64')),
+      ).createClient({
         orgId: 'default',
         name: 'billing service',
         grantTypes: ['client_credentials'],
         scopes: ['tokens:read'],
       });
       // A new client is served nothing until granted (consumer policies): this one gets its org's tokens.
-      await new TokenGrantsService(ds).create('default', service.clientId, { providers: '*', subjects: { mode: 'org', users: [] }, maxScopes: null, maxLifetimeSeconds: null, description: 'billing' });
+      await new TokenGrantsService(ds).create('default', service.clientId, {
+        providers: '*',
+        subjects: { mode: 'org', users: [] },
+        maxScopes: null,
+        maxLifetimeSeconds: null,
+        description: 'billing',
+      });
       client = await BrokerClient.connect({
         redisUrl: env['REDIS_URL'],
         ...consumerKeys(env),
         prefix: env['BUS_PREFIX'],
-        credentials: { tokenUrl: `${base}/api/v1/oauth/token`, clientId: service.clientId, clientSecret: service.clientSecret },
+        credentials: {
+          tokenUrl: `${base}/api/v1/oauth/token`,
+          clientId: service.clientId,
+          clientSecret: service.clientSecret,
+        },
         defaultTimeoutMs: 10_000,
       });
       // A first call may refresh, and the broker's `refreshed` event drops what the client cached: let it settle.
@@ -442,10 +627,14 @@ describe('consent and the token path', () => {
       expect(second.accessToken).toBe(first.accessToken);
       expect(client.stats().busRequests).toBe(requests);
       expect(client.stats().cacheHits).toBeGreaterThanOrEqual(1);
-      const unlink = await api(`/api/v2/externalOAuth/authorizedProviders/${first.authorizationId}/`, alice, { method: 'DELETE' });
+      const unlink = await api(`/api/v2/externalOAuth/authorizedProviders/${first.authorizationId}/`, alice, {
+        method: 'DELETE',
+      });
       expect(unlink.status).toBe(204);
       await sleep(300);
-      await expect(client.acquire({ userId: 'alice', providerId, minValiditySeconds: 5 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(
+        client.acquire({ userId: 'alice', providerId, minValiditySeconds: 5 }),
+      ).rejects.toMatchObject({ code: 'NOT_FOUND' });
       expect(client.stats().busRequests).toBe(requests + 1);
     } finally {
       await client?.close();

@@ -43,7 +43,12 @@ describe('the system, end to end', () => {
     const res = await fetch(`${services['gateway'].url}/api/v1/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, ...(scope ? { scope } : {}) }),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: clientId,
+        client_secret: clientSecret,
+        ...(scope ? { scope } : {}),
+      }),
     });
     expect(res.status).toBe(200);
     return ((await res.json()) as { access_token: string }).access_token;
@@ -51,11 +56,18 @@ describe('the system, end to end', () => {
 
   /** A client of another org, created the way the admin tooling will (through the identity lib). */
   async function otherOrgClient(): Promise<{ clientId: string; clientSecret: string }> {
-    const ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-admin')).initialize();
+    const ds = await new DataSource(
+      domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-admin'),
+    ).initialize();
     try {
       const clients = new ClientsService(ds, new KeyedHasher(Buffer.from(env['SECRET_PEPPER'], 'base64')));
       await clients.ensureOrg('other-org', 'Other org');
-      return await clients.createClient({ orgId: 'other-org', name: 'other', grantTypes: ['client_credentials'], scopes: ['providers:read'] });
+      return await clients.createClient({
+        orgId: 'other-org',
+        name: 'other',
+        grantTypes: ['client_credentials'],
+        scopes: ['providers:read'],
+      });
     } finally {
       await ds.destroy();
     }
@@ -64,9 +76,14 @@ describe('the system, end to end', () => {
   beforeAll(async () => {
     db = await createTestDatabase('e2e');
     gatewayPort = await freePort();
-    env = systemEnv(db.url, gatewayPort, 'e2e', { BOOTSTRAP_CLIENT_SECRET: BOOTSTRAP_SECRET, BUS_TIMEOUT_MS: '4000' });
+    env = systemEnv(db.url, gatewayPort, 'e2e', {
+      BOOTSTRAP_CLIENT_SECRET: BOOTSTRAP_SECRET,
+      BUS_TIMEOUT_MS: '4000',
+    });
     // Registry and worker migrate the same schema at once: the advisory lock must serialize them.
-    await Promise.all(['provider-registry', 'token-broker', 'worker', 'gateway'].map((app) => startService(app)));
+    await Promise.all(
+      ['provider-registry', 'token-broker', 'worker', 'gateway'].map((app) => startService(app)),
+    );
     await Promise.all(Object.values(services).map((s) => s.ready()));
     adminToken = await tokenFor('admin', BOOTSTRAP_SECRET);
   });
@@ -90,7 +107,10 @@ describe('the system, end to end', () => {
         ('other-org', 'Not yours', 'github', 'x', 'github.com', now())`,
     );
     const get = async (qs: string) => {
-      const res = await fetch(`${services['gateway'].url}/api/v2/externalOAuth/providers/${qs}`, authed(adminToken));
+      const res = await fetch(
+        `${services['gateway'].url}/api/v2/externalOAuth/providers/${qs}`,
+        authed(adminToken),
+      );
       expect(res.status).toBe(200);
       return ((await res.json()) as { data: { name: string }[] }).data.map((p) => p.name);
     };
@@ -103,12 +123,28 @@ describe('the system, end to end', () => {
     const res = await fetch(`${services['gateway'].url}/api/v2/externalOAuth/providers/`, authed(adminToken));
     const [first] = ((await res.json()) as { data: Record<string, unknown>[] }).data;
     expect(Object.keys(first).sort()).toEqual(
-      ['clientId', 'createdAt', 'customScopes', 'id', 'metadata', 'name', 'orgId', 'secureConfigId', 'skipConsent', 'status', 'type', 'updatedAt'].sort(),
+      [
+        'clientId',
+        'createdAt',
+        'customScopes',
+        'id',
+        'metadata',
+        'name',
+        'orgId',
+        'secureConfigId',
+        'skipConsent',
+        'status',
+        'type',
+        'updatedAt',
+      ].sort(),
     );
   });
 
   it('rejects bad query parameters with 422 in the seed’s error shape', async () => {
-    const res = await fetch(`${services['gateway'].url}/api/v2/externalOAuth/providers/?types=myspace&orderBy=name`, authed(adminToken));
+    const res = await fetch(
+      `${services['gateway'].url}/api/v2/externalOAuth/providers/?types=myspace&orderBy=name`,
+      authed(adminToken),
+    );
     expect(res.status).toBe(422);
     const body = (await res.json()) as { message: string; errorFields: { name: string }[] };
     expect(body.message).toEqual(expect.any(String));
@@ -117,7 +153,10 @@ describe('the system, end to end', () => {
 
   it('answers a request made while the registry restarts, once it is back', async () => {
     expect(await services['provider-registry'].stop()).toBe(0);
-    const pending = fetch(`${services['gateway'].url}/api/v2/externalOAuth/providers/?types=box`, authed(adminToken));
+    const pending = fetch(
+      `${services['gateway'].url}/api/v2/externalOAuth/providers/?types=box`,
+      authed(adminToken),
+    );
     await sleep(500);
     await (await startService('provider-registry')).ready();
     const res = await pending;
@@ -140,7 +179,9 @@ describe('the system, end to end', () => {
     for (const init of [{}, authed('not-a-jwt'), authed(`${adminToken.slice(0, -4)}AAAA`)]) {
       const res = await fetch(url, init);
       expect(res.status).toBe(401);
-      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="oauth-broker", error="invalid_token"/);
+      expect(res.headers.get('www-authenticate')).toMatch(
+        /^Bearer realm="oauth-broker", error="invalid_token"/,
+      );
       expect(await res.json()).toEqual({ message: expect.any(String), errorFields: [] });
     }
     const narrow = await tokenFor('admin', BOOTSTRAP_SECRET, 'jobs:read');
@@ -153,21 +194,27 @@ describe('the system, end to end', () => {
     const other = await otherOrgClient();
     const otherToken = await tokenFor(other.clientId, other.clientSecret);
     const res = await fetch(`${services['gateway'].url}/api/v2/externalOAuth/providers/`, authed(otherToken));
-    expect(((await res.json()) as { data: { name: string }[] }).data.map((p) => p.name)).toEqual(['Not yours']);
+    expect(((await res.json()) as { data: { name: string }[] }).data.map((p) => p.name)).toEqual([
+      'Not yours',
+    ]);
 
     // An internal service on the bus: the org comes from the verified token, not from the payload.
     const bus = busClientFor(env);
     try {
       // A payload naming an org is not even read: the org comes from the verified token only.
       const forged = { orgId: 'default', ids: [] } as unknown as Record<string, never>;
-      await expect(bus.request('providers.list', forged, { auth: otherToken })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+      await expect(bus.request('providers.list', forged, { auth: otherToken })).rejects.toMatchObject({
+        code: 'BAD_REQUEST',
+      });
       const reply = await bus.request('providers.list', {}, { auth: otherToken });
       expect(reply.data.map((p) => p.orgId)).toEqual(['other-org']);
       const noToken = await bus.request('providers.list', {}).catch((e: unknown) => e);
       expect(noToken).toBeInstanceOf(BusRemoteError);
       expect(noToken).toMatchObject({ code: 'UNAUTHENTICATED' });
       const narrow = await tokenFor('admin', BOOTSTRAP_SECRET, 'jobs:read');
-      await expect(bus.request('providers.list', {}, { auth: narrow })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+      await expect(bus.request('providers.list', {}, { auth: narrow })).rejects.toMatchObject({
+        code: 'FORBIDDEN',
+      });
     } finally {
       await bus.close();
     }
@@ -175,14 +222,23 @@ describe('the system, end to end', () => {
 
   it('reports readiness of each service’s dependencies and stops cleanly on SIGTERM', async () => {
     const ready = await fetch(`${services['worker'].url}/health/ready`);
-    expect(await ready.json()).toEqual({ status: 'ok', service: 'worker', checks: { redis: 'up', database: 'up' }, failing: [] });
+    expect(await ready.json()).toEqual({
+      status: 'ok',
+      service: 'worker',
+      checks: { redis: 'up', database: 'up' },
+      failing: [],
+    });
     const live = await fetch(`${services['gateway'].url}/health/live`);
     expect(live.status).toBe(200);
     expect(await services['token-broker'].stop()).toBe(0);
   });
 
   it('exits with code 1 naming each missing or bad variable', async () => {
-    const broken = new ServiceProcess('worker', await freePort(), { ...env, EVENTS_SIGNING_KEY__worker: '', DATABASE_URL: 'mysql://nope' }).start();
+    const broken = new ServiceProcess('worker', await freePort(), {
+      ...env,
+      EVENTS_SIGNING_KEY__worker: '',
+      DATABASE_URL: 'mysql://nope',
+    }).start();
     expect(await broken.exitCode()).toBe(1);
     const out = broken.output.join('');
     expect(out).toContain('EVENTS_SIGNING_KEY: required but not set');

@@ -121,8 +121,16 @@ describe('signed webhooks', () => {
     await main.waitFor((rs) => ofType(rs, 'authorization.refreshed').length > 0, 30_000);
     // A service uses the token: a used token set is refreshed ahead again (an unused one would only
     // be kept alive at its provider's idle window, docs/scale.md), so there is a next refresh.
-    const linked = (await (await sys.api('/api/v2/externalOAuth/authorizedProviders/', sys.ada)).json()) as { data: { id: string }[] };
-    expect((await sys.api(`/api/v2/externalOAuth/authorizedProviders/${linked.data[0].id}/token/`, sys.ada, { method: 'POST' })).status).toBe(201);
+    const linked = (await (await sys.api('/api/v2/externalOAuth/authorizedProviders/', sys.ada)).json()) as {
+      data: { id: string }[];
+    };
+    expect(
+      (
+        await sys.api(`/api/v2/externalOAuth/authorizedProviders/${linked.data[0].id}/token/`, sys.ada, {
+          method: 'POST',
+        })
+      ).status,
+    ).toBe(201);
     // authorization.expired: the provider revokes the grant; the next refresh is refused.
     expect((await fetch(`${sys.idp.issuer}/__test/revoke-grants`, { method: 'POST' })).status).toBe(200);
     await main.waitFor((rs) => ofType(rs, 'authorization.expired').length > 0, 40_000);
@@ -254,22 +262,56 @@ describe('signed webhooks', () => {
   it('an event forged on Redis (which is not a trust boundary) causes no webhook', async () => {
     const redis = new IORedis(sys.env['REDIS_URL']);
     const before = main.received.length;
-    const authorizations = (await (await sys.api('/api/v2/externalOAuth/authorizedProviders/', sys.ada)).json()) as { data: { id: string; provider: { id: string } }[] };
+    const authorizations = (await (
+      await sys.api('/api/v2/externalOAuth/authorizedProviders/', sys.ada)
+    ).json()) as { data: { id: string; provider: { id: string } }[] };
     const forged = [
-      { type: 'authorization.created', orgId: 'default', authorizationId: randomUUID(), providerId: sys.deploymentId, userId: 'ada', status: 'active', at: new Date().toISOString() },
-      { type: 'authorization.revoked', orgId: 'default', authorizationId: randomUUID(), providerId: sys.deploymentId, userId: 'ada', status: 'active', at: new Date().toISOString() },
+      {
+        type: 'authorization.created',
+        orgId: 'default',
+        authorizationId: randomUUID(),
+        providerId: sys.deploymentId,
+        userId: 'ada',
+        status: 'active',
+        at: new Date().toISOString(),
+      },
+      {
+        type: 'authorization.revoked',
+        orgId: 'default',
+        authorizationId: randomUUID(),
+        providerId: sys.deploymentId,
+        userId: 'ada',
+        status: 'active',
+        at: new Date().toISOString(),
+      },
       // A real authorization id (if any), claimed for another user.
-      ...authorizations.data.map((a) => ({ type: 'authorization.refreshed', orgId: 'default', authorizationId: a.id, providerId: a.provider.id, userId: 'mallory', status: 'active', at: new Date().toISOString() })),
+      ...authorizations.data.map((a) => ({
+        type: 'authorization.refreshed',
+        orgId: 'default',
+        authorizationId: a.id,
+        providerId: a.provider.id,
+        userId: 'mallory',
+        status: 'active',
+        at: new Date().toISOString(),
+      })),
     ];
     // Unsigned, as anyone on Redis can publish them: not genuine broker events.
     for (const event of forged) await redis.publish(`${sys.env['BUS_PREFIX']}:events`, JSON.stringify(event));
     // Signed with a real publisher's key (a publisher whose key leaked): the worker still checks
     // each against PostgreSQL, which knows of no such authorization (or not for that user).
     const leaked = parseEventSigningKey(sys.env['EVENTS_SIGNING_KEY__token_broker']);
-    for (const event of forged) await redis.publish(`${sys.env['BUS_PREFIX']}:events`, signEvent(leaked, event as BrokerEvent));
+    for (const event of forged)
+      await redis.publish(`${sys.env['BUS_PREFIX']}:events`, signEvent(leaked, event as BrokerEvent));
     await redis.quit();
     const deadline = Date.now() + 10_000; // logs are written out every 250 ms
-    while (!(sys.logs().includes('not confirmed by the database') && sys.logs().includes('not a genuine broker event')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (
+      !(
+        sys.logs().includes('not confirmed by the database') &&
+        sys.logs().includes('not a genuine broker event')
+      ) &&
+      Date.now() < deadline
+    )
+      await new Promise((r) => setTimeout(r, 100));
     await new Promise((r) => setTimeout(r, 1_000));
     expect(main.received.slice(before).map((r) => payload(r).type)).toEqual([]);
     expect(sys.logs()).toContain('not a genuine broker event');

@@ -6,7 +6,18 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { BusClientProxy, createRedisConnection } from '@broker/bus';
-import { RequestSealer, SessionKeys, generateServiceKey, openReply, openRequest, parseServicePrivateKeys, parseServicePublicKeys, requestListKey, sealReply, sealRequest } from '@broker/bus-protocol';
+import {
+  RequestSealer,
+  SessionKeys,
+  generateServiceKey,
+  openReply,
+  openRequest,
+  parseServicePrivateKeys,
+  parseServicePublicKeys,
+  requestListKey,
+  sealReply,
+  sealRequest,
+} from '@broker/bus-protocol';
 import { processCpuMs } from './cpu';
 import { fmt, percentile, throughput, timeSequential } from './stats';
 
@@ -19,13 +30,22 @@ const children = new Set<ChildProcess>();
 // A failed run must not leave responder processes behind.
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
-function startResponders(kind: 'bullmq' | 'bus', count: number, redisUrl: string, prefix: string, privateKey: string): Promise<ChildProcess[]> {
+function startResponders(
+  kind: 'bullmq' | 'bus',
+  count: number,
+  redisUrl: string,
+  prefix: string,
+  privateKey: string,
+): Promise<ChildProcess[]> {
   return Promise.all(
     Array.from({ length: count }, () => {
       const child = spawn(
         process.execPath,
         ['--import', 'tsx', join(__dirname, 'responder.ts'), kind, redisUrl, prefix, privateKey],
-        { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TSX_TSCONFIG_PATH: join(__dirname, '..', '..', 'tsconfig.base.json') } },
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+          env: { ...process.env, TSX_TSCONFIG_PATH: join(__dirname, '..', '..', 'tsconfig.base.json') },
+        },
       );
       children.add(child);
       child.once('exit', () => children.delete(child));
@@ -60,7 +80,10 @@ export async function runBusBench(redisUrl: string): Promise<Record<string, numb
   // 2. Bare BullMQ: add → worker in another process → completion seen through QueueEvents.
   const bareWorkers = await startResponders('bullmq', 1, redisUrl, prefix, privateKey);
   const queue = new Queue('bench-bare', { connection: redis, prefix });
-  const events = new QueueEvents('bench-bare', { connection: createRedisConnection(redisUrl, 'bench-events'), prefix });
+  const events = new QueueEvents('bench-bare', {
+    connection: createRedisConnection(redisUrl, 'bench-events'),
+    prefix,
+  });
   await events.waitUntilReady();
   const bare = await timeSequential(N, 200, async () => {
     const job = await queue.add('echo', payload, { removeOnComplete: { count: 1000 } });
@@ -77,7 +100,12 @@ export async function runBusBench(redisUrl: string): Promise<Record<string, numb
   const crypto = await cryptoCost(serviceKey);
   Object.assign(results, crypto);
 
-  const client = new BusClientProxy({ redisUrl, servicePublicKeys: parseServicePublicKeys(`bench=${serviceKey.publicKey}`), prefix, defaultTimeoutMs: 10_000 });
+  const client = new BusClientProxy({
+    redisUrl,
+    servicePublicKeys: parseServicePublicKeys(`bench=${serviceKey.publicKey}`),
+    prefix,
+    defaultTimeoutMs: 10_000,
+  });
   await client.connect();
   for (const replicas of [1, 3]) {
     step(`bus with ${replicas} responder(s)`);
@@ -92,7 +120,9 @@ export async function runBusBench(redisUrl: string): Promise<Record<string, numb
     const pids = responders.map((r) => r.pid as number);
     const before = { responders: cpuOf(pids), redis: cpuOf([redisPid]), caller: process.cpuUsage() };
     let count = 0;
-    results[`bus_${replicas}r_rps`] = await throughput(CONCURRENCY, THROUGHPUT_MS, () => client.call('bench', 'bench.echo', payload).then(() => count++));
+    results[`bus_${replicas}r_rps`] = await throughput(CONCURRENCY, THROUGHPUT_MS, () =>
+      client.call('bench', 'bench.echo', payload).then(() => count++),
+    );
     const caller = process.cpuUsage(before.caller);
     results[`bus_${replicas}r_cpu_responders_us`] = ((cpuOf(pids) - before.responders) * 1000) / count;
     results[`bus_${replicas}r_cpu_redis_us`] = ((cpuOf([redisPid]) - before.redis) * 1000) / count;
@@ -108,7 +138,10 @@ export async function runBusBench(redisUrl: string): Promise<Record<string, numb
 export function printBusBench(r: Record<string, number>): void {
   const rows: [string, string][] = [
     ['Redis GET round trip p50 / p99', `${fmt(r['redis_get_p50'])} / ${fmt(r['redis_get_p99'])}`],
-    ['bare BullMQ add→complete (QueueEvents) p50 / p99', `${fmt(r['bullmq_rtt_p50'])} / ${fmt(r['bullmq_rtt_p99'])}`],
+    [
+      'bare BullMQ add→complete (QueueEvents) p50 / p99',
+      `${fmt(r['bullmq_rtt_p50'])} / ${fmt(r['bullmq_rtt_p99'])}`,
+    ],
     ['bus request/reply, 1 responder p50 / p99', `${fmt(r['bus_1r_p50'])} / ${fmt(r['bus_1r_p99'])}`],
     ['bus max throughput, 1 responder', `${Math.round(r['bus_1r_rps'])} req/s`],
     ['bus request/reply, 3 responders p50 / p99', `${fmt(r['bus_3r_p50'])} / ${fmt(r['bus_3r_p99'])}`],
@@ -118,12 +151,23 @@ export function printBusBench(r: Record<string, number>): void {
       `${r[`bus_${n}r_cpu_responders_us`].toFixed(1)} / ${r[`bus_${n}r_cpu_redis_us`].toFixed(1)} / ${r[`bus_${n}r_cpu_caller_us`].toFixed(1)}`,
     ]),
     ['bus p50 ÷ bare BullMQ p50 (goal ≤ 1.5)', (r['bus_1r_p50'] / r['bullmq_rtt_p50']).toFixed(2)],
-    ['crypto per request p50: request seal / open / reply seal+open', `${fmt(r['crypto_seal_p50'])} / ${fmt(r['crypto_open_p50'])} / ${fmt(r['crypto_reply_p50'])}`],
-    ['crypto per request, total p50 / p99 (vs Redis GET p50)', `${fmt(r['crypto_total_p50'])} / ${fmt(r['crypto_total_p99'])} (${fmt(r['redis_get_p50'])})`],
-    ['HPKE session setup, both ends, p50 (once per caller and service, ≤ every 10 min)', fmt(r['crypto_session_p50'])],
+    [
+      'crypto per request p50: request seal / open / reply seal+open',
+      `${fmt(r['crypto_seal_p50'])} / ${fmt(r['crypto_open_p50'])} / ${fmt(r['crypto_reply_p50'])}`,
+    ],
+    [
+      'crypto per request, total p50 / p99 (vs Redis GET p50)',
+      `${fmt(r['crypto_total_p50'])} / ${fmt(r['crypto_total_p99'])} (${fmt(r['redis_get_p50'])})`,
+    ],
+    [
+      'HPKE session setup, both ends, p50 (once per caller and service, ≤ every 10 min)',
+      fmt(r['crypto_session_p50']),
+    ],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
-  console.log(`\nbench:bus  (N=${N} sequential per latency row, ${CONCURRENCY} concurrent for ${THROUGHPUT_MS} ms per throughput row)`);
+  console.log(
+    `\nbench:bus  (N=${N} sequential per latency row, ${CONCURRENCY} concurrent for ${THROUGHPUT_MS} ms per throughput row)`,
+  );
   for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
 }
 
@@ -133,17 +177,35 @@ export function printBusBench(r: Record<string, number>): void {
  * apart, what setting up a caller's HPKE session costs (rare). The per-request total is the figure
  * to set next to a bare Redis round trip.
  */
-async function cryptoCost(serviceKey: { privateKey: string; publicKey: string }): Promise<Record<string, number>> {
+async function cryptoCost(serviceKey: {
+  privateKey: string;
+  publicKey: string;
+}): Promise<Record<string, number>> {
   const listKey = requestListKey('bench', 'bench');
   const target = parseServicePublicKeys(`bench=${serviceKey.publicKey}`)['bench'];
   const keys = new Map(parseServicePrivateKeys(serviceKey.privateKey).map((k) => [k.kid, k]));
   const body = { data: payload, auth: 'x'.repeat(700) }; // a broker access token is about 700 bytes
-  const reply = { ok: true as const, data: { accessToken: 'y'.repeat(200), tokenType: 'Bearer', authorizationId: 'a', providerId: 'p', userId: 'u', scopes: ['repo'] } };
+  const reply = {
+    ok: true as const,
+    data: {
+      accessToken: 'y'.repeat(200),
+      tokenType: 'Bearer',
+      authorizationId: 'a',
+      providerId: 'p',
+      userId: 'u',
+      scopes: ['repo'],
+    },
+  };
   const seal: number[] = [];
   const open: number[] = [];
   const replies: number[] = [];
   for (let i = 0; i < N + 500; i++) {
-    const head = { id: `c.${i}`, pattern: 'tokens.acquire', deadline: Date.now() + 5_000, replyChannel: 'bench:bus:reply:bench:c' };
+    const head = {
+      id: `c.${i}`,
+      pattern: 'tokens.acquire',
+      deadline: Date.now() + 5_000,
+      replyChannel: 'bench:bus:reply:bench:c',
+    };
     const t = process.hrtime.bigint();
     const sealed = await sealRequest(listKey, target, head, body);
     const t1 = process.hrtime.bigint();

@@ -74,7 +74,8 @@ export class CpuMeter {
   start(): void {
     if (!HAS_PROC) return;
     this.before.clear();
-    for (const pids of Object.values(this.components())) for (const pid of pids) this.before.set(pid, processCpuMs(pid) ?? 0);
+    for (const pids of Object.values(this.components()))
+      for (const pid of pids) this.before.set(pid, processCpuMs(pid) ?? 0);
     this.machineBefore = machineMs();
     this.wallBefore = performance.now();
   }
@@ -97,7 +98,13 @@ export class CpuMeter {
       percentOfCore[name] = (ms / wall) * 100;
     }
     const machineBusy = m.busy - this.machineBefore.busy;
-    return { percentOfCore, cpuMs, machine: (machineBusy / wall) * 100, other: (Math.max(0, machineBusy - known) / wall) * 100, wallMs: wall };
+    return {
+      percentOfCore,
+      cpuMs,
+      machine: (machineBusy / wall) * 100,
+      other: (Math.max(0, machineBusy - known) / wall) * 100,
+      wallMs: wall,
+    };
   }
 }
 

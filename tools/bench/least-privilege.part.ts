@@ -14,19 +14,46 @@ import { percentile, timeSequential } from './stats';
 const N = 20_000;
 const FLUSH_ROWS = 2_000;
 
-export async function timeLeastPrivilege(databaseUrl: string, pepper: string, authorizationId: string, user: string): Promise<Record<string, number>> {
-  const identity = await new DataSource(domainDataSourceOptions(databaseUrl, IDENTITY_SCHEMA, 'bench-policy', 1)).initialize();
-  const tokens = await new DataSource(domainDataSourceOptions(databaseUrl, TOKENS_SCHEMA, 'bench-ledger', 2)).initialize();
+export async function timeLeastPrivilege(
+  databaseUrl: string,
+  pepper: string,
+  authorizationId: string,
+  user: string,
+): Promise<Record<string, number>> {
+  const identity = await new DataSource(
+    domainDataSourceOptions(databaseUrl, IDENTITY_SCHEMA, 'bench-policy', 1),
+  ).initialize();
+  const tokens = await new DataSource(
+    domainDataSourceOptions(databaseUrl, TOKENS_SCHEMA, 'bench-ledger', 2),
+  ).initialize();
   try {
     const grants = new TokenGrantsService(identity);
-    const question = { orgId: 'default', clientId: 'admin', subject: user, providerId: randomUUID(), providerType: 'oidc' };
-    if (!(await grants.decide(question)).allowed) throw new Error('the bootstrap admin has no grant: the bench measures an allowed acquire');
+    const question = {
+      orgId: 'default',
+      clientId: 'admin',
+      subject: user,
+      providerId: randomUUID(),
+      providerType: 'oidc',
+    };
+    if (!(await grants.decide(question)).allowed)
+      throw new Error('the bootstrap admin has no grant: the bench measures an allowed acquire');
     const policy = await timeSequential(N, 1000, () => grants.decide(question));
     // A bench-only timer that never fires: the flush is timed on its own below.
-    const ledger = new TokenLedger(tokens, new TokenFingerprinter(Buffer.from(pepper, 'base64')), { ...DEFAULT_TOKEN_LEDGER_OPTIONS, flushMs: 3_600_000, maxBatch: N + 10 });
+    const ledger = new TokenLedger(tokens, new TokenFingerprinter(Buffer.from(pepper, 'base64')), {
+      ...DEFAULT_TOKEN_LEDGER_OPTIONS,
+      flushMs: 3_600_000,
+      maxBatch: N + 10,
+    });
     const serve = (token: string) => ({
-      orgId: 'default', consumer: 'bench', subject: user, authorizationId, providerId: question.providerId,
-      path: 'bus' as const, attenuated: false, expiresAt: null, token,
+      orgId: 'default',
+      consumer: 'bench',
+      subject: user,
+      authorizationId,
+      providerId: question.providerId,
+      path: 'bus' as const,
+      attenuated: false,
+      expiresAt: null,
+      token,
     });
     const hotToken = randomBytes(30).toString('base64url');
     const records = await timeSequential(N, 1000, async () => ledger.record(serve(hotToken)));
@@ -64,21 +91,42 @@ const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
  * acquire costs the token-brokers at max throughput (their CPU ÷ requests served), i.e. the
  * throughput that would be lost if it were removed.
  */
-export function leastPrivilegeRows(x: Record<string, number>, busMaxCpu: CpuReport | null): [string, string, string?, boolean?][] {
+export function leastPrivilegeRows(
+  x: Record<string, number>,
+  busMaxCpu: CpuReport | null,
+): [string, string, string?, boolean?][] {
   const perAcquire = x['lp_policy_p50'] + x['lp_record_p50'];
   const latencyShare = perAcquire / x['bus_seq_p50'];
-  const brokerCpu = busMaxCpu ? Object.entries(busMaxCpu.percentOfCore).filter(([k]) => k.startsWith('broker-')).reduce((a, [, v]) => a + v, 0) : NaN;
-  const cpuMsPerAcquire = brokerCpu / 100 * 1000 / x['bus_max_rps'];
+  const brokerCpu = busMaxCpu
+    ? Object.entries(busMaxCpu.percentOfCore)
+        .filter(([k]) => k.startsWith('broker-'))
+        .reduce((a, [, v]) => a + v, 0)
+    : NaN;
+  const cpuMsPerAcquire = ((brokerCpu / 100) * 1000) / x['bus_max_rps'];
   // The max-throughput row serves one token to one consumer: its writes are the merged (hot) ones.
   const throughputShare = (perAcquire + x['lp_flush_per_hot_serve']) / cpuMsPerAcquire;
   const worstShare = (perAcquire + x['lp_flush_per_row']) / cpuMsPerAcquire;
   return [
     ['**Least privilege** (in-process, as the token path calls them)', ''],
-    ['consumer-policy check (cached grants) p50 / p99', `${us(x['lp_policy_p50'])} / ${us(x['lp_policy_p99'])}`],
+    [
+      'consumer-policy check (cached grants) p50 / p99',
+      `${us(x['lp_policy_p50'])} / ${us(x['lp_policy_p99'])}`,
+    ],
     ['ledger record (HMAC + merge) p50 / p99', `${us(x['lp_record_p50'])} / ${us(x['lp_record_p99'])}`],
-    ['ledger batched write per serve: same token and consumer (merged) / every serve a new row', `${us(x['lp_flush_per_hot_serve'])} / ${us(x['lp_flush_per_row'])}`],
+    [
+      'ledger batched write per serve: same token and consumer (merged) / every serve a new row',
+      `${us(x['lp_flush_per_hot_serve'])} / ${us(x['lp_flush_per_row'])}`,
+    ],
     ['policy + ledger as a share of bus acquire p50', pct(latencyShare), '≤ 10 %', latencyShare <= 0.1],
-    [`policy + ledger + write as a share of token-broker CPU per acquire at max throughput (${us(cpuMsPerAcquire)})`, pct(throughputShare), '≤ 10 %', throughputShare <= 0.1],
-    ['the same if every serve were a new ledger row (worst case; the write runs off the caller’s path)', pct(worstShare)],
+    [
+      `policy + ledger + write as a share of token-broker CPU per acquire at max throughput (${us(cpuMsPerAcquire)})`,
+      pct(throughputShare),
+      '≤ 10 %',
+      throughputShare <= 0.1,
+    ],
+    [
+      'the same if every serve were a new ledger row (worst case; the write runs off the caller’s path)',
+      pct(worstShare),
+    ],
   ];
 }

@@ -25,7 +25,14 @@ export interface LoadResult {
 export function send(agent: http.Agent, t: HttpTarget): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { agent, host: '127.0.0.1', port: t.port, path: t.path, method: t.method, headers: { ...t.headers, 'content-length': '0' } },
+      {
+        agent,
+        host: '127.0.0.1',
+        port: t.port,
+        path: t.path,
+        method: t.method,
+        headers: { ...t.headers, 'content-length': '0' },
+      },
       (res) => {
         res.on('data', () => undefined);
         res.once('end', () => resolve(res.statusCode ?? 0));
@@ -38,7 +45,8 @@ export function send(agent: http.Agent, t: HttpTarget): Promise<number> {
   });
 }
 
-export const keepAliveAgent = (sockets: number) => new http.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
+export const keepAliveAgent = (sockets: number) =>
+  new http.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
 
 const now = () => performance.now();
 
@@ -46,7 +54,12 @@ const now = () => performance.now();
  * Closed loop: `concurrency` connections, each sending its next request as soon as the previous
  * answer is read, for `ms` (after `warmupMs` of the same load, untimed, to open the connections).
  */
-export async function httpClosedLoop(t: HttpTarget, concurrency: number, ms: number, warmupMs = 500): Promise<LoadResult> {
+export async function httpClosedLoop(
+  t: HttpTarget,
+  concurrency: number,
+  ms: number,
+  warmupMs = 500,
+): Promise<LoadResult> {
   const agent = keepAliveAgent(concurrency);
   try {
     const run = async (duration: number, record: boolean) => {
@@ -69,7 +82,9 @@ export async function httpClosedLoop(t: HttpTarget, concurrency: number, ms: num
         }),
       );
       const seconds = (now() - started) / 1000;
-      return record ? { rps: latencies.length / seconds, ok: latencies.length, errors, latencies, seconds } : null;
+      return record
+        ? { rps: latencies.length / seconds, ok: latencies.length, errors, latencies, seconds }
+        : null;
     };
     if (warmupMs > 0) await run(warmupMs, false);
     return (await run(ms, true)) as LoadResult;
@@ -79,7 +94,11 @@ export async function httpClosedLoop(t: HttpTarget, concurrency: number, ms: num
 }
 
 /** `n` sequential requests on one keep-alive connection (after `warmup` untimed ones); ms each. */
-export async function httpSequential(t: HttpTarget, n: number, warmup: number): Promise<{ latencies: number[]; errors: number }> {
+export async function httpSequential(
+  t: HttpTarget,
+  n: number,
+  warmup: number,
+): Promise<{ latencies: number[]; errors: number }> {
   const agent = keepAliveAgent(1);
   const latencies: number[] = [];
   let errors = 0;
@@ -103,7 +122,11 @@ export async function httpSequential(t: HttpTarget, n: number, warmup: number): 
  * due; latency counts from when it left, and how late it left is reported apart (`sendDelays`): a
  * stalled sender shows up there rather than being hidden.
  */
-export async function openLoop(rate: number, ms: number, fn: () => Promise<unknown>): Promise<LoadResult & { sent: number; sendDelays: number[] }> {
+export async function openLoop(
+  rate: number,
+  ms: number,
+  fn: () => Promise<unknown>,
+): Promise<LoadResult & { sent: number; sendDelays: number[] }> {
   const total = Math.round((rate * ms) / 1000);
   // Preallocated, and no array of pending promises: the load generator's own garbage collection
   // must not show up as latency of the system under test.
@@ -139,10 +162,21 @@ export async function openLoop(rate: number, ms: number, fn: () => Promise<unkno
       );
       i++;
     }
-    if (i < total) await new Promise<void>((r) => setTimeout(r, Math.max(1, Math.floor(start + (i * 1000) / rate - now()))));
+    if (i < total)
+      await new Promise<void>((r) =>
+        setTimeout(r, Math.max(1, Math.floor(start + (i * 1000) / rate - now()))),
+      );
   }
   sending = false;
   if (outstanding > 0) await finished;
   const seconds = (now() - start) / 1000;
-  return { rps: ok / seconds, ok, errors, latencies: Array.from(latencies.subarray(0, ok)), seconds, sent: total, sendDelays: Array.from(sendDelays) };
+  return {
+    rps: ok / seconds,
+    ok,
+    errors,
+    latencies: Array.from(latencies.subarray(0, ok)),
+    seconds,
+    sent: total,
+    sendDelays: Array.from(sendDelays),
+  };
 }

@@ -24,10 +24,20 @@ interface Args {
 
 async function main(): Promise<void> {
   const a = JSON.parse(Buffer.from(process.argv[2], 'base64').toString('utf8')) as Args;
-  const bus = new BusClientProxy({ redisUrl: a.redisUrl, servicePublicKeys: parseServicePublicKeys(a.publicKeys), prefix: a.prefix, defaultTimeoutMs: 15_000, name: 'bench-open-loop' });
+  const bus = new BusClientProxy({
+    redisUrl: a.redisUrl,
+    servicePublicKeys: parseServicePublicKeys(a.publicKeys),
+    prefix: a.prefix,
+    defaultTimeoutMs: 15_000,
+    name: 'bench-open-loop',
+  });
   await bus.connect();
   const acquire = () =>
-    bus.request('tokens.acquire', { authorizationId: a.authorizationId, minValiditySeconds: a.minValiditySeconds }, { auth: a.token, timeoutMs: 15_000 }) as Promise<AcquiredToken>;
+    bus.request(
+      'tokens.acquire',
+      { authorizationId: a.authorizationId, minValiditySeconds: a.minValiditySeconds },
+      { auth: a.token, timeoutMs: 15_000 },
+    ) as Promise<AcquiredToken>;
   for (let i = 0; i < a.warmup; i++) await acquire();
   // Warm: tell the bench, and start when it says so (its CPU meter runs from then on).
   process.stdout.write('ready\n');

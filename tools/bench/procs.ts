@@ -106,10 +106,18 @@ export function killAllProcsNow(): void {
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Polls `check` until it returns true; fails if `proc` exits or `timeoutMs` passes. */
-export async function waitFor(what: string, proc: Proc, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+export async function waitFor(
+  what: string,
+  proc: Proc,
+  timeoutMs: number,
+  check: () => Promise<boolean>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (!proc.alive) throw new Error(`${what}: ${proc.name} exited during start-up; tail of ${proc.logFile}:\n${proc.tail()}`);
+    if (!proc.alive)
+      throw new Error(
+        `${what}: ${proc.name} exited during start-up; tail of ${proc.logFile}:\n${proc.tail()}`,
+      );
     if (await check().catch(() => false)) return;
     await sleep(100);
   }

@@ -28,7 +28,11 @@ export class InspectorSession {
 
   private constructor(private readonly ws: WebSocket) {
     ws.addEventListener('message', (ev) => {
-      const msg = JSON.parse(String(ev.data)) as { id?: number; result?: unknown; error?: { message: string } };
+      const msg = JSON.parse(String(ev.data)) as {
+        id?: number;
+        result?: unknown;
+        error?: { message: string };
+      };
       const w = msg.id !== undefined ? this.waiting.get(msg.id) : undefined;
       if (!w || msg.id === undefined) return;
       this.waiting.delete(msg.id);
@@ -38,7 +42,9 @@ export class InspectorSession {
   }
 
   static async connect(port: number): Promise<InspectorSession> {
-    const list = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
+    const list = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
+      webSocketDebuggerUrl: string;
+    }[];
     const ws = new WebSocket(list[0].webSocketDebuggerUrl);
     await new Promise<void>((resolve, reject) => {
       ws.addEventListener('open', () => resolve());
@@ -135,9 +141,7 @@ export function summarize(p: CpuProfile, top = 12): ProfileSummary {
     for (const b of seen) inclMs.set(b, (inclMs.get(b) ?? 0) + dt);
   }
   const pct = (m: Map<string, number>) =>
-    [...m.entries()]
-      .map(([k, v]): [string, number] => [k, (v / busyMs) * 100])
-      .sort((a, b) => b[1] - a[1]);
+    [...m.entries()].map(([k, v]): [string, number] => [k, (v / busyMs) * 100]).sort((a, b) => b[1] - a[1]);
   return {
     sampledMs,
     busyMs,

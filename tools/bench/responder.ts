@@ -26,7 +26,9 @@ async function main(): Promise<void> {
       requestSchemas: { 'bench.echo': z.unknown() },
     });
     server.addHandler('bench.echo', async (data: unknown) => data, false);
-    await new Promise<void>((resolve, reject) => server.listen((err?: unknown) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      server.listen((err?: unknown) => (err ? reject(err) : resolve())),
+    );
     process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
   }
   process.stdout.write('ready\n');

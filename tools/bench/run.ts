@@ -13,15 +13,27 @@ import { killAllProcsNow, stopAllProcs, unexpectedExits } from './procs';
 
 const BENCHMARKS = ['bus', 'tokens', 'scale'];
 const scaleN = Number(process.env['BENCH_SCALE_N'] ?? 100_000);
-const DEADLINE_MS = Number(process.env['BENCH_DEADLINE_MS'] ?? (process.argv[2] === 'scale' ? 600_000 + (scaleN / 100_000) * 120_000 : 170_000));
+const DEADLINE_MS = Number(
+  process.env['BENCH_DEADLINE_MS'] ??
+    (process.argv[2] === 'scale' ? 600_000 + (scaleN / 100_000) * 120_000 : 170_000),
+);
 const quiet = { log: () => undefined };
 
 /** What this file uses of scripts/lib/local-services.mjs (plain JS, no declarations). */
 interface Services {
   ensureServerBinaries(o: { log: (m: string) => void }): Promise<unknown>;
   freePort(preferred?: number): Promise<number>;
-  startRedis(o: { dir: string; port: number; persistent: boolean; log: (m: string) => void }): Promise<{ url: string }>;
-  startThrowawayServices(o: { postgres: boolean; redis: boolean; log: (m: string) => void }): Promise<{ databaseUrl: string; redisUrl: string; dir: string }>;
+  startRedis(o: {
+    dir: string;
+    port: number;
+    persistent: boolean;
+    log: (m: string) => void;
+  }): Promise<{ url: string }>;
+  startThrowawayServices(o: {
+    postgres: boolean;
+    redis: boolean;
+    log: (m: string) => void;
+  }): Promise<{ databaseUrl: string; redisUrl: string; dir: string }>;
   createDatabase(url: string, name: string): Promise<string>;
   stopAllServices(): Promise<void>;
   stopAllServicesSync(): void;
@@ -71,20 +83,28 @@ process.on('uncaughtException', (err) => {
 
 setTimeout(() => {
   interrupted = 'deadline';
-  process.stderr.write(`\nthe benchmark ran longer than ${DEADLINE_MS / 1000} s: stopping everything it started\n`);
+  process.stderr.write(
+    `\nthe benchmark ran longer than ${DEADLINE_MS / 1000} s: stopping everything it started\n`,
+  );
   void cleanup().finally(() => process.exit(1));
 }, DEADLINE_MS).unref();
 
 async function main(): Promise<void> {
   const which = process.argv[2] ?? 'bus';
-  if (!BENCHMARKS.includes(which)) throw new Error(`unknown benchmark '${which}' (known: ${BENCHMARKS.join(', ')})`);
+  if (!BENCHMARKS.includes(which))
+    throw new Error(`unknown benchmark '${which}' (known: ${BENCHMARKS.join(', ')})`);
   services = (await import(LOCAL_SERVICES)) as Services;
   try {
     if (which === 'bus') {
       let redisUrl = process.env['BENCH_REDIS_URL'];
       if (!redisUrl) {
         await services.ensureServerBinaries(quiet);
-        const redis = await services.startRedis({ dir, port: await services.freePort(), persistent: false, ...quiet });
+        const redis = await services.startRedis({
+          dir,
+          port: await services.freePort(),
+          persistent: false,
+          ...quiet,
+        });
         redisUrl = redis.url;
       }
       printBusBench(await runBusBench(redisUrl));
@@ -93,7 +113,12 @@ async function main(): Promise<void> {
       process.stderr.write('  … throwaway PostgreSQL and Redis\n');
       const servers = await services.startThrowawayServices({ postgres: true, redis: true, ...quiet });
       const databaseUrl = await services.createDatabase(servers.databaseUrl, 'broker');
-      const provisioned = { databaseUrl, redisUrl: servers.redisUrl, pgDataDir: join(servers.dir, 'postgres'), redisDir: join(servers.dir, 'redis') };
+      const provisioned = {
+        databaseUrl,
+        redisUrl: servers.redisUrl,
+        pgDataDir: join(servers.dir, 'postgres'),
+        redisDir: join(servers.dir, 'redis'),
+      };
       if (which === 'scale') {
         const { runScaleBench, printScaleBench } = await import('./scale.bench');
         printScaleBench(await runScaleBench(dir, provisioned));
@@ -101,7 +126,9 @@ async function main(): Promise<void> {
         const { runTokensBench, printTokensBench } = await import('./tokens.bench');
         printTokensBench(await runTokensBench(dir, provisioned));
       }
-      console.log(`\nwhole run (provisioning included, clean-up not): ${((Date.now() - started) / 1000).toFixed(0)} s`);
+      console.log(
+        `\nwhole run (provisioning included, clean-up not): ${((Date.now() - started) / 1000).toFixed(0)} s`,
+      );
     }
   } catch (err) {
     if (!interrupted) for (const e of unexpectedExits()) process.stderr.write(`\n${e}\n`);

@@ -6,7 +6,11 @@ export function percentile(values: number[], p: number): number {
 }
 
 /** Times `n` sequential runs of `fn` (after `warmup` untimed runs); milliseconds per run. */
-export async function timeSequential(n: number, warmup: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
+export async function timeSequential(
+  n: number,
+  warmup: number,
+  fn: (i: number) => Promise<unknown>,
+): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await fn(i);
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -18,7 +22,11 @@ export async function timeSequential(n: number, warmup: number, fn: (i: number) 
 }
 
 /** Closed-loop throughput: `concurrency` callers issue requests back to back for `ms`; requests per second. */
-export async function throughput(concurrency: number, ms: number, fn: () => Promise<unknown>): Promise<number> {
+export async function throughput(
+  concurrency: number,
+  ms: number,
+  fn: () => Promise<unknown>,
+): Promise<number> {
   let done = 0;
   const end = Date.now() + ms;
   const started = process.hrtime.bigint();

@@ -49,7 +49,11 @@ export interface TokenSystem {
   /** Creates a user and connects them through the consent flow (another authorization). */
   connectUser(user: string): Promise<Authorization>;
   /** Starts one more process of a service (e.g. a restart with other settings), resolved once ready. */
-  startService(app: 'token-broker' | 'provider-registry' | 'worker', env?: Record<string, string>, name?: string): Promise<Proc>;
+  startService(
+    app: 'token-broker' | 'provider-registry' | 'worker',
+    env?: Record<string, string>,
+    name?: string,
+  ): Promise<Proc>;
 }
 
 export interface SystemOptions {
@@ -73,7 +77,8 @@ export interface SystemOptions {
 /** Warns when the build looks older than the sources (the bench runs dist/, not the sources). */
 export function checkBuild(): string | null {
   const missing = APPS.filter((a) => !existsSync(appEntry(a)));
-  if (missing.length) return `missing ${missing.map((a) => `dist/apps/${a}/main.js`).join(', ')}: run \`npm run build\` first`;
+  if (missing.length)
+    return `missing ${missing.map((a) => `dist/apps/${a}/main.js`).join(', ')}: run \`npm run build\` first`;
   const built = Math.min(...APPS.map((a) => statSync(appEntry(a)).mtimeMs));
   const newer = (dir: string): string | null => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -88,7 +93,8 @@ export function checkBuild(): string | null {
   };
   for (const d of ['apps', 'libs']) {
     const hit = newer(join(ROOT, d));
-    if (hit) return `warning: ${hit.slice(ROOT.length + 1)} is newer than dist/: the figures are for the last build (npm run build)`;
+    if (hit)
+      return `warning: ${hit.slice(ROOT.length + 1)} is newer than dist/: the figures are for the last build (npm run build)`;
   }
   return null;
 }
@@ -121,7 +127,11 @@ export async function startTokenSystem(o: SystemOptions): Promise<TokenSystem> {
       ...pathEnv,
       DEMO_IDP_PORT: String(idpPort),
       DEMO_IDP_CLIENTS: JSON.stringify([
-        { client_id: 'broker-provider', client_secret: providerSecret, redirect_uris: [`${gatewayUrl}/api/v2/externalOAuth/providers/callback/`] },
+        {
+          client_id: 'broker-provider',
+          client_secret: providerSecret,
+          redirect_uris: [`${gatewayUrl}/api/v2/externalOAuth/providers/callback/`],
+        },
       ]),
       DEMO_IDP_ACCESS_TOKEN_TTL: String(o.accessTokenTtlSeconds),
       DEMO_IDP_TEST_HOOKS: '1',
@@ -149,24 +159,42 @@ export async function startTokenSystem(o: SystemOptions): Promise<TokenSystem> {
     ACCESS_TOKEN_TTL_SECONDS: '3600',
     DELEGATED_TOKEN_TTL_SECONDS: '3600',
     // Node flags for the services only (e.g. GC settings), to compare runtime tunings.
-    ...(process.env['BENCH_SERVICE_NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['BENCH_SERVICE_NODE_OPTIONS'] } : {}),
+    ...(process.env['BENCH_SERVICE_NODE_OPTIONS']
+      ? { NODE_OPTIONS: process.env['BENCH_SERVICE_NODE_OPTIONS'] }
+      : {}),
     ...o.extraEnv,
   };
   const ports = new Map<Proc, number>();
   const inspectPorts = new Map<Proc, number>();
-  const startApp = async (app: App, i = 0, port?: number, more: Record<string, string> = {}, named?: string): Promise<Proc> => {
+  const startApp = async (
+    app: App,
+    i = 0,
+    port?: number,
+    more: Record<string, string> = {},
+    named?: string,
+  ): Promise<Proc> => {
     const p = port ?? (await freePort());
     const name = named ?? (i ? `${app}-${i + 1}` : app);
     const inspect = o.inspect && (app === 'token-broker' || app === 'gateway') ? await freePort() : undefined;
     const args = [...(inspect ? [`--inspect=127.0.0.1:${inspect}`] : []), appEntry(app)];
-    const proc = new Proc(name, process.execPath, args, { ...envForApp(app, env), ...more, PORT: String(p) }, join(o.dir, `${name}.log`), ROOT);
+    const proc = new Proc(
+      name,
+      process.execPath,
+      args,
+      { ...envForApp(app, env), ...more, PORT: String(p) },
+      join(o.dir, `${name}.log`),
+      ROOT,
+    );
     ports.set(proc, p);
     if (inspect) inspectPorts.set(proc, inspect);
     return proc;
   };
   const ready = (proc: Proc, app: App) =>
     waitFor(`${proc.name} /health/ready`, proc, 60_000, () =>
-      httpOk(`http://127.0.0.1:${ports.get(proc)}/health/ready`, (b) => (b as { service?: string }).service === app),
+      httpOk(
+        `http://127.0.0.1:${ports.get(proc)}/health/ready`,
+        (b) => (b as { service?: string }).service === app,
+      ),
     );
 
   await waitFor('demo-idp', idp, 20_000, () => httpOk(`${idpIssuer}/.well-known/openid-configuration`));
@@ -187,7 +215,10 @@ export async function startTokenSystem(o: SystemOptions): Promise<TokenSystem> {
   const api = async (path: string, bearer: string, init: { method?: string; body?: unknown } = {}) => {
     const res = await fetch(`${gatewayUrl}${path}`, {
       method: init.method ?? 'GET',
-      headers: { authorization: `Bearer ${bearer}`, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${bearer}`,
+        ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
       signal: AbortSignal.timeout(20_000),
     });
@@ -195,7 +226,10 @@ export async function startTokenSystem(o: SystemOptions): Promise<TokenSystem> {
     return { status: res.status, body: (text ? JSON.parse(text) : null) as Record<string, unknown> };
   };
   const expectStatus = (what: string, r: { status: number; body: unknown }, status: number) => {
-    if (r.status !== status) throw new Error(`${what}: HTTP ${r.status} (expected ${status}): ${JSON.stringify(r.body).slice(0, 300)}`);
+    if (r.status !== status)
+      throw new Error(
+        `${what}: HTTP ${r.status} (expected ${status}): ${JSON.stringify(r.body).slice(0, 300)}`,
+      );
     return r.body as Record<string, unknown>;
   };
 
@@ -203,16 +237,27 @@ export async function startTokenSystem(o: SystemOptions): Promise<TokenSystem> {
   const tokenRes = await fetch(`${gatewayUrl}/api/v1/oauth/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'admin', client_secret: adminSecret }),
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: 'admin',
+      client_secret: adminSecret,
+    }),
   });
-  if (tokenRes.status !== 200) throw new Error(`client_credentials: HTTP ${tokenRes.status}: ${await tokenRes.text()}`);
+  if (tokenRes.status !== 200)
+    throw new Error(`client_credentials: HTTP ${tokenRes.status}: ${await tokenRes.text()}`);
   const adminToken = ((await tokenRes.json()) as { access_token: string }).access_token;
 
   const created = expectStatus(
     'create provider',
     await api('/api/v2/externalOAuth/providers/', adminToken, {
       method: 'POST',
-      body: { type: 'oidc', name: 'Bench IdP', clientId: 'broker-provider', clientSecret: providerSecret, issuer: idpIssuer },
+      body: {
+        type: 'oidc',
+        name: 'Bench IdP',
+        clientId: 'broker-provider',
+        clientSecret: providerSecret,
+        issuer: idpIssuer,
+      },
     }),
     201,
   );
@@ -224,7 +269,9 @@ export async function startTokenSystem(o: SystemOptions): Promise<TokenSystem> {
 
   const connectUser = async (user: string): Promise<Authorization> => {
     const email = `${user}@example.test`;
-    const ds = await new DataSource(domainDataSourceOptions(o.databaseUrl, IDENTITY_SCHEMA, 'bench-setup', 1)).initialize();
+    const ds = await new DataSource(
+      domainDataSourceOptions(o.databaseUrl, IDENTITY_SCHEMA, 'bench-setup', 1),
+    ).initialize();
     try {
       await new UsersService(ds).upsert('default', { sub: user, email });
     } finally {
@@ -239,13 +286,24 @@ export async function startTokenSystem(o: SystemOptions): Promise<TokenSystem> {
       200,
     );
     const userToken = delegated['access_token'] as string;
-    const start = expectStatus('authorize', await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/?state=bench`, userToken, { method: 'POST' }), 200);
+    const start = expectStatus(
+      'authorize',
+      await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/?state=bench`, userToken, {
+        method: 'POST',
+      }),
+      200,
+    );
     const back = await signInAtProvider(start['redirectUrl'] as string, email);
     const done = expectStatus(
       'callback',
       await api('/api/v2/externalOAuth/providers/callback/', userToken, {
         method: 'POST',
-        body: { code: back.searchParams.get('code'), state: back.searchParams.get('state'), providerId, iss: back.searchParams.get('iss') ?? undefined },
+        body: {
+          code: back.searchParams.get('code'),
+          state: back.searchParams.get('state'),
+          providerId,
+          iss: back.searchParams.get('iss') ?? undefined,
+        },
       }),
       200,
     );

@@ -59,12 +59,21 @@ const step = (m: string) => process.stderr.write(`  … ${m}\n`);
 const p = (v: number[], q: number) => percentile(v, q);
 
 /** A bus or bare-BullMQ echo responder (tools/bench/responder.ts, as bench:bus runs it). */
-async function startResponder(dir: string, kind: 'bullmq' | 'bus', redisUrl: string, prefix: string, privateKey: string): Promise<Proc> {
+async function startResponder(
+  dir: string,
+  kind: 'bullmq' | 'bus',
+  redisUrl: string,
+  prefix: string,
+  privateKey: string,
+): Promise<Proc> {
   const proc = new Proc(
     `responder-${kind}`,
     process.execPath,
     ['--import', 'tsx', join(__dirname, 'responder.ts'), kind, redisUrl, prefix, privateKey],
-    { ...(process.env as Record<string, string>), TSX_TSCONFIG_PATH: join(__dirname, '..', '..', 'tsconfig.base.json') },
+    {
+      ...(process.env as Record<string, string>),
+      TSX_TSCONFIG_PATH: join(__dirname, '..', '..', 'tsconfig.base.json'),
+    },
     join(dir, `responder-${kind}.log`),
   );
   await waitFor(`${kind} responder`, proc, 30_000, async () => proc.tail().includes('ready'));
@@ -74,28 +83,57 @@ async function startResponder(dir: string, kind: 'bullmq' | 'bus', redisUrl: str
 /** A REST row from the dedicated load generator (tools/bench/http-load.mjs, its own process). */
 type HttpLoadResult = Awaited<ReturnType<typeof httpClosedLoop>> & { generatorCpuPercent: number };
 
-async function startHttpLoad(dir: string, name: string, target: HttpTarget, o: { connections: number; ms?: number; n?: number; warmup?: number }): Promise<{ proc: Proc; run: () => Promise<HttpLoadResult> }> {
+async function startHttpLoad(
+  dir: string,
+  name: string,
+  target: HttpTarget,
+  o: { connections: number; ms?: number; n?: number; warmup?: number },
+): Promise<{ proc: Proc; run: () => Promise<HttpLoadResult> }> {
   const out = join(dir, `${name}.json`);
   const sequential = o.n !== undefined;
-  const args = { ...target, connections: o.connections, ms: o.ms ?? 0, warmupMs: 500, sequential, n: o.n, warmup: o.warmup, out };
-  const proc = new Proc(`load-${name}`, process.execPath, [join(__dirname, 'http-load.mjs'), Buffer.from(JSON.stringify(args)).toString('base64')], { PATH: process.env['PATH'] ?? '' }, join(dir, `load-${name}.log`), join(__dirname, '..', '..'));
+  const args = {
+    ...target,
+    connections: o.connections,
+    ms: o.ms ?? 0,
+    warmupMs: 500,
+    sequential,
+    n: o.n,
+    warmup: o.warmup,
+    out,
+  };
+  const proc = new Proc(
+    `load-${name}`,
+    process.execPath,
+    [join(__dirname, 'http-load.mjs'), Buffer.from(JSON.stringify(args)).toString('base64')],
+    { PATH: process.env['PATH'] ?? '' },
+    join(dir, `load-${name}.log`),
+    join(__dirname, '..', '..'),
+  );
   await waitFor(`load generator ${name}`, proc, 60_000, async () => proc.tail().includes('ready'));
   return {
     proc,
     run: async () => {
       process.kill(proc.pid, 'SIGUSR2');
-      await waitFor(`load generator ${name} results`, proc, (o.ms ?? 0) + 120_000, async () => existsSync(out));
+      await waitFor(`load generator ${name} results`, proc, (o.ms ?? 0) + 120_000, async () =>
+        existsSync(out),
+      );
       return JSON.parse(readFileSync(out, 'utf8')) as HttpLoadResult;
     },
   };
 }
 
-export async function runTokensBench(dir: string, services: { databaseUrl: string; redisUrl: string; pgDataDir: string; redisDir: string }): Promise<TokensBenchResult> {
+export async function runTokensBench(
+  dir: string,
+  services: { databaseUrl: string; redisUrl: string; pgDataDir: string; redisDir: string },
+): Promise<TokensBenchResult> {
   const rows: Record<string, number> = {};
   const cpu: Record<string, CpuReport | null> = {};
   const notes: string[] = [];
   const profiles: string[] = [];
-  if (PROFILE) notes.push('BENCH_PROFILE=1: broker-1 and the gateway ran with the inspector and were sampled during some rows; these figures are lower than an unprofiled run.');
+  if (PROFILE)
+    notes.push(
+      'BENCH_PROFILE=1: broker-1 and the gateway ran with the inspector and were sampled during some rows; these figures are lower than an unprofiled run.',
+    );
   const build = checkBuild();
   if (build && !build.startsWith('warning')) throw new Error(build);
   if (build) notes.push(build);
@@ -133,7 +171,9 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
   const meter = new CpuMeter(components);
   /** Runs `fn` measuring CPU per component; with BENCH_PROFILE=1 also samples `profile` (processes). */
   const measured = async <T>(name: string, fn: () => Promise<T>, profile: Proc[] = []): Promise<T> => {
-    const sessions = PROFILE ? await Promise.all(profile.map((proc) => InspectorSession.connect(sys.inspectPort(proc) as number))) : [];
+    const sessions = PROFILE
+      ? await Promise.all(profile.map((proc) => InspectorSession.connect(sys.inspectPort(proc) as number)))
+      : [];
     await Promise.all(sessions.map((s) => s.startProfiling()));
     meter.start();
     try {
@@ -144,7 +184,8 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
         const raw = await s.stopProfiling();
         profiles.push(formatSummary(`${name} / ${profile[i].name}`, summarize(raw)));
         // BENCH_PROFILE_DIR: the raw profiles too (open in Chrome DevTools, or read by function).
-        if (PROFILE_DIR) writeFileSync(join(PROFILE_DIR, `${name}.${profile[i].name}.cpuprofile`), JSON.stringify(raw));
+        if (PROFILE_DIR)
+          writeFileSync(join(PROFILE_DIR, `${name}.${profile[i].name}.cpuprofile`), JSON.stringify(raw));
         s.close();
       }
     }
@@ -158,7 +199,9 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
   step('references: Redis GET');
   const redis = createRedisConnection(sys.redisUrl, 'bench-get');
   await redis.set(`${refPrefix}:k`, 'v');
-  const gets = await measured('redis_get', () => timeSequential(N, WARMUP, () => redis.get(`${refPrefix}:k`)));
+  const gets = await measured('redis_get', () =>
+    timeSequential(N, WARMUP, () => redis.get(`${refPrefix}:k`)),
+  );
   rows['redis_get_p50'] = p(gets, 50);
   rows['redis_get_p99'] = p(gets, 99);
 
@@ -166,7 +209,10 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
   const bare = await startResponder(dir, 'bullmq', sys.redisUrl, refPrefix, refKey);
   helpers.push(bare);
   const queue = new Queue('bench-bare', { connection: redis, prefix: refPrefix });
-  const events = new QueueEvents('bench-bare', { connection: createRedisConnection(sys.redisUrl, 'bench-events'), prefix: refPrefix });
+  const events = new QueueEvents('bench-bare', {
+    connection: createRedisConnection(sys.redisUrl, 'bench-events'),
+    prefix: refPrefix,
+  });
   await events.waitUntilReady();
   const payload = { authorizationId: hot.authorizationId, minValiditySeconds: MIN_VALIDITY };
   const bullmq = await measured('bullmq', () =>
@@ -184,9 +230,16 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
   step('references: bare bus echo (1 responder)');
   const echoResponder = await startResponder(dir, 'bus', sys.redisUrl, refPrefix, refKey);
   helpers.push(echoResponder);
-  const echoClient = new BusClientProxy({ redisUrl: sys.redisUrl, servicePublicKeys: parseServicePublicKeys(`bench=${refServiceKey.publicKey}`), prefix: refPrefix, defaultTimeoutMs: 10_000 });
+  const echoClient = new BusClientProxy({
+    redisUrl: sys.redisUrl,
+    servicePublicKeys: parseServicePublicKeys(`bench=${refServiceKey.publicKey}`),
+    prefix: refPrefix,
+    defaultTimeoutMs: 10_000,
+  });
   await echoClient.connect();
-  const echo = await measured('bus_echo', () => timeSequential(N, WARMUP, () => echoClient.call('bench', 'bench.echo', payload)));
+  const echo = await measured('bus_echo', () =>
+    timeSequential(N, WARMUP, () => echoClient.call('bench', 'bench.echo', payload)),
+  );
   rows['bus_echo_count'] = N + WARMUP;
   rows['echo_p50'] = p(echo, 50);
   rows['echo_p99'] = p(echo, 99);
@@ -195,14 +248,25 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
 
   step('references: bare Node http hello-world');
   const helloPort = await freePort();
-  const helloProc = new Proc('hello', process.execPath, [join(__dirname, 'hello-server.mjs'), String(helloPort)], { PATH: process.env['PATH'] ?? '' }, join(dir, 'hello.log'));
+  const helloProc = new Proc(
+    'hello',
+    process.execPath,
+    [join(__dirname, 'hello-server.mjs'), String(helloPort)],
+    { PATH: process.env['PATH'] ?? '' },
+    join(dir, 'hello.log'),
+  );
   helpers.push(helloProc);
   await waitFor('hello server', helloProc, 10_000, async () => helloProc.tail().includes('ready'));
   const restPath = `/api/v2/externalOAuth/authorizedProviders/${hot.authorizationId}/token/`;
   const headers = { authorization: `Bearer ${hot.userToken}`, accept: 'application/json' };
   const helloTarget: HttpTarget = { port: helloPort, path: restPath, method: 'POST', headers, expect: 201 };
   /** A row driven by the dedicated generator: its CPU is measured apart (the `loadgen` component) and reported. */
-  const generated = async (name: string, target: HttpTarget, o: { connections: number; ms?: number; n?: number; warmup?: number }, profile: Proc[] = []) => {
+  const generated = async (
+    name: string,
+    target: HttpTarget,
+    o: { connections: number; ms?: number; n?: number; warmup?: number },
+    profile: Proc[] = [],
+  ) => {
     const gen = await startHttpLoad(dir, name, target, o);
     loadgens.push(gen.proc);
     try {
@@ -225,14 +289,27 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
 
   // ---------------------------------------------------------------------------------------------
   // 2. Bus acquire (a service account's token: no ownership read)
-  const bus = new BusClientProxy({ redisUrl: sys.redisUrl, servicePublicKeys: parseServicePublicKeys(sys.env['BUS_SERVICE_PUBLIC_KEYS']), prefix: sys.env['BUS_PREFIX'], defaultTimeoutMs: 15_000 });
+  const bus = new BusClientProxy({
+    redisUrl: sys.redisUrl,
+    servicePublicKeys: parseServicePublicKeys(sys.env['BUS_SERVICE_PUBLIC_KEYS']),
+    prefix: sys.env['BUS_PREFIX'],
+    defaultTimeoutMs: 15_000,
+  });
   await bus.connect();
   const acquire = (authorizationId: string, minValiditySeconds: number, client = bus, timeoutMs = 15_000) =>
-    client.request('tokens.acquire', { authorizationId, minValiditySeconds }, { auth: sys.adminToken, timeoutMs }) as Promise<AcquiredToken>;
+    client.request(
+      'tokens.acquire',
+      { authorizationId, minValiditySeconds },
+      { auth: sys.adminToken, timeoutMs },
+    ) as Promise<AcquiredToken>;
   const before = await sys.consumed();
 
   step('bus acquire: sequential');
-  const busSeq = await measured('bus_seq', () => timeSequential(N, WARMUP, () => acquire(hot.authorizationId, MIN_VALIDITY)), [sys.brokers[0]]);
+  const busSeq = await measured(
+    'bus_seq',
+    () => timeSequential(N, WARMUP, () => acquire(hot.authorizationId, MIN_VALIDITY)),
+    [sys.brokers[0]],
+  );
   rows['bus_seq_count'] = N + WARMUP;
   rows['bus_seq_p50'] = p(busSeq, 50);
   rows['bus_seq_p99'] = p(busSeq, 99);
@@ -255,8 +332,16 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
     const proc = new Proc(
       'open-loop-client',
       process.execPath,
-      ['--import', 'tsx', join(__dirname, 'open-loop-client.ts'), Buffer.from(JSON.stringify(args)).toString('base64')],
-      { PATH: process.env['PATH'] ?? '', TSX_TSCONFIG_PATH: join(__dirname, '..', '..', 'tsconfig.base.json') },
+      [
+        '--import',
+        'tsx',
+        join(__dirname, 'open-loop-client.ts'),
+        Buffer.from(JSON.stringify(args)).toString('base64'),
+      ],
+      {
+        PATH: process.env['PATH'] ?? '',
+        TSX_TSCONFIG_PATH: join(__dirname, '..', '..', 'tsconfig.base.json'),
+      },
       join(dir, 'open-loop-client.log'),
       join(__dirname, '..', '..'),
     );
@@ -284,12 +369,14 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
 
   step(`bus acquire: closed loop, ${BUS_CONCURRENCY} in flight`);
   let busErrors = 0;
-  rows['bus_max_rps'] = await measured('bus_max', () =>
-    throughput(BUS_CONCURRENCY, THROUGHPUT_MS, () =>
-      acquire(hot.authorizationId, MIN_VALIDITY).catch(() => {
-        busErrors++;
-      }),
-    ),
+  rows['bus_max_rps'] = await measured(
+    'bus_max',
+    () =>
+      throughput(BUS_CONCURRENCY, THROUGHPUT_MS, () =>
+        acquire(hot.authorizationId, MIN_VALIDITY).catch(() => {
+          busErrors++;
+        }),
+      ),
     [sys.brokers[0]],
   );
   rows['bus_max_errors'] = busErrors;
@@ -300,7 +387,11 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
   step('BrokerClient: cached acquires');
   const client = await BrokerClient.connect({
     redisUrl: sys.redisUrl,
-    brokerPublicKey: sys.env['BUS_SERVICE_PUBLIC_KEYS'].split(',').find((e) => e.startsWith('token-broker='))?.slice('token-broker='.length) ?? '',
+    brokerPublicKey:
+      sys.env['BUS_SERVICE_PUBLIC_KEYS']
+        .split(',')
+        .find((e) => e.startsWith('token-broker='))
+        ?.slice('token-broker='.length) ?? '',
     eventsPublicKeys: sys.env['EVENTS_PUBLIC_KEYS'],
     prefix: sys.env['BUS_PREFIX'],
     credentials: { getAccessToken: async () => sys.adminToken },
@@ -312,12 +403,15 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
     const t0 = performance.now();
     let n = 0;
     while (performance.now() - t0 < 1000) {
-      for (let i = 0; i < 1000; i++) await client.acquire({ authorizationId: hot.authorizationId, minValiditySeconds: MIN_VALIDITY });
+      for (let i = 0; i < 1000; i++)
+        await client.acquire({ authorizationId: hot.authorizationId, minValiditySeconds: MIN_VALIDITY });
       n += 1000;
     }
     rows['client_cached_rps'] = n / ((performance.now() - t0) / 1000);
     rows['client_cache_hit_share'] = (client.stats().cacheHits - hitsBefore) / n;
-    const lat = await timeSequential(N, WARMUP, () => client.acquire({ authorizationId: hot.authorizationId, minValiditySeconds: MIN_VALIDITY }));
+    const lat = await timeSequential(N, WARMUP, () =>
+      client.acquire({ authorizationId: hot.authorizationId, minValiditySeconds: MIN_VALIDITY }),
+    );
     rows['client_cached_p50'] = p(lat, 50);
 
     // A revocation seen by the client: carol's token cached, then unlinked over REST; how long until
@@ -327,23 +421,30 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
     const eventsBefore = client.stats().eventsReceived;
     const sent = performance.now();
     let answered = NaN;
-    const del = fetch(`${sys.gatewayUrl}/api/v2/externalOAuth/authorizedProviders/${unlinked.authorizationId}/`, {
-      method: 'DELETE',
-      headers: { authorization: `Bearer ${unlinked.userToken}` },
-    }).then(async (res) => {
+    const del = fetch(
+      `${sys.gatewayUrl}/api/v2/externalOAuth/authorizedProviders/${unlinked.authorizationId}/`,
+      {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${unlinked.userToken}` },
+      },
+    ).then(async (res) => {
       answered = performance.now() - sent;
       await res.body?.cancel();
       return res.status;
     });
-    while (client.stats().eventsReceived === eventsBefore && performance.now() - sent < 5_000) await new Promise((r) => setImmediate(r));
-    rows['client_revocation_seen_ms'] = client.stats().eventsReceived > eventsBefore ? performance.now() - sent : NaN;
+    while (client.stats().eventsReceived === eventsBefore && performance.now() - sent < 5_000)
+      await new Promise((r) => setImmediate(r));
+    rows['client_revocation_seen_ms'] =
+      client.stats().eventsReceived > eventsBefore ? performance.now() - sent : NaN;
     rows['client_revocation_delete_status'] = await del;
     rows['client_revocation_delete_ms'] = answered;
     // And the token is no longer served from the cache.
-    rows['client_revocation_refused'] = await client.acquire({ authorizationId: unlinked.authorizationId, minValiditySeconds: MIN_VALIDITY }).then(
-      () => 0,
-      () => 1,
-    );
+    rows['client_revocation_refused'] = await client
+      .acquire({ authorizationId: unlinked.authorizationId, minValiditySeconds: MIN_VALIDITY })
+      .then(
+        () => 0,
+        () => 1,
+      );
   } finally {
     await client.close();
   }
@@ -353,16 +454,25 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
   const gatewayPort = Number(new URL(sys.gatewayUrl).port);
   const rest: HttpTarget = { port: gatewayPort, path: restPath, method: 'POST', headers, expect: 201 };
   step('REST acquire: sequential');
-  const restSeq = await generated('rest_seq', rest, { connections: 1, n: N, warmup: WARMUP }, [sys.gateway, sys.brokers[0]]);
+  const restSeq = await generated('rest_seq', rest, { connections: 1, n: N, warmup: WARMUP }, [
+    sys.gateway,
+    sys.brokers[0],
+  ]);
   rows['rest_seq_p50'] = p(restSeq.latencies, 50);
   rows['rest_seq_p99'] = p(restSeq.latencies, 99);
   rows['rest_seq_errors'] = restSeq.errors;
   /** The gateway's CPU per request of a row (µs; /proc ticks of 10 ms, so meaningful over thousands of requests). */
-  const gatewayUs = (name: string, requests: number) => ((cpu[name]?.cpuMs['gateway'] ?? NaN) * 1000) / requests;
+  const gatewayUs = (name: string, requests: number) =>
+    ((cpu[name]?.cpuMs['gateway'] ?? NaN) * 1000) / requests;
   rows['rest_seq_gateway_us'] = gatewayUs('rest_seq', restSeq.ok + restSeq.errors);
   for (const c of REST_CONCURRENCY) {
     step(`REST acquire: ${c} connections`);
-    const r = await generated(`rest_${c}`, rest, { connections: c, ms: THROUGHPUT_MS }, c === 64 ? [sys.gateway, sys.brokers[0]] : []);
+    const r = await generated(
+      `rest_${c}`,
+      rest,
+      { connections: c, ms: THROUGHPUT_MS },
+      c === 64 ? [sys.gateway, sys.brokers[0]] : [],
+    );
     rows[`rest_${c}_rps`] = r.rps;
     rows[`rest_${c}_p50`] = p(r.latencies, 50);
     rows[`rest_${c}_p99`] = p(r.latencies, 99);
@@ -384,17 +494,27 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
         WHERE a.id = $1 AND a.org_id = $2`;
     const reads = await timeSequential(N, WARMUP, () => pg.query(readSql, [hot.authorizationId, orgId]));
     rows['part_pg_read_p50'] = p(reads, 50);
-    const ownSql = 'SELECT * FROM tokens.authorizations WHERE id = $1 AND org_id = $2 AND user_id = $3 LIMIT 1';
-    const owns = await timeSequential(N, WARMUP, () => pg.query(ownSql, [hot.authorizationId, orgId, hot.user]));
+    const ownSql =
+      'SELECT * FROM tokens.authorizations WHERE id = $1 AND org_id = $2 AND user_id = $3 LIMIT 1';
+    const owns = await timeSequential(N, WARMUP, () =>
+      pg.query(ownSql, [hot.authorizationId, orgId, hot.user]),
+    );
     rows['part_pg_own_p50'] = p(owns, 50);
-    const row = (await pg.query(readSql, [hot.authorizationId, orgId])).rows[0] as { access_token: string; credential_id: string };
+    const row = (await pg.query(readSql, [hot.authorizationId, orgId])).rows[0] as {
+      access_token: string;
+      credential_id: string;
+    };
     const cipher = new EnvelopeCipher(parseKeyring(sys.env['ENCRYPTION_KEYS']));
     const decCtx = { table: 'tokens.credentials', column: 'access_token', orgId, rowId: row.credential_id };
-    const decrypts = await timeSequential(5 * N, WARMUP, async () => cipher.decryptString(row.access_token, decCtx));
+    const decrypts = await timeSequential(5 * N, WARMUP, async () =>
+      cipher.decryptString(row.access_token, decCtx),
+    );
     rows['part_decrypt_p50'] = p(decrypts, 50);
     const jwks = (await (await fetch(`${sys.gatewayUrl}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
     const keySet = createLocalJWKSet(jwks);
-    const verifies = await timeSequential(N, WARMUP, () => jwtVerify(sys.adminToken, keySet, { algorithms: ['ES256'] }));
+    const verifies = await timeSequential(N, WARMUP, () =>
+      jwtVerify(sys.adminToken, keySet, { algorithms: ['ES256'] }),
+    );
     rows['part_verify_p50'] = p(verifies, 50);
   } finally {
     await pg.end();
@@ -402,7 +522,12 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
 
   // 5b. Least privilege: the consumer-policy check and the ledger record, in-process as the token path runs them
   step('least privilege: policy check and ledger record');
-  const lp = await timeLeastPrivilege(sys.databaseUrl, sys.env['SECRET_PEPPER'], hot.authorizationId, hot.user);
+  const lp = await timeLeastPrivilege(
+    sys.databaseUrl,
+    sys.env['SECRET_PEPPER'],
+    hot.authorizationId,
+    hot.user,
+  );
   Object.assign(rows, lp);
 
   // ---------------------------------------------------------------------------------------------
@@ -412,7 +537,11 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
     c.on('error', () => undefined);
     await c.connect();
     try {
-      return (await c.query('SELECT expires_at, updated_at FROM tokens.credentials WHERE authorization_id = $1', [stormAuth.authorizationId])).rows[0] as {
+      return (
+        await c.query('SELECT expires_at, updated_at FROM tokens.credentials WHERE authorization_id = $1', [
+          stormAuth.authorizationId,
+        ])
+      ).rows[0] as {
         expires_at: Date;
         updated_at: Date;
       };
@@ -430,9 +559,20 @@ export async function runTokensBench(dir: string, services: { databaseUrl: strin
   const stormMin = Math.ceil(lifetime);
   rows['storm_token_age_s'] = (Date.now() - cred.updated_at.getTime()) / 1000;
   rows['storm_min_validity'] = stormMin;
-  step(`storm: ${STORM} concurrent acquires (minValiditySeconds ${stormMin}, ${Math.round((cred.expires_at.getTime() - Date.now()) / 1000)} s left)`);
+  step(
+    `storm: ${STORM} concurrent acquires (minValiditySeconds ${stormMin}, ${Math.round((cred.expires_at.getTime() - Date.now()) / 1000)} s left)`,
+  );
   const oldToken = (await acquire(stormAuth.authorizationId, 5)).accessToken;
-  const callers = Array.from({ length: 3 }, (_, i) => new BusClientProxy({ redisUrl: sys.redisUrl, servicePublicKeys: parseServicePublicKeys(sys.env['BUS_SERVICE_PUBLIC_KEYS']), prefix: sys.env['BUS_PREFIX'], name: `storm-${i}` }));
+  const callers = Array.from(
+    { length: 3 },
+    (_, i) =>
+      new BusClientProxy({
+        redisUrl: sys.redisUrl,
+        servicePublicKeys: parseServicePublicKeys(sys.env['BUS_SERVICE_PUBLIC_KEYS']),
+        prefix: sys.env['BUS_PREFIX'],
+        name: `storm-${i}`,
+      }),
+  );
   await Promise.all(callers.map((c) => c.connect()));
   const stormBefore = await sys.consumed();
   try {
@@ -477,12 +617,18 @@ function describeCode(): string {
   const root = join(__dirname, '..', '..');
   const git = (...args: string[]) => {
     try {
-      return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      return execFileSync('git', args, {
+        cwd: root,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
     } catch {
       return '?';
     }
   };
-  const dirty = git('status', '--porcelain', '--', 'apps', 'libs') ? ' with uncommitted changes in apps/ or libs/' : '';
+  const dirty = git('status', '--porcelain', '--', 'apps', 'libs')
+    ? ' with uncommitted changes in apps/ or libs/'
+    : '';
   let built = '?';
   try {
     built = statSync(join(root, 'dist', 'apps', 'token-broker', 'main.js')).mtime.toISOString();
@@ -501,23 +647,44 @@ function describeCode(): string {
  */
 function busCpuRows(r: TokensBenchResult): [string, string][] {
   const x = r.rows;
-  const perRequest = (row: string, parts: [label: string, match: (component: string) => boolean][]): [string, string] | undefined => {
+  const perRequest = (
+    row: string,
+    parts: [label: string, match: (component: string) => boolean][],
+  ): [string, string] | undefined => {
     const cpu = r.cpu[row];
     const count = x[`${row}_count`];
     if (!cpu || !(count > 0)) return undefined;
     const wallMs = cpu.wallMs;
     const figures = parts.map(([label, match]) => {
-      const percent = Object.entries(cpu.percentOfCore).filter(([k]) => match(k)).reduce((a, [, v]) => a + v, 0);
-      return `${label} ${((percent / 100) * wallMs * 1000 / count).toFixed(0)}`;
+      const percent = Object.entries(cpu.percentOfCore)
+        .filter(([k]) => match(k))
+        .reduce((a, [, v]) => a + v, 0);
+      return `${label} ${(((percent / 100) * wallMs * 1000) / count).toFixed(0)}`;
     });
     return [`CPU µs per request, ${row} (${Math.round(count)} requests)`, figures.join(' / ')];
   };
   const brokers = (k: string) => k.startsWith('broker-');
   return [
-    perRequest('bus_echo', [['responder', (k) => k === 'helpers'], ['Redis', (k) => k === 'redis'], ['caller', (k) => k === 'bench']]),
-    perRequest('bus_seq', [['token-broker replicas', brokers], ['Redis', (k) => k === 'redis'], ['caller', (k) => k === 'bench']]),
-    perRequest('bus_open', [['token-broker replicas', brokers], ['Redis', (k) => k === 'redis'], ['caller (own process)', (k) => k === 'loadgen']]),
-    perRequest('bus_max', [['token-broker replicas', brokers], ['Redis', (k) => k === 'redis'], ['caller', (k) => k === 'bench']]),
+    perRequest('bus_echo', [
+      ['responder', (k) => k === 'helpers'],
+      ['Redis', (k) => k === 'redis'],
+      ['caller', (k) => k === 'bench'],
+    ]),
+    perRequest('bus_seq', [
+      ['token-broker replicas', brokers],
+      ['Redis', (k) => k === 'redis'],
+      ['caller', (k) => k === 'bench'],
+    ]),
+    perRequest('bus_open', [
+      ['token-broker replicas', brokers],
+      ['Redis', (k) => k === 'redis'],
+      ['caller (own process)', (k) => k === 'loadgen'],
+    ]),
+    perRequest('bus_max', [
+      ['token-broker replicas', brokers],
+      ['Redis', (k) => k === 'redis'],
+      ['caller', (k) => k === 'bench'],
+    ]),
   ].filter((row): row is [string, string] => row !== undefined);
 }
 
@@ -535,16 +702,36 @@ export function printTokensBench(r: TokensBenchResult): void {
     ['bare BullMQ add→complete (QueueEvents) p50 / p99', `${ms(x['bullmq_p50'])} / ${ms(x['bullmq_p99'])}`],
     ['bare bus echo, 1 responder, p50 / p99', `${ms(x['echo_p50'])} / ${ms(x['echo_p99'])}`],
     ['bare Node http hello-world: sequential p50', ms(x['hello_seq_p50'])],
-    ...REST_CONCURRENCY.map((c): Row => [`bare Node http hello-world: ${c} connections (generator CPU ${Math.round(x[`hello_${c}_generator_cpu`])} % of a core)`, rps(x[`hello_${c}_rps`])]),
+    ...REST_CONCURRENCY.map(
+      (c): Row => [
+        `bare Node http hello-world: ${c} connections (generator CPU ${Math.round(x[`hello_${c}_generator_cpu`])} % of a core)`,
+        rps(x[`hello_${c}_rps`]),
+      ],
+    ),
     ['**Bus `tokens.acquire`** (3 replicas)', ''],
     ['sequential p50 / p99', `${ms(x['bus_seq_p50'])} / ${ms(x['bus_seq_p99'])}`],
-    [`open loop ${RATE}/s × ${OPEN_MS / 1000} s: p50`, ms(x['bus_open_p50']), '≤ 1 ms', x['bus_open_p50'] <= 1],
-    [`open loop ${RATE}/s × ${OPEN_MS / 1000} s: p99 (max ${ms(x['bus_open_max'])})`, ms(x['bus_open_p99']), '≤ 3 ms', x['bus_open_p99'] <= 3],
+    [
+      `open loop ${RATE}/s × ${OPEN_MS / 1000} s: p50`,
+      ms(x['bus_open_p50']),
+      '≤ 1 ms',
+      x['bus_open_p50'] <= 1,
+    ],
+    [
+      `open loop ${RATE}/s × ${OPEN_MS / 1000} s: p99 (max ${ms(x['bus_open_max'])})`,
+      ms(x['bus_open_p99']),
+      '≤ 3 ms',
+      x['bus_open_p99'] <= 3,
+    ],
     [
       'open loop: achieved rate, errors; requests left late by p50 / p99',
       `${rps(x['bus_open_rps'])}, ${x['bus_open_errors']}; ${ms(x['bus_open_send_delay_p50'])} / ${ms(x['bus_open_send_delay_p99'])}`,
     ],
-    [`max throughput, ${BUS_CONCURRENCY} in flight (errors ${x['bus_max_errors']})`, rps(x['bus_max_rps']), '≥ 10 000 req/s', x['bus_max_rps'] >= 10_000],
+    [
+      `max throughput, ${BUS_CONCURRENCY} in flight (errors ${x['bus_max_errors']})`,
+      rps(x['bus_max_rps']),
+      '≥ 10 000 req/s',
+      x['bus_max_rps'] >= 10_000,
+    ],
     ['**BrokerClient** (local cache)', ''],
     [
       `cached acquires, one caller (hit share ${(x['client_cache_hit_share'] * 100).toFixed(1)} %)`,
@@ -559,7 +746,12 @@ export function printTokensBench(r: TokensBenchResult): void {
       x['client_revocation_seen_ms'] <= 100 && x['client_revocation_refused'] === 1,
     ],
     ['**REST** `POST …/authorizedProviders/{id}/token/`', ''],
-    [`sequential p50 / p99 (errors ${x['rest_seq_errors']})`, `${ms(x['rest_seq_p50'])} / ${ms(x['rest_seq_p99'])}`, 'p50 ≤ 1.0 ms', x['rest_seq_p50'] <= 1.0],
+    [
+      `sequential p50 / p99 (errors ${x['rest_seq_errors']})`,
+      `${ms(x['rest_seq_p50'])} / ${ms(x['rest_seq_p99'])}`,
+      'p50 ≤ 1.0 ms',
+      x['rest_seq_p50'] <= 1.0,
+    ],
     ...REST_CONCURRENCY.map((c): Row => {
       const share = x[`rest_${c}_rps`] / x[`hello_${c}_rps`];
       return [
@@ -571,35 +763,50 @@ export function printTokensBench(r: TokensBenchResult): void {
     }),
     [
       `gateway CPU per request: sequential / ${REST_CONCURRENCY.join(' / ')} connections`,
-      [x['rest_seq_gateway_us'], ...REST_CONCURRENCY.map((c) => x[`rest_${c}_gateway_us`])].map((v) => `${Math.round(v)} µs`).join(' / '),
+      [x['rest_seq_gateway_us'], ...REST_CONCURRENCY.map((c) => x[`rest_${c}_gateway_us`])]
+        .map((v) => `${Math.round(v)} µs`)
+        .join(' / '),
     ],
     ['**Refresh storm**', ''],
     [
       `${STORM} concurrent acquires over 3 replicas: upstream refreshes`,
       `${x['storm_refreshes']} (distinct tokens served ${x['storm_distinct_tokens']}, errors ${x['storm_errors']})`,
       'exactly 1',
-      x['storm_refreshes'] === 1 && x['storm_errors'] === 0 && x['storm_distinct_tokens'] === 1 && x['storm_token_changed'] === 1,
+      x['storm_refreshes'] === 1 &&
+        x['storm_errors'] === 0 &&
+        x['storm_distinct_tokens'] === 1 &&
+        x['storm_token_changed'] === 1,
     ],
-    ['storm p50 / p99 / max (all done in)', `${ms(x['storm_p50'])} / ${ms(x['storm_p99'])} / ${ms(x['storm_max'])} (${ms(x['storm_wall_ms'])})`],
-    ['upstream refreshes during the hot-path rows', String(x['upstream_refreshes_hot']), '0', x['upstream_refreshes_hot'] === 0],
+    [
+      'storm p50 / p99 / max (all done in)',
+      `${ms(x['storm_p50'])} / ${ms(x['storm_p99'])} / ${ms(x['storm_max'])} (${ms(x['storm_wall_ms'])})`,
+    ],
+    [
+      'upstream refreshes during the hot-path rows',
+      String(x['upstream_refreshes_hot']),
+      '0',
+      x['upstream_refreshes_hot'] === 0,
+    ],
     ['**Hot-path parts**, timed alone', ''],
     ['PostgreSQL token read (the JOIN) p50', ms(x['part_pg_read_p50'])],
     ['PostgreSQL ownership read (REST only; done twice) p50', ms(x['part_pg_own_p50'])],
     ['envelope decrypt (2 × AES-256-GCM) p50', us(x['part_decrypt_p50'])],
     ['ES256 access-token verify p50 (bus guard; REST: gateway + broker)', us(x['part_verify_p50'])],
-    [
-      'bus acquire p50 − bare bus echo p50 (the broker\'s work)',
-      ms(x['bus_seq_p50'] - x['echo_p50']),
-    ],
+    ["bus acquire p50 − bare bus echo p50 (the broker's work)", ms(x['bus_seq_p50'] - x['echo_p50'])],
     ['REST p50 − bus acquire p50 (gateway + ownership reads)', ms(x['rest_seq_p50'] - x['bus_seq_p50'])],
     ...busCpuRows(r),
     ...leastPrivilegeRows(x, r.cpu['bus_max'] ?? null),
   ];
-  console.log(`\nbench:tokens  (N=${N} sequential per latency row after ${WARMUP} warm-up; throughput rows ${THROUGHPUT_MS} ms closed loop; token-broker × ${REPLICAS})\n`);
+  console.log(
+    `\nbench:tokens  (N=${N} sequential per latency row after ${WARMUP} warm-up; throughput rows ${THROUGHPUT_MS} ms closed loop; token-broker × ${REPLICAS})\n`,
+  );
   console.log('| measure | figure | target | met |');
   console.log('| --- | --- | --- | --- |');
-  for (const [k, v, target, ok] of table) console.log(`| ${k} | ${v} | ${target ?? ''} | ${target ? met(Boolean(ok)) : ''} |`);
-  console.log('\nCPU by component while each row ran (% of one core; 2 cores = 200 %; "other" = processes outside this run):');
+  for (const [k, v, target, ok] of table)
+    console.log(`| ${k} | ${v} | ${target ?? ''} | ${target ? met(Boolean(ok)) : ''} |`);
+  console.log(
+    '\nCPU by component while each row ran (% of one core; 2 cores = 200 %; "other" = processes outside this run):',
+  );
   for (const [name, rep] of Object.entries(r.cpu)) console.log(`  ${name.padEnd(10)} ${formatCpu(rep)}`);
   const disturbed = Object.entries(r.cpu).filter(([, rep]) => rep && rep.other > OTHER_CPU_WARN);
   if (disturbed.length) {
@@ -608,7 +815,8 @@ export function printTokensBench(r: TokensBenchResult): void {
         'those rows measure a shared machine; run again when it is quiet.',
     );
   }
-  if (r.profiles.length) console.log(`\nCPU profiles (share of the process's busy time):\n${r.profiles.join('\n')}`);
+  if (r.profiles.length)
+    console.log(`\nCPU profiles (share of the process's busy time):\n${r.profiles.join('\n')}`);
   for (const n of r.notes) console.log(`\n${n}`);
   const failed = table.filter(([, , t, ok]) => t && !ok).length;
   console.log(`\n${failed === 0 ? 'all targets met' : `${failed} target(s) not met`}`);

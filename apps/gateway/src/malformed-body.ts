@@ -1,7 +1,10 @@
 import { BadRequestException } from '@nestjs/common';
 
 /** What went wrong before any handler ran, as far as the error surfaces care. */
-export type RequestShapeProblem = { kind: 'malformed-json' } | { kind: 'unreadable-body'; status: number } | undefined;
+export type RequestShapeProblem =
+  | { kind: 'malformed-json' }
+  | { kind: 'unreadable-body'; status: number }
+  | undefined;
 
 /**
  * Recognizes errors raised while reading the request, before routing. Nest maps body-parser's
@@ -15,8 +18,15 @@ export function requestShapeProblem(error: unknown): RequestShapeProblem {
     if (!/^Failed to decode param/.test(message)) return { kind: 'malformed-json' };
   }
   const parser = error as { status?: unknown; type?: unknown } | null;
-  if (typeof parser?.type === 'string' && typeof parser.status === 'number' && parser.status >= 400 && parser.status < 500) {
-    return parser.type === 'entity.parse.failed' ? { kind: 'malformed-json' } : { kind: 'unreadable-body', status: parser.status };
+  if (
+    typeof parser?.type === 'string' &&
+    typeof parser.status === 'number' &&
+    parser.status >= 400 &&
+    parser.status < 500
+  ) {
+    return parser.type === 'entity.parse.failed'
+      ? { kind: 'malformed-json' }
+      : { kind: 'unreadable-body', status: parser.status };
   }
   return undefined;
 }

@@ -5,7 +5,10 @@ import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/
 import { BearerStrategy } from './auth/bearer.strategy';
 import { ExternalAuthController } from './external-auth/external-auth.controller';
 import { ExternalAuthGuard } from './external-auth/external-auth.guard';
-import { AuthorizedProvidersController, ConsentController } from './external-oauth/authorized-providers.controller';
+import {
+  AuthorizedProvidersController,
+  ConsentController,
+} from './external-oauth/authorized-providers.controller';
 import { JobsController } from './external-oauth/jobs.controller';
 import { ProvidersController } from './external-oauth/providers.controller';
 import { TokensController } from './external-oauth/tokens.controller';
@@ -33,9 +36,36 @@ class GatewayModule implements NestModule {
   static forRoot(config: ServiceConfig): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [ServiceRuntimeModule.forRoot(config, { busClient: true, busAutoPipelining: true }), TokenVerificationModule],
-      controllers: [ConsentController, ProvidersController, JobsController, AuthorizedProvidersController, TokensController, ExternalAuthController, OAuthSetupsController, WebhooksController, ConnectPagesController, SetupPagesController, OAuthController, AuthorizeController, PrincipalController, AdminController, LeastPrivilegeController, ProtectedResourceController],
-      providers: [{ provide: APP_FILTER, useClass: SurfaceErrorFilter }, BearerStrategy, TokenRateLimiter, PrincipalAuthGuard, ExternalAuthGuard, UpstreamLoginService],
+      imports: [
+        ServiceRuntimeModule.forRoot(config, { busClient: true, busAutoPipelining: true }),
+        TokenVerificationModule,
+      ],
+      controllers: [
+        ConsentController,
+        ProvidersController,
+        JobsController,
+        AuthorizedProvidersController,
+        TokensController,
+        ExternalAuthController,
+        OAuthSetupsController,
+        WebhooksController,
+        ConnectPagesController,
+        SetupPagesController,
+        OAuthController,
+        AuthorizeController,
+        PrincipalController,
+        AdminController,
+        LeastPrivilegeController,
+        ProtectedResourceController,
+      ],
+      providers: [
+        { provide: APP_FILTER, useClass: SurfaceErrorFilter },
+        BearerStrategy,
+        TokenRateLimiter,
+        PrincipalAuthGuard,
+        ExternalAuthGuard,
+        UpstreamLoginService,
+      ],
     };
   }
 

@@ -3,7 +3,9 @@ import { ExternalOAuthHttpError } from '../src/external-oauth/external-oauth-err
 
 describe('list providers query', () => {
   it('turns single and repeated parameters into arrays', () => {
-    expect(parseListProvidersQuery({ types: 'github', ids: ['a', 'b'], host: 'github.com', orderBy: 'createdAt' })).toEqual({
+    expect(
+      parseListProvidersQuery({ types: 'github', ids: ['a', 'b'], host: 'github.com', orderBy: 'createdAt' }),
+    ).toEqual({
       types: ['github'],
       ids: ['a', 'b'],
       host: ['github.com'],
@@ -15,12 +17,19 @@ describe('list providers query', () => {
   it('takes comma lists, mixed with repetition, and compares ids and hosts without case', () => {
     expect(
       parseListProvidersQuery({
-        ids: ['0F8FAD5B-D9CB-469F-A165-70867728950E,7c9e6679-7425-40de-944b-e07fc1f90ae7', 'A1B2C3D4-0000-4000-8000-000000000000'],
+        ids: [
+          '0F8FAD5B-D9CB-469F-A165-70867728950E,7c9e6679-7425-40de-944b-e07fc1f90ae7',
+          'A1B2C3D4-0000-4000-8000-000000000000',
+        ],
         types: 'github,gitlab',
         host: 'GitHub.Example.COM, gitlab.example.com',
       }),
     ).toEqual({
-      ids: ['0f8fad5b-d9cb-469f-a165-70867728950e', '7c9e6679-7425-40de-944b-e07fc1f90ae7', 'a1b2c3d4-0000-4000-8000-000000000000'],
+      ids: [
+        '0f8fad5b-d9cb-469f-a165-70867728950e',
+        '7c9e6679-7425-40de-944b-e07fc1f90ae7',
+        'a1b2c3d4-0000-4000-8000-000000000000',
+      ],
       types: ['github', 'gitlab'],
       host: ['github.example.com', 'gitlab.example.com'],
     });
@@ -30,7 +39,9 @@ describe('list providers query', () => {
     } catch (e) {
       error = e;
     }
-    expect((error as ExternalOAuthHttpError).getResponse()).toMatchObject({ errorFields: [{ name: 'types' }] });
+    expect((error as ExternalOAuthHttpError).getResponse()).toMatchObject({
+      errorFields: [{ name: 'types' }],
+    });
   });
 
   it('is a 422 naming every bad parameter', () => {

@@ -34,7 +34,9 @@ describe('request hygiene', () => {
   });
 
   it('backs off failed client authentications exponentially after the free ones, up to 15 minutes', () => {
-    expect(Array.from({ length: FREE_FAILURES }, (_, i) => backoffSeconds(i + 1))).toEqual(Array(FREE_FAILURES).fill(0));
+    expect(Array.from({ length: FREE_FAILURES }, (_, i) => backoffSeconds(i + 1))).toEqual(
+      Array(FREE_FAILURES).fill(0),
+    );
     expect([11, 12, 13, 14].map(backoffSeconds)).toEqual([1, 2, 4, 8]);
     expect(backoffSeconds(100)).toBe(900);
   });

@@ -12,17 +12,25 @@ interface CatalogueRoute {
   surface: string;
 }
 
-const catalogue = (JSON.parse(readFileSync(join(__dirname, '../../../e2e/fixtures/gateway-routes.json'), 'utf8')) as { routes: CatalogueRoute[] }).routes;
+const catalogue = (
+  JSON.parse(readFileSync(join(__dirname, '../../../e2e/fixtures/gateway-routes.json'), 'utf8')) as {
+    routes: CatalogueRoute[];
+  }
+).routes;
 
 /** The controllers of a module and of the dynamic modules it imports (the runtime's health probes). */
 function controllersOf(module: DynamicModule): Type[] {
-  const imported = (module.imports ?? []).filter((m): m is DynamicModule => typeof m === 'object' && m !== null && 'module' in m);
+  const imported = (module.imports ?? []).filter(
+    (m): m is DynamicModule => typeof m === 'object' && m !== null && 'module' in m,
+  );
   return [...((module.controllers ?? []) as Type[]), ...imported.flatMap(controllersOf)];
 }
 
 /** Every route the gateway's controllers declare, as `METHOD /path/:param`. */
 function declaredRoutes(): string[] {
-  const controllers = controllersOf(gatewayService.module({ service: 'gateway', logLevel: 'silent' } as never));
+  const controllers = controllersOf(
+    gatewayService.module({ service: 'gateway', logLevel: 'silent' } as never),
+  );
   const routes: string[] = [];
   for (const controller of controllers) {
     const prefixes = ([] as string[]).concat(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
@@ -33,7 +41,10 @@ function declaredRoutes(): string[] {
       if (method === undefined) continue;
       for (const prefix of prefixes) {
         for (const path of ([] as string[]).concat(Reflect.getMetadata(PATH_METADATA, handler) ?? '')) {
-          const full = `/${[prefix, path].map((p) => p.replace(/^\/+|\/+$/g, '')).filter(Boolean).join('/')}`;
+          const full = `/${[prefix, path]
+            .map((p) => p.replace(/^\/+|\/+$/g, ''))
+            .filter(Boolean)
+            .join('/')}`;
           routes.push(`${RequestMethod[method]} ${full}`);
         }
       }
@@ -50,7 +61,10 @@ describe('gateway route catalogue', () => {
 
   it('gives each route the surface the gateway answers its refusals in', () => {
     for (const route of catalogue.filter((r) => r.surface !== 'health')) {
-      expect({ route: route.path, surface: surfaceOf(route.method, route.path) }).toEqual({ route: route.path, surface: route.surface });
+      expect({ route: route.path, surface: surfaceOf(route.method, route.path) }).toEqual({
+        route: route.path,
+        surface: route.surface,
+      });
     }
   });
 });

@@ -21,19 +21,30 @@ describe('security headers replayed from helmet', () => {
       for (let i = 0; i < 3; i++) {
         const { ops, res } = recorder();
         let nexts = 0;
-        handler({ headers: {}, method: 'GET', url: '/' } as Request, res as unknown as Response, () => void nexts++);
+        handler(
+          { headers: {}, method: 'GET', url: '/' } as Request,
+          res as unknown as Response,
+          () => void nexts++,
+        );
         expect(nexts).toBe(1);
         const nonce = String(res.locals['cspNonce']);
         expect(nonce).toMatch(/^[A-Za-z0-9+/]{22}==$/);
         nonces.add(nonce);
         // helmet run for real on the same nonce: the same operations, in the same order.
-        const expected = [{ set: 'Cache-Control', value: 'no-store' }, ...recordHelmet(helmetMiddleware(publicUrl), nonce)];
+        const expected = [
+          { set: 'Cache-Control', value: 'no-store' },
+          ...recordHelmet(helmetMiddleware(publicUrl), nonce),
+        ];
         expect(ops).toEqual(expected);
-        const csp = (ops.find((o) => (o as { set?: string }).set === 'Content-Security-Policy') as { value: string }).value;
+        const csp = (
+          ops.find((o) => (o as { set?: string }).set === 'Content-Security-Policy') as { value: string }
+        ).value;
         expect(csp).toContain(`style-src 'nonce-${nonce}'`);
         expect(csp).toContain("default-src 'none'");
         expect(ops).toContainEqual({ remove: 'X-Powered-By' });
-        expect(ops.some((o) => (o as { set?: string }).set === 'Strict-Transport-Security')).toBe(publicUrl.startsWith('https:'));
+        expect(ops.some((o) => (o as { set?: string }).set === 'Strict-Transport-Security')).toBe(
+          publicUrl.startsWith('https:'),
+        );
       }
       expect(nonces.size).toBe(3);
     });

@@ -49,28 +49,40 @@ export class OAuthSetupsBusController {
   @MessagePattern(MessagePatterns.oauthSetups.list)
   @UseGuards(BusAuthGuard)
   @RequireScopes('setups:read')
-  list(@Payload() req: BusRequest<'oauth-setups.list'>, @Ctx() ctx: BusContext): Promise<BusReply<'oauth-setups.list'>> {
+  list(
+    @Payload() req: BusRequest<'oauth-setups.list'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'oauth-setups.list'>> {
     return this.setups.list(caller(ctx.getPrincipal()), req.deploymentId, req.query);
   }
 
   @MessagePattern(MessagePatterns.oauthSetups.get)
   @UseGuards(BusAuthGuard)
   @RequireScopes('setups:read')
-  get(@Payload() req: BusRequest<'oauth-setups.get'>, @Ctx() ctx: BusContext): Promise<BusReply<'oauth-setups.get'>> {
+  get(
+    @Payload() req: BusRequest<'oauth-setups.get'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'oauth-setups.get'>> {
     return this.setups.get(caller(ctx.getPrincipal()), req.deploymentId, req.id);
   }
 
   @MessagePattern(MessagePatterns.oauthSetups.create)
   @UseGuards(BusAuthGuard)
   @RequireScopes('setups:write')
-  create(@Payload() req: BusRequest<'oauth-setups.create'>, @Ctx() ctx: BusContext): Promise<BusReply<'oauth-setups.create'>> {
+  create(
+    @Payload() req: BusRequest<'oauth-setups.create'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'oauth-setups.create'>> {
     return this.setups.create(caller(ctx.getPrincipal()), req.deploymentId, req.body);
   }
 
   @MessagePattern(MessagePatterns.oauthSetups.update)
   @UseGuards(BusAuthGuard)
   @RequireScopes('setups:write')
-  update(@Payload() req: BusRequest<'oauth-setups.update'>, @Ctx() ctx: BusContext): Promise<BusReply<'oauth-setups.update'>> {
+  update(
+    @Payload() req: BusRequest<'oauth-setups.update'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'oauth-setups.update'>> {
     return this.setups.update(caller(ctx.getPrincipal()), req.deploymentId, req.id, req.changes);
   }
 
@@ -83,7 +95,10 @@ export class OAuthSetupsBusController {
   @MessagePattern(MessagePatterns.oauthSetups.finish)
   @UseGuards(BusAuthGuard)
   @RequireScopes('setups:finish')
-  async finish(@Payload() req: BusRequest<'oauth-setups.finish'>, @Ctx() ctx: BusContext): Promise<BusReply<'oauth-setups.finish'>> {
+  async finish(
+    @Payload() req: BusRequest<'oauth-setups.finish'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'oauth-setups.finish'>> {
     const done = await this.setups.finish(ctx.getPrincipal().orgId, req.setupId, req.result);
     await queueDeliveries(this.producer, done.deliveries, this.logger);
     return { setupId: done.setupId, status: done.status, redirectUrl: done.redirectUrl };

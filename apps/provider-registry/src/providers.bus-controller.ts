@@ -3,7 +3,13 @@ import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { BusContext, BusException, JobProducer } from '@broker/bus';
 import { BusReply, BusRequest, MessagePatterns } from '@broker/contracts';
 import { BusAuthGuard, RequireScopes } from '@broker/identity';
-import { JobEntity, JobsService, ProvidersService, SecureConfigsService, toOAuthProvider } from '@broker/registry';
+import {
+  JobEntity,
+  JobsService,
+  ProvidersService,
+  SecureConfigsService,
+  toOAuthProvider,
+} from '@broker/registry';
 import { ServiceEventPublisher } from '@broker/service-runtime';
 
 const JOBS_PATH = '/api/v2/externalOAuth/jobs';
@@ -27,25 +33,37 @@ export class ProvidersBusController {
 
   @MessagePattern(MessagePatterns.providers.list)
   @RequireScopes('providers:read')
-  async list(@Payload() query: BusRequest<'providers.list'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.list'>> {
+  async list(
+    @Payload() query: BusRequest<'providers.list'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'providers.list'>> {
     return { data: await this.providers.list(ctx.getPrincipal().orgId, query) };
   }
 
   @MessagePattern(MessagePatterns.providers.get)
   @RequireScopes('providers:read')
-  get(@Payload() req: BusRequest<'providers.get'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.get'>> {
+  get(
+    @Payload() req: BusRequest<'providers.get'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'providers.get'>> {
     return this.providers.get(ctx.getPrincipal().orgId, req.id);
   }
 
   @MessagePattern(MessagePatterns.providers.create)
   @RequireScopes('providers:write')
-  create(@Payload() req: BusRequest<'providers.create'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.create'>> {
+  create(
+    @Payload() req: BusRequest<'providers.create'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'providers.create'>> {
     return this.providers.create(ctx.getPrincipal().orgId, req);
   }
 
   @MessagePattern(MessagePatterns.providers.update)
   @RequireScopes('providers:write')
-  async update(@Payload() req: BusRequest<'providers.update'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.update'>> {
+  async update(
+    @Payload() req: BusRequest<'providers.update'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'providers.update'>> {
     const updated = await this.providers.update(ctx.getPrincipal().orgId, req.id, req.changes);
     await this.changed(updated.orgId, updated.id);
     return updated;
@@ -54,12 +72,22 @@ export class ProvidersBusController {
   /** Starts (or returns the running) deletion job; the queue entry is added once the job record is committed. */
   @MessagePattern(MessagePatterns.providers.delete)
   @RequireScopes('providers:write')
-  async delete(@Payload() req: BusRequest<'providers.delete'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.delete'>> {
+  async delete(
+    @Payload() req: BusRequest<'providers.delete'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'providers.delete'>> {
     const orgId = ctx.getPrincipal().orgId;
     const providerId = req.id;
     const { job } = await this.providers.requestDeletion(orgId, providerId);
     await this.changed(orgId, providerId);
-    await this.enqueue(job, () => this.producer.enqueue('provider-deletion', 'DELETE_PROVIDER', { orgId, providerId, jobId: job.id }, { jobId: job.id }));
+    await this.enqueue(job, () =>
+      this.producer.enqueue(
+        'provider-deletion',
+        'DELETE_PROVIDER',
+        { orgId, providerId, jobId: job.id },
+        { jobId: job.id },
+      ),
+    );
     return { location: `${JOBS_PATH}/${job.id}/` };
   }
 
@@ -70,10 +98,14 @@ export class ProvidersBusController {
    */
   @MessagePattern(MessagePatterns.providerCredentials.get)
   @RequireScopes('providers:credentials')
-  async credentials(@Payload() req: BusRequest<'providers.credentials'>, @Ctx() ctx: BusContext): Promise<BusReply<'providers.credentials'>> {
+  async credentials(
+    @Payload() req: BusRequest<'providers.credentials'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'providers.credentials'>> {
     const orgId = ctx.getPrincipal().orgId;
     const provider = await this.providers.find(orgId, req.id);
-    if (!provider || !provider.secureConfigId) throw new BusException('NOT_FOUND', 'OAuth provider not found.');
+    if (!provider || !provider.secureConfigId)
+      throw new BusException('NOT_FOUND', 'OAuth provider not found.');
     const clientSecret = await this.secrets.reveal(orgId, provider.secureConfigId);
     if (clientSecret === null) throw new BusException('NOT_FOUND', 'OAuth provider not found.');
     return {
@@ -87,7 +119,10 @@ export class ProvidersBusController {
 
   @MessagePattern(MessagePatterns.jobs.get)
   @RequireScopes('jobs:read')
-  async getJob(@Payload() req: BusRequest<'jobs.get'>, @Ctx() ctx: BusContext): Promise<BusReply<'jobs.get'>> {
+  async getJob(
+    @Payload() req: BusRequest<'jobs.get'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'jobs.get'>> {
     const job = await this.jobs.get(ctx.getPrincipal().orgId, req.id);
     if (!job) throw new BusException('NOT_FOUND', 'Job not found.');
     return job;
@@ -96,11 +131,17 @@ export class ProvidersBusController {
   /** Org-created jobs: STATS only (deletion jobs come from DELETE, key rotation is an operator's job). */
   @MessagePattern(MessagePatterns.jobs.create)
   @RequireScopes('jobs:write')
-  async createJob(@Payload() req: BusRequest<'jobs.create'>, @Ctx() ctx: BusContext): Promise<BusReply<'jobs.create'>> {
-    if (req.type !== 'STATS') throw new BusException('UNPROCESSABLE', 'Invalid job.', [{ name: 'type', message: 'must be STATS' }]);
+  async createJob(
+    @Payload() req: BusRequest<'jobs.create'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'jobs.create'>> {
+    if (req.type !== 'STATS')
+      throw new BusException('UNPROCESSABLE', 'Invalid job.', [{ name: 'type', message: 'must be STATS' }]);
     const orgId = ctx.getPrincipal().orgId;
     const job = await this.jobs.create(undefined, orgId, 'STATS');
-    await this.enqueue(job, () => this.producer.enqueue('stats', 'STATS', { orgId, jobId: job.id }, { jobId: job.id }));
+    await this.enqueue(job, () =>
+      this.producer.enqueue('stats', 'STATS', { orgId, jobId: job.id }, { jobId: job.id }),
+    );
     return { location: `${JOBS_PATH}/${job.id}/` };
   }
 
@@ -119,7 +160,9 @@ export class ProvidersBusController {
     try {
       await add();
     } catch (err) {
-      this.logger.warn(`job ${job.id} (${job.type}) not queued yet (${(err as Error).message}); the worker reconciler will queue it`);
+      this.logger.warn(
+        `job ${job.id} (${job.type}) not queued yet (${(err as Error).message}); the worker reconciler will queue it`,
+      );
     }
   }
 }

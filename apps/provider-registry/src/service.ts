@@ -2,7 +2,12 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { JobQueuesModule } from '@broker/bus';
 import { TokenVerificationModule } from '@broker/identity';
 import { REGISTRY_SCHEMA, RegistryDomainModule } from '@broker/registry';
-import { ServiceConfig, ServiceDefinition, ServiceEventPublisher, ServiceRuntimeModule } from '@broker/service-runtime';
+import {
+  ServiceConfig,
+  ServiceDefinition,
+  ServiceEventPublisher,
+  ServiceRuntimeModule,
+} from '@broker/service-runtime';
 import { OAuthSetupsBusController } from './oauth-setups.bus-controller';
 import { ProvidersBusController } from './providers.bus-controller';
 import { WebhooksBusController } from './webhooks.bus-controller';

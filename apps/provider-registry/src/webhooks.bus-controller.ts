@@ -28,32 +28,49 @@ export class WebhooksBusController {
 
   @MessagePattern(MessagePatterns.webhooks.create)
   @RequireScopes('webhooks:write')
-  create(@Payload() req: BusRequest<'webhooks.create'>, @Ctx() ctx: BusContext): Promise<BusReply<'webhooks.create'>> {
+  create(
+    @Payload() req: BusRequest<'webhooks.create'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'webhooks.create'>> {
     return this.webhooks.create(ctx.getPrincipal().orgId, req);
   }
 
   @MessagePattern(MessagePatterns.webhooks.update)
   @RequireScopes('webhooks:write')
-  update(@Payload() req: BusRequest<'webhooks.update'>, @Ctx() ctx: BusContext): Promise<BusReply<'webhooks.update'>> {
+  update(
+    @Payload() req: BusRequest<'webhooks.update'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'webhooks.update'>> {
     return this.webhooks.update(ctx.getPrincipal().orgId, req.id, req.changes);
   }
 
   @MessagePattern(MessagePatterns.webhooks.delete)
   @RequireScopes('webhooks:write')
-  async delete(@Payload() req: BusRequest<'webhooks.delete'>, @Ctx() ctx: BusContext): Promise<BusReply<'webhooks.delete'>> {
+  async delete(
+    @Payload() req: BusRequest<'webhooks.delete'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'webhooks.delete'>> {
     await this.webhooks.remove(ctx.getPrincipal().orgId, req.id);
     return { deleted: true };
   }
 
   @MessagePattern(MessagePatterns.webhooks.rotateSecret)
   @RequireScopes('webhooks:write')
-  rotate(@Payload() req: BusRequest<'webhooks.rotate-secret'>, @Ctx() ctx: BusContext): Promise<BusReply<'webhooks.rotate-secret'>> {
+  rotate(
+    @Payload() req: BusRequest<'webhooks.rotate-secret'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'webhooks.rotate-secret'>> {
     return this.webhooks.rotateSecret(ctx.getPrincipal().orgId, req.id);
   }
 
   @MessagePattern(MessagePatterns.webhooks.deliveries)
   @RequireScopes('webhooks:read')
-  async deliveries(@Payload() req: BusRequest<'webhooks.deliveries'>, @Ctx() ctx: BusContext): Promise<BusReply<'webhooks.deliveries'>> {
-    return { items: await this.webhooks.deliveries(ctx.getPrincipal().orgId, req.id, req.limit ?? 50, req.after) };
+  async deliveries(
+    @Payload() req: BusRequest<'webhooks.deliveries'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'webhooks.deliveries'>> {
+    return {
+      items: await this.webhooks.deliveries(ctx.getPrincipal().orgId, req.id, req.limit ?? 50, req.after),
+    };
   }
 }

@@ -1,7 +1,14 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { RevocationJob, RevocationReport, RevocationTargetKind } from '@broker/contracts';
 import { ClientsService, TokenGrantsService, UsersService } from '@broker/identity';
-import { AuthorizedProvidersService, DEFAULT_TOKEN_LEDGER_OPTIONS, EMPTY_REPORT, RevocationJobsStore, TargetAuthorization, TokenLedger } from '@broker/tokens';
+import {
+  AuthorizedProvidersService,
+  DEFAULT_TOKEN_LEDGER_OPTIONS,
+  EMPTY_REPORT,
+  RevocationJobsStore,
+  TargetAuthorization,
+  TokenLedger,
+} from '@broker/tokens';
 
 /** How many authorizations a job revokes at once (each upstream call is bounded by the adapter's timeout). */
 const CONCURRENCY = 4;
@@ -38,10 +45,20 @@ export class BlastRadius implements OnApplicationBootstrap {
     if (abandoned) this.logger.warn(`${abandoned} interrupted revocation job(s) marked failed`);
   }
 
-  async start(orgId: string, kind: RevocationTargetKind, targetId: string, reason: string, requestedBy: string): Promise<RevocationJob> {
+  async start(
+    orgId: string,
+    kind: RevocationTargetKind,
+    targetId: string,
+    reason: string,
+    requestedBy: string,
+  ): Promise<RevocationJob> {
     const job = await this.store.create(orgId, kind, targetId, reason, requestedBy);
     const run = this.run(orgId, job)
-      .catch((err: unknown) => this.logger.error(`revocation job ${job.id} failed: ${err instanceof Error ? err.message : String(err)}`))
+      .catch((err: unknown) =>
+        this.logger.error(
+          `revocation job ${job.id} failed: ${err instanceof Error ? err.message : String(err)}`,
+        ),
+      )
       .finally(() => this.running.delete(job.id));
     this.running.set(job.id, run);
     return job;
@@ -68,12 +85,19 @@ export class BlastRadius implements OnApplicationBootstrap {
       }
       await this.store.finish(job.id, report.failures.length ? 'failed' : 'done', report);
     } catch (err) {
-      report.failures.push({ authorizationId: '', error: err instanceof Error ? err.message : 'the job failed' });
+      report.failures.push({
+        authorizationId: '',
+        error: err instanceof Error ? err.message : 'the job failed',
+      });
       await this.store.finish(job.id, 'failed', report);
     }
   }
 
-  private async revokeAll(orgId: string, targets: TargetAuthorization[], report: RevocationReport): Promise<void> {
+  private async revokeAll(
+    orgId: string,
+    targets: TargetAuthorization[],
+    report: RevocationReport,
+  ): Promise<void> {
     const queue = [...targets];
     const worker = async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
@@ -82,9 +106,18 @@ export class BlastRadius implements OnApplicationBootstrap {
           const outcome = await this.authorized.remove(orgId, a.userId, a.id);
           report.removedLocally++;
           if (outcome.revoked) report.revokedUpstream++;
-          else report.notRevokedUpstream.push({ authorizationId: a.id, providerId: a.providerId, userId: a.userId, reason: outcome.revocationError ?? 'the provider did not confirm the revocation' });
+          else
+            report.notRevokedUpstream.push({
+              authorizationId: a.id,
+              providerId: a.providerId,
+              userId: a.userId,
+              reason: outcome.revocationError ?? 'the provider did not confirm the revocation',
+            });
         } catch (err) {
-          report.failures.push({ authorizationId: a.id, error: err instanceof Error ? err.message : 'not removed' });
+          report.failures.push({
+            authorizationId: a.id,
+            error: err instanceof Error ? err.message : 'not removed',
+          });
         }
       }
     };

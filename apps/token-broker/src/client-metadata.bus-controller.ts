@@ -2,7 +2,12 @@ import { Controller, UseGuards } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { BusContext, BusException } from '@broker/bus';
 import { BusReply, BusRequest, MessagePatterns } from '@broker/contracts';
-import { BusAuthGuard, ClientMetadataSettings, ClientMetadataSettingsError, RequireScopes } from '@broker/identity';
+import {
+  BusAuthGuard,
+  ClientMetadataSettings,
+  ClientMetadataSettingsError,
+  RequireScopes,
+} from '@broker/identity';
 
 /** Whether the caller's org accepts clients identified by URL (client ID metadata documents), and which. */
 @Controller()
@@ -20,13 +25,17 @@ export class ClientMetadataBusController {
 
   @MessagePattern(MessagePatterns.identity.clientMetadataSettingsSet)
   @RequireScopes('identity:admin')
-  async set(@Payload() req: BusRequest<'identity.client-metadata-settings.set'>, @Ctx() ctx: BusContext): Promise<BusReply<'identity.client-metadata-settings.set'>> {
+  async set(
+    @Payload() req: BusRequest<'identity.client-metadata-settings.set'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'identity.client-metadata-settings.set'>> {
     try {
       const saved = await this.settings.set(ctx.getPrincipal().orgId, req);
       if (!saved) throw new BusException('NOT_FOUND', 'org not found');
       return saved;
     } catch (err) {
-      if (err instanceof ClientMetadataSettingsError) throw new BusException('UNPROCESSABLE', err.message, [{ name: 'body', message: err.message }]);
+      if (err instanceof ClientMetadataSettingsError)
+        throw new BusException('UNPROCESSABLE', err.message, [{ name: 'body', message: err.message }]);
       throw err;
     }
   }

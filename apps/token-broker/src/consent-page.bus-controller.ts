@@ -12,7 +12,10 @@ import { TokensErrorFilter } from './tokens-error.filter';
  * the browser that confirms it.
  */
 /** What the start page shows of a pending consent: the provider, and whose account it will be linked to. */
-export async function consentPageOf(pending: PendingConsent, users: UsersService): Promise<BusReply<'authorizations.consent-page'>> {
+export async function consentPageOf(
+  pending: PendingConsent,
+  users: UsersService,
+): Promise<BusReply<'authorizations.consent-page'>> {
   const user = await users.find(pending.orgId, pending.userId);
   const name = [user?.givenName, user?.familyName].filter(Boolean).join(' ');
   return {
@@ -34,17 +37,23 @@ export class ConsentPageBusController {
   ) {}
 
   @MessagePattern(MessagePatterns.authorizations.consentPage)
-  async page(@Payload() req: BusRequest<'authorizations.consent-page'>): Promise<BusReply<'authorizations.consent-page'>> {
+  async page(
+    @Payload() req: BusRequest<'authorizations.consent-page'>,
+  ): Promise<BusReply<'authorizations.consent-page'>> {
     const state = req.state;
     const pending = state && state.length <= 512 ? await this.consent.describe(state) : null;
-    if (!pending) throw new BusException('NOT_FOUND', 'This connection is unknown, expired or already started.');
+    if (!pending)
+      throw new BusException('NOT_FOUND', 'This connection is unknown, expired or already started.');
     return consentPageOf(pending, this.users);
   }
 
   @MessagePattern(MessagePatterns.authorizations.consentBind)
-  async bind(@Payload() req: BusRequest<'authorizations.consent-bind'>): Promise<BusReply<'authorizations.consent-bind'>> {
+  async bind(
+    @Payload() req: BusRequest<'authorizations.consent-bind'>,
+  ): Promise<BusReply<'authorizations.consent-bind'>> {
     const { state, bindingHash } = req;
-    if (!state || state.length > 512 || !bindingHash) throw new BusException('BAD_REQUEST', 'state and bindingHash are required');
+    if (!state || state.length > 512 || !bindingHash)
+      throw new BusException('BAD_REQUEST', 'state and bindingHash are required');
     return { redirectUrl: await this.consent.bindBrowser(state, bindingHash) };
   }
 }

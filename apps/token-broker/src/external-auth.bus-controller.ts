@@ -6,7 +6,6 @@ import { BusAuthGuard, RequireScopes } from '@broker/identity';
 import { DeviceFlowService, ExternalAuthService } from '@broker/tokens';
 import { TokensErrorFilter } from './tokens-error.filter';
 
-
 /** Seed 001's external-auth surface: the caller's own links only (another user's or org's are NOT_FOUND). */
 @Controller()
 @UseGuards(BusAuthGuard)
@@ -26,31 +25,46 @@ export class ExternalAuthBusController {
 
   @MessagePattern(MessagePatterns.externalAuth.get)
   @RequireScopes('authorizations:read')
-  get(@Payload() req: BusRequest<'external-auth.get'>, @Ctx() ctx: BusContext): Promise<BusReply<'external-auth.get'>> {
+  get(
+    @Payload() req: BusRequest<'external-auth.get'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'external-auth.get'>> {
     const p = ctx.getPrincipal();
     return this.externalAuth.get(p.orgId, p.sub, req.providerId);
   }
 
   @MessagePattern(MessagePatterns.externalAuth.delete)
   @RequireScopes('authorizations:write')
-  remove(@Payload() req: BusRequest<'external-auth.delete'>, @Ctx() ctx: BusContext): Promise<BusReply<'external-auth.delete'>> {
+  remove(
+    @Payload() req: BusRequest<'external-auth.delete'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'external-auth.delete'>> {
     const p = ctx.getPrincipal();
     return this.externalAuth.unlink(p.orgId, p.sub, req.providerId);
   }
 
   @MessagePattern(MessagePatterns.externalAuth.deviceStart)
   @RequireScopes('authorizations:write')
-  deviceStart(@Payload() req: BusRequest<'external-auth.device-start'>, @Ctx() ctx: BusContext): Promise<BusReply<'external-auth.device-start'>> {
+  deviceStart(
+    @Payload() req: BusRequest<'external-auth.device-start'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'external-auth.device-start'>> {
     const p = ctx.getPrincipal();
     return this.deviceFlow.start(p.orgId, p.sub, req.providerId);
   }
 
   @MessagePattern(MessagePatterns.externalAuth.deviceExchange)
   @RequireScopes('authorizations:write')
-  async deviceExchange(@Payload() req: BusRequest<'external-auth.device-exchange'>, @Ctx() ctx: BusContext): Promise<BusReply<'external-auth.device-exchange'>> {
+  async deviceExchange(
+    @Payload() req: BusRequest<'external-auth.device-exchange'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'external-auth.device-exchange'>> {
     const p = ctx.getPrincipal();
     const deviceCode = req.deviceCode;
-    if (!deviceCode) throw new BusException('BAD_REQUEST', 'device_code is required', [{ name: 'device_code', message: 'must be a non-empty string' }]);
+    if (!deviceCode)
+      throw new BusException('BAD_REQUEST', 'device_code is required', [
+        { name: 'device_code', message: 'must be a non-empty string' },
+      ]);
     return this.deviceFlow.exchange(p.orgId, p.sub, req.providerId, deviceCode);
   }
 }

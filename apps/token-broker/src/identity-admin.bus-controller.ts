@@ -2,12 +2,23 @@ import { Controller, Logger, UseGuards } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { BusContext, BusException } from '@broker/bus';
 import { BusReply, BusRequest, MessagePatterns } from '@broker/contracts';
-import { AccessTokenVerifier, BusAuthGuard, ClientsService, InvalidAccessTokenError, RequireScopes, RevocationsService, UsersService } from '@broker/identity';
+import {
+  AccessTokenVerifier,
+  BusAuthGuard,
+  ClientsService,
+  InvalidAccessTokenError,
+  RequireScopes,
+  RevocationsService,
+  UsersService,
+} from '@broker/identity';
 import { AuthorizedProvidersService } from '@broker/tokens';
 
 /** A value the payload pipe let through as a string, but that must not be empty or over-long. */
 function required(value: string | undefined, name: string, max = 255): string {
-  if (!value || value.length > max) throw new BusException('UNPROCESSABLE', `${name} is required`, [{ name, message: `must be a non-empty string of at most ${max} characters` }]);
+  if (!value || value.length > max)
+    throw new BusException('UNPROCESSABLE', `${name} is required`, [
+      { name, message: `must be a non-empty string of at most ${max} characters` },
+    ]);
   return value;
 }
 
@@ -31,25 +42,44 @@ export class IdentityAdminBusController {
 
   @MessagePattern(MessagePatterns.identity.adminClient)
   @RequireScopes('identity:admin')
-  async client(@Payload() req: BusRequest<'identity.admin-client'>, @Ctx() ctx: BusContext): Promise<BusReply<'identity.admin-client'>> {
+  async client(
+    @Payload() req: BusRequest<'identity.admin-client'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'identity.admin-client'>> {
     const orgId = ctx.getPrincipal().orgId;
     const clientId = required(req.clientId, 'clientId');
     const what = req.action;
-    const done = await (what === 'disable' ? this.clients.disable(clientId, orgId) : what === 'enable' ? this.clients.enable(clientId, orgId) : this.clients.delete(clientId, orgId));
+    const done = await (what === 'disable'
+      ? this.clients.disable(clientId, orgId)
+      : what === 'enable'
+        ? this.clients.enable(clientId, orgId)
+        : this.clients.delete(clientId, orgId));
     if (!done) throw new BusException('NOT_FOUND', 'client not found');
     return { client_id: clientId, disabled: what !== 'enable', deleted: what === 'delete' };
   }
 
   @MessagePattern(MessagePatterns.identity.adminUser)
   @RequireScopes('identity:admin')
-  async user(@Payload() req: BusRequest<'identity.admin-user'>, @Ctx() ctx: BusContext): Promise<BusReply<'identity.admin-user'>> {
+  async user(
+    @Payload() req: BusRequest<'identity.admin-user'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'identity.admin-user'>> {
     const orgId = ctx.getPrincipal().orgId;
     const sub = required(req.sub, 'sub');
     const what = req.action;
-    const done = await (what === 'disable' ? this.users.disable(orgId, sub) : what === 'enable' ? this.users.enable(orgId, sub) : this.users.delete(orgId, sub));
+    const done = await (what === 'disable'
+      ? this.users.disable(orgId, sub)
+      : what === 'enable'
+        ? this.users.enable(orgId, sub)
+        : this.users.delete(orgId, sub));
     if (!done) throw new BusException('NOT_FOUND', 'user not found');
     const unlinked = what === 'delete' ? await this.unlinkAll(orgId, sub) : undefined;
-    return { sub, disabled: what !== 'enable', deleted: what === 'delete', ...(unlinked === undefined ? {} : { unlinked }) };
+    return {
+      sub,
+      disabled: what !== 'enable',
+      deleted: what === 'delete',
+      ...(unlinked === undefined ? {} : { unlinked }),
+    };
   }
 
   /**
@@ -63,7 +93,9 @@ export class IdentityAdminBusController {
         await this.authorized.remove(orgId, sub, link.id);
         unlinked++;
       } catch (err) {
-        this.logger.warn(`authorization ${link.id} of a deleted user not unlinked: ${err instanceof Error ? err.message : String(err)}`);
+        this.logger.warn(
+          `authorization ${link.id} of a deleted user not unlinked: ${err instanceof Error ? err.message : String(err)}`,
+        );
       }
     }
     return unlinked;
@@ -71,28 +103,39 @@ export class IdentityAdminBusController {
 
   @MessagePattern(MessagePatterns.identity.adminRevoke)
   @RequireScopes('identity:admin')
-  async revoke(@Payload() req: BusRequest<'identity.admin-revoke'>, @Ctx() ctx: BusContext): Promise<BusReply<'identity.admin-revoke'>> {
+  async revoke(
+    @Payload() req: BusRequest<'identity.admin-revoke'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'identity.admin-revoke'>> {
     const orgId = ctx.getPrincipal().orgId;
     const given = (['client_id', 'sub', 'token'] as const).filter((name) => req[name] !== undefined);
-    if (given.length !== 1) throw new BusException('UNPROCESSABLE', 'give exactly one of client_id, sub, token', [{ name: 'body', message: 'exactly one of client_id, sub, token' }]);
+    if (given.length !== 1)
+      throw new BusException('UNPROCESSABLE', 'give exactly one of client_id, sub, token', [
+        { name: 'body', message: 'exactly one of client_id, sub, token' },
+      ]);
     const value = required(req[given[0]], given[0], given[0] === 'token' ? 8_192 : 255);
     if (given[0] === 'client_id') {
-      if (!(await this.clients.revokeAllOfClient(value, orgId))) throw new BusException('NOT_FOUND', 'client not found');
+      if (!(await this.clients.revokeAllOfClient(value, orgId)))
+        throw new BusException('NOT_FOUND', 'client not found');
       return { revoked: 'client' };
     }
     if (given[0] === 'sub') {
-      if (!(await this.users.revokeAllOfUser(orgId, value))) throw new BusException('NOT_FOUND', 'user not found');
+      if (!(await this.users.revokeAllOfUser(orgId, value)))
+        throw new BusException('NOT_FOUND', 'user not found');
       return { revoked: 'subject' };
     }
     let claims;
     try {
       claims = await this.verifier.verifyIgnoringRevocation(value);
     } catch (err) {
-      if (err instanceof InvalidAccessTokenError) throw new BusException('NOT_FOUND', 'token not found (invalid or expired)');
+      if (err instanceof InvalidAccessTokenError)
+        throw new BusException('NOT_FOUND', 'token not found (invalid or expired)');
       throw err;
     }
     if (claims.org_id !== orgId) throw new BusException('NOT_FOUND', 'token not found (invalid or expired)');
-    await this.revocations.revokeNow(async (em) => [await this.revocations.revokeToken(em, orgId, claims.jti, claims.exp)]);
+    await this.revocations.revokeNow(async (em) => [
+      await this.revocations.revokeToken(em, orgId, claims.jti, claims.exp),
+    ]);
     return { revoked: 'token' };
   }
 }

@@ -1,7 +1,13 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { BusException } from '@broker/bus';
-import { AuthorizeRequest, BusReply, BusRequest, CompleteAuthorizationRequest, MessagePatterns } from '@broker/contracts';
+import {
+  AuthorizeRequest,
+  BusReply,
+  BusRequest,
+  CompleteAuthorizationRequest,
+  MessagePatterns,
+} from '@broker/contracts';
 import {
   AuthorizationEndpoint,
   OAuthError,
@@ -46,8 +52,11 @@ export class IdentityBusController {
    * list older than its bound.
    */
   @MessagePattern(MessagePatterns.identity.revocations)
-  async revocationList(@Payload() request: BusRequest<'identity.revocations'>): Promise<BusReply<'identity.revocations'>> {
-    if (this.revocations.list.ageMs() > this.revocations.options.pollMs) await this.revocations.refresh().catch(() => undefined);
+  async revocationList(
+    @Payload() request: BusRequest<'identity.revocations'>,
+  ): Promise<BusReply<'identity.revocations'>> {
+    if (this.revocations.list.ageMs() > this.revocations.options.pollMs)
+      await this.revocations.refresh().catch(() => undefined);
     return snapshotFor(this.revocations.list, request.version);
   }
 
@@ -64,7 +73,9 @@ export class IdentityBusController {
 
   /** RFC 7662. */
   @MessagePattern(MessagePatterns.identity.introspect)
-  async introspect(@Payload() request: BusRequest<'identity.introspect'>): Promise<BusReply<'identity.introspect'>> {
+  async introspect(
+    @Payload() request: BusRequest<'identity.introspect'>,
+  ): Promise<BusReply<'identity.introspect'>> {
     try {
       return { ok: true, introspection: await this.status.introspect(request) };
     } catch (err) {
@@ -83,14 +94,17 @@ export class IdentityBusController {
    * token (the caller's word is not taken for who signed in) and a code is issued.
    */
   @MessagePattern(MessagePatterns.identity.authorizeComplete)
-  authorizeComplete(@Payload() request: CompleteAuthorizationRequest): Promise<BusReply<'identity.authorize-complete'>> {
+  authorizeComplete(
+    @Payload() request: CompleteAuthorizationRequest,
+  ): Promise<BusReply<'identity.authorize-complete'>> {
     return this.authorization.complete(request);
   }
 }
 
 /** An OAuth error as the handler's answer; an unreadable revocation list as a bus error (503). */
 function oauthFailure(err: unknown): OAuthFailure {
-  if (err instanceof OAuthError) return { ok: false, error: { error: err.error, error_description: err.description, status: err.status } };
+  if (err instanceof OAuthError)
+    return { ok: false, error: { error: err.error, error_description: err.description, status: err.status } };
   if (err instanceof RevocationStateUnavailableError) throw new BusException('UNAVAILABLE', err.message);
   throw err;
 }

@@ -4,7 +4,12 @@ import { BusContext, BusException } from '@broker/bus';
 import { BusReply, BusRequest, MessagePatterns } from '@broker/contracts';
 import { BusAuthGuard, PrincipalTokenError, PrincipalTokens, UsersService } from '@broker/identity';
 
-const CODE_BY_STATUS = { 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 422: 'UNPROCESSABLE' } as const;
+const CODE_BY_STATUS = {
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  422: 'UNPROCESSABLE',
+} as const;
 
 /** The verified caller's own identity: userinfo, a fresh token, a delegated token. */
 @Controller()
@@ -34,9 +39,15 @@ export class PrincipalBusController {
   }
 
   @MessagePattern(MessagePatterns.identity.delegatedToken)
-  async delegatedToken(@Payload() req: BusRequest<'identity.delegated-token'>, @Ctx() ctx: BusContext): Promise<BusReply<'identity.delegated-token'>> {
+  async delegatedToken(
+    @Payload() req: BusRequest<'identity.delegated-token'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'identity.delegated-token'>> {
     // The payload pipe checked the types; an empty or over-long subject names nobody.
-    if (!req.sub || req.sub.length > 255) throw new BusException('UNPROCESSABLE', 'sub is required', [{ name: 'sub', message: 'must be a non-empty string' }]);
+    if (!req.sub || req.sub.length > 255)
+      throw new BusException('UNPROCESSABLE', 'sub is required', [
+        { name: 'sub', message: 'must be a non-empty string' },
+      ]);
     try {
       return await this.tokens.delegatedToken(ctx.getPrincipal(), req);
     } catch (err) {

@@ -32,7 +32,11 @@ export class BusProviderAccess {
     private readonly issuer: AccessTokenIssuer,
   ) {}
 
-  readonly access = async (orgId: string, providerId: string, options: { fresh?: boolean } = {}): Promise<ProviderCredentials | null> => {
+  readonly access = async (
+    orgId: string,
+    providerId: string,
+    options: { fresh?: boolean } = {},
+  ): Promise<ProviderCredentials | null> => {
     const key = `${orgId}\u0000${providerId}`;
     const hit = this.cache.get(key);
     if (hit && !options.fresh && Date.now() - hit.at < CACHE_MS) return hit.value;
@@ -60,7 +64,8 @@ export class BusProviderAccess {
 
   /** Forgets every provider (events may have been missed). */
   forgetAll(): void {
-    for (const key of [...this.cache.keys(), ...this.inflight.keys()]) this.epochs.set(key, (this.epochs.get(key) ?? 0) + 1);
+    for (const key of [...this.cache.keys(), ...this.inflight.keys()])
+      this.epochs.set(key, (this.epochs.get(key) ?? 0) + 1);
     this.cache.clear();
     this.inflight.clear();
   }
@@ -75,7 +80,11 @@ export class BusProviderAccess {
 
   private async read(orgId: string, providerId: string): Promise<ProviderCredentials | null> {
     try {
-      const reply = await this.bus.request('providers.credentials', { id: providerId }, { auth: await this.internalToken(orgId) });
+      const reply = await this.bus.request(
+        'providers.credentials',
+        { id: providerId },
+        { auth: await this.internalToken(orgId) },
+      );
       return {
         provider: reply.provider,
         resolved: reply.resolved as unknown as ResolvedProvider,
@@ -131,7 +140,10 @@ export class TokenMemoryInvalidator implements OnApplicationBootstrap, OnApplica
     this.redis.on('message', (_channel: string, message: string) => {
       const checked = verifyEvent(keys, message);
       if (!checked.ok) {
-        if (this.rejected++ % 1000 === 0) this.logger.warn(`ignored a message on the events channel that is not a genuine broker event (${checked.reason}); ${this.rejected} so far`);
+        if (this.rejected++ % 1000 === 0)
+          this.logger.warn(
+            `ignored a message on the events channel that is not a genuine broker event (${checked.reason}); ${this.rejected} so far`,
+          );
         return;
       }
       const event = checked.event;

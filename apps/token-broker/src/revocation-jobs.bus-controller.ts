@@ -23,13 +23,21 @@ export class RevocationJobsBusController {
   start(@Payload() raw: unknown, @Ctx() ctx: BusContext): Promise<BusReply<'tokens.revocation-jobs.start'>> {
     const req = parse(LEAST_PRIVILEGE_BUS_SCHEMAS['tokens.revocation-jobs.start'], raw);
     const p = ctx.getPrincipal();
-    const [kind, id] = req.user !== undefined ? (['user', req.user] as const) : req.consumer !== undefined ? (['consumer', req.consumer] as const) : (['provider', req.provider as string] as const);
+    const [kind, id] =
+      req.user !== undefined
+        ? (['user', req.user] as const)
+        : req.consumer !== undefined
+          ? (['consumer', req.consumer] as const)
+          : (['provider', req.provider as string] as const);
     return this.blast.start(p.orgId, kind, id, req.reason, p.act ? `${p.act.client_id} for ${p.sub}` : p.sub);
   }
 
   @MessagePattern(MessagePatterns.tokens.getRevocationJob)
   @RequireScopes('identity:admin')
-  async get(@Payload() raw: unknown, @Ctx() ctx: BusContext): Promise<BusReply<'tokens.revocation-jobs.get'>> {
+  async get(
+    @Payload() raw: unknown,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'tokens.revocation-jobs.get'>> {
     const req = parse(LEAST_PRIVILEGE_BUS_SCHEMAS['tokens.revocation-jobs.get'], raw);
     const job = await this.store.get(ctx.getPrincipal().orgId, req.id);
     if (!job) throw new BusException('NOT_FOUND', 'revocation job not found');

@@ -1,15 +1,33 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { JobProducer, JobQueuesModule } from '@broker/bus';
 import { IDENTITY_SCHEMA, IdentityDomainModule, TokenGrantsService } from '@broker/identity';
-import { ServiceConfig, ServiceDefinition, ServiceEventPublisher, ServiceRuntimeModule } from '@broker/service-runtime';
-import { CONSUMER_POLICY, DEVICE_POLL_SCHEDULER, EVENT_SINK, PROVIDER_ACCESS, PROVIDER_DIRECTORY, TOKENS_SCHEMA, TOKEN_PATH_FAULTS, TokensDomainModule, jobDevicePollScheduler } from '@broker/tokens';
+import {
+  ServiceConfig,
+  ServiceDefinition,
+  ServiceEventPublisher,
+  ServiceRuntimeModule,
+} from '@broker/service-runtime';
+import {
+  CONSUMER_POLICY,
+  DEVICE_POLL_SCHEDULER,
+  EVENT_SINK,
+  PROVIDER_ACCESS,
+  PROVIDER_DIRECTORY,
+  TOKENS_SCHEMA,
+  TOKEN_PATH_FAULTS,
+  TokensDomainModule,
+  jobDevicePollScheduler,
+} from '@broker/tokens';
 import { ExternalAuthBusController } from './external-auth.bus-controller';
 import { testFaults } from './test-faults';
 import { ConsentPageBusController } from './consent-page.bus-controller';
 import { SetupConsentBusController } from './setup-consent.bus-controller';
 import { SetupOutcomeReporter } from './setup-outcomes';
 import { IdentityAdminBusController } from './identity-admin.bus-controller';
-import { AuthorizationServerFeaturesBusController, ClientMetadataBusController } from './client-metadata.bus-controller';
+import {
+  AuthorizationServerFeaturesBusController,
+  ClientMetadataBusController,
+} from './client-metadata.bus-controller';
 import { IdentityBusController } from './identity.bus-controller';
 import { ConsumerPolicyBusController } from './consumer-policy.bus-controller';
 import { PrincipalBusController } from './principal.bus-controller';
@@ -35,18 +53,54 @@ class TokenBrokerModule {
             // Here, next to BusProviderAccess and the TokenPath it drops entries of.
             TokenMemoryInvalidator,
             ServiceEventPublisher,
-            { provide: PROVIDER_ACCESS, inject: [BusProviderAccess], useFactory: (a: BusProviderAccess) => a.access },
-            { provide: PROVIDER_DIRECTORY, inject: [BusProviderAccess], useFactory: (a: BusProviderAccess) => a.directory },
-            { provide: EVENT_SINK, inject: [ServiceEventPublisher], useFactory: (p: ServiceEventPublisher) => p.publish },
-            { provide: DEVICE_POLL_SCHEDULER, inject: [JobProducer], useFactory: (jobs: JobProducer) => jobDevicePollScheduler(jobs) },
+            {
+              provide: PROVIDER_ACCESS,
+              inject: [BusProviderAccess],
+              useFactory: (a: BusProviderAccess) => a.access,
+            },
+            {
+              provide: PROVIDER_DIRECTORY,
+              inject: [BusProviderAccess],
+              useFactory: (a: BusProviderAccess) => a.directory,
+            },
+            {
+              provide: EVENT_SINK,
+              inject: [ServiceEventPublisher],
+              useFactory: (p: ServiceEventPublisher) => p.publish,
+            },
+            {
+              provide: DEVICE_POLL_SCHEDULER,
+              inject: [JobProducer],
+              useFactory: (jobs: JobProducer) => jobDevicePollScheduler(jobs),
+            },
             // Consumer policies live in the identity domain; the tokens domain asks them before serving.
-            { provide: CONSUMER_POLICY, inject: [TokenGrantsService], useFactory: (grants: TokenGrantsService) => grants.decide.bind(grants) },
-            ...(config.testFaultHooks ? [{ provide: TOKEN_PATH_FAULTS, useFactory: () => testFaults(config) }] : []),
+            {
+              provide: CONSUMER_POLICY,
+              inject: [TokenGrantsService],
+              useFactory: (grants: TokenGrantsService) => grants.decide.bind(grants),
+            },
+            ...(config.testFaultHooks
+              ? [{ provide: TOKEN_PATH_FAULTS, useFactory: () => testFaults(config) }]
+              : []),
           ],
         }),
       ],
       providers: [SetupOutcomeReporter, BlastRadius],
-      controllers: [IdentityBusController, IdentityAdminBusController, ClientMetadataBusController, AuthorizationServerFeaturesBusController, ConsumerPolicyBusController, TokenExchangeBusController, RevocationJobsBusController, PrincipalBusController, TokensBusController, BrowserCallbackBusController, ConsentPageBusController, SetupConsentBusController, ExternalAuthBusController],
+      controllers: [
+        IdentityBusController,
+        IdentityAdminBusController,
+        ClientMetadataBusController,
+        AuthorizationServerFeaturesBusController,
+        ConsumerPolicyBusController,
+        TokenExchangeBusController,
+        RevocationJobsBusController,
+        PrincipalBusController,
+        TokensBusController,
+        BrowserCallbackBusController,
+        ConsentPageBusController,
+        SetupConsentBusController,
+        ExternalAuthBusController,
+      ],
     };
   }
 }

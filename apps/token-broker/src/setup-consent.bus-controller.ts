@@ -22,7 +22,9 @@ export class SetupConsentBusController {
   ) {}
 
   @MessagePattern(MessagePatterns.authorizations.setupConsent)
-  async start(@Payload() req: BusRequest<'authorizations.setup-consent'>): Promise<BusReply<'authorizations.setup-consent'>> {
+  async start(
+    @Payload() req: BusRequest<'authorizations.setup-consent'>,
+  ): Promise<BusReply<'authorizations.setup-consent'>> {
     const linkToken = req.linkToken;
     if (!linkToken || linkToken.length > 64)
       throw new BusException('NOT_FOUND', 'This setup link is unknown.');

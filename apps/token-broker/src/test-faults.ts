@@ -16,7 +16,8 @@ export function testFaults(config: ServiceConfig): TokenPathFaults {
   const redis = createRedisConnection(config.redisUrl, 'token-broker:test-faults');
   return {
     afterProviderAnswer: async () => {
-      if (await redis.getdel(exitAfterProviderAnswerKey(config.bus.prefix))) process.kill(process.pid, 'SIGKILL');
+      if (await redis.getdel(exitAfterProviderAnswerKey(config.bus.prefix)))
+        process.kill(process.pid, 'SIGKILL');
     },
   };
 }

@@ -23,7 +23,13 @@ export class TokenExchangeBusController {
     const parsed = LEAST_PRIVILEGE_BUS_SCHEMAS['tokens.exchange'].safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      return { ok: false, error: new ExchangeError('invalid_request', `${issue.path.join('.') || 'request'}: ${issue.message}`).toResponse() };
+      return {
+        ok: false,
+        error: new ExchangeError(
+          'invalid_request',
+          `${issue.path.join('.') || 'request'}: ${issue.message}`,
+        ).toResponse(),
+      };
     }
     try {
       return { ok: true, token: await this.exchanges.exchange(parsed.data) };

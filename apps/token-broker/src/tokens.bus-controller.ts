@@ -3,7 +3,13 @@ import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { BusContext, BusException } from '@broker/bus';
 import { BusReply, BusRequest, MessagePatterns } from '@broker/contracts';
 import { BusAuthGuard, RequireScopes } from '@broker/identity';
-import { AuthorizedProvidersService, ConsentBrowserMismatchError, ConsentService, ConsumerTokens, TokensError } from '@broker/tokens';
+import {
+  AuthorizedProvidersService,
+  ConsentBrowserMismatchError,
+  ConsentService,
+  ConsumerTokens,
+  TokensError,
+} from '@broker/tokens';
 import { consumerOf, ownerOf } from './consumer';
 import { SetupOutcomeReporter } from './setup-outcomes';
 import { TokensErrorFilter } from './tokens-error.filter';
@@ -19,7 +25,9 @@ export class BrowserCallbackBusController {
   ) {}
 
   @MessagePattern(MessagePatterns.authorizations.browserCallback)
-  async callback(@Payload() req: BusRequest<'authorizations.browser-callback'>): Promise<BusReply<'authorizations.browser-callback'>> {
+  async callback(
+    @Payload() req: BusRequest<'authorizations.browser-callback'>,
+  ): Promise<BusReply<'authorizations.browser-callback'>> {
     // The payload pipe checked the types; a provider that reported an error sends no code (or no state).
     if (req.state === undefined || req.code === undefined) {
       // The attempt ends, and only the browser that started it learns the app's state back (and
@@ -28,8 +36,15 @@ export class BrowserCallbackBusController {
       const ended = await this.consent.end(req.state, req.browserBinding);
       if (ended.mismatch) return { ok: false, error: 'browser_mismatch', clientState: null };
       const error = providerError(req.error);
-      const setup = ended.setup ? await this.setups.report(ended.setup.orgId, ended.setup.setupId, { outcome: 'failed', error }) : undefined;
-      return { ok: false, error: error === 'access_denied' ? 'access_denied' : 'invalid_request', clientState: ended.clientState, ...(setup ? { setup } : {}) };
+      const setup = ended.setup
+        ? await this.setups.report(ended.setup.orgId, ended.setup.setupId, { outcome: 'failed', error })
+        : undefined;
+      return {
+        ok: false,
+        error: error === 'access_denied' ? 'access_denied' : 'invalid_request',
+        clientState: ended.clientState,
+        ...(setup ? { setup } : {}),
+      };
     }
     // Which setup (if any) this consent came from, read before the state is spent.
     const pendingSetup = await this.consent.setupOf(req.state);
@@ -42,9 +57,18 @@ export class BrowserCallbackBusController {
         ...(req.browserBinding !== undefined ? { browserBinding: req.browserBinding } : {}),
       });
       const setup = done.setupId
-        ? await this.setups.report(done.authorizedProvider.orgId, done.setupId, { outcome: 'completed', authorizationId: done.authorizedProvider.id })
+        ? await this.setups.report(done.authorizedProvider.orgId, done.setupId, {
+            outcome: 'completed',
+            authorizationId: done.authorizedProvider.id,
+          })
         : undefined;
-      return { ok: true, authorizationId: done.authorizedProvider.id, providerId: done.authorizedProvider.provider.id, clientState: done.clientState, ...(setup ? { setup } : {}) };
+      return {
+        ok: true,
+        authorizationId: done.authorizedProvider.id,
+        providerId: done.authorizedProvider.provider.id,
+        clientState: done.clientState,
+        ...(setup ? { setup } : {}),
+      };
     } catch (err) {
       if (err instanceof ConsentBrowserMismatchError) {
         this.logger.warn('browser callback refused: the browser did not start this consent');
@@ -57,9 +81,17 @@ export class BrowserCallbackBusController {
         const setup = pendingSetup
           ? transient
             ? { id: pendingSetup.setupId, status: 'opened', redirectUrl: null }
-            : await this.setups.report(pendingSetup.orgId, pendingSetup.setupId, { outcome: 'failed', error: 'invalid_request' })
+            : await this.setups.report(pendingSetup.orgId, pendingSetup.setupId, {
+                outcome: 'failed',
+                error: 'invalid_request',
+              })
           : undefined;
-        return { ok: false, error: transient ? 'temporarily_unavailable' : 'invalid_request', clientState: null, ...(setup ? { setup } : {}) };
+        return {
+          ok: false,
+          error: transient ? 'temporarily_unavailable' : 'invalid_request',
+          clientState: null,
+          ...(setup ? { setup } : {}),
+        };
       }
       throw err;
     }
@@ -90,17 +122,26 @@ export class TokensBusController {
 
   @MessagePattern(MessagePatterns.authorizations.authorize)
   @RequireScopes('authorizations:write')
-  authorize(@Payload() req: BusRequest<'authorizations.authorize'>, @Ctx() ctx: BusContext): Promise<BusReply<'authorizations.authorize'>> {
+  authorize(
+    @Payload() req: BusRequest<'authorizations.authorize'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'authorizations.authorize'>> {
     const p = ctx.getPrincipal();
     return this.consent.authorize(p.orgId, p.sub, req.providerId, req.state, req.redirectUri);
   }
 
   @MessagePattern(MessagePatterns.authorizations.callback)
   @RequireScopes('authorizations:write')
-  async callback(@Payload() req: BusRequest<'authorizations.callback'>, @Ctx() ctx: BusContext): Promise<BusReply<'authorizations.callback'>> {
+  async callback(
+    @Payload() req: BusRequest<'authorizations.callback'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'authorizations.callback'>> {
     const p = ctx.getPrincipal();
     // The payload pipe checked the types; an empty code or state cannot complete anything.
-    if (!req.code || !req.state) throw new BusException('UNPROCESSABLE', 'code, state and providerId are required', [{ name: 'body', message: 'code and state must not be empty' }]);
+    if (!req.code || !req.state)
+      throw new BusException('UNPROCESSABLE', 'code, state and providerId are required', [
+        { name: 'body', message: 'code and state must not be empty' },
+      ]);
     const done = await this.consent.complete({ orgId: p.orgId, userId: p.sub }, req);
     return { authorizedProvider: done.authorizedProvider, userInfo: done.userInfo };
   }
@@ -114,7 +155,10 @@ export class TokensBusController {
 
   @MessagePattern(MessagePatterns.authorizations.delete)
   @RequireScopes('authorizations:write')
-  remove(@Payload() req: BusRequest<'authorizations.delete'>, @Ctx() ctx: BusContext): Promise<BusReply<'authorizations.delete'>> {
+  remove(
+    @Payload() req: BusRequest<'authorizations.delete'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'authorizations.delete'>> {
     const p = ctx.getPrincipal();
     return this.authorized.remove(p.orgId, p.sub, req.id);
   }
@@ -122,12 +166,20 @@ export class TokensBusController {
   /** Seed 000's REST token operation: the caller's own authorization, within its client's policy. */
   @MessagePattern(MessagePatterns.authorizations.token)
   @RequireScopes('tokens:read')
-  async token(@Payload() req: BusRequest<'authorizations.token'>, @Ctx() ctx: BusContext): Promise<BusReply<'authorizations.token'>> {
+  async token(
+    @Payload() req: BusRequest<'authorizations.token'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'authorizations.token'>> {
     const p = ctx.getPrincipal();
     const served = await this.consumers
-      .serve(consumerOf(p, 'rest'), { authorizationId: req.id }, { minValiditySeconds: req.minValiditySeconds, ownedBy: p.sub, deadline: deadlineOf(ctx) })
+      .serve(
+        consumerOf(p, 'rest'),
+        { authorizationId: req.id },
+        { minValiditySeconds: req.minValiditySeconds, ownedBy: p.sub, deadline: deadlineOf(ctx) },
+      )
       .catch((err: unknown) => {
-        if (err instanceof TokensError && err.code === 'NOT_FOUND') throw new TokensError('NOT_FOUND', 'Authorized provider not found.');
+        if (err instanceof TokensError && err.code === 'NOT_FOUND')
+          throw new TokensError('NOT_FOUND', 'Authorized provider not found.');
         throw err;
       });
     return this.authorized.accessTokenResponse(p.orgId, served);
@@ -135,7 +187,10 @@ export class TokensBusController {
 
   @MessagePattern(MessagePatterns.authorizations.userinfo)
   @RequireScopes('authorizations:read')
-  userinfo(@Payload() req: BusRequest<'authorizations.userinfo'>, @Ctx() ctx: BusContext): Promise<BusReply<'authorizations.userinfo'>> {
+  userinfo(
+    @Payload() req: BusRequest<'authorizations.userinfo'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'authorizations.userinfo'>> {
     const p = ctx.getPrincipal();
     return this.authorized.userinfo(p.orgId, p.sub, req.id);
   }
@@ -146,19 +201,31 @@ export class TokensBusController {
    */
   @MessagePattern(MessagePatterns.tokens.acquire)
   @RequireScopes('tokens:read')
-  async acquire(@Payload() req: BusRequest<'tokens.acquire'>, @Ctx() ctx: BusContext): Promise<BusReply<'tokens.acquire'>> {
+  async acquire(
+    @Payload() req: BusRequest<'tokens.acquire'>,
+    @Ctx() ctx: BusContext,
+  ): Promise<BusReply<'tokens.acquire'>> {
     const p = ctx.getPrincipal();
-    if (!req.authorizationId && (!req.userId || !req.providerId)) throw new BusException('UNPROCESSABLE', 'give authorizationId, or userId and providerId');
+    if (!req.authorizationId && (!req.userId || !req.providerId))
+      throw new BusException('UNPROCESSABLE', 'give authorizationId, or userId and providerId');
     const target = req.authorizationId
       ? { authorizationId: req.authorizationId }
-      : { userId: req.userId, providerId: req.providerId, ...(typeof req.account === 'string' ? { account: req.account } : {}) };
+      : {
+          userId: req.userId,
+          providerId: req.providerId,
+          ...(typeof req.account === 'string' ? { account: req.account } : {}),
+        };
     // A user may only use their own authorizations (checked by the token path, from its memory when hot).
-    const served = await this.consumers.serve(consumerOf(p, req.channel === 'rest' ? 'rest' : 'bus'), target, {
-      minValiditySeconds: req.minValiditySeconds,
-      ownedBy: ownerOf(p),
-      restriction: req.restriction,
-      deadline: deadlineOf(ctx),
-    });
+    const served = await this.consumers.serve(
+      consumerOf(p, req.channel === 'rest' ? 'rest' : 'bus'),
+      target,
+      {
+        minValiditySeconds: req.minValiditySeconds,
+        ownedBy: ownerOf(p),
+        restriction: req.restriction,
+        deadline: deadlineOf(ctx),
+      },
+    );
     return {
       accessToken: served.accessToken,
       tokenType: served.tokenType,

@@ -35,7 +35,10 @@ export class DatabaseWatch implements OnApplicationBootstrap, OnApplicationShutd
       const instance = this.moduleRef.get(processor, { strict: false });
       if (instance instanceof QueueProcessor) instance.holdWhile(() => this.paused);
     }
-    this.timer = setInterval(() => void (this.checking ??= this.check().finally(() => (this.checking = undefined))), CHECK_EVERY_MS);
+    this.timer = setInterval(
+      () => void (this.checking ??= this.check().finally(() => (this.checking = undefined))),
+      CHECK_EVERY_MS,
+    );
     this.timer.unref();
   }
 
@@ -45,7 +48,9 @@ export class DatabaseWatch implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private workers(): WorkerHost['worker'][] {
-    return consumedProcessors(this.config.worker.queues).map((p) => this.moduleRef.get(p, { strict: false }).worker);
+    return consumedProcessors(this.config.worker.queues).map(
+      (p) => this.moduleRef.get(p, { strict: false }).worker,
+    );
   }
 
   private async check(): Promise<void> {

@@ -16,13 +16,19 @@ import { DeviceFlowService, devicePollJobId } from '@broker/tokens';
 export class DevicePollProcessor extends QueueProcessor<'device-poll'> {
   private readonly logger = new Logger('DevicePoll');
   protected readonly queue = 'device-poll' as const;
-  protected readonly handlers: JobHandlers<'device-poll'> = { POLL_DEVICE_AUTHORIZATION: (payload, job, token) => this.poll(payload, job, token) };
+  protected readonly handlers: JobHandlers<'device-poll'> = {
+    POLL_DEVICE_AUTHORIZATION: (payload, job, token) => this.poll(payload, job, token),
+  };
 
   constructor(private readonly deviceFlow: DeviceFlowService) {
     super();
   }
 
-  private async poll({ orgId, deviceAuthorizationId }: JobPayload<'device-poll', 'POLL_DEVICE_AUTHORIZATION'>, job: Job, token?: string): Promise<void> {
+  private async poll(
+    { orgId, deviceAuthorizationId }: JobPayload<'device-poll', 'POLL_DEVICE_AUTHORIZATION'>,
+    job: Job,
+    token?: string,
+  ): Promise<void> {
     // The poller of a record has that record's job id (a second job for it is refused by BullMQ);
     // any other job is not one the flow started. The record itself says when a poll is due.
     if (job.id !== devicePollJobId(deviceAuthorizationId)) {

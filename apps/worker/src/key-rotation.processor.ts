@@ -30,7 +30,9 @@ interface Totals {
 export class KeyRotationProcessor extends QueueProcessor<'key-rotation'> {
   private readonly logger = new Logger('KeyRotation');
   protected readonly queue = 'key-rotation' as const;
-  protected readonly handlers: JobHandlers<'key-rotation'> = { ROTATE_KEYS: (payload) => this.rotate(payload) };
+  protected readonly handlers: JobHandlers<'key-rotation'> = {
+    ROTATE_KEYS: (payload) => this.rotate(payload),
+  };
 
   constructor(
     private readonly jobs: JobsService,
@@ -87,16 +89,24 @@ export class KeyRotationProcessor extends QueueProcessor<'key-rotation'> {
     if (remaining > total.failed) {
       // The next attempt (BullMQ retry) starts over from the first table: only rows still due are touched.
       await this.jobs.progress(jobId, details(remaining, ''));
-      throw new Error(`${remaining - total.failed} value(s) changed during the pass are still under an old key; another pass follows`);
+      throw new Error(
+        `${remaining - total.failed} value(s) changed during the pass are still under an old key; another pass follows`,
+      );
     }
     if (total.failed > 0) {
       // Fail closed: an undecryptable value is never re-encrypted or dropped; an operator must look.
-      await this.jobs.fail(jobId, `${total.failed} value(s) do not decrypt (tampered or under a key missing from ENCRYPTION_KEYS)`, details(remaining, ''));
+      await this.jobs.fail(
+        jobId,
+        `${total.failed} value(s) do not decrypt (tampered or under a key missing from ENCRYPTION_KEYS)`,
+        details(remaining, ''),
+      );
       this.logger.error(`key rotation: ${total.failed} value(s) do not decrypt; they keep their old key`);
       return;
     }
     await this.jobs.complete(jobId, details(0, ''));
-    this.logger.log(`key rotation done: ${total.rewrapped} value(s) re-wrapped, ${total.conflicts} concurrent update(s) re-read`);
+    this.logger.log(
+      `key rotation done: ${total.rewrapped} value(s) re-wrapped, ${total.conflicts} concurrent update(s) re-read`,
+    );
   }
 
   private async remaining(): Promise<number> {
@@ -105,7 +115,12 @@ export class KeyRotationProcessor extends QueueProcessor<'key-rotation'> {
 }
 
 /** Where a previous run of this job stopped (its checkpoint detail), with its totals so far. */
-function resumeFrom(record: JobEntity | null): { table: Table; afterId?: string; totals: Totals; due?: number } {
+function resumeFrom(record: JobEntity | null): {
+  table: Table;
+  afterId?: string;
+  totals: Totals;
+  due?: number;
+} {
   const get = (name: string) => record?.details.find((d) => d.name === name)?.value;
   const count = (name: string) => Number(get(name) ?? 0) || 0;
   const totals = { rewrapped: count('rewrapped'), conflicts: count('conflicts'), failed: 0 };

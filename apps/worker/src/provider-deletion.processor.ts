@@ -54,17 +54,27 @@ export class ProviderDeletionProcessor extends QueueProcessor<'provider-deletion
     super();
   }
 
-  private async deleteProvider({ orgId, providerId, jobId }: JobPayload<'provider-deletion', 'DELETE_PROVIDER'>, job: Job): Promise<void> {
+  private async deleteProvider(
+    { orgId, providerId, jobId }: JobPayload<'provider-deletion', 'DELETE_PROVIDER'>,
+    job: Job,
+  ): Promise<void> {
     // Job data comes from Redis: act only on a deletion a DELETE recorded (the job record names the
     // org and provider) of a provider that is being deleted. A forged job finds nothing to do.
     const record = await this.jobs.find(jobId);
-    if (!isOpen(record) || record.type !== 'DELETE_PROVIDER' || record.orgId !== orgId || detail(record, 'provider_id') !== providerId) {
+    if (
+      !isOpen(record) ||
+      record.type !== 'DELETE_PROVIDER' ||
+      record.orgId !== orgId ||
+      detail(record, 'provider_id') !== providerId
+    ) {
       this.logger.warn(`ignored a DELETE_PROVIDER job (${job.id}) that no recorded deletion request matches`);
       return;
     }
     const current = await this.providers.find(orgId, providerId);
     if (current && current.status !== 'deleting') {
-      this.logger.warn(`ignored a DELETE_PROVIDER job (${job.id}): provider ${providerId} is ${current.status}, not being deleted`);
+      this.logger.warn(
+        `ignored a DELETE_PROVIDER job (${job.id}): provider ${providerId} is ${current.status}, not being deleted`,
+      );
       return;
     }
     if (!(await this.jobs.start(jobId))) return; // finished already (a duplicate delivery)
@@ -82,7 +92,10 @@ export class ProviderDeletionProcessor extends QueueProcessor<'provider-deletion
     try {
       // Removals committed before a crash but not yet announced are announced first.
       const pending = await this.removal.announcePending(orgId, jobId, cp.announcedThrough);
-      if (pending.announced) this.logger.log(`deletion of provider ${providerId}: ${pending.announced} removal(s) announced after a restart`);
+      if (pending.announced)
+        this.logger.log(
+          `deletion of provider ${providerId}: ${pending.announced} removal(s) announced after a restart`,
+        );
       cp.announcedThrough = pending.lastAuditId;
       await this.jobs.progress(jobId, details(remainingAtStart));
       const provider = await this.providers.find(orgId, providerId);
@@ -102,11 +115,17 @@ export class ProviderDeletionProcessor extends QueueProcessor<'provider-deletion
         await this.providers.removeDeleted(orgId, providerId);
       }
       await this.jobs.complete(jobId, details(0));
-      this.logger.log(`provider ${providerId} deleted with ${cp.total} authorization(s), ${cp.revoked} revoked upstream`);
+      this.logger.log(
+        `provider ${providerId} deleted with ${cp.total} authorization(s), ${cp.revoked} revoked upstream`,
+      );
     } catch (err) {
       const attempts = job.opts.attempts ?? 1;
       if (job.attemptsMade + 1 >= attempts) {
-        await this.jobs.fail(jobId, (err as Error).message ?? 'deletion failed', details(await this.removal.remaining(orgId, providerId).catch(() => 0)));
+        await this.jobs.fail(
+          jobId,
+          (err as Error).message ?? 'deletion failed',
+          details(await this.removal.remaining(orgId, providerId).catch(() => 0)),
+        );
         await this.providers.markDeletionFailed(orgId, providerId);
         this.logger.error(`deletion of provider ${providerId} failed for good: ${(err as Error).message}`);
       }

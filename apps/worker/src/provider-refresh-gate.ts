@@ -20,8 +20,16 @@ export class ProviderRefreshGate implements ProviderGate, OnApplicationShutdown 
   private readonly concurrency: number;
 
   constructor(@Inject(SERVICE_CONFIG) config: ServiceConfig) {
-    this.redis = createRedisConnection(config.redisUrl, 'worker:refresh-limits', { maxRetriesPerRequest: 1, enableOfflineQueue: false });
-    this.rate = new RateLimiterRedis({ storeClient: this.redis, keyPrefix: `${config.bus.prefix}:rl:refresh`, points: config.refresh.ratePerProviderPerSecond, duration: 1 });
+    this.redis = createRedisConnection(config.redisUrl, 'worker:refresh-limits', {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+    });
+    this.rate = new RateLimiterRedis({
+      storeClient: this.redis,
+      keyPrefix: `${config.bus.prefix}:rl:refresh`,
+      points: config.refresh.ratePerProviderPerSecond,
+      duration: 1,
+    });
     this.concurrency = config.refresh.concurrencyPerProvider;
   }
 
@@ -65,7 +73,8 @@ export class ProviderRefreshGate implements ProviderGate, OnApplicationShutdown 
     const slot = this.slots.get(providerId);
     if (!slot) return;
     const next = slot.waiting.shift();
-    if (next) next(); // the slot passes to the next waiter as it is
+    if (next)
+      next(); // the slot passes to the next waiter as it is
     else if (--slot.active === 0) this.slots.delete(providerId);
   }
 }

@@ -68,7 +68,9 @@ export function queueConsumers(queues: readonly QueueName[]): Provider[] {
 
 /** The processor classes of the queues this process consumes. */
 export function consumedProcessors(queues: readonly QueueName[]): Type<WorkerHost>[] {
-  return [...new Set(queues.map((q) => PROCESSOR_OF_QUEUE[q]).filter((p): p is Type<WorkerHost> => p !== null))];
+  return [
+    ...new Set(queues.map((q) => PROCESSOR_OF_QUEUE[q]).filter((p): p is Type<WorkerHost> => p !== null)),
+  ];
 }
 
 /**

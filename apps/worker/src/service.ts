@@ -1,8 +1,24 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { JobQueuesModule } from '@broker/bus';
-import { ProvidersService, REGISTRY_SCHEMA, RegistryDomainModule, SecureConfigsService } from '@broker/registry';
-import { ServiceConfig, ServiceDefinition, ServiceEventPublisher, ServiceRuntimeModule } from '@broker/service-runtime';
-import { EVENT_SINK, PROVIDER_ACCESS, PROVIDER_GATE, TOKENS_SCHEMA, TokensDomainModule } from '@broker/tokens';
+import {
+  ProvidersService,
+  REGISTRY_SCHEMA,
+  RegistryDomainModule,
+  SecureConfigsService,
+} from '@broker/registry';
+import {
+  ServiceConfig,
+  ServiceDefinition,
+  ServiceEventPublisher,
+  ServiceRuntimeModule,
+} from '@broker/service-runtime';
+import {
+  EVENT_SINK,
+  PROVIDER_ACCESS,
+  PROVIDER_GATE,
+  TOKENS_SCHEMA,
+  TokensDomainModule,
+} from '@broker/tokens';
 import { ProviderRefreshGate } from './provider-refresh-gate';
 import { registryProviderAccess } from './token-refresh.processor';
 import { queueConsumers } from './queue-selection';
@@ -15,7 +31,10 @@ class WorkerModule {
     return {
       module: WorkerModule,
       imports: [
-        ServiceRuntimeModule.forRoot(config, { database: [REGISTRY_SCHEMA, TOKENS_SCHEMA], queueMetrics: true }),
+        ServiceRuntimeModule.forRoot(config, {
+          database: [REGISTRY_SCHEMA, TOKENS_SCHEMA],
+          queueMetrics: true,
+        }),
         JobQueuesModule.forRoot({ redisUrl: config.redisUrl, prefix: `${config.bus.prefix}:jobs` }),
         RegistryDomainModule,
         TokensDomainModule.forRoot({
@@ -25,9 +44,14 @@ class WorkerModule {
             {
               provide: PROVIDER_ACCESS,
               inject: [ProvidersService, SecureConfigsService],
-              useFactory: (providers: ProvidersService, secrets: SecureConfigsService) => registryProviderAccess(providers, secrets),
+              useFactory: (providers: ProvidersService, secrets: SecureConfigsService) =>
+                registryProviderAccess(providers, secrets),
             },
-            { provide: EVENT_SINK, inject: [ServiceEventPublisher], useFactory: (p: ServiceEventPublisher) => p.publish },
+            {
+              provide: EVENT_SINK,
+              inject: [ServiceEventPublisher],
+              useFactory: (p: ServiceEventPublisher) => p.publish,
+            },
             ProviderRefreshGate,
             { provide: PROVIDER_GATE, useExisting: ProviderRefreshGate },
           ],

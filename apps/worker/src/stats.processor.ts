@@ -44,10 +44,21 @@ export class StatsProcessor extends QueueProcessor<'stats'> {
       const mine = rows.filter((r) => r.providerId === provider.id);
       // While the provider is not active every authorization of it reads invalidProviderState (derived, as on the API).
       const countOf = (status: AuthorizationStatus) =>
-        provider.status === 'active' ? (mine.find((r) => r.status === status)?.count ?? 0) : status === 'invalidProviderState' ? mine.reduce((n, r) => n + r.count, 0) : 0;
-      for (const status of AUTHORIZATION_STATUSES) details.push({ name: `provider.${provider.id}.${status}`, value: String(countOf(status)) });
-      details.push({ name: `provider.${provider.id}.refresh.succeeded`, value: String(mine.reduce((n, r) => n + r.refreshSucceeded, 0)) });
-      details.push({ name: `provider.${provider.id}.refresh.failed`, value: String(mine.reduce((n, r) => n + r.refreshFailed, 0)) });
+        provider.status === 'active'
+          ? (mine.find((r) => r.status === status)?.count ?? 0)
+          : status === 'invalidProviderState'
+            ? mine.reduce((n, r) => n + r.count, 0)
+            : 0;
+      for (const status of AUTHORIZATION_STATUSES)
+        details.push({ name: `provider.${provider.id}.${status}`, value: String(countOf(status)) });
+      details.push({
+        name: `provider.${provider.id}.refresh.succeeded`,
+        value: String(mine.reduce((n, r) => n + r.refreshSucceeded, 0)),
+      });
+      details.push({
+        name: `provider.${provider.id}.refresh.failed`,
+        value: String(mine.reduce((n, r) => n + r.refreshFailed, 0)),
+      });
     }
     await this.jobs.complete(jobId, details);
   }

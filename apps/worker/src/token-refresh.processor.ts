@@ -28,7 +28,10 @@ const SCHEDULER_CHECK_MS = 30_000;
  */
 @Injectable()
 @Processor('token-refresh', processorOptions('token-refresh'))
-export class TokenRefreshProcessor extends QueueProcessor<'token-refresh'> implements BeforeApplicationShutdown, OnApplicationShutdown {
+export class TokenRefreshProcessor
+  extends QueueProcessor<'token-refresh'>
+  implements BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly logger = new Logger('TokenRefresh');
   protected readonly queue = 'token-refresh' as const;
   protected readonly handlers: JobHandlers<'token-refresh'> = {
@@ -50,7 +53,13 @@ export class TokenRefreshProcessor extends QueueProcessor<'token-refresh'> imple
   override async onApplicationBootstrap(): Promise<void> {
     await super.onApplicationBootstrap();
     await this.ensureScheduler();
-    this.checker = setInterval(() => void this.ensureScheduler(true).catch((err: Error) => this.logger.warn(`sweep scheduler check failed: ${err.message}`)), SCHEDULER_CHECK_MS);
+    this.checker = setInterval(
+      () =>
+        void this.ensureScheduler(true).catch((err: Error) =>
+          this.logger.warn(`sweep scheduler check failed: ${err.message}`),
+        ),
+      SCHEDULER_CHECK_MS,
+    );
     this.checker.unref();
   }
 
@@ -67,8 +76,13 @@ export class TokenRefreshProcessor extends QueueProcessor<'token-refresh'> imple
   /** Creates the sweep's job scheduler (idempotent); with `onlyIfMissing`, only when it is gone. */
   async ensureScheduler(onlyIfMissing = false): Promise<void> {
     if (onlyIfMissing && (await this.refreshQueue.getJobScheduler(REFRESH_SWEEP_SCHEDULER))) return;
-    await this.refreshQueue.upsertJobScheduler(REFRESH_SWEEP_SCHEDULER, { every: this.config.refresh.sweepEverySeconds * 1000 }, { name: 'SWEEP_DUE_REFRESHES', data: {} });
-    if (onlyIfMissing) this.logger.warn('the refresh sweep scheduler was missing (Redis flushed?): created again');
+    await this.refreshQueue.upsertJobScheduler(
+      REFRESH_SWEEP_SCHEDULER,
+      { every: this.config.refresh.sweepEverySeconds * 1000 },
+      { name: 'SWEEP_DUE_REFRESHES', data: {} },
+    );
+    if (onlyIfMissing)
+      this.logger.warn('the refresh sweep scheduler was missing (Redis flushed?): created again');
   }
 
   private async sweep(): Promise<SweepReport> {
@@ -88,7 +102,9 @@ export class TokenRefreshProcessor extends QueueProcessor<'token-refresh'> imple
     const refreshed = report.refreshedInUse + report.refreshedKeepAlive;
     if (refreshed || report.failed || report.dropped) {
       const lags = [...report.lagsMs].sort((a, b) => a - b);
-      const lag = lags.length ? `; lag p50 ${lags[Math.floor(lags.length / 2)]} ms, max ${lags[lags.length - 1]} ms` : '';
+      const lag = lags.length
+        ? `; lag p50 ${lags[Math.floor(lags.length / 2)]} ms, max ${lags[lags.length - 1]} ms`
+        : '';
       this.logger.log(
         `sweep: ${report.claimed} claimed, ${report.refreshedInUse} refreshed ahead, ${report.refreshedKeepAlive} kept alive, ${report.deferred} deferred to keep-alive, ` +
           `${report.dropped} off the schedule, ${report.failed} failed (retried later)${lag}`,
@@ -97,13 +113,19 @@ export class TokenRefreshProcessor extends QueueProcessor<'token-refresh'> imple
     return { ...report, lagsMs: [] };
   }
 
-  private async refresh({ orgId, authorizationId }: JobPayload<'token-refresh', 'REFRESH_AUTHORIZATION'>): Promise<void> {
+  private async refresh({
+    orgId,
+    authorizationId,
+  }: JobPayload<'token-refresh', 'REFRESH_AUTHORIZATION'>): Promise<void> {
     try {
       const served = await this.tokens.refreshAhead(orgId, authorizationId, AHEAD_MIN_VALIDITY_SECONDS);
       if (!served) this.logger.log(`authorization ${authorizationId}: no refresh due yet; job ignored`);
     } catch (err) {
       // Dead, gone, or blocked by its provider's status (the next acquire after a re-activation refreshes and schedules again).
-      if (err instanceof TokensError && (err.code === 'GONE' || err.code === 'NOT_FOUND' || err.code === 'FORBIDDEN')) {
+      if (
+        err instanceof TokensError &&
+        (err.code === 'GONE' || err.code === 'NOT_FOUND' || err.code === 'FORBIDDEN')
+      ) {
         this.logger.log(`authorization ${authorizationId} is not refreshable now (${err.code})`);
         return;
       }
@@ -127,9 +149,18 @@ export function registryProviderAccess(providers: ProvidersService, secrets: Sec
     if (!provider?.secureConfigId) return null;
     const clientSecret = await secrets.reveal(orgId, provider.secureConfigId);
     if (clientSecret === null) return null;
-    return { provider: toOAuthProvider(provider), resolved: provider.resolved as ResolvedProvider, clientSecret, ...(provider.githubApp ? { githubApp: provider.githubApp } : {}) };
+    return {
+      provider: toOAuthProvider(provider),
+      resolved: provider.resolved as ResolvedProvider,
+      clientSecret,
+      ...(provider.githubApp ? { githubApp: provider.githubApp } : {}),
+    };
   };
-  return (orgId: string, providerId: string, options?: { fresh?: boolean }): Promise<ProviderCredentials | null> => {
+  return (
+    orgId: string,
+    providerId: string,
+    options?: { fresh?: boolean },
+  ): Promise<ProviderCredentials | null> => {
     const key = `${orgId}/${providerId}`;
     const hit = cache.get(key);
     if (!options?.fresh && hit && Date.now() - hit.at < PROVIDER_CACHE_MS) return hit.value;

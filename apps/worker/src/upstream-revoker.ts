@@ -9,7 +9,10 @@ import type { RemovalCandidate } from '@broker/tokens';
 const REVOKE_TIMEOUT_MS = 5_000;
 
 /** Revokes tokens of one provider; resolves true when the provider confirmed. Never rejects. */
-export type ProviderRevoker = (token: NonNullable<RemovalCandidate['token']>, authorizationId: string) => Promise<boolean>;
+export type ProviderRevoker = (
+  token: NonNullable<RemovalCandidate['token']>,
+  authorizationId: string,
+) => Promise<boolean>;
 
 /**
  * Best-effort revocation of authorizations' tokens at their provider (refresh token first: it
@@ -38,12 +41,21 @@ export class UpstreamRevoker implements OnApplicationShutdown {
     const clientSecret = await this.secrets.reveal(provider.orgId, provider.secureConfigId).catch(() => null);
     if (clientSecret === null) return null;
     return async (token, authorizationId) => {
-      const client = { provider: provider.resolved, clientId: provider.clientId, clientSecret, fetch: this.fetch, timeoutMs: REVOKE_TIMEOUT_MS };
+      const client = {
+        provider: provider.resolved,
+        clientId: provider.clientId,
+        clientSecret,
+        fetch: this.fetch,
+        timeoutMs: REVOKE_TIMEOUT_MS,
+      };
       // Adapters never throw from revoke; the catch keeps this revoker's own promise (never rejects) whatever a new one does.
       const outcome: RevocationOutcome = await adapterFor(provider.resolved)
         .revoke(client, { value: token.value, hint: token.hint })
         .catch(() => ({ revoked: false, error: 'revocation failed' }));
-      if (!outcome.revoked && !outcome.unsupported) this.logger.warn(`revocation of authorization ${authorizationId} failed: ${outcome.error ?? 'unknown'}`);
+      if (!outcome.revoked && !outcome.unsupported)
+        this.logger.warn(
+          `revocation of authorization ${authorizationId} failed: ${outcome.error ?? 'unknown'}`,
+        );
       return outcome.revoked;
     };
   }

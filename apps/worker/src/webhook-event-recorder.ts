@@ -30,7 +30,8 @@ export class WebhookEventRecorder implements OnApplicationBootstrap, OnApplicati
     private readonly producer: JobProducer,
     @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
   ) {
-    if (!config.bus.eventsPublicKeys) throw new Error(`${config.service} records broker events for webhooks but has no EVENTS_PUBLIC_KEYS`);
+    if (!config.bus.eventsPublicKeys)
+      throw new Error(`${config.service} records broker events for webhooks but has no EVENTS_PUBLIC_KEYS`);
     this.keys = config.bus.eventsPublicKeys;
     this.redis = createRedisConnection(config.redisUrl, `${config.service}:webhook-events`, {});
   }
@@ -87,7 +88,10 @@ export class WebhookEventRecorder implements OnApplicationBootstrap, OnApplicati
   private genuine(message: string): BrokerEvent | null {
     const checked = verifyEvent(this.keys, message);
     if (!checked.ok) {
-      if (this.rejected++ % 1000 === 0) this.logger.warn(`ignored a message on the events channel that is not a genuine broker event (${checked.reason}); ${this.rejected} so far`);
+      if (this.rejected++ % 1000 === 0)
+        this.logger.warn(
+          `ignored a message on the events channel that is not a genuine broker event (${checked.reason}); ${this.rejected} so far`,
+        );
       return null;
     }
     return checked.event.type === 'provider.changed' ? null : checked.event;

@@ -4,6 +4,18 @@ export type { BrokerClientStats } from './lib/broker-client';
 export { BROKER_CLIENT_ERROR_CODES, BrokerClientError } from './lib/errors';
 export type { BrokerClientErrorCode } from './lib/errors';
 export { DEFAULT_MIN_VALIDITY_SECONDS, DEFAULT_TIMEOUT_MS } from './lib/options';
-export type { AccessTokenProvider, AcquireRequest, BrokerClientLogger, BrokerClientOptions, ClientCredentials } from './lib/options';
+export type {
+  AccessTokenProvider,
+  AcquireRequest,
+  BrokerClientLogger,
+  BrokerClientOptions,
+  ClientCredentials,
+} from './lib/options';
 export { NO_EXPIRY_CACHE_MS, aliasKey } from './lib/token-cache';
-export type { AcquireTokenRequest, AcquiredToken, BrokerEvent, BusEvent, ProviderChangedEvent } from '@broker/contracts';
+export type {
+  AcquireTokenRequest,
+  AcquiredToken,
+  BrokerEvent,
+  BusEvent,
+  ProviderChangedEvent,
+} from '@broker/contracts';

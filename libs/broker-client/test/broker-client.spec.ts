@@ -12,7 +12,6 @@ function codeOf(err: unknown): string | undefined {
 }
 
 describe('BrokerClient against a fake broker', () => {
-
   let broker: FakeBroker;
   let clients: BrokerClient[] = [];
 
@@ -41,7 +40,11 @@ describe('BrokerClient against a fake broker', () => {
       brokerPublicKey: broker.brokerPublicKey,
       eventsPublicKeys: broker.eventsPublicKeys,
       prefix: broker.prefix,
-      credentials: { tokenUrl: broker.tokenUrl, clientId: broker.clientId, clientSecret: broker.clientSecret },
+      credentials: {
+        tokenUrl: broker.tokenUrl,
+        clientId: broker.clientId,
+        clientSecret: broker.clientSecret,
+      },
       name: 'broker-client-test',
       logger: { warn: () => undefined },
       ...extra,
@@ -59,7 +62,11 @@ describe('BrokerClient against a fake broker', () => {
         brokerPublicKey: broker.brokerPublicKey,
         eventsPublicKeys: broker.eventsPublicKeys,
         prefix: broker.prefix,
-        credentials: { tokenUrl: broker.tokenUrl, clientId: broker.clientId, clientSecret: broker.clientSecret },
+        credentials: {
+          tokenUrl: broker.tokenUrl,
+          clientId: broker.clientId,
+          clientSecret: broker.clientSecret,
+        },
         connectTimeoutMs: 500,
       }).catch((e: unknown) => e);
       expect(codeOf(err)).toBe('UNAVAILABLE');
@@ -68,7 +75,10 @@ describe('BrokerClient against a fake broker', () => {
 
     it('rejects within its timeout when the token-broker does not answer to the key it was given', async () => {
       const started = Date.now();
-      const err = await connect({ brokerPublicKey: generateServiceKey('b1').publicKey, connectTimeoutMs: 700 }).catch((e: unknown) => e);
+      const err = await connect({
+        brokerPublicKey: generateServiceKey('b1').publicKey,
+        connectTimeoutMs: 700,
+      }).catch((e: unknown) => e);
       expect(codeOf(err)).toBe('UNAVAILABLE');
       expect((err as Error).message).toMatch(/token-broker/);
       expect(Date.now() - started).toBeLessThan(2_500);
@@ -81,10 +91,19 @@ describe('BrokerClient against a fake broker', () => {
       const first = await client.acquire({ authorizationId: AUTH });
       const second = await client.acquire({ authorizationId: AUTH });
       expect(second).toEqual(first);
-      expect(first).toMatchObject({ authorizationId: AUTH, userId: USER, providerId: PROVIDER, tokenType: 'Bearer', scopes: ['repo'] });
+      expect(first).toMatchObject({
+        authorizationId: AUTH,
+        userId: USER,
+        providerId: PROVIDER,
+        tokenType: 'Bearer',
+        scopes: ['repo'],
+      });
       expect(broker.state.busCalls).toHaveLength(1);
       // The broker saw exactly the token its token endpoint issued, and the request's minimum validity.
-      expect(broker.state.busCalls[0]).toEqual({ request: { authorizationId: AUTH, minValiditySeconds: 60 }, auth: broker.state.issuedOwnTokens[0] });
+      expect(broker.state.busCalls[0]).toEqual({
+        request: { authorizationId: AUTH, minValiditySeconds: 60 },
+        auth: broker.state.issuedOwnTokens[0],
+      });
       expect(client.stats()).toMatchObject({ acquires: 2, cacheHits: 1, busRequests: 1, cachedTokens: 1 });
     });
 
@@ -128,7 +147,9 @@ describe('BrokerClient against a fake broker', () => {
 
     it('sends 50 concurrent acquires of one authorization as one bus request', async () => {
       const client = await connect();
-      const tokens = await Promise.all(Array.from({ length: 50 }, () => client.acquire({ authorizationId: AUTH })));
+      const tokens = await Promise.all(
+        Array.from({ length: 50 }, () => client.acquire({ authorizationId: AUTH })),
+      );
       expect(new Set(tokens.map((t) => t.accessToken)).size).toBe(1);
       expect(broker.state.busCalls).toHaveLength(1);
       expect(broker.state.tokenEndpointCalls).toBe(1);
@@ -155,7 +176,11 @@ describe('BrokerClient against a fake broker', () => {
       const client = await connect();
       const byAlias = await client.acquire({ userId: USER, providerId: PROVIDER });
       expect(byAlias.authorizationId).toBe(AUTH);
-      expect(broker.state.busCalls[0]?.request).toEqual({ userId: USER, providerId: PROVIDER, minValiditySeconds: 60 });
+      expect(broker.state.busCalls[0]?.request).toEqual({
+        userId: USER,
+        providerId: PROVIDER,
+        minValiditySeconds: 60,
+      });
       await client.acquire({ userId: USER, providerId: PROVIDER });
       // The alias and the id share one entry.
       const byId = await client.acquire({ authorizationId: AUTH });
@@ -182,7 +207,15 @@ describe('BrokerClient against a fake broker', () => {
       await client.acquire({ userId: USER, providerId: PROVIDER });
       expect(broker.state.busCalls).toHaveLength(2);
 
-      await broker.publish({ type: 'authorization.refreshed', orgId: 'org-1', authorizationId: AUTH, providerId: PROVIDER, userId: USER, status: 'active', at: new Date().toISOString() } as never);
+      await broker.publish({
+        type: 'authorization.refreshed',
+        orgId: 'org-1',
+        authorizationId: AUTH,
+        providerId: PROVIDER,
+        userId: USER,
+        status: 'active',
+        at: new Date().toISOString(),
+      } as never);
       await waitFor(() => client.stats().eventsReceived === 1, 3_000, 'the event');
       expect(client.stats().cachedTokens).toBe(0);
       await client.acquire({ userId: USER, providerId: PROVIDER });
@@ -205,7 +238,12 @@ describe('BrokerClient against a fake broker', () => {
       broker.state.hold();
       const pending = client.acquire({ authorizationId: AUTH, timeoutMs: 5_000 });
       await waitFor(() => broker.state.busCalls.length === 1, 3_000, 'the bus call');
-      await broker.publish({ type: 'authorization.revoked', authorizationId: AUTH, userId: USER, providerId: PROVIDER });
+      await broker.publish({
+        type: 'authorization.revoked',
+        authorizationId: AUTH,
+        userId: USER,
+        providerId: PROVIDER,
+      });
       await waitFor(() => client.stats().eventsReceived === 1, 3_000, 'the event');
       broker.state.release();
       await pending;
@@ -218,7 +256,12 @@ describe('BrokerClient against a fake broker', () => {
       await client.acquire({ authorizationId: AUTH });
       await client.acquire({ authorizationId: AUTH });
       expect(broker.state.busCalls).toHaveLength(1);
-      const notice = { type: 'provider.changed', orgId: 'org-1', providerId: PROVIDER, at: new Date().toISOString() } as const;
+      const notice = {
+        type: 'provider.changed',
+        orgId: 'org-1',
+        providerId: PROVIDER,
+        at: new Date().toISOString(),
+      } as const;
       await broker.publish(JSON.stringify(notice));
       await broker.publish(broker.sign({ ...notice, providerId: 'another-provider' }));
       await waitFor(() => client.stats().eventsReceived === 1, 3_000, 'the other provider’s notice');
@@ -247,7 +290,10 @@ describe('BrokerClient against a fake broker', () => {
         JSON.stringify(forged),
         JSON.stringify({ v: 1, k: 'e1', e: JSON.stringify(forged), s: 'A'.repeat(86) }),
         // A genuine signature over another event, moved onto this one.
-        JSON.stringify({ ...(JSON.parse(broker.sign(broker.event({ authorizationId: 'other' }))) as object), e: genuine.e }),
+        JSON.stringify({
+          ...(JSON.parse(broker.sign(broker.event({ authorizationId: 'other' }))) as object),
+          e: genuine.e,
+        }),
       ];
       for (const raw of raws) await broker.publish(raw);
       // A genuine event for another authorization marks the point where all the above were read.
@@ -267,7 +313,11 @@ describe('BrokerClient against a fake broker', () => {
       const id = line ? /\bid=(\d+)/.exec(line)?.[1] : undefined;
       expect(id).toBeDefined();
       await admin.client('KILL', 'ID', id as string);
-      await waitFor(() => client.stats().cacheClears >= 2 && client.stats().subscribed, 5_000, 'the resubscription');
+      await waitFor(
+        () => client.stats().cacheClears >= 2 && client.stats().subscribed,
+        5_000,
+        'the resubscription',
+      );
       expect(client.stats().cachedTokens).toBe(0);
       await client.acquire({ authorizationId: AUTH });
       expect(broker.state.busCalls).toHaveLength(2);
@@ -289,10 +339,18 @@ describe('BrokerClient against a fake broker', () => {
       const gone = await client.acquire({ authorizationId: 'gone' }).catch((e: unknown) => e);
       expect(gone).toBeInstanceOf(BrokerClientError);
       expect(gone).toMatchObject({ code: 'GONE', busCode: 'GONE', retryable: false });
-      expect(codeOf(await client.acquire({ authorizationId: 'nope' }).catch((e: unknown) => e))).toBe('NOT_FOUND');
-      expect(codeOf(await client.acquire({ userId: USER, providerId: 'nope' }).catch((e: unknown) => e))).toBe('NOT_FOUND');
-      expect(codeOf(await client.acquire({ authorizationId: 'forbidden' }).catch((e: unknown) => e))).toBe('FORBIDDEN');
-      expect(codeOf(await client.acquire({ authorizationId: 'pending' }).catch((e: unknown) => e))).toBe('CONFLICT');
+      expect(codeOf(await client.acquire({ authorizationId: 'nope' }).catch((e: unknown) => e))).toBe(
+        'NOT_FOUND',
+      );
+      expect(
+        codeOf(await client.acquire({ userId: USER, providerId: 'nope' }).catch((e: unknown) => e)),
+      ).toBe('NOT_FOUND');
+      expect(codeOf(await client.acquire({ authorizationId: 'forbidden' }).catch((e: unknown) => e))).toBe(
+        'FORBIDDEN',
+      );
+      expect(codeOf(await client.acquire({ authorizationId: 'pending' }).catch((e: unknown) => e))).toBe(
+        'CONFLICT',
+      );
       expect(codeOf(await client.acquire({ authorizationId: 'gone' }).catch((e: unknown) => e))).toBe('GONE');
       expect(broker.state.busCalls).toHaveLength(6);
     });
@@ -303,7 +361,9 @@ describe('BrokerClient against a fake broker', () => {
       const ownToken = broker.state.issuedOwnTokens[0] as string;
       const jwt = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
       broker.state.errorMessageSuffix = ` (caller ${ownToken}, ${jwt})`;
-      const err = (await client.acquire({ authorizationId: 'nope' }).catch((e: unknown) => e)) as BrokerClientError;
+      const err = (await client
+        .acquire({ authorizationId: 'nope' })
+        .catch((e: unknown) => e)) as BrokerClientError;
       expect(err.code).toBe('NOT_FOUND');
       expect(err.message).toContain('[redacted]');
       expect(err.message).not.toContain(ownToken);
@@ -345,7 +405,9 @@ describe('BrokerClient against a fake broker', () => {
       await client.acquire({ authorizationId: AUTH });
       broker.state.hold();
       const started = Date.now();
-      const err = await client.acquire({ authorizationId: AUTH, minValiditySeconds: 7200 }).catch((e: unknown) => e);
+      const err = await client
+        .acquire({ authorizationId: AUTH, minValiditySeconds: 7200 })
+        .catch((e: unknown) => e);
       expect(codeOf(err)).toBe('TIMEOUT');
       expect(Date.now() - started).toBeLessThan(1_500);
     });
@@ -379,7 +441,9 @@ describe('BrokerClient against a fake broker', () => {
       const client = await connect();
       await client.acquire({ authorizationId: AUTH });
       broker.state.hold();
-      const pending = client.acquire({ authorizationId: AUTH, minValiditySeconds: 7200, timeoutMs: 5_000 }).catch((e: unknown) => e);
+      const pending = client
+        .acquire({ authorizationId: AUTH, minValiditySeconds: 7200, timeoutMs: 5_000 })
+        .catch((e: unknown) => e);
       await waitFor(() => broker.state.busCalls.length === 2, 3_000, 'the second bus call');
       await client.close();
       expect(codeOf(await pending)).toBe('CLOSED');
@@ -390,16 +454,31 @@ describe('BrokerClient against a fake broker', () => {
 
   describe('own access token', () => {
     it('fetches it once with client_credentials and shares it across keys until near its expiry', async () => {
-      broker.state.authorizations.set('auth-2', { userId: 'user-2', providerId: PROVIDER, lifetimeSeconds: 3600 });
-      broker.state.authorizations.set('auth-3', { userId: 'user-3', providerId: PROVIDER, lifetimeSeconds: 3600 });
+      broker.state.authorizations.set('auth-2', {
+        userId: 'user-2',
+        providerId: PROVIDER,
+        lifetimeSeconds: 3600,
+      });
+      broker.state.authorizations.set('auth-3', {
+        userId: 'user-3',
+        providerId: PROVIDER,
+        lifetimeSeconds: 3600,
+      });
       broker.state.ownTokenLifetimeSeconds = 2; // refreshed after half its life (1 s)
       const client = await connect();
-      await Promise.all([client.acquire({ authorizationId: AUTH }), client.acquire({ authorizationId: 'auth-2' })]);
+      await Promise.all([
+        client.acquire({ authorizationId: AUTH }),
+        client.acquire({ authorizationId: 'auth-2' }),
+      ]);
       expect(broker.state.tokenEndpointCalls).toBe(1);
       await new Promise((resolve) => setTimeout(resolve, 1_100));
       await client.acquire({ authorizationId: 'auth-3' });
       expect(broker.state.tokenEndpointCalls).toBe(2);
-      expect(broker.state.busCalls.map((c) => c.auth)).toEqual([...broker.state.issuedOwnTokens.slice(0, 1), broker.state.issuedOwnTokens[0], broker.state.issuedOwnTokens[1]]);
+      expect(broker.state.busCalls.map((c) => c.auth)).toEqual([
+        ...broker.state.issuedOwnTokens.slice(0, 1),
+        broker.state.issuedOwnTokens[0],
+        broker.state.issuedOwnTokens[1],
+      ]);
     });
 
     it('drops a token the broker refuses (keys rotated) and retries once with a fresh one', async () => {
@@ -410,7 +489,11 @@ describe('BrokerClient against a fake broker', () => {
       expect(token.authorizationId).toBe(AUTH);
       expect(broker.state.tokenEndpointCalls).toBe(2);
       const auths = broker.state.busCalls.map((c) => c.auth);
-      expect(auths).toEqual([broker.state.issuedOwnTokens[0], broker.state.issuedOwnTokens[0], broker.state.issuedOwnTokens[1]]);
+      expect(auths).toEqual([
+        broker.state.issuedOwnTokens[0],
+        broker.state.issuedOwnTokens[0],
+        broker.state.issuedOwnTokens[1],
+      ]);
       // The fresh token is kept for later calls.
       await client.acquire({ authorizationId: AUTH, minValiditySeconds: 7200 });
       expect(broker.state.tokenEndpointCalls).toBe(2);
@@ -422,7 +505,9 @@ describe('BrokerClient against a fake broker', () => {
       // Every token is refused, fresh ones included.
       const refuseAll = jest.spyOn(broker.state.validOwnTokens, 'has').mockReturnValue(false);
       try {
-        const err = (await client.acquire({ authorizationId: AUTH, minValiditySeconds: 7200 }).catch((e: unknown) => e)) as BrokerClientError;
+        const err = (await client
+          .acquire({ authorizationId: AUTH, minValiditySeconds: 7200 })
+          .catch((e: unknown) => e)) as BrokerClientError;
         expect(err).toMatchObject({ code: 'UNAUTHENTICATED', busCode: 'UNAUTHENTICATED' });
         for (const t of broker.state.issuedOwnTokens) expect(err.message).not.toContain(t);
       } finally {
@@ -432,8 +517,16 @@ describe('BrokerClient against a fake broker', () => {
     });
 
     it('reports invalid client credentials as UNAUTHENTICATED without the secret', async () => {
-      const client = await connect({ credentials: { tokenUrl: broker.tokenUrl, clientId: broker.clientId, clientSecret: 'wrong-secret-value' } });
-      const err = (await client.acquire({ authorizationId: AUTH }).catch((e: unknown) => e)) as BrokerClientError;
+      const client = await connect({
+        credentials: {
+          tokenUrl: broker.tokenUrl,
+          clientId: broker.clientId,
+          clientSecret: 'wrong-secret-value',
+        },
+      });
+      const err = (await client
+        .acquire({ authorizationId: AUTH })
+        .catch((e: unknown) => e)) as BrokerClientError;
       expect(err).toMatchObject({ code: 'UNAUTHENTICATED' });
       expect(err.message).toContain('invalid_client');
       expect(err.message).not.toContain('wrong-secret-value');
@@ -441,7 +534,9 @@ describe('BrokerClient against a fake broker', () => {
     });
 
     it('reports an unreachable token endpoint as UNAVAILABLE', async () => {
-      const client = await connect({ credentials: { tokenUrl: 'http://127.0.0.1:1/api/v1/oauth/token', clientId: 'x', clientSecret: 'y' } });
+      const client = await connect({
+        credentials: { tokenUrl: 'http://127.0.0.1:1/api/v1/oauth/token', clientId: 'x', clientSecret: 'y' },
+      });
       const err = await client.acquire({ authorizationId: AUTH, timeoutMs: 2_000 }).catch((e: unknown) => e);
       expect(codeOf(err)).toBe('UNAVAILABLE');
     });

@@ -28,7 +28,11 @@ describe('BrokerClientModule', () => {
 
   beforeEach(() => {
     broker.state.reset();
-    broker.state.authorizations.set('auth-1', { userId: 'user-1', providerId: 'github', lifetimeSeconds: 3600 });
+    broker.state.authorizations.set('auth-1', {
+      userId: 'user-1',
+      providerId: 'github',
+      lifetimeSeconds: 3600,
+    });
   });
 
   function options(): BrokerClientOptions {
@@ -37,13 +41,20 @@ describe('BrokerClientModule', () => {
       brokerPublicKey: broker.brokerPublicKey,
       eventsPublicKeys: broker.eventsPublicKeys,
       prefix: broker.prefix,
-      credentials: { tokenUrl: broker.tokenUrl, clientId: broker.clientId, clientSecret: broker.clientSecret },
+      credentials: {
+        tokenUrl: broker.tokenUrl,
+        clientId: broker.clientId,
+        clientSecret: broker.clientSecret,
+      },
       name: 'nest-broker-client',
     };
   }
 
   it('forRootAsync builds the client from injected settings and closes it on shutdown', async () => {
-    @Module({ providers: [{ provide: SETTINGS, useValue: { broker } satisfies Settings }], exports: [SETTINGS] })
+    @Module({
+      providers: [{ provide: SETTINGS, useValue: { broker } satisfies Settings }],
+      exports: [SETTINGS],
+    })
     class SettingsModule {}
 
     @Module({
@@ -56,7 +67,11 @@ describe('BrokerClientModule', () => {
             brokerPublicKey: settings.broker.brokerPublicKey,
             eventsPublicKeys: settings.broker.eventsPublicKeys,
             prefix: settings.broker.prefix,
-            credentials: { tokenUrl: settings.broker.tokenUrl, clientId: settings.broker.clientId, clientSecret: settings.broker.clientSecret },
+            credentials: {
+              tokenUrl: settings.broker.tokenUrl,
+              clientId: settings.broker.clientId,
+              clientSecret: settings.broker.clientSecret,
+            },
             defaultTimeoutMs: 3_000,
           }),
         }),
@@ -70,7 +85,9 @@ describe('BrokerClientModule', () => {
     const client = app.get(RepoService).tokens;
     expect(client).toBeInstanceOf(BrokerClient);
     expect(client.stats().subscribed).toBe(true);
-    await expect(client.acquire({ authorizationId: 'auth-1' })).resolves.toMatchObject({ authorizationId: 'auth-1' });
+    await expect(client.acquire({ authorizationId: 'auth-1' })).resolves.toMatchObject({
+      authorizationId: 'auth-1',
+    });
     expect(broker.state.busCalls).toHaveLength(1);
 
     await app.close();
@@ -102,7 +119,10 @@ describe('BrokerClientModule', () => {
   it('fails the application start when the options are wrong, without leaking the secret', async () => {
     @Module({ imports: [BrokerClientModule.forRoot({ ...options(), brokerPublicKey: 'k1:AAAA' })] })
     class AppModule {}
-    const err = await NestFactory.createApplicationContext(AppModule, { logger: false, abortOnError: false }).catch((e: unknown) => e);
+    const err = await NestFactory.createApplicationContext(AppModule, {
+      logger: false,
+      abortOnError: false,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BrokerClientError);
     expect((err as BrokerClientError).code).toBe('INVALID_REQUEST');
     expect((err as Error).message).not.toContain(broker.clientSecret);

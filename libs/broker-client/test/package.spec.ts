@@ -18,19 +18,48 @@ describe('the @broker/broker-client package', () => {
   let scratch: string;
   let broker: FakeBroker;
 
-  const node = (file: string, args: string[] = []) => execFileSync(process.execPath, [file, ...args], { cwd: scratch, encoding: 'utf8', timeout: 20_000 });
+  const node = (file: string, args: string[] = []) =>
+    execFileSync(process.execPath, [file, ...args], { cwd: scratch, encoding: 'utf8', timeout: 20_000 });
   // Asynchronous: the fake broker answering the script runs in this process.
-  const nodeAsync = async (file: string, args: string[]) => (await promisify(execFile)(process.execPath, [file, ...args], { cwd: scratch, encoding: 'utf8', timeout: 20_000 })).stdout;
+  const nodeAsync = async (file: string, args: string[]) =>
+    (
+      await promisify(execFile)(process.execPath, [file, ...args], {
+        cwd: scratch,
+        encoding: 'utf8',
+        timeout: 20_000,
+      })
+    ).stdout;
 
   beforeAll(async () => {
-    execFileSync(process.execPath, [join(REPO, 'tools', 'build', 'build-client-package.mjs')], { cwd: REPO, stdio: 'pipe' });
+    execFileSync(process.execPath, [join(REPO, 'tools', 'build', 'build-client-package.mjs')], {
+      cwd: REPO,
+      stdio: 'pipe',
+    });
     scratch = mkdtempSync(join(tmpdir(), 'broker-client-scratch-'));
-    execFileSync('npm', ['pack', '--pack-destination', scratch, '--silent'], { cwd: PACKAGE_DIR, stdio: 'pipe' });
+    execFileSync('npm', ['pack', '--pack-destination', scratch, '--silent'], {
+      cwd: PACKAGE_DIR,
+      stdio: 'pipe',
+    });
     const tarball = readdirSync(scratch).find((f) => f.endsWith('.tgz'));
     if (!tarball) throw new Error('npm pack wrote no tarball');
-    writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch-service', private: true, version: '1.0.0' }));
+    writeFileSync(
+      join(scratch, 'package.json'),
+      JSON.stringify({ name: 'scratch-service', private: true, version: '1.0.0' }),
+    );
     const install = (mode: string) =>
-      execFileSync('npm', ['install', mode, '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error', join(scratch, tarball)], { cwd: scratch, stdio: 'pipe', timeout: 120_000 });
+      execFileSync(
+        'npm',
+        [
+          'install',
+          mode,
+          '--no-audit',
+          '--no-fund',
+          '--ignore-scripts',
+          '--loglevel=error',
+          join(scratch, tarball),
+        ],
+        { cwd: scratch, stdio: 'pipe', timeout: 120_000 },
+      );
     try {
       install('--offline'); // the dependencies are in npm's cache since the workspace's own install
     } catch {
@@ -45,11 +74,15 @@ describe('the @broker/broker-client package', () => {
   });
 
   it('installs with only its declared dependencies: no NestJS, no BullMQ, no workspace code', () => {
-    expect(existsSync(join(scratch, 'node_modules', '@broker', 'broker-client', 'dist', 'index.cjs'))).toBe(true);
+    expect(existsSync(join(scratch, 'node_modules', '@broker', 'broker-client', 'dist', 'index.cjs'))).toBe(
+      true,
+    );
     expect(existsSync(join(scratch, 'node_modules', '@nestjs'))).toBe(false);
     expect(existsSync(join(scratch, 'node_modules', 'bullmq'))).toBe(false);
     // The main entry loads without NestJS; the `/nest` entry says it needs it.
-    expect(node('-e', ["console.log(typeof require('@broker/broker-client').BrokerClient)"]).trim()).toBe('function');
+    expect(node('-e', ["console.log(typeof require('@broker/broker-client').BrokerClient)"]).trim()).toBe(
+      'function',
+    );
     expect(() => node('-e', ["require('@broker/broker-client/nest')"])).toThrow(/@nestjs\/common/);
   });
 
@@ -73,7 +106,11 @@ BrokerClient.connect({
 );
 `,
     );
-    const result = JSON.parse(node('unreachable.cjs', [broker.brokerPublicKey, broker.eventsPublicKeys])) as { typed: boolean; code: string; ms: number };
+    const result = JSON.parse(node('unreachable.cjs', [broker.brokerPublicKey, broker.eventsPublicKeys])) as {
+      typed: boolean;
+      code: string;
+      ms: number;
+    };
     expect(result).toMatchObject({ typed: true, code: 'UNAVAILABLE' });
     expect(result.ms).toBeLessThan(2_000);
   });
@@ -93,9 +130,21 @@ try {
 `,
     );
     broker.state.reset();
-    broker.state.authorizations.set('auth-1', { userId: 'user-1', providerId: 'github', lifetimeSeconds: 3600 });
+    broker.state.authorizations.set('auth-1', {
+      userId: 'user-1',
+      providerId: 'github',
+      lifetimeSeconds: 3600,
+    });
     const out = JSON.parse(
-      await nodeAsync('acquire.mjs', [broker.redisUrl, broker.brokerPublicKey, broker.eventsPublicKeys, broker.prefix, broker.tokenUrl, broker.clientId, broker.clientSecret]),
+      await nodeAsync('acquire.mjs', [
+        broker.redisUrl,
+        broker.brokerPublicKey,
+        broker.eventsPublicKeys,
+        broker.prefix,
+        broker.tokenUrl,
+        broker.clientId,
+        broker.clientSecret,
+      ]),
     ) as Record<string, unknown>;
     expect(out).toEqual({ authorizationId: 'auth-1', hasToken: true, stats: 1 });
     expect(broker.state.busCalls).toHaveLength(1);
@@ -119,7 +168,24 @@ export async function use(): Promise<string> {
 `,
     );
     const tsc = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
-    const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', '--types', 'node', '--typeRoots', join(REPO, 'node_modules', '@types'), 'typed.ts'];
-    expect(() => execFileSync(process.execPath, [tsc, ...args], { cwd: scratch, encoding: 'utf8' })).not.toThrow();
+    const args = [
+      '--noEmit',
+      '--strict',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2022',
+      '--skipLibCheck',
+      '--types',
+      'node',
+      '--typeRoots',
+      join(REPO, 'node_modules', '@types'),
+      'typed.ts',
+    ];
+    expect(() =>
+      execFileSync(process.execPath, [tsc, ...args], { cwd: scratch, encoding: 'utf8' }),
+    ).not.toThrow();
   });
 });

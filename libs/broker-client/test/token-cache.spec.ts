@@ -1,10 +1,23 @@
 import type { AcquiredToken } from '@broker/contracts';
 import { parseBrokerEvent } from '../src/lib/event-subscription';
-import { generateEventSigningKey, parseEventPublicKeys, parseEventSigningKey, signEvent } from '@broker/bus-protocol';
+import {
+  generateEventSigningKey,
+  parseEventPublicKeys,
+  parseEventSigningKey,
+  signEvent,
+} from '@broker/bus-protocol';
 import { TokenCache, aliasKey } from '../src/lib/token-cache';
 
 function token(authorizationId: string, lifetimeSeconds?: number, now = Date.now()): AcquiredToken {
-  const t: AcquiredToken = { accessToken: `tok-${authorizationId}`, tokenType: 'Bearer', authorizationId, providerId: 'p', userId: 'u', scopes: [], attenuated: false };
+  const t: AcquiredToken = {
+    accessToken: `tok-${authorizationId}`,
+    tokenType: 'Bearer',
+    authorizationId,
+    providerId: 'p',
+    userId: 'u',
+    scopes: [],
+    attenuated: false,
+  };
   if (lifetimeSeconds !== undefined) t.expiresAt = new Date(now + lifetimeSeconds * 1000).toISOString();
   return t;
 }
@@ -46,7 +59,11 @@ describe('TokenCache', () => {
   it('does not cache the answer of a flight invalidated while under way, and stores nothing while stopped', async () => {
     const cache = new TokenCache(10);
     let finish: (t: AcquiredToken) => void = () => undefined;
-    const flight = cache.startFlight({ kind: 'alias', userId: 'u', providerId: 'p' }, 60, () => new Promise((r) => (finish = r)));
+    const flight = cache.startFlight(
+      { kind: 'alias', userId: 'u', providerId: 'p' },
+      60,
+      () => new Promise((r) => (finish = r)),
+    );
     await Promise.resolve();
     cache.invalidate('a'); // names no user/provider: the flight stays, but must not cache 'a'
     finish(token('a', 600));
@@ -69,11 +86,31 @@ describe('TokenCache', () => {
 describe('parseBrokerEvent', () => {
   const signing = generateEventSigningKey('e1');
   const keys = parseEventPublicKeys(signing.publicKey);
-  const event = { type: 'authorization.revoked' as const, orgId: 'o', authorizationId: 'a', userId: 'u', providerId: 'p', status: 'active' as const, at: new Date().toISOString() };
+  const event = {
+    type: 'authorization.revoked' as const,
+    orgId: 'o',
+    authorizationId: 'a',
+    userId: 'u',
+    providerId: 'p',
+    status: 'active' as const,
+    at: new Date().toISOString(),
+  };
 
   it('takes events the broker signed and ignores anything else', () => {
-    expect(parseBrokerEvent(keys, signEvent(parseEventSigningKey(signing.privateKey), event))).toEqual({ ok: true, event });
-    for (const raw of ['', 'x', '1', 'null', '[]', '{}', JSON.stringify(event), JSON.stringify({ authorizationId: 'a', type: 5 })]) {
+    expect(parseBrokerEvent(keys, signEvent(parseEventSigningKey(signing.privateKey), event))).toEqual({
+      ok: true,
+      event,
+    });
+    for (const raw of [
+      '',
+      'x',
+      '1',
+      'null',
+      '[]',
+      '{}',
+      JSON.stringify(event),
+      JSON.stringify({ authorizationId: 'a', type: 5 }),
+    ]) {
       expect(parseBrokerEvent(keys, raw).ok).toBe(false);
     }
   });

@@ -26,7 +26,11 @@ describe('the bus HPKE suite (node:crypto primitives under @hpke/core)', () => {
   });
 
   it('opens the RFC 9180 A.1.1 ciphertext and exports its secret', async () => {
-    const recipient = await suite.createRecipientContext({ recipientKey: pair as never, enc: A1.enc, info: A1.info });
+    const recipient = await suite.createRecipientContext({
+      recipientKey: pair as never,
+      enc: A1.enc,
+      info: A1.info,
+    });
     expect(Buffer.from(await recipient.open(A1.ct0, A1.aad0))).toEqual(A1.pt);
     expect(Buffer.from(await recipient.export(new Uint8Array(0), 32)).toString('hex')).toBe(A1.export0);
   });
@@ -34,24 +38,45 @@ describe('the bus HPKE suite (node:crypto primitives under @hpke/core)', () => {
   it('interoperates with the library’s own WebCrypto suite in both directions', async () => {
     const refPublic = await reference.kem.deserializePublicKey(A1.pkRm);
     const refPrivate = await reference.kem.deserializePrivateKey(A1.skRm);
-    const ours = await suite.createSenderContext({ recipientPublicKey: x25519PublicKey(A1.pkRm) as never, info: A1.info });
+    const ours = await suite.createSenderContext({
+      recipientPublicKey: x25519PublicKey(A1.pkRm) as never,
+      info: A1.info,
+    });
     const ct = await ours.seal(A1.pt, A1.aad0);
-    const theirs = await reference.createRecipientContext({ recipientKey: refPrivate, enc: ours.enc, info: A1.info });
+    const theirs = await reference.createRecipientContext({
+      recipientKey: refPrivate,
+      enc: ours.enc,
+      info: A1.info,
+    });
     expect(Buffer.from(await theirs.open(ct, A1.aad0))).toEqual(A1.pt);
-    expect(Buffer.from(await theirs.export(Buffer.from('x'), 32))).toEqual(Buffer.from(await ours.export(Buffer.from('x'), 32)));
+    expect(Buffer.from(await theirs.export(Buffer.from('x'), 32))).toEqual(
+      Buffer.from(await ours.export(Buffer.from('x'), 32)),
+    );
 
     const sender = await reference.createSenderContext({ recipientPublicKey: refPublic, info: A1.info });
     const back = await sender.seal(A1.pt);
-    const opened = await suite.createRecipientContext({ recipientKey: pair as never, enc: sender.enc, info: A1.info });
+    const opened = await suite.createRecipientContext({
+      recipientKey: pair as never,
+      enc: sender.enc,
+      info: A1.info,
+    });
     expect(Buffer.from(await opened.open(back))).toEqual(A1.pt);
   });
 
   it('refuses a ciphertext under another info or an altered ciphertext', async () => {
-    const other = await suite.createRecipientContext({ recipientKey: pair as never, enc: A1.enc, info: Buffer.from('another info') });
+    const other = await suite.createRecipientContext({
+      recipientKey: pair as never,
+      enc: A1.enc,
+      info: Buffer.from('another info'),
+    });
     await expect(other.open(A1.ct0, A1.aad0)).rejects.toThrow();
     const altered = Buffer.from(A1.ct0);
     altered[3] ^= 1;
-    const same = await suite.createRecipientContext({ recipientKey: pair as never, enc: A1.enc, info: A1.info });
+    const same = await suite.createRecipientContext({
+      recipientKey: pair as never,
+      enc: A1.enc,
+      info: A1.info,
+    });
     await expect(same.open(altered, A1.aad0)).rejects.toThrow();
   });
 });

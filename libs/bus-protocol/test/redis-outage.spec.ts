@@ -13,35 +13,47 @@ function deadPort(): Promise<number> {
 
 describe('a connection closed while Redis is down', () => {
   it('ends at once: emits end and rejects the commands waiting for Redis, instead of waiting for ever', async () => {
-    const redis = createRedisConnection(`redis://127.0.0.1:${await deadPort()}`, 'test:outage', { retryStrategy: () => 500 });
+    const redis = createRedisConnection(`redis://127.0.0.1:${await deadPort()}`, 'test:outage', {
+      retryStrategy: () => 500,
+    });
     // Queued for when Redis returns (maxRetriesPerRequest: null), as a bus server's BLPOP is.
     const waiting = redis.blpop('some-list', 1).then(
       () => 'answered',
       (err: Error) => err.message,
     );
-    for (let i = 0; i < 50 && redis.status !== 'reconnecting'; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 50 && redis.status !== 'reconnecting'; i++)
+      await new Promise((r) => setTimeout(r, 20));
     expect(redis.status).toBe('reconnecting');
 
     const ended = new Promise<string>((resolve) => redis.once('end', () => resolve('end')));
     redis.disconnect();
-    const timeout = new Promise<string>((resolve) => setTimeout(() => resolve('still waiting after 1 s'), 1_000));
+    const timeout = new Promise<string>((resolve) =>
+      setTimeout(() => resolve('still waiting after 1 s'), 1_000),
+    );
     expect(await Promise.race([ended, timeout])).toBe('end');
     expect(await Promise.race([waiting, timeout])).toBe('Connection is closed.');
     expect(redis.status).toBe('end');
   });
 
   it('a Redis Cluster connection whose nodes are all down ends too', async () => {
-    const redis = createRedisConnection(`redis+cluster://127.0.0.1:${await deadPort()},127.0.0.1:${await deadPort()}`, 'test:cluster-outage', { retryStrategy: () => 500 });
+    const redis = createRedisConnection(
+      `redis+cluster://127.0.0.1:${await deadPort()},127.0.0.1:${await deadPort()}`,
+      'test:cluster-outage',
+      { retryStrategy: () => 500 },
+    );
     const waiting = redis.get('some-key').then(
       () => 'answered',
       (err: Error) => err.message,
     );
-    for (let i = 0; i < 50 && redis.status !== 'reconnecting'; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 50 && redis.status !== 'reconnecting'; i++)
+      await new Promise((r) => setTimeout(r, 20));
     expect(redis.status).toBe('reconnecting');
 
     const ended = new Promise<string>((resolve) => redis.once('end', () => resolve('end')));
     redis.disconnect();
-    const timeout = new Promise<string>((resolve) => setTimeout(() => resolve('still waiting after 1 s'), 1_000));
+    const timeout = new Promise<string>((resolve) =>
+      setTimeout(() => resolve('still waiting after 1 s'), 1_000),
+    );
     expect(await Promise.race([ended, timeout])).toBe('end');
     expect(await Promise.race([waiting, timeout])).not.toBe('still waiting after 1 s');
     expect(redis.status).toBe('end');

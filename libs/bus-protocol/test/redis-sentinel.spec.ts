@@ -29,15 +29,31 @@ describe('a Sentinel REDIS_URL', () => {
   beforeAll(async () => {
     masterPort = await freePort();
     sentinelPort = await freePort();
-    children.push(spawn('redis-server', ['--port', String(masterPort), '--bind', '127.0.0.1', '--save', '', '--dir', dir], { stdio: 'ignore' }));
+    children.push(
+      spawn(
+        'redis-server',
+        ['--port', String(masterPort), '--bind', '127.0.0.1', '--save', '', '--dir', dir],
+        { stdio: 'ignore' },
+      ),
+    );
     const config = join(dir, 'sentinel.conf');
-    writeFileSync(config, `port ${sentinelPort}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor main-db 127.0.0.1 ${masterPort} 1\n`);
+    writeFileSync(
+      config,
+      `port ${sentinelPort}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor main-db 127.0.0.1 ${masterPort} 1\n`,
+    );
     children.push(spawn('redis-server', [config, '--sentinel'], { stdio: 'ignore' }));
   });
 
   afterAll(async () => {
     await redis?.quit();
-    await Promise.all(children.map((c) => new Promise((resolve) => (c.exitCode !== null ? resolve(null) : (c.once('exit', resolve), c.kill('SIGKILL'))))));
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise((resolve) =>
+            c.exitCode !== null ? resolve(null) : (c.once('exit', resolve), c.kill('SIGKILL')),
+          ),
+      ),
+    );
     rmSync(dir, { recursive: true, force: true });
   });
 

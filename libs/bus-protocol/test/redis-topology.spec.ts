@@ -3,29 +3,45 @@ import { RedisUrlError, createRedisConnection, isRedisClusterUrl, parseRedisUrl 
 
 describe('REDIS_URL forms (one server, Redis Cluster, Sentinel)', () => {
   it('keeps a one-server URL as it is', () => {
-    expect(parseRedisUrl('redis://gateway:s3cret@redis:6379/2')).toEqual({ kind: 'single', url: 'redis://gateway:s3cret@redis:6379/2' });
-    expect(parseRedisUrl('rediss://redis.example')).toEqual({ kind: 'single', url: 'rediss://redis.example' });
+    expect(parseRedisUrl('redis://gateway:s3cret@redis:6379/2')).toEqual({
+      kind: 'single',
+      url: 'redis://gateway:s3cret@redis:6379/2',
+    });
+    expect(parseRedisUrl('rediss://redis.example')).toEqual({
+      kind: 'single',
+      url: 'rediss://redis.example',
+    });
   });
 
   it('reads a cluster URL: seed nodes, credentials (unescaped), TLS from the scheme', () => {
-    expect(parseRedisUrl('redis+cluster://worker:p%40ss%3Aword@10.0.0.1:7000,10.0.0.2:7001,redis-2')).toEqual({
+    expect(parseRedisUrl('redis+cluster://worker:p%40ss%3Aword@10.0.0.1:7000,10.0.0.2:7001,redis-2')).toEqual(
+      {
+        kind: 'cluster',
+        nodes: [
+          { host: '10.0.0.1', port: 7000 },
+          { host: '10.0.0.2', port: 7001 },
+          { host: 'redis-2', port: 6379 },
+        ],
+        username: 'worker',
+        password: 'p@ss:word',
+        tls: false,
+      },
+    );
+    expect(parseRedisUrl('rediss+cluster://[::1]:7000')).toMatchObject({
       kind: 'cluster',
-      nodes: [
-        { host: '10.0.0.1', port: 7000 },
-        { host: '10.0.0.2', port: 7001 },
-        { host: 'redis-2', port: 6379 },
-      ],
-      username: 'worker',
-      password: 'p@ss:word',
-      tls: false,
+      nodes: [{ host: '::1', port: 7000 }],
+      tls: true,
     });
-    expect(parseRedisUrl('rediss+cluster://[::1]:7000')).toMatchObject({ kind: 'cluster', nodes: [{ host: '::1', port: 7000 }], tls: true });
     expect(isRedisClusterUrl('redis+cluster://127.0.0.1:7000')).toBe(true);
     expect(isRedisClusterUrl('redis://127.0.0.1:7000')).toBe(false);
   });
 
   it('reads a Sentinel URL: sentinels (default port 26379), master name, database, the sentinels own credentials', () => {
-    expect(parseRedisUrl('redis+sentinel://token-broker:pw@s1,s2:26380/mymaster/3?sentinelUsername=sen&sentinelPassword=tinel')).toEqual({
+    expect(
+      parseRedisUrl(
+        'redis+sentinel://token-broker:pw@s1,s2:26380/mymaster/3?sentinelUsername=sen&sentinelPassword=tinel',
+      ),
+    ).toEqual({
       kind: 'sentinel',
       sentinels: [
         { host: 's1', port: 26379 },
@@ -57,7 +73,11 @@ describe('REDIS_URL forms (one server, Redis Cluster, Sentinel)', () => {
   });
 
   it('never puts the password in its messages', () => {
-    for (const url of ['redis+cluster://u:hunter2@a:99999', 'redis+sentinel://u:hunter2@a', 'redis://u:hunter2@a:1,b:2']) {
+    for (const url of [
+      'redis+cluster://u:hunter2@a:99999',
+      'redis+sentinel://u:hunter2@a',
+      'redis://u:hunter2@a:1,b:2',
+    ]) {
       try {
         parseRedisUrl(url);
         throw new Error('accepted');
@@ -68,13 +88,22 @@ describe('REDIS_URL forms (one server, Redis Cluster, Sentinel)', () => {
   });
 
   it('opens an ioredis Cluster for a cluster URL, with the caller options split between cluster and nodes', () => {
-    const redis = createRedisConnection('redis+cluster://svc:pw@127.0.0.1:1,127.0.0.1:2', 'test:cluster', { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    const redis = createRedisConnection('redis+cluster://svc:pw@127.0.0.1:1,127.0.0.1:2', 'test:cluster', {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+    });
     try {
       expect(redis).toBeInstanceOf(Cluster);
       const cluster = redis as unknown as Cluster;
       expect(cluster.options.enableOfflineQueue).toBe(false);
       expect(cluster.options.lazyConnect).toBe(true);
-      expect(cluster.options.redisOptions).toMatchObject({ username: 'svc', password: 'pw', connectionName: 'test:cluster', maxRetriesPerRequest: 1 });
+      expect(cluster.options.redisOptions).toMatchObject({
+        username: 'svc',
+        password: 'pw',
+        connectionName: 'test:cluster',
+        maxRetriesPerRequest: 1,
+      });
     } finally {
       redis.disconnect();
     }

@@ -22,15 +22,32 @@ const LIST = requestListKey('p', 'token-broker');
 describe('sealed requests and replies', () => {
   const current = generateServiceKey('k2');
   const previous = generateServiceKey('k1');
-  const keys = new Map(parseServicePrivateKeys(`${current.privateKey},${previous.privateKey}`).map((k) => [k.kid, k]));
+  const keys = new Map(
+    parseServicePrivateKeys(`${current.privateKey},${previous.privateKey}`).map((k) => [k.kid, k]),
+  );
   const publicKeys = parseServicePublicKeys(`token-broker=${current.publicKey}`);
-  const head = { id: 'c1.0', pattern: 'tokens.acquire', deadline: Date.now() + 5_000, replyChannel: 'p:bus:reply:app:c1' };
+  const head = {
+    id: 'c1.0',
+    pattern: 'tokens.acquire',
+    deadline: Date.now() + 5_000,
+    replyChannel: 'p:bus:reply:app:c1',
+  };
   const body = { data: { authorizationId: 'a1' }, auth: 'bearer-token' };
 
   it('opens a request sealed to the current or the previous key, with the same reply key on both ends', async () => {
-    for (const key of [publicKeys['token-broker'], parseServicePublicKeys(`token-broker=${previous.publicKey}`)['token-broker']]) {
+    for (const key of [
+      publicKeys['token-broker'],
+      parseServicePublicKeys(`token-broker=${previous.publicKey}`)['token-broker'],
+    ]) {
       const { envelope, replyKey } = await sealRequest(LIST, key, head, body);
-      expect(envelope).toMatchObject({ v: 2, i: head.id, p: head.pattern, d: head.deadline, r: head.replyChannel, k: key.kid });
+      expect(envelope).toMatchObject({
+        v: 2,
+        i: head.id,
+        p: head.pattern,
+        d: head.deadline,
+        r: head.replyChannel,
+        k: key.kid,
+      });
       expect(JSON.stringify(envelope)).not.toContain('bearer-token');
       const opened = await openRequest(LIST, keys, envelope);
       expect(opened.body).toEqual(body);
@@ -40,13 +57,26 @@ describe('sealed requests and replies', () => {
 
   it('does not open a request whose routing facts were changed, moved to another list, or sealed to an unknown key', async () => {
     const { envelope } = await sealRequest(LIST, publicKeys['token-broker'], head, body);
-    const changes = [{ r: 'p:bus:reply:attacker:x' }, { i: 'c1.1' }, { p: 'providers.credentials' }, { d: head.deadline + 1 }];
+    const changes = [
+      { r: 'p:bus:reply:attacker:x' },
+      { i: 'c1.1' },
+      { p: 'providers.credentials' },
+      { d: head.deadline + 1 },
+    ];
     for (const change of changes) {
-      await expect(openRequest(LIST, keys, { ...envelope, ...change })).rejects.toEqual(new RequestOpenError('unopenable'));
+      await expect(openRequest(LIST, keys, { ...envelope, ...change })).rejects.toEqual(
+        new RequestOpenError('unopenable'),
+      );
     }
-    await expect(openRequest(requestListKey('p', 'provider-registry'), keys, envelope)).rejects.toEqual(new RequestOpenError('unopenable'));
-    await expect(openRequest(LIST, keys, { ...envelope, k: 'k9' })).rejects.toEqual(new RequestOpenError('unknown-key'));
-    const stranger = new Map(parseServicePrivateKeys(generateServiceKey('k2').privateKey).map((k) => [k.kid, k]));
+    await expect(openRequest(requestListKey('p', 'provider-registry'), keys, envelope)).rejects.toEqual(
+      new RequestOpenError('unopenable'),
+    );
+    await expect(openRequest(LIST, keys, { ...envelope, k: 'k9' })).rejects.toEqual(
+      new RequestOpenError('unknown-key'),
+    );
+    const stranger = new Map(
+      parseServicePrivateKeys(generateServiceKey('k2').privateKey).map((k) => [k.kid, k]),
+    );
     await expect(openRequest(LIST, stranger, envelope)).rejects.toEqual(new RequestOpenError('unopenable'));
   });
 
@@ -63,7 +93,13 @@ describe('sealed requests and replies', () => {
     const sealer = new RequestSealer(60_000, 3);
     const encs: string[] = [];
     for (let i = 0; i < 7; i++) {
-      const { envelope } = await sealRequest(LIST, publicKeys['token-broker'], { ...head, id: `c1.${i}` }, body, sealer);
+      const { envelope } = await sealRequest(
+        LIST,
+        publicKeys['token-broker'],
+        { ...head, id: `c1.${i}` },
+        body,
+        sealer,
+      );
       encs.push(envelope.e);
       expect((await openRequest(LIST, keys, envelope)).body).toEqual(body);
     }
@@ -80,13 +116,17 @@ describe('sealed requests and replies', () => {
   it('does not open a request moved to another session', async () => {
     const a = await sealRequest(LIST, publicKeys['token-broker'], head, body, new RequestSealer());
     const b = await sealRequest(LIST, publicKeys['token-broker'], head, body, new RequestSealer());
-    await expect(openRequest(LIST, keys, { ...a.envelope, e: b.envelope.e }, new SessionKeys())).rejects.toEqual(new RequestOpenError('unopenable'));
+    await expect(
+      openRequest(LIST, keys, { ...a.envelope, e: b.envelope.e }, new SessionKeys()),
+    ).rejects.toEqual(new RequestOpenError('unopenable'));
     const sessions = new SessionKeys();
     await openRequest(LIST, keys, a.envelope, sessions);
     await openRequest(LIST, keys, b.envelope, sessions);
     expect(sessions.size).toBe(2);
     // A request that does not open does not get its session remembered.
-    await expect(openRequest(LIST, keys, { ...a.envelope, e: Buffer.alloc(32, 9).toString('base64url') }, sessions)).rejects.toBeInstanceOf(RequestOpenError);
+    await expect(
+      openRequest(LIST, keys, { ...a.envelope, e: Buffer.alloc(32, 9).toString('base64url') }, sessions),
+    ).rejects.toBeInstanceOf(RequestOpenError);
     expect(sessions.size).toBe(2);
   });
 
@@ -102,7 +142,15 @@ describe('signed events', () => {
   const signing = generateEventSigningKey('e1');
   const key = parseEventSigningKey(signing.privateKey);
   const accepted = parseEventPublicKeys(signing.publicKey);
-  const event = { type: 'authorization.revoked' as const, orgId: 'o', authorizationId: 'a', providerId: 'p', userId: 'u', status: 'active' as const, at: new Date().toISOString() };
+  const event = {
+    type: 'authorization.revoked' as const,
+    orgId: 'o',
+    authorizationId: 'a',
+    providerId: 'p',
+    userId: 'u',
+    status: 'active' as const,
+    at: new Date().toISOString(),
+  };
 
   it('accepts what the broker signed and refuses forgeries, other keys, stale and altered events', () => {
     expect(key.publicEntry).toBe(signing.publicKey);
@@ -112,8 +160,14 @@ describe('signed events', () => {
     const other = parseEventSigningKey(generateEventSigningKey('e1').privateKey);
     expect(verifyEvent(accepted, signEvent(other, event))).toEqual({ ok: false, reason: 'bad-signature' });
     const message = JSON.parse(signed) as { e: string };
-    expect(verifyEvent(accepted, JSON.stringify({ ...message, e: message.e.replace('"a"', '"b"') }))).toEqual({ ok: false, reason: 'bad-signature' });
-    expect(verifyEvent(accepted, signEvent(parseEventSigningKey(generateEventSigningKey('e9').privateKey), event))).toEqual({ ok: false, reason: 'unknown-key' });
-    expect(verifyEvent(accepted, signEvent(key, { ...event, at: new Date(Date.now() - 3_600_000).toISOString() }))).toEqual({ ok: false, reason: 'stale' });
+    expect(verifyEvent(accepted, JSON.stringify({ ...message, e: message.e.replace('"a"', '"b"') }))).toEqual(
+      { ok: false, reason: 'bad-signature' },
+    );
+    expect(
+      verifyEvent(accepted, signEvent(parseEventSigningKey(generateEventSigningKey('e9').privateKey), event)),
+    ).toEqual({ ok: false, reason: 'unknown-key' });
+    expect(
+      verifyEvent(accepted, signEvent(key, { ...event, at: new Date(Date.now() - 3_600_000).toISOString() })),
+    ).toEqual({ ok: false, reason: 'stale' });
   });
 });

@@ -30,7 +30,10 @@ describe('TickBatch (commands of one turn in one round trip)', () => {
   it('rejects only the command that failed', async () => {
     const prefix = uniquePrefix('tick');
     const batch = new TickBatch(() => redis);
-    const [ok, failed] = await Promise.allSettled([batch.send('set', `${prefix}:c`, 'v'), batch.send('incr', `${prefix}:c`)]);
+    const [ok, failed] = await Promise.allSettled([
+      batch.send('set', `${prefix}:c`, 'v'),
+      batch.send('incr', `${prefix}:c`),
+    ]);
     expect(ok).toEqual({ status: 'fulfilled', value: 'OK' });
     expect(failed.status).toBe('rejected');
   });

@@ -32,12 +32,37 @@ const okReply = { ok: true, data: { accessToken: 'x' } };
 
 const hostileValue = fc.oneof(
   fc.jsonValue(),
-  fc.constantFrom(undefined, NaN, Infinity, -1, 0, 1.5, 2 ** 53, '', ' ', 'a'.repeat(300), '=', 'ab==', 'é', '\u0000', [], {}, null, true),
+  fc.constantFrom(
+    undefined,
+    NaN,
+    Infinity,
+    -1,
+    0,
+    1.5,
+    2 ** 53,
+    '',
+    ' ',
+    'a'.repeat(300),
+    '=',
+    'ab==',
+    'é',
+    '\u0000',
+    [],
+    {},
+    null,
+    true,
+  ),
   fc.string(),
   fc.integer(),
 );
 
-function holdsTo(name: string, fast: (v: unknown) => boolean, parse: (v: unknown) => unknown, schema: ZodType, valid: Record<string, unknown>): void {
+function holdsTo(
+  name: string,
+  fast: (v: unknown) => boolean,
+  parse: (v: unknown) => unknown,
+  schema: ZodType,
+  valid: Record<string, unknown>,
+): void {
   describe(name, () => {
     it('accepts the valid message by hand, as its schema does', () => {
       expect(fast(valid)).toBe(true);
@@ -50,7 +75,13 @@ function holdsTo(name: string, fast: (v: unknown) => boolean, parse: (v: unknown
         fc.property(fc.constantFrom(...keys), hostileValue, fc.boolean(), (key, value, remove) => {
           const changed: Record<string, unknown> = JSON.parse(JSON.stringify(valid));
           if (remove) delete changed[key];
-          else Object.defineProperty(changed, key, { value, enumerable: true, configurable: true, writable: true });
+          else
+            Object.defineProperty(changed, key, {
+              value,
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
           const verdict = schema.safeParse(changed).success;
           if (fast(changed)) expect(verdict).toBe(true);
           expect(parse(changed) !== undefined).toBe(verdict);
@@ -72,9 +103,21 @@ function holdsTo(name: string, fast: (v: unknown) => boolean, parse: (v: unknown
   });
 }
 
-holdsTo('request envelope', fastChecks.looksLikeEnvelope, parseRequestEnvelope, requestEnvelopeSchema, envelope);
+holdsTo(
+  'request envelope',
+  fastChecks.looksLikeEnvelope,
+  parseRequestEnvelope,
+  requestEnvelopeSchema,
+  envelope,
+);
 holdsTo('request body', fastChecks.looksLikeRequestBody, parseRequestBody, requestBodySchema, requestBody);
-holdsTo('reply message', fastChecks.looksLikeReplyMessage, parseReplyMessage, replyMessageSchema, replyMessage);
+holdsTo(
+  'reply message',
+  fastChecks.looksLikeReplyMessage,
+  parseReplyMessage,
+  replyMessageSchema,
+  replyMessage,
+);
 holdsTo('reply body', fastChecks.looksLikeOkReply, parseReplyBody, replyBodySchema, okReply);
 
 it('an envelope without a reply channel (an event) is accepted by hand too', () => {

@@ -4,7 +4,13 @@ import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import IORedis from 'ioredis';
 import { z } from 'zod';
 import { BusClientProxy, BusContext, BusException, BusRemoteError, BusServer, BusTimeoutError } from '../src';
-import { generateServiceKey, parseServicePrivateKeys, parseServicePublicKeys, requestListKey, seenKey } from '@broker/bus-protocol';
+import {
+  generateServiceKey,
+  parseServicePrivateKeys,
+  parseServicePublicKeys,
+  requestListKey,
+  seenKey,
+} from '@broker/bus-protocol';
 import { sleep, testRedisUrl, uniquePrefix } from '@broker/testing';
 
 const REPLICA = 'REPLICA';
@@ -81,7 +87,13 @@ describe('bus transport (Redis request lists, pub/sub replies)', () => {
   }
 
   function newClient(timeoutMs = 5_000, name = 'test'): BusClientProxy {
-    const client = new BusClientProxy({ redisUrl, servicePublicKeys: publicKeys, prefix, defaultTimeoutMs: timeoutMs, name });
+    const client = new BusClientProxy({
+      redisUrl,
+      servicePublicKeys: publicKeys,
+      prefix,
+      defaultTimeoutMs: timeoutMs,
+      name,
+    });
     clients.push(client);
     return client;
   }
@@ -103,7 +115,10 @@ describe('bus transport (Redis request lists, pub/sub replies)', () => {
     await Promise.all([0, 1, 2].map((n) => startReplica(n)));
     const client = newClient();
     const replies = await Promise.all(
-      Array.from({ length: 300 }, (_, n) => client.call(SERVICE, 'test.echo', { n }) as Promise<{ n: number; replica: number }>),
+      Array.from(
+        { length: 300 },
+        (_, n) => client.call(SERVICE, 'test.echo', { n }) as Promise<{ n: number; replica: number }>,
+      ),
     );
     expect(replies.map((r) => r.n)).toEqual(Array.from({ length: 300 }, (_, n) => n));
     expect(handled).toHaveLength(300);
@@ -127,7 +142,9 @@ describe('bus transport (Redis request lists, pub/sub replies)', () => {
   it('fails with a typed timeout error, not a hang, when nobody answers', async () => {
     const client = newClient();
     const started = Date.now();
-    const err = await client.call(SERVICE, 'test.echo', { n: 1 }, { timeoutMs: 300 }).catch((e: unknown) => e);
+    const err = await client
+      .call(SERVICE, 'test.echo', { n: 1 }, { timeoutMs: 300 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BusTimeoutError);
     expect((err as BusTimeoutError).code).toBe('TIMEOUT');
     expect(Date.now() - started).toBeLessThan(2_000);
@@ -161,10 +178,17 @@ describe('bus transport (Redis request lists, pub/sub replies)', () => {
     const client = newClient();
     const notFound = await client.call(SERVICE, 'test.not-found', {}).catch((e: unknown) => e);
     expect(notFound).toBeInstanceOf(BusRemoteError);
-    expect(notFound).toMatchObject({ code: 'NOT_FOUND', message: 'no such thing', pattern: 'test.not-found' });
+    expect(notFound).toMatchObject({
+      code: 'NOT_FOUND',
+      message: 'no such thing',
+      pattern: 'test.not-found',
+    });
 
     const invalid = await client.call(SERVICE, 'test.invalid', {}).catch((e: unknown) => e);
-    expect(invalid).toMatchObject({ code: 'UNPROCESSABLE', fields: [{ name: 'name', message: 'is required' }] });
+    expect(invalid).toMatchObject({
+      code: 'UNPROCESSABLE',
+      fields: [{ name: 'name', message: 'is required' }],
+    });
   });
 
   it('turns an unexpected handler failure into INTERNAL without leaking its message', async () => {
@@ -178,7 +202,9 @@ describe('bus transport (Redis request lists, pub/sub replies)', () => {
 
   it('answers an unknown pattern with NO_HANDLER', async () => {
     await startReplica(0);
-    const err = await newClient().call(SERVICE, 'test.nobody', {}).catch((e: unknown) => e);
+    const err = await newClient()
+      .call(SERVICE, 'test.nobody', {})
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'NO_HANDLER' });
   });
 
@@ -196,12 +222,17 @@ describe('bus transport (Redis request lists, pub/sub replies)', () => {
         expect(key).not.toContain(canary);
         const type = await redis.type(key);
         const dump =
-          type === 'hash' ? JSON.stringify(await redis.hgetall(key))
-          : type === 'string' ? String(await redis.get(key))
-          : type === 'list' ? JSON.stringify(await redis.lrange(key, 0, -1))
-          : type === 'zset' ? JSON.stringify(await redis.zrange(key, 0, -1))
-          : type === 'stream' ? JSON.stringify(await redis.xrange(key, '-', '+'))
-          : '';
+          type === 'hash'
+            ? JSON.stringify(await redis.hgetall(key))
+            : type === 'string'
+              ? String(await redis.get(key))
+              : type === 'list'
+                ? JSON.stringify(await redis.lrange(key, 0, -1))
+                : type === 'zset'
+                  ? JSON.stringify(await redis.zrange(key, 0, -1))
+                  : type === 'stream'
+                    ? JSON.stringify(await redis.xrange(key, '-', '+'))
+                    : '';
         expect(dump).not.toContain(canary);
       }
     } finally {
@@ -214,7 +245,12 @@ describe('bus transport (Redis request lists, pub/sub replies)', () => {
   it('refuses requests sealed to another key, and says so in its counters', async () => {
     await startReplica(0);
     const other = parseServicePublicKeys(`${SERVICE}=${generateServiceKey('s1').publicKey}`);
-    const stranger = new BusClientProxy({ redisUrl, servicePublicKeys: other, prefix, defaultTimeoutMs: 500 });
+    const stranger = new BusClientProxy({
+      redisUrl,
+      servicePublicKeys: other,
+      prefix,
+      defaultTimeoutMs: 500,
+    });
     clients.push(stranger);
     await expect(stranger.call(SERVICE, 'test.echo', { n: 1 })).rejects.toBeInstanceOf(BusTimeoutError);
     expect(handled).toHaveLength(0);
@@ -223,7 +259,9 @@ describe('bus transport (Redis request lists, pub/sub replies)', () => {
 
   it('answers a payload that does not match its schema with BAD_REQUEST, before any handler runs', async () => {
     await startReplica(0);
-    const err = await newClient().call(SERVICE, 'test.echo', { n: 'one', extra: true }).catch((e: unknown) => e);
+    const err = await newClient()
+      .call(SERVICE, 'test.echo', { n: 'one', extra: true })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BusRemoteError);
     expect(err).toMatchObject({ code: 'BAD_REQUEST' });
     expect((err as BusRemoteError).fields?.map((f) => f.name)).toEqual(expect.arrayContaining(['n']));
@@ -246,7 +284,10 @@ describe('bus transport (Redis request lists, pub/sub replies)', () => {
 
   describe('attacked through Redis', () => {
     /** Captures the next request pushed on the service's list (as MONITOR would show it), keeping it out of reach of replicas. */
-    async function capture(client: BusClientProxy, data: unknown): Promise<{ raw: string; pending: Promise<unknown> }> {
+    async function capture(
+      client: BusClientProxy,
+      data: unknown,
+    ): Promise<{ raw: string; pending: Promise<unknown> }> {
       const pending = client.call(SERVICE, 'test.echo', data, { timeoutMs: 4_000 });
       const redis = new IORedis(redisUrl);
       try {
@@ -300,7 +341,9 @@ describe('bus transport (Redis request lists, pub/sub replies)', () => {
         await startReplica(2);
         for (let i = 0; i < 6; i++) await redis.rpush(list, i % 2 ? a.raw : b.raw);
         await sleep(500);
-        expect(handled.map((h) => h.requestId).sort()).toEqual([(JSON.parse(a.raw) as { i: string }).i, (JSON.parse(b.raw) as { i: string }).i].sort());
+        expect(handled.map((h) => h.requestId).sort()).toEqual(
+          [(JSON.parse(a.raw) as { i: string }).i, (JSON.parse(b.raw) as { i: string }).i].sort(),
+        );
         expect(servers.reduce((sum, s) => sum + s.stats().dropped.replayed, 0)).toBe(3 + 2 + 6);
         expect(servers[1].stats().dropped.replayed).toBeGreaterThanOrEqual(2);
         expect(await redis.llen(list)).toBe(0);
@@ -320,8 +363,17 @@ describe('bus transport (Redis request lists, pub/sub replies)', () => {
         await listener.psubscribe(`${prefix}:bus:reply:*`);
         listener.on('pmessage', (_p: string, channel: string) => heard.push(channel));
         const mine = `${prefix}:bus:reply:attacker:x`;
-        const copies = [{ r: mine }, { i: `${String(envelope['i'])}x`, r: mine }, { p: 'test.crash', r: mine }, { d: Number(envelope['d']) + 1, r: mine }];
-        await attacker.rpush(requestListKey(prefix, SERVICE), ...copies.map((c) => JSON.stringify({ ...envelope, ...c })), raw);
+        const copies = [
+          { r: mine },
+          { i: `${String(envelope['i'])}x`, r: mine },
+          { p: 'test.crash', r: mine },
+          { d: Number(envelope['d']) + 1, r: mine },
+        ];
+        await attacker.rpush(
+          requestListKey(prefix, SERVICE),
+          ...copies.map((c) => JSON.stringify({ ...envelope, ...c })),
+          raw,
+        );
         await startReplica(0);
         await expect(pending).resolves.toMatchObject({ n: 7 });
         await sleep(300);

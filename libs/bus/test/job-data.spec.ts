@@ -24,8 +24,11 @@ describe('dispatchJob with untrusted job data', () => {
       'STATS',
       null,
     ];
-    for (const data of bad) expect(() => dispatchJob('stats', handlers, job('STATS', data))).toThrow(UnrecoverableError);
-    expect(() => dispatchJob('stats', handlers, job('DELETE_PROVIDER', { orgId: 'acme' }))).toThrow(UnrecoverableError);
+    for (const data of bad)
+      expect(() => dispatchJob('stats', handlers, job('STATS', data))).toThrow(UnrecoverableError);
+    expect(() => dispatchJob('stats', handlers, job('DELETE_PROVIDER', { orgId: 'acme' }))).toThrow(
+      UnrecoverableError,
+    );
     expect(seen).toEqual([]);
   });
 });

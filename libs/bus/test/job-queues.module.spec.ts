@@ -26,7 +26,10 @@ describe('job queues through @nestjs/bullmq', () => {
   let app: INestApplicationContext;
 
   beforeAll(async () => {
-    @Module({ imports: [JobQueuesModule.forRoot({ redisUrl: testRedisUrl(), prefix: uniquePrefix('nestjobs') })], providers: [RevocationProcessor] })
+    @Module({
+      imports: [JobQueuesModule.forRoot({ redisUrl: testRedisUrl(), prefix: uniquePrefix('nestjobs') })],
+      providers: [RevocationProcessor],
+    })
     class TestModule {}
     app = await NestFactory.createApplicationContext(TestModule, { logger: false });
     await app.init();
@@ -46,7 +49,14 @@ describe('job queues through @nestjs/bullmq', () => {
 
   it('delivers a typed job from the producer to the queue’s processor', async () => {
     const done = new Promise<void>((resolve) => (onProcessed = resolve));
-    await app.get(JobProducer).enqueue('revocation', 'REVOKE_AUTHORIZATION', { orgId: 'o1', authorizationId: 'auth-1' }, { jobId: 'revoke-auth-1' });
+    await app
+      .get(JobProducer)
+      .enqueue(
+        'revocation',
+        'REVOKE_AUTHORIZATION',
+        { orgId: 'o1', authorizationId: 'auth-1' },
+        { jobId: 'revoke-auth-1' },
+      );
     await done;
     expect(processed).toEqual(['auth-1']);
   });

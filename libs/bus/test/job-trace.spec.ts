@@ -19,7 +19,9 @@ describe('traceparent in job data', () => {
   });
 
   it('does not open the door to other fields', () => {
-    expect(() => dispatchJob('stats', handlers, job({ ...ids, traceparent: 'garbage', extra: 'field' }))).toThrow(UnrecoverableError);
+    expect(() =>
+      dispatchJob('stats', handlers, job({ ...ids, traceparent: 'garbage', extra: 'field' })),
+    ).toThrow(UnrecoverableError);
     expect(seen).toEqual([]);
   });
 

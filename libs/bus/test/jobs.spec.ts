@@ -1,7 +1,14 @@
 import { Job, Queue, QueueEvents, Worker } from 'bullmq';
 import { QUEUE_NAMES, QUEUE_SETTINGS } from '@broker/contracts';
 import { testRedisUrl, uniquePrefix } from '@broker/testing';
-import { JobHandlers, JobProducer, createRedisConnection, defaultJobOptions, dispatchJob, processorOptions } from '../src';
+import {
+  JobHandlers,
+  JobProducer,
+  createRedisConnection,
+  defaultJobOptions,
+  dispatchJob,
+  processorOptions,
+} from '../src';
 
 describe('typed background jobs', () => {
   const redisUrl = testRedisUrl();
@@ -28,7 +35,9 @@ describe('typed background jobs', () => {
     });
     events = new QueueEvents('token-refresh', { connection: connect('jobs-events'), prefix });
     await events.waitUntilReady();
-    const queues = Object.fromEntries(QUEUE_NAMES.map((n) => [n, queue])) as unknown as ConstructorParameters<typeof JobProducer>[0];
+    const queues = Object.fromEntries(QUEUE_NAMES.map((n) => [n, queue])) as unknown as ConstructorParameters<
+      typeof JobProducer
+    >[0];
     producer = new JobProducer(queues);
   });
 
@@ -66,7 +75,12 @@ describe('typed background jobs', () => {
     const seen: string[] = [];
     await Promise.all(
       [1, 2, 3].map(() =>
-        producer.enqueue('token-refresh', 'REFRESH_AUTHORIZATION', { orgId: 'o1', authorizationId: 'a1' }, { jobId: 'refresh-a1' }),
+        producer.enqueue(
+          'token-refresh',
+          'REFRESH_AUTHORIZATION',
+          { orgId: 'o1', authorizationId: 'a1' },
+          { jobId: 'refresh-a1' },
+        ),
       ),
     );
     const done = new Promise<void>((resolve) => events.on('completed', () => resolve()));
@@ -89,7 +103,12 @@ describe('typed background jobs', () => {
         return 'ok';
       },
     });
-    const job = await producer.enqueue('token-refresh', 'REFRESH_AUTHORIZATION', { orgId: 'o1', authorizationId: 'a2' }, { jobId: 'refresh-a2' });
+    const job = await producer.enqueue(
+      'token-refresh',
+      'REFRESH_AUTHORIZATION',
+      { orgId: 'o1', authorizationId: 'a2' },
+      { jobId: 'refresh-a2' },
+    );
     await expect(job.waitUntilFinished(events, 10_000)).resolves.toBe('ok');
     expect(calls).toBe(3);
   });
@@ -104,7 +123,12 @@ describe('typed background jobs', () => {
 
   it('refuses job ids BullMQ would misread', () => {
     expect(() =>
-      producer.enqueue('token-refresh', 'REFRESH_AUTHORIZATION', { orgId: 'o', authorizationId: 'a' }, { jobId: 'a:b' }),
+      producer.enqueue(
+        'token-refresh',
+        'REFRESH_AUTHORIZATION',
+        { orgId: 'o', authorizationId: 'a' },
+        { jobId: 'a:b' },
+      ),
     ).toThrow(/must not contain ':'/);
   });
 });

@@ -1,4 +1,15 @@
-import { BUS_ERROR_CODES, BUS_PATTERN_OWNERS, BusPattern, BusRequest, HTTP_STATUS_BY_BUS_ERROR, JOB_PAYLOAD_SCHEMAS, MessagePatterns, SERVICE_NAMES, busRequestSchema, isBusErrorPayload } from '../src';
+import {
+  BUS_ERROR_CODES,
+  BUS_PATTERN_OWNERS,
+  BusPattern,
+  BusRequest,
+  HTTP_STATUS_BY_BUS_ERROR,
+  JOB_PAYLOAD_SCHEMAS,
+  MessagePatterns,
+  SERVICE_NAMES,
+  busRequestSchema,
+  isBusErrorPayload,
+} from '../src';
 
 describe('contracts', () => {
   it('names an owning service for every message pattern', () => {
@@ -27,7 +38,13 @@ describe('bus payload schemas', () => {
   const valid: { [P in BusPattern]: BusRequest<P> } = {
     'providers.list': { types: ['github'], orderBy: '-createdAt' },
     'providers.get': { id: uuid },
-    'providers.create': { clientId: 'c', clientSecret: 's', name: 'n', type: 'oidc', issuer: 'https://issuer.example' },
+    'providers.create': {
+      clientId: 'c',
+      clientSecret: 's',
+      name: 'n',
+      type: 'oidc',
+      issuer: 'https://issuer.example',
+    },
     'providers.update': { id: uuid, changes: { name: 'x' } },
     'providers.delete': { id: uuid },
     'jobs.get': { id: uuid },
@@ -63,7 +80,10 @@ describe('bus payload schemas', () => {
     'authorizations.consent-bind': { state: 's', bindingHash: 'ab'.repeat(32) },
     'oauth-setups.list': { deploymentId: uuid, query: { limit: 10, order: 'asc' } },
     'oauth-setups.get': { deploymentId: uuid, id: uuid },
-    'oauth-setups.create': { deploymentId: uuid, body: { name: 'n', config: {}, redirect_url: 'https://app.example/done' } },
+    'oauth-setups.create': {
+      deploymentId: uuid,
+      body: { name: 'n', config: {}, redirect_url: 'https://app.example/done' },
+    },
     'oauth-setups.update': { deploymentId: uuid, id: uuid, changes: { name: 'm' } },
     'oauth-setups.open': { linkToken: 'l' },
     'oauth-setups.finish': { setupId: uuid, result: { outcome: 'completed', authorizationId: uuid } },
@@ -78,7 +98,13 @@ describe('bus payload schemas', () => {
     'identity.token-grants.list': {},
     'identity.token-grants.create': {
       clientId: 'billing',
-      grant: { providers: { ids: [uuid], types: ['github'] }, subjects: { mode: 'self', users: [] }, maxScopes: ['read:org'], maxLifetimeSeconds: 600, description: '' },
+      grant: {
+        providers: { ids: [uuid], types: ['github'] },
+        subjects: { mode: 'self', users: [] },
+        maxScopes: ['read:org'],
+        maxLifetimeSeconds: 600,
+        description: '',
+      },
     },
     'identity.token-grants.delete': { id: uuid },
     'tokens.ledger.search': { subject: 'alice', since: '2026-01-01T00:00:00Z', limit: 100 },
@@ -94,7 +120,11 @@ describe('bus payload schemas', () => {
     'tokens.revocation-jobs.start': { user: 'alice', reason: '' },
     'tokens.revocation-jobs.get': { id: uuid },
     'identity.client-metadata-settings.get': {},
-    'identity.client-metadata-settings.set': { enabled: true, allowedClients: ['client.example'], maxScopes: ['providers:read'] },
+    'identity.client-metadata-settings.set': {
+      enabled: true,
+      allowedClients: ['client.example'],
+      maxScopes: ['providers:read'],
+    },
     'identity.server-features': {},
   };
 
@@ -103,8 +133,12 @@ describe('bus payload schemas', () => {
       const schema = busRequestSchema(pattern);
       expect(schema).toBeDefined();
       expect({ pattern, ok: schema?.safeParse(valid[pattern]).success }).toEqual({ pattern, ok: true });
-      expect({ pattern, ok: schema?.safeParse({ ...valid[pattern], orgId: 'other-org' }).success }).toEqual({ pattern, ok: false });
-      for (const junk of [null, 'x', 42, []]) expect({ pattern, junk, ok: schema?.safeParse(junk).success }).toEqual({ pattern, junk, ok: false });
+      expect({ pattern, ok: schema?.safeParse({ ...valid[pattern], orgId: 'other-org' }).success }).toEqual({
+        pattern,
+        ok: false,
+      });
+      for (const junk of [null, 'x', 42, []])
+        expect({ pattern, junk, ok: schema?.safeParse(junk).success }).toEqual({ pattern, junk, ok: false });
     }
     expect(busRequestSchema('nobody.knows')).toBeUndefined();
   });
@@ -112,23 +146,58 @@ describe('bus payload schemas', () => {
   it('refuses a NUL in any text field (PostgreSQL cannot store one), naming the field', () => {
     const parsed = busRequestSchema('tokens.acquire')?.safeParse({ userId: 'alice\u0000', providerId: uuid });
     expect(parsed?.success).toBe(false);
-    expect(parsed?.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['userId', 'must not contain NUL']]);
-    expect(busRequestSchema('identity.admin-user')?.safeParse({ sub: 'a\u0000', action: 'delete' }).success).toBe(false);
-    expect(busRequestSchema('identity.admin-user')?.safeParse({ sub: 'alice', action: 'promote' }).success).toBe(false);
-    expect(busRequestSchema('tokens.acquire')?.safeParse({ userId: 'alice', providerId: uuid, account: 'work\u0000' }).success).toBe(false);
-    expect(busRequestSchema('tokens.ledger.search')?.safeParse({ subject: 'alice\u0000' }).success).toBe(false);
-    expect(busRequestSchema('tokens.revocation-jobs.start')?.safeParse({ consumer: 'x\u0000' }).success).toBe(false);
+    expect(parsed?.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['userId', 'must not contain NUL'],
+    ]);
+    expect(
+      busRequestSchema('identity.admin-user')?.safeParse({ sub: 'a\u0000', action: 'delete' }).success,
+    ).toBe(false);
+    expect(
+      busRequestSchema('identity.admin-user')?.safeParse({ sub: 'alice', action: 'promote' }).success,
+    ).toBe(false);
+    expect(
+      busRequestSchema('tokens.acquire')?.safeParse({
+        userId: 'alice',
+        providerId: uuid,
+        account: 'work\u0000',
+      }).success,
+    ).toBe(false);
+    expect(busRequestSchema('tokens.ledger.search')?.safeParse({ subject: 'alice\u0000' }).success).toBe(
+      false,
+    );
+    expect(busRequestSchema('tokens.revocation-jobs.start')?.safeParse({ consumer: 'x\u0000' }).success).toBe(
+      false,
+    );
     // A blast-radius job names exactly one target.
-    expect(busRequestSchema('tokens.revocation-jobs.start')?.safeParse({ user: 'alice', provider: uuid }).success).toBe(false);
+    expect(
+      busRequestSchema('tokens.revocation-jobs.start')?.safeParse({ user: 'alice', provider: uuid }).success,
+    ).toBe(false);
   });
 
   it('checks job data the same way: ids only, of the right shape', () => {
     expect(JOB_PAYLOAD_SCHEMAS.stats.STATS.safeParse({ orgId: 'o', jobId: uuid }).success).toBe(true);
-    expect(JOB_PAYLOAD_SCHEMAS.stats.STATS.safeParse({ orgId: 'o', jobId: uuid, accessToken: 'x' }).success).toBe(false);
-    expect(JOB_PAYLOAD_SCHEMAS['provider-deletion'].DELETE_PROVIDER.safeParse({ orgId: 'o', providerId: uuid, jobId: 'not-a-uuid' }).success).toBe(false);
+    expect(
+      JOB_PAYLOAD_SCHEMAS.stats.STATS.safeParse({ orgId: 'o', jobId: uuid, accessToken: 'x' }).success,
+    ).toBe(false);
+    expect(
+      JOB_PAYLOAD_SCHEMAS['provider-deletion'].DELETE_PROVIDER.safeParse({
+        orgId: 'o',
+        providerId: uuid,
+        jobId: 'not-a-uuid',
+      }).success,
+    ).toBe(false);
     expect(JOB_PAYLOAD_SCHEMAS['setup-expiry'].SWEEP_SETUPS.safeParse({}).success).toBe(true);
     expect(JOB_PAYLOAD_SCHEMAS['setup-expiry'].SWEEP_SETUPS.safeParse({ orgId: 'o' }).success).toBe(false);
-    expect(JOB_PAYLOAD_SCHEMAS['webhook-delivery'].DELIVER_WEBHOOK.safeParse({ orgId: 'o', deliveryId: uuid }).success).toBe(true);
-    expect(JOB_PAYLOAD_SCHEMAS['webhook-delivery'].DELIVER_WEBHOOK.safeParse({ orgId: 'o', deliveryId: uuid, url: 'https://x' }).success).toBe(false);
+    expect(
+      JOB_PAYLOAD_SCHEMAS['webhook-delivery'].DELIVER_WEBHOOK.safeParse({ orgId: 'o', deliveryId: uuid })
+        .success,
+    ).toBe(true);
+    expect(
+      JOB_PAYLOAD_SCHEMAS['webhook-delivery'].DELIVER_WEBHOOK.safeParse({
+        orgId: 'o',
+        deliveryId: uuid,
+        url: 'https://x',
+      }).success,
+    ).toBe(false);
   });
 });

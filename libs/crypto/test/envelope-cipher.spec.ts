@@ -21,7 +21,12 @@ describe('envelope encryption', () => {
 
   it('refuses a ciphertext moved to another row, column, table or org', () => {
     const sealed = oldRing.encrypt('s3cr3t', ctx);
-    for (const moved of [{ rowId: 'row-2' }, { orgId: 'org-b' }, { column: 'refresh_token' }, { table: 'tokens.token_sets' }]) {
+    for (const moved of [
+      { rowId: 'row-2' },
+      { orgId: 'org-b' },
+      { column: 'refresh_token' },
+      { table: 'tokens.token_sets' },
+    ]) {
       expect(() => oldRing.decrypt(sealed, { ...ctx, ...moved })).toThrow(DecryptionError);
     }
   });
@@ -31,10 +36,16 @@ describe('envelope encryption', () => {
     const parts = sealed.split('.');
     const body = Buffer.from(parts[3], 'base64url');
     body[body.length - 20] ^= 1;
-    expect(() => oldRing.decrypt([parts[0], parts[1], parts[2], body.toString('base64url')].join('.'), ctx)).toThrow(DecryptionError);
-    expect(() => oldRing.decrypt([parts[0], 'k9', parts[2], parts[3]].join('.'), ctx)).toThrow(/unknown key id 'k9'/);
+    expect(() =>
+      oldRing.decrypt([parts[0], parts[1], parts[2], body.toString('base64url')].join('.'), ctx),
+    ).toThrow(DecryptionError);
+    expect(() => oldRing.decrypt([parts[0], 'k9', parts[2], parts[3]].join('.'), ctx)).toThrow(
+      /unknown key id 'k9'/,
+    );
     expect(() => oldRing.decrypt('s3cr3t', ctx)).toThrow(DecryptionError);
-    expect(() => new EnvelopeCipher(parseKeyring(`k1:${key()}`)).decrypt(sealed, ctx)).toThrow(DecryptionError);
+    expect(() => new EnvelopeCipher(parseKeyring(`k1:${key()}`)).decrypt(sealed, ctx)).toThrow(
+      DecryptionError,
+    );
   });
 
   it('rotates online: old values still open, new ones use the active key, re-wrapping moves them over', () => {

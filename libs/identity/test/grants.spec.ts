@@ -35,12 +35,25 @@ describe('authorization codes (PKCE) and rotating refresh tokens on PostgreSQL',
     await clients.ensureOrg('org-a', 'Org A');
     users = new UsersService(ds);
     await users.upsert('org-a', { sub: 'alice' }, ['providers:read', 'tokens:read']);
-    const spec = { orgId: 'org-a', grantTypes: ['authorization_code', 'refresh_token'] as const, scopes: ['providers:read', 'tokens:read'], redirectUris: [REDIRECT] };
+    const spec = {
+      orgId: 'org-a',
+      grantTypes: ['authorization_code', 'refresh_token'] as const,
+      scopes: ['providers:read', 'tokens:read'],
+      redirectUris: [REDIRECT],
+    };
     app = await clients.createClient({ ...spec, grantTypes: [...spec.grantTypes], name: 'web app' });
     other = await clients.createClient({ ...spec, grantTypes: [...spec.grantTypes], name: 'other app' });
     grants = new GrantsService(ds, hasher);
-    const keys = new SigningKeysService(ds, new EnvelopeCipher(parseKeyring(`k1:${randomBytes(32).toString('base64')}`)));
-    endpoint = new TokenEndpoint(clients, new AccessTokenIssuer(keys, 'http://issuer', 'http://issuer/api'), 600, grants);
+    const keys = new SigningKeysService(
+      ds,
+      new EnvelopeCipher(parseKeyring(`k1:${randomBytes(32).toString('base64')}`)),
+    );
+    endpoint = new TokenEndpoint(
+      clients,
+      new AccessTokenIssuer(keys, 'http://issuer', 'http://issuer/api'),
+      600,
+      grants,
+    );
   });
 
   afterAll(async () => {
@@ -53,20 +66,54 @@ describe('authorization codes (PKCE) and rotating refresh tokens on PostgreSQL',
     return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
   };
   const newCode = async (challenge: string) =>
-    grants.issueCode({ orgId: 'org-a', clientId: app.clientId, sub: 'alice', scope: ['providers:read'], redirectUri: REDIRECT, codeChallenge: challenge });
+    grants.issueCode({
+      orgId: 'org-a',
+      clientId: app.clientId,
+      sub: 'alice',
+      scope: ['providers:read'],
+      redirectUri: REDIRECT,
+      codeChallenge: challenge,
+    });
   const exchange = (code: string, verifier: string | undefined, client = app, redirect = REDIRECT) =>
-    endpoint.handle({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirect, client_id: client.clientId, client_secret: client.clientSecret, tz: 'Europe/Paris' });
+    endpoint.handle({
+      grant_type: 'authorization_code',
+      code,
+      code_verifier: verifier,
+      redirect_uri: redirect,
+      client_id: client.clientId,
+      client_secret: client.clientSecret,
+      tz: 'Europe/Paris',
+    });
   const refresh = (token: string, client = app) =>
-    endpoint.handle({ grant_type: 'refresh_token', refresh_token: token, client_id: client.clientId, client_secret: client.clientSecret });
-  const errorOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (e instanceof OAuthError ? e.error : String(e)));
-  const claims = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
+    endpoint.handle({
+      grant_type: 'refresh_token',
+      refresh_token: token,
+      client_id: client.clientId,
+      client_secret: client.clientSecret,
+    });
+  const errorOf = (p: Promise<unknown>) =>
+    p.then(
+      () => 'ok',
+      (e: unknown) => (e instanceof OAuthError ? e.error : String(e)),
+    );
+  const claims = (jwt: string) =>
+    JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
 
   it('exchanges a code once, with the right verifier, for an access token of the user and a refresh token', async () => {
     const { verifier, challenge } = pkce();
     const code = await newCode(challenge);
     const res = await exchange(code, verifier);
-    expect(res).toMatchObject({ token_type: 'Bearer', scope: 'providers:read', refresh_token: expect.any(String) });
-    expect(claims(res.access_token)).toMatchObject({ sub: 'alice', org_id: 'org-a', client_id: app.clientId, zoneinfo: 'Europe/Paris' });
+    expect(res).toMatchObject({
+      token_type: 'Bearer',
+      scope: 'providers:read',
+      refresh_token: expect.any(String),
+    });
+    expect(claims(res.access_token)).toMatchObject({
+      sub: 'alice',
+      org_id: 'org-a',
+      client_id: app.clientId,
+      zoneinfo: 'Europe/Paris',
+    });
     // A second use fails and revokes what the first one produced.
     expect(await errorOf(exchange(code, verifier))).toBe('invalid_grant');
     expect(await errorOf(refresh(res.refresh_token as string))).toBe('invalid_grant');
@@ -89,7 +136,14 @@ describe('authorization codes (PKCE) and rotating refresh tokens on PostgreSQL',
   it('refuses an expired code and plain (non-S256) challenges', async () => {
     const shortLived = new GrantsService(ds, hasher, { codeTtlMs: 50, refreshTtlMs: 60_000 });
     const { verifier, challenge } = pkce();
-    const code = await shortLived.issueCode({ orgId: 'org-a', clientId: app.clientId, sub: 'alice', scope: ['providers:read'], redirectUri: REDIRECT, codeChallenge: challenge });
+    const code = await shortLived.issueCode({
+      orgId: 'org-a',
+      clientId: app.clientId,
+      sub: 'alice',
+      scope: ['providers:read'],
+      redirectUri: REDIRECT,
+      codeChallenge: challenge,
+    });
     await sleep(120);
     expect(await errorOf(exchange(code, verifier))).toBe('invalid_grant');
     expect(await errorOf(newCode('plain-verifier'))).toBe('invalid_request');
@@ -110,7 +164,11 @@ describe('authorization codes (PKCE) and rotating refresh tokens on PostgreSQL',
     for (let round = 0; round < 5; round++) {
       const { verifier, challenge } = pkce();
       const start = await exchange(await newCode(challenge), verifier);
-      const results = await Promise.all([refresh(start.refresh_token as string), refresh(start.refresh_token as string)].map((p) => errorOf(p)));
+      const results = await Promise.all(
+        [refresh(start.refresh_token as string), refresh(start.refresh_token as string)].map((p) =>
+          errorOf(p),
+        ),
+      );
       expect(results.filter((r) => r === 'ok').length).toBeLessThanOrEqual(1);
       expect(results.filter((r) => r === 'invalid_grant').length).toBeGreaterThanOrEqual(1);
     }
@@ -119,7 +177,14 @@ describe('authorization codes (PKCE) and rotating refresh tokens on PostgreSQL',
   it('narrows scope on refresh but never widens it; a refused scope leaves the refresh token and its family alive', async () => {
     const { verifier, challenge } = pkce();
     const start = await exchange(await newCode(challenge), verifier);
-    const wider = () => endpoint.handle({ grant_type: 'refresh_token', refresh_token: start.refresh_token, scope: 'tokens:read', client_id: app.clientId, client_secret: app.clientSecret });
+    const wider = () =>
+      endpoint.handle({
+        grant_type: 'refresh_token',
+        refresh_token: start.refresh_token,
+        scope: 'tokens:read',
+        client_id: app.clientId,
+        client_secret: app.clientSecret,
+      });
     expect(await errorOf(wider())).toBe('invalid_scope');
     expect(await errorOf(wider())).toBe('invalid_scope'); // not a reuse: nothing was spent
     // The same refresh token still works for an ordinary refresh, and its successor too (the family is alive).
@@ -139,7 +204,14 @@ describe('authorization codes (PKCE) and rotating refresh tokens on PostgreSQL',
   it('never renews past the user’s or the client’s right: narrowed scopes narrow the next token, a disabled user ends the family', async () => {
     await users.upsert('org-a', { sub: 'bob' }, ['providers:read', 'tokens:read']);
     const codeFor = async (sub: string, challenge: string) =>
-      grants.issueCode({ orgId: 'org-a', clientId: app.clientId, sub, scope: ['providers:read', 'tokens:read'], redirectUri: REDIRECT, codeChallenge: challenge });
+      grants.issueCode({
+        orgId: 'org-a',
+        clientId: app.clientId,
+        sub,
+        scope: ['providers:read', 'tokens:read'],
+        redirectUri: REDIRECT,
+        codeChallenge: challenge,
+      });
     const { verifier, challenge } = pkce();
     const first = await exchange(await codeFor('bob', challenge), verifier);
     expect(first.scope).toBe('providers:read tokens:read');
@@ -165,7 +237,10 @@ describe('authorization codes (PKCE) and rotating refresh tokens on PostgreSQL',
     expect(await grants.revokeFamily(start.refresh_token as string, other.clientId)).toBe('other-client');
     const next = await refresh(start.refresh_token as string);
     // The owner's revocation ends the family: its newest token is dead too.
-    expect(await grants.revokeFamily(start.refresh_token as string, app.clientId)).toMatchObject({ orgId: 'org-a', familyId: claims(next.access_token)['sid'] });
+    expect(await grants.revokeFamily(start.refresh_token as string, app.clientId)).toMatchObject({
+      orgId: 'org-a',
+      familyId: claims(next.access_token)['sid'],
+    });
     expect(await errorOf(refresh(next.refresh_token as string))).toBe('invalid_grant');
     expect(await grants.revokeFamily('unknown-token', app.clientId)).toBeNull();
   });

@@ -31,7 +31,14 @@ const AUDIENCE = `${ISSUER}/api`;
 const now = () => Math.floor(Date.now() / 1000);
 
 describe('RevocationList', () => {
-  const claims = (over: Partial<Parameters<RevocationList['isRevoked']>[0]> = {}) => ({ org_id: 'o', client_id: 'c', sub: 's', jti: 'j', iat: 1_000, ...over });
+  const claims = (over: Partial<Parameters<RevocationList['isRevoked']>[0]> = {}) => ({
+    org_id: 'o',
+    client_id: 'c',
+    sub: 's',
+    jti: 'j',
+    iat: 1_000,
+    ...over,
+  });
 
   it('refuses what an entry names: a client or subject before its "not before", a session or one token whenever', () => {
     const list = new RevocationList();
@@ -47,7 +54,11 @@ describe('RevocationList', () => {
     expect(list.isRevoked(claims({ iat: 999 }))).toBe(true);
     expect(list.isRevoked(claims({ iat: 1_000 }))).toBe(false); // issued at or after "not before": a new token
     expect(list.isRevoked(claims({ client_id: 'other', sub: 'alice', iat: 1_999 }))).toBe(true);
-    expect(list.isRevoked(claims({ client_id: 'other', sub: 'bob', act: { sub: 'alice', client_id: 'other' }, iat: 1_999 }))).toBe(true); // alice acting for bob
+    expect(
+      list.isRevoked(
+        claims({ client_id: 'other', sub: 'bob', act: { sub: 'alice', client_id: 'other' }, iat: 1_999 }),
+      ),
+    ).toBe(true); // alice acting for bob
     expect(list.isRevoked(claims({ client_id: 'other', sid: 'fam-1', iat: 5_000 }))).toBe(true);
     expect(list.isRevoked(claims({ client_id: 'other', jti: 'jti-1', iat: 5_000 }))).toBe(true);
     // Same names in another org are someone else.
@@ -86,8 +97,13 @@ describe('RevocationSync', () => {
   });
 
   it('counts the source’s own age: a list the token-broker read long ago is stale on arrival', async () => {
-    const sync = new RevocationSync(async () => ({ version: 'v', ageMs: 10_000, entries: [] }), { pollMs: 60_000, maxStalenessMs: 4_000 });
-    await expect(sync.isRevoked({ org_id: 'o', client_id: 'c', sub: 's', jti: 'j', iat: 1 })).rejects.toBeInstanceOf(RevocationStateUnavailableError);
+    const sync = new RevocationSync(async () => ({ version: 'v', ageMs: 10_000, entries: [] }), {
+      pollMs: 60_000,
+      maxStalenessMs: 4_000,
+    });
+    await expect(
+      sync.isRevoked({ org_id: 'o', client_id: 'c', sub: 's', jti: 'j', iat: 1 }),
+    ).rejects.toBeInstanceOf(RevocationStateUnavailableError);
   });
 });
 
@@ -111,17 +127,25 @@ describe('revocation of the broker’s tokens on PostgreSQL', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('revocation');
-    ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'revocation-test')).initialize();
+    ds = await new DataSource(
+      domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'revocation-test'),
+    ).initialize();
     await migrateDomainSchema(ds, 'identity');
     revocations = new RevocationsService(ds);
     clients = new ClientsService(ds, hasher, revocations);
     users = new UsersService(ds, revocations);
-    const keys = new SigningKeysService(ds, new EnvelopeCipher(parseKeyring(`k1:${randomBytes(32).toString('base64')}`)));
+    const keys = new SigningKeysService(
+      ds,
+      new EnvelopeCipher(parseKeyring(`k1:${randomBytes(32).toString('base64')}`)),
+    );
     issuer = new AccessTokenIssuer(keys, ISSUER, AUDIENCE);
     const grants = new GrantsService(ds, hasher, undefined, revocations);
     endpoint = new TokenEndpoint(clients, issuer, 600, grants);
     const fromDatabase = () =>
-      new RevocationSync(async () => ({ ...(await revocations.read()), ageMs: 0 }), { pollMs: 60_000, maxStalenessMs: 50 });
+      new RevocationSync(async () => ({ ...(await revocations.read()), ageMs: 0 }), {
+        pollMs: 60_000,
+        maxStalenessMs: 50,
+      });
     const sync = fromDatabase();
     // This process's own writes reach its list at once (as the token-broker's lifecycle wires it).
     revocations.onRevoked((entries) => sync.list.add(entries));
@@ -139,10 +163,31 @@ describe('revocation of the broker’s tokens on PostgreSQL', () => {
   });
 
   const newClient = (orgId = 'org-a', scopes = ['tokens:read', 'tokens:delegate']) =>
-    clients.createClient({ orgId, name: `svc-${randomBytes(3).toString('hex')}`, grantTypes: ['client_credentials'], scopes });
-  const tokenOf = async (c: ClientCredentials) => (await endpoint.handle({ grant_type: 'client_credentials', client_id: c.clientId, client_secret: c.clientSecret })).access_token;
-  const refused = (p: Promise<unknown>) => p.then(() => false, (e: unknown) => e instanceof InvalidAccessTokenError);
-  const errorOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (e instanceof OAuthError ? e.error : e instanceof PrincipalTokenError ? e.status : String(e)));
+    clients.createClient({
+      orgId,
+      name: `svc-${randomBytes(3).toString('hex')}`,
+      grantTypes: ['client_credentials'],
+      scopes,
+    });
+  const tokenOf = async (c: ClientCredentials) =>
+    (
+      await endpoint.handle({
+        grant_type: 'client_credentials',
+        client_id: c.clientId,
+        client_secret: c.clientSecret,
+      })
+    ).access_token;
+  const refused = (p: Promise<unknown>) =>
+    p.then(
+      () => false,
+      (e: unknown) => e instanceof InvalidAccessTokenError,
+    );
+  const errorOf = (p: Promise<unknown>) =>
+    p.then(
+      () => 'ok',
+      (e: unknown) =>
+        e instanceof OAuthError ? e.error : e instanceof PrincipalTokenError ? e.status : String(e),
+    );
 
   it('refuses every token of a disabled client at once here and on another replica, and the client cannot get or renew one', async () => {
     const svc = await newClient();
@@ -179,8 +224,12 @@ describe('revocation of the broker’s tokens on PostgreSQL', () => {
     await users.upsert('org-a', { sub: 'carol' });
     await users.upsert('org-a', { sub: 'dave' });
     const adminPrincipal = principalFromClaimsForTest(await verifier.verify(await tokenOf(admin)));
-    const forCarol = (await principals.delegatedToken(adminPrincipal, { sub: 'carol', scopes: ['tokens:read'] })).access_token;
-    const forDave = (await principals.delegatedToken(adminPrincipal, { sub: 'dave', scopes: ['tokens:read'] })).access_token;
+    const forCarol = (
+      await principals.delegatedToken(adminPrincipal, { sub: 'carol', scopes: ['tokens:read'] })
+    ).access_token;
+    const forDave = (
+      await principals.delegatedToken(adminPrincipal, { sub: 'dave', scopes: ['tokens:read'] })
+    ).access_token;
     await verifier.verify(forCarol);
     expect(await users.delete('org-a', 'carol')).toBe(true);
     expect(await refused(verifier.verify(forCarol))).toBe(true);
@@ -207,11 +256,18 @@ describe('revocation of the broker’s tokens on PostgreSQL', () => {
     const foreign = await newClient('org-b');
     const token = await tokenOf(svc);
     const creds = (c: ClientCredentials) => ({ client_id: c.clientId, client_secret: c.clientSecret });
-    expect(await status.introspect({ ...creds(svc), token })).toMatchObject({ active: true, client_id: svc.clientId, org_id: 'org-a', token_type: 'Bearer' });
+    expect(await status.introspect({ ...creds(svc), token })).toMatchObject({
+      active: true,
+      client_id: svc.clientId,
+      org_id: 'org-a',
+      token_type: 'Bearer',
+    });
     expect(await status.introspect({ ...creds(other), token })).toMatchObject({ active: true }); // same org: a resource server of the org may ask
     expect(await status.introspect({ ...creds(foreign), token })).toEqual({ active: false }); // another org learns nothing
     expect(await status.introspect({ ...creds(svc), token: 'garbage' })).toEqual({ active: false });
-    expect(await errorOf(status.introspect({ client_id: svc.clientId, client_secret: 'wrong', token }))).toBe('invalid_client');
+    expect(await errorOf(status.introspect({ client_id: svc.clientId, client_secret: 'wrong', token }))).toBe(
+      'invalid_client',
+    );
 
     expect(await errorOf(status.revoke({ ...creds(other), token }))).toBe('unauthorized_client'); // not its token
     await expect(verifier.verify(token)).resolves.toBeDefined();

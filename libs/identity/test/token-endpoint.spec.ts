@@ -38,7 +38,12 @@ describe('the broker’s token endpoint (client_credentials) on PostgreSQL', () 
     await migrateDomainSchema(ds, 'identity');
     clients = new ClientsService(ds, new KeyedHasher(randomBytes(32)));
     keys = new SigningKeysService(ds, cipher);
-    endpoint = new TokenEndpoint(clients, new AccessTokenIssuer(keys, ISSUER, AUDIENCE), 600, new GrantsService(ds, new KeyedHasher(randomBytes(32))));
+    endpoint = new TokenEndpoint(
+      clients,
+      new AccessTokenIssuer(keys, ISSUER, AUDIENCE),
+      600,
+      new GrantsService(ds, new KeyedHasher(randomBytes(32))),
+    );
     verifier = new AccessTokenVerifier(() => keys.jwks(), ISSUER, AUDIENCE);
     await clients.ensureOrg('org-a', 'Org A');
     service = await clients.createClient({
@@ -61,7 +66,11 @@ describe('the broker’s token endpoint (client_credentials) on PostgreSQL', () 
     );
 
   it('issues a signed JWT with the documented claims, verifiable against the JWKS', async () => {
-    const res = await endpoint.handle({ grant_type: 'client_credentials', client_id: service.clientId, client_secret: service.clientSecret });
+    const res = await endpoint.handle({
+      grant_type: 'client_credentials',
+      client_id: service.clientId,
+      client_secret: service.clientSecret,
+    });
     expect(res).toMatchObject({ token_type: 'Bearer', expires_in: 600, scope: 'tokens:read providers:read' });
     const header = decodeProtectedHeader(res.access_token);
     expect(header).toMatchObject({ alg: 'ES256', typ: 'at+jwt', kid: expect.any(String) });
@@ -88,7 +97,11 @@ describe('the broker’s token endpoint (client_credentials) on PostgreSQL', () 
   });
 
   it('carries seed 003 `tz` as the zoneinfo claim, Europe/Oslo when the request names none', async () => {
-    const base = { grant_type: 'client_credentials', client_id: service.clientId, client_secret: service.clientSecret };
+    const base = {
+      grant_type: 'client_credentials',
+      client_id: service.clientId,
+      client_secret: service.clientSecret,
+    };
     const named = await endpoint.handle({ ...base, tz: 'Asia/Kolkata' });
     expect((await verifier.verify(named.access_token)).zoneinfo).toBe('Asia/Kolkata');
     const unnamed = await endpoint.handle(base);
@@ -97,18 +110,42 @@ describe('the broker’s token endpoint (client_credentials) on PostgreSQL', () 
 
   it('refuses wrong secrets, unknown clients, wider scopes and grants the client may not use', async () => {
     const base = { grant_type: 'client_credentials', client_id: service.clientId };
-    expect(await oauthErrorOf(endpoint.handle({ ...base, client_secret: 'wrong' }))).toEqual({ error: 'invalid_client', status: 401 });
-    expect(await oauthErrorOf(endpoint.handle({ ...base, client_id: 'cl_nope', client_secret: 'x' }))).toEqual({ error: 'invalid_client', status: 401 });
-    expect(await oauthErrorOf(endpoint.handle({ grant_type: 'client_credentials' }))).toEqual({ error: 'invalid_client', status: 401 });
-    expect(await oauthErrorOf(endpoint.handle({ ...base, client_secret: service.clientSecret, scope: 'tokens:read tokens:delegate' }))).toEqual({
+    expect(await oauthErrorOf(endpoint.handle({ ...base, client_secret: 'wrong' }))).toEqual({
+      error: 'invalid_client',
+      status: 401,
+    });
+    expect(
+      await oauthErrorOf(endpoint.handle({ ...base, client_id: 'cl_nope', client_secret: 'x' })),
+    ).toEqual({ error: 'invalid_client', status: 401 });
+    expect(await oauthErrorOf(endpoint.handle({ grant_type: 'client_credentials' }))).toEqual({
+      error: 'invalid_client',
+      status: 401,
+    });
+    expect(
+      await oauthErrorOf(
+        endpoint.handle({
+          ...base,
+          client_secret: service.clientSecret,
+          scope: 'tokens:read tokens:delegate',
+        }),
+      ),
+    ).toEqual({
       error: 'invalid_scope',
       status: 400,
     });
-    expect(await oauthErrorOf(endpoint.handle({ ...base, client_secret: service.clientSecret, grant_type: 'password' }))).toEqual({
+    expect(
+      await oauthErrorOf(
+        endpoint.handle({ ...base, client_secret: service.clientSecret, grant_type: 'password' }),
+      ),
+    ).toEqual({
       error: 'unsupported_grant_type',
       status: 400,
     });
-    expect(await oauthErrorOf(endpoint.handle({ ...base, client_secret: service.clientSecret, grant_type: 'refresh_token' }))).toEqual({
+    expect(
+      await oauthErrorOf(
+        endpoint.handle({ ...base, client_secret: service.clientSecret, grant_type: 'refresh_token' }),
+      ),
+    ).toEqual({
       error: 'unauthorized_client',
       status: 400,
     });
@@ -116,7 +153,10 @@ describe('the broker’s token endpoint (client_credentials) on PostgreSQL', () 
 
   it('rejects tokens that are expired, for another audience or issuer, or signed by another key', async () => {
     const key = await keys.signingKey();
-    const sign = (claims: Record<string, unknown>, opts: { aud?: string; iss?: string; exp?: number | string } = {}) =>
+    const sign = (
+      claims: Record<string, unknown>,
+      opts: { aud?: string; iss?: string; exp?: number | string } = {},
+    ) =>
       new SignJWT({ org_id: 'org-a', client_id: 'c', scope: 'tokens:read', ...claims })
         .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'at+jwt' })
         .setIssuer(opts.iss ?? ISSUER)
@@ -127,9 +167,15 @@ describe('the broker’s token endpoint (client_credentials) on PostgreSQL', () 
         .setExpirationTime(opts.exp ?? '5m')
         .sign(key.privateKey);
     await expect(verifier.verify(await sign({}))).resolves.toMatchObject({ sub: 'c' });
-    await expect(verifier.verify(await sign({}, { exp: Math.floor(Date.now() / 1000) - 60 }))).rejects.toThrow(/expired/);
-    await expect(verifier.verify(await sign({}, { aud: 'someone-else' }))).rejects.toBeInstanceOf(InvalidAccessTokenError);
-    await expect(verifier.verify(await sign({}, { iss: 'https://evil.example' }))).rejects.toBeInstanceOf(InvalidAccessTokenError);
+    await expect(
+      verifier.verify(await sign({}, { exp: Math.floor(Date.now() / 1000) - 60 })),
+    ).rejects.toThrow(/expired/);
+    await expect(verifier.verify(await sign({}, { aud: 'someone-else' }))).rejects.toBeInstanceOf(
+      InvalidAccessTokenError,
+    );
+    await expect(verifier.verify(await sign({}, { iss: 'https://evil.example' }))).rejects.toBeInstanceOf(
+      InvalidAccessTokenError,
+    );
     const stranger = await generateKeyPair('ES256');
     const forged = await new SignJWT({ org_id: 'org-a', client_id: 'c', scope: 'tokens:read' })
       .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'at+jwt' })
@@ -149,7 +195,13 @@ describe('the broker’s token endpoint (client_credentials) on PostgreSQL', () 
 
   it('refuses HS256 with the public key, a tampered payload, an unknown kid, another typ, and an ID token used as an access token', async () => {
     const key = await keys.signingKey();
-    const good = (await endpoint.handle({ grant_type: 'client_credentials', client_id: service.clientId, client_secret: service.clientSecret })).access_token;
+    const good = (
+      await endpoint.handle({
+        grant_type: 'client_credentials',
+        client_id: service.clientId,
+        client_secret: service.clientSecret,
+      })
+    ).access_token;
     const [h, p, sig] = good.split('.');
     // Algorithm confusion: HMAC "signed" with the published public key as the secret.
     const publicJwk = (await keys.jwks()).keys[0] as Record<string, string>;
@@ -165,14 +217,21 @@ describe('the broker’s token endpoint (client_credentials) on PostgreSQL', () 
     await expect(verifier.verify(hs)).rejects.toBeInstanceOf(InvalidAccessTokenError);
     // Tampering: a wider scope in the payload, same signature.
     const payload = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
-    const widened = Buffer.from(JSON.stringify({ ...payload, scope: 'providers:write jobs:write' })).toString('base64url');
+    const widened = Buffer.from(JSON.stringify({ ...payload, scope: 'providers:write jobs:write' })).toString(
+      'base64url',
+    );
     await expect(verifier.verify(`${h}.${widened}.${sig}`)).rejects.toBeInstanceOf(InvalidAccessTokenError);
     // A kid nobody published.
     const header = JSON.parse(Buffer.from(h, 'base64url').toString()) as Record<string, unknown>;
     const otherKid = Buffer.from(JSON.stringify({ ...header, kid: 'no-such-key' })).toString('base64url');
     await expect(verifier.verify(`${otherKid}.${p}.${sig}`)).rejects.toBeInstanceOf(InvalidAccessTokenError);
     // An ID token (typ JWT, audience the client) is not an access token, even though we signed it.
-    const idToken = await new IdTokenIssuer(keys, ISSUER).issue({ sub: 'alice', orgId: 'org-a', clientId: service.clientId, ttlSeconds: 300 });
+    const idToken = await new IdTokenIssuer(keys, ISSUER).issue({
+      sub: 'alice',
+      orgId: 'org-a',
+      clientId: service.clientId,
+      ttlSeconds: 300,
+    });
     await expect(verifier.verify(idToken)).rejects.toBeInstanceOf(InvalidAccessTokenError);
     const sameClaimsWrongTyp = await new SignJWT({ ...payload })
       .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'JWT' })

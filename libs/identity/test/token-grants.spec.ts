@@ -108,7 +108,9 @@ describe('TokenGrantsService on PostgreSQL', () => {
       ...IDENTITY_SCHEMA,
       migrations: (IDENTITY_SCHEMA.migrations as { name: string }[]).slice(
         0,
-        (IDENTITY_SCHEMA.migrations as { name: string }[]).findIndex((m) => m.name === 'TokenGrants1763900800000'),
+        (IDENTITY_SCHEMA.migrations as { name: string }[]).findIndex(
+          (m) => m.name === 'TokenGrants1763900800000',
+        ),
       ) as unknown as typeof IDENTITY_SCHEMA.migrations,
     };
     const old = await new DataSource(

@@ -1,5 +1,12 @@
 import { PROVIDER_TYPES, ProviderType } from '@broker/contracts';
-import { EgressPolicy, PROVIDER_CATALOGUE, ProviderConfigError, ProviderInstanceInput, resolveProvider, validateProviderInput } from '../src';
+import {
+  EgressPolicy,
+  PROVIDER_CATALOGUE,
+  ProviderConfigError,
+  ProviderInstanceInput,
+  resolveProvider,
+  validateProviderInput,
+} from '../src';
 
 /** The field errors resolveProvider reports (fails the test when it resolves). */
 function fieldErrors(type: ProviderType, input: unknown, policy?: EgressPolicy): Record<string, string> {
@@ -33,16 +40,30 @@ describe('PROVIDER_CATALOGUE', () => {
 describe('resolveProvider: cloud deployments', () => {
   it('github', () => {
     const p = resolveProvider('github', {});
-    expect(p).toMatchObject({ type: 'github', displayName: 'GitHub', selfHosted: false, pkce: true, tokenEndpointAuthMethod: 'client_secret_post', rotatesRefreshTokens: true });
+    expect(p).toMatchObject({
+      type: 'github',
+      displayName: 'GitHub',
+      selfHosted: false,
+      pkce: true,
+      tokenEndpointAuthMethod: 'client_secret_post',
+      rotatesRefreshTokens: true,
+    });
     expect(p.endpoints).toEqual({
       authorizationUrl: 'https://github.com/login/oauth/authorize',
       tokenUrl: 'https://github.com/login/oauth/access_token',
       userinfoUrl: 'https://api.github.com/user',
       deviceAuthorizationUrl: 'https://github.com/login/device/code',
     });
-    expect(p.revocation).toEqual({ kind: 'github-grant', url: 'https://api.github.com/applications/{client_id}/grant' });
+    expect(p.revocation).toEqual({
+      kind: 'github-grant',
+      url: 'https://api.github.com/applications/{client_id}/grant',
+    });
     expect(p.defaultScopes).toEqual(['read:user', 'user:email']);
-    expect(p.metadata).toEqual({ baseUrl: 'https://github.com', host: 'github.com', settingsUrl: 'https://github.com/settings/developers' });
+    expect(p.metadata).toEqual({
+      baseUrl: 'https://github.com',
+      host: 'github.com',
+      settingsUrl: 'https://github.com/settings/developers',
+    });
     // Naming the cloud host explicitly is the cloud too.
     expect(resolveProvider('github', { host: 'github.com' })).toEqual(p);
     expect(resolveProvider('github', { baseUrl: 'https://github.com/' })).toEqual(p);
@@ -59,8 +80,18 @@ describe('resolveProvider: cloud deployments', () => {
       issuer: 'https://gitlab.com',
     });
     expect(p.revocation).toEqual({ kind: 'rfc7009', url: 'https://gitlab.com/oauth/revoke' });
-    expect(p).toMatchObject({ displayName: 'GitLab', defaultScopes: ['read_user'], pkce: true, tokenEndpointAuthMethod: 'client_secret_post', rotatesRefreshTokens: true });
-    expect(p.metadata).toEqual({ baseUrl: 'https://gitlab.com', host: 'gitlab.com', settingsUrl: 'https://gitlab.com/-/user_settings/applications' });
+    expect(p).toMatchObject({
+      displayName: 'GitLab',
+      defaultScopes: ['read_user'],
+      pkce: true,
+      tokenEndpointAuthMethod: 'client_secret_post',
+      rotatesRefreshTokens: true,
+    });
+    expect(p.metadata).toEqual({
+      baseUrl: 'https://gitlab.com',
+      host: 'gitlab.com',
+      settingsUrl: 'https://gitlab.com/-/user_settings/applications',
+    });
     expect(resolveProvider('gitlab', { host: 'gitlab.com' })).toEqual(p);
   });
 
@@ -79,7 +110,11 @@ describe('resolveProvider: cloud deployments', () => {
       tokenEndpointAuthMethod: 'client_secret_basic',
       selfHosted: false,
     });
-    expect(p.metadata).toEqual({ baseUrl: 'https://bitbucket.org', host: 'bitbucket.org', settingsUrl: 'https://bitbucket.org/account/workspaces/' });
+    expect(p.metadata).toEqual({
+      baseUrl: 'https://bitbucket.org',
+      host: 'bitbucket.org',
+      settingsUrl: 'https://bitbucket.org/account/workspaces/',
+    });
   });
 
   it('google', () => {
@@ -98,7 +133,11 @@ describe('resolveProvider: cloud deployments', () => {
       pkce: true,
       rotatesRefreshTokens: false,
     });
-    expect(p.metadata).toEqual({ baseUrl: 'https://accounts.google.com', host: 'accounts.google.com', settingsUrl: 'https://console.cloud.google.com/apis/credentials' });
+    expect(p.metadata).toEqual({
+      baseUrl: 'https://accounts.google.com',
+      host: 'accounts.google.com',
+      settingsUrl: 'https://console.cloud.google.com/apis/credentials',
+    });
   });
 
   it('box', () => {
@@ -109,8 +148,17 @@ describe('resolveProvider: cloud deployments', () => {
       userinfoUrl: 'https://api.box.com/2.0/users/me',
       revocationUrl: 'https://api.box.com/oauth2/revoke',
     });
-    expect(p).toMatchObject({ defaultScopes: [], pkce: false, rotatesRefreshTokens: true, revocation: { kind: 'rfc7009', url: 'https://api.box.com/oauth2/revoke' } });
-    expect(p.metadata).toEqual({ baseUrl: 'https://app.box.com', host: 'app.box.com', settingsUrl: 'https://app.box.com/developers/console' });
+    expect(p).toMatchObject({
+      defaultScopes: [],
+      pkce: false,
+      rotatesRefreshTokens: true,
+      revocation: { kind: 'rfc7009', url: 'https://api.box.com/oauth2/revoke' },
+    });
+    expect(p.metadata).toEqual({
+      baseUrl: 'https://app.box.com',
+      host: 'app.box.com',
+      settingsUrl: 'https://app.box.com/developers/console',
+    });
   });
 
   it('microsoft, with the common tenant by default or a given one', () => {
@@ -121,7 +169,11 @@ describe('resolveProvider: cloud deployments', () => {
       userinfoUrl: 'https://graph.microsoft.com/v1.0/me',
       deviceAuthorizationUrl: 'https://login.microsoftonline.com/common/oauth2/v2.0/devicecode',
     });
-    expect(p).toMatchObject({ defaultScopes: ['openid', 'profile', 'email', 'offline_access', 'User.Read'], revocation: { kind: 'none' }, pkce: true });
+    expect(p).toMatchObject({
+      defaultScopes: ['openid', 'profile', 'email', 'offline_access', 'User.Read'],
+      revocation: { kind: 'none' },
+      pkce: true,
+    });
     expect(p.metadata).toEqual({
       baseUrl: 'https://login.microsoftonline.com/common',
       host: 'login.microsoftonline.com',
@@ -132,9 +184,9 @@ describe('resolveProvider: cloud deployments', () => {
     const t = resolveProvider('microsoft', { tenant: tid });
     expect(t.endpoints.tokenUrl).toBe(`https://login.microsoftonline.com/${tid}/oauth2/v2.0/token`);
     expect(t.endpoints.issuer).toBe(`https://login.microsoftonline.com/${tid}/v2.0`);
-    expect(resolveProvider('microsoft', { tenant: 'Contoso.onmicrosoft.com' }).endpoints.authorizationUrl).toBe(
-      'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize',
-    );
+    expect(
+      resolveProvider('microsoft', { tenant: 'Contoso.onmicrosoft.com' }).endpoints.authorizationUrl,
+    ).toBe('https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize');
     expect(resolveProvider('microsoft', { tenant: 'organizations' }).endpoints.issuer).toBeUndefined();
   });
 
@@ -146,15 +198,20 @@ describe('resolveProvider: cloud deployments', () => {
       userinfoUrl: 'https://contoso.sharepoint.com/_api/web/currentuser',
       deviceAuthorizationUrl: 'https://login.microsoftonline.com/organizations/oauth2/v2.0/devicecode',
     });
-    expect(p).toMatchObject({ displayName: 'SharePoint Online', selfHosted: false, defaultScopes: ['https://contoso.sharepoint.com/AllSites.Read', 'offline_access'] });
+    expect(p).toMatchObject({
+      displayName: 'SharePoint Online',
+      selfHosted: false,
+      defaultScopes: ['https://contoso.sharepoint.com/AllSites.Read', 'offline_access'],
+    });
     expect(p.metadata).toEqual({
       baseUrl: 'https://contoso.sharepoint.com',
       host: 'contoso.sharepoint.com',
       settingsUrl: 'https://entra.microsoft.com/#view/Microsoft_AAD_RegisteredApps/ApplicationsListBlade',
     });
-    expect(resolveProvider('sharepoint', { host: 'contoso.sharepoint.com', tenant: 'contoso.com' }).endpoints.tokenUrl).toBe(
-      'https://login.microsoftonline.com/contoso.com/oauth2/v2.0/token',
-    );
+    expect(
+      resolveProvider('sharepoint', { host: 'contoso.sharepoint.com', tenant: 'contoso.com' }).endpoints
+        .tokenUrl,
+    ).toBe('https://login.microsoftonline.com/contoso.com/oauth2/v2.0/token');
   });
 
   it.each([
@@ -177,7 +234,11 @@ describe('resolveProvider: cloud deployments', () => {
       tokenEndpointAuthMethod: 'client_secret_post',
       rotatesRefreshTokens: true,
     });
-    expect(p.metadata).toEqual({ baseUrl: 'https://auth.atlassian.com', host: 'auth.atlassian.com', settingsUrl: 'https://developer.atlassian.com/console/myapps/' });
+    expect(p.metadata).toEqual({
+      baseUrl: 'https://auth.atlassian.com',
+      host: 'auth.atlassian.com',
+      settingsUrl: 'https://developer.atlassian.com/console/myapps/',
+    });
   });
 
   it('returns fresh objects: callers may not corrupt the catalogue', () => {
@@ -199,20 +260,34 @@ describe('resolveProvider: self-hosted deployments', () => {
       userinfoUrl: 'https://ghe.example.com/api/v3/user',
       deviceAuthorizationUrl: 'https://ghe.example.com/login/device/code',
     });
-    expect(p.revocation).toEqual({ kind: 'github-grant', url: 'https://ghe.example.com/api/v3/applications/{client_id}/grant' });
-    expect(p.metadata).toEqual({ baseUrl: 'https://ghe.example.com', host: 'ghe.example.com', settingsUrl: 'https://ghe.example.com/settings/developers' });
+    expect(p.revocation).toEqual({
+      kind: 'github-grant',
+      url: 'https://ghe.example.com/api/v3/applications/{client_id}/grant',
+    });
+    expect(p.metadata).toEqual({
+      baseUrl: 'https://ghe.example.com',
+      host: 'ghe.example.com',
+      settingsUrl: 'https://ghe.example.com/settings/developers',
+    });
   });
 
   it('GitHub on GHE.com (data residency) uses the api. subdomain', () => {
     const p = resolveProvider('github', { host: 'octocorp.ghe.com' });
     expect(p.endpoints.authorizationUrl).toBe('https://octocorp.ghe.com/login/oauth/authorize');
     expect(p.endpoints.userinfoUrl).toBe('https://api.octocorp.ghe.com/user');
-    expect(p.revocation).toEqual({ kind: 'github-grant', url: 'https://api.octocorp.ghe.com/applications/{client_id}/grant' });
+    expect(p.revocation).toEqual({
+      kind: 'github-grant',
+      url: 'https://api.octocorp.ghe.com/applications/{client_id}/grant',
+    });
   });
 
   it('GitLab self-managed from a baseUrl with a path prefix', () => {
     const p = resolveProvider('gitlab', { baseUrl: 'https://git.example.com/gitlab/' });
-    expect(p).toMatchObject({ displayName: 'GitLab Self-Managed', selfHosted: true, defaultScopes: ['read_user'] });
+    expect(p).toMatchObject({
+      displayName: 'GitLab Self-Managed',
+      selfHosted: true,
+      defaultScopes: ['read_user'],
+    });
     expect(p.endpoints).toEqual({
       authorizationUrl: 'https://git.example.com/gitlab/oauth/authorize',
       tokenUrl: 'https://git.example.com/gitlab/oauth/token',
@@ -221,7 +296,11 @@ describe('resolveProvider: self-hosted deployments', () => {
       deviceAuthorizationUrl: 'https://git.example.com/gitlab/oauth/authorize_device',
       issuer: 'https://git.example.com/gitlab',
     });
-    expect(p.metadata).toEqual({ baseUrl: 'https://git.example.com/gitlab', host: 'git.example.com', settingsUrl: 'https://git.example.com/gitlab/admin/applications' });
+    expect(p.metadata).toEqual({
+      baseUrl: 'https://git.example.com/gitlab',
+      host: 'git.example.com',
+      settingsUrl: 'https://git.example.com/gitlab/admin/applications',
+    });
   });
 
   it('GitLab self-managed on an allowed non-default port', () => {
@@ -229,7 +308,9 @@ describe('resolveProvider: self-hosted deployments', () => {
     const p = resolveProvider('gitlab', { host: 'gitlab.example.com:8443' }, policy);
     expect(p.endpoints.tokenUrl).toBe('https://gitlab.example.com:8443/oauth/token');
     expect(p.metadata.host).toBe('gitlab.example.com:8443');
-    expect(resolveProvider('gitlab', { host: 'gitlab.example.com:443' }).metadata.host).toBe('gitlab.example.com');
+    expect(resolveProvider('gitlab', { host: 'gitlab.example.com:443' }).metadata.host).toBe(
+      'gitlab.example.com',
+    );
   });
 
   it('Bitbucket Data Center', () => {
@@ -246,7 +327,9 @@ describe('resolveProvider: self-hosted deployments', () => {
       authorizationUrl: 'https://bitbucket.example.com/rest/oauth2/latest/authorize',
       tokenUrl: 'https://bitbucket.example.com/rest/oauth2/latest/token',
     });
-    expect(p.metadata.settingsUrl).toBe('https://bitbucket.example.com/plugins/servlet/applinks/listApplicationLinks');
+    expect(p.metadata.settingsUrl).toBe(
+      'https://bitbucket.example.com/plugins/servlet/applinks/listApplicationLinks',
+    );
   });
 
   it.each([
@@ -254,7 +337,13 @@ describe('resolveProvider: self-hosted deployments', () => {
     ['confluence', 'Confluence Data Center', 'https://jira.example.com/rest/api/user/current'],
   ] as const)('%s Data Center', (type, displayName, userinfoUrl) => {
     const p = resolveProvider(type, { host: 'jira.example.com' });
-    expect(p).toMatchObject({ displayName, selfHosted: true, defaultScopes: ['READ'], pkce: true, extraAuthorizationParams: {} });
+    expect(p).toMatchObject({
+      displayName,
+      selfHosted: true,
+      defaultScopes: ['READ'],
+      pkce: true,
+      extraAuthorizationParams: {},
+    });
     expect(p.endpoints).toEqual({
       authorizationUrl: 'https://jira.example.com/rest/oauth2/latest/authorize',
       tokenUrl: 'https://jira.example.com/rest/oauth2/latest/token',
@@ -265,12 +354,19 @@ describe('resolveProvider: self-hosted deployments', () => {
       host: 'jira.example.com',
       settingsUrl: 'https://jira.example.com/plugins/servlet/applinks/listApplicationLinks',
     });
-    const prefixed = resolveProvider(type, { host: 'intranet.example.com', baseUrl: 'https://intranet.example.com/jira' });
+    const prefixed = resolveProvider(type, {
+      host: 'intranet.example.com',
+      baseUrl: 'https://intranet.example.com/jira',
+    });
     expect(prefixed.endpoints.tokenUrl).toBe('https://intranet.example.com/jira/rest/oauth2/latest/token');
   });
 
   it('a loopback test instance over http when the policy allows loopback', () => {
-    const p = resolveProvider('gitlab', { baseUrl: 'http://127.0.0.1:8929' }, { allowLoopback: true, allowedPorts: [443, 8929] });
+    const p = resolveProvider(
+      'gitlab',
+      { baseUrl: 'http://127.0.0.1:8929' },
+      { allowLoopback: true, allowedPorts: [443, 8929] },
+    );
     expect(p.endpoints.tokenUrl).toBe('http://127.0.0.1:8929/oauth/token');
     expect(p.metadata.host).toBe('127.0.0.1:8929');
   });
@@ -297,39 +393,73 @@ describe('resolveProvider: oauth2 (explicit endpoints)', () => {
       pkce: true,
       tokenEndpointAuthMethod: 'client_secret_basic',
     });
-    expect(p.metadata).toEqual({ baseUrl: 'https://idp.example.com', host: 'idp.example.com', settingsUrl: 'https://idp.example.com' });
-    const minimal = resolveProvider('oauth2', { endpoints: { authorizationUrl: 'https://a.example.com/auth', tokenUrl: 'https://a.example.com/token' } });
+    expect(p.metadata).toEqual({
+      baseUrl: 'https://idp.example.com',
+      host: 'idp.example.com',
+      settingsUrl: 'https://idp.example.com',
+    });
+    const minimal = resolveProvider('oauth2', {
+      endpoints: { authorizationUrl: 'https://a.example.com/auth', tokenUrl: 'https://a.example.com/token' },
+    });
     expect(minimal.revocation).toEqual({ kind: 'none' });
-    expect(minimal.endpoints).toEqual({ authorizationUrl: 'https://a.example.com/auth', tokenUrl: 'https://a.example.com/token' });
+    expect(minimal.endpoints).toEqual({
+      authorizationUrl: 'https://a.example.com/auth',
+      tokenUrl: 'https://a.example.com/token',
+    });
   });
 });
 
 describe('resolveProvider: validation', () => {
   it('rejects fields that do not apply to the type, and unknown ones', () => {
-    expect(fieldErrors('github', { tenant: 'common', issuer: 'https://x.example.com', colour: 'red' })).toEqual({
+    expect(
+      fieldErrors('github', { tenant: 'common', issuer: 'https://x.example.com', colour: 'red' }),
+    ).toEqual({
       tenant: 'does not apply to GitHub providers',
       issuer: 'does not apply to GitHub providers',
       colour: 'unknown field',
     });
-    expect(fieldErrors('google', { host: 'accounts.google.com' })).toEqual({ host: 'does not apply to Google providers' });
-    expect(fieldErrors('box', { baseUrl: 'https://app.box.com' })).toEqual({ baseUrl: 'does not apply to Box providers' });
-    expect(fieldErrors('microsoft', { host: 'login.microsoftonline.com' })).toEqual({ host: 'does not apply to Microsoft providers' });
-    expect(fieldErrors('sharepoint', { host: 'contoso.sharepoint.com', baseUrl: 'https://contoso.sharepoint.com' })).toEqual({
+    expect(fieldErrors('google', { host: 'accounts.google.com' })).toEqual({
+      host: 'does not apply to Google providers',
+    });
+    expect(fieldErrors('box', { baseUrl: 'https://app.box.com' })).toEqual({
+      baseUrl: 'does not apply to Box providers',
+    });
+    expect(fieldErrors('microsoft', { host: 'login.microsoftonline.com' })).toEqual({
+      host: 'does not apply to Microsoft providers',
+    });
+    expect(
+      fieldErrors('sharepoint', {
+        host: 'contoso.sharepoint.com',
+        baseUrl: 'https://contoso.sharepoint.com',
+      }),
+    ).toEqual({
       baseUrl: 'does not apply to SharePoint providers',
     });
-    expect(fieldErrors('oidc', { issuer: 'https://idp.example.com', endpoints: {} })).toEqual({ endpoints: 'does not apply to OpenID Connect providers' });
-    expect(fieldErrors('oauth2', { host: 'x.example.com', endpoints: { authorizationUrl: 'https://a.example.com/a', tokenUrl: 'https://a.example.com/t' } })).toEqual({
+    expect(fieldErrors('oidc', { issuer: 'https://idp.example.com', endpoints: {} })).toEqual({
+      endpoints: 'does not apply to OpenID Connect providers',
+    });
+    expect(
+      fieldErrors('oauth2', {
+        host: 'x.example.com',
+        endpoints: { authorizationUrl: 'https://a.example.com/a', tokenUrl: 'https://a.example.com/t' },
+      }),
+    ).toEqual({
       host: 'does not apply to OAuth 2.0 providers',
     });
   });
 
   it('treats null and undefined as absent', () => {
-    expect(resolveProvider('github', { host: undefined, tenant: null } as unknown as ProviderInstanceInput).selfHosted).toBe(false);
+    expect(
+      resolveProvider('github', { host: undefined, tenant: null } as unknown as ProviderInstanceInput)
+        .selfHosted,
+    ).toBe(false);
     expect(resolveProvider('google', null).type).toBe('google');
   });
 
   it('requires sharepoint host, oidc issuer, oauth2 endpoints', () => {
-    expect(fieldErrors('sharepoint', {})).toEqual({ host: 'is required for SharePoint providers (the SharePoint Online host, e.g. contoso.sharepoint.com)' });
+    expect(fieldErrors('sharepoint', {})).toEqual({
+      host: 'is required for SharePoint providers (the SharePoint Online host, e.g. contoso.sharepoint.com)',
+    });
     expect(fieldErrors('oidc', {})).toEqual({ issuer: 'is required for OpenID Connect providers' });
     expect(fieldErrors('oauth2', {})).toEqual({ endpoints: 'is required for OAuth 2.0 providers' });
     expect(fieldErrors('oauth2', { endpoints: { userinfoUrl: 'https://a.example.com/me' } })).toEqual({
@@ -376,24 +506,42 @@ describe('resolveProvider: validation', () => {
     expect(fieldErrors('gitlab', { host: 'a.example.com', baseUrl: 'https://b.example.com' })).toEqual({
       baseUrl: 'must be on host a.example.com when both host and baseUrl are given',
     });
-    expect(fieldErrors('github', { baseUrl: 'https://github.com/enterprises/x' })).toEqual({ baseUrl: expect.stringMatching(/github\.com is GitHub/) });
+    expect(fieldErrors('github', { baseUrl: 'https://github.com/enterprises/x' })).toEqual({
+      baseUrl: expect.stringMatching(/github\.com is GitHub/),
+    });
   });
 
   it('rejects an Atlassian Cloud site as a Data Center host', () => {
-    expect(fieldErrors('jira', { host: 'acme.atlassian.net' })).toEqual({ host: expect.stringMatching(/Jira Cloud site.*leave host and baseUrl empty/) });
-    expect(fieldErrors('confluence', { baseUrl: 'https://acme.atlassian.net/wiki' })).toEqual({ baseUrl: expect.stringMatching(/Confluence Cloud site/) });
+    expect(fieldErrors('jira', { host: 'acme.atlassian.net' })).toEqual({
+      host: expect.stringMatching(/Jira Cloud site.*leave host and baseUrl empty/),
+    });
+    expect(fieldErrors('confluence', { baseUrl: 'https://acme.atlassian.net/wiki' })).toEqual({
+      baseUrl: expect.stringMatching(/Confluence Cloud site/),
+    });
   });
 
   it('validates tenants', () => {
-    expect(fieldErrors('microsoft', { tenant: 'not a tenant' })).toEqual({ tenant: expect.stringMatching(/common, organizations, consumers/) });
-    expect(fieldErrors('microsoft', { tenant: '../common' })).toEqual({ tenant: expect.stringMatching(/tenant id/) });
-    expect(fieldErrors('sharepoint', { host: 'contoso.sharepoint.com', tenant: 'consumers' })).toEqual({ tenant: expect.stringMatching(/no personal/) });
-    expect(resolveProvider('microsoft', { tenant: 'consumers' }).endpoints.tokenUrl).toBe('https://login.microsoftonline.com/consumers/oauth2/v2.0/token');
+    expect(fieldErrors('microsoft', { tenant: 'not a tenant' })).toEqual({
+      tenant: expect.stringMatching(/common, organizations, consumers/),
+    });
+    expect(fieldErrors('microsoft', { tenant: '../common' })).toEqual({
+      tenant: expect.stringMatching(/tenant id/),
+    });
+    expect(fieldErrors('sharepoint', { host: 'contoso.sharepoint.com', tenant: 'consumers' })).toEqual({
+      tenant: expect.stringMatching(/no personal/),
+    });
+    expect(resolveProvider('microsoft', { tenant: 'consumers' }).endpoints.tokenUrl).toBe(
+      'https://login.microsoftonline.com/consumers/oauth2/v2.0/token',
+    );
   });
 
   it('requires a SharePoint Online host for sharepoint', () => {
-    expect(fieldErrors('sharepoint', { host: 'sharepoint.example.com' })).toEqual({ host: expect.stringMatching(/SharePoint Online host/) });
-    expect(fieldErrors('sharepoint', { host: 'a.b.sharepoint.com' })).toEqual({ host: expect.stringMatching(/SharePoint Online host/) });
+    expect(fieldErrors('sharepoint', { host: 'sharepoint.example.com' })).toEqual({
+      host: expect.stringMatching(/SharePoint Online host/),
+    });
+    expect(fieldErrors('sharepoint', { host: 'a.b.sharepoint.com' })).toEqual({
+      host: expect.stringMatching(/SharePoint Online host/),
+    });
   });
 
   it('validates explicit endpoints one by one', () => {
@@ -414,20 +562,33 @@ describe('resolveProvider: validation', () => {
       'endpoints.revocationUrl': 'must be a non-empty string',
       'endpoints.extra': 'unknown field',
     });
-    expect(fieldErrors('oauth2', { endpoints: 'https://idp.example.com' })).toEqual({ endpoints: 'must be an object' });
+    expect(fieldErrors('oauth2', { endpoints: 'https://idp.example.com' })).toEqual({
+      endpoints: 'must be an object',
+    });
   });
 
   it('validates the oidc issuer statically', () => {
-    expect(fieldErrors('oidc', { issuer: 'http://idp.example.com' })).toEqual({ issuer: expect.stringMatching(/plain http/) });
-    expect(fieldErrors('oidc', { issuer: 'https://idp.example.com/?tenant=x' })).toEqual({ issuer: 'must not have a query' });
+    expect(fieldErrors('oidc', { issuer: 'http://idp.example.com' })).toEqual({
+      issuer: expect.stringMatching(/plain http/),
+    });
+    expect(fieldErrors('oidc', { issuer: 'https://idp.example.com/?tenant=x' })).toEqual({
+      issuer: 'must not have a query',
+    });
     expect(() => validateProviderInput('oidc', { issuer: 'https://idp.example.com' })).not.toThrow();
-    expect(() => resolveProvider('oidc', { issuer: 'https://idp.example.com' })).toThrow(/resolveProviderAsync/);
+    expect(() => resolveProvider('oidc', { issuer: 'https://idp.example.com' })).toThrow(
+      /resolveProviderAsync/,
+    );
   });
 
   it('collects every error in one ProviderConfigError', () => {
     const err = (() => {
       try {
-        resolveProvider('github', { host: 'localhost', baseUrl: 'http://x.example.com', tenant: 'common', nope: 1 } as unknown as ProviderInstanceInput);
+        resolveProvider('github', {
+          host: 'localhost',
+          baseUrl: 'http://x.example.com',
+          tenant: 'common',
+          nope: 1,
+        } as unknown as ProviderInstanceInput);
       } catch (e) {
         return e as ProviderConfigError;
       }
@@ -438,6 +599,8 @@ describe('resolveProvider: validation', () => {
   });
 
   it('rejects an unknown type', () => {
-    expect(fieldErrors('gitea' as ProviderType, {})).toEqual({ type: expect.stringMatching(/must be one of github, gitlab/) });
+    expect(fieldErrors('gitea' as ProviderType, {})).toEqual({
+      type: expect.stringMatching(/must be one of github, gitlab/),
+    });
   });
 });

@@ -1,4 +1,12 @@
-import { checkUrlStatic, createGuardedFetch, DEFAULT_EGRESS_POLICY, EgressDeniedError, EgressPolicy, GuardedFetch, ResolvedAddress } from '../src';
+import {
+  checkUrlStatic,
+  createGuardedFetch,
+  DEFAULT_EGRESS_POLICY,
+  EgressDeniedError,
+  EgressPolicy,
+  GuardedFetch,
+  ResolvedAddress,
+} from '../src';
 import { json, redirect, startServer, TEST_CA, TestServer } from './support/servers';
 
 /** What checkUrlStatic throws for `url` (fails the test when it does not throw). */
@@ -47,8 +55,12 @@ describe('checkUrlStatic', () => {
 
   it('refuses ports outside allowedPorts', () => {
     expect(denial('https://github.com:8443/').reason).toBe('port 8443 is not allowed');
-    expect(checkUrlStatic('https://github.com:8443/', { allowLoopback: false, allowedPorts: [443, 8443] }).port).toBe('8443');
-    expect(denial('https://github.com/', { allowLoopback: false, allowedPorts: [8443] }).reason).toBe('port 443 is not allowed');
+    expect(
+      checkUrlStatic('https://github.com:8443/', { allowLoopback: false, allowedPorts: [443, 8443] }).port,
+    ).toBe('8443');
+    expect(denial('https://github.com/', { allowLoopback: false, allowedPorts: [8443] }).reason).toBe(
+      'port 443 is not allowed',
+    );
   });
 
   it.each([
@@ -161,7 +173,10 @@ describe('createGuardedFetch', () => {
   });
 
   it('refuses a name when ANY of its addresses is forbidden', async () => {
-    const dns = fakeDns({ 'mixed.test': ['93.184.215.14', '10.0.0.1'], 'mixed6.test': ['2606:4700:4700::1111', 'fd00:ec2::254'] });
+    const dns = fakeDns({
+      'mixed.test': ['93.184.215.14', '10.0.0.1'],
+      'mixed6.test': ['2606:4700:4700::1111', 'fd00:ec2::254'],
+    });
     const f = guarded(DEFAULT_EGRESS_POLICY, { lookup: dns.lookup });
     await expect(f('https://mixed.test/')).rejects.toThrow(/resolves to 10\.0\.0\.1: private/);
     await expect(f('https://mixed6.test/')).rejects.toThrow(/resolves to fd00:ec2::254: cloud metadata/);
@@ -184,7 +199,8 @@ describe('createGuardedFetch', () => {
 
   it('does not follow a redirect from an allowed provider to the metadata service or a private address', async () => {
     const s = await serve((req, res) => {
-      if (req.url === '/to-metadata') return redirect(res, 302, 'http://169.254.169.254/latest/meta-data/?token=SECRET');
+      if (req.url === '/to-metadata')
+        return redirect(res, 302, 'http://169.254.169.254/latest/meta-data/?token=SECRET');
       if (req.url === '/to-private') return redirect(res, 307, 'https://10.0.0.1/');
       return redirect(res, 301, 'https://evil.test/steal');
     });
@@ -208,7 +224,9 @@ describe('createGuardedFetch', () => {
       return json(res, 404, {});
     });
     const f = guarded(dev(a.port, b.port));
-    const res = await f(`${a.origin}/start`, { headers: { authorization: 'Bearer T', cookie: 'c=1', 'x-trace': 't' } });
+    const res = await f(`${a.origin}/start`, {
+      headers: { authorization: 'Bearer T', cookie: 'c=1', 'x-trace': 't' },
+    });
     expect(await res.json()).toEqual({ at: 'b' });
     expect(res.redirected).toBe(true);
     expect(res.url).toBe(`${b.origin}/other`);
@@ -232,10 +250,17 @@ describe('createGuardedFetch', () => {
       return json(res, 200, { method: req.method, body: req.body });
     });
     const f = guarded(dev(s.port));
-    const init = { method: 'POST', body: 'grant_type=refresh_token', headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+    const init = {
+      method: 'POST',
+      body: 'grant_type=refresh_token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    };
     expect(await (await f(`${s.origin}/see-other`, init)).json()).toEqual({ method: 'GET', body: '' });
     expect(s.requests[1].headers['content-type']).toBeUndefined();
-    expect(await (await f(`${s.origin}/temporary`, init)).json()).toEqual({ method: 'POST', body: 'grant_type=refresh_token' });
+    expect(await (await f(`${s.origin}/temporary`, init)).json()).toEqual({
+      method: 'POST',
+      body: 'grant_type=refresh_token',
+    });
   });
 
   it("returns the redirect itself with redirect: 'manual' and fails with redirect: 'error'", async () => {

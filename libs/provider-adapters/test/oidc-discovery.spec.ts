@@ -104,31 +104,57 @@ describe('OpenID Connect discovery', () => {
 
   it('appends the well-known path to an issuer with a path', async () => {
     const issuer = `${server.origin}/realms/acme`;
-    routes['/realms/acme/.well-known/openid-configuration'] = document(issuer, `${issuer}/protocol/openid-connect`);
+    routes['/realms/acme/.well-known/openid-configuration'] = document(
+      issuer,
+      `${issuer}/protocol/openid-connect`,
+    );
     const d = await discoverOidc(issuer, guarded, policy);
-    expect(d).toMatchObject({ issuer, tokenUrl: `${issuer}/protocol/openid-connect/token`, codeChallengeMethodsSupported: ['plain', 'S256'] });
+    expect(d).toMatchObject({
+      issuer,
+      tokenUrl: `${issuer}/protocol/openid-connect/token`,
+      codeChallengeMethodsSupported: ['plain', 'S256'],
+    });
   });
 
   it('refuses a document whose issuer is not the configured one', async () => {
     routes['/.well-known/openid-configuration'] = document('https://evil.example.com', server.origin);
-    const message = await issuerError(resolveProviderAsync('oidc', { issuer: server.origin }, { fetch: guarded, policy }));
-    expect(message).toBe(`the discovery document names issuer "https://evil.example.com", not "${server.origin}"`);
+    const message = await issuerError(
+      resolveProviderAsync('oidc', { issuer: server.origin }, { fetch: guarded, policy }),
+    );
+    expect(message).toBe(
+      `the discovery document names issuer "https://evil.example.com", not "${server.origin}"`,
+    );
   });
 
   it('compares issuers exactly: a trailing slash is a different issuer', async () => {
     routes['/.well-known/openid-configuration'] = document(server.origin, server.origin);
     await expect(discoverOidc(`${server.origin}/`, guarded, policy)).rejects.toThrow(
-      new OidcDiscoveryError(`the discovery document names issuer "${server.origin}", not "${server.origin}/"`, server.origin),
+      new OidcDiscoveryError(
+        `the discovery document names issuer "${server.origin}", not "${server.origin}/"`,
+        server.origin,
+      ),
     );
   });
 
   it('refuses discovered endpoints the egress policy forbids', async () => {
-    routes['/.well-known/openid-configuration'] = document(server.origin, server.origin, { token_endpoint: 'https://169.254.169.254/token' });
-    expect(await issuerError(resolveProviderAsync('oidc', { issuer: server.origin }, { fetch: guarded, policy }))).toMatch(/token_endpoint is not allowed.*metadata/);
-    routes['/.well-known/openid-configuration'] = document(server.origin, server.origin, { userinfo_endpoint: 'http://idp.example.com/userinfo' });
-    expect(await issuerError(resolveProviderAsync('oidc', { issuer: server.origin }, { fetch: guarded, policy }))).toMatch(/userinfo_endpoint is not allowed.*plain http/);
-    routes['/.well-known/openid-configuration'] = document(server.origin, server.origin, { authorization_endpoint: undefined });
-    expect(await issuerError(resolveProviderAsync('oidc', { issuer: server.origin }, { fetch: guarded, policy }))).toMatch(/no valid authorization_endpoint/);
+    routes['/.well-known/openid-configuration'] = document(server.origin, server.origin, {
+      token_endpoint: 'https://169.254.169.254/token',
+    });
+    expect(
+      await issuerError(resolveProviderAsync('oidc', { issuer: server.origin }, { fetch: guarded, policy })),
+    ).toMatch(/token_endpoint is not allowed.*metadata/);
+    routes['/.well-known/openid-configuration'] = document(server.origin, server.origin, {
+      userinfo_endpoint: 'http://idp.example.com/userinfo',
+    });
+    expect(
+      await issuerError(resolveProviderAsync('oidc', { issuer: server.origin }, { fetch: guarded, policy })),
+    ).toMatch(/userinfo_endpoint is not allowed.*plain http/);
+    routes['/.well-known/openid-configuration'] = document(server.origin, server.origin, {
+      authorization_endpoint: undefined,
+    });
+    expect(
+      await issuerError(resolveProviderAsync('oidc', { issuer: server.origin }, { fetch: guarded, policy })),
+    ).toMatch(/no valid authorization_endpoint/);
   });
 
   it('derives PKCE, client authentication and scopes from what the provider advertises', async () => {
@@ -141,37 +167,61 @@ describe('OpenID Connect discovery', () => {
       device_authorization_endpoint: undefined,
     });
     const p = await resolveProviderAsync('oidc', { issuer }, { fetch: guarded, policy });
-    expect(p).toMatchObject({ pkce: false, tokenEndpointAuthMethod: 'client_secret_post', defaultScopes: ['openid', 'profile', 'email'], revocation: { kind: 'none' } });
+    expect(p).toMatchObject({
+      pkce: false,
+      tokenEndpointAuthMethod: 'client_secret_post',
+      defaultScopes: ['openid', 'profile', 'email'],
+      revocation: { kind: 'none' },
+    });
     expect(p.endpoints.revocationUrl).toBeUndefined();
     expect(p.endpoints.deviceAuthorizationUrl).toBeUndefined();
 
-    routes['/.well-known/openid-configuration'] = document(issuer, issuer, { token_endpoint_auth_methods_supported: undefined, scopes_supported: ['openid', 'email'] });
+    routes['/.well-known/openid-configuration'] = document(issuer, issuer, {
+      token_endpoint_auth_methods_supported: undefined,
+      scopes_supported: ['openid', 'email'],
+    });
     expect(await resolveProviderAsync('oidc', { issuer }, { fetch: guarded, policy })).toMatchObject({
       tokenEndpointAuthMethod: 'client_secret_basic',
       defaultScopes: ['openid', 'email'],
     });
 
-    routes['/.well-known/openid-configuration'] = document(issuer, issuer, { token_endpoint_auth_methods_supported: ['private_key_jwt'] });
-    expect(await issuerError(resolveProviderAsync('oidc', { issuer }, { fetch: guarded, policy }))).toMatch(/neither client_secret_basic nor client_secret_post/);
+    routes['/.well-known/openid-configuration'] = document(issuer, issuer, {
+      token_endpoint_auth_methods_supported: ['private_key_jwt'],
+    });
+    expect(await issuerError(resolveProviderAsync('oidc', { issuer }, { fetch: guarded, policy }))).toMatch(
+      /neither client_secret_basic nor client_secret_post/,
+    );
   });
 
   it('reports a missing document, a redirect (not followed) and a non-JSON answer', async () => {
-    expect(await issuerError(resolveProviderAsync('oidc', { issuer: server.origin }, { fetch: guarded, policy }))).toMatch(/OpenID discovery failed.*status/);
+    expect(
+      await issuerError(resolveProviderAsync('oidc', { issuer: server.origin }, { fetch: guarded, policy })),
+    ).toMatch(/OpenID discovery failed.*status/);
     routes['/.well-known/openid-configuration'] = { redirect: 'http://169.254.169.254/' };
-    expect(await issuerError(resolveProviderAsync('oidc', { issuer: server.origin }, { fetch: guarded, policy }))).toMatch(/OpenID discovery failed/);
+    expect(
+      await issuerError(resolveProviderAsync('oidc', { issuer: server.origin }, { fetch: guarded, policy })),
+    ).toMatch(/OpenID discovery failed/);
     expect(server.requests).toHaveLength(2);
     routes['/.well-known/openid-configuration'] = { status: 500 };
-    expect(await issuerError(resolveProviderAsync('oidc', { issuer: server.origin }, { fetch: guarded, policy }))).toMatch(/OpenID discovery failed/);
+    expect(
+      await issuerError(resolveProviderAsync('oidc', { issuer: server.origin }, { fetch: guarded, policy })),
+    ).toMatch(/OpenID discovery failed/);
   });
 
   it('uses (and closes) its own guarded fetch when given none', async () => {
     routes['/.well-known/openid-configuration'] = document(server.origin, server.origin);
-    expect((await resolveProviderAsync('oidc', { issuer: server.origin }, { policy })).endpoints.tokenUrl).toBe(`${server.origin}/token`);
+    expect(
+      (await resolveProviderAsync('oidc', { issuer: server.origin }, { policy })).endpoints.tokenUrl,
+    ).toBe(`${server.origin}/token`);
   });
 
   it('refuses a loopback issuer under the default policy before any request', async () => {
-    expect(await issuerError(resolveProviderAsync('oidc', { issuer: server.origin }))).toMatch(/destination is loopback/);
-    expect(await issuerError(resolveProviderAsync('oidc', { issuer: `https://127.0.0.1:${server.port}` }))).toMatch(/port|loopback/);
+    expect(await issuerError(resolveProviderAsync('oidc', { issuer: server.origin }))).toMatch(
+      /destination is loopback/,
+    );
+    expect(
+      await issuerError(resolveProviderAsync('oidc', { issuer: `https://127.0.0.1:${server.port}` })),
+    ).toMatch(/port|loopback/);
     expect(server.requests).toHaveLength(0);
   });
 
@@ -181,7 +231,11 @@ describe('OpenID Connect discovery', () => {
     const deadPolicy = { allowLoopback: true, allowedPorts: [443, dead.port] };
     const f = createGuardedFetch(deadPolicy);
     try {
-      expect(await issuerError(resolveProviderAsync('oidc', { issuer: dead.origin }, { fetch: f, policy: deadPolicy }))).toMatch(/OpenID discovery failed: fetch failed \(ECONNREFUSED\)/);
+      expect(
+        await issuerError(
+          resolveProviderAsync('oidc', { issuer: dead.origin }, { fetch: f, policy: deadPolicy }),
+        ),
+      ).toMatch(/OpenID discovery failed: fetch failed \(ECONNREFUSED\)/);
     } finally {
       await f.close();
     }
@@ -206,13 +260,23 @@ describe('OpenID Connect discovery', () => {
     };
     const f = createGuardedFetch(tlsPolicy, { lookup, ca: TEST_CA });
     try {
-      const p = await resolveProviderAsync('oidc', { issuer: `https://good.test:${port}` }, { fetch: f, policy: tlsPolicy });
+      const p = await resolveProviderAsync(
+        'oidc',
+        { issuer: `https://good.test:${port}` },
+        { fetch: f, policy: tlsPolicy },
+      );
       expect(p.endpoints.tokenUrl).toBe(`https://good.test:${port}/token`);
       expect(asked).toEqual(['good.test']);
       // The fixture certificate does not name idp.test: the handshake must fail.
-      expect(await issuerError(resolveProviderAsync('oidc', { issuer: `https://idp.test:${port}` }, { fetch: f, policy: tlsPolicy }))).toMatch(
-        /OpenID discovery failed: fetch failed \(ERR_TLS_CERT_ALTNAME_INVALID\)/,
-      );
+      expect(
+        await issuerError(
+          resolveProviderAsync(
+            'oidc',
+            { issuer: `https://idp.test:${port}` },
+            { fetch: f, policy: tlsPolicy },
+          ),
+        ),
+      ).toMatch(/OpenID discovery failed: fetch failed \(ERR_TLS_CERT_ALTNAME_INVALID\)/);
     } finally {
       await f.close();
       await tls.close();
@@ -220,7 +284,9 @@ describe('OpenID Connect discovery', () => {
   });
 
   it('delegates other types to resolveProvider', async () => {
-    expect(await resolveProviderAsync('github', { host: 'ghe.example.com' })).toEqual(resolveProvider('github', { host: 'ghe.example.com' }));
+    expect(await resolveProviderAsync('github', { host: 'ghe.example.com' })).toEqual(
+      resolveProvider('github', { host: 'ghe.example.com' }),
+    );
     await expect(resolveProviderAsync('sharepoint', {})).rejects.toThrow(ProviderConfigError);
   });
 });

@@ -39,11 +39,18 @@ describe('provider registry on PostgreSQL', () => {
   let db: TestDatabase;
   let dataSource: DataSource;
   let reg: ReturnType<typeof services>;
-  const base = { clientId: 'client-id', clientSecret: 'the-client-secret-1', name: 'GitHub', type: 'github' as const };
+  const base = {
+    clientId: 'client-id',
+    clientSecret: 'the-client-secret-1',
+    name: 'GitHub',
+    type: 'github' as const,
+  };
 
   beforeAll(async () => {
     db = await createTestDatabase('registry');
-    dataSource = await new DataSource(domainDataSourceOptions(db.url, REGISTRY_SCHEMA, 'registry-test')).initialize();
+    dataSource = await new DataSource(
+      domainDataSourceOptions(db.url, REGISTRY_SCHEMA, 'registry-test'),
+    ).initialize();
     await migrateDomainSchema(dataSource, REGISTRY_SCHEMA.schema);
     reg = services(dataSource, `k1:${K1}`);
   });
@@ -58,14 +65,40 @@ describe('provider registry on PostgreSQL', () => {
     beforeAll(async () => {
       const repo = dataSource.getRepository(ProviderEntity);
       const rows = [
-        { orgId: 'list-a', name: 'GitHub', type: 'github', host: 'github.com', createdAt: new Date('2026-01-01T00:00:00Z') },
-        { orgId: 'list-a', name: 'GHE', type: 'github', host: 'git.example.com', createdAt: new Date('2026-01-02T00:00:00Z') },
-        { orgId: 'list-a', name: 'Box', type: 'box', host: 'box.com', createdAt: new Date('2026-01-03T00:00:00Z') },
-        { orgId: 'list-b', name: 'Other org', type: 'github', host: 'github.com', createdAt: new Date('2026-01-04T00:00:00Z') },
+        {
+          orgId: 'list-a',
+          name: 'GitHub',
+          type: 'github',
+          host: 'github.com',
+          createdAt: new Date('2026-01-01T00:00:00Z'),
+        },
+        {
+          orgId: 'list-a',
+          name: 'GHE',
+          type: 'github',
+          host: 'git.example.com',
+          createdAt: new Date('2026-01-02T00:00:00Z'),
+        },
+        {
+          orgId: 'list-a',
+          name: 'Box',
+          type: 'box',
+          host: 'box.com',
+          createdAt: new Date('2026-01-03T00:00:00Z'),
+        },
+        {
+          orgId: 'list-b',
+          name: 'Other org',
+          type: 'github',
+          host: 'github.com',
+          createdAt: new Date('2026-01-04T00:00:00Z'),
+        },
       ] as const;
-      for (const row of rows) ids[row.name] = (await repo.save(repo.create({ ...row, clientId: `${row.name}-client` }))).id;
+      for (const row of rows)
+        ids[row.name] = (await repo.save(repo.create({ ...row, clientId: `${row.name}-client` }))).id;
     });
-    const names = async (orgId: string, query: Parameters<ProvidersService['list']>[1]) => (await reg.providers.list(orgId, query)).map((p) => p.name);
+    const names = async (orgId: string, query: Parameters<ProvidersService['list']>[1]) =>
+      (await reg.providers.list(orgId, query)).map((p) => p.name);
 
     it('lists only the org’s providers, newest first by default, oldest first with orderBy=createdAt', async () => {
       expect(await names('list-a', {})).toEqual(['Box', 'GHE', 'GitHub']);
@@ -84,11 +117,30 @@ describe('provider registry on PostgreSQL', () => {
   });
 
   it('creates a provider with its secret encrypted in a secure config, never in the answer', async () => {
-    const created = await reg.providers.create('org-a', { ...base, scopes: ['repo'], skipConsent: true, host: 'git.example.com' });
-    expect(created).toMatchObject({ orgId: 'org-a', name: 'GitHub', type: 'github', status: 'active', clientId: 'client-id', customScopes: ['repo'], skipConsent: true });
-    expect(created.metadata).toMatchObject({ host: 'git.example.com', baseUrl: 'https://git.example.com', settingsUrl: expect.stringMatching(/^https:\/\/git\.example\.com\//) });
+    const created = await reg.providers.create('org-a', {
+      ...base,
+      scopes: ['repo'],
+      skipConsent: true,
+      host: 'git.example.com',
+    });
+    expect(created).toMatchObject({
+      orgId: 'org-a',
+      name: 'GitHub',
+      type: 'github',
+      status: 'active',
+      clientId: 'client-id',
+      customScopes: ['repo'],
+      skipConsent: true,
+    });
+    expect(created.metadata).toMatchObject({
+      host: 'git.example.com',
+      baseUrl: 'https://git.example.com',
+      settingsUrl: expect.stringMatching(/^https:\/\/git\.example\.com\//),
+    });
     expect(JSON.stringify(created)).not.toContain(base.clientSecret);
-    const row = await dataSource.getRepository(SecureConfigEntity).findOneByOrFail({ id: created.secureConfigId });
+    const row = await dataSource
+      .getRepository(SecureConfigEntity)
+      .findOneByOrFail({ id: created.secureConfigId });
     expect(row.clientSecret).not.toContain(base.clientSecret);
     expect(row.clientSecret.startsWith('v1.k1.')).toBe(true);
     expect(await reg.secrets.reveal('org-a', created.secureConfigId)).toBe(base.clientSecret);
@@ -96,23 +148,45 @@ describe('provider registry on PostgreSQL', () => {
   });
 
   it('names bad instance settings as field errors', async () => {
-    const error = (await errorOf(reg.providers.create('org-a', { ...base, type: 'oauth2' }))) as { code: string; fields: { name: string }[] };
+    const error = (await errorOf(reg.providers.create('org-a', { ...base, type: 'oauth2' }))) as {
+      code: string;
+      fields: { name: string }[];
+    };
     expect(error.code).toBe('UNPROCESSABLE');
-    expect(error.fields.map((f) => f.name)).toEqual(expect.arrayContaining([expect.stringMatching(/^endpoints/)]));
-    const wrongField = (await errorOf(reg.providers.create('org-a', { ...base, tenant: 'contoso' }))) as { fields: { name: string }[] };
+    expect(error.fields.map((f) => f.name)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^endpoints/)]),
+    );
+    const wrongField = (await errorOf(reg.providers.create('org-a', { ...base, tenant: 'contoso' }))) as {
+      fields: { name: string }[];
+    };
     expect(wrongField.fields.map((f) => f.name)).toEqual(['tenant']);
   });
 
   it('updates name, skipConsent, secret and active ↔ invalid; refuses deletion states', async () => {
     const p = await reg.providers.create('org-a', base);
-    const updated = await reg.providers.update('org-a', p.id, { name: 'Renamed', skipConsent: true, status: 'invalid', clientSecret: 'second-secret' });
-    expect(updated).toMatchObject({ name: 'Renamed', skipConsent: true, status: 'invalid', secureConfigId: p.secureConfigId });
+    const updated = await reg.providers.update('org-a', p.id, {
+      name: 'Renamed',
+      skipConsent: true,
+      status: 'invalid',
+      clientSecret: 'second-secret',
+    });
+    expect(updated).toMatchObject({
+      name: 'Renamed',
+      skipConsent: true,
+      status: 'invalid',
+      secureConfigId: p.secureConfigId,
+    });
     expect(await reg.secrets.reveal('org-a', p.secureConfigId)).toBe('second-secret');
     expect((await reg.providers.update('org-a', p.id, { status: 'active' })).status).toBe('active');
     for (const status of ['deleting', 'deletion_failed'] as const) {
-      expect(await errorOf(reg.providers.update('org-a', p.id, { status }))).toMatchObject({ code: 'UNPROCESSABLE', fields: [{ name: 'status' }] });
+      expect(await errorOf(reg.providers.update('org-a', p.id, { status }))).toMatchObject({
+        code: 'UNPROCESSABLE',
+        fields: [{ name: 'status' }],
+      });
     }
-    expect(await errorOf(reg.providers.update('org-b', p.id, { name: 'x' }))).toMatchObject({ code: 'NOT_FOUND' });
+    expect(await errorOf(reg.providers.update('org-b', p.id, { name: 'x' }))).toMatchObject({
+      code: 'NOT_FOUND',
+    });
     expect(await errorOf(reg.providers.get('org-a', 'not-a-uuid'))).toMatchObject({ code: 'NOT_FOUND' });
   });
 
@@ -123,8 +197,14 @@ describe('provider registry on PostgreSQL', () => {
     expect(first.created).toBe(true);
     expect(again).toEqual({ job: expect.objectContaining({ id: first.job.id }), created: false });
     expect((await reg.providers.get('org-a', p.id)).status).toBe('deleting');
-    expect(await errorOf(reg.providers.update('org-a', p.id, { name: 'x' }))).toMatchObject({ code: 'CONFLICT' });
-    expect(await reg.jobs.get('org-a', first.job.id)).toMatchObject({ type: 'DELETE_PROVIDER', status: 'PENDING', details: [{ name: 'provider_id', value: p.id }] });
+    expect(await errorOf(reg.providers.update('org-a', p.id, { name: 'x' }))).toMatchObject({
+      code: 'CONFLICT',
+    });
+    expect(await reg.jobs.get('org-a', first.job.id)).toMatchObject({
+      type: 'DELETE_PROVIDER',
+      status: 'PENDING',
+      details: [{ name: 'provider_id', value: p.id }],
+    });
     expect(await reg.jobs.get('org-b', first.job.id)).toBeNull();
 
     await reg.providers.markDeletionFailed('org-a', p.id);
@@ -168,7 +248,11 @@ describe('provider registry on PostgreSQL', () => {
   it('rotates the key online: concurrent secret updates are never lost and everything decrypts under the new key alone', async () => {
     const org = 'rotation-org';
     const count = 30;
-    const created = await Promise.all(Array.from({ length: count }, (_, i) => reg.providers.create(org, { ...base, clientSecret: `v0-${i}` })));
+    const created = await Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        reg.providers.create(org, { ...base, clientSecret: `v0-${i}` }),
+      ),
+    );
     const expected = new Map(created.map((p, i) => [p.secureConfigId, `v0-${i}`]));
 
     // New configuration: k2 active, k1 still readable. Old replicas (k1 active) keep writing for a while.

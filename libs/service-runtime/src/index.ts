@@ -12,5 +12,11 @@ export * from './lib/database/migration-job';
 export * from './lib/metrics/metrics-registry';
 export * from './lib/metrics/cached-count';
 export { REQUEST_TRACE_ID, labelHttpRoute } from './lib/metrics/http-metrics';
-export { activeTraceId, contextFromTraceparent, currentTraceparent, inSpan, SpanKind } from './lib/tracing/tracing';
+export {
+  activeTraceId,
+  contextFromTraceparent,
+  currentTraceparent,
+  inSpan,
+  SpanKind,
+} from './lib/tracing/tracing';
 export * from './lib/metrics/metric-catalogue';

@@ -28,8 +28,14 @@ describe('counts behind gauges', () => {
   });
 
   it('a gauge fed by several parts shows every part, and a removed part stops', async () => {
-    const stopA = countedGauge({ name: 'broker_encrypted_values', help: 'test', labelNames: ['domain', 'key_id'], part: 'a' }, async () => [{ labels: { domain: 'a', key_id: 'k1' }, value: 3 }]);
-    const stopB = countedGauge({ name: 'broker_encrypted_values', help: 'test', labelNames: ['domain', 'key_id'], part: 'b' }, async () => [{ labels: { domain: 'b', key_id: 'k2' }, value: 5 }]);
+    const stopA = countedGauge(
+      { name: 'broker_encrypted_values', help: 'test', labelNames: ['domain', 'key_id'], part: 'a' },
+      async () => [{ labels: { domain: 'a', key_id: 'k1' }, value: 3 }],
+    );
+    const stopB = countedGauge(
+      { name: 'broker_encrypted_values', help: 'test', labelNames: ['domain', 'key_id'], part: 'b' },
+      async () => [{ labels: { domain: 'b', key_id: 'k2' }, value: 5 }],
+    );
     let text = await metricsRegistry.getSingleMetricAsString('broker_encrypted_values');
     expect(text).toContain('broker_encrypted_values{domain="a",key_id="k1"} 3');
     expect(text).toContain('broker_encrypted_values{domain="b",key_id="k2"} 5');

@@ -1,4 +1,14 @@
-import { CanActivate, Controller, Get, INestApplication, Injectable, Module, Post, UnauthorizedException, UseGuards } from '@nestjs/common';
+import {
+  CanActivate,
+  Controller,
+  Get,
+  INestApplication,
+  Injectable,
+  Module,
+  Post,
+  UnauthorizedException,
+  UseGuards,
+} from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import type { Server } from 'node:http';
 import { metricsRegistry } from '../src/lib/metrics/metrics-registry';

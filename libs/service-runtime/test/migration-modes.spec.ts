@@ -1,6 +1,12 @@
 import { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import { createTestDatabase, TestDatabase } from '@broker/testing';
-import { PendingMigrationsError, assertMigrated, domainDataSourceOptions, pendingMigrations, runMigrationJob } from '../src';
+import {
+  PendingMigrationsError,
+  assertMigrated,
+  domainDataSourceOptions,
+  pendingMigrations,
+  runMigrationJob,
+} from '../src';
 
 class CreateWidgets1700000000001 implements MigrationInterface {
   name = 'CreateWidgets1700000000001';
@@ -31,7 +37,11 @@ class CreateGadgets1700000000003 implements MigrationInterface {
 }
 
 const widgetsV1 = { schema: 'widgets', entities: [], migrations: [CreateWidgets1700000000001] };
-const widgetsV2 = { schema: 'widgets', entities: [], migrations: [CreateWidgets1700000000001, AddWidgetName1700000000002] };
+const widgetsV2 = {
+  schema: 'widgets',
+  entities: [],
+  migrations: [CreateWidgets1700000000001, AddWidgetName1700000000002],
+};
 const gadgets = { schema: 'gadgets', entities: [], migrations: [CreateGadgets1700000000003] };
 
 describe('migrations apart from start-up (MIGRATIONS=skip and only)', () => {
@@ -58,19 +68,29 @@ describe('migrations apart from start-up (MIGRATIONS=skip and only)', () => {
         'MIGRATIONS=skip but schema "widgets" has 1 pending migration(s): CreateWidgets1700000000001; run the migrations first',
       );
       // Nothing created: a role without DDL rights would not have been asked to.
-      expect(await ds.query(`SELECT count(*)::int AS n FROM information_schema.schemata WHERE schema_name = 'widgets'`)).toEqual([{ n: 0 }]);
+      expect(
+        await ds.query(
+          `SELECT count(*)::int AS n FROM information_schema.schemata WHERE schema_name = 'widgets'`,
+        ),
+      ).toEqual([{ n: 0 }]);
     });
   });
 
   it('only: applies every domain of the service and exits; a second run finds nothing to do; skip then starts', async () => {
     await runMigrationJob('worker', [widgetsV1, gadgets], { databaseUrl: db.url, logLevel: 'silent' });
     await withSource(widgetsV1, async (ds) => {
-      expect(await ds.query('SELECT name FROM widgets.migrations')).toEqual([{ name: 'CreateWidgets1700000000001' }]);
-      expect(await ds.query('SELECT name FROM gadgets.migrations')).toEqual([{ name: 'CreateGadgets1700000000003' }]);
+      expect(await ds.query('SELECT name FROM widgets.migrations')).toEqual([
+        { name: 'CreateWidgets1700000000001' },
+      ]);
+      expect(await ds.query('SELECT name FROM gadgets.migrations')).toEqual([
+        { name: 'CreateGadgets1700000000003' },
+      ]);
       await expect(assertMigrated(ds, 'widgets')).resolves.toBeUndefined();
     });
     await runMigrationJob('worker', [widgetsV1, gadgets], { databaseUrl: db.url, logLevel: 'silent' });
-    await withSource(widgetsV1, async (ds) => expect(await ds.query('SELECT count(*)::int AS n FROM widgets.migrations')).toEqual([{ n: 1 }]));
+    await withSource(widgetsV1, async (ds) =>
+      expect(await ds.query('SELECT count(*)::int AS n FROM widgets.migrations')).toEqual([{ n: 1 }]),
+    );
   });
 
   it('skip: new code on an old schema is refused with the one migration it lacks, until the Job has run', async () => {
@@ -95,7 +115,11 @@ describe('migrations apart from start-up (MIGRATIONS=skip and only)', () => {
       }
     }
     await expect(
-      runMigrationJob('worker', [{ ...widgetsV2, migrations: [...widgetsV2.migrations, Broken1700000000004] }], { databaseUrl: db.url, logLevel: 'silent' }),
+      runMigrationJob(
+        'worker',
+        [{ ...widgetsV2, migrations: [...widgetsV2.migrations, Broken1700000000004] }],
+        { databaseUrl: db.url, logLevel: 'silent' },
+      ),
     ).rejects.toThrow(/^schema widgets: .*nowhere/);
   });
 });

@@ -27,7 +27,9 @@ describe('per-domain schema migrations', () => {
 
   it('creates the schema and runs each migration once when three replicas start together', async () => {
     const sources = await Promise.all(
-      [1, 2, 3].map((n) => new DataSource(domainDataSourceOptions(db.url, domain, `replica-${n}`)).initialize()),
+      [1, 2, 3].map((n) =>
+        new DataSource(domainDataSourceOptions(db.url, domain, `replica-${n}`)).initialize(),
+      ),
     );
     try {
       await Promise.all(sources.map((ds) => migrateDomainSchema(ds, 'things')));

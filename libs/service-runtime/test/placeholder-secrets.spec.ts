@@ -48,12 +48,21 @@ function k8sSecretExample(...names: string[]): Record<string, string> {
     const doc = text.split(/^---$/m).find((d) => new RegExp(`^ {2}name: ${name}$`, 'm').test(d));
     if (!doc) throw new Error(`no Secret ${name} in k8s/secret.example.yaml`);
     const data = doc.slice(doc.indexOf('stringData:'));
-    Object.assign(out, Object.fromEntries([...data.matchAll(/^ {2}([A-Z_]+):\s*(\S.*)$/gm)].map(([, k, v]) => [k, v.trim()])));
+    Object.assign(
+      out,
+      Object.fromEntries([...data.matchAll(/^ {2}([A-Z_]+):\s*(\S.*)$/gm)].map(([, k, v]) => [k, v.trim()])),
+    );
   }
   return out;
 }
 
-const KEY_SECRETS = ['BUS_SERVICE_PRIVATE_KEY', 'EVENTS_SIGNING_KEY', 'ENCRYPTION_KEYS', 'SECRET_PEPPER', 'BOOTSTRAP_CLIENT_SECRET'];
+const KEY_SECRETS = [
+  'BUS_SERVICE_PRIVATE_KEY',
+  'EVENTS_SIGNING_KEY',
+  'ENCRYPTION_KEYS',
+  'SECRET_PEPPER',
+  'BOOTSTRAP_CLIENT_SECRET',
+];
 
 describe('production refuses placeholder and example secrets', () => {
   it('accepts real random secrets', () => {
@@ -65,10 +74,16 @@ describe('production refuses placeholder and example secrets', () => {
     expect(Object.keys(example)).toEqual(expect.arrayContaining([...KEY_SECRETS, 'POSTGRES_PASSWORD']));
     // compose.yaml builds DATABASE_URL from POSTGRES_PASSWORD and passes every other line as is.
     const { POSTGRES_PASSWORD, ...rest } = example;
-    const env = { ...realEnv(), ...rest, DATABASE_URL: `postgres://broker:${POSTGRES_PASSWORD}@postgres:5432/broker` };
+    const env = {
+      ...realEnv(),
+      ...rest,
+      DATABASE_URL: `postgres://broker:${POSTGRES_PASSWORD}@postgres:5432/broker`,
+    };
     const problems = problemsOf(env);
     for (const name of [...KEY_SECRETS, 'DATABASE_URL']) {
-      expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^${name}: .*placeholder.*NODE_ENV=production`)));
+      expect(problems).toContainEqual(
+        expect.stringMatching(new RegExp(`^${name}: .*placeholder.*NODE_ENV=production`)),
+      );
     }
     // One line per variable, and no value is repeated back.
     expect(new Set(problems.map((p) => p.split(':')[0])).size).toBe(problems.length);
@@ -77,13 +92,19 @@ describe('production refuses placeholder and example secrets', () => {
 
   it('refuses every secret of k8s/secret.example.yaml (the token-broker’s own Secret: one per app), naming each variable', () => {
     const example = k8sSecretExample('token-broker-secrets');
-    expect(Object.keys(example)).toEqual(expect.arrayContaining(['DATABASE_URL', 'REDIS_URL', ...KEY_SECRETS]));
+    expect(Object.keys(example)).toEqual(
+      expect.arrayContaining(['DATABASE_URL', 'REDIS_URL', ...KEY_SECRETS]),
+    );
     const problems = problemsOf({ ...realEnv(), ...example });
     for (const name of KEY_SECRETS) {
       expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^${name}: is a placeholder`)));
     }
-    expect(problems).toContainEqual(expect.stringMatching(/^DATABASE_URL: its password is a well-known default value/));
-    expect(problems).toContainEqual(expect.stringMatching(/^REDIS_URL: its password is a well-known default value/));
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^DATABASE_URL: its password is a well-known default value/),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^REDIS_URL: its password is a well-known default value/),
+    );
   });
 
   it('refuses the placeholders of every app’s own key file and Secret (worker, provider-registry)', () => {
@@ -97,12 +118,17 @@ describe('production refuses placeholder and example secrets', () => {
         expect(names.length).toBeGreaterThan(0);
         let problems: string[] = [];
         try {
-          loadServiceConfig(app, { ...realEnv(), ...example }, { database: true, secrets: true, busServer: app === 'provider-registry', defaultPort: 3101 });
+          loadServiceConfig(
+            app,
+            { ...realEnv(), ...example },
+            { database: true, secrets: true, busServer: app === 'provider-registry', defaultPort: 3101 },
+          );
         } catch (err) {
           if (!(err instanceof ConfigError)) throw err;
           problems = err.problems;
         }
-        for (const name of names) expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^${name}: is a placeholder`)));
+        for (const name of names)
+          expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^${name}: is a placeholder`)));
       }
     }
   });
@@ -131,9 +157,18 @@ describe('production refuses placeholder and example secrets', () => {
       ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')},k2:${Buffer.alloc(32).toString('base64')}`,
       BOOTSTRAP_CLIENT_SECRET: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
     });
-    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['BOOTSTRAP_CLIENT_SECRET', 'BUS_SERVICE_PRIVATE_KEY', 'ENCRYPTION_KEYS', 'SECRET_PEPPER']);
-    expect(problems).toContainEqual(expect.stringMatching(/^BUS_SERVICE_PRIVATE_KEY: is not random enough \(only 1 distinct bytes\)/));
-    expect(problems).toContainEqual(expect.stringMatching(/^BOOTSTRAP_CLIENT_SECRET: is too predictable \(about 0 bits/));
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual([
+      'BOOTSTRAP_CLIENT_SECRET',
+      'BUS_SERVICE_PRIVATE_KEY',
+      'ENCRYPTION_KEYS',
+      'SECRET_PEPPER',
+    ]);
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^BUS_SERVICE_PRIVATE_KEY: is not random enough \(only 1 distinct bytes\)/),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^BOOTSTRAP_CLIENT_SECRET: is too predictable \(about 0 bits/),
+    );
   });
 
   it('leaves development and test environments alone (local defaults and fixtures)', () => {

@@ -5,7 +5,11 @@ import { REDACTED, redactSecrets, redactUrl } from '../src';
 describe('log redaction', () => {
   it('replaces the values of secret-named keys at any depth', () => {
     const out = redactSecrets({
-      provider: { clientId: 'public-id', clientSecret: 's3cr3t', nested: [{ refresh_token: 'r-tok', note: 'ok' }] },
+      provider: {
+        clientId: 'public-id',
+        clientSecret: 's3cr3t',
+        nested: [{ refresh_token: 'r-tok', note: 'ok' }],
+      },
       access_token: 'a-tok',
       code: 'auth-code',
       code_verifier: 'verifier',
@@ -13,7 +17,11 @@ describe('log redaction', () => {
       count: 3,
     });
     expect(out).toEqual({
-      provider: { clientId: 'public-id', clientSecret: REDACTED, nested: [{ refresh_token: REDACTED, note: 'ok' }] },
+      provider: {
+        clientId: 'public-id',
+        clientSecret: REDACTED,
+        nested: [{ refresh_token: REDACTED, note: 'ok' }],
+      },
       access_token: REDACTED,
       code: REDACTED,
       code_verifier: REDACTED,
@@ -26,7 +34,9 @@ describe('log redaction', () => {
     expect(redactUrl('/callback?code=abc&state=xyz&providerId=p1')).toBe(
       `/callback?code=${encodeURIComponent(REDACTED)}&state=${encodeURIComponent(REDACTED)}&providerId=p1`,
     );
-    expect(redactUrl('/api/v2/externalOAuth/providers/?types=github')).toBe('/api/v2/externalOAuth/providers/?types=github');
+    expect(redactUrl('/api/v2/externalOAuth/providers/?types=github')).toBe(
+      '/api/v2/externalOAuth/providers/?types=github',
+    );
   });
 
   it('keeps secrets out of real pino output when used as the log formatter', () => {
@@ -38,9 +48,16 @@ describe('log redaction', () => {
       },
     });
     const logger = pino({ formatters: { log: (o: Record<string, unknown>) => redactSecrets(o) } }, sink);
-    logger.info({ result: { refreshToken: 'canary-refresh', expiresIn: 60 }, clientSecret: 'canary-secret' }, 'refreshed');
+    logger.info(
+      { result: { refreshToken: 'canary-refresh', expiresIn: 60 }, clientSecret: 'canary-secret' },
+      'refreshed',
+    );
     expect(lines).toHaveLength(1);
     expect(lines[0]).not.toContain('canary-');
-    expect(JSON.parse(lines[0])).toMatchObject({ result: { refreshToken: REDACTED, expiresIn: 60 }, clientSecret: REDACTED, msg: 'refreshed' });
+    expect(JSON.parse(lines[0])).toMatchObject({
+      result: { refreshToken: REDACTED, expiresIn: 60 },
+      clientSecret: REDACTED,
+      msg: 'refreshed',
+    });
   });
 });

@@ -48,35 +48,68 @@ describe('ConsentService re-consent', () => {
   async function consentOnce(user: string, withRefreshToken: boolean) {
     issued++;
     const n = issued;
-    provider.token = () => ({ body: { access_token: `at-${n}`, token_type: 'Bearer', expires_in: 3600, ...(withRefreshToken ? { refresh_token: `rt-${n}` } : {}) } });
-    const { state } = await consent.authorize('org', user, PROVIDER_ID, undefined, 'http://127.0.0.1/front-end/callback');
-    return consent.complete({ orgId: 'org', userId: user }, { code: `code-${n}`, providerId: PROVIDER_ID, state });
+    provider.token = () => ({
+      body: {
+        access_token: `at-${n}`,
+        token_type: 'Bearer',
+        expires_in: 3600,
+        ...(withRefreshToken ? { refresh_token: `rt-${n}` } : {}),
+      },
+    });
+    const { state } = await consent.authorize(
+      'org',
+      user,
+      PROVIDER_ID,
+      undefined,
+      'http://127.0.0.1/front-end/callback',
+    );
+    return consent.complete(
+      { orgId: 'org', userId: user },
+      { code: `code-${n}`, providerId: PROVIDER_ID, state },
+    );
   }
 
   it('keeps the refresh token of the existing authorization when the provider sends none on re-consent', async () => {
     const first = await consentOnce('grace', true);
-    expect(await authorizations.tokens('org', first.authorizedProvider.id)).toMatchObject({ accessToken: `at-${issued}`, refreshToken: `rt-${issued}` });
+    expect(await authorizations.tokens('org', first.authorizedProvider.id)).toMatchObject({
+      accessToken: `at-${issued}`,
+      refreshToken: `rt-${issued}`,
+    });
     const keptRefreshToken = `rt-${issued}`;
     const second = await consentOnce('grace', false);
     expect(second.authorizedProvider.id).toBe(first.authorizedProvider.id);
     expect(second.authorizedProvider.credentialId).not.toBe(first.authorizedProvider.credentialId);
     // The new access token, with the refresh token the user already had (re-encrypted for the new token set).
-    expect(await authorizations.tokens('org', first.authorizedProvider.id)).toMatchObject({ accessToken: `at-${issued}`, refreshToken: keptRefreshToken });
-    expect(events.filter((e) => e.type === 'authorization.created' && e.authorizationId === first.authorizedProvider.id)).toHaveLength(2);
+    expect(await authorizations.tokens('org', first.authorizedProvider.id)).toMatchObject({
+      accessToken: `at-${issued}`,
+      refreshToken: keptRefreshToken,
+    });
+    expect(
+      events.filter(
+        (e) => e.type === 'authorization.created' && e.authorizationId === first.authorizedProvider.id,
+      ),
+    ).toHaveLength(2);
   });
 
   it('takes the new refresh token when the provider sends one', async () => {
     const first = await consentOnce('hopper', true);
     await consentOnce('hopper', true);
-    expect((await authorizations.tokens('org', first.authorizedProvider.id))?.refreshToken).toBe(`rt-${issued}`);
+    expect((await authorizations.tokens('org', first.authorizedProvider.id))?.refreshToken).toBe(
+      `rt-${issued}`,
+    );
   });
 
   it('does not revive the refresh token of a dead authorization', async () => {
     const first = await consentOnce('turing', true);
-    await ds.query(`UPDATE tokens.authorizations SET status = 'expired' WHERE id = $1`, [first.authorizedProvider.id]);
+    await ds.query(`UPDATE tokens.authorizations SET status = 'expired' WHERE id = $1`, [
+      first.authorizedProvider.id,
+    ]);
     const second = await consentOnce('turing', false);
     expect(second.authorizedProvider.status).toBe('active');
-    expect(await authorizations.tokens('org', first.authorizedProvider.id)).toMatchObject({ accessToken: `at-${issued}`, refreshToken: null });
+    expect(await authorizations.tokens('org', first.authorizedProvider.id)).toMatchObject({
+      accessToken: `at-${issued}`,
+      refreshToken: null,
+    });
   });
 
   it('a first consent without a refresh token stores none', async () => {

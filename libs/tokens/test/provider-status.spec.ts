@@ -6,7 +6,14 @@ import { EnvelopeCipher, parseKeyring } from '@broker/crypto';
 import { resolveProvider, type ResolvedProvider } from '@broker/provider-adapters';
 import { domainDataSourceOptions, migrateDomainSchema } from '@broker/service-runtime';
 import { createTestDatabase, randomKey, TestDatabase } from '@broker/testing';
-import { AuthorizationsService, DEFAULT_TOKEN_PATH_OPTIONS, TOKENS_SCHEMA, TokenPath, TokensError, toAuthorizedProvider } from '../src';
+import {
+  AuthorizationsService,
+  DEFAULT_TOKEN_PATH_OPTIONS,
+  TOKENS_SCHEMA,
+  TokenPath,
+  TokensError,
+  toAuthorizedProvider,
+} from '../src';
 import { ProviderStateDerived1763901300000 } from '../src/lib/migrations/1763901300000-provider-state-derived';
 
 const PROVIDER_ID = '22222222-2222-4222-8222-222222222222';
@@ -23,7 +30,13 @@ class RotatingEndpoint {
       req.on('end', () => {
         this.refreshes++;
         res.writeHead(200, { 'content-type': 'application/json' }).end(
-          JSON.stringify({ access_token: `at-${this.refreshes}`, refresh_token: `rt-${this.refreshes}`, token_type: 'bearer', expires_in: 28800, refresh_token_expires_in: 15897600 }),
+          JSON.stringify({
+            access_token: `at-${this.refreshes}`,
+            refresh_token: `rt-${this.refreshes}`,
+            token_type: 'bearer',
+            expires_in: 28800,
+            refresh_token_expires_in: 15897600,
+          }),
         );
       });
     });
@@ -48,10 +61,15 @@ describe('provider status on the token path (PostgreSQL)', () => {
   const endpoint = new RotatingEndpoint();
   const cipher = new EnvelopeCipher(parseKeyring(`k1:${randomKey().toString('base64')}`));
   let status: ProviderStatus = 'active';
-  const provider = () => ({ id: PROVIDER_ID, status, clientId: 'client', customScopes: [] }) as unknown as OAuthProvider;
+  const provider = () =>
+    ({ id: PROVIDER_ID, status, clientId: 'client', customScopes: [] }) as unknown as OAuthProvider;
   const access = async () => ({ provider: provider(), resolved, clientSecret: 'secret' });
   // Memory on (2 s): the check must hold on the hot path, not only on a database read.
-  const path = () => new TokenPath(ds, cipher, access, fetch, () => undefined, { ...DEFAULT_TOKEN_PATH_OPTIONS, memoryTtlMs: 2_000 });
+  const path = () =>
+    new TokenPath(ds, cipher, access, fetch, () => undefined, {
+      ...DEFAULT_TOKEN_PATH_OPTIONS,
+      memoryTtlMs: 2_000,
+    });
 
   async function authorization(user: string, expiresInSeconds: number) {
     return authorizations.store('org', {
@@ -59,7 +77,11 @@ describe('provider status on the token path (PostgreSQL)', () => {
       userId: user,
       oauthClientId: 'client',
       scopes: ['repo'],
-      tokens: { accessToken: `initial-${user}`, refreshToken: `rt-0-${user}`, expiresAt: new Date(Date.now() + expiresInSeconds * 1000) },
+      tokens: {
+        accessToken: `initial-${user}`,
+        refreshToken: `rt-0-${user}`,
+        expiresAt: new Date(Date.now() + expiresInSeconds * 1000),
+      },
     });
   }
 
@@ -71,7 +93,9 @@ describe('provider status on the token path (PostgreSQL)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('provider-status');
-    ds = await new DataSource(domainDataSourceOptions(db.url, TOKENS_SCHEMA, 'provider-status-test')).initialize();
+    ds = await new DataSource(
+      domainDataSourceOptions(db.url, TOKENS_SCHEMA, 'provider-status-test'),
+    ).initialize();
     await migrateDomainSchema(ds, TOKENS_SCHEMA.schema);
     authorizations = new AuthorizationsService(ds, cipher);
     await endpoint.start();
@@ -93,22 +117,30 @@ describe('provider status on the token path (PostgreSQL)', () => {
     endpoint.refreshes = 0;
   });
 
-  it.each(['invalid', 'deleting', 'deletion_failed'] as const)('refuses a token of a %s provider (hot path too), marks nothing, and serves it again once the provider is active', async (blocked) => {
-    const a = await authorization(`user-${blocked}`, 3600);
-    const tokens = path();
-    expect((await tokens.acquire('org', a.id, 60)).accessToken).toBe(`initial-user-${blocked}`); // now in memory
-    status = blocked;
-    expect(await refusal(tokens.acquire('org', a.id, 60))).toEqual({ code: 'FORBIDDEN', fields: [{ name: 'providerStatus', message: blocked }] });
-    expect(await refusal(path().acquire('org', a.id, 60))).toMatchObject({ code: 'FORBIDDEN' }); // another replica, from the database
-    const [row] = (await ds.query('SELECT status FROM tokens.authorizations WHERE id = $1', [a.id])) as { status: string }[];
-    expect(row.status).toBe('active');
-    const entity = await ds.getRepository('AuthorizationEntity').findOneByOrFail({ id: a.id });
-    expect(toAuthorizedProvider(entity as never, provider()).status).toBe('invalidProviderState');
-    status = 'active';
-    expect((await tokens.acquire('org', a.id, 60)).accessToken).toBe(`initial-user-${blocked}`);
-    expect(toAuthorizedProvider(entity as never, provider()).status).toBe('active');
-    expect(endpoint.refreshes).toBe(0);
-  });
+  it.each(['invalid', 'deleting', 'deletion_failed'] as const)(
+    'refuses a token of a %s provider (hot path too), marks nothing, and serves it again once the provider is active',
+    async (blocked) => {
+      const a = await authorization(`user-${blocked}`, 3600);
+      const tokens = path();
+      expect((await tokens.acquire('org', a.id, 60)).accessToken).toBe(`initial-user-${blocked}`); // now in memory
+      status = blocked;
+      expect(await refusal(tokens.acquire('org', a.id, 60))).toEqual({
+        code: 'FORBIDDEN',
+        fields: [{ name: 'providerStatus', message: blocked }],
+      });
+      expect(await refusal(path().acquire('org', a.id, 60))).toMatchObject({ code: 'FORBIDDEN' }); // another replica, from the database
+      const [row] = (await ds.query('SELECT status FROM tokens.authorizations WHERE id = $1', [a.id])) as {
+        status: string;
+      }[];
+      expect(row.status).toBe('active');
+      const entity = await ds.getRepository('AuthorizationEntity').findOneByOrFail({ id: a.id });
+      expect(toAuthorizedProvider(entity as never, provider()).status).toBe('invalidProviderState');
+      status = 'active';
+      expect((await tokens.acquire('org', a.id, 60)).accessToken).toBe(`initial-user-${blocked}`);
+      expect(toAuthorizedProvider(entity as never, provider()).status).toBe('active');
+      expect(endpoint.refreshes).toBe(0);
+    },
+  );
 
   it('does not refresh for a blocked provider, nor end the authorization: after re-activation the refresh runs', async () => {
     const a = await authorization('expiring', 2); // needs a refresh for any real need
@@ -116,7 +148,9 @@ describe('provider status on the token path (PostgreSQL)', () => {
     expect(await refusal(path().acquire('org', a.id, 60))).toMatchObject({ code: 'FORBIDDEN' });
     expect(await refusal(path().refreshAhead('org', a.id, 5))).toMatchObject({ code: 'FORBIDDEN' });
     expect(endpoint.refreshes).toBe(0);
-    expect(await ds.query('SELECT status FROM tokens.authorizations WHERE id = $1', [a.id])).toEqual([{ status: 'active' }]);
+    expect(await ds.query('SELECT status FROM tokens.authorizations WHERE id = $1', [a.id])).toEqual([
+      { status: 'active' },
+    ]);
     status = 'active';
     const served = await path().acquire('org', a.id, 60);
     expect(served).toMatchObject({ accessToken: 'at-1', refreshed: true });
@@ -129,15 +163,25 @@ describe('provider status on the token path (PostgreSQL)', () => {
       userId: 'github-user',
       oauthClientId: 'client',
       scopes: ['repo'],
-      tokens: { accessToken: 'initial', refreshToken: 'rt-0', expiresAt: new Date(Date.now() + 2_000), refreshTokenExpiresAt: new Date(linkedAt + 3_600_000) },
+      tokens: {
+        accessToken: 'initial',
+        refreshToken: 'rt-0',
+        expiresAt: new Date(Date.now() + 2_000),
+        refreshTokenExpiresAt: new Date(linkedAt + 3_600_000),
+      },
     });
-    expect(toAuthorizedProvider(a, provider()).refreshTokenExpiresAt).toBe(new Date(linkedAt + 3_600_000).toISOString());
+    expect(toAuthorizedProvider(a, provider()).refreshTokenExpiresAt).toBe(
+      new Date(linkedAt + 3_600_000).toISOString(),
+    );
     const served = await path().acquire('org', a.id, 60);
     expect(served.refreshed).toBe(true);
     const days = (new Date(served.refreshTokenExpiresAt ?? 0).getTime() - Date.now()) / 86_400_000;
     expect(days).toBeGreaterThan(183);
     expect(days).toBeLessThan(185);
-    const [row] = (await ds.query('SELECT refresh_token_expires_at FROM tokens.authorizations WHERE id = $1', [a.id])) as { refresh_token_expires_at: Date }[];
+    const [row] = (await ds.query(
+      'SELECT refresh_token_expires_at FROM tokens.authorizations WHERE id = $1',
+      [a.id],
+    )) as { refresh_token_expires_at: Date }[];
     expect(row.refresh_token_expires_at.toISOString()).toBe(served.refreshTokenExpiresAt?.toISOString());
     const plain = await authorization('no-expiry', 3600);
     expect(toAuthorizedProvider(plain, provider()).refreshTokenExpiresAt).toBeNull();
@@ -152,7 +196,9 @@ describe('provider status on the token path (PostgreSQL)', () => {
     } finally {
       await runner.release();
     }
-    expect(await ds.query('SELECT status FROM tokens.authorizations WHERE id = $1', [a.id])).toEqual([{ status: 'active' }]);
+    expect(await ds.query('SELECT status FROM tokens.authorizations WHERE id = $1', [a.id])).toEqual([
+      { status: 'active' },
+    ]);
     expect((await path().acquire('org', a.id, 60)).accessToken).toBe('initial-left-behind');
   });
 });

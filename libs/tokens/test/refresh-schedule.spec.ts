@@ -6,7 +6,17 @@ import { EnvelopeCipher, parseKeyring } from '@broker/crypto';
 import { resolveProvider, type ResolvedProvider } from '@broker/provider-adapters';
 import { domainDataSourceOptions, migrateDomainSchema } from '@broker/service-runtime';
 import { createTestDatabase, randomKey, sleep, TestDatabase } from '@broker/testing';
-import { AuthorizationsService, DEFAULT_TOKEN_PATH_OPTIONS, ProviderAccess, RefreshSchedule, RefreshSweeper, SweepOptions, TOKENS_SCHEMA, TokenPath, UsageTracker } from '../src';
+import {
+  AuthorizationsService,
+  DEFAULT_TOKEN_PATH_OPTIONS,
+  ProviderAccess,
+  RefreshSchedule,
+  RefreshSweeper,
+  SweepOptions,
+  TOKENS_SCHEMA,
+  TokenPath,
+  UsageTracker,
+} from '../src';
 
 const DAY = 86_400_000;
 const OAUTH2 = '11111111-1111-4111-8111-111111111111';
@@ -38,7 +48,15 @@ class TokenEndpoint {
         this.inFlight--;
         const scripted = this.answer(user);
         const n = this.calls.get(user);
-        const answer = scripted ?? { status: 200, body: { access_token: `at.${user}.${n}`, refresh_token: `rt.${user}.${n}`, token_type: 'Bearer', expires_in: 3600 } };
+        const answer = scripted ?? {
+          status: 200,
+          body: {
+            access_token: `at.${user}.${n}`,
+            refresh_token: `rt.${user}.${n}`,
+            token_type: 'Bearer',
+            expires_in: 3600,
+          },
+        };
         res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
       });
     });
@@ -61,8 +79,15 @@ describe('refresh schedule on PostgreSQL (refresh ahead what is used, keep alive
   let usage: UsageTracker;
   let path: TokenPath;
   let access: ProviderAccess;
-  const sweepOptions: SweepOptions = { batch: 50, lookaheadMs: 0, holdMs: 60_000, budgetMs: 20_000, concurrency: 8 };
-  const sweeper = (gate = { run: <T>(_p: string, fn: () => Promise<T>) => fn() }) => new RefreshSweeper(schedule, path, access, gate);
+  const sweepOptions: SweepOptions = {
+    batch: 50,
+    lookaheadMs: 0,
+    holdMs: 60_000,
+    budgetMs: 20_000,
+    concurrency: 8,
+  };
+  const sweeper = (gate = { run: <T>(_p: string, fn: () => Promise<T>) => fn() }) =>
+    new RefreshSweeper(schedule, path, access, gate);
 
   /** A linked account whose token set was written `ageSeconds` ago (as at its due time) and lives another `expiresInSeconds`. */
   async function link(user: string, providerId = OAUTH2, expiresInSeconds = 3600, ageSeconds = 3000) {
@@ -71,7 +96,11 @@ describe('refresh schedule on PostgreSQL (refresh ahead what is used, keep alive
       userId: user,
       oauthClientId: 'client',
       scopes: ['read'],
-      tokens: { accessToken: `at.${user}.0`, refreshToken: `rt.${user}.0`, expiresAt: new Date(Date.now() + expiresInSeconds * 1000) },
+      tokens: {
+        accessToken: `at.${user}.0`,
+        refreshToken: `rt.${user}.0`,
+        expiresAt: new Date(Date.now() + expiresInSeconds * 1000),
+      },
     });
     await ds.query(
       `UPDATE tokens.credentials SET updated_at = updated_at - ($2::int * interval '1 second'), created_at = created_at - ($2::int * interval '1 second') WHERE authorization_id = $1`,
@@ -84,11 +113,23 @@ describe('refresh schedule on PostgreSQL (refresh ahead what is used, keep alive
       (await ds.query(
         `SELECT c.refresh_due_at, c.expires_at, c.updated_at, c.generation, a.last_used_at, a.status FROM tokens.credentials c JOIN tokens.authorizations a ON a.id = c.authorization_id WHERE a.id = $1`,
         [authorizationId],
-      )) as { refresh_due_at: Date | null; expires_at: Date; updated_at: Date; generation: number; last_used_at: Date | null; status: string }[]
+      )) as {
+        refresh_due_at: Date | null;
+        expires_at: Date;
+        updated_at: Date;
+        generation: number;
+        last_used_at: Date | null;
+        status: string;
+      }[]
     )[0];
   /** Moves the clock of a row: its due time into the past (and, for keep-alive, its last refresh back). */
-  const makeDue = (authorizationId: string) => ds.query(`UPDATE tokens.credentials SET refresh_due_at = now() - interval '1 second' WHERE authorization_id = $1`, [authorizationId]);
-  const idle = (authorizationId: string) => ds.query(`UPDATE tokens.authorizations SET last_used_at = NULL WHERE id = $1`, [authorizationId]);
+  const makeDue = (authorizationId: string) =>
+    ds.query(
+      `UPDATE tokens.credentials SET refresh_due_at = now() - interval '1 second' WHERE authorization_id = $1`,
+      [authorizationId],
+    );
+  const idle = (authorizationId: string) =>
+    ds.query(`UPDATE tokens.authorizations SET last_used_at = NULL WHERE id = $1`, [authorizationId]);
 
   beforeAll(async () => {
     db = await createTestDatabase('refresh-schedule');
@@ -99,11 +140,27 @@ describe('refresh schedule on PostgreSQL (refresh ahead what is used, keep alive
     usage = new UsageTracker(ds, 0);
     await endpoint.start();
     const port = Number(new URL(endpoint.url).port);
-    const oauth2 = resolveProvider('oauth2', { endpoints: { authorizationUrl: `${endpoint.url}/authorize`, tokenUrl: `${endpoint.url}/token` } }, { allowLoopback: true, allowedPorts: [port] });
+    const oauth2 = resolveProvider(
+      'oauth2',
+      { endpoints: { authorizationUrl: `${endpoint.url}/authorize`, tokenUrl: `${endpoint.url}/token` } },
+      { allowLoopback: true, allowedPorts: [port] },
+    );
     // Box's idle window (60 days) on the same endpoint: only the type decides the window.
     const box: ResolvedProvider = { ...oauth2, type: 'box' };
-    access = async (_org, providerId) => ({ provider: { status: 'active', clientId: 'client' } as OAuthProvider, resolved: providerId === BOX ? box : oauth2, clientSecret: 'secret' });
-    path = new TokenPath(ds, cipher, access, fetch, () => undefined, { ...DEFAULT_TOKEN_PATH_OPTIONS, memoryTtlMs: 0 }, (id, key) => usage.record(id, key));
+    access = async (_org, providerId) => ({
+      provider: { status: 'active', clientId: 'client' } as OAuthProvider,
+      resolved: providerId === BOX ? box : oauth2,
+      clientSecret: 'secret',
+    });
+    path = new TokenPath(
+      ds,
+      cipher,
+      access,
+      fetch,
+      () => undefined,
+      { ...DEFAULT_TOKEN_PATH_OPTIONS, memoryTtlMs: 0 },
+      (id, key) => usage.record(id, key),
+    );
   });
 
   afterAll(async () => {
@@ -151,7 +208,12 @@ describe('refresh schedule on PostgreSQL (refresh ahead what is used, keep alive
     await idle(b.id);
     await makeDue(a.id);
     await makeDue(b.id);
-    expect(await sweeper().sweep(sweepOptions)).toMatchObject({ claimed: 2, deferred: 2, refreshedInUse: 0, refreshedKeepAlive: 0 });
+    expect(await sweeper().sweep(sweepOptions)).toMatchObject({
+      claimed: 2,
+      deferred: 2,
+      refreshedInUse: 0,
+      refreshedKeepAlive: 0,
+    });
     expect(endpoint.total).toBe(0);
     const due = async (id: string) => ((await row(id)).refresh_due_at as Date).getTime() - Date.now();
     // Generic OAuth 2.0: ¾ of 14 days; Box: ¾ of 60 days, from the last refresh (here: the link).
@@ -159,12 +221,18 @@ describe('refresh schedule on PostgreSQL (refresh ahead what is used, keep alive
     expect(Math.abs((await due(a.id)) - (10.5 * DAY - 3_000_000))).toBeLessThan(60_000);
     expect(Math.abs((await due(b.id)) - (45 * DAY - 3_000_000))).toBeLessThan(60_000);
     // Eleven days later nobody has used curie's: one refresh keeps the grant alive.
-    await ds.query(`UPDATE tokens.credentials SET created_at = now() - interval '11 days' WHERE authorization_id = $1`, [a.id]);
+    await ds.query(
+      `UPDATE tokens.credentials SET created_at = now() - interval '11 days' WHERE authorization_id = $1`,
+      [a.id],
+    );
     await makeDue(a.id);
     expect(await sweeper().sweep(sweepOptions)).toMatchObject({ claimed: 1, refreshedKeepAlive: 1 });
     expect(endpoint.calls.get('curie')).toBe(1);
     // Its new token set is not used either: at its refresh-ahead time it is deferred again, a window later.
-    await ds.query(`UPDATE tokens.credentials SET updated_at = updated_at - interval '50 minutes' WHERE authorization_id = $1`, [a.id]);
+    await ds.query(
+      `UPDATE tokens.credentials SET updated_at = updated_at - interval '50 minutes' WHERE authorization_id = $1`,
+      [a.id],
+    );
     await makeDue(a.id);
     expect(await sweeper().sweep(sweepOptions)).toMatchObject({ claimed: 1, deferred: 1 });
     expect(Math.abs((await due(a.id)) - 10.5 * DAY)).toBeLessThan(60_000);
@@ -185,7 +253,10 @@ describe('refresh schedule on PostgreSQL (refresh ahead what is used, keep alive
     // a fifth of its lifetime (written 3 000 s before, expiring 3 600 s after the link) before expiry
     expect(r.expires_at.getTime() - (r.refresh_due_at as Date).getTime()).toBeCloseTo(600_000, -3);
     // The same token set served again is not written again.
-    await ds.query(`UPDATE tokens.authorizations SET last_used_at = now() - interval '1 minute' WHERE id = $1`, [a.id]);
+    await ds.query(
+      `UPDATE tokens.authorizations SET last_used_at = now() - interval '1 minute' WHERE id = $1`,
+      [a.id],
+    );
     const before = (await row(a.id)).last_used_at;
     await path.acquire('org', a.id);
     await usage.flush();
@@ -198,7 +269,10 @@ describe('refresh schedule on PostgreSQL (refresh ahead what is used, keep alive
   it('two sweeps at once (two workers) refresh each due row exactly once', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 40; i++) ids.push((await link(`twin${i}`)).id);
-    await ds.query(`UPDATE tokens.credentials SET refresh_due_at = now() - interval '1 second' WHERE authorization_id = ANY($1::uuid[])`, [ids]);
+    await ds.query(
+      `UPDATE tokens.credentials SET refresh_due_at = now() - interval '1 second' WHERE authorization_id = ANY($1::uuid[])`,
+      [ids],
+    );
     endpoint.holdMs = 20;
     const small = { ...sweepOptions, batch: 5 };
     const [r1, r2] = await Promise.all([sweeper().sweep(small), sweeper().sweep(small)]);
@@ -213,7 +287,10 @@ describe('refresh schedule on PostgreSQL (refresh ahead what is used, keep alive
     const dead = await link('gauss');
     await makeDue(flaky.id);
     await makeDue(dead.id);
-    endpoint.answer = (user) => (user === 'fermi' ? { status: 503, body: { error: 'temporarily_unavailable' } } : { status: 400, body: { error: 'invalid_grant' } });
+    endpoint.answer = (user) =>
+      user === 'fermi'
+        ? { status: 503, body: { error: 'temporarily_unavailable' } }
+        : { status: 400, body: { error: 'invalid_grant' } };
     const report = await sweeper().sweep(sweepOptions);
     expect(report).toMatchObject({ failed: 1, dropped: 1, refreshedInUse: 0 });
     const f = await row(flaky.id);
@@ -228,7 +305,10 @@ describe('refresh schedule on PostgreSQL (refresh ahead what is used, keep alive
   it('a sweep asked to stop hands its unprocessed rows back at their own due time', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) ids.push((await link(`hopper${i}`)).id);
-    await ds.query(`UPDATE tokens.credentials SET refresh_due_at = now() - interval '5 seconds' WHERE authorization_id = ANY($1::uuid[])`, [ids]);
+    await ds.query(
+      `UPDATE tokens.credentials SET refresh_due_at = now() - interval '5 seconds' WHERE authorization_id = ANY($1::uuid[])`,
+      [ids],
+    );
     let stop = false;
     const gate = {
       run: async <T>(_p: string, fn: () => Promise<T>) => {
@@ -240,7 +320,10 @@ describe('refresh schedule on PostgreSQL (refresh ahead what is used, keep alive
     const report = await sweeper(gate).sweep({ ...sweepOptions, concurrency: 1 }, () => stop);
     expect(report.refreshedInUse).toBe(1);
     expect(report.released).toBe(5);
-    const dues = (await ds.query(`SELECT refresh_due_at FROM tokens.credentials WHERE authorization_id = ANY($1::uuid[]) AND generation = 1`, [ids])) as { refresh_due_at: Date }[];
+    const dues = (await ds.query(
+      `SELECT refresh_due_at FROM tokens.credentials WHERE authorization_id = ANY($1::uuid[]) AND generation = 1`,
+      [ids],
+    )) as { refresh_due_at: Date }[];
     expect(dues).toHaveLength(5);
     for (const d of dues) expect(d.refresh_due_at.getTime()).toBeLessThan(Date.now());
   });
@@ -260,7 +343,10 @@ describe('refresh schedule on PostgreSQL (refresh ahead what is used, keep alive
   it('limits each provider through the gate: never more calls in flight than it allows', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 12; i++) ids.push((await link(`lamport${i}`)).id);
-    await ds.query(`UPDATE tokens.credentials SET refresh_due_at = now() - interval '1 second' WHERE authorization_id = ANY($1::uuid[])`, [ids]);
+    await ds.query(
+      `UPDATE tokens.credentials SET refresh_due_at = now() - interval '1 second' WHERE authorization_id = ANY($1::uuid[])`,
+      [ids],
+    );
     endpoint.holdMs = 30;
     let active = 0;
     const waiting: (() => void)[] = [];

@@ -15,23 +15,61 @@ describe('refresh timing', () => {
 
   it('keeps an idle grant alive at three quarters of its provider’s idle window, or before its stated expiry', () => {
     const last = new Date(now);
-    expect(keepAliveDueAt({ lastRefreshAt: last, idleSeconds: 90 * 86_400, refreshTokenExpiresAt: null })?.getTime()).toBe(now + 67.5 * DAY);
-    expect(keepAliveDueAt({ lastRefreshAt: last, idleSeconds: 60 * 86_400, refreshTokenExpiresAt: null })?.getTime()).toBe(now + 45 * DAY);
+    expect(
+      keepAliveDueAt({
+        lastRefreshAt: last,
+        idleSeconds: 90 * 86_400,
+        refreshTokenExpiresAt: null,
+      })?.getTime(),
+    ).toBe(now + 67.5 * DAY);
+    expect(
+      keepAliveDueAt({
+        lastRefreshAt: last,
+        idleSeconds: 60 * 86_400,
+        refreshTokenExpiresAt: null,
+      })?.getTime(),
+    ).toBe(now + 45 * DAY);
     // GitHub App user tokens: the refresh token's own lifetime (about six months) decides.
-    expect(keepAliveDueAt({ lastRefreshAt: last, idleSeconds: null, refreshTokenExpiresAt: new Date(now + 184 * DAY) })?.getTime()).toBe(now + 138 * DAY);
+    expect(
+      keepAliveDueAt({
+        lastRefreshAt: last,
+        idleSeconds: null,
+        refreshTokenExpiresAt: new Date(now + 184 * DAY),
+      })?.getTime(),
+    ).toBe(now + 138 * DAY);
     // Whichever comes first.
-    expect(keepAliveDueAt({ lastRefreshAt: last, idleSeconds: 90 * 86_400, refreshTokenExpiresAt: new Date(now + 40 * DAY) })?.getTime()).toBe(now + 30 * DAY);
-    expect(keepAliveDueAt({ lastRefreshAt: last, idleSeconds: null, refreshTokenExpiresAt: null })).toBeNull();
+    expect(
+      keepAliveDueAt({
+        lastRefreshAt: last,
+        idleSeconds: 90 * 86_400,
+        refreshTokenExpiresAt: new Date(now + 40 * DAY),
+      })?.getTime(),
+    ).toBe(now + 30 * DAY);
+    expect(
+      keepAliveDueAt({ lastRefreshAt: last, idleSeconds: null, refreshTokenExpiresAt: null }),
+    ).toBeNull();
   });
 
   it('refreshes ahead what was used since it was written, keeps alive what is idle, drops what cannot be refreshed', () => {
-    const keepAlive = { lastRefreshAt: new Date(now - 80 * DAY), idleSeconds: 90 * 86_400, refreshTokenExpiresAt: null };
+    const keepAlive = {
+      lastRefreshAt: new Date(now - 80 * DAY),
+      idleSeconds: 90 * 86_400,
+      refreshTokenExpiresAt: null,
+    };
     const row = { status: 'active', hasRefreshToken: true, usedSinceWritten: true };
     expect(decide(row, keepAlive, now, 15_000)).toEqual({ action: 'refresh', reason: 'in-use' });
-    expect(decide({ ...row, usedSinceWritten: false }, keepAlive, now, 15_000)).toEqual({ action: 'refresh', reason: 'keep-alive' });
+    expect(decide({ ...row, usedSinceWritten: false }, keepAlive, now, 15_000)).toEqual({
+      action: 'refresh',
+      reason: 'keep-alive',
+    });
     const recent = { ...keepAlive, lastRefreshAt: new Date(now - DAY) };
-    expect(decide({ ...row, usedSinceWritten: false }, recent, now, 15_000)).toEqual({ action: 'later', at: new Date(now - DAY + 67.5 * DAY) });
-    expect(decide({ ...row, usedSinceWritten: false }, { ...recent, idleSeconds: null }, now, 15_000)).toEqual({ action: 'drop' });
+    expect(decide({ ...row, usedSinceWritten: false }, recent, now, 15_000)).toEqual({
+      action: 'later',
+      at: new Date(now - DAY + 67.5 * DAY),
+    });
+    expect(
+      decide({ ...row, usedSinceWritten: false }, { ...recent, idleSeconds: null }, now, 15_000),
+    ).toEqual({ action: 'drop' });
     expect(decide({ ...row, status: 'expired' }, keepAlive, now, 15_000)).toEqual({ action: 'drop' });
     expect(decide({ ...row, hasRefreshToken: false }, keepAlive, now, 15_000)).toEqual({ action: 'drop' });
   });

@@ -6,7 +6,13 @@ import { EnvelopeCipher, parseKeyring } from '@broker/crypto';
 import { resolveProvider } from '@broker/provider-adapters';
 import { domainDataSourceOptions, migrateDomainSchema } from '@broker/service-runtime';
 import { createTestDatabase, randomKey, sleep, TestDatabase } from '@broker/testing';
-import { AuthorizationsService, DEFAULT_TOKEN_PATH_OPTIONS, ProviderAccess, TOKENS_SCHEMA, TokenPath } from '../src';
+import {
+  AuthorizationsService,
+  DEFAULT_TOKEN_PATH_OPTIONS,
+  ProviderAccess,
+  TOKENS_SCHEMA,
+  TokenPath,
+} from '../src';
 
 /** A provider token endpoint on loopback: counts refreshes, rotates refresh tokens, can hold its answer. */
 class TokenEndpoint {
@@ -24,7 +30,14 @@ class TokenEndpoint {
         const n = this.refreshes;
         await this.onRequest();
         await sleep(this.holdMs);
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: `at-${n}`, refresh_token: `rt-${n}`, token_type: 'Bearer', expires_in: 3600 }));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            access_token: `at-${n}`,
+            refresh_token: `rt-${n}`,
+            token_type: 'Bearer',
+            expires_in: 3600,
+          }),
+        );
       });
     });
     await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
@@ -45,7 +58,12 @@ describe('TokenPath on PostgreSQL', () => {
   let authorizations: AuthorizationsService;
   let access: ProviderAccess;
 
-  const replica = (options = {}) => new TokenPath(ds, cipher, access, fetch, (e) => void events.push(e), { ...DEFAULT_TOKEN_PATH_OPTIONS, memoryTtlMs: 0, ...options });
+  const replica = (options = {}) =>
+    new TokenPath(ds, cipher, access, fetch, (e) => void events.push(e), {
+      ...DEFAULT_TOKEN_PATH_OPTIONS,
+      memoryTtlMs: 0,
+      ...options,
+    });
 
   /** An authorization whose token was issued an hour ago and expires in `expiresInSeconds`. */
   async function authorization(user: string, expiresInSeconds: number) {
@@ -54,9 +72,16 @@ describe('TokenPath on PostgreSQL', () => {
       userId: user,
       oauthClientId: 'client',
       scopes: ['read'],
-      tokens: { accessToken: `initial-${user}`, refreshToken: `rt-0-${user}`, expiresAt: new Date(Date.now() + expiresInSeconds * 1000) },
+      tokens: {
+        accessToken: `initial-${user}`,
+        refreshToken: `rt-0-${user}`,
+        expiresAt: new Date(Date.now() + expiresInSeconds * 1000),
+      },
     });
-    await ds.query(`UPDATE tokens.credentials SET updated_at = now() - interval '1 hour' WHERE authorization_id = $1`, [a.id]);
+    await ds.query(
+      `UPDATE tokens.credentials SET updated_at = now() - interval '1 hour' WHERE authorization_id = $1`,
+      [a.id],
+    );
     return a;
   }
 
@@ -66,8 +91,16 @@ describe('TokenPath on PostgreSQL', () => {
     await migrateDomainSchema(ds, TOKENS_SCHEMA.schema);
     authorizations = new AuthorizationsService(ds, cipher);
     await endpoint.start();
-    const resolved = resolveProvider('oauth2', { endpoints: { authorizationUrl: `${endpoint.url}/authorize`, tokenUrl: `${endpoint.url}/token` } }, { allowLoopback: true, allowedPorts: [Number(new URL(endpoint.url).port)] });
-    access = async () => ({ provider: { status: 'active', clientId: 'client' } as OAuthProvider, resolved, clientSecret: 'secret' });
+    const resolved = resolveProvider(
+      'oauth2',
+      { endpoints: { authorizationUrl: `${endpoint.url}/authorize`, tokenUrl: `${endpoint.url}/token` } },
+      { allowLoopback: true, allowedPorts: [Number(new URL(endpoint.url).port)] },
+    );
+    access = async () => ({
+      provider: { status: 'active', clientId: 'client' } as OAuthProvider,
+      resolved,
+      clientSecret: 'secret',
+    });
   });
 
   afterAll(async () => {
@@ -93,7 +126,9 @@ describe('TokenPath on PostgreSQL', () => {
     const a = await authorization('storm', 30);
     endpoint.holdMs = 300;
     const [r1, r2] = [replica(), replica()];
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? r1 : r2).acquire('org', a.id, 120)));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => (i % 2 ? r1 : r2).acquire('org', a.id, 120)),
+    );
     expect(endpoint.refreshes).toBe(1);
     expect(new Set(results.map((r) => r.accessToken))).toEqual(new Set(['at-1']));
     const tokens = await authorizations.tokens('org', a.id);
@@ -109,18 +144,29 @@ describe('TokenPath on PostgreSQL', () => {
     const served = await replica().acquire('org', a.id, 120);
     expect(served.accessToken).toBe('at-1');
     expect((await authorizations.tokens('org', a.id))?.refreshToken).toBe('rt-1'); // adopted: not lost
-    const audit = (await ds.query(`SELECT type FROM tokens.audit_events WHERE authorization_id = $1 ORDER BY id`, [a.id])) as { type: string }[];
+    const audit = (await ds.query(
+      `SELECT type FROM tokens.audit_events WHERE authorization_id = $1 ORDER BY id`,
+      [a.id],
+    )) as { type: string }[];
     expect(audit.map((r) => r.type)).toEqual(['refresh.candidate', 'refresh.candidate.adopted']);
-    expect(await ds.query(`SELECT 1 FROM tokens.refresh_candidates WHERE authorization_id = $1`, [a.id])).toEqual([]);
+    expect(
+      await ds.query(`SELECT 1 FROM tokens.refresh_candidates WHERE authorization_id = $1`, [a.id]),
+    ).toEqual([]);
   });
 
   it('discards a candidate the row has moved past (another write won), recording it', async () => {
     const a = await authorization('moved-on', 30);
     endpoint.onRequest = async () => {
-      await ds.query(`UPDATE tokens.credentials SET fence = fence + 1, generation = generation + 1 WHERE authorization_id = $1`, [a.id]);
+      await ds.query(
+        `UPDATE tokens.credentials SET fence = fence + 1, generation = generation + 1 WHERE authorization_id = $1`,
+        [a.id],
+      );
     };
     await replica().acquire('org', a.id, 120);
-    const audit = (await ds.query(`SELECT type FROM tokens.audit_events WHERE authorization_id = $1 ORDER BY id`, [a.id])) as { type: string }[];
+    const audit = (await ds.query(
+      `SELECT type FROM tokens.audit_events WHERE authorization_id = $1 ORDER BY id`,
+      [a.id],
+    )) as { type: string }[];
     expect(audit.map((r) => r.type)).toEqual(['refresh.candidate', 'refresh.candidate.discarded']);
   });
 
@@ -140,12 +186,32 @@ describe('TokenPath on PostgreSQL', () => {
     const a = await authorization('no-rotation', 30);
     const server = createServer((req, res) => {
       req.resume();
-      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: 'at-keep', token_type: 'Bearer', expires_in: 3600 })));
+      req.on('end', () =>
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ access_token: 'at-keep', token_type: 'Bearer', expires_in: 3600 })),
+      );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
-    const resolved = resolveProvider('oauth2', { endpoints: { authorizationUrl: `http://127.0.0.1:${port}/a`, tokenUrl: `http://127.0.0.1:${port}/t` } }, { allowLoopback: true, allowedPorts: [port] });
-    const path = new TokenPath(ds, cipher, async () => ({ provider: { status: 'active', clientId: 'client' } as OAuthProvider, resolved, clientSecret: 's' }), fetch, () => undefined);
+    const resolved = resolveProvider(
+      'oauth2',
+      {
+        endpoints: { authorizationUrl: `http://127.0.0.1:${port}/a`, tokenUrl: `http://127.0.0.1:${port}/t` },
+      },
+      { allowLoopback: true, allowedPorts: [port] },
+    );
+    const path = new TokenPath(
+      ds,
+      cipher,
+      async () => ({
+        provider: { status: 'active', clientId: 'client' } as OAuthProvider,
+        resolved,
+        clientSecret: 's',
+      }),
+      fetch,
+      () => undefined,
+    );
     try {
       expect((await path.acquire('org', a.id, 120)).accessToken).toBe('at-keep');
       expect((await authorizations.tokens('org', a.id))?.refreshToken).toBe('rt-0-no-rotation');

@@ -12,7 +12,13 @@ import {
   TokenGrantsService,
   UsersService,
 } from '@broker/identity';
-import { JobsService, ProvidersService, REGISTRY_SCHEMA, SecureConfigsService, WebhooksService } from '@broker/registry';
+import {
+  JobsService,
+  ProvidersService,
+  REGISTRY_SCHEMA,
+  SecureConfigsService,
+  WebhooksService,
+} from '@broker/registry';
 import { DomainSchema, domainDataSourceOptions, migrateDomainSchema } from '@broker/service-runtime';
 import { AuthorizationsService, TOKENS_SCHEMA, TokenLedger } from '@broker/tokens';
 import { AdminFailure } from './command';
@@ -142,9 +148,15 @@ export class AdminContext {
   async webhooks(env: Record<string, string | undefined> = process.env): Promise<WebhooksService> {
     const ds = await this.open(REGISTRY_SCHEMA);
     const local = !env['DATABASE_URL'];
-    const allowLoopback = (env['EGRESS_ALLOW_LOOPBACK'] ?? String(local)) === 'true' && env['NODE_ENV'] !== 'production';
-    const allowedPorts = (env['EGRESS_ALLOWED_PORTS'] ?? (local ? '443,3104,8090' : '443')).split(',').map(Number);
-    return new WebhooksService(ds, new SecureConfigsService(ds, this.cipher()), { allowLoopback, allowedPorts });
+    const allowLoopback =
+      (env['EGRESS_ALLOW_LOOPBACK'] ?? String(local)) === 'true' && env['NODE_ENV'] !== 'production';
+    const allowedPorts = (env['EGRESS_ALLOWED_PORTS'] ?? (local ? '443,3104,8090' : '443'))
+      .split(',')
+      .map(Number);
+    return new WebhooksService(ds, new SecureConfigsService(ds, this.cipher()), {
+      allowLoopback,
+      allowedPorts,
+    });
   }
 
   async jobs(): Promise<JobsService> {

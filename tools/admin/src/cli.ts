@@ -9,7 +9,14 @@ import { tokenGrantCommands } from './token-grants.commands';
 import { userCommands } from './users.commands';
 import { webhookCommands } from './webhooks.commands';
 
-const COMMANDS: Command[] = [...orgCommands, ...clientCommands, ...userCommands, ...webhookCommands, ...tokenGrantCommands, keyRotationCommand];
+const COMMANDS: Command[] = [
+  ...orgCommands,
+  ...clientCommands,
+  ...userCommands,
+  ...webhookCommands,
+  ...tokenGrantCommands,
+  keyRotationCommand,
+];
 const PROGRAM = 'npm run admin --';
 
 function toolHelp(): string {

@@ -105,7 +105,11 @@ export const orgCommands: Command[] = [
         allowedEmailDomains: org.allowedEmailDomains,
         requireVerifiedEmail: org.requireVerifiedEmail,
         defaultUserScopes: org.defaultUserScopes,
-        clientMetadataDocuments: { enabled: org.clientMetadataDocuments, allowedClients: org.clientMetadataAllowed, maxScopes: org.clientMetadataMaxScopes },
+        clientMetadataDocuments: {
+          enabled: org.clientMetadataDocuments,
+          allowedClients: org.clientMetadataAllowed,
+          maxScopes: org.clientMetadataMaxScopes,
+        },
       };
       if (out.json) return out.print(JSON.stringify({ ...summary, ...policy, ...facts }, null, 2));
       out.print(
@@ -185,16 +189,23 @@ export const orgCommands: Command[] = [
   },
   {
     name: 'set-client-metadata-documents',
-    summary: 'accept (or refuse) OAuth clients identified by URL (client ID metadata documents, e.g. MCP clients) for an org',
+    summary:
+      'accept (or refuse) OAuth clients identified by URL (client ID metadata documents, e.g. MCP clients) for an org',
     usage:
       '--id ID --enabled yes|no [--allow host,https://prefix/,...] [--scopes a,b]\n' +
       '  --allow   host names (exact) or URL prefixes ending in /; none: any URL the egress guard allows\n' +
       '  --scopes  the most such a client may get (required with --enabled yes)',
-    options: { ...ID_FLAG, enabled: { type: 'string' }, allow: { type: 'string' }, scopes: { type: 'string' } },
+    options: {
+      ...ID_FLAG,
+      enabled: { type: 'string' },
+      allow: { type: 'string' },
+      scopes: { type: 'string' },
+    },
     async run(ctx, values, out) {
       const id = required(values, 'id');
       const enabled = required(values, 'enabled');
-      if (enabled !== 'yes' && enabled !== 'no') throw new UsageError(`--enabled must be yes or no, not '${enabled}'`);
+      if (enabled !== 'yes' && enabled !== 'no')
+        throw new UsageError(`--enabled must be yes or no, not '${enabled}'`);
       const allowedClients = (optional(values, 'allow') ?? '')
         .split(',')
         .map((e) => e.trim())
@@ -203,7 +214,9 @@ export const orgCommands: Command[] = [
       await existingOrg(ctx, id);
       let saved;
       try {
-        saved = await (await ctx.clientMetadataSettings()).set(id, { enabled: enabled === 'yes', allowedClients, maxScopes });
+        saved = await (
+          await ctx.clientMetadataSettings()
+        ).set(id, { enabled: enabled === 'yes', allowedClients, maxScopes });
       } catch (err) {
         if (err instanceof ClientMetadataSettingsError) throw new UsageError(err.message);
         throw err;

@@ -7,7 +7,9 @@ import { existingOrg } from './orgs.commands';
 function refused(err: unknown): never {
   if (err instanceof BusException) {
     const { message, fields } = err.getError() as BusErrorPayload;
-    throw new AdminFailure(fields?.length ? `${message} ${fields.map((f) => `${f.name}: ${f.message}`).join('; ')}` : message);
+    throw new AdminFailure(
+      fields?.length ? `${message} ${fields.map((f) => `${f.name}: ${f.message}`).join('; ')}` : message,
+    );
   }
   throw err;
 }
@@ -19,17 +21,26 @@ export const webhookCommands: Command[] = [
     summary: 'register a webhook endpoint of an org; prints its signing secret this once',
     usage: `--org ID --url URL [--events a,b,...] [--description TEXT]`,
     details: `events: ${WEBHOOK_EVENT_TYPES.join(', ')} (default: all)\nThe URL passes the worker's egress guard (https, no private address in production).`,
-    options: { ...ORG_FLAG, url: { type: 'string' }, events: { type: 'string' }, description: { type: 'string' } },
+    options: {
+      ...ORG_FLAG,
+      url: { type: 'string' },
+      events: { type: 'string' },
+      description: { type: 'string' },
+    },
     async run(ctx, values, out) {
       const orgId = required(values, 'org');
       const url = required(values, 'url');
-      const events = listOf(optional(values, 'events'), WEBHOOK_EVENT_TYPES, 'event') as WebhookEventType[] | undefined;
+      const events = listOf(optional(values, 'events'), WEBHOOK_EVENT_TYPES, 'event') as
+        | WebhookEventType[]
+        | undefined;
       await existingOrg(ctx, orgId);
       const created = await (await ctx.webhooks())
         .create(orgId, { url, description: optional(values, 'description'), event_types: events })
         .catch(refused);
       out.print(JSON.stringify(created, null, 2));
-      out.note('created; store the secret now: it is not shown again (rotate it with POST /api/v2/webhook-endpoints/{id}/rotate-secret)');
+      out.note(
+        'created; store the secret now: it is not shown again (rotate it with POST /api/v2/webhook-endpoints/{id}/rotate-secret)',
+      );
     },
   },
   {
@@ -52,7 +63,9 @@ export const webhookCommands: Command[] = [
       const orgId = required(values, 'org');
       const id = required(values, 'id');
       await existingOrg(ctx, orgId);
-      out.print(JSON.stringify(await (await ctx.webhooks()).deliveries(orgId, id, 50).catch(refused), null, 2));
+      out.print(
+        JSON.stringify(await (await ctx.webhooks()).deliveries(orgId, id, 50).catch(refused), null, 2),
+      );
     },
   },
 ];

@@ -18,10 +18,30 @@ import { parseAllDocuments } from 'yaml';
  * Transformations apply in kustomize's order: resources (each rendered first), then patches,
  * namespace, labels, images, replicas.
  */
-export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> } } & Record<string, unknown>;
+export type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+} & Record<string, unknown>;
 
-const KNOWN_FIELDS = new Set(['apiVersion', 'kind', 'resources', 'namespace', 'labels', 'images', 'replicas', 'patches']);
-const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PriorityClass', 'StorageClass']);
+const KNOWN_FIELDS = new Set([
+  'apiVersion',
+  'kind',
+  'resources',
+  'namespace',
+  'labels',
+  'images',
+  'replicas',
+  'patches',
+]);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'PriorityClass',
+  'StorageClass',
+]);
 const WORKLOADS_WITH_TEMPLATES = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'ReplicaSet']);
 
 export class KustomizeError extends Error {}
@@ -48,34 +68,49 @@ export function readYamlDocuments(file: string): unknown[] {
 
 /** Renders the kustomization in `dir` into its list of objects. */
 export function renderKustomization(dir: string): K8sObject[] {
-  const file = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'].map((f) => join(dir, f)).find((f) => existsSync(f));
+  const file = ['kustomization.yaml', 'kustomization.yml', 'Kustomization']
+    .map((f) => join(dir, f))
+    .find((f) => existsSync(f));
   if (!file) throw new KustomizeError(`${dir}: no kustomization.yaml`);
   const [k] = readYamlDocuments(file) as Kustomization[];
-  for (const field of Object.keys(k)) if (!KNOWN_FIELDS.has(field)) throw new KustomizeError(`${file}: field '${field}' is outside the supported subset`);
+  for (const field of Object.keys(k))
+    if (!KNOWN_FIELDS.has(field))
+      throw new KustomizeError(`${file}: field '${field}' is outside the supported subset`);
 
   let objects: K8sObject[] = [];
   for (const entry of k.resources ?? []) {
     const path = resolve(dir, entry);
     if (!existsSync(path)) throw new KustomizeError(`${file}: resource '${entry}' does not exist`);
-    const added = statSync(path).isDirectory() ? renderKustomization(path) : (readYamlDocuments(path) as K8sObject[]);
+    const added = statSync(path).isDirectory()
+      ? renderKustomization(path)
+      : (readYamlDocuments(path) as K8sObject[]);
     for (const obj of added) {
       checkObject(obj, path);
-      if (objects.some((o) => sameId(o, obj))) throw new KustomizeError(`${file}: ${idOf(obj)} is listed twice`);
+      if (objects.some((o) => sameId(o, obj)))
+        throw new KustomizeError(`${file}: ${idOf(obj)} is listed twice`);
     }
     objects = objects.concat(added);
   }
   for (const patch of k.patches ?? []) {
-    if (!patch.path || patch.target !== undefined || patch.patch !== undefined) throw new KustomizeError(`${file}: only patches with a path (strategic merge) are supported`);
+    if (!patch.path || patch.target !== undefined || patch.patch !== undefined)
+      throw new KustomizeError(`${file}: only patches with a path (strategic merge) are supported`);
     for (const p of readYamlDocuments(resolve(dir, patch.path)) as K8sObject[]) {
       checkObject(p, patch.path);
       const i = objects.findIndex((o) => o.kind === p.kind && o.metadata.name === p.metadata.name);
-      if (i < 0) throw new KustomizeError(`${file}: patch ${patch.path} matches no object (${p.kind} ${p.metadata.name})`);
+      if (i < 0)
+        throw new KustomizeError(
+          `${file}: patch ${patch.path} matches no object (${p.kind} ${p.metadata.name})`,
+        );
       objects[i] = strategicMerge(objects[i], p) as K8sObject;
     }
   }
-  if (k.namespace) for (const o of objects) if (!CLUSTER_SCOPED.has(o.kind)) o.metadata.namespace = k.namespace;
+  if (k.namespace)
+    for (const o of objects) if (!CLUSTER_SCOPED.has(o.kind)) o.metadata.namespace = k.namespace;
   for (const label of k.labels ?? []) {
-    if (label.includeSelectors) throw new KustomizeError(`${file}: labels with includeSelectors are not supported (selectors are immutable)`);
+    if (label.includeSelectors)
+      throw new KustomizeError(
+        `${file}: labels with includeSelectors are not supported (selectors are immutable)`,
+      );
     for (const o of objects) {
       o.metadata.labels = { ...(o.metadata.labels ?? {}), ...label.pairs };
       const template = podTemplateOf(o);
@@ -87,7 +122,9 @@ export function renderKustomization(dir: string): K8sObject[] {
   }
   for (const image of k.images ?? []) {
     for (const o of objects) {
-      const spec = podTemplateOf(o)?.['spec'] as { containers?: { image?: string }[]; initContainers?: { image?: string }[] } | undefined;
+      const spec = podTemplateOf(o)?.['spec'] as
+        | { containers?: { image?: string }[]; initContainers?: { image?: string }[] }
+        | undefined;
       for (const c of [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])]) {
         if (!c.image) continue;
         const { name, tag } = splitImage(c.image);
@@ -97,7 +134,9 @@ export function renderKustomization(dir: string): K8sObject[] {
     }
   }
   for (const r of k.replicas ?? []) {
-    const target = objects.find((o) => o.metadata.name === r.name && ['Deployment', 'StatefulSet', 'ReplicaSet'].includes(o.kind));
+    const target = objects.find(
+      (o) => o.metadata.name === r.name && ['Deployment', 'StatefulSet', 'ReplicaSet'].includes(o.kind),
+    );
     if (!target) throw new KustomizeError(`${file}: replicas: no workload named ${r.name}`);
     (target['spec'] as Record<string, unknown>)['replicas'] = r.count;
   }
@@ -108,10 +147,15 @@ export function renderKustomization(dir: string): K8sObject[] {
 export function strategicMerge(base: unknown, patch: unknown): unknown {
   if (isMap(base) && isMap(patch)) {
     const out: Record<string, unknown> = { ...base };
-    for (const [key, value] of Object.entries(patch)) out[key] = key in base ? strategicMerge(base[key], value) : value;
+    for (const [key, value] of Object.entries(patch))
+      out[key] = key in base ? strategicMerge(base[key], value) : value;
     return out;
   }
-  if (Array.isArray(base) && Array.isArray(patch) && [...base, ...patch].every((item) => isMap(item) && typeof item['name'] === 'string')) {
+  if (
+    Array.isArray(base) &&
+    Array.isArray(patch) &&
+    [...base, ...patch].every((item) => isMap(item) && typeof item['name'] === 'string')
+  ) {
     const out = base.map((item) => ({ ...(item as Record<string, unknown>) }));
     for (const item of patch as Record<string, unknown>[]) {
       const i = out.findIndex((o) => o['name'] === item['name']);
@@ -127,16 +171,26 @@ export function strategicMerge(base: unknown, patch: unknown): unknown {
 export function splitImage(image: string): { name: string; tag?: string } {
   const slash = image.lastIndexOf('/');
   const colon = image.lastIndexOf(':');
-  return colon > slash && !image.includes('@') ? { name: image.slice(0, colon), tag: image.slice(colon + 1) } : { name: image };
+  return colon > slash && !image.includes('@')
+    ? { name: image.slice(0, colon), tag: image.slice(colon + 1) }
+    : { name: image };
 }
 
 function podTemplateOf(o: K8sObject): Record<string, unknown> | undefined {
   if (!WORKLOADS_WITH_TEMPLATES.has(o.kind)) return undefined;
-  return (o['spec'] as Record<string, unknown> | undefined)?.['template'] as Record<string, unknown> | undefined;
+  return (o['spec'] as Record<string, unknown> | undefined)?.['template'] as
+    | Record<string, unknown>
+    | undefined;
 }
 
 function checkObject(obj: K8sObject, where: string): void {
-  if (!isMap(obj) || typeof obj.apiVersion !== 'string' || typeof obj.kind !== 'string' || !isMap(obj.metadata) || typeof obj.metadata.name !== 'string') {
+  if (
+    !isMap(obj) ||
+    typeof obj.apiVersion !== 'string' ||
+    typeof obj.kind !== 'string' ||
+    !isMap(obj.metadata) ||
+    typeof obj.metadata.name !== 'string'
+  ) {
     throw new KustomizeError(`${where}: every document needs apiVersion, kind and metadata.name`);
   }
 }
@@ -146,4 +200,5 @@ function isMap(v: unknown): v is Record<string, unknown> {
 }
 
 const idOf = (o: K8sObject) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
-const sameId = (a: K8sObject, b: K8sObject) => a.kind === b.kind && a.metadata.name === b.metadata.name && a.metadata.namespace === b.metadata.namespace;
+const sameId = (a: K8sObject, b: K8sObject) =>
+  a.kind === b.kind && a.metadata.name === b.metadata.name && a.metadata.namespace === b.metadata.namespace;

@@ -6,8 +6,14 @@ import { z } from 'zod';
  * matter. Strict where a typo would make the operator silently ignore a field (an alert without
  * `expr`, a rule with `severity` outside `labels`).
  */
-const meta = z.object({ name: z.string().min(1), namespace: z.string().optional(), labels: z.record(z.string(), z.string()).optional() });
-const duration = z.string().regex(/^(\d+(ms|s|m|h|d|w|y))+$/, { message: 'must be a Prometheus duration (30s, 5m, 1h)' });
+const meta = z.object({
+  name: z.string().min(1),
+  namespace: z.string().optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+});
+const duration = z
+  .string()
+  .regex(/^(\d+(ms|s|m|h|d|w|y))+$/, { message: 'must be a Prometheus duration (30s, 5m, 1h)' });
 
 const alertRule = z.strictObject({
   alert: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be a metric-style name' }),
@@ -16,14 +22,26 @@ const alertRule = z.strictObject({
   labels: z.object({ severity: z.enum(['critical', 'warning', 'info']) }).catchall(z.string()),
   annotations: z.object({ summary: z.string().min(1), description: z.string().min(1) }).catchall(z.string()),
 });
-const recordingRule = z.strictObject({ record: z.string().min(1), expr: z.string().min(1), labels: z.record(z.string(), z.string()).optional() });
+const recordingRule = z.strictObject({
+  record: z.string().min(1),
+  expr: z.string().min(1),
+  labels: z.record(z.string(), z.string()).optional(),
+});
 
 const prometheusRule = z.object({
   apiVersion: z.literal('monitoring.coreos.com/v1'),
   kind: z.literal('PrometheusRule'),
   metadata: meta,
   spec: z.strictObject({
-    groups: z.array(z.strictObject({ name: z.string().min(1), interval: duration.optional(), rules: z.array(z.union([alertRule, recordingRule])).min(1) })).min(1),
+    groups: z
+      .array(
+        z.strictObject({
+          name: z.string().min(1),
+          interval: duration.optional(),
+          rules: z.array(z.union([alertRule, recordingRule])).min(1),
+        }),
+      )
+      .min(1),
   }),
 });
 
@@ -32,8 +50,13 @@ const podMonitor = z.object({
   kind: z.literal('PodMonitor'),
   metadata: meta,
   spec: z.strictObject({
-    selector: z.object({ matchLabels: z.record(z.string(), z.string()).optional(), matchExpressions: z.array(z.unknown()).optional() }),
-    namespaceSelector: z.object({ any: z.boolean().optional(), matchNames: z.array(z.string()).optional() }).optional(),
+    selector: z.object({
+      matchLabels: z.record(z.string(), z.string()).optional(),
+      matchExpressions: z.array(z.unknown()).optional(),
+    }),
+    namespaceSelector: z
+      .object({ any: z.boolean().optional(), matchNames: z.array(z.string()).optional() })
+      .optional(),
     podMetricsEndpoints: z
       .array(
         z.strictObject({
@@ -42,7 +65,17 @@ const podMonitor = z.object({
           scheme: z.enum(['http', 'https']).optional(),
           interval: duration.optional(),
           scrapeTimeout: duration.optional(),
-          relabelings: z.array(z.strictObject({ sourceLabels: z.array(z.string()).optional(), targetLabel: z.string().optional(), action: z.string().optional(), regex: z.string().optional(), replacement: z.string().optional() })).optional(),
+          relabelings: z
+            .array(
+              z.strictObject({
+                sourceLabels: z.array(z.string()).optional(),
+                targetLabel: z.string().optional(),
+                action: z.string().optional(),
+                regex: z.string().optional(),
+                replacement: z.string().optional(),
+              }),
+            )
+            .optional(),
         }),
       )
       .min(1),

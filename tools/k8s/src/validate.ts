@@ -40,7 +40,8 @@ export function schemaProblems(objects: readonly K8sObject[]): string[] {
     const shape = CRD_SHAPES[`${obj.apiVersion}/${obj.kind}`];
     if (shape) {
       const parsed = shape.safeParse(obj);
-      if (!parsed.success) problems.push(...parsed.error.issues.map((i) => `${id}: ${i.path.join('/')} ${i.message}`));
+      if (!parsed.success)
+        problems.push(...parsed.error.issues.map((i) => `${id}: ${i.path.join('/')} ${i.message}`));
       continue;
     }
     const Model = MODELS[`${obj.apiVersion}/${obj.kind}`];

@@ -21,7 +21,11 @@ export class BearerAuthGuard extends AuthGuard('bearer') {
 
 /** The 401 of a request without a valid bearer token, with its RFC 6750 / RFC 9728 challenge. */
 export function bearerRequired(publicUrl: string): BearerChallengeError {
-  return new BearerChallengeError(401, 'A valid bearer token is required.', `Bearer realm="oauth-broker", error="invalid_token", resource_metadata="${protectedResourceMetadataUrl(publicUrl)}"`);
+  return new BearerChallengeError(
+    401,
+    'A valid bearer token is required.',
+    `Bearer realm="oauth-broker", error="invalid_token", resource_metadata="${protectedResourceMetadataUrl(publicUrl)}"`,
+  );
 }
 
 /**
@@ -30,11 +34,19 @@ export function bearerRequired(publicUrl: string): BearerChallengeError {
  * the query. Anything else (no header, a malformed one, a token given twice) is undefined: such a
  * request takes the full guard, which answers it.
  */
-export function plainBearerToken(req: { headers: { authorization?: string }; body?: unknown; query?: unknown }): string | undefined {
+export function plainBearerToken(req: {
+  headers: { authorization?: string };
+  body?: unknown;
+  query?: unknown;
+}): string | undefined {
   const header = req.headers.authorization;
   if (!header) return undefined;
   const parts = header.split(' ');
   if (parts.length !== 2 || !/^Bearer$/i.test(parts[0] as string) || !parts[1]) return undefined;
-  if ((req.body as { access_token?: unknown } | undefined)?.access_token || (req.query as { access_token?: unknown } | undefined)?.access_token) return undefined;
+  if (
+    (req.body as { access_token?: unknown } | undefined)?.access_token ||
+    (req.query as { access_token?: unknown } | undefined)?.access_token
+  )
+    return undefined;
   return parts[1];
 }

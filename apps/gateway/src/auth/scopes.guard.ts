@@ -15,7 +15,11 @@ export class ScopesGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const required = this.reflector.getAllAndOverride<string[] | undefined>(REQUIRED_SCOPES, [context.getHandler(), context.getClass()]) ?? [];
+    const required =
+      this.reflector.getAllAndOverride<string[] | undefined>(REQUIRED_SCOPES, [
+        context.getHandler(),
+        context.getClass(),
+      ]) ?? [];
     const caller = context.switchToHttp().getRequest<{ user?: AuthenticatedCaller }>().user;
     const refusal = missingScopes(required, caller, this.config.publicUrl);
     if (refusal) throw refusal;
@@ -24,7 +28,11 @@ export class ScopesGuard implements CanActivate {
 }
 
 /** The 403 (with its `insufficient_scope` challenge) when `caller` lacks one of `required`, else undefined. */
-export function missingScopes(required: readonly string[], caller: AuthenticatedCaller | undefined, publicUrl: string): BearerChallengeError | undefined {
+export function missingScopes(
+  required: readonly string[],
+  caller: AuthenticatedCaller | undefined,
+  publicUrl: string,
+): BearerChallengeError | undefined {
   const missing = required.filter((s) => !caller?.principal.scopes.includes(s));
   if (!missing.length) return undefined;
   return new BearerChallengeError(

@@ -33,13 +33,18 @@ export class ExternalAuthErrorFilter implements ExceptionFilter {
   }
 
   private describe(error: unknown): [number, ExternalAuthErrorBody] {
-    if (error instanceof ExternalAuthHttpError) return [error.getStatus(), error.getResponse() as ExternalAuthErrorBody];
-    if (error instanceof BearerChallengeError) return [error.getStatus(), { message: (error.getResponse() as ExternalOAuthErrorBody).message }];
+    if (error instanceof ExternalAuthHttpError)
+      return [error.getStatus(), error.getResponse() as ExternalAuthErrorBody];
+    if (error instanceof BearerChallengeError)
+      return [error.getStatus(), { message: (error.getResponse() as ExternalOAuthErrorBody).message }];
     if (error instanceof BusRemoteError) {
       const status = HTTP_STATUS_BY_BUS_ERROR[error.code];
       if (status < 500) {
         const validations = (error.fields ?? []).map((f) => ({ field: f.name, detail: f.message }));
-        return [status, validations.length ? { message: error.message, validations } : { message: error.message }];
+        return [
+          status,
+          validations.length ? { message: error.message, validations } : { message: error.message },
+        ];
       }
       // A handler's own "unavailable" answer says what is unavailable: keep it (see ExternalOAuthErrorFilter).
       if (error.code === 'UNAVAILABLE') return [status, { message: error.message }];
@@ -51,11 +56,15 @@ export class ExternalAuthErrorFilter implements ExceptionFilter {
     // What the body parser said is never echoed (it quotes the body).
     const problem = requestShapeProblem(error);
     if (problem?.kind === 'malformed-json') return [400, { message: 'The body is not valid JSON.' }];
-    if (problem?.kind === 'unreadable-body') return [problem.status, { message: 'The request body cannot be read.' }];
+    if (problem?.kind === 'unreadable-body')
+      return [problem.status, { message: 'The request body cannot be read.' }];
     if (error instanceof HttpException && error.getStatus() < 500) {
       const r = error.getResponse();
       const m = typeof r === 'string' ? r : (r as { message?: unknown }).message;
-      return [error.getStatus(), { message: typeof m === 'string' ? m : Array.isArray(m) ? m.join('; ') : error.message }];
+      return [
+        error.getStatus(),
+        { message: typeof m === 'string' ? m : Array.isArray(m) ? m.join('; ') : error.message },
+      ];
     }
     const errorId = randomUUID();
     this.logger.error({ errorId, err: error }, 'unhandled error');

@@ -43,9 +43,19 @@ export class ExternalAuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<Request & { user?: AuthenticatedCaller }>();
     const token = this.tokenOf(req);
-    if (!token) throw new BearerChallengeError(401, 'A valid bearer token or Coder-Session-Token is required.', CHALLENGE);
+    if (!token)
+      throw new BearerChallengeError(
+        401,
+        'A valid bearer token or Coder-Session-Token is required.',
+        CHALLENGE,
+      );
     const caller = await this.bearer.validate(token);
-    if (!caller) throw new BearerChallengeError(401, 'The session token is invalid or expired.', `${CHALLENGE}, error="invalid_token"`);
+    if (!caller)
+      throw new BearerChallengeError(
+        401,
+        'The session token is invalid or expired.',
+        `${CHALLENGE}, error="invalid_token"`,
+      );
     req.user = caller;
     return true;
   }
@@ -58,7 +68,10 @@ export class ExternalAuthGuard implements CanActivate {
     const cookie = cookieValue(req.headers.cookie, CODER_SESSION_COOKIE);
     if (!cookie) return undefined;
     if (!req.headers['x-requested-with']) {
-      throw new ExternalAuthHttpError(403, { message: 'Cookie authentication requires the X-Requested-With header.', detail: 'cross-site request protection' });
+      throw new ExternalAuthHttpError(403, {
+        message: 'Cookie authentication requires the X-Requested-With header.',
+        detail: 'cross-site request protection',
+      });
     }
     return cookie;
   }

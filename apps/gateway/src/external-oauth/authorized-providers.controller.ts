@@ -1,8 +1,26 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { BusClientProxy, BusRemoteError } from '@broker/bus';
-import type { AccessTokenResponse, AuthorizeProviderResponse, AuthorizedProvider, OAuthUserResponse, ProviderCallbackResponse } from '@broker/contracts';
+import type {
+  AccessTokenResponse,
+  AuthorizeProviderResponse,
+  AuthorizedProvider,
+  OAuthUserResponse,
+  ProviderCallbackResponse,
+} from '@broker/contracts';
 import { RequireScopes } from '@broker/identity';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { Inject } from '@nestjs/common';
@@ -20,7 +38,9 @@ type Authed = { user: AuthenticatedCaller };
 const callbackBody = z.strictObject(
   {
     code: z.string({ message: 'must be a string' }).min(1, { message: 'must not be empty' }).max(4096),
-    providerId: z.string({ message: 'must be a string' }).regex(/^[0-9a-f-]{36}$/i, { message: 'must be a UUID' }),
+    providerId: z
+      .string({ message: 'must be a string' })
+      .regex(/^[0-9a-f-]{36}$/i, { message: 'must be a UUID' }),
     state: z.string({ message: 'must be a string' }).min(1, { message: 'must not be empty' }).max(512),
     iss: z.string().max(2048).optional(),
   },
@@ -48,7 +68,11 @@ export class ConsentController {
   callback(@Body() body: unknown, @Req() req: Authed): Promise<ProviderCallbackResponse> {
     const parsed = callbackBody.safeParse(body ?? undefined);
     if (!parsed.success) {
-      throw new ExternalOAuthHttpError(422, 'Invalid callback.', parsed.error.issues.map((i) => ({ name: i.path.join('.') || 'body', message: i.message })));
+      throw new ExternalOAuthHttpError(
+        422,
+        'Invalid callback.',
+        parsed.error.issues.map((i) => ({ name: i.path.join('.') || 'body', message: i.message })),
+      );
     }
     return this.bus.request('authorizations.callback', parsed.data, { auth: req.user.token });
   }
@@ -59,7 +83,11 @@ export class ConsentController {
    * and nothing is linked (account-linking CSRF).
    */
   @Get('callback')
-  async browserCallback(@Query() query: Record<string, unknown>, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async browserCallback(
+    @Query() query: Record<string, unknown>,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
     res.setHeader('Referrer-Policy', 'no-referrer');
     const state = text(query['state']);
     const providerId = text(query['providerId']) ?? text(query['provider_id']);
@@ -87,23 +115,47 @@ export class ConsentController {
         throw err;
       });
     if (reply === null) {
-      res.status(400).type('html').send(renderErrorPage(res, { title: 'Not connected', message: 'The provider’s answer could not be read, so nothing was linked. Start again from your application.' }));
+      res
+        .status(400)
+        .type('html')
+        .send(
+          renderErrorPage(res, {
+            title: 'Not connected',
+            message:
+              'The provider’s answer could not be read, so nothing was linked. Start again from your application.',
+          }),
+        );
       return;
     }
     // The cookie has done its job either way.
-    if (cookieName && cookie) res.clearCookie(cookieName, { ...consentCookieOptions(this.config.publicUrl), maxAge: undefined });
+    if (cookieName && cookie)
+      res.clearCookie(cookieName, { ...consentCookieOptions(this.config.publicUrl), maxAge: undefined });
     if (!reply.ok && reply.error === 'browser_mismatch') {
-      res.status(400).type('html').send(
-        renderErrorPage(res, {
-          title: 'Not connected',
-          message: 'This connection was not started in this browser, so nothing was linked. If you want to connect an account, start again from your own application.',
-        }),
-      );
+      res
+        .status(400)
+        .type('html')
+        .send(
+          renderErrorPage(res, {
+            title: 'Not connected',
+            message:
+              'This connection was not started in this browser, so nothing was linked. If you want to connect an account, start again from your own application.',
+          }),
+        );
       return;
     }
     if (reply.setup) return this.setupDone(res, reply.setup, reply.ok ? null : reply.error);
-    if (reply.ok) return done({ status: 'connected', authorizedProviderId: reply.authorizationId, providerId: reply.providerId, state: reply.clientState });
-    done({ status: 'failed', error: providerError === 'access_denied' ? 'access_denied' : reply.error, state: reply.clientState });
+    if (reply.ok)
+      return done({
+        status: 'connected',
+        authorizedProviderId: reply.authorizationId,
+        providerId: reply.providerId,
+        state: reply.clientState,
+      });
+    done({
+      status: 'failed',
+      error: providerError === 'access_denied' ? 'access_denied' : reply.error,
+      state: reply.clientState,
+    });
   }
 
   /**
@@ -113,12 +165,16 @@ export class ConsentController {
    */
   private setupDone(res: Response, setup: BrowserSetupResult, error: string | null): void {
     if (error === 'temporarily_unavailable') {
-      res.status(503).type('html').send(
-        renderMessagePage(res, {
-          title: 'Provider not answering',
-          message: 'The provider did not answer, so nothing was connected. Open the link you were given again in a few minutes to try once more.',
-        }),
-      );
+      res
+        .status(503)
+        .type('html')
+        .send(
+          renderMessagePage(res, {
+            title: 'Provider not answering',
+            message:
+              'The provider did not answer, so nothing was connected. Open the link you were given again in a few minutes to try once more.',
+          }),
+        );
       return;
     }
     const status = error ? 'failed' : setup.status === 'unknown' ? 'completed' : setup.status;
@@ -134,11 +190,21 @@ export class ConsentController {
       access_denied: 'The access was declined at the provider, so nothing was connected.',
       invalid_request: 'The provider’s answer could not be used, so nothing was connected.',
     };
-    res.status(200).type('html').send(
-      error
-        ? renderMessagePage(res, { title: 'Not connected', message: words[error] ?? words['invalid_request'] })
-        : renderMessagePage(res, { title: 'Connected', ok: true, message: 'Your account is connected. You can close this window and return to the application.' }),
-    );
+    res
+      .status(200)
+      .type('html')
+      .send(
+        error
+          ? renderMessagePage(res, {
+              title: 'Not connected',
+              message: words[error] ?? words['invalid_request'],
+            })
+          : renderMessagePage(res, {
+              title: 'Connected',
+              ok: true,
+              message: 'Your account is connected. You can close this window and return to the application.',
+            }),
+      );
   }
 
   @Post(':providerId/authorize')
@@ -152,12 +218,18 @@ export class ConsentController {
     @Req() req: Authed,
   ): Promise<AuthorizeProviderResponse> {
     const errors: { name: string; message: string }[] = [];
-    if (state !== undefined && (typeof state !== 'string' || state.length > 512)) errors.push({ name: 'state', message: 'must be one string of at most 512 characters' });
-    if (redirectUri !== undefined && (typeof redirectUri !== 'string' || !URL.canParse(redirectUri))) errors.push({ name: 'redirect_uri', message: 'must be one absolute URL' });
+    if (state !== undefined && (typeof state !== 'string' || state.length > 512))
+      errors.push({ name: 'state', message: 'must be one string of at most 512 characters' });
+    if (redirectUri !== undefined && (typeof redirectUri !== 'string' || !URL.canParse(redirectUri)))
+      errors.push({ name: 'redirect_uri', message: 'must be one absolute URL' });
     if (errors.length) throw new ExternalOAuthHttpError(422, 'Invalid query parameters.', errors);
     return this.bus.request(
       'authorizations.authorize',
-      { providerId: parseId(id, 'providerId'), state: state as string | undefined, redirectUri: redirectUri as string | undefined },
+      {
+        providerId: parseId(id, 'providerId'),
+        state: state as string | undefined,
+        redirectUri: redirectUri as string | undefined,
+      },
       { auth: req.user.token },
     );
   }
@@ -180,7 +252,11 @@ export class AuthorizedProvidersController {
   @HttpCode(204)
   @RequireScopes('authorizations:write')
   async remove(@Param('authorizedProviderId') id: string, @Req() req: Authed): Promise<void> {
-    await this.bus.request('authorizations.delete', { id: parseId(id, 'authorizedProviderId') }, { auth: req.user.token });
+    await this.bus.request(
+      'authorizations.delete',
+      { id: parseId(id, 'authorizedProviderId') },
+      { auth: req.user.token },
+    );
   }
 
   @Post(':authorizedProviderId/token')
@@ -193,11 +269,23 @@ export class AuthorizedProvidersController {
   @Get(':authorizedProviderId/userinfo')
   @RequireScopes('authorizations:read')
   userinfo(@Param('authorizedProviderId') id: string, @Req() req: Authed): Promise<OAuthUserResponse> {
-    return this.bus.request('authorizations.userinfo', { id: parseId(id, 'authorizedProviderId') }, { auth: req.user.token, timeoutMs: 12_000 });
+    return this.bus.request(
+      'authorizations.userinfo',
+      { id: parseId(id, 'authorizedProviderId') },
+      { auth: req.user.token, timeoutMs: 12_000 },
+    );
   }
 }
 
 /** `POST …/authorizedProviders/{id}/token/` once the caller is authenticated (also run by the hot token routes: `http/hot-token-routes.ts`). */
-export function authorizationToken(bus: BusClientProxy, id: string, caller: AuthenticatedCaller): Promise<AccessTokenResponse> {
-  return bus.request('authorizations.token', { id: parseId(id, 'authorizedProviderId') }, { auth: caller.token, timeoutMs: 12_000 });
+export function authorizationToken(
+  bus: BusClientProxy,
+  id: string,
+  caller: AuthenticatedCaller,
+): Promise<AccessTokenResponse> {
+  return bus.request(
+    'authorizations.token',
+    { id: parseId(id, 'authorizedProviderId') },
+    { auth: caller.token, timeoutMs: 12_000 },
+  );
 }

@@ -20,7 +20,11 @@ export class ExternalOAuthHttpError extends HttpException {
 
 /** A 401/403 that also tells the client how to authenticate (RFC 6750 `WWW-Authenticate`). */
 export class BearerChallengeError extends ExternalOAuthHttpError {
-  constructor(status: 401 | 403, message: string, readonly challenge: string) {
+  constructor(
+    status: 401 | 403,
+    message: string,
+    readonly challenge: string,
+  ) {
     super(status, message);
   }
 }
@@ -41,7 +45,8 @@ export class ExternalOAuthErrorFilter implements ExceptionFilter {
   }
 
   private describe(error: unknown): [number, ExternalOAuthErrorBody] {
-    if (error instanceof ExternalOAuthHttpError) return [error.getStatus(), error.getResponse() as ExternalOAuthErrorBody];
+    if (error instanceof ExternalOAuthHttpError)
+      return [error.getStatus(), error.getResponse() as ExternalOAuthErrorBody];
     if (error instanceof BusRemoteError) {
       const status = HTTP_STATUS_BY_BUS_ERROR[error.code];
       if (status < 500) return [status, { message: error.message, errorFields: error.fields ?? [] }];
@@ -56,8 +61,16 @@ export class ExternalOAuthErrorFilter implements ExceptionFilter {
     // A body that is not JSON is a validation error (422, documented on every operation of the
     // seed), named on `body`; what the parser said is never echoed (it quotes the body).
     const problem = requestShapeProblem(error);
-    if (problem?.kind === 'malformed-json') return [422, { message: 'The request body is not valid JSON.', errorFields: [{ name: 'body', message: 'must be valid JSON' }] }];
-    if (problem?.kind === 'unreadable-body') return [problem.status, { message: 'The request body cannot be read.', errorFields: [] }];
+    if (problem?.kind === 'malformed-json')
+      return [
+        422,
+        {
+          message: 'The request body is not valid JSON.',
+          errorFields: [{ name: 'body', message: 'must be valid JSON' }],
+        },
+      ];
+    if (problem?.kind === 'unreadable-body')
+      return [problem.status, { message: 'The request body cannot be read.', errorFields: [] }];
     if (error instanceof HttpException) {
       const status = error.getStatus();
       if (status < 500) return [status, { message: httpMessage(error), errorFields: [] }];

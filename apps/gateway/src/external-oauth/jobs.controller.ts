@@ -26,7 +26,11 @@ export class JobsController {
   @Post()
   @HttpCode(202)
   @RequireScopes('jobs:write')
-  async create(@Body() body: unknown, @Req() req: Authed, @Res({ passthrough: true }) res: Response): Promise<JobLocation> {
+  async create(
+    @Body() body: unknown,
+    @Req() req: Authed,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<JobLocation> {
     const job = await this.bus.request('jobs.create', parseCreateJob(body), { auth: req.user.token });
     res.setHeader('Location', job.location);
     return job;

@@ -1,4 +1,17 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
 import type { Response } from 'express';
 import { BusClientProxy } from '@broker/bus';
 import type { JobLocation, OAuthProvider, ProviderList } from '@broker/contracts';
@@ -38,15 +51,27 @@ export class ProvidersController {
   @Patch(':providerId')
   @RequireScopes('providers:write')
   update(@Param('providerId') id: string, @Body() body: unknown, @Req() req: Authed): Promise<OAuthProvider> {
-    return this.bus.request('providers.update', { id: parseId(id, 'providerId'), changes: parseUpdateProvider(body) }, { auth: req.user.token });
+    return this.bus.request(
+      'providers.update',
+      { id: parseId(id, 'providerId'), changes: parseUpdateProvider(body) },
+      { auth: req.user.token },
+    );
   }
 
   /** 202 with the deletion job's location (also in the `Location` header). */
   @Delete(':providerId')
   @HttpCode(202)
   @RequireScopes('providers:write')
-  async delete(@Param('providerId') id: string, @Req() req: Authed, @Res({ passthrough: true }) res: Response): Promise<JobLocation> {
-    const job = await this.bus.request('providers.delete', { id: parseId(id, 'providerId') }, { auth: req.user.token });
+  async delete(
+    @Param('providerId') id: string,
+    @Req() req: Authed,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<JobLocation> {
+    const job = await this.bus.request(
+      'providers.delete',
+      { id: parseId(id, 'providerId') },
+      { auth: req.user.token },
+    );
     res.setHeader('Location', job.location);
     return job;
   }

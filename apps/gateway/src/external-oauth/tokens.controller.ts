@@ -10,13 +10,24 @@ import { ExternalOAuthHttpError } from './external-oauth-error.filter';
 
 type Authed = { user: AuthenticatedCaller };
 
-const uuid = z.string({ message: 'must be a string' }).regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, { message: 'must be a UUID' });
+const uuid = z
+  .string({ message: 'must be a string' })
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, { message: 'must be a UUID' });
 const body = z.strictObject(
   {
     authorizationId: uuid.optional(),
-    userId: z.string({ message: 'must be a string' }).min(1, { message: 'must not be empty' }).max(256).optional(),
+    userId: z
+      .string({ message: 'must be a string' })
+      .min(1, { message: 'must not be empty' })
+      .max(256)
+      .optional(),
     providerId: uuid.optional(),
-    minValiditySeconds: z.number({ message: 'must be a number' }).int({ message: 'must be a whole number' }).min(0).max(86_400).optional(),
+    minValiditySeconds: z
+      .number({ message: 'must be a number' })
+      .int({ message: 'must be a whole number' })
+      .min(0)
+      .max(86_400)
+      .optional(),
   },
   { message: 'must be a JSON object' },
 );
@@ -41,9 +52,17 @@ export class TokensController {
 }
 
 /** The route's work once the caller is authenticated (also run by the hot token routes: `http/hot-token-routes.ts`). */
-export function acquireToken(bus: BusClientProxy, raw: unknown, caller: AuthenticatedCaller): Promise<AcquiredToken> {
+export function acquireToken(
+  bus: BusClientProxy,
+  raw: unknown,
+  caller: AuthenticatedCaller,
+): Promise<AcquiredToken> {
   // `channel`: the ledger records this serve as a REST one.
-  return bus.request('tokens.acquire', { ...parseAcquire(raw), channel: 'rest' }, { auth: caller.token, timeoutMs: 12_000 });
+  return bus.request(
+    'tokens.acquire',
+    { ...parseAcquire(raw), channel: 'rest' },
+    { auth: caller.token, timeoutMs: 12_000 },
+  );
 }
 
 /** Exactly one of `authorizationId` or `userId` + `providerId`; anything else is a 422 naming the fields. */
@@ -53,14 +72,19 @@ export function parseAcquire(raw: unknown): AcquireTokenRequest {
     throw new ExternalOAuthHttpError(
       422,
       'Invalid token request.',
-      parsed.error.issues.map((i) => ({ name: i.path.join('.') || 'body', message: i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : i.message })),
+      parsed.error.issues.map((i) => ({
+        name: i.path.join('.') || 'body',
+        message: i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : i.message,
+      })),
     );
   }
   const { authorizationId, userId, providerId } = parsed.data;
   const byId = authorizationId !== undefined;
   const byUser = userId !== undefined || providerId !== undefined;
   if (byId === byUser || (byUser && (userId === undefined || providerId === undefined))) {
-    throw new ExternalOAuthHttpError(422, 'Invalid token request.', [{ name: 'body', message: 'give either authorizationId, or userId and providerId' }]);
+    throw new ExternalOAuthHttpError(422, 'Invalid token request.', [
+      { name: 'body', message: 'give either authorizationId, or userId and providerId' },
+    ]);
   }
   return parsed.data;
 }

@@ -9,7 +9,10 @@ import type { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { bearerRequired, plainBearerToken } from '../auth/bearer-auth.guard';
 import { BearerStrategy } from '../auth/bearer.strategy';
 import { missingScopes } from '../auth/scopes.guard';
-import { AuthorizedProvidersController, authorizationToken } from '../external-oauth/authorized-providers.controller';
+import {
+  AuthorizedProvidersController,
+  authorizationToken,
+} from '../external-oauth/authorized-providers.controller';
 import { TokensController, acquireToken } from '../external-oauth/tokens.controller';
 
 /** One controller route answered here: where it is, and its work once the caller is authenticated. */
@@ -46,10 +49,13 @@ abstract class HotTokenRoute implements NestMiddleware {
   ) {
     const handler = (route.controller.prototype as Record<string, () => unknown>)[route.handler];
     this.handler = handler;
-    if (typeof handler !== 'function') throw new Error(`hot token route: ${route.controller.name}.${route.handler} is not a route`);
-    this.scopes = reflector.getAllAndOverride<string[] | undefined>(REQUIRED_SCOPES, [handler, route.controller]) ?? [];
+    if (typeof handler !== 'function')
+      throw new Error(`hot token route: ${route.controller.name}.${route.handler} is not a route`);
+    this.scopes =
+      reflector.getAllAndOverride<string[] | undefined>(REQUIRED_SCOPES, [handler, route.controller]) ?? [];
     const status = reflector.get<number | undefined>(HTTP_CODE_METADATA, handler);
-    if (status === undefined) throw new Error(`hot token route: ${route.controller.name}.${route.handler} has no @HttpCode`);
+    if (status === undefined)
+      throw new Error(`hot token route: ${route.controller.name}.${route.handler} has no @HttpCode`);
     this.status = status;
   }
 
@@ -72,17 +78,41 @@ abstract class HotTokenRoute implements NestMiddleware {
 /** `POST /api/v2/externalOAuth/tokens/`. */
 @Injectable()
 export class HotAcquireRoute extends HotTokenRoute {
-  constructor(bus: BusClientProxy, bearer: BearerStrategy, @Inject(SERVICE_CONFIG) config: ServiceConfig, reflector: Reflector) {
-    super({ controller: TokensController, handler: 'acquire', run: (b, req, caller) => acquireToken(b, req.body, caller) }, bus, bearer, config, reflector);
+  constructor(
+    bus: BusClientProxy,
+    bearer: BearerStrategy,
+    @Inject(SERVICE_CONFIG) config: ServiceConfig,
+    reflector: Reflector,
+  ) {
+    super(
+      {
+        controller: TokensController,
+        handler: 'acquire',
+        run: (b, req, caller) => acquireToken(b, req.body, caller),
+      },
+      bus,
+      bearer,
+      config,
+      reflector,
+    );
   }
 }
 
 /** `POST /api/v2/externalOAuth/authorizedProviders/{id}/token/`. */
 @Injectable()
 export class HotAuthorizationTokenRoute extends HotTokenRoute {
-  constructor(bus: BusClientProxy, bearer: BearerStrategy, @Inject(SERVICE_CONFIG) config: ServiceConfig, reflector: Reflector) {
+  constructor(
+    bus: BusClientProxy,
+    bearer: BearerStrategy,
+    @Inject(SERVICE_CONFIG) config: ServiceConfig,
+    reflector: Reflector,
+  ) {
     super(
-      { controller: AuthorizedProvidersController, handler: 'token', run: (b, req, caller) => authorizationToken(b, String(req.params['authorizedProviderId']), caller) },
+      {
+        controller: AuthorizedProvidersController,
+        handler: 'token',
+        run: (b, req, caller) => authorizationToken(b, String(req.params['authorizedProviderId']), caller),
+      },
       bus,
       bearer,
       config,
@@ -96,12 +126,18 @@ export function routeOf(controller: Type, handler: string): { path: string; meth
   const fn = (controller.prototype as Record<string, () => unknown>)[handler] as () => unknown;
   const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
   const sub = String(Reflect.getMetadata(PATH_METADATA, fn) ?? '');
-  const path = [base, sub].map((p) => p.replace(/^\/+|\/+$/g, '')).filter((p) => p && p !== '/').join('/');
+  const path = [base, sub]
+    .map((p) => p.replace(/^\/+|\/+$/g, ''))
+    .filter((p) => p && p !== '/')
+    .join('/');
   return { path, method: Reflect.getMetadata(METHOD_METADATA, fn) as RequestMethod };
 }
 
 /** The hot routes with the controller routes they answer (mounted by the gateway's module). */
-export const HOT_TOKEN_ROUTES: readonly { middleware: Type<NestMiddleware>; route: { path: string; method: RequestMethod } }[] = [
+export const HOT_TOKEN_ROUTES: readonly {
+  middleware: Type<NestMiddleware>;
+  route: { path: string; method: RequestMethod };
+}[] = [
   { middleware: HotAcquireRoute, route: routeOf(TokensController, 'acquire') },
   { middleware: HotAuthorizationTokenRoute, route: routeOf(AuthorizedProvidersController, 'token') },
 ];

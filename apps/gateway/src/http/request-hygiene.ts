@@ -38,7 +38,8 @@ export function installRequestHygiene(app: NestExpressApplication): void {
 function checkUrl(req: Request, res: Response, next: NextFunction): void {
   const url = req.originalUrl ?? req.url;
   const surface = surfaceOf(req.method, req.path);
-  if (url.length > MAX_URL_LENGTH) return refuse(res, surface, 414, `The URL is longer than ${MAX_URL_LENGTH} characters.`, 'path');
+  if (url.length > MAX_URL_LENGTH)
+    return refuse(res, surface, 414, `The URL is longer than ${MAX_URL_LENGTH} characters.`, 'path');
   const q = url.indexOf('?');
   let path: string;
   try {
@@ -46,10 +47,12 @@ function checkUrl(req: Request, res: Response, next: NextFunction): void {
   } catch {
     return refuse(res, surface, 400, 'The path is not valid percent-encoding.', 'path');
   }
-  if (unstorableText(path)) return refuse(res, surface, 400, 'The path holds a NUL character or invalid Unicode.', 'path');
+  if (unstorableText(path))
+    return refuse(res, surface, 400, 'The path holds a NUL character or invalid Unicode.', 'path');
   if (q >= 0) {
     for (const [name, value] of new URLSearchParams(url.slice(q + 1))) {
-      if (unstorableText(name) || unstorableText(value)) return refuse(res, surface, 400, 'The query holds a NUL character or invalid Unicode.', 'query');
+      if (unstorableText(name) || unstorableText(value))
+        return refuse(res, surface, 400, 'The query holds a NUL character or invalid Unicode.', 'query');
     }
   }
   next();
@@ -60,9 +63,17 @@ function checkUrl(req: Request, res: Response, next: NextFunction): void {
  * refused (415) rather than decoded into text nobody sent.
  */
 function checkCharset(req: Request, res: Response, next: NextFunction): void {
-  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i
+    .exec(req.headers['content-type'] ?? '')?.[1]
+    ?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    return refuse(res, surfaceOf(req.method, req.path), 415, 'The charset is not supported (use utf-8).', 'body');
+    return refuse(
+      res,
+      surfaceOf(req.method, req.path),
+      415,
+      'The charset is not supported (use utf-8).',
+      'body',
+    );
   }
   next();
 }
@@ -70,10 +81,12 @@ function checkCharset(req: Request, res: Response, next: NextFunction): void {
 /** body-parser's errors (they carry a 4xx `status` and a `type`, or wrap a zlib error with a status only). */
 function bodyReadErrors(err: unknown, req: Request, res: Response, next: NextFunction): void {
   const e = err as { status?: unknown; statusCode?: unknown; type?: unknown };
-  const status = typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
+  const status =
+    typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
   const surface = surfaceOf(req.method, req.path);
   // Not JSON at all: the API surface's own filter words it (and never echoes the body); a page answers a page.
-  if ((e?.type === 'entity.parse.failed' && surface !== 'page') || status === undefined || status >= 500) return next(err);
+  if ((e?.type === 'entity.parse.failed' && surface !== 'page') || status === undefined || status >= 500)
+    return next(err);
   const message =
     e.type === 'entity.too.large'
       ? `The body is larger than ${BODY_LIMIT_BYTES / 1024} KiB.`
@@ -84,8 +97,8 @@ function bodyReadErrors(err: unknown, req: Request, res: Response, next: NextFun
           : e.type === 'entity.parse.failed'
             ? 'The form could not be read.'
             : e.type === 'parameters.too.many'
-            ? 'The form has too many fields.'
-            : 'The body cannot be read (does it match its Content-Encoding and Content-Length?).';
+              ? 'The form has too many fields.'
+              : 'The body cannot be read (does it match its Content-Encoding and Content-Length?).';
   refuse(res, surface, status, message, 'body');
 }
 
@@ -97,7 +110,10 @@ function checkBody(req: Request, res: Response, next: NextFunction): void {
 
 /** What is wrong with a parsed body, walked without recursion; undefined when nothing is. */
 export function inspect(body: unknown): string | undefined {
-  if (body === null || typeof body !== 'object') return typeof body === 'string' && unstorableText(body) ? 'The body holds a NUL character or invalid Unicode.' : undefined;
+  if (body === null || typeof body !== 'object')
+    return typeof body === 'string' && unstorableText(body)
+      ? 'The body holds a NUL character or invalid Unicode.'
+      : undefined;
   const stack: [unknown, number][] = [[body, 1]];
   while (stack.length) {
     const [value, depth] = stack.pop() as [unknown, number];

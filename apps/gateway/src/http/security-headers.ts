@@ -5,7 +5,8 @@ import helmet from 'helmet';
 
 type Directives = Record<string, Iterable<string | ((req: IncomingMessage, res: ServerResponse) => string)>>;
 
-const nonce = (_req: IncomingMessage, res: ServerResponse) => `'nonce-${String((res as Response).locals['cspNonce'] ?? '')}'`;
+const nonce = (_req: IncomingMessage, res: ServerResponse) =>
+  `'nonce-${String((res as Response).locals['cspNonce'] ?? '')}'`;
 
 function directives(https: boolean, formAction: string[]): Directives {
   return {
@@ -46,18 +47,24 @@ export function recordHelmet(middleware: RequestHandler, mark: string): HeaderOp
   const ops: HeaderOp[] = [];
   const res = {
     locals: { cspNonce: mark },
-    setHeader: (name: string, value: string | number | readonly string[]) => void ops.push({ set: name, value }),
+    setHeader: (name: string, value: string | number | readonly string[]) =>
+      void ops.push({ set: name, value }),
     removeHeader: (name: string) => void ops.push({ remove: name }),
     getHeader: () => undefined,
   };
   let nextCalled = false;
   let failure: unknown;
-  middleware({ headers: {}, method: 'GET', url: '/' } as Request, res as unknown as Response, (err?: unknown) => {
-    nextCalled = true;
-    failure = err;
-  });
+  middleware(
+    { headers: {}, method: 'GET', url: '/' } as Request,
+    res as unknown as Response,
+    (err?: unknown) => {
+      nextCalled = true;
+      failure = err;
+    },
+  );
   // helmet is synchronous: anything else means it changed in a way this replay cannot follow.
-  if (!nextCalled || failure) throw new Error(`helmet did not finish synchronously${failure ? `: ${String(failure)}` : ''}`);
+  if (!nextCalled || failure)
+    throw new Error(`helmet did not finish synchronously${failure ? `: ${String(failure)}` : ''}`);
   return ops;
 }
 
@@ -97,5 +104,8 @@ export function securityHeaders(publicUrl: string): RequestHandler[] {
 
 /** Sets the page's CSP again, allowing its form's redirect to `origins` (the provider of a consent). */
 export function allowFormRedirects(req: Request, res: Response, publicUrl: string, origins: string[]): void {
-  helmet.contentSecurityPolicy({ useDefaults: false, directives: directives(publicUrl.startsWith('https:'), origins) })(req, res, () => undefined);
+  helmet.contentSecurityPolicy({
+    useDefaults: false,
+    directives: directives(publicUrl.startsWith('https:'), origins),
+  })(req, res, () => undefined);
 }

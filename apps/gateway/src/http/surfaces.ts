@@ -12,12 +12,25 @@ import { oauthSetupsError } from '../oauth-setups/oauth-setups-error.filter';
  * - `oauth-setups` (seed 002 and the webhook endpoints): `{object: "error", status, code, message, errors[]}`;
  * - `page` (the hosted pages and the provider's browser callback): an HTML page.
  */
-export type Surface = 'external-oauth' | 'external-auth' | 'oauth-protocol' | 'oauth-api' | 'oauth-setups' | 'page';
+export type Surface =
+  | 'external-oauth'
+  | 'external-auth'
+  | 'oauth-protocol'
+  | 'oauth-api'
+  | 'oauth-setups'
+  | 'page';
 
 /** Path prefixes of the seed 002 surface (OAuth setups) and of the webhook endpoints, which share its error shape. */
 export const OAUTH_SETUPS_PATHS = ['/api/v2/provider-deployments', '/api/v2/webhook-endpoints'];
 
-const OAUTH_PROTOCOL = ['/api/v1/oauth/token', '/api/v1/oauth/revoke', '/api/v1/oauth/introspect', '/api/v1/oauth/authorize', '/api/v1/oauth/authorize/confirm', '/api/v1/oauth/upstream/callback'];
+const OAUTH_PROTOCOL = [
+  '/api/v1/oauth/token',
+  '/api/v1/oauth/revoke',
+  '/api/v1/oauth/introspect',
+  '/api/v1/oauth/authorize',
+  '/api/v1/oauth/authorize/confirm',
+  '/api/v1/oauth/upstream/callback',
+];
 
 const under = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
 
@@ -26,7 +39,8 @@ export function surfaceOf(method: string, rawPath: string): Surface {
   const path = rawPath.length > 1 ? rawPath.replace(/\/+$/, '') : rawPath;
   if (under(path, '/api/v2/external-auth')) return 'external-auth';
   if (OAUTH_SETUPS_PATHS.some((p) => under(path, p))) return 'oauth-setups';
-  if (under(path, '/connect') || (method === 'GET' && path === '/api/v2/externalOAuth/providers/callback')) return 'page';
+  if (under(path, '/connect') || (method === 'GET' && path === '/api/v2/externalOAuth/providers/callback'))
+    return 'page';
   if (OAUTH_PROTOCOL.includes(path) || under(path, '/.well-known')) return 'oauth-protocol';
   if (under(path, '/api/v1/oauth')) return 'oauth-api';
   return 'external-oauth';
@@ -36,7 +50,13 @@ export function surfaceOf(method: string, rawPath: string): Surface {
  * Answers a refused request (bad bytes, a body that cannot be read) in the shape of its surface.
  * `where` names the part of the request at fault (`body`, `query`, `path`).
  */
-export function refuse(res: Response, surface: Surface, status: number, message: string, where: string): void {
+export function refuse(
+  res: Response,
+  surface: Surface,
+  status: number,
+  message: string,
+  where: string,
+): void {
   if (res.headersSent) return;
   res.status(status);
   switch (surface) {

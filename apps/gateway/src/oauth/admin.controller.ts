@@ -1,6 +1,23 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Req, UseFilters, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Put,
+  Req,
+  UseFilters,
+  UseGuards,
+} from '@nestjs/common';
 import { BusClientProxy } from '@broker/bus';
-import type { AdminAction, AdminRevokeRequest, AdminRevokeResult, ClientMetadataDocumentSettings } from '@broker/contracts';
+import type {
+  AdminAction,
+  AdminRevokeRequest,
+  AdminRevokeResult,
+  ClientMetadataDocumentSettings,
+} from '@broker/contracts';
 import type { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { OAuthErrorFilter, OAuthValidationError } from './oauth-error.filter';
 import { PrincipalAuthGuard } from './principal-auth.guard';
@@ -9,43 +26,65 @@ type Authed = { user: AuthenticatedCaller };
 
 /** A client id or subject in the path: 1 to 255 characters (422 otherwise, in the seed's shape). */
 function pathId(value: string, name: string): string {
-  if (value.length === 0 || value.length > 255) throw new OAuthValidationError([{ loc: ['path', name], msg: 'String should have 1 to 255 characters', type: 'string_length' }]);
+  if (value.length === 0 || value.length > 255)
+    throw new OAuthValidationError([
+      { loc: ['path', name], msg: 'String should have 1 to 255 characters', type: 'string_length' },
+    ]);
   return value;
 }
 
 /** `{client_id}`, `{sub}` or `{token}`: exactly one, a string. */
 export function parseAdminRevoke(body: unknown): AdminRevokeRequest {
-  const raw = (body && typeof body === 'object' && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+  const raw = (body && typeof body === 'object' && !Array.isArray(body) ? body : {}) as Record<
+    string,
+    unknown
+  >;
   const detail: { loc: string[]; msg: string; type: string }[] = [];
   const out: AdminRevokeRequest = {};
   for (const name of ['client_id', 'sub', 'token'] as const) {
     const v = raw[name];
     if (v === undefined || v === null) continue;
-    if (typeof v !== 'string' || v === '') detail.push({ loc: ['body', name], msg: 'Input should be a non-empty string', type: 'string_type' });
+    if (typeof v !== 'string' || v === '')
+      detail.push({ loc: ['body', name], msg: 'Input should be a non-empty string', type: 'string_type' });
     else out[name] = v;
   }
-  if (!detail.length && Object.keys(out).length !== 1) detail.push({ loc: ['body'], msg: 'Give exactly one of client_id, sub, token', type: 'value_error' });
+  if (!detail.length && Object.keys(out).length !== 1)
+    detail.push({ loc: ['body'], msg: 'Give exactly one of client_id, sub, token', type: 'value_error' });
   if (detail.length) throw new OAuthValidationError(detail);
   return out;
 }
 
 /** `{enabled, allowedClients?, maxScopes?}`: the org's settings for clients identified by URL (422 otherwise). */
 export function parseClientMetadataSettings(body: unknown): ClientMetadataDocumentSettings {
-  const raw = (body && typeof body === 'object' && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+  const raw = (body && typeof body === 'object' && !Array.isArray(body) ? body : {}) as Record<
+    string,
+    unknown
+  >;
   const detail: { loc: string[]; msg: string; type: string }[] = [];
-  if (typeof raw['enabled'] !== 'boolean') detail.push({ loc: ['body', 'enabled'], msg: 'Input should be a valid boolean', type: 'bool_type' });
+  if (typeof raw['enabled'] !== 'boolean')
+    detail.push({ loc: ['body', 'enabled'], msg: 'Input should be a valid boolean', type: 'bool_type' });
   const list = (name: 'allowedClients' | 'maxScopes', maxItems: number, maxLength: number): string[] => {
     const v = raw[name];
     if (v === undefined || v === null) return [];
-    if (!Array.isArray(v) || v.length > maxItems || v.some((e) => typeof e !== 'string' || e.length === 0 || e.length > maxLength)) {
-      detail.push({ loc: ['body', name], msg: `Input should be a list of at most ${maxItems} non-empty strings of at most ${maxLength} characters`, type: 'list_type' });
+    if (
+      !Array.isArray(v) ||
+      v.length > maxItems ||
+      v.some((e) => typeof e !== 'string' || e.length === 0 || e.length > maxLength)
+    ) {
+      detail.push({
+        loc: ['body', name],
+        msg: `Input should be a list of at most ${maxItems} non-empty strings of at most ${maxLength} characters`,
+        type: 'list_type',
+      });
       return [];
     }
     return v as string[];
   };
   const allowedClients = list('allowedClients', 50, 512);
   const maxScopes = list('maxScopes', 64, 128);
-  for (const name of Object.keys(raw)) if (!['enabled', 'allowedClients', 'maxScopes'].includes(name)) detail.push({ loc: ['body', name], msg: 'Extra inputs are not permitted', type: 'extra_forbidden' });
+  for (const name of Object.keys(raw))
+    if (!['enabled', 'allowedClients', 'maxScopes'].includes(name))
+      detail.push({ loc: ['body', name], msg: 'Extra inputs are not permitted', type: 'extra_forbidden' });
   if (detail.length) throw new OAuthValidationError(detail);
   return { enabled: raw['enabled'] as boolean, allowedClients, maxScopes };
 }
@@ -111,16 +150,29 @@ export class AdminController {
   }
 
   @Put('client-metadata-documents')
-  setClientMetadataSettings(@Body() body: unknown, @Req() req: Authed): Promise<ClientMetadataDocumentSettings> {
-    return this.bus.request('identity.client-metadata-settings.set', parseClientMetadataSettings(body), { auth: req.user.token });
+  setClientMetadataSettings(
+    @Body() body: unknown,
+    @Req() req: Authed,
+  ): Promise<ClientMetadataDocumentSettings> {
+    return this.bus.request('identity.client-metadata-settings.set', parseClientMetadataSettings(body), {
+      auth: req.user.token,
+    });
   }
 
   private client(clientId: string, action: AdminAction, req: Authed) {
-    return this.bus.request('identity.admin-client', { clientId: pathId(clientId, 'client_id'), action }, { auth: req.user.token });
+    return this.bus.request(
+      'identity.admin-client',
+      { clientId: pathId(clientId, 'client_id'), action },
+      { auth: req.user.token },
+    );
   }
 
   private person(sub: string, action: AdminAction, req: Authed) {
     // Deleting a user also unlinks their provider accounts (a revocation call to each provider).
-    return this.bus.request('identity.admin-user', { sub: pathId(sub, 'sub'), action }, { auth: req.user.token, timeoutMs: action === 'delete' ? 30_000 : undefined });
+    return this.bus.request(
+      'identity.admin-user',
+      { sub: pathId(sub, 'sub'), action },
+      { auth: req.user.token, timeoutMs: action === 'delete' ? 30_000 : undefined },
+    );
   }
 }

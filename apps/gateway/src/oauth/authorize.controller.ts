@@ -7,7 +7,17 @@ import { OAuthErrorFilter } from './oauth-error.filter';
 import { UpstreamLoginService } from './upstream-login';
 import { confirmedByThisBrowser, sendClientConsent } from './client-consent';
 
-const AUTHORIZE_PARAMS = ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce', 'resource'] as const;
+const AUTHORIZE_PARAMS = [
+  'response_type',
+  'client_id',
+  'redirect_uri',
+  'scope',
+  'state',
+  'code_challenge',
+  'code_challenge_method',
+  'nonce',
+  'resource',
+] as const;
 
 /**
  * `GET /api/v1/oauth/authorize` for first-party apps: the identity service checks the request, the
@@ -31,11 +41,20 @@ export class AuthorizeController {
     const checked = await this.bus.request('identity.authorize', authorization);
     if (!checked.ok) return this.fail(res, authorization, checked);
     if (!this.upstream.configured) {
-      return this.fail(res, authorization, { error: 'temporarily_unavailable', error_description: 'sign-in is not configured', redirectUri: authorization.redirect_uri });
+      return this.fail(res, authorization, {
+        error: 'temporarily_unavailable',
+        error_description: 'sign-in is not configured',
+        redirectUri: authorization.redirect_uri,
+      });
     }
     if (checked.metadataDocument) {
       // A client identified by URL: the person first sees who is asking (in its own, unverified words).
-      sendClientConsent(res, { publicUrl: this.config.publicUrl, upstreamOrigin: this.upstreamOrigin(), authorization, client: checked.metadataDocument });
+      sendClientConsent(res, {
+        publicUrl: this.config.publicUrl,
+        upstreamOrigin: this.upstreamOrigin(),
+        authorization,
+        client: checked.metadataDocument,
+      });
       return;
     }
     await this.upstream.start(req, res, authorization);
@@ -51,17 +70,29 @@ export class AuthorizeController {
     noStore(res);
     const form = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
     if (!confirmedByThisBrowser(req, res, this.config.publicUrl, form['confirmation'])) {
-      res.status(400).json({ error: 'invalid_request', error_description: 'this confirmation does not come from the page this browser was shown: start again from the application' });
+      res.status(400).json({
+        error: 'invalid_request',
+        error_description:
+          'this confirmation does not come from the page this browser was shown: start again from the application',
+      });
       return;
     }
     const authorization = authorizeRequest(form);
     const checked = await this.bus.request('identity.authorize', authorization);
     if (!checked.ok) return this.fail(res, authorization, checked);
     if (form['decision'] !== 'allow') {
-      return this.fail(res, authorization, { error: 'access_denied', error_description: 'the person declined', redirectUri: authorization.redirect_uri });
+      return this.fail(res, authorization, {
+        error: 'access_denied',
+        error_description: 'the person declined',
+        redirectUri: authorization.redirect_uri,
+      });
     }
     if (!this.upstream.configured) {
-      return this.fail(res, authorization, { error: 'temporarily_unavailable', error_description: 'sign-in is not configured', redirectUri: authorization.redirect_uri });
+      return this.fail(res, authorization, {
+        error: 'temporarily_unavailable',
+        error_description: 'sign-in is not configured',
+        redirectUri: authorization.redirect_uri,
+      });
     }
     await this.upstream.start(req, res, authorization);
   }
@@ -78,7 +109,11 @@ export class AuthorizeController {
     res.setHeader('Referrer-Policy', 'no-referrer');
     const outcome = await this.upstream.callback(req, res);
     if (outcome.kind === 'unknown-login') {
-      res.status(400).json({ error: 'invalid_request', error_description: 'this sign-in is unknown, already used or expired: start again from the application' });
+      res.status(400).json({
+        error: 'invalid_request',
+        error_description:
+          'this sign-in is unknown, already used or expired: start again from the application',
+      });
       return;
     }
     const { authorization } = outcome;
@@ -86,19 +121,32 @@ export class AuthorizeController {
       const denied = outcome.reason === 'access_denied';
       return this.fail(res, authorization, {
         error: denied ? 'access_denied' : 'temporarily_unavailable',
-        error_description: denied ? 'the sign-in was cancelled or refused' : 'the identity provider could not complete the sign-in',
+        error_description: denied
+          ? 'the sign-in was cancelled or refused'
+          : 'the identity provider could not complete the sign-in',
         redirectUri: authorization.redirect_uri,
       });
     }
-    const completed = await this.bus.request('identity.authorize-complete', { authorization, upstreamAccessToken: outcome.login.accessToken });
+    const completed = await this.bus.request('identity.authorize-complete', {
+      authorization,
+      upstreamAccessToken: outcome.login.accessToken,
+    });
     if (!completed.ok) return this.fail(res, authorization, completed);
     this.redirect(res, completed.redirectUri, { code: completed.code, state: authorization.state });
   }
 
   /** Sends an error to the app's verified redirect URI, or answers 400 without redirecting. */
-  private fail(res: Response, authorization: AuthorizeRequest, error: { error: string; error_description: string; redirectUri?: string }): void {
+  private fail(
+    res: Response,
+    authorization: AuthorizeRequest,
+    error: { error: string; error_description: string; redirectUri?: string },
+  ): void {
     if (error.redirectUri) {
-      this.redirect(res, error.redirectUri, { error: error.error, error_description: error.error_description, state: authorization.state });
+      this.redirect(res, error.redirectUri, {
+        error: error.error,
+        error_description: error.error_description,
+        state: authorization.state,
+      });
       return;
     }
     res.status(400).json({ error: error.error, error_description: error.error_description });
@@ -106,7 +154,8 @@ export class AuthorizeController {
 
   private redirect(res: Response, redirectUri: string, params: Record<string, string | undefined>): void {
     const target = new URL(redirectUri);
-    for (const [name, value] of Object.entries(params)) if (value !== undefined) target.searchParams.set(name, value);
+    for (const [name, value] of Object.entries(params))
+      if (value !== undefined) target.searchParams.set(name, value);
     target.searchParams.set('iss', this.config.publicUrl);
     res.redirect(302, target.toString());
   }

@@ -7,7 +7,8 @@ import { renderClientConsent } from '../pages/page-templates';
 /** Where the confirmation form posts. */
 export const CLIENT_CONSENT_ACTION = '/api/v1/oauth/authorize/confirm';
 
-const cookieFor = (publicUrl: string, nonce: string) => consentCookieName(publicUrl, `client-consent:${nonce}`);
+const cookieFor = (publicUrl: string, nonce: string) =>
+  consentCookieName(publicUrl, `client-consent:${nonce}`);
 
 /**
  * Shows the confirmation page for a client identified by URL, and sets the cookie that binds the
@@ -17,7 +18,12 @@ const cookieFor = (publicUrl: string, nonce: string) => consentCookieName(public
  */
 export function sendClientConsent(
   res: Response,
-  input: { publicUrl: string; upstreamOrigin: string | undefined; authorization: AuthorizeRequest; client: MetadataDocumentClientInfo },
+  input: {
+    publicUrl: string;
+    upstreamOrigin: string | undefined;
+    authorization: AuthorizeRequest;
+    client: MetadataDocumentClientInfo;
+  },
 ): void {
   const nonce = randomBytes(32).toString('base64url');
   res.cookie(cookieFor(input.publicUrl, nonce), nonce, consentCookieOptions(input.publicUrl));
@@ -37,7 +43,8 @@ export function sendClientConsent(
   );
   // `confirmation`, not `nonce`: the authorization request has its own OIDC `nonce` parameter.
   const fields: Record<string, string> = {};
-  for (const [name, value] of Object.entries(input.authorization)) if (typeof value === 'string') fields[name] = value;
+  for (const [name, value] of Object.entries(input.authorization))
+    if (typeof value === 'string') fields[name] = value;
   fields['confirmation'] = nonce;
   res
     .status(200)
@@ -57,7 +64,12 @@ export function sendClientConsent(
 }
 
 /** Whether the posted confirmation carries this browser's cookie for its nonce; the cookie is spent either way. */
-export function confirmedByThisBrowser(req: Request, res: Response, publicUrl: string, nonce: unknown): boolean {
+export function confirmedByThisBrowser(
+  req: Request,
+  res: Response,
+  publicUrl: string,
+  nonce: unknown,
+): boolean {
   if (typeof nonce !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(nonce)) return false;
   const name = cookieFor(publicUrl, nonce);
   const cookie = readCookie(req, name);

@@ -129,15 +129,21 @@ export class LeastPrivilegeController {
   @Post('revocation-jobs')
   @HttpCode(202)
   startRevocation(@Body() body: unknown, @Req() req: Authed): Promise<RevocationJob> {
-    return this.bus.request('tokens.revocation-jobs.start', parseOr422(startRevocationJobSchema, body, 'body'), {
-      auth: req.user.token,
-    });
+    return this.bus.request(
+      'tokens.revocation-jobs.start',
+      parseOr422(startRevocationJobSchema, body, 'body'),
+      {
+        auth: req.user.token,
+      },
+    );
   }
 
   @Get('revocation-jobs/:jobId')
   revocationJob(@Param('jobId') jobId: string, @Req() req: Authed): Promise<RevocationJob> {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(jobId))
-      throw new OAuthValidationError([{ loc: ['path', 'job_id'], msg: 'Input should be a valid UUID', type: 'uuid_parsing' }]);
+      throw new OAuthValidationError([
+        { loc: ['path', 'job_id'], msg: 'Input should be a valid UUID', type: 'uuid_parsing' },
+      ]);
     return this.bus.request('tokens.revocation-jobs.get', { id: jobId }, { auth: req.user.token });
   }
 }

@@ -34,12 +34,19 @@ export class OAuthErrorFilter implements ExceptionFilter {
       const body = error.getResponse();
       const challenge = (error as { challenge?: unknown }).challenge;
       if (typeof challenge === 'string') res.setHeader('WWW-Authenticate', challenge);
-      if (error instanceof OAuthValidationError || (typeof body === 'object' && body !== null && 'detail' in body)) {
+      if (
+        error instanceof OAuthValidationError ||
+        (typeof body === 'object' && body !== null && 'detail' in body)
+      ) {
         res.status(error.getStatus()).json(body);
         return;
       }
-      const message = typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? error.message);
-      res.status(error.getStatus()).json({ error: 'invalid_request', error_description: Array.isArray(message) ? message.join('; ') : String(message) });
+      const message =
+        typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? error.message);
+      res.status(error.getStatus()).json({
+        error: 'invalid_request',
+        error_description: Array.isArray(message) ? message.join('; ') : String(message),
+      });
       return;
     }
     if (error instanceof BusRemoteError && HTTP_STATUS_BY_BUS_ERROR[error.code] < 500) {
@@ -49,11 +56,16 @@ export class OAuthErrorFilter implements ExceptionFilter {
     }
     if (error instanceof BusError) {
       this.logger.warn(`bus call failed: ${error.code} ${error.pattern}`);
-      res.status(503).json({ error: 'temporarily_unavailable', error_description: 'the authorization server is unavailable; try again shortly' });
+      res.status(503).json({
+        error: 'temporarily_unavailable',
+        error_description: 'the authorization server is unavailable; try again shortly',
+      });
       return;
     }
     const errorId = randomUUID();
     this.logger.error({ errorId, err: error }, 'unhandled error');
-    res.status(500).json({ error: 'server_error', error_description: `internal error (error id ${errorId})` });
+    res
+      .status(500)
+      .json({ error: 'server_error', error_description: `internal error (error id ${errorId})` });
   }
 }

@@ -1,12 +1,26 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Ip, Post, Res, UseFilters } from '@nestjs/common';
 import type { Response } from 'express';
 import { BusClientProxy } from '@broker/bus';
-import { GRANT_TYPES, JsonWebKeySet, OAuthErrorResponse, SCOPES, TOKEN_EXCHANGE_GRANT, TokenExchangeResponse, TokenIntrospection, TokenResponse } from '@broker/contracts';
+import {
+  GRANT_TYPES,
+  JsonWebKeySet,
+  OAuthErrorResponse,
+  SCOPES,
+  TOKEN_EXCHANGE_GRANT,
+  TokenExchangeResponse,
+  TokenIntrospection,
+  TokenResponse,
+} from '@broker/contracts';
 import { SIGNING_ALG } from '@broker/identity';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { OAuthErrorFilter } from './oauth-error.filter';
 import { RateLimitedError, TokenRateLimiter } from './token-rate-limiter';
-import { isTokenExchange, parseTokenExchangeRequest, parseTokenRequest, parseTokenStatusRequest } from './token-request';
+import {
+  isTokenExchange,
+  parseTokenExchangeRequest,
+  parseTokenRequest,
+  parseTokenStatusRequest,
+} from './token-request';
 import { toTokenEndpointResponse } from './token-response';
 
 type OAuthErrorBody = { error: string; error_description: string };
@@ -42,7 +56,12 @@ export class OAuthController {
   }
 
   /** RFC 8693 token exchange: a user's broker token for that user's provider token, within the client's policy. */
-  private async exchange(body: unknown, authorization: string | undefined, ip: string, res: Response): Promise<TokenExchangeResponse | OAuthErrorBody> {
+  private async exchange(
+    body: unknown,
+    authorization: string | undefined,
+    ip: string,
+    res: Response,
+  ): Promise<TokenExchangeResponse | OAuthErrorBody> {
     const request = parseTokenExchangeRequest(body, authorization);
     const clientId = request.basic?.clientId ?? request.client_id;
     const limited = await this.limit(ip, clientId, res);
@@ -91,14 +110,21 @@ export class OAuthController {
   }
 
   /** 429 with Retry-After when the address (or the address for this client) is over its limit. */
-  private async limit(ip: string, clientId: string | undefined, res: Response): Promise<OAuthErrorBody | undefined> {
+  private async limit(
+    ip: string,
+    clientId: string | undefined,
+    res: Response,
+  ): Promise<OAuthErrorBody | undefined> {
     try {
       await this.limiter.consume(ip, clientId);
       return undefined;
     } catch (err) {
       if (!(err instanceof RateLimitedError)) throw err;
       res.status(429).setHeader('Retry-After', String(err.retryAfterSeconds));
-      return { error: 'too_many_requests', error_description: `too many requests; retry in ${err.retryAfterSeconds} s` };
+      return {
+        error: 'too_many_requests',
+        error_description: `too many requests; retry in ${err.retryAfterSeconds} s`,
+      };
     }
   }
 
@@ -106,7 +132,11 @@ export class OAuthController {
    * Failed client authentications back off per (address, client); only a success clears them
    * (other errors may be decided before the secret is checked).
    */
-  private async account(ip: string, clientId: string | undefined, error: OAuthErrorResponse | undefined): Promise<void> {
+  private async account(
+    ip: string,
+    clientId: string | undefined,
+    error: OAuthErrorResponse | undefined,
+  ): Promise<void> {
     if (error?.error === 'invalid_client') await this.limiter.failed(ip, clientId);
     else if (!error) await this.limiter.succeeded(ip, clientId);
   }
@@ -130,7 +160,8 @@ export class OAuthController {
     // Clients identified by URL are accepted once some org turns them on (they authenticate with `none` + PKCE).
     let cimd = false;
     try {
-      cimd = (await this.bus.request('identity.server-features', {}, { timeoutMs: 2_000 })).clientIdMetadataDocuments;
+      cimd = (await this.bus.request('identity.server-features', {}, { timeoutMs: 2_000 }))
+        .clientIdMetadataDocuments;
       res.setHeader('Cache-Control', 'public, max-age=300');
     } catch {
       // The document stays usable without the optional feature; it is just not cached.
@@ -150,7 +181,9 @@ export class OAuthController {
       response_types_supported: ['code'],
       response_modes_supported: ['query'],
       code_challenge_methods_supported: ['S256'],
-      token_endpoint_auth_methods_supported: cimd ? ['client_secret_basic', 'client_secret_post', 'none'] : ['client_secret_basic', 'client_secret_post'],
+      token_endpoint_auth_methods_supported: cimd
+        ? ['client_secret_basic', 'client_secret_post', 'none']
+        : ['client_secret_basic', 'client_secret_post'],
       scopes_supported: ['openid', ...SCOPES],
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: [SIGNING_ALG],

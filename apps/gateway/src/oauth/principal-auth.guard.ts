@@ -2,12 +2,20 @@ import { CanActivate, ExecutionContext, HttpException, Injectable } from '@nestj
 import type { Request } from 'express';
 import { principalFromClaims } from '@broker/contracts';
 import { BusUnavailableError } from '@broker/bus';
-import { AccessTokenVerifier, InvalidAccessTokenError, RevocationStateUnavailableError } from '@broker/identity';
+import {
+  AccessTokenVerifier,
+  InvalidAccessTokenError,
+  RevocationStateUnavailableError,
+} from '@broker/identity';
 import type { AuthenticatedCaller } from '../auth/authenticated-caller';
 
 /** A FastAPI-style `{detail}` error of the `/api/v1/oauth` surface (seed 003). */
 export class DetailHttpError extends HttpException {
-  constructor(status: number, detail: string, readonly challenge?: string) {
+  constructor(
+    status: number,
+    detail: string,
+    readonly challenge?: string,
+  ) {
     super({ detail }, status);
   }
 }
@@ -35,7 +43,8 @@ export class PrincipalAuthGuard implements CanActivate {
     const auth = req.headers.authorization;
     let token = auth && /^bearer /i.test(auth) ? auth.slice(7).trim() : undefined;
     const refreshed = req.headers['refreshed-token'];
-    token ??= typeof refreshed === 'string' && refreshed ? refreshed.replace(/^bearer /i, '').trim() : undefined;
+    token ??=
+      typeof refreshed === 'string' && refreshed ? refreshed.replace(/^bearer /i, '').trim() : undefined;
     if (!token) {
       const cookie = cookieValue(req.headers.cookie, 'token');
       if (cookie) {
@@ -50,10 +59,15 @@ export class PrincipalAuthGuard implements CanActivate {
       req.user = { principal: principalFromClaims(await this.verifier.verify(token)), token };
     } catch (err) {
       if (err instanceof InvalidAccessTokenError) {
-        throw new DetailHttpError(401, 'Invalid or expired token', 'Bearer realm="oauth-broker", error="invalid_token"');
+        throw new DetailHttpError(
+          401,
+          'Invalid or expired token',
+          'Bearer realm="oauth-broker", error="invalid_token"',
+        );
       }
       // Fail closed, as a 503: whether the token was revoked cannot be told right now.
-      if (err instanceof RevocationStateUnavailableError) throw new BusUnavailableError('identity.revocations', err.message);
+      if (err instanceof RevocationStateUnavailableError)
+        throw new BusUnavailableError('identity.revocations', err.message);
       throw err;
     }
     return true;

@@ -42,9 +42,13 @@ export class TokenRateLimiter implements OnApplicationShutdown {
   private readonly blocked: RateLimiterRedis;
 
   constructor(@Inject(SERVICE_CONFIG) config: ServiceConfig) {
-    this.redis = createRedisConnection(config.redisUrl, 'gateway:rate-limits', { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    this.redis = createRedisConnection(config.redisUrl, 'gateway:rate-limits', {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+    });
     const prefix = `${config.bus.prefix}:rl:token`;
-    const limiter = (name: string, points: number, duration: number) => new RateLimiterRedis({ storeClient: this.redis, keyPrefix: `${prefix}:${name}`, points, duration });
+    const limiter = (name: string, points: number, duration: number) =>
+      new RateLimiterRedis({ storeClient: this.redis, keyPrefix: `${prefix}:${name}`, points, duration });
     this.perAddress = limiter('ip', config.rateLimits.tokenPerIpPerMinute, 60);
     this.perAddressClient = limiter('ip-client', config.rateLimits.tokenPerClientPerMinute, 60);
     this.failures = limiter('failures', FREE_FAILURES, FAILURE_WINDOW_SECONDS);
@@ -68,7 +72,10 @@ export class TokenRateLimiter implements OnApplicationShutdown {
       .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
       .map((r) => r.reason as unknown)
       .filter((reason): reason is RateLimiterRes => reason instanceof RateLimiterRes);
-    if (refused.length) throw new RateLimitedError(Math.max(1, Math.ceil(Math.max(...refused.map((r) => r.msBeforeNext)) / 1000)));
+    if (refused.length)
+      throw new RateLimitedError(
+        Math.max(1, Math.ceil(Math.max(...refused.map((r) => r.msBeforeNext)) / 1000)),
+      );
   }
 
   /** A failed client authentication from this address: past the free ones, the pair backs off. */

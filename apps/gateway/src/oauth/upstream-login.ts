@@ -46,7 +46,9 @@ export class UpstreamLoginService implements OnApplicationShutdown {
   readonly configured: boolean;
 
   constructor(@Inject(SERVICE_CONFIG) config: ServiceConfig) {
-    this.redis = createRedisConnection(config.redisUrl, 'gateway:upstream-login', { maxRetriesPerRequest: 1 });
+    this.redis = createRedisConnection(config.redisUrl, 'gateway:upstream-login', {
+      maxRetriesPerRequest: 1,
+    });
     this.keyPrefix = `${config.bus.prefix}:login:`;
     this.callbackUrl = `${config.publicUrl}/api/v1/oauth/upstream/callback`;
     const upstream = config.upstreamLogin;
@@ -66,8 +68,12 @@ export class UpstreamLoginService implements OnApplicationShutdown {
           store: this.stateStore() as never,
           skipUserProfile: true,
         },
-        (accessToken: string, _refreshToken: string, _profile: unknown, done: (err: unknown, user?: UpstreamLogin) => void) =>
-          done(null, { accessToken }),
+        (
+          accessToken: string,
+          _refreshToken: string,
+          _profile: unknown,
+          done: (err: unknown, user?: UpstreamLogin) => void,
+        ) => done(null, { accessToken }),
       );
       this.passport.use('upstream', strategy);
     }
@@ -80,7 +86,11 @@ export class UpstreamLoginService implements OnApplicationShutdown {
       res.once('finish', () => resolve());
       // passport-oauth2 ≥ 1.6 hands an object `state` to the state store (the types say string only).
       const options = { session: false, state: authorization } as unknown as AuthenticateOptions;
-      this.passport.authenticate('upstream', options, (err: unknown) => (err ? reject(err) : resolve()))(req, res, next);
+      this.passport.authenticate('upstream', options, (err: unknown) => (err ? reject(err) : resolve()))(
+        req,
+        res,
+        next,
+      );
     });
   }
 
@@ -90,7 +100,11 @@ export class UpstreamLoginService implements OnApplicationShutdown {
     if (typeof query['error'] === 'string') {
       const pending = typeof query['state'] === 'string' ? await this.take(query['state']) : undefined;
       if (!pending) return { kind: 'unknown-login' };
-      return { kind: 'failed', authorization: pending.authorization, reason: query['error'] === 'access_denied' ? 'access_denied' : 'upstream_error' };
+      return {
+        kind: 'failed',
+        authorization: pending.authorization,
+        reason: query['error'] === 'access_denied' ? 'access_denied' : 'upstream_error',
+      };
     }
     const request = req as LoginRequest;
     return new Promise((resolve) => {
@@ -100,7 +114,9 @@ export class UpstreamLoginService implements OnApplicationShutdown {
         if (err || !user) return resolve({ kind: 'failed', authorization, reason: 'upstream_error' });
         resolve({ kind: 'signed-in', login: user, authorization });
       };
-      this.passport.authenticate('upstream', { session: false }, done)(req, res, (err?: unknown) => done(err ?? new Error('no outcome'), false));
+      this.passport.authenticate('upstream', { session: false }, done)(req, res, (err?: unknown) =>
+        done(err ?? new Error('no outcome'), false),
+      );
     });
   }
 
@@ -112,13 +128,23 @@ export class UpstreamLoginService implements OnApplicationShutdown {
     // passport-oauth2 picks the call shape by arity: store(req, verifier, state, meta, cb) and
     // verify(req, handle, cb) with PKCE.
     return {
-      store: (_req: Request, verifier: string, authorization: AuthorizeRequest, _meta: unknown, cb: (err: unknown, handle?: string) => void) => {
+      store: (
+        _req: Request,
+        verifier: string,
+        authorization: AuthorizeRequest,
+        _meta: unknown,
+        cb: (err: unknown, handle?: string) => void,
+      ) => {
         this.put({ verifier, authorization }).then(
           (handle) => cb(null, handle),
           (err: unknown) => cb(err),
         );
       },
-      verify: (req: Request, handle: unknown, cb: (err: unknown, ok: string | false, state?: unknown) => void) => {
+      verify: (
+        req: Request,
+        handle: unknown,
+        cb: (err: unknown, ok: string | false, state?: unknown) => void,
+      ) => {
         if (typeof handle !== 'string') return cb(null, false, { message: 'missing state' });
         this.take(handle).then(
           (pending) => {
@@ -159,5 +185,13 @@ export class UpstreamLoginService implements OnApplicationShutdown {
 }
 
 function sealingKey(handle: string): Uint8Array {
-  return new Uint8Array(hkdfSync('sha256', Buffer.from(handle, 'base64url'), Buffer.alloc(0), 'oauth-broker/upstream-login/v1', 32));
+  return new Uint8Array(
+    hkdfSync(
+      'sha256',
+      Buffer.from(handle, 'base64url'),
+      Buffer.alloc(0),
+      'oauth-broker/upstream-login/v1',
+      32,
+    ),
+  );
 }

@@ -7,10 +7,26 @@ export const API_DOCS_PATH = 'docs';
 
 /** The four API surfaces (and the rest of the gateway), by path prefix: the document's tags. */
 const SURFACES: { prefix: string; tag: string; description: string }[] = [
-  { prefix: '/api/v2/externalOAuth', tag: 'OAuth providers', description: 'Providers, consent and authorized providers (reference document 000).' },
-  { prefix: '/api/v2/external-auth', tag: 'External auth', description: 'Per-user external auth links and the device flow (reference document 001).' },
-  { prefix: '/api/v2/provider-deployments', tag: 'OAuth setups', description: 'Provider OAuth setups with hosted pages (reference document 002).' },
-  { prefix: '/api/v1/oauth', tag: 'Broker OAuth server', description: "The broker's own OAuth endpoints and admin API (reference document 003)." },
+  {
+    prefix: '/api/v2/externalOAuth',
+    tag: 'OAuth providers',
+    description: 'Providers, consent and authorized providers (reference document 000).',
+  },
+  {
+    prefix: '/api/v2/external-auth',
+    tag: 'External auth',
+    description: 'Per-user external auth links and the device flow (reference document 001).',
+  },
+  {
+    prefix: '/api/v2/provider-deployments',
+    tag: 'OAuth setups',
+    description: 'Provider OAuth setups with hosted pages (reference document 002).',
+  },
+  {
+    prefix: '/api/v1/oauth',
+    tag: 'Broker OAuth server',
+    description: "The broker's own OAuth endpoints and admin API (reference document 003).",
+  },
   { prefix: '/.well-known', tag: 'Discovery', description: 'RFC 8414 and RFC 9728 metadata, JWKS.' },
   { prefix: '/', tag: 'Hosted pages', description: 'Pages a person opens in a browser (consent, setups).' },
 ];
@@ -31,20 +47,29 @@ export function pathShape(path: string): string {
 export function describeGatewayApi(app: INestApplication): OpenAPIObject {
   const builder = new DocumentBuilder()
     .setTitle('OAuth token broker: gateway')
-    .setDescription('The public HTTP surfaces of the broker. Paths, fields and status codes follow the four reference API documents; differences are listed in docs/reference-differences.md.')
+    .setDescription(
+      'The public HTTP surfaces of the broker. Paths, fields and status codes follow the four reference API documents; differences are listed in docs/reference-differences.md.',
+    )
     .setVersion('1')
     .addBearerAuth()
     .addBasicAuth();
   for (const surface of SURFACES) builder.addTag(surface.tag, surface.description);
-  const document = SwaggerModule.createDocument(app, builder.build(), { operationIdFactory: (controller, method) => `${controller}_${method}` });
+  const document = SwaggerModule.createDocument(app, builder.build(), {
+    operationIdFactory: (controller, method) => `${controller}_${method}`,
+  });
   return withDocumentedResponses(document);
 }
 
 /** Tags every operation by surface and adds the documented statuses and bodies of the reference operations. */
 function withDocumentedResponses(document: OpenAPIObject): OpenAPIObject {
-  const documented = new Map(DOCUMENTED_OPERATIONS.map((op) => [`${op.method.toLowerCase()} ${pathShape(op.path)}`, op]));
+  const documented = new Map(
+    DOCUMENTED_OPERATIONS.map((op) => [`${op.method.toLowerCase()} ${pathShape(op.path)}`, op]),
+  );
   for (const [path, item] of Object.entries(document.paths)) {
-    const tag = SURFACES.find((s) => path === s.prefix || path.startsWith(s.prefix.endsWith('/') ? s.prefix : `${s.prefix}/`))?.tag ?? 'Hosted pages';
+    const tag =
+      SURFACES.find(
+        (s) => path === s.prefix || path.startsWith(s.prefix.endsWith('/') ? s.prefix : `${s.prefix}/`),
+      )?.tag ?? 'Hosted pages';
     for (const method of METHODS) {
       const operation = item[method];
       if (!operation) continue;
@@ -56,11 +81,20 @@ function withDocumentedResponses(document: OpenAPIObject): OpenAPIObject {
         operation.responses[String(status)] =
           schema === 'None'
             ? { description: 'No body.' }
-            : { description: schema, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } } };
+            : {
+                description: schema,
+                content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } },
+              };
       }
     }
   }
-  document.components = { ...document.components, schemas: { ...document.components?.schemas, ...(DOCUMENTED_SCHEMAS as NonNullable<NonNullable<OpenAPIObject['components']>['schemas']>) } };
+  document.components = {
+    ...document.components,
+    schemas: {
+      ...document.components?.schemas,
+      ...(DOCUMENTED_SCHEMAS as NonNullable<NonNullable<OpenAPIObject['components']>['schemas']>),
+    },
+  };
   return document;
 }
 
@@ -71,12 +105,17 @@ function withDocumentedResponses(document: OpenAPIObject): OpenAPIObject {
  * gateway's strict policy forbids everywhere else: its own, narrower policy is set for these paths.
  */
 export function installApiDocs(app: INestApplication): void {
-  app.use(`/${API_DOCS_PATH}`, (_req: unknown, res: { setHeader(name: string, value: string): void }, next: () => void) => {
-    res.setHeader(
-      'Content-Security-Policy',
-      "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-    );
-    next();
+  app.use(
+    `/${API_DOCS_PATH}`,
+    (_req: unknown, res: { setHeader(name: string, value: string): void }, next: () => void) => {
+      res.setHeader(
+        'Content-Security-Policy',
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      );
+      next();
+    },
+  );
+  SwaggerModule.setup(API_DOCS_PATH, app, () => describeGatewayApi(app), {
+    customSiteTitle: 'OAuth token broker API',
   });
-  SwaggerModule.setup(API_DOCS_PATH, app, () => describeGatewayApi(app), { customSiteTitle: 'OAuth token broker API' });
 }

@@ -13,10 +13,18 @@ export async function gatewayOpenApiJson(): Promise<string> {
   const key = generateServiceKey('openapi').publicKey;
   const config = loadServiceConfig(
     'gateway',
-    { REDIS_URL: 'redis://127.0.0.1:1', BUS_SERVICE_PUBLIC_KEYS: `provider-registry=${key},token-broker=${key}`, PUBLIC_URL: 'http://127.0.0.1:3000' },
+    {
+      REDIS_URL: 'redis://127.0.0.1:1',
+      BUS_SERVICE_PUBLIC_KEYS: `provider-registry=${key},token-broker=${key}`,
+      PUBLIC_URL: 'http://127.0.0.1:3000',
+    },
     gatewayService,
   );
-  const app = await NestFactory.create(gatewayService.module(config), { preview: true, logger: false, abortOnError: false });
+  const app = await NestFactory.create(gatewayService.module(config), {
+    preview: true,
+    logger: false,
+    abortOnError: false,
+  });
   try {
     return `${JSON.stringify(describeGatewayApi(app), null, 2)}\n`;
   } finally {

@@ -5,7 +5,13 @@ import { BusClientProxy, BusRemoteError } from '@broker/bus';
 import type { ConsentPage } from '@broker/contracts';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { allowFormRedirects } from '../http/security-headers';
-import { bindingHash, consentCookieName, consentCookieOptions, readCookie, sameValue } from './consent-cookie';
+import {
+  bindingHash,
+  consentCookieName,
+  consentCookieOptions,
+  readCookie,
+  sameValue,
+} from './consent-cookie';
 import { PageErrorFilter } from './page-error.filter';
 import { renderConnectResult, renderConsentStart, renderErrorPage } from './page-templates';
 
@@ -29,37 +35,68 @@ export class ConnectPagesController {
   @Get('start')
   async start(@Query('flow') flowParam: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
     const flow = text(flowParam);
-    if (!flow || !FLOW.test(flow)) return this.refuse(res, 400, 'This link is not a connection link. Start again from the application.');
+    if (!flow || !FLOW.test(flow))
+      return this.refuse(res, 400, 'This link is not a connection link. Start again from the application.');
     let consent: ConsentPage;
     try {
       consent = await this.bus.request('authorizations.consent-page', { state: flow });
     } catch (err) {
-      if (err instanceof BusRemoteError && err.code === 'NOT_FOUND') return this.refuse(res, 404, 'This connection link is unknown, expired or already used. Start again from the application.');
+      if (err instanceof BusRemoteError && err.code === 'NOT_FOUND')
+        return this.refuse(
+          res,
+          404,
+          'This connection link is unknown, expired or already used. Start again from the application.',
+        );
       throw err;
     }
     // A fresh value each time the page is shown; the form carries it too (double submit).
     const nonce = randomBytes(32).toString('base64url');
-    res.cookie(consentCookieName(this.config.publicUrl, flow), nonce, consentCookieOptions(this.config.publicUrl));
+    res.cookie(
+      consentCookieName(this.config.publicUrl, flow),
+      nonce,
+      consentCookieOptions(this.config.publicUrl),
+    );
     allowFormRedirects(req, res, this.config.publicUrl, [consent.authorizationOrigin]);
-    res.type('html').send(renderConsentStart(res, { consent, flow, nonce, action: '/connect/start', cancel: '/connect/done?status=cancelled' }));
+    res.type('html').send(
+      renderConsentStart(res, {
+        consent,
+        flow,
+        nonce,
+        action: '/connect/start',
+        cancel: '/connect/done?status=cancelled',
+      }),
+    );
   }
 
   @Post('start')
   async confirm(@Body() body: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
     const form = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
     const flow = text(form['flow']);
-    if (!flow || !FLOW.test(flow)) return this.refuse(res, 400, 'This form is not a connection form. Start again from the application.');
+    if (!flow || !FLOW.test(flow))
+      return this.refuse(res, 400, 'This form is not a connection form. Start again from the application.');
     const name = consentCookieName(this.config.publicUrl, flow);
     const cookie = readCookie(req, name);
     // The cookie set with the page and the value in its form: a form posted from another site has no matching pair.
     if (!sameValue(cookie, text(form['nonce']))) {
-      return this.refuse(res, 403, 'This connection was not started on this page in this browser. Start again from the application.');
+      return this.refuse(
+        res,
+        403,
+        'This connection was not started on this page in this browser. Start again from the application.',
+      );
     }
     let redirectUrl: string;
     try {
-      ({ redirectUrl } = await this.bus.request('authorizations.consent-bind', { state: flow, bindingHash: bindingHash(cookie as string) }));
+      ({ redirectUrl } = await this.bus.request('authorizations.consent-bind', {
+        state: flow,
+        bindingHash: bindingHash(cookie as string),
+      }));
     } catch (err) {
-      if (err instanceof BusRemoteError && err.code !== 'INTERNAL') return this.refuse(res, 400, 'This connection is unknown, expired or already started. Start again from the application.');
+      if (err instanceof BusRemoteError && err.code !== 'INTERNAL')
+        return this.refuse(
+          res,
+          400,
+          'This connection is unknown, expired or already started. Start again from the application.',
+        );
       throw err;
     }
     res.redirect(303, redirectUrl);
@@ -70,10 +107,17 @@ export class ConnectPagesController {
   done(@Query() query: Record<string, unknown>, @Res() res: Response): void {
     const ok = query['status'] === 'connected';
     const error = query['status'] === 'cancelled' ? 'cancelled' : text(query['error']);
-    res.type('html').send(renderConnectResult(res, { ok, authorizedProviderId: text(query['authorizedProviderId']), error }));
+    res
+      .type('html')
+      .send(
+        renderConnectResult(res, { ok, authorizedProviderId: text(query['authorizedProviderId']), error }),
+      );
   }
 
   private refuse(res: Response, status: number, message: string): void {
-    res.status(status).type('html').send(renderErrorPage(res, { title: 'Not connected', message }));
+    res
+      .status(status)
+      .type('html')
+      .send(renderErrorPage(res, { title: 'Not connected', message }));
   }
 }

@@ -13,15 +13,29 @@ export class PageErrorFilter implements ExceptionFilter {
     const res = host.switchToHttp().getResponse<Response>();
     if (res.headersSent) return;
     if (error instanceof HttpException && error.getStatus() < 500) {
-      res.status(error.getStatus()).type('html').send(renderErrorPage(res, { title: 'Not connected', message: 'The request could not be read. Start again from the application.' }));
+      res
+        .status(error.getStatus())
+        .type('html')
+        .send(
+          renderErrorPage(res, {
+            title: 'Not connected',
+            message: 'The request could not be read. Start again from the application.',
+          }),
+        );
       return;
     }
     const errorId = randomUUID();
-    if (error instanceof BusError) this.logger.warn(`bus call failed: ${error.code} ${error.pattern} (error id ${errorId})`);
+    if (error instanceof BusError)
+      this.logger.warn(`bus call failed: ${error.code} ${error.pattern} (error id ${errorId})`);
     else this.logger.error({ errorId, err: error }, 'unhandled error');
     res
       .status(503)
       .type('html')
-      .send(renderErrorPage(res, { title: 'Try again shortly', message: `The service could not complete this step (error id ${errorId}). Try again shortly.` }));
+      .send(
+        renderErrorPage(res, {
+          title: 'Try again shortly',
+          message: `The service could not complete this step (error id ${errorId}). Try again shortly.`,
+        }),
+      );
   }
 }

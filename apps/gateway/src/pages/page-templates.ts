@@ -46,7 +46,17 @@ export function renderErrorPage(res: Response, page: { title: string; message: s
  * person sent here by someone else sees whose account they would be linking, and continues only
  * by their own click (a form posted with this browser's consent cookie).
  */
-export function renderConsentStart(res: Response, page: { consent: ConsentPage; flow: string; nonce: string; action: string; cancel: string; setup?: SetupPageInfo }): string {
+export function renderConsentStart(
+  res: Response,
+  page: {
+    consent: ConsentPage;
+    flow: string;
+    nonce: string;
+    action: string;
+    cancel: string;
+    setup?: SetupPageInfo;
+  },
+): string {
   const { consent, setup } = page;
   return layout(
     res,
@@ -66,14 +76,20 @@ ${setup ? renderAccess(consent.providerName, setup) : ''}<p class="muted">Contin
 /** What a hosted setup asks for, scope by scope, in words. */
 function renderAccess(providerName: string, setup: SetupPageInfo): string {
   const items = setup.scopes
-    .map((s) => `<li><span class="scope-name">${escapeHtml(s.name)}</span><span class="muted">${escapeHtml(s.description)}</span></li>`)
+    .map(
+      (s) =>
+        `<li><span class="scope-name">${escapeHtml(s.name)}</span><span class="muted">${escapeHtml(s.description)}</span></li>`,
+    )
     .join('');
   return `<h2 id="access">${escapeHtml(setup.name ?? 'The application')} asks ${escapeHtml(providerName)} for</h2>
 ${setup.description ? `<p>${escapeHtml(setup.description)}</p>` : ''}<ul class="scopes" aria-labelledby="access">${items}</ul>`;
 }
 
 /** Where the browser lands after the provider: whether the account is linked (no secrets on it). */
-export function renderConnectResult(res: Response, result: { ok: boolean; authorizedProviderId?: string; error?: string }): string {
+export function renderConnectResult(
+  res: Response,
+  result: { ok: boolean; authorizedProviderId?: string; error?: string },
+): string {
   return result.ok
     ? layout(
         res,
@@ -96,12 +112,17 @@ const FAILURE_WORDS: Record<string, string> = {
 };
 
 /** A page with a title, words and one link onward (a hosted setup's end when it has no redirect, or an error with a way forward). */
-export function renderMessagePage(res: Response, page: { title: string; message: string; ok?: boolean; link?: { href: string; text: string } }): string {
+export function renderMessagePage(
+  res: Response,
+  page: { title: string; message: string; ok?: boolean; link?: { href: string; text: string } },
+): string {
   return layout(
     res,
     page.title,
     `<h1>${escapeHtml(page.title)}</h1><p class="status ${page.ok ? 'ok' : 'bad'}">${escapeHtml(page.message)}</p>${
-      page.link ? `<p class="actions"><a class="button" href="${escapeHtml(page.link.href)}">${escapeHtml(page.link.text)}</a></p>` : ''
+      page.link
+        ? `<p class="actions"><a class="button" href="${escapeHtml(page.link.href)}">${escapeHtml(page.link.text)}</a></p>`
+        : ''
     }`,
   );
 }
@@ -114,7 +135,16 @@ export function renderMessagePage(res: Response, page: { title: string; message:
  */
 export function renderClientConsent(
   res: Response,
-  page: { clientName: string | null; logoUri: string | null; host: string; clientId: string; redirectHost: string; scopes: string[]; fields: Record<string, string>; action: string },
+  page: {
+    clientName: string | null;
+    logoUri: string | null;
+    host: string;
+    clientId: string;
+    redirectHost: string;
+    scopes: string[];
+    fields: Record<string, string>;
+    action: string;
+  },
 ): string {
   const hidden = Object.entries(page.fields)
     .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)

@@ -79,18 +79,16 @@ export class SetupPagesController {
       consentCookieOptions(this.config.publicUrl),
     );
     allowFormRedirects(req, res, this.config.publicUrl, [started.consent.authorizationOrigin]);
-    res
-      .type('html')
-      .send(
-        renderConsentStart(res, {
-          consent: started.consent,
-          setup: started.setup,
-          flow: started.flow,
-          nonce,
-          action: '/connect/start',
-          cancel: '/connect/done?status=cancelled',
-        }),
-      );
+    res.type('html').send(
+      renderConsentStart(res, {
+        consent: started.consent,
+        setup: started.setup,
+        flow: started.flow,
+        nonce,
+        action: '/connect/start',
+        cancel: '/connect/done?status=cancelled',
+      }),
+    );
   }
 
   private refuse(res: Response, reason: string): void {

@@ -49,8 +49,13 @@ export class ClientCredentialsSource implements AccessTokenSource {
     this.count++;
     const { tokenUrl, clientId, clientSecret } = this.credentials;
     // RFC 6749 §2.3.1: each part form-urlencoded before Basic encoding.
-    const basic = Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`, 'utf8').toString('base64');
-    const body = new URLSearchParams({ grant_type: 'client_credentials', scope: this.credentials.scope ?? 'tokens:read' });
+    const basic = Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`, 'utf8').toString(
+      'base64',
+    );
+    const body = new URLSearchParams({
+      grant_type: 'client_credentials',
+      scope: this.credentials.scope ?? 'tokens:read',
+    });
     let response: Response;
     try {
       response = await fetch(tokenUrl, {
@@ -68,7 +73,9 @@ export class ClientCredentialsSource implements AccessTokenSource {
       const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
       throw new BrokerClientError(
         timedOut ? 'TIMEOUT' : 'UNAVAILABLE',
-        timedOut ? 'the broker token endpoint did not answer in time' : 'the broker token endpoint could not be reached',
+        timedOut
+          ? 'the broker token endpoint did not answer in time'
+          : 'the broker token endpoint could not be reached',
       );
     }
 
@@ -83,9 +90,12 @@ export class ClientCredentialsSource implements AccessTokenSource {
       throw new BrokerClientError('INTERNAL', 'the broker token endpoint answered without an access_token');
     }
     const now = Date.now();
-    const lifetimeMs = typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in * 1000 : undefined;
+    const lifetimeMs =
+      typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in * 1000 : undefined;
     const refreshAt =
-      lifetimeMs === undefined ? now + NO_EXPIRY_CACHE_MS : now + lifetimeMs - Math.min(OWN_TOKEN_REFRESH_MARGIN_MS, lifetimeMs / 2);
+      lifetimeMs === undefined
+        ? now + NO_EXPIRY_CACHE_MS
+        : now + lifetimeMs - Math.min(OWN_TOKEN_REFRESH_MARGIN_MS, lifetimeMs / 2);
     this.current = { token: json.access_token, refreshAt };
     return json.access_token;
   }
@@ -97,15 +107,20 @@ function formEncode(value: string): string {
 
 /** An OAuth error answer as a typed error: only the (checked) error code and the status, never the body. */
 function tokenEndpointError(status: number, body: TokenResponseBody | undefined): BrokerClientError {
-  const oauthError = typeof body?.error === 'string' && /^[\w.-]{1,64}$/.test(body.error) ? body.error : undefined;
+  const oauthError =
+    typeof body?.error === 'string' && /^[\w.-]{1,64}$/.test(body.error) ? body.error : undefined;
   let code: BrokerClientErrorCode;
   if (status === 401 || oauthError === 'invalid_client') code = 'UNAUTHENTICATED';
-  else if (oauthError === 'invalid_scope' || oauthError === 'unauthorized_client' || status === 403) code = 'FORBIDDEN';
+  else if (oauthError === 'invalid_scope' || oauthError === 'unauthorized_client' || status === 403)
+    code = 'FORBIDDEN';
   else if (status === 429) code = 'RATE_LIMITED';
   else if (status >= 500) code = 'UNAVAILABLE';
   else code = 'INTERNAL';
   const what = oauthError ? `${oauthError} (HTTP ${status})` : `HTTP ${status}`;
-  return new BrokerClientError(code, `the broker token endpoint refused this client's token request: ${what}`);
+  return new BrokerClientError(
+    code,
+    `the broker token endpoint refused this client's token request: ${what}`,
+  );
 }
 
 /** A caller-supplied token function; no caching here (the caller's function owns it). */

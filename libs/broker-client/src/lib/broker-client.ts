@@ -3,7 +3,14 @@ import type { AcquireTokenRequest, AcquiredToken } from '@broker/contracts';
 import { AccessTokenSource, ClientCredentialsSource, ProvidedTokenSource } from './access-token-source';
 import { BrokerClientError, codeForBusError, redact } from './errors';
 import { EventSubscription } from './event-subscription';
-import { AcquireRequest, BrokerClientOptions, ParsedRequest, ResolvedOptions, parseRequest, resolveOptions } from './options';
+import {
+  AcquireRequest,
+  BrokerClientOptions,
+  ParsedRequest,
+  ResolvedOptions,
+  parseRequest,
+  resolveOptions,
+} from './options';
 import { CacheKey, TokenCache, satisfies } from './token-cache';
 import { Waits } from './waits';
 
@@ -46,14 +53,25 @@ export class BrokerClient {
   private readonly ownTokens: AccessTokenSource;
   private readonly cache: TokenCache;
   private readonly waits = new Waits();
-  private readonly counters = { acquires: 0, cacheHits: 0, sharedRequests: 0, busRequests: 0, eventsReceived: 0, eventsRejected: 0, cacheClears: 0 };
+  private readonly counters = {
+    acquires: 0,
+    cacheHits: 0,
+    sharedRequests: 0,
+    busRequests: 0,
+    eventsReceived: 0,
+    eventsRejected: 0,
+    cacheClears: 0,
+  };
   private closed = false;
   private closing?: Promise<void>;
 
   private constructor(private readonly options: ResolvedOptions) {
     this.cache = new TokenCache(options.maxCachedTokens);
     const credentials = options.credentials;
-    this.ownTokens = 'getAccessToken' in credentials ? new ProvidedTokenSource(credentials) : new ClientCredentialsSource(credentials);
+    this.ownTokens =
+      'getAccessToken' in credentials
+        ? new ProvidedTokenSource(credentials)
+        : new ClientCredentialsSource(credentials);
     this.bus = new BusRequester({
       redisUrl: options.redisUrl,
       servicePublicKeys: { 'token-broker': options.brokerKey },
@@ -76,7 +94,9 @@ export class BrokerClient {
         },
         onRejected: (reason) => {
           if (this.counters.eventsRejected++ % 1000 === 0) {
-            this.options.logger.warn(`ignored a message on the events channel that is not a genuine broker event (${reason})`);
+            this.options.logger.warn(
+              `ignored a message on the events channel that is not a genuine broker event (${reason})`,
+            );
           }
         },
         onGap: () => {
@@ -118,19 +138,34 @@ export class BrokerClient {
       try {
         await Promise.all([this.bus.connect(), this.events.start()]);
       } catch {
-        throw new BrokerClientError('UNAVAILABLE', 'could not connect to Redis (check redisUrl and the ACL user)');
+        throw new BrokerClientError(
+          'UNAVAILABLE',
+          'could not connect to Redis (check redisUrl and the ACL user)',
+        );
       }
       if (!this.options.verifyBroker) return;
       stage = 'the token-broker';
       try {
         // Public and cheap; an answer proves the token-broker runs and holds the key we seal to.
-        await this.bus.call('token-broker', 'identity.jwks', {}, { timeoutMs: Math.max(1, deadline - Date.now()) });
+        await this.bus.call(
+          'token-broker',
+          'identity.jwks',
+          {},
+          { timeoutMs: Math.max(1, deadline - Date.now()) },
+        );
       } catch (err) {
-        throw new BrokerClientError('UNAVAILABLE', `the token-broker did not answer over the bus (${err instanceof BusError ? err.code : 'error'}): is it running, and is brokerPublicKey its current key?`);
+        throw new BrokerClientError(
+          'UNAVAILABLE',
+          `the token-broker did not answer over the bus (${err instanceof BusError ? err.code : 'error'}): is it running, and is brokerPublicKey its current key?`,
+        );
       }
     })();
     opening.catch(() => undefined);
-    await this.waits.bound(opening, deadline, () => new BrokerClientError('UNAVAILABLE', `could not reach ${stage} within ${ms} ms`));
+    await this.waits.bound(
+      opening,
+      deadline,
+      () => new BrokerClientError('UNAVAILABLE', `could not reach ${stage} within ${ms} ms`),
+    );
   }
 
   /**
@@ -150,7 +185,9 @@ export class BrokerClient {
       return copyOf(cached);
     }
     const deadline = Date.now() + parsed.timeoutMs;
-    const token = await this.waits.bound(this.resolve(parsed, deadline), deadline, () => timeoutError(parsed.timeoutMs));
+    const token = await this.waits.bound(this.resolve(parsed, deadline), deadline, () =>
+      timeoutError(parsed.timeoutMs),
+    );
     return copyOf(token);
   }
 
@@ -217,7 +254,11 @@ export class BrokerClient {
     const payload: AcquireTokenRequest =
       request.kind === 'id'
         ? { authorizationId: request.authorizationId, minValiditySeconds: request.minValiditySeconds }
-        : { userId: request.userId, providerId: request.providerId, minValiditySeconds: request.minValiditySeconds };
+        : {
+            userId: request.userId,
+            providerId: request.providerId,
+            minValiditySeconds: request.minValiditySeconds,
+          };
     const auth = await this.ownToken(deadline);
     try {
       return await this.send(payload, auth, deadline);
@@ -254,12 +295,23 @@ export class BrokerClient {
   private busError(err: unknown, auth: string): BrokerClientError {
     if (this.closed) return closedError();
     if (err instanceof BusRemoteError) {
-      return new BrokerClientError(codeForBusError(err.code), `the broker answered ${PATTERN} with ${err.code}: ${redact(err.message, [auth])}`, err.code);
+      return new BrokerClientError(
+        codeForBusError(err.code),
+        `the broker answered ${PATTERN} with ${err.code}: ${redact(err.message, [auth])}`,
+        err.code,
+      );
     }
     if (err instanceof BusTimeoutError) {
-      return new BrokerClientError('TIMEOUT', `the broker did not answer ${PATTERN} within ${err.timeoutMs} ms`);
+      return new BrokerClientError(
+        'TIMEOUT',
+        `the broker did not answer ${PATTERN} within ${err.timeoutMs} ms`,
+      );
     }
-    if (err instanceof BusError) return new BrokerClientError('UNAVAILABLE', `the bus could not carry ${PATTERN}: ${redact(err.message, [auth])}`);
+    if (err instanceof BusError)
+      return new BrokerClientError(
+        'UNAVAILABLE',
+        `the bus could not carry ${PATTERN}: ${redact(err.message, [auth])}`,
+      );
     return new BrokerClientError('INTERNAL', `${PATTERN} failed unexpectedly`);
   }
 }
@@ -274,12 +326,17 @@ function timeoutError(ms: number): BrokerClientError {
 
 /** The reply as an AcquiredToken with only the contract's fields, or INTERNAL if it is not one. */
 function checkReply(reply: unknown): AcquiredToken {
-  const bad = new BrokerClientError('INTERNAL', `the broker answered ${PATTERN} with something that is not a token`);
+  const bad = new BrokerClientError(
+    'INTERNAL',
+    `the broker answered ${PATTERN} with something that is not a token`,
+  );
   if (typeof reply !== 'object' || reply === null) throw bad;
   const r = reply as Record<string, unknown>;
   const text = (name: string): string => (typeof r[name] === 'string' ? (r[name] as string) : '');
   if (!text('accessToken') || !text('authorizationId')) throw bad;
-  const scopes = Array.isArray(r['scopes']) ? r['scopes'].filter((s): s is string => typeof s === 'string') : [];
+  const scopes = Array.isArray(r['scopes'])
+    ? r['scopes'].filter((s): s is string => typeof s === 'string')
+    : [];
   const token: AcquiredToken = {
     accessToken: text('accessToken'),
     tokenType: text('tokenType') || 'Bearer',

@@ -16,7 +16,10 @@ export interface EventHandlers {
 }
 
 /** Checks one message of the events channel: the event if the broker signed it, else why not. */
-export function parseBrokerEvent(keys: ReadonlyMap<string, KeyObject>, raw: string): { ok: true; event: BusEvent } | { ok: false; reason: EventRejection } {
+export function parseBrokerEvent(
+  keys: ReadonlyMap<string, KeyObject>,
+  raw: string,
+): { ok: true; event: BusEvent } | { ok: false; reason: EventRejection } {
   return verifyEvent(keys, raw);
 }
 
@@ -89,7 +92,8 @@ export class EventSubscription {
       this.logger.log?.('events subscription restored; local token cache cleared');
       this.handlers.onResumed();
     } catch (err) {
-      if (!this.closing) this.logger.warn(`events subscription: re-subscribe failed: ${(err as Error).message}`);
+      if (!this.closing)
+        this.logger.warn(`events subscription: re-subscribe failed: ${(err as Error).message}`);
     } finally {
       this.resubscribing = false;
     }

@@ -1,6 +1,11 @@
 import type { KeyObject } from 'node:crypto';
 import type { AcquireTokenRequest } from '@broker/contracts';
-import { BusKeyError, ServicePublicKey, parseEventPublicKeys, parseServicePublicKeys } from '@broker/bus-protocol';
+import {
+  BusKeyError,
+  ServicePublicKey,
+  parseEventPublicKeys,
+  parseServicePublicKeys,
+} from '@broker/bus-protocol';
 import { BrokerClientError } from './errors';
 
 /** The broker's token endpoint and this service's OAuth client there (`client_credentials`). */
@@ -100,7 +105,8 @@ export function resolveOptions(options: BrokerClientOptions): ResolvedOptions {
   if (!options || typeof options !== 'object') throw invalidOption('options are required');
   if (typeof options.redisUrl !== 'string' || !options.redisUrl) throw invalidOption('redisUrl is required');
   if (typeof options.prefix !== 'string' || !options.prefix) throw invalidOption('prefix is required');
-  if (typeof options.name === 'string' && !/^[A-Za-z0-9_.-]{1,64}$/.test(options.name)) throw invalidOption('name: letters, digits, _ . - only (at most 64)');
+  if (typeof options.name === 'string' && !/^[A-Za-z0-9_.-]{1,64}$/.test(options.name))
+    throw invalidOption('name: letters, digits, _ . - only (at most 64)');
   let brokerKey: ServicePublicKey | undefined;
   let eventKeys: ReadonlyMap<string, KeyObject>;
   try {
@@ -118,13 +124,16 @@ export function resolveOptions(options: BrokerClientOptions): ResolvedOptions {
   const credentials = options.credentials;
   if (!credentials || typeof credentials !== 'object') throw invalidOption('credentials are required');
   if ('getAccessToken' in credentials) {
-    if (typeof credentials.getAccessToken !== 'function') throw invalidOption('credentials.getAccessToken must be a function');
+    if (typeof credentials.getAccessToken !== 'function')
+      throw invalidOption('credentials.getAccessToken must be a function');
   } else {
     if (typeof credentials.tokenUrl !== 'string' || !/^https?:\/\//i.test(credentials.tokenUrl)) {
       throw invalidOption('credentials.tokenUrl must be an http(s) URL');
     }
-    if (typeof credentials.clientId !== 'string' || !credentials.clientId) throw invalidOption('credentials.clientId is required');
-    if (typeof credentials.clientSecret !== 'string' || !credentials.clientSecret) throw invalidOption('credentials.clientSecret is required');
+    if (typeof credentials.clientId !== 'string' || !credentials.clientId)
+      throw invalidOption('credentials.clientId is required');
+    if (typeof credentials.clientSecret !== 'string' || !credentials.clientSecret)
+      throw invalidOption('credentials.clientSecret is required');
     positive(credentials.requestTimeoutMs, 1, 'credentials.requestTimeoutMs');
   }
   return {
@@ -136,7 +145,12 @@ export function resolveOptions(options: BrokerClientOptions): ResolvedOptions {
     verifyBroker: options.verifyBroker !== false,
     credentials,
     defaultTimeoutMs: positive(options.defaultTimeoutMs, DEFAULT_TIMEOUT_MS, 'defaultTimeoutMs'),
-    defaultMinValiditySeconds: positive(options.defaultMinValiditySeconds, DEFAULT_MIN_VALIDITY_SECONDS, 'defaultMinValiditySeconds', true),
+    defaultMinValiditySeconds: positive(
+      options.defaultMinValiditySeconds,
+      DEFAULT_MIN_VALIDITY_SECONDS,
+      'defaultMinValiditySeconds',
+      true,
+    ),
     name: options.name ?? 'broker-client',
     connectTimeoutMs: positive(options.connectTimeoutMs, 10_000, 'connectTimeoutMs'),
     maxCachedTokens: Math.floor(positive(options.maxCachedTokens, 10_000, 'maxCachedTokens')),
@@ -162,13 +176,17 @@ function badRequest(message: string): BrokerClientError {
 
 function optionalId(value: unknown, name: string): string | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || value.trim() === '') throw badRequest(`${name} must be a non-empty string`);
+  if (typeof value !== 'string' || value.trim() === '')
+    throw badRequest(`${name} must be a non-empty string`);
   if (value.length > MAX_ID_LENGTH) throw badRequest(`${name} is longer than ${MAX_ID_LENGTH} characters`);
   return value;
 }
 
 /** Validates a request before any I/O: exactly one of `authorizationId` or `userId` + `providerId`. */
-export function parseRequest(request: AcquireRequest, defaults: Pick<ResolvedOptions, 'defaultTimeoutMs' | 'defaultMinValiditySeconds'>): ParsedRequest {
+export function parseRequest(
+  request: AcquireRequest,
+  defaults: Pick<ResolvedOptions, 'defaultTimeoutMs' | 'defaultMinValiditySeconds'>,
+): ParsedRequest {
   if (!request || typeof request !== 'object') throw badRequest('a request object is required');
   const authorizationId = optionalId(request.authorizationId, 'authorizationId');
   const userId = optionalId(request.userId, 'userId');

@@ -4,7 +4,9 @@ import type { AcquiredToken } from '@broker/contracts';
 export const NO_EXPIRY_CACHE_MS = 30_000;
 
 /** What a request is keyed by: an authorization, or a user + provider that resolves to one. */
-export type CacheKey = { kind: 'id'; authorizationId: string } | { kind: 'alias'; userId: string; providerId: string };
+export type CacheKey =
+  | { kind: 'id'; authorizationId: string }
+  | { kind: 'alias'; userId: string; providerId: string };
 
 /** A user + provider's key: the user id's length first, so no two pairs share a key, whatever their characters. */
 export function aliasKey(userId: string, providerId: string): string {
@@ -68,7 +70,8 @@ export class TokenCache {
 
   /** A cached token with at least `minValiditySeconds` of life left, if any. */
   lookup(key: CacheKey, minValiditySeconds: number, at?: number): AcquiredToken | undefined {
-    const id = key.kind === 'id' ? key.authorizationId : this.aliases.get(aliasKey(key.userId, key.providerId));
+    const id =
+      key.kind === 'id' ? key.authorizationId : this.aliases.get(aliasKey(key.userId, key.providerId));
     if (id === undefined) return undefined;
     const entry = this.entries.get(id);
     if (!entry) return undefined;
@@ -101,13 +104,10 @@ export class TokenCache {
     const done = (): void => {
       if (this.flights.get(k) === flight) this.flights.delete(k);
     };
-    flight.promise.then(
-      (token) => {
-        done();
-        this.storeFromFlight(key, flight, token);
-      },
-      done,
-    );
+    flight.promise.then((token) => {
+      done();
+      this.storeFromFlight(key, flight, token);
+    }, done);
     return flight;
   }
 
@@ -149,7 +149,10 @@ export class TokenCache {
     const alias = userId !== undefined && providerId !== undefined ? aliasKey(userId, providerId) : undefined;
     if (alias !== undefined) this.removeAlias(alias);
     for (const flight of [...this.flights.values()]) {
-      if (flight.key === `id:${authorizationId}` || (alias !== undefined && flight.key === `alias:${alias}`)) {
+      if (
+        flight.key === `id:${authorizationId}` ||
+        (alias !== undefined && flight.key === `alias:${alias}`)
+      ) {
         // Later acquires must ask again rather than wait for an answer from before the event.
         flight.stale = true;
         this.flights.delete(flight.key);

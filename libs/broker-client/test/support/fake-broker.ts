@@ -6,9 +6,21 @@ import { NestFactory } from '@nestjs/core';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import IORedis from 'ioredis';
 import { BusContext, BusException, BusServer } from '@broker/bus';
-import { AcquireTokenRequest, AcquiredToken, BrokerEvent, BusEvent, brokerEventsChannel } from '@broker/contracts';
+import {
+  AcquireTokenRequest,
+  AcquiredToken,
+  BrokerEvent,
+  BusEvent,
+  brokerEventsChannel,
+} from '@broker/contracts';
 import { testRedisUrl, uniquePrefix } from '@broker/testing';
-import { generateEventSigningKey, generateServiceKey, parseEventSigningKey, parseServicePrivateKeys, signEvent } from '@broker/bus-protocol';
+import {
+  generateEventSigningKey,
+  generateServiceKey,
+  parseEventSigningKey,
+  parseServicePrivateKeys,
+  signEvent,
+} from '@broker/bus-protocol';
 
 /** One authorization the fake broker knows. */
 export interface FakeAuthorization {
@@ -83,11 +95,15 @@ export class FakeBrokerState {
   answer(request: AcquireTokenRequest): AcquiredToken {
     let id = request.authorizationId;
     if (id === undefined) {
-      id = [...this.authorizations].find(([, a]) => a.userId === request.userId && a.providerId === request.providerId)?.[0];
+      id = [...this.authorizations].find(
+        ([, a]) => a.userId === request.userId && a.providerId === request.providerId,
+      )?.[0];
     }
     const authorization = id === undefined ? undefined : this.authorizations.get(id);
-    if (id === undefined || !authorization) throw new BusException('NOT_FOUND', `no such authorization${this.errorMessageSuffix}`);
-    if (authorization.error) throw new BusException(authorization.error, `authorization ${id} refused${this.errorMessageSuffix}`);
+    if (id === undefined || !authorization)
+      throw new BusException('NOT_FOUND', `no such authorization${this.errorMessageSuffix}`);
+    if (authorization.error)
+      throw new BusException(authorization.error, `authorization ${id} refused${this.errorMessageSuffix}`);
     const token: AcquiredToken = {
       accessToken: `provider-token-${id}-${++this.tokenSeq}`,
       tokenType: 'Bearer',
@@ -163,7 +179,12 @@ export async function startFakeBroker(label: string): Promise<FakeBroker> {
   class FakeBrokerModule {}
 
   const app: INestMicroservice = await NestFactory.createMicroservice(FakeBrokerModule, {
-    strategy: new BusServer({ redisUrl, keys: parseServicePrivateKeys(serviceKey.privateKey), prefix, service: 'token-broker' }),
+    strategy: new BusServer({
+      redisUrl,
+      keys: parseServicePrivateKeys(serviceKey.privateKey),
+      prefix,
+      service: 'token-broker',
+    }),
     logger: false,
   });
   await app.listen();
@@ -193,7 +214,10 @@ export async function startFakeBroker(label: string): Promise<FakeBroker> {
     event: fullEvent,
     sign: (event) => signEvent(signingKey, event),
     async publish(event) {
-      await publisher.publish(brokerEventsChannel(prefix), typeof event === 'string' ? event : signEvent(signingKey, fullEvent(event)));
+      await publisher.publish(
+        brokerEventsChannel(prefix),
+        typeof event === 'string' ? event : signEvent(signingKey, fullEvent(event)),
+      );
     },
     async close() {
       state.release();
@@ -205,7 +229,16 @@ export async function startFakeBroker(label: string): Promise<FakeBroker> {
 }
 
 function fullEvent(fields: Partial<BrokerEvent>): BrokerEvent {
-  return { type: 'authorization.revoked', orgId: 'org-1', authorizationId: 'auth-1', providerId: 'github', userId: 'user-1', status: 'active', at: new Date().toISOString(), ...fields };
+  return {
+    type: 'authorization.revoked',
+    orgId: 'org-1',
+    authorizationId: 'auth-1',
+    providerId: 'github',
+    userId: 'user-1',
+    status: 'active',
+    at: new Date().toISOString(),
+    ...fields,
+  };
 }
 
 function closeServer(server: Server): Promise<void> {
@@ -227,17 +260,33 @@ async function handleTokenRequest(
     res.end(JSON.stringify(body));
   };
   state.tokenEndpointCalls++;
-  if (state.tokenEndpointDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, state.tokenEndpointDelayMs));
+  if (state.tokenEndpointDelayMs > 0)
+    await new Promise((resolve) => setTimeout(resolve, state.tokenEndpointDelayMs));
   if (req.method !== 'POST' || req.url !== '/api/v1/oauth/token') return send(404, { error: 'not_found' });
   const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
   const basic = /^Basic (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-  const [id, secret] = basic ? Buffer.from(basic, 'base64').toString('utf8').split(':').map((p) => decodeURIComponent(p.replace(/\+/g, ' '))) : [];
+  const [id, secret] = basic
+    ? Buffer.from(basic, 'base64')
+        .toString('utf8')
+        .split(':')
+        .map((p) => decodeURIComponent(p.replace(/\+/g, ' ')))
+    : [];
   if (id !== clientId || secret !== clientSecret) {
-    return send(401, { error: 'invalid_client', error_description: `client authentication failed for ${secret ?? ''}` });
+    return send(401, {
+      error: 'invalid_client',
+      error_description: `client authentication failed for ${secret ?? ''}`,
+    });
   }
-  if (form.get('grant_type') !== 'client_credentials') return send(400, { error: 'unsupported_grant_type', error_description: 'no' });
-  if (!(form.get('scope') ?? '').split(' ').includes('tokens:read')) return send(400, { error: 'invalid_scope', error_description: 'no' });
-  send(200, { access_token: state.issueOwnToken(), token_type: 'Bearer', expires_in: state.ownTokenLifetimeSeconds, scope: 'tokens:read' });
+  if (form.get('grant_type') !== 'client_credentials')
+    return send(400, { error: 'unsupported_grant_type', error_description: 'no' });
+  if (!(form.get('scope') ?? '').split(' ').includes('tokens:read'))
+    return send(400, { error: 'invalid_scope', error_description: 'no' });
+  send(200, {
+    access_token: state.issueOwnToken(),
+    token_type: 'Bearer',
+    expires_in: state.ownTokenLifetimeSeconds,
+    scope: 'tokens:read',
+  });
 }
 
 /** Polls `check` until it holds, failing after `timeoutMs`. */

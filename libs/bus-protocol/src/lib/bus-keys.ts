@@ -44,7 +44,8 @@ function raw32(value: string, what: string): Buffer {
 function kidAndKey(entry: string, what: string): [string, Buffer] {
   const at = entry.indexOf(':');
   const kid = at < 0 ? '' : entry.slice(0, at).trim();
-  if (!KID.test(kid)) throw new BusKeyError(`${what}: each entry is kid:key, the kid letters, digits, _ or - (at most 32)`);
+  if (!KID.test(kid))
+    throw new BusKeyError(`${what}: each entry is kid:key, the kid letters, digits, _ or - (at most 32)`);
   return [kid, raw32(entry.slice(at + 1).trim(), `${what} '${kid}'`)];
 }
 
@@ -85,7 +86,10 @@ export function parseServicePublicKeys(value: string): ServicePublicKeys {
 export function generateServiceKey(kid: string): { privateKey: string; publicKey: string } {
   if (!KID.test(kid)) throw new BusKeyError('bad key id');
   const pair = generateX25519KeyPair();
-  return { privateKey: `${kid}:${pair.privateKey.toString('base64url')}`, publicKey: `${kid}:${pair.publicKey.toString('base64url')}` };
+  return {
+    privateKey: `${kid}:${pair.privateKey.toString('base64url')}`,
+    publicKey: `${kid}:${pair.publicKey.toString('base64url')}`,
+  };
 }
 
 /** The public entry (`kid:key`) of a service's current key, for its callers' configuration. */
@@ -106,7 +110,10 @@ export function parseEventSigningKey(value: string): EventSigningKey {
   const list = entries(value);
   if (list.length !== 1) throw new BusKeyError('exactly one signing key (kid:key)');
   const [kid, seed] = kidAndKey(list[0], 'signing key');
-  const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: seed.toString('base64url'), x: '' }, format: 'jwk' });
+  const privateKey = createPrivateKey({
+    key: { kty: 'OKP', crv: 'Ed25519', d: seed.toString('base64url'), x: '' },
+    format: 'jwk',
+  });
   const x = createPublicKey(privateKey).export({ format: 'jwk' }).x;
   if (!x) throw new BusKeyError('signing key: could not derive its public key');
   return { kid, privateKey, publicEntry: `${kid}:${x}` };
@@ -118,7 +125,10 @@ export function parseEventPublicKeys(value: string): ReadonlyMap<string, KeyObje
   for (const entry of entries(value)) {
     const [kid, raw] = kidAndKey(entry, 'events public key');
     if (out.has(kid)) throw new BusKeyError(`events public key '${kid}' is named twice`);
-    out.set(kid, createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' }));
+    out.set(
+      kid,
+      createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' }),
+    );
   }
   if (out.size === 0) throw new BusKeyError('no key given');
   return out;

@@ -106,7 +106,10 @@ export class BusRequester {
   connect(): Promise<void> {
     if (!this.connecting) {
       this.connecting = this.open();
-      this.connecting.then(() => (this.connected = true), () => undefined);
+      this.connecting.then(
+        () => (this.connected = true),
+        () => undefined,
+      );
     }
     return this.connecting;
   }
@@ -114,7 +117,10 @@ export class BusRequester {
   private async open(): Promise<void> {
     if (this.closed) throw new BusUnavailableError('connect', 'client closed');
     const extra = this.options.redisOptions ?? {};
-    this.connection = createRedisConnection(this.options.redisUrl, `${this.name}:send`, { ...extra, enableAutoPipelining: this.options.autoPipelining === true });
+    this.connection = createRedisConnection(this.options.redisUrl, `${this.name}:send`, {
+      ...extra,
+      enableAutoPipelining: this.options.autoPipelining === true,
+    });
     this.subscriber = createRedisConnection(this.options.redisUrl, `${this.name}:replies`, extra);
     // Connection errors surface as failed calls (and through connect()); without a listener ioredis would print each retry.
     this.connection.on('error', () => undefined);
@@ -144,17 +150,31 @@ export class BusRequester {
   }
 
   /** Request/reply: resolves with the reply or rejects with a BusError subclass. */
-  async call(service: string, pattern: string, data: unknown, options: BusCallOptions = {}): Promise<unknown> {
+  async call(
+    service: string,
+    pattern: string,
+    data: unknown,
+    options: BusCallOptions = {},
+  ): Promise<unknown> {
     if (this.closed) throw new BusUnavailableError(pattern, 'client closed');
     const target = this.options.servicePublicKeys[service];
-    if (!target) throw new BusUnavailableError(pattern, `no public key configured for service '${service}' (BUS_SERVICE_PUBLIC_KEYS)`);
+    if (!target)
+      throw new BusUnavailableError(
+        pattern,
+        `no public key configured for service '${service}' (BUS_SERVICE_PUBLIC_KEYS)`,
+      );
     if (!this.connected) await this.connect();
     const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs ?? DEFAULT_BUS_TIMEOUT_MS;
     const id = `${this.clientId}.${(this.sequence++).toString(36)}`;
     const listKey = requestListKey(this.prefix, service);
     const body: RequestBody = options.auth === undefined ? { data } : { data, auth: options.auth };
     if (options.traceparent !== undefined) body.tp = options.traceparent;
-    const { envelope, replyKey } = await this.sealer.seal(listKey, target, { id, pattern, deadline: Date.now() + timeoutMs, replyChannel: this.channel }, body);
+    const { envelope, replyKey } = await this.sealer.seal(
+      listKey,
+      target,
+      { id, pattern, deadline: Date.now() + timeoutMs, replyChannel: this.channel },
+      body,
+    );
     return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (this.pending.delete(id)) {
@@ -183,7 +203,12 @@ export class BusRequester {
     const listKey = requestListKey(this.prefix, service);
     const body: RequestBody = options.auth === undefined ? { data } : { data, auth: options.auth };
     if (options.traceparent !== undefined) body.tp = options.traceparent;
-    const { envelope } = await this.sealer.seal(listKey, target, { id, pattern, deadline: Date.now() + (options.timeoutMs ?? 60_000) }, body);
+    const { envelope } = await this.sealer.seal(
+      listKey,
+      target,
+      { id, pattern, deadline: Date.now() + (options.timeoutMs ?? 60_000) },
+      body,
+    );
     await this.push(listKey, envelope);
   }
 
@@ -191,7 +216,11 @@ export class BusRequester {
   private async push(listKey: string, envelope: RequestEnvelope): Promise<void> {
     if (!this.connection) throw new Error('client not connected');
     const raw = JSON.stringify(envelope);
-    const length = Number(this.options.autoPipelining ? await this.connection.rpush(listKey, raw) : await this.sends.send('rpush', listKey, raw));
+    const length = Number(
+      this.options.autoPipelining
+        ? await this.connection.rpush(listKey, raw)
+        : await this.sends.send('rpush', listKey, raw),
+    );
     const now = Date.now();
     if (length === 1 || (this.expiryRenewed.get(listKey) ?? 0) < now - 60_000) {
       this.expiryRenewed.set(listKey, now);

@@ -19,7 +19,12 @@ export interface ConnectionLogger {
  * (`redis+cluster://`, an ioredis Cluster) or Sentinel (`redis+sentinel://`), so every connection
  * of a service follows the one setting.
  */
-export function createRedisConnection(url: string, name: string, extra: RedisOptions = {}, logger?: ConnectionLogger): IORedis {
+export function createRedisConnection(
+  url: string,
+  name: string,
+  extra: RedisOptions = {},
+  logger?: ConnectionLogger,
+): IORedis {
   const redis = connect(parseRedisUrl(url), {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
@@ -44,7 +49,8 @@ function connect(topology: RedisTopology, options: RedisOptions): RedisConnectio
     case 'single':
       return new IORedis(topology.url, options);
     case 'sentinel': {
-      const { sentinels, masterName, username, password, sentinelUsername, sentinelPassword, db, tls } = topology;
+      const { sentinels, masterName, username, password, sentinelUsername, sentinelPassword, db, tls } =
+        topology;
       return new IORedis({
         ...options,
         sentinels,
@@ -68,15 +74,24 @@ function connect(topology: RedisTopology, options: RedisOptions): RedisConnectio
  * callers give for one server are split accordingly: `retryStrategy` becomes the cluster's
  * reconnect strategy (a node connection of a Cluster does not reconnect by itself).
  */
-function clusterOptions(topology: Extract<RedisTopology, { kind: 'cluster' }>, options: RedisOptions): ClusterOptions {
-  const { enableOfflineQueue, enableReadyCheck, lazyConnect, enableAutoPipelining, retryStrategy, ...node } = options;
+function clusterOptions(
+  topology: Extract<RedisTopology, { kind: 'cluster' }>,
+  options: RedisOptions,
+): ClusterOptions {
+  const { enableOfflineQueue, enableReadyCheck, lazyConnect, enableAutoPipelining, retryStrategy, ...node } =
+    options;
   return {
     enableOfflineQueue,
     enableReadyCheck,
     lazyConnect,
     enableAutoPipelining,
     clusterRetryStrategy: retryStrategy ?? ((times: number) => Math.min(1_000, 100 * times)),
-    redisOptions: { ...node, username: topology.username, password: topology.password, ...(topology.tls ? { tls: {} } : {}) },
+    redisOptions: {
+      ...node,
+      username: topology.username,
+      password: topology.password,
+      ...(topology.tls ? { tls: {} } : {}),
+    },
   };
 }
 

@@ -41,7 +41,10 @@ const HOST_PORT = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/;
 /** Parses REDIS_URL (see RedisTopology); throws RedisUrlError. */
 export function parseRedisUrl(url: string): RedisTopology {
   const m = SCHEME.exec(url);
-  if (!m) throw new RedisUrlError('must start with redis://, rediss://, redis+cluster://, rediss+cluster://, redis+sentinel:// or rediss+sentinel://');
+  if (!m)
+    throw new RedisUrlError(
+      'must start with redis://, rediss://, redis+cluster://, rediss+cluster://, redis+sentinel:// or rediss+sentinel://',
+    );
   const [, scheme, mode, rest] = m;
   const tls = scheme === 'rediss';
   // Authority (credentials and hosts) up to the first '/' or '?'; escaped credentials contain neither.
@@ -53,7 +56,10 @@ export function parseRedisUrl(url: string): RedisTopology {
   const hostList = at >= 0 ? authority.slice(at + 1) : authority;
   const nodes = hostList.split(',').map((entry) => node(entry, mode === '+sentinel' ? 26379 : 6379));
   if (!mode) {
-    if (nodes.length > 1) throw new RedisUrlError('names several hosts: use redis+cluster:// for a Redis Cluster or redis+sentinel:// for Sentinel');
+    if (nodes.length > 1)
+      throw new RedisUrlError(
+        'names several hosts: use redis+cluster:// for a Redis Cluster or redis+sentinel:// for Sentinel',
+      );
     try {
       new URL(url);
     } catch {
@@ -65,15 +71,23 @@ export function parseRedisUrl(url: string): RedisTopology {
   const [path, query = ''] = pathAndQuery.split('?', 2);
   const params = new URLSearchParams(query);
   if (mode === '+cluster') {
-    if (path.replace(/^\//, '') !== '') throw new RedisUrlError('a Redis Cluster has only database 0: give no /path');
-    if ([...params.keys()].length) throw new RedisUrlError(`takes no query parameters in cluster mode (got ${[...params.keys()].join(', ')})`);
+    if (path.replace(/^\//, '') !== '')
+      throw new RedisUrlError('a Redis Cluster has only database 0: give no /path');
+    if ([...params.keys()].length)
+      throw new RedisUrlError(
+        `takes no query parameters in cluster mode (got ${[...params.keys()].join(', ')})`,
+      );
     return { kind: 'cluster', nodes, username, password, tls };
   }
   const [masterName, db = '0'] = path.replace(/^\//, '').split('/');
-  if (!/^[A-Za-z0-9_.-]+$/.test(masterName ?? '')) throw new RedisUrlError('needs the master name as its path: redis+sentinel://host:26379/<master name>');
+  if (!/^[A-Za-z0-9_.-]+$/.test(masterName ?? ''))
+    throw new RedisUrlError('needs the master name as its path: redis+sentinel://host:26379/<master name>');
   if (!/^\d{1,2}$/.test(db)) throw new RedisUrlError('database number after the master name must be 0-99');
   const unknown = [...params.keys()].filter((k) => k !== 'sentinelUsername' && k !== 'sentinelPassword');
-  if (unknown.length) throw new RedisUrlError(`unknown query parameter(s): ${unknown.join(', ')} (sentinelUsername, sentinelPassword are known)`);
+  if (unknown.length)
+    throw new RedisUrlError(
+      `unknown query parameter(s): ${unknown.join(', ')} (sentinelUsername, sentinelPassword are known)`,
+    );
   return {
     kind: 'sentinel',
     sentinels: nodes,
@@ -115,5 +129,8 @@ function userAndPassword(credentials: string): { username?: string; password?: s
     }
   };
   if (colon < 0) return { username: decode(credentials) || undefined };
-  return { username: decode(credentials.slice(0, colon)) || undefined, password: decode(credentials.slice(colon + 1)) };
+  return {
+    username: decode(credentials.slice(0, colon)) || undefined,
+    password: decode(credentials.slice(colon + 1)),
+  };
 }

@@ -65,7 +65,10 @@ interface SenderSession extends SessionSecrets {
 
 /** The per-request reply key: HKDF-Expand (one HMAC block) of the session's reply base key and the request id. */
 function replyKeyFor(replyBase: Buffer, id: string): Buffer {
-  return createHmac('sha256', replyBase).update(`oauth-broker/bus/2/reply|${id}`).update(Buffer.of(1)).digest();
+  return createHmac('sha256', replyBase)
+    .update(`oauth-broker/bus/2/reply|${id}`)
+    .update(Buffer.of(1))
+    .digest();
 }
 
 /**
@@ -114,7 +117,8 @@ function aesOpen(key: Buffer, sealed: string, aad: Buffer): Buffer {
 const targetNames = new WeakMap<ServicePublicKey, string>();
 function targetName(listKey: string, target: ServicePublicKey): string {
   let name = targetNames.get(target);
-  if (name === undefined) targetNames.set(target, (name = `${target.kid}\u0000${target.publicKey.raw.toString('base64url')}`));
+  if (name === undefined)
+    targetNames.set(target, (name = `${target.kid}\u0000${target.publicKey.raw.toString('base64url')}`));
   return `${listKey}\u0000${name}`;
 }
 
@@ -143,8 +147,15 @@ export class RequestSealer {
     const facts: Pick<RequestEnvelope, 'i' | 'p' | 'd' | 'r'> = head.replyChannel
       ? { i: head.id, p: head.pattern, d: head.deadline, r: head.replyChannel }
       : { i: head.id, p: head.pattern, d: head.deadline };
-    const s = aesSeal(session.requestKey, Buffer.from(JSON.stringify(body), 'utf8'), requestAad(listKey, target.kid, session.enc, facts));
-    return { envelope: { v: WIRE_VERSION, ...facts, k: target.kid, e: session.enc, s }, replyKey: replyKeyFor(session.replyBase, head.id) };
+    const s = aesSeal(
+      session.requestKey,
+      Buffer.from(JSON.stringify(body), 'utf8'),
+      requestAad(listKey, target.kid, session.enc, facts),
+    );
+    return {
+      envelope: { v: WIRE_VERSION, ...facts, k: target.kid, e: session.enc, s },
+      replyKey: replyKeyFor(session.replyBase, head.id),
+    };
   }
 
   private usable(name: string, now: number): SenderSession | undefined {
@@ -177,8 +188,16 @@ export class RequestSealer {
   }
 }
 
-async function setUpSession(listKey: string, target: ServicePublicKey, maxAgeMs: number, maxRequests: number): Promise<SenderSession> {
-  const sender = await cipherSuite().createSenderContext({ recipientPublicKey: target.publicKey as never, info: sessionInfo(listKey, target.kid) });
+async function setUpSession(
+  listKey: string,
+  target: ServicePublicKey,
+  maxAgeMs: number,
+  maxRequests: number,
+): Promise<SenderSession> {
+  const sender = await cipherSuite().createSenderContext({
+    recipientPublicKey: target.publicKey as never,
+    info: sessionInfo(listKey, target.kid),
+  });
   return {
     enc: Buffer.from(sender.enc).toString('base64url'),
     requestKey: Buffer.from(await sender.export(REQUEST_KEY_CONTEXT, KEY_BYTES)),
@@ -201,7 +220,11 @@ export class SessionKeys {
   }
 
   /** The session's secrets, set up from the service's key pair when not known yet (not remembered until a request opens with them). */
-  async secrets(pair: ServiceKeyPair, listKey: string, enc: string): Promise<{ secrets: SessionSecrets; remember: () => void }> {
+  async secrets(
+    pair: ServiceKeyPair,
+    listKey: string,
+    enc: string,
+  ): Promise<{ secrets: SessionSecrets; remember: () => void }> {
     // Keyed by the key pair itself (not its id): a session is only ever found again with the key that opened it.
     let pairName = pairNames.get(pair);
     if (pairName === undefined) pairNames.set(pair, (pairName = pair.publicKey.raw.toString('base64url')));
@@ -257,7 +280,11 @@ export async function openRequest(
   let found: Awaited<ReturnType<SessionKeys['secrets']>>;
   try {
     found = await sessions.secrets(pair, listKey, envelope.e);
-    plaintext = aesOpen(found.secrets.requestKey, envelope.s, requestAad(listKey, envelope.k, envelope.e, envelope));
+    plaintext = aesOpen(
+      found.secrets.requestKey,
+      envelope.s,
+      requestAad(listKey, envelope.k, envelope.e, envelope),
+    );
   } catch {
     throw new RequestOpenError('unopenable');
   }

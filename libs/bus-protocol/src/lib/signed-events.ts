@@ -22,12 +22,18 @@ const signedEventSchema = z.strictObject({
 /** Events whose `at` is further than this from now are refused (a replay of an old event). */
 export const EVENT_MAX_AGE_MS = 10 * 60_000;
 
-const signedBytes = (kid: string, eventJson: string) => Buffer.from(`oauth-broker/events/1|${kid}|${eventJson}`, 'utf8');
+const signedBytes = (kid: string, eventJson: string) =>
+  Buffer.from(`oauth-broker/events/1|${kid}|${eventJson}`, 'utf8');
 
 /** The message to publish for an event, signed with the broker's key. */
 export function signEvent(key: EventSigningKey, event: BusEvent): string {
   const e = JSON.stringify(event);
-  return JSON.stringify({ v: 1, k: key.kid, e, s: sign(null, signedBytes(key.kid, e), key.privateKey).toString('base64url') });
+  return JSON.stringify({
+    v: 1,
+    k: key.kid,
+    e,
+    s: sign(null, signedBytes(key.kid, e), key.privateKey).toString('base64url'),
+  });
 }
 
 export type EventRejection = 'malformed' | 'unknown-key' | 'bad-signature' | 'invalid-event' | 'stale';
@@ -48,7 +54,8 @@ export function verifyEvent(
   }
   const key = keys.get(message.k);
   if (!key) return { ok: false, reason: 'unknown-key' };
-  if (!verify(null, signedBytes(message.k, message.e), key, Buffer.from(message.s, 'base64url'))) return { ok: false, reason: 'bad-signature' };
+  if (!verify(null, signedBytes(message.k, message.e), key, Buffer.from(message.s, 'base64url')))
+    return { ok: false, reason: 'bad-signature' };
   let event: BusEvent;
   try {
     const parsed = busEventSchema.safeParse(JSON.parse(message.e));

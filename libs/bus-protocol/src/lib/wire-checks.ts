@@ -1,5 +1,15 @@
 import type { ZodType } from 'zod';
-import { ReplyBody, ReplyMessage, RequestBody, RequestEnvelope, WIRE_VERSION, replyBodySchema, replyMessageSchema, requestBodySchema, requestEnvelopeSchema } from './wire';
+import {
+  ReplyBody,
+  ReplyMessage,
+  RequestBody,
+  RequestEnvelope,
+  WIRE_VERSION,
+  replyBodySchema,
+  replyMessageSchema,
+  requestBodySchema,
+  requestEnvelopeSchema,
+} from './wire';
 
 /**
  * The wire schemas' checks on the hot path. Every bus request and reply is parsed by the zod
@@ -55,7 +65,10 @@ function looksLikeEnvelope(value: unknown): value is RequestEnvelope {
 const BODY_KEYS = new Set(['data', 'auth', 'tp']);
 function looksLikeRequestBody(value: unknown): value is RequestBody {
   if (!isPlainObject(value) || !onlyKeys(value, BODY_KEYS) || !('data' in value)) return false;
-  return (!('auth' in value) || stringOf(value['auth'], 0, 16_384)) && (!('tp' in value) || stringOf(value['tp'], 0, 128));
+  return (
+    (!('auth' in value) || stringOf(value['auth'], 0, 16_384)) &&
+    (!('tp' in value) || stringOf(value['tp'], 0, 128))
+  );
 }
 
 const REPLY_MESSAGE_KEYS = new Set(['i', 's']);
@@ -71,7 +84,10 @@ function looksLikeOkReply(value: unknown): value is ReplyBody {
   return isPlainObject(value) && value['ok'] === true && 'data' in value && onlyKeys(value, OK_REPLY_KEYS);
 }
 
-function checked<T>(fast: (value: unknown) => value is T, schema: ZodType): (value: unknown) => T | undefined {
+function checked<T>(
+  fast: (value: unknown) => value is T,
+  schema: ZodType,
+): (value: unknown) => T | undefined {
   return (value) => {
     if (fast(value)) return value;
     const parsed = schema.safeParse(value);
@@ -89,4 +105,9 @@ export const parseReplyMessage = checked(looksLikeReplyMessage, replyMessageSche
 export const parseReplyBody = checked(looksLikeOkReply, replyBodySchema);
 
 /** The hand checks alone (for the test that holds them to their schemas). */
-export const fastChecks = { looksLikeEnvelope, looksLikeRequestBody, looksLikeReplyMessage, looksLikeOkReply };
+export const fastChecks = {
+  looksLikeEnvelope,
+  looksLikeRequestBody,
+  looksLikeReplyMessage,
+  looksLikeOkReply,
+};

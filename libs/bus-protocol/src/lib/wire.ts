@@ -73,7 +73,12 @@ export const replyBodySchema = z.union([
       code: z.string().min(1).max(ERROR_LIMITS.code),
       message: z.string().max(ERROR_LIMITS.message),
       fields: z
-        .array(z.strictObject({ name: z.string().max(ERROR_LIMITS.fieldName), message: z.string().max(ERROR_LIMITS.fieldMessage) }))
+        .array(
+          z.strictObject({
+            name: z.string().max(ERROR_LIMITS.fieldName),
+            message: z.string().max(ERROR_LIMITS.fieldMessage),
+          }),
+        )
         .max(ERROR_LIMITS.fields)
         .optional(),
     }),
@@ -88,11 +93,15 @@ export const replyBodySchema = z.union([
  */
 export function boundedError(error: WireError): WireError {
   const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
-  const bounded: WireError = { code: error.code.slice(0, ERROR_LIMITS.code) || 'INTERNAL', message: cut(error.message, ERROR_LIMITS.message) };
+  const bounded: WireError = {
+    code: error.code.slice(0, ERROR_LIMITS.code) || 'INTERNAL',
+    message: cut(error.message, ERROR_LIMITS.message),
+  };
   if (error.fields) {
-    bounded.fields = error.fields
-      .slice(0, ERROR_LIMITS.fields)
-      .map((f) => ({ name: cut(f.name, ERROR_LIMITS.fieldName), message: cut(f.message, ERROR_LIMITS.fieldMessage) }));
+    bounded.fields = error.fields.slice(0, ERROR_LIMITS.fields).map((f) => ({
+      name: cut(f.name, ERROR_LIMITS.fieldName),
+      message: cut(f.message, ERROR_LIMITS.fieldMessage),
+    }));
   }
   return bounded;
 }
@@ -108,7 +117,8 @@ export function requestListKey(prefix: string, service: string): string {
  * can give each consumer `&<prefix>:bus:reply:<name>:*` and nothing else.
  */
 export function replyChannel(prefix: string, name: string, clientId: string): string {
-  if (!NAME.test(name)) throw new Error(`bus client name '${name}': letters, digits, _ . - only (at most 64)`);
+  if (!NAME.test(name))
+    throw new Error(`bus client name '${name}': letters, digits, _ . - only (at most 64)`);
   return `${prefix}:bus:reply:${name}:${clientId}`;
 }
 
@@ -126,8 +136,25 @@ export function sessionInfo(listKey: string, kid: string): Buffer {
  * Associated data of a sealed request: every routing fact (and the session it belongs to), so a
  * request moved to another list, renamed, re-dated or pointed at another reply channel does not open.
  */
-export function requestAad(listKey: string, kid: string, enc: string, envelope: Pick<RequestEnvelope, 'i' | 'p' | 'd' | 'r'>): Buffer {
-  return Buffer.from(JSON.stringify(['oauth-broker/bus/2/request', listKey, kid, enc, envelope.p, envelope.i, envelope.d, envelope.r ?? null]), 'utf8');
+export function requestAad(
+  listKey: string,
+  kid: string,
+  enc: string,
+  envelope: Pick<RequestEnvelope, 'i' | 'p' | 'd' | 'r'>,
+): Buffer {
+  return Buffer.from(
+    JSON.stringify([
+      'oauth-broker/bus/2/request',
+      listKey,
+      kid,
+      enc,
+      envelope.p,
+      envelope.i,
+      envelope.d,
+      envelope.r ?? null,
+    ]),
+    'utf8',
+  );
 }
 
 /** Exporter contexts (RFC 9180 §5.3) of a session's request key and reply base key. */

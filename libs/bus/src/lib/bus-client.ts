@@ -1,7 +1,13 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxy, ReadPacket, WritePacket } from '@nestjs/microservices';
 import { BUS_PATTERN_OWNERS, BusPattern, BusReply, BusRequest } from '@broker/contracts';
-import { BusCallOptions as RequesterCallOptions, BusClientStats, BusRemoteError, BusRequester, BusUnavailableError } from '@broker/bus-protocol';
+import {
+  BusCallOptions as RequesterCallOptions,
+  BusClientStats,
+  BusRemoteError,
+  BusRequester,
+  BusUnavailableError,
+} from '@broker/bus-protocol';
 import type { BusClientOptions } from './bus-options';
 
 export type { BusClientStats } from '@broker/bus-protocol';
@@ -56,13 +62,22 @@ export class BusClientProxy extends ClientProxy implements OnApplicationShutdown
   }
 
   /** Typed request/reply: resolves with the reply or rejects with a BusError subclass. */
-  request<P extends BusPattern>(pattern: P, data: BusRequest<P>, options: BusCallOptions = {}): Promise<BusReply<P>> {
+  request<P extends BusPattern>(
+    pattern: P,
+    data: BusRequest<P>,
+    options: BusCallOptions = {},
+  ): Promise<BusReply<P>> {
     const service = options.service ?? BUS_PATTERN_OWNERS[pattern];
     return this.requester.call(service, pattern, data, options) as Promise<BusReply<P>>;
   }
 
   /** Request/reply by pattern name, for patterns outside the contracts (tests, tools). */
-  call(service: string, pattern: string, data: unknown, options: RequesterCallOptions = {}): Promise<unknown> {
+  call(
+    service: string,
+    pattern: string,
+    data: unknown,
+    options: RequesterCallOptions = {},
+  ): Promise<unknown> {
     return this.requester.call(service, pattern, data, options);
   }
 
@@ -75,7 +90,10 @@ export class BusClientProxy extends ClientProxy implements OnApplicationShutdown
     const pattern = this.normalizePattern(packet.pattern);
     const service = BUS_PATTERN_OWNERS[pattern as BusPattern];
     if (!service) {
-      callback({ err: new BusRemoteError(pattern, { code: 'NO_HANDLER', message: `no owner for '${pattern}'` }), isDisposed: true });
+      callback({
+        err: new BusRemoteError(pattern, { code: 'NO_HANDLER', message: `no owner for '${pattern}'` }),
+        isDisposed: true,
+      });
       return () => undefined;
     }
     this.requester.call(service, pattern, packet.data).then(

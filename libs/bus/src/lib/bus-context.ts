@@ -43,7 +43,8 @@ export class BusContext extends BaseRpcContext<[BusRequestMeta]> {
 
   /** The verified caller; throws if no authentication guard ran (a wiring mistake, not a client error). */
   getPrincipal(): Principal {
-    if (!this.principal) throw new Error(`no verified principal on bus request '${this.getPattern()}': is the handler guarded?`);
+    if (!this.principal)
+      throw new Error(`no verified principal on bus request '${this.getPattern()}': is the handler guarded?`);
     return this.principal;
   }
 }

@@ -11,12 +11,14 @@ export function validateBusPayload(
   pattern: string,
   data: unknown,
 ): { ok: true; data: unknown } | { ok: false; error: BusErrorPayload } {
-  if (!schema) return { ok: false, error: { code: 'BAD_REQUEST', message: `no payload schema for '${pattern}'` } };
+  if (!schema)
+    return { ok: false, error: { code: 'BAD_REQUEST', message: `no payload schema for '${pattern}'` } };
   const parsed = schema.safeParse(data);
   if (parsed.success) return { ok: true, data: parsed.data };
   const fields = parsed.error.issues.slice(0, 50).map((issue) => ({
     name: issue.path.map(String).join('.') || 'payload',
-    message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
+    message:
+      issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
   }));
   return { ok: false, error: { code: 'BAD_REQUEST', message: `invalid '${pattern}' payload`, fields } };
 }

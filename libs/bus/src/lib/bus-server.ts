@@ -37,7 +37,15 @@ export const MAX_DEADLINE_AHEAD_MS = 10 * 60_000;
 const INTERNAL_ERROR: BusErrorPayload = { code: 'INTERNAL', message: 'internal error' };
 
 /** Why a request was dropped without an answer (counted; logged at most every 10 s per reason). */
-export type DropReason = 'malformed' | 'expired' | 'bad-deadline' | 'unknown-key' | 'unopenable' | 'replayed' | 'bad-reply-channel' | 'late';
+export type DropReason =
+  | 'malformed'
+  | 'expired'
+  | 'bad-deadline'
+  | 'unknown-key'
+  | 'unopenable'
+  | 'replayed'
+  | 'bad-reply-channel'
+  | 'late';
 
 export interface BusServerStats {
   handled: number;
@@ -77,7 +85,16 @@ export class BusServer extends Server implements CustomTransportStrategy {
   private readonly counters: BusServerStats = {
     handled: 0,
     invalid: 0,
-    dropped: { malformed: 0, expired: 0, 'bad-deadline': 0, 'unknown-key': 0, unopenable: 0, replayed: 0, 'bad-reply-channel': 0, late: 0 },
+    dropped: {
+      malformed: 0,
+      expired: 0,
+      'bad-deadline': 0,
+      'unknown-key': 0,
+      unopenable: 0,
+      replayed: 0,
+      'bad-reply-channel': 0,
+      late: 0,
+    },
   };
   private readonly lastWarned = new Map<DropReason, number>();
   private slotFreed?: () => void;
@@ -92,7 +109,8 @@ export class BusServer extends Server implements CustomTransportStrategy {
 
   constructor(private readonly options: BusServerOptions) {
     super();
-    if (options.keys.length === 0) throw new Error(`bus server '${options.service}' needs at least one key pair`);
+    if (options.keys.length === 0)
+      throw new Error(`bus server '${options.service}' needs at least one key pair`);
     this.prefix = options.prefix ?? DEFAULT_BUS_PREFIX;
     this.listKey = requestListKey(this.prefix, options.service);
     this.keys = new Map(options.keys.map((k) => [k.kid, k]));
@@ -171,7 +189,9 @@ export class BusServer extends Server implements CustomTransportStrategy {
   /** Up to `room` requests, waiting up to a second for the first. */
   private async pop(redis: IORedis, room: number): Promise<string[]> {
     if (this.popMode === 'blmpop') {
-      const popped = (await redis.call('blmpop', 1, 1, this.listKey, 'LEFT', 'COUNT', room)) as [string, string[]] | null;
+      const popped = (await redis.call('blmpop', 1, 1, this.listKey, 'LEFT', 'COUNT', room)) as
+        | [string, string[]]
+        | null;
       return popped ? popped[1] : [];
     }
     const first = await redis.blpop(this.listKey, 1);
@@ -189,7 +209,9 @@ export class BusServer extends Server implements CustomTransportStrategy {
   }
 
   private start(raw: string): void {
-    const task = this.handle(raw).catch((err: unknown) => this.logger.error(`bus request failed: ${(err as Error).message}`));
+    const task = this.handle(raw).catch((err: unknown) =>
+      this.logger.error(`bus request failed: ${(err as Error).message}`),
+    );
     this.inflight.add(task);
     void task.finally(() => {
       this.inflight.delete(task);
@@ -205,7 +227,9 @@ export class BusServer extends Server implements CustomTransportStrategy {
     // An attacker can send any number of these: a warning per reason at most every 10 s.
     if ((this.lastWarned.get(reason) ?? 0) > now - 10_000) return;
     this.lastWarned.set(reason, now);
-    this.logger.warn(`dropped bus request(s) on ${this.listKey}: ${reason} (${detail}); ${this.counters.dropped[reason]} so far`);
+    this.logger.warn(
+      `dropped bus request(s) on ${this.listKey}: ${reason} (${detail}); ${this.counters.dropped[reason]} so far`,
+    );
   }
 
   private async handle(raw: string): Promise<void> {
@@ -220,13 +244,15 @@ export class BusServer extends Server implements CustomTransportStrategy {
     // The caller has stopped waiting: answering now would only do work nobody reads.
     if (now > envelope.d) return this.drop('expired', envelope.p);
     if (envelope.d > now + MAX_DEADLINE_AHEAD_MS) return this.drop('bad-deadline', envelope.p);
-    if (envelope.r !== undefined && !envelope.r.startsWith(`${this.prefix}:bus:reply:`)) return this.drop('bad-reply-channel', envelope.p);
+    if (envelope.r !== undefined && !envelope.r.startsWith(`${this.prefix}:bus:reply:`))
+      return this.drop('bad-reply-channel', envelope.p);
 
     let opened: Awaited<ReturnType<typeof openRequest>>;
     try {
       opened = await openRequest(this.listKey, this.keys, envelope, this.sessions);
     } catch (err) {
-      if (err instanceof RequestOpenError) return this.drop(err.reason === 'malformed' ? 'malformed' : err.reason, envelope.p);
+      if (err instanceof RequestOpenError)
+        return this.drop(err.reason === 'malformed' ? 'malformed' : err.reason, envelope.p);
       throw err;
     }
     // At most once: the first replica to mark the id acts; a copy pushed again is dropped. The
@@ -235,11 +261,24 @@ export class BusServer extends Server implements CustomTransportStrategy {
     // the requests of a popped batch are marked together, in one round trip (tick-batch.ts), and
     // two copies in one batch are two SET NX in order: the second is refused.
     if (!this.publisher) return;
-    const first = await this.commands.send('set', seenKey(this.prefix, this.options.service, envelope.i), '1', 'PXAT', envelope.d, 'NX');
+    const first = await this.commands.send(
+      'set',
+      seenKey(this.prefix, this.options.service, envelope.i),
+      '1',
+      'PXAT',
+      envelope.d,
+      'NX',
+    );
     if (first !== 'OK') return this.drop('replayed', envelope.p);
 
     const { body, replyKey } = opened;
-    const context = new BusContext({ pattern: envelope.p, requestId: envelope.i, deadline: envelope.d, auth: body.auth, traceparent: body.tp });
+    const context = new BusContext({
+      pattern: envelope.p,
+      requestId: envelope.i,
+      deadline: envelope.d,
+      auth: body.auth,
+      traceparent: body.tp,
+    });
     // A plain pattern is its own route: looked up as it is first (Nest's getHandlerByPattern tries
     // JSON.parse on every pattern, which throws, stack trace and all, for a plain one).
     const handler = this.messageHandlers.get(envelope.p) ?? this.getHandlerByPattern(envelope.p);
@@ -248,10 +287,12 @@ export class BusServer extends Server implements CustomTransportStrategy {
     const schema = Object.hasOwn(this.schemas, envelope.p) ? this.schemas[envelope.p] : undefined;
     const payload = validateBusPayload(schema, envelope.p, body.data);
     if (!envelope.r) {
-      if (handler?.isEventHandler && payload.ok) await this.handleEvent(envelope.p, { pattern: envelope.p, data: payload.data }, context);
+      if (handler?.isEventHandler && payload.ok)
+        await this.handleEvent(envelope.p, { pattern: envelope.p, data: payload.data }, context);
       return;
     }
-    if (!handler) return reply({ ok: false, error: { code: 'NO_HANDLER', message: `no handler for '${envelope.p}'` } });
+    if (!handler)
+      return reply({ ok: false, error: { code: 'NO_HANDLER', message: `no handler for '${envelope.p}'` } });
     if (!payload.ok) {
       this.counters.invalid++;
       return reply({ ok: false, error: payload.error });
@@ -262,12 +303,19 @@ export class BusServer extends Server implements CustomTransportStrategy {
       // Nest's proxy hands back the handler's value, or an Observable (an observable handler, or
       // an exception filter's answer): only the latter goes through RxJS.
       const result = await handler(payload.data, context);
-      answer = { ok: true, data: isObservable(result) ? await lastValueFrom(result, { defaultValue: null }) : result };
+      answer = {
+        ok: true,
+        data: isObservable(result) ? await lastValueFrom(result, { defaultValue: null }) : result,
+      };
     } catch (err) {
       answer = { ok: false, error: isBusErrorPayload(err) ? pickError(err) : INTERNAL_ERROR };
     }
     this.counters.handled++;
-    this.options.onHandled?.(envelope.p, answer.ok ? 'ok' : answer.error.code, Number(process.hrtime.bigint() - started) / 1e9);
+    this.options.onHandled?.(
+      envelope.p,
+      answer.ok ? 'ok' : answer.error.code,
+      Number(process.hrtime.bigint() - started) / 1e9,
+    );
     await reply(answer);
   }
 
@@ -275,10 +323,16 @@ export class BusServer extends Server implements CustomTransportStrategy {
     if (!envelope.r || !this.publisher) return;
     if (Date.now() > envelope.d) return this.drop('late', envelope.p);
     if (!body.ok) body = { ok: false, error: boundedError(body.error) };
-    await this.commands.send('publish', envelope.r, JSON.stringify({ i: envelope.i, s: sealReply(replyKey, envelope.i, body) }));
+    await this.commands.send(
+      'publish',
+      envelope.r,
+      JSON.stringify({ i: envelope.i, s: sealReply(replyKey, envelope.i, body) }),
+    );
   }
 }
 
 function pickError(err: BusErrorPayload): BusErrorPayload {
-  return err.fields ? { code: err.code, message: err.message, fields: err.fields } : { code: err.code, message: err.message };
+  return err.fields
+    ? { code: err.code, message: err.message, fields: err.fields }
+    : { code: err.code, message: err.message };
 }

@@ -17,7 +17,10 @@ export function createRedisConnection(url: string, name: string, extra: RedisOpt
  * without a listener BullMQ prints each one as a multi-line dump. The same message is logged at
  * most once per 30 s.
  */
-export function reportQueueErrors(emitter: { on(event: 'error', listener: (err: Error) => void): unknown }, name: string): void {
+export function reportQueueErrors(
+  emitter: { on(event: 'error', listener: (err: Error) => void): unknown },
+  name: string,
+): void {
   const lastLogged = new Map<string, number>();
   emitter.on('error', (err: Error) => {
     const now = Date.now();

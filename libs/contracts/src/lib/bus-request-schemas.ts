@@ -42,7 +42,12 @@ const authorizeRequest = z.strictObject({
   duplicated: z.array(text(64)).max(32).optional(),
 });
 
-const providerCallback = z.strictObject({ code: text(4096), providerId: id, state: text(2048), iss: optionalText(2048) });
+const providerCallback = z.strictObject({
+  code: text(4096),
+  providerId: id,
+  state: text(2048),
+  iss: optionalText(2048),
+});
 
 /** Client authentication as the gateway passes it on (form fields, or a decoded `Authorization: Basic`). */
 const clientAuth = {
@@ -51,7 +56,11 @@ const clientAuth = {
   basic: z.strictObject({ clientId: text(8192), clientSecret: text(8192) }).optional(),
 };
 /** RFC 7009 / RFC 7662 requests: the token and its hint, with the client's authentication. */
-const tokenStatusRequest = z.strictObject({ token: optionalText(16_384), token_type_hint: optionalText(64), ...clientAuth });
+const tokenStatusRequest = z.strictObject({
+  token: optionalText(16_384),
+  token_type_hint: optionalText(64),
+  ...clientAuth,
+});
 
 /** How a hosted setup's consent ended, as the token-broker reports it. */
 const setupOutcome = z.discriminatedUnion('outcome', [
@@ -105,7 +114,11 @@ export const BUS_REQUEST_SCHEMAS: { [P in BusPattern]: z.ZodType<BusRequest<P>> 
   'jobs.get': z.strictObject({ id }),
   'jobs.create': z.strictObject({ type: text(64) }),
   'providers.credentials': z.strictObject({ id }),
-  'authorizations.authorize': z.strictObject({ providerId: id, state: optionalText(512), redirectUri: url.optional() }),
+  'authorizations.authorize': z.strictObject({
+    providerId: id,
+    state: optionalText(512),
+    redirectUri: url.optional(),
+  }),
   'authorizations.callback': providerCallback,
   // The browser's return: any of these may be missing (the provider reported an error); the handler says which.
   'authorizations.browser-callback': z.strictObject({
@@ -118,7 +131,10 @@ export const BUS_REQUEST_SCHEMAS: { [P in BusPattern]: z.ZodType<BusRequest<P>> 
   }),
   'authorizations.list': noPayload,
   'authorizations.delete': z.strictObject({ id }),
-  'authorizations.token': z.strictObject({ id, minValiditySeconds: z.number().min(0).max(86_400).optional() }),
+  'authorizations.token': z.strictObject({
+    id,
+    minValiditySeconds: z.number().min(0).max(86_400).optional(),
+  }),
   'authorizations.userinfo': z.strictObject({ id }),
   'tokens.acquire': z.strictObject({
     authorizationId: id.optional(),
@@ -154,14 +170,21 @@ export const BUS_REQUEST_SCHEMAS: { [P in BusPattern]: z.ZodType<BusRequest<P>> 
     team_id: optionalText(256).nullable(),
   }),
   'identity.authorize': authorizeRequest,
-  'identity.authorize-complete': z.strictObject({ authorization: authorizeRequest, upstreamAccessToken: text(16_384) }),
+  'identity.authorize-complete': z.strictObject({
+    authorization: authorizeRequest,
+    upstreamAccessToken: text(16_384),
+  }),
   'identity.revocations': z.strictObject({ version: optionalText(128) }),
   'identity.revoke': tokenStatusRequest,
   'identity.introspect': tokenStatusRequest,
   'identity.admin-client': z.strictObject({ clientId: id, action: adminAction }),
   'identity.admin-user': z.strictObject({ sub: id, action: adminAction }),
   // Exactly one of them: the handler says which is missing or extra.
-  'identity.admin-revoke': z.strictObject({ client_id: optionalText(256), sub: optionalText(256), token: optionalText(16_384) }),
+  'identity.admin-revoke': z.strictObject({
+    client_id: optionalText(256),
+    sub: optionalText(256),
+    token: optionalText(16_384),
+  }),
   // Over-long states and links are unknown ones: the handlers answer NOT_FOUND for them.
   'authorizations.consent-page': z.strictObject({ state: text(8192) }),
   'authorizations.consent-bind': z.strictObject({ state: text(8192), bindingHash: text(128) }),
@@ -178,7 +201,11 @@ export const BUS_REQUEST_SCHEMAS: { [P in BusPattern]: z.ZodType<BusRequest<P>> 
   'webhooks.update': z.strictObject({ id, changes: updateWebhookEndpointSchema }),
   'webhooks.delete': z.strictObject({ id }),
   'webhooks.rotate-secret': z.strictObject({ id }),
-  'webhooks.deliveries': z.strictObject({ id, limit: z.number().int().min(1).max(100).optional(), after: optionalText(256) }),
+  'webhooks.deliveries': z.strictObject({
+    id,
+    limit: z.number().int().min(1).max(100).optional(),
+    after: optionalText(256),
+  }),
   // Consumer policies, the provenance ledger, token exchange and blast-radius jobs (issue 19).
   ...LEAST_PRIVILEGE_BUS_SCHEMAS,
   // Client ID metadata documents (issue 19 point 7); the handler checks the hosts, prefixes and scopes.
@@ -193,5 +220,7 @@ export const BUS_REQUEST_SCHEMAS: { [P in BusPattern]: z.ZodType<BusRequest<P>> 
 
 /** The schema of a pattern's request payload, if the pattern is part of the contract. */
 export function busRequestSchema(pattern: string): z.ZodType | undefined {
-  return Object.prototype.hasOwnProperty.call(BUS_REQUEST_SCHEMAS, pattern) ? BUS_REQUEST_SCHEMAS[pattern as BusPattern] : undefined;
+  return Object.prototype.hasOwnProperty.call(BUS_REQUEST_SCHEMAS, pattern)
+    ? BUS_REQUEST_SCHEMAS[pattern as BusPattern]
+    : undefined;
 }

@@ -89,7 +89,14 @@ export interface ExternalAuthDevice {
 }
 
 /** Where a device authorization stands, in RFC 8628 §3.5 terms (`authorized`: the account is linked). */
-export const DEVICE_EXCHANGE_STATES = ['authorized', 'authorization_pending', 'slow_down', 'access_denied', 'expired_token', 'failed'] as const;
+export const DEVICE_EXCHANGE_STATES = [
+  'authorized',
+  'authorization_pending',
+  'slow_down',
+  'access_denied',
+  'expired_token',
+  'failed',
+] as const;
 export type DeviceExchangeState = (typeof DEVICE_EXCHANGE_STATES)[number];
 
 export interface DeviceExchangeResult {

@@ -4,7 +4,16 @@ import { z } from 'zod';
  * Background work queues and their jobs. Job payloads carry ids only, never secrets or tokens.
  * Queue and job names are part of the wire contract: add new ones, never rename.
  */
-export const QUEUE_NAMES = ['token-refresh', 'provider-deletion', 'revocation', 'stats', 'key-rotation', 'device-poll', 'setup-expiry', 'webhook-delivery'] as const;
+export const QUEUE_NAMES = [
+  'token-refresh',
+  'provider-deletion',
+  'revocation',
+  'stats',
+  'key-rotation',
+  'device-poll',
+  'setup-expiry',
+  'webhook-delivery',
+] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /** Job name → payload, per queue. Processors are typed from this map and must cover every name. */
@@ -108,14 +117,49 @@ export const QUEUE_SETTINGS: Record<QueueName, QueueSettings> = {
     keepCompleted: 100,
     keepFailed: 1_000,
   },
-  stats: { concurrency: 1, attempts: 3, backoffMs: 5_000, lockDurationMs: 120_000, keepCompleted: 50, keepFailed: 200 },
+  stats: {
+    concurrency: 1,
+    attempts: 3,
+    backoffMs: 5_000,
+    lockDurationMs: 120_000,
+    keepCompleted: 50,
+    keepFailed: 200,
+  },
   // Short lock, as for deletions: a worker that dies mid-rotation hands it on within ~15 s, resumed from its checkpoint.
-  'key-rotation': { concurrency: 1, attempts: 10, backoffMs: 5_000, lockDurationMs: 15_000, keepCompleted: 20, keepFailed: 100 },
+  'key-rotation': {
+    concurrency: 1,
+    attempts: 10,
+    backoffMs: 5_000,
+    lockDurationMs: 15_000,
+    keepCompleted: 20,
+    keepFailed: 100,
+  },
   // A poll is one short provider call; between polls the job waits delayed in Redis, holding no worker slot.
-  'device-poll': { concurrency: 20, attempts: 5, backoffMs: 2_000, lockDurationMs: 30_000, keepCompleted: 100, keepFailed: 1_000 },
-  'setup-expiry': { concurrency: 1, attempts: 3, backoffMs: 5_000, lockDurationMs: 60_000, keepCompleted: 10, keepFailed: 100 },
+  'device-poll': {
+    concurrency: 20,
+    attempts: 5,
+    backoffMs: 2_000,
+    lockDurationMs: 30_000,
+    keepCompleted: 100,
+    keepFailed: 1_000,
+  },
+  'setup-expiry': {
+    concurrency: 1,
+    attempts: 3,
+    backoffMs: 5_000,
+    lockDurationMs: 60_000,
+    keepCompleted: 10,
+    keepFailed: 100,
+  },
   // Retries are scheduled by the processor from the delivery row (exponential, for a day), not by BullMQ attempts.
-  'webhook-delivery': { concurrency: 20, attempts: 1, backoffMs: 1_000, lockDurationMs: 30_000, keepCompleted: 100, keepFailed: 1_000 },
+  'webhook-delivery': {
+    concurrency: 20,
+    attempts: 1,
+    backoffMs: 1_000,
+    lockDurationMs: 30_000,
+    keepCompleted: 100,
+    keepFailed: 1_000,
+  },
 };
 
 const jobIdField = z.string().uuid();
@@ -128,12 +172,19 @@ const rowId = z.string().min(1).max(256);
  * recorded in PostgreSQL by an authenticated call, never on the payload's word alone.
  */
 export const JOB_PAYLOAD_SCHEMAS: { [Q in QueueName]: { [N in JobName<Q>]: z.ZodType<JobPayload<Q, N>> } } = {
-  'token-refresh': { REFRESH_AUTHORIZATION: z.strictObject({ orgId: orgIdField, authorizationId: rowId }), SWEEP_DUE_REFRESHES: z.strictObject({}) },
-  'provider-deletion': { DELETE_PROVIDER: z.strictObject({ orgId: orgIdField, providerId: rowId, jobId: jobIdField }) },
+  'token-refresh': {
+    REFRESH_AUTHORIZATION: z.strictObject({ orgId: orgIdField, authorizationId: rowId }),
+    SWEEP_DUE_REFRESHES: z.strictObject({}),
+  },
+  'provider-deletion': {
+    DELETE_PROVIDER: z.strictObject({ orgId: orgIdField, providerId: rowId, jobId: jobIdField }),
+  },
   revocation: { REVOKE_AUTHORIZATION: z.strictObject({ orgId: orgIdField, authorizationId: rowId }) },
   stats: { STATS: z.strictObject({ orgId: orgIdField, jobId: jobIdField }) },
   'key-rotation': { ROTATE_KEYS: z.strictObject({ jobId: jobIdField }) },
-  'device-poll': { POLL_DEVICE_AUTHORIZATION: z.strictObject({ orgId: orgIdField, deviceAuthorizationId: rowId }) },
+  'device-poll': {
+    POLL_DEVICE_AUTHORIZATION: z.strictObject({ orgId: orgIdField, deviceAuthorizationId: rowId }),
+  },
   'setup-expiry': {
     SWEEP_SETUPS: z.strictObject({}),
     SWEEP_REFRESH_CANDIDATES: z.strictObject({}),

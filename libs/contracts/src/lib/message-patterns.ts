@@ -1,18 +1,79 @@
-import type { CreateProviderRequest, JobLocation, ListProvidersQuery, OAuthProvider, OAuthProviderJob, ProviderList, UpdateProviderRequest } from './providers';
+import type {
+  CreateProviderRequest,
+  JobLocation,
+  ListProvidersQuery,
+  OAuthProvider,
+  OAuthProviderJob,
+  ProviderList,
+  UpdateProviderRequest,
+} from './providers';
 import type { ServiceName } from './services';
-import type { AccessTokenResponse, AcquireTokenRequest, AcquiredToken, AuthorizedProvider, AuthorizeProviderResponse, OAuthUserResponse, ProviderCallbackRequest, ProviderCallbackResponse } from './tokens';
+import type {
+  AccessTokenResponse,
+  AcquireTokenRequest,
+  AcquiredToken,
+  AuthorizedProvider,
+  AuthorizeProviderResponse,
+  OAuthUserResponse,
+  ProviderCallbackRequest,
+  ProviderCallbackResponse,
+} from './tokens';
 import type { InternalProviderCredentials } from './providers';
-import type { DeleteExternalAuthResponse, DeviceExchangeResult, ExternalAuth, ExternalAuthDevice, ListUserExternalAuthResponse } from './external-auth';
-import type { AuthorizeRequest, AuthorizeResult, CompleteAuthorizationRequest, CompleteAuthorizationResult, DelegatedTokenRequest, JsonWebKeySet, TokenRequest, TokenResponse, TokenResult, UserInfoResponse } from './oauth-server';
-import type { AdminAction, AdminRevokeRequest, AdminRevokeResult, IntrospectionResult, RevocationResult, RevocationSnapshot, TokenIntrospectionRequest, TokenRevocationRequest } from './revocation';
+import type {
+  DeleteExternalAuthResponse,
+  DeviceExchangeResult,
+  ExternalAuth,
+  ExternalAuthDevice,
+  ListUserExternalAuthResponse,
+} from './external-auth';
+import type {
+  AuthorizeRequest,
+  AuthorizeResult,
+  CompleteAuthorizationRequest,
+  CompleteAuthorizationResult,
+  DelegatedTokenRequest,
+  JsonWebKeySet,
+  TokenRequest,
+  TokenResponse,
+  TokenResult,
+  UserInfoResponse,
+} from './oauth-server';
+import type {
+  AdminAction,
+  AdminRevokeRequest,
+  AdminRevokeResult,
+  IntrospectionResult,
+  RevocationResult,
+  RevocationSnapshot,
+  TokenIntrospectionRequest,
+  TokenRevocationRequest,
+} from './revocation';
 import type { ConsentPage } from './tokens';
-import type { CreateOAuthSetupRequest, ListOAuthSetupsQuery, OAuthSetup, OpenedSetup, Page, SetupOutcome, SetupPageInfo, UpdateOAuthSetupRequest } from './oauth-setups';
-import type { CreateWebhookEndpointRequest, CreatedWebhookEndpoint, UpdateWebhookEndpointRequest, WebhookDelivery, WebhookEndpoint } from './webhooks';
+import type {
+  CreateOAuthSetupRequest,
+  ListOAuthSetupsQuery,
+  OAuthSetup,
+  OpenedSetup,
+  Page,
+  SetupOutcome,
+  SetupPageInfo,
+  UpdateOAuthSetupRequest,
+} from './oauth-setups';
+import type {
+  CreateWebhookEndpointRequest,
+  CreatedWebhookEndpoint,
+  UpdateWebhookEndpointRequest,
+  WebhookDelivery,
+  WebhookEndpoint,
+} from './webhooks';
 import type { NewTokenGrant, TokenGrant } from './token-policies';
 import type { LedgerEntry, LedgerLookup, LedgerPage, LedgerQuery } from './token-ledger';
 import type { TokenExchangeRequest, TokenExchangeResult } from './token-exchange';
 import type { RevocationJob, StartRevocationJob } from './revocation-jobs';
-import type { AuthorizationServerFeatures, ClientMetadataDocumentSettings } from './client-metadata-documents';
+import type {
+  AuthorizationServerFeatures,
+  ClientMetadataDocumentSettings,
+} from './client-metadata-documents';
 
 /**
  * Every request/reply message on the bus: pattern → request and reply types. Pattern names are
@@ -28,7 +89,10 @@ export interface BusContract {
   'jobs.create': { request: { type: string }; reply: JobLocation };
   /** Internal (token-broker → registry, scope `providers:credentials`): what a token call to the provider needs. */
   'providers.credentials': { request: { id: string }; reply: InternalProviderCredentials };
-  'authorizations.authorize': { request: { providerId: string; state?: string; redirectUri?: string }; reply: AuthorizeProviderResponse };
+  'authorizations.authorize': {
+    request: { providerId: string; state?: string; redirectUri?: string };
+    reply: AuthorizeProviderResponse;
+  };
   'authorizations.callback': { request: ProviderCallbackRequest; reply: ProviderCallbackResponse };
   /** The browser callback: no caller token, the single-use state is the proof (like `identity.authorize-complete`). */
   'authorizations.browser-callback': {
@@ -37,15 +101,28 @@ export interface BusContract {
      * state), and its `error` code instead. `browserBinding`: SHA-256 (hex) of the consent cookie
      * the browser brought back; required to complete.
      */
-    request: { code?: string; providerId: string; state?: string; iss?: string; browserBinding?: string; error?: string };
-    reply: ({ ok: true; authorizationId: string; providerId: string; clientState: string | null } | { ok: false; error: string; clientState: string | null }) & {
+    request: {
+      code?: string;
+      providerId: string;
+      state?: string;
+      iss?: string;
+      browserBinding?: string;
+      error?: string;
+    };
+    reply: (
+      | { ok: true; authorizationId: string; providerId: string; clientState: string | null }
+      | { ok: false; error: string; clientState: string | null }
+    ) & {
       /** Present when the consent came from a hosted OAuth setup: where to send the browser next. */
       setup?: BrowserSetupResult;
     };
   };
   'authorizations.list': { request: Record<string, never>; reply: { data: AuthorizedProvider[] } };
   'authorizations.delete': { request: { id: string }; reply: { revoked: boolean; revocationError?: string } };
-  'authorizations.token': { request: { id: string; minValiditySeconds?: number }; reply: AccessTokenResponse };
+  'authorizations.token': {
+    request: { id: string; minValiditySeconds?: number };
+    reply: AccessTokenResponse;
+  };
   'authorizations.userinfo': { request: { id: string }; reply: OAuthUserResponse };
   'tokens.acquire': { request: AcquireTokenRequest; reply: AcquiredToken };
   /** Seed 001 external auth: the caller's links, one provider as the caller sees it, unlink, device flow. */
@@ -53,46 +130,82 @@ export interface BusContract {
   'external-auth.get': { request: { providerId: string }; reply: ExternalAuth };
   'external-auth.delete': { request: { providerId: string }; reply: DeleteExternalAuthResponse };
   'external-auth.device-start': { request: { providerId: string }; reply: ExternalAuthDevice };
-  'external-auth.device-exchange': { request: { providerId: string; deviceCode: string }; reply: DeviceExchangeResult };
+  'external-auth.device-exchange': {
+    request: { providerId: string; deviceCode: string };
+    reply: DeviceExchangeResult;
+  };
   'identity.token': { request: TokenRequest; reply: TokenResult };
   'identity.jwks': { request: Record<string, never>; reply: JsonWebKeySet };
   'identity.userinfo': { request: Record<string, never>; reply: UserInfoResponse };
   'identity.principal-token': { request: Record<string, never>; reply: TokenResponse };
   'identity.delegated-token': { request: DelegatedTokenRequest; reply: TokenResponse };
   'identity.authorize': { request: AuthorizeRequest; reply: AuthorizeResult };
-  'identity.authorize-complete': { request: CompleteAuthorizationRequest; reply: CompleteAuthorizationResult };
+  'identity.authorize-complete': {
+    request: CompleteAuthorizationRequest;
+    reply: CompleteAuthorizationResult;
+  };
   /** The live revocations (no caller token: the list names nothing; `version` = what the caller holds). */
   'identity.revocations': { request: { version?: string }; reply: RevocationSnapshot };
   /** RFC 7009 and RFC 7662 for the broker's own tokens (client authentication in the request). */
   'identity.revoke': { request: TokenRevocationRequest; reply: RevocationResult };
   'identity.introspect': { request: TokenIntrospectionRequest; reply: IntrospectionResult };
   /** The operator's actions on their own org (scope `identity:admin`). */
-  'identity.admin-client': { request: { clientId: string; action: AdminAction }; reply: { client_id: string; disabled: boolean; deleted: boolean } };
-  'identity.admin-user': { request: { sub: string; action: AdminAction }; reply: { sub: string; disabled: boolean; deleted: boolean; unlinked?: number } };
+  'identity.admin-client': {
+    request: { clientId: string; action: AdminAction };
+    reply: { client_id: string; disabled: boolean; deleted: boolean };
+  };
+  'identity.admin-user': {
+    request: { sub: string; action: AdminAction };
+    reply: { sub: string; disabled: boolean; deleted: boolean; unlinked?: number };
+  };
   'identity.admin-revoke': { request: AdminRevokeRequest; reply: AdminRevokeResult };
   /** The hosted consent start page: what a pending consent connects (no caller token: the state is the proof). */
   'authorizations.consent-page': { request: { state: string }; reply: ConsentPage };
   /** Binds a pending consent to the browser that confirmed it; answers the provider's authorization URL. */
-  'authorizations.consent-bind': { request: { state: string; bindingHash: string }; reply: { redirectUrl: string } };
+  'authorizations.consent-bind': {
+    request: { state: string; bindingHash: string };
+    reply: { redirectUrl: string };
+  };
   /** Seed 002 OAuth setups of one deployment (a provider of the caller's org). */
-  'oauth-setups.list': { request: { deploymentId: string; query: ListOAuthSetupsQuery }; reply: Page<OAuthSetup> };
+  'oauth-setups.list': {
+    request: { deploymentId: string; query: ListOAuthSetupsQuery };
+    reply: Page<OAuthSetup>;
+  };
   'oauth-setups.get': { request: { deploymentId: string; id: string }; reply: OAuthSetup };
-  'oauth-setups.create': { request: { deploymentId: string; body: CreateOAuthSetupRequest }; reply: OAuthSetup };
-  'oauth-setups.update': { request: { deploymentId: string; id: string; changes: UpdateOAuthSetupRequest }; reply: OAuthSetup };
+  'oauth-setups.create': {
+    request: { deploymentId: string; body: CreateOAuthSetupRequest };
+    reply: OAuthSetup;
+  };
+  'oauth-setups.update': {
+    request: { deploymentId: string; id: string; changes: UpdateOAuthSetupRequest };
+    reply: OAuthSetup;
+  };
   /** A browser opened a hosted setup link (no caller token: the link is the proof); marks it opened. */
   'oauth-setups.open': { request: { linkToken: string }; reply: OpenedSetup };
   /** Internal (token-broker → registry, scope `setups:finish`): how the setup's consent ended. */
-  'oauth-setups.finish': { request: { setupId: string; result: SetupOutcome }; reply: { setupId: string; status: string; redirectUrl: string | null } };
+  'oauth-setups.finish': {
+    request: { setupId: string; result: SetupOutcome };
+    reply: { setupId: string; status: string; redirectUrl: string | null };
+  };
   /** The hosted setup page: opens the link and starts its consent (the same consent flow as /connect/start). */
-  'authorizations.setup-consent': { request: { linkToken: string }; reply: { flow: string; consent: ConsentPage; setup: SetupPageInfo } };
+  'authorizations.setup-consent': {
+    request: { linkToken: string };
+    reply: { flow: string; consent: ConsentPage; setup: SetupPageInfo };
+  };
   /** The org's webhook endpoints and their delivery log. */
   'webhooks.list': { request: Record<string, never>; reply: { items: WebhookEndpoint[] } };
   'webhooks.get': { request: { id: string }; reply: WebhookEndpoint };
   'webhooks.create': { request: CreateWebhookEndpointRequest; reply: CreatedWebhookEndpoint };
-  'webhooks.update': { request: { id: string; changes: UpdateWebhookEndpointRequest }; reply: WebhookEndpoint };
+  'webhooks.update': {
+    request: { id: string; changes: UpdateWebhookEndpointRequest };
+    reply: WebhookEndpoint;
+  };
   'webhooks.delete': { request: { id: string }; reply: { deleted: true } };
   'webhooks.rotate-secret': { request: { id: string }; reply: CreatedWebhookEndpoint };
-  'webhooks.deliveries': { request: { id: string; limit?: number; after?: string }; reply: { items: WebhookDelivery[] } };
+  'webhooks.deliveries': {
+    request: { id: string; limit?: number; after?: string };
+    reply: { items: WebhookDelivery[] };
+  };
   /** Consumer policies of the caller's org (scope `identity:admin`). */
   'identity.token-grants.list': { request: { clientId?: string }; reply: { items: TokenGrant[] } };
   'identity.token-grants.create': { request: { clientId: string; grant: NewTokenGrant }; reply: TokenGrant };
@@ -106,8 +219,14 @@ export interface BusContract {
   'tokens.revocation-jobs.start': { request: StartRevocationJob; reply: RevocationJob };
   'tokens.revocation-jobs.get': { request: { id: string }; reply: RevocationJob };
   /** Whether the caller's org accepts clients identified by URL (scope `identity:admin`). */
-  'identity.client-metadata-settings.get': { request: Record<string, never>; reply: ClientMetadataDocumentSettings };
-  'identity.client-metadata-settings.set': { request: ClientMetadataDocumentSettings; reply: ClientMetadataDocumentSettings };
+  'identity.client-metadata-settings.get': {
+    request: Record<string, never>;
+    reply: ClientMetadataDocumentSettings;
+  };
+  'identity.client-metadata-settings.set': {
+    request: ClientMetadataDocumentSettings;
+    reply: ClientMetadataDocumentSettings;
+  };
   /** What the authorization server supports (for its public metadata document: no caller token). */
   'identity.server-features': { request: Record<string, never>; reply: AuthorizationServerFeatures };
 }
@@ -118,7 +237,6 @@ export interface BrowserSetupResult {
   status: string;
   redirectUrl: string | null;
 }
-
 
 export type BusPattern = keyof BusContract;
 export type BusRequest<P extends BusPattern> = BusContract[P]['request'];
@@ -191,7 +309,13 @@ export const BUS_PATTERN_OWNERS: Record<BusPattern, ServiceName> = {
 
 /** Pattern constants for `@MessagePattern(...)` so handlers and callers cannot drift apart. */
 export const MessagePatterns = {
-  providers: { list: 'providers.list', get: 'providers.get', create: 'providers.create', update: 'providers.update', delete: 'providers.delete' },
+  providers: {
+    list: 'providers.list',
+    get: 'providers.get',
+    create: 'providers.create',
+    update: 'providers.update',
+    delete: 'providers.delete',
+  },
   jobs: { get: 'jobs.get', create: 'jobs.create' },
   providerCredentials: { get: 'providers.credentials' },
   authorizations: {
@@ -223,8 +347,19 @@ export const MessagePatterns = {
     rotateSecret: 'webhooks.rotate-secret',
     deliveries: 'webhooks.deliveries',
   },
-  tokens: { acquire: 'tokens.acquire', ledgerSearch: 'tokens.ledger.search', ledgerLookup: 'tokens.ledger.lookup', exchange: 'tokens.exchange', startRevocationJob: 'tokens.revocation-jobs.start', getRevocationJob: 'tokens.revocation-jobs.get' },
-  tokenGrants: { list: 'identity.token-grants.list', create: 'identity.token-grants.create', delete: 'identity.token-grants.delete' },
+  tokens: {
+    acquire: 'tokens.acquire',
+    ledgerSearch: 'tokens.ledger.search',
+    ledgerLookup: 'tokens.ledger.lookup',
+    exchange: 'tokens.exchange',
+    startRevocationJob: 'tokens.revocation-jobs.start',
+    getRevocationJob: 'tokens.revocation-jobs.get',
+  },
+  tokenGrants: {
+    list: 'identity.token-grants.list',
+    create: 'identity.token-grants.create',
+    delete: 'identity.token-grants.delete',
+  },
   externalAuth: {
     list: 'external-auth.list',
     get: 'external-auth.get',

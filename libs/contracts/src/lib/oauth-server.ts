@@ -79,7 +79,11 @@ export interface AuthorizeRequest {
  * §4.1.2.1); without it the browser must not be redirected.
  */
 export type AuthorizeResult =
-  | { ok: true; clientName: string; /** Set for a client identified by URL: the person must see and confirm it first. */ metadataDocument?: MetadataDocumentClientInfo }
+  | {
+      ok: true;
+      clientName: string;
+      /** Set for a client identified by URL: the person must see and confirm it first. */ metadataDocument?: MetadataDocumentClientInfo;
+    }
   | { ok: false; error: string; error_description: string; redirectUri?: string };
 
 /** Completes a sign-in: the original request and the upstream identity provider's access token. */

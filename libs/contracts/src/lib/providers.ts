@@ -1,5 +1,15 @@
 /** Provider types of the reference API (seed 000). */
-export const SEED_PROVIDER_TYPES = ['github', 'gitlab', 'bitbucket', 'google', 'box', 'microsoft', 'sharepoint', 'jira', 'confluence'] as const;
+export const SEED_PROVIDER_TYPES = [
+  'github',
+  'gitlab',
+  'bitbucket',
+  'google',
+  'box',
+  'microsoft',
+  'sharepoint',
+  'jira',
+  'confluence',
+] as const;
 
 /**
  * Every provider type: the seed's nine plus two generic ones, `oidc` (endpoints from the issuer's
@@ -122,7 +132,12 @@ export interface JobLocation {
 }
 
 /** `models.AuthzStatus` of seed 000. */
-export const AUTHORIZATION_STATUSES = ['active', 'expired', 'invalidOAuthClient', 'invalidProviderState'] as const;
+export const AUTHORIZATION_STATUSES = [
+  'active',
+  'expired',
+  'invalidOAuthClient',
+  'invalidProviderState',
+] as const;
 export type AuthorizationStatus = (typeof AUTHORIZATION_STATUSES)[number];
 
 /**

@@ -62,8 +62,12 @@ export interface TokenIntrospection {
 }
 
 /** What the revocation and introspection handlers answer: a result, or an RFC 6749 error with its status. */
-export type RevocationResult = { ok: true } | { ok: false; error: { error: string; error_description: string; status: number } };
-export type IntrospectionResult = { ok: true; introspection: TokenIntrospection } | { ok: false; error: { error: string; error_description: string; status: number } };
+export type RevocationResult =
+  | { ok: true }
+  | { ok: false; error: { error: string; error_description: string; status: number } };
+export type IntrospectionResult =
+  | { ok: true; introspection: TokenIntrospection }
+  | { ok: false; error: { error: string; error_description: string; status: number } };
 
 /** The operator's actions on a client or a user of their own org (admin API, scope `identity:admin`). */
 export type AdminAction = 'disable' | 'enable' | 'delete';

@@ -49,4 +49,6 @@ export interface TokenExchangeResponse {
   provider_id: string;
 }
 
-export type TokenExchangeResult = { ok: true; token: TokenExchangeResponse } | { ok: false; error: OAuthErrorResponse };
+export type TokenExchangeResult =
+  | { ok: true; token: TokenExchangeResponse }
+  | { ok: false; error: OAuthErrorResponse };

@@ -20,7 +20,9 @@ export interface OAuthUser {
  * `oauth.User` as the REST surface sends it: every field of the seed present, null where the
  * provider told nothing, and the provider's own answer in `raw` (`{}` when there was none).
  */
-export type OAuthUserResponse = { [K in Exclude<keyof OAuthUser, 'raw'>]-?: string | null } & { raw: Record<string, unknown> };
+export type OAuthUserResponse = { [K in Exclude<keyof OAuthUser, 'raw'>]-?: string | null } & {
+  raw: Record<string, unknown>;
+};
 
 /** `models.AuthorizedProvider` of seed 000. */
 export interface AuthorizedProvider {
@@ -118,7 +120,12 @@ export interface AcquiredToken {
 }
 
 /** Events the broker publishes on the bus (ids and statuses only, never a token). */
-export const BROKER_EVENT_TYPES = ['authorization.created', 'authorization.refreshed', 'authorization.expired', 'authorization.revoked'] as const;
+export const BROKER_EVENT_TYPES = [
+  'authorization.created',
+  'authorization.refreshed',
+  'authorization.expired',
+  'authorization.revoked',
+] as const;
 export type BrokerEventType = (typeof BROKER_EVENT_TYPES)[number];
 
 export interface BrokerEvent {

@@ -62,7 +62,11 @@ export class EnvelopeCipher {
     const kek = this.keyring.key(keyId) as Buffer;
     const dataKey = randomBytes(32);
     const wrapped = gcmSeal(kek, dataKey, dekAad(ctx, keyId));
-    const body = gcmSeal(dataKey, Buffer.isBuffer(plaintext) ? plaintext : Buffer.from(plaintext, 'utf8'), contextAad(ctx));
+    const body = gcmSeal(
+      dataKey,
+      Buffer.isBuffer(plaintext) ? plaintext : Buffer.from(plaintext, 'utf8'),
+      contextAad(ctx),
+    );
     return [VERSION, keyId, wrapped.toString('base64url'), body.toString('base64url')].join('.');
   }
 
@@ -106,7 +110,8 @@ export class EnvelopeCipher {
 
 function contextAad(ctx: EncryptionContext): Buffer {
   for (const [k, v] of Object.entries(ctx)) {
-    if (typeof v !== 'string' || v.length === 0 || v.includes('|')) throw new Error(`encryption context ${k} must be a non-empty string without '|'`);
+    if (typeof v !== 'string' || v.length === 0 || v.includes('|'))
+      throw new Error(`encryption context ${k} must be a non-empty string without '|'`);
   }
   return Buffer.from(`${VERSION}|${ctx.table}|${ctx.column}|${ctx.orgId}|${ctx.rowId}`, 'utf8');
 }
@@ -117,6 +122,11 @@ function dekAad(ctx: EncryptionContext, keyId: string): Buffer {
 
 function parse(value: string): { keyId: string; wrapped: Buffer; body: Buffer } {
   const parts = typeof value === 'string' ? value.split('.') : [];
-  if (parts.length !== 4 || parts[0] !== VERSION) throw new DecryptionError('not an encrypted value of a known format');
-  return { keyId: parts[1], wrapped: Buffer.from(parts[2], 'base64url'), body: Buffer.from(parts[3], 'base64url') };
+  if (parts.length !== 4 || parts[0] !== VERSION)
+    throw new DecryptionError('not an encrypted value of a known format');
+  return {
+    keyId: parts[1],
+    wrapped: Buffer.from(parts[2], 'base64url'),
+    body: Buffer.from(parts[3], 'base64url'),
+  };
 }

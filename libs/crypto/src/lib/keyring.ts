@@ -16,12 +16,19 @@ export class KeyringError extends Error {}
  */
 export function parseKeyring(spec: string, activeKeyId?: string): Keyring {
   const keys = new Map<string, Buffer>();
-  for (const entry of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const sep = entry.indexOf(':');
     const id = sep > 0 ? entry.slice(0, sep) : '';
-    if (!KEY_ID.test(id)) throw new KeyringError(`each key must be written id:base64key, with an id of letters, digits, _ or - (got '${entry.slice(0, 12)}…')`);
+    if (!KEY_ID.test(id))
+      throw new KeyringError(
+        `each key must be written id:base64key, with an id of letters, digits, _ or - (got '${entry.slice(0, 12)}…')`,
+      );
     const key = Buffer.from(entry.slice(sep + 1), 'base64');
-    if (key.length !== 32) throw new KeyringError(`key '${id}' must be 32 bytes, base64-encoded (openssl rand -base64 32)`);
+    if (key.length !== 32)
+      throw new KeyringError(`key '${id}' must be 32 bytes, base64-encoded (openssl rand -base64 32)`);
     if (keys.has(id)) throw new KeyringError(`key id '${id}' appears twice`);
     keys.set(id, key);
   }

@@ -17,7 +17,10 @@ export interface EgressPolicy {
   allowedPorts: readonly number[];
 }
 
-export const DEFAULT_EGRESS_POLICY: Readonly<EgressPolicy> = Object.freeze({ allowLoopback: false, allowedPorts: Object.freeze([443]) });
+export const DEFAULT_EGRESS_POLICY: Readonly<EgressPolicy> = Object.freeze({
+  allowLoopback: false,
+  allowedPorts: Object.freeze([443]),
+});
 
 /**
  * A provider call refused by the egress guard. `url` is redacted to scheme, host and path (queries,
@@ -50,7 +53,16 @@ export function redactUrl(url: string | URL): string {
 
 const LOOPBACK_NAMES = new Set(['localhost', 'localhost.localdomain', 'ip6-localhost', 'ip6-loopback']);
 /** Special-use and private-use DNS suffixes that never name a provider on the internet. */
-const PRIVATE_SUFFIXES = ['local', 'localdomain', 'internal', 'intranet', 'home.arpa', 'arpa', 'onion', 'invalid'];
+const PRIVATE_SUFFIXES = [
+  'local',
+  'localdomain',
+  'internal',
+  'intranet',
+  'home.arpa',
+  'arpa',
+  'onion',
+  'invalid',
+];
 
 function isLoopbackName(name: string): boolean {
   return LOOPBACK_NAMES.has(name) || name.endsWith('.localhost');
@@ -70,7 +82,8 @@ export function checkUrlStatic(url: string | URL, policy: EgressPolicy = DEFAULT
   } catch {
     throw new EgressDeniedError('not a valid absolute URL', String(url));
   }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new EgressDeniedError(`scheme ${u.protocol} is not allowed`, u.href);
+  if (u.protocol !== 'https:' && u.protocol !== 'http:')
+    throw new EgressDeniedError(`scheme ${u.protocol} is not allowed`, u.href);
   if (u.username || u.password) throw new EgressDeniedError('credentials in the URL are not allowed', u.href);
 
   const host = u.hostname.toLowerCase();
@@ -82,7 +95,8 @@ export function checkUrlStatic(url: string | URL, policy: EgressPolicy = DEFAULT
   } else {
     const name = host.replace(/\.+$/, '');
     loopback = isLoopbackName(name);
-    if (loopback && !policy.allowLoopback) throw new EgressDeniedError('destination is a loopback host name', u.href);
+    if (loopback && !policy.allowLoopback)
+      throw new EgressDeniedError('destination is a loopback host name', u.href);
     if (!loopback) {
       if (!name.includes('.')) throw new EgressDeniedError('single-label host names are not allowed', u.href);
       const suffix = PRIVATE_SUFFIXES.find((s) => name === s || name.endsWith(`.${s}`));
@@ -125,10 +139,20 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 /** Headers that carry credentials: never forwarded to another origin. */
 const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
 /** Headers describing a request body: dropped when a redirect turns the request into a GET. */
-const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location'];
+const BODY_HEADERS = [
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'content-language',
+  'content-location',
+];
 
 type UndiciResponse = Awaited<ReturnType<typeof undiciFetch>>;
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+type LookupCallback = (
+  err: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
 
 /**
  * The `lookup` given to every socket the guarded agent opens: resolves once, refuses the connection
@@ -138,13 +162,24 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
 function vettingLookup(policy: EgressPolicy, resolve: (hostname: string) => Promise<ResolvedAddress[]>) {
   return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
     const vet = (answers: ResolvedAddress[]): ResolvedAddress[] => {
-      if (answers.length === 0) throw Object.assign(new Error(`no addresses for ${hostname}`), { code: 'ENOTFOUND' });
+      if (answers.length === 0)
+        throw Object.assign(new Error(`no addresses for ${hostname}`), { code: 'ENOTFOUND' });
       for (const a of answers) {
         const reason = forbiddenAddressReason(a.address, policy);
-        if (reason) throw new EgressDeniedError(`${hostname} resolves to ${a.address}: ${reason}`, `https://${hostname}/`);
+        if (reason)
+          throw new EgressDeniedError(
+            `${hostname} resolves to ${a.address}: ${reason}`,
+            `https://${hostname}/`,
+          );
       }
-      const wanted = options.family === 4 || options.family === 6 ? answers.filter((a) => a.family === options.family) : answers;
-      if (wanted.length === 0) throw Object.assign(new Error(`no IPv${options.family} address for ${hostname}`), { code: 'ENOTFOUND' });
+      const wanted =
+        options.family === 4 || options.family === 6
+          ? answers.filter((a) => a.family === options.family)
+          : answers;
+      if (wanted.length === 0)
+        throw Object.assign(new Error(`no IPv${options.family} address for ${hostname}`), {
+          code: 'ENOTFOUND',
+        });
       return wanted.map((a) => ({ address: a.address, family: a.family }));
     };
     resolve(hostname)
@@ -169,7 +204,14 @@ function egressCause(err: unknown): EgressDeniedError | null {
 }
 
 function isReplayable(body: unknown): boolean {
-  if (body == null || typeof body === 'string' || body instanceof URLSearchParams || body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return true;
+  if (
+    body == null ||
+    typeof body === 'string' ||
+    body instanceof URLSearchParams ||
+    body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body)
+  )
+    return true;
   return body instanceof Blob || body instanceof FormData;
 }
 
@@ -188,7 +230,12 @@ function capped(body: ReadableStream<Uint8Array>, max: number, url: string): Rea
 }
 
 /** Re-wraps undici's response as the global `Response` class (what callers and libraries check for). */
-async function toGlobalResponse(res: UndiciResponse, url: string, redirected: boolean, maxBytes: number): Promise<Response> {
+async function toGlobalResponse(
+  res: UndiciResponse,
+  url: string,
+  redirected: boolean,
+  maxBytes: number,
+): Promise<Response> {
   const declared = Number(res.headers.get('content-length') ?? 0);
   if (declared > maxBytes) {
     await res.body?.cancel().catch(() => undefined);
@@ -196,7 +243,11 @@ async function toGlobalResponse(res: UndiciResponse, url: string, redirected: bo
   }
   const stream = res.body as unknown as ReadableStream<Uint8Array> | null;
   const body = NULL_BODY_STATUSES.has(res.status) || !stream ? null : capped(stream, maxBytes, url);
-  const out = new Response(body, { status: res.status, statusText: res.statusText, headers: [...res.headers] });
+  const out = new Response(body, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: [...res.headers],
+  });
   Object.defineProperty(out, 'url', { value: url });
   Object.defineProperty(out, 'redirected', { value: redirected });
   return out;
@@ -211,7 +262,10 @@ async function toGlobalResponse(res: UndiciResponse, url: string, redirected: bo
  * response is returned) or `'error'`. The whole exchange has a deadline (`timeoutMs`) and response
  * bodies a size cap (`maxResponseBytes`).
  */
-export function createGuardedFetch(policy: EgressPolicy = DEFAULT_EGRESS_POLICY, opts: GuardedFetchOptions = {}): GuardedFetch {
+export function createGuardedFetch(
+  policy: EgressPolicy = DEFAULT_EGRESS_POLICY,
+  opts: GuardedFetchOptions = {},
+): GuardedFetch {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const maxRedirects = opts.maxRedirects ?? 3;
   const maxResponseBytes = opts.maxResponseBytes ?? 1024 * 1024;
@@ -234,7 +288,9 @@ export function createGuardedFetch(policy: EgressPolicy = DEFAULT_EGRESS_POLICY,
     new Headers(init.headers).forEach((value, name) => headers.set(name, value));
     let body: unknown = init.body ?? (request?.body ? await request.arrayBuffer() : undefined);
     const mode = init.redirect ?? 'follow';
-    const signals = [AbortSignal.timeout(timeoutMs), init.signal ?? request?.signal].filter((s): s is AbortSignal => !!s);
+    const signals = [AbortSignal.timeout(timeoutMs), init.signal ?? request?.signal].filter(
+      (s): s is AbortSignal => !!s,
+    );
     const signal = AbortSignal.any(signals);
 
     for (let hop = 0; ; hop++) {
@@ -256,10 +312,12 @@ export function createGuardedFetch(policy: EgressPolicy = DEFAULT_EGRESS_POLICY,
         throw err;
       }
       const location = res.headers.get('location');
-      if (!REDIRECT_STATUSES.has(res.status) || mode === 'manual' || location === null) return toGlobalResponse(res, target.href, hop > 0, maxResponseBytes);
+      if (!REDIRECT_STATUSES.has(res.status) || mode === 'manual' || location === null)
+        return toGlobalResponse(res, target.href, hop > 0, maxResponseBytes);
       await res.body?.cancel().catch(() => undefined);
       if (mode === 'error') throw new TypeError(`unexpected redirect from ${redactUrl(target)}`);
-      if (hop >= maxRedirects) throw new EgressDeniedError(`more than ${maxRedirects} redirects`, target.href);
+      if (hop >= maxRedirects)
+        throw new EgressDeniedError(`more than ${maxRedirects} redirects`, target.href);
 
       let next: URL;
       try {
@@ -267,7 +325,10 @@ export function createGuardedFetch(policy: EgressPolicy = DEFAULT_EGRESS_POLICY,
       } catch {
         throw new EgressDeniedError('redirect to an invalid URL', target.href);
       }
-      if ((res.status === 303 && method !== 'HEAD') || ((res.status === 301 || res.status === 302) && method === 'POST')) {
+      if (
+        (res.status === 303 && method !== 'HEAD') ||
+        ((res.status === 301 || res.status === 302) && method === 'POST')
+      ) {
         method = 'GET';
         body = undefined;
         for (const name of BODY_HEADERS) headers.delete(name);

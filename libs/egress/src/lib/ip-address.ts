@@ -149,7 +149,13 @@ function classifyIPv4(b: Uint8Array, policy: AddressPolicy): string | null {
 }
 
 /** The reason an IPv4 address carried inside an IPv6 one (at `offset`) is refused, if it is. */
-function embedded(b: Uint8Array, offset: number, form: string, policy: AddressPolicy, invert = false): string | null {
+function embedded(
+  b: Uint8Array,
+  offset: number,
+  form: string,
+  policy: AddressPolicy,
+  invert = false,
+): string | null {
   const v4 = b.slice(offset, offset + 4);
   if (invert) for (let i = 0; i < 4; i++) v4[i] = ~v4[i] & 0xff;
   const reason = classifyIPv4(v4, policy);
@@ -162,11 +168,15 @@ function classifyIPv6(b: Uint8Array, policy: AddressPolicy): string | null {
   if (inCidr(b, IPV6_METADATA.cidr)) return describe(IPV6_METADATA);
   // The OS connects to the IPv4 address itself: judge it as IPv4 (loopback allowance included).
   if (inCidr(b, IPV4_MAPPED)) return embedded(b, 12, 'an IPv4-mapped IPv6 address (::ffff:0:0/96)', policy);
-  if (inCidr(b, IPV4_TRANSLATED)) return embedded(b, 12, 'an IPv4-translated IPv6 address (::ffff:0:0:0/96)', policy);
+  if (inCidr(b, IPV4_TRANSLATED))
+    return embedded(b, 12, 'an IPv4-translated IPv6 address (::ffff:0:0:0/96)', policy);
   // Translation and tunnelling forms reach the embedded IPv4 through a relay: never loopback-exempt.
   const strict: AddressPolicy = { allowLoopback: false };
   if (inCidr(b, IPV4_COMPATIBLE)) {
-    return embedded(b, 12, 'an IPv4-compatible IPv6 address (::/96)', strict) ?? 'deprecated IPv4-compatible IPv6 address (::/96)';
+    return (
+      embedded(b, 12, 'an IPv4-compatible IPv6 address (::/96)', strict) ??
+      'deprecated IPv4-compatible IPv6 address (::/96)'
+    );
   }
   if (inCidr(b, NAT64_WELL_KNOWN)) return embedded(b, 12, 'a NAT64 address (64:ff9b::/96)', strict);
   if (inCidr(b, SIX_TO_FOUR)) return embedded(b, 2, 'a 6to4 address (2002::/16)', strict);

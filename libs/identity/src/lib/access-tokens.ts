@@ -29,7 +29,11 @@ export class AccessTokenIssuer {
 
   async issue(input: AccessTokenInput): Promise<{ token: string; expiresIn: number }> {
     const key = await this.keys.signingKey();
-    const claims: Record<string, unknown> = { scope: input.scope.join(' '), org_id: input.orgId, client_id: input.clientId };
+    const claims: Record<string, unknown> = {
+      scope: input.scope.join(' '),
+      org_id: input.orgId,
+      client_id: input.clientId,
+    };
     if (input.act) claims['act'] = input.act;
     if (input.zoneinfo) claims['zoneinfo'] = input.zoneinfo;
     if (input.sid) claims['sid'] = input.sid;
@@ -128,8 +132,10 @@ export class AccessTokenVerifier {
     }
     const aud = (claims as { aud?: unknown }).aud;
     const auds = Array.isArray(aud) ? aud : [aud];
-    if (!auds.some((a) => typeof a === 'string' && accept.includes(a))) throw new InvalidAccessTokenError('token is for another resource (audience)');
-    if (this.revocations && (await this.revocations.isRevoked(claims))) throw new InvalidAccessTokenError('token revoked');
+    if (!auds.some((a) => typeof a === 'string' && accept.includes(a)))
+      throw new InvalidAccessTokenError('token is for another resource (audience)');
+    if (this.revocations && (await this.revocations.isRevoked(claims)))
+      throw new InvalidAccessTokenError('token revoked');
     return claims;
   }
 
@@ -168,7 +174,12 @@ export class AccessTokenVerifier {
       typ: 'at+jwt',
       requiredClaims: ['sub', 'exp', 'iat', 'jti'],
     });
-    if (typeof payload['org_id'] !== 'string' || typeof payload['client_id'] !== 'string' || typeof payload['scope'] !== 'string' || typeof payload['iat'] !== 'number') {
+    if (
+      typeof payload['org_id'] !== 'string' ||
+      typeof payload['client_id'] !== 'string' ||
+      typeof payload['scope'] !== 'string' ||
+      typeof payload['iat'] !== 'number'
+    ) {
       throw new InvalidAccessTokenError('token lacks org_id, client_id or scope');
     }
     return payload as unknown as AccessTokenClaims;

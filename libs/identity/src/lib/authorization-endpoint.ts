@@ -1,5 +1,10 @@
 import { DataSource } from 'typeorm';
-import type { AuthorizeRequest, AuthorizeResult, CompleteAuthorizationRequest, CompleteAuthorizationResult } from '@broker/contracts';
+import type {
+  AuthorizeRequest,
+  AuthorizeResult,
+  CompleteAuthorizationRequest,
+  CompleteAuthorizationResult,
+} from '@broker/contracts';
 import { OAuthClientEntity } from './entities/oauth-client.entity';
 import { GrantsService } from './grants.service';
 import { OAuthError } from './oauth-error';
@@ -61,13 +66,25 @@ export class AuthorizationEndpoint {
     try {
       const valid = await this.validate(req);
       if (!this.readUpstreamProfile) {
-        throw new AuthorizeError('temporarily_unavailable', 'no upstream identity provider is configured for sign-in', valid.redirectUri);
+        throw new AuthorizeError(
+          'temporarily_unavailable',
+          'no upstream identity provider is configured for sign-in',
+          valid.redirectUri,
+        );
       }
       const { client } = valid;
       if (client.kind !== 'metadata_document') return { ok: true, clientName: client.name };
       // A client identified by URL describes itself: the person sees its words as unverified, and its host.
       const host = new URL(client.id).host;
-      return { ok: true, clientName: client.name, metadataDocument: { clientName: client.name === host ? null : client.name, logoUri: client.logoUri, host } };
+      return {
+        ok: true,
+        clientName: client.name,
+        metadataDocument: {
+          clientName: client.name === host ? null : client.name,
+          logoUri: client.logoUri,
+          host,
+        },
+      };
     } catch (err) {
       return failure(err);
     }
@@ -76,7 +93,12 @@ export class AuthorizationEndpoint {
   async complete(req: CompleteAuthorizationRequest): Promise<CompleteAuthorizationResult> {
     try {
       const valid = await this.validate(req.authorization ?? {});
-      if (!this.readUpstreamProfile) throw new AuthorizeError('temporarily_unavailable', 'no upstream identity provider is configured', valid.redirectUri);
+      if (!this.readUpstreamProfile)
+        throw new AuthorizeError(
+          'temporarily_unavailable',
+          'no upstream identity provider is configured',
+          valid.redirectUri,
+        );
       if (typeof req.upstreamAccessToken !== 'string' || !req.upstreamAccessToken) {
         throw new AuthorizeError('access_denied', 'the sign-in did not complete', valid.redirectUri);
       }
@@ -84,11 +106,13 @@ export class AuthorizationEndpoint {
       try {
         profile = await this.readUpstreamProfile(req.upstreamAccessToken);
       } catch (err) {
-        const reason = err instanceof UpstreamLoginError ? err.message : 'the identity provider did not answer';
+        const reason =
+          err instanceof UpstreamLoginError ? err.message : 'the identity provider did not answer';
         throw new AuthorizeError('temporarily_unavailable', `sign-in failed: ${reason}`, valid.redirectUri);
       }
       const admission = await this.policy.admit(valid.client.orgId, profile);
-      if (!admission.admitted) throw new AuthorizeError('access_denied', `sign-in refused: ${admission.reason}`, valid.redirectUri);
+      if (!admission.admitted)
+        throw new AuthorizeError('access_denied', `sign-in refused: ${admission.reason}`, valid.redirectUri);
       const user = admission.user;
       const code = await this.grants.issueCode({
         orgId: valid.client.orgId,
@@ -113,7 +137,11 @@ export class AuthorizationEndpoint {
    */
   private async findClient(clientId: string): Promise<OAuthClientEntity | null> {
     const registered = await this.dataSource.getRepository(OAuthClientEntity).findOneBy({ id: clientId });
-    if (registered?.kind !== 'metadata_document' && (registered || !this.metadataClients || !looksLikeClientIdUrl(clientId))) return registered;
+    if (
+      registered?.kind !== 'metadata_document' &&
+      (registered || !this.metadataClients || !looksLikeClientIdUrl(clientId))
+    )
+      return registered;
     if (!this.metadataClients) return null;
     try {
       return await this.metadataClients.resolve(clientId);
@@ -139,14 +167,21 @@ export class AuthorizationEndpoint {
     }
     const redirectUri = req.redirect_uri;
     const fail = (error: string, description: string) => new AuthorizeError(error, description, redirectUri);
-    if (duplicated.length) throw fail('invalid_request', `parameters given more than once: ${duplicated.join(', ')}`);
-    if (!client.grantTypes.includes('authorization_code')) throw fail('unauthorized_client', 'this client may not use the authorization code grant');
+    if (duplicated.length)
+      throw fail('invalid_request', `parameters given more than once: ${duplicated.join(', ')}`);
+    if (!client.grantTypes.includes('authorization_code'))
+      throw fail('unauthorized_client', 'this client may not use the authorization code grant');
     if (req.response_type !== 'code') throw fail('unsupported_response_type', "response_type must be 'code'");
-    if (!req.code_challenge) throw fail('invalid_request', 'PKCE is required: send code_challenge and code_challenge_method=S256');
-    if (req.code_challenge_method !== 'S256') throw fail('invalid_request', "code_challenge_method must be 'S256'");
-    if (!/^[A-Za-z0-9_-]{43}$/.test(req.code_challenge)) throw fail('invalid_request', 'code_challenge is not an S256 challenge');
-    if (req.state !== undefined && req.state.length > MAX_STATE) throw fail('invalid_request', `state is longer than ${MAX_STATE} characters`);
-    if (req.nonce !== undefined && req.nonce.length > MAX_NONCE) throw fail('invalid_request', `nonce is longer than ${MAX_NONCE} characters`);
+    if (!req.code_challenge)
+      throw fail('invalid_request', 'PKCE is required: send code_challenge and code_challenge_method=S256');
+    if (req.code_challenge_method !== 'S256')
+      throw fail('invalid_request', "code_challenge_method must be 'S256'");
+    if (!/^[A-Za-z0-9_-]{43}$/.test(req.code_challenge))
+      throw fail('invalid_request', 'code_challenge is not an S256 challenge');
+    if (req.state !== undefined && req.state.length > MAX_STATE)
+      throw fail('invalid_request', `state is longer than ${MAX_STATE} characters`);
+    if (req.nonce !== undefined && req.nonce.length > MAX_NONCE)
+      throw fail('invalid_request', `nonce is longer than ${MAX_NONCE} characters`);
     const asked = (req.scope ?? '').trim().split(/\s+/).filter(Boolean);
     const openid = asked.includes(OPENID_SCOPE);
     let scope: string[];
@@ -159,7 +194,8 @@ export class AuthorizationEndpoint {
       throw err;
     }
     // RFC 8707 §2: one resource, one the server issues tokens for; otherwise invalid_target (redirected).
-    if (duplicated.includes('resource')) throw fail('invalid_target', 'one resource per authorization request');
+    if (duplicated.includes('resource'))
+      throw fail('invalid_target', 'one resource per authorization request');
     let resource: string | null = null;
     if (req.resource !== undefined) {
       if (!this.resources) throw fail('invalid_target', 'this server takes no resource indicators');
@@ -171,12 +207,25 @@ export class AuthorizationEndpoint {
         throw err;
       }
     }
-    return { client, redirectUri, scope: openid ? [OPENID_SCOPE, ...scope] : scope, codeChallenge: req.code_challenge, nonce: req.nonce ?? null, resource };
+    return {
+      client,
+      redirectUri,
+      scope: openid ? [OPENID_SCOPE, ...scope] : scope,
+      codeChallenge: req.code_challenge,
+      nonce: req.nonce ?? null,
+      resource,
+    };
   }
 }
 
-function failure(err: unknown): { ok: false; error: string; error_description: string; redirectUri?: string } {
-  if (err instanceof AuthorizeError) return { ok: false, error: err.error, error_description: err.description, redirectUri: err.redirectUri };
+function failure(err: unknown): {
+  ok: false;
+  error: string;
+  error_description: string;
+  redirectUri?: string;
+} {
+  if (err instanceof AuthorizeError)
+    return { ok: false, error: err.error, error_description: err.description, redirectUri: err.redirectUri };
   throw err;
 }
 
@@ -199,7 +248,12 @@ export function userinfoEndpointReader(userinfoUrl: string, timeoutMs = 5_000): 
     if (!res.ok) throw new UpstreamLoginError(`the userinfo endpoint answered ${res.status}`);
     const body = (await res.json().catch(() => null)) as Record<string, unknown> | null;
     const sub = body?.['sub'] ?? body?.['id'];
-    if (!body || (typeof sub !== 'string' && typeof sub !== 'number') || String(sub) === '' || String(sub).includes('\u0000')) {
+    if (
+      !body ||
+      (typeof sub !== 'string' && typeof sub !== 'number') ||
+      String(sub) === '' ||
+      String(sub).includes('\u0000')
+    ) {
       throw new UpstreamLoginError('the userinfo answer has no usable subject');
     }
     // PostgreSQL text cannot hold NUL: such a value is dropped rather than failing the sign-in.

@@ -58,11 +58,20 @@ export class ClientsService {
   }
 
   /** Creates a client with a fresh random secret. */
-  async createClient(input: NewClient, clientId = `cl_${randomBytes(12).toString('hex')}`): Promise<ClientCredentials> {
+  async createClient(
+    input: NewClient,
+    clientId = `cl_${randomBytes(12).toString('hex')}`,
+  ): Promise<ClientCredentials> {
     checkDelegationPolicy(input);
     const clientSecret = randomBytes(32).toString('base64url');
     // updateEntity(false): no RETURNING of defaulted columns (works against a schema migrated before the newest ones).
-    await this.dataSource.getRepository(OAuthClientEntity).createQueryBuilder().insert().values(this.row(input, clientId, clientSecret)).updateEntity(false).execute();
+    await this.dataSource
+      .getRepository(OAuthClientEntity)
+      .createQueryBuilder()
+      .insert()
+      .values(this.row(input, clientId, clientSecret))
+      .updateEntity(false)
+      .execute();
     return { clientId, clientSecret };
   }
 
@@ -77,7 +86,10 @@ export class ClientsService {
       .createQueryBuilder()
       .insert()
       .values(this.row(input, clientId, clientSecret))
-      .orUpdate(['org_id', 'name', 'secret_hash', 'grant_types', 'scopes', 'redirect_uris', 'allow_user_delegation'], ['id'])
+      .orUpdate(
+        ['org_id', 'name', 'secret_hash', 'grant_types', 'scopes', 'redirect_uris', 'allow_user_delegation'],
+        ['id'],
+      )
       .updateEntity(false)
       .execute();
   }
@@ -110,7 +122,14 @@ export class ClientsService {
     const client = found.entities[0];
     const ok = this.hasher.matches(SECRET_PURPOSE, clientSecret, client?.secretHash ?? this.decoyHash);
     // A client identified by URL has no secret: any secret sent for it is refused like a wrong one.
-    if (!client || !ok || client.disabled || client.kind === 'metadata_document' || found.raw[0]?.org_disabled) throw new OAuthError('invalid_client', 'client authentication failed');
+    if (
+      !client ||
+      !ok ||
+      client.disabled ||
+      client.kind === 'metadata_document' ||
+      found.raw[0]?.org_disabled
+    )
+      throw new OAuthError('invalid_client', 'client authentication failed');
     return client;
   }
 
@@ -121,7 +140,9 @@ export class ClientsService {
 
   /** The org's clients, oldest first. */
   listForOrg(orgId: string): Promise<OAuthClientEntity[]> {
-    return this.dataSource.getRepository(OAuthClientEntity).find({ where: { orgId }, order: { createdAt: 'ASC', id: 'ASC' } });
+    return this.dataSource
+      .getRepository(OAuthClientEntity)
+      .find({ where: { orgId }, order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
   /** The client if it exists and is enabled (a renewal must not outlive the client's right to it). */
@@ -163,7 +184,10 @@ export class ClientsService {
   /** Revokes every token the client holds or issued until now (its refresh tokens too); it stays enabled. */
   revokeAllOfClient(clientId: string, orgId?: string): Promise<boolean> {
     return this.changeClient(clientId, orgId, async (em, client) => {
-      await em.query(`UPDATE identity.refresh_tokens SET revoked_at = now() WHERE client_id = $1 AND revoked_at IS NULL`, [client.id]);
+      await em.query(
+        `UPDATE identity.refresh_tokens SET revoked_at = now() WHERE client_id = $1 AND revoked_at IS NULL`,
+        [client.id],
+      );
       return [await this.revocations.revokeClient(em, client.orgId, client.id)];
     });
   }
@@ -175,7 +199,10 @@ export class ClientsService {
   ): Promise<boolean> {
     let entries: RevocationEntry[] | undefined;
     await this.dataSource.transaction(async (em) => {
-      const client = await em.getRepository(OAuthClientEntity).findOne({ where: orgId === undefined ? { id: clientId } : { id: clientId, orgId }, lock: { mode: 'pessimistic_write' } });
+      const client = await em.getRepository(OAuthClientEntity).findOne({
+        where: orgId === undefined ? { id: clientId } : { id: clientId, orgId },
+        lock: { mode: 'pessimistic_write' },
+      });
       if (!client) return;
       entries = await change(em, client);
     });
@@ -187,7 +214,11 @@ export class ClientsService {
 
 /** `tokens:delegate` on a code-flow client needs the explicit flag (see NewClient.allowUserDelegation). */
 function checkDelegationPolicy(input: NewClient): void {
-  if (input.grantTypes.includes('authorization_code') && input.scopes.includes(DELEGATE_SCOPE) && input.allowUserDelegation !== true) {
+  if (
+    input.grantTypes.includes('authorization_code') &&
+    input.scopes.includes(DELEGATE_SCOPE) &&
+    input.allowUserDelegation !== true
+  ) {
     throw new ClientPolicyError(
       `${DELEGATE_SCOPE} lets its holder act as any user of the org: an authorization_code client gets it only with allowUserDelegation (admin CLI: --allow-user-delegation)`,
     );

@@ -88,7 +88,8 @@ export class GrantsService {
 
   /** Stores a new code and returns it (the only time it exists in clear). */
   async issueCode(input: NewCode): Promise<string> {
-    if (!/^[A-Za-z0-9_-]{43}$/.test(input.codeChallenge)) throw new OAuthError('invalid_request', 'code_challenge must be an S256 challenge');
+    if (!/^[A-Za-z0-9_-]{43}$/.test(input.codeChallenge))
+      throw new OAuthError('invalid_request', 'code_challenge must be an S256 challenge');
     const code = randomBytes(32).toString('base64url');
     await this.dataSource.query(
       `INSERT INTO identity.authorization_codes
@@ -115,7 +116,12 @@ export class GrantsService {
    * Redeems a code for `clientId` with the PKCE verifier and the same redirect URI; returns the
    * grant and its first refresh token. Anything amiss is `invalid_grant`.
    */
-  async redeemCode(code: string, clientId: string, redirectUri: string | undefined, verifier: string | undefined): Promise<RenewedGrant> {
+  async redeemCode(
+    code: string,
+    clientId: string,
+    redirectUri: string | undefined,
+    verifier: string | undefined,
+  ): Promise<RenewedGrant> {
     const hash = this.hasher.hash(CODE_PURPOSE, code);
     const revoked: RevocationEntry[] = [];
     // The transaction commits in every case (a failed attempt still spends the code, a replay still
@@ -139,17 +145,36 @@ export class GrantsService {
         revoked.push(...(await this.revokeSessions(em, families)));
         return new OAuthError('invalid_grant', 'the authorization code is invalid, expired or already used');
       }
-      if (row.expires_at.getTime() < Date.now()) return new OAuthError('invalid_grant', 'the authorization code has expired');
-      if (row.client_id !== clientId) return new OAuthError('invalid_grant', 'the authorization code was issued to another client');
-      if (redirectUri === undefined || redirectUri !== row.redirect_uri) return new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request');
-      if (!verifier || !pkceMatches(verifier, row.code_challenge)) return new OAuthError('invalid_grant', 'the PKCE code_verifier does not match');
+      if (row.expires_at.getTime() < Date.now())
+        return new OAuthError('invalid_grant', 'the authorization code has expired');
+      if (row.client_id !== clientId)
+        return new OAuthError('invalid_grant', 'the authorization code was issued to another client');
+      if (redirectUri === undefined || redirectUri !== row.redirect_uri)
+        return new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request');
+      if (!verifier || !pkceMatches(verifier, row.code_challenge))
+        return new OAuthError('invalid_grant', 'the PKCE code_verifier does not match');
       const rights = await this.currentRights(em, row.org_id, row.client_id, row.sub);
       if (!rights) return new OAuthError('invalid_grant', 'the user or the client no longer has access');
       const familyId = randomUUID();
-      const grant: GrantSubject = { orgId: row.org_id, clientId: row.client_id, sub: row.sub, scope: row.scope, zoneinfo: row.zoneinfo, nonce: row.nonce, familyId, resource: row.resource };
-      await em.query('UPDATE identity.authorization_codes SET family_id = $2 WHERE code_hash = $1', [hash, familyId]);
+      const grant: GrantSubject = {
+        orgId: row.org_id,
+        clientId: row.client_id,
+        sub: row.sub,
+        scope: row.scope,
+        zoneinfo: row.zoneinfo,
+        nonce: row.nonce,
+        familyId,
+        resource: row.resource,
+      };
+      await em.query('UPDATE identity.authorization_codes SET family_id = $2 WHERE code_hash = $1', [
+        hash,
+        familyId,
+      ]);
       const refreshToken = await this.insertRefresh(em.query.bind(em), grant, familyId, 1);
-      return { grant: { ...grant, familyId, scope: personScope(row.scope, rights.client, rights.user) }, refreshToken };
+      return {
+        grant: { ...grant, familyId, scope: personScope(row.scope, rights.client, rights.user) },
+        refreshToken,
+      };
     });
     this.revocations.committed(revoked);
     if (outcome instanceof OAuthError) throw outcome;
@@ -184,23 +209,49 @@ export class GrantsService {
         revoked.push(...(await this.revokeSessions(em, families)));
         return new OAuthError(
           'invalid_grant',
-          families.length > 0 ? 'refresh token reused: the whole grant is revoked' : 'the refresh token is invalid, expired or revoked',
+          families.length > 0
+            ? 'refresh token reused: the whole grant is revoked'
+            : 'the refresh token is invalid, expired or revoked',
         );
       }
       // Checked before anything is spent: a refused scope leaves the refresh token usable (RFC 6749 §6).
-      const asked = requestedScope === undefined || requestedScope.trim() === '' ? row.scope : [...new Set(requestedScope.trim().split(/\s+/))];
+      const asked =
+        requestedScope === undefined || requestedScope.trim() === ''
+          ? row.scope
+          : [...new Set(requestedScope.trim().split(/\s+/))];
       const extra = asked.filter((s) => !row.scope.includes(s));
       if (extra.length) return new OAuthError('invalid_scope', `scope not granted: ${extra.join(' ')}`);
       const rights = await this.currentRights(em, row.org_id, row.client_id, row.sub);
       if (!rights) {
-        await em.query('UPDATE identity.refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL', [row.family_id]);
+        await em.query(
+          'UPDATE identity.refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL',
+          [row.family_id],
+        );
         revoked.push(await this.revocations.revokeSession(em, row.org_id, row.family_id));
         return new OAuthError('invalid_grant', 'the user or the client no longer has access');
       }
-      await em.query('UPDATE identity.refresh_tokens SET consumed_at = now() WHERE token_hash = $1', [row.token_hash]);
-      const grant: GrantSubject = { orgId: row.org_id, clientId: row.client_id, sub: row.sub, scope: row.scope, zoneinfo: row.zoneinfo, familyId: row.family_id, resource: row.resource };
-      const refreshToken = await this.insertRefresh(em.query.bind(em), grant, row.family_id, row.generation + 1);
-      return { grant: { ...grant, familyId: row.family_id, scope: personScope(asked, rights.client, rights.user) }, refreshToken };
+      await em.query('UPDATE identity.refresh_tokens SET consumed_at = now() WHERE token_hash = $1', [
+        row.token_hash,
+      ]);
+      const grant: GrantSubject = {
+        orgId: row.org_id,
+        clientId: row.client_id,
+        sub: row.sub,
+        scope: row.scope,
+        zoneinfo: row.zoneinfo,
+        familyId: row.family_id,
+        resource: row.resource,
+      };
+      const refreshToken = await this.insertRefresh(
+        em.query.bind(em),
+        grant,
+        row.family_id,
+        row.generation + 1,
+      );
+      return {
+        grant: { ...grant, familyId: row.family_id, scope: personScope(asked, rights.client, rights.user) },
+        refreshToken,
+      };
     });
     this.revocations.committed(revoked);
     if (outcome instanceof OAuthError) throw outcome;
@@ -211,18 +262,27 @@ export class GrantsService {
    * Revokes a refresh token's whole family (RFC 7009) if the token is `clientId`'s; returns the
    * family's org and id, or null when the token is unknown or another client's.
    */
-  async revokeFamily(token: string, clientId: string): Promise<{ orgId: string; familyId: string } | 'other-client' | null> {
+  async revokeFamily(
+    token: string,
+    clientId: string,
+  ): Promise<{ orgId: string; familyId: string } | 'other-client' | null> {
     const hash = this.hasher.hash(REFRESH_PURPOSE, token);
     const revoked: RevocationEntry[] = [];
     const outcome = await this.dataSource.transaction(async (em) => {
-      const [row] = (await em.query('SELECT org_id, family_id, client_id FROM identity.refresh_tokens WHERE token_hash = $1', [hash])) as {
+      const [row] = (await em.query(
+        'SELECT org_id, family_id, client_id FROM identity.refresh_tokens WHERE token_hash = $1',
+        [hash],
+      )) as {
         org_id: string;
         family_id: string;
         client_id: string;
       }[];
       if (!row) return null;
       if (row.client_id !== clientId) return 'other-client' as const;
-      await em.query('UPDATE identity.refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL', [row.family_id]);
+      await em.query(
+        'UPDATE identity.refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL',
+        [row.family_id],
+      );
       revoked.push(await this.revocations.revokeSession(em, row.org_id, row.family_id));
       return { orgId: row.org_id, familyId: row.family_id };
     });
@@ -231,28 +291,56 @@ export class GrantsService {
   }
 
   /** RFC 7662 for a refresh token: its grant while it can still be used, if it is `clientId`'s. */
-  async describeRefresh(token: string, clientId: string): Promise<(GrantSubject & { expiresAt: Date; issuedAt: Date }) | null> {
+  async describeRefresh(
+    token: string,
+    clientId: string,
+  ): Promise<(GrantSubject & { expiresAt: Date; issuedAt: Date }) | null> {
     const [row] = (await this.dataSource.query(
       `SELECT org_id, client_id, sub, scope, family_id, expires_at, created_at FROM identity.refresh_tokens
         WHERE token_hash = $1 AND client_id = $2 AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > now()`,
       [this.hasher.hash(REFRESH_PURPOSE, token), clientId],
-    )) as { org_id: string; client_id: string; sub: string; scope: string[]; family_id: string; expires_at: Date; created_at: Date }[];
+    )) as {
+      org_id: string;
+      client_id: string;
+      sub: string;
+      scope: string[];
+      family_id: string;
+      expires_at: Date;
+      created_at: Date;
+    }[];
     if (!row) return null;
-    return { orgId: row.org_id, clientId: row.client_id, sub: row.sub, scope: row.scope, familyId: row.family_id, expiresAt: row.expires_at, issuedAt: row.created_at };
+    return {
+      orgId: row.org_id,
+      clientId: row.client_id,
+      sub: row.sub,
+      scope: row.scope,
+      familyId: row.family_id,
+      expiresAt: row.expires_at,
+      issuedAt: row.created_at,
+    };
   }
 
   /** The client and the user as they are now (locked against a concurrent disable), or null if either lost access. */
   private async currentRights(em: EntityManager, orgId: string, clientId: string, sub: string) {
-    const [client] = (await em.query('SELECT scopes, allow_user_delegation FROM identity.oauth_clients WHERE id = $1 AND org_id = $2 AND NOT disabled FOR SHARE', [
-      clientId,
-      orgId,
-    ])) as { scopes: string[]; allow_user_delegation: boolean }[];
-    const [user] = (await em.query('SELECT scopes FROM identity.users WHERE org_id = $1 AND sub = $2 AND NOT disabled FOR SHARE', [orgId, sub])) as { scopes: string[] }[];
+    const [client] = (await em.query(
+      'SELECT scopes, allow_user_delegation FROM identity.oauth_clients WHERE id = $1 AND org_id = $2 AND NOT disabled FOR SHARE',
+      [clientId, orgId],
+    )) as { scopes: string[]; allow_user_delegation: boolean }[];
+    const [user] = (await em.query(
+      'SELECT scopes FROM identity.users WHERE org_id = $1 AND sub = $2 AND NOT disabled FOR SHARE',
+      [orgId, sub],
+    )) as { scopes: string[] }[];
     if (!client || !user) return null;
-    return { client: { scopes: client.scopes, allowUserDelegation: client.allow_user_delegation }, user: { scopes: user.scopes } };
+    return {
+      client: { scopes: client.scopes, allowUserDelegation: client.allow_user_delegation },
+      user: { scopes: user.scopes },
+    };
   }
 
-  private async revokeSessions(em: EntityManager, families: { org_id: string; family_id: string }[]): Promise<RevocationEntry[]> {
+  private async revokeSessions(
+    em: EntityManager,
+    families: { org_id: string; family_id: string }[],
+  ): Promise<RevocationEntry[]> {
     const entries: RevocationEntry[] = [];
     const seen = new Set<string>();
     for (const f of families) {

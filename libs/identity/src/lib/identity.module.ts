@@ -54,11 +54,15 @@ class IdentityBootstrap implements OnApplicationBootstrap {
         clientSecret,
       );
       // The bootstrap admin keeps being served every token of its org (unless an operator narrowed it).
-      if (await this.grants.ensureFullGrant(orgId, clientId)) this.logger.log(`bootstrap client '${clientId}' granted every provider token of org '${orgId}'`);
+      if (await this.grants.ensureFullGrant(orgId, clientId))
+        this.logger.log(`bootstrap client '${clientId}' granted every provider token of org '${orgId}'`);
       this.logger.log(`bootstrap client '${clientId}' of org '${orgId}' is ready`);
     }
     const moved = await this.keys.rewrapAll();
-    if (moved) this.logger.log(`${moved} signing key(s) re-wrapped under encryption key '${this.config.secrets?.keyring.activeKeyId}'`);
+    if (moved)
+      this.logger.log(
+        `${moved} signing key(s) re-wrapped under encryption key '${this.config.secrets?.keyring.activeKeyId}'`,
+      );
     await this.keys.signingKey();
   }
 }
@@ -66,7 +70,11 @@ class IdentityBootstrap implements OnApplicationBootstrap {
 /** The broker's own OAuth server: clients, signing keys, the token endpoint (needs the identity schema). */
 @Module({
   providers: [
-    { provide: RevocationsService, inject: [IDENTITY_DS], useFactory: (ds: DataSource) => new RevocationsService(ds) },
+    {
+      provide: RevocationsService,
+      inject: [IDENTITY_DS],
+      useFactory: (ds: DataSource) => new RevocationsService(ds),
+    },
     {
       provide: ClientsService,
       inject: [IDENTITY_DS, SERVICE_CONFIG, RevocationsService],
@@ -76,27 +84,44 @@ class IdentityBootstrap implements OnApplicationBootstrap {
     {
       provide: SigningKeysService,
       inject: [IDENTITY_DS, SERVICE_CONFIG],
-      useFactory: (ds: DataSource, config: ServiceConfig) => new SigningKeysService(ds, new EnvelopeCipher(requireSecrets(config).keyring)),
+      useFactory: (ds: DataSource, config: ServiceConfig) =>
+        new SigningKeysService(ds, new EnvelopeCipher(requireSecrets(config).keyring)),
     },
     {
       provide: AccessTokenIssuer,
       inject: [SigningKeysService, SERVICE_CONFIG],
-      useFactory: (keys: SigningKeysService, config: ServiceConfig) => new AccessTokenIssuer(keys, config.publicUrl, `${config.publicUrl}/api`),
+      useFactory: (keys: SigningKeysService, config: ServiceConfig) =>
+        new AccessTokenIssuer(keys, config.publicUrl, `${config.publicUrl}/api`),
     },
     {
       provide: GrantsService,
       inject: [IDENTITY_DS, SERVICE_CONFIG, RevocationsService],
       useFactory: (ds: DataSource, config: ServiceConfig, revocations: RevocationsService) =>
-        new GrantsService(ds, new KeyedHasher(requireSecrets(config).pepper), DEFAULT_GRANT_POLICY, revocations),
+        new GrantsService(
+          ds,
+          new KeyedHasher(requireSecrets(config).pepper),
+          DEFAULT_GRANT_POLICY,
+          revocations,
+        ),
     },
     {
       provide: IdTokenIssuer,
       inject: [SigningKeysService, SERVICE_CONFIG],
-      useFactory: (keys: SigningKeysService, config: ServiceConfig) => new IdTokenIssuer(keys, config.publicUrl),
+      useFactory: (keys: SigningKeysService, config: ServiceConfig) =>
+        new IdTokenIssuer(keys, config.publicUrl),
     },
     {
       provide: TokenEndpoint,
-      inject: [ClientsService, AccessTokenIssuer, SERVICE_CONFIG, GrantsService, IdTokenIssuer, UsersService, ResourceIndicators, MetadataDocumentClients],
+      inject: [
+        ClientsService,
+        AccessTokenIssuer,
+        SERVICE_CONFIG,
+        GrantsService,
+        IdTokenIssuer,
+        UsersService,
+        ResourceIndicators,
+        MetadataDocumentClients,
+      ],
       useFactory: (
         clients: ClientsService,
         issuer: AccessTokenIssuer,
@@ -106,9 +131,22 @@ class IdentityBootstrap implements OnApplicationBootstrap {
         users: UsersService,
         resources: ResourceIndicators,
         metadataClients: MetadataDocumentClients,
-      ) => new TokenEndpoint(clients, issuer, config.identity.accessTokenTtlSeconds, grants, { issuer: idTokens, users }, resources, metadataClients),
+      ) =>
+        new TokenEndpoint(
+          clients,
+          issuer,
+          config.identity.accessTokenTtlSeconds,
+          grants,
+          { issuer: idTokens, users },
+          resources,
+          metadataClients,
+        ),
     },
-    { provide: ClientMetadataSettings, inject: [IDENTITY_DS], useFactory: (ds: DataSource) => new ClientMetadataSettings(ds) },
+    {
+      provide: ClientMetadataSettings,
+      inject: [IDENTITY_DS],
+      useFactory: (ds: DataSource) => new ClientMetadataSettings(ds),
+    },
     {
       // Client documents come from URLs anybody names: fetched only through the egress guard, small, fast, never redirected.
       provide: MetadataDocumentClients,
@@ -117,55 +155,127 @@ class IdentityBootstrap implements OnApplicationBootstrap {
         new MetadataDocumentClients(
           ds,
           settings,
-          createGuardedFetch(config.egress, { timeoutMs: DEFAULT_METADATA_FETCH.timeoutMs, maxResponseBytes: DEFAULT_METADATA_FETCH.maxBytes, maxRedirects: 0 }),
+          createGuardedFetch(config.egress, {
+            timeoutMs: DEFAULT_METADATA_FETCH.timeoutMs,
+            maxResponseBytes: DEFAULT_METADATA_FETCH.maxBytes,
+            maxRedirects: 0,
+          }),
           config.egress,
         ),
     },
-    { provide: UsersService, inject: [IDENTITY_DS, RevocationsService], useFactory: (ds: DataSource, revocations: RevocationsService) => new UsersService(ds, revocations) },
-    { provide: OrgsService, inject: [IDENTITY_DS, RevocationsService], useFactory: (ds: DataSource, revocations: RevocationsService) => new OrgsService(ds, revocations) },
-    { provide: TokenGrantsService, inject: [IDENTITY_DS], useFactory: (ds: DataSource) => new TokenGrantsService(ds) },
-    { provide: ResourceIndicators, inject: [SERVICE_CONFIG], useFactory: (config: ServiceConfig) => new ResourceIndicators(`${config.publicUrl}/api`, config.resourceServers) },
+    {
+      provide: UsersService,
+      inject: [IDENTITY_DS, RevocationsService],
+      useFactory: (ds: DataSource, revocations: RevocationsService) => new UsersService(ds, revocations),
+    },
+    {
+      provide: OrgsService,
+      inject: [IDENTITY_DS, RevocationsService],
+      useFactory: (ds: DataSource, revocations: RevocationsService) => new OrgsService(ds, revocations),
+    },
+    {
+      provide: TokenGrantsService,
+      inject: [IDENTITY_DS],
+      useFactory: (ds: DataSource) => new TokenGrantsService(ds),
+    },
+    {
+      provide: ResourceIndicators,
+      inject: [SERVICE_CONFIG],
+      useFactory: (config: ServiceConfig) =>
+        new ResourceIndicators(`${config.publicUrl}/api`, config.resourceServers),
+    },
     { provide: SignInPolicy, inject: [IDENTITY_DS], useFactory: (ds: DataSource) => new SignInPolicy(ds) },
     {
       provide: AuthorizationEndpoint,
-      inject: [IDENTITY_DS, GrantsService, SignInPolicy, SERVICE_CONFIG, ResourceIndicators, MetadataDocumentClients],
-      useFactory: (ds: DataSource, grants: GrantsService, policy: SignInPolicy, config: ServiceConfig, resources: ResourceIndicators, metadataClients: MetadataDocumentClients) =>
-        new AuthorizationEndpoint(ds, grants, policy, config.upstreamLogin ? userinfoEndpointReader(config.upstreamLogin.userinfoUrl) : undefined, resources, metadataClients),
+      inject: [
+        IDENTITY_DS,
+        GrantsService,
+        SignInPolicy,
+        SERVICE_CONFIG,
+        ResourceIndicators,
+        MetadataDocumentClients,
+      ],
+      useFactory: (
+        ds: DataSource,
+        grants: GrantsService,
+        policy: SignInPolicy,
+        config: ServiceConfig,
+        resources: ResourceIndicators,
+        metadataClients: MetadataDocumentClients,
+      ) =>
+        new AuthorizationEndpoint(
+          ds,
+          grants,
+          policy,
+          config.upstreamLogin ? userinfoEndpointReader(config.upstreamLogin.userinfoUrl) : undefined,
+          resources,
+          metadataClients,
+        ),
     },
     {
       provide: PrincipalTokens,
       inject: [UsersService, AccessTokenIssuer, SERVICE_CONFIG, ClientsService],
-      useFactory: (users: UsersService, issuer: AccessTokenIssuer, config: ServiceConfig, clients: ClientsService) =>
-        new PrincipalTokens(users, issuer, config.identity.accessTokenTtlSeconds, config.identity.delegatedTokenTtlSeconds, clients),
+      useFactory: (
+        users: UsersService,
+        issuer: AccessTokenIssuer,
+        config: ServiceConfig,
+        clients: ClientsService,
+      ) =>
+        new PrincipalTokens(
+          users,
+          issuer,
+          config.identity.accessTokenTtlSeconds,
+          config.identity.delegatedTokenTtlSeconds,
+          clients,
+        ),
     },
     // The token-broker reads the revocation list from PostgreSQL and serves it to the other verifiers.
     {
       provide: RevocationSync,
       inject: [RevocationsService],
       useFactory: (revocations: RevocationsService) =>
-        new RevocationSync(async () => {
-          const { entries, version } = await revocations.read();
-          return { version, ageMs: 0, entries };
-        }, DEFAULT_REVOCATION_SYNC, revocationHealthLog),
+        new RevocationSync(
+          async () => {
+            const { entries, version } = await revocations.read();
+            return { version, ageMs: 0, entries };
+          },
+          DEFAULT_REVOCATION_SYNC,
+          revocationHealthLog,
+        ),
     },
     // The token-broker verifies bus callers against its own keys, without a bus round trip.
     {
       provide: AccessTokenVerifier,
       inject: [SigningKeysService, SERVICE_CONFIG, RevocationSync],
       useFactory: (keys: SigningKeysService, config: ServiceConfig, revocations: RevocationSync) =>
-        new AccessTokenVerifier(() => keys.jwks(), config.publicUrl, `${config.publicUrl}/api`, 5_000, revocations, config.resourceServers),
+        new AccessTokenVerifier(
+          () => keys.jwks(),
+          config.publicUrl,
+          `${config.publicUrl}/api`,
+          5_000,
+          revocations,
+          config.resourceServers,
+        ),
     },
     {
       provide: TokenStatusEndpoints,
       inject: [ClientsService, GrantsService, AccessTokenVerifier, RevocationsService],
-      useFactory: (clients: ClientsService, grants: GrantsService, verifier: AccessTokenVerifier, revocations: RevocationsService) =>
-        new TokenStatusEndpoints(clients, grants, verifier, revocations),
+      useFactory: (
+        clients: ClientsService,
+        grants: GrantsService,
+        verifier: AccessTokenVerifier,
+        revocations: RevocationsService,
+      ) => new TokenStatusEndpoints(clients, grants, verifier, revocations),
     },
     {
       provide: RevocationLifecycle,
       inject: [RevocationSync, SERVICE_CONFIG, RevocationsService],
       useFactory: (sync: RevocationSync, config: ServiceConfig, revocations: RevocationsService) =>
-        new RevocationLifecycle(sync, new RevocationChannel(config.redisUrl, config.bus.prefix, config.service), revocations),
+        new RevocationLifecycle(
+          sync,
+          new RevocationChannel(config.redisUrl, config.bus.prefix, config.service),
+          revocations,
+        ),
     },
     BusAuthGuard,
     IdentityBootstrap,

@@ -17,5 +17,15 @@ import { ClientMetadataDocuments1764000000000 } from './migrations/1764000000000
 export const IDENTITY_SCHEMA: DomainSchema = {
   schema: 'identity',
   entities: [OrgEntity, OAuthClientEntity, SigningKeyEntity, UserEntity],
-  migrations: [CreateIdentity1763900100000, CreateUsers1763900200000, CreateGrants1763900300000, AddCodeNonce1763900400000, RevocationAndSignInPolicy1763900600000, AddOrgDisabled1763900700000, TokenGrants1763900800000, ResourceIndicators1763900900000, ClientMetadataDocuments1764000000000],
+  migrations: [
+    CreateIdentity1763900100000,
+    CreateUsers1763900200000,
+    CreateGrants1763900300000,
+    AddCodeNonce1763900400000,
+    RevocationAndSignInPolicy1763900600000,
+    AddOrgDisabled1763900700000,
+    TokenGrants1763900800000,
+    ResourceIndicators1763900900000,
+    ClientMetadataDocuments1764000000000,
+  ],
 };

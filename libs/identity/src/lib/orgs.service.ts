@@ -39,7 +39,13 @@ export class OrgsService {
   /** Creates the org; `created` is false (and nothing changes) when it already exists. */
   async create(id: string, name: string): Promise<{ org: OrgEntity; created: boolean }> {
     const repo = this.dataSource.getRepository(OrgEntity);
-    const inserted = await repo.createQueryBuilder().insert().values({ id, name }).orIgnore().returning('id').execute();
+    const inserted = await repo
+      .createQueryBuilder()
+      .insert()
+      .values({ id, name })
+      .orIgnore()
+      .returning('id')
+      .execute();
     return { org: await repo.findOneByOrFail({ id }), created: (inserted.raw as unknown[]).length > 0 };
   }
 
@@ -50,11 +56,26 @@ export class OrgsService {
 
   /** Every org with its client and user counts, oldest first. */
   async list(): Promise<OrgSummary[]> {
-    const orgs = await this.dataSource.getRepository(OrgEntity).find({ order: { createdAt: 'ASC', id: 'ASC' } });
+    const orgs = await this.dataSource
+      .getRepository(OrgEntity)
+      .find({ order: { createdAt: 'ASC', id: 'ASC' } });
     const countBy = async (table: 'oauth_clients' | 'users') =>
-      new Map(((await this.dataSource.query(`SELECT org_id, count(*)::int AS n FROM identity.${table} GROUP BY org_id`)) as { org_id: string; n: number }[]).map((r) => [r.org_id, r.n]));
+      new Map(
+        (
+          (await this.dataSource.query(
+            `SELECT org_id, count(*)::int AS n FROM identity.${table} GROUP BY org_id`,
+          )) as { org_id: string; n: number }[]
+        ).map((r) => [r.org_id, r.n]),
+      );
     const [clients, users] = await Promise.all([countBy('oauth_clients'), countBy('users')]);
-    return orgs.map((o) => ({ id: o.id, name: o.name, disabled: o.disabled, createdAt: o.createdAt, clients: clients.get(o.id) ?? 0, users: users.get(o.id) ?? 0 }));
+    return orgs.map((o) => ({
+      id: o.id,
+      name: o.name,
+      disabled: o.disabled,
+      createdAt: o.createdAt,
+      clients: clients.get(o.id) ?? 0,
+      users: users.get(o.id) ?? 0,
+    }));
   }
 
   /**
@@ -99,9 +120,16 @@ export class OrgsService {
   async delete(id: string): Promise<DeletedOrg | null> {
     let deleted: DeletedOrg | null = null;
     const done = await this.changeOrg(id, async (em) => {
-      const subjects = (await em.query('SELECT sub FROM identity.users WHERE org_id = $1', [id])) as { sub: string }[];
-      const entries = [...(await this.revokeClients(em, id)), ...(await Promise.all(subjects.map((u) => this.revocations.revokeSubject(em, id, u.sub))))];
-      const [, refreshTokens] = (await em.query('DELETE FROM identity.refresh_tokens WHERE org_id = $1', [id])) as [unknown, number];
+      const subjects = (await em.query('SELECT sub FROM identity.users WHERE org_id = $1', [id])) as {
+        sub: string;
+      }[];
+      const entries = [
+        ...(await this.revokeClients(em, id)),
+        ...(await Promise.all(subjects.map((u) => this.revocations.revokeSubject(em, id, u.sub)))),
+      ];
+      const [, refreshTokens] = (await em.query('DELETE FROM identity.refresh_tokens WHERE org_id = $1', [
+        id,
+      ])) as [unknown, number];
       await em.query('DELETE FROM identity.authorization_codes WHERE org_id = $1', [id]);
       const clients = (await em.getRepository(OAuthClientEntity).delete({ orgId: id })).affected ?? 0;
       const users = (await em.getRepository(UserEntity).delete({ orgId: id })).affected ?? 0;
@@ -114,15 +142,25 @@ export class OrgsService {
 
   /** Revokes what every client of the org holds or issued (refresh tokens included). */
   private async revokeClients(em: EntityManager, orgId: string): Promise<RevocationEntry[]> {
-    const clients = (await em.query('SELECT id FROM identity.oauth_clients WHERE org_id = $1', [orgId])) as { id: string }[];
-    await em.query('UPDATE identity.refresh_tokens SET revoked_at = now() WHERE org_id = $1 AND revoked_at IS NULL', [orgId]);
+    const clients = (await em.query('SELECT id FROM identity.oauth_clients WHERE org_id = $1', [orgId])) as {
+      id: string;
+    }[];
+    await em.query(
+      'UPDATE identity.refresh_tokens SET revoked_at = now() WHERE org_id = $1 AND revoked_at IS NULL',
+      [orgId],
+    );
     return Promise.all(clients.map((c) => this.revocations.revokeClient(em, orgId, c.id)));
   }
 
-  private async changeOrg(id: string, change: (em: EntityManager) => Promise<RevocationEntry[]>): Promise<boolean> {
+  private async changeOrg(
+    id: string,
+    change: (em: EntityManager) => Promise<RevocationEntry[]>,
+  ): Promise<boolean> {
     let entries: RevocationEntry[] | undefined;
     await this.dataSource.transaction(async (em) => {
-      const org = await em.getRepository(OrgEntity).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      const org = await em
+        .getRepository(OrgEntity)
+        .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!org) return;
       entries = await change(em);
     });

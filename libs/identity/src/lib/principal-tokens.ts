@@ -64,7 +64,8 @@ export class PrincipalTokens {
     const client = await this.clients.findActive(caller.orgId, caller.clientId);
     if (!client) throw gone();
     const actor = caller.act?.sub;
-    if (actor && actor !== caller.act?.client_id && !(await this.users.findActive(caller.orgId, actor))) throw gone();
+    if (actor && actor !== caller.act?.client_id && !(await this.users.findActive(caller.orgId, actor)))
+      throw gone();
     if (isServiceAccount(caller)) return client.scopes;
     const user = await this.users.findActive(caller.orgId, caller.sub);
     if (!user) throw gone();
@@ -76,15 +77,19 @@ export class PrincipalTokens {
    * wider than the caller's (and never the delegate scope itself), living at most the delegated TTL.
    */
   async delegatedToken(caller: Principal, req: DelegatedTokenRequest): Promise<TokenResponse> {
-    if (!caller.scopes.includes(DELEGATE_SCOPE)) throw new PrincipalTokenError(403, `delegation needs the ${DELEGATE_SCOPE} scope`);
+    if (!caller.scopes.includes(DELEGATE_SCOPE))
+      throw new PrincipalTokenError(403, `delegation needs the ${DELEGATE_SCOPE} scope`);
     if (caller.act) throw new PrincipalTokenError(403, 'a delegated token cannot delegate further');
-    if (req.team_id != null && req.team_id !== caller.orgId) throw new PrincipalTokenError(403, 'team_id must be your own team');
+    if (req.team_id != null && req.team_id !== caller.orgId)
+      throw new PrincipalTokenError(403, 'team_id must be your own team');
     const allowed = await this.stillAllowed(caller);
-    if (!allowed.includes(DELEGATE_SCOPE)) throw new PrincipalTokenError(403, `delegation needs the ${DELEGATE_SCOPE} scope`);
+    if (!allowed.includes(DELEGATE_SCOPE))
+      throw new PrincipalTokenError(403, `delegation needs the ${DELEGATE_SCOPE} scope`);
     const delegable = caller.scopes.filter((s) => s !== DELEGATE_SCOPE && allowed.includes(s));
     const scopes = req.scopes == null ? delegable : [...new Set(req.scopes)];
     const wider = scopes.filter((s) => !delegable.includes(s));
-    if (wider.length) throw new PrincipalTokenError(403, `cannot delegate scopes you do not hold: ${wider.join(' ')}`);
+    if (wider.length)
+      throw new PrincipalTokenError(403, `cannot delegate scopes you do not hold: ${wider.join(' ')}`);
     const user = await this.users.findActive(caller.orgId, req.sub);
     if (!user) throw new PrincipalTokenError(404, 'no such user in your team');
     const { token, expiresIn } = await this.issuer.issue({

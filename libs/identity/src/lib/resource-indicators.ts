@@ -27,7 +27,10 @@ export class ResourceIndicators {
   audienceFor(resource: string | undefined): string {
     if (resource === undefined || resource === '') return this.brokerApi;
     if (!this.known.has(resource)) {
-      throw new OAuthError('invalid_target', `resource '${resource.slice(0, 200)}' is not a resource this server issues tokens for`);
+      throw new OAuthError(
+        'invalid_target',
+        `resource '${resource.slice(0, 200)}' is not a resource this server issues tokens for`,
+      );
     }
     return resource;
   }

@@ -33,7 +33,11 @@ export class SignInPolicy {
       const email = profile.email?.trim().toLowerCase() || null;
       const emailTrusted = !!email && (profile.emailVerified === true || !org.requireVerifiedEmail);
       const user = await this.findInvited(em, orgId, profile.sub, emailTrusted ? email : null);
-      if (user === 'ambiguous') return { admitted: false, reason: 'several invitations match this e-mail address: ask the administrator' };
+      if (user === 'ambiguous')
+        return {
+          admitted: false,
+          reason: 'several invitations match this e-mail address: ask the administrator',
+        };
       if (user) {
         if (user.disabled) return { admitted: false, reason: 'this account is disabled' };
         await em.query(
@@ -41,11 +45,19 @@ export class SignInPolicy {
              given_name = COALESCE($3, given_name), family_name = COALESCE($4, family_name), zoneinfo = COALESCE($5, zoneinfo),
              email = CASE WHEN $6::text IS NULL THEN email ELSE $6 END
            WHERE id = $1`,
-          [user.id, profile.sub, profile.givenName ?? null, profile.familyName ?? null, profile.zoneinfo ?? null, emailTrusted ? email : null],
+          [
+            user.id,
+            profile.sub,
+            profile.givenName ?? null,
+            profile.familyName ?? null,
+            profile.zoneinfo ?? null,
+            emailTrusted ? email : null,
+          ],
         );
         return { admitted: true, user: await em.getRepository(UserEntity).findOneByOrFail({ id: user.id }) };
       }
-      if (org.signInMode !== 'domains') return { admitted: false, reason: 'you have not been invited to this organisation' };
+      if (org.signInMode !== 'domains')
+        return { admitted: false, reason: 'you have not been invited to this organisation' };
       const domain = email?.slice(email.lastIndexOf('@') + 1);
       if (!emailTrusted || !domain || !org.allowedEmailDomains.map((d) => d.toLowerCase()).includes(domain)) {
         return { admitted: false, reason: 'your e-mail address is not one this organisation admits' };
@@ -53,11 +65,26 @@ export class SignInPolicy {
       const [inserted] = (await em.query(
         `INSERT INTO identity.users (org_id, sub, given_name, family_name, email, zoneinfo, scopes, upstream_subject)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $2) ON CONFLICT DO NOTHING RETURNING id`,
-        [orgId, profile.sub, profile.givenName ?? null, profile.familyName ?? null, email, profile.zoneinfo ?? null, org.defaultUserScopes],
+        [
+          orgId,
+          profile.sub,
+          profile.givenName ?? null,
+          profile.familyName ?? null,
+          email,
+          profile.zoneinfo ?? null,
+          org.defaultUserScopes,
+        ],
       )) as { id: string }[];
       // The subject is taken by someone who is not this upstream identity: refuse rather than merge.
-      if (!inserted) return { admitted: false, reason: 'this identity conflicts with an existing user: ask the administrator' };
-      return { admitted: true, user: await em.getRepository(UserEntity).findOneByOrFail({ id: inserted.id }) };
+      if (!inserted)
+        return {
+          admitted: false,
+          reason: 'this identity conflicts with an existing user: ask the administrator',
+        };
+      return {
+        admitted: true,
+        user: await em.getRepository(UserEntity).findOneByOrFail({ id: inserted.id }),
+      };
     });
   }
 
@@ -65,19 +92,33 @@ export class SignInPolicy {
   async setPolicy(orgId: string, settings: SignInPolicySettings): Promise<boolean> {
     const [, count] = (await this.dataSource.query(
       `UPDATE identity.orgs SET sign_in_mode = $2, allowed_email_domains = $3, require_verified_email = $4, default_user_scopes = $5 WHERE id = $1`,
-      [orgId, settings.mode, settings.allowedEmailDomains.map((d) => d.trim().toLowerCase()).filter(Boolean), settings.requireVerifiedEmail, settings.defaultUserScopes],
+      [
+        orgId,
+        settings.mode,
+        settings.allowedEmailDomains.map((d) => d.trim().toLowerCase()).filter(Boolean),
+        settings.requireVerifiedEmail,
+        settings.defaultUserScopes,
+      ],
     )) as [unknown, number];
     return count > 0;
   }
 
-  private async findInvited(em: EntityManager, orgId: string, upstreamSubject: string, email: string | null): Promise<UserEntity | null | 'ambiguous'> {
+  private async findInvited(
+    em: EntityManager,
+    orgId: string,
+    upstreamSubject: string,
+    email: string | null,
+  ): Promise<UserEntity | null | 'ambiguous'> {
     const users = em.getRepository(UserEntity);
     const linked = await users.findOneBy({ orgId, upstreamSubject });
     if (linked) return linked;
     const bySubject = await users.findOneBy({ orgId, sub: upstreamSubject, upstreamSubject: IsNull() });
     if (bySubject) return bySubject;
     if (!email) return null;
-    const byEmail = (await em.query(`SELECT id FROM identity.users WHERE org_id = $1 AND lower(email) = $2 AND upstream_subject IS NULL LIMIT 2`, [orgId, email])) as {
+    const byEmail = (await em.query(
+      `SELECT id FROM identity.users WHERE org_id = $1 AND lower(email) = $2 AND upstream_subject IS NULL LIMIT 2`,
+      [orgId, email],
+    )) as {
       id: string;
     }[];
     if (byEmail.length > 1) return 'ambiguous';
@@ -90,8 +131,16 @@ export class SignInPolicy {
  * narrowed to what the client may still give and what the person may do; `tokens:delegate` only
  * through a client with the explicit flag. `openid` stays when asked for.
  */
-export function personScope(asked: string[], client: Pick<OAuthClientEntity, 'scopes' | 'allowUserDelegation'>, user: Pick<UserEntity, 'scopes'>): string[] {
+export function personScope(
+  asked: string[],
+  client: Pick<OAuthClientEntity, 'scopes' | 'allowUserDelegation'>,
+  user: Pick<UserEntity, 'scopes'>,
+): string[] {
   return asked.filter(
-    (s) => s === OPENID || (client.scopes.includes(s) && user.scopes.includes(s) && (s !== DELEGATE_SCOPE || client.allowUserDelegation)),
+    (s) =>
+      s === OPENID ||
+      (client.scopes.includes(s) &&
+        user.scopes.includes(s) &&
+        (s !== DELEGATE_SCOPE || client.allowUserDelegation)),
   );
 }

@@ -57,7 +57,10 @@ export class SigningKeysService {
    * so key rotation needs no job here). Compare-and-swap on the old value; returns how many moved.
    */
   async rewrapAll(): Promise<number> {
-    const rows = (await this.dataSource.query(`SELECT kid, private_jwk_enc FROM identity.signing_keys`)) as { kid: string; private_jwk_enc: string }[];
+    const rows = (await this.dataSource.query(`SELECT kid, private_jwk_enc FROM identity.signing_keys`)) as {
+      kid: string;
+      private_jwk_enc: string;
+    }[];
     let moved = 0;
     for (const row of rows) {
       if (!this.cipher.needsRewrap(row.private_jwk_enc)) continue;
@@ -73,7 +76,9 @@ export class SigningKeysService {
 
   /** How many signing keys each keyring key wraps (for key rotation: a key may go once it wraps nothing). */
   async valuesByKey(): Promise<Record<string, number>> {
-    const rows = await this.dataSource.getRepository(SigningKeyEntity).find({ select: { kid: true, privateJwkEnc: true } });
+    const rows = await this.dataSource
+      .getRepository(SigningKeyEntity)
+      .find({ select: { kid: true, privateJwkEnc: true } });
     const counts: Record<string, number> = {};
     for (const row of rows) {
       const keyId = this.cipher.keyIdOf(row.privateJwkEnc);
@@ -87,10 +92,17 @@ export class SigningKeysService {
       // Replicas starting together must not each create a key.
       await em.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['identity:signing-keys']);
       const repo = em.getRepository(SigningKeyEntity);
-      let row = await repo.findOne({ where: { rotateAt: MoreThan(new Date()) }, order: { createdAt: 'DESC' } });
+      let row = await repo.findOne({
+        where: { rotateAt: MoreThan(new Date()) },
+        order: { createdAt: 'DESC' },
+      });
       if (!row) row = await repo.save(await this.newKey());
       const jwk = JSON.parse(this.cipher.decryptString(row.privateJwkEnc, this.context(row.kid))) as JWK;
-      return { kid: row.kid, privateKey: (await importJWK(jwk, SIGNING_ALG)) as CryptoKey, rotateAt: row.rotateAt.getTime() };
+      return {
+        kid: row.kid,
+        privateKey: (await importJWK(jwk, SIGNING_ALG)) as CryptoKey,
+        rotateAt: row.rotateAt.getTime(),
+      };
     });
   }
 
@@ -102,7 +114,10 @@ export class SigningKeysService {
     entity.kid = kid;
     entity.alg = SIGNING_ALG;
     entity.publicJwk = { ...(await exportJWK(publicKey)), kid, alg: SIGNING_ALG, use: 'sig' };
-    entity.privateJwkEnc = this.cipher.encrypt(JSON.stringify(await exportJWK(privateKey)), this.context(kid));
+    entity.privateJwkEnc = this.cipher.encrypt(
+      JSON.stringify(await exportJWK(privateKey)),
+      this.context(kid),
+    );
     entity.rotateAt = new Date(now + this.policy.signForMs);
     entity.retireAt = new Date(now + this.policy.signForMs + this.policy.maxTokenTtlMs + DAY_MS);
     return entity;

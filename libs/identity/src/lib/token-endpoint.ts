@@ -31,13 +31,21 @@ export class TokenEndpoint {
     if (!(GRANT_TYPES as readonly string[]).includes(req.grant_type)) {
       throw new OAuthError('unsupported_grant_type', `grant_type '${req.grant_type}' is not supported`);
     }
-    const client = credentials ? await this.clients.authenticate(credentials.clientId, credentials.clientSecret) : await this.publicClient(publicClientId ?? '');
+    const client = credentials
+      ? await this.clients.authenticate(credentials.clientId, credentials.clientSecret)
+      : await this.publicClient(publicClientId ?? '');
     const grant = req.grant_type as GrantType;
-    if (!client.grantTypes.includes(grant)) throw new OAuthError('unauthorized_client', `this client may not use ${grant}`);
+    if (!client.grantTypes.includes(grant))
+      throw new OAuthError('unauthorized_client', `this client may not use ${grant}`);
     if (grant === 'authorization_code') {
       if (!req.code) throw new OAuthError('invalid_request', 'code is required');
       this.checkResource(req.resource);
-      const { grant: g, refreshToken } = await this.grants.redeemCode(req.code, client.id, req.redirect_uri, req.code_verifier);
+      const { grant: g, refreshToken } = await this.grants.redeemCode(
+        req.code,
+        client.id,
+        req.redirect_uri,
+        req.code_verifier,
+      );
       this.sameResource(req.resource, g.resource);
       return this.userTokens({ ...g, zoneinfo: zoneOf(req, g) }, g.scope, refreshToken);
     }
@@ -46,7 +54,11 @@ export class TokenEndpoint {
       // A refresh may ask for less than was granted, never more (RFC 6749 §6): checked before the
       // refresh token is spent, so a refused scope leaves it usable.
       this.checkResource(req.resource);
-      const { grant: g, refreshToken } = await this.grants.rotateRefresh(req.refresh_token, client.id, req.scope);
+      const { grant: g, refreshToken } = await this.grants.rotateRefresh(
+        req.refresh_token,
+        client.id,
+        req.scope,
+      );
       this.sameResource(req.resource, g.resource);
       return this.userTokens({ ...g, nonce: null, zoneinfo: zoneOf(req, g) }, g.scope, refreshToken);
     }
@@ -68,14 +80,22 @@ export class TokenEndpoint {
    * (`token_endpoint_auth_method` none) and proves itself by PKCE, which every code requires.
    */
   private publicClientId(req: TokenRequest): string | undefined {
-    if (!this.metadataClients || req.basic || req.client_secret || !req.client_id || !looksLikeClientIdUrl(req.client_id)) return undefined;
+    if (
+      !this.metadataClients ||
+      req.basic ||
+      req.client_secret ||
+      !req.client_id ||
+      !looksLikeClientIdUrl(req.client_id)
+    )
+      return undefined;
     return req.client_id;
   }
 
   private async publicClient(clientId: string): Promise<OAuthClientEntity> {
     const client = await this.metadataClients?.resolve(clientId);
     // A registered client whose id looks like a URL still authenticates with its secret.
-    if (!client || client.kind !== 'metadata_document') throw new OAuthError('invalid_client', 'client authentication is required');
+    if (!client || client.kind !== 'metadata_document')
+      throw new OAuthError('invalid_client', 'client authentication is required');
     return client;
   }
 
@@ -98,10 +118,15 @@ export class TokenEndpoint {
     if (asked === undefined) return;
     const audience = this.audienceFor(asked);
     const grantedAudience = granted ?? this.resources?.brokerApi;
-    if (audience !== grantedAudience) throw new OAuthError('invalid_target', 'resource differs from the one this grant was issued for');
+    if (audience !== grantedAudience)
+      throw new OAuthError('invalid_target', 'resource differs from the one this grant was issued for');
   }
 
-  private async userTokens(grant: GrantSubject, scope: string[], refreshToken: string): Promise<TokenResponse> {
+  private async userTokens(
+    grant: GrantSubject,
+    scope: string[],
+    refreshToken: string,
+  ): Promise<TokenResponse> {
     const { token, expiresIn } = await this.issuer.issue({
       sub: grant.sub,
       orgId: grant.orgId,
@@ -112,7 +137,13 @@ export class TokenEndpoint {
       sid: grant.familyId,
       ...(grant.resource ? { audience: grant.resource } : {}),
     });
-    const response: TokenResponse = { access_token: token, token_type: 'Bearer', expires_in: expiresIn, scope: scope.join(' '), refresh_token: refreshToken };
+    const response: TokenResponse = {
+      access_token: token,
+      token_type: 'Bearer',
+      expires_in: expiresIn,
+      scope: scope.join(' '),
+      refresh_token: refreshToken,
+    };
     if (this.idTokens && scope.includes(OPENID_SCOPE)) {
       const user = await this.idTokens.users.userInfo(grant.orgId, grant.sub);
       response.id_token = await this.idTokens.issuer.issue({
@@ -121,7 +152,15 @@ export class TokenEndpoint {
         clientId: grant.clientId,
         nonce: grant.nonce,
         ttlSeconds: this.accessTokenTtlSeconds,
-        profile: user ? { name: user.name, given_name: user.given_name, family_name: user.family_name, email: user.email, zoneinfo: grant.zoneinfo } : undefined,
+        profile: user
+          ? {
+              name: user.name,
+              given_name: user.given_name,
+              family_name: user.family_name,
+              email: user.email,
+              zoneinfo: grant.zoneinfo,
+            }
+          : undefined,
       });
     }
     return response;
@@ -137,7 +176,11 @@ function zoneOf(req: TokenRequest, grant?: GrantSubject): string {
 }
 
 /** The client's id and secret from HTTP Basic or the body (one method only); `invalid_client` without them. */
-export function clientCredentials(req: { basic?: { clientId: string; clientSecret: string }; client_id?: string; client_secret?: string }): {
+export function clientCredentials(req: {
+  basic?: { clientId: string; clientSecret: string };
+  client_id?: string;
+  client_secret?: string;
+}): {
   clientId: string;
   clientSecret: string;
 } {
@@ -155,6 +198,7 @@ export function grantedScope(requested: string | undefined, allowed: string[]): 
   if (requested === undefined || requested.trim() === '') return [...allowed];
   const asked = [...new Set(requested.trim().split(/\s+/))];
   const extra = asked.filter((s) => !allowed.includes(s));
-  if (extra.length) throw new OAuthError('invalid_scope', `scope not allowed for this client: ${extra.join(' ')}`);
+  if (extra.length)
+    throw new OAuthError('invalid_scope', `scope not allowed for this client: ${extra.join(' ')}`);
   return asked;
 }

@@ -32,7 +32,9 @@ export class TokenStatusEndpoints {
         const claims = await this.claims(token);
         if (!claims) continue;
         if (claims.client_id !== client.id || claims.org_id !== client.orgId) throw notYours();
-        await this.revocations.revokeNow(async (em) => [await this.revocations.revokeToken(em, claims.org_id, claims.jti, claims.exp)]);
+        await this.revocations.revokeNow(async (em) => [
+          await this.revocations.revokeToken(em, claims.org_id, claims.jti, claims.exp),
+        ]);
         return;
       }
       const family = await this.grants.revokeFamily(token, client.id);
@@ -93,7 +95,9 @@ export class TokenStatusEndpoints {
 
   /** Which kinds to try, the hinted one first (an unknown hint is ignored, RFC 7009 §2.1). */
   private order(req: TokenRevocationRequest, token: string): (typeof HINTS)[number][] {
-    const hint = (HINTS as readonly string[]).includes(req.token_type_hint ?? '') ? (req.token_type_hint as (typeof HINTS)[number]) : undefined;
+    const hint = (HINTS as readonly string[]).includes(req.token_type_hint ?? '')
+      ? (req.token_type_hint as (typeof HINTS)[number])
+      : undefined;
     const first = hint ?? (looksLikeJwt(token) ? 'access_token' : 'refresh_token');
     return first === 'access_token' ? ['access_token', 'refresh_token'] : ['refresh_token', 'access_token'];
   }
@@ -110,7 +114,8 @@ export class TokenStatusEndpoints {
 }
 
 function requireToken(req: TokenRevocationRequest): string {
-  if (typeof req.token !== 'string' || req.token === '') throw new OAuthError('invalid_request', 'token is required');
+  if (typeof req.token !== 'string' || req.token === '')
+    throw new OAuthError('invalid_request', 'token is required');
   return req.token;
 }
 

@@ -53,7 +53,11 @@ export class UsersService {
    * Creates (invites) the user unless one with this subject exists; `created` is false then, and
    * nothing changes. `scopes`: what the person may do when they sign in (none by default).
    */
-  async create(orgId: string, profile: UserProfile, scopes: string[] = []): Promise<{ user: UserEntity; created: boolean }> {
+  async create(
+    orgId: string,
+    profile: UserProfile,
+    scopes: string[] = [],
+  ): Promise<{ user: UserEntity; created: boolean }> {
     const repo = this.dataSource.getRepository(UserEntity);
     const inserted = await repo
       .createQueryBuilder()
@@ -70,20 +74,25 @@ export class UsersService {
       .orIgnore()
       .returning('id')
       .execute();
-    return { user: await repo.findOneByOrFail({ orgId, sub: profile.sub }), created: (inserted.raw as unknown[]).length > 0 };
+    return {
+      user: await repo.findOneByOrFail({ orgId, sub: profile.sub }),
+      created: (inserted.raw as unknown[]).length > 0,
+    };
   }
 
   /** The org's users, oldest first. */
   list(orgId: string): Promise<UserEntity[]> {
-    return this.dataSource.getRepository(UserEntity).find({ where: { orgId }, order: { registeredAt: 'ASC', sub: 'ASC' } });
+    return this.dataSource
+      .getRepository(UserEntity)
+      .find({ where: { orgId }, order: { registeredAt: 'ASC', sub: 'ASC' } });
   }
 
   /** Replaces what the person may do (their tokens from a sign-in: client scopes ∩ these); false if unknown. */
   async setScopes(orgId: string, sub: string, scopes: string[]): Promise<boolean> {
-    const [, count] = (await this.dataSource.query('UPDATE identity.users SET scopes = $3 WHERE org_id = $1 AND sub = $2', [orgId, sub, [...new Set(scopes)]])) as [
-      unknown,
-      number,
-    ];
+    const [, count] = (await this.dataSource.query(
+      'UPDATE identity.users SET scopes = $3 WHERE org_id = $1 AND sub = $2',
+      [orgId, sub, [...new Set(scopes)]],
+    )) as [unknown, number];
     return count > 0;
   }
 
@@ -124,15 +133,27 @@ export class UsersService {
   }
 
   private async revokeEverything(em: EntityManager, user: UserEntity): Promise<RevocationEntry[]> {
-    await em.query('UPDATE identity.refresh_tokens SET revoked_at = now() WHERE org_id = $1 AND sub = $2 AND revoked_at IS NULL', [user.orgId, user.sub]);
-    await em.query('UPDATE identity.authorization_codes SET consumed_at = now() WHERE org_id = $1 AND sub = $2 AND consumed_at IS NULL', [user.orgId, user.sub]);
+    await em.query(
+      'UPDATE identity.refresh_tokens SET revoked_at = now() WHERE org_id = $1 AND sub = $2 AND revoked_at IS NULL',
+      [user.orgId, user.sub],
+    );
+    await em.query(
+      'UPDATE identity.authorization_codes SET consumed_at = now() WHERE org_id = $1 AND sub = $2 AND consumed_at IS NULL',
+      [user.orgId, user.sub],
+    );
     return [await this.revocations.revokeSubject(em, user.orgId, user.sub)];
   }
 
-  private async changeUser(orgId: string, sub: string, change: (em: EntityManager, user: UserEntity) => Promise<RevocationEntry[]>): Promise<boolean> {
+  private async changeUser(
+    orgId: string,
+    sub: string,
+    change: (em: EntityManager, user: UserEntity) => Promise<RevocationEntry[]>,
+  ): Promise<boolean> {
     let entries: RevocationEntry[] | undefined;
     await this.dataSource.transaction(async (em) => {
-      const user = await em.getRepository(UserEntity).findOne({ where: { orgId, sub }, lock: { mode: 'pessimistic_write' } });
+      const user = await em
+        .getRepository(UserEntity)
+        .findOne({ where: { orgId, sub }, lock: { mode: 'pessimistic_write' } });
       if (!user) return;
       entries = await change(em, user);
     });
@@ -165,6 +186,13 @@ export class UsersService {
     }
     const client = await this.dataSource.getRepository(OAuthClientEntity).findOneBy({ id: sub, orgId });
     if (!client) return null;
-    return { sub, given_name: null, family_name: null, email: null, registered_at: client.createdAt.toISOString(), name: client.name };
+    return {
+      sub,
+      given_name: null,
+      family_name: null,
+      email: null,
+      registered_at: client.createdAt.toISOString(),
+      name: client.name,
+    };
   }
 }

@@ -1,4 +1,10 @@
-import type { GitHubAppSettings, OAuthUser, ProviderType, RestrictionPart, TokenRestriction } from '@broker/contracts';
+import type {
+  GitHubAppSettings,
+  OAuthUser,
+  ProviderType,
+  RestrictionPart,
+  TokenRestriction,
+} from '@broker/contracts';
 import type { ProviderCallError, ProviderClient, ProviderTokenSet } from './provider-call';
 import type { RevocationOutcome } from './revocation-direct';
 import type { ResolvedProvider } from './resolve';
@@ -16,11 +22,17 @@ export interface ProviderAdapter {
   /** The URL the user is sent to (PKCE S256 when a challenge is given and the provider supports it). */
   authorizationUrl(provider: ResolvedProvider, params: AuthorizationUrlParams): string;
   /** `iss`: the callback's RFC 9207 parameter, if any; checked against `expectedIssuer` when the provider has one. */
-  exchangeCode(client: AdapterClient, params: { code: string; redirectUri: string; codeVerifier?: string; iss?: string }): Promise<ProviderTokenSet>;
+  exchangeCode(
+    client: AdapterClient,
+    params: { code: string; redirectUri: string; codeVerifier?: string; iss?: string },
+  ): Promise<ProviderTokenSet>;
   /** May return a rotated refresh token, or none (then the caller keeps the old one). */
   refresh(client: AdapterClient, refreshToken: string): Promise<ProviderTokenSet>;
   /** Best effort, bounded, never throws. `unsupported` when the provider has no revocation API. */
-  revoke(client: AdapterClient, token: { value: string; hint: 'refresh_token' | 'access_token' }): Promise<RevocationOutcome>;
+  revoke(
+    client: AdapterClient,
+    token: { value: string; hint: 'refresh_token' | 'access_token' },
+  ): Promise<RevocationOutcome>;
   /** The provider's user behind an access token, as seed 000's `oauth.User` (answer in `raw`). */
   userInfo(client: Omit<AdapterClient, 'clientSecret'>, accessToken: string): Promise<OAuthUser>;
   /** Whether the token still works at the provider: `{valid: false, error}` for a refused token; throws only for transient failures. */
@@ -29,12 +41,19 @@ export interface ProviderAdapter {
    * Installations of the provider's app that the user can reach (GitHub Apps), best effort: `[]`
    * when the token is not an app's (an OAuth app) or the provider does not have them.
    */
-  installations?(client: Omit<AdapterClient, 'clientSecret'>, accessToken: string): Promise<AppInstallation[]>;
+  installations?(
+    client: Omit<AdapterClient, 'clientSecret'>,
+    accessToken: string,
+  ): Promise<AppInstallation[]>;
   /**
    * The install page of the provider's app (GitHub Apps): the URL the org configured, else the one
    * its slug gives (configured, or named by an installation the user reaches); `""` when unknown.
    */
-  appInstallUrl?(provider: ResolvedProvider, app: GitHubAppSettings | undefined, installations: AppInstallation[]): string;
+  appInstallUrl?(
+    provider: ResolvedProvider,
+    app: GitHubAppSettings | undefined,
+    installations: AppInstallation[],
+  ): string;
   /** RFC 8628 device authorization (only when `capabilities().deviceFlow`). */
   startDeviceAuthorization?(client: AdapterClient, scopes: string[]): Promise<DeviceAuthorization>;
   /** One poll of the token endpoint with a device code. Never throws: failures (transient ones too) are `failed`. */
@@ -47,7 +66,11 @@ export interface ProviderAdapter {
    * Mints a token narrower than `accessToken` at the provider (Box downscoping, GitHub scoped user
    * tokens): null when none of `want`'s parts can be enforced here; `enforced` says which were.
    */
-  narrow?(client: AdapterClient, accessToken: string, want: TokenRestriction): Promise<NarrowedTokenSet | null>;
+  narrow?(
+    client: AdapterClient,
+    accessToken: string,
+    want: TokenRestriction,
+  ): Promise<NarrowedTokenSet | null>;
 }
 
 /** A token the provider minted narrower than the authorization's own (not refreshable: minted again from the parent). */

@@ -11,7 +11,10 @@ export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_pos
  *   authorization of the app (every token), not just one token.
  * - `none`: no revocation API; the user revokes the app in the provider's account settings.
  */
-export type RevocationDescriptor = { kind: 'rfc7009'; url: string } | { kind: 'github-grant'; url: string } | { kind: 'none' };
+export type RevocationDescriptor =
+  | { kind: 'rfc7009'; url: string }
+  | { kind: 'github-grant'; url: string }
+  | { kind: 'none' };
 
 /** Instance settings a provider type may take (the request field names). */
 export type InstanceField = 'host' | 'baseUrl' | 'tenant' | 'issuer' | 'endpoints';
@@ -81,7 +84,11 @@ const ATLASSIAN_CONSOLE = 'https://developer.atlassian.com/console/myapps/';
 const MS_AUTHORITY = 'https://login.microsoftonline.com/{tenant}';
 
 /** Atlassian Data Center (Jira, Confluence, Bitbucket) as an OAuth 2.0 provider ("incoming application links"). */
-function atlassianDataCenter(displayName: string, userinfoUrl: string | undefined, scope: string): ProviderProfile {
+function atlassianDataCenter(
+  displayName: string,
+  userinfoUrl: string | undefined,
+  scope: string,
+): ProviderProfile {
   return {
     displayName,
     baseUrl: '{base}',
@@ -350,7 +357,7 @@ export const PROVIDER_CATALOGUE: Readonly<Record<ProviderType, CatalogueEntry>> 
     notes: [
       'tenant defaults to "common" (work, school and personal accounts); "organizations", "consumers", a tenant id or a verified domain narrow it.',
       'A refresh returns a new refresh token which should replace the stored one; there is no per-token revocation endpoint (Graph revokeSignInSessions signs the user out everywhere).',
-      'One access token is for one resource: Graph scopes and another resource\'s scopes cannot be mixed in one request.',
+      "One access token is for one resource: Graph scopes and another resource's scopes cannot be mixed in one request.",
     ],
   },
 
@@ -380,9 +387,9 @@ export const PROVIDER_CATALOGUE: Readonly<Record<ProviderType, CatalogueEntry>> 
     },
     docsUrl: 'https://learn.microsoft.com/en-us/sharepoint/dev/sp-add-ins-modernize/from-acs-to-aad-apps',
     notes: [
-      'host is the tenant\'s SharePoint Online host (contoso.sharepoint.com); scopes are that resource\'s (https://contoso.sharepoint.com/AllSites.Read, ...).',
+      "host is the tenant's SharePoint Online host (contoso.sharepoint.com); scopes are that resource's (https://contoso.sharepoint.com/AllSites.Read, ...).",
       'tenant defaults to "organizations": SharePoint Online has no personal accounts.',
-      'The token\'s audience is SharePoint, not Graph: the current user comes from {base}/_api/web/currentuser (send Accept: application/json).',
+      "The token's audience is SharePoint, not Graph: the current user comes from {base}/_api/web/currentuser (send Accept: application/json).",
     ],
   },
 

@@ -45,7 +45,8 @@ function describeFailure(err: unknown): string {
   if (err instanceof EgressDeniedError) return err.message;
   if (err instanceof Error && err.name === 'TimeoutError') return 'the request timed out';
   const cause = (err as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
-  if (err instanceof TypeError && cause && typeof cause.code === 'string') return `${err.message} (${cause.code})`;
+  if (err instanceof TypeError && cause && typeof cause.code === 'string')
+    return `${err.message} (${cause.code})`;
   return err instanceof Error ? err.message : String(err);
 }
 
@@ -55,14 +56,21 @@ function describeFailure(err: unknown): string {
  * character (OpenID Connect Discovery §4.3), and returns its endpoints, each checked against the
  * egress policy. Plain http is used only for a loopback issuer the policy allows.
  */
-export async function discoverOidc(issuer: string, fetchImpl: typeof fetch, policy: EgressPolicy = DEFAULT_EGRESS_POLICY): Promise<OidcDiscovery> {
+export async function discoverOidc(
+  issuer: string,
+  fetchImpl: typeof fetch,
+  policy: EgressPolicy = DEFAULT_EGRESS_POLICY,
+): Promise<OidcDiscovery> {
   let issuerUrl: URL;
   try {
     issuerUrl = checkUrlStatic(issuer, policy);
   } catch (err) {
-    throw new OidcDiscoveryError(`the issuer is not allowed: ${describeFailure(err)}`, issuer, { cause: err });
+    throw new OidcDiscoveryError(`the issuer is not allowed: ${describeFailure(err)}`, issuer, {
+      cause: err,
+    });
   }
-  if (issuerUrl.search || issuerUrl.hash) throw new OidcDiscoveryError('an issuer has no query or fragment', issuer);
+  if (issuerUrl.search || issuerUrl.hash)
+    throw new OidcDiscoveryError('an issuer has no query or fragment', issuer);
 
   let metadata: oauth.AuthorizationServer;
   try {
@@ -74,23 +82,35 @@ export async function discoverOidc(issuer: string, fetchImpl: typeof fetch, poli
   } catch (err) {
     if (err instanceof oauth.OperationProcessingError && err.code === oauth.JSON_ATTRIBUTE_COMPARISON) {
       const found = (err.cause as { body?: { issuer?: unknown } } | undefined)?.body?.issuer;
-      throw new OidcDiscoveryError(`the discovery document names issuer ${JSON.stringify(found)}, not ${JSON.stringify(issuer)}`, issuer, { cause: err });
+      throw new OidcDiscoveryError(
+        `the discovery document names issuer ${JSON.stringify(found)}, not ${JSON.stringify(issuer)}`,
+        issuer,
+        { cause: err },
+      );
     }
     throw new OidcDiscoveryError(`OpenID discovery failed: ${describeFailure(err)}`, issuer, { cause: err });
   }
   // oauth4webapi compares normalised URLs; the specification wants the identical string.
   if (metadata.issuer !== issuer) {
-    throw new OidcDiscoveryError(`the discovery document names issuer ${JSON.stringify(metadata.issuer)}, not ${JSON.stringify(issuer)}`, issuer);
+    throw new OidcDiscoveryError(
+      `the discovery document names issuer ${JSON.stringify(metadata.issuer)}, not ${JSON.stringify(issuer)}`,
+      issuer,
+    );
   }
 
   const endpoint = (key: string, required: boolean): string | undefined => {
     const value = (metadata as Record<string, unknown>)[key];
     if (value === undefined && !required) return undefined;
-    if (typeof value !== 'string') throw new OidcDiscoveryError(`the discovery document has no valid ${key}`, issuer);
+    if (typeof value !== 'string')
+      throw new OidcDiscoveryError(`the discovery document has no valid ${key}`, issuer);
     try {
       return checkUrlStatic(value, policy).href;
     } catch (err) {
-      throw new OidcDiscoveryError(`the discovery document's ${key} is not allowed: ${describeFailure(err)}`, issuer, { cause: err });
+      throw new OidcDiscoveryError(
+        `the discovery document's ${key} is not allowed: ${describeFailure(err)}`,
+        issuer,
+        { cause: err },
+      );
     }
   };
 
@@ -99,14 +119,20 @@ export async function discoverOidc(issuer: string, fetchImpl: typeof fetch, poli
     authorizationUrl: endpoint('authorization_endpoint', true) as string,
     tokenUrl: endpoint('token_endpoint', true) as string,
     codeChallengeMethodsSupported: stringList(metadata.code_challenge_methods_supported) ?? [],
-    tokenEndpointAuthMethodsSupported: stringList(metadata.token_endpoint_auth_methods_supported) ?? ['client_secret_basic'],
+    tokenEndpointAuthMethodsSupported: stringList(metadata.token_endpoint_auth_methods_supported) ?? [
+      'client_secret_basic',
+    ],
   };
-  for (const [field, key] of Object.entries(OPTIONAL_ENDPOINTS) as [keyof typeof OPTIONAL_ENDPOINTS, string][]) {
+  for (const [field, key] of Object.entries(OPTIONAL_ENDPOINTS) as [
+    keyof typeof OPTIONAL_ENDPOINTS,
+    string,
+  ][]) {
     const url = endpoint(key, false);
     if (url) result[field] = url;
   }
   const scopes = stringList(metadata.scopes_supported);
   if (scopes) result.scopesSupported = scopes;
-  if (metadata.authorization_response_iss_parameter_supported === true) result.authorizationResponseIssParameterSupported = true;
+  if (metadata.authorization_response_iss_parameter_supported === true)
+    result.authorizationResponseIssParameterSupported = true;
   return result;
 }

@@ -83,14 +83,20 @@ export function safeCode(code: unknown): string {
 export function classify(err: unknown): ProviderCallError {
   if (err instanceof ProviderCallError) return err;
   if (err instanceof oauth.ResponseBodyError) {
-    if (err.error === 'invalid_grant') return new ProviderCallError('invalid_grant', 'the provider says the grant is invalid or expired');
-    if (err.error === 'invalid_client' || err.error === 'unauthorized_client') return new ProviderCallError('invalid_client', `the provider refused the client (${err.error})`);
-    if (err.error === 'temporarily_unavailable' || err.error === 'server_error') return new ProviderCallError('transient', `the provider answered ${err.error}`);
+    if (err.error === 'invalid_grant')
+      return new ProviderCallError('invalid_grant', 'the provider says the grant is invalid or expired');
+    if (err.error === 'invalid_client' || err.error === 'unauthorized_client')
+      return new ProviderCallError('invalid_client', `the provider refused the client (${err.error})`);
+    if (err.error === 'temporarily_unavailable' || err.error === 'server_error')
+      return new ProviderCallError('transient', `the provider answered ${err.error}`);
     return new ProviderCallError('rejected', `the provider refused: ${safeCode(err.error)}`);
   }
-  if (err instanceof oauth.WWWAuthenticateChallengeError) return new ProviderCallError('invalid_client', 'the provider refused the client credentials');
-  if (err instanceof oauth.OperationProcessingError) return new ProviderCallError('rejected', `unexpected answer from the provider (${err.message})`);
-  if (err instanceof oauth.UnsupportedOperationError) return new ProviderCallError('rejected', `unexpected answer from the provider (${err.message})`);
+  if (err instanceof oauth.WWWAuthenticateChallengeError)
+    return new ProviderCallError('invalid_client', 'the provider refused the client credentials');
+  if (err instanceof oauth.OperationProcessingError)
+    return new ProviderCallError('rejected', `unexpected answer from the provider (${err.message})`);
+  if (err instanceof oauth.UnsupportedOperationError)
+    return new ProviderCallError('rejected', `unexpected answer from the provider (${err.message})`);
   return new ProviderCallError('transient', 'the provider could not be reached or did not answer in time');
 }
 
@@ -116,18 +122,29 @@ export function retryAfterSeconds(headers: Headers, now = Date.now()): number | 
  */
 export function isRateLimited(res: Response): boolean {
   if (res.status === 429) return true;
-  return res.status === 403 && (res.headers.get('x-ratelimit-remaining') === '0' || res.headers.has('retry-after'));
+  return (
+    res.status === 403 && (res.headers.get('x-ratelimit-remaining') === '0' || res.headers.has('retry-after'))
+  );
 }
 
 /** Throws `transient` for a 5xx or a rate-limit answer (with the advertised wait). */
 export function throwIfTransient(res: Response): void {
   if (res.status >= 500 || isRateLimited(res)) {
-    throw new ProviderCallError('transient', res.status >= 500 ? `the provider answered ${res.status}` : `the provider is rate limiting (${res.status})`, retryAfterSeconds(res.headers));
+    throw new ProviderCallError(
+      'transient',
+      res.status >= 500
+        ? `the provider answered ${res.status}`
+        : `the provider is rate limiting (${res.status})`,
+      retryAfterSeconds(res.headers),
+    );
   }
 }
 
 /** Runs a provider call, turning every failure into a ProviderCallError (through `classifyErr`). */
-export async function call<T>(fn: () => Promise<T>, classifyErr: (err: unknown) => ProviderCallError = classify): Promise<T> {
+export async function call<T>(
+  fn: () => Promise<T>,
+  classifyErr: (err: unknown) => ProviderCallError = classify,
+): Promise<T> {
   try {
     return await fn();
   } catch (err) {
@@ -143,7 +160,10 @@ export function toTokenSet(r: oauth.TokenEndpointResponse): ProviderTokenSet {
     tokenType: typeof r.token_type === 'string' ? r.token_type : 'Bearer',
     refreshToken: typeof r.refresh_token === 'string' && r.refresh_token ? r.refresh_token : undefined,
     expiresAt: typeof r.expires_in === 'number' ? new Date(Date.now() + r.expires_in * 1000) : undefined,
-    refreshTokenExpiresAt: Number.isFinite(refreshExpiresIn) && refreshExpiresIn > 0 ? new Date(Date.now() + refreshExpiresIn * 1000) : undefined,
+    refreshTokenExpiresAt:
+      Number.isFinite(refreshExpiresIn) && refreshExpiresIn > 0
+        ? new Date(Date.now() + refreshExpiresIn * 1000)
+        : undefined,
     scope: typeof r.scope === 'string' ? r.scope : undefined,
   });
 }

@@ -44,7 +44,10 @@ const IDLE_SECONDS: Record<ProviderType, { cloud: number | null; selfHosted?: nu
 };
 
 /** The idle window of a provider instance's refresh tokens (seconds), or null when they do not expire unused. */
-export function refreshTokenIdleSeconds(provider: { type: ProviderType; selfHosted: boolean }): number | null {
+export function refreshTokenIdleSeconds(provider: {
+  type: ProviderType;
+  selfHosted: boolean;
+}): number | null {
   const entry = IDLE_SECONDS[provider.type];
   return provider.selfHosted && entry.selfHosted !== undefined ? entry.selfHosted : entry.cloud;
 }

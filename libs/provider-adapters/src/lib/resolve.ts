@@ -7,7 +7,13 @@ import {
   type RevocationDescriptor,
   type TokenEndpointAuthMethod,
 } from './catalogue';
-import { checkUrlStatic, createGuardedFetch, DEFAULT_EGRESS_POLICY, EgressDeniedError, type EgressPolicy } from '@broker/egress';
+import {
+  checkUrlStatic,
+  createGuardedFetch,
+  DEFAULT_EGRESS_POLICY,
+  EgressDeniedError,
+  type EgressPolicy,
+} from '@broker/egress';
 import { type FieldError, ProviderConfigError } from './errors';
 import { isIpLiteral } from '@broker/egress';
 import { discoverOidc, OidcDiscoveryError, type OidcDiscovery } from './oidc-discovery';
@@ -57,7 +63,14 @@ export interface ResolvedProvider {
 }
 
 const INSTANCE_FIELDS: readonly InstanceField[] = ['host', 'baseUrl', 'tenant', 'issuer', 'endpoints'];
-const ENDPOINT_FIELDS = ['authorizationUrl', 'tokenUrl', 'userinfoUrl', 'revocationUrl', 'deviceAuthorizationUrl', 'issuer'] as const;
+const ENDPOINT_FIELDS = [
+  'authorizationUrl',
+  'tokenUrl',
+  'userinfoUrl',
+  'revocationUrl',
+  'deviceAuthorizationUrl',
+  'issuer',
+] as const;
 const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const TENANT_GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const TENANT_ALIASES = ['common', 'organizations', 'consumers'];
@@ -93,13 +106,16 @@ function checkHost(value: unknown, policy: EgressPolicy, errors: FieldError[]): 
   const v = value.toLowerCase();
   if (v.includes('://')) return fail('must be a host name without a scheme (use baseUrl for a URL)');
   if (v.includes('@')) return fail('must not contain user info');
-  if (/[/?#\\]/.test(v)) return fail('must be a host name without a path, query or fragment (use baseUrl for a path prefix)');
+  if (/[/?#\\]/.test(v))
+    return fail('must be a host name without a path, query or fragment (use baseUrl for a path prefix)');
   const m = /^([^:\s]+)(?::(\d{1,5}))?$/.exec(v);
   if (!m) return fail('must be a DNS name with an optional :port');
   const [, name, port] = m;
   const lastLabel = name.split('.').pop() ?? '';
-  if (isIpLiteral(name) || /^(?:\d+|0x[0-9a-f]*)$/.test(lastLabel)) return fail('must be a DNS name, not an IP address');
-  if (name.length > 253 || !name.split('.').every((label) => DNS_LABEL.test(label))) return fail('is not a valid DNS name');
+  if (isIpLiteral(name) || /^(?:\d+|0x[0-9a-f]*)$/.test(lastLabel))
+    return fail('must be a DNS name, not an IP address');
+  if (name.length > 253 || !name.split('.').every((label) => DNS_LABEL.test(label)))
+    return fail('is not a valid DNS name');
   if (port !== undefined) {
     const p = Number(port);
     if (p < 1 || p > 65535) return fail(`has an invalid port ${port}`);
@@ -125,12 +141,22 @@ function checkBaseUrl(value: unknown, policy: EgressPolicy, errors: FieldError[]
     return fail(`is not allowed: ${egressReason(err)}`);
   }
   if (u.search || u.hash) return fail('must not have a query or fragment');
-  return { base: `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`, host: u.host, field: 'baseUrl' };
+  return {
+    base: `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`,
+    host: u.host,
+    field: 'baseUrl',
+  };
 }
 
 /** An endpoint or issuer URL: passes the static egress checks, no fragment (RFC 6749 §3.1). */
-function checkEndpointUrl(name: string, value: unknown, policy: EgressPolicy, errors: FieldError[]): string | undefined {
-  if (typeof value !== 'string' || value === '') return void errors.push({ name, message: 'must be a non-empty string' });
+function checkEndpointUrl(
+  name: string,
+  value: unknown,
+  policy: EgressPolicy,
+  errors: FieldError[],
+): string | undefined {
+  if (typeof value !== 'string' || value === '')
+    return void errors.push({ name, message: 'must be a non-empty string' });
   try {
     const u = checkUrlStatic(value, policy);
     if (u.hash) return void errors.push({ name, message: 'must not have a fragment' });
@@ -148,7 +174,8 @@ function checkTenant(type: ProviderType, value: unknown, errors: FieldError[]): 
   if (!TENANT_ALIASES.includes(t) && !TENANT_GUID.test(t) && !domain) {
     return fail('must be common, organizations, consumers, a tenant id (GUID) or a verified domain name');
   }
-  if (type === 'sharepoint' && t === 'consumers') return fail('SharePoint Online has no personal (consumers) accounts');
+  if (type === 'sharepoint' && t === 'consumers')
+    return fail('SharePoint Online has no personal (consumers) accounts');
   return t;
 }
 
@@ -159,12 +186,18 @@ function checkIssuer(value: unknown, policy: EgressPolicy, errors: FieldError[])
   return issuer;
 }
 
-function checkEndpoints(value: unknown, policy: EgressPolicy, errors: FieldError[]): ProviderEndpoints | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return void errors.push({ name: 'endpoints', message: 'must be an object' });
+function checkEndpoints(
+  value: unknown,
+  policy: EgressPolicy,
+  errors: FieldError[],
+): ProviderEndpoints | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return void errors.push({ name: 'endpoints', message: 'must be an object' });
   const input = value as Record<string, unknown>;
   const before = errors.length;
   for (const key of Object.keys(input)) {
-    if (!(ENDPOINT_FIELDS as readonly string[]).includes(key)) errors.push({ name: `endpoints.${key}`, message: 'unknown field' });
+    if (!(ENDPOINT_FIELDS as readonly string[]).includes(key))
+      errors.push({ name: `endpoints.${key}`, message: 'unknown field' });
   }
   const out: Partial<ProviderEndpoints> = {};
   for (const key of ENDPOINT_FIELDS) {
@@ -180,11 +213,18 @@ function checkEndpoints(value: unknown, policy: EgressPolicy, errors: FieldError
 }
 
 /** Cloud hosts given as `host` / `baseUrl` mean the cloud; vendor cloud sites are not self-hosted instances. */
-function checkInstanceAgainstCloud(entry: CatalogueEntry, instance: Instance, errors: FieldError[]): Instance | undefined {
+function checkInstanceAgainstCloud(
+  entry: CatalogueEntry,
+  instance: Instance,
+  errors: FieldError[],
+): Instance | undefined {
   const hostname = new URL(instance.base).hostname;
   if (entry.cloudHosts.includes(hostname)) {
     if (instance.base !== `https://${hostname}`) {
-      errors.push({ name: instance.field, message: `${hostname} is ${entry.cloud?.displayName}: give no path or port, or leave it empty` });
+      errors.push({
+        name: instance.field,
+        message: `${hostname} is ${entry.cloud?.displayName}: give no path or port, or leave it empty`,
+      });
     }
     return undefined;
   }
@@ -199,17 +239,23 @@ function checkInstanceAgainstCloud(entry: CatalogueEntry, instance: Instance, er
   return instance;
 }
 
-function validate(type: ProviderType, input: ProviderInstanceInput | null | undefined, policy: EgressPolicy): Checked {
+function validate(
+  type: ProviderType,
+  input: ProviderInstanceInput | null | undefined,
+  policy: EgressPolicy,
+): Checked {
   if (!(PROVIDER_TYPES as readonly string[]).includes(type)) {
     throw new ProviderConfigError([{ name: 'type', message: `must be one of ${PROVIDER_TYPES.join(', ')}` }]);
   }
   const entry = PROVIDER_CATALOGUE[type];
   const errors: FieldError[] = [];
   const fields = (input ?? {}) as Record<string, unknown>;
-  if (typeof fields !== 'object' || Array.isArray(fields)) throw new ProviderConfigError([{ name: 'instance', message: 'must be an object' }]);
+  if (typeof fields !== 'object' || Array.isArray(fields))
+    throw new ProviderConfigError([{ name: 'instance', message: 'must be an object' }]);
 
   for (const key of Object.keys(fields)) {
-    if (!(INSTANCE_FIELDS as readonly string[]).includes(key)) errors.push({ name: key, message: 'unknown field' });
+    if (!(INSTANCE_FIELDS as readonly string[]).includes(key))
+      errors.push({ name: key, message: 'unknown field' });
     else if (present(fields[key]) && !entry.accepts.includes(key as InstanceField)) {
       errors.push({ name: key, message: `does not apply to ${entry.displayName} providers` });
     }
@@ -226,14 +272,18 @@ function validate(type: ProviderType, input: ProviderInstanceInput | null | unde
   const fromHost = accepted('host') ? checkHost(fields.host, policy, errors) : undefined;
   const fromBase = accepted('baseUrl') ? checkBaseUrl(fields.baseUrl, policy, errors) : undefined;
   if (fromHost && fromBase && fromHost.host !== fromBase.host) {
-    errors.push({ name: 'baseUrl', message: `must be on host ${fromHost.host} when both host and baseUrl are given` });
+    errors.push({
+      name: 'baseUrl',
+      message: `must be on host ${fromHost.host} when both host and baseUrl are given`,
+    });
   }
   let instance = fromBase ?? fromHost;
   if (instance && type === 'sharepoint' && !SHAREPOINT_HOST.test(instance.host)) {
     errors.push({ name: 'host', message: 'must be a SharePoint Online host like contoso.sharepoint.com' });
     instance = undefined;
   }
-  if (instance && entry.addressing === 'cloud-or-self-hosted') instance = checkInstanceAgainstCloud(entry, instance, errors);
+  if (instance && entry.addressing === 'cloud-or-self-hosted')
+    instance = checkInstanceAgainstCloud(entry, instance, errors);
   if (instance) checked.instance = instance;
   if (accepted('tenant')) checked.tenant = checkTenant(type, fields.tenant, errors);
   if (accepted('issuer')) checked.issuer = checkIssuer(fields.issuer, policy, errors);
@@ -248,10 +298,21 @@ function fill(template: string, vars: Record<string, string>): string {
   return template.replace(/\{(base|host|api|tenant)\}/g, (whole, key: string) => vars[key] ?? whole);
 }
 
-function fromProfile(type: ProviderType, profile: ProviderProfile, vars: Record<string, string>, selfHosted: boolean): ResolvedProvider {
+function fromProfile(
+  type: ProviderType,
+  profile: ProviderProfile,
+  vars: Record<string, string>,
+  selfHosted: boolean,
+): ResolvedProvider {
   const f = (t: string) => fill(t, vars);
-  const revocation: RevocationDescriptor = profile.revocation.kind === 'none' ? { kind: 'none' } : { kind: profile.revocation.kind, url: f(profile.revocation.url) };
-  const endpoints: ProviderEndpoints = { authorizationUrl: f(profile.authorizationUrl), tokenUrl: f(profile.tokenUrl) };
+  const revocation: RevocationDescriptor =
+    profile.revocation.kind === 'none'
+      ? { kind: 'none' }
+      : { kind: profile.revocation.kind, url: f(profile.revocation.url) };
+  const endpoints: ProviderEndpoints = {
+    authorizationUrl: f(profile.authorizationUrl),
+    tokenUrl: f(profile.tokenUrl),
+  };
   if (profile.userinfoUrl) endpoints.userinfoUrl = f(profile.userinfoUrl);
   if (revocation.kind === 'rfc7009') endpoints.revocationUrl = revocation.url;
   if (profile.deviceAuthorizationUrl) endpoints.deviceAuthorizationUrl = f(profile.deviceAuthorizationUrl);
@@ -282,15 +343,26 @@ function resolveChecked(type: ProviderType, checked: Checked): ResolvedProvider 
       if (!instance) return fromProfile(type, entry.cloud as ProviderProfile, {}, false);
       const hostname = new URL(instance.base).hostname;
       // GHE.com (data residency) serves its REST API on an api. subdomain, not under /api/v3.
-      const api = type === 'github' ? (hostname.endsWith('.ghe.com') ? `https://api.${instance.host}` : `${instance.base}/api/v3`) : instance.base;
-      return fromProfile(type, entry.selfHosted as ProviderProfile, { base: instance.base, host: instance.host, api }, true);
+      const api =
+        type === 'github'
+          ? hostname.endsWith('.ghe.com')
+            ? `https://api.${instance.host}`
+            : `${instance.base}/api/v3`
+          : instance.base;
+      return fromProfile(
+        type,
+        entry.selfHosted as ProviderProfile,
+        { base: instance.base, host: instance.host, api },
+        true,
+      );
     }
     case 'tenant': {
       const tenant = checked.tenant ?? (type === 'sharepoint' ? 'organizations' : 'common');
       const vars: Record<string, string> = { tenant };
       if (instance) Object.assign(vars, { base: instance.base, host: instance.host });
       const resolved = fromProfile(type, entry.cloud as ProviderProfile, vars, false);
-      if (TENANT_GUID.test(tenant)) resolved.endpoints.issuer = `https://login.microsoftonline.com/${tenant}/v2.0`;
+      if (TENANT_GUID.test(tenant))
+        resolved.endpoints.issuer = `https://login.microsoftonline.com/${tenant}/v2.0`;
       return resolved;
     }
     case 'explicit':
@@ -301,14 +373,19 @@ function resolveChecked(type: ProviderType, checked: Checked): ResolvedProvider 
 }
 
 /** A generic OAuth 2.0 provider (type `oauth2`) at explicit endpoints, with the standard defaults. */
-export function fromExplicitEndpoints(endpoints: ProviderEndpoints, originUrl = endpoints.authorizationUrl): ResolvedProvider {
+export function fromExplicitEndpoints(
+  endpoints: ProviderEndpoints,
+  originUrl = endpoints.authorizationUrl,
+): ResolvedProvider {
   const origin = new URL(originUrl);
   return {
     type: 'oauth2',
     displayName: PROVIDER_CATALOGUE.oauth2.displayName,
     selfHosted: false,
     endpoints: { ...endpoints },
-    revocation: endpoints.revocationUrl ? { kind: 'rfc7009', url: endpoints.revocationUrl } : { kind: 'none' },
+    revocation: endpoints.revocationUrl
+      ? { kind: 'rfc7009', url: endpoints.revocationUrl }
+      : { kind: 'none' },
     defaultScopes: [],
     extraAuthorizationParams: {},
     pkce: true,
@@ -327,13 +404,23 @@ export function resolveOidcFromDiscovery(discovery: OidcDiscovery): ResolvedProv
   else if (methods.includes('client_secret_post')) tokenEndpointAuthMethod = 'client_secret_post';
   else {
     throw new ProviderConfigError([
-      { name: 'issuer', message: `the provider supports neither client_secret_basic nor client_secret_post (it lists ${methods.join(', ') || 'nothing'})` },
+      {
+        name: 'issuer',
+        message: `the provider supports neither client_secret_basic nor client_secret_post (it lists ${methods.join(', ') || 'nothing'})`,
+      },
     ]);
   }
   const optional = ['profile', 'email', 'offline_access'];
   const supported = discovery.scopesSupported;
-  const defaultScopes = ['openid', ...(supported ? optional.filter((s) => supported.includes(s)) : ['profile', 'email'])];
-  const endpoints: ProviderEndpoints = { authorizationUrl: discovery.authorizationUrl, tokenUrl: discovery.tokenUrl, issuer: discovery.issuer };
+  const defaultScopes = [
+    'openid',
+    ...(supported ? optional.filter((s) => supported.includes(s)) : ['profile', 'email']),
+  ];
+  const endpoints: ProviderEndpoints = {
+    authorizationUrl: discovery.authorizationUrl,
+    tokenUrl: discovery.tokenUrl,
+    issuer: discovery.issuer,
+  };
   if (discovery.userinfoUrl) endpoints.userinfoUrl = discovery.userinfoUrl;
   if (discovery.revocationUrl) endpoints.revocationUrl = discovery.revocationUrl;
   if (discovery.deviceAuthorizationUrl) endpoints.deviceAuthorizationUrl = discovery.deviceAuthorizationUrl;
@@ -343,7 +430,9 @@ export function resolveOidcFromDiscovery(discovery: OidcDiscovery): ResolvedProv
     displayName: PROVIDER_CATALOGUE.oidc.displayName,
     selfHosted: false,
     endpoints,
-    revocation: discovery.revocationUrl ? { kind: 'rfc7009', url: discovery.revocationUrl } : { kind: 'none' },
+    revocation: discovery.revocationUrl
+      ? { kind: 'rfc7009', url: discovery.revocationUrl }
+      : { kind: 'none' },
     defaultScopes,
     extraAuthorizationParams: {},
     pkce: discovery.codeChallengeMethodsSupported.includes('S256'),
@@ -351,7 +440,9 @@ export function resolveOidcFromDiscovery(discovery: OidcDiscovery): ResolvedProv
     rotatesRefreshTokens: true,
     scopeSeparator: ' ',
     metadata: { baseUrl: discovery.issuer, host: issuer.host, settingsUrl: issuer.origin },
-    ...(discovery.authorizationResponseIssParameterSupported ? { authorizationResponseIssParameterSupported: true } : {}),
+    ...(discovery.authorizationResponseIssParameterSupported
+      ? { authorizationResponseIssParameterSupported: true }
+      : {}),
   };
 }
 
@@ -359,7 +450,11 @@ export function resolveOidcFromDiscovery(discovery: OidcDiscovery): ResolvedProv
  * Checks a type's instance settings without resolving: every field error at once, as a
  * ProviderConfigError. Needs no network (an `oidc` issuer is only checked statically).
  */
-export function validateProviderInput(type: ProviderType, input: ProviderInstanceInput | null | undefined, policy: EgressPolicy = DEFAULT_EGRESS_POLICY): void {
+export function validateProviderInput(
+  type: ProviderType,
+  input: ProviderInstanceInput | null | undefined,
+  policy: EgressPolicy = DEFAULT_EGRESS_POLICY,
+): void {
   validate(type, input, policy);
 }
 
@@ -368,7 +463,11 @@ export function validateProviderInput(type: ProviderType, input: ProviderInstanc
  * (no network). Throws ProviderConfigError listing every bad field. `oidc` needs discovery: use
  * resolveProviderAsync for it (this throws a TypeError after validating the settings).
  */
-export function resolveProvider(type: ProviderType, input: ProviderInstanceInput | null | undefined, policy: EgressPolicy = DEFAULT_EGRESS_POLICY): ResolvedProvider {
+export function resolveProvider(
+  type: ProviderType,
+  input: ProviderInstanceInput | null | undefined,
+  policy: EgressPolicy = DEFAULT_EGRESS_POLICY,
+): ResolvedProvider {
   return resolveChecked(type, validate(type, input, policy));
 }
 
@@ -393,10 +492,15 @@ export async function resolveProviderAsync(
 
   const ownFetch = options.fetch ? undefined : createGuardedFetch(policy);
   try {
-    const discovery = await discoverOidc(checked.issuer as string, options.fetch ?? (ownFetch as typeof fetch), policy);
+    const discovery = await discoverOidc(
+      checked.issuer as string,
+      options.fetch ?? (ownFetch as typeof fetch),
+      policy,
+    );
     return resolveOidcFromDiscovery(discovery);
   } catch (err) {
-    if (err instanceof OidcDiscoveryError) throw new ProviderConfigError([{ name: 'issuer', message: err.message }], { cause: err });
+    if (err instanceof OidcDiscoveryError)
+      throw new ProviderConfigError([{ name: 'issuer', message: err.message }], { cause: err });
     throw err;
   } finally {
     await ownFetch?.close();

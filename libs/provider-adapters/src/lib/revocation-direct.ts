@@ -35,24 +35,34 @@ export async function revokeTokenDirect(input: RevokeTokenInput): Promise<Revoca
   try {
     if (revocation.kind === 'none') return { revoked: false, unsupported: true };
     if (revocation.kind === 'github-grant') {
-      const res = await input.fetch(revocation.url.replace('{client_id}', encodeURIComponent(input.clientId)), {
-        method: 'DELETE',
-        headers: {
-          authorization: `Basic ${Buffer.from(`${input.clientId}:${input.clientSecret}`).toString('base64')}`,
-          accept: 'application/vnd.github+json',
-          'content-type': 'application/json',
-          'x-github-api-version': '2022-11-28',
+      const res = await input.fetch(
+        revocation.url.replace('{client_id}', encodeURIComponent(input.clientId)),
+        {
+          method: 'DELETE',
+          headers: {
+            authorization: `Basic ${Buffer.from(`${input.clientId}:${input.clientSecret}`).toString('base64')}`,
+            accept: 'application/vnd.github+json',
+            'content-type': 'application/json',
+            'x-github-api-version': '2022-11-28',
+          },
+          body: JSON.stringify({ access_token: input.token }),
+          signal: AbortSignal.timeout(timeoutMs),
         },
-        body: JSON.stringify({ access_token: input.token }),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+      );
       if (res.status === 204) return { revoked: true };
       // GitHub answers 404 both for a grant that is already gone and for wrong client credentials
       // (it hides which): not a confirmed revocation, so say what it may mean.
-      if (res.status === 404) return { revoked: false, error: 'GitHub answered 404: the grant is already gone, or the app’s client credentials are wrong' };
+      if (res.status === 404)
+        return {
+          revoked: false,
+          error: 'GitHub answered 404: the grant is already gone, or the app’s client credentials are wrong',
+        };
       return { revoked: false, error: `GitHub answered ${res.status}` };
     }
-    const as: oauth.AuthorizationServer = { issuer: input.provider.endpoints.issuer ?? new URL(revocation.url).origin, revocation_endpoint: revocation.url };
+    const as: oauth.AuthorizationServer = {
+      issuer: input.provider.endpoints.issuer ?? new URL(revocation.url).origin,
+      revocation_endpoint: revocation.url,
+    };
     const client: oauth.Client = { client_id: input.clientId };
     const auth =
       input.clientAuthentication === 'none'
@@ -85,9 +95,11 @@ function timedOut(err: unknown): boolean {
 
 function describe(err: unknown): string {
   if (err instanceof oauth.ResponseBodyError) return `the provider refused: ${err.error}`;
-  if (err instanceof oauth.WWWAuthenticateChallengeError) return 'the provider refused the client credentials';
+  if (err instanceof oauth.WWWAuthenticateChallengeError)
+    return 'the provider refused the client credentials';
   if (timedOut(err)) return 'the provider did not answer in time';
   if (err instanceof Error && err.name === 'EgressDeniedError') return err.message;
-  if (err instanceof oauth.OperationProcessingError) return `unexpected answer from the provider (${err.message})`;
+  if (err instanceof oauth.OperationProcessingError)
+    return `unexpected answer from the provider (${err.message})`;
   return 'the provider could not be reached';
 }

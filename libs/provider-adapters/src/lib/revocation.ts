@@ -16,7 +16,13 @@ export async function revokeToken(input: RevokeTokenInput): Promise<RevocationOu
   try {
     const resolved = asResolvedProvider(provider);
     return await standardAdapterFor(resolved).revoke(
-      { provider: resolved, clientId: input.clientId, clientSecret: input.clientSecret, fetch: input.fetch, timeoutMs: input.timeoutMs ?? 5_000 },
+      {
+        provider: resolved,
+        clientId: input.clientId,
+        clientSecret: input.clientSecret,
+        fetch: input.fetch,
+        timeoutMs: input.timeoutMs ?? 5_000,
+      },
       { value: input.token, hint: input.tokenTypeHint },
     );
   } catch {

@@ -9,7 +9,13 @@ describe('Google adapter', () => {
   let provider: ResolvedProvider;
   const adapter = adapterFor('google');
   const redirectUri = 'https://broker.example.test/callback';
-  const client = (): AdapterClient => ({ provider, clientId: GOOGLE_CLIENT.id, clientSecret: GOOGLE_CLIENT.secret, fetch: fake.fetch, timeoutMs: 2_000 });
+  const client = (): AdapterClient => ({
+    provider,
+    clientId: GOOGLE_CLIENT.id,
+    clientSecret: GOOGLE_CLIENT.secret,
+    fetch: fake.fetch,
+    timeoutMs: 2_000,
+  });
 
   beforeAll(async () => {
     fake = await startGoogleFake();
@@ -23,8 +29,26 @@ describe('Google adapter', () => {
   beforeEach(() => fake.reset());
 
   it('asks for offline access with consent and incremental scopes', () => {
-    expect(adapter.capabilities(provider)).toEqual({ pkce: true, refreshRotation: false, revocation: true, deviceFlow: true, selfHosted: false, userInfo: true, validate: true, consentPrompt: 'optional', refreshTokenIdleSeconds: 15_724_800 });
-    const url = new URL(adapter.authorizationUrl(provider, { clientId: GOOGLE_CLIENT.id, redirectUri, scopes: provider.defaultScopes, state: 'st', codeChallenge: 'ch' }));
+    expect(adapter.capabilities(provider)).toEqual({
+      pkce: true,
+      refreshRotation: false,
+      revocation: true,
+      deviceFlow: true,
+      selfHosted: false,
+      userInfo: true,
+      validate: true,
+      consentPrompt: 'optional',
+      refreshTokenIdleSeconds: 15_724_800,
+    });
+    const url = new URL(
+      adapter.authorizationUrl(provider, {
+        clientId: GOOGLE_CLIENT.id,
+        redirectUri,
+        scopes: provider.defaultScopes,
+        state: 'st',
+        codeChallenge: 'ch',
+      }),
+    );
     expect(Object.fromEntries(url.searchParams)).toMatchObject({
       access_type: 'offline',
       prompt: 'consent',
@@ -37,17 +61,30 @@ describe('Google adapter', () => {
 
   it('returns no refresh token on a repeated consent or a refresh, and the old one keeps working', async () => {
     const { verifier, challenge } = pkcePair();
-    const first = await adapter.exchangeCode(client(), { code: fake.grantCode({ redirectUri, codeChallenge: challenge }), redirectUri, codeVerifier: verifier });
+    const first = await adapter.exchangeCode(client(), {
+      code: fake.grantCode({ redirectUri, codeChallenge: challenge }),
+      redirectUri,
+      codeVerifier: verifier,
+    });
     expect(first.refreshToken).toBeDefined();
     // The token answer carries an id_token with iss "accounts.google.com": not a failure (it is not used).
-    const again = await adapter.exchangeCode(client(), { code: fake.grantCode({ redirectUri, withRefreshToken: false }), redirectUri });
+    const again = await adapter.exchangeCode(client(), {
+      code: fake.grantCode({ redirectUri, withRefreshToken: false }),
+      redirectUri,
+    });
     expect(again.accessToken).toBeDefined();
     expect(again.refreshToken).toBeUndefined();
     const refreshed = await adapter.refresh(client(), must(first.refreshToken));
     expect(refreshed.refreshToken).toBeUndefined();
     expect(refreshed.accessToken).not.toBe(first.accessToken);
-    await expect(adapter.refresh(client(), must(first.refreshToken))).resolves.toMatchObject({ tokenType: 'bearer' });
-    expect(bodyOf(fake.requestsTo('/token')[0])).toMatchObject({ client_id: GOOGLE_CLIENT.id, client_secret: GOOGLE_CLIENT.secret, code_verifier: verifier });
+    await expect(adapter.refresh(client(), must(first.refreshToken))).resolves.toMatchObject({
+      tokenType: 'bearer',
+    });
+    expect(bodyOf(fake.requestsTo('/token')[0])).toMatchObject({
+      client_id: GOOGLE_CLIENT.id,
+      client_secret: GOOGLE_CLIENT.secret,
+      code_verifier: verifier,
+    });
   });
 
   it('maps a revoked refresh token to invalid_grant', async () => {
@@ -56,9 +93,17 @@ describe('Google adapter', () => {
 
   it('runs the device flow: verification_url, 428 pending, 403 slow_down and access_denied, expired_token', async () => {
     const started = await deviceFlow(adapter).start(client(), ['openid', 'email']);
-    expect(started).toMatchObject({ verificationUri: `${fake.origin}/device`, userCode: 'WDJB-MJHT', interval: 5, expiresIn: 900 });
+    expect(started).toMatchObject({
+      verificationUri: `${fake.origin}/device`,
+      userCode: 'WDJB-MJHT',
+      interval: 5,
+      expiresIn: 900,
+    });
     expect(await deviceFlow(adapter).poll(client(), started.deviceCode)).toEqual({ status: 'pending' });
-    expect(await deviceFlow(adapter).poll(client(), started.deviceCode)).toMatchObject({ status: 'authorized', tokens: { refreshToken: expect.any(String) } });
+    expect(await deviceFlow(adapter).poll(client(), started.deviceCode)).toMatchObject({
+      status: 'authorized',
+      tokens: { refreshToken: expect.any(String) },
+    });
     fake.device('dc-g', ['slow_down', 'access_denied']);
     expect(await deviceFlow(adapter).poll(client(), 'dc-g')).toEqual({ status: 'slow_down' });
     expect(await deviceFlow(adapter).poll(client(), 'dc-g')).toEqual({ status: 'denied' });
@@ -73,18 +118,37 @@ describe('Google adapter', () => {
     expect(req.url).toBe('/tokeninfo');
     expect(bodyOf(req)).toEqual({ access_token: at });
     expect(fake.requestsTo('/v1/userinfo')).toHaveLength(0);
-    expect(await adapter.validate(client(), 'ya29.dead')).toEqual({ valid: false, error: 'Google token info refused the token (400)' });
-    expect(await adapter.validate(client(), fake.accessToken('other-client'))).toEqual({ valid: false, error: 'the token was issued to another client' });
+    expect(await adapter.validate(client(), 'ya29.dead')).toEqual({
+      valid: false,
+      error: 'Google token info refused the token (400)',
+    });
+    expect(await adapter.validate(client(), fake.accessToken('other-client'))).toEqual({
+      valid: false,
+      error: 'the token was issued to another client',
+    });
     fake.apiOverrides.push({ status: 503 });
     await expect(adapter.validate(client(), at)).rejects.toMatchObject({ kind: 'transient' });
   });
 
   it('revokes with the token alone (no client secret sent), reads OIDC userinfo', async () => {
-    expect(await adapter.revoke(client(), { value: 'rt-1', hint: 'refresh_token' })).toEqual({ revoked: true });
+    expect(await adapter.revoke(client(), { value: 'rt-1', hint: 'refresh_token' })).toEqual({
+      revoked: true,
+    });
     const [req] = fake.requestsTo('/revoke');
     expect(req.headers.authorization).toBeUndefined();
-    expect(bodyOf(req)).toEqual({ token: 'rt-1', token_type_hint: 'refresh_token', client_id: GOOGLE_CLIENT.id });
+    expect(bodyOf(req)).toEqual({
+      token: 'rt-1',
+      token_type_hint: 'refresh_token',
+      client_id: GOOGLE_CLIENT.id,
+    });
     const user = await adapter.userInfo(client(), fake.accessToken());
-    expect(user).toMatchObject({ sub: '1100', name: 'Ada Lovelace', givenName: 'Ada', familyName: 'Lovelace', email: 'ada@gmail.example', locale: 'en' });
+    expect(user).toMatchObject({
+      sub: '1100',
+      name: 'Ada Lovelace',
+      givenName: 'Ada',
+      familyName: 'Lovelace',
+      email: 'ada@gmail.example',
+      locale: 'en',
+    });
   });
 });

@@ -3,12 +3,23 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { signInAtDemoIdp } from '@broker/testing';
-import { adapterFor, createGuardedFetch, resolveProviderAsync, type AdapterClient, type GuardedFetch, type ResolvedProvider } from '../../src';
+import {
+  adapterFor,
+  createGuardedFetch,
+  resolveProviderAsync,
+  type AdapterClient,
+  type GuardedFetch,
+  type ResolvedProvider,
+} from '../../src';
 import { pkcePair } from '../fakes/oauth-fake';
 import { deviceFlow, must } from '../support/must';
 
 const ROOT = join(__dirname, '..', '..', '..', '..');
-const CLIENT = { id: 'adapter-test', secret: randomBytes(24).toString('base64url'), redirect: 'http://127.0.0.1:1/adapter/callback' };
+const CLIENT = {
+  id: 'adapter-test',
+  secret: randomBytes(24).toString('base64url'),
+  redirect: 'http://127.0.0.1:1/adapter/callback',
+};
 const DEVICE = { id: 'adapter-device', secret: randomBytes(24).toString('base64url') };
 
 async function freePort(): Promise<number> {
@@ -31,7 +42,13 @@ describe('oidc adapter against the demo IdP (oidc-provider)', () => {
   let fetchImpl: GuardedFetch;
   let provider: ResolvedProvider;
   const adapter = adapterFor('oidc');
-  const client = (id = CLIENT.id, secret = CLIENT.secret): AdapterClient => ({ provider, clientId: id, clientSecret: secret, fetch: fetchImpl, timeoutMs: 5_000 });
+  const client = (id = CLIENT.id, secret = CLIENT.secret): AdapterClient => ({
+    provider,
+    clientId: id,
+    clientSecret: secret,
+    fetch: fetchImpl,
+    timeoutMs: 5_000,
+  });
 
   beforeAll(async () => {
     const port = await freePort();
@@ -42,7 +59,12 @@ describe('oidc adapter against the demo IdP (oidc-provider)', () => {
         DEMO_IDP_PORT: String(port),
         DEMO_IDP_CLIENTS: JSON.stringify([
           { client_id: CLIENT.id, client_secret: CLIENT.secret, redirect_uris: [CLIENT.redirect] },
-          { client_id: DEVICE.id, client_secret: DEVICE.secret, redirect_uris: [], grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'] },
+          {
+            client_id: DEVICE.id,
+            client_secret: DEVICE.secret,
+            redirect_uris: [],
+            grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+          },
         ]),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -79,15 +101,34 @@ describe('oidc adapter against the demo IdP (oidc-provider)', () => {
   }, 15_000);
 
   /** A consent at the IdP: the callback's code and iss. */
-  async function consent(verifierChallenge: { challenge: string }, email = 'ada@example.test'): Promise<{ code: string; iss: string | null }> {
-    const url = adapter.authorizationUrl(provider, { clientId: CLIENT.id, redirectUri: CLIENT.redirect, scopes: provider.defaultScopes, state: 'st-1', codeChallenge: verifierChallenge.challenge });
+  async function consent(
+    verifierChallenge: { challenge: string },
+    email = 'ada@example.test',
+  ): Promise<{ code: string; iss: string | null }> {
+    const url = adapter.authorizationUrl(provider, {
+      clientId: CLIENT.id,
+      redirectUri: CLIENT.redirect,
+      scopes: provider.defaultScopes,
+      state: 'st-1',
+      codeChallenge: verifierChallenge.challenge,
+    });
     const callback = await signInAtDemoIdp(url, email, (u) => u.startsWith(CLIENT.redirect));
     expect(callback.searchParams.get('state')).toBe('st-1');
     return { code: must(callback.searchParams.get('code')), iss: callback.searchParams.get('iss') };
   }
 
   it('discovers the capabilities', () => {
-    expect(adapter.capabilities(provider)).toEqual({ pkce: true, refreshRotation: true, revocation: true, deviceFlow: true, selfHosted: false, userInfo: true, validate: true, consentPrompt: 'optional', refreshTokenIdleSeconds: 1_209_600 });
+    expect(adapter.capabilities(provider)).toEqual({
+      pkce: true,
+      refreshRotation: true,
+      revocation: true,
+      deviceFlow: true,
+      selfHosted: false,
+      userInfo: true,
+      validate: true,
+      consentPrompt: 'optional',
+      refreshTokenIdleSeconds: 1_209_600,
+    });
     expect(adapter.expectedIssuer?.(provider)).toBe(issuer);
   });
 
@@ -95,40 +136,86 @@ describe('oidc adapter against the demo IdP (oidc-provider)', () => {
     const pkce = pkcePair();
     const { code, iss } = await consent(pkce);
     expect(iss).toBe(issuer);
-    const tokens = await adapter.exchangeCode(client(), { code, redirectUri: CLIENT.redirect, codeVerifier: pkce.verifier, iss: iss ?? undefined });
-    expect(tokens).toMatchObject({ tokenType: 'bearer', accessToken: expect.any(String), refreshToken: expect.any(String) });
-    expect(await adapter.userInfo(client(), tokens.accessToken)).toMatchObject({ email: 'ada@example.test', sub: expect.any(String) });
+    const tokens = await adapter.exchangeCode(client(), {
+      code,
+      redirectUri: CLIENT.redirect,
+      codeVerifier: pkce.verifier,
+      iss: iss ?? undefined,
+    });
+    expect(tokens).toMatchObject({
+      tokenType: 'bearer',
+      accessToken: expect.any(String),
+      refreshToken: expect.any(String),
+    });
+    expect(await adapter.userInfo(client(), tokens.accessToken)).toMatchObject({
+      email: 'ada@example.test',
+      sub: expect.any(String),
+    });
     expect(await adapter.validate(client(), tokens.accessToken)).toEqual({ valid: true });
     // A spent code is refused as invalid_grant; a wrong iss never reaches the token endpoint.
-    await expect(adapter.exchangeCode(client(), { code, redirectUri: CLIENT.redirect, codeVerifier: pkce.verifier })).rejects.toMatchObject({ kind: 'invalid_grant' });
-    await expect(adapter.exchangeCode(client(), { code: 'x', redirectUri: CLIENT.redirect, iss: 'https://evil.example' })).rejects.toMatchObject({ kind: 'rejected' });
+    await expect(
+      adapter.exchangeCode(client(), { code, redirectUri: CLIENT.redirect, codeVerifier: pkce.verifier }),
+    ).rejects.toMatchObject({ kind: 'invalid_grant' });
+    await expect(
+      adapter.exchangeCode(client(), {
+        code: 'x',
+        redirectUri: CLIENT.redirect,
+        iss: 'https://evil.example',
+      }),
+    ).rejects.toMatchObject({ kind: 'rejected' });
   });
 
   it('rotates refresh tokens, and a reused one is invalid_grant', async () => {
     const pkce = pkcePair();
     const { code } = await consent(pkce, 'grace@example.test');
-    const first = await adapter.exchangeCode(client(), { code, redirectUri: CLIENT.redirect, codeVerifier: pkce.verifier });
+    const first = await adapter.exchangeCode(client(), {
+      code,
+      redirectUri: CLIENT.redirect,
+      codeVerifier: pkce.verifier,
+    });
     const second = await adapter.refresh(client(), must(first.refreshToken));
     expect(second.refreshToken).toBeDefined();
     expect(second.refreshToken).not.toBe(first.refreshToken);
-    await expect(adapter.refresh(client(), must(first.refreshToken))).rejects.toMatchObject({ kind: 'invalid_grant' });
-    await expect(adapter.refresh(client(CLIENT.id, 'wrong-secret'), must(second.refreshToken))).rejects.toMatchObject({ kind: 'invalid_client' });
+    await expect(adapter.refresh(client(), must(first.refreshToken))).rejects.toMatchObject({
+      kind: 'invalid_grant',
+    });
+    await expect(
+      adapter.refresh(client(CLIENT.id, 'wrong-secret'), must(second.refreshToken)),
+    ).rejects.toMatchObject({ kind: 'invalid_client' });
   });
 
   it('revokes a refresh token (RFC 7009), after which it is invalid_grant', async () => {
     const pkce = pkcePair();
     const { code } = await consent(pkce, 'linus@example.test');
-    const tokens = await adapter.exchangeCode(client(), { code, redirectUri: CLIENT.redirect, codeVerifier: pkce.verifier });
-    expect(await adapter.revoke(client(), { value: must(tokens.refreshToken), hint: 'refresh_token' })).toEqual({ revoked: true });
-    await expect(adapter.refresh(client(), must(tokens.refreshToken))).rejects.toMatchObject({ kind: 'invalid_grant' });
+    const tokens = await adapter.exchangeCode(client(), {
+      code,
+      redirectUri: CLIENT.redirect,
+      codeVerifier: pkce.verifier,
+    });
+    expect(
+      await adapter.revoke(client(), { value: must(tokens.refreshToken), hint: 'refresh_token' }),
+    ).toEqual({ revoked: true });
+    await expect(adapter.refresh(client(), must(tokens.refreshToken))).rejects.toMatchObject({
+      kind: 'invalid_grant',
+    });
   });
 
   it('starts a device authorization and polls it (pending until the user acts)', async () => {
     const device = deviceFlow(adapter);
     const started = await device.start(client(DEVICE.id, DEVICE.secret), ['openid', 'email']);
-    expect(started).toMatchObject({ deviceCode: expect.any(String), userCode: expect.any(String), verificationUri: `${issuer}/device`, interval: 5 });
+    expect(started).toMatchObject({
+      deviceCode: expect.any(String),
+      userCode: expect.any(String),
+      verificationUri: `${issuer}/device`,
+      interval: 5,
+    });
     expect(started.expiresIn).toBeGreaterThan(0);
-    expect(await device.poll(client(DEVICE.id, DEVICE.secret), started.deviceCode)).toEqual({ status: 'pending' });
-    expect(await device.poll(client(DEVICE.id, DEVICE.secret), 'not-a-device-code')).toMatchObject({ status: 'failed', error: { kind: 'invalid_grant' } });
+    expect(await device.poll(client(DEVICE.id, DEVICE.secret), started.deviceCode)).toEqual({
+      status: 'pending',
+    });
+    expect(await device.poll(client(DEVICE.id, DEVICE.secret), 'not-a-device-code')).toMatchObject({
+      status: 'failed',
+      error: { kind: 'invalid_grant' },
+    });
   });
 });

@@ -20,7 +20,14 @@ export async function startBitbucketFake(): Promise<OAuthFake> {
     expiresIn: 7200,
     error: (failure) =>
       failure === 'invalid_client'
-        ? { status: 400, body: { error: 'invalid_client', error_description: 'Client credentials missing; this request needs to be authenticated with OAuth consumer credentials' } }
+        ? {
+            status: 400,
+            body: {
+              error: 'invalid_client',
+              error_description:
+                'Client credentials missing; this request needs to be authenticated with OAuth consumer credentials',
+            },
+          }
         : rfcError(failure),
     api: {
       'GET /2.0/user': {
@@ -44,10 +51,25 @@ export async function startBitbucketFake(): Promise<OAuthFake> {
           }),
       },
       'GET /bbdc/rest/api/latest/application-properties': {
-        handle: ({ res, token }) => json(res, 200, { version: '9.4.0', displayName: 'Bitbucket' }, { 'x-ausername': String(token?.user) }),
+        handle: ({ res, token }) =>
+          json(
+            res,
+            200,
+            { version: '9.4.0', displayName: 'Bitbucket' },
+            { 'x-ausername': String(token?.user) },
+          ),
       },
       'GET /bbdc/rest/api/latest/users/ada': {
-        handle: ({ res }) => json(res, 200, { name: 'ada', emailAddress: 'ada@dc.example', id: 101, displayName: 'Ada Lovelace', active: true, slug: 'ada', type: 'NORMAL' }),
+        handle: ({ res }) =>
+          json(res, 200, {
+            name: 'ada',
+            emailAddress: 'ada@dc.example',
+            id: 101,
+            displayName: 'Ada Lovelace',
+            active: true,
+            slug: 'ada',
+            type: 'NORMAL',
+          }),
       },
     },
   });

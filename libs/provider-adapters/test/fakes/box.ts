@@ -4,9 +4,20 @@ import { OAuthFake, type FakeFailure } from './oauth-fake';
 export const BOX_CLIENT = { id: 'box-client', secret: 'box-secret' };
 
 function boxError(failure: FakeFailure): { status: number; body: Record<string, unknown> } {
-  if (failure === 'invalid_client') return { status: 400, body: { error: 'invalid_client', error_description: 'The client credentials are invalid' } };
-  if (failure === 'bad_refresh_token') return { status: 400, body: { error: 'invalid_grant', error_description: 'Refresh token has expired' } };
-  return { status: 400, body: { error: 'invalid_grant', error_description: 'Auth code doesn\u2019t exist or is invalid for the client' } };
+  if (failure === 'invalid_client')
+    return {
+      status: 400,
+      body: { error: 'invalid_client', error_description: 'The client credentials are invalid' },
+    };
+  if (failure === 'bad_refresh_token')
+    return { status: 400, body: { error: 'invalid_grant', error_description: 'Refresh token has expired' } };
+  return {
+    status: 400,
+    body: {
+      error: 'invalid_grant',
+      error_description: 'Auth code doesn\u2019t exist or is invalid for the client',
+    },
+  };
 }
 
 /**
@@ -29,10 +40,20 @@ export async function startBoxFake(): Promise<OAuthFake> {
     grants: {
       'urn:ietf:params:oauth:grant-type:token-exchange': (params, fake) => {
         const parent = fake.accessTokens.get(params['subject_token'] ?? '');
-        if (params['subject_token_type'] !== 'urn:ietf:params:oauth:token-type:access_token' || !parent?.alive)
-          return { status: 400, body: { error: 'invalid_grant', error_description: 'The subject token is invalid' } };
+        if (
+          params['subject_token_type'] !== 'urn:ietf:params:oauth:token-type:access_token' ||
+          !parent?.alive
+        )
+          return {
+            status: 400,
+            body: { error: 'invalid_grant', error_description: 'The subject token is invalid' },
+          };
         const scopes = (params['scope'] ?? '').split(' ').filter(Boolean);
-        if (!scopes.length) return { status: 400, body: { error: 'invalid_scope', error_description: 'The requested scope is invalid' } };
+        if (!scopes.length)
+          return {
+            status: 400,
+            body: { error: 'invalid_scope', error_description: 'The requested scope is invalid' },
+          };
         const token = fake.accessToken(parent.user, scopes.join(' '), 'downscoped');
         return {
           status: 200,
@@ -41,14 +62,26 @@ export async function startBoxFake(): Promise<OAuthFake> {
             expires_in: 3600,
             token_type: 'bearer',
             issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-            restricted_to: scopes.map((scope) => ({ scope, object: { type: 'folder', id: '0', name: 'All Files' } })),
+            restricted_to: scopes.map((scope) => ({
+              scope,
+              object: { type: 'folder', id: '0', name: 'All Files' },
+            })),
           },
         };
       },
     },
     api: {
       'GET /2.0/users/me': {
-        handle: ({ res }) => json(res, 200, { type: 'user', id: '11446498', name: 'Aaron Levie', login: 'ceo@example.com', language: 'en', avatar_url: 'https://www.box.com/api/avatar/large/181216415', status: 'active' }),
+        handle: ({ res }) =>
+          json(res, 200, {
+            type: 'user',
+            id: '11446498',
+            name: 'Aaron Levie',
+            login: 'ceo@example.com',
+            language: 'en',
+            avatar_url: 'https://www.box.com/api/avatar/large/181216415',
+            status: 'active',
+          }),
       },
     },
   });

@@ -34,7 +34,15 @@ export async function startGenericFake(): Promise<OAuthFake> {
     // No `interval`: the client must assume 5 s (RFC 8628 §3.2).
     deviceAnswer: (body) => Object.fromEntries(Object.entries(body).filter(([k]) => k !== 'interval')),
     api: {
-      'GET /userinfo': { handle: ({ res, token }) => json(res, 200, { sub: `sub-${token?.user}`, name: 'Ada Lovelace', email: 'ada@example.test', preferred_username: token?.user }) },
+      'GET /userinfo': {
+        handle: ({ res, token }) =>
+          json(res, 200, {
+            sub: `sub-${token?.user}`,
+            name: 'Ada Lovelace',
+            email: 'ada@example.test',
+            preferred_username: token?.user,
+          }),
+      },
       'GET /.well-known/openid-configuration': {
         open: true,
         handle: ({ res }) =>

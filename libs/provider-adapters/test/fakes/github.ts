@@ -5,7 +5,10 @@ import { OAuthFake, basicCredentials, type FakeFailure } from './oauth-fake';
 export const GITHUB_CLIENT = { id: 'Iv1.gh-app', secret: 'gh-secret' };
 
 /** GitHub's names for failures; all answered with HTTP 200 (docs: "Troubleshooting OAuth app access token request errors", device flow error codes). */
-function githubError(failure: FakeFailure, interval: () => number): { status: number; body: Record<string, unknown> } {
+function githubError(
+  failure: FakeFailure,
+  interval: () => number,
+): { status: number; body: Record<string, unknown> } {
   const named: Record<FakeFailure, string> = {
     invalid_client: 'incorrect_client_credentials',
     bad_code: 'bad_verification_code',
@@ -18,7 +21,11 @@ function githubError(failure: FakeFailure, interval: () => number): { status: nu
     bad_device_code: 'incorrect_device_code',
     wrong_tenant: 'incorrect_client_credentials',
   };
-  const body: Record<string, unknown> = { error: named[failure], error_description: `fake: ${named[failure]}`, error_uri: 'https://docs.github.com/' };
+  const body: Record<string, unknown> = {
+    error: named[failure],
+    error_description: `fake: ${named[failure]}`,
+    error_uri: 'https://docs.github.com/',
+  };
   if (failure === 'slow_down') body['interval'] = interval();
   return { status: 200, body };
 }
@@ -46,12 +53,22 @@ export async function startGitHubFake(): Promise<OAuthFake & { formAlways: boole
     answer: (req: RecordedRequest, res: ServerResponse, status: number, body: Record<string, unknown>) => {
       const wantsJson = String(req.headers.accept ?? '').includes('application/json');
       if (wantsJson && !fake.formAlways) return json(res, status, body);
-      const text = new URLSearchParams(Object.entries(body).map(([k, v]): [string, string] => [k, String(v)])).toString();
+      const text = new URLSearchParams(
+        Object.entries(body).map(([k, v]): [string, string] => [k, String(v)]),
+      ).toString();
       res.writeHead(status, { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }).end(text);
     },
     api: {
       'GET /api/v3/user': {
-        handle: ({ res, token }) => json(res, 200, { login: token?.user, id: 583231, name: 'The Octocat', email: null, avatar_url: 'https://avatars.example/u/583231', bio: 'hi' }),
+        handle: ({ res, token }) =>
+          json(res, 200, {
+            login: token?.user,
+            id: 583231,
+            name: 'The Octocat',
+            email: null,
+            avatar_url: 'https://avatars.example/u/583231',
+            bio: 'hi',
+          }),
       },
       'GET /api/v3/user/emails': {
         handle: ({ res }) =>
@@ -64,13 +81,22 @@ export async function startGitHubFake(): Promise<OAuthFake & { formAlways: boole
       'GET /api/v3/user/installations': {
         handle: ({ res, token }) =>
           token?.user === 'oauth-app-user'
-            ? json(res, 403, { message: 'You must authenticate with an access token authorized to a GitHub App in order to list installations' })
+            ? json(res, 403, {
+                message:
+                  'You must authenticate with an access token authorized to a GitHub App in order to list installations',
+              })
             : json(res, 200, {
                 total_count: 1,
                 installations: [
                   {
                     id: 1296269,
-                    account: { login: 'octo-org', id: 9919, avatar_url: 'https://avatars.example/u/9919', html_url: 'https://github.example/octo-org', type: 'Organization' },
+                    account: {
+                      login: 'octo-org',
+                      id: 9919,
+                      avatar_url: 'https://avatars.example/u/9919',
+                      html_url: 'https://github.example/octo-org',
+                      type: 'Organization',
+                    },
                     html_url: 'https://github.example/organizations/octo-org/settings/installations/1296269',
                     app_slug: 'broker-app',
                   },
@@ -81,11 +107,22 @@ export async function startGitHubFake(): Promise<OAuthFake & { formAlways: boole
         open: true,
         handle: ({ req, res, fake: f }) => {
           const creds = basicCredentials(req);
-          if (!creds || creds[0] !== GITHUB_CLIENT.id || creds[1] !== GITHUB_CLIENT.secret) return json(res, 404, { message: 'Not Found' });
-          const body = JSON.parse(req.body || '{}') as { access_token?: string; target?: string; repositories?: string[]; permissions?: Record<string, string> };
+          if (!creds || creds[0] !== GITHUB_CLIENT.id || creds[1] !== GITHUB_CLIENT.secret)
+            return json(res, 404, { message: 'Not Found' });
+          const body = JSON.parse(req.body || '{}') as {
+            access_token?: string;
+            target?: string;
+            repositories?: string[];
+            permissions?: Record<string, string>;
+          };
           const parent = f.accessTokens.get(body.access_token ?? '');
-          if (!parent?.alive || parent.user === 'oauth-app-user') return json(res, 404, { message: 'Not Found' });
-          if (!body.target) return json(res, 422, { message: 'Validation Failed', errors: [{ field: 'target', code: 'missing_field' }] });
+          if (!parent?.alive || parent.user === 'oauth-app-user')
+            return json(res, 404, { message: 'Not Found' });
+          if (!body.target)
+            return json(res, 422, {
+              message: 'Validation Failed',
+              errors: [{ field: 'target', code: 'missing_field' }],
+            });
           const token = f.accessToken(parent.user, '', 'ghu_scoped');
           json(res, 200, {
             id: 1,
@@ -99,7 +136,10 @@ export async function startGitHubFake(): Promise<OAuthFake & { formAlways: boole
               account: { login: body.target },
               repository_selection: body.repositories ? 'selected' : 'all',
               permissions: body.permissions ?? { metadata: 'read' },
-              repositories: (body.repositories ?? []).map((name) => ({ name, full_name: `${body.target}/${name}` })),
+              repositories: (body.repositories ?? []).map((name) => ({
+                name,
+                full_name: `${body.target}/${name}`,
+              })),
             },
           });
         },
@@ -108,7 +148,8 @@ export async function startGitHubFake(): Promise<OAuthFake & { formAlways: boole
         open: true,
         handle: ({ req, res }) => {
           const creds = basicCredentials(req);
-          if (!creds || creds[0] !== GITHUB_CLIENT.id || creds[1] !== GITHUB_CLIENT.secret) return json(res, 404, { message: 'Not Found' });
+          if (!creds || creds[0] !== GITHUB_CLIENT.id || creds[1] !== GITHUB_CLIENT.secret)
+            return json(res, 404, { message: 'Not Found' });
           res.writeHead(204).end();
         },
       },

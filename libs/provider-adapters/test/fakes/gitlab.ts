@@ -15,7 +15,11 @@ export async function startGitLabFake(prefix = '/gitlab'): Promise<OAuthFake> {
     clientId: GITLAB_CLIENT.id,
     clientSecret: GITLAB_CLIENT.secret,
     clientAuth: 'client_secret_post',
-    paths: { token: `${prefix}/oauth/token`, device: `${prefix}/oauth/authorize_device`, revoke: `${prefix}/oauth/revoke` },
+    paths: {
+      token: `${prefix}/oauth/token`,
+      device: `${prefix}/oauth/authorize_device`,
+      revoke: `${prefix}/oauth/revoke`,
+    },
     refresh: 'rotate',
     expiresIn: 7200,
     error: rfcError,
@@ -23,13 +27,35 @@ export async function startGitLabFake(prefix = '/gitlab'): Promise<OAuthFake> {
       [`GET ${prefix}/oauth/token/info`]: {
         open: true,
         handle: ({ req, res, fake }) => {
-          const token = fake.accessTokens.get(String(req.headers.authorization ?? '').replace(/^Bearer /, ''));
-          if (!token?.alive) return json(res, 401, { error: 'invalid_token', error_description: 'The access token is invalid', state: 'unauthorized' });
-          json(res, 200, { resource_owner_id: 42, scope: token.scope.split(' '), expires_in: 7000, application: { uid: GITLAB_CLIENT.id }, created_at: 1700000000, expires_in_seconds: 7000 });
+          const token = fake.accessTokens.get(
+            String(req.headers.authorization ?? '').replace(/^Bearer /, ''),
+          );
+          if (!token?.alive)
+            return json(res, 401, {
+              error: 'invalid_token',
+              error_description: 'The access token is invalid',
+              state: 'unauthorized',
+            });
+          json(res, 200, {
+            resource_owner_id: 42,
+            scope: token.scope.split(' '),
+            expires_in: 7000,
+            application: { uid: GITLAB_CLIENT.id },
+            created_at: 1700000000,
+            expires_in_seconds: 7000,
+          });
         },
       },
       [`GET ${prefix}/api/v4/user`]: {
-        handle: ({ res, token }) => json(res, 200, { id: 42, username: token?.user, name: 'Ada Lovelace', email: 'ada@gitlab.example', avatar_url: 'https://gitlab.example/avatar.png', bio: '' }),
+        handle: ({ res, token }) =>
+          json(res, 200, {
+            id: 42,
+            username: token?.user,
+            name: 'Ada Lovelace',
+            email: 'ada@gitlab.example',
+            avatar_url: 'https://gitlab.example/avatar.png',
+            bio: '',
+          }),
       },
     },
   });

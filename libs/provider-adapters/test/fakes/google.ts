@@ -9,7 +9,10 @@ function googleError(failure: FakeFailure): { status: number; body: Record<strin
     case 'invalid_client':
       return { status: 401, body: { error: 'invalid_client', error_description: 'Unauthorized' } };
     case 'authorization_pending':
-      return { status: 428, body: { error: 'authorization_pending', error_description: 'Precondition Required' } };
+      return {
+        status: 428,
+        body: { error: 'authorization_pending', error_description: 'Precondition Required' },
+      };
     case 'slow_down':
       return { status: 403, body: { error: 'slow_down', error_description: 'Forbidden' } };
     case 'access_denied':
@@ -17,7 +20,10 @@ function googleError(failure: FakeFailure): { status: number; body: Record<strin
     case 'expired_token':
       return { status: 400, body: { error: 'expired_token', error_description: 'Bad Request' } };
     default:
-      return { status: 400, body: { error: 'invalid_grant', error_description: 'Token has been expired or revoked.' } };
+      return {
+        status: 400,
+        body: { error: 'invalid_grant', error_description: 'Token has been expired or revoked.' },
+      };
   }
 }
 
@@ -50,13 +56,33 @@ export async function startGoogleFake(): Promise<OAuthFake> {
         open: true,
         handle: ({ req, res, fake }) => {
           const token = fake.accessTokens.get(new URLSearchParams(req.body).get('access_token') ?? '');
-          if (!token?.alive) return json(res, 400, { error: 'invalid_token', error_description: 'Invalid Value' });
-          const aud = token.user === 'other-client' ? 'someone-else.apps.googleusercontent.example' : GOOGLE_CLIENT.id;
-          json(res, 200, { azp: aud, aud, sub: '1100', scope: token.scope, exp: String(Math.floor(Date.now() / 1000) + 3000), expires_in: '3000', access_type: 'offline' });
+          if (!token?.alive)
+            return json(res, 400, { error: 'invalid_token', error_description: 'Invalid Value' });
+          const aud =
+            token.user === 'other-client' ? 'someone-else.apps.googleusercontent.example' : GOOGLE_CLIENT.id;
+          json(res, 200, {
+            azp: aud,
+            aud,
+            sub: '1100',
+            scope: token.scope,
+            exp: String(Math.floor(Date.now() / 1000) + 3000),
+            expires_in: '3000',
+            access_type: 'offline',
+          });
         },
       },
       'GET /v1/userinfo': {
-        handle: ({ res }) => json(res, 200, { sub: '1100', name: 'Ada Lovelace', given_name: 'Ada', family_name: 'Lovelace', picture: 'https://lh3.example/a.png', email: 'ada@gmail.example', email_verified: true, locale: 'en' }),
+        handle: ({ res }) =>
+          json(res, 200, {
+            sub: '1100',
+            name: 'Ada Lovelace',
+            given_name: 'Ada',
+            family_name: 'Lovelace',
+            picture: 'https://lh3.example/a.png',
+            email: 'ada@gmail.example',
+            email_verified: true,
+            locale: 'en',
+          }),
       },
     },
   });

@@ -5,7 +5,12 @@ export const MS_TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 export const MS_CLIENT = { id: '00001111-aaaa-2222-bbbb-3333cccc4444', secret: 'ms~secret' };
 
 /** An Entra error answer (`error`, `error_description` starting `AADSTSnnnn:`, `error_codes`, trace ids). */
-export function aadsts(error: string, code: number, text: string, status = 400): { status: number; body: Record<string, unknown> } {
+export function aadsts(
+  error: string,
+  code: number,
+  text: string,
+  status = 400,
+): { status: number; body: Record<string, unknown> } {
   return {
     status,
     body: {
@@ -25,15 +30,27 @@ function entraError(failure: FakeFailure): { status: number; body: Record<string
       return aadsts('invalid_client', 7000215, 'Invalid client secret provided.', 401);
     case 'bad_refresh_token':
     case 'bad_code':
-      return aadsts('invalid_grant', 70008, 'The provided authorization code or refresh token has expired due to inactivity.');
+      return aadsts(
+        'invalid_grant',
+        70008,
+        'The provided authorization code or refresh token has expired due to inactivity.',
+      );
     case 'bad_verifier':
-      return aadsts('invalid_grant', 501481, 'The Code_Verifier does not match the code_challenge supplied in the authorization request.');
+      return aadsts(
+        'invalid_grant',
+        501481,
+        'The Code_Verifier does not match the code_challenge supplied in the authorization request.',
+      );
     case 'access_denied':
       return aadsts('authorization_declined', 70000, 'The user declined the authorization.');
     case 'bad_device_code':
       return aadsts('bad_verification_code', 70019, 'Verification code expired.');
     case 'wrong_tenant':
-      return aadsts('invalid_request', 90002, "Tenant not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.");
+      return aadsts(
+        'invalid_request',
+        90002,
+        'Tenant not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.',
+      );
     default:
       return aadsts(failure, 70016, 'OAuth 2.0 device flow error.');
   }
@@ -56,7 +73,10 @@ export async function startMicrosoftFake(): Promise<OAuthFake> {
     refresh: 'rotate',
     expiresIn: 4299,
     error: entraError,
-    deviceAnswer: (body) => ({ ...body, message: `To sign in, use a web browser to open the page ${String(body['verification_uri'])} and enter the code WDJB-MJHT to authenticate.` }),
+    deviceAnswer: (body) => ({
+      ...body,
+      message: `To sign in, use a web browser to open the page ${String(body['verification_uri'])} and enter the code WDJB-MJHT to authenticate.`,
+    }),
     unknownPath: (req, res) => {
       if (!/^\/[^/]+\/oauth2\/v2\.0\/(token|devicecode|authorize)$/.test(req.url.split('?')[0])) return false;
       const { status, body } = entraError('wrong_tenant');

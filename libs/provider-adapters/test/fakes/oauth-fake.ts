@@ -108,7 +108,11 @@ export class OAuthFake {
   static async start(options: FakeOptions): Promise<OAuthFake> {
     const holder: { fake?: OAuthFake } = {};
     const server = await startServer((req, res) => holder.fake?.handle(req, res));
-    holder.fake = new OAuthFake(server, options, createGuardedFetch({ allowLoopback: true, allowedPorts: [server.port] }));
+    holder.fake = new OAuthFake(
+      server,
+      options,
+      createGuardedFetch({ allowLoopback: true, allowedPorts: [server.port] }),
+    );
     return holder.fake;
   }
 
@@ -137,7 +141,13 @@ export class OAuthFake {
   }
 
   /** The user consented: a code for `redirectUri` (with the PKCE challenge the authorization URL carried). */
-  grantCode(input: { redirectUri: string; codeChallenge?: string; scope?: string; user?: string; withRefreshToken?: boolean }): string {
+  grantCode(input: {
+    redirectUri: string;
+    codeChallenge?: string;
+    scope?: string;
+    user?: string;
+    withRefreshToken?: boolean;
+  }): string {
     const code = `code-${++this.seq}-${randomBytes(4).toString('hex')}`;
     this.codes.set(code, {
       redirectUri: input.redirectUri,
@@ -165,7 +175,8 @@ export class OAuthFake {
     const path = req.url.split('?')[0];
     const { paths } = this.options;
     if (req.method === 'POST' && path === paths.token) return this.token(req, res);
-    if (req.method === 'POST' && paths.device && path === paths.device) return this.deviceAuthorization(req, res);
+    if (req.method === 'POST' && paths.device && path === paths.device)
+      return this.deviceAuthorization(req, res);
     if (paths.revoke && path === paths.revoke) return this.revoke(req, res);
     const route = this.options.api?.[`${req.method} ${path}`];
     if (route) return this.api(route, req, res);
@@ -174,12 +185,16 @@ export class OAuthFake {
   }
 
   private params(req: RecordedRequest): Record<string, string> {
-    if (String(req.headers['content-type'] ?? '').startsWith('application/json')) return JSON.parse(req.body || '{}') as Record<string, string>;
+    if (String(req.headers['content-type'] ?? '').startsWith('application/json'))
+      return JSON.parse(req.body || '{}') as Record<string, string>;
     return Object.fromEntries(new URLSearchParams(req.body));
   }
 
   /** The client's credentials as it sent them, and how. */
-  clientCredentials(req: RecordedRequest, params: Record<string, string>): { method: 'client_secret_basic' | 'client_secret_post' | 'none'; id?: string; secret?: string } {
+  clientCredentials(
+    req: RecordedRequest,
+    params: Record<string, string>,
+  ): { method: 'client_secret_basic' | 'client_secret_post' | 'none'; id?: string; secret?: string } {
     const auth = req.headers.authorization;
     if (auth?.startsWith('Basic ')) {
       const [id, secret] = Buffer.from(auth.slice(6), 'base64')
@@ -188,7 +203,8 @@ export class OAuthFake {
         .map((p) => decodeURIComponent(p.replace(/\+/g, ' ')));
       return { method: 'client_secret_basic', id, secret };
     }
-    if (params['client_secret'] !== undefined) return { method: 'client_secret_post', id: params['client_id'], secret: params['client_secret'] };
+    if (params['client_secret'] !== undefined)
+      return { method: 'client_secret_post', id: params['client_id'], secret: params['client_secret'] };
     return { method: 'none', id: params['client_id'] };
   }
 
@@ -197,7 +213,12 @@ export class OAuthFake {
     this.write(req, res, status, body);
   }
 
-  private write(req: RecordedRequest, res: ServerResponse, status: number, body: Record<string, unknown>): void {
+  private write(
+    req: RecordedRequest,
+    res: ServerResponse,
+    status: number,
+    body: Record<string, unknown>,
+  ): void {
     if (this.options.answer) this.options.answer(req, res, status, body);
     else json(res, status, body, { 'cache-control': 'no-store' });
   }
@@ -205,13 +226,23 @@ export class OAuthFake {
   private clientOk(req: RecordedRequest, params: Record<string, string>, device: boolean): boolean {
     const creds = this.clientCredentials(req, params);
     if (device && this.options.deviceClientAuth === 'none') return creds.id === this.options.clientId;
-    return creds.method === this.options.clientAuth && creds.id === this.options.clientId && creds.secret === this.options.clientSecret;
+    return (
+      creds.method === this.options.clientAuth &&
+      creds.id === this.options.clientId &&
+      creds.secret === this.options.clientSecret
+    );
   }
 
   private issue(user: string, scope: string, withRefreshToken: boolean): Record<string, unknown> {
     const at = `at-${++this.seq}-${randomBytes(4).toString('hex')}`;
     this.accessTokens.set(at, { accessToken: at, user, scope, alive: true });
-    const body: Record<string, unknown> = { access_token: at, token_type: 'bearer', expires_in: this.options.expiresIn ?? 3600, scope, ...this.options.tokenExtras };
+    const body: Record<string, unknown> = {
+      access_token: at,
+      token_type: 'bearer',
+      expires_in: this.options.expiresIn ?? 3600,
+      scope,
+      ...this.options.tokenExtras,
+    };
     if (withRefreshToken) {
       const rt = `rt-${++this.seq}-${randomBytes(4).toString('hex')}`;
       this.refreshTokens.set(rt, { alive: true, scope, user });
@@ -238,7 +269,8 @@ export class OAuthFake {
       if (!record || record.redirectUri !== params['redirect_uri']) return this.fail(req, res, 'bad_code');
       if (record.codeChallenge) {
         const verifier = params['code_verifier'];
-        if (!verifier || createHash('sha256').update(verifier).digest('base64url') !== record.codeChallenge) return this.fail(req, res, 'bad_verifier');
+        if (!verifier || createHash('sha256').update(verifier).digest('base64url') !== record.codeChallenge)
+          return this.fail(req, res, 'bad_verifier');
       }
       return this.write(req, res, 200, this.issue(record.user, record.scope, record.withRefreshToken));
     }
@@ -254,7 +286,10 @@ export class OAuthFake {
     if (device) {
       const record = this.devices.get(params['device_code']);
       if (!record) return this.fail(req, res, 'bad_device_code');
-      const state = record.script.length > 1 ? (record.script.shift() as DeviceRecord['script'][number]) : record.script[0];
+      const state =
+        record.script.length > 1
+          ? (record.script.shift() as DeviceRecord['script'][number])
+          : record.script[0];
       if (state === 'approved') {
         this.devices.delete(params['device_code']);
         return this.write(req, res, 200, this.issue(record.user, record.scope, true));
@@ -269,7 +304,13 @@ export class OAuthFake {
     if (!this.clientOk(req, params, true)) return this.fail(req, res, 'invalid_client');
     const deviceCode = `dc-${++this.seq}`;
     this.device(deviceCode, ['authorization_pending', 'approved']);
-    const body: Record<string, unknown> = { device_code: deviceCode, user_code: 'WDJB-MJHT', verification_uri: `${this.origin}/device`, expires_in: 900, interval: 5 };
+    const body: Record<string, unknown> = {
+      device_code: deviceCode,
+      user_code: 'WDJB-MJHT',
+      verification_uri: `${this.origin}/device`,
+      expires_in: 900,
+      interval: 5,
+    };
     this.write(req, res, 200, this.options.deviceAnswer ? this.options.deviceAnswer(body) : body);
   }
 
@@ -284,7 +325,8 @@ export class OAuthFake {
 
   private api(route: ApiRoute, req: RecordedRequest, res: ServerResponse): void {
     const override = this.apiOverrides.shift();
-    if (override) return json(res, override.status, override.body ?? { message: 'forced' }, override.headers ?? {});
+    if (override)
+      return json(res, override.status, override.body ?? { message: 'forced' }, override.headers ?? {});
     if (route.open) return route.handle({ req, res, fake: this });
     const auth = req.headers.authorization ?? '';
     const token = auth.startsWith('Bearer ') ? this.accessTokens.get(auth.slice(7)) : undefined;
@@ -295,7 +337,8 @@ export class OAuthFake {
 
 /** The fields of a recorded form or JSON body. */
 export function bodyOf(req: RecordedRequest): Record<string, string> {
-  if (String(req.headers['content-type'] ?? '').startsWith('application/json')) return JSON.parse(req.body || '{}') as Record<string, string>;
+  if (String(req.headers['content-type'] ?? '').startsWith('application/json'))
+    return JSON.parse(req.body || '{}') as Record<string, string>;
   return Object.fromEntries(new URLSearchParams(req.body));
 }
 

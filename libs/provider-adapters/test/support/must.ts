@@ -9,6 +9,7 @@ export function must<T>(value: T | null | undefined, what = 'value'): T {
 /** The device-flow methods of an adapter that has them, bound. */
 export function deviceFlow(adapter: ProviderAdapter) {
   const { startDeviceAuthorization, pollDeviceToken } = adapter;
-  if (!startDeviceAuthorization || !pollDeviceToken) throw new Error(`the ${adapter.type} adapter has no device flow`);
+  if (!startDeviceAuthorization || !pollDeviceToken)
+    throw new Error(`the ${adapter.type} adapter has no device flow`);
   return { start: startDeviceAuthorization.bind(adapter), poll: pollDeviceToken.bind(adapter) };
 }

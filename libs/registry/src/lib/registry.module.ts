@@ -20,7 +20,8 @@ const REGISTRY_DS = domainDataSourceToken(REGISTRY_SCHEMA);
 /** The catalogue resolver with the service's egress policy (discovery documents are fetched through the guard). */
 export function registryResolver(config: ServiceConfig): ProviderResolver {
   const fetchImpl = createGuardedFetch(config.egress);
-  return (type, instance) => resolveProviderAsync(type, instance, { fetch: fetchImpl, policy: config.egress });
+  return (type, instance) =>
+    resolveProviderAsync(type, instance, { fetch: fetchImpl, policy: config.egress });
 }
 
 /** A key for one purpose, derived from the service's pepper (never the pepper itself). */
@@ -52,18 +53,25 @@ function derivedKey(config: ServiceConfig, purpose: string): Buffer {
     {
       provide: WebhooksService,
       inject: [REGISTRY_DS, SecureConfigsService, SERVICE_CONFIG],
-      useFactory: (ds: DataSource, secrets: SecureConfigsService, config: ServiceConfig) => new WebhooksService(ds, secrets, config.egress),
+      useFactory: (ds: DataSource, secrets: SecureConfigsService, config: ServiceConfig) =>
+        new WebhooksService(ds, secrets, config.egress),
     },
     {
       provide: OAuthSetupsService,
       inject: [REGISTRY_DS, WebhooksService, SERVICE_CONFIG],
       useFactory: (ds: DataSource, webhooks: WebhooksService, config: ServiceConfig) =>
-        new OAuthSetupsService(ds, webhooks, new SetupLinks(derivedKey(config, 'oauth-setup-links')), new ListCursors(derivedKey(config, 'list-cursors'), 'oauth-setups'), {
-          publicUrl: config.publicUrl,
-          defaultTtlMs: config.setups.defaultTtlSeconds * 1000,
-          maxTtlMs: 7 * 24 * 3_600_000,
-          ephemeralRetentionMs: config.setups.ephemeralRetentionSeconds * 1000,
-        }),
+        new OAuthSetupsService(
+          ds,
+          webhooks,
+          new SetupLinks(derivedKey(config, 'oauth-setup-links')),
+          new ListCursors(derivedKey(config, 'list-cursors'), 'oauth-setups'),
+          {
+            publicUrl: config.publicUrl,
+            defaultTtlMs: config.setups.defaultTtlSeconds * 1000,
+            maxTtlMs: 7 * 24 * 3_600_000,
+            ephemeralRetentionMs: config.setups.ephemeralRetentionSeconds * 1000,
+          },
+        ),
     },
   ],
   exports: [SecureConfigsService, JobsService, ProvidersService, WebhooksService, OAuthSetupsService],

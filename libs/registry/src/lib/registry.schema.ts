@@ -11,5 +11,10 @@ import { SecureConfigEntity } from './secure-configs/secure-config.entity';
 export const REGISTRY_SCHEMA: DomainSchema = {
   schema: 'registry',
   entities: [ProviderEntity, SecureConfigEntity, JobEntity],
-  migrations: [CreateProviders1763900000000, SecretsAndJobs1763900500000, GitHubAppSettings1763900600000, OAuthSetupsAndWebhooks1763900700000],
+  migrations: [
+    CreateProviders1763900000000,
+    SecretsAndJobs1763900500000,
+    GitHubAppSettings1763900600000,
+    OAuthSetupsAndWebhooks1763900700000,
+  ],
 };

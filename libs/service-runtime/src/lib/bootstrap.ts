@@ -26,8 +26,14 @@ export interface ServiceDefinition extends ConfigRequirements {
 }
 
 /** Builds the Nest application of a service (HTTP + optional bus server), not yet listening. */
-export async function createServiceApp(def: ServiceDefinition, config: ServiceConfig): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(def.module(config), { bufferLogs: true, bodyParser: !def.configureHttp });
+export async function createServiceApp(
+  def: ServiceDefinition,
+  config: ServiceConfig,
+): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(def.module(config), {
+    bufferLogs: true,
+    bodyParser: !def.configureHttp,
+  });
   // Client IPs (rate limits, logs) come from X-Forwarded-For only through the configured proxy hops.
   app.set('trust proxy', config.trustProxyHops);
   // API answers are not cached by validators (tokens are no-store): skip hashing every body for an ETag.
@@ -37,7 +43,13 @@ export async function createServiceApp(def: ServiceDefinition, config: ServiceCo
   def.configureHttp?.(app, config);
   if (def.busServer) {
     if (!config.bus.keys) throw new Error(`${def.service}: no bus key pair (BUS_SERVICE_PRIVATE_KEY)`);
-    const server = new BusServer({ redisUrl: config.redisUrl, keys: config.bus.keys, prefix: config.bus.prefix, service: def.service, onHandled: busServerTimer() });
+    const server = new BusServer({
+      redisUrl: config.redisUrl,
+      keys: config.bus.keys,
+      prefix: config.bus.prefix,
+      service: def.service,
+      onHandled: busServerTimer(),
+    });
     // Its handled/invalid/dropped counters on /metrics (read at scrape time).
     observeBusServer(server);
     app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
@@ -58,7 +70,9 @@ export async function runService(def: ServiceDefinition): Promise<void> {
       await runMigrationJob(def.service, def.domains ?? [], migrationJob).then(
         () => process.exit(0),
         (err: unknown) => {
-          process.stderr.write(`${def.service}: migrations failed: ${err instanceof Error ? err.message : String(err)}\n`);
+          process.stderr.write(
+            `${def.service}: migrations failed: ${err instanceof Error ? err.message : String(err)}\n`,
+          );
           process.exit(1);
         },
       );
@@ -80,7 +94,9 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     logger.log(`${def.service} listening on http://${config.host}:${config.port}`);
     stopOnSignals(app, logger);
   } catch (err) {
-    process.stderr.write(`${def.service}: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(
+      `${def.service}: failed to start: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
     process.exit(1);
   }
 }

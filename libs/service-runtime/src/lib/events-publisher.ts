@@ -7,7 +7,8 @@ import type { ServiceConfig } from './config/service-config';
 @Injectable()
 export class ServiceEventPublisher extends BrokerEventPublisher implements OnApplicationShutdown {
   constructor(@Inject(SERVICE_CONFIG) config: ServiceConfig) {
-    if (!config.bus.eventsSigningKey) throw new Error(`${config.service} publishes broker events but has no EVENTS_SIGNING_KEY`);
+    if (!config.bus.eventsSigningKey)
+      throw new Error(`${config.service} publishes broker events but has no EVENTS_SIGNING_KEY`);
     super(config.redisUrl, config.bus.prefix, config.bus.eventsSigningKey, `${config.service}:events`);
   }
 

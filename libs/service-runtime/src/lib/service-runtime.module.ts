@@ -48,18 +48,29 @@ export class ServiceRuntimeModule {
       { provide: SERVICE_CONFIG, useValue: config },
       {
         provide: HEALTH_REDIS,
-        useFactory: () => createRedisConnection(config.redisUrl, `${config.service}:health`, { maxRetriesPerRequest: 1 }),
+        useFactory: () =>
+          createRedisConnection(config.redisUrl, `${config.service}:health`, { maxRetriesPerRequest: 1 }),
       },
-      { provide: HealthRedisCloser, useFactory: (r: IORedis) => new HealthRedisCloser(r), inject: [HEALTH_REDIS] },
+      {
+        provide: HealthRedisCloser,
+        useFactory: (r: IORedis) => new HealthRedisCloser(r),
+        inject: [HEALTH_REDIS],
+      },
       // Metrics and traces: HTTP routes labelled, bus handlers timed and traced, /metrics served.
       ObservabilityLifecycle,
       { provide: APP_GUARD, useClass: RouteLabelGuard },
     ];
     // Bus handlers are timed by the BusServer itself (bootstrap.ts); the tracing interceptor wraps
     // them only when spans are exported (it turns every plain handler value into an Observable).
-    if (config.observability.otlpEndpoint) providers.push({ provide: APP_INTERCEPTOR, useClass: BusObserverInterceptor });
+    if (config.observability.otlpEndpoint)
+      providers.push({ provide: APP_INTERCEPTOR, useClass: BusObserverInterceptor });
     if (options.queueMetrics) providers.push(QueueMetricsProvider);
-    const domains = options.database === undefined ? [] : Array.isArray(options.database) ? options.database : [options.database];
+    const domains =
+      options.database === undefined
+        ? []
+        : Array.isArray(options.database)
+          ? options.database
+          : [options.database];
     providers.push({
       provide: HEALTH_CHECKS,
       inject: [HEALTH_REDIS, ...domains.map((d) => domainDataSourceToken(d))],

@@ -24,12 +24,20 @@ function pair(type: 'x25519' | 'ed25519', kid: string): { privateKey: string; pu
 export function testBusKeys(): TestBusKeys {
   const registry = pair('x25519', 'r1');
   const broker = pair('x25519', 'b1');
-  const events = { 'token-broker': pair('ed25519', 'etb1'), worker: pair('ed25519', 'ewk1'), 'provider-registry': pair('ed25519', 'epr1') };
+  const events = {
+    'token-broker': pair('ed25519', 'etb1'),
+    worker: pair('ed25519', 'ewk1'),
+    'provider-registry': pair('ed25519', 'epr1'),
+  };
   return {
     privateKeys: { 'provider-registry': registry.privateKey, 'token-broker': broker.privateKey },
     publicKeys: `provider-registry=${registry.publicKey},token-broker=${broker.publicKey}`,
     brokerPublicKey: broker.publicKey,
-    eventsSigningKeys: { 'token-broker': events['token-broker'].privateKey, worker: events.worker.privateKey, 'provider-registry': events['provider-registry'].privateKey },
+    eventsSigningKeys: {
+      'token-broker': events['token-broker'].privateKey,
+      worker: events.worker.privateKey,
+      'provider-registry': events['provider-registry'].privateKey,
+    },
     eventsSigningKey: events['token-broker'].privateKey,
     eventsPublicKeys: Object.values(events)
       .map((e) => e.publicKey)
@@ -59,6 +67,7 @@ export function envForApp(app: string, env: Record<string, string>): Record<stri
   const suffix = `__${app.replace(/-/g, '_')}`;
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) if (!name.includes('__')) out[name] = value;
-  for (const [name, value] of Object.entries(env)) if (name.endsWith(suffix)) out[name.slice(0, -suffix.length)] = value;
+  for (const [name, value] of Object.entries(env))
+    if (name.endsWith(suffix)) out[name.slice(0, -suffix.length)] = value;
   return out;
 }

@@ -5,7 +5,8 @@
 export function consentStartForm(html: string): Record<string, string> | undefined {
   if (!/<form method="post" action="\/connect\/start">/.test(html)) return undefined;
   const fields: Record<string, string> = {};
-  for (const [, name, value] of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[name] = value;
+  for (const [, name, value] of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
+    fields[name] = value;
   return fields;
 }
 
@@ -13,7 +14,8 @@ export function consentStartForm(html: string): Record<string, string> | undefin
 export function clientConsentForm(html: string): Record<string, string> | undefined {
   if (!/<form method="post" action="\/api\/v1\/oauth\/authorize\/confirm">/.test(html)) return undefined;
   const fields: Record<string, string> = {};
-  for (const [, name, value] of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[name] = decodeEntities(value);
+  for (const [, name, value] of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
+    fields[name] = decodeEntities(value);
   return { ...fields, decision: 'allow' };
 }
 
@@ -44,7 +46,11 @@ export async function signInAtDemoIdp(
     const jar = jars.get(target.origin) ?? new Map<string, string>();
     jars.set(target.origin, jar);
     const isLogin = /^\/interaction\/[^/]+$/.test(target.pathname);
-    const body = isLogin ? new URLSearchParams({ email, ...profile }) : form ? new URLSearchParams(form) : undefined;
+    const body = isLogin
+      ? new URLSearchParams({ email, ...profile })
+      : form
+        ? new URLSearchParams(form)
+        : undefined;
     form = undefined;
     const res = await fetch(isLogin ? `${current}/login` : current, {
       redirect: 'manual',
@@ -57,7 +63,10 @@ export async function signInAtDemoIdp(
     }
     const page = res.status === 200 ? await res.text() : '';
     // The start page (or a hosted OAuth setup page, the same page): its form is posted to /connect/start.
-    if ((target.pathname === '/connect/start' || target.pathname.startsWith('/connect/setup/')) && (form = consentStartForm(page))) {
+    if (
+      (target.pathname === '/connect/start' || target.pathname.startsWith('/connect/setup/')) &&
+      (form = consentStartForm(page))
+    ) {
       current = `${target.origin}/connect/start`;
       continue;
     }
@@ -67,7 +76,10 @@ export async function signInAtDemoIdp(
       continue;
     }
     const location = res.headers.get('location');
-    if (!location) throw new Error(`no redirect at ${target.origin}${target.pathname} (${res.status}): ${(page || (await res.text())).slice(0, 200)}`);
+    if (!location)
+      throw new Error(
+        `no redirect at ${target.origin}${target.pathname} (${res.status}): ${(page || (await res.text())).slice(0, 200)}`,
+      );
     current = new URL(location, current).toString();
   }
   throw new Error('too many redirects');
@@ -78,13 +90,25 @@ export async function signInAtDemoIdp(
  * `userCode`, then confirms (signing in as `email`) or, with `deny`, cancels. Resolves with the
  * last page's HTML ("Device connected" on success).
  */
-export async function approveDeviceAtDemoIdp(verificationUri: string, userCode: string, email: string, options: { deny?: boolean } = {}): Promise<string> {
+export async function approveDeviceAtDemoIdp(
+  verificationUri: string,
+  userCode: string,
+  email: string,
+  options: { deny?: boolean } = {},
+): Promise<string> {
   const jar = new Map<string, string>();
   async function follow(url: string, init?: RequestInit): Promise<{ url: string; html: string }> {
     let current = url;
     let next = init;
     for (let step = 0; step < 15; step++) {
-      const res = await fetch(current, { ...next, redirect: 'manual', headers: { ...(next?.headers ?? {}), ...(jar.size ? { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } : {}) } });
+      const res = await fetch(current, {
+        ...next,
+        redirect: 'manual',
+        headers: {
+          ...(next?.headers ?? {}),
+          ...(jar.size ? { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } : {}),
+        },
+      });
       next = undefined;
       for (const cookie of res.headers.getSetCookie()) {
         const pair = cookie.split(';')[0];
@@ -99,9 +123,17 @@ export async function approveDeviceAtDemoIdp(verificationUri: string, userCode: 
         continue;
       }
       const html = await res.text();
-      if (res.status === 200 && /^\/interaction\/[^/]+$/.test(new URL(current).pathname) && html.includes('Sign in')) {
+      if (
+        res.status === 200 &&
+        /^\/interaction\/[^/]+$/.test(new URL(current).pathname) &&
+        html.includes('Sign in')
+      ) {
         current = `${current}/login`;
-        next = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ email, given_name: 'Ada', family_name: 'Lovelace' }).toString() };
+        next = {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ email, given_name: 'Ada', family_name: 'Lovelace' }).toString(),
+        };
         continue;
       }
       return { url: current, html };
@@ -109,12 +141,19 @@ export async function approveDeviceAtDemoIdp(verificationUri: string, userCode: 
     throw new Error(`too many steps from ${url}`);
   }
   function submit(page: { url: string; html: string }, formId: string, extra: Record<string, string>) {
-    const form = new RegExp(`<form id="${formId.replace('.', '\\.')}"[^>]*action="([^"]+)"[^>]*>([\\s\\S]*?)</form>`).exec(page.html);
+    const form = new RegExp(
+      `<form id="${formId.replace('.', '\\.')}"[^>]*action="([^"]+)"[^>]*>([\\s\\S]*?)</form>`,
+    ).exec(page.html);
     if (!form) throw new Error(`no form ${formId} on ${page.url}: ${page.html.slice(0, 300)}`);
     const fields = new URLSearchParams();
-    for (const [, name, value] of form[2].matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) fields.set(name, value);
+    for (const [, name, value] of form[2].matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g))
+      fields.set(name, value);
     for (const [name, value] of Object.entries(extra)) fields.set(name, value);
-    return follow(new URL(form[1], page.url).toString(), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: fields.toString() });
+    return follow(new URL(form[1], page.url).toString(), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: fields.toString(),
+    });
   }
   const input = await follow(verificationUri);
   const confirm = await submit(input, 'op.deviceInputForm', { user_code: userCode });

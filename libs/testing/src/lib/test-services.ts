@@ -11,7 +11,8 @@ export function testRedisUrl(): string {
 /** URL of the throwaway PostgreSQL server's maintenance database. */
 export function testDatabaseServerUrl(): string {
   const url = process.env['TEST_DATABASE_URL'];
-  if (!url) throw new Error('TEST_DATABASE_URL is not set: run the tests with `npm test` (it provisions PostgreSQL)');
+  if (!url)
+    throw new Error('TEST_DATABASE_URL is not set: run the tests with `npm test` (it provisions PostgreSQL)');
   return url;
 }
 
@@ -36,7 +37,10 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
   return {
     url: url.toString(),
     name,
-    drop: () => withClient(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
+    drop: () =>
+      withClient(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(
+        () => undefined,
+      ),
   };
 }
 

@@ -1,5 +1,10 @@
 import { DataSource } from 'typeorm';
-import type { AccessTokenResponse, AuthorizedProvider, OAuthUser, OAuthUserResponse } from '@broker/contracts';
+import type {
+  AccessTokenResponse,
+  AuthorizedProvider,
+  OAuthUser,
+  OAuthUserResponse,
+} from '@broker/contracts';
 import { adapterFor, ProviderCallError } from '@broker/provider-adapters';
 import { AuthorizationEntity } from './authorizations/authorization.entity';
 import { AuthorizationsService } from './authorizations/authorizations.service';
@@ -21,7 +26,9 @@ export class AuthorizedProvidersService {
   ) {}
 
   async list(orgId: string, userId: string): Promise<AuthorizedProvider[]> {
-    const rows = await this.dataSource.getRepository(AuthorizationEntity).find({ where: { orgId, userId }, order: { createdAt: 'ASC' } });
+    const rows = await this.dataSource
+      .getRepository(AuthorizationEntity)
+      .find({ where: { orgId, userId }, order: { createdAt: 'ASC' } });
     const out: AuthorizedProvider[] = [];
     for (const row of rows) {
       const credentials = await this.providers(orgId, row.providerId);
@@ -32,7 +39,9 @@ export class AuthorizedProvidersService {
 
   /** The user's authorization (never another user's or org's: those are NOT_FOUND). */
   async own(orgId: string, userId: string, id: string): Promise<AuthorizationEntity> {
-    const row = /^[0-9a-f-]{36}$/i.test(id) ? await this.dataSource.getRepository(AuthorizationEntity).findOneBy({ id, orgId, userId }) : null;
+    const row = /^[0-9a-f-]{36}$/i.test(id)
+      ? await this.dataSource.getRepository(AuthorizationEntity).findOneBy({ id, orgId, userId })
+      : null;
     if (!row) throw new TokensError('NOT_FOUND', 'Authorized provider not found.');
     return row;
   }
@@ -44,16 +53,26 @@ export class AuthorizedProvidersService {
    */
   async findId(orgId: string, userId: string, providerId: string, account?: string): Promise<string> {
     const rows = /^[0-9a-f-]{36}$/i.test(providerId)
-      ? await this.dataSource.getRepository(AuthorizationEntity).find({ where: { orgId, userId, providerId }, order: { createdAt: 'ASC' } })
+      ? await this.dataSource
+          .getRepository(AuthorizationEntity)
+          .find({ where: { orgId, userId, providerId }, order: { createdAt: 'ASC' } })
       : [];
     const wanted = account?.toLowerCase();
-    const chosen = wanted === undefined ? rows : rows.filter((r) => r.accountId?.toLowerCase() === wanted || r.accountLabel?.toLowerCase() === wanted);
+    const chosen =
+      wanted === undefined
+        ? rows
+        : rows.filter(
+            (r) => r.accountId?.toLowerCase() === wanted || r.accountLabel?.toLowerCase() === wanted,
+          );
     if (!chosen.length) throw new TokensError('NOT_FOUND', 'authorization not found');
     if (chosen.length > 1) {
       throw new TokensError(
         'CONFLICT',
         'The user linked several accounts at this provider: name one with `account` (its id or label), or give `authorizationId`.',
-        chosen.map((r) => ({ name: 'account', message: `${r.accountLabel ?? r.accountId ?? 'unknown account'} (authorization ${r.id})` })),
+        chosen.map((r) => ({
+          name: 'account',
+          message: `${r.accountLabel ?? r.accountId ?? 'unknown account'} (authorization ${r.id})`,
+        })),
       );
     }
     return chosen[0].id;
@@ -67,7 +86,8 @@ export class AuthorizedProvidersService {
    */
   async accessTokenResponse(orgId: string, served: ServedToken): Promise<AccessTokenResponse> {
     const credentials = await this.providers(orgId, served.providerId);
-    if (!credentials) throw new TokensError('NOT_FOUND', 'The provider of this authorization no longer exists.');
+    if (!credentials)
+      throw new TokensError('NOT_FOUND', 'The provider of this authorization no longer exists.');
     // A token was served, so the authorization is active (its status may have been re-read by the refresh).
     const authorization = {
       id: served.authorizationId,
@@ -96,24 +116,44 @@ export class AuthorizedProvidersService {
     const row = await this.own(orgId, userId, id);
     const served = await this.tokens.acquire(orgId, id, undefined, undefined, userId);
     const credentials = await this.providers(orgId, row.providerId);
-    if (!credentials) throw new TokensError('NOT_FOUND', 'The provider of this authorization no longer exists.');
+    if (!credentials)
+      throw new TokensError('NOT_FOUND', 'The provider of this authorization no longer exists.');
     const adapter = adapterFor(credentials.resolved);
     if (!adapter.capabilities(credentials.resolved).userInfo) {
-      throw new TokensError('FORBIDDEN', 'This provider has no user information endpoint.', [{ name: 'providerType', message: credentials.provider.type }]);
+      throw new TokensError('FORBIDDEN', 'This provider has no user information endpoint.', [
+        { name: 'providerType', message: credentials.provider.type },
+      ]);
     }
     let user: OAuthUser;
     try {
-      user = await adapter.userInfo({ provider: credentials.resolved, clientId: credentials.provider.clientId, fetch: this.fetchImpl, timeoutMs: 8_000 }, served.accessToken);
+      user = await adapter.userInfo(
+        {
+          provider: credentials.resolved,
+          clientId: credentials.provider.clientId,
+          fetch: this.fetchImpl,
+          timeoutMs: 8_000,
+        },
+        served.accessToken,
+      );
     } catch (err) {
-      const failure = err instanceof ProviderCallError ? err : new ProviderCallError('transient', 'the provider could not be reached');
-      if (failure.kind === 'transient') throw new TokensError('UNAVAILABLE', 'The provider did not answer; try again.');
+      const failure =
+        err instanceof ProviderCallError
+          ? err
+          : new ProviderCallError('transient', 'the provider could not be reached');
+      if (failure.kind === 'transient')
+        throw new TokensError('UNAVAILABLE', 'The provider did not answer; try again.');
       if (failure.kind === 'invalid_grant' && failure.httpStatus === 401) {
         // Not marked here: the next refresh decides whether the grant itself is dead.
-        throw new TokensError('GONE', 'The provider no longer accepts this authorization’s token: the user may need to authorize the provider again.');
+        throw new TokensError(
+          'GONE',
+          'The provider no longer accepts this authorization’s token: the user may need to authorize the provider again.',
+        );
       }
       throw new TokensError('FORBIDDEN', `The provider refused the userinfo request (${failure.message}).`);
     }
-    await this.dataSource.getRepository(AuthorizationEntity).update({ id, orgId }, { externalUser: user as never });
+    await this.dataSource
+      .getRepository(AuthorizationEntity)
+      .update({ id, orgId }, { externalUser: user as never });
     return toUserResponse(user);
   }
 
@@ -121,7 +161,11 @@ export class AuthorizedProvidersService {
    * Unlinks: revokes at the provider (best effort, bounded) and removes the authorization whatever
    * the provider answers, recording the outcome.
    */
-  async remove(orgId: string, userId: string, id: string): Promise<{ revoked: boolean; revocationError?: string }> {
+  async remove(
+    orgId: string,
+    userId: string,
+    id: string,
+  ): Promise<{ revoked: boolean; revocationError?: string }> {
     const row = await this.own(orgId, userId, id);
     let outcome: { revoked: boolean; revocationError?: string } = { revoked: false };
     try {
@@ -129,24 +173,50 @@ export class AuthorizedProvidersService {
       const tokens = await this.authorizations.tokens(orgId, id);
       if (credentials && tokens) {
         const result = await adapterFor(credentials.resolved).revoke(
-          { provider: credentials.resolved, clientId: credentials.provider.clientId, clientSecret: credentials.clientSecret, fetch: this.fetchImpl, timeoutMs: 5_000 },
-          tokens.refreshToken ? { value: tokens.refreshToken, hint: 'refresh_token' } : { value: tokens.accessToken, hint: 'access_token' },
+          {
+            provider: credentials.resolved,
+            clientId: credentials.provider.clientId,
+            clientSecret: credentials.clientSecret,
+            fetch: this.fetchImpl,
+            timeoutMs: 5_000,
+          },
+          tokens.refreshToken
+            ? { value: tokens.refreshToken, hint: 'refresh_token' }
+            : { value: tokens.accessToken, hint: 'access_token' },
         );
         outcome = result.revoked
           ? { revoked: true }
-          : { revoked: false, revocationError: result.unsupported ? 'token revocation is not supported by this provider: revoke the app in its settings' : result.error };
+          : {
+              revoked: false,
+              revocationError: result.unsupported
+                ? 'token revocation is not supported by this provider: revoke the app in its settings'
+                : result.error,
+            };
       }
     } catch (err) {
       outcome = { revoked: false, revocationError: err instanceof Error ? err.message : 'revocation failed' };
     }
-    await this.dataSource.query(`INSERT INTO tokens.audit_events (org_id, authorization_id, type, detail) VALUES ($1, $2, 'unlinked', $3)`, [
-      orgId,
-      id,
-      outcome.revoked ? 'revoked at the provider' : `not revoked at the provider: ${outcome.revocationError ?? 'no tokens'}`,
-    ]);
+    await this.dataSource.query(
+      `INSERT INTO tokens.audit_events (org_id, authorization_id, type, detail) VALUES ($1, $2, 'unlinked', $3)`,
+      [
+        orgId,
+        id,
+        outcome.revoked
+          ? 'revoked at the provider'
+          : `not revoked at the provider: ${outcome.revocationError ?? 'no tokens'}`,
+      ],
+    );
     await this.authorizations.remove(orgId, id);
     this.tokens.forget(id);
-    void this.publish({ type: 'authorization.revoked', orgId, authorizationId: id, providerId: row.providerId, userId: row.userId, status: row.status, at: new Date().toISOString() });
+    void this.publish({
+      type: 'authorization.revoked',
+      orgId,
+      authorizationId: id,
+      providerId: row.providerId,
+      userId: row.userId,
+      status: row.status,
+      at: new Date().toISOString(),
+    });
     return outcome;
   }
 }

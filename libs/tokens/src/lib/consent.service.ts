@@ -44,7 +44,10 @@ export interface SetupConsent {
 /** The browser callback came back without the cookie of the browser that started the consent (or with another one). */
 export class ConsentBrowserMismatchError extends TokensError {
   constructor() {
-    super('BAD_REQUEST', 'This connection was not started in this browser: nothing was linked. Start again from the application.');
+    super(
+      'BAD_REQUEST',
+      'This connection was not started in this browser: nothing was linked. Start again from the application.',
+    );
   }
 }
 
@@ -106,9 +109,18 @@ export class ConsentService {
   ): Promise<{ redirectUrl: string; state: string }> {
     const credentials = await this.providers(orgId, providerId, { fresh: true });
     if (!credentials) throw new TokensError('NOT_FOUND', 'OAuth provider not found.');
-    if (credentials.provider.status !== 'active') throw new TokensError('CONFLICT', `The provider is ${credentials.provider.status}; only an active provider can be authorized.`);
-    const redirect = setup ? this.options.defaultRedirectUri : (redirectUri ?? this.options.defaultRedirectUri);
-    if (redirect !== this.options.defaultRedirectUri && !this.options.allowedRedirectUris.includes(redirect)) {
+    if (credentials.provider.status !== 'active')
+      throw new TokensError(
+        'CONFLICT',
+        `The provider is ${credentials.provider.status}; only an active provider can be authorized.`,
+      );
+    const redirect = setup
+      ? this.options.defaultRedirectUri
+      : (redirectUri ?? this.options.defaultRedirectUri);
+    if (
+      redirect !== this.options.defaultRedirectUri &&
+      !this.options.allowedRedirectUris.includes(redirect)
+    ) {
       throw new TokensError('UNPROCESSABLE', 'redirect_uri is not in the allowed list');
     }
     const state = randomBytes(32).toString('base64url');
@@ -122,7 +134,14 @@ export class ConsentService {
         orgId,
         userId,
         providerId,
-        verifier ? this.cipher.encrypt(verifier, { table: PENDING, column: 'code_verifier', orgId, rowId: stateHash }) : null,
+        verifier
+          ? this.cipher.encrypt(verifier, {
+              table: PENDING,
+              column: 'code_verifier',
+              orgId,
+              rowId: stateHash,
+            })
+          : null,
         clientState ?? null,
         redirect,
         new Date(Date.now() + this.options.stateTtlMs),
@@ -162,7 +181,8 @@ export class ConsentService {
    * cookie), once; returns the provider's authorization URL to send that browser to.
    */
   async bindBrowser(state: string, bindingHash: string): Promise<string> {
-    if (!/^[0-9a-f]{64}$/.test(bindingHash)) throw new TokensError('BAD_REQUEST', 'The browser binding is malformed.');
+    if (!/^[0-9a-f]{64}$/.test(bindingHash))
+      throw new TokensError('BAD_REQUEST', 'The browser binding is malformed.');
     const stateHash = hashState(state);
     const [rows] = (await this.dataSource.query(
       `UPDATE ${PENDING} SET browser_binding = $3
@@ -171,17 +191,36 @@ export class ConsentService {
       [stateHash, this.options.defaultRedirectUri, bindingHash],
     )) as [PendingRow[], number];
     const row = rows[0];
-    if (!row) throw new TokensError('BAD_REQUEST', 'This connection is unknown, expired or already started: start again from the application.');
+    if (!row)
+      throw new TokensError(
+        'BAD_REQUEST',
+        'This connection is unknown, expired or already started: start again from the application.',
+      );
     const credentials = await this.providers(row.org_id, row.provider_id, { fresh: true });
     if (!credentials) throw new TokensError('NOT_FOUND', 'OAuth provider not found.');
     const verifier = row.code_verifier
-      ? this.cipher.decryptString(row.code_verifier, { table: PENDING, column: 'code_verifier', orgId: row.org_id, rowId: stateHash })
+      ? this.cipher.decryptString(row.code_verifier, {
+          table: PENDING,
+          column: 'code_verifier',
+          orgId: row.org_id,
+          rowId: stateHash,
+        })
       : null;
     return this.providerUrl(credentials, this.options.defaultRedirectUri, state, verifier, row.scopes);
   }
 
-  private providerUrl(credentials: ProviderCredentials, redirect: string, state: string, verifier: string | null, asked?: string[] | null): string {
-    const scopes = asked?.length ? asked : credentials.provider.customScopes.length ? credentials.provider.customScopes : credentials.resolved.defaultScopes;
+  private providerUrl(
+    credentials: ProviderCredentials,
+    redirect: string,
+    state: string,
+    verifier: string | null,
+    asked?: string[] | null,
+  ): string {
+    const scopes = asked?.length
+      ? asked
+      : credentials.provider.customScopes.length
+        ? credentials.provider.customScopes
+        : credentials.resolved.defaultScopes;
     return adapterFor(credentials.resolved).authorizationUrl(credentials.resolved, {
       clientId: credentials.provider.clientId,
       redirectUri: redirect,
@@ -204,25 +243,42 @@ export class ConsentService {
     input: { code: string; providerId: string; state: string; iss?: string; browserBinding?: string },
   ): Promise<CompletedConsent> {
     const stateHash = hashState(input.state);
-    const [rows] = (await this.dataSource.query(`DELETE FROM ${PENDING} WHERE state_hash = $1 RETURNING *`, [stateHash])) as [PendingRow[], number];
+    const [rows] = (await this.dataSource.query(`DELETE FROM ${PENDING} WHERE state_hash = $1 RETURNING *`, [
+      stateHash,
+    ])) as [PendingRow[], number];
     const pending = rows[0];
-    if (!pending || pending.expires_at.getTime() < Date.now()) throw new TokensError('BAD_REQUEST', 'The state is unknown, already used or expired: start the authorization again.');
+    if (!pending || pending.expires_at.getTime() < Date.now())
+      throw new TokensError(
+        'BAD_REQUEST',
+        'The state is unknown, already used or expired: start the authorization again.',
+      );
     if (caller && (caller.orgId !== pending.org_id || caller.userId !== pending.user_id)) {
       throw new TokensError('BAD_REQUEST', 'This state belongs to another user.');
     }
-    if (!caller && !sameBinding(pending.browser_binding, input.browserBinding)) throw new ConsentBrowserMismatchError();
+    if (!caller && !sameBinding(pending.browser_binding, input.browserBinding))
+      throw new ConsentBrowserMismatchError();
     // The browser callback does not name the provider (the state does); the API callback must name the right one.
-    if (input.providerId && input.providerId !== pending.provider_id) throw new TokensError('BAD_REQUEST', 'This state was issued for another provider.');
+    if (input.providerId && input.providerId !== pending.provider_id)
+      throw new TokensError('BAD_REQUEST', 'This state was issued for another provider.');
     const credentials = await this.providers(pending.org_id, pending.provider_id, { fresh: true });
     if (!credentials) throw new TokensError('NOT_FOUND', 'OAuth provider not found.');
     const issuer = credentials.resolved.endpoints.issuer;
-    if (input.iss !== undefined && issuer && input.iss !== issuer) throw new TokensError('BAD_REQUEST', 'The iss parameter does not match the provider (RFC 9207).');
+    if (input.iss !== undefined && issuer && input.iss !== issuer)
+      throw new TokensError('BAD_REQUEST', 'The iss parameter does not match the provider (RFC 9207).');
     // A provider that advertises RFC 9207 always sends `iss`: an answer without it may come from another server (mix-up attack).
     if (input.iss === undefined && credentials.resolved.authorizationResponseIssParameterSupported) {
-      throw new TokensError('BAD_REQUEST', 'The provider advertises RFC 9207 but the response has no iss parameter.');
+      throw new TokensError(
+        'BAD_REQUEST',
+        'The provider advertises RFC 9207 but the response has no iss parameter.',
+      );
     }
     const verifier = pending.code_verifier
-      ? this.cipher.decryptString(pending.code_verifier, { table: PENDING, column: 'code_verifier', orgId: pending.org_id, rowId: stateHash })
+      ? this.cipher.decryptString(pending.code_verifier, {
+          table: PENDING,
+          column: 'code_verifier',
+          orgId: pending.org_id,
+          rowId: stateHash,
+        })
       : undefined;
     const client = {
       provider: credentials.resolved,
@@ -233,12 +289,26 @@ export class ConsentService {
     };
     let tokens;
     try {
-      tokens = await adapterFor(client.provider).exchangeCode(client, { code: input.code, redirectUri: pending.redirect_uri, codeVerifier: verifier });
+      tokens = await adapterFor(client.provider).exchangeCode(client, {
+        code: input.code,
+        redirectUri: pending.redirect_uri,
+        codeVerifier: verifier,
+      });
     } catch (err) {
-      if (err instanceof ProviderCallError && err.kind === 'transient') throw new TokensError('UNAVAILABLE', 'The provider did not answer; start the authorization again.');
-      throw new TokensError('BAD_REQUEST', `The provider did not accept the code (${err instanceof Error ? err.message : 'error'}).`);
+      if (err instanceof ProviderCallError && err.kind === 'transient')
+        throw new TokensError('UNAVAILABLE', 'The provider did not answer; start the authorization again.');
+      throw new TokensError(
+        'BAD_REQUEST',
+        `The provider did not accept the code (${err instanceof Error ? err.message : 'error'}).`,
+      );
     }
-    const { authorization, userInfo } = await this.linker.link(pending.org_id, pending.user_id, pending.provider_id, credentials, tokens);
+    const { authorization, userInfo } = await this.linker.link(
+      pending.org_id,
+      pending.user_id,
+      pending.provider_id,
+      credentials,
+      tokens,
+    );
     return {
       authorizedProvider: toAuthorizedProvider(authorization, credentials.provider),
       userInfo: toUserResponse(userInfo),
@@ -261,15 +331,35 @@ export class ConsentService {
    * Ends a consent the provider refused (state consumed): the client's state and the setup it came
    * from, both only for the browser that started it (`mismatch` for any other).
    */
-  async end(state: string, browserBinding?: string): Promise<{ mismatch: boolean; clientState: string | null; setup: { setupId: string; orgId: string } | null }> {
-    const [rows] = (await this.dataSource.query(`DELETE FROM ${PENDING} WHERE state_hash = $1 RETURNING client_state, browser_binding, setup_id, org_id`, [hashState(state)])) as [
-      { client_state: string | null; browser_binding: string | null; setup_id: string | null; org_id: string }[],
+  async end(
+    state: string,
+    browserBinding?: string,
+  ): Promise<{
+    mismatch: boolean;
+    clientState: string | null;
+    setup: { setupId: string; orgId: string } | null;
+  }> {
+    const [rows] = (await this.dataSource.query(
+      `DELETE FROM ${PENDING} WHERE state_hash = $1 RETURNING client_state, browser_binding, setup_id, org_id`,
+      [hashState(state)],
+    )) as [
+      {
+        client_state: string | null;
+        browser_binding: string | null;
+        setup_id: string | null;
+        org_id: string;
+      }[],
       number,
     ];
     const row = rows[0];
     if (!row) return { mismatch: false, clientState: null, setup: null };
-    if (!sameBinding(row.browser_binding, browserBinding)) return { mismatch: true, clientState: null, setup: null };
-    return { mismatch: false, clientState: row.client_state, setup: row.setup_id ? { setupId: row.setup_id, orgId: row.org_id } : null };
+    if (!sameBinding(row.browser_binding, browserBinding))
+      return { mismatch: true, clientState: null, setup: null };
+    return {
+      mismatch: false,
+      clientState: row.client_state,
+      setup: row.setup_id ? { setupId: row.setup_id, orgId: row.org_id } : null,
+    };
   }
 
   /**
@@ -278,13 +368,19 @@ export class ConsentService {
    * is spent (null for none).
    */
   async setupOf(state: string): Promise<{ setupId: string; orgId: string } | null> {
-    const [row] = (await this.dataSource.query(`SELECT setup_id, org_id FROM ${PENDING} WHERE state_hash = $1`, [hashState(state)])) as { setup_id: string | null; org_id: string }[];
+    const [row] = (await this.dataSource.query(
+      `SELECT setup_id, org_id FROM ${PENDING} WHERE state_hash = $1`,
+      [hashState(state)],
+    )) as { setup_id: string | null; org_id: string }[];
     return row?.setup_id ? { setupId: row.setup_id, orgId: row.org_id } : null;
   }
 
   /** Drops expired pending states (housekeeping). */
   async purgeExpired(): Promise<number> {
-    const [, count] = (await this.dataSource.query(`DELETE FROM ${PENDING} WHERE expires_at < now()`)) as [unknown, number];
+    const [, count] = (await this.dataSource.query(`DELETE FROM ${PENDING} WHERE expires_at < now()`)) as [
+      unknown,
+      number,
+    ];
     return count;
   }
 }

@@ -56,9 +56,11 @@ function hasherOf(config: ServiceConfig): KeyedHasher {
   return new KeyedHasher(config.secrets.pepper);
 }
 
-const noPolicy: ConsumerPolicy = () => Promise.reject(refused('grant', 'no consumer policy is configured in this service'));
+const noPolicy: ConsumerPolicy = () =>
+  Promise.reject(refused('grant', 'no consumer policy is configured in this service'));
 
-const noDevicePoller: DevicePollScheduler = () => Promise.reject(new Error('no device poller in this service'));
+const noDevicePoller: DevicePollScheduler = () =>
+  Promise.reject(new Error('no device poller in this service'));
 
 /**
  * Domain services of the tokens domain. `forRoot` takes the app's providers of PROVIDER_ACCESS and
@@ -66,14 +68,33 @@ const noDevicePoller: DevicePollScheduler = () => Promise.reject(new Error('no d
  */
 @Module({})
 export class TokensDomainModule {
-  static forRoot(options: { imports?: DynamicModule['imports']; providers?: Provider[] } = {}): DynamicModule {
+  static forRoot(
+    options: { imports?: DynamicModule['imports']; providers?: Provider[] } = {},
+  ): DynamicModule {
     const storage: Provider[] = [
-      { provide: AuthorizationsService, inject: [TOKENS_DS, SERVICE_CONFIG], useFactory: (ds: DataSource, c: ServiceConfig) => new AuthorizationsService(ds, cipherOf(c)) },
-      { provide: RefreshSchedule, inject: [TOKENS_DS], useFactory: (ds: DataSource) => new RefreshSchedule(ds) },
-      { provide: AuthorizationsImport, inject: [TOKENS_DS, SERVICE_CONFIG], useFactory: (ds: DataSource, c: ServiceConfig) => new AuthorizationsImport(ds, cipherOf(c)) },
+      {
+        provide: AuthorizationsService,
+        inject: [TOKENS_DS, SERVICE_CONFIG],
+        useFactory: (ds: DataSource, c: ServiceConfig) => new AuthorizationsService(ds, cipherOf(c)),
+      },
+      {
+        provide: RefreshSchedule,
+        inject: [TOKENS_DS],
+        useFactory: (ds: DataSource) => new RefreshSchedule(ds),
+      },
+      {
+        provide: AuthorizationsImport,
+        inject: [TOKENS_DS, SERVICE_CONFIG],
+        useFactory: (ds: DataSource, c: ServiceConfig) => new AuthorizationsImport(ds, cipherOf(c)),
+      },
     ];
     if (!options.providers?.length)
-      return { module: TokensDomainModule, imports: options.imports, providers: storage, exports: [AuthorizationsService, RefreshSchedule, AuthorizationsImport] };
+      return {
+        module: TokensDomainModule,
+        imports: options.imports,
+        providers: storage,
+        exports: [AuthorizationsService, RefreshSchedule, AuthorizationsImport],
+      };
     const domain: Provider[] = [
       {
         provide: PROVIDER_FETCH,
@@ -82,33 +103,74 @@ export class TokensDomainModule {
         useFactory: (c: ServiceConfig): GuardedFetch => createGuardedFetch(c.egress, { timeoutMs: 60_000 }),
       },
       // Which authorizations callers use, written in batches (the refresh schedule reads it).
-      { provide: UsageTracker, inject: [TOKENS_DS, SERVICE_CONFIG], useFactory: (ds: DataSource, c: ServiceConfig) => new UsageTracker(ds, c.refresh.usageFlushMs) },
+      {
+        provide: UsageTracker,
+        inject: [TOKENS_DS, SERVICE_CONFIG],
+        useFactory: (ds: DataSource, c: ServiceConfig) => new UsageTracker(ds, c.refresh.usageFlushMs),
+      },
       {
         provide: TokenPath,
-        inject: [TOKENS_DS, SERVICE_CONFIG, PROVIDER_ACCESS, PROVIDER_FETCH, EVENT_SINK, UsageTracker, { token: TOKEN_PATH_FAULTS, optional: true }],
-        useFactory: (ds: DataSource, c: ServiceConfig, access: ProviderAccess, f: typeof fetch, sink: EventSink, usage: UsageTracker, faults?: TokenPathFaults) =>
-          new TokenPath(ds, cipherOf(c), access, f, sink, DEFAULT_TOKEN_PATH_OPTIONS, (id, key) => usage.record(id, key), faults),
+        inject: [
+          TOKENS_DS,
+          SERVICE_CONFIG,
+          PROVIDER_ACCESS,
+          PROVIDER_FETCH,
+          EVENT_SINK,
+          UsageTracker,
+          { token: TOKEN_PATH_FAULTS, optional: true },
+        ],
+        useFactory: (
+          ds: DataSource,
+          c: ServiceConfig,
+          access: ProviderAccess,
+          f: typeof fetch,
+          sink: EventSink,
+          usage: UsageTracker,
+          faults?: TokenPathFaults,
+        ) =>
+          new TokenPath(
+            ds,
+            cipherOf(c),
+            access,
+            f,
+            sink,
+            DEFAULT_TOKEN_PATH_OPTIONS,
+            (id, key) => usage.record(id, key),
+            faults,
+          ),
       },
       {
         provide: ProviderAuthorizationsRemoval,
         inject: [TOKENS_DS, SERVICE_CONFIG, EVENT_SINK],
-        useFactory: (ds: DataSource, c: ServiceConfig, sink: EventSink) => new ProviderAuthorizationsRemoval(ds, cipherOf(c), sink),
+        useFactory: (ds: DataSource, c: ServiceConfig, sink: EventSink) =>
+          new ProviderAuthorizationsRemoval(ds, cipherOf(c), sink),
       },
       {
         provide: RefreshSweeper,
         inject: [RefreshSchedule, TokenPath, PROVIDER_ACCESS, { token: PROVIDER_GATE, optional: true }],
-        useFactory: (schedule: RefreshSchedule, path: TokenPath, access: ProviderAccess, gate?: ProviderGate) =>
-          new RefreshSweeper(schedule, path, access, gate ?? { run: (_provider, fn) => fn() }),
+        useFactory: (
+          schedule: RefreshSchedule,
+          path: TokenPath,
+          access: ProviderAccess,
+          gate?: ProviderGate,
+        ) => new RefreshSweeper(schedule, path, access, gate ?? { run: (_provider, fn) => fn() }),
       },
       {
         provide: AuthorizationLinker,
         inject: [AuthorizationsService, PROVIDER_FETCH, EVENT_SINK],
-        useFactory: (authz: AuthorizationsService, f: typeof fetch, sink: EventSink) => new AuthorizationLinker(authz, f, sink, 15_000),
+        useFactory: (authz: AuthorizationsService, f: typeof fetch, sink: EventSink) =>
+          new AuthorizationLinker(authz, f, sink, 15_000),
       },
       {
         provide: ConsentService,
         inject: [TOKENS_DS, SERVICE_CONFIG, PROVIDER_ACCESS, AuthorizationLinker, PROVIDER_FETCH],
-        useFactory: (ds: DataSource, c: ServiceConfig, access: ProviderAccess, linker: AuthorizationLinker, f: typeof fetch) =>
+        useFactory: (
+          ds: DataSource,
+          c: ServiceConfig,
+          access: ProviderAccess,
+          linker: AuthorizationLinker,
+          f: typeof fetch,
+        ) =>
           new ConsentService(ds, cipherOf(c), access, linker, f, {
             defaultRedirectUri: `${c.publicUrl}/api/v2/externalOAuth/providers/callback/`,
             startPageUrl: `${c.publicUrl}/connect/start`,
@@ -119,15 +181,44 @@ export class TokensDomainModule {
       },
       {
         provide: DeviceFlowService,
-        inject: [TOKENS_DS, SERVICE_CONFIG, PROVIDER_ACCESS, AuthorizationLinker, PROVIDER_FETCH, { token: DEVICE_POLL_SCHEDULER, optional: true }],
-        useFactory: (ds: DataSource, c: ServiceConfig, access: ProviderAccess, linker: AuthorizationLinker, f: typeof fetch, schedule?: DevicePollScheduler) =>
-          new DeviceFlowService(ds, cipherOf(c), hasherOf(c), access, linker, f, schedule ?? noDevicePoller, { providerTimeoutMs: 15_000 }),
+        inject: [
+          TOKENS_DS,
+          SERVICE_CONFIG,
+          PROVIDER_ACCESS,
+          AuthorizationLinker,
+          PROVIDER_FETCH,
+          { token: DEVICE_POLL_SCHEDULER, optional: true },
+        ],
+        useFactory: (
+          ds: DataSource,
+          c: ServiceConfig,
+          access: ProviderAccess,
+          linker: AuthorizationLinker,
+          f: typeof fetch,
+          schedule?: DevicePollScheduler,
+        ) =>
+          new DeviceFlowService(ds, cipherOf(c), hasherOf(c), access, linker, f, schedule ?? noDevicePoller, {
+            providerTimeoutMs: 15_000,
+          }),
       },
       {
         provide: ExternalAuthService,
-        inject: [TOKENS_DS, AuthorizedProvidersService, TokenPath, PROVIDER_ACCESS, PROVIDER_FETCH, { token: PROVIDER_DIRECTORY, optional: true }],
-        useFactory: (ds: DataSource, authorized: AuthorizedProvidersService, path: TokenPath, access: ProviderAccess, f: typeof fetch, directory?: ProviderDirectory) =>
-          new ExternalAuthService(ds, authorized, path, access, f, directory),
+        inject: [
+          TOKENS_DS,
+          AuthorizedProvidersService,
+          TokenPath,
+          PROVIDER_ACCESS,
+          PROVIDER_FETCH,
+          { token: PROVIDER_DIRECTORY, optional: true },
+        ],
+        useFactory: (
+          ds: DataSource,
+          authorized: AuthorizedProvidersService,
+          path: TokenPath,
+          access: ProviderAccess,
+          f: typeof fetch,
+          directory?: ProviderDirectory,
+        ) => new ExternalAuthService(ds, authorized, path, access, f, directory),
       },
       {
         provide: TokenLedger,
@@ -135,24 +226,62 @@ export class TokensDomainModule {
         useFactory: (ds: DataSource, c: ServiceConfig) => {
           if (!c.secrets) throw new Error(`${c.service} needs ENCRYPTION_KEYS and SECRET_PEPPER`);
           const logger = new Logger('TokenLedger');
-          return new TokenLedger(ds, new TokenFingerprinter(c.secrets.pepper), { ...DEFAULT_TOKEN_LEDGER_OPTIONS, retentionDays: c.ledger.retentionDays }, (m) => logger.warn(m));
+          return new TokenLedger(
+            ds,
+            new TokenFingerprinter(c.secrets.pepper),
+            { ...DEFAULT_TOKEN_LEDGER_OPTIONS, retentionDays: c.ledger.retentionDays },
+            (m) => logger.warn(m),
+          );
         },
       },
       TokenLedgerLifecycle,
       // The token path's counters, and the worker's periodic counts, on /metrics.
       TokensMetrics,
-      { provide: RevocationJobsStore, inject: [TOKENS_DS], useFactory: (ds: DataSource) => new RevocationJobsStore(ds) },
+      {
+        provide: RevocationJobsStore,
+        inject: [TOKENS_DS],
+        useFactory: (ds: DataSource) => new RevocationJobsStore(ds),
+      },
       {
         provide: ConsumerTokens,
-        inject: [TokenPath, AuthorizedProvidersService, PROVIDER_ACCESS, TokenLedger, PROVIDER_FETCH, { token: CONSUMER_POLICY, optional: true }, { token: TOKEN_NARROWER, optional: true }],
-        useFactory: (path: TokenPath, authorized: AuthorizedProvidersService, access: ProviderAccess, ledger: TokenLedger, f: typeof fetch, policy?: ConsumerPolicy, narrower?: TokenNarrower) =>
-          new ConsumerTokens(path, authorized, access, policy ?? noPolicy, ledger, narrower ?? new AdapterNarrower(access, f).narrow),
+        inject: [
+          TokenPath,
+          AuthorizedProvidersService,
+          PROVIDER_ACCESS,
+          TokenLedger,
+          PROVIDER_FETCH,
+          { token: CONSUMER_POLICY, optional: true },
+          { token: TOKEN_NARROWER, optional: true },
+        ],
+        useFactory: (
+          path: TokenPath,
+          authorized: AuthorizedProvidersService,
+          access: ProviderAccess,
+          ledger: TokenLedger,
+          f: typeof fetch,
+          policy?: ConsumerPolicy,
+          narrower?: TokenNarrower,
+        ) =>
+          new ConsumerTokens(
+            path,
+            authorized,
+            access,
+            policy ?? noPolicy,
+            ledger,
+            narrower ?? new AdapterNarrower(access, f).narrow,
+          ),
       },
       {
         provide: AuthorizedProvidersService,
         inject: [TOKENS_DS, AuthorizationsService, TokenPath, PROVIDER_ACCESS, PROVIDER_FETCH, EVENT_SINK],
-        useFactory: (ds: DataSource, authz: AuthorizationsService, path: TokenPath, access: ProviderAccess, f: typeof fetch, sink: EventSink) =>
-          new AuthorizedProvidersService(ds, authz, path, access, f, sink),
+        useFactory: (
+          ds: DataSource,
+          authz: AuthorizationsService,
+          path: TokenPath,
+          access: ProviderAccess,
+          f: typeof fetch,
+          sink: EventSink,
+        ) => new AuthorizedProvidersService(ds, authz, path, access, f, sink),
       },
     ];
     return {

@@ -16,5 +16,16 @@ import { RevocationJobs1763902300000 } from './migrations/1763902300000-revocati
 export const TOKENS_SCHEMA: DomainSchema = {
   schema: 'tokens',
   entities: [AuthorizationEntity, CredentialEntity],
-  migrations: [CreateAuthorizations1763901000000, TokenPath1763901100000, DeviceAuthorizations1763901200000, ProviderStateDerived1763901300000, ConsentBrowserBinding1763901400000, ConsentSetups1763901500000, RefreshSchedule1763902000000, TokenLedger1763902100000, ProviderAccounts1763902200000, RevocationJobs1763902300000],
+  migrations: [
+    CreateAuthorizations1763901000000,
+    TokenPath1763901100000,
+    DeviceAuthorizations1763901200000,
+    ProviderStateDerived1763901300000,
+    ConsentBrowserBinding1763901400000,
+    ConsentSetups1763901500000,
+    RefreshSchedule1763902000000,
+    TokenLedger1763902100000,
+    ProviderAccounts1763902200000,
+    RevocationJobs1763902300000,
+  ],
 };

@@ -13,7 +13,15 @@ type Answer = { status?: number; body: Record<string, unknown> };
 export class FakeProvider {
   readonly tokenRequests: URLSearchParams[] = [];
   token: (form: URLSearchParams) => Answer = () => ({ status: 400, body: { error: 'invalid_request' } });
-  device: () => Answer = () => ({ body: { device_code: 'dc-1', user_code: 'ABCD-EFGH', verification_uri: 'https://provider.test/device', expires_in: 600, interval: 5 } });
+  device: () => Answer = () => ({
+    body: {
+      device_code: 'dc-1',
+      user_code: 'ABCD-EFGH',
+      verification_uri: 'https://provider.test/device',
+      expires_in: 600,
+      interval: 5,
+    },
+  });
   private server?: Server;
   url = '';
 
@@ -25,9 +33,12 @@ export class FakeProvider {
         this.tokenRequests.push(form);
         answer = this.token(form);
       } else if (req.url === '/device') answer = this.device();
-      else if (req.url === '/me') answer = { body: { sub: 'u-1', name: 'Ada Lovelace', preferred_username: 'ada' } };
+      else if (req.url === '/me')
+        answer = { body: { sub: 'u-1', name: 'Ada Lovelace', preferred_username: 'ada' } };
       else answer = { status: 404, body: { error: 'not_found' } };
-      res.writeHead(answer.status ?? 200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(answer.body));
+      res
+        .writeHead(answer.status ?? 200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+        .end(JSON.stringify(answer.body));
     });
     await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
     this.url = `http://127.0.0.1:${(this.server?.address() as AddressInfo).port}`;
@@ -41,13 +52,29 @@ export class FakeProvider {
     const port = Number(new URL(this.url).port);
     return resolveProvider(
       'oauth2',
-      { endpoints: { authorizationUrl: `${this.url}/authorize`, tokenUrl: `${this.url}/token`, userinfoUrl: `${this.url}/me`, deviceAuthorizationUrl: `${this.url}/device` } },
+      {
+        endpoints: {
+          authorizationUrl: `${this.url}/authorize`,
+          tokenUrl: `${this.url}/token`,
+          userinfoUrl: `${this.url}/me`,
+          deviceAuthorizationUrl: `${this.url}/device`,
+        },
+      },
       { allowLoopback: true, allowedPorts: [port] },
     );
   }
 
   credentials(id: string): ProviderCredentials {
-    const provider = { id, orgId: 'org', name: 'Fake', type: 'oauth2', status: 'active', clientId: 'client', customScopes: [], skipConsent: false } as unknown as OAuthProvider;
+    const provider = {
+      id,
+      orgId: 'org',
+      name: 'Fake',
+      type: 'oauth2',
+      status: 'active',
+      clientId: 'client',
+      customScopes: [],
+      skipConsent: false,
+    } as unknown as OAuthProvider;
     return { provider, resolved: this.resolved(), clientSecret: 'client-secret' };
   }
 }

@@ -21,7 +21,9 @@ export function openJobConnectionsWithServiceFactory(): void {
     // BullMQ adds its defaults (host, port) to the options it was given; the URL says where Redis is.
     const { url, host, port, ...rest } = opts;
     const target = url ?? `redis://${host ?? '127.0.0.1'}:${port ?? 6379}`;
-    return createIORedisClient(createRedisConnection(target, rest.connectionName ?? 'jobs', rest, jobConnectionsOutage));
+    return createIORedisClient(
+      createRedisConnection(target, rest.connectionName ?? 'jobs', rest, jobConnectionsOutage),
+    );
   };
 }
 

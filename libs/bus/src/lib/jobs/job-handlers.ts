@@ -16,12 +16,28 @@ export type JobHandlers<Q extends QueueName> = {
  * being retried; a handler's error propagates so BullMQ retries it with backoff. Handlers still
  * act only on what PostgreSQL records (a job forged into Redis must find nothing to do).
  */
-export function dispatchJob<Q extends QueueName>(queue: Q, handlers: JobHandlers<Q>, job: Job, token?: string): Promise<unknown> {
-  const handler = (handlers as Record<string, ((p: unknown, j: Job, t?: string) => Promise<unknown>) | undefined>)[job.name];
-  const schema = (JOB_PAYLOAD_SCHEMAS[queue] as Record<string, { safeParse(v: unknown): { success: boolean; data?: unknown } } | undefined>)[job.name];
-  if (!handler || !schema) throw new UnrecoverableError(`queue '${queue}' has no handler for job '${job.name}'`);
+export function dispatchJob<Q extends QueueName>(
+  queue: Q,
+  handlers: JobHandlers<Q>,
+  job: Job,
+  token?: string,
+): Promise<unknown> {
+  const handler = (
+    handlers as Record<string, ((p: unknown, j: Job, t?: string) => Promise<unknown>) | undefined>
+  )[job.name];
+  const schema = (
+    JOB_PAYLOAD_SCHEMAS[queue] as Record<
+      string,
+      { safeParse(v: unknown): { success: boolean; data?: unknown } } | undefined
+    >
+  )[job.name];
+  if (!handler || !schema)
+    throw new UnrecoverableError(`queue '${queue}' has no handler for job '${job.name}'`);
   const { data, traceparent } = splitTraceparent(job.data);
   const parsed = schema.safeParse(data);
-  if (!parsed.success) throw new UnrecoverableError(`job '${job.name}' on queue '${queue}' has invalid data: not acted on`);
-  return inJobSpan(queue, job.name, traceparent, () => handler(parsed.data as JobMap[Q][keyof JobMap[Q]], job, token));
+  if (!parsed.success)
+    throw new UnrecoverableError(`job '${job.name}' on queue '${queue}' has invalid data: not acted on`);
+  return inJobSpan(queue, job.name, traceparent, () =>
+    handler(parsed.data as JobMap[Q][keyof JobMap[Q]], job, token),
+  );
 }

@@ -16,5 +16,10 @@ export function defaultJobOptions(queue: QueueName): JobsOptions {
 export function processorOptions(queue: QueueName): Partial<WorkerOptions> {
   const s = QUEUE_SETTINGS[queue];
   // Stalled jobs (their worker died) are looked for as often as a lock can expire.
-  return { concurrency: s.concurrency, lockDuration: s.lockDurationMs, stalledInterval: Math.min(s.lockDurationMs, 30_000), maxStalledCount: 3 };
+  return {
+    concurrency: s.concurrency,
+    lockDuration: s.lockDurationMs,
+    stalledInterval: Math.min(s.lockDurationMs, 30_000),
+    maxStalledCount: 3,
+  };
 }

@@ -26,6 +26,9 @@ export class JobProducer {
   ): Promise<Job> {
     if (options.jobId.includes(':')) throw new Error(`job id '${options.jobId}' must not contain ':'`);
     // The active span's traceparent rides along (tracing on), so the job's processing joins the trace.
-    return this.queues[queue].add(name, withTraceparent(payload), { jobId: options.jobId, delay: options.delayMs });
+    return this.queues[queue].add(name, withTraceparent(payload), {
+      jobId: options.jobId,
+      delay: options.delayMs,
+    });
   }
 }

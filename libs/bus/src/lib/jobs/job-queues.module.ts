@@ -38,17 +38,26 @@ export class JobQueuesModule {
       imports: [
         // Connection options, not an instance: BullMQ then owns its connections and closes them on shutdown.
         BullModule.forRoot({
-          connection: { url: options.redisUrl, connectionName: 'jobs', maxRetriesPerRequest: null, retryStrategy: reconnectDelayMs },
+          connection: {
+            url: options.redisUrl,
+            connectionName: 'jobs',
+            maxRetriesPerRequest: null,
+            retryStrategy: reconnectDelayMs,
+          },
           prefix: options.prefix,
         }),
-        BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name, defaultJobOptions: defaultJobOptions(name) }))),
+        BullModule.registerQueue(
+          ...QUEUE_NAMES.map((name) => ({ name, defaultJobOptions: defaultJobOptions(name) })),
+        ),
       ],
       providers: [
         {
           provide: JobProducer,
           inject: QUEUE_NAMES.map((name) => getQueueToken(name)),
           useFactory: (...queues: Queue[]) =>
-            new JobProducer(Object.fromEntries(QUEUE_NAMES.map((name, i) => [name, queues[i]])) as Record<QueueName, Queue>),
+            new JobProducer(
+              Object.fromEntries(QUEUE_NAMES.map((name, i) => [name, queues[i]])) as Record<QueueName, Queue>,
+            ),
         },
       ],
       exports: [JobProducer, BullModule],
@@ -60,7 +69,10 @@ export class JobQueuesModule {
  * Base of a queue's processor: declare `@Processor(queue, processorOptions(queue))` on the subclass
  * and give one handler per job name of that queue.
  */
-export abstract class QueueProcessor<Q extends QueueName> extends WorkerHost implements OnApplicationBootstrap {
+export abstract class QueueProcessor<Q extends QueueName>
+  extends WorkerHost
+  implements OnApplicationBootstrap
+{
   protected abstract readonly queue: Q;
   protected abstract readonly handlers: JobHandlers<Q>;
 

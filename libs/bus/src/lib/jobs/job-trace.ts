@@ -19,15 +19,31 @@ export function withTraceparent<T>(payload: T): T {
  * data is validated against the job's schema as before.
  */
 export function splitTraceparent(data: unknown): { data: unknown; traceparent?: string } {
-  if (data === null || typeof data !== 'object' || Array.isArray(data) || !('traceparent' in data)) return { data };
+  if (data === null || typeof data !== 'object' || Array.isArray(data) || !('traceparent' in data))
+    return { data };
   const { traceparent, ...rest } = data as Record<string, unknown>;
-  return { data: rest, traceparent: typeof traceparent === 'string' && traceparent.length <= 128 ? traceparent : undefined };
+  return {
+    data: rest,
+    traceparent: typeof traceparent === 'string' && traceparent.length <= 128 ? traceparent : undefined,
+  };
 }
 
 /** Runs a job's handler in a consumer span, child of the span that added the job (if any). */
-export async function inJobSpan<T>(queue: string, name: string, traceparent: string | undefined, run: () => Promise<T>): Promise<T> {
+export async function inJobSpan<T>(
+  queue: string,
+  name: string,
+  traceparent: string | undefined,
+  run: () => Promise<T>,
+): Promise<T> {
   const parent = traceparent ? propagation.extract(ROOT_CONTEXT, { traceparent }) : ROOT_CONTEXT;
-  const span = trace.getTracer('oauth-broker').startSpan(`job ${queue} ${name}`, { kind: SpanKind.CONSUMER, attributes: { 'messaging.destination.name': queue, 'messaging.operation': name } }, parent);
+  const span = trace.getTracer('oauth-broker').startSpan(
+    `job ${queue} ${name}`,
+    {
+      kind: SpanKind.CONSUMER,
+      attributes: { 'messaging.destination.name': queue, 'messaging.operation': name },
+    },
+    parent,
+  );
   try {
     return await context.with(trace.setSpan(parent, span), run);
   } catch (err) {

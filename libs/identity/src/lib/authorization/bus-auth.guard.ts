@@ -25,12 +25,17 @@ export class BusAuthGuard implements CanActivate {
     try {
       principal = principalFromClaims(await this.verifier.verify(token));
     } catch (err) {
-      if (err instanceof InvalidAccessTokenError) throw new BusException('UNAUTHENTICATED', `access token refused: ${err.message}`);
+      if (err instanceof InvalidAccessTokenError)
+        throw new BusException('UNAUTHENTICATED', `access token refused: ${err.message}`);
       // Fail closed: a token is never accepted on a revocation list older than the bound.
       if (err instanceof RevocationStateUnavailableError) throw new BusException('UNAVAILABLE', err.message);
       throw err;
     }
-    const required = this.reflector.getAllAndOverride<string[] | undefined>(REQUIRED_SCOPES, [context.getHandler(), context.getClass()]) ?? [];
+    const required =
+      this.reflector.getAllAndOverride<string[] | undefined>(REQUIRED_SCOPES, [
+        context.getHandler(),
+        context.getClass(),
+      ]) ?? [];
     const missing = required.filter((s) => !principal.scopes.includes(s));
     if (missing.length) throw new BusException('FORBIDDEN', `missing scope: ${missing.join(' ')}`);
     ctx.setPrincipal(principal);

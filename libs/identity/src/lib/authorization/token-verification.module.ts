@@ -19,7 +19,10 @@ import { BusAuthGuard } from './bus-auth.guard';
       inject: [BusClientProxy],
       useFactory: (bus: BusClientProxy) =>
         new RevocationSync(
-          (version) => bus.request('identity.revocations', version === undefined ? {} : { version }, { timeoutMs: 2_000 }),
+          (version) =>
+            bus.request('identity.revocations', version === undefined ? {} : { version }, {
+              timeoutMs: 2_000,
+            }),
           DEFAULT_REVOCATION_SYNC,
           revocationHealthLog,
         ),
@@ -28,12 +31,22 @@ import { BusAuthGuard } from './bus-auth.guard';
       provide: AccessTokenVerifier,
       inject: [BusClientProxy, SERVICE_CONFIG, RevocationSync],
       useFactory: (bus: BusClientProxy, config: ServiceConfig, revocations: RevocationSync) =>
-        new AccessTokenVerifier(() => bus.request('identity.jwks', {}), config.publicUrl, `${config.publicUrl}/api`, 5_000, revocations),
+        new AccessTokenVerifier(
+          () => bus.request('identity.jwks', {}),
+          config.publicUrl,
+          `${config.publicUrl}/api`,
+          5_000,
+          revocations,
+        ),
     },
     {
       provide: RevocationLifecycle,
       inject: [RevocationSync, SERVICE_CONFIG],
-      useFactory: (sync: RevocationSync, config: ServiceConfig) => new RevocationLifecycle(sync, new RevocationChannel(config.redisUrl, config.bus.prefix, config.service)),
+      useFactory: (sync: RevocationSync, config: ServiceConfig) =>
+        new RevocationLifecycle(
+          sync,
+          new RevocationChannel(config.redisUrl, config.bus.prefix, config.service),
+        ),
     },
     BusAuthGuard,
   ],

@@ -15,7 +15,8 @@ export function looksLikeClientIdUrl(clientId: string): boolean {
  * draft forbids normalising it.
  */
 export function checkClientIdUrl(clientId: string, policy: EgressPolicy): URL {
-  const refuse = (why: string) => new OAuthError('invalid_client', `client_id is not a usable client identifier URL: ${why}`);
+  const refuse = (why: string) =>
+    new OAuthError('invalid_client', `client_id is not a usable client identifier URL: ${why}`);
   if (clientId.length > 2048) throw refuse('longer than 2048 characters');
   let url: URL;
   try {
@@ -23,13 +24,24 @@ export function checkClientIdUrl(clientId: string, policy: EgressPolicy): URL {
   } catch {
     throw refuse('not a valid URL');
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && policy.allowLoopback)) throw refuse('it must use https');
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && policy.allowLoopback))
+    throw refuse('it must use https');
   if (url.username || url.password) throw refuse('it must not hold a user name or password');
   if (url.hash || clientId.includes('#')) throw refuse('it must not have a fragment');
   // The WHATWG parser removes dot segments: look at the path as it was written.
   const rawPath = clientId.replace(/^https?:\/\/[^/?#]*/i, '').split(/[?#]/)[0];
   if (rawPath === '' || rawPath === '/') throw refuse('it must have a path');
-  if (rawPath.split('/').some((segment) => segment === '.' || segment === '..' || /^%2e(%2e)?$/i.test(segment) || /^\.%2e$|^%2e\.$/i.test(segment))) {
+  if (
+    rawPath
+      .split('/')
+      .some(
+        (segment) =>
+          segment === '.' ||
+          segment === '..' ||
+          /^%2e(%2e)?$/i.test(segment) ||
+          /^\.%2e$|^%2e\.$/i.test(segment),
+      )
+  ) {
     throw refuse('it must not have . or .. path segments');
   }
   try {

@@ -24,11 +24,20 @@ export class ClientMetadataSettings {
   /** The org's settings, or null when there is no such org. */
   async get(orgId: string): Promise<ClientMetadataDocumentSettings | null> {
     const org = await this.dataSource.getRepository(OrgEntity).findOneBy({ id: orgId });
-    return org ? { enabled: org.clientMetadataDocuments, allowedClients: org.clientMetadataAllowed, maxScopes: org.clientMetadataMaxScopes } : null;
+    return org
+      ? {
+          enabled: org.clientMetadataDocuments,
+          allowedClients: org.clientMetadataAllowed,
+          maxScopes: org.clientMetadataMaxScopes,
+        }
+      : null;
   }
 
   /** Checks and stores the org's settings; null when there is no such org. Throws ClientMetadataSettingsError for a bad value. */
-  async set(orgId: string, settings: ClientMetadataDocumentSettings): Promise<ClientMetadataDocumentSettings | null> {
+  async set(
+    orgId: string,
+    settings: ClientMetadataDocumentSettings,
+  ): Promise<ClientMetadataDocumentSettings | null> {
     const checked = checkSettings(settings);
     const [, count] = (await this.dataSource.query(
       `UPDATE identity.orgs SET client_metadata_documents = $2, client_metadata_allowed = $3, client_metadata_max_scopes = $4 WHERE id = $1`,
@@ -39,7 +48,9 @@ export class ClientMetadataSettings {
 
   /** Whether any enabled org accepts clients identified by URL (the server's metadata says so). */
   async anyEnabled(): Promise<boolean> {
-    const rows = (await this.dataSource.query(`SELECT 1 FROM identity.orgs WHERE client_metadata_documents AND NOT disabled LIMIT 1`)) as unknown[];
+    const rows = (await this.dataSource.query(
+      `SELECT 1 FROM identity.orgs WHERE client_metadata_documents AND NOT disabled LIMIT 1`,
+    )) as unknown[];
     return rows.length > 0;
   }
 
@@ -81,13 +92,19 @@ function matchRank(url: URL, allowed: string[]): number {
 }
 
 function checkSettings(settings: ClientMetadataDocumentSettings): ClientMetadataDocumentSettings {
-  const allowedClients = [...new Set(settings.allowedClients.map((e) => e.trim()).filter(Boolean))].map(checkEntry);
+  const allowedClients = [...new Set(settings.allowedClients.map((e) => e.trim()).filter(Boolean))].map(
+    checkEntry,
+  );
   const maxScopes = [...new Set(settings.maxScopes.map((s) => s.trim()).filter(Boolean))];
   const unknown = maxScopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
   if (unknown.length) throw new ClientMetadataSettingsError(`unknown scope: ${unknown.join(', ')}`);
   // Acting as any user of the org is never for a client that anybody can describe.
-  if (maxScopes.includes(DELEGATE_SCOPE)) throw new ClientMetadataSettingsError(`${DELEGATE_SCOPE} cannot be given to clients identified by URL`);
-  if (settings.enabled && maxScopes.length === 0) throw new ClientMetadataSettingsError('name the scopes such clients may get at most (maxScopes) when enabling');
+  if (maxScopes.includes(DELEGATE_SCOPE))
+    throw new ClientMetadataSettingsError(`${DELEGATE_SCOPE} cannot be given to clients identified by URL`);
+  if (settings.enabled && maxScopes.length === 0)
+    throw new ClientMetadataSettingsError(
+      'name the scopes such clients may get at most (maxScopes) when enabling',
+    );
   return { enabled: settings.enabled, allowedClients, maxScopes };
 }
 
@@ -95,7 +112,10 @@ function checkSettings(settings: ClientMetadataDocumentSettings): ClientMetadata
 function checkEntry(entry: string): string {
   if (!entry.includes('://')) {
     const host = entry.toLowerCase();
-    if (!HOST.test(host)) throw new ClientMetadataSettingsError(`'${entry.slice(0, 100)}' is neither a host name nor a URL prefix`);
+    if (!HOST.test(host))
+      throw new ClientMetadataSettingsError(
+        `'${entry.slice(0, 100)}' is neither a host name nor a URL prefix`,
+      );
     return host;
   }
   let url: URL;
@@ -104,8 +124,13 @@ function checkEntry(entry: string): string {
   } catch {
     throw new ClientMetadataSettingsError(`'${entry.slice(0, 100)}' is not a valid URL prefix`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ClientMetadataSettingsError(`'${entry.slice(0, 100)}': a URL prefix is https`);
-  if (url.search || url.hash || url.username || url.password) throw new ClientMetadataSettingsError(`'${entry.slice(0, 100)}': a URL prefix has no query, fragment or credentials`);
-  if (!url.pathname.endsWith('/')) throw new ClientMetadataSettingsError(`'${entry.slice(0, 100)}': a URL prefix ends with /`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ClientMetadataSettingsError(`'${entry.slice(0, 100)}': a URL prefix is https`);
+  if (url.search || url.hash || url.username || url.password)
+    throw new ClientMetadataSettingsError(
+      `'${entry.slice(0, 100)}': a URL prefix has no query, fragment or credentials`,
+    );
+  if (!url.pathname.endsWith('/'))
+    throw new ClientMetadataSettingsError(`'${entry.slice(0, 100)}': a URL prefix ends with /`);
   return url.href;
 }

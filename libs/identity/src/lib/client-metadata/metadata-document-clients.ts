@@ -67,15 +67,26 @@ export class MetadataDocumentClients {
   private async load(clientId: string): Promise<OAuthClientEntity> {
     const url = checkClientIdUrl(clientId, this.policy);
     const accepting = await this.settings.acceptingOrg(url);
-    if (accepting === null) throw new OAuthError('invalid_client', 'no organisation here accepts this client identifier URL');
-    if (accepting === 'ambiguous') throw new OAuthError('invalid_client', 'several organisations accept this client identifier URL: their administrators must narrow their lists');
+    if (accepting === null)
+      throw new OAuthError('invalid_client', 'no organisation here accepts this client identifier URL');
+    if (accepting === 'ambiguous')
+      throw new OAuthError(
+        'invalid_client',
+        'several organisations accept this client identifier URL: their administrators must narrow their lists',
+      );
     const repo = this.dataSource.getRepository(OAuthClientEntity);
     const cached = await repo.findOneBy({ id: clientId });
     if (cached) {
       if (cached.kind !== 'metadata_document') return cached; // a registered client with this id: not ours to replace
-      if (cached.orgId !== accepting.orgId) throw new OAuthError('invalid_client', 'this client belongs to another organisation');
-      if (cached.disabled) throw new OAuthError('invalid_client', "this client was disabled by the organisation's administrator");
-      if (cached.metadataExpiresAt && cached.metadataExpiresAt.getTime() > Date.now()) return this.withinOrg(cached, accepting.maxScopes);
+      if (cached.orgId !== accepting.orgId)
+        throw new OAuthError('invalid_client', 'this client belongs to another organisation');
+      if (cached.disabled)
+        throw new OAuthError(
+          'invalid_client',
+          "this client was disabled by the organisation's administrator",
+        );
+      if (cached.metadataExpiresAt && cached.metadataExpiresAt.getTime() > Date.now())
+        return this.withinOrg(cached, accepting.maxScopes);
     }
     const fetched = await this.fetchDocument(url, clientId);
     const row: Partial<OAuthClientEntity> = {
@@ -100,9 +111,19 @@ export class MetadataDocumentClients {
          scopes = EXCLUDED.scopes, redirect_uris = EXCLUDED.redirect_uris, metadata_expires_at = EXCLUDED.metadata_expires_at
        WHERE identity.oauth_clients.kind = 'metadata_document' AND identity.oauth_clients.org_id = EXCLUDED.org_id AND NOT identity.oauth_clients.disabled
        RETURNING id`,
-      [row.id, row.orgId, row.name, row.logoUri, row.grantTypes, row.scopes, row.redirectUris, row.metadataExpiresAt],
+      [
+        row.id,
+        row.orgId,
+        row.name,
+        row.logoUri,
+        row.grantTypes,
+        row.scopes,
+        row.redirectUris,
+        row.metadataExpiresAt,
+      ],
     )) as unknown[];
-    if (written.length === 0) throw new OAuthError('invalid_client', 'this client identifier is not available');
+    if (written.length === 0)
+      throw new OAuthError('invalid_client', 'this client identifier is not available');
     return this.withinOrg(await repo.findOneByOrFail({ id: clientId }), accepting.maxScopes);
   }
 
@@ -113,7 +134,8 @@ export class MetadataDocumentClients {
   }
 
   private async fetchDocument(url: URL, clientId: string): Promise<Fetched> {
-    const refuse = (why: string) => new OAuthError('invalid_client', `the client's metadata document could not be fetched: ${why}`);
+    const refuse = (why: string) =>
+      new OAuthError('invalid_client', `the client's metadata document could not be fetched: ${why}`);
     let res: Response;
     try {
       res = await this.fetchImpl(url.href, {
@@ -135,21 +157,31 @@ export class MetadataDocumentClients {
     } catch (err) {
       throw refuse(describe(err));
     }
-    if (Buffer.byteLength(text) > this.options.maxBytes) throw refuse(`it is larger than ${this.options.maxBytes} bytes`);
+    if (Buffer.byteLength(text) > this.options.maxBytes)
+      throw refuse(`it is larger than ${this.options.maxBytes} bytes`);
     let body: unknown;
     try {
       body = JSON.parse(text);
     } catch {
-      throw new OAuthError('invalid_client', "the client's metadata document is not acceptable: it is not JSON");
+      throw new OAuthError(
+        'invalid_client',
+        "the client's metadata document is not acceptable: it is not JSON",
+      );
     }
-    return { metadata: checkMetadataDocument(body, clientId), cacheSeconds: this.cacheSeconds(res.headers.get('cache-control')) };
+    return {
+      metadata: checkMetadataDocument(body, clientId),
+      cacheSeconds: this.cacheSeconds(res.headers.get('cache-control')),
+    };
   }
 
   /** RFC 9111 `max-age` (or `no-store`/`no-cache`: as short as allowed), within the configured bounds. */
   private cacheSeconds(cacheControl: string | null): number {
     const { minCacheSeconds: min, maxCacheSeconds: max, defaultCacheSeconds } = this.options;
     if (!cacheControl) return defaultCacheSeconds;
-    const directives = cacheControl.toLowerCase().split(',').map((d) => d.trim());
+    const directives = cacheControl
+      .toLowerCase()
+      .split(',')
+      .map((d) => d.trim());
     if (directives.some((d) => d === 'no-store' || d === 'no-cache')) return min;
     const maxAge = directives.map((d) => /^max-age=(\d+)$/.exec(d)?.[1]).find((v) => v !== undefined);
     if (maxAge === undefined) return defaultCacheSeconds;
@@ -161,12 +193,20 @@ export class MetadataDocumentClients {
 function describe(err: unknown): string {
   const denied = findCause(err, (e): e is EgressDeniedError => e instanceof EgressDeniedError);
   if (denied) return denied.reason;
-  const named = (e: unknown): e is { name: string } => typeof (e as { name?: unknown } | null)?.name === 'string';
-  if (findCause(err, (e): e is { name: string } => named(e) && (e.name === 'TimeoutError' || e.name === 'AbortError'))) return 'it did not answer in time';
+  const named = (e: unknown): e is { name: string } =>
+    typeof (e as { name?: unknown } | null)?.name === 'string';
+  if (
+    findCause(
+      err,
+      (e): e is { name: string } => named(e) && (e.name === 'TimeoutError' || e.name === 'AbortError'),
+    )
+  )
+    return 'it did not answer in time';
   return 'the client’s server could not be reached';
 }
 
 function findCause<T>(err: unknown, test: (e: unknown) => e is T): T | null {
-  for (let e: unknown = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) if (test(e)) return e;
+  for (let e: unknown = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++)
+    if (test(e)) return e;
   return null;
 }

@@ -41,10 +41,12 @@ const documentSchema = z.looseObject({
  * accepted; `redirect_uris` must be absolute URLs without fragments.
  */
 export function checkMetadataDocument(body: unknown, clientIdUrl: string): ClientMetadata {
-  const refuse = (why: string) => new OAuthError('invalid_client', `the client's metadata document is not acceptable: ${why}`);
+  const refuse = (why: string) =>
+    new OAuthError('invalid_client', `the client's metadata document is not acceptable: ${why}`);
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw refuse('it is not a JSON object');
   const raw = body as Record<string, unknown>;
-  if ('client_secret' in raw || 'client_secret_expires_at' in raw) throw refuse('it must not contain client_secret or client_secret_expires_at');
+  if ('client_secret' in raw || 'client_secret_expires_at' in raw)
+    throw refuse('it must not contain client_secret or client_secret_expires_at');
   const parsed = documentSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -53,15 +55,24 @@ export function checkMetadataDocument(body: unknown, clientIdUrl: string): Clien
   const doc = parsed.data;
   if (doc.client_id !== clientIdUrl) throw refuse('its client_id differs from the URL it was fetched from');
   const method = doc.token_endpoint_auth_method ?? 'none';
-  if (SHARED_SECRET_METHODS.has(method)) throw refuse(`token_endpoint_auth_method ${method} needs a shared secret, which a public document cannot hold`);
-  if (method !== 'none') throw refuse(`token_endpoint_auth_method ${method} is not supported here: only public clients (none, with PKCE S256)`);
+  if (SHARED_SECRET_METHODS.has(method))
+    throw refuse(
+      `token_endpoint_auth_method ${method} needs a shared secret, which a public document cannot hold`,
+    );
+  if (method !== 'none')
+    throw refuse(
+      `token_endpoint_auth_method ${method} is not supported here: only public clients (none, with PKCE S256)`,
+    );
   const grants = doc.grant_types ?? ['authorization_code'];
   const unsupported = grants.filter((g) => !(PUBLIC_GRANTS as readonly string[]).includes(g));
-  if (unsupported.length) throw refuse(`grant_types ${unsupported.join(', ')} are not available to a client identified by URL`);
+  if (unsupported.length)
+    throw refuse(`grant_types ${unsupported.join(', ')} are not available to a client identified by URL`);
   if (!grants.includes('authorization_code')) throw refuse('grant_types must include authorization_code');
-  if (doc.response_types && doc.response_types.some((t) => t !== 'code')) throw refuse("response_types may only be 'code'");
+  if (doc.response_types && doc.response_types.some((t) => t !== 'code'))
+    throw refuse("response_types may only be 'code'");
   for (const uri of doc.redirect_uris) {
-    if (!URL.canParse(uri) || uri.includes('#')) throw refuse(`redirect_uris holds '${uri.slice(0, 100)}', not an absolute URL without fragment`);
+    if (!URL.canParse(uri) || uri.includes('#'))
+      throw refuse(`redirect_uris holds '${uri.slice(0, 100)}', not an absolute URL without fragment`);
   }
   return {
     clientName: shortText(doc.client_name, 100),

@@ -37,14 +37,34 @@ export class OrgEntity {
   // The three client-metadata columns are written only by ClientMetadataSettings (SQL), never by an
   // entity insert, so code that creates orgs also works against a schema migrated before them.
   /** Clients identified by URL (client ID metadata documents) may be used to sign in to this org. Off by default. */
-  @Column({ name: 'client_metadata_documents', type: 'boolean', default: false, insert: false, update: false })
+  @Column({
+    name: 'client_metadata_documents',
+    type: 'boolean',
+    default: false,
+    insert: false,
+    update: false,
+  })
   clientMetadataDocuments!: boolean;
 
   /** Which client URLs: host names or URL prefixes ending in `/`; empty: any the egress guard allows. */
-  @Column({ name: 'client_metadata_allowed', type: 'text', array: true, default: () => "'{}'", insert: false, update: false })
+  @Column({
+    name: 'client_metadata_allowed',
+    type: 'text',
+    array: true,
+    default: () => "'{}'",
+    insert: false,
+    update: false,
+  })
   clientMetadataAllowed!: string[];
 
   /** The most a client identified by URL may get. */
-  @Column({ name: 'client_metadata_max_scopes', type: 'text', array: true, default: () => "'{}'", insert: false, update: false })
+  @Column({
+    name: 'client_metadata_max_scopes',
+    type: 'text',
+    array: true,
+    default: () => "'{}'",
+    insert: false,
+    update: false,
+  })
   clientMetadataMaxScopes!: string[];
 }

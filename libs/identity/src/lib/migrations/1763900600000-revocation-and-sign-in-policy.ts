@@ -29,8 +29,12 @@ export class RevocationAndSignInPolicy1763900600000 implements MigrationInterfac
       ADD COLUMN disabled boolean NOT NULL DEFAULT false,
       ADD COLUMN scopes text[] NOT NULL DEFAULT '{}',
       ADD COLUMN upstream_subject text`);
-    await q.query(`UPDATE identity.users SET scopes = ARRAY['providers:read', 'providers:write', 'authorizations:read', 'authorizations:write', 'tokens:read', 'jobs:read', 'jobs:write', 'setups:write']`);
-    await q.query(`CREATE UNIQUE INDEX users_org_upstream_subject_key ON identity.users (org_id, upstream_subject) WHERE upstream_subject IS NOT NULL`);
+    await q.query(
+      `UPDATE identity.users SET scopes = ARRAY['providers:read', 'providers:write', 'authorizations:read', 'authorizations:write', 'tokens:read', 'jobs:read', 'jobs:write', 'setups:write']`,
+    );
+    await q.query(
+      `CREATE UNIQUE INDEX users_org_upstream_subject_key ON identity.users (org_id, upstream_subject) WHERE upstream_subject IS NOT NULL`,
+    );
     await q.query(`CREATE INDEX users_org_email_idx ON identity.users (org_id, lower(email))`);
 
     await q.query(`ALTER TABLE identity.orgs
@@ -39,17 +43,23 @@ export class RevocationAndSignInPolicy1763900600000 implements MigrationInterfac
       ADD COLUMN require_verified_email boolean NOT NULL DEFAULT true,
       ADD COLUMN default_user_scopes text[] NOT NULL DEFAULT '{}'`);
 
-    await q.query(`ALTER TABLE identity.oauth_clients ADD COLUMN allow_user_delegation boolean NOT NULL DEFAULT false`);
+    await q.query(
+      `ALTER TABLE identity.oauth_clients ADD COLUMN allow_user_delegation boolean NOT NULL DEFAULT false`,
+    );
     await q.query(`CREATE INDEX refresh_tokens_subject_idx ON identity.refresh_tokens (org_id, sub)`);
   }
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP INDEX identity.refresh_tokens_subject_idx`);
     await q.query(`ALTER TABLE identity.oauth_clients DROP COLUMN allow_user_delegation`);
-    await q.query(`ALTER TABLE identity.orgs DROP COLUMN default_user_scopes, DROP COLUMN require_verified_email, DROP COLUMN allowed_email_domains, DROP COLUMN sign_in_mode`);
+    await q.query(
+      `ALTER TABLE identity.orgs DROP COLUMN default_user_scopes, DROP COLUMN require_verified_email, DROP COLUMN allowed_email_domains, DROP COLUMN sign_in_mode`,
+    );
     await q.query(`DROP INDEX identity.users_org_email_idx`);
     await q.query(`DROP INDEX identity.users_org_upstream_subject_key`);
-    await q.query(`ALTER TABLE identity.users DROP COLUMN upstream_subject, DROP COLUMN scopes, DROP COLUMN disabled`);
+    await q.query(
+      `ALTER TABLE identity.users DROP COLUMN upstream_subject, DROP COLUMN scopes, DROP COLUMN disabled`,
+    );
     await q.query(`DROP TABLE identity.revocations`);
   }
 }

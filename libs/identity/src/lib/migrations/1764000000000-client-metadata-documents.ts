@@ -9,9 +9,15 @@ export class ClientMetadataDocuments1764000000000 implements MigrationInterface 
   name = 'ClientMetadataDocuments1764000000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`ALTER TABLE identity.orgs ADD COLUMN client_metadata_documents boolean NOT NULL DEFAULT false`);
-    await q.query(`ALTER TABLE identity.orgs ADD COLUMN client_metadata_allowed text[] NOT NULL DEFAULT '{}'`);
-    await q.query(`ALTER TABLE identity.orgs ADD COLUMN client_metadata_max_scopes text[] NOT NULL DEFAULT '{}'`);
+    await q.query(
+      `ALTER TABLE identity.orgs ADD COLUMN client_metadata_documents boolean NOT NULL DEFAULT false`,
+    );
+    await q.query(
+      `ALTER TABLE identity.orgs ADD COLUMN client_metadata_allowed text[] NOT NULL DEFAULT '{}'`,
+    );
+    await q.query(
+      `ALTER TABLE identity.orgs ADD COLUMN client_metadata_max_scopes text[] NOT NULL DEFAULT '{}'`,
+    );
     await q.query(`ALTER TABLE identity.oauth_clients ADD COLUMN kind text NOT NULL DEFAULT 'registered'`);
     await q.query(`ALTER TABLE identity.oauth_clients ADD COLUMN logo_uri text`);
     await q.query(`ALTER TABLE identity.oauth_clients ADD COLUMN metadata_expires_at timestamptz`);

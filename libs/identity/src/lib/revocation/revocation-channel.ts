@@ -23,7 +23,9 @@ export class RevocationChannel {
 
   /** Tells every verifier to read the list now (best effort). */
   announce(): void {
-    this.publisher ??= createRedisConnection(this.redisUrl, `${this.name}:revocations-out`, { maxRetriesPerRequest: 1 });
+    this.publisher ??= createRedisConnection(this.redisUrl, `${this.name}:revocations-out`, {
+      maxRetriesPerRequest: 1,
+    });
     void this.publisher.publish(this.channel, '1').catch(() => undefined);
   }
 
@@ -38,6 +40,9 @@ export class RevocationChannel {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.publisher?.quit().catch(() => undefined), this.subscriber?.quit().catch(() => undefined)]);
+    await Promise.all([
+      this.publisher?.quit().catch(() => undefined),
+      this.subscriber?.quit().catch(() => undefined),
+    ]);
   }
 }

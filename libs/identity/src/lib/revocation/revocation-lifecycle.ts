@@ -25,7 +25,10 @@ export class RevocationLifecycle implements OnApplicationBootstrap, OnApplicatio
         this.sync.list.add(entries);
         this.channel.announce();
       });
-      this.purgeTimer = setInterval(() => void this.writer?.purgeExpired().catch(() => undefined), PURGE_EVERY_MS);
+      this.purgeTimer = setInterval(
+        () => void this.writer?.purgeExpired().catch(() => undefined),
+        PURGE_EVERY_MS,
+      );
       this.purgeTimer.unref();
     }
     this.sync.start();
@@ -33,7 +36,9 @@ export class RevocationLifecycle implements OnApplicationBootstrap, OnApplicatio
       await this.channel.listen(() => this.sync.poke());
     } catch (err) {
       // Polling alone keeps the bound; the ping only makes revocations arrive sooner.
-      this.logger.warn(`not listening for revocation pings (${err instanceof Error ? err.message : String(err)}): polling only`);
+      this.logger.warn(
+        `not listening for revocation pings (${err instanceof Error ? err.message : String(err)}): polling only`,
+      );
     }
   }
 

@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import type { AccessTokenClaims, RevocationEntry, RevocationKind, RevocationSnapshot } from '@broker/contracts';
+import type {
+  AccessTokenClaims,
+  RevocationEntry,
+  RevocationKind,
+  RevocationSnapshot,
+} from '@broker/contracts';
 
 /**
  * The key of a revocation entry: a hash of what it revokes, so the list (stored, sent over the bus,
@@ -85,7 +90,9 @@ export class RevocationList {
    * Whether a verified token is revoked: its client, its subject (or the one acting for it), its
    * sign-in session, or the token itself. O(1): a few hashes and map lookups.
    */
-  isRevoked(claims: Pick<AccessTokenClaims, 'org_id' | 'client_id' | 'sub' | 'jti' | 'iat' | 'sid' | 'act'>): boolean {
+  isRevoked(
+    claims: Pick<AccessTokenClaims, 'org_id' | 'client_id' | 'sub' | 'jti' | 'iat' | 'sid' | 'act'>,
+  ): boolean {
     if (this.entries.size === 0) return false;
     // The verifier hands the same claims object for the same token: decided once per list version.
     const memo = this.decided.get(claims);
@@ -97,7 +104,9 @@ export class RevocationList {
 
   private readonly decided = new WeakMap<object, { version: string | undefined; revoked: boolean }>();
 
-  private lookup(claims: Pick<AccessTokenClaims, 'org_id' | 'client_id' | 'sub' | 'jti' | 'iat' | 'sid' | 'act'>): boolean {
+  private lookup(
+    claims: Pick<AccessTokenClaims, 'org_id' | 'client_id' | 'sub' | 'jti' | 'iat' | 'sid' | 'act'>,
+  ): boolean {
     const org = claims.org_id;
     const hit = (kind: RevocationKind, value: string | undefined) => {
       if (!value) return false;
@@ -193,7 +202,9 @@ export class RevocationSync {
       }
       if (this.list.ageMs() > this.options.maxStalenessMs) {
         throw new RevocationStateUnavailableError(
-          this.lastFailure instanceof Error ? `the revocation list could not be read (${this.lastFailure.name})` : undefined,
+          this.lastFailure instanceof Error
+            ? `the revocation list could not be read (${this.lastFailure.name})`
+            : undefined,
         );
       }
     }
@@ -209,5 +220,8 @@ const healthLogger = new Logger('Revocations');
 /** Logs when the revocation list stops being readable (tokens are then refused with 503) and when it is again. */
 export function revocationHealthLog(failure: unknown): void {
   if (failure === undefined) healthLogger.log('revocation list readable again');
-  else healthLogger.warn(`revocation list not readable (${failure instanceof Error ? failure.name : 'error'}): tokens are refused with 503 once it is over 4 s old`);
+  else
+    healthLogger.warn(
+      `revocation list not readable (${failure instanceof Error ? failure.name : 'error'}): tokens are refused with 503 once it is over 4 s old`,
+    );
 }

@@ -65,7 +65,12 @@ export class RevocationsService {
   }
 
   /** One access token (by `jti`) until it expires. */
-  revokeToken(em: QueryRunnerLike, orgId: string, jti: string, expiresAtSeconds: number): Promise<RevocationEntry> {
+  revokeToken(
+    em: QueryRunnerLike,
+    orgId: string,
+    jti: string,
+    expiresAtSeconds: number,
+  ): Promise<RevocationEntry> {
     return this.write(em, 'token', orgId, jti, null, expiresAtSeconds + 60);
   }
 
@@ -84,18 +89,29 @@ export class RevocationsService {
 
   /** The live entries as they are in PostgreSQL now. */
   async read(): Promise<{ entries: RevocationEntry[]; version: string }> {
-    const rows = (await this.dataSource.query(`SELECT key_hash, not_before, expires_at FROM identity.revocations WHERE expires_at > now()`)) as Row[];
+    const rows = (await this.dataSource.query(
+      `SELECT key_hash, not_before, expires_at FROM identity.revocations WHERE expires_at > now()`,
+    )) as Row[];
     const entries = rows.map(toEntry);
     return { entries, version: revocationsVersion(entries) };
   }
 
   /** Drops entries that no longer stop any live token. */
   async purgeExpired(): Promise<number> {
-    const [, count] = (await this.dataSource.query(`DELETE FROM identity.revocations WHERE expires_at < now() - interval '1 hour'`)) as [unknown, number];
+    const [, count] = (await this.dataSource.query(
+      `DELETE FROM identity.revocations WHERE expires_at < now() - interval '1 hour'`,
+    )) as [unknown, number];
     return count;
   }
 
-  private async write(em: QueryRunnerLike, kind: RevocationKind, orgId: string, value: string, notBefore: Date | null, expiresAt: Date | number): Promise<RevocationEntry> {
+  private async write(
+    em: QueryRunnerLike,
+    kind: RevocationKind,
+    orgId: string,
+    value: string,
+    notBefore: Date | null,
+    expiresAt: Date | number,
+  ): Promise<RevocationEntry> {
     const query: Query = (sql, params) => em.query(sql, params);
     const expires = typeof expiresAt === 'number' ? new Date(expiresAt * 1000) : expiresAt;
     // One row per thing revoked: a second revocation moves "not before" forward (null = everything wins).

@@ -47,29 +47,45 @@ export class AtlassianAdapter extends StandardAdapter {
   override async userInfo(c: Omit<AdapterClient, 'clientSecret'>, accessToken: string): Promise<OAuthUser> {
     const url = c.provider.endpoints.userinfoUrl;
     if (!url) return {};
-    return call(async () => {
-      if (c.provider.selfHosted) return dataCenterUser(asObject((await getJson(c, url, accessToken, c.provider.displayName)).body));
-      const resourcesUrl = new URL('/oauth/token/accessible-resources', url).toString();
-      const [me, resources] = await Promise.all([getJson(c, url, accessToken, 'Atlassian'), getJson<unknown>(c, resourcesUrl, accessToken, 'Atlassian')]);
-      const accessibleResources = (Array.isArray(resources.body) ? resources.body.filter(isObject) : []).map(
-        (r): AccessibleResource =>
-          withoutUndefined({
-            id: String(r['id']),
-            name: typeof r['name'] === 'string' ? r['name'] : undefined,
-            url: typeof r['url'] === 'string' ? r['url'] : undefined,
-            scopes: Array.isArray(r['scopes']) ? r['scopes'].filter((s): s is string => typeof s === 'string') : undefined,
-            avatarUrl: typeof r['avatarUrl'] === 'string' ? r['avatarUrl'] : undefined,
-          }),
-      );
-      return normalizeUser({ ...asObject(me.body), accessibleResources });
-    }, (err) => this.classify(err));
+    return call(
+      async () => {
+        if (c.provider.selfHosted)
+          return dataCenterUser(asObject((await getJson(c, url, accessToken, c.provider.displayName)).body));
+        const resourcesUrl = new URL('/oauth/token/accessible-resources', url).toString();
+        const [me, resources] = await Promise.all([
+          getJson(c, url, accessToken, 'Atlassian'),
+          getJson<unknown>(c, resourcesUrl, accessToken, 'Atlassian'),
+        ]);
+        const accessibleResources = (
+          Array.isArray(resources.body) ? resources.body.filter(isObject) : []
+        ).map(
+          (r): AccessibleResource =>
+            withoutUndefined({
+              id: String(r['id']),
+              name: typeof r['name'] === 'string' ? r['name'] : undefined,
+              url: typeof r['url'] === 'string' ? r['url'] : undefined,
+              scopes: Array.isArray(r['scopes'])
+                ? r['scopes'].filter((s): s is string => typeof s === 'string')
+                : undefined,
+              avatarUrl: typeof r['avatarUrl'] === 'string' ? r['avatarUrl'] : undefined,
+            }),
+        );
+        return normalizeUser({ ...asObject(me.body), accessibleResources });
+      },
+      (err) => this.classify(err),
+    );
   }
 
   /** The user endpoint alone (`/me` on Cloud): 401 / 403 → not valid. */
-  override async validate(c: AdapterClient, accessToken: string): Promise<{ valid: boolean; error?: string }> {
+  override async validate(
+    c: AdapterClient,
+    accessToken: string,
+  ): Promise<{ valid: boolean; error?: string }> {
     const url = c.provider.endpoints.userinfoUrl;
     if (!url) return { valid: true };
-    return validity(() => getJson(c, url, accessToken, c.provider.selfHosted ? c.provider.displayName : 'Atlassian'));
+    return validity(() =>
+      getJson(c, url, accessToken, c.provider.selfHosted ? c.provider.displayName : 'Atlassian'),
+    );
   }
 }
 
@@ -77,7 +93,9 @@ export class AtlassianAdapter extends StandardAdapter {
 function dataCenterUser(raw: Record<string, unknown>): OAuthUser {
   const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
   const avatars = isObject(raw['avatarUrls']) ? raw['avatarUrls'] : {};
-  const picture = isObject(raw['profilePicture']) ? str(raw['profilePicture']['path']) : str(avatars['48x48']);
+  const picture = isObject(raw['profilePicture'])
+    ? str(raw['profilePicture']['path'])
+    : str(avatars['48x48']);
   return withoutUndefined<OAuthUser>({
     sub: str(raw['key']) ?? str(raw['userKey']) ?? str(raw['accountId']),
     name: str(raw['displayName']),

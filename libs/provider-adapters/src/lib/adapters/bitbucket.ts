@@ -28,10 +28,16 @@ export class BitbucketAdapter extends StandardAdapter {
   }
 
   override async userInfo(c: Omit<AdapterClient, 'clientSecret'>, accessToken: string): Promise<OAuthUser> {
-    return call(() => (c.provider.selfHosted ? this.dataCenterUser(c, accessToken) : this.cloudUser(c, accessToken)), (err) => this.classify(err));
+    return call(
+      () => (c.provider.selfHosted ? this.dataCenterUser(c, accessToken) : this.cloudUser(c, accessToken)),
+      (err) => this.classify(err),
+    );
   }
 
-  override async validate(c: AdapterClient, accessToken: string): Promise<{ valid: boolean; error?: string }> {
+  override async validate(
+    c: AdapterClient,
+    accessToken: string,
+  ): Promise<{ valid: boolean; error?: string }> {
     const url = c.provider.selfHosted ? whoamiUrl(c) : c.provider.endpoints.userinfoUrl;
     if (!url) return { valid: true };
     return validity(() => getJson(c, url, accessToken, 'Bitbucket'));
@@ -42,24 +48,47 @@ export class BitbucketAdapter extends StandardAdapter {
     if (!url) return {};
     const raw = asObject((await getJson(c, url, accessToken, 'Bitbucket')).body);
     const links = isObject(raw['links']) ? raw['links'] : {};
-    const avatar = isObject(links['avatar']) && typeof links['avatar']['href'] === 'string' ? links['avatar']['href'] : undefined;
+    const avatar =
+      isObject(links['avatar']) && typeof links['avatar']['href'] === 'string'
+        ? links['avatar']['href']
+        : undefined;
     const user = normalizeUser(raw);
     const emails = await getJsonBestEffort<unknown>(c, `${url}/emails`, accessToken, 'Bitbucket');
-    const values = isObject(emails) && Array.isArray(emails['values']) ? emails['values'].filter(isObject) : [];
-    const primary = values.find((e) => e['is_primary'] === true && e['is_confirmed'] !== false) ?? values.find((e) => e['is_confirmed'] === true);
-    return withoutUndefined({ ...user, picture: user.picture ?? avatar, email: user.email ?? (typeof primary?.['email'] === 'string' ? primary['email'] : undefined) });
+    const values =
+      isObject(emails) && Array.isArray(emails['values']) ? emails['values'].filter(isObject) : [];
+    const primary =
+      values.find((e) => e['is_primary'] === true && e['is_confirmed'] !== false) ??
+      values.find((e) => e['is_confirmed'] === true);
+    return withoutUndefined({
+      ...user,
+      picture: user.picture ?? avatar,
+      email: user.email ?? (typeof primary?.['email'] === 'string' ? primary['email'] : undefined),
+    });
   }
 
-  private async dataCenterUser(c: Omit<AdapterClient, 'clientSecret'>, accessToken: string): Promise<OAuthUser> {
+  private async dataCenterUser(
+    c: Omit<AdapterClient, 'clientSecret'>,
+    accessToken: string,
+  ): Promise<OAuthUser> {
     const { headers } = await getJson(c, whoamiUrl(c), accessToken, 'Bitbucket Data Center');
     const slug = headers.get('x-ausername');
-    if (!slug) throw new ProviderCallError('rejected', 'Bitbucket Data Center did not name the user (no X-AUSERNAME header)');
+    if (!slug)
+      throw new ProviderCallError(
+        'rejected',
+        'Bitbucket Data Center did not name the user (no X-AUSERNAME header)',
+      );
     const base = c.provider.metadata.baseUrl.replace(/\/+$/, '');
-    const raw = (await getJsonBestEffort<unknown>(c, `${base}/rest/api/latest/users/${encodeURIComponent(slug)}`, accessToken, 'Bitbucket Data Center')) ?? { slug };
+    const raw = (await getJsonBestEffort<unknown>(
+      c,
+      `${base}/rest/api/latest/users/${encodeURIComponent(slug)}`,
+      accessToken,
+      'Bitbucket Data Center',
+    )) ?? { slug };
     const profile = isObject(raw) ? raw : { slug };
     return withoutUndefined({
       ...normalizeUser(profile),
-      sub: typeof profile['id'] === 'number' || typeof profile['id'] === 'string' ? String(profile['id']) : slug,
+      sub:
+        typeof profile['id'] === 'number' || typeof profile['id'] === 'string' ? String(profile['id']) : slug,
       name: typeof profile['displayName'] === 'string' ? profile['displayName'] : undefined,
       nickName: typeof profile['slug'] === 'string' ? profile['slug'] : slug,
       email: typeof profile['emailAddress'] === 'string' ? profile['emailAddress'] : undefined,

@@ -26,39 +26,71 @@ export class BoxAdapter extends StandardAdapter {
     return ['scopes'];
   }
 
-  async narrow(c: AdapterClient, accessToken: string, want: TokenRestriction): Promise<NarrowedTokenSet | null> {
+  async narrow(
+    c: AdapterClient,
+    accessToken: string,
+    want: TokenRestriction,
+  ): Promise<NarrowedTokenSet | null> {
     if (!want.scopes?.length) return null;
     const scopes = want.scopes;
     const as = this.server(c.provider);
-    return call(async () => {
-      const params = new URLSearchParams({
-        subject_token: accessToken,
-        subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-        scope: scopes.join(' '),
-      });
-      const res = await oauth.genericTokenEndpointRequest(as, this.client(c), oauth.None(), 'urn:ietf:params:oauth:grant-type:token-exchange', params, this.options(c, c.provider.endpoints.tokenUrl));
-      throwIfTransient(res);
-      const answer = await oauth.processGenericTokenEndpointResponse(as, this.client(c), res);
-      // `restricted_to` lists the scopes the new token carries (per object when a resource was named).
-      const restricted = Array.isArray(answer['restricted_to']) ? (answer['restricted_to'] as unknown[]) : [];
-      const granted = [...new Set(restricted.map((r) => (r && typeof r === 'object' ? (r as Record<string, unknown>)['scope'] : undefined)).filter((v): v is string => typeof v === 'string'))];
-      return {
-        accessToken: answer.access_token,
-        tokenType: 'Bearer',
-        ...(typeof answer.expires_in === 'number' ? { expiresAt: new Date(Date.now() + answer.expires_in * 1000) } : {}),
-        scopes: granted.length ? granted : scopes,
-        enforced: ['scopes'],
-      };
-    }, (err) => this.classify(err));
+    return call(
+      async () => {
+        const params = new URLSearchParams({
+          subject_token: accessToken,
+          subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+          scope: scopes.join(' '),
+        });
+        const res = await oauth.genericTokenEndpointRequest(
+          as,
+          this.client(c),
+          oauth.None(),
+          'urn:ietf:params:oauth:grant-type:token-exchange',
+          params,
+          this.options(c, c.provider.endpoints.tokenUrl),
+        );
+        throwIfTransient(res);
+        const answer = await oauth.processGenericTokenEndpointResponse(as, this.client(c), res);
+        // `restricted_to` lists the scopes the new token carries (per object when a resource was named).
+        const restricted = Array.isArray(answer['restricted_to'])
+          ? (answer['restricted_to'] as unknown[])
+          : [];
+        const granted = [
+          ...new Set(
+            restricted
+              .map((r) => (r && typeof r === 'object' ? (r as Record<string, unknown>)['scope'] : undefined))
+              .filter((v): v is string => typeof v === 'string'),
+          ),
+        ];
+        return {
+          accessToken: answer.access_token,
+          tokenType: 'Bearer',
+          ...(typeof answer.expires_in === 'number'
+            ? { expiresAt: new Date(Date.now() + answer.expires_in * 1000) }
+            : {}),
+          scopes: granted.length ? granted : scopes,
+          enforced: ['scopes'],
+        };
+      },
+      (err) => this.classify(err),
+    );
   }
 
   override async userInfo(c: Omit<AdapterClient, 'clientSecret'>, accessToken: string): Promise<OAuthUser> {
     const url = c.provider.endpoints.userinfoUrl;
     if (!url) return {};
-    return call(async () => {
-      const raw = asObject((await getJson(c, url, accessToken, 'Box')).body);
-      const user = normalizeUser(raw);
-      return withoutUndefined({ ...user, email: typeof raw['login'] === 'string' ? raw['login'] : user.email, nickName: undefined, locale: typeof raw['language'] === 'string' ? raw['language'] : user.locale });
-    }, (err) => this.classify(err));
+    return call(
+      async () => {
+        const raw = asObject((await getJson(c, url, accessToken, 'Box')).body);
+        const user = normalizeUser(raw);
+        return withoutUndefined({
+          ...user,
+          email: typeof raw['login'] === 'string' ? raw['login'] : user.email,
+          nickName: undefined,
+          locale: typeof raw['language'] === 'string' ? raw['language'] : user.locale,
+        });
+      },
+      (err) => this.classify(err),
+    );
   }
 }

@@ -7,7 +7,11 @@ import { getJson, getJsonBestEffort, isObject, jsonResponse, mediaType } from '.
 import { StandardAdapter, asObject, validity } from './standard';
 
 /** GitHub's REST API headers (a User-Agent is mandatory there). */
-const API_HEADERS = { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28', 'user-agent': 'oauth-token-broker' };
+const API_HEADERS = {
+  accept: 'application/vnd.github+json',
+  'x-github-api-version': '2022-11-28',
+  'user-agent': 'oauth-token-broker',
+};
 
 /** GitHub's token-endpoint error codes that are not RFC 6749's, by meaning. */
 const GITHUB_ERRORS: Readonly<Record<string, ProviderCallError['kind']>> = {
@@ -52,9 +56,13 @@ export class GitHubAdapter extends StandardAdapter {
     if (type === 'application/x-www-form-urlencoded' || type === 'text/plain') {
       const text = await res.clone().text();
       body = Object.fromEntries(new URLSearchParams(text));
-      for (const field of NUMERIC_FIELDS) if (typeof body[field] === 'string' && body[field] !== '') body[field] = Number(body[field]);
+      for (const field of NUMERIC_FIELDS)
+        if (typeof body[field] === 'string' && body[field] !== '') body[field] = Number(body[field]);
     } else if (type === 'application/json') {
-      const parsed = (await res.clone().json().catch(() => undefined)) as unknown;
+      const parsed = (await res
+        .clone()
+        .json()
+        .catch(() => undefined)) as unknown;
       body = isObject(parsed) ? parsed : undefined;
     }
     if (!body) return super.normalizeResponse(res, provider);
@@ -75,21 +83,36 @@ export class GitHubAdapter extends StandardAdapter {
   override async userInfo(c: Omit<AdapterClient, 'clientSecret'>, accessToken: string): Promise<OAuthUser> {
     const url = c.provider.endpoints.userinfoUrl;
     if (!url) return {};
-    return call(async () => {
-      const raw = asObject((await getJson(c, url, accessToken, 'GitHub', API_HEADERS)).body);
-      const user = normalizeUser(raw);
-      if (!user.email) {
-        const emails = await getJsonBestEffort<unknown>(c, `${url}/emails`, accessToken, 'GitHub', API_HEADERS);
-        const list = Array.isArray(emails) ? emails.filter(isObject) : [];
-        const primary = list.find((e) => e['primary'] === true && e['verified'] !== false) ?? list.find((e) => e['verified'] === true);
-        if (primary && typeof primary['email'] === 'string') user.email = primary['email'];
-      }
-      return user;
-    }, (err) => this.classify(err));
+    return call(
+      async () => {
+        const raw = asObject((await getJson(c, url, accessToken, 'GitHub', API_HEADERS)).body);
+        const user = normalizeUser(raw);
+        if (!user.email) {
+          const emails = await getJsonBestEffort<unknown>(
+            c,
+            `${url}/emails`,
+            accessToken,
+            'GitHub',
+            API_HEADERS,
+          );
+          const list = Array.isArray(emails) ? emails.filter(isObject) : [];
+          const primary =
+            list.find((e) => e['primary'] === true && e['verified'] !== false) ??
+            list.find((e) => e['verified'] === true);
+          if (primary && typeof primary['email'] === 'string') user.email = primary['email'];
+        }
+        return user;
+      },
+      (err) => this.classify(err),
+    );
   }
 
   /** `{web}/apps/{slug}/installations/new`, unless the org configured the install URL itself (which wins). */
-  appInstallUrl(provider: ResolvedProvider, app: GitHubAppSettings | undefined, installations: AppInstallation[]): string {
+  appInstallUrl(
+    provider: ResolvedProvider,
+    app: GitHubAppSettings | undefined,
+    installations: AppInstallation[],
+  ): string {
     if (app?.installUrl) return app.installUrl;
     const slug = app?.slug ?? installations.find((i) => i.appSlug)?.appSlug;
     return slug ? `${provider.metadata.baseUrl}/apps/${encodeURIComponent(slug)}/installations/new` : '';
@@ -99,11 +122,21 @@ export class GitHubAdapter extends StandardAdapter {
    * `GET {api}/user/installations`: the GitHub App installations the user's token can reach. A
    * token of an OAuth app (not a GitHub App) is refused there (403): no installations.
    */
-  async installations(c: Omit<AdapterClient, 'clientSecret'>, accessToken: string): Promise<AppInstallation[]> {
+  async installations(
+    c: Omit<AdapterClient, 'clientSecret'>,
+    accessToken: string,
+  ): Promise<AppInstallation[]> {
     const url = c.provider.endpoints.userinfoUrl;
     if (!url) return [];
-    const body = await getJsonBestEffort<unknown>(c, `${url}/installations?per_page=100`, accessToken, 'GitHub', API_HEADERS);
-    const list = isObject(body) && Array.isArray(body['installations']) ? body['installations'].filter(isObject) : [];
+    const body = await getJsonBestEffort<unknown>(
+      c,
+      `${url}/installations?per_page=100`,
+      accessToken,
+      'GitHub',
+      API_HEADERS,
+    );
+    const list =
+      isObject(body) && Array.isArray(body['installations']) ? body['installations'].filter(isObject) : [];
     return list.map((i) => {
       const account = isObject(i['account']) ? i['account'] : {};
       const text = (v: unknown) => (typeof v === 'string' ? v : '');
@@ -126,42 +159,73 @@ export class GitHubAdapter extends StandardAdapter {
     return provider.revocation.kind === 'github-grant' ? ['repositories', 'permissions'] : [];
   }
 
-  async narrow(c: AdapterClient, accessToken: string, want: TokenRestriction): Promise<NarrowedTokenSet | null> {
+  async narrow(
+    c: AdapterClient,
+    accessToken: string,
+    want: TokenRestriction,
+  ): Promise<NarrowedTokenSet | null> {
     const revocation = c.provider.revocation;
     if (revocation.kind !== 'github-grant' || (!want.repositories && !want.permissions)) return null;
     // One account per scoped token: the repositories' owner, else the only installation the user reaches.
     const owners = [...new Set((want.repositories ?? []).map((r) => r.split('/')[0].toLowerCase()))];
-    if (owners.length > 1) throw new ProviderCallError('rejected', 'GitHub scopes a token to the repositories of one account: name repositories of a single owner');
+    if (owners.length > 1)
+      throw new ProviderCallError(
+        'rejected',
+        'GitHub scopes a token to the repositories of one account: name repositories of a single owner',
+      );
     const target = owners[0] ?? (await this.onlyInstallation(c, accessToken));
-    if (!target) throw new ProviderCallError('rejected', 'name the repositories to narrow to: the user reaches several (or no) installations of the app');
-    const url = revocation.url.replace('{client_id}', encodeURIComponent(c.clientId)).replace(/\/grant$/, '/token/scoped');
-    return call(async () => {
-      const res = await c.fetch(url, {
-        method: 'POST',
-        headers: { ...API_HEADERS, authorization: `Basic ${Buffer.from(`${c.clientId}:${c.clientSecret}`).toString('base64')}`, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          access_token: accessToken,
-          target,
-          ...(want.repositories ? { repositories: want.repositories.map((r) => r.split('/')[1]) } : {}),
-          ...(want.permissions ? { permissions: want.permissions } : {}),
-        }),
-        signal: AbortSignal.timeout(c.timeoutMs ?? 10_000),
-      });
-      throwIfTransient(res);
-      // 404 for a token GitHub does not know (or an OAuth app's), 422 for repositories or permissions beyond the token's.
-      if (!res.ok) throw new ProviderCallError('rejected', `GitHub refused to narrow the token (${res.status})`, undefined, res.status);
-      const body = (await res.json().catch(() => undefined)) as Record<string, unknown> | undefined;
-      const token = body?.['token'];
-      if (typeof token !== 'string' || !token) throw new ProviderCallError('rejected', 'GitHub answered a scoped token without a token');
-      const expires = typeof body?.['expires_at'] === 'string' ? new Date(body['expires_at']) : undefined;
-      return {
-        accessToken: token,
-        tokenType: 'Bearer',
-        ...(expires && !Number.isNaN(expires.getTime()) ? { expiresAt: expires } : {}),
-        scopes: [],
-        enforced: [...(want.repositories ? ['repositories' as const] : []), ...(want.permissions ? ['permissions' as const] : [])],
-      };
-    }, (err) => this.classify(err));
+    if (!target)
+      throw new ProviderCallError(
+        'rejected',
+        'name the repositories to narrow to: the user reaches several (or no) installations of the app',
+      );
+    const url = revocation.url
+      .replace('{client_id}', encodeURIComponent(c.clientId))
+      .replace(/\/grant$/, '/token/scoped');
+    return call(
+      async () => {
+        const res = await c.fetch(url, {
+          method: 'POST',
+          headers: {
+            ...API_HEADERS,
+            authorization: `Basic ${Buffer.from(`${c.clientId}:${c.clientSecret}`).toString('base64')}`,
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify({
+            access_token: accessToken,
+            target,
+            ...(want.repositories ? { repositories: want.repositories.map((r) => r.split('/')[1]) } : {}),
+            ...(want.permissions ? { permissions: want.permissions } : {}),
+          }),
+          signal: AbortSignal.timeout(c.timeoutMs ?? 10_000),
+        });
+        throwIfTransient(res);
+        // 404 for a token GitHub does not know (or an OAuth app's), 422 for repositories or permissions beyond the token's.
+        if (!res.ok)
+          throw new ProviderCallError(
+            'rejected',
+            `GitHub refused to narrow the token (${res.status})`,
+            undefined,
+            res.status,
+          );
+        const body = (await res.json().catch(() => undefined)) as Record<string, unknown> | undefined;
+        const token = body?.['token'];
+        if (typeof token !== 'string' || !token)
+          throw new ProviderCallError('rejected', 'GitHub answered a scoped token without a token');
+        const expires = typeof body?.['expires_at'] === 'string' ? new Date(body['expires_at']) : undefined;
+        return {
+          accessToken: token,
+          tokenType: 'Bearer',
+          ...(expires && !Number.isNaN(expires.getTime()) ? { expiresAt: expires } : {}),
+          scopes: [],
+          enforced: [
+            ...(want.repositories ? ['repositories' as const] : []),
+            ...(want.permissions ? ['permissions' as const] : []),
+          ],
+        };
+      },
+      (err) => this.classify(err),
+    );
   }
 
   private async onlyInstallation(c: AdapterClient, accessToken: string): Promise<string | undefined> {
@@ -170,7 +234,10 @@ export class GitHubAdapter extends StandardAdapter {
   }
 
   /** `GET {api}/user` with the token: 401 → not valid; rate limits → thrown as transient. */
-  override async validate(c: AdapterClient, accessToken: string): Promise<{ valid: boolean; error?: string }> {
+  override async validate(
+    c: AdapterClient,
+    accessToken: string,
+  ): Promise<{ valid: boolean; error?: string }> {
     const url = c.provider.endpoints.userinfoUrl;
     if (!url) return { valid: true };
     return validity(() => getJson(c, url, accessToken, 'GitHub', API_HEADERS));

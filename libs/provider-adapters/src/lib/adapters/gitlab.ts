@@ -14,7 +14,10 @@ export class GitLabAdapter extends StandardAdapter {
     super('gitlab');
   }
 
-  override async validate(c: AdapterClient, accessToken: string): Promise<{ valid: boolean; error?: string }> {
+  override async validate(
+    c: AdapterClient,
+    accessToken: string,
+  ): Promise<{ valid: boolean; error?: string }> {
     const url = `${c.provider.metadata.baseUrl.replace(/\/+$/, '')}/oauth/token/info`;
     return validity(() => getJson(c, url, accessToken, 'GitLab token info'));
   }

@@ -36,15 +36,29 @@ export class GoogleAdapter extends StandardAdapter {
 
   protected override async normalizeResponse(res: Response, provider: ResolvedProvider): Promise<Response> {
     if (res.ok && mediaType(res) === 'application/json') {
-      const body = (await res.clone().json().catch(() => undefined)) as unknown;
-      if (isObject(body) && typeof body['device_code'] === 'string' && body['verification_uri'] === undefined && typeof body['verification_url'] === 'string') {
-        return super.normalizeResponse(jsonResponse(res, { ...body, verification_uri: body['verification_url'] }), provider);
+      const body = (await res
+        .clone()
+        .json()
+        .catch(() => undefined)) as unknown;
+      if (
+        isObject(body) &&
+        typeof body['device_code'] === 'string' &&
+        body['verification_uri'] === undefined &&
+        typeof body['verification_url'] === 'string'
+      ) {
+        return super.normalizeResponse(
+          jsonResponse(res, { ...body, verification_uri: body['verification_url'] }),
+          provider,
+        );
       }
     }
     return super.normalizeResponse(res, provider);
   }
 
-  override async validate(c: AdapterClient, accessToken: string): Promise<{ valid: boolean; error?: string }> {
+  override async validate(
+    c: AdapterClient,
+    accessToken: string,
+  ): Promise<{ valid: boolean; error?: string }> {
     const url = new URL('/tokeninfo', c.provider.endpoints.tokenUrl).toString();
     return validity(async () => {
       const res = await c.fetch(url, {
@@ -54,11 +68,13 @@ export class GoogleAdapter extends StandardAdapter {
         signal: AbortSignal.timeout(c.timeoutMs ?? DEFAULT_TIMEOUT_MS),
       });
       throwIfTransient(res);
-      if (res.status === 400 || res.status === 401) throw new ProviderCallError('invalid_grant', `Google token info refused the token (${res.status})`);
+      if (res.status === 400 || res.status === 401)
+        throw new ProviderCallError('invalid_grant', `Google token info refused the token (${res.status})`);
       if (!res.ok) throw new ProviderCallError('rejected', `Google token info answered ${res.status}`);
       const info = asObject(await res.json().catch(() => undefined));
       const audience = info['aud'] ?? info['azp'] ?? info['audience'] ?? info['issued_to'];
-      if (typeof audience === 'string' && audience !== c.clientId) throw new ProviderCallError('rejected', 'the token was issued to another client');
+      if (typeof audience === 'string' && audience !== c.clientId)
+        throw new ProviderCallError('rejected', 'the token was issued to another client');
     });
   }
 

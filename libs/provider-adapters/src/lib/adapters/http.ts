@@ -4,8 +4,12 @@ import { ProviderCallError, isRateLimited, retryAfterSeconds, throwIfTransient }
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** A fetch whose every answer goes through `filter` first (how a provider's deviations are straightened out before oauth4webapi reads them). */
-export function filteredFetch(fetchImpl: typeof fetch, filter: (res: Response) => Promise<Response>): typeof fetch {
-  return (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => filter(await fetchImpl(input, init))) as typeof fetch;
+export function filteredFetch(
+  fetchImpl: typeof fetch,
+  filter: (res: Response) => Promise<Response>,
+): typeof fetch {
+  return (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) =>
+    filter(await fetchImpl(input, init))) as typeof fetch;
 }
 
 /** A copy of `res` with a JSON body `body` (and another status if given); keeps the rate-limit headers. */
@@ -27,7 +31,9 @@ export function mediaType(res: Response): string {
 export async function readJsonObject(res: Response): Promise<Record<string, unknown> | undefined> {
   try {
     const body = (await res.clone().json()) as unknown;
-    return body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+    return body && typeof body === 'object' && !Array.isArray(body)
+      ? (body as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -48,7 +54,13 @@ export interface ApiAnswer<T> {
  * rate-limit 403s (headers, or a body saying "rate limit") → transient; 401 / other 403 →
  * invalid_grant (the token is refused); other failures → rejected.
  */
-export async function getJson<T = unknown>(c: ApiCall, url: string, accessToken: string, what: string, headers: Record<string, string> = {}): Promise<ApiAnswer<T>> {
+export async function getJson<T = unknown>(
+  c: ApiCall,
+  url: string,
+  accessToken: string,
+  what: string,
+  headers: Record<string, string> = {},
+): Promise<ApiAnswer<T>> {
   const res = await c.fetch(url, {
     headers: { accept: 'application/json', ...headers, authorization: `Bearer ${accessToken}` },
     signal: AbortSignal.timeout(c.timeoutMs ?? DEFAULT_TIMEOUT_MS),
@@ -56,11 +68,26 @@ export async function getJson<T = unknown>(c: ApiCall, url: string, accessToken:
   throwIfTransient(res);
   if (res.status === 403 && !isRateLimited(res)) {
     // GitHub's secondary rate limits are 403s that may come without any rate-limit header.
-    const text = await res.clone().text().catch(() => '');
-    if (/rate limit/i.test(text)) throw new ProviderCallError('transient', `${what} is rate limiting (403)`, retryAfterSeconds(res.headers));
+    const text = await res
+      .clone()
+      .text()
+      .catch(() => '');
+    if (/rate limit/i.test(text))
+      throw new ProviderCallError(
+        'transient',
+        `${what} is rate limiting (403)`,
+        retryAfterSeconds(res.headers),
+      );
   }
-  if (res.status === 401 || res.status === 403) throw new ProviderCallError('invalid_grant', `${what} refused the token (${res.status})`, undefined, res.status);
-  if (!res.ok) throw new ProviderCallError('rejected', `${what} answered ${res.status}`, undefined, res.status);
+  if (res.status === 401 || res.status === 403)
+    throw new ProviderCallError(
+      'invalid_grant',
+      `${what} refused the token (${res.status})`,
+      undefined,
+      res.status,
+    );
+  if (!res.ok)
+    throw new ProviderCallError('rejected', `${what} answered ${res.status}`, undefined, res.status);
   let body: unknown;
   try {
     body = await res.json();
@@ -71,7 +98,13 @@ export async function getJson<T = unknown>(c: ApiCall, url: string, accessToken:
 }
 
 /** `getJson`, but any non-transient failure gives undefined (for best-effort extras such as e-mail lists). */
-export async function getJsonBestEffort<T = unknown>(c: ApiCall, url: string, accessToken: string, what: string, headers: Record<string, string> = {}): Promise<T | undefined> {
+export async function getJsonBestEffort<T = unknown>(
+  c: ApiCall,
+  url: string,
+  accessToken: string,
+  what: string,
+  headers: Record<string, string> = {},
+): Promise<T | undefined> {
   try {
     return (await getJson<T>(c, url, accessToken, what, headers)).body;
   } catch {

@@ -38,8 +38,11 @@ const USER_ACTION = ['interaction_required', 'consent_required', 'login_required
 
 /** The AADSTS codes of an Entra error answer. */
 export function aadstsCodes(body: Record<string, unknown>): number[] {
-  const codes = Array.isArray(body['error_codes']) ? body['error_codes'].filter((c): c is number => typeof c === 'number') : [];
-  const described = typeof body['error_description'] === 'string' ? /AADSTS(\d+)/.exec(body['error_description']) : null;
+  const codes = Array.isArray(body['error_codes'])
+    ? body['error_codes'].filter((c): c is number => typeof c === 'number')
+    : [];
+  const described =
+    typeof body['error_description'] === 'string' ? /AADSTS(\d+)/.exec(body['error_description']) : null;
   if (described) codes.push(Number(described[1]));
   return codes;
 }
@@ -85,18 +88,26 @@ export class MicrosoftAdapter extends StandardAdapter {
   override classify(err: unknown): ProviderCallError {
     const mapped = super.classify(err);
     const body = (err as { cause?: unknown })?.cause;
-    const code = isObject(body) && typeof (err as { error?: unknown }).error === 'string' ? aadstsCodes(body)[0] : undefined;
-    return code ? new ProviderCallError(mapped.kind, `${mapped.message} [AADSTS${code}]`, mapped.retryAfterSeconds) : mapped;
+    const code =
+      isObject(body) && typeof (err as { error?: unknown }).error === 'string'
+        ? aadstsCodes(body)[0]
+        : undefined;
+    return code
+      ? new ProviderCallError(mapped.kind, `${mapped.message} [AADSTS${code}]`, mapped.retryAfterSeconds)
+      : mapped;
   }
 
   override async userInfo(c: Omit<AdapterClient, 'clientSecret'>, accessToken: string): Promise<OAuthUser> {
     const url = c.provider.endpoints.userinfoUrl;
     if (!url) return {};
-    return call(async () => {
-      const raw = asObject((await getJson(c, url, accessToken, 'Microsoft Graph')).body);
-      const upn = typeof raw['userPrincipalName'] === 'string' ? raw['userPrincipalName'] : undefined;
-      return withoutUndefined({ ...normalizeUser(raw), nickName: upn });
-    }, (err) => this.classify(err));
+    return call(
+      async () => {
+        const raw = asObject((await getJson(c, url, accessToken, 'Microsoft Graph')).body);
+        const upn = typeof raw['userPrincipalName'] === 'string' ? raw['userPrincipalName'] : undefined;
+        return withoutUndefined({ ...normalizeUser(raw), nickName: upn });
+      },
+      (err) => this.classify(err),
+    );
   }
 }
 
@@ -116,24 +127,35 @@ export class SharePointAdapter extends MicrosoftAdapter {
 
   protected override scopes(provider: ResolvedProvider, scopes: string[]): string[] {
     const base = provider.metadata.baseUrl.replace(/\/+$/, '');
-    const qualified = scopes.map((s) => (OPENID_SCOPES.includes(s) || /^[a-z][a-z0-9+.-]*:\/\//i.test(s) || s.startsWith('api://') ? s : `${base}/${s}`));
+    const qualified = scopes.map((s) =>
+      OPENID_SCOPES.includes(s) || /^[a-z][a-z0-9+.-]*:\/\//i.test(s) || s.startsWith('api://')
+        ? s
+        : `${base}/${s}`,
+    );
     return super.scopes(provider, qualified);
   }
 
   override async userInfo(c: Omit<AdapterClient, 'clientSecret'>, accessToken: string): Promise<OAuthUser> {
     const url = c.provider.endpoints.userinfoUrl;
     if (!url) return {};
-    return call(async () => {
-      const raw = asObject((await getJson(c, url, accessToken, 'SharePoint', { accept: 'application/json;odata=nometadata' })).body);
-      const str = (v: unknown) => (typeof v === 'string' && v ? v : typeof v === 'number' ? String(v) : undefined);
-      const userId = isObject(raw['UserId']) ? raw['UserId'] : {};
-      return withoutUndefined<OAuthUser>({
-        sub: str(userId['NameId']) ?? str(raw['LoginName']),
-        name: str(raw['Title']),
-        email: str(raw['Email']),
-        nickName: str(raw['UserPrincipalName']),
-        raw,
-      });
-    }, (err) => this.classify(err));
+    return call(
+      async () => {
+        const raw = asObject(
+          (await getJson(c, url, accessToken, 'SharePoint', { accept: 'application/json;odata=nometadata' }))
+            .body,
+        );
+        const str = (v: unknown) =>
+          typeof v === 'string' && v ? v : typeof v === 'number' ? String(v) : undefined;
+        const userId = isObject(raw['UserId']) ? raw['UserId'] : {};
+        return withoutUndefined<OAuthUser>({
+          sub: str(userId['NameId']) ?? str(raw['LoginName']),
+          name: str(raw['Title']),
+          email: str(raw['Email']),
+          nickName: str(raw['UserPrincipalName']),
+          raw,
+        });
+      },
+      (err) => this.classify(err),
+    );
   }
 }

@@ -1,8 +1,25 @@
 import * as oauth from 'oauth4webapi';
 import type { OAuthUser, ProviderType } from '@broker/contracts';
 import { PROVIDER_CATALOGUE } from '../catalogue';
-import type { AdapterCapabilities, AdapterClient, AuthorizationUrlParams, ConsentPrompt, DeviceAuthorization, DevicePollResult, ProviderAdapter } from '../adapter';
-import { ProviderCallError, call, classify, normalizeUser, safeCode, throwIfTransient, toTokenSet, type ProviderTokenSet } from '../provider-call';
+import type {
+  AdapterCapabilities,
+  AdapterClient,
+  AuthorizationUrlParams,
+  ConsentPrompt,
+  DeviceAuthorization,
+  DevicePollResult,
+  ProviderAdapter,
+} from '../adapter';
+import {
+  ProviderCallError,
+  call,
+  classify,
+  normalizeUser,
+  safeCode,
+  throwIfTransient,
+  toTokenSet,
+  type ProviderTokenSet,
+} from '../provider-call';
 import type { ResolvedProvider } from '../resolve';
 import { revokeTokenDirect, type RevocationOutcome } from '../revocation-direct';
 import { refreshTokenIdleSeconds } from '../refresh-token-idle';
@@ -70,7 +87,10 @@ export class StandardAdapter implements ProviderAdapter {
       url.searchParams.set('code_challenge', params.codeChallenge);
       url.searchParams.set('code_challenge_method', 'S256');
     }
-    const extra: Record<string, string> = { ...provider.extraAuthorizationParams, ...this.authorizationParams(provider) };
+    const extra: Record<string, string> = {
+      ...provider.extraAuthorizationParams,
+      ...this.authorizationParams(provider),
+    };
     // skipConsent: where the consent screen is on demand, `prompt=consent` follows the provider's setting.
     if (params.forceConsent !== undefined && this.consentPrompt(provider) === 'optional') {
       if (params.forceConsent) extra['prompt'] = 'consent';
@@ -84,32 +104,58 @@ export class StandardAdapter implements ProviderAdapter {
    * Exchanges an authorization code. `iss`, when the callback carried one, is checked against the
    * provider's issuer by oauth4webapi (RFC 9207); the state was checked by the caller.
    */
-  async exchangeCode(c: AdapterClient, params: { code: string; redirectUri: string; codeVerifier?: string; iss?: string }): Promise<ProviderTokenSet> {
+  async exchangeCode(
+    c: AdapterClient,
+    params: { code: string; redirectUri: string; codeVerifier?: string; iss?: string },
+  ): Promise<ProviderTokenSet> {
     const as = this.server(c.provider);
     const client = this.client(c);
-    return call(async () => {
-      const callback = new URLSearchParams({ code: params.code });
-      if (params.iss !== undefined && this.expectedIssuer(c.provider)) callback.set('iss', params.iss);
-      const body = oauth.validateAuthResponse(as, client, callback, oauth.skipStateCheck);
-      const verifier = params.codeVerifier && c.provider.pkce ? params.codeVerifier : oauth.nopkce;
-      const res = await oauth.authorizationCodeGrantRequest(as, client, this.clientAuth(c), body, params.redirectUri, verifier, this.options(c, c.provider.endpoints.tokenUrl));
-      throwIfTransient(res);
-      return toTokenSet(await oauth.processGenericTokenEndpointResponse(as, client, res));
-    }, (err) => this.classify(err));
+    return call(
+      async () => {
+        const callback = new URLSearchParams({ code: params.code });
+        if (params.iss !== undefined && this.expectedIssuer(c.provider)) callback.set('iss', params.iss);
+        const body = oauth.validateAuthResponse(as, client, callback, oauth.skipStateCheck);
+        const verifier = params.codeVerifier && c.provider.pkce ? params.codeVerifier : oauth.nopkce;
+        const res = await oauth.authorizationCodeGrantRequest(
+          as,
+          client,
+          this.clientAuth(c),
+          body,
+          params.redirectUri,
+          verifier,
+          this.options(c, c.provider.endpoints.tokenUrl),
+        );
+        throwIfTransient(res);
+        return toTokenSet(await oauth.processGenericTokenEndpointResponse(as, client, res));
+      },
+      (err) => this.classify(err),
+    );
   }
 
   async refresh(c: AdapterClient, refreshToken: string): Promise<ProviderTokenSet> {
     const as = this.server(c.provider);
     const client = this.client(c);
-    return call(async () => {
-      const res = await oauth.refreshTokenGrantRequest(as, client, this.clientAuth(c), refreshToken, this.options(c, c.provider.endpoints.tokenUrl));
-      throwIfTransient(res);
-      return toTokenSet(await oauth.processGenericTokenEndpointResponse(as, client, res));
-    }, (err) => this.classify(err));
+    return call(
+      async () => {
+        const res = await oauth.refreshTokenGrantRequest(
+          as,
+          client,
+          this.clientAuth(c),
+          refreshToken,
+          this.options(c, c.provider.endpoints.tokenUrl),
+        );
+        throwIfTransient(res);
+        return toTokenSet(await oauth.processGenericTokenEndpointResponse(as, client, res));
+      },
+      (err) => this.classify(err),
+    );
   }
 
   /** `hint` may be omitted (then no `token_type_hint` is sent). */
-  async revoke(c: AdapterClient, token: { value: string; hint?: 'refresh_token' | 'access_token' }): Promise<RevocationOutcome> {
+  async revoke(
+    c: AdapterClient,
+    token: { value: string; hint?: 'refresh_token' | 'access_token' },
+  ): Promise<RevocationOutcome> {
     return revokeTokenDirect({
       provider: c.provider,
       clientId: c.clientId,
@@ -125,7 +171,10 @@ export class StandardAdapter implements ProviderAdapter {
   async userInfo(c: Omit<AdapterClient, 'clientSecret'>, accessToken: string): Promise<OAuthUser> {
     const url = c.provider.endpoints.userinfoUrl;
     if (!url) return {};
-    return call(async () => normalizeUser(asObject((await getJson(c, url, accessToken, 'the userinfo endpoint')).body)), (err) => this.classify(err));
+    return call(
+      async () => normalizeUser(asObject((await getJson(c, url, accessToken, 'the userinfo endpoint')).body)),
+      (err) => this.classify(err),
+    );
   }
 
   /**
@@ -138,28 +187,41 @@ export class StandardAdapter implements ProviderAdapter {
   }
 
   async startDeviceAuthorization(c: AdapterClient, scopes: string[]): Promise<DeviceAuthorization> {
-    if (!this.supportsDeviceFlow(c.provider)) throw new ProviderCallError('rejected', `${c.provider.displayName} has no device authorization endpoint`);
+    if (!this.supportsDeviceFlow(c.provider))
+      throw new ProviderCallError(
+        'rejected',
+        `${c.provider.displayName} has no device authorization endpoint`,
+      );
     const url = c.provider.endpoints.deviceAuthorizationUrl as string;
     const as: oauth.AuthorizationServer = { ...this.server(c.provider), device_authorization_endpoint: url };
     const client = this.client(c);
-    return call(async () => {
-      const params = new URLSearchParams();
-      const list = this.scopes(c.provider, scopes);
-      if (list.length) params.set('scope', list.join(c.provider.scopeSeparator || ' '));
-      const res = await oauth.deviceAuthorizationRequest(as, client, this.deviceClientAuth(c), params, this.options(c, url));
-      throwIfTransient(res);
-      const r = await oauth.processDeviceAuthorizationResponse(as, client, res);
-      const device: DeviceAuthorization = {
-        deviceCode: r.device_code,
-        userCode: r.user_code,
-        verificationUri: r.verification_uri,
-        expiresIn: r.expires_in,
-        // RFC 8628 §3.2: 5 seconds when the provider says nothing.
-        interval: typeof r.interval === 'number' && r.interval > 0 ? r.interval : 5,
-      };
-      if (r.verification_uri_complete) device.verificationUriComplete = r.verification_uri_complete;
-      return device;
-    }, (err) => this.classify(err));
+    return call(
+      async () => {
+        const params = new URLSearchParams();
+        const list = this.scopes(c.provider, scopes);
+        if (list.length) params.set('scope', list.join(c.provider.scopeSeparator || ' '));
+        const res = await oauth.deviceAuthorizationRequest(
+          as,
+          client,
+          this.deviceClientAuth(c),
+          params,
+          this.options(c, url),
+        );
+        throwIfTransient(res);
+        const r = await oauth.processDeviceAuthorizationResponse(as, client, res);
+        const device: DeviceAuthorization = {
+          deviceCode: r.device_code,
+          userCode: r.user_code,
+          verificationUri: r.verification_uri,
+          expiresIn: r.expires_in,
+          // RFC 8628 §3.2: 5 seconds when the provider says nothing.
+          interval: typeof r.interval === 'number' && r.interval > 0 ? r.interval : 5,
+        };
+        if (r.verification_uri_complete) device.verificationUriComplete = r.verification_uri_complete;
+        return device;
+      },
+      (err) => this.classify(err),
+    );
   }
 
   /** One poll; never throws: a failure (transient included, see `error.kind`) is `failed`. */
@@ -167,15 +229,26 @@ export class StandardAdapter implements ProviderAdapter {
     const as = this.server(c.provider);
     const client = this.client(c);
     try {
-      const res = await oauth.deviceCodeGrantRequest(as, client, this.deviceClientAuth(c), deviceCode, this.options(c, c.provider.endpoints.tokenUrl));
+      const res = await oauth.deviceCodeGrantRequest(
+        as,
+        client,
+        this.deviceClientAuth(c),
+        deviceCode,
+        this.options(c, c.provider.endpoints.tokenUrl),
+      );
       throwIfTransient(res);
-      return { status: 'authorized', tokens: toTokenSet(await oauth.processDeviceCodeResponse(as, client, res)) };
+      return {
+        status: 'authorized',
+        tokens: toTokenSet(await oauth.processDeviceCodeResponse(as, client, res)),
+      };
     } catch (err) {
       if (err instanceof oauth.ResponseBodyError) {
         const wait = this.devicePollStatus(err.error);
         if (wait === 'slow_down') {
           const interval = Number(err.cause['interval']);
-          return Number.isFinite(interval) && interval > 0 ? { status: 'slow_down', interval } : { status: 'slow_down' };
+          return Number.isFinite(interval) && interval > 0
+            ? { status: 'slow_down', interval }
+            : { status: 'slow_down' };
         }
         if (wait) return { status: wait };
       }
@@ -236,7 +309,9 @@ export class StandardAdapter implements ProviderAdapter {
   }
 
   protected clientAuth(c: AdapterClient): oauth.ClientAuth {
-    return c.provider.tokenEndpointAuthMethod === 'client_secret_post' ? oauth.ClientSecretPost(c.clientSecret) : oauth.ClientSecretBasic(c.clientSecret);
+    return c.provider.tokenEndpointAuthMethod === 'client_secret_post'
+      ? oauth.ClientSecretPost(c.clientSecret)
+      : oauth.ClientSecretBasic(c.clientSecret);
   }
 
   /** Client authentication of the device authorization and device code requests (RFC 8628 §3.1: as at the token endpoint). */
@@ -299,7 +374,8 @@ function describeKind(kind: Kind, error: string): string {
 }
 
 export function asObject(body: unknown): Record<string, unknown> {
-  if (!isObject(body)) throw new ProviderCallError('rejected', 'the provider answered something other than a JSON object');
+  if (!isObject(body))
+    throw new ProviderCallError('rejected', 'the provider answered something other than a JSON object');
   return body;
 }
 

@@ -15,7 +15,12 @@ const JOB_NAMES: Record<JobType, string> = {
 export class JobsService {
   constructor(private readonly dataSource: DataSource) {}
 
-  async create(em: EntityManager | undefined, orgId: string | null, type: JobType, details: JobDetail[] = []): Promise<JobEntity> {
+  async create(
+    em: EntityManager | undefined,
+    orgId: string | null,
+    type: JobType,
+    details: JobDetail[] = [],
+  ): Promise<JobEntity> {
     const repo = (em ?? this.dataSource.manager).getRepository(JobEntity);
     return repo.save(repo.create({ orgId, type, details, status: 'PENDING' }));
   }
@@ -43,7 +48,10 @@ export class JobsService {
 
   /** Replaces the details while the job runs (progress). */
   async progress(id: string, details: JobDetail[]): Promise<void> {
-    await this.dataSource.query(`UPDATE registry.jobs SET details = $2, updated_at = now() WHERE id = $1`, [id, JSON.stringify(details)]);
+    await this.dataSource.query(`UPDATE registry.jobs SET details = $2, updated_at = now() WHERE id = $1`, [
+      id,
+      JSON.stringify(details),
+    ]);
   }
 
   async complete(id: string, details: JobDetail[], em?: EntityManager): Promise<void> {
@@ -71,14 +79,18 @@ export class JobsService {
 
   /** The latest system jobs (no org) of a type, newest first. */
   latestSystemJobs(type: JobType, limit: number): Promise<JobEntity[]> {
-    return this.dataSource.getRepository(JobEntity).find({ where: { orgId: IsNull(), type }, order: { createdAt: 'DESC' }, take: limit });
+    return this.dataSource
+      .getRepository(JobEntity)
+      .find({ where: { orgId: IsNull(), type }, order: { createdAt: 'DESC' }, take: limit });
   }
 
   /** The open system job of this type, created if there is none (one at a time across workers). */
   async openSystemJob(type: JobType): Promise<JobEntity> {
     return this.dataSource.transaction(async (em) => {
       await em.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`system-job:${type}`]);
-      const open = await em.getRepository(JobEntity).findOne({ where: { orgId: IsNull(), type, status: In(['PENDING', 'RUNNING']) } });
+      const open = await em
+        .getRepository(JobEntity)
+        .findOne({ where: { orgId: IsNull(), type, status: In(['PENDING', 'RUNNING']) } });
       return open ?? this.create(em, null, type);
     });
   }
@@ -88,8 +100,14 @@ export class JobsService {
     return em
       .getRepository(JobEntity)
       .createQueryBuilder('j')
-      .where('j.org_id = :orgId AND j.type = :type AND j.status IN (:...open)', { orgId, type: 'DELETE_PROVIDER', open: ['PENDING', 'RUNNING'] })
-      .andWhere(`j.details @> :detail::jsonb`, { detail: JSON.stringify([{ name: 'provider_id', value: providerId }]) })
+      .where('j.org_id = :orgId AND j.type = :type AND j.status IN (:...open)', {
+        orgId,
+        type: 'DELETE_PROVIDER',
+        open: ['PENDING', 'RUNNING'],
+      })
+      .andWhere(`j.details @> :detail::jsonb`, {
+        detail: JSON.stringify([{ name: 'provider_id', value: providerId }]),
+      })
       .orderBy('j.created_at', 'DESC')
       .getOne();
   }

@@ -36,12 +36,16 @@ export class SecretsAndJobs1763900500000 implements MigrationInterface {
       CONSTRAINT jobs_type_check CHECK (type IN ('DELETE_PROVIDER','STATS','ROTATE_KEYS')),
       CONSTRAINT jobs_status_check CHECK (status IN ('PENDING','RUNNING','COMPLETED','ERROR')))`);
     await q.query(`CREATE INDEX jobs_org_idx ON registry.jobs (org_id, created_at)`);
-    await q.query(`CREATE INDEX jobs_open_idx ON registry.jobs (status, updated_at) WHERE status IN ('PENDING','RUNNING')`);
+    await q.query(
+      `CREATE INDEX jobs_open_idx ON registry.jobs (status, updated_at) WHERE status IN ('PENDING','RUNNING')`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP TABLE registry.jobs`);
     await q.query(`DROP TABLE registry.secure_configs`);
-    await q.query(`ALTER TABLE registry.providers DROP COLUMN config, DROP COLUMN resolved, DROP COLUMN version`);
+    await q.query(
+      `ALTER TABLE registry.providers DROP COLUMN config, DROP COLUMN resolved, DROP COLUMN version`,
+    );
   }
 }

@@ -1,5 +1,11 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import type { GitHubAppSettings, OAuthProviderMetadata, ProviderEndpointsInput, ProviderStatus, ProviderType } from '@broker/contracts';
+import type {
+  GitHubAppSettings,
+  OAuthProviderMetadata,
+  ProviderEndpointsInput,
+  ProviderStatus,
+  ProviderType,
+} from '@broker/contracts';
 import type { ResolvedProvider } from '@broker/provider-adapters';
 
 /** What the org gave to locate the provider instance (self-hosted host, tenant, issuer, explicit endpoints). */

@@ -16,7 +16,10 @@ import { SecureConfigsService } from '../secure-configs/secure-configs.service';
 import { ProviderEntity, ProviderInstanceConfig } from './provider.entity';
 
 /** Resolves a provider's endpoints and metadata (the catalogue); throws an error with `fields` for bad settings. */
-export type ProviderResolver = (type: ProviderType, instance: ProviderInstanceConfig) => Promise<ResolvedProvider>;
+export type ProviderResolver = (
+  type: ProviderType,
+  instance: ProviderInstanceConfig,
+) => Promise<ResolvedProvider>;
 
 /** Status changes a user may make with PATCH (deletion states belong to DELETE and its job). */
 const USER_STATUSES: ProviderStatus[] = ['active', 'invalid'];
@@ -32,11 +35,16 @@ export class ProvidersService {
 
   /** The org's providers matching the filters (each filter is "any of"), newest first unless asked otherwise. */
   async list(orgId: string, query: ListProvidersQuery): Promise<OAuthProvider[]> {
-    const qb = this.dataSource.getRepository(ProviderEntity).createQueryBuilder('p').where('p.org_id = :orgId', { orgId });
+    const qb = this.dataSource
+      .getRepository(ProviderEntity)
+      .createQueryBuilder('p')
+      .where('p.org_id = :orgId', { orgId });
     // Ids and hosts compare without regard to case (a UUID or a DNS name written in capitals is the same one).
-    if (query.ids?.length) qb.andWhere('p.id::text IN (:...ids)', { ids: query.ids.map((id) => id.toLowerCase()) });
+    if (query.ids?.length)
+      qb.andWhere('p.id::text IN (:...ids)', { ids: query.ids.map((id) => id.toLowerCase()) });
     if (query.types?.length) qb.andWhere('p.type IN (:...types)', { types: query.types });
-    if (query.host?.length) qb.andWhere('lower(p.host) IN (:...hosts)', { hosts: query.host.map((h) => h.toLowerCase()) });
+    if (query.host?.length)
+      qb.andWhere('lower(p.host) IN (:...hosts)', { hosts: query.host.map((h) => h.toLowerCase()) });
     qb.orderBy('p.created_at', query.orderBy === 'createdAt' ? 'ASC' : 'DESC').addOrderBy('p.id', 'ASC');
     return (await qb.getMany()).map(toOAuthProvider);
   }
@@ -47,7 +55,9 @@ export class ProvidersService {
 
   /** The entity (with endpoints and config), whatever its status; null for unknown or other-org ids. */
   find(orgId: string, id: string): Promise<ProviderEntity | null> {
-    return isUuid(id) ? this.dataSource.getRepository(ProviderEntity).findOneBy({ id, orgId }) : Promise.resolve(null);
+    return isUuid(id)
+      ? this.dataSource.getRepository(ProviderEntity).findOneBy({ id, orgId })
+      : Promise.resolve(null);
   }
 
   /** Registers a provider: its secret is encrypted into a secure config, its endpoints resolved. */
@@ -59,7 +69,12 @@ export class ProvidersService {
       resolved = await this.resolve(req.type, instance);
     } catch (err) {
       const fields = (err as { fields?: unknown }).fields;
-      if (Array.isArray(fields)) throw new BusException('UNPROCESSABLE', (err as Error).message || 'Invalid provider settings.', fields);
+      if (Array.isArray(fields))
+        throw new BusException(
+          'UNPROCESSABLE',
+          (err as Error).message || 'Invalid provider settings.',
+          fields,
+        );
       throw err;
     }
     return this.dataSource.transaction(async (em) => {
@@ -90,20 +105,28 @@ export class ProvidersService {
   async update(orgId: string, id: string, changes: UpdateProviderRequest): Promise<OAuthProvider> {
     if (changes.status !== undefined && !USER_STATUSES.includes(changes.status)) {
       throw new BusException('UNPROCESSABLE', 'Invalid status change.', [
-        { name: 'status', message: `can be set to ${USER_STATUSES.join(' or ')}; deletion is DELETE /providers/{id}/` },
+        {
+          name: 'status',
+          message: `can be set to ${USER_STATUSES.join(' or ')}; deletion is DELETE /providers/{id}/`,
+        },
       ]);
     }
     return this.dataSource.transaction(async (em) => {
       const provider = await this.require(em, orgId, id, true);
       if (provider.status === 'deleting' || provider.status === 'deletion_failed') {
-        throw new BusException('CONFLICT', `The provider is ${provider.status === 'deleting' ? 'being deleted' : 'in deletion_failed: send DELETE again to retry'}.`);
+        throw new BusException(
+          'CONFLICT',
+          `The provider is ${provider.status === 'deleting' ? 'being deleted' : 'in deletion_failed: send DELETE again to retry'}.`,
+        );
       }
-      if (changes.appSlug !== undefined || changes.appInstallUrl !== undefined) provider.githubApp = githubAppOf(provider.type, provider.githubApp ?? {}, changes);
+      if (changes.appSlug !== undefined || changes.appInstallUrl !== undefined)
+        provider.githubApp = githubAppOf(provider.type, provider.githubApp ?? {}, changes);
       if (changes.name !== undefined) provider.name = changes.name;
       if (changes.skipConsent !== undefined) provider.skipConsent = changes.skipConsent;
       if (changes.status !== undefined) provider.status = changes.status;
       if (changes.clientSecret !== undefined) {
-        if (provider.secureConfigId) await this.secrets.replace(em, orgId, provider.secureConfigId, changes.clientSecret);
+        if (provider.secureConfigId)
+          await this.secrets.replace(em, orgId, provider.secureConfigId, changes.clientSecret);
         else provider.secureConfigId = await this.secrets.create(em, orgId, changes.clientSecret);
       }
       provider.version += 1;
@@ -132,7 +155,9 @@ export class ProvidersService {
   /** The last step of a deletion: the secret, then the provider (idempotent). */
   async removeDeleted(orgId: string, id: string, em?: EntityManager): Promise<void> {
     const run = async (tx: EntityManager) => {
-      const provider = await tx.getRepository(ProviderEntity).findOne({ where: { id, orgId }, lock: { mode: 'pessimistic_write' } });
+      const provider = await tx
+        .getRepository(ProviderEntity)
+        .findOne({ where: { id, orgId }, lock: { mode: 'pessimistic_write' } });
       if (!provider) return;
       if (provider.secureConfigId) await this.secrets.remove(tx, orgId, provider.secureConfigId);
       await tx.getRepository(ProviderEntity).delete({ id, orgId });
@@ -150,7 +175,10 @@ export class ProvidersService {
 
   private async require(em: EntityManager, orgId: string, id: string, lock = false): Promise<ProviderEntity> {
     const provider = isUuid(id)
-      ? await em.getRepository(ProviderEntity).findOne({ where: { id, orgId }, ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) })
+      ? await em.getRepository(ProviderEntity).findOne({
+          where: { id, orgId },
+          ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}),
+        })
       : null;
     if (!provider) throw new BusException('NOT_FOUND', 'OAuth provider not found.');
     return provider;
@@ -171,10 +199,20 @@ function instanceOf(req: CreateProviderRequest): ProviderInstanceConfig {
  * The GitHub App settings after a create or update (`null` in `changes` clears one); only a
  * `github` provider has them (UNPROCESSABLE otherwise). Null when none is left.
  */
-function githubAppOf(type: ProviderType, current: GitHubAppSettings, changes: { appSlug?: string | null; appInstallUrl?: string | null }): GitHubAppSettings | null {
-  const named = (['appSlug', 'appInstallUrl'] as const).filter((f) => changes[f] !== undefined && changes[f] !== null);
+function githubAppOf(
+  type: ProviderType,
+  current: GitHubAppSettings,
+  changes: { appSlug?: string | null; appInstallUrl?: string | null },
+): GitHubAppSettings | null {
+  const named = (['appSlug', 'appInstallUrl'] as const).filter(
+    (f) => changes[f] !== undefined && changes[f] !== null,
+  );
   if (named.length && type !== 'github') {
-    throw new BusException('UNPROCESSABLE', 'Invalid provider settings.', named.map((name) => ({ name, message: 'only a github provider has GitHub App settings' })));
+    throw new BusException(
+      'UNPROCESSABLE',
+      'Invalid provider settings.',
+      named.map((name) => ({ name, message: 'only a github provider has GitHub App settings' })),
+    );
   }
   const next: GitHubAppSettings = { ...current };
   if (changes.appSlug === null) delete next.slug;

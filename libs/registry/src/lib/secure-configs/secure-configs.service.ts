@@ -34,19 +34,19 @@ export class SecureConfigsService {
   async create(em: EntityManager, orgId: string, secret: string): Promise<string> {
     const id = randomUUID();
     const value = this.cipher.encrypt(secret, context(orgId, id));
-    await em.getRepository(SecureConfigEntity).insert({ id, orgId, clientSecret: value, keyId: this.cipher.keyIdOf(value) });
+    await em
+      .getRepository(SecureConfigEntity)
+      .insert({ id, orgId, clientSecret: value, keyId: this.cipher.keyIdOf(value) });
     return id;
   }
 
   /** Replaces the secret (a new data key under the active key); bumps the version. */
   async replace(em: EntityManager, orgId: string, id: string, secret: string): Promise<void> {
     const value = this.cipher.encrypt(secret, context(orgId, id));
-    await em.query(`UPDATE ${TABLE} SET client_secret = $3, key_id = $4, version = version + 1, updated_at = now() WHERE id = $1 AND org_id = $2`, [
-      id,
-      orgId,
-      value,
-      this.cipher.keyIdOf(value),
-    ]);
+    await em.query(
+      `UPDATE ${TABLE} SET client_secret = $3, key_id = $4, version = version + 1, updated_at = now() WHERE id = $1 AND org_id = $2`,
+      [id, orgId, value, this.cipher.keyIdOf(value)],
+    );
   }
 
   /** The secret in clear, for a call to the provider. Throws DecryptionError rather than guess. */
@@ -61,13 +61,17 @@ export class SecureConfigsService {
 
   /** How many secrets each keyring key wraps (for key rotation: a key may go once it wraps nothing). */
   async valuesByKey(): Promise<Record<string, number>> {
-    const rows = (await this.dataSource.query(`SELECT key_id, count(*)::int AS n FROM ${TABLE} GROUP BY key_id`)) as { key_id: string; n: number }[];
+    const rows = (await this.dataSource.query(
+      `SELECT key_id, count(*)::int AS n FROM ${TABLE} GROUP BY key_id`,
+    )) as { key_id: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.key_id, r.n]));
   }
 
   /** How many secrets are still wrapped by a key other than the active one. */
   async countDue(): Promise<number> {
-    const rows = (await this.dataSource.query(`SELECT count(*)::int AS n FROM ${TABLE} WHERE key_id <> $1`, [this.cipher.activeKeyId])) as { n: number }[];
+    const rows = (await this.dataSource.query(`SELECT count(*)::int AS n FROM ${TABLE} WHERE key_id <> $1`, [
+      this.cipher.activeKeyId,
+    ])) as { n: number }[];
     return rows[0]?.n ?? 0;
   }
 
@@ -75,12 +79,21 @@ export class SecureConfigsService {
    * Re-wraps up to `limit` secrets under the active key. Each write is a compare-and-swap on the
    * row's version, so a secret replaced meanwhile is never overwritten with its old value.
    */
-  async rewrapBatch(limit: number, afterId = '00000000-0000-0000-0000-000000000000'): Promise<RewrapProgress> {
+  async rewrapBatch(
+    limit: number,
+    afterId = '00000000-0000-0000-0000-000000000000',
+  ): Promise<RewrapProgress> {
     const rows = (await this.dataSource.query(
       `SELECT id, org_id, client_secret, version FROM ${TABLE} WHERE key_id <> $1 AND id > $2 ORDER BY id LIMIT $3`,
       [this.cipher.activeKeyId, afterId, limit],
     )) as { id: string; org_id: string; client_secret: string; version: number }[];
-    const progress: RewrapProgress = { scanned: rows.length, rewrapped: 0, conflicts: 0, failed: 0, lastId: rows.at(-1)?.id };
+    const progress: RewrapProgress = {
+      scanned: rows.length,
+      rewrapped: 0,
+      conflicts: 0,
+      failed: 0,
+      lastId: rows.at(-1)?.id,
+    };
     for (const row of rows) {
       let value: string;
       try {

@@ -16,9 +16,11 @@ export function loadMigrationJobConfig(env: Record<string, string | undefined>):
   if (env['MIGRATIONS'] !== 'only') return null;
   const parsed = z
     .object({
-      DATABASE_URL: z.string().refine((v) => URL.canParse(v) && ['postgres:', 'postgresql:'].includes(new URL(v).protocol), {
-        message: 'must be a URL starting with postgres:// or postgresql://',
-      }),
+      DATABASE_URL: z
+        .string()
+        .refine((v) => URL.canParse(v) && ['postgres:', 'postgresql:'].includes(new URL(v).protocol), {
+          message: 'must be a URL starting with postgres:// or postgresql://',
+        }),
       LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     })
     .safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')));
@@ -26,7 +28,9 @@ export function loadMigrationJobConfig(env: Record<string, string | undefined>):
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const name = String(issue.path[0] ?? '?');
-        return env[name] === undefined || env[name] === '' ? `${name}: required when MIGRATIONS=only` : `${name}: ${issue.message}`;
+        return env[name] === undefined || env[name] === ''
+          ? `${name}: required when MIGRATIONS=only`
+          : `${name}: ${issue.message}`;
       }),
     );
   }

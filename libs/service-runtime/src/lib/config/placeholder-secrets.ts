@@ -7,10 +7,39 @@ import { parseRedisUrl } from '@broker/bus-protocol';
  */
 
 /** Markers of template values (case-insensitive substrings). Six characters or more, so that a random base64 secret practically never contains one by chance. */
-const PLACEHOLDER_MARKERS = ['replace_me', 'replace-me', 'replaceme', 'change_me', 'change-me', 'changeme', 'placeholder', 'example', 'your_secret', 'your-secret', 'xxxxxx', 'insecure', 'do_not_use', 'not-a-secret'];
+const PLACEHOLDER_MARKERS = [
+  'replace_me',
+  'replace-me',
+  'replaceme',
+  'change_me',
+  'change-me',
+  'changeme',
+  'placeholder',
+  'example',
+  'your_secret',
+  'your-secret',
+  'xxxxxx',
+  'insecure',
+  'do_not_use',
+  'not-a-secret',
+];
 
 /** Whole values known from templates, docs and defaults (compared case-insensitively). */
-const KNOWN_VALUES = ['broker', 'postgres', 'password', 'passw0rd', 'secret', 'admin', 'root', 'redis', 'changeit', 'default', 'test', '123456', 'letmein'];
+const KNOWN_VALUES = [
+  'broker',
+  'postgres',
+  'password',
+  'passw0rd',
+  'secret',
+  'admin',
+  'root',
+  'redis',
+  'changeit',
+  'default',
+  'test',
+  '123456',
+  'letmein',
+];
 
 /** Distinct bytes a 32-byte random key has at least (expected about 30; 16 or fewer is not random). */
 const MIN_DISTINCT_KEY_BYTES = 17;
@@ -56,20 +85,27 @@ function problemOf(kind: SecretKind, value: string): string | null {
   }
   if (kind === 'key') {
     // ENCRYPTION_KEYS, BUS_SERVICE_PRIVATE_KEY and EVENTS_SIGNING_KEY are id:key[,id:key]: each key is checked.
-    const keys = value.includes(':') ? value.split(',').map((entry) => entry.slice(entry.indexOf(':') + 1)) : [value];
+    const keys = value.includes(':')
+      ? value.split(',').map((entry) => entry.slice(entry.indexOf(':') + 1))
+      : [value];
     for (const key of keys) {
       const template = templateReason(key);
       if (template) return `${template}; ${GENERATE}`;
       const distinct = new Set(Buffer.from(key, 'base64')).size;
-      if (distinct < MIN_DISTINCT_KEY_BYTES) return `is not random enough (only ${distinct} distinct bytes); ${GENERATE}`;
+      if (distinct < MIN_DISTINCT_KEY_BYTES)
+        return `is not random enough (only ${distinct} distinct bytes); ${GENERATE}`;
     }
     return null;
   }
   const template = templateReason(value);
-  if (template) return kind === 'issued' ? `${template}; use the secret your identity provider issued` : `${template}; ${GENERATE}`;
+  if (template)
+    return kind === 'issued'
+      ? `${template}; use the secret your identity provider issued`
+      : `${template}; ${GENERATE}`;
   if (kind === 'text') {
     const bits = Math.round(estimatedBits(value));
-    if (bits < MIN_TEXT_SECRET_BITS) return `is too predictable (about ${bits} bits, at least ${MIN_TEXT_SECRET_BITS} needed); ${GENERATE}`;
+    if (bits < MIN_TEXT_SECRET_BITS)
+      return `is too predictable (about ${bits} bits, at least ${MIN_TEXT_SECRET_BITS} needed); ${GENERATE}`;
   }
   return null;
 }

@@ -19,7 +19,9 @@ export const redisUrlSetting = z.string().superRefine((value, ctx) => {
  */
 export const busPrefixSetting = z
   .string()
-  .regex(/^[a-zA-Z0-9_.-]*(\{[a-zA-Z0-9_.-]+\})?[a-zA-Z0-9_.-]*$/, { message: 'letters, digits, _ . - and at most one {hash tag} only' })
+  .regex(/^[a-zA-Z0-9_.-]*(\{[a-zA-Z0-9_.-]+\})?[a-zA-Z0-9_.-]*$/, {
+    message: 'letters, digits, _ . - and at most one {hash tag} only',
+  })
   .refine((v) => v.length > 0, { message: 'must not be empty' })
   .default('broker');
 

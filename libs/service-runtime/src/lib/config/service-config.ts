@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { QUEUE_GROUP_NAMES, QUEUE_NAMES, QueueGroup, QueueName, ServiceName, queuesOfGroups } from '@broker/contracts';
+import {
+  QUEUE_GROUP_NAMES,
+  QUEUE_NAMES,
+  QueueGroup,
+  QueueName,
+  ServiceName,
+  queuesOfGroups,
+} from '@broker/contracts';
 import { Keyring, KeyringError, parseKeyring } from '@broker/crypto';
 import {
   BusKeyError,
@@ -90,9 +97,20 @@ export interface ServiceConfig {
    * the worker's sweep runs and how far ahead it takes due rows, and per-provider limits of its
    * refreshes (concurrency per worker process; rate per second across all workers, through Redis).
    */
-  refresh: { usageFlushMs: number; sweepEverySeconds: number; lookaheadSeconds: number; concurrencyPerProvider: number; ratePerProviderPerSecond: number };
+  refresh: {
+    usageFlushMs: number;
+    sweepEverySeconds: number;
+    lookaheadSeconds: number;
+    concurrencyPerProvider: number;
+    ratePerProviderPerSecond: number;
+  };
   /** Bulk jobs: upstream revocations in flight during a provider deletion, rows per batch of deletion and key rotation, the rotation's pace (rows per second, 0: as fast as it goes). */
-  bulk: { revokeConcurrency: number; deletionBatch: number; rotationBatch: number; rotationRowsPerSecond: number };
+  bulk: {
+    revokeConcurrency: number;
+    deletionBatch: number;
+    rotationBatch: number;
+    rotationRowsPerSecond: number;
+  };
   /** The provenance ledger of served provider tokens: rows not served for this many days are removed. */
   ledger: { retentionDays: number };
   /** Redirect URIs (besides the gateway's own browser callback) a consent may send providers back to; exact match. */
@@ -119,7 +137,13 @@ export interface ServiceConfig {
 export const MIGRATIONS_MODES = ['run', 'skip', 'only'] as const;
 export type MigrationsMode = (typeof MIGRATIONS_MODES)[number];
 
-const UPSTREAM_VARS = ['UPSTREAM_AUTHORIZATION_URL', 'UPSTREAM_TOKEN_URL', 'UPSTREAM_USERINFO_URL', 'UPSTREAM_CLIENT_ID', 'UPSTREAM_CLIENT_SECRET'] as const;
+const UPSTREAM_VARS = [
+  'UPSTREAM_AUTHORIZATION_URL',
+  'UPSTREAM_TOKEN_URL',
+  'UPSTREAM_USERINFO_URL',
+  'UPSTREAM_CLIENT_ID',
+  'UPSTREAM_CLIENT_SECRET',
+] as const;
 
 /** Whom each service calls on the bus (it needs their public keys in BUS_SERVICE_PUBLIC_KEYS). */
 export const BUS_CALLEES: Record<ServiceName, ServiceName[]> = {
@@ -184,7 +208,9 @@ const workerQueuesSetting = z
   .refine((groups) => groups.every((g) => g === 'all' || (QUEUE_GROUP_NAMES as string[]).includes(g)), {
     message: `must be a comma-separated list of queue groups: ${QUEUE_GROUP_NAMES.join(', ')} (or all)`,
   })
-  .transform((groups) => queuesOfGroups(groups.includes('all') ? QUEUE_GROUP_NAMES : (groups as QueueGroup[])));
+  .transform((groups) =>
+    queuesOfGroups(groups.includes('all') ? QUEUE_GROUP_NAMES : (groups as QueueGroup[])),
+  );
 
 /**
  * `WORKER_CONCURRENCY`: `name=n` pairs, comma-separated; a name is a queue group (every queue of it)
@@ -198,16 +224,26 @@ const workerConcurrencySetting = z
       v === '' ||
       v.split(',').every((pair) => {
         const m = /^\s*([a-z-]+)=(\d{1,4})\s*$/.exec(pair);
-        return !!m && Number(m[2]) >= 1 && ((QUEUE_GROUP_NAMES as string[]).includes(m[1]) || (QUEUE_NAMES as readonly string[]).includes(m[1]));
+        return (
+          !!m &&
+          Number(m[2]) >= 1 &&
+          ((QUEUE_GROUP_NAMES as string[]).includes(m[1]) ||
+            (QUEUE_NAMES as readonly string[]).includes(m[1]))
+        );
       }),
-    { message: `must be comma-separated name=n pairs (n from 1 to 9999), a name being a queue group (${QUEUE_GROUP_NAMES.join(', ')}) or a queue (${QUEUE_NAMES.join(', ')})` },
+    {
+      message: `must be comma-separated name=n pairs (n from 1 to 9999), a name being a queue group (${QUEUE_GROUP_NAMES.join(', ')}) or a queue (${QUEUE_NAMES.join(', ')})`,
+    },
   )
   .transform((v) => {
     const pairs = v === '' ? [] : v.split(',').map((pair) => pair.trim().split('=') as [string, string]);
     const out: Partial<Record<QueueName, number>> = {};
     // Groups first, then single queues, so a queue's own value wins over its group's.
-    for (const [name, n] of pairs) if ((QUEUE_GROUP_NAMES as string[]).includes(name)) for (const q of queuesOfGroups([name as QueueGroup])) out[q] = Number(n);
-    for (const [name, n] of pairs) if ((QUEUE_NAMES as readonly string[]).includes(name)) out[name as QueueName] = Number(n);
+    for (const [name, n] of pairs)
+      if ((QUEUE_GROUP_NAMES as string[]).includes(name))
+        for (const q of queuesOfGroups([name as QueueGroup])) out[q] = Number(n);
+    for (const [name, n] of pairs)
+      if ((QUEUE_NAMES as readonly string[]).includes(name)) out[name as QueueName] = Number(n);
     return out;
   });
 
@@ -227,7 +263,9 @@ export function loadServiceConfig(
     OTEL_EXPORTER_OTLP_ENDPOINT: urlWithScheme(['http:', 'https:']).optional(),
     DATABASE_URL: req.database ? urlWithScheme(['postgres:', 'postgresql:']) : z.string().optional(),
     DATABASE_POOL_SIZE: intInRange(1, 200).default(10),
-    MIGRATIONS: z.enum(MIGRATIONS_MODES, { message: `must be one of ${MIGRATIONS_MODES.join(', ')}` }).default('run'),
+    MIGRATIONS: z
+      .enum(MIGRATIONS_MODES, { message: `must be one of ${MIGRATIONS_MODES.join(', ')}` })
+      .default('run'),
     WORKER_QUEUES: workerQueuesSetting,
     WORKER_CONCURRENCY: workerConcurrencySetting,
     REDIS_URL: redisUrlSetting,
@@ -241,15 +279,23 @@ export function loadServiceConfig(
     ENCRYPTION_KEYS: req.secrets ? z.string() : z.string().optional(),
     ENCRYPTION_ACTIVE_KEY_ID: z.string().optional(),
     SECRET_PEPPER: req.secrets
-      ? z.string().refine((v) => Buffer.from(v, 'base64').length >= 32, { message: 'must be at least 32 random bytes, base64-encoded' })
+      ? z.string().refine((v) => Buffer.from(v, 'base64').length >= 32, {
+          message: 'must be at least 32 random bytes, base64-encoded',
+        })
       : z.string().optional(),
     ACCESS_TOKEN_TTL_SECONDS: intInRange(60, 86_400).default(900),
     DELEGATED_TOKEN_TTL_SECONDS: intInRange(30, 86_400).default(300),
     TOKEN_RATE_LIMIT_PER_IP: intInRange(1, 1_000_000).default(300),
     TOKEN_RATE_LIMIT_PER_CLIENT: intInRange(1, 1_000_000).default(600),
     TRUST_PROXY_HOPS: intInRange(0, 10).default(0),
-    BOOTSTRAP_ORG_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'letters, digits, _ and - only' }).default('default'),
-    BOOTSTRAP_CLIENT_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'letters, digits, _ . - only' }).default('admin'),
+    BOOTSTRAP_ORG_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'letters, digits, _ and - only' })
+      .default('default'),
+    BOOTSTRAP_CLIENT_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'letters, digits, _ . - only' })
+      .default('admin'),
     BOOTSTRAP_CLIENT_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
     EGRESS_ALLOW_LOOPBACK: z.enum(['true', 'false'], { message: 'must be true or false' }).default('false'),
     TEST_FAULT_HOOKS: z.enum(['0', '1'], { message: 'must be 0 or 1' }).default('0'),
@@ -259,15 +305,30 @@ export function loadServiceConfig(
       .default('443'),
     CONSENT_REDIRECT_URIS: z
       .string()
-      .refine((v) => v.split(',').every((u) => URL.canParse(u.trim()) && /^https?:$/.test(new URL(u.trim()).protocol)), {
-        message: 'must be a comma-separated list of http(s) URLs',
-      })
+      .refine(
+        (v) =>
+          v.split(',').every((u) => URL.canParse(u.trim()) && /^https?:$/.test(new URL(u.trim()).protocol)),
+        {
+          message: 'must be a comma-separated list of http(s) URLs',
+        },
+      )
       .optional(),
     RESOURCE_SERVERS: z
       .string()
-      .refine((v) => v.split(',').every((u) => URL.canParse(u.trim()) && /^https?:$/.test(new URL(u.trim()).protocol) && !new URL(u.trim()).hash), {
-        message: 'must be a comma-separated list of absolute http(s) URLs without a fragment (RFC 8707)',
-      })
+      .refine(
+        (v) =>
+          v
+            .split(',')
+            .every(
+              (u) =>
+                URL.canParse(u.trim()) &&
+                /^https?:$/.test(new URL(u.trim()).protocol) &&
+                !new URL(u.trim()).hash,
+            ),
+        {
+          message: 'must be a comma-separated list of absolute http(s) URLs without a fragment (RFC 8707)',
+        },
+      )
       .optional(),
     SETUP_TTL_SECONDS: intInRange(60, 604_800).default(86_400),
     SETUP_EPHEMERAL_RETENTION_SECONDS: intInRange(0, 604_800).default(3_600),
@@ -312,7 +373,9 @@ export function loadServiceConfig(
   const prefixProblem = clusterPrefixProblem(e.REDIS_URL, e.BUS_PREFIX);
   if (prefixProblem) throw new ConfigError([prefixProblem]);
   if (e.EGRESS_ALLOW_LOOPBACK === 'true' && e.NODE_ENV === 'production') {
-    throw new ConfigError(['EGRESS_ALLOW_LOOPBACK: loopback providers are a development setting and are refused when NODE_ENV=production']);
+    throw new ConfigError([
+      'EGRESS_ALLOW_LOOPBACK: loopback providers are a development setting and are refused when NODE_ENV=production',
+    ]);
   }
   if (e.TEST_FAULT_HOOKS === '1' && e.NODE_ENV === 'production') {
     throw new ConfigError(['TEST_FAULT_HOOKS: test fault injection is refused when NODE_ENV=production']);
@@ -320,14 +383,19 @@ export function loadServiceConfig(
   const upstreamSet = UPSTREAM_VARS.filter((name) => e[name] !== undefined);
   if (upstreamSet.length > 0 && upstreamSet.length < UPSTREAM_VARS.length) {
     throw new ConfigError(
-      UPSTREAM_VARS.filter((name) => e[name] === undefined).map((name) => `${name}: required when any UPSTREAM_* variable is set`),
+      UPSTREAM_VARS.filter((name) => e[name] === undefined).map(
+        (name) => `${name}: required when any UPSTREAM_* variable is set`,
+      ),
     );
   }
   const bus = busKeys(service, req, e);
   let secrets: ServiceConfig['secrets'];
   if (req.secrets && e.ENCRYPTION_KEYS && e.SECRET_PEPPER) {
     try {
-      secrets = { keyring: parseKeyring(e.ENCRYPTION_KEYS, e.ENCRYPTION_ACTIVE_KEY_ID), pepper: Buffer.from(e.SECRET_PEPPER, 'base64') };
+      secrets = {
+        keyring: parseKeyring(e.ENCRYPTION_KEYS, e.ENCRYPTION_ACTIVE_KEY_ID),
+        pepper: Buffer.from(e.SECRET_PEPPER, 'base64'),
+      };
     } catch (err) {
       if (err instanceof KeyringError) throw new ConfigError([`ENCRYPTION_KEYS: ${err.message}`]);
       throw err;
@@ -339,7 +407,11 @@ export function loadServiceConfig(
     port: e.PORT,
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
-    observability: { metricsPort: e.METRICS_PORT, countIntervalMs: e.METRICS_COUNT_INTERVAL_SECONDS * 1000, otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT },
+    observability: {
+      metricsPort: e.METRICS_PORT,
+      countIntervalMs: e.METRICS_COUNT_INTERVAL_SECONDS * 1000,
+      otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    },
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
     migrations: e.MIGRATIONS,
@@ -348,16 +420,31 @@ export function loadServiceConfig(
     bus: { prefix: e.BUS_PREFIX, timeoutMs: e.BUS_TIMEOUT_MS, ...bus },
     publicUrl: e.PUBLIC_URL.replace(/\/+$/, ''),
     secrets,
-    rateLimits: { tokenPerIpPerMinute: e.TOKEN_RATE_LIMIT_PER_IP, tokenPerClientPerMinute: e.TOKEN_RATE_LIMIT_PER_CLIENT },
+    rateLimits: {
+      tokenPerIpPerMinute: e.TOKEN_RATE_LIMIT_PER_IP,
+      tokenPerClientPerMinute: e.TOKEN_RATE_LIMIT_PER_CLIENT,
+    },
     trustProxyHops: e.TRUST_PROXY_HOPS,
     identity: {
       accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
       delegatedTokenTtlSeconds: e.DELEGATED_TOKEN_TTL_SECONDS,
-      bootstrap: { orgId: e.BOOTSTRAP_ORG_ID, clientId: e.BOOTSTRAP_CLIENT_ID, clientSecret: e.BOOTSTRAP_CLIENT_SECRET },
+      bootstrap: {
+        orgId: e.BOOTSTRAP_ORG_ID,
+        clientId: e.BOOTSTRAP_CLIENT_ID,
+        clientSecret: e.BOOTSTRAP_CLIENT_SECRET,
+      },
     },
-    setups: { defaultTtlSeconds: e.SETUP_TTL_SECONDS, ephemeralRetentionSeconds: e.SETUP_EPHEMERAL_RETENTION_SECONDS, sweepEverySeconds: e.SETUP_SWEEP_SECONDS },
+    setups: {
+      defaultTtlSeconds: e.SETUP_TTL_SECONDS,
+      ephemeralRetentionSeconds: e.SETUP_EPHEMERAL_RETENTION_SECONDS,
+      sweepEverySeconds: e.SETUP_SWEEP_SECONDS,
+    },
     housekeeping: { sweepEverySeconds: e.HOUSEKEEPING_SWEEP_SECONDS },
-    webhooks: { retryBaseSeconds: e.WEBHOOK_RETRY_BASE_SECONDS, retryWindowSeconds: e.WEBHOOK_RETRY_WINDOW_SECONDS, timeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS },
+    webhooks: {
+      retryBaseSeconds: e.WEBHOOK_RETRY_BASE_SECONDS,
+      retryWindowSeconds: e.WEBHOOK_RETRY_WINDOW_SECONDS,
+      timeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS,
+    },
     refresh: {
       usageFlushMs: e.TOKEN_USAGE_FLUSH_MS,
       sweepEverySeconds: e.REFRESH_SWEEP_SECONDS,
@@ -372,12 +459,25 @@ export function loadServiceConfig(
       rotationRowsPerSecond: e.KEY_ROTATION_ROWS_PER_SECOND,
     },
     ledger: { retentionDays: e.LEDGER_RETENTION_DAYS },
-    consentRedirectUris: (e.CONSENT_REDIRECT_URIS ?? '').split(',').map((u) => u.trim()).filter(Boolean),
-    resourceServers: (e.RESOURCE_SERVERS ?? '').split(',').map((u) => u.trim()).filter(Boolean),
-    egress: { allowLoopback: e.EGRESS_ALLOW_LOOPBACK === 'true', allowedPorts: e.EGRESS_ALLOWED_PORTS.split(',').map(Number) },
+    consentRedirectUris: (e.CONSENT_REDIRECT_URIS ?? '')
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean),
+    resourceServers: (e.RESOURCE_SERVERS ?? '')
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean),
+    egress: {
+      allowLoopback: e.EGRESS_ALLOW_LOOPBACK === 'true',
+      allowedPorts: e.EGRESS_ALLOWED_PORTS.split(',').map(Number),
+    },
     testFaultHooks: e.TEST_FAULT_HOOKS === '1',
     upstreamLogin:
-      e.UPSTREAM_AUTHORIZATION_URL && e.UPSTREAM_TOKEN_URL && e.UPSTREAM_USERINFO_URL && e.UPSTREAM_CLIENT_ID && e.UPSTREAM_CLIENT_SECRET
+      e.UPSTREAM_AUTHORIZATION_URL &&
+      e.UPSTREAM_TOKEN_URL &&
+      e.UPSTREAM_USERINFO_URL &&
+      e.UPSTREAM_CLIENT_ID &&
+      e.UPSTREAM_CLIENT_SECRET
         ? {
             authorizationUrl: e.UPSTREAM_AUTHORIZATION_URL,
             tokenUrl: e.UPSTREAM_TOKEN_URL,
@@ -394,7 +494,12 @@ export function loadServiceConfig(
 function busKeys(
   service: ServiceName,
   req: ConfigRequirements,
-  e: { BUS_SERVICE_PRIVATE_KEY?: string; BUS_SERVICE_PUBLIC_KEYS?: string; EVENTS_SIGNING_KEY?: string; EVENTS_PUBLIC_KEYS?: string },
+  e: {
+    BUS_SERVICE_PRIVATE_KEY?: string;
+    BUS_SERVICE_PUBLIC_KEYS?: string;
+    EVENTS_SIGNING_KEY?: string;
+    EVENTS_PUBLIC_KEYS?: string;
+  },
 ): Omit<ServiceConfig['bus'], 'prefix' | 'timeoutMs'> {
   const problems: string[] = [];
   const parse = <T>(name: string, value: string | undefined, parser: (v: string) => T): T | undefined => {
@@ -409,15 +514,22 @@ function busKeys(
       throw err;
     }
   };
-  const keys = req.busServer ? parse('BUS_SERVICE_PRIVATE_KEY', e.BUS_SERVICE_PRIVATE_KEY, parseServicePrivateKeys) : undefined;
-  const publicKeys = parse('BUS_SERVICE_PUBLIC_KEYS', e.BUS_SERVICE_PUBLIC_KEYS, parseServicePublicKeys) ?? {};
+  const keys = req.busServer
+    ? parse('BUS_SERVICE_PRIVATE_KEY', e.BUS_SERVICE_PRIVATE_KEY, parseServicePrivateKeys)
+    : undefined;
+  const publicKeys =
+    parse('BUS_SERVICE_PUBLIC_KEYS', e.BUS_SERVICE_PUBLIC_KEYS, parseServicePublicKeys) ?? {};
   for (const callee of BUS_CALLEES[service]) {
     if (e.BUS_SERVICE_PUBLIC_KEYS !== undefined && !publicKeys[callee] && !problems.length) {
       problems.push(`BUS_SERVICE_PUBLIC_KEYS: needs the public key of ${callee} (${callee}=kid:key)`);
     }
   }
-  const eventsSigningKey = EVENT_PUBLISHERS.includes(service) ? parse('EVENTS_SIGNING_KEY', e.EVENTS_SIGNING_KEY, parseEventSigningKey) : undefined;
-  const eventsPublicKeys = EVENT_SUBSCRIBERS.includes(service) ? parse('EVENTS_PUBLIC_KEYS', e.EVENTS_PUBLIC_KEYS, parseEventPublicKeys) : undefined;
+  const eventsSigningKey = EVENT_PUBLISHERS.includes(service)
+    ? parse('EVENTS_SIGNING_KEY', e.EVENTS_SIGNING_KEY, parseEventSigningKey)
+    : undefined;
+  const eventsPublicKeys = EVENT_SUBSCRIBERS.includes(service)
+    ? parse('EVENTS_PUBLIC_KEYS', e.EVENTS_PUBLIC_KEYS, parseEventPublicKeys)
+    : undefined;
   if (problems.length) throw new ConfigError(problems);
   return { keys, publicKeys, eventsSigningKey, eventsPublicKeys };
 }

@@ -17,7 +17,13 @@ export interface DomainSchema {
  * TypeORM options for a domain schema; `synchronize` is never on: the schema comes from migrations.
  * With `sharedPool`, every DataSource given the same key uses one connection pool (see shared-pool.ts).
  */
-export function domainDataSourceOptions(url: string, domain: DomainSchema, applicationName: string, poolSize = 10, sharedPool?: string): DataSourceOptions {
+export function domainDataSourceOptions(
+  url: string,
+  domain: DomainSchema,
+  applicationName: string,
+  poolSize = 10,
+  sharedPool?: string,
+): DataSourceOptions {
   return {
     ...(sharedPool ? { driver: sharedPoolDriver(sharedPool) } : {}),
     type: 'postgres',
@@ -63,7 +69,9 @@ export async function pendingMigrations(dataSource: DataSource, schema: string):
     applied = rows.map((r) => r.name);
   } catch (err) {
     // 42P01 undefined_table, 3F000 invalid_schema_name: nothing was ever migrated here.
-    const code = (err as { driverError?: { code?: string }; code?: string }).driverError?.code ?? (err as { code?: string }).code;
+    const code =
+      (err as { driverError?: { code?: string }; code?: string }).driverError?.code ??
+      (err as { code?: string }).code;
     if (code !== '42P01' && code !== '3F000') throw err;
   }
   return known.filter((name) => !applied.includes(name));
@@ -107,7 +115,16 @@ export function databaseModule(config: ServiceConfig, domain: DomainSchema): Dyn
   const url = config.databaseUrl;
   return TypeOrmModule.forRootAsync({
     name: domain.schema,
-    useFactory: () => ({ ...domainDataSourceOptions(url, domain, config.service, config.databasePoolSize, `${config.service} ${url}`), name: domain.schema }),
+    useFactory: () => ({
+      ...domainDataSourceOptions(
+        url,
+        domain,
+        config.service,
+        config.databasePoolSize,
+        `${config.service} ${url}`,
+      ),
+      name: domain.schema,
+    }),
     dataSourceFactory: async (options) => {
       const dataSource = await new DataSource(options as DataSourceOptions).initialize();
       try {

@@ -30,15 +30,29 @@ export class QueryErrorFilter implements ExceptionFilter {
   catch(error: QueryFailedError, host: ArgumentsHost): Observable<never> | void {
     const state = sqlState(error);
     const driver = (error.driverError ?? {}) as { table?: unknown; constraint?: unknown; routine?: unknown };
-    const where = { sqlState: state, table: typeof driver.table === 'string' ? driver.table : undefined, constraint: typeof driver.constraint === 'string' ? driver.constraint : undefined };
+    const where = {
+      sqlState: state,
+      table: typeof driver.table === 'string' ? driver.table : undefined,
+      constraint: typeof driver.constraint === 'string' ? driver.constraint : undefined,
+    };
     const clientFault = state.startsWith('22') || INPUT_CONSTRAINTS.has(state);
     let payload: BusErrorPayload;
     if (clientFault) {
       this.logger.warn({ ...where }, 'a query refused its input');
-      payload = state === '23505' ? { code: 'CONFLICT', message: 'This conflicts with an existing record.' } : { code: 'BAD_REQUEST', message: 'The request holds a value that cannot be stored or compared (for example a NUL character).' };
+      payload =
+        state === '23505'
+          ? { code: 'CONFLICT', message: 'This conflicts with an existing record.' }
+          : {
+              code: 'BAD_REQUEST',
+              message:
+                'The request holds a value that cannot be stored or compared (for example a NUL character).',
+            };
     } else {
       const errorId = randomUUID();
-      this.logger.error({ ...where, errorId, routine: typeof driver.routine === 'string' ? driver.routine : undefined }, 'a query failed');
+      this.logger.error(
+        { ...where, errorId, routine: typeof driver.routine === 'string' ? driver.routine : undefined },
+        'a query failed',
+      );
       payload = { code: 'INTERNAL', message: `internal error (error id ${errorId})` };
     }
     if (host.getType() === 'rpc') return throwError(() => payload);

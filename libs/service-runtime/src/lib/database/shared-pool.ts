@@ -25,7 +25,9 @@ export function sharedPoolDriver(key: string): typeof pg {
       const created: SharedPool = { pool, refs: 0 };
       const end = pool.end.bind(pool) as (cb?: (err?: Error) => void) => Promise<void> | void;
       // Each DataSource ends "its" pool on destroy: only the last one really ends it.
-      (pool as unknown as { end: (cb?: (err?: Error) => void) => Promise<void> | void }).end = (cb?: (err?: Error) => void) => {
+      (pool as unknown as { end: (cb?: (err?: Error) => void) => Promise<void> | void }).end = (
+        cb?: (err?: Error) => void,
+      ) => {
         created.refs -= 1;
         if (created.refs > 0) {
           if (cb) cb();

@@ -52,7 +52,12 @@ export class HealthController {
     );
     const failing = results.filter(([, s]) => s === 'down').map(([name]) => name);
     res.status(failing.length ? 503 : 200);
-    return { status: failing.length ? 'unavailable' : 'ok', service: this.config.service, checks: Object.fromEntries(results), failing };
+    return {
+      status: failing.length ? 'unavailable' : 'ok',
+      service: this.config.service,
+      checks: Object.fromEntries(results),
+      failing,
+    };
   }
 }
 

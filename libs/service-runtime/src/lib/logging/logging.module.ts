@@ -6,7 +6,14 @@ import type { ServiceConfig } from '../config/service-config';
 import { activeTraceId } from '../tracing/tracing';
 import { redactSecrets, redactUrl } from './redaction';
 
-const REQUEST_HEADERS = ['host', 'user-agent', 'content-type', 'content-length', 'x-forwarded-for', 'x-request-id'];
+const REQUEST_HEADERS = [
+  'host',
+  'user-agent',
+  'content-type',
+  'content-length',
+  'x-forwarded-for',
+  'x-request-id',
+];
 
 function pick(headers: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -17,36 +24,46 @@ function pick(headers: Record<string, unknown>, names: readonly string[]): Recor
 /** Structured JSON logs (pino) with secrets redacted: headers, secret-named fields, secret query parameters. */
 export function loggingModule(config: ServiceConfig): DynamicModule {
   return LoggerModule.forRoot({
-    pinoHttp: [{
-      level: config.logLevel,
-      base: { service: config.service },
-      redact: {
-        paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["refreshed-token"]', 'res.headers["set-cookie"]'],
-        censor: '[redacted]',
-      },
-      formatters: { log: (obj: Record<string, unknown>) => redactSecrets(obj) },
-      // The trace id of the span active where a line is written (tracing on), to find a request's lines in every service.
-      mixin: () => {
-        const traceId = activeTraceId();
-        return traceId ? { trace_id: traceId } : {};
-      },
-      serializers: {
-        req: (req: { id?: unknown; method?: string; url?: string; headers?: Record<string, unknown> }) => ({
-          id: req.id,
-          method: req.method,
-          url: req.url ? redactUrl(req.url) : req.url,
-          // A few useful headers, not all of them: an access line per request must stay cheap, and
-          // a header we do not log cannot leak (credentials travel in headers).
-          headers: req.headers ? redactSecrets(pick(req.headers, REQUEST_HEADERS)) : undefined,
-        }),
-        // Redirects carry codes and states in their Location (the authorization responses).
-        res: (res: { statusCode?: number; headers?: Record<string, unknown> }) => {
-          const location = res.headers?.['location'];
-          return typeof location === 'string' ? { statusCode: res.statusCode, headers: { location: redactUrl(location) } } : { statusCode: res.statusCode };
+    pinoHttp: [
+      {
+        level: config.logLevel,
+        base: { service: config.service },
+        redact: {
+          paths: [
+            'req.headers.authorization',
+            'req.headers.cookie',
+            'req.headers["refreshed-token"]',
+            'res.headers["set-cookie"]',
+          ],
+          censor: '[redacted]',
         },
+        formatters: { log: (obj: Record<string, unknown>) => redactSecrets(obj) },
+        // The trace id of the span active where a line is written (tracing on), to find a request's lines in every service.
+        mixin: () => {
+          const traceId = activeTraceId();
+          return traceId ? { trace_id: traceId } : {};
+        },
+        serializers: {
+          req: (req: { id?: unknown; method?: string; url?: string; headers?: Record<string, unknown> }) => ({
+            id: req.id,
+            method: req.method,
+            url: req.url ? redactUrl(req.url) : req.url,
+            // A few useful headers, not all of them: an access line per request must stay cheap, and
+            // a header we do not log cannot leak (credentials travel in headers).
+            headers: req.headers ? redactSecrets(pick(req.headers, REQUEST_HEADERS)) : undefined,
+          }),
+          // Redirects carry codes and states in their Location (the authorization responses).
+          res: (res: { statusCode?: number; headers?: Record<string, unknown> }) => {
+            const location = res.headers?.['location'];
+            return typeof location === 'string'
+              ? { statusCode: res.statusCode, headers: { location: redactUrl(location) } }
+              : { statusCode: res.statusCode };
+          },
+        },
+        autoLogging: { ignore: (req: IncomingMessage) => (req.url ?? '').startsWith('/health') },
       },
-      autoLogging: { ignore: (req: IncomingMessage) => (req.url ?? '').startsWith('/health') },
-    }, bufferedStdout()],
+      bufferedStdout(),
+    ],
   });
 }
 

@@ -1,5 +1,6 @@
 /** Keys whose values are secrets wherever they appear in a logged object. */
-const SECRET_KEY = /token|secret|password|passwd|authorization|cookie|^code$|code_?verifier|assertion|private_?key|api_?key|^state$/i;
+const SECRET_KEY =
+  /token|secret|password|passwd|authorization|cookie|^code$|code_?verifier|assertion|private_?key|api_?key|^state$/i;
 /** Query parameters whose values are secrets when a URL is logged. */
 const SECRET_PARAM = /token|secret|password|^code$|code_?verifier|assertion|^state$|key/i;
 export const REDACTED = '[redacted]';

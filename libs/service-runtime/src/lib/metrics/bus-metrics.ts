@@ -2,8 +2,24 @@ import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } fr
 import { Observable } from 'rxjs';
 import { SpanKind, context, trace } from '@opentelemetry/api';
 import { BUS_PATTERN_OWNERS, BusPattern, BusReply, BusRequest } from '@broker/contracts';
-import { BusCallOptions, BusClientProxy, BusContext, BusRemoteError, BusServer, BusServerStats, BusTimeoutError, BusUnavailableError, DropReason } from '@broker/bus';
-import { contextFromTraceparent, currentTraceparent, inSpan, tracer, tracingEnabled } from '../tracing/tracing';
+import {
+  BusCallOptions,
+  BusClientProxy,
+  BusContext,
+  BusRemoteError,
+  BusServer,
+  BusServerStats,
+  BusTimeoutError,
+  BusUnavailableError,
+  DropReason,
+} from '@broker/bus';
+import {
+  contextFromTraceparent,
+  currentTraceparent,
+  inSpan,
+  tracer,
+  tracingEnabled,
+} from '../tracing/tracing';
 import { SourceSet, counter, histogram } from './metrics-registry';
 
 const serverDuration = () =>
@@ -39,14 +55,17 @@ let busServerMetrics = false;
 export function observeBusServer(server: BusServer): () => void {
   if (!busServerMetrics) {
     busServerMetrics = true;
-    const sum = (pick: (s: BusServerStats) => number) => busServers.values().reduce((n, s) => n + pick(s.stats()), 0);
+    const sum = (pick: (s: BusServerStats) => number) =>
+      busServers.values().reduce((n, s) => n + pick(s.stats()), 0);
     counter<'reason'>({
       name: 'broker_bus_server_dropped_total',
       help: 'Bus requests dropped unanswered, by reason (malformed, expired, replayed, unopenable...): forged or late traffic',
       labelNames: ['reason'],
       collect() {
         this.reset();
-        for (const s of busServers.values()) for (const [reason, n] of Object.entries(s.stats().dropped)) this.inc({ reason: reason as DropReason }, n);
+        for (const s of busServers.values())
+          for (const [reason, n] of Object.entries(s.stats().dropped))
+            this.inc({ reason: reason as DropReason }, n);
       },
     });
     counter({
@@ -68,7 +87,11 @@ export function observeBusServer(server: BusServer): () => void {
  */
 export function busServerTimer(): (pattern: string, outcome: string, seconds: number) => void {
   const duration = serverDuration();
-  return (pattern, outcome, seconds) => duration.observe({ pattern, outcome: outcome === 'ok' || /^[A-Z_]{1,32}$/.test(outcome) ? outcome : 'INTERNAL' }, seconds);
+  return (pattern, outcome, seconds) =>
+    duration.observe(
+      { pattern, outcome: outcome === 'ok' || /^[A-Z_]{1,32}$/.test(outcome) ? outcome : 'INTERNAL' },
+      seconds,
+    );
 }
 
 /**
@@ -88,12 +111,18 @@ export class BusObserverInterceptor implements NestInterceptor {
     const pattern = bus.getPattern();
     const start = process.hrtime.bigint();
     const parent = contextFromTraceparent(bus.getTraceparent());
-    const span = tracer().startSpan(`bus ${pattern}`, { kind: SpanKind.SERVER, attributes: { 'messaging.operation': pattern } }, parent);
+    const span = tracer().startSpan(
+      `bus ${pattern}`,
+      { kind: SpanKind.SERVER, attributes: { 'messaging.operation': pattern } },
+      parent,
+    );
     const done = (outcome: string) => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       if (outcome !== 'ok') span.setStatus({ code: 2, message: outcome });
       // Inside the span's context, so the line carries its trace id.
-      context.with(trace.setSpan(parent, span), () => this.logger.debug({ msg: 'bus request handled', pattern, outcome, ms: Math.round(seconds * 1000) }));
+      context.with(trace.setSpan(parent, span), () =>
+        this.logger.debug({ msg: 'bus request handled', pattern, outcome, ms: Math.round(seconds * 1000) }),
+      );
       span.end();
     };
     return new Observable((subscriber) => {
@@ -122,27 +151,52 @@ export class BusObserverInterceptor implements NestInterceptor {
 export class ObservedBusClientProxy extends BusClientProxy {
   private readonly duration = clientDuration();
 
-  override request<P extends BusPattern>(pattern: P, data: BusRequest<P>, options: BusCallOptions = {}): Promise<BusReply<P>> {
+  override request<P extends BusPattern>(
+    pattern: P,
+    data: BusRequest<P>,
+    options: BusCallOptions = {},
+  ): Promise<BusReply<P>> {
     const service = options.service ?? BUS_PATTERN_OWNERS[pattern];
     return this.observe(service, pattern, options, (o) => super.request(pattern, data, o));
   }
 
-  override call(service: string, pattern: string, data: unknown, options: BusCallOptions = {}): Promise<unknown> {
+  override call(
+    service: string,
+    pattern: string,
+    data: unknown,
+    options: BusCallOptions = {},
+  ): Promise<unknown> {
     return this.observe(service, pattern, options, (o) => super.call(service, pattern, data, o));
   }
 
-  override emitTo(service: string, pattern: string, data: unknown, options: BusCallOptions = {}): Promise<void> {
+  override emitTo(
+    service: string,
+    pattern: string,
+    data: unknown,
+    options: BusCallOptions = {},
+  ): Promise<void> {
     return this.observe(service, pattern, options, (o) => super.emitTo(service, pattern, data, o));
   }
 
-  private async observe<T>(service: string, pattern: string, options: BusCallOptions, send: (o: BusCallOptions) => Promise<T>): Promise<T> {
+  private async observe<T>(
+    service: string,
+    pattern: string,
+    options: BusCallOptions,
+    send: (o: BusCallOptions) => Promise<T>,
+  ): Promise<T> {
     const start = process.hrtime.bigint();
     let outcome = 'ok';
     try {
-      return await inSpan(`bus ${pattern}`, SpanKind.CLIENT, context.active(), () => {
-        const traceparent = currentTraceparent();
-        return send(traceparent ? { ...options, traceparent } : options);
-      }, { 'messaging.operation': pattern, 'messaging.destination.name': service });
+      return await inSpan(
+        `bus ${pattern}`,
+        SpanKind.CLIENT,
+        context.active(),
+        () => {
+          const traceparent = currentTraceparent();
+          return send(traceparent ? { ...options, traceparent } : options);
+        },
+        { 'messaging.operation': pattern, 'messaging.destination.name': service },
+      );
     } catch (err) {
       outcome = busOutcome(err);
       throw err;

@@ -19,16 +19,18 @@ export class CachedCount<T> {
   /** The last value; starts a recomputation when it is older than the TTL (awaited only on the first read). */
   async get(): Promise<T | undefined> {
     if (Date.now() - this.at >= this.ttlMs && !this.running) {
-      this.running = this.compute().then(
-        (v) => {
-          this.value = v;
-          this.at = Date.now();
-        },
-        () => {
-          // Try again at the next scrape after a short pause, not at once.
-          this.at = Date.now() - this.ttlMs + 5_000;
-        },
-      ).finally(() => (this.running = undefined));
+      this.running = this.compute()
+        .then(
+          (v) => {
+            this.value = v;
+            this.at = Date.now();
+          },
+          () => {
+            // Try again at the next scrape after a short pause, not at once.
+            this.at = Date.now() - this.ttlMs + 5_000;
+          },
+        )
+        .finally(() => (this.running = undefined));
     }
     // Nothing computed yet: wait for the computation under way (every concurrent first scrape).
     if (this.value === undefined && this.running) await this.running;
@@ -37,7 +39,8 @@ export class CachedCount<T> {
 }
 
 /** Help text of `broker_encrypted_values`, fed by each domain that keeps encrypted values. */
-export const ENCRYPTED_VALUES_HELP = 'Values encrypted under each key id, by domain (a retired key may be removed once its count is 0; counted every METRICS_COUNT_INTERVAL_SECONDS)';
+export const ENCRYPTED_VALUES_HELP =
+  'Values encrypted under each key id, by domain (a retired key may be removed once its count is 0; counted every METRICS_COUNT_INTERVAL_SECONDS)';
 
 /** One labelled value of a counted gauge. */
 export interface CountRow {
@@ -68,9 +71,12 @@ export function countedGauge<L extends string>(
     help: config.help,
     labelNames: config.labelNames,
     async collect() {
-      const all = await Promise.all([...(countedSources.get(config.name)?.values() ?? [])].map((p) => p.get()));
+      const all = await Promise.all(
+        [...(countedSources.get(config.name)?.values() ?? [])].map((p) => p.get()),
+      );
       this.reset();
-      for (const rows of all) for (const row of rows ?? []) this.set(row.labels as Partial<Record<L, string>>, row.value);
+      for (const rows of all)
+        for (const row of rows ?? []) this.set(row.labels as Partial<Record<L, string>>, row.value);
     },
   });
   return () => {

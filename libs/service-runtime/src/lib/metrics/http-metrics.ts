@@ -22,7 +22,9 @@ const httpDuration = () =>
   });
 
 function join(...parts: unknown[]): string {
-  const segments = parts.flatMap((p) => (Array.isArray(p) ? [p[0]] : [p])).filter((p): p is string => typeof p === 'string' && p !== '' && p !== '/');
+  const segments = parts
+    .flatMap((p) => (Array.isArray(p) ? [p[0]] : [p]))
+    .filter((p): p is string => typeof p === 'string' && p !== '' && p !== '/');
   return `/${segments.map((s) => s.replace(/^\/+|\/+$/g, '')).join('/')}`;
 }
 
@@ -45,9 +47,16 @@ export class RouteLabelGuard implements CanActivate {
  * Labels a request with a controller route's template, for a request answered ahead of Nest's
  * route pipeline (the gateway's hot token routes), which the guard above never sees.
  */
-export function labelHttpRoute(req: { raw?: IncomingMessage } & IncomingMessage, controller: object, handler: object): void {
+export function labelHttpRoute(
+  req: { raw?: IncomingMessage } & IncomingMessage,
+  controller: object,
+  handler: object,
+): void {
   const raw = (req.raw ?? req) as Labelled;
-  raw[ROUTE] = join(Reflect.getMetadata(PATH_METADATA, controller), Reflect.getMetadata(PATH_METADATA, handler));
+  raw[ROUTE] = join(
+    Reflect.getMetadata(PATH_METADATA, controller),
+    Reflect.getMetadata(PATH_METADATA, handler),
+  );
 }
 
 /**
@@ -65,7 +74,13 @@ export function observeHttpServer(server: Server): void {
     const start = process.hrtime.bigint();
     const method = METHODS.has(req.method ?? '') ? (req.method as string) : 'OTHER';
     // The public edge starts its own trace: a traceparent from the internet is not trusted.
-    const span = tracingEnabled() ? tracer().startSpan(`HTTP ${method}`, { kind: SpanKind.SERVER, attributes: { 'http.request.method': method } }, ROOT_CONTEXT) : undefined;
+    const span = tracingEnabled()
+      ? tracer().startSpan(
+          `HTTP ${method}`,
+          { kind: SpanKind.SERVER, attributes: { 'http.request.method': method } },
+          ROOT_CONTEXT,
+        )
+      : undefined;
     if (span) req[REQUEST_TRACE_ID] = span.spanContext().traceId;
     res.once('close', () => {
       const route = req[ROUTE] ?? 'unmatched';

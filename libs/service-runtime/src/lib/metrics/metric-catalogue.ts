@@ -25,10 +25,20 @@ export const BROKER_METRICS = {
 export type BrokerMetricName = keyof typeof BROKER_METRICS;
 
 /** prom-client's default process metrics that the dashboard and rules may use (every service has them). */
-export const PROCESS_METRICS = ['process_cpu_user_seconds_total', 'process_cpu_system_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_heap_size_used_bytes', 'up'] as const;
+export const PROCESS_METRICS = [
+  'process_cpu_user_seconds_total',
+  'process_cpu_system_seconds_total',
+  'process_resident_memory_bytes',
+  'nodejs_eventloop_lag_p99_seconds',
+  'nodejs_heap_size_used_bytes',
+  'up',
+] as const;
 
 /** Which service(s) export each metric (where the e2e test looks for it). */
-export const METRIC_SOURCES: Record<BrokerMetricName, readonly ('gateway' | 'token-broker' | 'provider-registry' | 'worker')[]> = {
+export const METRIC_SOURCES: Record<
+  BrokerMetricName,
+  readonly ('gateway' | 'token-broker' | 'provider-registry' | 'worker')[]
+> = {
   broker_http_request_duration_seconds: ['gateway', 'token-broker', 'provider-registry', 'worker'],
   broker_bus_server_request_duration_seconds: ['token-broker', 'provider-registry'],
   broker_bus_client_request_duration_seconds: ['gateway', 'token-broker', 'provider-registry'],

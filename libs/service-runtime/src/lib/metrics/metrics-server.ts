@@ -13,7 +13,10 @@ export async function startMetricsServer(host: string, port: number): Promise<Se
       return;
     }
     metricsRegistry.metrics().then(
-      (body) => res.writeHead(200, { 'content-type': metricsRegistry.contentType, 'cache-control': 'no-store' }).end(body),
+      (body) =>
+        res
+          .writeHead(200, { 'content-type': metricsRegistry.contentType, 'cache-control': 'no-store' })
+          .end(body),
       () => res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n'),
     );
   });

@@ -23,7 +23,11 @@ async function oldestWaitingSeconds(queue: Queue, now: number): Promise<number> 
 async function read(): Promise<QueueView[]> {
   const now = Date.now();
   return Promise.all(
-    queues.values().map(async (q) => ({ name: q.name, counts: await q.getJobCounts(...STATES), oldestWaitingSeconds: await oldestWaitingSeconds(q, now) })),
+    queues.values().map(async (q) => ({
+      name: q.name,
+      counts: await q.getJobCounts(...STATES),
+      oldestWaitingSeconds: await oldestWaitingSeconds(q, now),
+    })),
   );
 }
 
@@ -47,7 +51,8 @@ export function observeQueues(list: Queue[]): () => void {
       labelNames: ['queue', 'state'],
       async collect() {
         this.reset();
-        for (const v of await views()) for (const state of STATES) this.set({ queue: v.name, state }, v.counts[state] ?? 0);
+        for (const v of await views())
+          for (const state of STATES) this.set({ queue: v.name, state }, v.counts[state] ?? 0);
       },
     });
     gauge<'queue'>({

@@ -25,7 +25,14 @@ export function traceOutboundCalls(): void {
     const parent = context.active();
     if (!trace.getSpan(parent)) return;
     const origin = String(request.origin ?? '');
-    spans.set(request, tracer().startSpan(`HTTP ${request.method ?? 'GET'} ${origin}`, { kind: SpanKind.CLIENT, attributes: { 'server.address': origin } }, parent));
+    spans.set(
+      request,
+      tracer().startSpan(
+        `HTTP ${request.method ?? 'GET'} ${origin}`,
+        { kind: SpanKind.CLIENT, attributes: { 'server.address': origin } },
+        parent,
+      ),
+    );
   });
   subscribe('undici:request:headers', (message) => {
     const { request, response } = message as { request: object; response: { statusCode: number } };

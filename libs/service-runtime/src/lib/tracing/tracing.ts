@@ -15,14 +15,22 @@ export function startTracing(service: string, endpoint: string | undefined): voi
   if (!endpoint || provider) return;
   // Loaded only when tracing is on: the SDK and exporter cost ~300 ms of module loading, which every
   // process (the admin tool's each run included) would otherwise pay for nothing.
-  const { W3CTraceContextPropagator } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
-  const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
-  const { resourceFromAttributes } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
-  const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
+  const { W3CTraceContextPropagator } =
+    require('@opentelemetry/core') as typeof import('@opentelemetry/core');
+  const { OTLPTraceExporter } =
+    require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+  const { resourceFromAttributes } =
+    require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
+  const { BatchSpanProcessor } =
+    require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
   const sdk = require('@opentelemetry/sdk-trace-node') as typeof import('@opentelemetry/sdk-trace-node');
   provider = new sdk.NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': service }),
-    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces` }), { scheduledDelayMillis: 500 })],
+    spanProcessors: [
+      new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces` }), {
+        scheduledDelayMillis: 500,
+      }),
+    ],
   });
   // AsyncLocalStorage context manager and the W3C trace-context propagator, process-wide.
   provider.register({ propagator: new W3CTraceContextPropagator() });
@@ -65,7 +73,13 @@ export function activeTraceId(): string | undefined {
 }
 
 /** Runs `fn` in a new span (ended with its outcome); without a tracer provider only `fn` runs. */
-export async function inSpan<T>(name: string, kind: SpanKind, parent: Context, fn: (span?: Span) => Promise<T>, attributes: Record<string, string> = {}): Promise<T> {
+export async function inSpan<T>(
+  name: string,
+  kind: SpanKind,
+  parent: Context,
+  fn: (span?: Span) => Promise<T>,
+  attributes: Record<string, string> = {},
+): Promise<T> {
   if (!provider) return fn();
   const span = tracer().startSpan(name, { kind, attributes }, parent);
   try {

@@ -17,12 +17,25 @@ export class AuthorizationLinker {
     private readonly providerTimeoutMs: number,
   ) {}
 
-  async link(orgId: string, userId: string, providerId: string, credentials: ProviderCredentials, tokens: ProviderTokenSet): Promise<{ authorization: AuthorizationEntity; userInfo: OAuthUser }> {
-    const client = { provider: credentials.resolved, clientId: credentials.provider.clientId, fetch: this.fetchImpl, timeoutMs: this.providerTimeoutMs };
+  async link(
+    orgId: string,
+    userId: string,
+    providerId: string,
+    credentials: ProviderCredentials,
+    tokens: ProviderTokenSet,
+  ): Promise<{ authorization: AuthorizationEntity; userInfo: OAuthUser }> {
+    const client = {
+      provider: credentials.resolved,
+      clientId: credentials.provider.clientId,
+      fetch: this.fetchImpl,
+      timeoutMs: this.providerTimeoutMs,
+    };
     const userInfo = await adapterFor(credentials.resolved)
       .userInfo(client, tokens.accessToken)
       .catch((): OAuthUser => ({}));
-    const defaultScopes = credentials.provider.customScopes.length ? credentials.provider.customScopes : credentials.resolved.defaultScopes;
+    const defaultScopes = credentials.provider.customScopes.length
+      ? credentials.provider.customScopes
+      : credentials.resolved.defaultScopes;
     const authorization = await this.authorizations.store(orgId, {
       providerId,
       userId,

@@ -41,11 +41,16 @@ export class AuthorizationsImport {
     const now = new Date();
     const ids = items.map(() => randomUUID());
     const credentialIds = items.map(() => randomUUID());
-    const enc = (value: string, i: number, column: string) => this.cipher.encrypt(value, { table: CREDENTIALS, column, orgId, rowId: credentialIds[i] });
+    const enc = (value: string, i: number, column: string) =>
+      this.cipher.encrypt(value, { table: CREDENTIALS, column, orgId, rowId: credentialIds[i] });
     const access = items.map((it, i) => enc(it.accessToken, i, 'access_token'));
     const refresh = items.map((it, i) => (it.refreshToken ? enc(it.refreshToken, i, 'refresh_token') : null));
     const due = items.map((it) =>
-      it.refreshDueAt !== undefined ? it.refreshDueAt : it.refreshToken && it.expiresAt ? aheadDueAt(it.expiresAt, it.writtenAt ?? now) : null,
+      it.refreshDueAt !== undefined
+        ? it.refreshDueAt
+        : it.refreshToken && it.expiresAt
+          ? aheadDueAt(it.expiresAt, it.writtenAt ?? now)
+          : null,
     );
     return this.dataSource.transaction(async (em) => {
       const inserted = (await em.query(

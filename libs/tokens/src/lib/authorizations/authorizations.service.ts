@@ -60,16 +60,32 @@ export class AuthorizationsService {
     return this.dataSource.transaction(async (em) => {
       const repo = em.getRepository(AuthorizationEntity);
       const same = { orgId, providerId: input.providerId, userId: input.userId };
-      let previous = await repo.findOne({ where: { ...same, accountId: account.id ?? IsNull() }, lock: { mode: 'pessimistic_write' } });
+      let previous = await repo.findOne({
+        where: { ...same, accountId: account.id ?? IsNull() },
+        lock: { mode: 'pessimistic_write' },
+      });
       // An authorization whose account was never known (stored before accounts, or the provider
       // would not say) becomes this account's rather than staying beside it.
-      if (!previous && account.id) previous = await repo.findOne({ where: { ...same, accountId: IsNull() }, lock: { mode: 'pessimistic_write' } });
+      if (!previous && account.id)
+        previous = await repo.findOne({
+          where: { ...same, accountId: IsNull() },
+          lock: { mode: 'pessimistic_write' },
+        });
       let keptRefreshToken: string | null = null;
       let keptRefreshExpiry: Date | null = null;
-      if (!input.tokens.refreshToken && previous?.status === 'active' && previous.oauthClientId === input.oauthClientId) {
-        const old = await em.getRepository(CredentialEntity).findOneBy({ orgId, authorizationId: previous.id });
+      if (
+        !input.tokens.refreshToken &&
+        previous?.status === 'active' &&
+        previous.oauthClientId === input.oauthClientId
+      ) {
+        const old = await em
+          .getRepository(CredentialEntity)
+          .findOneBy({ orgId, authorizationId: previous.id });
         if (old?.refreshToken) {
-          keptRefreshToken = this.cipher.decryptString(old.refreshToken, context(orgId, old.id, 'refresh_token'));
+          keptRefreshToken = this.cipher.decryptString(
+            old.refreshToken,
+            context(orgId, old.id, 'refresh_token'),
+          );
           keptRefreshExpiry = previous.refreshTokenExpiresAt;
         }
       }
@@ -81,7 +97,9 @@ export class AuthorizationsService {
         status: 'active' as const,
         accountId: account.id,
         accountLabel: account.label,
-        refreshTokenExpiresAt: input.tokens.refreshToken ? (input.tokens.refreshTokenExpiresAt ?? null) : keptRefreshExpiry,
+        refreshTokenExpiresAt: input.tokens.refreshToken
+          ? (input.tokens.refreshTokenExpiresAt ?? null)
+          : keptRefreshExpiry,
       };
       let authorization: AuthorizationEntity;
       if (previous) {
@@ -92,24 +110,32 @@ export class AuthorizationsService {
       }
       await em.getRepository(CredentialEntity).delete({ authorizationId: authorization.id });
       const credentialId = randomUUID();
-      const access = this.cipher.encrypt(input.tokens.accessToken, context(orgId, credentialId, 'access_token'));
+      const access = this.cipher.encrypt(
+        input.tokens.accessToken,
+        context(orgId, credentialId, 'access_token'),
+      );
       const refreshToken = input.tokens.refreshToken || keptRefreshToken;
       await em.getRepository(CredentialEntity).insert({
         id: credentialId,
         orgId,
         authorizationId: authorization.id,
         accessToken: access,
-        refreshToken: refreshToken ? this.cipher.encrypt(refreshToken, context(orgId, credentialId, 'refresh_token')) : null,
+        refreshToken: refreshToken
+          ? this.cipher.encrypt(refreshToken, context(orgId, credentialId, 'refresh_token'))
+          : null,
         tokenType: input.tokens.tokenType ?? 'Bearer',
         expiresAt: input.tokens.expiresAt ?? null,
         keyId: this.cipher.keyIdOf(access),
-        refreshDueAt: refreshToken && input.tokens.expiresAt ? aheadDueAt(input.tokens.expiresAt, new Date()) : null,
+        refreshDueAt:
+          refreshToken && input.tokens.expiresAt ? aheadDueAt(input.tokens.expiresAt, new Date()) : null,
       });
       authorization.credentialId = credentialId;
       const saved = await repo.save(authorization);
       // A newly linked account counts as in use (the same transaction time as its token set's write),
       // so its first refresh is planned ahead of expiry. After save(), which writes back what it loaded.
-      await em.query(`UPDATE tokens.authorizations SET last_used_at = now() WHERE id = $1`, [authorization.id]);
+      await em.query(`UPDATE tokens.authorizations SET last_used_at = now() WHERE id = $1`, [
+        authorization.id,
+      ]);
       return saved;
     });
   }
@@ -121,13 +147,15 @@ export class AuthorizationsService {
    */
   async confirms(event: BrokerEvent): Promise<boolean> {
     if (!/^[0-9a-f-]{36}$/i.test(event.authorizationId)) return false;
-    const row = await this.dataSource.getRepository(AuthorizationEntity).findOneBy({ id: event.authorizationId, orgId: event.orgId });
+    const row = await this.dataSource
+      .getRepository(AuthorizationEntity)
+      .findOneBy({ id: event.authorizationId, orgId: event.orgId });
     if (event.type === 'authorization.revoked') {
       if (row) return false;
-      const audit = (await this.dataSource.query(`SELECT 1 FROM tokens.audit_events WHERE org_id = $1 AND authorization_id = $2 AND type = 'unlinked' LIMIT 1`, [
-        event.orgId,
-        event.authorizationId,
-      ])) as unknown[];
+      const audit = (await this.dataSource.query(
+        `SELECT 1 FROM tokens.audit_events WHERE org_id = $1 AND authorization_id = $2 AND type = 'unlinked' LIMIT 1`,
+        [event.orgId, event.authorizationId],
+      )) as unknown[];
       return audit.length > 0;
     }
     if (!row || row.providerId !== event.providerId || row.userId !== event.userId) return false;
@@ -136,12 +164,16 @@ export class AuthorizationsService {
 
   /** Every authorization of a provider in the org (for deletion). */
   forProvider(orgId: string, providerId: string): Promise<AuthorizationEntity[]> {
-    return this.dataSource.getRepository(AuthorizationEntity).find({ where: { orgId, providerId }, order: { createdAt: 'ASC' } });
+    return this.dataSource
+      .getRepository(AuthorizationEntity)
+      .find({ where: { orgId, providerId }, order: { createdAt: 'ASC' } });
   }
 
   /** Every authorization of a user in the org (their linked provider accounts). */
   forUser(orgId: string, userId: string): Promise<AuthorizationEntity[]> {
-    return this.dataSource.getRepository(AuthorizationEntity).find({ where: { orgId, userId }, order: { createdAt: 'ASC' } });
+    return this.dataSource
+      .getRepository(AuthorizationEntity)
+      .find({ where: { orgId, userId }, order: { createdAt: 'ASC' } });
   }
 
   /** The authorization's tokens in clear (for a call to the provider); null when it has none. */
@@ -150,7 +182,9 @@ export class AuthorizationsService {
     if (!row) return null;
     return {
       accessToken: this.cipher.decryptString(row.accessToken, context(orgId, row.id, 'access_token')),
-      refreshToken: row.refreshToken ? this.cipher.decryptString(row.refreshToken, context(orgId, row.id, 'refresh_token')) : null,
+      refreshToken: row.refreshToken
+        ? this.cipher.decryptString(row.refreshToken, context(orgId, row.id, 'refresh_token'))
+        : null,
       tokenType: row.tokenType,
       expiresAt: row.expiresAt,
     };
@@ -167,7 +201,10 @@ export class AuthorizationsService {
    */
   async unlink(orgId: string, id: string, detail: string): Promise<void> {
     await this.dataSource.transaction(async (em) => {
-      await em.query(`INSERT INTO tokens.audit_events (org_id, authorization_id, type, detail) VALUES ($1, $2, 'unlinked', $3)`, [orgId, id, detail]);
+      await em.query(
+        `INSERT INTO tokens.audit_events (org_id, authorization_id, type, detail) VALUES ($1, $2, 'unlinked', $3)`,
+        [orgId, id, detail],
+      );
       await em.getRepository(AuthorizationEntity).delete({ orgId, id });
     });
   }
@@ -179,18 +216,29 @@ export class AuthorizationsService {
          FROM tokens.authorizations WHERE org_id = $1 GROUP BY provider_id, status ORDER BY provider_id, status`,
       [orgId],
     )) as { provider_id: string; status: AuthorizationStatus; count: number; ok: number; failed: number }[];
-    return rows.map((r) => ({ providerId: r.provider_id, status: r.status, count: r.count, refreshSucceeded: r.ok, refreshFailed: r.failed }));
+    return rows.map((r) => ({
+      providerId: r.provider_id,
+      status: r.status,
+      count: r.count,
+      refreshSucceeded: r.ok,
+      refreshFailed: r.failed,
+    }));
   }
 
   /** How many token sets each keyring key wraps (for key rotation: a key may go once it wraps nothing). */
   async valuesByKey(): Promise<Record<string, number>> {
-    const rows = (await this.dataSource.query(`SELECT key_id, count(*)::int AS n FROM ${CREDENTIALS} GROUP BY key_id`)) as { key_id: string; n: number }[];
+    const rows = (await this.dataSource.query(
+      `SELECT key_id, count(*)::int AS n FROM ${CREDENTIALS} GROUP BY key_id`,
+    )) as { key_id: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.key_id, r.n]));
   }
 
   /** How many token sets are still wrapped by a key other than the active one. */
   async countDue(): Promise<number> {
-    const rows = (await this.dataSource.query(`SELECT count(*)::int AS n FROM ${CREDENTIALS} WHERE key_id <> $1`, [this.cipher.activeKeyId])) as { n: number }[];
+    const rows = (await this.dataSource.query(
+      `SELECT count(*)::int AS n FROM ${CREDENTIALS} WHERE key_id <> $1`,
+      [this.cipher.activeKeyId],
+    )) as { n: number }[];
     return rows[0]?.n ?? 0;
   }
 
@@ -207,13 +255,21 @@ export class AuthorizationsService {
     const rows = (await this.dataSource.query(
       `SELECT id, org_id, access_token, refresh_token, version FROM ${CREDENTIALS} WHERE key_id <> $1 AND id > $2 ORDER BY id LIMIT $3`,
       [this.cipher.activeKeyId, afterId, limit],
-    )) as { id: string; org_id: string; access_token: string; refresh_token: string | null; version: number }[];
+    )) as {
+      id: string;
+      org_id: string;
+      access_token: string;
+      refresh_token: string | null;
+      version: number;
+    }[];
     const progress = { scanned: rows.length, rewrapped: 0, conflicts: 0, failed: 0, lastId: rows.at(-1)?.id };
     const done: { id: string; version: number; access: string; refresh: string | null }[] = [];
     for (const row of rows) {
       try {
         const access = this.cipher.rewrap(row.access_token, context(row.org_id, row.id, 'access_token'));
-        const refresh = row.refresh_token ? this.cipher.rewrap(row.refresh_token, context(row.org_id, row.id, 'refresh_token')) : null;
+        const refresh = row.refresh_token
+          ? this.cipher.rewrap(row.refresh_token, context(row.org_id, row.id, 'refresh_token'))
+          : null;
         done.push({ id: row.id, version: row.version, access, refresh });
       } catch (err) {
         if (!(err instanceof DecryptionError)) throw err;
@@ -227,7 +283,13 @@ export class AuthorizationsService {
          FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[]) AS v(id, version, access, refresh)
         WHERE c.id = v.id AND c.version = v.version
        RETURNING c.id`,
-      [done.map((d) => d.id), done.map((d) => d.version), done.map((d) => d.access), done.map((d) => d.refresh), this.cipher.activeKeyId],
+      [
+        done.map((d) => d.id),
+        done.map((d) => d.version),
+        done.map((d) => d.access),
+        done.map((d) => d.refresh),
+        this.cipher.activeKeyId,
+      ],
     )) as [unknown[], number];
     progress.rewrapped = written.length;
     progress.conflicts = done.length - written.length;
@@ -240,7 +302,18 @@ function context(orgId: string, rowId: string, column: string): EncryptionContex
 }
 
 /** The provider account an authorization is for: its user id there, and a label people recognise. */
-export function accountOf(user: Record<string, unknown> | null | undefined): { id: string | null; label: string | null } {
-  const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim().slice(0, 255) : typeof v === 'number' ? String(v) : null);
-  return { id: text(user?.['sub']), label: text(user?.['email']) ?? text(user?.['nickName']) ?? text(user?.['name']) };
+export function accountOf(user: Record<string, unknown> | null | undefined): {
+  id: string | null;
+  label: string | null;
+} {
+  const text = (v: unknown) =>
+    typeof v === 'string' && v.trim() !== ''
+      ? v.trim().slice(0, 255)
+      : typeof v === 'number'
+        ? String(v)
+        : null;
+  return {
+    id: text(user?.['sub']),
+    label: text(user?.['email']) ?? text(user?.['nickName']) ?? text(user?.['name']),
+  };
 }

@@ -37,7 +37,10 @@ export class ProviderAuthorizationsRemoval {
 
   /** How many authorizations the provider still has. */
   async remaining(orgId: string, providerId: string): Promise<number> {
-    const [r] = (await this.dataSource.query(`SELECT count(*)::int AS n FROM tokens.authorizations WHERE org_id = $1 AND provider_id = $2`, [orgId, providerId])) as { n: number }[];
+    const [r] = (await this.dataSource.query(
+      `SELECT count(*)::int AS n FROM tokens.authorizations WHERE org_id = $1 AND provider_id = $2`,
+      [orgId, providerId],
+    )) as { n: number }[];
     return r.n;
   }
 
@@ -48,8 +51,20 @@ export class ProviderAuthorizationsRemoval {
          FROM tokens.authorizations a LEFT JOIN ${CREDENTIALS} c ON c.authorization_id = a.id
         WHERE a.org_id = $1 AND a.provider_id = $2 ORDER BY a.id LIMIT $3`,
       [orgId, providerId, limit],
-    )) as { id: string; user_id: string; status: AuthorizationStatus; credential_id: string | null; access_token: string | null; refresh_token: string | null }[];
-    return rows.map((r) => ({ id: r.id, userId: r.user_id, status: r.status, token: this.revocable(orgId, r) }));
+    )) as {
+      id: string;
+      user_id: string;
+      status: AuthorizationStatus;
+      credential_id: string | null;
+      access_token: string | null;
+      refresh_token: string | null;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      userId: r.user_id,
+      status: r.status,
+      token: this.revocable(orgId, r),
+    }));
   }
 
   /**
@@ -57,7 +72,12 @@ export class ProviderAuthorizationsRemoval {
    * then announces each removal. Returns the ids removed and the last audit row id (the job's
    * announcement checkpoint).
    */
-  async removeBatch(orgId: string, providerId: string, jobId: string, batch: RemovalCandidate[]): Promise<{ removed: string[]; lastAuditId: string | null }> {
+  async removeBatch(
+    orgId: string,
+    providerId: string,
+    jobId: string,
+    batch: RemovalCandidate[],
+  ): Promise<{ removed: string[]; lastAuditId: string | null }> {
     if (!batch.length) return { removed: [], lastAuditId: null };
     const audits = await this.dataSource.transaction(async (em) => {
       const removed = (await em.query(
@@ -70,18 +90,40 @@ export class ProviderAuthorizationsRemoval {
         `INSERT INTO tokens.audit_events (org_id, authorization_id, type, detail)
          SELECT $1, v.id, 'unlinked', v.detail FROM unnest($2::uuid[], $3::text[]) AS v(id, detail) ORDER BY v.id
          RETURNING id, authorization_id, detail`,
-        [orgId, rows.map((r) => r.id), rows.map((r) => JSON.stringify({ reason: 'provider deleted', jobId, providerId, userId: r.user_id, status: r.status }))],
+        [
+          orgId,
+          rows.map((r) => r.id),
+          rows.map((r) =>
+            JSON.stringify({
+              reason: 'provider deleted',
+              jobId,
+              providerId,
+              userId: r.user_id,
+              status: r.status,
+            }),
+          ),
+        ],
       )) as AuditRow[];
     });
     this.announce(orgId, audits);
-    return { removed: audits.map((a) => a.authorization_id), lastAuditId: audits.reduce<string | null>((m, a) => (m === null || BigInt(a.id) > BigInt(m) ? a.id : m), null) };
+    return {
+      removed: audits.map((a) => a.authorization_id),
+      lastAuditId: audits.reduce<string | null>(
+        (m, a) => (m === null || BigInt(a.id) > BigInt(m) ? a.id : m),
+        null,
+      ),
+    };
   }
 
   /**
    * Announces the removals this job recorded after audit row `afterAuditId` (a job that died between
    * a commit and its announcements); returns how many and the last audit row id.
    */
-  async announcePending(orgId: string, jobId: string, afterAuditId: string | null): Promise<{ announced: number; lastAuditId: string | null }> {
+  async announcePending(
+    orgId: string,
+    jobId: string,
+    afterAuditId: string | null,
+  ): Promise<{ announced: number; lastAuditId: string | null }> {
     const rows = (await this.dataSource.query(
       `SELECT id, authorization_id, detail FROM tokens.audit_events
         WHERE org_id = $1 AND type = 'unlinked' AND id > $2::bigint AND detail LIKE $3 ORDER BY id`,
@@ -95,13 +137,30 @@ export class ProviderAuthorizationsRemoval {
     const at = new Date().toISOString();
     for (const row of rows) {
       const d = JSON.parse(row.detail) as { providerId: string; userId: string; status: AuthorizationStatus };
-      void this.publish({ type: 'authorization.revoked', orgId, authorizationId: row.authorization_id, providerId: d.providerId, userId: d.userId, status: d.status, at });
+      void this.publish({
+        type: 'authorization.revoked',
+        orgId,
+        authorizationId: row.authorization_id,
+        providerId: d.providerId,
+        userId: d.userId,
+        status: d.status,
+        at,
+      });
     }
   }
 
-  private revocable(orgId: string, r: { credential_id: string | null; access_token: string | null; refresh_token: string | null }): RemovalCandidate['token'] {
+  private revocable(
+    orgId: string,
+    r: { credential_id: string | null; access_token: string | null; refresh_token: string | null },
+  ): RemovalCandidate['token'] {
     if (!r.credential_id) return null;
-    const open = (column: 'access_token' | 'refresh_token', value: string) => this.cipher.decryptString(value, { table: CREDENTIALS, column, orgId, rowId: r.credential_id as string });
+    const open = (column: 'access_token' | 'refresh_token', value: string) =>
+      this.cipher.decryptString(value, {
+        table: CREDENTIALS,
+        column,
+        orgId,
+        rowId: r.credential_id as string,
+      });
     try {
       if (r.refresh_token) return { value: open('refresh_token', r.refresh_token), hint: 'refresh_token' };
       if (r.access_token) return { value: open('access_token', r.access_token), hint: 'access_token' };

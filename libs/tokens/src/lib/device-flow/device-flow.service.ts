@@ -17,7 +17,11 @@ export type DeviceAuthorizationStatus = 'pending' | 'authorized' | 'denied' | 'e
  * Starts the poller of a device authorization (the worker's `device-poll` queue): one job per
  * record, first run after `delayMs`. Resolves once the job is stored.
  */
-export type DevicePollScheduler = (orgId: string, deviceAuthorizationId: string, delayMs: number) => Promise<void>;
+export type DevicePollScheduler = (
+  orgId: string,
+  deviceAuthorizationId: string,
+  delayMs: number,
+) => Promise<void>;
 
 interface Row {
   id: string;
@@ -59,18 +63,31 @@ export class DeviceFlowService {
   /** Starts a device authorization for the user at one of the org's providers. */
   async start(orgId: string, userId: string, providerId: string): Promise<ExternalAuthDevice> {
     const credentials = await this.provider(orgId, providerId);
-    if (credentials.provider.status !== 'active') throw new TokensError('CONFLICT', `The provider is ${credentials.provider.status}; only an active provider can be linked.`);
+    if (credentials.provider.status !== 'active')
+      throw new TokensError(
+        'CONFLICT',
+        `The provider is ${credentials.provider.status}; only an active provider can be linked.`,
+      );
     const adapter = adapterFor(credentials.resolved);
     if (!adapter.capabilities(credentials.resolved).deviceFlow || !adapter.startDeviceAuthorization) {
-      throw new TokensError('BAD_REQUEST', 'This provider does not support the device flow (RFC 8628): link it through the authorization-code flow instead.');
+      throw new TokensError(
+        'BAD_REQUEST',
+        'This provider does not support the device flow (RFC 8628): link it through the authorization-code flow instead.',
+      );
     }
-    const scopes = credentials.provider.customScopes.length ? credentials.provider.customScopes : credentials.resolved.defaultScopes;
+    const scopes = credentials.provider.customScopes.length
+      ? credentials.provider.customScopes
+      : credentials.resolved.defaultScopes;
     let started;
     try {
       started = await adapter.startDeviceAuthorization(this.client(credentials), scopes);
     } catch (err) {
-      if (err instanceof ProviderCallError && err.kind === 'transient') throw new TokensError('UNAVAILABLE', 'The provider did not answer; try again.');
-      throw new TokensError('CONFLICT', `The provider refused to start a device authorization (${err instanceof Error ? err.message : 'error'}); check that its OAuth app allows the device flow.`);
+      if (err instanceof ProviderCallError && err.kind === 'transient')
+        throw new TokensError('UNAVAILABLE', 'The provider did not answer; try again.');
+      throw new TokensError(
+        'CONFLICT',
+        `The provider refused to start a device authorization (${err instanceof Error ? err.message : 'error'}); check that its OAuth app allows the device flow.`,
+      );
     }
     const id = randomUUID();
     const sealed = this.cipher.encrypt(started.deviceCode, context(orgId, id));
@@ -107,27 +124,51 @@ export class DeviceFlowService {
   }
 
   /** Where the user's device authorization stands (NOT_FOUND for an unknown code or another user's). */
-  async exchange(orgId: string, userId: string, providerId: string, deviceCode: string): Promise<DeviceExchangeResult> {
-    const [row] = (await this.dataSource.query(`SELECT * FROM ${TABLE} WHERE device_code_hash = $1 AND org_id = $2 AND user_id = $3 AND provider_id = $4`, [
-      this.hash(deviceCode),
-      orgId,
-      userId,
-      providerId,
-    ])) as (Row & { authorization_id: string | null })[];
-    if (!row) throw new TokensError('NOT_FOUND', 'No device authorization with this device code: start one with GET .../device.');
+  async exchange(
+    orgId: string,
+    userId: string,
+    providerId: string,
+    deviceCode: string,
+  ): Promise<DeviceExchangeResult> {
+    const [row] = (await this.dataSource.query(
+      `SELECT * FROM ${TABLE} WHERE device_code_hash = $1 AND org_id = $2 AND user_id = $3 AND provider_id = $4`,
+      [this.hash(deviceCode), orgId, userId, providerId],
+    )) as (Row & { authorization_id: string | null })[];
+    if (!row)
+      throw new TokensError(
+        'NOT_FOUND',
+        'No device authorization with this device code: start one with GET .../device.',
+      );
     switch (row.status) {
       case 'authorized':
         return { state: 'authorized', detail: 'The account is linked.' };
       case 'denied':
         return { state: 'access_denied', detail: 'The user refused the authorization at the provider.' };
       case 'expired':
-        return { state: 'expired_token', detail: 'The device code expired before the user approved it: start again.' };
+        return {
+          state: 'expired_token',
+          detail: 'The device code expired before the user approved it: start again.',
+        };
       case 'failed':
-        return { state: 'failed', detail: `The device authorization failed: ${row.error ?? 'unknown error'}. Start again.` };
+        return {
+          state: 'failed',
+          detail: `The device authorization failed: ${row.error ?? 'unknown error'}. Start again.`,
+        };
       default:
-        if (row.expires_at.getTime() <= Date.now()) return { state: 'expired_token', detail: 'The device code expired before the user approved it: start again.' };
-        if (row.last_poll_result === 'slow_down') return { state: 'slow_down', detail: `The provider asked to poll less often; polling every ${row.interval_seconds} s.` };
-        return { state: 'authorization_pending', detail: `Waiting for the user to enter the code at the provider; try again in ${row.interval_seconds} s.` };
+        if (row.expires_at.getTime() <= Date.now())
+          return {
+            state: 'expired_token',
+            detail: 'The device code expired before the user approved it: start again.',
+          };
+        if (row.last_poll_result === 'slow_down')
+          return {
+            state: 'slow_down',
+            detail: `The provider asked to poll less often; polling every ${row.interval_seconds} s.`,
+          };
+        return {
+          state: 'authorization_pending',
+          detail: `Waiting for the user to enter the code at the provider; try again in ${row.interval_seconds} s.`,
+        };
     }
   }
 
@@ -136,7 +177,10 @@ export class DeviceFlowService {
    * when polling is over (linked, denied, expired, failed, or the record is gone / no longer pending).
    */
   async poll(orgId: string, id: string): Promise<number | null> {
-    const [row] = (await this.dataSource.query(`SELECT * FROM ${TABLE} WHERE id = $1 AND org_id = $2`, [id, orgId])) as Row[];
+    const [row] = (await this.dataSource.query(`SELECT * FROM ${TABLE} WHERE id = $1 AND org_id = $2`, [
+      id,
+      orgId,
+    ])) as Row[];
     if (!row || row.status !== 'pending') return null;
     if (row.expires_at.getTime() <= Date.now()) {
       await this.finish(orgId, id, 'expired', 'expired_token');
@@ -149,15 +193,27 @@ export class DeviceFlowService {
     const credentials = await this.providers(orgId, row.provider_id, { fresh: true });
     const adapter = credentials ? adapterFor(credentials.resolved) : undefined;
     if (!credentials || !adapter?.pollDeviceToken) {
-      await this.finish(orgId, id, 'failed', credentials ? 'the provider no longer supports the device flow' : 'the provider no longer exists');
+      await this.finish(
+        orgId,
+        id,
+        'failed',
+        credentials ? 'the provider no longer supports the device flow' : 'the provider no longer exists',
+      );
       return null;
     }
     const deviceCode = this.cipher.decryptString(row.device_code, context(orgId, id));
     const result = await adapter.pollDeviceToken(this.client(credentials), deviceCode);
-    const next = (seconds: number) => Math.max(0, Math.min(seconds * 1000, row.expires_at.getTime() - Date.now() + 250));
+    const next = (seconds: number) =>
+      Math.max(0, Math.min(seconds * 1000, row.expires_at.getTime() - Date.now() + 250));
     switch (result.status) {
       case 'authorized': {
-        const { authorization } = await this.linker.link(orgId, row.user_id, row.provider_id, credentials, result.tokens);
+        const { authorization } = await this.linker.link(
+          orgId,
+          row.user_id,
+          row.provider_id,
+          credentials,
+          result.tokens,
+        );
         await this.dataSource.query(
           `UPDATE ${TABLE} SET status = 'authorized', authorization_id = $3, last_poll_result = 'authorized', polls = polls + 1, updated_at = now() WHERE id = $1 AND org_id = $2`,
           [id, orgId, authorization.id],
@@ -169,7 +225,10 @@ export class DeviceFlowService {
         return next(row.interval_seconds);
       case 'slow_down': {
         // The provider's own new interval when it names one (GitHub), else 5 s more; kept from now on.
-        const interval = result.interval && result.interval > row.interval_seconds ? result.interval : row.interval_seconds + SLOW_DOWN_STEP_SECONDS;
+        const interval =
+          result.interval && result.interval > row.interval_seconds
+            ? result.interval
+            : row.interval_seconds + SLOW_DOWN_STEP_SECONDS;
         await this.polled(orgId, id, 'slow_down', interval);
         return next(interval);
       }
@@ -199,7 +258,9 @@ export class DeviceFlowService {
     const [, expired] = (await this.dataSource.query(
       `UPDATE ${TABLE} SET status = 'expired', error = 'expired_token', last_poll_result = 'expired_token', updated_at = now() WHERE status = 'pending' AND expires_at < now()`,
     )) as [unknown, number];
-    const [, purged] = (await this.dataSource.query(`DELETE FROM ${TABLE} WHERE status <> 'pending' AND updated_at < now() - interval '1 day'`)) as [unknown, number];
+    const [, purged] = (await this.dataSource.query(
+      `DELETE FROM ${TABLE} WHERE status <> 'pending' AND updated_at < now() - interval '1 day'`,
+    )) as [unknown, number];
     return { expired, purged };
   }
 
@@ -218,7 +279,9 @@ export class DeviceFlowService {
   }
 
   private async provider(orgId: string, providerId: string): Promise<ProviderCredentials> {
-    const credentials = /^[0-9a-f-]{36}$/i.test(providerId) ? await this.providers(orgId, providerId, { fresh: true }) : null;
+    const credentials = /^[0-9a-f-]{36}$/i.test(providerId)
+      ? await this.providers(orgId, providerId, { fresh: true })
+      : null;
     if (!credentials) throw new TokensError('NOT_FOUND', 'External auth provider not found.');
     return credentials;
   }
@@ -244,13 +307,16 @@ export class DeviceFlowService {
     );
   }
 
-  private async finish(orgId: string, id: string, status: Exclude<DeviceAuthorizationStatus, 'pending' | 'authorized'>, error: string): Promise<void> {
-    await this.dataSource.query(`UPDATE ${TABLE} SET status = $3, error = $4, last_poll_result = $4, updated_at = now() WHERE id = $1 AND org_id = $2 AND status = 'pending'`, [
-      id,
-      orgId,
-      status,
-      error,
-    ]);
+  private async finish(
+    orgId: string,
+    id: string,
+    status: Exclude<DeviceAuthorizationStatus, 'pending' | 'authorized'>,
+    error: string,
+  ): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE ${TABLE} SET status = $3, error = $4, last_poll_result = $4, updated_at = now() WHERE id = $1 AND org_id = $2 AND status = 'pending'`,
+      [id, orgId, status, error],
+    );
   }
 }
 

@@ -9,6 +9,11 @@ export function devicePollJobId(deviceAuthorizationId: string): string {
 /** Device pollers as `device-poll` jobs (payload: ids only). */
 export function jobDevicePollScheduler(producer: JobProducer): DevicePollScheduler {
   return async (orgId, deviceAuthorizationId, delayMs) => {
-    await producer.enqueue('device-poll', 'POLL_DEVICE_AUTHORIZATION', { orgId, deviceAuthorizationId }, { jobId: devicePollJobId(deviceAuthorizationId), delayMs });
+    await producer.enqueue(
+      'device-poll',
+      'POLL_DEVICE_AUTHORIZATION',
+      { orgId, deviceAuthorizationId },
+      { jobId: devicePollJobId(deviceAuthorizationId), delayMs },
+    );
   };
 }

@@ -19,7 +19,9 @@ export class TokenPath1763901100000 implements MigrationInterface {
       redirect_uri text NOT NULL,
       expires_at timestamptz NOT NULL,
       created_at timestamptz NOT NULL DEFAULT now())`);
-    await q.query(`CREATE INDEX pending_authorizations_expiry_idx ON tokens.pending_authorizations (expires_at)`);
+    await q.query(
+      `CREATE INDEX pending_authorizations_expiry_idx ON tokens.pending_authorizations (expires_at)`,
+    );
     await q.query(`CREATE TABLE tokens.refresh_candidates (
       id uuid PRIMARY KEY,
       org_id text NOT NULL,
@@ -31,7 +33,9 @@ export class TokenPath1763901100000 implements MigrationInterface {
       expires_at timestamptz,
       key_id text NOT NULL,
       created_at timestamptz NOT NULL DEFAULT now())`);
-    await q.query(`CREATE INDEX refresh_candidates_authorization_idx ON tokens.refresh_candidates (authorization_id)`);
+    await q.query(
+      `CREATE INDEX refresh_candidates_authorization_idx ON tokens.refresh_candidates (authorization_id)`,
+    );
     await q.query(`CREATE TABLE tokens.audit_events (
       id bigserial PRIMARY KEY,
       org_id text NOT NULL,
@@ -39,7 +43,9 @@ export class TokenPath1763901100000 implements MigrationInterface {
       type text NOT NULL,
       detail text,
       created_at timestamptz NOT NULL DEFAULT now())`);
-    await q.query(`CREATE INDEX audit_events_authorization_idx ON tokens.audit_events (authorization_id, created_at)`);
+    await q.query(
+      `CREATE INDEX audit_events_authorization_idx ON tokens.audit_events (authorization_id, created_at)`,
+    );
     await q.query(`ALTER TABLE tokens.authorizations ADD COLUMN revocation_status text`);
   }
 

@@ -28,8 +28,12 @@ export class DeviceAuthorizations1763901200000 implements MigrationInterface {
       created_at timestamptz NOT NULL DEFAULT now(),
       updated_at timestamptz NOT NULL DEFAULT now(),
       CONSTRAINT device_authorizations_status_check CHECK (status IN ('pending','authorized','denied','expired','failed')))`);
-    await q.query(`CREATE INDEX device_authorizations_user_idx ON tokens.device_authorizations (org_id, user_id, provider_id)`);
-    await q.query(`CREATE INDEX device_authorizations_expiry_idx ON tokens.device_authorizations (expires_at)`);
+    await q.query(
+      `CREATE INDEX device_authorizations_user_idx ON tokens.device_authorizations (org_id, user_id, provider_id)`,
+    );
+    await q.query(
+      `CREATE INDEX device_authorizations_expiry_idx ON tokens.device_authorizations (expires_at)`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

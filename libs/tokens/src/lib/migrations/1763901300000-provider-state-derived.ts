@@ -10,7 +10,9 @@ export class ProviderStateDerived1763901300000 implements MigrationInterface {
   name = 'ProviderStateDerived1763901300000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`UPDATE tokens.authorizations SET status = 'active', updated_at = now() WHERE status = 'invalidProviderState'`);
+    await q.query(
+      `UPDATE tokens.authorizations SET status = 'active', updated_at = now() WHERE status = 'invalidProviderState'`,
+    );
   }
 
   async down(): Promise<void> {

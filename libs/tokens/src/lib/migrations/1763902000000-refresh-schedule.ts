@@ -21,10 +21,14 @@ export class RefreshSchedule1763902000000 implements MigrationInterface {
       `UPDATE tokens.credentials SET refresh_due_at = expires_at - LEAST(GREATEST((expires_at - updated_at) * 0.2, interval '10 seconds'), interval '10 minutes')
         WHERE refresh_token IS NOT NULL AND expires_at IS NOT NULL`,
     );
-    await q.query(`CREATE INDEX credentials_refresh_due_idx ON tokens.credentials (refresh_due_at) WHERE refresh_due_at IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX credentials_refresh_due_idx ON tokens.credentials (refresh_due_at) WHERE refresh_due_at IS NOT NULL`,
+    );
     // Provider deletion walks a provider's authorizations in id order, in batches (this index also
     // serves every (org_id, provider_id) lookup the one it replaces served).
-    await q.query(`CREATE INDEX authorizations_provider_id_idx ON tokens.authorizations (org_id, provider_id, id)`);
+    await q.query(
+      `CREATE INDEX authorizations_provider_id_idx ON tokens.authorizations (org_id, provider_id, id)`,
+    );
     await q.query(`DROP INDEX tokens.authorizations_provider_idx`);
   }
 

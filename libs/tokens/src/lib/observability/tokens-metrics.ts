@@ -1,6 +1,13 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { ENCRYPTED_VALUES_HELP, SERVICE_CONFIG, ServiceConfig, counter, countedGauge, domainDataSourceToken } from '@broker/service-runtime';
+import {
+  ENCRYPTED_VALUES_HELP,
+  SERVICE_CONFIG,
+  ServiceConfig,
+  counter,
+  countedGauge,
+  domainDataSourceToken,
+} from '@broker/service-runtime';
 import { TOKENS_SCHEMA } from '../tokens.schema';
 import { TokenObserver, observeTokens } from './token-observer';
 
@@ -19,7 +26,10 @@ function tokenCounters(): TokenObserver {
     help: 'Provider refresh calls by result class (ok, transient, invalid_grant, invalid_client, rejected) and provider type',
     labelNames: ['result', 'provider_type'],
   });
-  const leaseWaits = counter({ name: 'broker_token_lease_waits_total', help: 'Poll intervals spent waiting on a refresh lease another replica holds' });
+  const leaseWaits = counter({
+    name: 'broker_token_lease_waits_total',
+    help: 'Poll intervals spent waiting on a refresh lease another replica holds',
+  });
   // Zero series for each outcome, so rates exist before the first event.
   for (const outcome of ['memory', 'database', 'refresh', 'waited']) acquires.inc({ outcome }, 0);
   observer = {
@@ -48,10 +58,18 @@ export class TokensMetrics implements OnModuleInit, OnApplicationShutdown {
     observeTokens(tokenCounters());
     if (this.config.service !== 'worker') return;
     const rows = (sql: string, label: string) => async () =>
-      ((await this.ds.query(sql)) as { label: string; n: string }[]).map((r) => ({ labels: { [label]: r.label }, value: Number(r.n) }));
+      ((await this.ds.query(sql)) as { label: string; n: string }[]).map((r) => ({
+        labels: { [label]: r.label },
+        value: Number(r.n),
+      }));
     this.stops.push(
       countedGauge(
-        { name: 'broker_authorizations', help: 'Authorizations by status (counted every METRICS_COUNT_INTERVAL_SECONDS, 60 s by default)', labelNames: ['status'], ttlMs: this.config.observability.countIntervalMs },
+        {
+          name: 'broker_authorizations',
+          help: 'Authorizations by status (counted every METRICS_COUNT_INTERVAL_SECONDS, 60 s by default)',
+          labelNames: ['status'],
+          ttlMs: this.config.observability.countIntervalMs,
+        },
         rows(`SELECT status AS label, count(*) AS n FROM tokens.authorizations GROUP BY status`, 'status'),
       ),
       countedGauge(
@@ -70,9 +88,20 @@ export class TokensMetrics implements OnModuleInit, OnApplicationShutdown {
         },
       ),
       countedGauge(
-        { name: 'broker_encrypted_values', help: ENCRYPTED_VALUES_HELP, labelNames: ['domain', 'key_id'], part: 'tokens', ttlMs: this.config.observability.countIntervalMs },
+        {
+          name: 'broker_encrypted_values',
+          help: ENCRYPTED_VALUES_HELP,
+          labelNames: ['domain', 'key_id'],
+          part: 'tokens',
+          ttlMs: this.config.observability.countIntervalMs,
+        },
         async () =>
-          ((await this.ds.query(`SELECT key_id, count(*) AS n FROM tokens.credentials GROUP BY key_id`)) as { key_id: string; n: string }[]).map((r) => ({
+          (
+            (await this.ds.query(`SELECT key_id, count(*) AS n FROM tokens.credentials GROUP BY key_id`)) as {
+              key_id: string;
+              n: string;
+            }[]
+          ).map((r) => ({
             labels: { domain: 'tokens', key_id: r.key_id },
             value: Number(r.n),
           })),

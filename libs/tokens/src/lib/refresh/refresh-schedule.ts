@@ -94,7 +94,11 @@ export class RefreshSchedule {
       `UPDATE tokens.credentials c SET refresh_due_at = v.due_at
          FROM unnest($1::uuid[], $2::timestamptz[], $3::int[]) AS v(id, due_at, generation)
         WHERE c.id = v.id AND c.generation = v.generation`,
-      [changes.map((c) => c.claim.credentialId), changes.map((c) => c.dueAt), changes.map((c) => c.claim.generation)],
+      [
+        changes.map((c) => c.claim.credentialId),
+        changes.map((c) => c.dueAt),
+        changes.map((c) => c.claim.generation),
+      ],
     );
   }
 

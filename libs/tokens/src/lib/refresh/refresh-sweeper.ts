@@ -63,7 +63,17 @@ export class RefreshSweeper {
   ) {}
 
   async sweep(o: SweepOptions, stopping: () => boolean = () => false): Promise<SweepReport> {
-    const report: SweepReport = { claimed: 0, refreshedInUse: 0, refreshedKeepAlive: 0, deferred: 0, dropped: 0, skipped: 0, failed: 0, released: 0, lagsMs: [] };
+    const report: SweepReport = {
+      claimed: 0,
+      refreshedInUse: 0,
+      refreshedKeepAlive: 0,
+      deferred: 0,
+      dropped: 0,
+      skipped: 0,
+      failed: 0,
+      released: 0,
+      lagsMs: [],
+    };
     const idleWindows = new Map<string, Promise<number | null>>();
     const idleOf = (c: ClaimedRefresh) => {
       const key = `${c.orgId}/${c.providerId}`;
@@ -87,7 +97,11 @@ export class RefreshSweeper {
       const moves: { claim: ClaimedRefresh; dueAt: Date | null }[] = [];
       const refresh: { claim: ClaimedRefresh; reason: 'in-use' | 'keep-alive' }[] = [];
       for (const claim of claims) {
-        const keepAlive = { lastRefreshAt: claim.lastRefreshAt, idleSeconds: await idleOf(claim), refreshTokenExpiresAt: claim.refreshTokenExpiresAt };
+        const keepAlive = {
+          lastRefreshAt: claim.lastRefreshAt,
+          idleSeconds: await idleOf(claim),
+          refreshTokenExpiresAt: claim.refreshTokenExpiresAt,
+        };
         const decision = decide(claim, keepAlive, now, o.lookaheadMs);
         if (decision.action === 'refresh') refresh.push({ claim, reason: decision.reason });
         else if (decision.action === 'later') {
@@ -127,7 +141,9 @@ export class RefreshSweeper {
     return report;
   }
 
-  private async refreshOne(claim: ClaimedRefresh): Promise<'refreshed' | 'skipped' | { retryAt: Date | null }> {
+  private async refreshOne(
+    claim: ClaimedRefresh,
+  ): Promise<'refreshed' | 'skipped' | { retryAt: Date | null }> {
     try {
       const outcome = await this.tokens.refreshDue(claim.orgId, claim.authorizationId, claim.generation);
       if (outcome === 'refreshed') return 'refreshed';
@@ -141,14 +157,20 @@ export class RefreshSweeper {
         // Blocked by its provider's status: look again in an hour (a re-activation and a caller come sooner).
         if (err.code === 'FORBIDDEN') return { retryAt: new Date(Date.now() + PROVIDER_BLOCKED_RETRY_MS) };
       }
-      this.logger.debug(`refresh of authorization ${claim.authorizationId} failed, retried later: ${(err as Error).message}`);
+      this.logger.debug(
+        `refresh of authorization ${claim.authorizationId} failed, retried later: ${(err as Error).message}`,
+      );
       return { retryAt: retryAt(claim.dueAt, Date.now()) };
     }
   }
 }
 
 /** Runs `fn` over `items` with at most `limit` at once. */
-export async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function forEachLimited<T>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) await fn(items[next++]);

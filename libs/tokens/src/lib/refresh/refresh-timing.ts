@@ -53,14 +53,22 @@ export interface DueRow {
 }
 
 /** What to do with a claimed row: refresh it now, move it to a later time, or take it off the schedule. */
-export type DueDecision = { action: 'refresh'; reason: 'in-use' | 'keep-alive' } | { action: 'later'; at: Date } | { action: 'drop' };
+export type DueDecision =
+  | { action: 'refresh'; reason: 'in-use' | 'keep-alive' }
+  | { action: 'later'; at: Date }
+  | { action: 'drop' };
 
 /**
  * The rule: a token set that was served to a caller since it was written is in use and is
  * refreshed ahead; one nobody asked for is left to expire and only its refresh token is kept
  * alive, at the provider's idle window (its first caller then waits for one refresh, single-flight).
  */
-export function decide(row: DueRow, keepAlive: KeepAliveFacts, now: number, lookaheadMs: number): DueDecision {
+export function decide(
+  row: DueRow,
+  keepAlive: KeepAliveFacts,
+  now: number,
+  lookaheadMs: number,
+): DueDecision {
   if (row.status !== 'active' || !row.hasRefreshToken) return { action: 'drop' };
   if (row.usedSinceWritten) return { action: 'refresh', reason: 'in-use' };
   const at = keepAliveDueAt(keepAlive);

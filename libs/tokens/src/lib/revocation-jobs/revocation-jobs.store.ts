@@ -1,5 +1,10 @@
 import { DataSource } from 'typeorm';
-import type { NotRevokedUpstream, RevocationJob, RevocationReport, RevocationTargetKind } from '@broker/contracts';
+import type {
+  NotRevokedUpstream,
+  RevocationJob,
+  RevocationReport,
+  RevocationTargetKind,
+} from '@broker/contracts';
 
 interface JobRow {
   id: string;
@@ -36,7 +41,13 @@ export interface TargetAuthorization {
 export class RevocationJobsStore {
   constructor(private readonly dataSource: DataSource) {}
 
-  async create(orgId: string, kind: RevocationTargetKind, targetId: string, reason: string, requestedBy: string): Promise<RevocationJob> {
+  async create(
+    orgId: string,
+    kind: RevocationTargetKind,
+    targetId: string,
+    reason: string,
+    requestedBy: string,
+  ): Promise<RevocationJob> {
     const [row] = (await this.dataSource.query(
       `INSERT INTO tokens.revocation_jobs (org_id, target_kind, target_id, status, reason, requested_by, report)
        VALUES ($1, $2, $3, 'running', $4, $5, $6) RETURNING *`,
@@ -46,12 +57,18 @@ export class RevocationJobsStore {
   }
 
   async finish(id: string, status: 'done' | 'failed', report: RevocationReport): Promise<void> {
-    await this.dataSource.query(`UPDATE tokens.revocation_jobs SET status = $2, report = $3, finished_at = now() WHERE id = $1`, [id, status, JSON.stringify(report)]);
+    await this.dataSource.query(
+      `UPDATE tokens.revocation_jobs SET status = $2, report = $3, finished_at = now() WHERE id = $1`,
+      [id, status, JSON.stringify(report)],
+    );
   }
 
   /** The job of this org (null for another org's, as for an unknown one). */
   async get(orgId: string, id: string): Promise<RevocationJob | null> {
-    const [row] = (await this.dataSource.query(`SELECT * FROM tokens.revocation_jobs WHERE id = $1 AND org_id = $2`, [id, orgId])) as JobRow[];
+    const [row] = (await this.dataSource.query(
+      `SELECT * FROM tokens.revocation_jobs WHERE id = $1 AND org_id = $2`,
+      [id, orgId],
+    )) as JobRow[];
     return row ? toJob(row) : null;
   }
 
@@ -70,7 +87,10 @@ export class RevocationJobsStore {
   }
 
   /** Every authorization of a user, or at a provider, in the org. */
-  async authorizationsOf(orgId: string, by: { userId: string } | { providerId: string }): Promise<TargetAuthorization[]> {
+  async authorizationsOf(
+    orgId: string,
+    by: { userId: string } | { providerId: string },
+  ): Promise<TargetAuthorization[]> {
     const rows = (await this.dataSource.query(
       'userId' in by
         ? `SELECT id, user_id, provider_id FROM tokens.authorizations WHERE org_id = $1 AND user_id = $2 ORDER BY created_at`
@@ -93,7 +113,13 @@ export class RevocationJobsStore {
         WHERE l.org_id = $1 AND l.consumer = $2 AND (l.token_expires_at IS NULL OR l.token_expires_at > now())
         ORDER BY l.authorization_id, l.last_served_at DESC`,
       [orgId, consumer],
-    )) as { authorization_id: string; provider_id: string; subject: string; attenuated: boolean; token_expires_at: Date | null }[];
+    )) as {
+      authorization_id: string;
+      provider_id: string;
+      subject: string;
+      attenuated: boolean;
+      token_expires_at: Date | null;
+    }[];
     return rows.map((r) => ({
       authorizationId: r.authorization_id,
       providerId: r.provider_id,

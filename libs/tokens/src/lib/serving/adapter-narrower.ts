@@ -16,7 +16,12 @@ export interface AdapterNarrowerOptions {
   timeoutMs: number;
 }
 
-export const DEFAULT_ADAPTER_NARROWER_OPTIONS: AdapterNarrowerOptions = { marginMs: 60_000, noExpiryReuseMs: 300_000, maxEntries: 10_000, timeoutMs: 10_000 };
+export const DEFAULT_ADAPTER_NARROWER_OPTIONS: AdapterNarrowerOptions = {
+  marginMs: 60_000,
+  noExpiryReuseMs: 300_000,
+  maxEntries: 10_000,
+  timeoutMs: 10_000,
+};
 
 /**
  * Narrower tokens minted by the provider's adapter (Box downscoping, GitHub scoped user tokens),
@@ -36,9 +41,20 @@ export class AdapterNarrower {
   ) {}
 
   /** Bound as the TokenNarrower of ConsumerTokens. */
-  readonly narrow = async (orgId: string, served: ServedToken, want: TokenRestriction): Promise<NarrowedToken | null> => {
+  readonly narrow = async (
+    orgId: string,
+    served: ServedToken,
+    want: TokenRestriction,
+  ): Promise<NarrowedToken | null> => {
     const key = createHash('sha256')
-      .update(JSON.stringify([orgId, served.authorizationId, createHash('sha256').update(served.accessToken).digest('base64'), canonicalJson(want)]))
+      .update(
+        JSON.stringify([
+          orgId,
+          served.authorizationId,
+          createHash('sha256').update(served.accessToken).digest('base64'),
+          canonicalJson(want),
+        ]),
+      )
       .digest('base64url');
     const hit = this.cache.get(key);
     if (hit && hit.until > Date.now()) return hit.token;
@@ -48,8 +64,11 @@ export class AdapterNarrower {
       .then((token) => {
         if (token) {
           if (this.cache.size >= this.options.maxEntries) this.evictExpired();
-          const until = token.expiresAt ? token.expiresAt.getTime() - this.options.marginMs : Date.now() + this.options.noExpiryReuseMs;
-          if (until > Date.now() && this.cache.size < this.options.maxEntries) this.cache.set(key, { token, until });
+          const until = token.expiresAt
+            ? token.expiresAt.getTime() - this.options.marginMs
+            : Date.now() + this.options.noExpiryReuseMs;
+          if (until > Date.now() && this.cache.size < this.options.maxEntries)
+            this.cache.set(key, { token, until });
         }
         return token;
       })
@@ -63,24 +82,52 @@ export class AdapterNarrower {
     return this.cache.size;
   }
 
-  private async mint(orgId: string, served: ServedToken, want: TokenRestriction): Promise<NarrowedToken | null> {
+  private async mint(
+    orgId: string,
+    served: ServedToken,
+    want: TokenRestriction,
+  ): Promise<NarrowedToken | null> {
     const credentials = await this.providers(orgId, served.providerId);
     if (!credentials) throw new TokensError('NOT_FOUND', 'authorization not found');
     const adapter = adapterFor(credentials.resolved);
-    if (!adapter.narrow || !adapter.narrowing?.(credentials.resolved).some((part) => want[part] !== undefined)) return null;
+    if (
+      !adapter.narrow ||
+      !adapter.narrowing?.(credentials.resolved).some((part) => want[part] !== undefined)
+    )
+      return null;
     try {
       const narrowed = await adapter.narrow(
-        { provider: credentials.resolved, clientId: credentials.provider.clientId, clientSecret: credentials.clientSecret, fetch: this.fetchImpl, timeoutMs: this.options.timeoutMs },
+        {
+          provider: credentials.resolved,
+          clientId: credentials.provider.clientId,
+          clientSecret: credentials.clientSecret,
+          fetch: this.fetchImpl,
+          timeoutMs: this.options.timeoutMs,
+        },
         served.accessToken,
         want,
       );
       if (!narrowed) return null;
-      return { accessToken: narrowed.accessToken, tokenType: narrowed.tokenType, expiresAt: narrowed.expiresAt ?? null, scopes: narrowed.scopes, enforced: narrowed.enforced };
+      return {
+        accessToken: narrowed.accessToken,
+        tokenType: narrowed.tokenType,
+        expiresAt: narrowed.expiresAt ?? null,
+        scopes: narrowed.scopes,
+        enforced: narrowed.enforced,
+      };
     } catch (err) {
-      const failure = err instanceof ProviderCallError ? err : new ProviderCallError('transient', 'the provider could not be reached');
-      if (failure.kind === 'transient') throw new TokensError('UNAVAILABLE', 'The provider did not answer the narrowing request; try again.');
+      const failure =
+        err instanceof ProviderCallError
+          ? err
+          : new ProviderCallError('transient', 'the provider could not be reached');
+      if (failure.kind === 'transient')
+        throw new TokensError('UNAVAILABLE', 'The provider did not answer the narrowing request; try again.');
       // The provider would not mint it (repositories the user cannot reach, permissions beyond the grant...).
-      throw new TokensError('UNPROCESSABLE', `The provider refused to narrow the token: ${failure.message}.`, [{ name: 'restriction', message: failure.message }]);
+      throw new TokensError(
+        'UNPROCESSABLE',
+        `The provider refused to narrow the token: ${failure.message}.`,
+        [{ name: 'restriction', message: failure.message }],
+      );
     }
   }
 
