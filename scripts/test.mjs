@@ -1,7 +1,7 @@
 // `npm test [-- jest args]`: runs every jest project against real, throwaway PostgreSQL and Redis
 // (unless TEST_DATABASE_URL and TEST_REDIS_URL point at existing ones), tears them down, and ends
 // with one line: "N passed, N failed[, N skipped]".
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -65,6 +65,9 @@ export async function runTests(jestArgs) {
     // Lint (module boundaries), type-check (tests included) and build first: the end-to-end suite
     // runs the built services as processes. nx caches all three.
     if (!env.SKIP_BUILD) {
+      // Formatting first (Prettier, the repo's .prettierrc): a file that differs is named and fails the run.
+      const formatted = spawnSync(process.execPath, [path.join(REPO, 'node_modules', 'prettier', 'bin', 'prettier.cjs'), '--check', '--log-level', 'warn', '{apps,libs,tools,e2e}/**/*.ts'], { cwd: REPO, env, stdio: 'inherit' });
+      if (formatted.status !== 0) throw new Error('files differ from Prettier\'s format (npm run format rewrites them): see the list above');
       jest = spawn(process.execPath, [nxBin(), 'run-many', '-t', 'lint', 'typecheck', 'build', '--outputStyle=static'], { cwd: REPO, env, stdio: 'inherit' });
       const built = await new Promise((resolve) => {
         jest.on('error', () => resolve(1));
