@@ -62,7 +62,7 @@ export class ServiceRuntimeModule {
     ];
     // Bus handlers are timed by the BusServer itself (bootstrap.ts); the tracing interceptor wraps
     // them only when spans are exported (it turns every plain handler value into an Observable).
-    if (config.observability.otlpEndpoint)
+    if (config.observability?.otlpEndpoint)
       providers.push({ provide: APP_INTERCEPTOR, useClass: BusObserverInterceptor });
     if (options.queueMetrics) providers.push(QueueMetricsProvider);
     const domains =
