@@ -36,13 +36,16 @@ const clientDuration = () =>
     labelNames: ['service', 'pattern', 'outcome'],
   });
 
+/** An error code as a label: code-shaped (`NOT_FOUND`) or `INTERNAL`, so a label set stays bounded. */
+const codeLabel = (code: unknown): string =>
+  typeof code === 'string' && /^[A-Z_]{1,32}$/.test(code) ? code : 'INTERNAL';
+
 /** The outcome label of a failed bus call: a bounded set (known error codes), never a message. */
 export function busOutcome(err: unknown): string {
   if (err instanceof BusTimeoutError) return 'timeout';
   if (err instanceof BusUnavailableError) return 'unavailable';
   if (err instanceof BusRemoteError) return err.code;
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[A-Z_]{1,32}$/.test(code) ? code : 'INTERNAL';
+  return codeLabel((err as { code?: unknown } | null)?.code);
 }
 
 const busServers = new SourceSet<BusServer>();
@@ -88,10 +91,7 @@ export function observeBusServer(server: BusServer): () => void {
 export function busServerTimer(): (pattern: string, outcome: string, seconds: number) => void {
   const duration = serverDuration();
   return (pattern, outcome, seconds) =>
-    duration.observe(
-      { pattern, outcome: outcome === 'ok' || /^[A-Z_]{1,32}$/.test(outcome) ? outcome : 'INTERNAL' },
-      seconds,
-    );
+    duration.observe({ pattern, outcome: outcome === 'ok' ? outcome : codeLabel(outcome) }, seconds);
 }
 
 /**
