@@ -1,7 +1,8 @@
-// `npm run openapi`: writes the gateway's OpenAPI document to docs/openapi.json from the built
-// gateway (dist/apps/gateway; the npm script builds it first). Nest's dependency injection needs the
+// `npm run openapi`, last step: writes the gateway's OpenAPI document to docs/openapi.json from the
+// built gateway (dist/apps/gateway; the npm script first regenerates the seed schemas,
+// tools/openapi/seed-components.ts, then builds the gateway). Nest's dependency injection needs the
 // decorator metadata tsc emits, which tsx/esbuild do not, so this runs the compiled code.
-// apps/gateway/test/openapi.spec.ts regenerates the document from the sources and fails when the
+// apps/gateway/test/openapi.spec.ts regenerates both files from the sources and fails when a
 // committed one differs.
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { DOCUMENTED_OPERATIONS, DOCUMENTED_SCHEMAS } from './documented-responses';
+import { pathShape } from './path-shape';
+import seedApi from './seed-api.generated.json';
 
 /** Where the gateway serves its API documentation: the UI at `/docs`, the document at `/docs-json`. */
 export const API_DOCS_PATH = 'docs';
@@ -33,11 +34,6 @@ const SURFACES: { prefix: string; tag: string; description: string }[] = [
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
-/** `/a/{x}/b/` → `/a/{}/b`: paths compared whatever a parameter is called and with or without a trailing slash. */
-export function pathShape(path: string): string {
-  return path.replace(/\{[^}]+\}/g, '{}').replace(/\/+$/, '') || '/';
-}
-
 /**
  * The gateway's OpenAPI document: every route of its controllers (scanned by @nestjs/swagger,
  * whichever HTTP adapter the app runs on), tagged by API surface, with the response bodies the
@@ -63,7 +59,7 @@ export function describeGatewayApi(app: INestApplication): OpenAPIObject {
 /** Tags every operation by surface and adds the documented statuses and bodies of the reference operations. */
 function withDocumentedResponses(document: OpenAPIObject): OpenAPIObject {
   const documented = new Map(
-    DOCUMENTED_OPERATIONS.map((op) => [`${op.method.toLowerCase()} ${pathShape(op.path)}`, op]),
+    seedApi.operations.map((op) => [`${op.method.toLowerCase()} ${pathShape(op.path)}`, op]),
   );
   for (const [path, item] of Object.entries(document.paths)) {
     const tag =
@@ -77,6 +73,8 @@ function withDocumentedResponses(document: OpenAPIObject): OpenAPIObject {
       const op = documented.get(`${method} ${pathShape(path)}`);
       if (!op) continue;
       if (op.summary) operation.summary = op.summary;
+      // The seed's statuses replace the default 200/201 @nestjs/swagger puts on every route.
+      operation.responses = {};
       for (const { status, schema } of op.responses) {
         operation.responses[String(status)] =
           schema === 'None'
@@ -92,7 +90,7 @@ function withDocumentedResponses(document: OpenAPIObject): OpenAPIObject {
     ...document.components,
     schemas: {
       ...document.components?.schemas,
-      ...(DOCUMENTED_SCHEMAS as NonNullable<NonNullable<OpenAPIObject['components']>['schemas']>),
+      ...(seedApi.schemas as NonNullable<NonNullable<OpenAPIObject['components']>['schemas']>),
     },
   };
   return document;
