@@ -81,4 +81,40 @@ describe('diffAgainstSeeds (the OpenAPI test’s comparison)', () => {
       '    - deployment.region (string, optional): in seed 002, not in the document',
     );
   });
+
+  it('names request fields the code accepts beyond the seed (unless listed as an extension) or drops, and query parameters', () => {
+    const doc = freshDoc();
+    const schemas = schemasOf(doc);
+    propsOf(schemas['CreateProviderBody'])['colour'] = { type: 'string' };
+    schemas['CreateProviderBody']['required'] = ['clientId', 'name', 'type'];
+    delete propsOf(schemas['CreateOAuthSetupBody'])['config'];
+    const list = doc.paths['/api/v2/provider-deployments/{deploymentId}/oauth-setups']['get'];
+    list.parameters = (list.parameters ?? []).filter((p) => p.name !== 'cursor');
+    expect(diffAgainstSeeds(doc, fixtures)).toEqual([
+      [
+        'POST /api/v2/externalOAuth/providers/ request body:',
+        '    ~ clientSecret: the document says string, optional; seed 000 says string, required',
+        '    + colour (string, optional): in the document, not in seed 000',
+      ].join('\n'),
+      [
+        'GET /api/v2/provider-deployments/{provider_deployment_id}/oauth-setups query:',
+        '    - cursor (a parameter): in seed 002, not in the document',
+      ].join('\n'),
+      [
+        'POST /api/v2/provider-deployments/{provider_deployment_id}/oauth-setups request body:',
+        '    - config (a field): in seed 002, not in the document',
+      ].join('\n'),
+    ]);
+  });
+
+  it('takes a request field listed as an extension only for the operation that lists it', () => {
+    const seed = JSON.parse(JSON.stringify(fixtures['000'])) as SeedFixture;
+    seed.requestExtensions = (seed.requestExtensions ?? []).filter((e) => e.field !== 'iss');
+    expect(diffAgainstSeeds(freshDoc(), { ...fixtures, '000': seed })).toEqual([
+      [
+        'POST /api/v2/externalOAuth/providers/callback/ request body:',
+        '    + iss (string, optional): in the document, not in seed 000',
+      ].join('\n'),
+    ]);
+  });
 });

@@ -35,7 +35,7 @@ import { parseId } from './provider-bodies';
 
 type Authed = { user: AuthenticatedCaller };
 
-const callbackBody = z.strictObject(
+export const callbackBody = z.strictObject(
   {
     code: z.string({ message: 'must be a string' }).min(1, { message: 'must not be empty' }).max(4096),
     providerId: z

@@ -42,7 +42,7 @@ function isInstallUrl(value: string): boolean {
   );
 }
 
-const createSchema = z.strictObject(
+export const createSchema = z.strictObject(
   {
     clientId: text(512),
     clientSecret: z
@@ -78,7 +78,7 @@ const createSchema = z.strictObject(
   { message: 'must be a JSON object' },
 );
 
-const updateSchema = z.strictObject(
+export const updateSchema = z.strictObject(
   {
     clientSecret: z
       .string({ message: 'must be a string' })

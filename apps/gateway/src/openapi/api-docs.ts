@@ -1,7 +1,15 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { pathShape } from './path-shape';
+import { codeQueryParameters, codeRequestBody } from './request-bodies';
 import seedApi from './seed-api.generated.json';
+
+/** A reference operation as seed-api.generated.json lists it. */
+interface SeedOperation {
+  summary: string;
+  request?: string;
+  responses: { status: number; schema: string }[];
+}
 
 /** Where the gateway serves its API documentation: the UI at `/docs`, the document at `/docs-json`. */
 export const API_DOCS_PATH = 'docs';
@@ -53,12 +61,23 @@ export function describeGatewayApi(app: INestApplication): OpenAPIObject {
   const document = SwaggerModule.createDocument(app, builder.build(), {
     operationIdFactory: (controller, method) => `${controller}_${method}`,
   });
-  return withDocumentedResponses(document);
+  return withDocumentedBodies(document);
 }
 
-/** Tags every operation by surface and adds the documented statuses and bodies of the reference operations. */
-function withDocumentedResponses(document: OpenAPIObject): OpenAPIObject {
-  const documented = new Map(
+type Schemas = NonNullable<NonNullable<OpenAPIObject['components']>['schemas']>;
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+/** The token endpoint takes its body as a form (RFC 6749) or as JSON (seed 003). */
+const FORM_TOO = new Set(['post /api/v1/oauth/token']);
+
+/**
+ * Tags every operation by surface; adds the request bodies and queries the code parses with zod
+ * (request-bodies.ts), and the statuses and response bodies of the reference operations
+ * (seed-api.generated.json, from the seed fixtures; a seed request body the code parses by hand,
+ * seed 003's, is described by the seed's schema).
+ */
+function withDocumentedBodies(document: OpenAPIObject): OpenAPIObject {
+  const schemas: Schemas = { ...document.components?.schemas, ...(seedApi.schemas as Schemas) };
+  const documented = new Map<string, SeedOperation>(
     seedApi.operations.map((op) => [`${op.method.toLowerCase()} ${pathShape(op.path)}`, op]),
   );
   for (const [path, item] of Object.entries(document.paths)) {
@@ -70,29 +89,36 @@ function withDocumentedResponses(document: OpenAPIObject): OpenAPIObject {
       const operation = item[method];
       if (!operation) continue;
       operation.tags = [tag];
-      const op = documented.get(`${method} ${pathShape(path)}`);
+      const key = `${method} ${pathShape(path)}`;
+      const op = documented.get(key);
+      const body = codeRequestBody(key);
+      if (body) schemas[body.name] = body.schema;
+      const bodyName = body?.name ?? op?.request;
+      if (bodyName) {
+        const types = FORM_TOO.has(key)
+          ? ['application/json', 'application/x-www-form-urlencoded']
+          : ['application/json'];
+        operation.requestBody = {
+          required: true,
+          content: Object.fromEntries(types.map((t) => [t, { schema: ref(bodyName) }])),
+        };
+      }
+      const query = codeQueryParameters(key);
+      if (query.length) operation.parameters = [...(operation.parameters ?? []), ...query];
       if (!op) continue;
       if (op.summary) operation.summary = op.summary;
       // The seed's statuses replace the default 200/201 @nestjs/swagger puts on every route.
-      operation.responses = {};
-      for (const { status, schema } of op.responses) {
-        operation.responses[String(status)] =
+      operation.responses = Object.fromEntries(
+        op.responses.map(({ status, schema }) => [
+          String(status),
           schema === 'None'
             ? { description: 'No body.' }
-            : {
-                description: schema,
-                content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } },
-              };
-      }
+            : { description: schema, content: { 'application/json': { schema: ref(schema) } } },
+        ]),
+      );
     }
   }
-  document.components = {
-    ...document.components,
-    schemas: {
-      ...document.components?.schemas,
-      ...(seedApi.schemas as NonNullable<NonNullable<OpenAPIObject['components']>['schemas']>),
-    },
-  };
+  document.components = { ...document.components, schemas };
   return document;
 }
 

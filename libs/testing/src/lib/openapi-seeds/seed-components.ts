@@ -9,16 +9,24 @@ import { join } from 'node:path';
 
 export type JsonSchema = { [key: string]: unknown };
 
-/** One operation of a seed as the fixtures transcribe it, with the statuses we add (extensions). */
+/**
+ * A seed as the fixtures transcribe it: its operations (with the schema of the request body,
+ * `request`, or only its field names, `body`, and the query's names), its schemas, the statuses we
+ * add (`extensions`) and the request fields we accept beyond the seed's (`requestExtensions`).
+ */
 export interface SeedFixture {
   operations: {
     title: string;
     method: string;
     path: string;
+    request?: string;
+    body?: string[];
+    query?: string[];
     responses: { status: number; schema: string }[];
   }[];
   schemas: Record<string, JsonSchema>;
   extensions?: { method: string; path: string; status: number; schema: string }[];
+  requestExtensions?: { method: string; path: string; field: string; why: string }[];
 }
 
 export interface SeedApi {
@@ -28,6 +36,7 @@ export interface SeedApi {
     method: string;
     path: string;
     summary: string;
+    request?: string;
     responses: { status: number; schema: string }[];
   }[];
   schemas: Record<string, JsonSchema>;
@@ -144,6 +153,7 @@ export function seedApi(fixtures: Record<string, SeedFixture>): SeedApi {
         method: op.method,
         path: op.path,
         summary: op.title,
+        ...(op.request ? { request: op.request } : {}),
         responses: [...op.responses, ...added],
       });
     }
