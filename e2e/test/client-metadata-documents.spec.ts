@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import * as oidc from 'openid-client';
-import { signInAtDemoIdp } from '@broker/testing';
+import { diffAgainstSeeds, loadSeedFixtures, signInAtDemoIdp, type OpenApiDocument } from '@broker/testing';
 import { APP_REDIRECT, BrokerSystem } from './broker-system';
 import { freePort } from './service-processes';
 
@@ -379,8 +379,10 @@ describe('client ID metadata documents: an MCP client identified by URL', () => 
   it('serves the gateway’s OpenAPI document at /docs-json and its UI at /docs (issue 16), under a policy allowing the UI’s own scripts only', async () => {
     const json = await fetch(`${system.base}/docs-json`);
     expect(json.status).toBe(200);
-    const doc = (await json.json()) as { openapi: string; paths: Record<string, unknown> };
+    const doc = (await json.json()) as OpenApiDocument & { openapi: string };
     expect(doc.openapi).toMatch(/^3\./);
+    // The served document agrees with the seeds operation by operation (libs/testing openapi-seeds).
+    expect(diffAgainstSeeds(doc, loadSeedFixtures()).join('\n')).toBe('');
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining([
         '/api/v2/externalOAuth/providers',

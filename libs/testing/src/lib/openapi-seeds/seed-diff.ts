@@ -93,16 +93,17 @@ function fieldDiff(
 const jsonSchemaOf = (content: Record<string, { schema?: JsonSchema }> | undefined) =>
   content ? Object.values(content)[0]?.schema : undefined;
 
-type SeedOperation = SeedFixture['operations'][number];
+/** One seed operation and the document's operation of the same method and path. */
+interface Compared {
+  op: SeedFixture['operations'][number];
+  ours: Operation;
+  fixture: SeedFixture;
+  seed: string;
+  components: Record<string, JsonSchema>;
+}
 
 /** The response problems of one operation: statuses on one side only, and each body's field differences. */
-function responseProblems(
-  op: SeedOperation,
-  ours: Operation,
-  fixture: SeedFixture,
-  seed: string,
-  doc: OpenApiDocument,
-) {
+function responseProblems({ op, ours, fixture, seed, components }: Compared) {
   const name = `${op.method} ${op.path}`;
   const problems: string[] = [];
   const documented = [
@@ -122,7 +123,7 @@ function responseProblems(
     if (r.schema !== 'None' && !theirs)
       problems.push(`${name} ${r.status}: seed ${seed} has no schema ${r.schema}`);
     const lines = fieldDiff(
-      fields(jsonSchemaOf(response.content), doc.components?.schemas ?? {}),
+      fields(jsonSchemaOf(response.content), components),
       fields(theirs, fixture.schemas),
       seed,
     );
@@ -139,13 +140,7 @@ function responseProblems(
  * where the seed names only the fields, the names), and its query's names. A field the fixture
  * lists under `requestExtensions` (accepted beyond the seed, with why) may differ.
  */
-function requestProblems(
-  op: SeedOperation,
-  ours: Operation,
-  fixture: SeedFixture,
-  seed: string,
-  doc: OpenApiDocument,
-) {
+function requestProblems({ op, ours, fixture, seed, components }: Compared) {
   const name = `${op.method} ${op.path}`;
   const allowed = new Set(
     (fixture.requestExtensions ?? [])
@@ -157,7 +152,7 @@ function requestProblems(
   const problems: string[] = [];
   if (op.request || op.body) {
     const body = jsonSchemaOf(ours.requestBody?.content);
-    let ourFields = fields(body, doc.components?.schemas ?? {});
+    let ourFields = fields(body, components);
     let theirFields = fields(op.request ? fixture.schemas[op.request] : undefined, fixture.schemas);
     if (!op.request) {
       // The seed names the fields only: compare the names of the top level.
@@ -181,6 +176,7 @@ function requestProblems(
 
 /** Every difference between the document and the seeds, one readable line each (an empty list: they agree). */
 export function diffAgainstSeeds(doc: OpenApiDocument, fixtures: Record<string, SeedFixture>): string[] {
+  const components = doc.components?.schemas ?? {};
   const byShape = new Map<string, Record<string, Operation>>(
     Object.entries(doc.paths).map(([path, item]) => [pathShape(path), item]),
   );
@@ -191,8 +187,8 @@ export function diffAgainstSeeds(doc: OpenApiDocument, fixtures: Record<string, 
       if (!ours) problems.push(`${op.method} ${op.path}: in seed ${seed}, not in the document`);
       else
         problems.push(
-          ...requestProblems(op, ours, fixture, seed, doc),
-          ...responseProblems(op, ours, fixture, seed, doc),
+          ...requestProblems({ op, ours, fixture, seed, components }),
+          ...responseProblems({ op, ours, fixture, seed, components }),
         );
     }
   }
