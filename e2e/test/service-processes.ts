@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BusClientProxy } from '@broker/bus';
 import { parseEventPublicKeys, parseServicePublicKeys, verifyEvent } from '@broker/bus-protocol';
-import type { BrokerEvent, BusEvent } from '@broker/contracts';
+import { type BrokerEvent, type BusEvent, isAuthorizationEvent } from '@broker/contracts';
 import {
   TestBusKeys,
   appScopedEnv,
@@ -228,7 +228,7 @@ export function busClientFor(
 /** The authorization event a message of the events channel carries, if a broker publisher signed it (provider notices: undefined). */
 export function genuineEvent(env: Record<string, string>, message: string): BrokerEvent | undefined {
   const event = genuineBusEvent(env, message);
-  return event && event.type !== 'provider.changed' ? event : undefined;
+  return event && isAuthorizationEvent(event) ? event : undefined;
 }
 
 /** Any event of the events channel (authorization events and provider notices), if a publisher signed it. */

@@ -9,6 +9,7 @@ import {
   TargetAuthorization,
   TokenLedger,
 } from '@broker/tokens';
+import { ConsumerChangeNotices } from './consumer-changes';
 
 /** How many authorizations a job revokes at once (each upstream call is bounded by the adapter's timeout). */
 const CONCURRENCY = 4;
@@ -37,6 +38,7 @@ export class BlastRadius implements OnApplicationBootstrap {
     private readonly clients: ClientsService,
     private readonly grants: TokenGrantsService,
     private readonly ledger: TokenLedger,
+    private readonly changes: ConsumerChangeNotices,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -71,12 +73,14 @@ export class BlastRadius implements OnApplicationBootstrap {
       if (kind === 'user') {
         // First the broker's own tokens: from here on no caller acting for the user gets through.
         report.brokerTokensRevoked = await this.users.revokeAllOfUser(orgId, id);
+        await this.changes.user(orgId, id);
         await this.revokeAll(orgId, await this.store.authorizationsOf(orgId, { userId: id }), report);
       } else if (kind === 'provider') {
         await this.revokeAll(orgId, await this.store.authorizationsOf(orgId, { providerId: id }), report);
       } else {
         report.grantsWithdrawn = await this.grants.removeAllOfClient(orgId, id);
         report.brokerTokensRevoked = await this.clients.revokeAllOfClient(id, orgId);
+        await this.changes.client(orgId, id, 'client');
         // What was served a moment ago is in the ledger too: this replica's pending records now, the
         // other replicas' within their batch interval (250 ms), so the job waits that long first.
         await this.ledger.flush();

@@ -5,6 +5,7 @@ import { BusContext, BusException } from '@broker/bus';
 import { BusReply, LEAST_PRIVILEGE_BUS_SCHEMAS, MessagePatterns } from '@broker/contracts';
 import { BusAuthGuard, RequireScopes, TokenGrantError, TokenGrantsService } from '@broker/identity';
 import { TokenLedger } from '@broker/tokens';
+import { ConsumerChangeNotices } from './consumer-changes';
 import { TokensErrorFilter } from './tokens-error.filter';
 
 /** The payload as its schema reads it; UNPROCESSABLE naming each bad field otherwise. */
@@ -31,6 +32,7 @@ export class ConsumerPolicyBusController {
   constructor(
     private readonly grants: TokenGrantsService,
     private readonly ledger: TokenLedger,
+    private readonly changes: ConsumerChangeNotices,
   ) {}
 
   @MessagePattern(MessagePatterns.tokenGrants.list)
@@ -50,8 +52,11 @@ export class ConsumerPolicyBusController {
     @Ctx() ctx: BusContext,
   ): Promise<BusReply<'identity.token-grants.create'>> {
     const req = parse(LEAST_PRIVILEGE_BUS_SCHEMAS['identity.token-grants.create'], raw);
+    const orgId = ctx.getPrincipal().orgId;
     try {
-      return await this.grants.create(ctx.getPrincipal().orgId, req.clientId, req.grant);
+      const grant = await this.grants.create(orgId, req.clientId, req.grant);
+      await this.changes.client(orgId, grant.clientId, 'policy');
+      return grant;
     } catch (err) {
       if (!(err instanceof TokenGrantError)) throw err;
       // Another org's client is NOT_FOUND, exactly like an unknown one.
@@ -67,8 +72,10 @@ export class ConsumerPolicyBusController {
     @Ctx() ctx: BusContext,
   ): Promise<BusReply<'identity.token-grants.delete'>> {
     const req = parse(LEAST_PRIVILEGE_BUS_SCHEMAS['identity.token-grants.delete'], raw);
-    if (!(await this.grants.remove(ctx.getPrincipal().orgId, req.id)))
-      throw new BusException('NOT_FOUND', 'grant not found');
+    const orgId = ctx.getPrincipal().orgId;
+    const clientId = await this.grants.withdraw(orgId, req.id);
+    if (clientId === null) throw new BusException('NOT_FOUND', 'grant not found');
+    await this.changes.client(orgId, clientId, 'policy');
     return { deleted: true };
   }
 

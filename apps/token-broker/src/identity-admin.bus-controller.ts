@@ -12,6 +12,7 @@ import {
   UsersService,
 } from '@broker/identity';
 import { AuthorizedProvidersService } from '@broker/tokens';
+import { ConsumerChangeNotices } from './consumer-changes';
 
 /** A value the payload pipe let through as a string, but that must not be empty or over-long. */
 function required(value: string | undefined, name: string, max = 255): string {
@@ -38,6 +39,7 @@ export class IdentityAdminBusController {
     private readonly revocations: RevocationsService,
     private readonly verifier: AccessTokenVerifier,
     private readonly authorized: AuthorizedProvidersService,
+    private readonly changes: ConsumerChangeNotices,
   ) {}
 
   @MessagePattern(MessagePatterns.identity.adminClient)
@@ -55,6 +57,7 @@ export class IdentityAdminBusController {
         ? this.clients.enable(clientId, orgId)
         : this.clients.delete(clientId, orgId));
     if (!done) throw new BusException('NOT_FOUND', 'client not found');
+    await this.changes.client(orgId, clientId, 'client');
     return { client_id: clientId, disabled: what !== 'enable', deleted: what === 'delete' };
   }
 
@@ -73,6 +76,7 @@ export class IdentityAdminBusController {
         ? this.users.enable(orgId, sub)
         : this.users.delete(orgId, sub));
     if (!done) throw new BusException('NOT_FOUND', 'user not found');
+    await this.changes.user(orgId, sub);
     const unlinked = what === 'delete' ? await this.unlinkAll(orgId, sub) : undefined;
     return {
       sub,
@@ -117,11 +121,13 @@ export class IdentityAdminBusController {
     if (given[0] === 'client_id') {
       if (!(await this.clients.revokeAllOfClient(value, orgId)))
         throw new BusException('NOT_FOUND', 'client not found');
+      await this.changes.client(orgId, value, 'client');
       return { revoked: 'client' };
     }
     if (given[0] === 'sub') {
       if (!(await this.users.revokeAllOfUser(orgId, value)))
         throw new BusException('NOT_FOUND', 'user not found');
+      await this.changes.user(orgId, value);
       return { revoked: 'subject' };
     }
     let claims;

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { BusClientProxy, BusRemoteError, closeConnection, createRedisConnection } from '@broker/bus';
 import { verifyEvent } from '@broker/bus-protocol';
 import { brokerEventsChannel } from '@broker/contracts';
-import { AccessTokenIssuer } from '@broker/identity';
+import { AccessTokenIssuer, TokenGrantsService } from '@broker/identity';
 import type { ResolvedProvider } from '@broker/provider-adapters';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { ProviderCredentials, TokenPath } from '@broker/tokens';
@@ -130,6 +130,7 @@ export class TokenMemoryInvalidator implements OnApplicationBootstrap, OnApplica
     private readonly tokens: TokenPath,
     private readonly providers: BusProviderAccess,
     @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
+    private readonly grants: TokenGrantsService,
   ) {
     this.redis = createRedisConnection(config.redisUrl, `${config.service}:events-in`, {});
   }
@@ -149,7 +150,11 @@ export class TokenMemoryInvalidator implements OnApplicationBootstrap, OnApplica
       const event = checked.event;
       // A provider changed: read it again (a hint only; the registry's answer over the bus decides).
       if (event.type === 'provider.changed') this.providers.forget(event.orgId, event.providerId);
-      else this.tokens.forget(event.authorizationId);
+      // A policy or client changed on another replica: read its grants again now rather than
+      // answering from this replica's copy for up to its cache time.
+      else if (event.type === 'consumer.changed') {
+        if (event.change !== 'user') this.grants.forget(event.clientId);
+      } else this.tokens.forget(event.authorizationId);
     });
     this.redis.on('ready', () => this.forgetAll());
     this.redis.on('close', () => this.forgetAll());

@@ -36,6 +36,7 @@ import { BrowserCallbackBusController, TokensBusController } from './tokens.bus-
 import { TokenExchangeBusController } from './token-exchange.bus-controller';
 import { RevocationJobsBusController } from './revocation-jobs.bus-controller';
 import { BlastRadius } from './blast-radius';
+import { ConsumerChangeNotices } from './consumer-changes';
 
 @Module({})
 class TokenBrokerModule {
@@ -85,7 +86,7 @@ class TokenBrokerModule {
           ],
         }),
       ],
-      providers: [SetupOutcomeReporter, BlastRadius],
+      providers: [SetupOutcomeReporter, BlastRadius, ConsumerChangeNotices],
       controllers: [
         IdentityBusController,
         IdentityAdminBusController,

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import type { KeyObject } from 'node:crypto';
 import { JobProducer, closeConnection, createRedisConnection } from '@broker/bus';
 import { verifyEvent } from '@broker/bus-protocol';
-import { BrokerEvent, brokerEventsChannel } from '@broker/contracts';
+import { BrokerEvent, brokerEventsChannel, isAuthorizationEvent } from '@broker/contracts';
 import { WebhooksService } from '@broker/registry';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { AuthorizationsService } from '@broker/tokens';
@@ -84,7 +84,7 @@ export class WebhookEventRecorder implements OnApplicationBootstrap, OnApplicati
     }
   }
 
-  /** A signed authorization event, or null (forgeries, provider notices and anything else are not ours to deliver). */
+  /** A signed authorization event, or null (forgeries, provider and consumer notices and anything else are not ours to deliver). */
   private genuine(message: string): BrokerEvent | null {
     const checked = verifyEvent(this.keys, message);
     if (!checked.ok) {
@@ -94,6 +94,6 @@ export class WebhookEventRecorder implements OnApplicationBootstrap, OnApplicati
         );
       return null;
     }
-    return checked.event.type === 'provider.changed' ? null : checked.event;
+    return isAuthorizationEvent(checked.event) ? checked.event : null;
   }
 }

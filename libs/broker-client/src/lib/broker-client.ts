@@ -90,6 +90,8 @@ export class BrokerClient {
         onEvent: (event) => {
           this.counters.eventsReceived++;
           if (event.type === 'provider.changed') this.cache.invalidateProvider(event.providerId);
+          // A consumer policy, client or user changed (rare): what was served may now be refused.
+          else if (event.type === 'consumer.changed') this.cache.clear();
           else this.cache.invalidate(event.authorizationId, event.userId, event.providerId);
         },
         onRejected: (reason) => {

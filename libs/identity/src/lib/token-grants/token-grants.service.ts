@@ -127,13 +127,18 @@ export class TokenGrantsService {
 
   /** Withdraws one grant of the org; false when there is no such grant. */
   async remove(orgId: string, grantId: string): Promise<boolean> {
-    if (!/^[0-9a-f-]{36}$/i.test(grantId)) return false;
+    return (await this.withdraw(orgId, grantId)) !== null;
+  }
+
+  /** Withdraws one grant of the org: the client it was of (for the change notice), null when there is no such grant. */
+  async withdraw(orgId: string, grantId: string): Promise<string | null> {
+    if (!/^[0-9a-f-]{36}$/i.test(grantId)) return null;
     const [rows] = (await this.dataSource.query(
       `DELETE FROM identity.token_grants WHERE id = $1 AND org_id = $2 RETURNING client_id`,
       [grantId, orgId],
     )) as [{ client_id: string }[], number];
     for (const r of rows) this.forget(r.client_id);
-    return rows.length > 0;
+    return rows[0]?.client_id ?? null;
   }
 
   /** Withdraws every grant of a client (it is served nothing from then on); how many went. */
