@@ -61,6 +61,7 @@ export async function runTests(jestArgs) {
   let services = null;
   try {
     await ensureDeps();
+    /** @type {NodeJS.ProcessEnv} */
     const env = { ...process.env, NX_DAEMON: 'false' };
     // Lint (module boundaries), type-check (tests included) and build first: the end-to-end suite
     // runs the built services as processes. nx caches all three.
