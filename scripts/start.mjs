@@ -205,6 +205,7 @@ async function provisionServers(settings, sup, secrets) {
 
 // Gateway: GATEWAY_PORT (must be free) or 3000 if free, else any free port; other apps: free ports.
 async function choosePorts(settings) {
+  /** @type {Record<string, number>} */
   const ports = {};
   const taken = new Set();
   const explicit = settings.gatewayPort;

@@ -1,12 +1,15 @@
 // `npm test [-- jest args]`: runs every jest project against real, throwaway PostgreSQL and Redis
 // (unless TEST_DATABASE_URL and TEST_REDIS_URL point at existing ones), tears them down, and ends
 // with one line: "N passed, N failed[, N skipped]".
+// `--kind=unit|integration|e2e` (npm run test:unit, ...) runs one kind alone (tools/jest/test-kinds.mjs
+// says which spec is which); unit runs with no PostgreSQL or Redis at all.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkDist } from '../tools/build/check-dist.mjs';
+import { KINDS, classifySpecs, exactPathPattern } from '../tools/jest/test-kinds.mjs';
 import { ensureDeps } from './ensure-deps.mjs';
 import { nxBin } from './runner/build.mjs';
 import { startThrowawayServices, stopAllServices, stopAllServicesSync } from './lib/local-services.mjs';
@@ -33,6 +36,39 @@ export function summarize(results, jestExitCode) {
   return { line, ok: problems.length === 0, problems };
 }
 
+/**
+ * The jest arguments that narrow a run to one kind of test (none for 'all').
+ * @param {'all' | 'unit' | 'integration' | 'e2e'} kind
+ * @returns {string[]}
+ */
+export function kindArgs(kind) {
+  if (kind === 'all') return [];
+  if (kind === 'e2e') return ['--selectProjects', 'e2e'];
+  const specs = classifySpecs();
+  const other = kind === 'unit' ? specs.integration : specs.unit;
+  // One combined pattern (`=` form): a separate value would swallow the caller's path filters.
+  const ignore = `^${REPO.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/e2e/|${exactPathPattern(other)}`;
+  return [`--testPathIgnorePatterns=${ignore}`];
+}
+
+/**
+ * Splits `--kind=...` off the command line.
+ * @param {string[]} argv
+ * @returns {{ kind: 'all' | 'unit' | 'integration' | 'e2e', jestArgs: string[] }}
+ */
+export function parseArgs(argv) {
+  /** @type {'all' | 'unit' | 'integration' | 'e2e'} */
+  let kind = 'all';
+  const jestArgs = [];
+  for (const arg of argv) {
+    const m = /^--kind=(.*)$/.exec(arg);
+    if (!m) jestArgs.push(arg);
+    else if (KINDS.includes(m[1])) kind = /** @type {'unit' | 'integration' | 'e2e'} */ (m[1]);
+    else throw new Error(`--kind must be one of ${KINDS.join(', ')} (got ${m[1]})`);
+  }
+  return { kind, jestArgs };
+}
+
 // Reads jest's --outputFile results; null when missing or unreadable.
 export function readResults(file = RESULTS_FILE) {
   try {
@@ -42,8 +78,12 @@ export function readResults(file = RESULTS_FILE) {
   }
 }
 
-// Runs the whole test command; resolves with the process exit code.
-export async function runTests(jestArgs) {
+/**
+ * Runs the whole test command (or one kind of test); resolves with the process exit code.
+ * @param {string[]} jestArgs
+ * @param {'all' | 'unit' | 'integration' | 'e2e'} [kind]
+ */
+export async function runTests(jestArgs, kind = 'all') {
   let jest = null;
   let interrupted = null;
   const onSignal = (sig) => {
@@ -61,6 +101,7 @@ export async function runTests(jestArgs) {
   let services = null;
   try {
     await ensureDeps();
+    /** @type {NodeJS.ProcessEnv} */
     const env = { ...process.env, NX_DAEMON: 'false' };
     // Lint (module boundaries), type-check (tests included) and build first: the end-to-end suite
     // runs the built services as processes. nx caches all three.
@@ -80,8 +121,15 @@ export async function runTests(jestArgs) {
       const broken = ['gateway', 'provider-registry', 'token-broker', 'worker', 'admin'].flatMap(checkDist);
       if (broken.length) throw new Error(`the built apps cannot load their modules:\n  ${broken.join('\n  ')}`);
     }
-    const needPostgres = !env.TEST_DATABASE_URL;
-    const needRedis = !env.TEST_REDIS_URL;
+    // Unit tests get no services: the URLs are unset and jest's global setup starts none, so a
+    // spec that needs one fails (and belongs to integration) instead of passing by chance.
+    if (kind === 'unit') {
+      delete env.TEST_DATABASE_URL;
+      delete env.TEST_REDIS_URL;
+      env.JEST_NO_TEST_SERVICES = '1';
+    }
+    const needPostgres = kind !== 'unit' && !env.TEST_DATABASE_URL;
+    const needRedis = kind !== 'unit' && !env.TEST_REDIS_URL;
     if (needPostgres || needRedis) {
       services = await startThrowawayServices({ postgres: needPostgres, redis: needRedis });
       if (needPostgres) env.TEST_DATABASE_URL = services.databaseUrl;
@@ -92,7 +140,7 @@ export async function runTests(jestArgs) {
     fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
     fs.rmSync(RESULTS_FILE, { force: true });
     // --forceExit: a leaked handle must never hang CI; leaks show up when running a project alone.
-    const args = [JEST_BIN, '--ci', '--forceExit', '--json', `--outputFile=${RESULTS_FILE}`, ...jestArgs];
+    const args = [JEST_BIN, '--ci', '--forceExit', '--json', `--outputFile=${RESULTS_FILE}`, ...kindArgs(kind), ...jestArgs];
     jest = spawn(process.execPath, args, { cwd: REPO, env, stdio: 'inherit' });
     const code = await new Promise((resolve) => {
       jest.on('error', (err) => {
@@ -123,5 +171,12 @@ export async function runTests(jestArgs) {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  process.exitCode = await runTests(process.argv.slice(2));
+  let parsed;
+  try {
+    parsed = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    log(err.message);
+    process.exit(2);
+  }
+  process.exitCode = await runTests(parsed.jestArgs, parsed.kind);
 }

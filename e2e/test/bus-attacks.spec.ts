@@ -24,6 +24,7 @@ import {
   freePort,
   systemEnv,
 } from './service-processes';
+import { bearerApi, clientCredentialsToken, startProviderIdp, startSystemInto } from './system-setup';
 import { WebhookReceiver } from './setups-system';
 
 const ADMIN_SECRET = randomBytes(32).toString('base64url');
@@ -54,20 +55,7 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
   let receiver: WebhookReceiver;
   const secretsSeen: string[] = [ADMIN_SECRET, PROVIDER_SECRET];
 
-  const form = (body: Record<string, string>) => ({
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(body),
-  });
-  const api = (path: string, bearer: string, init: { method?: string; body?: unknown } = {}) =>
-    fetch(`${base}${path}`, {
-      method: init.method ?? 'GET',
-      headers: {
-        authorization: `Bearer ${bearer}`,
-        ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    });
+  const api = bearerApi(() => base);
   const hooks = async (path: string) =>
     (await (await fetch(`${idp.issuer}/__test/${path}`)).json()) as Record<string, number>;
   const refreshesAtProvider = async () => (await hooks('events'))['refresh_token.consumed'] ?? 0;
@@ -83,24 +71,11 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
     db = await createTestDatabase('busattacks');
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    idp = new DemoIdpProcess(
-      await freePort(),
-      randomBytes(16).toString('hex'),
-      [`${base}/api/v1/oauth/upstream/callback`],
-      'broker-gateway',
-      {
-        DEMO_IDP_CLIENTS: JSON.stringify([
-          {
-            client_id: 'broker-provider',
-            client_secret: PROVIDER_SECRET,
-            redirect_uris: [`${base}/api/v2/externalOAuth/providers/callback/`],
-          },
-        ]),
-        DEMO_IDP_ACCESS_TOKEN_TTL: '3600',
-        DEMO_IDP_TEST_HOOKS: '1',
-      },
+    idp = await startProviderIdp(
+      base,
+      { clientId: 'broker-provider', secret: PROVIDER_SECRET },
+      { DEMO_IDP_ACCESS_TOKEN_TTL: '3600', DEMO_IDP_TEST_HOOKS: '1' },
     );
-    await idp.start();
     receiver = new WebhookReceiver(await freePort());
     await receiver.start();
     env = systemEnv(db.url, port, 'busattacks', {
@@ -109,23 +84,12 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
       EGRESS_ALLOWED_PORTS: `443,${idp.port},${receiver.port}`,
       BUS_TIMEOUT_MS: '10000',
     });
-    services.push(new ServiceProcess('token-broker', await freePort(), env).start());
-    await services[0].ready();
-    services.push(
-      new ServiceProcess('provider-registry', await freePort(), env).start(),
-      new ServiceProcess('worker', await freePort(), env).start(),
-      new ServiceProcess('gateway', port, env).start(),
-    );
-    await Promise.all(services.map((s) => s.ready()));
+    await startSystemInto(services, env, port);
     eventsHeard = new IORedis(env['REDIS_URL']);
     eventsHeard.on('message', (_c: string, m: string) => events.push(m));
     await eventsHeard.subscribe(brokerEventsChannel(prefix()));
 
-    const tokenRes = await fetch(
-      `${base}/api/v1/oauth/token`,
-      form({ grant_type: 'client_credentials', client_id: 'admin', client_secret: ADMIN_SECRET }),
-    );
-    admin = ((await tokenRes.json()) as { access_token: string }).access_token;
+    admin = await clientCredentialsToken(base, 'admin', ADMIN_SECRET);
     secretsSeen.push(admin);
     const ds = await new DataSource(
       domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-attacks'),

@@ -22,6 +22,7 @@ import {
 import { pgDump } from './pg-dump';
 import { redisSnapshot } from './redis-snapshot';
 import { DemoIdpProcess, ServiceProcess, freePort, genuineEvent, systemEnv } from './service-processes';
+import { clientCredentialsToken, startProviderIdp, startSystemInto } from './system-setup';
 
 const ADMIN_SECRET = randomBytes(32).toString('base64url');
 const PROVIDER_SECRET = randomBytes(24).toString('base64url');
@@ -51,11 +52,6 @@ describe('external auth (seed 001)', () => {
   let subscriber: ReturnType<typeof createRedisConnection>;
   let ds: DataSource;
 
-  const form = (body: Record<string, string>) => ({
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(body),
-  });
   const api = (
     path: string,
     bearer: string | null,
@@ -142,49 +138,24 @@ describe('external auth (seed 001)', () => {
     db = await createTestDatabase('extauth');
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    idp = new DemoIdpProcess(
-      await freePort(),
-      randomBytes(16).toString('hex'),
-      [`${base}/api/v1/oauth/upstream/callback`],
-      'broker-gateway',
+    idp = await startProviderIdp(
+      base,
       {
-        DEMO_IDP_CLIENTS: JSON.stringify([
-          {
-            client_id: 'broker-provider',
-            client_secret: PROVIDER_SECRET,
-            redirect_uris: [`${base}/api/v2/externalOAuth/providers/callback/`],
-            grant_types: ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT],
-          },
-        ]),
-        DEMO_IDP_DEVICE_INTERVAL: '1',
-        DEMO_IDP_TEST_HOOKS: '1',
+        clientId: 'broker-provider',
+        secret: PROVIDER_SECRET,
+        grantTypes: ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT],
       },
+      { DEMO_IDP_DEVICE_INTERVAL: '1', DEMO_IDP_TEST_HOOKS: '1' },
     );
-    await idp.start();
     env = systemEnv(db.url, port, 'extauth', {
       BOOTSTRAP_CLIENT_SECRET: ADMIN_SECRET,
       EGRESS_ALLOW_LOOPBACK: 'true',
       EGRESS_ALLOWED_PORTS: `443,${idp.port}`,
       BUS_TIMEOUT_MS: '15000',
     });
-    const broker = new ServiceProcess('token-broker', await freePort(), env).start();
-    services.push(broker);
-    await broker.ready(); // migrations first
-    services.push(
-      new ServiceProcess('provider-registry', await freePort(), env).start(),
-      new ServiceProcess('worker', await freePort(), env).start(),
-      new ServiceProcess('gateway', port, env).start(),
-    );
-    await Promise.all(services.map((s) => s.ready()));
+    await startSystemInto(services, env, port);
 
-    admin = (
-      await json<{ access_token: string }>(
-        await fetch(
-          `${base}/api/v1/oauth/token`,
-          form({ grant_type: 'client_credentials', client_id: 'admin', client_secret: ADMIN_SECRET }),
-        ),
-      )
-    ).access_token;
+    admin = await clientCredentialsToken(base, 'admin', ADMIN_SECRET);
     ds = await new DataSource(domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-extauth')).initialize();
     const people = new UsersService(ds);
     for (const sub of ['alice', 'bob', 'carol', 'dave', 'erin']) {
@@ -201,18 +172,7 @@ describe('external auth (seed 001)', () => {
       scopes: [...SCOPES],
     });
     await people.upsert('other', { sub: 'mallory', email: 'mallory@example.test' });
-    const otherToken = (
-      await json<{ access_token: string }>(
-        await fetch(
-          `${base}/api/v1/oauth/token`,
-          form({
-            grant_type: 'client_credentials',
-            client_id: otherAdmin.clientId,
-            client_secret: otherAdmin.clientSecret,
-          }),
-        ),
-      )
-    ).access_token;
+    const otherToken = await clientCredentialsToken(base, otherAdmin.clientId, otherAdmin.clientSecret);
     mallory = await delegated(otherToken, 'mallory');
 
     const oidc = await api('/api/v2/externalOAuth/providers/', admin, {

@@ -17,6 +17,7 @@ import {
   genuineEvent,
   systemEnv,
 } from './service-processes';
+import { bearerApi, clientCredentialsToken, startProviderIdp, startSystemInto } from './system-setup';
 
 const ADMIN_SECRET = randomBytes(32).toString('base64url');
 const PROVIDER_SECRET = randomBytes(24).toString('base64url');
@@ -40,15 +41,7 @@ describe('provider status: disable, refuse everywhere, re-activate', () => {
   let bus: BusClientProxy;
   let service: { clientId: string; clientSecret: string };
 
-  const api = (path: string, bearer: string, init: { method?: string; body?: unknown } = {}) =>
-    fetch(`${base}${path}`, {
-      method: init.method ?? 'GET',
-      headers: {
-        authorization: `Bearer ${bearer}`,
-        ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    });
+  const api = bearerApi(() => base);
   const hooks = async () =>
     (await (await fetch(`${idp.issuer}/__test/events`)).json()) as Record<string, number>;
   const acquire = (): Promise<AcquiredToken> =>
@@ -76,49 +69,20 @@ describe('provider status: disable, refuse everywhere, re-activate', () => {
     db = await createTestDatabase('provstatus');
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    idp = new DemoIdpProcess(
-      await freePort(),
-      randomBytes(16).toString('hex'),
-      [`${base}/api/v1/oauth/upstream/callback`],
-      'broker-gateway',
-      {
-        DEMO_IDP_CLIENTS: JSON.stringify([
-          {
-            client_id: 'broker-provider',
-            client_secret: PROVIDER_SECRET,
-            redirect_uris: [`${base}/api/v2/externalOAuth/providers/callback/`],
-          },
-        ]),
-        DEMO_IDP_TEST_HOOKS: '1',
-      },
+    idp = await startProviderIdp(
+      base,
+      { clientId: 'broker-provider', secret: PROVIDER_SECRET },
+      { DEMO_IDP_TEST_HOOKS: '1' },
     );
-    await idp.start();
     env = systemEnv(db.url, port, 'provstatus', {
       BOOTSTRAP_CLIENT_SECRET: ADMIN_SECRET,
       EGRESS_ALLOW_LOOPBACK: 'true',
       EGRESS_ALLOWED_PORTS: `443,${idp.port}`,
       BUS_TIMEOUT_MS: '15000',
     });
-    services.push(new ServiceProcess('token-broker', await freePort(), env).start());
-    await services[0].ready(); // migrations first
     // Two token-broker replicas: a status change must reach both, whichever serves the next call.
-    services.push(
-      new ServiceProcess('token-broker', await freePort(), env).start(),
-      new ServiceProcess('provider-registry', await freePort(), env).start(),
-      new ServiceProcess('worker', await freePort(), env).start(),
-      new ServiceProcess('gateway', port, env).start(),
-    );
-    await Promise.all(services.map((s) => s.ready()));
-    const tokenRes = await fetch(`${base}/api/v1/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: 'admin',
-        client_secret: ADMIN_SECRET,
-      }),
-    });
-    admin = ((await tokenRes.json()) as { access_token: string }).access_token;
+    await startSystemInto(services, env, port, 2);
+    admin = await clientCredentialsToken(base, 'admin', ADMIN_SECRET);
     const ds = await new DataSource(
       domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-provstatus'),
     ).initialize();

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { consentStartForm, createTestDatabase, signInAtDemoIdp, sleep, TestDatabase } from '@broker/testing';
 import { SeedChecker, loadSeed } from './seed-conformance';
 import { DemoIdpProcess, ServiceProcess, freePort, systemEnv } from './service-processes';
+import { clientCredentialsToken, startProviderIdp, startSystemInto } from './system-setup';
 
 /** Operations, component schemas and our written-down extensions of seed 000 (see the fixture's `source`). */
 const SEED = loadSeed('seed-000-api.json');
@@ -152,44 +153,20 @@ describe('seed 000 conformance', () => {
     db = await createTestDatabase('conformance');
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    idp = new DemoIdpProcess(
-      await freePort(),
-      randomBytes(16).toString('hex'),
-      [`${base}/api/v1/oauth/upstream/callback`],
-      'broker-gateway',
-      {
-        DEMO_IDP_CLIENTS: JSON.stringify([
-          { client_id: 'conformance', client_secret: PROVIDER_SECRET, redirect_uris: [`${base}${CALLBACK}`] },
-        ]),
-        // Short-lived tokens: a dead grant shows at the next refresh within seconds.
-        DEMO_IDP_ACCESS_TOKEN_TTL: '10',
-        DEMO_IDP_TEST_HOOKS: '1',
-      },
+    idp = await startProviderIdp(
+      base,
+      { clientId: 'conformance', secret: PROVIDER_SECRET, redirectPath: CALLBACK },
+      // Short-lived tokens: a dead grant shows at the next refresh within seconds.
+      { DEMO_IDP_ACCESS_TOKEN_TTL: '10', DEMO_IDP_TEST_HOOKS: '1' },
     );
-    await idp.start();
     const env = systemEnv(db.url, port, 'conformance', {
       BOOTSTRAP_CLIENT_SECRET: ADMIN_SECRET,
       EGRESS_ALLOW_LOOPBACK: 'true',
       EGRESS_ALLOWED_PORTS: `443,${idp.port}`,
       BUS_TIMEOUT_MS: '15000',
     });
-    const broker = new ServiceProcess('token-broker', await freePort(), env).start();
-    services.push(broker);
-    await broker.ready(); // migrations first
-    for (const app of ['provider-registry', 'worker'])
-      services.push(new ServiceProcess(app, await freePort(), env).start());
-    services.push(new ServiceProcess('gateway', port, env).start());
-    await Promise.all(services.map((s) => s.ready()));
-    const res = await fetch(`${base}/api/v1/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: 'admin',
-        client_secret: ADMIN_SECRET,
-      }),
-    });
-    admin = ((await res.json()) as { access_token: string }).access_token;
+    await startSystemInto(services, env, port);
+    admin = await clientCredentialsToken(base, 'admin', ADMIN_SECRET);
   }, 120_000);
 
   afterAll(async () => {

@@ -5,6 +5,7 @@ import { domainDataSourceOptions } from '@broker/service-runtime';
 import { approveDeviceAtDemoIdp, createTestDatabase, sleep, TestDatabase } from '@broker/testing';
 import { SeedChecker, loadSeed } from './seed-conformance';
 import { DemoIdpProcess, ServiceProcess, freePort, systemEnv } from './service-processes';
+import { clientCredentialsToken, startProviderIdp, startSystemInto } from './system-setup';
 
 /** Operations of seed 001 and the codersdk schemas they name (see the fixture's `source`). */
 const SEED = loadSeed('seed-001-api.json');
@@ -63,49 +64,23 @@ describe('seed 001 conformance', () => {
     db = await createTestDatabase('seed001');
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    idp = new DemoIdpProcess(
-      await freePort(),
-      randomBytes(16).toString('hex'),
-      [`${base}/api/v1/oauth/upstream/callback`],
-      'broker-gateway',
+    idp = await startProviderIdp(
+      base,
       {
-        DEMO_IDP_CLIENTS: JSON.stringify([
-          {
-            client_id: 'seed001',
-            client_secret: PROVIDER_SECRET,
-            redirect_uris: [`${base}/api/v2/externalOAuth/providers/callback/`],
-            grant_types: ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT],
-          },
-        ]),
-        DEMO_IDP_DEVICE_INTERVAL: '1',
+        clientId: 'seed001',
+        secret: PROVIDER_SECRET,
+        grantTypes: ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT],
       },
+      { DEMO_IDP_DEVICE_INTERVAL: '1' },
     );
-    await idp.start();
     const env = systemEnv(db.url, port, 'seed001', {
       BOOTSTRAP_CLIENT_SECRET: ADMIN_SECRET,
       EGRESS_ALLOW_LOOPBACK: 'true',
       EGRESS_ALLOWED_PORTS: `443,${idp.port}`,
       BUS_TIMEOUT_MS: '15000',
     });
-    const broker = new ServiceProcess('token-broker', await freePort(), env).start();
-    services.push(broker);
-    await broker.ready();
-    services.push(
-      new ServiceProcess('provider-registry', await freePort(), env).start(),
-      new ServiceProcess('worker', await freePort(), env).start(),
-      new ServiceProcess('gateway', port, env).start(),
-    );
-    await Promise.all(services.map((s) => s.ready()));
-    const tokenRes = await fetch(`${base}/api/v1/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: 'admin',
-        client_secret: ADMIN_SECRET,
-      }),
-    });
-    admin = ((await tokenRes.json()) as { access_token: string }).access_token;
+    await startSystemInto(services, env, port);
+    admin = await clientCredentialsToken(base, 'admin', ADMIN_SECRET);
     const ds = await new DataSource(
       domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-seed001'),
     ).initialize();

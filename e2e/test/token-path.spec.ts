@@ -20,6 +20,7 @@ import {
   genuineEvent,
   systemEnv,
 } from './service-processes';
+import { bearerApi, clientCredentialsToken, startProviderIdp } from './system-setup';
 
 const ADMIN_SECRET = randomBytes(32).toString('base64url');
 const PROVIDER_SECRET = randomBytes(24).toString('base64url');
@@ -44,20 +45,7 @@ describe('consent and the token path', () => {
   const events: BrokerEvent[] = [];
   let subscriber: ReturnType<typeof createRedisConnection>;
 
-  const form = (body: Record<string, string>) => ({
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(body),
-  });
-  const api = (path: string, bearer: string, init: { method?: string; body?: unknown } = {}) =>
-    fetch(`${base}${path}`, {
-      method: init.method ?? 'GET',
-      headers: {
-        authorization: `Bearer ${bearer}`,
-        ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    });
+  const api = bearerApi(() => base);
   const hooks = async (path: string, body?: unknown) =>
     (await (
       await fetch(
@@ -124,24 +112,11 @@ describe('consent and the token path', () => {
     db = await createTestDatabase('tokenpath');
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    idp = new DemoIdpProcess(
-      await freePort(),
-      randomBytes(16).toString('hex'),
-      [`${base}/api/v1/oauth/upstream/callback`],
-      'broker-gateway',
-      {
-        DEMO_IDP_CLIENTS: JSON.stringify([
-          {
-            client_id: 'broker-provider',
-            client_secret: PROVIDER_SECRET,
-            redirect_uris: [`${base}/api/v2/externalOAuth/providers/callback/`],
-          },
-        ]),
-        DEMO_IDP_ACCESS_TOKEN_TTL: '20',
-        DEMO_IDP_TEST_HOOKS: '1',
-      },
+    idp = await startProviderIdp(
+      base,
+      { clientId: 'broker-provider', secret: PROVIDER_SECRET },
+      { DEMO_IDP_ACCESS_TOKEN_TTL: '20', DEMO_IDP_TEST_HOOKS: '1' },
     );
-    await idp.start();
     env = systemEnv(db.url, port, 'tokenpath', {
       BOOTSTRAP_CLIENT_SECRET: ADMIN_SECRET,
       EGRESS_ALLOW_LOOPBACK: 'true',
@@ -159,11 +134,7 @@ describe('consent and the token path', () => {
       new ServiceProcess('gateway', port, env).start(),
     );
     await Promise.all([...brokers, ...others].map((s) => s.ready()));
-    const tokenRes = await fetch(
-      `${base}/api/v1/oauth/token`,
-      form({ grant_type: 'client_credentials', client_id: 'admin', client_secret: ADMIN_SECRET }),
-    );
-    admin = ((await tokenRes.json()) as { access_token: string }).access_token;
+    admin = await clientCredentialsToken(base, 'admin', ADMIN_SECRET);
     const ds = await new DataSource(
       domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-admin'),
     ).initialize();

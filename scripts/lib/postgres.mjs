@@ -21,7 +21,10 @@ import { register } from './started-resources.mjs';
 const PG_OS_USER = 'postgres';
 const defaultLog = (msg) => process.stderr.write(`[services] ${msg}\n`);
 
-/** Starts (initdb if needed) a cluster in dataDir on 127.0.0.1:port (default: preferredPort if free, else any free port). */
+/**
+ * Starts (initdb if needed) a cluster in dataDir on 127.0.0.1:port (default: preferredPort if free, else any free port).
+ * @param {{ dataDir?: string, port?: number | null, preferredPort?: number, persistent?: boolean, log?: (msg: string) => unknown }} [options]
+ */
 export async function startPostgres({
   dataDir,
   port,
@@ -135,6 +138,11 @@ export async function createDatabase(url, name) {
   return dbUrl.toString();
 }
 
+/**
+ * @param {string} bin
+ * @param {string[]} args
+ * @returns {[string, string[]]}
+ */
 function asPgUser(bin, args) {
   return IS_ROOT ? ['runuser', ['-u', PG_OS_USER, '--', bin, ...args]] : [bin, args];
 }

@@ -6,6 +6,9 @@ import fs from 'node:fs';
 
 export const HAS_PROC = fs.existsSync('/proc/self/cwd');
 
+/** @typedef {import('node:child_process').ChildProcess & { forStop?: boolean, closed?: Promise<unknown> }} TrackedChild */
+
+/** @type {Set<TrackedChild>} */
 const inFlight = new Set(); // short-lived commands (initdb, pg_ctl, psql, apt-get, ...)
 let refusing = false; // set once shutting down: no new command may start
 
@@ -26,12 +29,19 @@ export function commandsInFlight() {
   return [...inFlight];
 }
 
-/** Runs a command to completion; resolves with { code, signal, stdout, stderr } (never rejects on a non-zero exit). */
+/**
+ * Runs a command to completion; resolves with { code, signal, stdout, stderr } (never rejects on a non-zero exit).
+ * @param {string} cmd
+ * @param {readonly string[]} args
+ * @param {{ env?: NodeJS.ProcessEnv, cwd?: string, stream?: boolean, forStop?: boolean }} [options]
+ */
 export function run(cmd, args, { env = process.env, cwd = '/', stream = false, forStop = false } = {}) {
   return new Promise((resolve, reject) => {
     if (refusing && !forStop) return reject(new Error(`shutting down: not running ${cmd}`));
     // Output streamed to our stderr so a caller's stdout stays clean.
+    /** @type {import('node:child_process').StdioOptions} */
     const stdio = stream ? ['ignore', 2, 2] : ['ignore', 'pipe', 'pipe'];
+    /** @type {TrackedChild} */
     const child = spawn(cmd, args, { cwd, env, stdio });
     inFlight.add(child);
     child.forStop = forStop;

@@ -126,7 +126,7 @@ export function userUrl(baseUrl, user, password) {
 
 /** Creates or resets users on a Redis (ACL SETUSER): `users` is [{ name, password (null: none), rules }]. */
 export async function applyUsers(redisUrl, users) {
-  const { default: IORedis } = await import('ioredis');
+  const { Redis: IORedis } = await import('ioredis');
   const redis = new IORedis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
   try {
     await redis.connect();

@@ -26,6 +26,7 @@ const defaultLog = (msg) => process.stderr.write(`[services] ${msg}\n`);
  * Starts a daemonized redis-server in dir on 127.0.0.1:port (default as startPostgres) and waits for
  * PONG. `aclFile`: its users (loaded at every start, so a restarted server has them before it takes a
  * connection); the default user must still be allowed PING and SHUTDOWN.
+ * @param {{ dir?: string, port?: number | null, preferredPort?: number, persistent?: boolean, aclFile?: string, log?: (msg: string) => unknown }} [options]
  */
 export async function startRedis({ dir, port, preferredPort, persistent = false, aclFile, log = defaultLog } = {}) {
   if (!dir) throw new Error('startRedis: dir is required');

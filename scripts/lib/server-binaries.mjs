@@ -9,7 +9,10 @@ export const IS_ROOT = typeof process.getuid === 'function' && process.getuid() 
 let binaries = null;
 const defaultLog = (msg) => process.stderr.write(`[services] ${msg}\n`);
 
-/** Finds the PostgreSQL server binaries and redis-server, apt-installing them when root (postgres/redis: false = not needed). */
+/**
+ * Finds the PostgreSQL server binaries and redis-server, apt-installing them when root (postgres/redis: false = not needed).
+ * @param {{ log?: (msg: string) => unknown, postgres?: boolean, redis?: boolean }} [options]
+ */
 export async function ensureServerBinaries({ log = defaultLog, postgres = true, redis = true } = {}) {
   if (binaries) return binaries;
   let found = locateBinaries();

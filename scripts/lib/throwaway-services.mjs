@@ -32,8 +32,10 @@ export async function startThrowawayServices({ postgres = true, redis = true, lo
     postgres && startPostgres({ dataDir: path.join(root, 'postgres'), port: pgPort, persistent: false, log }),
     redis && startRedis({ dir: path.join(root, 'redis'), port: redisPort, persistent: false, log }),
   ]);
+  // A service not asked for settles as fulfilled with `false`.
+  const valueOf = (r) => (r.status === 'fulfilled' ? r.value || null : null);
   const stop = async () => {
-    for (const r of [rd, pg]) if (r.status === 'fulfilled' && r.value) await r.value.stop();
+    for (const r of [rd, pg]) await valueOf(r)?.stop();
     await dirEntry.stop();
   };
   const failure = [pg, rd].find((r) => r.status === 'rejected');
@@ -42,8 +44,8 @@ export async function startThrowawayServices({ postgres = true, redis = true, lo
     throw failure.reason;
   }
   return {
-    databaseUrl: pg.value ? pg.value.url : null,
-    redisUrl: rd.value ? rd.value.url : null,
+    databaseUrl: valueOf(pg)?.url ?? null,
+    redisUrl: valueOf(rd)?.url ?? null,
     dir: root,
     stop,
   };

@@ -50,11 +50,11 @@ export async function registerDemoProvider({ gateway, issuer, providerSecret, cl
     body: 'grant_type=client_credentials&scope=providers:read providers:write',
   });
   if (!tokenRes.ok) throw new Error(`admin token refused (${tokenRes.status})`);
-  const { access_token: token } = await tokenRes.json();
+  const { access_token: token } = /** @type {{ access_token: string }} */ (await tokenRes.json());
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-  const list = await (
-    await fetch(`${gateway}/api/v2/externalOAuth/providers/?types=oidc`, { headers })
-  ).json();
+  const list = /** @type {{ data: { id: string, name: string }[] }} */ (
+    await (await fetch(`${gateway}/api/v2/externalOAuth/providers/?types=oidc`, { headers })).json()
+  );
   const name = `Demo provider (${issuer})`;
   const existing = list.data.find((p) => p.name === name);
   if (existing) return existing.id;
@@ -71,5 +71,5 @@ export async function registerDemoProvider({ gateway, issuer, providerSecret, cl
   });
   if (res.status !== 201)
     throw new Error(`could not register the demo provider (${res.status}: ${await res.text()})`);
-  return (await res.json()).id;
+  return /** @type {{ id: string }} */ (await res.json()).id;
 }

@@ -23,7 +23,11 @@ export const SECRET_GENERATORS = {
 /** Secrets every app gets as they are (unless the environment sets them). */
 const SHARED_SECRETS = ['ENCRYPTION_KEYS', 'SECRET_PEPPER', 'BOOTSTRAP_CLIENT_SECRET'];
 
-/** Reads the secrets file, fills in missing entries from SECRET_GENERATORS, keeps it mode 0600. */
+/**
+ * Reads the secrets file, fills in missing entries from SECRET_GENERATORS, keeps it mode 0600.
+ * @param {string} file
+ * @param {(msg: string) => void} [log]
+ */
 export function loadSecrets(file, log = () => {}) {
   let secrets = {};
   try {

@@ -10,7 +10,7 @@ const STABLE_AFTER_MS = 60_000;
  * @param {string} name          e.g. 'redis-server'
  * @param {() => number|null} pid  the server's live pid, or null
  * @param {() => Promise<{ pid: () => number|null }>} restart  starts it again (same port and data)
- * @returns {{ stop(): void }}
+ * @returns {{ stop(): void, readonly pid: number | null }}
  */
 export function watchServer(name, pid, restart, log) {
   let lastPid = pid();

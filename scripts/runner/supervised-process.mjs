@@ -8,6 +8,8 @@
 import { spawn } from 'node:child_process';
 import { commandLine, safeKill } from '../lib/processes.mjs';
 
+/** @typedef {import('node:child_process').ChildProcess & { exited?: Promise<{ code: number | null, signal: NodeJS.Signals | null }> }} SupervisedChild */
+
 /** Delay before the n-th restart in a row (1 s, 2 s, 4 s ... 30 s). */
 export function restartDelayMs(restartsInARow) {
   return Math.min(30_000, 1_000 * 2 ** Math.max(0, restartsInARow - 1));
@@ -24,11 +26,15 @@ export class SupervisedProcess {
   constructor(name, spec) {
     this.name = name;
     this.spec = spec;
+    /** @type {SupervisedChild | null} */
     this.child = null;
     this.stopping = false;
     this.restarts = 0; // in a row
     this.restartTimer = null;
-    /** Called with (code, signal) when the child dies on its own; return true to restart it. */
+    /**
+     * Called with (code, signal) when the child dies on its own; return true to restart it.
+     * @type {(code: number | null, signal: NodeJS.Signals | null) => boolean}
+     */
     this.shouldRestart = () => true;
   }
 
@@ -43,6 +49,7 @@ export class SupervisedProcess {
   /** Starts the child; resolves once it is spawned (rejects if it cannot be). */
   start() {
     const { command, args, env, cwd, stdio = 'inherit' } = this.spec;
+    /** @type {SupervisedChild} */
     const child = spawn(command, args, { cwd, env, stdio, detached: true });
     this.child = child;
     this.startedAt = Date.now();

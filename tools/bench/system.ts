@@ -3,111 +3,17 @@
 // token-broker replicas, an admin token, users, an `oidc` provider and authorizations made through
 // the real consent flow (authorize → sign-in at the provider → callback).
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { IDENTITY_SCHEMA, UsersService } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
 import { Proc, waitFor } from './procs';
 import { appScopedEnv, envForApp, freePort, signInAtDemoIdp, testBusKeys } from '@broker/testing';
+import { App, ROOT, appEntry, httpOk } from './system-checks';
+import type { Authorization, SystemOptions, TokenSystem } from './system-types';
 
-const ROOT = join(__dirname, '..', '..');
-const APPS = ['token-broker', 'provider-registry', 'worker', 'gateway'] as const;
-type App = (typeof APPS)[number];
-
-export const appEntry = (app: App) => join(ROOT, 'dist', 'apps', app, 'main.js');
-
-export interface Authorization {
-  user: string;
-  email: string;
-  userToken: string;
-  authorizationId: string;
-  /** When the consent callback returned (the token was stored then). */
-  connectedAt: number;
-}
-
-export interface TokenSystem {
-  databaseUrl: string;
-  redisUrl: string;
-  pgDataDir: string;
-  redisDir: string;
-  /** The services' environment (bus keys, BUS_PREFIX, ENCRYPTION_KEYS, ...; NAME__app entries are one app's own). */
-  env: Record<string, string>;
-  gatewayUrl: string;
-  idpIssuer: string;
-  gateway: Proc;
-  brokers: Proc[];
-  others: Proc[];
-  idp: Proc;
-  adminToken: string;
-  providerId: string;
-  authorizations: Authorization[];
-  /** The IdP's `refresh_token.consumed` counter. */
-  consumed(): Promise<number>;
-  /** The inspector port of a service started with `inspect` (profiling runs only). */
-  inspectPort(proc: Proc): number | undefined;
-  /** Creates a user and connects them through the consent flow (another authorization). */
-  connectUser(user: string): Promise<Authorization>;
-  /** Starts one more process of a service (e.g. a restart with other settings), resolved once ready. */
-  startService(
-    app: 'token-broker' | 'provider-registry' | 'worker',
-    env?: Record<string, string>,
-    name?: string,
-  ): Promise<Proc>;
-}
-
-export interface SystemOptions {
-  dir: string;
-  databaseUrl: string;
-  redisUrl: string;
-  pgDataDir: string;
-  redisDir: string;
-  brokerReplicas: number;
-  accessTokenTtlSeconds: number;
-  logLevel: string;
-  /** Start the token-brokers and the gateway with --inspect on loopback (for CPU profiles). */
-  inspect: boolean;
-  step: (msg: string) => void;
-  /** More loopback ports the services may call (a benchmark's own fake provider). */
-  egressPorts?: number[];
-  /** More settings for every service (bench:scale's batch sizes and paces). */
-  extraEnv?: Record<string, string>;
-}
-
-/** Warns when the build looks older than the sources (the bench runs dist/, not the sources). */
-export function checkBuild(): string | null {
-  const missing = APPS.filter((a) => !existsSync(appEntry(a)));
-  if (missing.length)
-    return `missing ${missing.map((a) => `dist/apps/${a}/main.js`).join(', ')}: run \`npm run build\` first`;
-  const built = Math.min(...APPS.map((a) => statSync(appEntry(a)).mtimeMs));
-  const newer = (dir: string): string | null => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) {
-        if (e.name === 'node_modules') continue;
-        const hit = newer(p);
-        if (hit) return hit;
-      } else if (/\.ts$/.test(e.name) && !/\.spec\.ts$/.test(e.name) && statSync(p).mtimeMs > built) return p;
-    }
-    return null;
-  };
-  for (const d of ['apps', 'libs']) {
-    const hit = newer(join(ROOT, d));
-    if (hit)
-      return `warning: ${hit.slice(ROOT.length + 1)} is newer than dist/: the figures are for the last build (npm run build)`;
-  }
-  return null;
-}
-
-async function httpOk(url: string, check?: (body: unknown) => boolean): Promise<boolean> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-  if (res.status !== 200) {
-    await res.body?.cancel();
-    return false;
-  }
-  const body = (await res.json().catch(() => ({}))) as unknown;
-  return check ? check(body) : true;
-}
+export type { Authorization, SystemOptions, TokenSystem } from './system-types';
+export { appEntry, checkBuild, pidFromFile } from './system-checks';
 
 export async function startTokenSystem(o: SystemOptions): Promise<TokenSystem> {
   const adminSecret = randomBytes(32).toString('base64url');
@@ -340,14 +246,4 @@ export async function startTokenSystem(o: SystemOptions): Promise<TokenSystem> {
       return proc;
     },
   };
-}
-
-/** The PID in a server's pid file (PostgreSQL: first line of postmaster.pid), if running. */
-export function pidFromFile(file: string): number | null {
-  try {
-    const pid = Number(readFileSync(file, 'utf8').split('\n')[0].trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
-  } catch {
-    return null;
-  }
 }

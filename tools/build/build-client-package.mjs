@@ -22,8 +22,9 @@ function manifest() {
 async function bundles() {
   const pkg = manifest();
   const external = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})];
-  for (const format of ['cjs', 'esm']) {
+  for (const format of /** @type {const} */ (['cjs', 'esm'])) {
     const ext = format === 'cjs' ? 'cjs' : 'mjs';
+    /** @type {import('esbuild').BuildOptions} */
     const common = { bundle: true, platform: 'node', target: 'node20', format, external, tsconfig: path.join(REPO, 'tsconfig.base.json'), logLevel: 'warning', legalComments: 'none' };
     await build({ ...common, entryPoints: [path.join(LIB, 'src', 'index.ts')], outfile: path.join(PACKAGE_DIR, 'dist', `index.${ext}`) });
     await build({
@@ -64,7 +65,7 @@ function declarations() {
   const aliases = workspaceAliases();
   for (const file of walk(out).filter((f) => f.endsWith('.d.ts'))) {
     const source = fs.readFileSync(file, 'utf8');
-    const next = source.replace(/(from |import\()(['"])(@broker\/[a-z0-9-]+)\2/g, (whole, lead, quote, alias) => {
+    const next = source.replace(/(from |import\()(['"])(@broker\/[a-z0-9-]+)\2/g, (_whole, lead, quote, alias) => {
       const target = aliases.get(alias);
       if (!target) throw new Error(`${path.relative(REPO, file)}: ${alias} is not a workspace alias`);
       let rel = path.relative(path.dirname(file), path.join(out, target)).split(path.sep).join('/');

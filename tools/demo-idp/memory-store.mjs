@@ -58,7 +58,11 @@ export function createMemoryStore({ sweepEveryMs = 60_000, onChange = () => {} }
   const sweeper = setInterval(() => {
     const now = Date.now();
     let swept = 0;
-    for (const [key, entry] of entries) if (entry.expiresAt <= now) (remove(key), swept++);
+    for (const [key, entry] of entries) {
+      if (entry.expiresAt > now) continue;
+      remove(key);
+      swept++;
+    }
     if (swept) onChange();
   }, sweepEveryMs);
   sweeper.unref();

@@ -65,7 +65,7 @@ for (let step = 0; step < 20; step++) {
   // ("Continue", to /connect/start), with the cookie it just set.
   if (res.status === 200 && (target.pathname === '/connect/start' || target.pathname.startsWith('/connect/setup/'))) {
     const html = await res.text();
-    const fields = [...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map(([, n, v]) => [n, v]);
+    const fields = [...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map(([, n, v]) => /** @type {[string, string]} */ ([n, v]));
     if (fields.length) {
       form = new URLSearchParams(fields);
       url = new URL('/connect/start', url).toString();

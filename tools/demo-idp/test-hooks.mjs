@@ -122,7 +122,7 @@ export function installTestHooks({ provider, handler, grantIds, log }) {
 
   for (const name of PROVIDER_EVENTS) provider.on(name, () => count(name));
   provider.on('grant.success', (ctx) => count(`grant.success.${grantLabel(ctx?.oidc?.params?.grant_type)}`));
-  provider.on('grant.error', (ctx, err) => {
+  provider.on('grant.error', (_ctx, err) => {
     const code = typeof err?.error === 'string' && /^[a-z_]{1,40}$/.test(err.error) ? err.error : 'other';
     count(`grant.error.${code}`);
   });

@@ -9,6 +9,8 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 // Provisions the missing test servers once per jest run (no-op when both URLs are given).
 export default async function globalSetup() {
+  // `npm run test:unit`: no services on purpose (a spec needing one must fail, not get one).
+  if (process.env.JEST_NO_TEST_SERVICES === '1') return;
   const needPostgres = !process.env.TEST_DATABASE_URL;
   const needRedis = !process.env.TEST_REDIS_URL;
   if ((!needPostgres && !needRedis) || globalThis[STATE]) return;

@@ -3,7 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import type { WorkerHost } from '@nestjs/bullmq';
 import { QueueProcessor } from '@broker/bus';
 import type { DataSource } from 'typeorm';
-import { SERVICE_CONFIG, ServiceConfig, domainDataSourceToken } from '@broker/service-runtime';
+import { SERVICE_CONFIG, ServiceConfig, domainDataSourceToken, withTimeout } from '@broker/service-runtime';
 import { TOKENS_SCHEMA } from '@broker/tokens';
 import { consumedProcessors } from './queue-selection';
 
@@ -69,14 +69,4 @@ export class DatabaseWatch implements OnApplicationBootstrap, OnApplicationShutd
       this.logger.log('PostgreSQL reachable again: this worker takes jobs again');
     }
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('timeout')), ms);
-    p.then(
-      (v) => (clearTimeout(t), resolve(v)),
-      (e: unknown) => (clearTimeout(t), reject(e)),
-    );
-  });
 }

@@ -2,7 +2,12 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, Provider, Type } fr
 import { ModuleRef } from '@nestjs/core';
 import type { WorkerHost } from '@nestjs/bullmq';
 import { QueueName } from '@broker/contracts';
-import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
+import {
+  SERVICE_CONFIG,
+  ServiceConfig,
+  assertQueueProcessors,
+  type QueueConsumerView,
+} from '@broker/service-runtime';
 import { DevicePollProcessor } from './device-poll.processor';
 import { DevicePollersSweeper } from './housekeeping/device-pollers.sweeper';
 import { HousekeepingProcessor } from './housekeeping/housekeeping.processor';
@@ -32,6 +37,35 @@ const PROCESSOR_OF_QUEUE: Record<QueueName, Type<WorkerHost> | null> = {
   'setup-expiry': HousekeepingProcessor,
   'webhook-delivery': WebhookDeliveryProcessor,
 };
+
+/** Where `@Processor(name)` keeps its options (@nestjs/bullmq's PROCESSOR_METADATA, not exported by its index). */
+const PROCESSOR_METADATA = 'bullmq:processor_metadata';
+
+/**
+ * Queues declared in the contracts whose jobs no code produces yet: consuming them is a no-op, not
+ * a missing processor (issue 17 gives `revocation` a processor or removes it).
+ */
+const NOT_PRODUCED: ReadonlySet<QueueName> = new Set<QueueName>(['revocation']);
+
+/**
+ * What the start-up check sees of each consumed queue (`has`: whether the module holds an instance).
+ * `processorOf` is the placement table unless a test replaces it.
+ */
+export function consumerViews(
+  queues: readonly QueueName[],
+  has: (processor: Type<WorkerHost>) => boolean,
+  processorOf: (queue: QueueName) => Type<WorkerHost> | null = (queue) => PROCESSOR_OF_QUEUE[queue],
+): QueueConsumerView[] {
+  return queues
+    .filter((queue) => !NOT_PRODUCED.has(queue))
+    .map((queue) => {
+      const processor = processorOf(queue);
+      const meta: { name?: string } | undefined = processor
+        ? Reflect.getMetadata(PROCESSOR_METADATA, processor)
+        : undefined;
+      return { queue, processor, decoratedQueue: meta?.name, registered: !!processor && has(processor) };
+    });
+}
 
 /**
  * What else runs next to a queue's processor: the housekeeping sweepers with their queue, the key
@@ -87,6 +121,16 @@ export class QueueConcurrency implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
+    // Start-up check: every queue this process is configured to consume has its processor (fails the boot).
+    assertQueueProcessors(
+      consumerViews(this.config.worker.queues, (processor) => {
+        try {
+          return !!this.moduleRef.get(processor, { strict: false });
+        } catch {
+          return false;
+        }
+      }),
+    );
     const consumed: string[] = [];
     for (const queue of this.config.worker.queues) {
       const processor = PROCESSOR_OF_QUEUE[queue];

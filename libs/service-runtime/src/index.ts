@@ -1,4 +1,6 @@
 export * from './lib/bootstrap';
+export * from './lib/startup-checks';
+export * from './lib/async/with-timeout';
 export * from './lib/config/config.tokens';
 export * from './lib/config/service-config';
 export * from './lib/database/database.module';

@@ -9,6 +9,7 @@ import { loadMigrationJobConfig } from './config/migration-job-config';
 import type { DomainSchema } from './database/database.module';
 import { runMigrationJob } from './database/migration-job';
 import { busServerTimer, observeBusServer } from './metrics/bus-metrics';
+import { assertBusHandlers } from './startup-checks';
 
 export interface ServiceDefinition extends ConfigRequirements {
   service: ServiceName;
@@ -23,6 +24,18 @@ export interface ServiceDefinition extends ConfigRequirements {
    * Nest's own body parsers are off: the hook installs the service's.
    */
   configureHttp?: (app: NestExpressApplication, config: ServiceConfig) => void;
+}
+
+/** Each app's bus server, for the start-up check of its handlers. */
+const busServers = new WeakMap<INestApplication, BusServer>();
+
+/**
+ * Start-up check, once the microservices are started (their handlers registered): every bus pattern
+ * the owner map gives this service has a handler. Throws StartupCheckError naming the missing ones.
+ */
+export function checkBusHandlers(app: INestApplication, service: ServiceName): void {
+  const server = busServers.get(app);
+  assertBusHandlers(service, server ? server.getHandlers().keys() : null);
 }
 
 /** Builds the Nest application of a service (HTTP + optional bus server), not yet listening. */
@@ -53,6 +66,7 @@ export async function createServiceApp(
     // Its handled/invalid/dropped counters on /metrics (read at scrape time).
     observeBusServer(server);
     app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
+    busServers.set(app, server);
   }
   return app;
 }
@@ -89,6 +103,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
   try {
     const app = await createServiceApp(def, config);
     await app.startAllMicroservices();
+    checkBusHandlers(app, def.service);
     await app.listen(config.port, config.host);
     const logger = app.get(Logger);
     logger.log(`${def.service} listening on http://${config.host}:${config.port}`);

@@ -1,6 +1,7 @@
 import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
 import { SERVICE_CONFIG } from '../config/config.tokens';
 import type { ServiceConfig } from '../config/service-config';
+import { withTimeout } from '../async/with-timeout';
 import { HEALTH_CHECKS, HealthCheck } from './health-check';
 
 /** What /health/ready answers: each dependency up or down, and the names of those that are down. */
@@ -59,14 +60,4 @@ export class HealthController {
       failing,
     };
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('timeout')), ms);
-    p.then(
-      (v) => (clearTimeout(t), resolve(v)),
-      (e: unknown) => (clearTimeout(t), reject(e)),
-    );
-  });
 }
