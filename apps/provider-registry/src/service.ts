@@ -8,6 +8,7 @@ import {
   ServiceEventPublisher,
   ServiceRuntimeModule,
 } from '@broker/service-runtime';
+import { JobDispatch } from '@broker/workflows';
 import { OAuthSetupsBusController } from './oauth-setups.bus-controller';
 import { ProvidersBusController } from './providers.bus-controller';
 import { WebhooksBusController } from './webhooks.bus-controller';
@@ -23,7 +24,7 @@ class ProviderRegistryModule {
         RegistryDomainModule,
         TokenVerificationModule,
       ],
-      providers: [ServiceEventPublisher],
+      providers: [ServiceEventPublisher, JobDispatch],
       controllers: [ProvidersBusController, OAuthSetupsBusController, WebhooksBusController],
     };
   }

@@ -8,6 +8,7 @@ import type {
 import { adapterFor, ProviderCallError } from '@broker/provider-adapters';
 import { AuthorizationEntity } from './authorizations/authorization.entity';
 import { AuthorizationsService } from './authorizations/authorizations.service';
+import { revokeUpstream } from './authorizations/upstream-revocation';
 import { toAuthorizedProvider } from './consent.service';
 import { EventSink, ProviderAccess } from './ports';
 import { TokensError } from './tokens-error';
@@ -172,17 +173,16 @@ export class AuthorizedProvidersService {
       const credentials = await this.providers(orgId, row.providerId);
       const tokens = await this.authorizations.tokens(orgId, id);
       if (credentials && tokens) {
-        const result = await adapterFor(credentials.resolved).revoke(
+        const result = await revokeUpstream(
           {
-            provider: credentials.resolved,
+            resolved: credentials.resolved,
             clientId: credentials.provider.clientId,
             clientSecret: credentials.clientSecret,
-            fetch: this.fetchImpl,
-            timeoutMs: 5_000,
           },
           tokens.refreshToken
             ? { value: tokens.refreshToken, hint: 'refresh_token' }
             : { value: tokens.accessToken, hint: 'access_token' },
+          this.fetchImpl,
         );
         outcome = result.revoked
           ? { revoked: true }
