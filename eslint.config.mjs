@@ -15,7 +15,10 @@ export default [
           enforceBuildableLibDependency: true,
           allow: [],
           depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus', 'type:crypto', 'type:runtime', 'type:domain', 'type:adapters', 'type:client', 'type:egress'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus', 'type:crypto', 'type:runtime', 'type:domain', 'type:adapters', 'type:client', 'type:egress', 'type:workflows'] },
+            // Cross-domain work (provider deletion, key rotation, upstream revocation, job dispatch):
+            // may use several domains; only apps use it, so no domain ever reaches back up.
+            { sourceTag: 'type:workflows', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus', 'type:crypto', 'type:runtime', 'type:domain', 'type:adapters', 'type:egress'] },
             { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus', 'type:crypto', 'type:runtime', 'type:adapters', 'type:egress'] },
             { sourceTag: 'type:adapters', onlyDependOnLibsWithTags: ['type:contracts', 'type:egress'] },
             { sourceTag: 'type:egress', onlyDependOnLibsWithTags: [] },

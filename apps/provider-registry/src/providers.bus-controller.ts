@@ -1,6 +1,6 @@
 import { Controller, Logger, UseGuards } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
-import { BusContext, BusException, JobProducer } from '@broker/bus';
+import { BusContext, BusException } from '@broker/bus';
 import { BusReply, BusRequest, MessagePatterns } from '@broker/contracts';
 import { BusAuthGuard, RequireScopes } from '@broker/identity';
 import {
@@ -11,6 +11,7 @@ import {
   toOAuthProvider,
 } from '@broker/registry';
 import { ServiceEventPublisher } from '@broker/service-runtime';
+import { JobDispatch } from '@broker/workflows';
 
 const JOBS_PATH = '/api/v2/externalOAuth/jobs';
 
@@ -27,7 +28,7 @@ export class ProvidersBusController {
     private readonly providers: ProvidersService,
     private readonly jobs: JobsService,
     private readonly secrets: SecureConfigsService,
-    private readonly producer: JobProducer,
+    private readonly dispatch: JobDispatch,
     private readonly events: ServiceEventPublisher,
   ) {}
 
@@ -80,14 +81,7 @@ export class ProvidersBusController {
     const providerId = req.id;
     const { job } = await this.providers.requestDeletion(orgId, providerId);
     await this.changed(orgId, providerId);
-    await this.enqueue(job, () =>
-      this.producer.enqueue(
-        'provider-deletion',
-        'DELETE_PROVIDER',
-        { orgId, providerId, jobId: job.id },
-        { jobId: job.id },
-      ),
-    );
+    await this.enqueue(job);
     return { location: `${JOBS_PATH}/${job.id}/` };
   }
 
@@ -139,9 +133,7 @@ export class ProvidersBusController {
       throw new BusException('UNPROCESSABLE', 'Invalid job.', [{ name: 'type', message: 'must be STATS' }]);
     const orgId = ctx.getPrincipal().orgId;
     const job = await this.jobs.create(undefined, orgId, 'STATS');
-    await this.enqueue(job, () =>
-      this.producer.enqueue('stats', 'STATS', { orgId, jobId: job.id }, { jobId: job.id }),
-    );
+    await this.enqueue(job);
     return { location: `${JOBS_PATH}/${job.id}/` };
   }
 
@@ -156,9 +148,9 @@ export class ProvidersBusController {
   }
 
   /** A queue hiccup does not fail the request: the worker's reconciler re-queues open jobs it finds idle. */
-  private async enqueue(job: JobEntity, add: () => Promise<unknown>): Promise<void> {
+  private async enqueue(job: JobEntity): Promise<void> {
     try {
-      await add();
+      await this.dispatch.enqueue(job);
     } catch (err) {
       this.logger.warn(
         `job ${job.id} (${job.type}) not queued yet (${(err as Error).message}); the worker reconciler will queue it`,

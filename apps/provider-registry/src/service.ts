@@ -7,7 +7,9 @@ import {
   ServiceDefinition,
   ServiceEventPublisher,
   ServiceRuntimeModule,
+  domainDataSourceToken,
 } from '@broker/service-runtime';
+import { JobDispatch } from '@broker/workflows';
 import { OAuthSetupsBusController } from './oauth-setups.bus-controller';
 import { ProvidersBusController } from './providers.bus-controller';
 import { WebhooksBusController } from './webhooks.bus-controller';
@@ -21,9 +23,11 @@ class ProviderRegistryModule {
         ServiceRuntimeModule.forRoot(config, { database: REGISTRY_SCHEMA, busClient: true }),
         JobQueuesModule.forRoot({ redisUrl: config.redisUrl, prefix: `${config.bus.prefix}:jobs` }),
         RegistryDomainModule,
-        TokenVerificationModule,
+        // Keys and revocations read where the token-broker publishes them (PostgreSQL), never asked
+        // of it over the bus: the broker calls this service, so a call back would be a cycle.
+        TokenVerificationModule.fromDatabase(domainDataSourceToken(REGISTRY_SCHEMA)),
       ],
-      providers: [ServiceEventPublisher],
+      providers: [ServiceEventPublisher, JobDispatch],
       controllers: [ProvidersBusController, OAuthSetupsBusController, WebhooksBusController],
     };
   }

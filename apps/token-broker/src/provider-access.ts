@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { BusClientProxy, BusRemoteError, closeConnection, createRedisConnection } from '@broker/bus';
 import { verifyEvent } from '@broker/bus-protocol';
-import { brokerEventsChannel } from '@broker/contracts';
+import { OAuthProvider, brokerEventsChannel } from '@broker/contracts';
 import { AccessTokenIssuer, TokenGrantsService } from '@broker/identity';
 import type { ResolvedProvider } from '@broker/provider-adapters';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { ProviderCredentials, TokenPath } from '@broker/tokens';
+import { ProviderMemo } from './provider-memo';
 
-const CACHE_MS = 10_000;
 const INTERNAL_TTL_SECONDS = 300;
 
 /**
@@ -17,14 +17,16 @@ const INTERNAL_TTL_SECONDS = 300;
  * announces a change of the provider (`provider.changed`), so a provider marked invalid stops
  * serving tokens within moments (within 10 s should the notice be lost); user actions such as
  * authorize and callback always read afresh. Concurrent misses share one request, and a read that
- * was in flight when a change was announced is not cached.
+ * was in flight when a change was announced is not cached (`ProviderMemo`).
+ *
+ * What is only displayed (the provider fields of a token answer, the authorized-providers list)
+ * comes from `summary`: the registry's plain provider answer (`providers.get`), which never
+ * decrypts the client secret.
  */
 @Injectable()
 export class BusProviderAccess {
-  private readonly cache = new Map<string, { value: ProviderCredentials | null; at: number }>();
-  private readonly inflight = new Map<string, Promise<ProviderCredentials | null>>();
-  /** Bumped by every announced change of a key: a read started before it must not be cached. */
-  private readonly epochs = new Map<string, number>();
+  private readonly credentials = new ProviderMemo((orgId, providerId) => this.read(orgId, providerId));
+  private readonly summaries = new ProviderMemo((orgId, providerId) => this.readSummary(orgId, providerId));
   private readonly internalTokens = new Map<string, { token: string; until: number }>();
 
   constructor(
@@ -32,29 +34,15 @@ export class BusProviderAccess {
     private readonly issuer: AccessTokenIssuer,
   ) {}
 
-  readonly access = async (
+  readonly access = (
     orgId: string,
     providerId: string,
     options: { fresh?: boolean } = {},
-  ): Promise<ProviderCredentials | null> => {
-    const key = `${orgId}\u0000${providerId}`;
-    const hit = this.cache.get(key);
-    if (hit && !options.fresh && Date.now() - hit.at < CACHE_MS) return hit.value;
-    if (!options.fresh) {
-      const shared = this.inflight.get(key);
-      if (shared) return shared;
-    }
-    const epoch = this.epochs.get(key) ?? 0;
-    const read = this.read(orgId, providerId).then((value) => {
-      if ((this.epochs.get(key) ?? 0) === epoch) this.cache.set(key, { value, at: Date.now() });
-      return value;
-    });
-    const tracked = read.finally(() => {
-      if (this.inflight.get(key) === tracked) this.inflight.delete(key);
-    });
-    this.inflight.set(key, tracked);
-    return tracked;
-  };
+  ): Promise<ProviderCredentials | null> => this.credentials.get(orgId, providerId, options);
+
+  /** The provider for display, without its secret (null for an unknown provider). */
+  readonly summary = (orgId: string, providerId: string): Promise<OAuthProvider | null> =>
+    this.summaries.get(orgId, providerId);
 
   /** The ids of the org's providers (for the external-auth list). */
   readonly directory = async (orgId: string): Promise<string[]> => {
@@ -64,18 +52,27 @@ export class BusProviderAccess {
 
   /** Forgets every provider (events may have been missed). */
   forgetAll(): void {
-    for (const key of [...this.cache.keys(), ...this.inflight.keys()])
-      this.epochs.set(key, (this.epochs.get(key) ?? 0) + 1);
-    this.cache.clear();
-    this.inflight.clear();
+    this.credentials.forgetAll();
+    this.summaries.forgetAll();
   }
 
   /** Forgets a provider (after the registry announced a change). */
   forget(orgId: string, providerId: string): void {
-    const key = `${orgId}\u0000${providerId}`;
-    this.epochs.set(key, (this.epochs.get(key) ?? 0) + 1);
-    this.cache.delete(key);
-    this.inflight.delete(key);
+    this.credentials.forget(orgId, providerId);
+    this.summaries.forget(orgId, providerId);
+  }
+
+  private async readSummary(orgId: string, providerId: string): Promise<OAuthProvider | null> {
+    try {
+      return await this.bus.request(
+        'providers.get',
+        { id: providerId },
+        { auth: await this.internalToken(orgId) },
+      );
+    } catch (err) {
+      if (err instanceof BusRemoteError && err.code === 'NOT_FOUND') return null;
+      throw err;
+    }
   }
 
   private async read(orgId: string, providerId: string): Promise<ProviderCredentials | null> {

@@ -13,6 +13,7 @@ import {
   EVENT_SINK,
   PROVIDER_ACCESS,
   PROVIDER_DIRECTORY,
+  PROVIDER_SUMMARY,
   TOKENS_SCHEMA,
   TOKEN_PATH_FAULTS,
   TokensDomainModule,
@@ -58,6 +59,11 @@ class TokenBrokerModule {
               provide: PROVIDER_ACCESS,
               inject: [BusProviderAccess],
               useFactory: (a: BusProviderAccess) => a.access,
+            },
+            {
+              provide: PROVIDER_SUMMARY,
+              inject: [BusProviderAccess],
+              useFactory: (a: BusProviderAccess) => a.summary,
             },
             {
               provide: PROVIDER_DIRECTORY,

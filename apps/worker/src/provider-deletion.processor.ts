@@ -1,156 +1,27 @@
 import { Processor } from '@nestjs/bullmq';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { JobHandlers, QueueProcessor, processorOptions } from '@broker/bus';
-import { JobDetail, JobPayload } from '@broker/contracts';
-import { JobEntity, JobsService, ProvidersService } from '@broker/registry';
-import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
-import { ProviderAuthorizationsRemoval, forEachLimited } from '@broker/tokens';
-import { UpstreamRevoker } from './upstream-revoker';
-
-/** How many removed ids the job's details list (every one is in the audit trail). */
-const LISTED_IDS = 1_000;
-
-/** The deletion's checkpoint, kept in the job's details so a resumed job carries on from it. */
-interface Checkpoint {
-  /** Authorizations the provider had when the job first started. */
-  total: number;
-  revoked: number;
-  /** The first removed ids (up to LISTED_IDS). */
-  ids: string[];
-  /** The last audit row whose `authorization.revoked` was published. */
-  announcedThrough: string | null;
-}
+import { ProviderDeletionWorkflow } from '@broker/workflows';
 
 /**
- * DELETE_PROVIDER: revokes (best effort, `DELETION_REVOKE_CONCURRENCY` calls at once) and removes
- * every authorization of the provider in batches of `DELETION_BATCH`, then its secret, then the
- * provider. Each batch is committed with its audit rows and announced (`authorization.revoked`);
- * the job's details are its checkpoint and progress (`total`, `removed`, `remaining`, `revoked`).
- * A worker that dies mid-job hands it to another (or to itself after a restart), which carries on
- * with what is left: only the batch in flight is revoked again (revocation is idempotent). After
- * the last attempt the job is ERROR and the provider `deletion_failed` (a new DELETE retries).
- *
- * Each removed authorization is announced (a signed `authorization.revoked`, as an unlink is, with
- * the same `unlinked` audit entry that confirms it), so the token-brokers' memory, the consumers'
- * caches and the webhooks learn at once instead of serving from memory until it expires.
+ * The `provider-deletion` queue's consumer: a checked DELETE_PROVIDER payload goes to the
+ * deletion workflow (`libs/workflows`) with which delivery this is (after the last one a failure
+ * fails the job record for good).
  */
 @Injectable()
 @Processor('provider-deletion', processorOptions('provider-deletion'))
 export class ProviderDeletionProcessor extends QueueProcessor<'provider-deletion'> {
-  private readonly logger = new Logger('ProviderDeletion');
   protected readonly queue = 'provider-deletion' as const;
   protected readonly handlers: JobHandlers<'provider-deletion'> = {
-    DELETE_PROVIDER: (payload, job) => this.deleteProvider(payload, job),
+    DELETE_PROVIDER: (payload, job: Job) =>
+      this.deletion.run(payload, {
+        entryId: job.id,
+        last: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+      }),
   };
 
-  constructor(
-    private readonly providers: ProvidersService,
-    private readonly jobs: JobsService,
-    private readonly removal: ProviderAuthorizationsRemoval,
-    private readonly revoker: UpstreamRevoker,
-    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
-  ) {
+  constructor(private readonly deletion: ProviderDeletionWorkflow) {
     super();
   }
-
-  private async deleteProvider(
-    { orgId, providerId, jobId }: JobPayload<'provider-deletion', 'DELETE_PROVIDER'>,
-    job: Job,
-  ): Promise<void> {
-    // Job data comes from Redis: act only on a deletion a DELETE recorded (the job record names the
-    // org and provider) of a provider that is being deleted. A forged job finds nothing to do.
-    const record = await this.jobs.find(jobId);
-    if (
-      !isOpen(record) ||
-      record.type !== 'DELETE_PROVIDER' ||
-      record.orgId !== orgId ||
-      detail(record, 'provider_id') !== providerId
-    ) {
-      this.logger.warn(`ignored a DELETE_PROVIDER job (${job.id}) that no recorded deletion request matches`);
-      return;
-    }
-    const current = await this.providers.find(orgId, providerId);
-    if (current && current.status !== 'deleting') {
-      this.logger.warn(
-        `ignored a DELETE_PROVIDER job (${job.id}): provider ${providerId} is ${current.status}, not being deleted`,
-      );
-      return;
-    }
-    if (!(await this.jobs.start(jobId))) return; // finished already (a duplicate delivery)
-    const remainingAtStart = await this.removal.remaining(orgId, providerId);
-    const cp = checkpointOf(record, remainingAtStart);
-    const details = (remaining: number): JobDetail[] => [
-      { name: 'provider_id', value: providerId },
-      { name: 'authorization_ids', value: cp.ids.join(',') },
-      { name: 'revoked', value: String(cp.revoked) },
-      { name: 'total', value: String(cp.total) },
-      { name: 'removed', value: String(Math.max(0, cp.total - remaining)) },
-      { name: 'remaining', value: String(remaining) },
-      { name: 'announced_through', value: cp.announcedThrough ?? '' },
-    ];
-    try {
-      // Removals committed before a crash but not yet announced are announced first.
-      const pending = await this.removal.announcePending(orgId, jobId, cp.announcedThrough);
-      if (pending.announced)
-        this.logger.log(
-          `deletion of provider ${providerId}: ${pending.announced} removal(s) announced after a restart`,
-        );
-      cp.announcedThrough = pending.lastAuditId;
-      await this.jobs.progress(jobId, details(remainingAtStart));
-      const provider = await this.providers.find(orgId, providerId);
-      if (provider) {
-        const revoke = await this.revoker.forProvider(provider);
-        for (;;) {
-          const batch = await this.removal.nextBatch(orgId, providerId, this.config.bulk.deletionBatch);
-          if (!batch.length) break;
-          await forEachLimited(batch, this.config.bulk.revokeConcurrency, async (a) => {
-            if (revoke && a.token && (await revoke(a.token, a.id))) cp.revoked++;
-          });
-          const { removed, lastAuditId } = await this.removal.removeBatch(orgId, providerId, jobId, batch);
-          for (const id of removed) if (cp.ids.length < LISTED_IDS) cp.ids.push(id);
-          if (lastAuditId) cp.announcedThrough = lastAuditId;
-          await this.jobs.progress(jobId, details(await this.removal.remaining(orgId, providerId)));
-        }
-        await this.providers.removeDeleted(orgId, providerId);
-      }
-      await this.jobs.complete(jobId, details(0));
-      this.logger.log(
-        `provider ${providerId} deleted with ${cp.total} authorization(s), ${cp.revoked} revoked upstream`,
-      );
-    } catch (err) {
-      const attempts = job.opts.attempts ?? 1;
-      if (job.attemptsMade + 1 >= attempts) {
-        await this.jobs.fail(
-          jobId,
-          (err as Error).message ?? 'deletion failed',
-          details(await this.removal.remaining(orgId, providerId).catch(() => 0)),
-        );
-        await this.providers.markDeletionFailed(orgId, providerId);
-        this.logger.error(`deletion of provider ${providerId} failed for good: ${(err as Error).message}`);
-      }
-      throw err;
-    }
-  }
-}
-
-/** A job record that is still to be done (a finished or unknown one is never acted on again). */
-export function isOpen(record: JobEntity | null): record is JobEntity {
-  return !!record && (record.status === 'PENDING' || record.status === 'RUNNING');
-}
-
-function detail(record: JobEntity, name: string): string | undefined {
-  return record.details.find((d) => d.name === name)?.value;
-}
-
-/** The checkpoint a previous run left in the job's details, or a fresh one. */
-function checkpointOf(record: JobEntity, remainingNow: number): Checkpoint {
-  const get = (name: string) => detail(record, name);
-  const total = Number(get('total'));
-  return {
-    total: Number.isInteger(total) && total >= remainingNow ? total : remainingNow,
-    revoked: Number(get('revoked') ?? 0) || 0,
-    ids: (get('authorization_ids') ?? '').split(',').filter(Boolean),
-    announcedThrough: get('announced_through') || null,
-  };
 }

@@ -11,7 +11,6 @@ import {
 import { DevicePollProcessor } from './device-poll.processor';
 import { DevicePollersSweeper } from './housekeeping/device-pollers.sweeper';
 import { HousekeepingProcessor } from './housekeeping/housekeeping.processor';
-import { JobDispatch } from './housekeeping/job-dispatch';
 import { KeyRotationTrigger } from './housekeeping/key-rotation-trigger';
 import { OpenJobsSweeper } from './housekeeping/open-jobs.sweeper';
 import { SetupsSweeper } from './housekeeping/setups.sweeper';
@@ -22,6 +21,12 @@ import { StatsProcessor } from './stats.processor';
 import { TokenRefreshProcessor } from './token-refresh.processor';
 import { WebhookDeliveryProcessor } from './webhook-delivery.processor';
 import { WebhookEventRecorder } from './webhook-event-recorder';
+import {
+  JobDispatch,
+  KeyRotationWorkflow,
+  ProviderDeletionWorkflow,
+  UpstreamRevoker,
+} from '@broker/workflows';
 
 /**
  * The processor of each queue (total: a new queue must be placed here). `revocation` has none yet:
@@ -68,9 +73,10 @@ export function consumerViews(
 }
 
 /**
- * What else runs next to a queue's processor: the housekeeping sweepers with their queue, the key
- * rotation check at start-up with the rotation queue (both queue recorded jobs through JobDispatch),
- * the event listener that records webhook deliveries with the webhook queue.
+ * What else runs next to a queue's processor: the workflows the thin processors call
+ * (`libs/workflows`), the housekeeping sweepers with their queue, the key rotation check at
+ * start-up with the rotation queue (both queue recorded jobs through JobDispatch), the event
+ * listener that records webhook deliveries with the webhook queue.
  */
 const COMPANIONS_OF_QUEUE: Partial<Record<QueueName, Type<unknown>[]>> = {
   'setup-expiry': [
@@ -81,7 +87,8 @@ const COMPANIONS_OF_QUEUE: Partial<Record<QueueName, Type<unknown>[]>> = {
     OpenJobsSweeper,
     JobDispatch,
   ],
-  'key-rotation': [KeyRotationTrigger, JobDispatch],
+  'provider-deletion': [ProviderDeletionWorkflow, UpstreamRevoker],
+  'key-rotation': [KeyRotationWorkflow, KeyRotationTrigger, JobDispatch],
   'webhook-delivery': [WebhookEventRecorder],
 };
 

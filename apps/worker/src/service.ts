@@ -23,7 +23,6 @@ import { ProviderRefreshGate } from './provider-refresh-gate';
 import { registryProviderAccess } from './token-refresh.processor';
 import { queueConsumers } from './queue-selection';
 import { DatabaseWatch } from './database-watch';
-import { UpstreamRevoker } from './upstream-revoker';
 
 @Module({})
 class WorkerModule {
@@ -58,7 +57,7 @@ class WorkerModule {
         }),
       ],
       // Only the processors of the queues this process consumes (WORKER_QUEUES; all by default).
-      providers: [UpstreamRevoker, DatabaseWatch, ...queueConsumers(config.worker.queues)],
+      providers: [DatabaseWatch, ...queueConsumers(config.worker.queues)],
     };
   }
 }

@@ -1,6 +1,6 @@
 import { Processor } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
-import { isOpen } from './provider-deletion.processor';
+import { isOpen } from '@broker/workflows';
 import { JobHandlers, QueueProcessor, processorOptions } from '@broker/bus';
 import { AUTHORIZATION_STATUSES, AuthorizationStatus, JobDetail, JobPayload } from '@broker/contracts';
 import { JobsService, ProvidersService } from '@broker/registry';

@@ -2,6 +2,7 @@ export * from './lib/authorizations/authorization.entity';
 export * from './lib/authorizations/authorizations.service';
 export * from './lib/authorizations/authorizations-import';
 export * from './lib/authorizations/provider-authorizations-removal';
+export * from './lib/authorizations/upstream-revocation';
 export * from './lib/authorizations/credential.entity';
 export * from './lib/authorized-providers.service';
 export * from './lib/consent.service';

@@ -1,7 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { JobsService, SecureConfigsService } from '@broker/registry';
-import { AuthorizationsService } from '@broker/tokens';
-import { JobDispatch } from './job-dispatch';
+import { JobsService } from '@broker/registry';
+import { JobDispatch, KeyRotationWorkflow } from '@broker/workflows';
 
 /**
  * At start-up, when secrets or token sets are wrapped by a key that is no longer active, a
@@ -14,8 +13,7 @@ export class KeyRotationTrigger implements OnApplicationBootstrap {
 
   constructor(
     private readonly jobs: JobsService,
-    private readonly secrets: SecureConfigsService,
-    private readonly authorizations: AuthorizationsService,
+    private readonly rotation: KeyRotationWorkflow,
     private readonly dispatch: JobDispatch,
   ) {}
 
@@ -26,7 +24,7 @@ export class KeyRotationTrigger implements OnApplicationBootstrap {
   }
 
   private async scheduleIfDue(): Promise<void> {
-    const due = (await this.secrets.countDue()) + (await this.authorizations.countDue());
+    const due = await this.rotation.remaining();
     if (due === 0) return;
     const job = await this.jobs.openSystemJob('ROTATE_KEYS');
     await this.dispatch.enqueue(job);

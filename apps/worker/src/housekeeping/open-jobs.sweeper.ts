@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { JobsService, ProvidersService } from '@broker/registry';
-import { JobDispatch } from './job-dispatch';
+import { JobDispatch } from '@broker/workflows';
 import type { Sweeper } from './sweeper';
 
 /** An open job record untouched this long is checked against its queue entry. */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { CryptoKey, JSONWebKeySet, JWK, exportJWK, generateKeyPair, importJWK } from 'jose';
 import { DataSource, MoreThan } from 'typeorm';
 import { EnvelopeCipher } from '@broker/crypto';
+import { publishedJwks } from './authorization/published-keys';
 import { SigningKeyEntity } from './entities/signing-key.entity';
 
 export const SIGNING_ALG = 'ES256';
@@ -45,11 +46,8 @@ export class SigningKeysService {
   }
 
   /** The public keys that verify tokens still in circulation. */
-  async jwks(): Promise<JSONWebKeySet> {
-    const rows = await this.dataSource
-      .getRepository(SigningKeyEntity)
-      .find({ where: { retireAt: MoreThan(new Date()) }, order: { createdAt: 'DESC' } });
-    return { keys: rows.map((r) => r.publicJwk as unknown as JWK) };
+  jwks(): Promise<JSONWebKeySet> {
+    return publishedJwks(this.dataSource);
   }
 
   /**

@@ -8,8 +8,9 @@ import type {
 import { adapterFor, ProviderCallError } from '@broker/provider-adapters';
 import { AuthorizationEntity } from './authorizations/authorization.entity';
 import { AuthorizationsService } from './authorizations/authorizations.service';
+import { revokeUpstream } from './authorizations/upstream-revocation';
 import { toAuthorizedProvider } from './consent.service';
-import { EventSink, ProviderAccess } from './ports';
+import { EventSink, ProviderAccess, ProviderSummary } from './ports';
 import { TokensError } from './tokens-error';
 import { ServedToken, TokenPath } from './token-path';
 import { toUserResponse } from './user-response';
@@ -23,7 +24,16 @@ export class AuthorizedProvidersService {
     private readonly providers: ProviderAccess,
     private readonly fetchImpl: typeof fetch,
     private readonly publish: EventSink,
-  ) {}
+    summaries?: ProviderSummary,
+  ) {
+    // Without a summary port (the worker), the display falls back on the credentials it reads anyway.
+    this.summary =
+      summaries ??
+      ((orgId, providerId) => this.providers(orgId, providerId).then((c) => c?.provider ?? null));
+  }
+
+  /** The provider's fields for display: never its client secret. */
+  private readonly summary: ProviderSummary;
 
   async list(orgId: string, userId: string): Promise<AuthorizedProvider[]> {
     const rows = await this.dataSource
@@ -31,8 +41,8 @@ export class AuthorizedProvidersService {
       .find({ where: { orgId, userId }, order: { createdAt: 'ASC' } });
     const out: AuthorizedProvider[] = [];
     for (const row of rows) {
-      const credentials = await this.providers(orgId, row.providerId);
-      if (credentials) out.push(toAuthorizedProvider(row, credentials.provider));
+      const provider = await this.summary(orgId, row.providerId);
+      if (provider) out.push(toAuthorizedProvider(row, provider));
     }
     return out;
   }
@@ -85,9 +95,8 @@ export class AuthorizedProvidersService {
    * provider is not active).
    */
   async accessTokenResponse(orgId: string, served: ServedToken): Promise<AccessTokenResponse> {
-    const credentials = await this.providers(orgId, served.providerId);
-    if (!credentials)
-      throw new TokensError('NOT_FOUND', 'The provider of this authorization no longer exists.');
+    const provider = await this.summary(orgId, served.providerId);
+    if (!provider) throw new TokensError('NOT_FOUND', 'The provider of this authorization no longer exists.');
     // A token was served, so the authorization is active (its status may have been re-read by the refresh).
     const authorization = {
       id: served.authorizationId,
@@ -102,7 +111,7 @@ export class AuthorizedProvidersService {
     return {
       accessToken: served.accessToken,
       expiresAt: served.expiresAt ? served.expiresAt.toISOString() : null,
-      authorizedOauthProvider: toAuthorizedProvider(authorization, credentials.provider),
+      authorizedOauthProvider: toAuthorizedProvider(authorization, provider),
     };
   }
 
@@ -172,17 +181,16 @@ export class AuthorizedProvidersService {
       const credentials = await this.providers(orgId, row.providerId);
       const tokens = await this.authorizations.tokens(orgId, id);
       if (credentials && tokens) {
-        const result = await adapterFor(credentials.resolved).revoke(
+        const result = await revokeUpstream(
           {
-            provider: credentials.resolved,
+            resolved: credentials.resolved,
             clientId: credentials.provider.clientId,
             clientSecret: credentials.clientSecret,
-            fetch: this.fetchImpl,
-            timeoutMs: 5_000,
           },
           tokens.refreshToken
             ? { value: tokens.refreshToken, hint: 'refresh_token' }
             : { value: tokens.accessToken, hint: 'access_token' },
+          this.fetchImpl,
         );
         outcome = result.revoked
           ? { revoked: true }

@@ -25,6 +25,12 @@ export type ProviderAccess = (
 ) => Promise<ProviderCredentials | null>;
 
 /**
+ * A provider's fields for display (a token answer, the authorized-providers list), without its
+ * client secret: reading it never decrypts the secret. Null for an unknown provider.
+ */
+export type ProviderSummary = (orgId: string, providerId: string) => Promise<OAuthProvider | null>;
+
+/**
  * Publishes a signed event on the bus (ids and statuses only). Fire and forget; the promise, never
  * rejected, lets a caller wait until Redis has taken it.
  */

@@ -12,7 +12,7 @@ import { AuthorizedProvidersService } from './authorized-providers.service';
 import { ConsentService } from './consent.service';
 import { DeviceFlowService, DevicePollScheduler } from './device-flow/device-flow.service';
 import { ExternalAuthService } from './external-auth/external-auth.service';
-import { EventSink, ProviderAccess, ProviderDirectory } from './ports';
+import { EventSink, ProviderAccess, ProviderDirectory, ProviderSummary } from './ports';
 import { RefreshSchedule } from './refresh/refresh-schedule';
 import { ProviderGate, RefreshSweeper } from './refresh/refresh-sweeper';
 import { UsageTracker } from './refresh/usage-tracker';
@@ -32,6 +32,8 @@ export const EVENT_SINK = Symbol('EVENT_SINK');
 export const DEVICE_POLL_SCHEDULER = Symbol('DEVICE_POLL_SCHEDULER');
 /** Optional: the ids of an org's providers (the external-auth list offers them); none listed without it. */
 export const PROVIDER_DIRECTORY = Symbol('PROVIDER_DIRECTORY');
+/** Optional: the secret-free provider summary for display (none: the display reads PROVIDER_ACCESS). */
+export const PROVIDER_SUMMARY = Symbol('PROVIDER_SUMMARY');
 /** Optional: per-provider limits of the worker's scheduled refreshes (none: unlimited). */
 export const PROVIDER_GATE = Symbol('PROVIDER_GATE');
 /**
@@ -273,7 +275,15 @@ export class TokensDomainModule {
       },
       {
         provide: AuthorizedProvidersService,
-        inject: [TOKENS_DS, AuthorizationsService, TokenPath, PROVIDER_ACCESS, PROVIDER_FETCH, EVENT_SINK],
+        inject: [
+          TOKENS_DS,
+          AuthorizationsService,
+          TokenPath,
+          PROVIDER_ACCESS,
+          PROVIDER_FETCH,
+          EVENT_SINK,
+          { token: PROVIDER_SUMMARY, optional: true },
+        ],
         useFactory: (
           ds: DataSource,
           authz: AuthorizationsService,
@@ -281,7 +291,8 @@ export class TokensDomainModule {
           access: ProviderAccess,
           f: typeof fetch,
           sink: EventSink,
-        ) => new AuthorizedProvidersService(ds, authz, path, access, f, sink),
+          summary?: ProviderSummary,
+        ) => new AuthorizedProvidersService(ds, authz, path, access, f, sink, summary),
       },
     ];
     return {

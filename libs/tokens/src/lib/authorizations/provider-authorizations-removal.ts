@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import type { AuthorizationStatus } from '@broker/contracts';
 import { DecryptionError, EnvelopeCipher } from '@broker/crypto';
 import type { EventSink } from '../ports';
+import type { RevocableToken } from './upstream-revocation';
 
 const CREDENTIALS = 'tokens.credentials';
 
@@ -11,7 +12,7 @@ export interface RemovalCandidate {
   userId: string;
   status: AuthorizationStatus;
   /** The token to revoke upstream: the refresh token when there is one (it ends the grant), else the access token. */
-  token: { value: string; hint: 'refresh_token' | 'access_token' } | null;
+  token: RevocableToken | null;
 }
 
 interface AuditRow {

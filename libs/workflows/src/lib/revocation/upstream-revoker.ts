@@ -1,23 +1,18 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { GuardedFetch, createGuardedFetch } from '@broker/egress';
-import { RevocationOutcome, adapterFor } from '@broker/provider-adapters';
 import { ProviderEntity, SecureConfigsService } from '@broker/registry';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
-import type { RemovalCandidate } from '@broker/tokens';
-
-/** How long one revocation call may take (a provider that is down must not hold the removal up). */
-const REVOKE_TIMEOUT_MS = 5_000;
+import { RevocableToken, revokeUpstream } from '@broker/tokens';
 
 /** Revokes tokens of one provider; resolves true when the provider confirmed. Never rejects. */
-export type ProviderRevoker = (
-  token: NonNullable<RemovalCandidate['token']>,
-  authorizationId: string,
-) => Promise<boolean>;
+export type ProviderRevoker = (token: RevocableToken, authorizationId: string) => Promise<boolean>;
 
 /**
- * Best-effort revocation of authorizations' tokens at their provider (refresh token first: it
- * ends the grant). Never throws: a provider that is down, slow (5 s per call) or without
- * revocation must not block the removal, which happens whatever it answers.
+ * Best-effort revocation of a provider's authorizations at the provider (for its deletion): the
+ * registry's client secret revealed once per provider, each token revoked through `revokeUpstream`
+ * (the tokens domain's one revocation path, the same an unlink takes). Never throws: a provider
+ * that is down, slow (5 s per call) or without revocation must not block the removal, which
+ * happens whatever it answers.
  */
 @Injectable()
 export class UpstreamRevoker implements OnApplicationShutdown {
@@ -40,18 +35,9 @@ export class UpstreamRevoker implements OnApplicationShutdown {
     if (!provider.secureConfigId) return null;
     const clientSecret = await this.secrets.reveal(provider.orgId, provider.secureConfigId).catch(() => null);
     if (clientSecret === null) return null;
+    const client = { resolved: provider.resolved, clientId: provider.clientId, clientSecret };
     return async (token, authorizationId) => {
-      const client = {
-        provider: provider.resolved,
-        clientId: provider.clientId,
-        clientSecret,
-        fetch: this.fetch,
-        timeoutMs: REVOKE_TIMEOUT_MS,
-      };
-      // Adapters never throw from revoke; the catch keeps this revoker's own promise (never rejects) whatever a new one does.
-      const outcome: RevocationOutcome = await adapterFor(provider.resolved)
-        .revoke(client, { value: token.value, hint: token.hint })
-        .catch(() => ({ revoked: false, error: 'revocation failed' }));
+      const outcome = await revokeUpstream(client, token, this.fetch);
       if (!outcome.revoked && !outcome.unsupported)
         this.logger.warn(
           `revocation of authorization ${authorizationId} failed: ${outcome.error ?? 'unknown'}`,
