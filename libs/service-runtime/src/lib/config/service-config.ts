@@ -73,6 +73,12 @@ export interface ServiceConfig {
   rateLimits: { tokenPerIpPerMinute: number; tokenPerClientPerMinute: number };
   /** Express `trust proxy`: hops of reverse proxies whose X-Forwarded-For is believed (0: none). */
   trustProxyHops: number;
+  /**
+   * SIGTERM: how long the service answers /health/ready 503 ("draining") while still serving, before
+   * it stops listening, so a load balancer (a Kubernetes readiness probe and endpoint removal) stops
+   * sending to it first. 0: close at once.
+   */
+  shutdownDrainSeconds: number;
   identity: {
     accessTokenTtlSeconds: number;
     /** Cap on the lifetime of delegated tokens (a token for another subject). */
@@ -288,6 +294,7 @@ export function loadServiceConfig(
     TOKEN_RATE_LIMIT_PER_IP: intInRange(1, 1_000_000).default(300),
     TOKEN_RATE_LIMIT_PER_CLIENT: intInRange(1, 1_000_000).default(600),
     TRUST_PROXY_HOPS: intInRange(0, 10).default(0),
+    SHUTDOWN_DRAIN_SECONDS: intInRange(0, 300).default(0),
     BOOTSTRAP_ORG_ID: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'letters, digits, _ and - only' })
@@ -425,6 +432,7 @@ export function loadServiceConfig(
       tokenPerClientPerMinute: e.TOKEN_RATE_LIMIT_PER_CLIENT,
     },
     trustProxyHops: e.TRUST_PROXY_HOPS,
+    shutdownDrainSeconds: e.SHUTDOWN_DRAIN_SECONDS,
     identity: {
       accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
       delegatedTokenTtlSeconds: e.DELEGATED_TOKEN_TTL_SECONDS,
