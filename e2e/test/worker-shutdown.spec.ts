@@ -4,7 +4,7 @@ import { sleep } from '@broker/testing';
 import { freePort } from './service-processes';
 import { SetupsSystem } from './setups-system';
 
-const HOLD_MS = 3_000;
+const HOLD_MS = 6_000;
 
 // A worker told to stop (SIGTERM) while a job runs lets that job finish with everything it uses:
 // its BullMQ workers close (waiting for running jobs) before the queues, HTTP agents and database
@@ -25,7 +25,7 @@ describe('a worker stopping mid-job finishes the job first', () => {
       req.on('end', () => setTimeout(() => res.writeHead(204).end(), HOLD_MS));
     });
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-    sys = new SetupsSystem('worker_shutdown', {}, {}, [port]);
+    sys = new SetupsSystem('worker_shutdown', { WORKER_CONCURRENCY: 'webhooks=1' }, {}, [port]);
     await sys.start();
     pg = new Client({ connectionString: sys.db.url });
     await pg.connect();
@@ -42,19 +42,32 @@ describe('a worker stopping mid-job finishes the job first', () => {
     await new Promise((resolve) => server?.close(resolve));
   }, 60_000);
 
-  it('SIGTERM during a webhook delivery: the delivery succeeds once and the worker exits 0', async () => {
-    await sys.linkAccount(sys.ada, sys.deploymentId, 'ada@example.test'); // authorization.created
+  it('SIGTERM during a webhook delivery: it succeeds once, the next job waits untouched, the worker exits 0', async () => {
+    await sys.users.upsert('default', {
+      sub: 'bob',
+      email: 'bob@example.test',
+      givenName: 'Bob',
+      familyName: 'B',
+    });
+    const bob = await sys.delegatedToken(sys.admin, 'bob', ['authorizations:read', 'authorizations:write']);
+    // Two authorization.created events: two deliveries, run one at a time (concurrency 1).
+    await sys.linkAccount(sys.ada, sys.deploymentId, 'ada@example.test');
+    await sys.linkAccount(bob, sys.deploymentId, 'bob@example.test');
     for (const until = Date.now() + 30_000; arrived.length === 0 && Date.now() < until; ) await sleep(50);
     expect(arrived.length).toBe(1);
-    // The POST is held at the receiver: stop the worker now.
+    // The first POST is held at the receiver, the second job waits: stop the worker now.
     expect(await sys.worker.stop(30_000)).toBe(0);
     expect(sys.worker.signal).toBeNull();
     const { rows } = await pg.query<{ status: string; attempts: number }>(
-      'SELECT status, attempts FROM registry.webhook_deliveries',
+      'SELECT status, attempts FROM registry.webhook_deliveries ORDER BY attempts DESC',
     );
-    expect(rows).toEqual([{ status: 'succeeded', attempts: 1 }]);
-    expect(sys.worker.output.join('')).not.toMatch(/Connection is closed/);
-    await sleep(500);
+    // The running one delivered; the waiting one left for the next worker, not run against closed
+    // connections (before: fetched during shutdown, failed, its retry lost).
+    expect(rows).toEqual([
+      { status: 'succeeded', attempts: 1 },
+      { status: 'pending', attempts: 0 },
+    ]);
     expect(arrived.length).toBe(1);
+    expect(sys.worker.output.join('')).not.toMatch(/Connection is closed/);
   });
 });
