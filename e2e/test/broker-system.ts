@@ -31,6 +31,8 @@ export interface BrokerSystemOptions {
   extraProviderClients?: string[];
   /** More DEMO_IDP_* variables for the demo provider (e.g. its test hooks). */
   idpEnv?: Record<string, string>;
+  /** How long each service may take to become ready (default 30 s; many replicas start at once on a busy box). */
+  readyTimeoutMs?: number;
 }
 
 /**
@@ -96,14 +98,16 @@ export class BrokerSystem {
     });
     const first = new ServiceProcess('token-broker', await freePort(), this.env).start();
     this.brokers.push(first);
-    await first.ready(); // migrations first, then the rest
+    await first.ready(this.options.readyTimeoutMs); // migrations first, then the rest
     for (let i = 1; i < (this.options.brokers ?? 1); i++)
       this.brokers.push(new ServiceProcess('token-broker', await freePort(), this.env).start());
     this.gateways.push(new ServiceProcess('gateway', port, this.env).start());
     for (let i = 1; i < (this.options.gateways ?? 1); i++)
       this.gateways.push(new ServiceProcess('gateway', await freePort(), this.env).start());
     this.registry = new ServiceProcess('provider-registry', await freePort(), this.env).start();
-    await Promise.all([...this.brokers, ...this.gateways, this.registry].map((s) => s.ready()));
+    await Promise.all(
+      [...this.brokers, ...this.gateways, this.registry].map((s) => s.ready(this.options.readyTimeoutMs)),
+    );
     this.identity = await new DataSource(
       domainDataSourceOptions(this.db.url, IDENTITY_SCHEMA, `e2e-${label}`, 2),
     ).initialize();

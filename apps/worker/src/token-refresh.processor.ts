@@ -63,10 +63,11 @@ export class TokenRefreshProcessor
     this.checker.unref();
   }
 
-  beforeApplicationShutdown(): void {
+  override async beforeApplicationShutdown(): Promise<void> {
     // A sweep in progress hands its unprocessed rows back and ends, so the worker can close.
     this.stopping = true;
     clearInterval(this.checker);
+    await super.beforeApplicationShutdown();
   }
 
   onApplicationShutdown(): void {

@@ -8,6 +8,7 @@ import { ConfigError, ConfigRequirements, ServiceConfig, loadServiceConfig } fro
 import { loadMigrationJobConfig } from './config/migration-job-config';
 import type { DomainSchema } from './database/database.module';
 import { runMigrationJob } from './database/migration-job';
+import { startDraining } from './health/draining';
 import { busServerTimer, observeBusServer } from './metrics/bus-metrics';
 import { assertBusHandlers } from './startup-checks';
 
@@ -107,7 +108,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     await app.listen(config.port, config.host);
     const logger = app.get(Logger);
     logger.log(`${def.service} listening on http://${config.host}:${config.port}`);
-    stopOnSignals(app, logger);
+    stopOnSignals(app, logger, config.shutdownDrainSeconds);
   } catch (err) {
     process.stderr.write(
       `${def.service}: failed to start: ${err instanceof Error ? err.message : String(err)}\n`,
@@ -117,22 +118,27 @@ export async function runService(def: ServiceDefinition): Promise<void> {
 }
 
 /**
- * SIGTERM/SIGINT: stop taking work, let in-flight requests and jobs finish (app.close runs the
- * shutdown hooks, closes the bus server and connections), then exit 0. A second signal exits at once.
+ * SIGTERM/SIGINT: readiness answers 503 ("draining") at once while the service keeps serving for
+ * `drainSeconds` (the load balancer's probe notices and stops sending), then stop taking work, let
+ * in-flight requests and jobs finish (app.close runs the shutdown hooks, closes the bus server and
+ * connections), and exit 0. A second signal exits at once.
  */
-function stopOnSignals(app: INestApplication, logger: Logger): void {
+function stopOnSignals(app: INestApplication, logger: Logger, drainSeconds: number): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(1);
     stopping = true;
-    logger.log(`${signal} received: shutting down`);
-    app.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
-        process.exit(1);
-      },
-    );
+    startDraining();
+    logger.log(`${signal} received: draining for ${drainSeconds} s, then shutting down`);
+    new Promise((resolve) => setTimeout(resolve, drainSeconds * 1000))
+      .then(() => app.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          process.stderr.write(`shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
+          process.exit(1);
+        },
+      );
   };
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, stop);
 }

@@ -1,5 +1,5 @@
 import { BullModule, WorkerHost, getQueueToken } from '@nestjs/bullmq';
-import { DynamicModule, Module, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, DynamicModule, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { DelayedError, type Job, type Queue } from 'bullmq';
 import { QUEUE_NAMES, QueueName } from '@broker/contracts';
 import { JobHandlers, dispatchJob } from './job-handlers';
@@ -71,7 +71,7 @@ export class JobQueuesModule {
  */
 export abstract class QueueProcessor<Q extends QueueName>
   extends WorkerHost
-  implements OnApplicationBootstrap
+  implements OnApplicationBootstrap, BeforeApplicationShutdown
 {
   protected abstract readonly queue: Q;
   protected abstract readonly handlers: JobHandlers<Q>;
@@ -79,6 +79,23 @@ export abstract class QueueProcessor<Q extends QueueName>
   // Subclasses may extend this with async start-up work (Nest awaits a returned promise).
   onApplicationBootstrap(): void | Promise<void> {
     reportQueueErrors(this.worker, `worker ${this.queue}`);
+  }
+
+  /**
+   * Stops fetching and waits for the running jobs before any `onApplicationShutdown` hook runs.
+   * Nest runs those hooks side by side: @nestjs/bullmq closed this worker while the queues (a
+   * retry's enqueue), HTTP agents and pools the running jobs still used were closing too, so a job
+   * in flight at SIGTERM failed with "Connection is closed." and its follow-up was lost.
+   * Subclasses that override this call `super.beforeApplicationShutdown()`.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    let worker: WorkerHost['worker'] | undefined;
+    try {
+      worker = this.worker;
+    } catch {
+      return; // never registered (manual registration off): nothing runs
+    }
+    await worker.close();
   }
 
   private holdCheck?: () => boolean;

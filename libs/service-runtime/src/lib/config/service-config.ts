@@ -60,6 +60,7 @@ export function loadServiceConfig(
     TOKEN_RATE_LIMIT_PER_IP: intInRange(1, 1_000_000).default(300),
     TOKEN_RATE_LIMIT_PER_CLIENT: intInRange(1, 1_000_000).default(600),
     TRUST_PROXY_HOPS: intInRange(0, 10).default(0),
+    SHUTDOWN_DRAIN_SECONDS: intInRange(0, 300).default(0),
     BOOTSTRAP_ORG_ID: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'letters, digits, _ and - only' })
@@ -197,6 +198,7 @@ export function loadServiceConfig(
       tokenPerClientPerMinute: e.TOKEN_RATE_LIMIT_PER_CLIENT,
     },
     trustProxyHops: e.TRUST_PROXY_HOPS,
+    shutdownDrainSeconds: e.SHUTDOWN_DRAIN_SECONDS,
     identity: {
       accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
       delegatedTokenTtlSeconds: e.DELEGATED_TOKEN_TTL_SECONDS,

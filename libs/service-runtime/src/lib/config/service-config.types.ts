@@ -58,6 +58,12 @@ export interface ServiceConfig {
   rateLimits: { tokenPerIpPerMinute: number; tokenPerClientPerMinute: number };
   /** Express `trust proxy`: hops of reverse proxies whose X-Forwarded-For is believed (0: none). */
   trustProxyHops: number;
+  /**
+   * SIGTERM: how long the service answers /health/ready 503 ("draining") while still serving, before
+   * it stops listening, so a load balancer (a Kubernetes readiness probe and endpoint removal) stops
+   * sending to it first. 0: close at once.
+   */
+  shutdownDrainSeconds: number;
   identity: {
     accessTokenTtlSeconds: number;
     /** Cap on the lifetime of delegated tokens (a token for another subject). */

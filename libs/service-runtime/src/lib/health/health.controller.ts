@@ -2,6 +2,7 @@ import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
 import { SERVICE_CONFIG } from '../config/config.tokens';
 import type { ServiceConfig } from '../config/service-config';
 import { withTimeout } from '../async/with-timeout';
+import { isDraining } from './draining';
 import { HEALTH_CHECKS, HealthCheck } from './health-check';
 
 /** What /health/ready answers: each dependency up or down, and the names of those that are down. */
@@ -52,6 +53,8 @@ export class HealthController {
       }),
     );
     const failing = results.filter(([, s]) => s === 'down').map(([name]) => name);
+    // Shutting down: out of the load balancer's rotation while in-flight and late requests finish.
+    if (isDraining()) failing.push('draining');
     res.status(failing.length ? 503 : 200);
     return {
       status: failing.length ? 'unavailable' : 'ok',
