@@ -101,7 +101,7 @@ describe('the gateway-side cache core (not wired into the REST path)', () => {
         authorizationId: 'a9',
         providerId: 'p1',
         userId: 'u1',
-        status: 'revoked',
+        status: 'active',
         at: at(),
       },
       T0,
