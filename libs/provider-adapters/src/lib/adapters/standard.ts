@@ -9,6 +9,7 @@ import type {
   DeviceAuthorization,
   DevicePollResult,
   ProviderAdapter,
+  RevocationOutcome,
 } from '../adapter';
 import {
   ProviderCallError,
@@ -21,8 +22,8 @@ import {
   type ProviderTokenSet,
 } from '../provider-call';
 import type { ResolvedProvider } from '../resolve';
-import { revokeTokenDirect, type RevocationOutcome } from '../revocation-direct';
 import { refreshTokenIdleSeconds } from '../refresh-token-idle';
+import { revokeRfc7009 } from './rfc7009-revocation';
 import { DEFAULT_TIMEOUT_MS, filteredFetch, getJson, isObject, jsonResponse, mediaType } from './http';
 
 type Kind = ProviderCallError['kind'];
@@ -151,21 +152,20 @@ export class StandardAdapter implements ProviderAdapter {
     );
   }
 
-  /** `hint` may be omitted (then no `token_type_hint` is sent). */
+  /**
+   * RFC 7009 at the provider's revocation endpoint; `unsupported` without a call when it has none.
+   * `hint` may be omitted (then no `token_type_hint` is sent). Adapters of providers with another
+   * revocation API override this (GitHub's grant API).
+   */
   async revoke(
     c: AdapterClient,
     token: { value: string; hint?: 'refresh_token' | 'access_token' },
   ): Promise<RevocationOutcome> {
-    return revokeTokenDirect({
-      provider: c.provider,
-      clientId: c.clientId,
-      clientSecret: c.clientSecret,
-      token: token.value,
-      tokenTypeHint: token.hint,
-      fetch: c.fetch,
-      timeoutMs: c.timeoutMs ?? 5_000,
-      ...this.revocationOptions(c.provider),
-    });
+    const { revocation } = c.provider;
+    if (revocation.kind === 'none') return { revoked: false, unsupported: true };
+    if (revocation.kind !== 'rfc7009')
+      return { revoked: false, error: `${c.provider.displayName} revocation is not RFC 7009` };
+    return revokeRfc7009(c, revocation.url, token, this.revocationOptions(c.provider).clientAuthentication);
   }
 
   async userInfo(c: Omit<AdapterClient, 'clientSecret'>, accessToken: string): Promise<OAuthUser> {
