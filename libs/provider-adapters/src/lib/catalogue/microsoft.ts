@@ -1,0 +1,70 @@
+import type { CatalogueEntry } from './types';
+
+const ENTRA_SETTINGS = 'https://entra.microsoft.com/#view/Microsoft_AAD_RegisteredApps/ApplicationsListBlade';
+const MS_AUTHORITY = 'https://login.microsoftonline.com/{tenant}';
+
+/** Microsoft identity platform (Entra ID, personal accounts): Graph as the user endpoint. */
+export const MICROSOFT_ENTRY: CatalogueEntry = {
+  type: 'microsoft',
+  displayName: 'Microsoft',
+  addressing: 'tenant',
+  accepts: ['tenant'],
+  requires: [],
+  cloudHosts: [],
+  cloudSiteSuffixes: [],
+  cloud: {
+    displayName: 'Microsoft',
+    baseUrl: MS_AUTHORITY,
+    authorizationUrl: `${MS_AUTHORITY}/oauth2/v2.0/authorize`,
+    tokenUrl: `${MS_AUTHORITY}/oauth2/v2.0/token`,
+    userinfoUrl: 'https://graph.microsoft.com/v1.0/me',
+    deviceAuthorizationUrl: `${MS_AUTHORITY}/oauth2/v2.0/devicecode`,
+    revocation: { kind: 'none' },
+    defaultScopes: ['openid', 'profile', 'email', 'offline_access', 'User.Read'],
+    extraAuthorizationParams: {},
+    pkce: true,
+    tokenEndpointAuthMethod: 'client_secret_post',
+    rotatesRefreshTokens: true,
+    scopeSeparator: ' ',
+    settingsUrl: ENTRA_SETTINGS,
+  },
+  docsUrl: 'https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow',
+  notes: [
+    'tenant defaults to "common" (work, school and personal accounts); "organizations", "consumers", a tenant id or a verified domain narrow it.',
+    'A refresh returns a new refresh token which should replace the stored one; there is no per-token revocation endpoint (Graph revokeSignInSessions signs the user out everywhere).',
+    "One access token is for one resource: Graph scopes and another resource's scopes cannot be mixed in one request.",
+  ],
+};
+
+/** SharePoint Online through the Microsoft identity platform: the tenant's SharePoint host is the resource. */
+export const SHAREPOINT_ENTRY: CatalogueEntry = {
+  type: 'sharepoint',
+  displayName: 'SharePoint',
+  addressing: 'tenant',
+  accepts: ['host', 'tenant'],
+  requires: ['host'],
+  cloudHosts: [],
+  cloudSiteSuffixes: [],
+  cloud: {
+    displayName: 'SharePoint Online',
+    baseUrl: '{base}',
+    authorizationUrl: `${MS_AUTHORITY}/oauth2/v2.0/authorize`,
+    tokenUrl: `${MS_AUTHORITY}/oauth2/v2.0/token`,
+    userinfoUrl: '{base}/_api/web/currentuser',
+    deviceAuthorizationUrl: `${MS_AUTHORITY}/oauth2/v2.0/devicecode`,
+    revocation: { kind: 'none' },
+    defaultScopes: ['{base}/AllSites.Read', 'offline_access'],
+    extraAuthorizationParams: {},
+    pkce: true,
+    tokenEndpointAuthMethod: 'client_secret_post',
+    rotatesRefreshTokens: true,
+    scopeSeparator: ' ',
+    settingsUrl: ENTRA_SETTINGS,
+  },
+  docsUrl: 'https://learn.microsoft.com/en-us/sharepoint/dev/sp-add-ins-modernize/from-acs-to-aad-apps',
+  notes: [
+    "host is the tenant's SharePoint Online host (contoso.sharepoint.com); scopes are that resource's (https://contoso.sharepoint.com/AllSites.Read, ...).",
+    'tenant defaults to "organizations": SharePoint Online has no personal accounts.',
+    "The token's audience is SharePoint, not Graph: the current user comes from {base}/_api/web/currentuser (send Accept: application/json).",
+  ],
+};
