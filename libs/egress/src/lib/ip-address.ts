@@ -26,8 +26,13 @@ const range = (text: string): [IPv4 | IPv6, number] => parseCIDR(text);
  * Strict dotted-decimal IPv4 (`a.b.c.d`, each 0-255, no leading zeros): the only form DNS answers and
  * the WHATWG URL parser produce. Octal, hex, fewer parts or one integer are not IPv4 here.
  */
+const DIGITS_AND_DOTS = /^[0-9.]+$/;
+
 function parseV4(text: string): IPv4 | null {
-  return IPv4.isValidFourPartDecimal(text) ? IPv4.parse(text) : null;
+  // Only digits and dots are asked: ipaddr.js's validity check of other text (a host name, an IPv6
+  // address) costs an exception (~15 µs), paid on every URL check and IPv6 connection otherwise.
+  if (!DIGITS_AND_DOTS.test(text) || !IPv4.isValidFourPartDecimal(text)) return null;
+  return IPv4.parse(text);
 }
 
 /**
@@ -36,7 +41,7 @@ function parseV4(text: string): IPv4 | null {
  * not a destination the policy can judge.
  */
 function parseV6(text: string): IPv6 | null {
-  if (text.includes('%')) return null;
+  if (text.includes('%') || !text.includes(':')) return null;
   const colon = text.lastIndexOf(':');
   const tail = text.slice(colon + 1);
   let hex = text;

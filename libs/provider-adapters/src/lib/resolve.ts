@@ -1,5 +1,5 @@
 import type { OAuthProviderMetadata, ProviderType } from '@broker/contracts';
-import { createGuardedFetch, DEFAULT_EGRESS_POLICY, type EgressPolicy } from '@broker/egress';
+import { DEFAULT_EGRESS_POLICY, sharedEgress, type EgressPolicy } from '@broker/egress';
 import {
   PROVIDER_CATALOGUE,
   type CatalogueEntry,
@@ -235,7 +235,7 @@ export function resolveProvider(
 }
 
 export interface ResolveProviderOptions {
-  /** Fetch used for OpenID discovery (default: a guarded fetch for `policy`, closed afterwards). */
+  /** Fetch used for OpenID discovery (default: a view of the process's egress pool for `policy`). */
   fetch?: typeof fetch;
   policy?: EgressPolicy;
 }
@@ -253,11 +253,10 @@ export async function resolveProviderAsync(
   const checked = validate(type, input, policy);
   if (checked.entry.addressing !== 'discovery') return resolveChecked(type, checked);
 
-  const ownFetch = options.fetch ? undefined : createGuardedFetch(policy);
   try {
     const discovery = await discoverOidc(
       checked.issuer as string,
-      options.fetch ?? (ownFetch as typeof fetch),
+      options.fetch ?? sharedEgress(policy).fetch(),
       policy,
     );
     return resolveOidcFromDiscovery(discovery);
@@ -265,7 +264,5 @@ export async function resolveProviderAsync(
     if (err instanceof OidcDiscoveryError)
       throw new ProviderConfigError([{ name: 'issuer', message: err.message }], { cause: err });
     throw err;
-  } finally {
-    await ownFetch?.close();
   }
 }
