@@ -1,7 +1,21 @@
-import type { CatalogueEntry } from './types';
+import type { CatalogueEntry, ProviderProfile } from './types';
 
 const ENTRA_SETTINGS = 'https://entra.microsoft.com/#view/Microsoft_AAD_RegisteredApps/ApplicationsListBlade';
 const MS_AUTHORITY = 'https://login.microsoftonline.com/{tenant}';
+
+/** The Microsoft identity platform's OAuth facts, whichever resource the token is for (Graph, SharePoint). */
+const IDENTITY_PLATFORM = {
+  authorizationUrl: `${MS_AUTHORITY}/oauth2/v2.0/authorize`,
+  tokenUrl: `${MS_AUTHORITY}/oauth2/v2.0/token`,
+  deviceAuthorizationUrl: `${MS_AUTHORITY}/oauth2/v2.0/devicecode`,
+  revocation: { kind: 'none' },
+  extraAuthorizationParams: {},
+  pkce: true,
+  tokenEndpointAuthMethod: 'client_secret_post',
+  rotatesRefreshTokens: true,
+  scopeSeparator: ' ',
+  settingsUrl: ENTRA_SETTINGS,
+} as const satisfies Partial<ProviderProfile>;
 
 /** Microsoft identity platform (Entra ID, personal accounts): Graph as the user endpoint. */
 export const MICROSOFT_ENTRY: CatalogueEntry = {
@@ -13,20 +27,11 @@ export const MICROSOFT_ENTRY: CatalogueEntry = {
   cloudHosts: [],
   cloudSiteSuffixes: [],
   cloud: {
+    ...IDENTITY_PLATFORM,
     displayName: 'Microsoft',
     baseUrl: MS_AUTHORITY,
-    authorizationUrl: `${MS_AUTHORITY}/oauth2/v2.0/authorize`,
-    tokenUrl: `${MS_AUTHORITY}/oauth2/v2.0/token`,
     userinfoUrl: 'https://graph.microsoft.com/v1.0/me',
-    deviceAuthorizationUrl: `${MS_AUTHORITY}/oauth2/v2.0/devicecode`,
-    revocation: { kind: 'none' },
     defaultScopes: ['openid', 'profile', 'email', 'offline_access', 'User.Read'],
-    extraAuthorizationParams: {},
-    pkce: true,
-    tokenEndpointAuthMethod: 'client_secret_post',
-    rotatesRefreshTokens: true,
-    scopeSeparator: ' ',
-    settingsUrl: ENTRA_SETTINGS,
   },
   docsUrl: 'https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow',
   notes: [
@@ -46,20 +51,11 @@ export const SHAREPOINT_ENTRY: CatalogueEntry = {
   cloudHosts: [],
   cloudSiteSuffixes: [],
   cloud: {
+    ...IDENTITY_PLATFORM,
     displayName: 'SharePoint Online',
     baseUrl: '{base}',
-    authorizationUrl: `${MS_AUTHORITY}/oauth2/v2.0/authorize`,
-    tokenUrl: `${MS_AUTHORITY}/oauth2/v2.0/token`,
     userinfoUrl: '{base}/_api/web/currentuser',
-    deviceAuthorizationUrl: `${MS_AUTHORITY}/oauth2/v2.0/devicecode`,
-    revocation: { kind: 'none' },
     defaultScopes: ['{base}/AllSites.Read', 'offline_access'],
-    extraAuthorizationParams: {},
-    pkce: true,
-    tokenEndpointAuthMethod: 'client_secret_post',
-    rotatesRefreshTokens: true,
-    scopeSeparator: ' ',
-    settingsUrl: ENTRA_SETTINGS,
   },
   docsUrl: 'https://learn.microsoft.com/en-us/sharepoint/dev/sp-add-ins-modernize/from-acs-to-aad-apps',
   notes: [
