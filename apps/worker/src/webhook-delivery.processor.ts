@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { Webhook } from 'standardwebhooks';
 import { JobHandlers, JobProducer, QueueProcessor, processorOptions } from '@broker/bus';
 import { JobPayload } from '@broker/contracts';
-import { GuardedFetch, createGuardedFetch, redactUrl } from '@broker/egress';
+import { GuardedFetch, redactUrl, sharedEgress } from '@broker/egress';
 import { DeliveryWork, WebhooksService, nextAttemptAt } from '@broker/registry';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 
@@ -37,7 +37,7 @@ export class WebhookDeliveryProcessor
     @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
   ) {
     super();
-    this.fetch = createGuardedFetch(config.egress, { timeoutMs: config.webhooks.timeoutSeconds * 1000 });
+    this.fetch = sharedEgress(config.egress).fetch({ timeoutMs: config.webhooks.timeoutSeconds * 1000 });
   }
 
   async onApplicationShutdown(): Promise<void> {

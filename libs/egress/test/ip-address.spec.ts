@@ -65,6 +65,23 @@ describe('forbiddenAddressReason', () => {
     ['example.com', /not a canonical/],
     ['1.2.3', /not a canonical/],
     ['1::2::3', /not a canonical/],
+    // Hostile spellings: a non-canonical dotted tail, zone ids on loopback forms, octal / short forms.
+    ['::ffff:0127.0.0.1', /not a canonical/],
+    ['::ffff:127.0.0.1%lo', /not a canonical/],
+    ['[::1%25lo]', /not a canonical/],
+    ['::ffff:127.1', /not a canonical/],
+    ['0177.0.0.1', /not a canonical/],
+    ['127.000.000.001', /not a canonical/],
+    ['0x7f000001', /not a canonical/],
+    ['256.1.1.1', /not a canonical/],
+    ['00001::1', /not a canonical/],
+    ['1::2:3:4:5:6:7:8', /not a canonical/],
+    ['fe80::1/64', /not a canonical/],
+    [' ::1', /not a canonical/],
+    ['', /not a canonical/],
+    ['[127.0.0.1]', /loopback/],
+    ['0:0:0:0:0:ffff:7f00:0001', /loopback.*IPv4-mapped/],
+    ['::FFFF:A9FE:A9FE', /metadata.*IPv4-mapped/],
   ])('refuses %s', (ip, reason) => {
     expect(forbiddenAddressReason(ip, strict)).toMatch(reason);
   });

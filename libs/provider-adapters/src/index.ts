@@ -17,6 +17,6 @@ export {
 export * from './lib/errors';
 export * from './lib/oidc-discovery';
 export * from './lib/resolve';
-export * from './lib/revocation';
-export * from './lib/oauth-calls';
+export { ProviderCallError, classify, normalizeUser } from './lib/provider-call';
+export type { ProviderClient, ProviderTokenSet } from './lib/provider-call';
 export * from './lib/refresh-token-idle';

@@ -1,7 +1,28 @@
-import { createGuardedFetch, GuardedFetch, resolveProvider, revokeToken } from '../src';
+import {
+  adapterFor,
+  createGuardedFetch,
+  fromExplicitEndpoints,
+  GuardedFetch,
+  resolveProvider,
+  type ResolvedProvider,
+} from '../src';
 import { startServer, TestServer } from './support/servers';
 
-describe('revokeToken', () => {
+/** One revocation through the provider's adapter (the only door), as the worker and the unlink path call it. */
+function revokeToken(input: {
+  provider: ResolvedProvider;
+  clientId: string;
+  clientSecret: string;
+  token: string;
+  tokenTypeHint?: 'refresh_token' | 'access_token';
+  fetch: typeof fetch;
+  timeoutMs?: number;
+}) {
+  const { token, tokenTypeHint, ...client } = input;
+  return adapterFor(input.provider).revoke(client, { value: token, hint: tokenTypeHint });
+}
+
+describe('revocation through adapterFor(provider).revoke', () => {
   let server: TestServer;
   let fetchImpl: GuardedFetch;
   let status = 200;
@@ -31,10 +52,13 @@ describe('revokeToken', () => {
     delayMs = 0;
   });
 
-  const rfc7009 = (method: 'client_secret_basic' | 'client_secret_post') => ({
-    revocation: { kind: 'rfc7009' as const, url: `${server.origin}/revoke` },
+  const rfc7009 = (method: 'client_secret_basic' | 'client_secret_post'): ResolvedProvider => ({
+    ...fromExplicitEndpoints({
+      authorizationUrl: `${server.origin}/a`,
+      tokenUrl: `${server.origin}/t`,
+      revocationUrl: `${server.origin}/revoke`,
+    }),
     tokenEndpointAuthMethod: method,
-    endpoints: { authorizationUrl: `${server.origin}/a`, tokenUrl: `${server.origin}/t` },
   });
 
   it('posts an RFC 7009 revocation with the type hint and Basic client authentication', async () => {
@@ -102,8 +126,8 @@ describe('revokeToken', () => {
   });
 
   it('uses GitHub’s grant API (DELETE, Basic, JSON body) and does not count an ambiguous 404 as revoked', async () => {
-    const github = {
-      ...rfc7009('client_secret_post'),
+    const github: ResolvedProvider = {
+      ...resolveProvider('github', {}),
       revocation: { kind: 'github-grant' as const, url: `${server.origin}/applications/{client_id}/grant` },
     };
     status = 204;

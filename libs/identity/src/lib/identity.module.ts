@@ -22,7 +22,7 @@ import { SigningKeysService } from './signing-keys.service';
 import { TokenEndpoint } from './token-endpoint';
 import { TokenGrantsService } from './token-grants/token-grants.service';
 import { ResourceIndicators } from './resource-indicators';
-import { createGuardedFetch } from '@broker/provider-adapters';
+import { sharedEgress } from '@broker/egress';
 import { ClientMetadataSettings } from './client-metadata/client-metadata-settings';
 import { DEFAULT_METADATA_FETCH, MetadataDocumentClients } from './client-metadata/metadata-document-clients';
 
@@ -155,7 +155,7 @@ class IdentityBootstrap implements OnApplicationBootstrap {
         new MetadataDocumentClients(
           ds,
           settings,
-          createGuardedFetch(config.egress, {
+          sharedEgress(config.egress).fetch({
             timeoutMs: DEFAULT_METADATA_FETCH.timeoutMs,
             maxResponseBytes: DEFAULT_METADATA_FETCH.maxBytes,
             maxRedirects: 0,

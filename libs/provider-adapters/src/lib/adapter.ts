@@ -6,7 +6,6 @@ import type {
   TokenRestriction,
 } from '@broker/contracts';
 import type { ProviderCallError, ProviderClient, ProviderTokenSet } from './provider-call';
-import type { RevocationOutcome } from './revocation-direct';
 import type { ResolvedProvider } from './resolve';
 
 /**
@@ -28,10 +27,10 @@ export interface ProviderAdapter {
   ): Promise<ProviderTokenSet>;
   /** May return a rotated refresh token, or none (then the caller keeps the old one). */
   refresh(client: AdapterClient, refreshToken: string): Promise<ProviderTokenSet>;
-  /** Best effort, bounded, never throws. `unsupported` when the provider has no revocation API. */
+  /** Best effort, bounded, never throws. `unsupported` when the provider has no revocation API. No `hint`: no `token_type_hint` sent. */
   revoke(
     client: AdapterClient,
-    token: { value: string; hint: 'refresh_token' | 'access_token' },
+    token: { value: string; hint?: 'refresh_token' | 'access_token' },
   ): Promise<RevocationOutcome>;
   /** The provider's user behind an access token, as seed 000's `oauth.User` (answer in `raw`). */
   userInfo(client: Omit<AdapterClient, 'clientSecret'>, accessToken: string): Promise<OAuthUser>;
@@ -71,6 +70,15 @@ export interface ProviderAdapter {
     accessToken: string,
     want: TokenRestriction,
   ): Promise<NarrowedTokenSet | null>;
+}
+
+/** What became of a revocation: never thrown, so a caller can remove the link whatever happened. */
+export interface RevocationOutcome {
+  revoked: boolean;
+  /** The provider has no revocation API (not a failure: the user revokes in the provider's settings). */
+  unsupported?: boolean;
+  /** Why it failed (never contains the token or the client secret). */
+  error?: string;
 }
 
 /** A token the provider minted narrower than the authorization's own (not refreshable: minted again from the parent). */

@@ -1,136 +1,16 @@
 import type { ProviderType } from '@broker/contracts';
+import { atlassianDataCenter, CONFLUENCE_ENTRY, JIRA_ENTRY } from './catalogue/atlassian';
+import { MICROSOFT_ENTRY, SHAREPOINT_ENTRY } from './catalogue/microsoft';
+import type { CatalogueEntry } from './catalogue/types';
 
-/** How the client authenticates at the token endpoint (RFC 6749 §2.3.1 / OIDC Core §9 names). */
-export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post';
-
-/**
- * How a provider's tokens are revoked.
- * - `rfc7009`: POST `token=...` (form) to `url`, client authenticated as at the token endpoint.
- * - `github-grant`: GitHub's own API: `DELETE url` with `{client_id}` filled in, HTTP Basic
- *   `client_id:client_secret`, JSON body `{"access_token": "..."}`; removes the user's whole
- *   authorization of the app (every token), not just one token.
- * - `none`: no revocation API; the user revokes the app in the provider's account settings.
- */
-export type RevocationDescriptor =
-  | { kind: 'rfc7009'; url: string }
-  | { kind: 'github-grant'; url: string }
-  | { kind: 'none' };
-
-/** Instance settings a provider type may take (the request field names). */
-export type InstanceField = 'host' | 'baseUrl' | 'tenant' | 'issuer' | 'endpoints';
-
-/**
- * The fixed facts of one deployment of a provider (cloud or self-hosted). URL strings are templates:
- * `{base}` is the instance's web base URL (no trailing slash, may carry a path prefix), `{host}` its
- * host (with port if any), `{api}` its REST API base, `{tenant}` the Microsoft tenant. `{client_id}`
- * in a revocation URL is left for the caller.
- */
-export interface ProviderProfile {
-  displayName: string;
-  baseUrl: string;
-  authorizationUrl: string;
-  tokenUrl: string;
-  userinfoUrl?: string;
-  deviceAuthorizationUrl?: string;
-  /** The OpenID issuer identifier, where the provider is also an OpenID provider with a fixed one. */
-  issuer?: string;
-  revocation: RevocationDescriptor;
-  /** Scopes requested when the org configured none: identity plus offline access where needed. */
-  defaultScopes: readonly string[];
-  /** Extra parameters every authorization request carries (offline access, audience, consent). */
-  extraAuthorizationParams: Readonly<Record<string, string>>;
-  /** Whether the authorization code flow accepts PKCE with S256. */
-  pkce: boolean;
-  tokenEndpointAuthMethod: TokenEndpointAuthMethod;
-  /** Whether a refresh may return a new refresh token that replaces (and may invalidate) the old one. */
-  rotatesRefreshTokens: boolean;
-  scopeSeparator: string;
-  /** Where an org admin registers / manages the OAuth app. */
-  settingsUrl: string;
-}
-
-/**
- * How instances of a type are located:
- * - `cloud`: one fixed deployment, no settings;
- * - `cloud-or-self-hosted`: cloud unless `host` / `baseUrl` name a self-hosted instance;
- * - `tenant`: Microsoft identity platform, optional `tenant` (sharepoint also needs its `host`);
- * - `discovery`: OpenID Connect, endpoints from `{issuer}/.well-known/openid-configuration`;
- * - `explicit`: generic OAuth 2.0, endpoints given.
- */
-export type Addressing = 'cloud' | 'cloud-or-self-hosted' | 'tenant' | 'discovery' | 'explicit';
-
-export interface CatalogueEntry {
-  type: ProviderType;
-  displayName: string;
-  addressing: Addressing;
-  /** Instance settings accepted for this type; any other one is rejected. */
-  accepts: readonly InstanceField[];
-  /** Instance settings that must be given. */
-  requires: readonly InstanceField[];
-  cloud?: ProviderProfile;
-  selfHosted?: ProviderProfile;
-  /** Hosts that mean the cloud deployment when given as `host` / `baseUrl` (e.g. `github.com`). */
-  cloudHosts: readonly string[];
-  /** Host suffixes of the vendor's cloud sites, which are not self-hosted instances (e.g. `.atlassian.net`). */
-  cloudSiteSuffixes: readonly string[];
-  /** Where the provider documents its OAuth endpoints. */
-  docsUrl: string;
-  /** Quirks worth knowing when calling the provider. */
-  notes: readonly string[];
-}
-
-const ENTRA_SETTINGS = 'https://entra.microsoft.com/#view/Microsoft_AAD_RegisteredApps/ApplicationsListBlade';
-const ATLASSIAN_CONSOLE = 'https://developer.atlassian.com/console/myapps/';
-const MS_AUTHORITY = 'https://login.microsoftonline.com/{tenant}';
-
-/** Atlassian Data Center (Jira, Confluence, Bitbucket) as an OAuth 2.0 provider ("incoming application links"). */
-function atlassianDataCenter(
-  displayName: string,
-  userinfoUrl: string | undefined,
-  scope: string,
-): ProviderProfile {
-  return {
-    displayName,
-    baseUrl: '{base}',
-    authorizationUrl: '{base}/rest/oauth2/latest/authorize',
-    tokenUrl: '{base}/rest/oauth2/latest/token',
-    ...(userinfoUrl ? { userinfoUrl } : {}),
-    revocation: { kind: 'none' },
-    defaultScopes: [scope],
-    extraAuthorizationParams: {},
-    pkce: true,
-    tokenEndpointAuthMethod: 'client_secret_post',
-    rotatesRefreshTokens: true,
-    scopeSeparator: ' ',
-    settingsUrl: '{base}/plugins/servlet/applinks/listApplicationLinks',
-  };
-}
-
-/** Atlassian Cloud OAuth 2.0 (3LO), shared by Jira and Confluence Cloud. */
-function atlassianCloud(displayName: string, productScope: string): ProviderProfile {
-  return {
-    displayName,
-    baseUrl: 'https://auth.atlassian.com',
-    authorizationUrl: 'https://auth.atlassian.com/authorize',
-    tokenUrl: 'https://auth.atlassian.com/oauth/token',
-    userinfoUrl: 'https://api.atlassian.com/me',
-    revocation: { kind: 'none' },
-    defaultScopes: [productScope, 'read:me', 'offline_access'],
-    extraAuthorizationParams: { audience: 'api.atlassian.com', prompt: 'consent' },
-    pkce: false,
-    tokenEndpointAuthMethod: 'client_secret_post',
-    rotatesRefreshTokens: true,
-    scopeSeparator: ' ',
-    settingsUrl: ATLASSIAN_CONSOLE,
-  };
-}
-
-const ATLASSIAN_CLOUD_NOTES = [
-  'Cloud tokens only work through the gateway https://api.atlassian.com/ex/{product}/{cloudId}/...; list the sites a token can reach with GET https://api.atlassian.com/oauth/token/accessible-resources.',
-  'Cloud refresh tokens rotate: every refresh returns a new one and disables the one used; unused ones expire after 90 days.',
-  'Cloud 3LO has no token revocation endpoint and no PKCE; the token request body may be JSON or form encoded.',
-  'Data Center instances (host / baseUrl) are OAuth 2.0 providers through "incoming application links", with PKCE and their own scopes (READ, WRITE, ADMIN, SYSTEM_ADMIN).',
-];
+export type {
+  Addressing,
+  CatalogueEntry,
+  InstanceField,
+  ProviderProfile,
+  RevocationDescriptor,
+  TokenEndpointAuthMethod,
+} from './catalogue/types';
 
 /** Every provider type's catalogue entry. */
 export const PROVIDER_CATALOGUE: Readonly<Record<ProviderType, CatalogueEntry>> = {
@@ -174,6 +54,8 @@ export const PROVIDER_CATALOGUE: Readonly<Record<ProviderType, CatalogueEntry>> 
       scopeSeparator: ' ',
       settingsUrl: '{base}/settings/developers',
     },
+    // GHE.com (data residency) serves its REST API on an api. subdomain, not under /api/v3.
+    selfHostedApi: { template: '{base}/api/v3', byHostSuffix: { '.ghe.com': 'https://api.{host}' } },
     docsUrl: 'https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps',
     notes: [
       'The token endpoint answers application/x-www-form-urlencoded unless the request sends Accept: application/json, and reports errors (bad_verification_code, ...) with HTTP 200.',
@@ -329,97 +211,10 @@ export const PROVIDER_CATALOGUE: Readonly<Record<ProviderType, CatalogueEntry>> 
     ],
   },
 
-  microsoft: {
-    type: 'microsoft',
-    displayName: 'Microsoft',
-    addressing: 'tenant',
-    accepts: ['tenant'],
-    requires: [],
-    cloudHosts: [],
-    cloudSiteSuffixes: [],
-    cloud: {
-      displayName: 'Microsoft',
-      baseUrl: MS_AUTHORITY,
-      authorizationUrl: `${MS_AUTHORITY}/oauth2/v2.0/authorize`,
-      tokenUrl: `${MS_AUTHORITY}/oauth2/v2.0/token`,
-      userinfoUrl: 'https://graph.microsoft.com/v1.0/me',
-      deviceAuthorizationUrl: `${MS_AUTHORITY}/oauth2/v2.0/devicecode`,
-      revocation: { kind: 'none' },
-      defaultScopes: ['openid', 'profile', 'email', 'offline_access', 'User.Read'],
-      extraAuthorizationParams: {},
-      pkce: true,
-      tokenEndpointAuthMethod: 'client_secret_post',
-      rotatesRefreshTokens: true,
-      scopeSeparator: ' ',
-      settingsUrl: ENTRA_SETTINGS,
-    },
-    docsUrl: 'https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow',
-    notes: [
-      'tenant defaults to "common" (work, school and personal accounts); "organizations", "consumers", a tenant id or a verified domain narrow it.',
-      'A refresh returns a new refresh token which should replace the stored one; there is no per-token revocation endpoint (Graph revokeSignInSessions signs the user out everywhere).',
-      "One access token is for one resource: Graph scopes and another resource's scopes cannot be mixed in one request.",
-    ],
-  },
-
-  sharepoint: {
-    type: 'sharepoint',
-    displayName: 'SharePoint',
-    addressing: 'tenant',
-    accepts: ['host', 'tenant'],
-    requires: ['host'],
-    cloudHosts: [],
-    cloudSiteSuffixes: [],
-    cloud: {
-      displayName: 'SharePoint Online',
-      baseUrl: '{base}',
-      authorizationUrl: `${MS_AUTHORITY}/oauth2/v2.0/authorize`,
-      tokenUrl: `${MS_AUTHORITY}/oauth2/v2.0/token`,
-      userinfoUrl: '{base}/_api/web/currentuser',
-      deviceAuthorizationUrl: `${MS_AUTHORITY}/oauth2/v2.0/devicecode`,
-      revocation: { kind: 'none' },
-      defaultScopes: ['{base}/AllSites.Read', 'offline_access'],
-      extraAuthorizationParams: {},
-      pkce: true,
-      tokenEndpointAuthMethod: 'client_secret_post',
-      rotatesRefreshTokens: true,
-      scopeSeparator: ' ',
-      settingsUrl: ENTRA_SETTINGS,
-    },
-    docsUrl: 'https://learn.microsoft.com/en-us/sharepoint/dev/sp-add-ins-modernize/from-acs-to-aad-apps',
-    notes: [
-      "host is the tenant's SharePoint Online host (contoso.sharepoint.com); scopes are that resource's (https://contoso.sharepoint.com/AllSites.Read, ...).",
-      'tenant defaults to "organizations": SharePoint Online has no personal accounts.',
-      "The token's audience is SharePoint, not Graph: the current user comes from {base}/_api/web/currentuser (send Accept: application/json).",
-    ],
-  },
-
-  jira: {
-    type: 'jira',
-    displayName: 'Jira',
-    addressing: 'cloud-or-self-hosted',
-    accepts: ['host', 'baseUrl'],
-    requires: [],
-    cloudHosts: [],
-    cloudSiteSuffixes: ['.atlassian.net', '.jira.com'],
-    cloud: atlassianCloud('Jira Cloud', 'read:jira-user'),
-    selfHosted: atlassianDataCenter('Jira Data Center', '{base}/rest/api/2/myself', 'READ'),
-    docsUrl: 'https://developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/',
-    notes: ATLASSIAN_CLOUD_NOTES,
-  },
-
-  confluence: {
-    type: 'confluence',
-    displayName: 'Confluence',
-    addressing: 'cloud-or-self-hosted',
-    accepts: ['host', 'baseUrl'],
-    requires: [],
-    cloudHosts: [],
-    cloudSiteSuffixes: ['.atlassian.net', '.jira.com'],
-    cloud: atlassianCloud('Confluence Cloud', 'read:confluence-user'),
-    selfHosted: atlassianDataCenter('Confluence Data Center', '{base}/rest/api/user/current', 'READ'),
-    docsUrl: 'https://developer.atlassian.com/cloud/confluence/oauth-2-3lo-apps/',
-    notes: ATLASSIAN_CLOUD_NOTES,
-  },
+  microsoft: MICROSOFT_ENTRY,
+  sharepoint: SHAREPOINT_ENTRY,
+  jira: JIRA_ENTRY,
+  confluence: CONFLUENCE_ENTRY,
 
   oidc: {
     type: 'oidc',

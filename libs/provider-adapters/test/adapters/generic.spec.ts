@@ -1,10 +1,8 @@
 import {
   adapterFor,
-  exchangeCode,
   ProviderCallError,
   resolveProvider,
   resolveProviderAsync,
-  revokeToken,
   type AdapterClient,
   type ResolvedProvider,
 } from '../../src';
@@ -308,22 +306,18 @@ describe('generic adapters (oauth2 explicit endpoints, oidc discovery) against a
     }
   });
 
-  it('the old functions delegate to the adapters (exchangeCode, revokeToken with a full provider)', async () => {
+  it('exchanges a code and revokes the token without a type hint (no token_type_hint sent)', async () => {
     const code = fake.grantCode({ redirectUri });
-    const tokens = await exchangeCode(
-      { provider: oauth2, clientId: 'generic-app', clientSecret: 'generic-secret', fetch: fake.fetch },
-      { code, redirectUri },
-    );
+    const adapter = adapterFor(oauth2);
+    const c = {
+      provider: oauth2,
+      clientId: 'generic-app',
+      clientSecret: 'generic-secret',
+      fetch: fake.fetch,
+    };
+    const tokens = await adapter.exchangeCode(c, { code, redirectUri });
     expect(tokens.accessToken).toMatch(/^at-/);
-    expect(
-      await revokeToken({
-        provider: oauth2,
-        clientId: 'generic-app',
-        clientSecret: 'generic-secret',
-        token: tokens.accessToken,
-        fetch: fake.fetch,
-      }),
-    ).toEqual({ revoked: true });
+    expect(await adapter.revoke(c, { value: tokens.accessToken })).toEqual({ revoked: true });
     expect(bodyOf(fake.requestsTo('/revoke')[0])).toEqual({ token: tokens.accessToken });
   });
 });

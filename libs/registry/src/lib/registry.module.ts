@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { EnvelopeCipher } from '@broker/crypto';
-import { createGuardedFetch } from '@broker/egress';
+import { sharedEgress } from '@broker/egress';
 import { resolveProviderAsync } from '@broker/provider-adapters';
 import { SERVICE_CONFIG, ServiceConfig, domainDataSourceToken } from '@broker/service-runtime';
 import { createHmac } from 'node:crypto';
@@ -19,7 +19,7 @@ const REGISTRY_DS = domainDataSourceToken(REGISTRY_SCHEMA);
 
 /** The catalogue resolver with the service's egress policy (discovery documents are fetched through the guard). */
 export function registryResolver(config: ServiceConfig): ProviderResolver {
-  const fetchImpl = createGuardedFetch(config.egress);
+  const fetchImpl = sharedEgress(config.egress).fetch();
   return (type, instance) =>
     resolveProviderAsync(type, instance, { fetch: fetchImpl, policy: config.egress });
 }

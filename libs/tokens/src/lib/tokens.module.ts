@@ -2,7 +2,7 @@ import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Logger } from '@nestjs/common';
 import { EnvelopeCipher, KeyedHasher, TokenFingerprinter } from '@broker/crypto';
-import { GuardedFetch, createGuardedFetch } from '@broker/egress';
+import { GuardedFetch, sharedEgress } from '@broker/egress';
 import { SERVICE_CONFIG, ServiceConfig, domainDataSourceToken } from '@broker/service-runtime';
 import { AuthorizationLinker } from './authorizations/authorization-linker';
 import { AuthorizationsService } from './authorizations/authorizations.service';
@@ -102,7 +102,8 @@ export class TokensDomainModule {
         provide: PROVIDER_FETCH,
         inject: [SERVICE_CONFIG],
         // Each call sets its own deadline (AbortSignal); the guard's own limit only backs them up.
-        useFactory: (c: ServiceConfig): GuardedFetch => createGuardedFetch(c.egress, { timeoutMs: 60_000 }),
+        // A view of the process's one egress pool (sockets shared with every other outbound caller).
+        useFactory: (c: ServiceConfig): GuardedFetch => sharedEgress(c.egress).fetch({ timeoutMs: 60_000 }),
       },
       // Which authorizations callers use, written in batches (the refresh schedule reads it).
       {

@@ -1,9 +1,10 @@
 import * as oauth from 'oauth4webapi';
 import type { GitHubAppSettings, OAuthUser, RestrictionPart, TokenRestriction } from '@broker/contracts';
-import type { AdapterClient, AppInstallation, NarrowedTokenSet } from '../adapter';
+import type { AdapterClient, AppInstallation, NarrowedTokenSet, RevocationOutcome } from '../adapter';
 import { ProviderCallError, call, normalizeUser, throwIfTransient } from '../provider-call';
 import type { ResolvedProvider } from '../resolve';
 import { getJson, getJsonBestEffort, isObject, jsonResponse, mediaType } from './http';
+import { revocationFailure, revocationTimeoutMs } from './rfc7009-revocation';
 import { StandardAdapter, asObject, validity } from './standard';
 
 /** GitHub's REST API headers (a User-Agent is mandatory there). */
@@ -34,7 +35,10 @@ const NUMERIC_FIELDS = ['expires_in', 'refresh_token_expires_in', 'interval'];
  * - they answer errors with HTTP 200 and an `error` field, under their own names
  *   (`bad_verification_code`, `bad_refresh_token`, `incorrect_client_credentials`, ...);
  * - the device flow takes the client id alone (no client secret);
- * - revocation is the applications grant API (`github-grant` in the catalogue);
+ * - revocation is the applications grant API (`github-grant` in the catalogue): `DELETE
+ *   {api}/applications/{client_id}/grant`, Basic client credentials, JSON `{access_token}`; it
+ *   removes the user's whole authorization of the app, and answers 404 both for a grant already
+ *   gone and for wrong client credentials;
  * - the user is `GET {api}/user`, whose `email` is null unless public: the primary verified
  *   address comes from `GET {api}/user/emails` (best effort, needs `user:email`);
  * - rate limits are 403s (or 429s) with `x-ratelimit-remaining: 0` or `retry-after`, and
@@ -105,6 +109,38 @@ export class GitHubAdapter extends StandardAdapter {
       },
       (err) => this.classify(err),
     );
+  }
+
+  /** GitHub's grant API (see the class comment); another revocation descriptor gets the standard one. */
+  override async revoke(
+    c: AdapterClient,
+    token: { value: string; hint?: 'refresh_token' | 'access_token' },
+  ): Promise<RevocationOutcome> {
+    const revocation = c.provider.revocation;
+    if (revocation.kind !== 'github-grant') return super.revoke(c, token);
+    try {
+      const res = await c.fetch(revocation.url.replace('{client_id}', encodeURIComponent(c.clientId)), {
+        method: 'DELETE',
+        headers: {
+          authorization: basicAuth(c),
+          accept: API_HEADERS.accept,
+          'content-type': 'application/json',
+          'x-github-api-version': API_HEADERS['x-github-api-version'],
+        },
+        body: JSON.stringify({ access_token: token.value }),
+        signal: AbortSignal.timeout(revocationTimeoutMs(c)),
+      });
+      if (res.status === 204) return { revoked: true };
+      // GitHub hides which of the two a 404 is: not a confirmed revocation, so say what it may mean.
+      if (res.status === 404)
+        return {
+          revoked: false,
+          error: 'GitHub answered 404: the grant is already gone, or the app’s client credentials are wrong',
+        };
+      return { revoked: false, error: `GitHub answered ${res.status}` };
+    } catch (err) {
+      return revocationFailure(err);
+    }
   }
 
   /** `{web}/apps/{slug}/installations/new`, unless the org configured the install URL itself (which wins). */
@@ -188,7 +224,7 @@ export class GitHubAdapter extends StandardAdapter {
           method: 'POST',
           headers: {
             ...API_HEADERS,
-            authorization: `Basic ${Buffer.from(`${c.clientId}:${c.clientSecret}`).toString('base64')}`,
+            authorization: basicAuth(c),
             'content-type': 'application/json',
           },
           body: JSON.stringify({
@@ -242,4 +278,9 @@ export class GitHubAdapter extends StandardAdapter {
     if (!url) return { valid: true };
     return validity(() => getJson(c, url, accessToken, 'GitHub', API_HEADERS));
   }
+}
+
+/** HTTP Basic with the app's raw client id and secret (GitHub's applications API; not RFC 6749's form-encoding). */
+function basicAuth(c: Pick<AdapterClient, 'clientId' | 'clientSecret'>): string {
+  return `Basic ${Buffer.from(`${c.clientId}:${c.clientSecret}`).toString('base64')}`;
 }

@@ -29,13 +29,6 @@ const ADAPTERS: Record<ProviderType, StandardAdapter> = {
 
 /** The adapter of a provider type (or of a resolved provider's type). Adapters are stateless singletons. */
 export function adapterFor(typeOrProvider: ProviderType | Pick<ResolvedProvider, 'type'>): ProviderAdapter {
-  return standardAdapterFor(typeOrProvider);
-}
-
-/** adapterFor with the implementation type (the lib's own back-compatible functions use its optional-hint `revoke`). */
-export function standardAdapterFor(
-  typeOrProvider: ProviderType | Pick<ResolvedProvider, 'type'>,
-): StandardAdapter {
   const type = typeof typeOrProvider === 'string' ? typeOrProvider : typeOrProvider?.type;
   const adapter = (PROVIDER_TYPES as readonly string[]).includes(type) ? ADAPTERS[type] : undefined;
   if (!adapter) throw new TypeError(`no adapter for provider type ${JSON.stringify(type)}`);

@@ -8,6 +8,28 @@ import { aheadDueAt } from '../refresh/refresh-timing';
 const CREDENTIALS = 'tokens.credentials';
 const CANDIDATES = 'tokens.refresh_candidates';
 
+/**
+ * The one way a token set lands on a credential row (a refresh's write and a candidate's adoption):
+ * a new generation, the lease released, the old refresh token kept when none came back, and the
+ * next refresh planned ($7, none without a refresh token). $1 is the row's id.
+ */
+const STORE_TOKEN_SET = `UPDATE ${CREDENTIALS} SET access_token = $2, refresh_token = COALESCE($3, refresh_token), token_type = $4, expires_at = $5, key_id = $6,
+        generation = generation + 1, version = version + 1, lease_until = NULL, updated_at = now(),
+        refresh_due_at = CASE WHEN COALESCE($3, refresh_token) IS NULL THEN NULL ELSE $7::timestamptz END
+  WHERE id = $1`;
+/** A refresh's write: compare-and-swap on the lease's fence ($8) and the generation it read ($9). */
+const CAS_WRITE = `${STORE_TOKEN_SET} AND fence = $8 AND generation = $9`;
+/** A candidate's adoption: the row is locked (FOR UPDATE) and its generation checked by the caller. */
+const ADOPT_WRITE = STORE_TOKEN_SET;
+
+/** A token set encrypted for the row it is written to. */
+interface SealedTokenSet {
+  access: string;
+  refresh: string | null;
+  tokenType: string;
+  expiresAt: Date | null;
+}
+
 /** An authorization joined with its credential row, as the token path reads it. */
 export interface CredentialRow {
   org_id: string;
@@ -134,23 +156,12 @@ export class CredentialRepository {
       : null;
     // The next refresh is planned by the same write (refresh ahead; the worker's sweep turns it into
     // a keep-alive if nobody uses this token set), so a written token is never left unscheduled.
-    const [, count] = (await this.dataSource.query(
-      `UPDATE ${CREDENTIALS} SET access_token = $4, refresh_token = COALESCE($5, refresh_token), token_type = $6, expires_at = $7, key_id = $8,
-              generation = generation + 1, version = version + 1, lease_until = NULL, updated_at = now(),
-              refresh_due_at = CASE WHEN COALESCE($5, refresh_token) IS NULL THEN NULL ELSE $9::timestamptz END
-        WHERE id = $1 AND fence = $2 AND generation = $3`,
-      [
-        lease.id,
-        lease.fence,
-        lease.generation,
-        access,
-        refresh,
-        tokens.tokenType,
-        tokens.expiresAt ?? null,
-        this.cipher.keyIdOf(access),
-        dueAfterWrite(tokens.expiresAt),
-      ],
-    )) as [unknown, number];
+    const sealed = { access, refresh, tokenType: tokens.tokenType, expiresAt: tokens.expiresAt ?? null };
+    const [, count] = (await this.dataSource.query(CAS_WRITE, [
+      ...this.storeParams(lease.id, sealed),
+      lease.fence,
+      lease.generation,
+    ])) as [unknown, number];
     return count === 1;
   }
 
@@ -258,19 +269,20 @@ export class CredentialRepository {
       );
     const access = reseal(c.access_token, 'access_token');
     const refresh = c.refresh_token ? reseal(c.refresh_token, 'refresh_token') : null;
-    await em.query(
-      `UPDATE ${CREDENTIALS} SET access_token = $2, refresh_token = COALESCE($3, refresh_token), token_type = $4, expires_at = $5, key_id = $6,
-              generation = generation + 1, version = version + 1, lease_until = NULL, updated_at = now(),
-              refresh_due_at = CASE WHEN COALESCE($3, refresh_token) IS NULL THEN NULL ELSE $7::timestamptz END WHERE id = $1`,
-      [
-        credentialId,
-        access,
-        refresh,
-        c.token_type,
-        c.expires_at,
-        this.cipher.keyIdOf(access),
-        dueAfterWrite(c.expires_at),
-      ],
-    );
+    const sealed = { access, refresh, tokenType: c.token_type, expiresAt: c.expires_at };
+    await em.query(ADOPT_WRITE, this.storeParams(credentialId, sealed));
+  }
+
+  /** The parameters $1..$7 of STORE_TOKEN_SET (the access token's key id read from its envelope). */
+  private storeParams(credentialId: string, t: SealedTokenSet): unknown[] {
+    return [
+      credentialId,
+      t.access,
+      t.refresh,
+      t.tokenType,
+      t.expiresAt,
+      this.cipher.keyIdOf(t.access),
+      dueAfterWrite(t.expiresAt),
+    ];
   }
 }

@@ -6,6 +6,14 @@ import type { ServedToken, TokenPathOptions } from './options';
 import { ServeableTokens, remaining } from './serveable';
 import { tokenObserver } from '../observability/token-observer';
 
+/** What a caller waits for: a token of `authorizationId` with `min` seconds left, or one written after generation `since`. */
+interface Want {
+  orgId: string;
+  authorizationId: string;
+  min: number;
+  since: number;
+}
+
 /**
  * One refresh per authorization across every replica: callers in this process share one promise;
  * across processes the refresh lease on the credential row decides who calls the provider, and the
@@ -32,6 +40,7 @@ export class RefreshFlight {
     deadline: number,
     since: number,
   ): Promise<ServedToken> {
+    const want: Want = { orgId, authorizationId, min, since };
     for (;;) {
       const running = this.inflight.get(authorizationId);
       if (!running) break;
@@ -43,29 +52,19 @@ export class RefreshFlight {
       if (result && remaining(result.expiresAt) >= this.options.minimumServedSeconds)
         return { ...result, refreshed: false };
       // The shared refresh failed transiently: look again ourselves.
-      const served = this.serveable.from(
-        await this.credentials.read(orgId, authorizationId),
-        authorizationId,
-        min,
-        since,
-      );
+      const served = await this.servedFromRow(want);
       if (served) return served;
       if (this.inflight.get(authorizationId) === running) this.inflight.delete(authorizationId);
     }
-    const promise = this.refreshWithLease(orgId, authorizationId, min, deadline, since).finally(() => {
+    const promise = this.refreshWithLease(want, deadline).finally(() => {
       if (this.inflight.get(authorizationId) === promise) this.inflight.delete(authorizationId);
     });
     this.inflight.set(authorizationId, promise);
     return withDeadline(promise, deadline);
   }
 
-  private async refreshWithLease(
-    orgId: string,
-    authorizationId: string,
-    min: number,
-    deadline: number,
-    since: number,
-  ): Promise<ServedToken> {
+  private async refreshWithLease(want: Want, deadline: number): Promise<ServedToken> {
+    const { orgId, authorizationId, min, since } = want;
     for (;;) {
       const lease = await this.credentials.takeLease(orgId, authorizationId);
       if (lease) return this.leased.run(orgId, authorizationId, lease, min, since);
@@ -74,13 +73,14 @@ export class RefreshFlight {
         throw new TokensError('UNAVAILABLE', 'the token is being refreshed; try again');
       tokenObserver.leaseWaited();
       await sleep(this.options.pollMs);
-      const served = this.serveable.from(
-        await this.credentials.read(orgId, authorizationId),
-        authorizationId,
-        min,
-        since,
-      );
+      const served = await this.servedFromRow(want);
       if (served) return served;
     }
+  }
+
+  /** Reads the row again and serves it if it now holds a good enough token (null: it does not). */
+  private async servedFromRow(want: Want): Promise<ServedToken | null> {
+    const row = await this.credentials.read(want.orgId, want.authorizationId);
+    return this.serveable.from(row, want.authorizationId, want.min, want.since);
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { GuardedFetch, createGuardedFetch } from '@broker/egress';
+import { GuardedFetch, sharedEgress } from '@broker/egress';
 import { ProviderEntity, SecureConfigsService } from '@broker/registry';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { RevocableToken, revokeUpstream } from '@broker/tokens';
@@ -23,7 +23,7 @@ export class UpstreamRevoker implements OnApplicationShutdown {
     private readonly secrets: SecureConfigsService,
     @Inject(SERVICE_CONFIG) config: ServiceConfig,
   ) {
-    this.fetch = createGuardedFetch(config.egress);
+    this.fetch = sharedEgress(config.egress).fetch();
   }
 
   async onApplicationShutdown(): Promise<void> {
