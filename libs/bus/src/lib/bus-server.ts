@@ -151,12 +151,13 @@ export class BusServer extends Server implements CustomTransportStrategy {
         await new Promise((resolve) => setTimeout(resolve, 200));
         continue;
       }
-      for (const raw of popped) this.start(raw);
+      const poppedAt = this.options.stampPhases ? monotonicMs() : 0;
+      for (const raw of popped) this.start(raw, poppedAt);
     }
   }
 
-  private start(raw: string): void {
-    const task = this.handle(raw).catch((err: unknown) =>
+  private start(raw: string, poppedAt = 0): void {
+    const task = this.handle(raw, poppedAt).catch((err: unknown) =>
       this.logger.error(`bus request failed: ${(err as Error).message}`),
     );
     this.inflight.add(task);
@@ -172,7 +173,7 @@ export class BusServer extends Server implements CustomTransportStrategy {
     this.drops.drop(reason, detail);
   }
 
-  private async handle(raw: string): Promise<void> {
+  private async handle(raw: string, poppedAt: number): Promise<void> {
     let envelope: RequestEnvelope | undefined;
     try {
       envelope = parseRequestEnvelope(JSON.parse(raw));
@@ -195,6 +196,7 @@ export class BusServer extends Server implements CustomTransportStrategy {
         return this.drop(err.reason === 'malformed' ? 'malformed' : err.reason, envelope.p);
       throw err;
     }
+    const openedAt = this.options.stampPhases ? monotonicMs() : 0;
     // At most once: the first replica to mark the id acts; a copy pushed again is dropped. The
     // marker lives until the deadline, after which the request is refused as expired anyway. Set
     // only once the request opened (an id nobody authenticated cannot be burnt by a stranger);
@@ -210,6 +212,9 @@ export class BusServer extends Server implements CustomTransportStrategy {
       'NX',
     );
     if (first !== 'OK') return this.drop('replayed', envelope.p);
+    const stamps = this.options.stampPhases
+      ? { popped: poppedAt, opened: openedAt, marked: monotonicMs() }
+      : undefined;
 
     const { body, replyKey } = opened;
     const context = new BusContext({
@@ -218,6 +223,7 @@ export class BusServer extends Server implements CustomTransportStrategy {
       deadline: envelope.d,
       auth: body.auth,
       traceparent: body.tp,
+      ...(stamps ? { stamps } : {}),
     });
     // A plain pattern is its own route: looked up as it is first (Nest's getHandlerByPattern tries
     // JSON.parse on every pattern, which throws, stack trace and all, for a plain one).
@@ -269,6 +275,11 @@ export class BusServer extends Server implements CustomTransportStrategy {
       JSON.stringify({ i: envelope.i, s: sealReply(replyKey, envelope.i, body) }),
     );
   }
+}
+
+/** Monotonic milliseconds, comparable across this machine's processes (CLOCK_MONOTONIC). */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
 }
 
 function pickError(err: BusErrorPayload): BusErrorPayload {
