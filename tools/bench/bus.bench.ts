@@ -1,6 +1,7 @@
 // npm run bench:bus — the bus's round trip and throughput against the bare parts it is built on.
 // Prints: Redis GET p50, bare BullMQ add→complete p50/p99, bus request/reply p50/p99 and max
-// throughput with 1 and 3 responder processes. Bounded in count and time; loopback only.
+// throughput with 1 and 3 responder processes; the crypto's cost per request; and where the time of
+// a request goes in an open loop at 1 000/s (bus-breakdown.part.ts). Bounded in count and time; loopback only.
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import {
   sealReply,
   sealRequest,
 } from '@broker/bus-protocol';
+import { breakdownRows, busBreakdown } from './bus-breakdown.part';
 import { processCpuMs } from './cpu';
 import { fmt, percentile, throughput, timeSequential } from './stats';
 
@@ -31,7 +33,7 @@ const children = new Set<ChildProcess>();
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
 function startResponders(
-  kind: 'bullmq' | 'bus',
+  kind: 'bullmq' | 'bus' | 'bus-stamped',
   count: number,
   redisUrl: string,
   prefix: string,
@@ -131,6 +133,11 @@ export async function runBusBench(redisUrl: string): Promise<Record<string, numb
     await stop(responders);
   }
   await client.close();
+
+  step(`latency breakdown: open loop, 1 stamping responder`);
+  const [stamping] = await startResponders('bus-stamped', 1, redisUrl, prefix, privateKey);
+  const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]);
+  Object.assign(results, await busBreakdown(redisUrl, prefix, serviceKey.publicKey, stamping, redisPid));
   await redis.quit();
   return results;
 }
@@ -163,6 +170,7 @@ export function printBusBench(r: Record<string, number>): void {
       'HPKE session setup, both ends, p50 (once per caller and service, ≤ every 10 min)',
       fmt(r['crypto_session_p50']),
     ],
+    ...breakdownRows(r),
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   console.log(

@@ -1,7 +1,9 @@
-import { BusError, BusRemoteError, BusRequester, BusTimeoutError } from '@broker/bus-protocol';
+import { BusError, BusRequester } from '@broker/bus-protocol';
 import type { AcquireTokenRequest, AcquiredToken } from '@broker/contracts';
 import { AccessTokenSource, ClientCredentialsSource, ProvidedTokenSource } from './access-token-source';
-import { BrokerClientError, codeForBusError, redact } from './errors';
+import { PATTERN, busError, checkReply, closedError, copyOf, timeoutError } from './acquire-reply';
+import type { BrokerClientStats } from './client-stats';
+import { BrokerClientError } from './errors';
 import { EventSubscription } from './event-subscription';
 import {
   AcquireRequest,
@@ -14,33 +16,7 @@ import {
 import { CacheKey, TokenCache, satisfies } from './token-cache';
 import { Waits } from './waits';
 
-/** Counters of one client (for metrics, debugging and tests); never a token. */
-export interface BrokerClientStats {
-  /** Acquires that passed validation. */
-  acquires: number;
-  /** Acquires served from the local cache. */
-  cacheHits: number;
-  /** Acquires that waited on a bus request another acquire had started. */
-  sharedRequests: number;
-  /** `tokens.acquire` requests sent on the bus (retries included). */
-  busRequests: number;
-  /** Own access tokens fetched (or asked of `getAccessToken`). */
-  ownTokenFetches: number;
-  /** Genuine (signed) events received on the events channel. */
-  eventsReceived: number;
-  /** Messages on the events channel that were not genuine events (forged, altered, stale): ignored. */
-  eventsRejected: number;
-  /** Bus replies that did not open with their request's key (forged): ignored. */
-  forgedReplies: number;
-  /** Times the whole cache was dropped because events may have been missed. */
-  cacheClears: number;
-  /** Authorizations in the local cache now. */
-  cachedTokens: number;
-  /** Whether the events subscription is up (while down, nothing is cached). */
-  subscribed: boolean;
-}
-
-const PATTERN = 'tokens.acquire';
+export type { BrokerClientStats } from './client-stats';
 
 /**
  * What an internal service uses to get a provider access token from the broker: over the bus,
@@ -289,70 +265,8 @@ export class BrokerClient {
     try {
       reply = await this.bus.call('token-broker', PATTERN, payload, { auth, timeoutMs: remaining });
     } catch (err) {
-      throw this.busError(err, auth);
+      throw busError(err, auth, this.closed);
     }
     return checkReply(reply);
   }
-
-  private busError(err: unknown, auth: string): BrokerClientError {
-    if (this.closed) return closedError();
-    if (err instanceof BusRemoteError) {
-      return new BrokerClientError(
-        codeForBusError(err.code),
-        `the broker answered ${PATTERN} with ${err.code}: ${redact(err.message, [auth])}`,
-        err.code,
-      );
-    }
-    if (err instanceof BusTimeoutError) {
-      return new BrokerClientError(
-        'TIMEOUT',
-        `the broker did not answer ${PATTERN} within ${err.timeoutMs} ms`,
-      );
-    }
-    if (err instanceof BusError)
-      return new BrokerClientError(
-        'UNAVAILABLE',
-        `the bus could not carry ${PATTERN}: ${redact(err.message, [auth])}`,
-      );
-    return new BrokerClientError('INTERNAL', `${PATTERN} failed unexpectedly`);
-  }
-}
-
-function closedError(): BrokerClientError {
-  return new BrokerClientError('CLOSED', 'the broker client is closed');
-}
-
-function timeoutError(ms: number): BrokerClientError {
-  return new BrokerClientError('TIMEOUT', `no token from the broker within ${ms} ms`);
-}
-
-/** The reply as an AcquiredToken with only the contract's fields, or INTERNAL if it is not one. */
-function checkReply(reply: unknown): AcquiredToken {
-  const bad = new BrokerClientError(
-    'INTERNAL',
-    `the broker answered ${PATTERN} with something that is not a token`,
-  );
-  if (typeof reply !== 'object' || reply === null) throw bad;
-  const r = reply as Record<string, unknown>;
-  const text = (name: string): string => (typeof r[name] === 'string' ? (r[name] as string) : '');
-  if (!text('accessToken') || !text('authorizationId')) throw bad;
-  const scopes = Array.isArray(r['scopes'])
-    ? r['scopes'].filter((s): s is string => typeof s === 'string')
-    : [];
-  const token: AcquiredToken = {
-    accessToken: text('accessToken'),
-    tokenType: text('tokenType') || 'Bearer',
-    authorizationId: text('authorizationId'),
-    providerId: text('providerId'),
-    userId: text('userId'),
-    scopes,
-    attenuated: r['attenuated'] === true,
-  };
-  if (typeof r['expiresAt'] === 'string') token.expiresAt = r['expiresAt'];
-  return token;
-}
-
-/** What a caller gets: its own copy (changing it does not change the cache). */
-function copyOf(token: AcquiredToken): AcquiredToken {
-  return { ...token, scopes: [...token.scopes] };
 }

@@ -8,6 +8,20 @@ export interface BusRequestMeta {
   auth?: string;
   /** The caller's W3C traceparent (from the sealed body; a hint, possibly malformed). */
   traceparent?: string;
+  /** When the server was built with `stampPhases` (benchmarks): its phases' times, see `PhaseStamps`. */
+  stamps?: PhaseStamps;
+}
+
+/**
+ * Monotonic times (ms, `process.hrtime`, comparable across processes of one machine) of a
+ * request's phases in the server: popped off the list, opened, marked (the replay marker's `SET NX`
+ * answered). Only recorded with `BusServerOptions.stampPhases`, for the latency breakdown in
+ * `npm run bench:bus`.
+ */
+export interface PhaseStamps {
+  popped: number;
+  opened: number;
+  marked: number;
 }
 
 /** Execution context of a bus handler (`@Ctx() ctx: BusContext`): who asks, and until when. */
@@ -28,6 +42,10 @@ export class BusContext extends BaseRpcContext<[BusRequestMeta]> {
   /** The caller's W3C traceparent, as sent (tracing parses it leniently). */
   getTraceparent(): string | undefined {
     return this.args[0].traceparent;
+  }
+  /** The server's phase stamps of this request (only with `stampPhases`). */
+  getStamps(): PhaseStamps | undefined {
+    return this.args[0].stamps;
   }
   /** The caller's bearer token, as sent (to be verified by the handler's guard). */
   getAuth(): string | undefined {

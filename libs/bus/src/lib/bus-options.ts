@@ -26,6 +26,11 @@ export interface BusServerOptions {
    * interceptor turns each plain handler value into an Observable pipeline).
    */
   onHandled?: (pattern: string, outcome: string, seconds: number) => void;
+  /**
+   * Records when each request was popped, opened and marked on its `BusContext` (`getStamps()`):
+   * for the latency breakdown of `npm run bench:bus`; off by default (three clock reads a request).
+   */
+  stampPhases?: boolean;
 }
 
 export type BusClientOptions = BusRequesterOptions;

@@ -22,37 +22,15 @@ import { BusContext } from './bus-context';
 import { createRedisConnection } from './redis-connection';
 import { DEFAULT_BUS_PREFIX, type BusServerOptions } from './bus-options';
 import { validateBusPayload } from './bus-payload.pipe';
+import { BusServerCounters, type BusServerStats, type DropReason } from './drop-counters';
+import { BATCH, RequestPopper } from './request-pop';
 
-/** Requests a replica takes at once when more are waiting. */
-const BATCH = 8;
+export type { BusServerStats, DropReason } from './drop-counters';
 
-/**
- * How a replica pops: BLMPOP (Redis ≥ 7) takes up to a batch in the one blocking round trip;
- * before 7, BLPOP then an LPOP with a count (≥ 6.2) for the rest; before 6.2, one per round trip.
- */
-type PopMode = 'blmpop' | 'blpop+lpop' | 'blpop';
 /** A deadline further ahead than this is refused: it bounds how long a request id is remembered. */
 export const MAX_DEADLINE_AHEAD_MS = 10 * 60_000;
 
 const INTERNAL_ERROR: BusErrorPayload = { code: 'INTERNAL', message: 'internal error' };
-
-/** Why a request was dropped without an answer (counted; logged at most every 10 s per reason). */
-export type DropReason =
-  | 'malformed'
-  | 'expired'
-  | 'bad-deadline'
-  | 'unknown-key'
-  | 'unopenable'
-  | 'replayed'
-  | 'bad-reply-channel'
-  | 'late';
-
-export interface BusServerStats {
-  handled: number;
-  /** Answered BAD_REQUEST because the payload did not match its schema. */
-  invalid: number;
-  dropped: Record<DropReason, number>;
-}
 
 /**
  * Nest microservice transport on a Redis list per service: callers RPUSH sealed requests, each
@@ -82,24 +60,11 @@ export class BusServer extends Server implements CustomTransportStrategy {
   private readonly schemas: Readonly<Record<string, ZodType>>;
   private readonly concurrency: number;
   private readonly inflight = new Set<Promise<void>>();
-  private readonly counters: BusServerStats = {
-    handled: 0,
-    invalid: 0,
-    dropped: {
-      malformed: 0,
-      expired: 0,
-      'bad-deadline': 0,
-      'unknown-key': 0,
-      unopenable: 0,
-      replayed: 0,
-      'bad-reply-channel': 0,
-      late: 0,
-    },
-  };
-  private readonly lastWarned = new Map<DropReason, number>();
+  private readonly counters: BusServerStats;
+  private readonly drops: BusServerCounters;
+  private readonly popper: RequestPopper;
   private slotFreed?: () => void;
   private closing = false;
-  private popMode: PopMode = 'blmpop';
   private loop?: Promise<void>;
   /**
    * The publisher connection's commands of one turn in one write: the replay markers of the
@@ -116,6 +81,14 @@ export class BusServer extends Server implements CustomTransportStrategy {
     this.keys = new Map(options.keys.map((k) => [k.kid, k]));
     this.schemas = options.requestSchemas ?? (BUS_REQUEST_SCHEMAS as unknown as Record<string, ZodType>);
     this.concurrency = options.concurrency ?? 64;
+    this.drops = new BusServerCounters(this.listKey, () => this.logger);
+    this.counters = this.drops.counts;
+    this.popper = new RequestPopper(
+      this.listKey,
+      (raw) => this.start(raw),
+      (message) => this.logger.error(`bus receive failed: ${message}`),
+      () => this.closing,
+    );
   }
 
   listen(callback: (...optionalParams: unknown[]) => void): void {
@@ -154,7 +127,7 @@ export class BusServer extends Server implements CustomTransportStrategy {
 
   /** What this replica handled and dropped (for tests, metrics and the attack suite). */
   stats(): BusServerStats {
-    return { ...this.counters, dropped: { ...this.counters.dropped } };
+    return this.drops.snapshot();
   }
 
   private async consume(): Promise<void> {
@@ -170,46 +143,21 @@ export class BusServer extends Server implements CustomTransportStrategy {
       const room = Math.min(this.concurrency - this.inflight.size, BATCH);
       let popped: string[];
       try {
-        popped = await this.pop(redis, room);
+        popped = await this.popper.pop(redis, room);
       } catch (err) {
         if (this.closing) return;
-        const message = (err as Error).message;
-        if (this.popMode !== 'blpop' && /unknown command|wrong number of arguments|syntax/i.test(message)) {
-          this.popMode = this.popMode === 'blmpop' ? 'blpop+lpop' : 'blpop';
-          continue;
-        }
-        this.logger.error(`bus receive failed: ${message}`);
+        if (this.popper.stepDown(err)) continue;
+        this.logger.error(`bus receive failed: ${(err as Error).message}`);
         await new Promise((resolve) => setTimeout(resolve, 200));
         continue;
       }
-      for (const raw of popped) this.start(raw);
+      const poppedAt = this.options.stampPhases ? monotonicMs() : 0;
+      for (const raw of popped) this.start(raw, poppedAt);
     }
   }
 
-  /** Up to `room` requests, waiting up to a second for the first. */
-  private async pop(redis: IORedis, room: number): Promise<string[]> {
-    if (this.popMode === 'blmpop') {
-      const popped = (await redis.call('blmpop', 1, 1, this.listKey, 'LEFT', 'COUNT', room)) as
-        | [string, string[]]
-        | null;
-      return popped ? popped[1] : [];
-    }
-    const first = await redis.blpop(this.listKey, 1);
-    if (!first) return [];
-    if (this.popMode === 'blpop' || room <= 1) return [first[1]];
-    // The first one is not held back by the second round trip.
-    this.start(first[1]);
-    try {
-      return ((await redis.lpop(this.listKey, room - 1)) as string[] | null) ?? [];
-    } catch (err) {
-      if (/wrong number of arguments|syntax/i.test((err as Error).message)) this.popMode = 'blpop';
-      else if (!this.closing) this.logger.error(`bus receive failed: ${(err as Error).message}`);
-      return [];
-    }
-  }
-
-  private start(raw: string): void {
-    const task = this.handle(raw).catch((err: unknown) =>
+  private start(raw: string, poppedAt = 0): void {
+    const task = this.handle(raw, poppedAt).catch((err: unknown) =>
       this.logger.error(`bus request failed: ${(err as Error).message}`),
     );
     this.inflight.add(task);
@@ -222,17 +170,10 @@ export class BusServer extends Server implements CustomTransportStrategy {
   }
 
   private drop(reason: DropReason, detail: string): void {
-    this.counters.dropped[reason]++;
-    const now = Date.now();
-    // An attacker can send any number of these: a warning per reason at most every 10 s.
-    if ((this.lastWarned.get(reason) ?? 0) > now - 10_000) return;
-    this.lastWarned.set(reason, now);
-    this.logger.warn(
-      `dropped bus request(s) on ${this.listKey}: ${reason} (${detail}); ${this.counters.dropped[reason]} so far`,
-    );
+    this.drops.drop(reason, detail);
   }
 
-  private async handle(raw: string): Promise<void> {
+  private async handle(raw: string, poppedAt: number): Promise<void> {
     let envelope: RequestEnvelope | undefined;
     try {
       envelope = parseRequestEnvelope(JSON.parse(raw));
@@ -255,6 +196,7 @@ export class BusServer extends Server implements CustomTransportStrategy {
         return this.drop(err.reason === 'malformed' ? 'malformed' : err.reason, envelope.p);
       throw err;
     }
+    const openedAt = this.options.stampPhases ? monotonicMs() : 0;
     // At most once: the first replica to mark the id acts; a copy pushed again is dropped. The
     // marker lives until the deadline, after which the request is refused as expired anyway. Set
     // only once the request opened (an id nobody authenticated cannot be burnt by a stranger);
@@ -270,6 +212,9 @@ export class BusServer extends Server implements CustomTransportStrategy {
       'NX',
     );
     if (first !== 'OK') return this.drop('replayed', envelope.p);
+    const stamps = this.options.stampPhases
+      ? { popped: poppedAt, opened: openedAt, marked: monotonicMs() }
+      : undefined;
 
     const { body, replyKey } = opened;
     const context = new BusContext({
@@ -278,6 +223,7 @@ export class BusServer extends Server implements CustomTransportStrategy {
       deadline: envelope.d,
       auth: body.auth,
       traceparent: body.tp,
+      ...(stamps ? { stamps } : {}),
     });
     // A plain pattern is its own route: looked up as it is first (Nest's getHandlerByPattern tries
     // JSON.parse on every pattern, which throws, stack trace and all, for a plain one).
@@ -329,6 +275,11 @@ export class BusServer extends Server implements CustomTransportStrategy {
       JSON.stringify({ i: envelope.i, s: sealReply(replyKey, envelope.i, body) }),
     );
   }
+}
+
+/** Monotonic milliseconds, comparable across this machine's processes (CLOCK_MONOTONIC). */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
 }
 
 function pickError(err: BusErrorPayload): BusErrorPayload {
