@@ -23,18 +23,16 @@ const UNREADABLE = 'The body cannot be read (does it match its Content-Encoding 
  */
 export function installBodyParsers(fastify: FastifyInstance): void {
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', (request, payload, done) => {
-    readBody(request, payload).then(
-      (text) => done(null, parseJson(request, text)),
-      (err: Error) => done(err, undefined),
-    );
-  });
-  fastify.addContentTypeParser('application/x-www-form-urlencoded', (request, payload, done) => {
-    readBody(request, payload).then(
-      (text) => done(null, parseForm(text)),
-      (err: Error) => done(err, undefined),
-    );
-  });
+  // Async parsers: whatever they throw (a SyntaxError, a RefusedRequest) goes to the error handler.
+  fastify.addContentTypeParser(
+    'application/json',
+    async (request: FastifyRequest, payload: IncomingMessage) =>
+      parseJson(request, await readBody(request, payload)),
+  );
+  fastify.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    async (request: FastifyRequest, payload: IncomingMessage) => parseForm(await readBody(request, payload)),
+  );
   // Any other type (or none): left unread, no body — as Express' parsers did.
   fastify.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 }
