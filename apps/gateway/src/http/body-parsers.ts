@@ -48,7 +48,8 @@ function parseJson(request: FastifyRequest, text: string): unknown {
     // A page is answered a page; the API surfaces' filters word a SyntaxError in their own shape.
     if (surfaceOf(request.method, pathOf(request.url)) === 'page')
       throw new RefusedRequest(400, 'The form could not be read.', 'body');
-    throw err;
+    // Nest maps a SyntaxError with body-parser's `status: 400` to a BadRequestException (others are 500s).
+    throw Object.assign(err instanceof SyntaxError ? err : new SyntaxError('not JSON'), { status: 400 });
   }
 }
 
