@@ -17,7 +17,9 @@ import { installBodyParsers } from './http/body-parsers';
 import { HOT_TOKEN_ROUTES, installHotTokenRoutes } from './http/hot-token-routes';
 import { installRequestHygiene } from './http/request-hygiene';
 import { installApiDocs } from './openapi/api-docs';
-import { installSecurityHeaders } from './http/security-headers';
+import { installSecurityHeaders, securityHeadersOn } from './http/security-headers';
+import { pathOf } from './http/request-hygiene';
+import { refuse, surfaceOf } from './http/surfaces';
 import { AdminController } from './oauth/admin.controller';
 import { LeastPrivilegeController } from './oauth/least-privilege.controller';
 import { ProtectedResourceController } from './oauth/protected-resource.controller';
@@ -82,6 +84,20 @@ export const gatewayService: ServiceDefinition = {
   module: (config) => GatewayModule.forRoot(config),
   // Fastify (docs/gateway-http.md): the REST token path is the broker's hottest HTTP path.
   http: 'fastify',
+  // A path Fastify's router cannot decode never reaches a hook: refused here as the URL check would.
+  frameworkErrors: (config) => {
+    const headers = securityHeadersOn(config.publicUrl);
+    return (_error, request, reply) => {
+      headers(request, reply);
+      refuse(
+        reply,
+        surfaceOf(request.method, pathOf(request.url)),
+        400,
+        'The path is not valid percent-encoding.',
+        'path',
+      );
+    };
+  },
   // Before any route: helmet's headers on every answer, then the request checks and body parsing.
   configureHttp: async (app, config) => {
     const fastify = app.getHttpAdapter().getInstance();

@@ -125,15 +125,23 @@ function sinkOf(reply: FastifyReply, locals: Record<string, unknown>): HeaderSin
 
 /** The security headers on every answer of a Fastify app, first thing on every request (also a 404 or a refusal). */
 export function installSecurityHeaders(fastify: FastifyInstance, publicUrl: string): void {
-  const handlers = securityHeaders(publicUrl);
+  const apply = securityHeadersOn(publicUrl);
   fastify.decorateReply('cspNonce', '');
   fastify.addHook('onRequest', (request, reply, done) => {
+    apply(request, reply);
+    done();
+  });
+}
+
+/** Sets the security headers (and the nonce) on one reply: also for the answers Fastify gives before any hook. */
+export function securityHeadersOn(publicUrl: string): (request: FastifyRequest, reply: FastifyReply) => void {
+  const handlers = securityHeaders(publicUrl);
+  return (request, reply) => {
     const locals: Record<string, unknown> = {};
     const sink = sinkOf(reply, locals);
     for (const handler of handlers) handler(request, sink, () => undefined);
     reply.cspNonce = String(locals['cspNonce'] ?? '');
-    done();
-  });
+  };
 }
 
 /** Sets the page's CSP again, allowing its form's redirect to `origins` (the provider of a consent). */

@@ -2,6 +2,7 @@ import { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyServerOptions } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { BusServer } from '@broker/bus';
 import type { ServiceName } from '@broker/contracts';
@@ -24,6 +25,8 @@ export type HttpSetup =
   | {
       http: 'fastify';
       configureHttp?: (app: NestFastifyApplication, config: ServiceConfig) => void | Promise<void>;
+      /** Fastify's answer to a request its router cannot read (e.g. a path that is not valid percent-encoding). */
+      frameworkErrors?: (config: ServiceConfig) => NonNullable<FastifyServerOptions['frameworkErrors']>;
     };
 
 interface ServiceBase extends ConfigRequirements {
@@ -89,6 +92,7 @@ async function fastifyApp(
     // Client IPs (rate limits, logs) come from X-Forwarded-For only through the configured proxy hops.
     trustProxy: config.trustProxyHops,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    ...(def.frameworkErrors ? { frameworkErrors: def.frameworkErrors(config) } : {}),
   });
   const app = await NestFactory.create<NestFastifyApplication>(def.module(config), adapter, {
     bufferLogs: true,
