@@ -1,4 +1,4 @@
-import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { TokenVerificationModule } from '@broker/identity';
 import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/service-runtime';
@@ -12,10 +12,14 @@ import {
 import { JobsController } from './external-oauth/jobs.controller';
 import { ProvidersController } from './external-oauth/providers.controller';
 import { TokensController } from './external-oauth/tokens.controller';
-import { HOT_TOKEN_ROUTES } from './http/hot-token-routes';
+import fastifyCookie from '@fastify/cookie';
+import { installBodyParsers } from './http/body-parsers';
+import { HOT_TOKEN_ROUTES, installHotTokenRoutes } from './http/hot-token-routes';
 import { installRequestHygiene } from './http/request-hygiene';
 import { installApiDocs } from './openapi/api-docs';
-import { securityHeaders } from './http/security-headers';
+import { installSecurityHeaders, securityHeadersOn } from './http/security-headers';
+import { pathOf } from './http/request-hygiene';
+import { refuse, surfaceOf } from './http/surfaces';
 import { AdminController } from './oauth/admin.controller';
 import { LeastPrivilegeController } from './oauth/least-privilege.controller';
 import { ProtectedResourceController } from './oauth/protected-resource.controller';
@@ -32,7 +36,7 @@ import { TokenRateLimiter } from './oauth/token-rate-limiter';
 import { SurfaceErrorFilter } from './surface-error.filter';
 
 @Module({})
-class GatewayModule implements NestModule {
+class GatewayModule {
   static forRoot(config: ServiceConfig): DynamicModule {
     return {
       module: GatewayModule,
@@ -65,13 +69,9 @@ class GatewayModule implements NestModule {
         PrincipalAuthGuard,
         ExternalAuthGuard,
         UpstreamLoginService,
+        ...HOT_TOKEN_ROUTES.map((r) => r.hot),
       ],
     };
-  }
-
-  /** The REST token routes answered ahead of Nest's route pipeline (after the access log's middleware: it is global). */
-  configure(consumer: MiddlewareConsumer): void {
-    for (const { middleware, route } of HOT_TOKEN_ROUTES) consumer.apply(middleware).forRoutes(route);
   }
 }
 
@@ -82,10 +82,38 @@ export const gatewayService: ServiceDefinition = {
   database: false,
   busServer: false,
   module: (config) => GatewayModule.forRoot(config),
+  // Fastify (docs/gateway-http.md): the REST token path is the broker's hottest HTTP path.
+  http: 'fastify',
+  // A path Fastify's router cannot decode never reaches a hook: refused here as the URL check would.
+  frameworkErrors: (config) => {
+    const headers = securityHeadersOn(config.publicUrl);
+    return (_error, request, reply) => {
+      headers(request, reply);
+      refuse(
+        reply,
+        surfaceOf(request.method, pathOf(request.url)),
+        400,
+        'The path is not valid percent-encoding.',
+        'path',
+      );
+    };
+  },
   // Before any route: helmet's headers on every answer, then the request checks and body parsing.
-  configureHttp: (app, config) => {
-    for (const handler of securityHeaders(config.publicUrl)) app.use(handler);
-    installRequestHygiene(app);
+  configureHttp: async (app, config) => {
+    const fastify = app.getHttpAdapter().getInstance();
+    installSecurityHeaders(fastify, config.publicUrl);
+    installRequestHygiene(fastify);
+    installBodyParsers(fastify);
+    // Set-Cookie for the consent cookies (read back from the raw header: pages/consent-cookie.ts).
+    await app.register(fastifyCookie, { hook: false });
+    installHotTokenRoutes(fastify, (type) => app.get(type));
+    // The access log (pino-http) reads the Node response's headers, where Fastify's are not until
+    // written: the one it logs (a redirect's Location, redacted) is put there too.
+    fastify.addHook('onSend', (_request, reply, payload, done) => {
+      const location = reply.getHeader('location');
+      if (location !== undefined) reply.raw.setHeader('location', location);
+      done(null, payload);
+    });
     // OpenAPI: the UI at /docs, the document at /docs-json (apps/gateway/src/openapi).
     installApiDocs(app);
   },

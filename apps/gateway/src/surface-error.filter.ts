@@ -1,10 +1,11 @@
 import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { EXTERNAL_AUTH_PATH, ExternalAuthErrorFilter } from './external-auth/external-auth-error.filter';
 import { ExternalOAuthErrorFilter } from './external-oauth/external-oauth-error.filter';
 import { OAuthErrorFilter } from './oauth/oauth-error.filter';
 import { OAuthSetupsErrorFilter } from './oauth-setups/oauth-setups-error.filter';
-import { OAUTH_SETUPS_PATHS } from './http/surfaces';
+import { RefusedRequest, pathOf } from './http/request-hygiene';
+import { OAUTH_SETUPS_PATHS, refuse, surfaceOf } from './http/surfaces';
 
 /** The broker's own OAuth endpoints (seed 003): FastAPI-style `{detail}` errors. */
 const OAUTH_PATH = '/api/v1/oauth';
@@ -23,7 +24,13 @@ export class SurfaceErrorFilter implements ExceptionFilter {
   private readonly setups = new OAuthSetupsErrorFilter();
 
   catch(error: unknown, host: ArgumentsHost): void {
-    const path = host.switchToHttp().getRequest<Request>().path ?? '';
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
+    const path = pathOf(request.url);
+    // A body that could not be read (too large, an unknown encoding...): the refusal of its surface.
+    if (error instanceof RefusedRequest) {
+      const reply = host.switchToHttp().getResponse<FastifyReply>();
+      return refuse(reply, surfaceOf(request.method, path), error.status, error.message, error.where);
+    }
     const under = (prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
     if (under(EXTERNAL_AUTH_PATH)) this.externalAuth.catch(error, host);
     else if (under(OAUTH_PATH)) this.oauth.catch(error, host);

@@ -1,5 +1,5 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import type { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { BearerStrategy } from '../auth/bearer.strategy';
 import { BearerChallengeError } from '../external-oauth/external-oauth-error.filter';
@@ -41,7 +41,7 @@ export class ExternalAuthGuard implements CanActivate {
   constructor(private readonly bearer: BearerStrategy) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const req = context.switchToHttp().getRequest<Request & { user?: AuthenticatedCaller }>();
+    const req = context.switchToHttp().getRequest<FastifyRequest & { user?: AuthenticatedCaller }>();
     const token = this.tokenOf(req);
     if (!token)
       throw new BearerChallengeError(
@@ -60,7 +60,7 @@ export class ExternalAuthGuard implements CanActivate {
     return true;
   }
 
-  private tokenOf(req: Request): string | undefined {
+  private tokenOf(req: FastifyRequest): string | undefined {
     const auth = req.headers.authorization;
     if (auth && /^bearer /i.test(auth)) return auth.slice(7).trim() || undefined;
     const header = req.headers[CODER_SESSION_HEADER];

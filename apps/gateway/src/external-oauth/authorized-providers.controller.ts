@@ -11,7 +11,8 @@ import {
   Res,
   UseGuards,
 } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import { HTML } from '../http/surfaces';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { BusClientProxy, BusRemoteError } from '@broker/bus';
 import type {
@@ -85,16 +86,16 @@ export class ConsentController {
   @Get('callback')
   async browserCallback(
     @Query() query: Record<string, unknown>,
-    @Req() req: Request,
-    @Res() res: Response,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
   ): Promise<void> {
-    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.header('Referrer-Policy', 'no-referrer');
     const state = text(query['state']);
     const providerId = text(query['providerId']) ?? text(query['provider_id']);
     const done = (params: Record<string, string | null | undefined>) => {
       const target = new URL(`${this.config.publicUrl}/connect/done`);
       for (const [k, v] of Object.entries(params)) if (v) target.searchParams.set(k, v);
-      res.redirect(303, target.toString());
+      res.redirect(target.toString(), 303);
     };
     const providerError = text(query['error']);
     const code = text(query['code']);
@@ -117,7 +118,7 @@ export class ConsentController {
     if (reply === null) {
       res
         .status(400)
-        .type('html')
+        .type(HTML)
         .send(
           renderErrorPage(res, {
             title: 'Not connected',
@@ -133,7 +134,7 @@ export class ConsentController {
     if (!reply.ok && reply.error === 'browser_mismatch') {
       res
         .status(400)
-        .type('html')
+        .type(HTML)
         .send(
           renderErrorPage(res, {
             title: 'Not connected',
@@ -163,11 +164,11 @@ export class ConsentController {
    * `status` and `setup_id` (and `error` when it failed); without one, a page says how it went. A
    * provider that did not answer leaves the setup open: the page says to open the link again.
    */
-  private setupDone(res: Response, setup: BrowserSetupResult, error: string | null): void {
+  private setupDone(res: FastifyReply, setup: BrowserSetupResult, error: string | null): void {
     if (error === 'temporarily_unavailable') {
       res
         .status(503)
-        .type('html')
+        .type(HTML)
         .send(
           renderMessagePage(res, {
             title: 'Provider not answering',
@@ -183,7 +184,7 @@ export class ConsentController {
       target.searchParams.set('status', status);
       target.searchParams.set('setup_id', setup.id);
       if (error) target.searchParams.set('error', error);
-      res.redirect(303, target.toString());
+      res.redirect(target.toString(), 303);
       return;
     }
     const words: Record<string, string> = {
@@ -192,7 +193,7 @@ export class ConsentController {
     };
     res
       .status(200)
-      .type('html')
+      .type(HTML)
       .send(
         error
           ? renderMessagePage(res, {

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { BusError, BusRemoteError } from '@broker/bus';
 import { HTTP_STATUS_BY_BUS_ERROR } from '@broker/contracts';
 import { requestShapeProblem } from '../malformed-body';
@@ -38,10 +38,10 @@ export class ExternalOAuthErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
   catch(error: unknown, host: ArgumentsHost): void {
-    const res = host.switchToHttp().getResponse<Response>();
-    if (error instanceof BearerChallengeError) res.setHeader('WWW-Authenticate', error.challenge);
+    const res = host.switchToHttp().getResponse<FastifyReply>();
+    if (error instanceof BearerChallengeError) res.header('WWW-Authenticate', error.challenge);
     const [status, body] = this.describe(error);
-    res.status(status).json(body);
+    res.status(status).send(body);
   }
 
   private describe(error: unknown): [number, ExternalOAuthErrorBody] {

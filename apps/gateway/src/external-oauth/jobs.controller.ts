@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { BusClientProxy } from '@broker/bus';
 import type { JobLocation, OAuthProviderJob } from '@broker/contracts';
 import { RequireScopes } from '@broker/identity';
@@ -29,10 +29,10 @@ export class JobsController {
   async create(
     @Body() body: unknown,
     @Req() req: Authed,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<JobLocation> {
     const job = await this.bus.request('jobs.create', parseCreateJob(body), { auth: req.user.token });
-    res.setHeader('Location', job.location);
+    res.header('Location', job.location);
     return job;
   }
 }

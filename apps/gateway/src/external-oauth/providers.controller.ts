@@ -12,7 +12,7 @@ import {
   Res,
   UseGuards,
 } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { BusClientProxy } from '@broker/bus';
 import type { JobLocation, OAuthProvider, ProviderList } from '@broker/contracts';
 import { RequireScopes } from '@broker/identity';
@@ -65,14 +65,14 @@ export class ProvidersController {
   async delete(
     @Param('providerId') id: string,
     @Req() req: Authed,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<JobLocation> {
     const job = await this.bus.request(
       'providers.delete',
       { id: parseId(id, 'providerId') },
       { auth: req.user.token },
     );
-    res.setHeader('Location', job.location);
+    res.header('Location', job.location);
     return job;
   }
 }

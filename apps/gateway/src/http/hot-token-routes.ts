@@ -1,7 +1,7 @@
-import { Inject, Injectable, NestMiddleware, RequestMethod, Type } from '@nestjs/common';
+import { Inject, Injectable, RequestMethod, Type } from '@nestjs/common';
 import { HTTP_CODE_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
-import type { NextFunction, Request, Response } from 'express';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { BusClientProxy } from '@broker/bus';
 import { REQUIRED_SCOPES } from '@broker/identity';
 import { SERVICE_CONFIG, ServiceConfig, labelHttpRoute } from '@broker/service-runtime';
@@ -19,13 +19,14 @@ import { TokensController, acquireToken } from '../external-oauth/tokens.control
 interface HotRoute {
   controller: Type;
   handler: string;
-  run: (bus: BusClientProxy, req: Request, caller: AuthenticatedCaller) => Promise<unknown>;
+  run: (bus: BusClientProxy, req: FastifyRequest, caller: AuthenticatedCaller) => Promise<unknown>;
 }
 
 /**
- * The REST token routes, the ones services call on every use of a provider token. Everything the
- * gateway does before routing still runs for them (security headers, the URL and body checks, body
- * parsing, the access log); what this skips is Nest's per-request route machinery — the guard
+ * The REST token routes, the ones services call on every use of a provider token, answered from a
+ * Fastify `preHandler` of the controller route itself. Everything the gateway does before the
+ * handler still runs for them (security headers, the URL and body checks, body parsing, the access
+ * log); what this skips is Nest's per-request route machinery — the guard
  * chain through passport, the parameter decorators, the interceptor and response pipeline — which
  * was the largest share of the gateway's CPU per token request. The checks are the same code:
  * the bearer token is read as passport-http-bearer reads it and verified by the same strategy
@@ -35,7 +36,7 @@ interface HotRoute {
  * A request that is not the plain case (no `Authorization: Bearer` header, a token also in the
  * body or query) goes on to the controller route and its guards unchanged.
  */
-abstract class HotTokenRoute implements NestMiddleware {
+export abstract class HotTokenRoute {
   private readonly scopes: readonly string[];
   private readonly status: number;
   private readonly handler: () => unknown;
@@ -59,19 +60,21 @@ abstract class HotTokenRoute implements NestMiddleware {
     this.status = status;
   }
 
-  async use(req: Request, res: Response, next: NextFunction): Promise<void> {
+  /** Answers the request and says so (true), or leaves it to the controller route (false). */
+  async answer(req: FastifyRequest, res: FastifyReply): Promise<boolean> {
     const token = plainBearerToken(req);
-    if (token === undefined) return next();
+    if (token === undefined) return false;
     // Counted under the controller route's template, as the route itself would be (/metrics).
-    labelHttpRoute(req, this.route.controller, this.handler);
+    labelHttpRoute(req.raw, this.route.controller, this.handler);
     // What the bearer guard does: passport calls the strategy's validate, false → 401 challenge.
     const caller = await this.bearer.validate(token);
     if (!caller) throw bearerRequired(this.config.publicUrl);
-    (req as Request & { user?: AuthenticatedCaller }).user = caller;
+    (req as FastifyRequest & { user?: AuthenticatedCaller }).user = caller;
     const refusal = missingScopes(this.scopes, caller, this.config.publicUrl);
     if (refusal) throw refusal;
     const body = await this.route.run(this.bus, req, caller);
-    res.status(this.status).json(body);
+    await res.status(this.status).send(body);
+    return true;
   }
 }
 
@@ -111,7 +114,12 @@ export class HotAuthorizationTokenRoute extends HotTokenRoute {
       {
         controller: AuthorizedProvidersController,
         handler: 'token',
-        run: (b, req, caller) => authorizationToken(b, String(req.params['authorizedProviderId']), caller),
+        run: (b, req, caller) =>
+          authorizationToken(
+            b,
+            String((req.params as Record<string, unknown>)['authorizedProviderId']),
+            caller,
+          ),
       },
       bus,
       bearer,
@@ -133,11 +141,34 @@ export function routeOf(controller: Type, handler: string): { path: string; meth
   return { path, method: Reflect.getMetadata(METHOD_METADATA, fn) as RequestMethod };
 }
 
-/** The hot routes with the controller routes they answer (mounted by the gateway's module). */
+/** The hot routes with the controller routes they answer (see installHotTokenRoutes). */
 export const HOT_TOKEN_ROUTES: readonly {
-  middleware: Type<NestMiddleware>;
+  hot: Type<HotTokenRoute>;
   route: { path: string; method: RequestMethod };
 }[] = [
-  { middleware: HotAcquireRoute, route: routeOf(TokensController, 'acquire') },
-  { middleware: HotAuthorizationTokenRoute, route: routeOf(AuthorizedProvidersController, 'token') },
+  { hot: HotAcquireRoute, route: routeOf(TokensController, 'acquire') },
+  { hot: HotAuthorizationTokenRoute, route: routeOf(AuthorizedProvidersController, 'token') },
 ];
+
+/**
+ * Puts each hot route in front of its controller route, as a `preHandler` of that route only
+ * (added as Nest registers the route: no other request pays for it). The hot route's instance
+ * comes from the app's container when the route is registered.
+ */
+export function installHotTokenRoutes(fastify: FastifyInstance, resolve: <T>(type: Type<T>) => T): void {
+  fastify.addHook('onRoute', (options) => {
+    const url = options.url.replace(/^\/+|\/+$/g, '');
+    const methods = ([] as string[]).concat(options.method);
+    const entry = HOT_TOKEN_ROUTES.find(
+      ({ route }) => route.path === url && methods.includes(RequestMethod[route.method]),
+    );
+    if (!entry) return;
+    const hot = resolve(entry.hot);
+    const answer: preHandlerAsyncHookHandler = async (request, reply) => {
+      if (await hot.answer(request, reply)) return reply;
+      return undefined;
+    };
+    const existing = (options.preHandler ?? []) as preHandlerAsyncHookHandler | preHandlerAsyncHookHandler[];
+    options.preHandler = [...([] as preHandlerAsyncHookHandler[]).concat(existing), answer];
+  });
+}

@@ -1,5 +1,4 @@
-import type { NextFunction, Request, Response } from 'express';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { FastifyInstance } from 'fastify';
 import { refuse, surfaceOf } from './surfaces';
 
 /** Largest body read (after decompression: a small gzip bomb is stopped at this size too). */
@@ -19,93 +18,74 @@ export function unstorableText(value: string): boolean {
   return value.includes('\u0000') || LONE_SURROGATE.test(value);
 }
 
+/** A request refused before its handler, answered in its surface's shape by the gateway's error filter. */
+export class RefusedRequest extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly where: string,
+  ) {
+    super(message);
+  }
+}
+
 /**
  * Refuses, before routing, the bytes no handler should see: a URL that is too long, not valid
  * percent-encoding, or holds unstorable text; a body that cannot be read (too large, an unknown
  * or corrupt Content-Encoding or charset), is nested too deeply, or holds unstorable text.
  * Each refusal is a 4xx in the shape of the request's surface. A body that is not JSON at all is
- * left to the surface's exception filter.
+ * left to the surface's exception filter. The body itself is read by `installBodyParsers`.
  */
-export function installRequestHygiene(app: NestExpressApplication): void {
-  app.use(checkUrl);
-  app.use(checkCharset);
-  app.useBodyParser('json', { limit: BODY_LIMIT_BYTES });
-  app.useBodyParser('urlencoded', { limit: BODY_LIMIT_BYTES, extended: false, parameterLimit: 100 });
-  app.use(bodyReadErrors);
-  app.use(checkBody);
+export function installRequestHygiene(fastify: FastifyInstance): void {
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const problem = urlProblem(request.url) ?? charsetProblem(request.headers['content-type']);
+    if (problem) return refuse(reply, surfaceOf(request.method, pathOf(request.url)), ...problem);
+    done();
+  });
+  fastify.addHook('preValidation', (request, reply, done) => {
+    const problem = inspect(request.body);
+    if (problem) return refuse(reply, surfaceOf(request.method, pathOf(request.url)), 400, problem, 'body');
+    done();
+  });
 }
 
-function checkUrl(req: Request, res: Response, next: NextFunction): void {
-  const url = req.originalUrl ?? req.url;
-  const surface = surfaceOf(req.method, req.path);
+/** The path of a request target (before its query). */
+export function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+type Problem = [status: number, message: string, where: string];
+
+function urlProblem(url: string): Problem | undefined {
   if (url.length > MAX_URL_LENGTH)
-    return refuse(res, surface, 414, `The URL is longer than ${MAX_URL_LENGTH} characters.`, 'path');
+    return [414, `The URL is longer than ${MAX_URL_LENGTH} characters.`, 'path'];
   const q = url.indexOf('?');
   let path: string;
   try {
     path = decodeURIComponent(q < 0 ? url : url.slice(0, q));
   } catch {
-    return refuse(res, surface, 400, 'The path is not valid percent-encoding.', 'path');
+    return [400, 'The path is not valid percent-encoding.', 'path'];
   }
-  if (unstorableText(path))
-    return refuse(res, surface, 400, 'The path holds a NUL character or invalid Unicode.', 'path');
+  if (unstorableText(path)) return [400, 'The path holds a NUL character or invalid Unicode.', 'path'];
   if (q >= 0) {
     for (const [name, value] of new URLSearchParams(url.slice(q + 1))) {
       if (unstorableText(name) || unstorableText(value))
-        return refuse(res, surface, 400, 'The query holds a NUL character or invalid Unicode.', 'query');
+        return [400, 'The query holds a NUL character or invalid Unicode.', 'query'];
     }
   }
-  next();
+  return undefined;
 }
 
 /**
  * JSON and forms are UTF-8 (RFC 8259 §8.1; the WHATWG form encoding): another declared charset is
  * refused (415) rather than decoded into text nobody sent.
  */
-function checkCharset(req: Request, res: Response, next: NextFunction): void {
-  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i
-    .exec(req.headers['content-type'] ?? '')?.[1]
-    ?.toLowerCase();
-  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    return refuse(
-      res,
-      surfaceOf(req.method, req.path),
-      415,
-      'The charset is not supported (use utf-8).',
-      'body',
-    );
-  }
-  next();
-}
-
-/** body-parser's errors (they carry a 4xx `status` and a `type`, or wrap a zlib error with a status only). */
-function bodyReadErrors(err: unknown, req: Request, res: Response, next: NextFunction): void {
-  const e = err as { status?: unknown; statusCode?: unknown; type?: unknown };
-  const status =
-    typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
-  const surface = surfaceOf(req.method, req.path);
-  // Not JSON at all: the API surface's own filter words it (and never echoes the body); a page answers a page.
-  if ((e?.type === 'entity.parse.failed' && surface !== 'page') || status === undefined || status >= 500)
-    return next(err);
-  const message =
-    e.type === 'entity.too.large'
-      ? `The body is larger than ${BODY_LIMIT_BYTES / 1024} KiB.`
-      : e.type === 'encoding.unsupported'
-        ? 'The Content-Encoding is not supported (use gzip, deflate, br or none).'
-        : e.type === 'charset.unsupported'
-          ? 'The charset is not supported (use utf-8).'
-          : e.type === 'entity.parse.failed'
-            ? 'The form could not be read.'
-            : e.type === 'parameters.too.many'
-              ? 'The form has too many fields.'
-              : 'The body cannot be read (does it match its Content-Encoding and Content-Length?).';
-  refuse(res, surface, status, message, 'body');
-}
-
-function checkBody(req: Request, res: Response, next: NextFunction): void {
-  const problem = inspect(req.body);
-  if (problem) return refuse(res, surfaceOf(req.method, req.path), 400, problem, 'body');
-  next();
+function charsetProblem(contentType: string | undefined): Problem | undefined {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType ?? '')?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
+    return [415, 'The charset is not supported (use utf-8).', 'body'];
+  return undefined;
 }
 
 /** What is wrong with a parsed body, walked without recursion; undefined when nothing is. */

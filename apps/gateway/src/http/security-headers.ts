@@ -1,12 +1,28 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import helmet from 'helmet';
+
+/** The part of a response the header replay writes to (a Node/Express response, or a shim over a Fastify reply). */
+export interface HeaderSink {
+  locals: Record<string, unknown>;
+  setHeader(name: string, value: string | number | readonly string[]): unknown;
+  removeHeader(name: string): unknown;
+}
+
+type Handler = (req: unknown, res: HeaderSink, next: (err?: unknown) => void) => void;
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /** This answer's Content-Security-Policy nonce (the pages' stylesheet carries it). */
+    cspNonce: string;
+  }
+}
 
 type Directives = Record<string, Iterable<string | ((req: IncomingMessage, res: ServerResponse) => string)>>;
 
 const nonce = (_req: IncomingMessage, res: ServerResponse) =>
-  `'nonce-${String((res as Response).locals['cspNonce'] ?? '')}'`;
+  `'nonce-${String((res as unknown as HeaderSink).locals['cspNonce'] ?? '')}'`;
 
 function directives(https: boolean, formAction: string[]): Directives {
   return {
@@ -22,7 +38,7 @@ function directives(https: boolean, formAction: string[]): Directives {
 }
 
 /** helmet's middleware with the gateway's settings. */
-export function helmetMiddleware(publicUrl: string): RequestHandler {
+export function helmetMiddleware(publicUrl: string): Handler {
   const https = publicUrl.startsWith('https:');
   return helmet({
     contentSecurityPolicy: { useDefaults: false, directives: directives(https, []) },
@@ -30,7 +46,7 @@ export function helmetMiddleware(publicUrl: string): RequestHandler {
     referrerPolicy: { policy: 'no-referrer' },
     strictTransportSecurity: https ? { maxAge: 31_536_000 } : false,
     crossOriginResourcePolicy: { policy: 'same-origin' },
-  }) as RequestHandler;
+  }) as unknown as Handler;
 }
 
 /** What a middleware did to a response's headers, in order. */
@@ -43,7 +59,7 @@ type HeaderOp = { set: string; value: string | number | readonly string[] } | { 
  * place: the same headers, in the same order, as running helmet itself on every request, without
  * rebuilding the policy string each time (helmet was ≈ 3 % of the gateway's CPU per request).
  */
-export function recordHelmet(middleware: RequestHandler, mark: string): HeaderOp[] {
+export function recordHelmet(middleware: Handler, mark: string): HeaderOp[] {
   const ops: HeaderOp[] = [];
   const res = {
     locals: { cspNonce: mark },
@@ -54,14 +70,10 @@ export function recordHelmet(middleware: RequestHandler, mark: string): HeaderOp
   };
   let nextCalled = false;
   let failure: unknown;
-  middleware(
-    { headers: {}, method: 'GET', url: '/' } as Request,
-    res as unknown as Response,
-    (err?: unknown) => {
-      nextCalled = true;
-      failure = err;
-    },
-  );
+  middleware({ headers: {}, method: 'GET', url: '/' }, res as unknown as HeaderSink, (err?: unknown) => {
+    nextCalled = true;
+    failure = err;
+  });
   // helmet is synchronous: anything else means it changed in a way this replay cannot follow.
   if (!nextCalled || failure)
     throw new Error(`helmet did not finish synchronously${failure ? `: ${String(failure)}` : ''}`);
@@ -75,7 +87,7 @@ export function recordHelmet(middleware: RequestHandler, mark: string): HeaderOp
  * also starts as `Cache-Control: no-store` (tokens, codes, states and personal data must not be
  * cached anywhere); the few public documents (`.well-known`) say otherwise themselves.
  */
-export function securityHeaders(publicUrl: string): RequestHandler[] {
+export function securityHeaders(publicUrl: string): Handler[] {
   // A mark that cannot occur in the policy otherwise (base64 has no '!').
   const mark = `!nonce-${randomBytes(8).toString('hex')}!`;
   const ops = recordHelmet(helmetMiddleware(publicUrl), mark);
@@ -88,7 +100,7 @@ export function securityHeaders(publicUrl: string): RequestHandler[] {
     return { set: op.set, before, after };
   });
   return [
-    (_req: Request, res: Response, next: NextFunction) => {
+    (_req: unknown, res: HeaderSink, next: (err?: unknown) => void) => {
       const cspNonce = randomBytes(16).toString('base64');
       res.locals['cspNonce'] = cspNonce;
       res.setHeader('Cache-Control', 'no-store');
@@ -102,10 +114,46 @@ export function securityHeaders(publicUrl: string): RequestHandler[] {
   ];
 }
 
+/** A header sink writing to a Fastify reply (headers set on the raw response would lose to the reply's). */
+function sinkOf(reply: FastifyReply, locals: Record<string, unknown>): HeaderSink {
+  return {
+    locals,
+    setHeader: (name, value) => reply.header(name, value),
+    removeHeader: (name) => reply.removeHeader(name),
+  };
+}
+
+/** The security headers on every answer of a Fastify app, first thing on every request (also a 404 or a refusal). */
+export function installSecurityHeaders(fastify: FastifyInstance, publicUrl: string): void {
+  const apply = securityHeadersOn(publicUrl);
+  fastify.decorateReply('cspNonce', '');
+  fastify.addHook('onRequest', (request, reply, done) => {
+    apply(request, reply);
+    done();
+  });
+}
+
+/** Sets the security headers (and the nonce) on one reply: also for the answers Fastify gives before any hook. */
+export function securityHeadersOn(publicUrl: string): (request: FastifyRequest, reply: FastifyReply) => void {
+  const handlers = securityHeaders(publicUrl);
+  return (request, reply) => {
+    const locals: Record<string, unknown> = {};
+    const sink = sinkOf(reply, locals);
+    for (const handler of handlers) handler(request, sink, () => undefined);
+    reply.cspNonce = String(locals['cspNonce'] ?? '');
+  };
+}
+
 /** Sets the page's CSP again, allowing its form's redirect to `origins` (the provider of a consent). */
-export function allowFormRedirects(req: Request, res: Response, publicUrl: string, origins: string[]): void {
+export function allowFormRedirects(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  publicUrl: string,
+  origins: string[],
+): void {
+  const sink = sinkOf(reply, { cspNonce: reply.cspNonce });
   helmet.contentSecurityPolicy({
     useDefaults: false,
     directives: directives(publicUrl.startsWith('https:'), origins),
-  })(req, res, () => undefined);
+  })(request.raw, sink as unknown as ServerResponse, () => undefined);
 }

@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { renderErrorPage } from '../pages/page-templates';
 import { oauthSetupsError } from '../oauth-setups/oauth-setups-error.filter';
 
@@ -46,36 +46,39 @@ export function surfaceOf(method: string, rawPath: string): Surface {
   return 'external-oauth';
 }
 
+/** The Content-Type of the gateway's pages (Express' `res.type('html')`). */
+export const HTML = 'text/html; charset=utf-8';
+
 /**
  * Answers a refused request (bad bytes, a body that cannot be read) in the shape of its surface.
  * `where` names the part of the request at fault (`body`, `query`, `path`).
  */
 export function refuse(
-  res: Response,
+  res: FastifyReply,
   surface: Surface,
   status: number,
   message: string,
   where: string,
 ): void {
-  if (res.headersSent) return;
+  if (res.sent) return;
   res.status(status);
   switch (surface) {
     case 'external-oauth':
-      res.json({ message, errorFields: [{ name: where, message }] });
+      void res.send({ message, errorFields: [{ name: where, message }] });
       return;
     case 'external-auth':
-      res.json({ message, detail: `${where}: ${message}` });
+      void res.send({ message, detail: `${where}: ${message}` });
       return;
     case 'oauth-protocol':
-      res.json({ error: 'invalid_request', error_description: message });
+      void res.send({ error: 'invalid_request', error_description: message });
       return;
     case 'oauth-api':
-      res.json({ detail: message });
+      void res.send({ detail: message });
       return;
     case 'oauth-setups':
-      res.json(oauthSetupsError(status, message, [{ field: where, message }]));
+      void res.send(oauthSetupsError(status, message, [{ field: where, message }]));
       return;
     case 'page':
-      res.type('html').send(renderErrorPage(res, { title: 'Bad request', message }));
+      void res.type(HTML).send(renderErrorPage(res, { title: 'Bad request', message }));
   }
 }

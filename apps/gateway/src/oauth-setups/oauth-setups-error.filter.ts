@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { BusError, BusRemoteError } from '@broker/bus';
 import { HTTP_STATUS_BY_BUS_ERROR, OAuthSetupsErrorBody } from '@broker/contracts';
 import { BearerChallengeError, ExternalOAuthHttpError } from '../external-oauth/external-oauth-error.filter';
@@ -55,10 +55,10 @@ export class OAuthSetupsErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
   catch(error: unknown, host: ArgumentsHost): void {
-    const res = host.switchToHttp().getResponse<Response>();
-    if (error instanceof BearerChallengeError) res.setHeader('WWW-Authenticate', error.challenge);
+    const res = host.switchToHttp().getResponse<FastifyReply>();
+    if (error instanceof BearerChallengeError) res.header('WWW-Authenticate', error.challenge);
     const body = this.describe(error);
-    res.status(body.status).json(body);
+    res.status(body.status).send(body);
   }
 
   private describe(error: unknown): OAuthSetupsErrorBody {

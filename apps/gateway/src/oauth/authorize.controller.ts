@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Inject, Post, Req, Res, UseFilters } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BusClientProxy } from '@broker/bus';
 import type { AuthorizeRequest } from '@broker/contracts';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
@@ -35,7 +35,7 @@ export class AuthorizeController {
   ) {}
 
   @Get('authorize')
-  async authorize(@Req() req: Request, @Res() res: Response): Promise<void> {
+  async authorize(@Req() req: FastifyRequest, @Res() res: FastifyReply): Promise<void> {
     noStore(res);
     const authorization = authorizeRequest(req.query as Record<string, unknown>);
     const checked = await this.bus.request('identity.authorize', authorization);
@@ -66,11 +66,11 @@ export class AuthorizeController {
    * person signs in upstream, or the client gets `access_denied`.
    */
   @Post('authorize/confirm')
-  async confirm(@Body() body: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async confirm(@Body() body: unknown, @Req() req: FastifyRequest, @Res() res: FastifyReply): Promise<void> {
     noStore(res);
     const form = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
     if (!confirmedByThisBrowser(req, res, this.config.publicUrl, form['confirmation'])) {
-      res.status(400).json({
+      res.status(400).send({
         error: 'invalid_request',
         error_description:
           'this confirmation does not come from the page this browser was shown: start again from the application',
@@ -103,13 +103,13 @@ export class AuthorizeController {
   }
 
   @Get('upstream/callback')
-  async upstreamCallback(@Req() req: Request, @Res() res: Response): Promise<void> {
+  async upstreamCallback(@Req() req: FastifyRequest, @Res() res: FastifyReply): Promise<void> {
     noStore(res);
     // The upstream code is in this URL: keep it out of Referer headers of whatever comes next.
-    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.header('Referrer-Policy', 'no-referrer');
     const outcome = await this.upstream.callback(req, res);
     if (outcome.kind === 'unknown-login') {
-      res.status(400).json({
+      res.status(400).send({
         error: 'invalid_request',
         error_description:
           'this sign-in is unknown, already used or expired: start again from the application',
@@ -137,7 +137,7 @@ export class AuthorizeController {
 
   /** Sends an error to the app's verified redirect URI, or answers 400 without redirecting. */
   private fail(
-    res: Response,
+    res: FastifyReply,
     authorization: AuthorizeRequest,
     error: { error: string; error_description: string; redirectUri?: string },
   ): void {
@@ -149,21 +149,21 @@ export class AuthorizeController {
       });
       return;
     }
-    res.status(400).json({ error: error.error, error_description: error.error_description });
+    res.status(400).send({ error: error.error, error_description: error.error_description });
   }
 
-  private redirect(res: Response, redirectUri: string, params: Record<string, string | undefined>): void {
+  private redirect(res: FastifyReply, redirectUri: string, params: Record<string, string | undefined>): void {
     const target = new URL(redirectUri);
     for (const [name, value] of Object.entries(params))
       if (value !== undefined) target.searchParams.set(name, value);
     target.searchParams.set('iss', this.config.publicUrl);
-    res.redirect(302, target.toString());
+    res.redirect(target.toString(), 302);
   }
 }
 
-function noStore(res: Response): void {
-  res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Pragma', 'no-cache');
+function noStore(res: FastifyReply): void {
+  res.header('Cache-Control', 'no-store');
+  res.header('Pragma', 'no-cache');
 }
 
 /** The authorization parameters as strings; a parameter sent twice is recorded, not guessed at. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Request, Response } from 'express';
+import { HTML } from '../http/surfaces';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthorizeRequest, MetadataDocumentClientInfo } from '@broker/contracts';
 import { consentCookieName, consentCookieOptions, readCookie, sameValue } from '../pages/consent-cookie';
 import { renderClientConsent } from '../pages/page-templates';
@@ -17,7 +18,7 @@ const cookieFor = (publicUrl: string, nonce: string) =>
  * so only the person in front of this page can continue.
  */
 export function sendClientConsent(
-  res: Response,
+  res: FastifyReply,
   input: {
     publicUrl: string;
     upstreamOrigin: string | undefined;
@@ -29,8 +30,8 @@ export function sendClientConsent(
   res.cookie(cookieFor(input.publicUrl, nonce), nonce, consentCookieOptions(input.publicUrl));
   const logoOrigin = input.client.logoUri ? new URL(input.client.logoUri).origin : undefined;
   // The form posts here, which redirects to the upstream sign-in: form-action must allow both; the logo is the client's.
-  const nonceValue = String((res.locals as { cspNonce?: unknown }).cspNonce ?? '');
-  res.setHeader(
+  const nonceValue = res.cspNonce;
+  res.header(
     'Content-Security-Policy',
     [
       "default-src 'none'",
@@ -48,7 +49,7 @@ export function sendClientConsent(
   fields['confirmation'] = nonce;
   res
     .status(200)
-    .type('html')
+    .type(HTML)
     .send(
       renderClientConsent(res, {
         clientName: input.client.clientName,
@@ -65,8 +66,8 @@ export function sendClientConsent(
 
 /** Whether the posted confirmation carries this browser's cookie for its nonce; the cookie is spent either way. */
 export function confirmedByThisBrowser(
-  req: Request,
-  res: Response,
+  req: FastifyRequest,
+  res: FastifyReply,
   publicUrl: string,
   nonce: unknown,
 ): boolean {

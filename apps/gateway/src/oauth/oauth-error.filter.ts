@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { BusError, BusRemoteError } from '@broker/bus';
 import { HTTP_STATUS_BY_BUS_ERROR } from '@broker/contracts';
 import { requestShapeProblem } from '../malformed-body';
@@ -18,32 +18,32 @@ export class OAuthErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('OAuthErrors');
 
   catch(error: unknown, host: ArgumentsHost): void {
-    const res = host.switchToHttp().getResponse<Response>();
-    res.setHeader('Cache-Control', 'no-store');
+    const res = host.switchToHttp().getResponse<FastifyReply>();
+    res.header('Cache-Control', 'no-store');
     // Raised before routing (the gateway's surface filter sends them here): never echo the parser's message.
     const problem = requestShapeProblem(error);
     if (problem?.kind === 'malformed-json') {
-      res.status(422).json({ detail: [{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }] });
+      res.status(422).send({ detail: [{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }] });
       return;
     }
     if (problem?.kind === 'unreadable-body') {
-      res.status(problem.status).json({ detail: 'The request body cannot be read.' });
+      res.status(problem.status).send({ detail: 'The request body cannot be read.' });
       return;
     }
     if (error instanceof HttpException && error.getStatus() < 500) {
       const body = error.getResponse();
       const challenge = (error as { challenge?: unknown }).challenge;
-      if (typeof challenge === 'string') res.setHeader('WWW-Authenticate', challenge);
+      if (typeof challenge === 'string') res.header('WWW-Authenticate', challenge);
       if (
         error instanceof OAuthValidationError ||
         (typeof body === 'object' && body !== null && 'detail' in body)
       ) {
-        res.status(error.getStatus()).json(body);
+        res.status(error.getStatus()).send(body);
         return;
       }
       const message =
         typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? error.message);
-      res.status(error.getStatus()).json({
+      res.status(error.getStatus()).send({
         error: 'invalid_request',
         error_description: Array.isArray(message) ? message.join('; ') : String(message),
       });
@@ -51,12 +51,12 @@ export class OAuthErrorFilter implements ExceptionFilter {
     }
     if (error instanceof BusRemoteError && HTTP_STATUS_BY_BUS_ERROR[error.code] < 500) {
       // A refusal by the service (forbidden, unknown subject...): FastAPI-style `{detail}` like the seed.
-      res.status(HTTP_STATUS_BY_BUS_ERROR[error.code]).json({ detail: error.message });
+      res.status(HTTP_STATUS_BY_BUS_ERROR[error.code]).send({ detail: error.message });
       return;
     }
     if (error instanceof BusError) {
       this.logger.warn(`bus call failed: ${error.code} ${error.pattern}`);
-      res.status(503).json({
+      res.status(503).send({
         error: 'temporarily_unavailable',
         error_description: 'the authorization server is unavailable; try again shortly',
       });
@@ -66,6 +66,6 @@ export class OAuthErrorFilter implements ExceptionFilter {
     this.logger.error({ errorId, err: error }, 'unhandled error');
     res
       .status(500)
-      .json({ error: 'server_error', error_description: `internal error (error id ${errorId})` });
+      .send({ error: 'server_error', error_description: `internal error (error id ${errorId})` });
   }
 }

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Ip, Post, Res, UseFilters } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { BusClientProxy } from '@broker/bus';
 import {
   GRANT_TYPES,
@@ -41,9 +41,9 @@ export class OAuthController {
     @Body() body: unknown,
     @Headers('authorization') authorization: string | undefined,
     @Ip() ip: string,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<TokenResponse | TokenExchangeResponse | OAuthErrorBody> {
-    res.setHeader('Pragma', 'no-cache');
+    res.header('Pragma', 'no-cache');
     if (isTokenExchange(body)) return this.exchange(body, authorization, ip, res);
     const request = parseTokenRequest(body, authorization);
     const clientId = request.basic?.clientId ?? request.client_id;
@@ -60,7 +60,7 @@ export class OAuthController {
     body: unknown,
     authorization: string | undefined,
     ip: string,
-    res: Response,
+    res: FastifyReply,
   ): Promise<TokenExchangeResponse | OAuthErrorBody> {
     const request = parseTokenExchangeRequest(body, authorization);
     const clientId = request.basic?.clientId ?? request.client_id;
@@ -69,7 +69,7 @@ export class OAuthController {
     const result = await this.bus.request('tokens.exchange', request);
     await this.account(ip, clientId, result.ok ? undefined : result.error);
     // A provider token must not be cached anywhere on the way (RFC 6749 §5.1).
-    res.setHeader('Cache-Control', 'no-store');
+    res.header('Cache-Control', 'no-store');
     return result.ok ? result.token : this.oauthError(res, result.error);
   }
 
@@ -80,7 +80,7 @@ export class OAuthController {
     @Body() body: unknown,
     @Headers('authorization') authorization: string | undefined,
     @Ip() ip: string,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<OAuthErrorBody | undefined> {
     const request = parseTokenStatusRequest(body, authorization);
     const clientId = request.basic?.clientId ?? request.client_id;
@@ -98,7 +98,7 @@ export class OAuthController {
     @Body() body: unknown,
     @Headers('authorization') authorization: string | undefined,
     @Ip() ip: string,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<TokenIntrospection | OAuthErrorBody> {
     const request = parseTokenStatusRequest(body, authorization);
     const clientId = request.basic?.clientId ?? request.client_id;
@@ -113,14 +113,14 @@ export class OAuthController {
   private async limit(
     ip: string,
     clientId: string | undefined,
-    res: Response,
+    res: FastifyReply,
   ): Promise<OAuthErrorBody | undefined> {
     try {
       await this.limiter.consume(ip, clientId);
       return undefined;
     } catch (err) {
       if (!(err instanceof RateLimitedError)) throw err;
-      res.status(429).setHeader('Retry-After', String(err.retryAfterSeconds));
+      res.status(429).header('Retry-After', String(err.retryAfterSeconds));
       return {
         error: 'too_many_requests',
         error_description: `too many requests; retry in ${err.retryAfterSeconds} s`,
@@ -141,31 +141,31 @@ export class OAuthController {
     else if (!error) await this.limiter.succeeded(ip, clientId);
   }
 
-  private oauthError(res: Response, error: OAuthErrorResponse): OAuthErrorBody {
+  private oauthError(res: FastifyReply, error: OAuthErrorResponse): OAuthErrorBody {
     res.status(error.status);
-    if (error.status === 401) res.setHeader('WWW-Authenticate', 'Basic realm="oauth-broker"');
+    if (error.status === 401) res.header('WWW-Authenticate', 'Basic realm="oauth-broker"');
     return { error: error.error, error_description: error.error_description };
   }
 
   @Get('.well-known/jwks.json')
-  async jwks(@Res({ passthrough: true }) res: Response): Promise<JsonWebKeySet> {
-    res.setHeader('Cache-Control', 'public, max-age=300');
+  async jwks(@Res({ passthrough: true }) res: FastifyReply): Promise<JsonWebKeySet> {
+    res.header('Cache-Control', 'public, max-age=300');
     return this.bus.request('identity.jwks', {});
   }
 
   /** RFC 8414 metadata; the same document serves OIDC discovery (first-party apps get ID tokens). */
   @Get(['.well-known/oauth-authorization-server', '.well-known/openid-configuration'])
-  async metadata(@Res({ passthrough: true }) res: Response): Promise<Record<string, unknown>> {
+  async metadata(@Res({ passthrough: true }) res: FastifyReply): Promise<Record<string, unknown>> {
     const base = this.config.publicUrl;
     // Clients identified by URL are accepted once some org turns them on (they authenticate with `none` + PKCE).
     let cimd = false;
     try {
       cimd = (await this.bus.request('identity.server-features', {}, { timeoutMs: 2_000 }))
         .clientIdMetadataDocuments;
-      res.setHeader('Cache-Control', 'public, max-age=300');
+      res.header('Cache-Control', 'public, max-age=300');
     } catch {
       // The document stays usable without the optional feature; it is just not cached.
-      res.setHeader('Cache-Control', 'no-store');
+      res.header('Cache-Control', 'no-store');
     }
     return {
       issuer: base,

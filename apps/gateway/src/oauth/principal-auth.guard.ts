@@ -1,5 +1,5 @@
 import { CanActivate, ExecutionContext, HttpException, Injectable } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { principalFromClaims } from '@broker/contracts';
 import { BusUnavailableError } from '@broker/bus';
 import {
@@ -39,7 +39,7 @@ export class PrincipalAuthGuard implements CanActivate {
   constructor(private readonly verifier: AccessTokenVerifier) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const req = context.switchToHttp().getRequest<Request & { user?: AuthenticatedCaller }>();
+    const req = context.switchToHttp().getRequest<FastifyRequest & { user?: AuthenticatedCaller }>();
     const auth = req.headers.authorization;
     let token = auth && /^bearer /i.test(auth) ? auth.slice(7).trim() : undefined;
     const refreshed = req.headers['refreshed-token'];

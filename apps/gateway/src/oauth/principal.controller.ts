@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { BusClientProxy } from '@broker/bus';
 import { DelegatedTokenRequest, SCOPES, UserInfoResponse } from '@broker/contracts';
 import type { AuthenticatedCaller } from '../auth/authenticated-caller';
@@ -22,9 +22,9 @@ export class PrincipalController {
   @Get('principal-token')
   async principalToken(
     @Req() req: { user: AuthenticatedCaller },
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<SeedTokenResponse> {
-    res.setHeader('Cache-Control', 'no-store');
+    res.header('Cache-Control', 'no-store');
     return toSeedTokenResponse(
       await this.bus.request('identity.principal-token', {}, { auth: req.user.token }),
     );
@@ -35,9 +35,9 @@ export class PrincipalController {
   async delegatedToken(
     @Body() body: unknown,
     @Req() req: { user: AuthenticatedCaller },
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<SeedTokenResponse> {
-    res.setHeader('Cache-Control', 'no-store');
+    res.header('Cache-Control', 'no-store');
     return toSeedTokenResponse(
       await this.bus.request('identity.delegated-token', parseDelegatedTokenRequest(body), {
         auth: req.user.token,

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { createHash, hkdfSync, randomBytes } from 'node:crypto';
-import type { NextFunction, Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import IORedis from 'ioredis';
 import { CompactEncrypt, compactDecrypt } from 'jose';
 import { AuthenticateOptions, Authenticator } from 'passport';
@@ -28,7 +28,7 @@ interface PendingLogin {
   authorization: AuthorizeRequest;
 }
 
-type LoginRequest = Request & { pendingAuthorization?: AuthorizeRequest };
+type LoginRequest = FastifyRequest & { pendingAuthorization?: AuthorizeRequest };
 
 /**
  * The person's sign-in at the upstream identity provider, run by passport-oauth2 (authorization
@@ -80,22 +80,22 @@ export class UpstreamLoginService implements OnApplicationShutdown {
   }
 
   /** Sends the browser to the upstream sign-in for this (already checked) authorization request. */
-  start(req: Request, res: Response, authorization: AuthorizeRequest): Promise<void> {
+  start(req: FastifyRequest, res: FastifyReply, authorization: AuthorizeRequest): Promise<void> {
     return new Promise((resolve, reject) => {
-      const next: NextFunction = (err?: unknown) => (err ? reject(err) : resolve());
-      res.once('finish', () => resolve());
+      const next = (err?: unknown) => (err ? reject(err) : resolve());
+      res.raw.once('finish', () => resolve());
       // passport-oauth2 ≥ 1.6 hands an object `state` to the state store (the types say string only).
       const options = { session: false, state: authorization } as unknown as AuthenticateOptions;
       this.passport.authenticate('upstream', options, (err: unknown) => (err ? reject(err) : resolve()))(
         req,
-        res,
+        passportResponse(res),
         next,
       );
     });
   }
 
   /** Handles the upstream redirect back: exchanges the code (passport) and returns the outcome. */
-  async callback(req: Request, res: Response): Promise<UpstreamCallbackOutcome> {
+  async callback(req: FastifyRequest, res: FastifyReply): Promise<UpstreamCallbackOutcome> {
     const query = req.query as Record<string, unknown>;
     if (typeof query['error'] === 'string') {
       const pending = typeof query['state'] === 'string' ? await this.take(query['state']) : undefined;
@@ -114,8 +114,10 @@ export class UpstreamLoginService implements OnApplicationShutdown {
         if (err || !user) return resolve({ kind: 'failed', authorization, reason: 'upstream_error' });
         resolve({ kind: 'signed-in', login: user, authorization });
       };
-      this.passport.authenticate('upstream', { session: false }, done)(req, res, (err?: unknown) =>
-        done(err ?? new Error('no outcome'), false),
+      this.passport.authenticate('upstream', { session: false }, done)(
+        req,
+        passportResponse(res),
+        (err?: unknown) => done(err ?? new Error('no outcome'), false),
       );
     });
   }
@@ -129,7 +131,7 @@ export class UpstreamLoginService implements OnApplicationShutdown {
     // verify(req, handle, cb) with PKCE.
     return {
       store: (
-        _req: Request,
+        _req: FastifyRequest,
         verifier: string,
         authorization: AuthorizeRequest,
         _meta: unknown,
@@ -141,7 +143,7 @@ export class UpstreamLoginService implements OnApplicationShutdown {
         );
       },
       verify: (
-        req: Request,
+        req: FastifyRequest,
         handle: unknown,
         cb: (err: unknown, ok: string | false, state?: unknown) => void,
       ) => {
@@ -194,4 +196,22 @@ function sealingKey(handle: string): Uint8Array {
       32,
     ),
   );
+}
+
+/**
+ * What passport writes a response with (its redirect: `statusCode`, `setHeader`, `end`), on the
+ * Fastify reply, so the answer keeps the headers the gateway set on the reply (security headers,
+ * no-store) and Fastify knows it was sent.
+ */
+function passportResponse(reply: FastifyReply) {
+  return {
+    get statusCode(): number {
+      return reply.statusCode;
+    },
+    set statusCode(code: number) {
+      reply.status(code);
+    },
+    setHeader: (name: string, value: string | number) => void reply.header(name, value),
+    end: (body?: string) => void reply.send(body ?? ''),
+  };
 }

@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { pathShape } from './path-shape';
 import { codeQueryParameters, codeRequestBody } from './request-bodies';
@@ -128,17 +129,21 @@ function withDocumentedBodies(document: OpenAPIObject): OpenAPIObject {
  * `@fastify/static` for the UI's assets). The UI runs scripts and an inline stylesheet, which the
  * gateway's strict policy forbids everywhere else: its own, narrower policy is set for these paths.
  */
-export function installApiDocs(app: INestApplication): void {
-  app.use(
-    `/${API_DOCS_PATH}`,
-    (_req: unknown, res: { setHeader(name: string, value: string): void }, next: () => void) => {
-      res.setHeader(
-        'Content-Security-Policy',
-        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-      );
-      next();
-    },
-  );
+export function installApiDocs(app: NestFastifyApplication): void {
+  const prefix = `/${API_DOCS_PATH}`;
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', (request, reply, done) => {
+      // The UI's paths only (as Express' `app.use('/docs')` matched them): the JSON keeps the strict policy.
+      const path = request.url.split('?', 1)[0];
+      if (path === prefix || path?.startsWith(`${prefix}/`))
+        reply.header(
+          'Content-Security-Policy',
+          "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        );
+      done();
+    });
   SwaggerModule.setup(API_DOCS_PATH, app, () => describeGatewayApi(app), {
     customSiteTitle: 'OAuth token broker API',
   });

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Inject, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import type { Request, Response } from 'express';
+import { HTML } from '../http/surfaces';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BusClientProxy, BusRemoteError } from '@broker/bus';
 import type { ConsentPage } from '@broker/contracts';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
@@ -33,7 +34,11 @@ export class ConnectPagesController {
   ) {}
 
   @Get('start')
-  async start(@Query('flow') flowParam: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async start(
+    @Query('flow') flowParam: unknown,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
+  ): Promise<void> {
     const flow = text(flowParam);
     if (!flow || !FLOW.test(flow))
       return this.refuse(res, 400, 'This link is not a connection link. Start again from the application.');
@@ -57,7 +62,7 @@ export class ConnectPagesController {
       consentCookieOptions(this.config.publicUrl),
     );
     allowFormRedirects(req, res, this.config.publicUrl, [consent.authorizationOrigin]);
-    res.type('html').send(
+    res.type(HTML).send(
       renderConsentStart(res, {
         consent,
         flow,
@@ -69,7 +74,7 @@ export class ConnectPagesController {
   }
 
   @Post('start')
-  async confirm(@Body() body: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async confirm(@Body() body: unknown, @Req() req: FastifyRequest, @Res() res: FastifyReply): Promise<void> {
     const form = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
     const flow = text(form['flow']);
     if (!flow || !FLOW.test(flow))
@@ -99,25 +104,25 @@ export class ConnectPagesController {
         );
       throw err;
     }
-    res.redirect(303, redirectUrl);
+    res.redirect(redirectUrl, 303);
   }
 
   /** The page the browser callback lands on: whether the connection worked (no secrets in it). */
   @Get('done')
-  done(@Query() query: Record<string, unknown>, @Res() res: Response): void {
+  done(@Query() query: Record<string, unknown>, @Res() res: FastifyReply): void {
     const ok = query['status'] === 'connected';
     const error = query['status'] === 'cancelled' ? 'cancelled' : text(query['error']);
     res
-      .type('html')
+      .type(HTML)
       .send(
         renderConnectResult(res, { ok, authorizedProviderId: text(query['authorizedProviderId']), error }),
       );
   }
 
-  private refuse(res: Response, status: number, message: string): void {
+  private refuse(res: FastifyReply, status: number, message: string): void {
     res
       .status(status)
-      .type('html')
+      .type(HTML)
       .send(renderErrorPage(res, { title: 'Not connected', message }));
   }
 }

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { CookieOptions, Request } from 'express';
+import type { CookieSerializeOptions } from '@fastify/cookie';
+import type { FastifyRequest } from 'fastify';
 
 /** How long a browser has from the start page to the provider's answer (the consent's own state lives 10 minutes). */
 export const CONSENT_COOKIE_MAX_AGE_MS = 10 * 60_000;
@@ -16,12 +17,23 @@ export function consentCookieName(publicUrl: string, state: string): string {
   return `${publicUrl.startsWith('https:') ? '__Host-' : ''}broker-consent-${id}`;
 }
 
-export function consentCookieOptions(publicUrl: string, maxAge = CONSENT_COOKIE_MAX_AGE_MS): CookieOptions {
-  return { httpOnly: true, sameSite: 'lax', secure: publicUrl.startsWith('https:'), path: '/', maxAge };
+export function consentCookieOptions(
+  publicUrl: string,
+  maxAgeMs = CONSENT_COOKIE_MAX_AGE_MS,
+): CookieSerializeOptions {
+  // Max-Age and Expires both, as Express' res.cookie wrote them.
+  return {
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: publicUrl.startsWith('https:'),
+    path: '/',
+    maxAge: Math.floor(maxAgeMs / 1000),
+    expires: new Date(Date.now() + maxAgeMs),
+  };
 }
 
 /** A cookie's value from the request (the raw header: the gateway has no cookie parser), or undefined. */
-export function readCookie(req: Request, name: string): string | undefined {
+export function readCookie(req: FastifyRequest, name: string): string | undefined {
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const eq = part.indexOf('=');
     if (eq > 0 && part.slice(0, eq).trim() === name) {

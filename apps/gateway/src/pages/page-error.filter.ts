@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { Response } from 'express';
+import { HTML } from '../http/surfaces';
+import type { FastifyReply } from 'fastify';
 import { BusError } from '@broker/bus';
 import { renderErrorPage } from './page-templates';
 
@@ -10,12 +11,12 @@ export class PageErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('Pages');
 
   catch(error: unknown, host: ArgumentsHost): void {
-    const res = host.switchToHttp().getResponse<Response>();
-    if (res.headersSent) return;
+    const res = host.switchToHttp().getResponse<FastifyReply>();
+    if (res.sent) return;
     if (error instanceof HttpException && error.getStatus() < 500) {
       res
         .status(error.getStatus())
-        .type('html')
+        .type(HTML)
         .send(
           renderErrorPage(res, {
             title: 'Not connected',
@@ -30,7 +31,7 @@ export class PageErrorFilter implements ExceptionFilter {
     else this.logger.error({ errorId, err: error }, 'unhandled error');
     res
       .status(503)
-      .type('html')
+      .type(HTML)
       .send(
         renderErrorPage(res, {
           title: 'Try again shortly',

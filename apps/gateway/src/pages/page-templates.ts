@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import type { ConsentPage, SetupPageInfo } from '@broker/contracts';
 
 /**
@@ -25,19 +25,18 @@ export function escapeHtml(value: unknown): string {
 }
 
 /** The CSP nonce of this response (set by the security-headers middleware). */
-function nonceOf(res: Response): string {
-  const nonce = (res.locals as { cspNonce?: unknown }).cspNonce;
-  return typeof nonce === 'string' ? nonce : '';
+function nonceOf(res: FastifyReply): string {
+  return res.cspNonce;
 }
 
-function layout(res: Response, title: string, body: string): string {
+function layout(res: FastifyReply, title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="referrer" content="no-referrer"><title>${escapeHtml(title)}</title><style nonce="${escapeHtml(nonceOf(res))}">${STYLE}</style></head>
 <body><main>${body}</main></body></html>`;
 }
 
 /** A refusal or failure: what happened, what to do; nothing linked, nothing to click through. */
-export function renderErrorPage(res: Response, page: { title: string; message: string }): string {
+export function renderErrorPage(res: FastifyReply, page: { title: string; message: string }): string {
   return layout(res, page.title, `<h1>${escapeHtml(page.title)}</h1><p>${escapeHtml(page.message)}</p>`);
 }
 
@@ -47,7 +46,7 @@ export function renderErrorPage(res: Response, page: { title: string; message: s
  * by their own click (a form posted with this browser's consent cookie).
  */
 export function renderConsentStart(
-  res: Response,
+  res: FastifyReply,
   page: {
     consent: ConsentPage;
     flow: string;
@@ -87,7 +86,7 @@ ${setup.description ? `<p>${escapeHtml(setup.description)}</p>` : ''}<ul class="
 
 /** Where the browser lands after the provider: whether the account is linked (no secrets on it). */
 export function renderConnectResult(
-  res: Response,
+  res: FastifyReply,
   result: { ok: boolean; authorizedProviderId?: string; error?: string },
 ): string {
   return result.ok
@@ -113,7 +112,7 @@ const FAILURE_WORDS: Record<string, string> = {
 
 /** A page with a title, words and one link onward (a hosted setup's end when it has no redirect, or an error with a way forward). */
 export function renderMessagePage(
-  res: Response,
+  res: FastifyReply,
   page: { title: string; message: string; ok?: boolean; link?: { href: string; text: string } },
 ): string {
   return layout(
@@ -134,7 +133,7 @@ export function renderMessagePage(
  * only by their own click (a form posted with this browser's cookie).
  */
 export function renderClientConsent(
-  res: Response,
+  res: FastifyReply,
   page: {
     clientName: string | null;
     logoUri: string | null;

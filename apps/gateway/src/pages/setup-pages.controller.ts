@@ -1,6 +1,7 @@
 import { Controller, Get, Inject, Param, Req, Res, UseFilters } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import type { Request, Response } from 'express';
+import { HTML } from '../http/surfaces';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BusClientProxy, BusRemoteError } from '@broker/bus';
 import type { BusReply } from '@broker/contracts';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
@@ -61,7 +62,11 @@ export class SetupPagesController {
   ) {}
 
   @Get(':link')
-  async open(@Param('link') link: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async open(
+    @Param('link') link: string,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
+  ): Promise<void> {
     if (!LINK.test(link)) return this.refuse(res, 'unknown');
     let started: BusReply<'authorizations.setup-consent'>;
     try {
@@ -79,7 +84,7 @@ export class SetupPagesController {
       consentCookieOptions(this.config.publicUrl),
     );
     allowFormRedirects(req, res, this.config.publicUrl, [started.consent.authorizationOrigin]);
-    res.type('html').send(
+    res.type(HTML).send(
       renderConsentStart(res, {
         consent: started.consent,
         setup: started.setup,
@@ -91,11 +96,11 @@ export class SetupPagesController {
     );
   }
 
-  private refuse(res: Response, reason: string): void {
+  private refuse(res: FastifyReply, reason: string): void {
     const refusal = REFUSALS[reason] ?? REFUSALS['expired'];
     res
       .status(refusal.status)
-      .type('html')
+      .type(HTML)
       .send(renderMessagePage(res, { title: refusal.title, message: refusal.message }));
   }
 }

@@ -1,6 +1,8 @@
 import { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyServerOptions } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { BusServer } from '@broker/bus';
 import type { ServiceName } from '@broker/contracts';
@@ -12,7 +14,24 @@ import { startDraining } from './health/draining';
 import { busServerTimer, observeBusServer } from './metrics/bus-metrics';
 import { assertBusHandlers } from './startup-checks';
 
-export interface ServiceDefinition extends ConfigRequirements {
+/**
+ * A service's HTTP stack. Express is the default (the internal services serve only health checks
+ * there); Fastify for a service whose HTTP path is hot (the gateway). With `configureHttp`, the hook
+ * installs the service's own body handling and Nest's body parsers are off.
+ */
+export type HttpSetup =
+  | {
+      http?: 'express';
+      configureHttp?: (app: NestExpressApplication, config: ServiceConfig) => void;
+    }
+  | {
+      http: 'fastify';
+      configureHttp?: (app: NestFastifyApplication, config: ServiceConfig) => void | Promise<void>;
+      /** Fastify's answer to a request its router cannot read (e.g. a path that is not valid percent-encoding). */
+      frameworkErrors?: (config: ServiceConfig) => NonNullable<FastifyServerOptions['frameworkErrors']>;
+    };
+
+interface ServiceBase extends ConfigRequirements {
   service: ServiceName;
   /** The app's root module for a given configuration. */
   module: (config: ServiceConfig) => DynamicModule;
@@ -20,12 +39,12 @@ export interface ServiceDefinition extends ConfigRequirements {
   busServer: boolean;
   /** The domains whose tables the service owns (and migrates); what a `MIGRATIONS=only` run applies. */
   domains?: readonly DomainSchema[];
-  /**
-   * HTTP middleware installed before any route (security headers, body parsing). When given,
-   * Nest's own body parsers are off: the hook installs the service's.
-   */
-  configureHttp?: (app: NestExpressApplication, config: ServiceConfig) => void;
 }
+
+export type ServiceDefinition = ServiceBase & HttpSetup;
+
+/** The longest URL path segment Fastify's router takes as a route parameter (its default, 100, answers a longer id 404). */
+const MAX_PARAM_LENGTH = 8 * 1024;
 
 /** Each app's bus server, for the start-up check of its handlers. */
 const busServers = new WeakMap<INestApplication, BusServer>();
@@ -44,17 +63,7 @@ export async function createServiceApp(
   def: ServiceDefinition,
   config: ServiceConfig,
 ): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(def.module(config), {
-    bufferLogs: true,
-    bodyParser: !def.configureHttp,
-  });
-  // Client IPs (rate limits, logs) come from X-Forwarded-For only through the configured proxy hops.
-  app.set('trust proxy', config.trustProxyHops);
-  // API answers are not cached by validators (tokens are no-store): skip hashing every body for an ETag.
-  app.set('etag', false);
-  app.disable('x-powered-by');
-  app.useLogger(app.get(Logger));
-  def.configureHttp?.(app, config);
+  const app = def.http === 'fastify' ? await fastifyApp(def, config) : await expressApp(def, config);
   if (def.busServer) {
     if (!config.bus.keys) throw new Error(`${def.service}: no bus key pair (BUS_SERVICE_PRIVATE_KEY)`);
     const server = new BusServer({
@@ -69,6 +78,43 @@ export async function createServiceApp(
     app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
     busServers.set(app, server);
   }
+  return app;
+}
+
+async function expressApp(
+  def: ServiceBase & Extract<HttpSetup, { http?: 'express' }>,
+  config: ServiceConfig,
+): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(def.module(config), {
+    bufferLogs: true,
+    bodyParser: !def.configureHttp,
+  });
+  // Client IPs (rate limits, logs) come from X-Forwarded-For only through the configured proxy hops.
+  app.set('trust proxy', config.trustProxyHops);
+  // API answers are not cached by validators (tokens are no-store): skip hashing every body for an ETag.
+  app.set('etag', false);
+  app.disable('x-powered-by');
+  app.useLogger(app.get(Logger));
+  def.configureHttp?.(app, config);
+  return app;
+}
+
+async function fastifyApp(
+  def: ServiceBase & Extract<HttpSetup, { http: 'fastify' }>,
+  config: ServiceConfig,
+): Promise<INestApplication> {
+  const adapter = new FastifyAdapter({
+    // Client IPs (rate limits, logs) come from X-Forwarded-For only through the configured proxy hops.
+    trustProxy: config.trustProxyHops,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    ...(def.frameworkErrors ? { frameworkErrors: def.frameworkErrors(config) } : {}),
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(def.module(config), adapter, {
+    bufferLogs: true,
+    bodyParser: !def.configureHttp,
+  });
+  app.useLogger(app.get(Logger));
+  await def.configureHttp?.(app, config);
   return app;
 }
 
