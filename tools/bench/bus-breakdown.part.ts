@@ -8,13 +8,14 @@
 import type { ChildProcess } from 'node:child_process';
 import { BusClientProxy, monotonicMs } from '@broker/bus';
 import { parseServicePublicKeys } from '@broker/bus-protocol';
+import { num } from './bench-env';
 import { processCpuMs } from './cpu';
 import { openLoop } from './load';
 import { watchProcessHealth } from './process-health';
 import { percentile } from './stats';
 
-const RATE = Number(process.env['BENCH_RATE'] ?? 1000);
-const OPEN_MS = Number(process.env['BENCH_OPEN_MS'] ?? 5000);
+const RATE = num('BENCH_RATE', 1000);
+const OPEN_MS = num('BENCH_OPEN_MS', 5000);
 export const PHASES = ['to_pop', 'open', 'mark', 'dispatch', 'back', 'total'] as const;
 type Phase = (typeof PHASES)[number];
 

@@ -19,13 +19,14 @@ import {
   sealReply,
   sealRequest,
 } from '@broker/bus-protocol';
+import { num } from './bench-env';
 import { breakdownRows, busBreakdown } from './bus-breakdown.part';
 import { processCpuMs } from './cpu';
 import { fmt, percentile, throughput, timeSequential } from './stats';
 
-const N = Number(process.env['BENCH_N'] ?? 3000);
-const THROUGHPUT_MS = Number(process.env['BENCH_THROUGHPUT_MS'] ?? 3000);
-const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 128);
+const N = num('BENCH_N', 3000);
+const THROUGHPUT_MS = num('BENCH_THROUGHPUT_MS', 3000);
+const CONCURRENCY = num('BENCH_CONCURRENCY', 128);
 const payload = { authorizationId: '3f1c2a9e-7d4b-4c55-9d0e-1b2c3d4e5f60', minValiditySeconds: 60 };
 
 const children = new Set<ChildProcess>();

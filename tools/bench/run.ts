@@ -9,13 +9,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { printBusBench, runBusBench } from './bus.bench';
+import { num, text } from './bench-env';
 import { killAllProcsNow, stopAllProcs, unexpectedExits } from './procs';
 
 const BENCHMARKS = ['bus', 'tokens', 'scale'];
-const scaleN = Number(process.env['BENCH_SCALE_N'] ?? 100_000);
-const DEADLINE_MS = Number(
-  process.env['BENCH_DEADLINE_MS'] ??
-    (process.argv[2] === 'scale' ? 600_000 + (scaleN / 100_000) * 120_000 : 170_000),
+const scaleN = num('BENCH_SCALE_N', 100_000);
+const DEADLINE_MS = num(
+  'BENCH_DEADLINE_MS',
+  process.argv[2] === 'scale' ? 600_000 + (scaleN / 100_000) * 120_000 : 170_000,
 );
 const quiet = { log: () => undefined };
 
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
   services = (await import(LOCAL_SERVICES)) as Services;
   try {
     if (which === 'bus') {
-      let redisUrl = process.env['BENCH_REDIS_URL'];
+      let redisUrl = text('BENCH_REDIS_URL');
       if (!redisUrl) {
         await services.ensureServerBinaries(quiet);
         const redis = await services.startRedis({

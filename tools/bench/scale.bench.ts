@@ -29,10 +29,10 @@ import { domainDataSourceOptions } from '@broker/service-runtime';
 import { freePort } from '@broker/testing';
 import { AuthorizationsImport, ImportedAuthorization, TOKENS_SCHEMA } from '@broker/tokens';
 import { Proc, sleep, waitFor } from './procs';
+import { num, text } from './bench-env';
 import { percentile } from './stats';
 import { TokenSystem, checkBuild, startTokenSystem } from './system';
 
-const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const N = num('BENCH_SCALE_N', 100_000);
 const USED = num('BENCH_SCALE_USED', 0.01);
 const TTL = num('BENCH_SCALE_TTL', 3600);
@@ -168,7 +168,7 @@ export async function runScaleBench(
     ...services,
     brokerReplicas: 1,
     accessTokenTtlSeconds: 3600,
-    logLevel: process.env['BENCH_LOG_LEVEL'] ?? 'info',
+    logLevel: text('BENCH_LOG_LEVEL') ?? 'info',
     inspect: false,
     step,
     egressPorts: [providerPort],

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { IDENTITY_SCHEMA, UsersService } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
+import { text } from './bench-env';
 import { Proc, waitFor } from './procs';
 import { appScopedEnv, envForApp, freePort, signInAtDemoIdp, testBusKeys } from '@broker/testing';
 import { App, ROOT, appEntry, httpOk } from './system-checks';
@@ -65,9 +66,7 @@ export async function startTokenSystem(o: SystemOptions): Promise<TokenSystem> {
     ACCESS_TOKEN_TTL_SECONDS: '3600',
     DELEGATED_TOKEN_TTL_SECONDS: '3600',
     // Node flags for the services only (e.g. GC settings), to compare runtime tunings.
-    ...(process.env['BENCH_SERVICE_NODE_OPTIONS']
-      ? { NODE_OPTIONS: process.env['BENCH_SERVICE_NODE_OPTIONS'] }
-      : {}),
+    ...(text('BENCH_SERVICE_NODE_OPTIONS') ? { NODE_OPTIONS: text('BENCH_SERVICE_NODE_OPTIONS') } : {}),
     ...o.extraEnv,
   };
   const ports = new Map<Proc, number>();

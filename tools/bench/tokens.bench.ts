@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { BusClientProxy } from '@broker/bus';
 import { parseServicePublicKeys } from '@broker/bus-protocol';
 import type { AcquiredToken } from '@broker/contracts';
+import { text } from './bench-env';
 import { CpuMeter, CpuReport, childrenOf } from './cpu';
 import { InspectorSession, formatSummary, summarize } from './profile';
 import { Proc } from './procs';
@@ -61,7 +62,7 @@ export async function runTokensBench(
     ...services,
     brokerReplicas: REPLICAS,
     accessTokenTtlSeconds: TOKEN_TTL,
-    logLevel: process.env['BENCH_LOG_LEVEL'] ?? 'info',
+    logLevel: text('BENCH_LOG_LEVEL') ?? 'info',
     inspect: PROFILE,
     step,
   });

@@ -7,10 +7,10 @@ import type { AcquiredToken } from '@broker/contracts';
 import type { CpuReport } from './cpu';
 import { HttpTarget, httpClosedLoop } from './load';
 import { Proc, waitFor } from './procs';
+import { num, text } from './bench-env';
 import { percentile } from './stats';
 import type { TokenSystem } from './system';
 
-export const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 export const N = num('BENCH_N', 2000); // sequential samples per latency row
 export const WARMUP = 200;
 export const THROUGHPUT_MS = num('BENCH_THROUGHPUT_MS', 3000);
@@ -23,8 +23,8 @@ export const REPLICAS = num('BENCH_REPLICAS', 3); // the storm is specified acro
 export const TOKEN_TTL = num('BENCH_IDP_TOKEN_TTL', 3600); // long: the hot-path rows never need a refresh
 export const MIN_VALIDITY = 60;
 export const OTHER_CPU_WARN = 20; // % of a core used outside this run above which a row is flagged as disturbed
-export const PROFILE = process.env['BENCH_PROFILE'] === '1'; // CPU profiles of broker-1 and the gateway during the bus and REST rows (costs CPU: not for the figures)
-export const PROFILE_DIR = PROFILE ? process.env['BENCH_PROFILE_DIR'] : undefined; // where to also write the raw .cpuprofile files
+export const PROFILE = text('BENCH_PROFILE') === '1'; // CPU profiles of broker-1 and the gateway during the bus and REST rows (costs CPU: not for the figures)
+export const PROFILE_DIR = PROFILE ? text('BENCH_PROFILE_DIR') : undefined; // where to also write the raw .cpuprofile files
 if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
 
 export interface TokensBenchResult {
