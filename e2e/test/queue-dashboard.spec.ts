@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -13,6 +13,7 @@ import { ServiceProcess, freePort, systemEnv } from './service-processes';
 import { clientCredentialsToken, formPost } from './system-setup';
 
 const ACL_SCRIPT = join(__dirname, '..', '..', 'scripts', 'lib', 'redis-acl.mjs');
+const ADMIN_CLI = join(__dirname, '..', '..', 'dist', 'apps', 'admin', 'main.js');
 const ADMIN_SECRET = randomBytes(32).toString('base64url');
 const SESSION_KEY = randomBytes(32);
 const BOARD = '/admin/queues';
@@ -199,6 +200,10 @@ describe('queue dashboard: operators only, read-only, no token in a URL', () => 
     const page = await api('/', session);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const script = /src="(static\/js\/main\.[^"]+\.js)"/.exec(await page.text())?.[1];
+    expect(script).toBeDefined();
+    expect((await api(`/${script}`, session)).status).toBe(200);
+    expect((await api(`/${script}`, undefined)).status).toBe(401);
   });
 
   it('answers 401 to the JSON API without a cookie, with a tampered cookie and with a forged one', async () => {
@@ -337,6 +342,97 @@ describe('queue dashboard: operators only, read-only, no token in a URL', () => 
     }
     for (const s of services) expect(s.output.join('')).not.toMatch(/NOPERM/);
   });
+
+  it('has the admin CLI grant operator scopes only to the operator org, and its client signs in', async () => {
+    const cli = (org: string) =>
+      spawnSync(
+        process.execPath,
+        [ADMIN_CLI, 'create-client', '--org', org, '--name', 'ops', '--scopes', 'queues:dashboard'],
+        {
+          env: {
+            PATH: process.env['PATH'] ?? '',
+            DATABASE_URL: env['DATABASE_URL'],
+            SECRET_PEPPER: env['SECRET_PEPPER'],
+            ENCRYPTION_KEYS: env['ENCRYPTION_KEYS'],
+          },
+          encoding: 'utf8',
+          timeout: 60_000,
+        },
+      );
+    const refused = cli('acme');
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain("only for clients of the operator org 'default'");
+    const created = cli('default');
+    expect(created.status).toBe(0);
+    const { client_id: id, client_secret: secret } = JSON.parse(created.stdout) as {
+      client_id: string;
+      client_secret: string;
+    };
+    clients['cli-operator'] = { id, secret };
+    canaries.push(secret);
+    const res = await login(await tokenOf('cli-operator'));
+    expect(res.status).toBe(303);
+    expect((await api('/api/queues', sessionOf(res))).status).toBe(200);
+  }, 120_000);
+
+  it('with QUEUE_DASHBOARD=operate, runs an action for a queues:operate session only', async () => {
+    // A second gateway, as its own read-write Redis user (redis-acl.mjs --queue-dashboard operate).
+    const user = `${aclUser}-rw`;
+    const password = randomBytes(16).toString('hex');
+    await admin.call(
+      'ACL',
+      'SETUSER',
+      user,
+      'reset',
+      ...gatewayRules(env['BUS_PREFIX'], 'operate'),
+      `>${password}`,
+    );
+    const url = new URL(env['REDIS_URL']);
+    url.username = user;
+    url.password = password;
+    const port = await freePort();
+    const operating = new ServiceProcess('gateway', port, {
+      ...env,
+      QUEUE_DASHBOARD: 'operate',
+      REDIS_URL__gateway: url.toString(),
+    }).start();
+    services.push(operating);
+    const queue = new Queue('stats', {
+      connection: admin,
+      prefix: `${env['BUS_PREFIX']}:jobs`,
+      skipMetasUpdate: true,
+    });
+    try {
+      await operating.ready();
+      const at = (path: string, session: string) =>
+        fetch(`http://127.0.0.1:${port}${BOARD}${path}`, {
+          method: 'PUT',
+          headers: { cookie: `broker-queues=${session}`, origin: base },
+          redirect: 'manual',
+        });
+      const signIn = async (name: string) =>
+        sessionOf(
+          await fetch(`http://127.0.0.1:${port}${BOARD}/login`, {
+            ...formPost({ access_token: await tokenOf(name) }),
+            headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base },
+            redirect: 'manual',
+          }),
+        );
+      const reader = await at('/api/queues/stats/pause', await signIn('operator'));
+      expect(reader.status).toBe(403);
+      expect(((await reader.json()) as { error: string }).error).toBe('read_only');
+      expect(await queue.isPaused()).toBe(false);
+      const actions = await signIn('operator-actions');
+      expect((await at('/api/queues/stats/pause', actions)).status).toBe(200);
+      expect(await queue.isPaused()).toBe(true);
+      expect((await at('/api/queues/stats/resume', actions)).status).toBe(200);
+      expect(await queue.isPaused()).toBe(false);
+    } finally {
+      await queue.close();
+      await operating.stop();
+      await admin.call('ACL', 'DELUSER', user).catch(() => undefined);
+    }
+  }, 120_000);
 
   it('signs out: the cookie is cleared', async () => {
     const session = sessionOf(await login(await tokenOf('operator')));
