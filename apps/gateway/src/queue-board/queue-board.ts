@@ -1,6 +1,3 @@
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { FastifyAdapter } from '@bull-board/fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -36,6 +33,13 @@ const TOKEN_SHAPE = /^[A-Za-z0-9_.-]{1,8192}$/;
 export async function installQueueBoard(app: NestFastifyApplication, config: ServiceConfig): Promise<void> {
   const board = config.queueDashboard;
   if (!board) return;
+  // Loaded only when on: a gateway without the dashboard does not load bull-board (nor the ESM-only
+  // dependency of its @fastify/static, which jest's CommonJS runtime cannot require).
+  const [{ createBullBoard }, { BullMQAdapter }, { FastifyAdapter }] = await Promise.all([
+    import('@bull-board/api'),
+    import('@bull-board/api/bullMQAdapter'),
+    import('@bull-board/fastify'),
+  ]);
   const redis = createRedisConnection(config.redisUrl, `${config.service}:queue-board`, {
     maxRetriesPerRequest: 1,
   });
