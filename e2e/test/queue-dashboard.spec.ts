@@ -423,6 +423,14 @@ describe('queue dashboard: operators only, read-only, no token in a URL', () => 
       expect(((await reader.json()) as { error: string }).error).toBe('read_only');
       expect(await queue.isPaused()).toBe(false);
       const actions = await signIn('operator-actions');
+      // A malformed body is the client's fault, answered without a stack.
+      const malformed = await fetch(`http://127.0.0.1:${port}${BOARD}/api/queues/stats/concurrency`, {
+        method: 'PUT',
+        headers: { cookie: `broker-queues=${actions}`, origin: base, 'content-type': 'application/json' },
+        body: '{"concurrency":',
+      });
+      expect(malformed.status).toBe(400);
+      expect(await malformed.text()).not.toMatch(/\bat \S+ \(|stack/i);
       expect((await at('/api/queues/stats/pause', actions)).status).toBe(200);
       expect(await queue.isPaused()).toBe(true);
       expect((await at('/api/queues/stats/resume', actions)).status).toBe(200);

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -13,6 +14,7 @@ import {
   sessionCookieName,
   sessionCookieOptions,
 } from './dashboard-session';
+import { RefusedRequest } from '../http/request-hygiene';
 import { loginPage } from './login-page';
 import { operatorAccess, OperatorAccess } from './operator-access';
 import { readOnlyScripts } from './read-only-scripts';
@@ -22,6 +24,7 @@ const UI_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
+const logger = new Logger('QueueBoard');
 const TOKEN_SHAPE = /^[A-Za-z0-9_.-]{1,8192}$/;
 
 /**
@@ -60,6 +63,31 @@ export async function installQueueBoard(app: NestFastifyApplication, config: Ser
     queues: queues.map((q) => new BullMQAdapter(q, { readOnlyMode: board.mode === 'read' })),
     serverAdapter,
     options: { uiConfig: { boardTitle: 'Broker queues' } },
+  });
+  // bull-board's own handler answers an error with its message, and its stack when
+  // NODE_ENV=development (npm start): a failure is logged here and answered in a few fixed words.
+  serverAdapter.setErrorHandler((error: Error & { statusCode?: number }) => {
+    // A body the gateway's parsers refused (RefusedRequest, or JSON that does not parse) is the client's.
+    const code =
+      error instanceof RefusedRequest
+        ? error.status
+        : error instanceof SyntaxError
+          ? 400
+          : (error.statusCode ?? 500);
+    const status = code === 404 ? 404 : code >= 400 && code < 500 ? 400 : 500;
+    if (status === 500) logger.warn(`dashboard request failed: ${error.message}`);
+    return {
+      status,
+      body: {
+        error: status === 500 ? 'internal_error' : status === 404 ? 'not_found' : 'bad_request',
+        message:
+          status === 500
+            ? 'The queues could not be read; try again.'
+            : status === 404
+              ? 'Not found.'
+              : 'The request is not valid.',
+      },
+    };
   });
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onClose', async () => {
