@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDeps } from './ensure-deps.mjs';
 import { createDatabase, freePort, startPostgres, startRedis } from './lib/local-services.mjs';
-import { localAclFile, localUserUrls } from './lib/redis-acl.mjs';
+import { LOCAL_QUEUE_DASHBOARD, localAclFile, localUserUrls } from './lib/redis-acl.mjs';
 import { APPS, appEntry, builtAppsProblem, nxBin, runBuild } from './runner/build.mjs';
 import {
   DEFAULT_DEMO_IDP_PORT,
@@ -103,6 +103,8 @@ export async function start() {
               EGRESS_ALLOWED_PORTS: process.env.EGRESS_ALLOWED_PORTS ?? `443,${demo.port},${DEMO_WEBHOOK_PORT}`,
             }
           : {}),
+        // The queue dashboard (/admin/queues), read-only, as the local gateway's Redis user allows.
+        ...(app === 'gateway' ? { QUEUE_DASHBOARD: process.env.QUEUE_DASHBOARD || LOCAL_QUEUE_DASHBOARD } : {}),
         ...secretsForApp(app, secrets),
         PORT: String(ports[app]),
       };

@@ -1,7 +1,8 @@
 // Redis ACL users for the broker: one per service and one per consumer client, each limited to its
 // own keys and channels (the second wall behind the bus's cryptography; docs/bus-security.md).
 //
-//   node scripts/lib/redis-acl.mjs [--prefix broker] [--consumer NAME ...] [--keda] [--json]
+//   node scripts/lib/redis-acl.mjs [--prefix broker] [--consumer NAME ...] [--keda]
+//                                  [--queue-dashboard off|read|operate] [--json]
 // prints ACL file lines (users.acl) with fresh passwords, and each user's REDIS_URL form, for an
 // operator's Redis (--json: each user's rules, without passwords, for tools that apply them with
 // ACL SETUSER); `npm start` applies the same rules to its local Redis.
@@ -25,12 +26,12 @@ const CONNECTION = ['+ping', '+quit', '+client|setname', '+client|getname', '+cl
 // markers are per service. `<p>:identity:revocations` is the revocation list's content-free ping
 // (the token-broker publishes it; every token verifier listens); `<p>:events` carries the signed
 // broker events (token-broker, worker and provider-registry publish; token-broker and worker listen).
-function serviceScope(app, p) {
+function serviceScope(app, p, dashboard = 'off') {
   const req = (s) => `~${p}:bus:req:${s}`;
   const revocations = `&${p}:identity:revocations`;
   switch (app) {
     case 'gateway':
-      return [req('provider-registry'), req('token-broker'), `~${p}:rl:*`, `~${p}:login:*`, `&${p}:bus:reply:gateway:*`, revocations];
+      return [req('provider-registry'), req('token-broker'), `~${p}:rl:*`, `~${p}:login:*`, `&${p}:bus:reply:gateway:*`, revocations, ...dashboardKeys(p, dashboard)];
     case 'provider-registry':
       return [req('provider-registry'), `~${p}:bus:seen:provider-registry:*`, req('token-broker'), `~${p}:jobs:*`, `&${p}:bus:reply:*`, `&${p}:events`, revocations];
     case 'token-broker':
@@ -43,11 +44,26 @@ function serviceScope(app, p) {
   }
 }
 
-/** ACL rules of a service's user (after `reset`): every command but the dangerous ones, on its own keys and channels. */
-export function serviceRules(app, prefix) {
+export const QUEUE_DASHBOARD_MODES = ['off', 'read', 'operate'];
+
+// The gateway's queue dashboard (QUEUE_DASHBOARD, docs/queue-dashboard.md): nothing of the job
+// queues when it is off; read-only key rights (`%R~`) on them in `read` mode (the dashboard sends its
+// Lua reads as EVAL_RO / EVALSHA_RO, which Redis 7 checks as reads and which cannot write); read-write
+// only when its actions are on (`operate`).
+function dashboardKeys(p, mode) {
+  if (!QUEUE_DASHBOARD_MODES.includes(mode)) throw new Error(`--queue-dashboard '${mode}': one of ${QUEUE_DASHBOARD_MODES.join(', ')}`);
+  if (mode === 'off') return [];
+  return [mode === 'read' ? `%R~${p}:jobs:*` : `~${p}:jobs:*`];
+}
+
+/**
+ * ACL rules of a service's user (after `reset`): every command but the dangerous ones, on its own
+ * keys and channels. `dashboard`: the gateway's QUEUE_DASHBOARD mode (off by default).
+ */
+export function serviceRules(app, prefix, dashboard = 'off') {
   // -@dangerous: no MONITOR, KEYS, FLUSHALL, CONFIG, DEBUG, ACL, CLIENT KILL/LIST, ...; INFO is
   // given back (ioredis' ready check and BullMQ's version check use it: server facts, no keys).
-  return ['on', 'resetkeys', 'resetchannels', '-@all', '+@all', '-@dangerous', '+info', ...CONNECTION, ...serviceScope(app, prefix)];
+  return ['on', 'resetkeys', 'resetchannels', '-@all', '+@all', '-@dangerous', '+info', ...CONNECTION, ...serviceScope(app, prefix, dashboard)];
 }
 
 /**
@@ -144,15 +160,19 @@ export function localPassword(secret, user) {
 /** The default user of the local Redis: PING and SHUTDOWN only (how the runner checks and stops its own server). */
 const LOCAL_DEFAULT_USER = { name: 'default', password: null, rules: ['on', 'nopass', 'resetkeys', 'resetchannels', '-@all', '+ping', '+shutdown'] };
 
+/** The queue dashboard mode `npm start` runs the gateway with (read-only: docs/queue-dashboard.md). */
+export const LOCAL_QUEUE_DASHBOARD = 'read';
+
 /**
- * The local default's users on the Redis `npm start` provisions: one per service, one consumer
+ * The local default's users on the Redis `npm start` provisions: one per service (the gateway's
+ * with read-only rights on the job queues, for the local queue dashboard), one consumer
  * (`demo-consumer`, for trying libs/broker-client) and an `admin` user. Passwords derive from the
  * local secret REDIS_ACL_SECRET.
  */
 export function localUsers(prefix, secret) {
   const password = (user) => localPassword(secret, user);
   return [
-    ...SERVICES.map((app) => ({ name: app, password: password(app), rules: serviceRules(app, prefix) })),
+    ...SERVICES.map((app) => ({ name: app, password: password(app), rules: serviceRules(app, prefix, LOCAL_QUEUE_DASHBOARD) })),
     { name: 'demo-consumer', password: password('demo-consumer'), rules: consumerRules('demo-consumer', prefix) },
     { name: 'admin', password: password('admin'), rules: adminRules() },
   ];
@@ -188,17 +208,19 @@ function cli(argv) {
   let prefix = 'broker';
   let json = false;
   let keda = false;
+  let dashboard = 'off';
   const consumers = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--prefix') prefix = argv[++i];
     else if (argv[i] === '--consumer') consumers.push(argv[++i]);
     else if (argv[i] === '--json') json = true;
     else if (argv[i] === '--keda') keda = true;
-    else throw new Error(`usage: node scripts/lib/redis-acl.mjs [--prefix broker] [--consumer NAME ...] [--keda] [--json] (unknown: ${argv[i]})`);
+    else if (argv[i] === '--queue-dashboard') dashboard = argv[++i];
+    else throw new Error(`usage: node scripts/lib/redis-acl.mjs [--prefix broker] [--consumer NAME ...] [--keda] [--queue-dashboard off|read|operate] [--json] (unknown: ${argv[i]})`);
   }
   if (json) {
     const rules = [
-      ...SERVICES.map((app) => ({ user: app, rules: serviceRules(app, prefix) })),
+      ...SERVICES.map((app) => ({ user: app, rules: serviceRules(app, prefix, dashboard) })),
       ...consumers.map((name) => ({ user: name, rules: consumerRules(name, prefix) })),
       ...(keda ? [{ user: 'keda', rules: kedaRules(prefix) }] : []),
     ];
@@ -212,7 +234,7 @@ function cli(argv) {
     lines.push(aclFileLine(name, pass, rules));
     urls.push(`# ${name}: REDIS_URL=redis://${name}:${pass}@<host>:6379`);
   };
-  for (const app of SERVICES) add(app, serviceRules(app, prefix));
+  for (const app of SERVICES) add(app, serviceRules(app, prefix, dashboard));
   for (const name of consumers) add(name, consumerRules(name, prefix));
   if (keda) add('keda', kedaRules(prefix));
   process.stdout.write(`${lines.join('\n')}\n\n# Give each its own URL (never print these into a log):\n${urls.join('\n')}\n`);

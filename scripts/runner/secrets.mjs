@@ -14,6 +14,8 @@ export const SECRET_GENERATORS = {
   ENCRYPTION_KEYS: () => `k${Date.now().toString(36)}:${randomBytes(32).toString('base64')}`,
   SECRET_PEPPER: () => randomBytes(32).toString('base64'),
   BOOTSTRAP_CLIENT_SECRET: () => randomBytes(32).toString('base64url'),
+  // Seals the gateway's queue dashboard sessions (docs/queue-dashboard.md); the gateway's alone.
+  QUEUE_DASHBOARD_SESSION_KEY: () => randomBytes(32).toString('base64'),
   // The gateway's secret at the bundled demo identity provider (used when no UPSTREAM_* is set).
   DEMO_IDP_CLIENT_SECRET: () => randomBytes(24).toString('base64url'),
   // The bootstrap org's client at the demo provider (it is registered there as an `oidc` provider).
@@ -54,5 +56,8 @@ export function secretsForApp(app, secrets, env = process.env) {
   return {
     ...Object.fromEntries(SHARED_SECRETS.filter((name) => !env[name]).map((name) => [name, secrets[name]])),
     ...busEnvForApp(app, secrets),
+    ...(app === 'gateway' && !env.QUEUE_DASHBOARD_SESSION_KEY
+      ? { QUEUE_DASHBOARD_SESSION_KEY: secrets.QUEUE_DASHBOARD_SESSION_KEY }
+      : {}),
   };
 }

@@ -17,6 +17,7 @@ import { installBodyParsers } from './http/body-parsers';
 import { HOT_TOKEN_ROUTES, installHotTokenRoutes } from './http/hot-token-routes';
 import { installRequestHygiene } from './http/request-hygiene';
 import { installApiDocs } from './openapi/api-docs';
+import { installQueueBoard } from './queue-board/queue-board';
 import { installSecurityHeaders, securityHeadersOn } from './http/security-headers';
 import { pathOf } from './http/request-hygiene';
 import { refuse, surfaceOf } from './http/surfaces';
@@ -114,6 +115,9 @@ export const gatewayService: ServiceDefinition = {
       if (location !== undefined) reply.raw.setHeader('location', location);
       done(null, payload);
     });
+    // The queue dashboard at /admin/queues when QUEUE_DASHBOARD is set (docs/queue-dashboard.md); its
+    // plain Fastify routes stay out of the OpenAPI document. Before the docs: both bring @fastify/static.
+    await installQueueBoard(app, config);
     // OpenAPI: the UI at /docs, the document at /docs-json (apps/gateway/src/openapi).
     installApiDocs(app);
   },

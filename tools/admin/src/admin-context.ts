@@ -29,6 +29,8 @@ export interface AdminSettings {
   pepper: Buffer;
   encryptionKeys: string;
   activeKeyId?: string;
+  /** The operator org (OPERATOR_ORG_ID, else BOOTSTRAP_ORG_ID, else `default`): the only org given operator scopes. */
+  operatorOrgId: string;
   /** Where the settings came from, for error messages. */
   source: string;
 }
@@ -64,6 +66,7 @@ export function adminSettings(
     pepper: Buffer.from(pepper as string, 'base64'),
     encryptionKeys: encryptionKeys as string,
     activeKeyId: env['ENCRYPTION_ACTIVE_KEY_ID'] || undefined,
+    operatorOrgId: env['OPERATOR_ORG_ID'] || env['BOOTSTRAP_ORG_ID'] || 'default',
     source: env['DATABASE_URL'] ? 'DATABASE_URL' : `the local default in ${dataDir}`,
   };
 }
@@ -97,6 +100,11 @@ export class AdminContext {
 
   private get settings(): AdminSettings {
     return (this.settingsValue ??= this.load());
+  }
+
+  /** The org whose clients may be given operator scopes (the queue dashboard: docs/queue-dashboard.md). */
+  get operatorOrgId(): string {
+    return this.settings.operatorOrgId;
   }
 
   async orgs(): Promise<OrgsService> {

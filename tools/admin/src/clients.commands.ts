@@ -1,4 +1,4 @@
-import { GRANT_TYPES, GrantType, SCOPES } from '@broker/contracts';
+import { GRANT_TYPES, GrantType, OPERATOR_SCOPES, SCOPES } from '@broker/contracts';
 import { ClientCredentials, ClientPolicyError, OAuthClientEntity } from '@broker/identity';
 import type { AdminContext } from './admin-context';
 import {
@@ -71,6 +71,7 @@ export const clientCommands: Command[] = [
     usage:
       '--org ID --name NAME [--scopes a,b,...] [--grants g,...] [--redirect-uri URI]... [--allow-user-delegation]\n' +
       `  --scopes    default tokens:read; any of ${SCOPES.join(', ')}\n` +
+      `              (${OPERATOR_SCOPES.join(', ')}: the queue dashboard, only for clients of the operator org OPERATOR_ORG_ID)\n` +
       `  --grants    default client_credentials; any of ${GRANT_TYPES.join(', ')}\n` +
       '  --redirect-uri  exact redirect URI for authorization_code (repeat for several)\n' +
       '  --allow-user-delegation  people signing in through it may get tokens:delegate (required for that scope with authorization_code)',
@@ -85,7 +86,15 @@ export const clientCommands: Command[] = [
     async run(ctx, values, out) {
       const orgId = required(values, 'org');
       const name = required(values, 'name');
-      const scopes = listOf(optional(values, 'scopes'), SCOPES, 'scope') ?? ['tokens:read'];
+      const scopes = listOf(optional(values, 'scopes'), [...SCOPES, ...OPERATOR_SCOPES], 'scope') ?? [
+        'tokens:read',
+      ];
+      const operatorScopes = scopes.filter((s) => (OPERATOR_SCOPES as readonly string[]).includes(s));
+      // Queues hold every org's jobs: only the operator org's clients may see them.
+      if (operatorScopes.length && orgId !== ctx.operatorOrgId)
+        throw new UsageError(
+          `${operatorScopes.join(', ')}: operator scopes, only for clients of the operator org '${ctx.operatorOrgId}' (OPERATOR_ORG_ID)`,
+        );
       const grantTypes = (listOf(optional(values, 'grants'), GRANT_TYPES, 'grant') ?? [
         'client_credentials',
       ]) as GrantType[];

@@ -23,7 +23,16 @@ export const SCOPES = [
  * `setups:finish` records how a hosted OAuth setup's consent ended (token-broker → registry).
  */
 export const INTERNAL_SCOPES = ['providers:credentials', 'setups:finish'] as const;
-export type Scope = (typeof SCOPES)[number] | (typeof INTERNAL_SCOPES)[number];
+/**
+ * Operator scopes (docs/queue-dashboard.md): the queue dashboard shows every org's jobs, so these
+ * are not an org's to grant. Only the admin CLI gives them, only to clients of the operator org
+ * (`OPERATOR_ORG_ID`), and the gateway checks that org again on every dashboard request. Kept out
+ * of SCOPES, so every self-service path (URL-identified clients, users' scopes, delegated tokens)
+ * refuses them. `queues:dashboard` reads the queues; `queues:operate` also runs actions.
+ */
+export const OPERATOR_SCOPES = ['queues:dashboard', 'queues:operate'] as const;
+export type OperatorScope = (typeof OPERATOR_SCOPES)[number];
+export type Scope = (typeof SCOPES)[number] | (typeof INTERNAL_SCOPES)[number] | OperatorScope;
 
 /** Grant types of the broker's token endpoint. */
 export const GRANT_TYPES = ['client_credentials', 'authorization_code', 'refresh_token'] as const;

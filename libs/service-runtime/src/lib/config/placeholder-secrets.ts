@@ -55,6 +55,7 @@ const SECRET_VARIABLES: Record<string, SecretKind> = {
   EVENTS_SIGNING_KEY: 'key',
   SECRET_PEPPER: 'key',
   ENCRYPTION_KEYS: 'key',
+  QUEUE_DASHBOARD_SESSION_KEY: 'key',
   BOOTSTRAP_CLIENT_SECRET: 'text',
   // Issued by the upstream provider: its format is the provider's, only template values are refused.
   UPSTREAM_CLIENT_SECRET: 'issued',

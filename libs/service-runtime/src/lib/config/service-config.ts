@@ -4,11 +4,13 @@ import { KeyringError, parseKeyring } from '@broker/crypto';
 import { busKeys } from './bus-keys-config';
 import { busPrefixSetting, clusterPrefixProblem, redisUrlSetting } from './redis-settings';
 import { placeholderSecretProblems } from './placeholder-secrets';
+import { queueDashboardConfig, queueDashboardSettings } from './queue-dashboard-config';
 import { BUS_CALLEES, EVENT_PUBLISHERS, EVENT_SUBSCRIBERS } from './service-topology';
 import { ConfigError, ConfigRequirements, MIGRATIONS_MODES, ServiceConfig } from './service-config.types';
 import { intInRange, urlWithScheme, workerConcurrencySetting, workerQueuesSetting } from './setting-schemas';
 
 export * from './service-config.types';
+export { QUEUE_DASHBOARD_MODES, type QueueDashboardConfig } from './queue-dashboard-config';
 export { BUS_CALLEES, EVENT_PUBLISHERS, EVENT_SUBSCRIBERS } from './service-topology';
 
 const UPSTREAM_VARS = [
@@ -126,6 +128,7 @@ export function loadServiceConfig(
     UPSTREAM_CLIENT_ID: z.string().min(1).optional(),
     UPSTREAM_CLIENT_SECRET: z.string().min(1).optional(),
     UPSTREAM_SCOPE: z.string().min(1).default('openid email profile'),
+    ...queueDashboardSettings,
   });
   // An empty variable counts as unset, so `FOO=` in an env file means "use the default".
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
@@ -161,6 +164,9 @@ export function loadServiceConfig(
       ),
     );
   }
+  const dashboardProblems: string[] = [];
+  const queueDashboard = queueDashboardConfig(e, dashboardProblems);
+  if (dashboardProblems.length) throw new ConfigError(dashboardProblems);
   const bus = busKeys(service, req, e);
   let secrets: ServiceConfig['secrets'];
   if (req.secrets && e.ENCRYPTION_KEYS && e.SECRET_PEPPER) {
@@ -246,6 +252,7 @@ export function loadServiceConfig(
       allowedPorts: e.EGRESS_ALLOWED_PORTS.split(',').map(Number),
     },
     testFaultHooks: e.TEST_FAULT_HOOKS === '1',
+    queueDashboard,
     upstreamLogin:
       e.UPSTREAM_AUTHORIZATION_URL &&
       e.UPSTREAM_TOKEN_URL &&

@@ -2,6 +2,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { QueueName, ServiceName } from '@broker/contracts';
 import type { Keyring } from '@broker/crypto';
+import type { QueueDashboardConfig } from './queue-dashboard-config';
 import type { EventSigningKey, ServiceKeyPair, ServicePublicKeys } from '@broker/bus-protocol';
 
 export const MIGRATIONS_MODES = ['run', 'skip', 'only'] as const;
@@ -75,6 +76,8 @@ export interface ServiceConfig {
    * loopback, link-local or metadata addresses; loopback only with the development setting.
    */
   egress: { allowLoopback: boolean; allowedPorts: number[] };
+  /** The gateway's queue dashboard (`QUEUE_DASHBOARD`, docs/queue-dashboard.md); absent when off. */
+  queueDashboard?: QueueDashboardConfig;
   /** End-to-end test fault hooks (TEST_FAULT_HOOKS=1; refused when NODE_ENV=production). */
   testFaultHooks: boolean;
   /** OAuth setups (seed 002): default lifetime, how long ended ephemeral ones are kept, how often the sweep runs. */
