@@ -15,11 +15,16 @@ export default [
           enforceBuildableLibDependency: true,
           allow: [],
           depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus', 'type:crypto', 'type:runtime', 'type:domain', 'type:adapters', 'type:client', 'type:egress', 'type:workflows'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus', 'type:crypto', 'type:runtime', 'type:auth-kit', 'type:domain', 'type:adapters', 'type:client', 'type:egress', 'type:workflows'] },
             // Cross-domain work (provider deletion, key rotation, upstream revocation, job dispatch):
             // may use several domains; only apps use it, so no domain ever reaches back up.
-            { sourceTag: 'type:workflows', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus', 'type:crypto', 'type:runtime', 'type:domain', 'type:adapters', 'type:egress'] },
-            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus', 'type:crypto', 'type:runtime', 'type:adapters', 'type:egress'] },
+            { sourceTag: 'type:workflows', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus', 'type:crypto', 'type:runtime', 'type:auth-kit', 'type:domain', 'type:adapters', 'type:egress'] },
+            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus', 'type:crypto', 'type:runtime', 'type:auth-kit', 'type:adapters', 'type:egress'] },
+            // The verification kit checks tokens; it never issues, grants or writes identities, so it
+            // never reaches into a domain (the identity domain imports the kit, not the reverse).
+            { sourceTag: 'type:auth-kit', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus', 'type:runtime'] },
+            // Apps that only verify the broker's tokens (gateway, provider-registry) take the kit, never the identity domain.
+            { sourceTag: 'verifies:only', notDependOnLibsWithTags: ['domain:identity'] },
             { sourceTag: 'type:adapters', onlyDependOnLibsWithTags: ['type:contracts', 'type:egress'] },
             { sourceTag: 'type:egress', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:client', onlyDependOnLibsWithTags: ['type:contracts', 'type:bus'] },

@@ -19,7 +19,7 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!(openid-client|oauth4webapi|jose)/)'],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   moduleNameMapper: {
-    '^@broker/(broker-client|bus|bus-protocol|contracts|crypto|egress|identity|provider-adapters|registry|service-runtime|testing|tokens|workflows)$': path.join(__dirname, 'libs/$1/src/index.ts'),
+    '^@broker/(auth-kit|broker-client|bus|bus-protocol|contracts|crypto|egress|identity|provider-adapters|registry|service-runtime|testing|tokens|workflows)$': path.join(__dirname, 'libs/$1/src/index.ts'),
   },
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
   testTimeout: 30000,

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { TokenVerificationModule } from '@broker/identity';
+import { TokenVerificationModule } from '@broker/auth-kit';
 import { ServiceConfig, ServiceDefinition, ServiceRuntimeModule } from '@broker/service-runtime';
 import { BearerStrategy } from './auth/bearer.strategy';
 import { ExternalAuthController } from './external-auth/external-auth.controller';

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PATH_METADATA } from '@nestjs/common/constants';
 import { DEFAULT_TIME_ZONE, SCOPES } from '@broker/contracts';
-import { REQUIRED_SCOPES } from '@broker/identity';
+import { REQUIRED_SCOPES } from '@broker/auth-kit';
 import { ExternalAuthController } from '../src/external-auth/external-auth.controller';
 import {
   AuthorizedProvidersController,

@@ -2,7 +2,7 @@ import { Controller, Logger, UseGuards } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { BusContext, JobProducer } from '@broker/bus';
 import { BusReply, BusRequest, MessagePatterns, Principal } from '@broker/contracts';
-import { BusAuthGuard, RequireScopes, isServiceAccount } from '@broker/identity';
+import { BusAuthGuard, RequireScopes, isServiceAccount } from '@broker/auth-kit';
 import { OAuthSetupsService, RecordedDelivery, SetupCaller } from '@broker/registry';
 
 const caller = (p: Principal): SetupCaller => ({

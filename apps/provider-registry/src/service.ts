@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { JobQueuesModule } from '@broker/bus';
-import { TokenVerificationModule } from '@broker/identity';
+import { TokenVerificationModule } from '@broker/auth-kit';
 import { REGISTRY_SCHEMA, RegistryDomainModule } from '@broker/registry';
 import {
   ServiceConfig,

@@ -2,7 +2,7 @@ import { Controller, UseGuards } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { BusContext } from '@broker/bus';
 import { BusReply, BusRequest, MessagePatterns } from '@broker/contracts';
-import { BusAuthGuard, RequireScopes } from '@broker/identity';
+import { BusAuthGuard, RequireScopes } from '@broker/auth-kit';
 import { WebhooksService } from '@broker/registry';
 
 /**

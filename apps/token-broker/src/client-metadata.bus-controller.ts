@@ -2,12 +2,8 @@ import { Controller, UseGuards } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { BusContext, BusException } from '@broker/bus';
 import { BusReply, BusRequest, MessagePatterns } from '@broker/contracts';
-import {
-  BusAuthGuard,
-  ClientMetadataSettings,
-  ClientMetadataSettingsError,
-  RequireScopes,
-} from '@broker/identity';
+import { BusAuthGuard, RequireScopes } from '@broker/auth-kit';
+import { ClientMetadataSettings, ClientMetadataSettingsError } from '@broker/identity';
 
 /** Whether the caller's org accepts clients identified by URL (client ID metadata documents), and which. */
 @Controller()

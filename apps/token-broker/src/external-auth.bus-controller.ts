@@ -2,7 +2,7 @@ import { Controller, UseFilters, UseGuards } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { BusContext, BusException } from '@broker/bus';
 import { BusReply, BusRequest, MessagePatterns } from '@broker/contracts';
-import { BusAuthGuard, RequireScopes } from '@broker/identity';
+import { BusAuthGuard, RequireScopes } from '@broker/auth-kit';
 import { DeviceFlowService, ExternalAuthService } from '@broker/tokens';
 import { TokensErrorFilter } from './tokens-error.filter';
 

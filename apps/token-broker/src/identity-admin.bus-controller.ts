@@ -2,15 +2,8 @@ import { Controller, Logger, UseGuards } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { BusContext, BusException } from '@broker/bus';
 import { BusReply, BusRequest, MessagePatterns } from '@broker/contracts';
-import {
-  AccessTokenVerifier,
-  BusAuthGuard,
-  ClientsService,
-  InvalidAccessTokenError,
-  RequireScopes,
-  RevocationsService,
-  UsersService,
-} from '@broker/identity';
+import { AccessTokenVerifier, BusAuthGuard, InvalidAccessTokenError, RequireScopes } from '@broker/auth-kit';
+import { ClientsService, RevocationsService, UsersService } from '@broker/identity';
 import { AuthorizedProvidersService } from '@broker/tokens';
 import { ConsumerChangeNotices } from './consumer-changes';
 

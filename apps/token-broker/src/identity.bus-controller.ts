@@ -8,11 +8,10 @@ import {
   CompleteAuthorizationRequest,
   MessagePatterns,
 } from '@broker/contracts';
+import { RevocationStateUnavailableError, RevocationSync } from '@broker/auth-kit';
 import {
   AuthorizationEndpoint,
   OAuthError,
-  RevocationStateUnavailableError,
-  RevocationSync,
   SigningKeysService,
   TokenEndpoint,
   TokenStatusEndpoints,

@@ -2,7 +2,8 @@ import { Controller, UseGuards } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { BusContext, BusException } from '@broker/bus';
 import { BusReply, BusRequest, MessagePatterns } from '@broker/contracts';
-import { BusAuthGuard, PrincipalTokenError, PrincipalTokens, UsersService } from '@broker/identity';
+import { BusAuthGuard } from '@broker/auth-kit';
+import { PrincipalTokenError, PrincipalTokens, UsersService } from '@broker/identity';
 
 const CODE_BY_STATUS = {
   401: 'UNAUTHENTICATED',

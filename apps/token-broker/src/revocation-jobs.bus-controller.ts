@@ -2,7 +2,7 @@ import { Controller, UseFilters, UseGuards } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { BusContext, BusException } from '@broker/bus';
 import { BusReply, LEAST_PRIVILEGE_BUS_SCHEMAS, MessagePatterns } from '@broker/contracts';
-import { BusAuthGuard, RequireScopes } from '@broker/identity';
+import { BusAuthGuard, RequireScopes } from '@broker/auth-kit';
 import { RevocationJobsStore } from '@broker/tokens';
 import { BlastRadius } from './blast-radius';
 import { parse } from './consumer-policy.bus-controller';

@@ -2,7 +2,8 @@ import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { BusException } from '@broker/bus';
 import { BusReply, LEAST_PRIVILEGE_BUS_SCHEMAS, MessagePatterns } from '@broker/contracts';
-import { AccessTokenVerifier, ClientsService, RevocationStateUnavailableError } from '@broker/identity';
+import { AccessTokenVerifier, RevocationStateUnavailableError } from '@broker/auth-kit';
+import { ClientsService } from '@broker/identity';
 import { ConsumerTokens } from '@broker/tokens';
 import { ExchangeError, TokenExchange } from './token-exchange';
 

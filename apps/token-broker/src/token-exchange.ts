@@ -7,13 +7,8 @@ import {
   TokenExchangeResponse,
   principalFromClaims,
 } from '@broker/contracts';
-import {
-  AccessTokenVerifier,
-  ClientsService,
-  InvalidAccessTokenError,
-  OAuthError,
-  clientCredentials,
-} from '@broker/identity';
+import { AccessTokenVerifier, InvalidAccessTokenError } from '@broker/auth-kit';
+import { ClientsService, OAuthError, clientCredentials } from '@broker/identity';
 import { ConsumerTokens, TokenTarget, TokensError } from '@broker/tokens';
 import { consumerOf } from './consumer';
 

@@ -5,7 +5,7 @@ import { JobHandlers, QueueProcessor, processorOptions } from '@broker/bus';
 import { JobPayload } from '@broker/contracts';
 import type { ResolvedProvider } from '@broker/provider-adapters';
 import { ProvidersService, SecureConfigsService, toOAuthProvider } from '@broker/registry';
-import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
+import { LoadingCache, SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { ProviderCredentials, RefreshSweeper, SweepReport, TokenPath, TokensError } from '@broker/tokens';
 
 /** Refresh-ahead needs at least this much life left after refreshing to be worth it. */
@@ -144,7 +144,10 @@ const PROVIDER_CACHE_MS = 5_000;
  * per refresh (`fresh` bypasses it).
  */
 export function registryProviderAccess(providers: ProvidersService, secrets: SecureConfigsService) {
-  const cache = new Map<string, { at: number; value: Promise<ProviderCredentials | null> }>();
+  const cache = new LoadingCache<string, ProviderCredentials | null>({
+    max: 1_000,
+    ttlMs: PROVIDER_CACHE_MS,
+  });
   const load = async (orgId: string, providerId: string): Promise<ProviderCredentials | null> => {
     const provider = await providers.find(orgId, providerId);
     if (!provider?.secureConfigId) return null;
@@ -161,14 +164,6 @@ export function registryProviderAccess(providers: ProvidersService, secrets: Sec
     orgId: string,
     providerId: string,
     options?: { fresh?: boolean },
-  ): Promise<ProviderCredentials | null> => {
-    const key = `${orgId}/${providerId}`;
-    const hit = cache.get(key);
-    if (!options?.fresh && hit && Date.now() - hit.at < PROVIDER_CACHE_MS) return hit.value;
-    if (cache.size > 1_000) cache.clear();
-    const value = load(orgId, providerId);
-    cache.set(key, { at: Date.now(), value });
-    value.catch(() => cache.delete(key));
-    return value;
-  };
+  ): Promise<ProviderCredentials | null> =>
+    cache.get(`${orgId}/${providerId}`, () => load(orgId, providerId), { fresh: options?.fresh });
 }

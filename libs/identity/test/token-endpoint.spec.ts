@@ -4,15 +4,14 @@ import { DataSource } from 'typeorm';
 import { EnvelopeCipher, KeyedHasher, parseKeyring } from '@broker/crypto';
 import { domainDataSourceOptions, migrateDomainSchema } from '@broker/service-runtime';
 import { createTestDatabase, TestDatabase } from '@broker/testing';
+import { AccessTokenVerifier, InvalidAccessTokenError } from '@broker/auth-kit';
 import {
   AccessTokenIssuer,
-  AccessTokenVerifier,
   ClientCredentials,
   ClientsService,
   GrantsService,
   IDENTITY_SCHEMA,
   IdTokenIssuer,
-  InvalidAccessTokenError,
   OAuthError,
   SigningKeysService,
   TokenEndpoint,

@@ -1,6 +1,7 @@
 export * from './lib/bootstrap';
 export * from './lib/startup-checks';
 export * from './lib/async/with-timeout';
+export * from './lib/cache/loading-cache';
 export * from './lib/config/config.tokens';
 export * from './lib/config/service-config';
 export * from './lib/database/database.module';

@@ -7,7 +7,7 @@ import {
   AccessTokenVerifier,
   InvalidAccessTokenError,
   RevocationStateUnavailableError,
-} from '@broker/identity';
+} from '@broker/auth-kit';
 import type { AuthenticatedCaller } from './authenticated-caller';
 
 /** Passport bearer strategy: the token must be one of the broker's own, verified against its JWKS. */

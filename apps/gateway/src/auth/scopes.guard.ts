@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { REQUIRED_SCOPES } from '@broker/identity';
+import { REQUIRED_SCOPES } from '@broker/auth-kit';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { protectedResourceMetadataUrl } from '../oauth/protected-resource.controller';
 import { BearerChallengeError } from '../external-oauth/external-oauth-error.filter';

@@ -7,7 +7,7 @@ import type {
   ExternalAuthDevice,
   ListUserExternalAuthResponse,
 } from '@broker/contracts';
-import { RequireScopes } from '@broker/identity';
+import { RequireScopes } from '@broker/auth-kit';
 import type { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { ScopesGuard } from '../auth/scopes.guard';
 import { EXTERNAL_AUTH_PATH, ExternalAuthHttpError } from './external-auth-error.filter';

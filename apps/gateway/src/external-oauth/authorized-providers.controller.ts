@@ -22,7 +22,7 @@ import type {
   OAuthUserResponse,
   ProviderCallbackResponse,
 } from '@broker/contracts';
-import { RequireScopes } from '@broker/identity';
+import { RequireScopes } from '@broker/auth-kit';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { Inject } from '@nestjs/common';
 import type { AuthenticatedCaller } from '../auth/authenticated-caller';

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } fro
 import type { FastifyReply } from 'fastify';
 import { BusClientProxy } from '@broker/bus';
 import type { JobLocation, OAuthProviderJob } from '@broker/contracts';
-import { RequireScopes } from '@broker/identity';
+import { RequireScopes } from '@broker/auth-kit';
 import type { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { BearerAuthGuard } from '../auth/bearer-auth.guard';
 import { ScopesGuard } from '../auth/scopes.guard';

@@ -15,7 +15,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import { BusClientProxy } from '@broker/bus';
 import type { JobLocation, OAuthProvider, ProviderList } from '@broker/contracts';
-import { RequireScopes } from '@broker/identity';
+import { RequireScopes } from '@broker/auth-kit';
 import type { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { BearerAuthGuard } from '../auth/bearer-auth.guard';
 import { ScopesGuard } from '../auth/scopes.guard';

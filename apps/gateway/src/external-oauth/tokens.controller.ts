@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common
 import { z } from 'zod';
 import { BusClientProxy } from '@broker/bus';
 import type { AcquiredToken, AcquireTokenRequest } from '@broker/contracts';
-import { RequireScopes } from '@broker/identity';
+import { RequireScopes } from '@broker/auth-kit';
 import type { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { BearerAuthGuard } from '../auth/bearer-auth.guard';
 import { ScopesGuard } from '../auth/scopes.guard';

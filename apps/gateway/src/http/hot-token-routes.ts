@@ -3,7 +3,7 @@ import { HTTP_CODE_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/comm
 import { Reflector } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { BusClientProxy } from '@broker/bus';
-import { REQUIRED_SCOPES } from '@broker/identity';
+import { REQUIRED_SCOPES } from '@broker/auth-kit';
 import { SERVICE_CONFIG, ServiceConfig, labelHttpRoute } from '@broker/service-runtime';
 import type { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { bearerRequired, plainBearerToken } from '../auth/bearer-auth.guard';

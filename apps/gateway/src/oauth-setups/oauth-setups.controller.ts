@@ -10,7 +10,7 @@ import {
   schemaProblems,
   updateOAuthSetupSchema,
 } from '@broker/contracts';
-import { RequireScopes } from '@broker/identity';
+import { RequireScopes } from '@broker/auth-kit';
 import type { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { BearerAuthGuard } from '../auth/bearer-auth.guard';
 import { ScopesGuard } from '../auth/scopes.guard';

@@ -21,7 +21,7 @@ import {
   createWebhookEndpointSchema,
   updateWebhookEndpointSchema,
 } from '@broker/contracts';
-import { RequireScopes } from '@broker/identity';
+import { RequireScopes } from '@broker/auth-kit';
 import type { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { BearerAuthGuard } from '../auth/bearer-auth.guard';
 import { ScopesGuard } from '../auth/scopes.guard';

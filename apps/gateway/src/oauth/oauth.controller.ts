@@ -11,7 +11,7 @@ import {
   TokenIntrospection,
   TokenResponse,
 } from '@broker/contracts';
-import { SIGNING_ALG } from '@broker/identity';
+import { SIGNING_ALG } from '@broker/auth-kit';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
 import { OAuthErrorFilter } from './oauth-error.filter';
 import { RateLimitedError, TokenRateLimiter } from './token-rate-limiter';

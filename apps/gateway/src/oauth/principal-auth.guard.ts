@@ -6,7 +6,7 @@ import {
   AccessTokenVerifier,
   InvalidAccessTokenError,
   RevocationStateUnavailableError,
-} from '@broker/identity';
+} from '@broker/auth-kit';
 import type { AuthenticatedCaller } from '../auth/authenticated-caller';
 
 /** A FastAPI-style `{detail}` error of the `/api/v1/oauth` surface (seed 003). */

@@ -5,7 +5,7 @@ import { KeyedHasher } from '@broker/crypto';
 import { OAuthClientEntity } from './entities/oauth-client.entity';
 import { OrgEntity } from './entities/org.entity';
 import { OAuthError } from './oauth-error';
-import { DELEGATE_SCOPE } from './well-known-scopes';
+import { DELEGATE_SCOPE } from '@broker/auth-kit';
 import { RevocationsService } from './revocation/revocations.service';
 
 const SECRET_PURPOSE = 'client_secret';

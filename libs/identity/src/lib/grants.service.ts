@@ -1,73 +1,31 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { DataSource, EntityManager } from 'typeorm';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
 import type { RevocationEntry } from '@broker/contracts';
 import { KeyedHasher } from '@broker/crypto';
 import { OAuthError } from './oauth-error';
 import { RevocationsService } from './revocation/revocations.service';
 import { personScope } from './sign-in-policy';
+import {
+  CODE_PURPOSE,
+  REFRESH_PURPOSE,
+  currentRights,
+  insertRefresh,
+  pkceMatches,
+  revokeSessions,
+} from './grants/grant-rows';
+import {
+  CodeRow,
+  DEFAULT_GRANT_POLICY,
+  GrantPolicy,
+  GrantSubject,
+  NewCode,
+  RefreshRow,
+  RenewedGrant,
+} from './grants/grant-subject';
 
-const CODE_PURPOSE = 'authorization_code';
-const REFRESH_PURPOSE = 'refresh_token';
-
-/** What an authorization code or refresh token grants: whose tokens, for which client, with what scope. */
-export interface GrantSubject {
-  orgId: string;
-  clientId: string;
-  sub: string;
-  scope: string[];
-  zoneinfo?: string | null;
-  /** OIDC nonce of the authorization request (codes only; echoed in the ID token). */
-  nonce?: string | null;
-  /** The refresh-token family (sign-in session) the grant belongs to, once there is one. */
-  familyId?: string;
-  /** RFC 8707: the resource the grant's access tokens are bound to; null/absent: the broker's API. */
-  resource?: string | null;
-}
-
-/** A redeemed code or rotated refresh token: the grant (with the scope to issue now) and the next refresh token. */
-export interface RenewedGrant {
-  grant: GrantSubject & { familyId: string };
-  refreshToken: string;
-}
-
-export interface NewCode extends GrantSubject {
-  redirectUri: string;
-  /** PKCE S256 challenge: BASE64URL(SHA-256(verifier)). */
-  codeChallenge: string;
-}
-
-export interface GrantPolicy {
-  codeTtlMs: number;
-  refreshTtlMs: number;
-}
-
-export const DEFAULT_GRANT_POLICY: GrantPolicy = { codeTtlMs: 60_000, refreshTtlMs: 30 * 86_400_000 };
-
-interface CodeRow {
-  org_id: string;
-  client_id: string;
-  sub: string;
-  redirect_uri: string;
-  code_challenge: string;
-  scope: string[];
-  zoneinfo: string | null;
-  nonce: string | null;
-  family_id: string | null;
-  expires_at: Date;
-  resource: string | null;
-}
-
-interface RefreshRow {
-  token_hash: string;
-  family_id: string;
-  org_id: string;
-  client_id: string;
-  sub: string;
-  scope: string[];
-  zoneinfo: string | null;
-  generation: number;
-  resource: string | null;
-}
+export { DEFAULT_GRANT_POLICY } from './grants/grant-subject';
+export type { GrantPolicy, GrantSubject, NewCode, RenewedGrant } from './grants/grant-subject';
+export { pkceMatches } from './grants/grant-rows';
 
 /**
  * Single-use authorization codes (PKCE S256 only) and rotating refresh tokens. Both are stored
@@ -142,7 +100,7 @@ export class GrantsService {
            RETURNING org_id, family_id`,
           [hash],
         )) as [{ org_id: string; family_id: string }[], number];
-        revoked.push(...(await this.revokeSessions(em, families)));
+        revoked.push(...(await revokeSessions(this.revocations, em, families)));
         return new OAuthError('invalid_grant', 'the authorization code is invalid, expired or already used');
       }
       if (row.expires_at.getTime() < Date.now())
@@ -153,7 +111,7 @@ export class GrantsService {
         return new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request');
       if (!verifier || !pkceMatches(verifier, row.code_challenge))
         return new OAuthError('invalid_grant', 'the PKCE code_verifier does not match');
-      const rights = await this.currentRights(em, row.org_id, row.client_id, row.sub);
+      const rights = await currentRights(em, row.org_id, row.client_id, row.sub);
       if (!rights) return new OAuthError('invalid_grant', 'the user or the client no longer has access');
       const familyId = randomUUID();
       const grant: GrantSubject = {
@@ -170,7 +128,14 @@ export class GrantsService {
         hash,
         familyId,
       ]);
-      const refreshToken = await this.insertRefresh(em.query.bind(em), grant, familyId, 1);
+      const refreshToken = await insertRefresh(
+        em.query.bind(em),
+        this.hasher,
+        this.policy,
+        grant,
+        familyId,
+        1,
+      );
       return {
         grant: { ...grant, familyId, scope: personScope(row.scope, rights.client, rights.user) },
         refreshToken,
@@ -206,7 +171,7 @@ export class GrantsService {
             RETURNING org_id, family_id`,
           [hash],
         )) as [{ org_id: string; family_id: string }[], number];
-        revoked.push(...(await this.revokeSessions(em, families)));
+        revoked.push(...(await revokeSessions(this.revocations, em, families)));
         return new OAuthError(
           'invalid_grant',
           families.length > 0
@@ -221,7 +186,7 @@ export class GrantsService {
           : [...new Set(requestedScope.trim().split(/\s+/))];
       const extra = asked.filter((s) => !row.scope.includes(s));
       if (extra.length) return new OAuthError('invalid_scope', `scope not granted: ${extra.join(' ')}`);
-      const rights = await this.currentRights(em, row.org_id, row.client_id, row.sub);
+      const rights = await currentRights(em, row.org_id, row.client_id, row.sub);
       if (!rights) {
         await em.query(
           'UPDATE identity.refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL',
@@ -242,8 +207,10 @@ export class GrantsService {
         familyId: row.family_id,
         resource: row.resource,
       };
-      const refreshToken = await this.insertRefresh(
+      const refreshToken = await insertRefresh(
         em.query.bind(em),
+        this.hasher,
+        this.policy,
         grant,
         row.family_id,
         row.generation + 1,
@@ -319,69 +286,4 @@ export class GrantsService {
       issuedAt: row.created_at,
     };
   }
-
-  /** The client and the user as they are now (locked against a concurrent disable), or null if either lost access. */
-  private async currentRights(em: EntityManager, orgId: string, clientId: string, sub: string) {
-    const [client] = (await em.query(
-      'SELECT scopes, allow_user_delegation FROM identity.oauth_clients WHERE id = $1 AND org_id = $2 AND NOT disabled FOR SHARE',
-      [clientId, orgId],
-    )) as { scopes: string[]; allow_user_delegation: boolean }[];
-    const [user] = (await em.query(
-      'SELECT scopes FROM identity.users WHERE org_id = $1 AND sub = $2 AND NOT disabled FOR SHARE',
-      [orgId, sub],
-    )) as { scopes: string[] }[];
-    if (!client || !user) return null;
-    return {
-      client: { scopes: client.scopes, allowUserDelegation: client.allow_user_delegation },
-      user: { scopes: user.scopes },
-    };
-  }
-
-  private async revokeSessions(
-    em: EntityManager,
-    families: { org_id: string; family_id: string }[],
-  ): Promise<RevocationEntry[]> {
-    const entries: RevocationEntry[] = [];
-    const seen = new Set<string>();
-    for (const f of families) {
-      if (seen.has(f.family_id)) continue;
-      seen.add(f.family_id);
-      entries.push(await this.revocations.revokeSession(em, f.org_id, f.family_id));
-    }
-    return entries;
-  }
-
-  private async insertRefresh(
-    query: (sql: string, params: unknown[]) => Promise<unknown>,
-    grant: GrantSubject,
-    familyId: string,
-    generation: number,
-  ): Promise<string> {
-    const token = randomBytes(32).toString('base64url');
-    await query(
-      `INSERT INTO identity.refresh_tokens (token_hash, family_id, org_id, client_id, sub, scope, zoneinfo, generation, expires_at, resource)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [
-        this.hasher.hash(REFRESH_PURPOSE, token),
-        familyId,
-        grant.orgId,
-        grant.clientId,
-        grant.sub,
-        grant.scope,
-        grant.zoneinfo ?? null,
-        generation,
-        new Date(Date.now() + this.policy.refreshTtlMs),
-        grant.resource ?? null,
-      ],
-    );
-    return token;
-  }
-}
-
-/** RFC 7636 S256: BASE64URL(SHA-256(verifier)) equals the challenge (constant-time). */
-export function pkceMatches(verifier: string, challenge: string): boolean {
-  if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier)) return false;
-  const computed = Buffer.from(createHash('sha256').update(verifier).digest('base64url'));
-  const expected = Buffer.from(challenge);
-  return computed.length === expected.length && timingSafeEqual(computed, expected);
 }

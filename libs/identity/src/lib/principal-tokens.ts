@@ -1,8 +1,8 @@
 import type { DelegatedTokenRequest, Principal, TokenResponse } from '@broker/contracts';
+import { DELEGATE_SCOPE, isServiceAccount } from '@broker/auth-kit';
 import { AccessTokenIssuer } from './access-tokens';
 import type { ClientsService } from './clients.service';
 import { personScope } from './sign-in-policy';
-import { DELEGATE_SCOPE } from './well-known-scopes';
 import { UsersService } from './users.service';
 
 /** Why a principal or delegated token was refused: an HTTP-like status and a message for the caller. */
@@ -13,13 +13,6 @@ export class PrincipalTokenError extends Error {
   ) {
     super(message);
   }
-}
-
-export { DELEGATE_SCOPE } from './well-known-scopes';
-
-/** A service account: a client acting as itself (client_credentials), not a person or a delegation. */
-export function isServiceAccount(p: Principal): boolean {
-  return p.sub === p.clientId && !p.act;
 }
 
 /**

@@ -3,7 +3,7 @@ import { OAuthClientEntity } from './entities/oauth-client.entity';
 import { OrgEntity } from './entities/org.entity';
 import { UserEntity } from './entities/user.entity';
 import type { UserProfile } from './users.service';
-import { DELEGATE_SCOPE, OPENID_SCOPE as OPENID } from './well-known-scopes';
+import { DELEGATE_SCOPE, OPENID_SCOPE as OPENID } from '@broker/auth-kit';
 
 /** Who may become a user of an org by signing in upstream (see OrgEntity). */
 export interface SignInPolicySettings {

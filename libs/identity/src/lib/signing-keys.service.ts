@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { CryptoKey, JSONWebKeySet, JWK, exportJWK, generateKeyPair, importJWK } from 'jose';
 import { DataSource, MoreThan } from 'typeorm';
+import { SIGNING_ALG, publishedJwks } from '@broker/auth-kit';
 import { EnvelopeCipher } from '@broker/crypto';
-import { publishedJwks } from './authorization/published-keys';
 import { SigningKeyEntity } from './entities/signing-key.entity';
 
-export const SIGNING_ALG = 'ES256';
 const SYSTEM_ORG = '_system';
 const DAY_MS = 86_400_000;
 

@@ -4,13 +4,11 @@ import { ClientsService } from './clients.service';
 import { GrantSubject, GrantsService } from './grants.service';
 import { OAuthError } from './oauth-error';
 import { UsersService } from './users.service';
-import { OPENID_SCOPE } from './well-known-scopes';
+import { OPENID_SCOPE } from '@broker/auth-kit';
 import { ResourceIndicators } from './resource-indicators';
 import { looksLikeClientIdUrl } from './client-metadata/client-id-url';
 import type { MetadataDocumentClients } from './client-metadata/metadata-document-clients';
 import type { OAuthClientEntity } from './entities/oauth-client.entity';
-
-export { OPENID_SCOPE } from './well-known-scopes';
 
 /** The broker's `/oauth/token`: authenticates the client and runs the grant. */
 export class TokenEndpoint {

@@ -1,5 +1,5 @@
 import type { AccessTokenClaims, TokenIntrospection, TokenRevocationRequest } from '@broker/contracts';
-import { AccessTokenVerifier, InvalidAccessTokenError } from './access-tokens';
+import { AccessTokenVerifier, InvalidAccessTokenError } from '@broker/auth-kit';
 import { ClientsService } from './clients.service';
 import { GrantsService } from './grants.service';
 import { OAuthError } from './oauth-error';

@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { ClientMetadataDocumentSettings, SCOPES } from '@broker/contracts';
 import { OrgEntity } from '../entities/org.entity';
-import { DELEGATE_SCOPE } from '../well-known-scopes';
+import { DELEGATE_SCOPE } from '@broker/auth-kit';
 
 /** The settings cannot be applied as given (a message for the admin, naming the value). */
 export class ClientMetadataSettingsError extends Error {}

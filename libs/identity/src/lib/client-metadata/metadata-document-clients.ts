@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { EgressDeniedError, EgressPolicy } from '@broker/provider-adapters';
+import { LoadingCache } from '@broker/service-runtime';
 import { OAuthClientEntity } from '../entities/oauth-client.entity';
 import { OAuthError } from '../oauth-error';
 import { checkClientIdUrl } from './client-id-url';
@@ -44,7 +45,8 @@ interface Fetched {
  * at most that org's scopes ∩ the document's `scope`. Every failure is an `invalid_client` OAuthError.
  */
 export class MetadataDocumentClients {
-  private readonly inFlight = new Map<string, Promise<OAuthClientEntity>>();
+  // Single flight only (nothing kept in memory: the row in PostgreSQL is the cached copy).
+  private readonly inFlight = new LoadingCache<string, OAuthClientEntity>({ max: 10_000, ttlMs: 0 });
 
   constructor(
     private readonly dataSource: DataSource,
@@ -57,11 +59,7 @@ export class MetadataDocumentClients {
   /** The client for `clientId` (a URL), fetched or from its cached copy. */
   resolve(clientId: string): Promise<OAuthClientEntity> {
     // One fetch per URL at a time: a burst of authorizations does not become a burst of fetches.
-    const pending = this.inFlight.get(clientId);
-    if (pending) return pending;
-    const started = this.load(clientId).finally(() => this.inFlight.delete(clientId));
-    this.inFlight.set(clientId, started);
-    return started;
+    return this.inFlight.get(clientId, () => this.load(clientId));
   }
 
   private async load(clientId: string): Promise<OAuthClientEntity> {

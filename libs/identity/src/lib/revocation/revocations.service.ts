@@ -1,6 +1,15 @@
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { RevocationEntry, RevocationKind, RevocationSnapshot } from '@broker/contracts';
-import { RevocationList, revocationKey, revocationsVersion } from './revocation-list';
+import {
+  QueryRunnerLike,
+  RevocationList,
+  RevocationRow,
+  RevocationWriter,
+  publishedRevocations,
+  revocationEntryFromRow as toEntry,
+  revocationKey,
+  revocationsVersion,
+} from '@broker/auth-kit';
 
 /**
  * How long an entry that stops "every token issued before now" must be kept: the longest lifetime
@@ -19,24 +28,15 @@ export const REVOCATION_GRACE_SECONDS = 2;
 
 type Query = (sql: string, params: unknown[]) => Promise<unknown>;
 
-/** Something that runs queries: the DataSource or a transaction's EntityManager. */
-export type QueryRunnerLike = DataSource | EntityManager;
-
 /** Called with the entries once a revocation is committed (the process's own list, the announcement). */
 export type RevocationListener = (entries: RevocationEntry[]) => void;
-
-interface Row {
-  key_hash: string;
-  not_before: Date | null;
-  expires_at: Date;
-}
 
 /**
  * The revocations of the broker's access tokens in PostgreSQL (`identity.revocations`): written in
  * the same transaction as the change that causes them (a client disabled, a user deleted, a
  * refresh-token family revoked), read by the token-broker's replicas and served to every verifier.
  */
-export class RevocationsService {
+export class RevocationsService implements RevocationWriter {
   private readonly listeners: RevocationListener[] = [];
 
   constructor(private readonly dataSource: DataSource) {}
@@ -88,12 +88,8 @@ export class RevocationsService {
   }
 
   /** The live entries as they are in PostgreSQL now. */
-  async read(): Promise<{ entries: RevocationEntry[]; version: string }> {
-    const rows = (await this.dataSource.query(
-      `SELECT key_hash, not_before, expires_at FROM identity.revocations WHERE expires_at > now()`,
-    )) as Row[];
-    const entries = rows.map(toEntry);
-    return { entries, version: revocationsVersion(entries) };
+  read(): Promise<{ entries: RevocationEntry[]; version: string }> {
+    return publishedRevocations(this.dataSource);
   }
 
   /** Drops entries that no longer stop any live token. */
@@ -124,15 +120,9 @@ export class RevocationsService {
          updated_at = now()
        RETURNING key_hash, not_before, expires_at`,
       [revocationKey(kind, orgId, value), kind, orgId, notBefore, expires],
-    )) as Row[];
+    )) as RevocationRow[];
     return toEntry(row);
   }
-}
-
-function toEntry(row: Row): RevocationEntry {
-  const entry: RevocationEntry = { h: row.key_hash, exp: Math.floor(row.expires_at.getTime() / 1000) };
-  if (row.not_before) entry.nb = Math.floor(row.not_before.getTime() / 1000);
-  return entry;
 }
 
 function notBeforeNow(): Date {

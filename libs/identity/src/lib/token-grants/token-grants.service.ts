@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { LoadingCache } from '@broker/service-runtime';
 import type {
   NewTokenGrant,
   PolicyAnswer,
@@ -40,17 +41,18 @@ export const DEFAULT_TOKEN_GRANTS_OPTIONS: TokenGrantsOptions = { cacheMs: 2_000
 /**
  * Consumer policies (`identity.token_grants`): grants made, listed and withdrawn by an org's admin,
  * and the question the token path asks before serving a provider token. Reads are cached per client
- * for `cacheMs` (concurrent misses share one query), so the check costs a map lookup on the hot path.
+ * for `cacheMs` (concurrent misses share one query, a read that raced a change is not kept), so
+ * the check costs a map lookup on the hot path.
  */
 export class TokenGrantsService {
-  private readonly cache = new Map<string, { grants: TokenGrant[]; until: number }>();
-  private readonly inflight = new Map<string, Promise<TokenGrant[]>>();
-  private epoch = 0;
+  private readonly cache: LoadingCache<string, TokenGrant[]>;
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly options: TokenGrantsOptions = DEFAULT_TOKEN_GRANTS_OPTIONS,
-  ) {}
+    options: TokenGrantsOptions = DEFAULT_TOKEN_GRANTS_OPTIONS,
+  ) {
+    this.cache = new LoadingCache({ max: 10_000, ttlMs: options.cacheMs });
+  }
 
   /** Whether the consumer may be served the token the question describes, and within which bounds. */
   async decide(q: PolicyQuestion): Promise<PolicyAnswer> {
@@ -63,23 +65,8 @@ export class TokenGrantsService {
   }
 
   /** The client's grants (cached for `cacheMs`). */
-  async forClient(clientId: string): Promise<TokenGrant[]> {
-    const hit = this.cache.get(clientId);
-    if (hit && hit.until > Date.now()) return hit.grants;
-    const shared = this.inflight.get(clientId);
-    if (shared) return shared;
-    const epoch = this.epoch;
-    const read = this.read(clientId)
-      .then((grants) => {
-        if (epoch === this.epoch) {
-          if (this.cache.size > 10_000) this.cache.clear();
-          this.cache.set(clientId, { grants, until: Date.now() + this.options.cacheMs });
-        }
-        return grants;
-      })
-      .finally(() => this.inflight.delete(clientId));
-    this.inflight.set(clientId, read);
-    return read;
+  forClient(clientId: string): Promise<TokenGrant[]> {
+    return this.cache.get(clientId, () => this.read(clientId));
   }
 
   /** The org's grants, of one client or of all, oldest first. */
@@ -169,9 +156,7 @@ export class TokenGrantsService {
 
   /** Drops this process's copy of a client's grants (after a change). */
   forget(clientId: string): void {
-    this.epoch++;
-    this.cache.delete(clientId);
-    this.inflight.delete(clientId);
+    this.cache.forget(clientId);
   }
 
   private async read(clientId: string): Promise<TokenGrant[]> {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { TokenRestriction } from '@broker/contracts';
 import { adapterFor, ProviderCallError } from '@broker/provider-adapters';
+import { LoadingCache } from '@broker/service-runtime';
 import { canonicalJson } from '../ledger/token-ledger';
 import { ProviderAccess } from '../ports';
 import { TokensError } from '../tokens-error';
@@ -31,14 +32,24 @@ export const DEFAULT_ADAPTER_NARROWER_OPTIONS: AdapterNarrowerOptions = {
  * Kept in this process's memory only, like the token path's own hot copies.
  */
 export class AdapterNarrower {
-  private readonly cache = new Map<string, { token: NarrowedToken; until: number }>();
-  private readonly inflight = new Map<string, Promise<NarrowedToken | null>>();
+  private readonly cache: LoadingCache<string, NarrowedToken | null>;
 
   constructor(
     private readonly providers: ProviderAccess,
     private readonly fetchImpl: typeof fetch,
     private readonly options: AdapterNarrowerOptions = DEFAULT_ADAPTER_NARROWER_OPTIONS,
-  ) {}
+  ) {
+    this.cache = new LoadingCache({
+      max: options.maxEntries,
+      // A derived token is kept until shortly before it expires; "no narrowing" (null) is not kept.
+      ttlMs: (token) =>
+        !token
+          ? 0
+          : token.expiresAt
+            ? token.expiresAt.getTime() - options.marginMs - Date.now()
+            : options.noExpiryReuseMs,
+    });
+  }
 
   /** Bound as the TokenNarrower of ConsumerTokens. */
   readonly narrow = async (
@@ -56,25 +67,7 @@ export class AdapterNarrower {
         ]),
       )
       .digest('base64url');
-    const hit = this.cache.get(key);
-    if (hit && hit.until > Date.now()) return hit.token;
-    const shared = this.inflight.get(key);
-    if (shared) return shared;
-    const minted = this.mint(orgId, served, want)
-      .then((token) => {
-        if (token) {
-          if (this.cache.size >= this.options.maxEntries) this.evictExpired();
-          const until = token.expiresAt
-            ? token.expiresAt.getTime() - this.options.marginMs
-            : Date.now() + this.options.noExpiryReuseMs;
-          if (until > Date.now() && this.cache.size < this.options.maxEntries)
-            this.cache.set(key, { token, until });
-        }
-        return token;
-      })
-      .finally(() => this.inflight.delete(key));
-    this.inflight.set(key, minted);
-    return minted;
+    return this.cache.get(key, () => this.mint(orgId, served, want));
   };
 
   /** How many derived tokens are held (tests). */
@@ -129,10 +122,5 @@ export class AdapterNarrower {
         [{ name: 'restriction', message: failure.message }],
       );
     }
-  }
-
-  private evictExpired(): void {
-    const now = Date.now();
-    for (const [k, v] of this.cache) if (v.until <= now) this.cache.delete(k);
   }
 }

@@ -3,11 +3,11 @@ import type { JSONWebKeySet } from 'jose';
 import type { DataSource } from 'typeorm';
 import { BusClientProxy } from '@broker/bus';
 import { SERVICE_CONFIG, ServiceConfig } from '@broker/service-runtime';
-import { AccessTokenVerifier } from '../access-tokens';
+import { AccessTokenVerifier } from '../access-token-verifier';
 import { RevocationChannel } from '../revocation/revocation-channel';
 import { RevocationLifecycle } from '../revocation/revocation-lifecycle';
 import { DEFAULT_REVOCATION_SYNC, RevocationSync, revocationHealthLog } from '../revocation/revocation-list';
-import { RevocationsService } from '../revocation/revocations.service';
+import { publishedRevocations } from '../revocation/published-revocations';
 import { BusAuthGuard } from './bus-auth.guard';
 import { publishedJwks } from './published-keys';
 
@@ -79,17 +79,15 @@ export class TokenVerificationModule {
         {
           provide: RevocationSync,
           inject: [dataSource],
-          useFactory: (ds: DataSource) => {
-            const revocations = new RevocationsService(ds);
-            return new RevocationSync(
+          useFactory: (ds: DataSource) =>
+            new RevocationSync(
               async () => {
-                const { entries, version } = await revocations.read();
+                const { entries, version } = await publishedRevocations(ds);
                 return { version, ageMs: 0, entries };
               },
               DEFAULT_REVOCATION_SYNC,
               revocationHealthLog,
-            );
-          },
+            ),
         },
         {
           provide: JWKS_SOURCE,

@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { BusContext, BusException } from '@broker/bus';
 import { Principal, principalFromClaims } from '@broker/contracts';
-import { AccessTokenVerifier, InvalidAccessTokenError } from '../access-tokens';
+import { AccessTokenVerifier, InvalidAccessTokenError } from '../access-token-verifier';
 import { RevocationStateUnavailableError } from '../revocation/revocation-list';
 import { REQUIRED_SCOPES } from './require-scopes.decorator';
 

@@ -1,9 +1,18 @@
 import { Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { RevocationChannel } from './revocation-channel';
 import { RevocationSync } from './revocation-list';
-import { RevocationsService } from './revocations.service';
+import type { RevocationEntry } from '@broker/contracts';
 
 const PURGE_EVERY_MS = 3_600_000;
+
+/**
+ * The writer of revocations in this process (the identity domain's RevocationsService, in the
+ * token-broker): told of its committed writes, it adds them to the list at once and announces them.
+ */
+export interface RevocationWriter {
+  onRevoked(listener: (entries: RevocationEntry[]) => void): void;
+  purgeExpired(): Promise<number>;
+}
 
 /**
  * Runs a process's revocation list: periodic reads, reads on the change ping, and, where the
@@ -16,7 +25,7 @@ export class RevocationLifecycle implements OnApplicationBootstrap, OnApplicatio
   constructor(
     private readonly sync: RevocationSync,
     private readonly channel: RevocationChannel,
-    private readonly writer?: RevocationsService,
+    private readonly writer?: RevocationWriter,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { JSONWebKeySet, JWK } from 'jose';
-import type { QueryRunnerLike } from '../revocation/revocations.service';
+import type { QueryRunnerLike } from '../revocation/published-revocations';
 
 /**
  * The public signing keys still verifying tokens in circulation, as the token-broker publishes
