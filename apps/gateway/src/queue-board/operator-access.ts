@@ -1,5 +1,5 @@
 import type { AccessTokenClaims } from '@broker/contracts';
-import { AccessTokenVerifier, InvalidAccessTokenError } from '@broker/identity';
+import { AccessTokenVerifier, InvalidAccessTokenError } from '@broker/auth-kit';
 
 /** What an operator's verified token allows on the dashboard. */
 export interface OperatorAccess {

@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { QUEUE_NAMES } from '@broker/contracts';
 import { closeConnection, createRedisConnection, reportQueueErrors } from '@broker/bus';
-import { AccessTokenVerifier, RevocationStateUnavailableError } from '@broker/identity';
+import { AccessTokenVerifier, RevocationStateUnavailableError } from '@broker/auth-kit';
 import type { QueueDashboardConfig, ServiceConfig } from '@broker/service-runtime';
 import {
   DASHBOARD_PATH,
