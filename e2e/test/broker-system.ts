@@ -13,6 +13,7 @@ import {
 import { domainDataSourceOptions } from '@broker/service-runtime';
 import { createTestDatabase, signInAtDemoIdp, TestDatabase } from '@broker/testing';
 import { DemoIdpProcess, ServiceProcess, busClientFor, freePort, systemEnv } from './service-processes';
+import { delegatedToken, linkDemoAccount, registerDemoProvider } from './consent-setup';
 
 export const APP_REDIRECT = 'http://127.0.0.1:1/app/callback';
 
@@ -133,59 +134,28 @@ export class BrokerSystem {
     await this.db?.drop();
   }
 
+  /** `api` as a function of its own, for the shared set-up steps. */
+  private readonly boundApi = (path: string, token: string, init?: { method?: string; body?: unknown }) =>
+    this.api(path, token, init);
+
   /** Registers the demo provider (started with `providerClient`) as an `oidc` provider of the org; its id. */
-  async registerDemoProvider(admin: string, clientId = 'broker-provider'): Promise<string> {
-    const created = await this.api('/api/v2/externalOAuth/providers/', admin, {
-      method: 'POST',
-      body: {
-        type: 'oidc',
-        name: clientId === 'broker-provider' ? 'Demo' : `Demo (${clientId})`,
-        clientId,
-        clientSecret: this.providerSecret,
-        issuer: this.idp.issuer,
-      },
+  registerDemoProvider(admin: string, clientId = 'broker-provider'): Promise<string> {
+    return registerDemoProvider(this.boundApi, admin, {
+      issuer: this.idp.issuer,
+      clientSecret: this.providerSecret,
+      clientId,
+      name: clientId === 'broker-provider' ? 'Demo' : `Demo (${clientId})`,
     });
-    if (created.status !== 201)
-      throw new Error(`provider not created: ${created.status} ${await created.text()}`);
-    return ((await created.json()) as { id: string }).id;
   }
 
-  /**
-   * Links the demo provider account `email` to the user `userToken` acts for, through the API (the
-   * consent started and completed with the user's token, the person signing in at the demo
-   * provider); the new authorization's id.
-   */
-  async linkAccount(userToken: string, providerId: string, email: string): Promise<string> {
-    const start = await this.api(`/api/v2/externalOAuth/providers/${providerId}/authorize/`, userToken, {
-      method: 'POST',
-    });
-    if (start.status !== 200) throw new Error(`consent not started: ${start.status} ${await start.text()}`);
-    const { redirectUrl } = (await start.json()) as { redirectUrl: string };
-    const back = await signInAtDemoIdp(redirectUrl, email, (u) =>
-      u.startsWith(`${this.base}/api/v2/externalOAuth/providers/callback`),
-    );
-    const iss = back.searchParams.get('iss');
-    const done = await this.api('/api/v2/externalOAuth/providers/callback/', userToken, {
-      method: 'POST',
-      body: {
-        code: back.searchParams.get('code'),
-        state: back.searchParams.get('state'),
-        providerId,
-        ...(iss ? { iss } : {}),
-      },
-    });
-    if (done.status !== 200) throw new Error(`consent not completed: ${done.status} ${await done.text()}`);
-    return ((await done.json()) as { authorizedProvider: { id: string } }).authorizedProvider.id;
+  /** Links the demo provider account `email` to the user `userToken` acts for (see `linkDemoAccount`). */
+  linkAccount(userToken: string, providerId: string, email: string): Promise<string> {
+    return linkDemoAccount(this.boundApi, this.base, userToken, providerId, email);
   }
 
   /** A token acting for `sub` (a user of the default org), made by the admin. */
-  async delegatedToken(admin: string, sub: string, scopes: string[]): Promise<string> {
-    const res = await this.api('/api/v1/oauth/delegated-token', admin, {
-      method: 'POST',
-      body: { sub, scopes },
-    });
-    if (res.status !== 200) throw new Error(`delegation refused: ${res.status} ${await res.text()}`);
-    return ((await res.json()) as { access_token: string }).access_token;
+  delegatedToken(admin: string, sub: string, scopes: string[]): Promise<string> {
+    return delegatedToken(this.boundApi, admin, sub, scopes);
   }
 
   /** Every service's output so far (for log checks). */

@@ -8,24 +8,26 @@ import { BusClientProxy, BusRemoteError } from '@broker/bus';
 import { sealReply } from '@broker/bus-protocol';
 import { BrokerClient } from '@broker/broker-client';
 import { BUS_PATTERN_OWNERS, BusPattern, QUEUE_NAMES, brokerEventsChannel } from '@broker/contracts';
-import { KeyedHasher } from '@broker/crypto';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { ClientsService, IDENTITY_SCHEMA, TokenGrantsService, UsersService } from '@broker/identity';
-import { domainDataSourceOptions } from '@broker/service-runtime';
 import { createTestDatabase, signInAtDemoIdp, sleep, TestDatabase } from '@broker/testing';
-import { DataSource } from 'typeorm';
 import { Eavesdropper, RequestMonitor, until } from './bus-attack-support';
 import { redisSnapshot } from './redis-snapshot';
+import { DemoIdpProcess, ServiceProcess, busClientFor, consumerKeys, freePort } from './service-processes';
 import {
-  DemoIdpProcess,
-  ServiceProcess,
-  busClientFor,
-  consumerKeys,
-  freePort,
-  systemEnv,
-} from './service-processes';
-import { bearerApi, clientCredentialsToken, startProviderIdp, startSystemInto } from './system-setup';
+  bearerApi,
+  clientCredentialsToken,
+  demoProviderSystemEnv,
+  startProviderIdp,
+  startSystemInto,
+} from './system-setup';
 import { WebhookReceiver } from './setups-system';
+import {
+  delegatedToken,
+  grantedServiceClient,
+  inviteUser,
+  linkDemoAccount,
+  registerDemoProvider,
+} from './consent-setup';
 
 const ADMIN_SECRET = randomBytes(32).toString('base64url');
 const PROVIDER_SECRET = randomBytes(24).toString('base64url');
@@ -78,12 +80,13 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
     );
     receiver = new WebhookReceiver(await freePort());
     await receiver.start();
-    env = systemEnv(db.url, port, 'busattacks', {
-      BOOTSTRAP_CLIENT_SECRET: ADMIN_SECRET,
-      EGRESS_ALLOW_LOOPBACK: 'true',
-      EGRESS_ALLOWED_PORTS: `443,${idp.port},${receiver.port}`,
-      BUS_TIMEOUT_MS: '10000',
-    });
+    env = demoProviderSystemEnv(
+      db.url,
+      port,
+      'busattacks',
+      { adminSecret: ADMIN_SECRET, idp, morePorts: [receiver.port] },
+      { BUS_TIMEOUT_MS: '10000' },
+    );
     await startSystemInto(services, env, port);
     eventsHeard = new IORedis(env['REDIS_URL']);
     eventsHeard.on('message', (_c: string, m: string) => events.push(m));
@@ -91,47 +94,13 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
 
     admin = await clientCredentialsToken(base, 'admin', ADMIN_SECRET);
     secretsSeen.push(admin);
-    const ds = await new DataSource(
-      domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-attacks'),
-    ).initialize();
-    await new UsersService(ds).upsert('default', { sub: 'alice', email: 'alice@example.test' });
-    await ds.destroy();
-    const delegated = await api('/api/v1/oauth/delegated-token', admin, {
-      method: 'POST',
-      body: { sub: 'alice', scopes: ['authorizations:read', 'authorizations:write', 'tokens:read'] },
+    await inviteUser(db.url, 'e2e-attacks', 'alice', 'alice@example.test');
+    alice = await delegatedToken(api, admin, 'alice');
+    providerId = await registerDemoProvider(api, admin, {
+      issuer: idp.issuer,
+      clientSecret: PROVIDER_SECRET,
     });
-    alice = ((await delegated.json()) as { access_token: string }).access_token;
-    const created = await api('/api/v2/externalOAuth/providers/', admin, {
-      method: 'POST',
-      body: {
-        type: 'oidc',
-        name: 'Demo',
-        clientId: 'broker-provider',
-        clientSecret: PROVIDER_SECRET,
-        issuer: idp.issuer,
-      },
-    });
-    expect(created.status).toBe(201);
-    providerId = ((await created.json()) as { id: string }).id;
-
-    const start = await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/?state=s1`, alice, {
-      method: 'POST',
-    });
-    const { redirectUrl } = (await start.json()) as { redirectUrl: string };
-    const back = await signInAtDemoIdp(redirectUrl, 'alice@example.test', (u) =>
-      u.startsWith(`${base}/api/v2/externalOAuth/providers/callback`),
-    );
-    const done = await api('/api/v2/externalOAuth/providers/callback/', alice, {
-      method: 'POST',
-      body: {
-        code: back.searchParams.get('code'),
-        state: back.searchParams.get('state'),
-        providerId,
-        iss: back.searchParams.get('iss') ?? undefined,
-      },
-    });
-    expect(done.status).toBe(200);
-    authorizationId = ((await done.json()) as { authorizedProvider: { id: string } }).authorizedProvider.id;
+    authorizationId = await linkDemoAccount(api, base, alice, providerId, 'alice@example.test', 's1');
 
     bus = busClientFor(env, 'legit');
     await bus.connect();
@@ -401,27 +370,7 @@ describe('the bus as a trust boundary, attacked from Redis', () => {
   });
 
   it('a forged event is ignored by the token-broker and by broker clients', async () => {
-    const ds = await new DataSource(
-      domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-attacks-client'),
-    ).initialize();
-    const svc = await new ClientsService(
-      ds,
-      new KeyedHasher(Buffer.from(env['SECRET_PEPPER'], 'base64')),
-    ).createClient({
-      orgId: 'default',
-      name: 'consumer a',
-      grantTypes: ['client_credentials'],
-      scopes: ['tokens:read'],
-    });
-    // New clients are served nothing until granted (consumer policies): this one gets its org's tokens.
-    await new TokenGrantsService(ds).create('default', svc.clientId, {
-      providers: '*',
-      subjects: { mode: 'org', users: [] },
-      maxScopes: null,
-      maxLifetimeSeconds: null,
-      description: 'consumer a',
-    });
-    await ds.destroy();
+    const svc = await grantedServiceClient(db.url, env, 'e2e-attacks-client', 'consumer a', 'consumer a');
     const client = await BrokerClient.connect({
       redisUrl: env['REDIS_URL'],
       ...consumerKeys(env),

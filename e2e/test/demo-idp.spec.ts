@@ -1,12 +1,12 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as oidc from 'openid-client';
-import { freePort } from './service-processes';
+import { demoIdpBrowser } from '@broker/testing';
+import { freePort, spawnDemoIdp } from './service-processes';
 
-const ROOT = join(__dirname, '..', '..');
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
 const PROVIDER = {
@@ -40,30 +40,10 @@ class DemoIdp {
   }
 
   start(timeoutMs = 15_000): Promise<void> {
-    const child = spawn(process.execPath, [join(ROOT, 'tools', 'demo-idp', 'server.mjs')], {
-      env: { PATH: process.env['PATH'] ?? '', DEMO_IDP_PORT: String(this.port), ...this.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const { child, ready } = spawnDemoIdp(this.port, this.env, this.output, timeoutMs);
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`demo-idp not ready after ${timeoutMs} ms:\n${this.output.join('')}`)),
-        timeoutMs,
-      );
-      child.stderr?.on('data', (d: Buffer) => this.output.push(d.toString()));
-      child.stdout?.on('data', (d: Buffer) => {
-        this.output.push(d.toString());
-        if (this.output.join('').includes(`demo-idp ready ${this.issuer}`)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`demo-idp exited with ${code}:\n${this.output.join('')}`));
-      });
-    });
+    return ready;
   }
 
   /** SIGKILL: the process dies at once, as in a crash. */
@@ -85,87 +65,8 @@ class DemoIdp {
   }
 }
 
-/** A browser with its own cookie jar for the identity provider; redirects are followed by hand. */
-function browser(email = 'ada@example.test') {
-  const jar = new Map<string, string>();
-  async function request(url: string, init: RequestInit = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
-    if (jar.size) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
-    const res = await fetch(url, {
-      ...init,
-      headers,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(10_000),
-    });
-    for (const cookie of res.headers.getSetCookie()) {
-      const pair = cookie.split(';')[0];
-      const eq = pair.indexOf('=');
-      const [name, value] = [pair.slice(0, eq), pair.slice(eq + 1)];
-      if (value) jar.set(name, value);
-      else jar.delete(name);
-    }
-    return res;
-  }
-
-  /**
-   * Goes to `url` (with `init` for the first request), following redirects and filling in the
-   * sign-in page, until a URL starting with `stopAt` (not requested) or a page that is neither.
-   */
-  async function navigate(
-    url: string,
-    init?: RequestInit,
-    stopAt?: string,
-  ): Promise<{ url: string; status: number; html: string }> {
-    let current = url;
-    let next = init;
-    for (let step = 0; step < 15; step++) {
-      if (stopAt && current.startsWith(stopAt)) return { url: current, status: 0, html: '' };
-      const res = await request(current, next);
-      next = undefined;
-      const location = res.headers.get('location');
-      if (res.status >= 300 && res.status < 400 && location) {
-        await res.body?.cancel();
-        current = new URL(location, current).toString();
-        continue;
-      }
-      const html = await res.text();
-      if (
-        res.status === 200 &&
-        /^\/interaction\/[^/]+$/.test(new URL(current).pathname) &&
-        html.includes('Sign in')
-      ) {
-        current = `${current}/login`;
-        next = {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ email, given_name: 'Ada', family_name: 'Lovelace' }).toString(),
-        };
-        continue;
-      }
-      return { url: current, status: res.status, html };
-    }
-    throw new Error(`too many steps from ${url}`);
-  }
-
-  /** Submits the page's form `formId` with its hidden fields plus `extra`. */
-  function submit(page: { url: string; html: string }, formId: string, extra: Record<string, string> = {}) {
-    const form = new RegExp(
-      `<form id="${formId.replace('.', '\\.')}"[^>]*action="([^"]+)"[^>]*>([\\s\\S]*?)</form>`,
-    ).exec(page.html);
-    if (!form) throw new Error(`no form ${formId} on ${page.url}: ${page.html.slice(0, 300)}`);
-    const fields = new URLSearchParams();
-    for (const [, name, value] of form[2].matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g))
-      fields.set(name, value);
-    for (const [name, value] of Object.entries(extra)) fields.set(name, value);
-    return navigate(new URL(form[1], page.url).toString(), {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: fields.toString(),
-    });
-  }
-
-  return { navigate, submit };
-}
+/** A browser with its own cookie jar for the identity provider (see `demoIdpBrowser`). */
+const browser = demoIdpBrowser;
 
 describe('demo identity provider as an external OAuth provider', () => {
   let idp: DemoIdp;

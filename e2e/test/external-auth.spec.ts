@@ -21,8 +21,13 @@ import {
 } from '@broker/testing';
 import { pgDump } from './pg-dump';
 import { redisSnapshot } from './redis-snapshot';
-import { DemoIdpProcess, ServiceProcess, freePort, genuineEvent, systemEnv } from './service-processes';
-import { clientCredentialsToken, startProviderIdp, startSystemInto } from './system-setup';
+import { DemoIdpProcess, ServiceProcess, freePort, genuineEvent } from './service-processes';
+import {
+  clientCredentialsToken,
+  demoProviderSystemEnv,
+  startProviderIdp,
+  startSystemInto,
+} from './system-setup';
 
 const ADMIN_SECRET = randomBytes(32).toString('base64url');
 const PROVIDER_SECRET = randomBytes(24).toString('base64url');
@@ -147,12 +152,7 @@ describe('external auth (seed 001)', () => {
       },
       { DEMO_IDP_DEVICE_INTERVAL: '1', DEMO_IDP_TEST_HOOKS: '1' },
     );
-    env = systemEnv(db.url, port, 'extauth', {
-      BOOTSTRAP_CLIENT_SECRET: ADMIN_SECRET,
-      EGRESS_ALLOW_LOOPBACK: 'true',
-      EGRESS_ALLOWED_PORTS: `443,${idp.port}`,
-      BUS_TIMEOUT_MS: '15000',
-    });
+    env = demoProviderSystemEnv(db.url, port, 'extauth', { adminSecret: ADMIN_SECRET, idp });
     await startSystemInto(services, env, port);
 
     admin = await clientCredentialsToken(base, 'admin', ADMIN_SECRET);

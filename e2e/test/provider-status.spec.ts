@@ -1,13 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { BusClientProxy, BusRemoteError, createRedisConnection } from '@broker/bus';
 import { BrokerClient, BrokerClientError } from '@broker/broker-client';
 import type { AcquiredToken, BrokerEvent } from '@broker/contracts';
 import { brokerEventsChannel } from '@broker/contracts';
-import { KeyedHasher } from '@broker/crypto';
-import { ClientsService, IDENTITY_SCHEMA, UsersService } from '@broker/identity';
-import { domainDataSourceOptions } from '@broker/service-runtime';
-import { createTestDatabase, signInAtDemoIdp, sleep, TestDatabase } from '@broker/testing';
+import { UsersService } from '@broker/identity';
+import { createTestDatabase, sleep, TestDatabase } from '@broker/testing';
 import {
   DemoIdpProcess,
   ServiceProcess,
@@ -15,9 +12,21 @@ import {
   consumerKeys,
   freePort,
   genuineEvent,
-  systemEnv,
 } from './service-processes';
-import { bearerApi, clientCredentialsToken, startProviderIdp, startSystemInto } from './system-setup';
+import {
+  bearerApi,
+  clientCredentialsToken,
+  demoProviderSystemEnv,
+  startProviderIdp,
+  startSystemInto,
+} from './system-setup';
+import {
+  clientsService,
+  delegatedToken,
+  linkDemoAccount,
+  registerDemoProvider,
+  withIdentityDb,
+} from './consent-setup';
 
 const ADMIN_SECRET = randomBytes(32).toString('base64url');
 const PROVIDER_SECRET = randomBytes(24).toString('base64url');
@@ -74,70 +83,27 @@ describe('provider status: disable, refuse everywhere, re-activate', () => {
       { clientId: 'broker-provider', secret: PROVIDER_SECRET },
       { DEMO_IDP_TEST_HOOKS: '1' },
     );
-    env = systemEnv(db.url, port, 'provstatus', {
-      BOOTSTRAP_CLIENT_SECRET: ADMIN_SECRET,
-      EGRESS_ALLOW_LOOPBACK: 'true',
-      EGRESS_ALLOWED_PORTS: `443,${idp.port}`,
-      BUS_TIMEOUT_MS: '15000',
-    });
+    env = demoProviderSystemEnv(db.url, port, 'provstatus', { adminSecret: ADMIN_SECRET, idp });
     // Two token-broker replicas: a status change must reach both, whichever serves the next call.
     await startSystemInto(services, env, port, 2);
     admin = await clientCredentialsToken(base, 'admin', ADMIN_SECRET);
-    const ds = await new DataSource(
-      domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-provstatus'),
-    ).initialize();
-    try {
+    service = await withIdentityDb(db.url, 'e2e-provstatus', async (ds) => {
       await new UsersService(ds).upsert('default', { sub: 'alice', email: 'alice@example.test' });
-      service = await new ClientsService(
-        ds,
-        new KeyedHasher(Buffer.from(env['SECRET_PEPPER'], 'base64')),
-      ).createClient({
+      return clientsService(ds, env).createClient({
         orgId: 'default',
         name: 'billing service',
         grantTypes: ['client_credentials'],
         scopes: ['tokens:read'],
       });
-    } finally {
-      await ds.destroy();
-    }
-    const delegated = await api('/api/v1/oauth/delegated-token', admin, {
-      method: 'POST',
-      body: { sub: 'alice', scopes: ['authorizations:read', 'authorizations:write', 'tokens:read'] },
     });
-    alice = ((await delegated.json()) as { access_token: string }).access_token;
-    const created = await api('/api/v2/externalOAuth/providers/', admin, {
-      method: 'POST',
-      body: {
-        type: 'oidc',
-        name: 'Demo',
-        clientId: 'broker-provider',
-        clientSecret: PROVIDER_SECRET,
-        issuer: idp.issuer,
-      },
+    alice = await delegatedToken(api, admin, 'alice');
+    providerId = await registerDemoProvider(api, admin, {
+      issuer: idp.issuer,
+      clientSecret: PROVIDER_SECRET,
     });
-    providerId = ((await created.json()) as { id: string }).id;
     bus = busClientFor(env);
     await bus.connect();
-
-    const start = await api(`/api/v2/externalOAuth/providers/${providerId}/authorize/`, alice, {
-      method: 'POST',
-    });
-    const { redirectUrl } = (await start.json()) as { redirectUrl: string };
-    const back = await signInAtDemoIdp(redirectUrl, 'alice@example.test', (u) =>
-      u.startsWith(`${base}/api/v2/externalOAuth/providers/callback`),
-    );
-    const callback = await api('/api/v2/externalOAuth/providers/callback/', alice, {
-      method: 'POST',
-      body: {
-        code: back.searchParams.get('code'),
-        state: back.searchParams.get('state'),
-        providerId,
-        iss: back.searchParams.get('iss') ?? undefined,
-      },
-    });
-    expect(callback.status).toBe(200);
-    authorizationId = ((await callback.json()) as { authorizedProvider: { id: string } }).authorizedProvider
-      .id;
+    authorizationId = await linkDemoAccount(api, base, alice, providerId, 'alice@example.test');
   }, 120_000);
 
   afterAll(async () => {

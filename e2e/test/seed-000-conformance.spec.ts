@@ -1,8 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { consentStartForm, createTestDatabase, signInAtDemoIdp, sleep, TestDatabase } from '@broker/testing';
 import { SeedChecker, loadSeed } from './seed-conformance';
-import { DemoIdpProcess, ServiceProcess, freePort, systemEnv } from './service-processes';
-import { clientCredentialsToken, startProviderIdp, startSystemInto } from './system-setup';
+import { DemoIdpProcess, ServiceProcess, freePort } from './service-processes';
+import {
+  clientCredentialsToken,
+  demoProviderSystemEnv,
+  startProviderIdp,
+  startSystemInto,
+} from './system-setup';
 
 /** Operations, component schemas and our written-down extensions of seed 000 (see the fixture's `source`). */
 const SEED = loadSeed('seed-000-api.json');
@@ -159,12 +164,7 @@ describe('seed 000 conformance', () => {
       // Short-lived tokens: a dead grant shows at the next refresh within seconds.
       { DEMO_IDP_ACCESS_TOKEN_TTL: '10', DEMO_IDP_TEST_HOOKS: '1' },
     );
-    const env = systemEnv(db.url, port, 'conformance', {
-      BOOTSTRAP_CLIENT_SECRET: ADMIN_SECRET,
-      EGRESS_ALLOW_LOOPBACK: 'true',
-      EGRESS_ALLOWED_PORTS: `443,${idp.port}`,
-      BUS_TIMEOUT_MS: '15000',
-    });
+    const env = demoProviderSystemEnv(db.url, port, 'conformance', { adminSecret: ADMIN_SECRET, idp });
     await startSystemInto(services, env, port);
     admin = await clientCredentialsToken(base, 'admin', ADMIN_SECRET);
   }, 120_000);

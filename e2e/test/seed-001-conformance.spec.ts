@@ -4,8 +4,13 @@ import { IDENTITY_SCHEMA, UsersService } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
 import { approveDeviceAtDemoIdp, createTestDatabase, sleep, TestDatabase } from '@broker/testing';
 import { SeedChecker, loadSeed } from './seed-conformance';
-import { DemoIdpProcess, ServiceProcess, freePort, systemEnv } from './service-processes';
-import { clientCredentialsToken, startProviderIdp, startSystemInto } from './system-setup';
+import { DemoIdpProcess, ServiceProcess, freePort } from './service-processes';
+import {
+  clientCredentialsToken,
+  demoProviderSystemEnv,
+  startProviderIdp,
+  startSystemInto,
+} from './system-setup';
 
 /** Operations of seed 001 and the codersdk schemas they name (see the fixture's `source`). */
 const SEED = loadSeed('seed-001-api.json');
@@ -73,12 +78,7 @@ describe('seed 001 conformance', () => {
       },
       { DEMO_IDP_DEVICE_INTERVAL: '1' },
     );
-    const env = systemEnv(db.url, port, 'seed001', {
-      BOOTSTRAP_CLIENT_SECRET: ADMIN_SECRET,
-      EGRESS_ALLOW_LOOPBACK: 'true',
-      EGRESS_ALLOWED_PORTS: `443,${idp.port}`,
-      BUS_TIMEOUT_MS: '15000',
-    });
+    const env = demoProviderSystemEnv(db.url, port, 'seed001', { adminSecret: ADMIN_SECRET, idp });
     await startSystemInto(services, env, port);
     admin = await clientCredentialsToken(base, 'admin', ADMIN_SECRET);
     const ds = await new DataSource(

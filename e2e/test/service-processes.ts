@@ -140,6 +140,42 @@ export function systemEnv(
   };
 }
 
+/**
+ * Starts the bundled demo identity provider (tools/demo-idp/server.mjs) on `port` with its
+ * DEMO_IDP_* settings, its output appended to `output`; `ready` resolves once it says it serves
+ * its issuer, and rejects when it exits first or is not ready within `timeoutMs`.
+ */
+export function spawnDemoIdp(
+  port: number,
+  env: Record<string, string>,
+  output: string[],
+  timeoutMs: number,
+): { child: ChildProcess; ready: Promise<void> } {
+  const child = spawn(process.execPath, [join(ROOT, 'tools', 'demo-idp', 'server.mjs')], {
+    env: { PATH: process.env['PATH'] ?? '', DEMO_IDP_PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`demo-idp not ready after ${timeoutMs} ms:\n${output.join('')}`)),
+      timeoutMs,
+    );
+    child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
+    child.stdout?.on('data', (d: Buffer) => {
+      output.push(d.toString());
+      if (output.join('').includes(`demo-idp ready http://127.0.0.1:${port}`)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`demo-idp exited with ${code}:\n${output.join('')}`));
+    });
+  });
+  return { child, ready };
+}
+
 /** The bundled demo identity provider (oidc-provider), as its own process, for sign-in tests. */
 export class DemoIdpProcess {
   readonly output: string[] = [];
@@ -170,36 +206,19 @@ export class DemoIdpProcess {
   }
 
   start(timeoutMs = 15_000): Promise<void> {
-    const child = spawn(process.execPath, [join(ROOT, 'tools', 'demo-idp', 'server.mjs')], {
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        DEMO_IDP_PORT: String(this.port),
+    const { child, ready } = spawnDemoIdp(
+      this.port,
+      {
         DEMO_IDP_CLIENT_ID: this.clientId,
         DEMO_IDP_CLIENT_SECRET: this.clientSecret,
         DEMO_IDP_REDIRECT_URIS: this.redirectUris.join(' '),
         ...this.extraEnv,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+      this.output,
+      timeoutMs,
+    );
     this.child = child;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`demo-idp not ready after ${timeoutMs} ms:\n${this.output.join('')}`)),
-        timeoutMs,
-      );
-      child.stderr?.on('data', (d: Buffer) => this.output.push(d.toString()));
-      child.stdout?.on('data', (d: Buffer) => {
-        this.output.push(d.toString());
-        if (d.toString().includes('demo-idp ready')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`demo-idp exited with ${code}:\n${this.output.join('')}`));
-      });
-    });
+    return ready;
   }
 
   async stop(): Promise<void> {

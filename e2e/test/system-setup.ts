@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DemoIdpProcess, ServiceProcess, freePort } from './service-processes';
+import { DemoIdpProcess, ServiceProcess, freePort, systemEnv } from './service-processes';
 
 // Setup steps the end-to-end suites share: the demo identity provider playing both the broker's
 // sign-in and an OAuth provider, and a client_credentials token from the gateway.
@@ -54,6 +54,27 @@ export async function startProviderIdp(
     throw err;
   }
   return idp;
+}
+
+/**
+ * The system's settings for a suite whose OAuth provider is the demo identity provider on
+ * loopback: the bootstrap admin client's secret, egress allowed to the provider's port (and
+ * `morePorts`), a 15-second bus timeout; `extra` adds or overrides settings.
+ */
+export function demoProviderSystemEnv(
+  databaseUrl: string,
+  gatewayPort: number,
+  label: string,
+  provider: { adminSecret: string; idp: DemoIdpProcess; morePorts?: number[] },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return systemEnv(databaseUrl, gatewayPort, label, {
+    BOOTSTRAP_CLIENT_SECRET: provider.adminSecret,
+    EGRESS_ALLOW_LOOPBACK: 'true',
+    EGRESS_ALLOWED_PORTS: [443, provider.idp.port, ...(provider.morePorts ?? [])].join(','),
+    BUS_TIMEOUT_MS: '15000',
+    ...extra,
+  });
 }
 
 /** An access token for a client of the broker (client_credentials at the gateway). */

@@ -5,8 +5,7 @@ import type { AcquiredToken, BrokerEvent } from '@broker/contracts';
 import { brokerEventsChannel } from '@broker/contracts';
 import { createRedisConnection } from '@broker/bus';
 import { BrokerClient } from '@broker/broker-client';
-import { KeyedHasher } from '@broker/crypto';
-import { ClientsService, IDENTITY_SCHEMA, TokenGrantsService, UsersService } from '@broker/identity';
+import { IDENTITY_SCHEMA } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
 import { createTestDatabase, signInAtDemoIdp, sleep, TestDatabase } from '@broker/testing';
 import { pgDump } from './pg-dump';
@@ -18,9 +17,9 @@ import {
   consumerKeys,
   freePort,
   genuineEvent,
-  systemEnv,
 } from './service-processes';
-import { bearerApi, clientCredentialsToken, startProviderIdp } from './system-setup';
+import { bearerApi, clientCredentialsToken, demoProviderSystemEnv, startProviderIdp } from './system-setup';
+import { delegatedToken, grantedServiceClient, inviteUser, registerDemoProvider } from './consent-setup';
 
 const ADMIN_SECRET = randomBytes(32).toString('base64url');
 const PROVIDER_SECRET = randomBytes(24).toString('base64url');
@@ -117,14 +116,16 @@ describe('consent and the token path', () => {
       { clientId: 'broker-provider', secret: PROVIDER_SECRET },
       { DEMO_IDP_ACCESS_TOKEN_TTL: '20', DEMO_IDP_TEST_HOOKS: '1' },
     );
-    env = systemEnv(db.url, port, 'tokenpath', {
-      BOOTSTRAP_CLIENT_SECRET: ADMIN_SECRET,
-      EGRESS_ALLOW_LOOPBACK: 'true',
-      EGRESS_ALLOWED_PORTS: `443,${idp.port}`,
-      BUS_TIMEOUT_MS: '15000',
-      // Lets one test kill a replica between the provider's answer and the database write.
-      TEST_FAULT_HOOKS: '1',
-    });
+    env = demoProviderSystemEnv(
+      db.url,
+      port,
+      'tokenpath',
+      { adminSecret: ADMIN_SECRET, idp },
+      {
+        // Lets one test kill a replica between the provider's answer and the database write.
+        TEST_FAULT_HOOKS: '1',
+      },
+    );
     for (let i = 0; i < 3; i++)
       brokers.push(new ServiceProcess('token-broker', await freePort(), env).start());
     await brokers[0].ready(); // migrations first, then the rest
@@ -135,28 +136,12 @@ describe('consent and the token path', () => {
     );
     await Promise.all([...brokers, ...others].map((s) => s.ready()));
     admin = await clientCredentialsToken(base, 'admin', ADMIN_SECRET);
-    const ds = await new DataSource(
-      domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-admin'),
-    ).initialize();
-    await new UsersService(ds).upsert('default', { sub: 'alice', email: 'alice@example.test' });
-    await ds.destroy();
-    const delegated = await api('/api/v1/oauth/delegated-token', admin, {
-      method: 'POST',
-      body: { sub: 'alice', scopes: ['authorizations:read', 'authorizations:write', 'tokens:read'] },
+    await inviteUser(db.url, 'e2e-admin', 'alice', 'alice@example.test');
+    alice = await delegatedToken(api, admin, 'alice');
+    providerId = await registerDemoProvider(api, admin, {
+      issuer: idp.issuer,
+      clientSecret: PROVIDER_SECRET,
     });
-    alice = ((await delegated.json()) as { access_token: string }).access_token;
-    const created = await api('/api/v2/externalOAuth/providers/', admin, {
-      method: 'POST',
-      body: {
-        type: 'oidc',
-        name: 'Demo',
-        clientId: 'broker-provider',
-        clientSecret: PROVIDER_SECRET,
-        issuer: idp.issuer,
-      },
-    });
-    expect(created.status).toBe(201);
-    providerId = ((await created.json()) as { id: string }).id;
     bus = busClientFor(env);
     await bus.connect();
     subscriber = createRedisConnection(env['REDIS_URL'], 'e2e-events', {});
@@ -556,28 +541,9 @@ describe('consent and the token path', () => {
   });
 
   it('serves internal services through the typed client, with a cache dropped at once by the broker’s events', async () => {
-    const ds = await new DataSource(
-      domainDataSourceOptions(db.url, IDENTITY_SCHEMA, 'e2e-client'),
-    ).initialize();
+    const service = await grantedServiceClient(db.url, env, 'e2e-client', 'billing service', 'billing');
     let client: BrokerClient | undefined;
     try {
-      const service = await new ClientsService(
-        ds,
-        new KeyedHasher(Buffer.from(env['SECRET_PEPPER'], 'base64')),
-      ).createClient({
-        orgId: 'default',
-        name: 'billing service',
-        grantTypes: ['client_credentials'],
-        scopes: ['tokens:read'],
-      });
-      // A new client is served nothing until granted (consumer policies): this one gets its org's tokens.
-      await new TokenGrantsService(ds).create('default', service.clientId, {
-        providers: '*',
-        subjects: { mode: 'org', users: [] },
-        maxScopes: null,
-        maxLifetimeSeconds: null,
-        description: 'billing',
-      });
       client = await BrokerClient.connect({
         redisUrl: env['REDIS_URL'],
         ...consumerKeys(env),
@@ -609,7 +575,6 @@ describe('consent and the token path', () => {
       expect(client.stats().busRequests).toBe(requests + 1);
     } finally {
       await client?.close();
-      await ds.destroy();
     }
   });
 

@@ -1,17 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { OAuthProvider } from '@broker/contracts';
 import { AuthorizedProvidersService, ProviderAccess, ServedToken, TokensError } from '../src';
+import { fakeProviderRow } from './support/fake-provider';
 
-const provider = {
-  id: randomUUID(),
-  orgId: 'org',
-  name: 'Fake',
-  type: 'oauth2',
-  status: 'active',
-  clientId: 'client',
-  customScopes: [],
-  skipConsent: false,
-} as unknown as OAuthProvider;
+const provider = fakeProviderRow(randomUUID());
 
 function served(): ServedToken {
   return {

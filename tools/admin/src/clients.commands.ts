@@ -6,7 +6,6 @@ import {
   Command,
   ID_FLAG,
   ORG_FLAG,
-  Output,
   UsageError,
   Values,
   YES_FLAG,
@@ -14,11 +13,13 @@ import {
   listOf,
   optional,
   required,
+  switchCommands,
 } from './command';
 import { existingOrg } from './orgs.commands';
-import { date, details, status, table } from './output';
+import { date, details, printListing, status } from './output';
 
-async function existingClient(ctx: AdminContext, id: string): Promise<OAuthClientEntity> {
+/** The client, or a failure saying it does not exist. */
+export async function existingClient(ctx: AdminContext, id: string): Promise<OAuthClientEntity> {
   const client = await (await ctx.clients()).find(id);
   if (!client)
     throw new AdminFailure(
@@ -48,20 +49,6 @@ function view(c: OAuthClientEntity) {
     allowUserDelegation: c.allowUserDelegation,
     createdAt: c.createdAt,
   };
-}
-
-async function setDisabled(ctx: AdminContext, values: Values, out: Output, disabled: boolean): Promise<void> {
-  const id = required(values, 'id');
-  const client = await existingClient(ctx, id);
-  if (client.disabled === disabled) return out.print(`client '${id}' is already ${status(disabled)}`);
-  const clients = await ctx.clients();
-  if (!(await (disabled ? clients.disable(id) : clients.enable(id))))
-    throw new AdminFailure(`client '${id}' does not exist`);
-  out.print(
-    disabled
-      ? `disabled client '${id}': it can no longer authenticate, and every token it holds or issued is refused within seconds`
-      : `enabled client '${id}' (tokens revoked while it was disabled stay revoked)`,
-  );
 }
 
 export const clientCommands: Command[] = [
@@ -136,20 +123,19 @@ export const clientCommands: Command[] = [
     async run(ctx, values, out) {
       const orgId = required(values, 'org');
       await existingOrg(ctx, orgId);
-      const clients = await (await ctx.clients()).listForOrg(orgId);
-      if (out.json) return out.print(JSON.stringify(clients.map(view), null, 2));
-      out.print(
-        table(
-          ['CLIENT_ID', 'NAME', 'STATUS', 'GRANTS', 'SCOPES', 'CREATED'],
-          clients.map((c) => [
-            c.id,
-            c.name,
-            status(c.disabled),
-            c.grantTypes.join(','),
-            c.scopes.join(','),
-            date(c.createdAt),
-          ]),
-        ),
+      printListing(
+        out,
+        await (await ctx.clients()).listForOrg(orgId),
+        ['CLIENT_ID', 'NAME', 'STATUS', 'GRANTS', 'SCOPES', 'CREATED'],
+        (c) => [
+          c.id,
+          c.name,
+          status(c.disabled),
+          c.grantTypes.join(','),
+          c.scopes.join(','),
+          date(c.createdAt),
+        ],
+        view,
       );
     },
   },
@@ -176,20 +162,32 @@ export const clientCommands: Command[] = [
       );
     },
   },
-  {
-    name: 'disable-client',
-    summary: 'disable a client: it can no longer authenticate, and its tokens are refused within seconds',
+  ...switchCommands({
+    noun: 'client',
     usage: '--id CLIENT_ID',
     options: ID_FLAG,
-    run: (ctx, values, out) => setDisabled(ctx, values, out, true),
-  },
-  {
-    name: 'enable-client',
-    summary: 'enable a disabled client again',
-    usage: '--id CLIENT_ID',
-    options: ID_FLAG,
-    run: (ctx, values, out) => setDisabled(ctx, values, out, false),
-  },
+    disable: {
+      summary: 'disable a client: it can no longer authenticate, and its tokens are refused within seconds',
+      effect: ': it can no longer authenticate, and every token it holds or issued is refused within seconds',
+    },
+    enable: {
+      summary: 'enable a disabled client again',
+      effect: ' (tokens revoked while it was disabled stay revoked)',
+    },
+    async find(ctx, values) {
+      const id = required(values, 'id');
+      const client = await existingClient(ctx, id);
+      return {
+        label: `client '${id}'`,
+        disabled: client.disabled,
+        missing: `client '${id}' does not exist`,
+        set: async (disabled) => {
+          const clients = await ctx.clients();
+          return disabled ? clients.disable(id) : clients.enable(id);
+        },
+      };
+    },
+  }),
   {
     name: 'revoke-client',
     summary: 'revoke every token a client holds or issued (refresh tokens included); it stays enabled',

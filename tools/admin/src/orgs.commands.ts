@@ -5,16 +5,16 @@ import {
   AdminFailure,
   Command,
   ID_FLAG,
-  Output,
   UsageError,
-  Values,
   YES_FLAG,
+  commaList,
   confirmed,
   listOf,
   optional,
   required,
+  switchCommands,
 } from './command';
-import { date, details, status, table } from './output';
+import { date, details, printListing, status } from './output';
 
 const ORG_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -33,20 +33,6 @@ async function providerFacts(
   const providers = await (await ctx.providers()).list(orgId, {});
   const stats = await (await ctx.authorizations()).statsByProvider(orgId);
   return { providers: providers.length, linkedAccounts: stats.reduce((n, s) => n + s.count, 0) };
-}
-
-async function setDisabled(ctx: AdminContext, values: Values, out: Output, disabled: boolean): Promise<void> {
-  const id = required(values, 'id');
-  const org = await existingOrg(ctx, id);
-  if (org.disabled === disabled) return out.print(`org '${id}' is already ${status(disabled)}`);
-  const orgs = await ctx.orgs();
-  if (!(await (disabled ? orgs.disable(id) : orgs.enable(id))))
-    throw new AdminFailure(`org '${id}' does not exist`);
-  out.print(
-    disabled
-      ? `disabled org '${id}': its clients can no longer authenticate, and every token they hold or issued is refused within seconds`
-      : `enabled org '${id}' (tokens revoked while it was disabled stay revoked)`,
-  );
 }
 
 export const orgCommands: Command[] = [
@@ -72,20 +58,11 @@ export const orgCommands: Command[] = [
     usage: '[--json]',
     options: {},
     async run(ctx, _values, out) {
-      const orgs = await (await ctx.orgs()).list();
-      if (out.json) return out.print(JSON.stringify(orgs, null, 2));
-      out.print(
-        table(
-          ['ID', 'NAME', 'STATUS', 'CLIENTS', 'USERS', 'CREATED'],
-          orgs.map((o) => [
-            o.id,
-            o.name,
-            status(o.disabled),
-            String(o.clients),
-            String(o.users),
-            date(o.createdAt),
-          ]),
-        ),
+      printListing(
+        out,
+        await (await ctx.orgs()).list(),
+        ['ID', 'NAME', 'STATUS', 'CLIENTS', 'USERS', 'CREATED'],
+        (o) => [o.id, o.name, status(o.disabled), String(o.clients), String(o.users), date(o.createdAt)],
       );
     },
   },
@@ -159,10 +136,7 @@ export const orgCommands: Command[] = [
       const mode = required(values, 'mode');
       if (mode !== 'invited' && mode !== 'domains')
         throw new UsageError(`--mode must be invited or domains, not '${mode}'`);
-      const domains = (optional(values, 'domains') ?? '')
-        .split(',')
-        .map((d) => d.trim().toLowerCase())
-        .filter(Boolean);
+      const domains = commaList(optional(values, 'domains')).map((d) => d.toLowerCase());
       if (mode === 'domains' && !domains.length) throw new UsageError('--mode domains needs --domains');
       const bad = domains.filter((d) => !/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(d));
       if (bad.length) throw new UsageError(`not a domain name: ${bad.join(', ')}`);
@@ -206,10 +180,7 @@ export const orgCommands: Command[] = [
       const enabled = required(values, 'enabled');
       if (enabled !== 'yes' && enabled !== 'no')
         throw new UsageError(`--enabled must be yes or no, not '${enabled}'`);
-      const allowedClients = (optional(values, 'allow') ?? '')
-        .split(',')
-        .map((e) => e.trim())
-        .filter(Boolean);
+      const allowedClients = commaList(optional(values, 'allow'));
       const maxScopes = listOf(optional(values, 'scopes'), SCOPES, 'scope') ?? [];
       await existingOrg(ctx, id);
       let saved;
@@ -230,20 +201,33 @@ export const orgCommands: Command[] = [
       );
     },
   },
-  {
-    name: 'disable-org',
-    summary: 'disable an org: none of its clients can get tokens until it is enabled again',
+  ...switchCommands({
+    noun: 'org',
     usage: '--id ID',
     options: ID_FLAG,
-    run: (ctx, values, out) => setDisabled(ctx, values, out, true),
-  },
-  {
-    name: 'enable-org',
-    summary: 'enable a disabled org again',
-    usage: '--id ID',
-    options: ID_FLAG,
-    run: (ctx, values, out) => setDisabled(ctx, values, out, false),
-  },
+    disable: {
+      summary: 'disable an org: none of its clients can get tokens until it is enabled again',
+      effect:
+        ': its clients can no longer authenticate, and every token they hold or issued is refused within seconds',
+    },
+    enable: {
+      summary: 'enable a disabled org again',
+      effect: ' (tokens revoked while it was disabled stay revoked)',
+    },
+    async find(ctx, values) {
+      const id = required(values, 'id');
+      const org = await existingOrg(ctx, id);
+      return {
+        label: `org '${id}'`,
+        disabled: org.disabled,
+        missing: `org '${id}' does not exist`,
+        set: async (disabled) => {
+          const orgs = await ctx.orgs();
+          return disabled ? orgs.disable(id) : orgs.enable(id);
+        },
+      };
+    },
+  }),
   {
     name: 'revoke-org',
     summary:

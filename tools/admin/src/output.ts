@@ -21,6 +21,17 @@ export function table(headers: string[], rows: string[][]): string {
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
+/** A listing: with --json the records (each through `json`) as indented JSON, else a table of a row each. */
+export function printListing<T>(
+  out: Output,
+  records: T[],
+  headers: string[],
+  row: (record: T) => string[],
+  json: (record: T) => unknown = (record) => record,
+): void {
+  out.print(out.json ? JSON.stringify(records.map(json), null, 2) : table(headers, records.map(row)));
+}
+
 /** `key: value` lines, keys aligned. */
 export function details(fields: [string, string | number][]): string {
   const width = Math.max(...fields.map(([k]) => k.length));

@@ -1,23 +1,25 @@
 import { PROVIDER_TYPES, SUBJECT_MODES, TokenGrant, newTokenGrantSchema } from '@broker/contracts';
 import { TokenGrantError } from '@broker/identity';
-import type { AdminContext } from './admin-context';
-import { AdminFailure, Command, ID_FLAG, ORG_FLAG, UsageError, optional, required } from './command';
+import {
+  AdminFailure,
+  Command,
+  ID_FLAG,
+  ORG_FLAG,
+  UsageError,
+  commaList,
+  optional,
+  required,
+} from './command';
+import { existingClient } from './clients.commands';
 import { existingOrg } from './orgs.commands';
-import { table } from './output';
+import { printListing, table } from './output';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function list(value: string | undefined): string[] {
-  return (value ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
 
 /** `--providers '*'` or ids and types, comma-separated (a UUID is an id, anything else a type). */
 function providersOf(value: string): TokenGrant['providers'] {
   if (value === '*' || value === 'all') return '*';
-  const items = list(value);
+  const items = commaList(value);
   const ids = items.filter((i) => UUID.test(i));
   const types = items.filter((i) => !UUID.test(i));
   const unknown = types.filter((t) => !(PROVIDER_TYPES as readonly string[]).includes(t));
@@ -34,10 +36,10 @@ function subjectsOf(value: string): TokenGrant['subjects'] {
   const [mode, users] = value.split(':', 2);
   if (!(SUBJECT_MODES as readonly string[]).includes(mode))
     throw new UsageError(`--subjects must be self, org or users:SUB,SUB,... (not '${value}')`);
-  if (mode === 'users' && !list(users).length)
+  if (mode === 'users' && !commaList(users).length)
     throw new UsageError('--subjects users: needs at least one user, e.g. users:alice,bob');
   if (mode !== 'users' && users !== undefined) throw new UsageError(`--subjects ${mode} takes no user list`);
-  return { mode: mode as TokenGrant['subjects']['mode'], users: list(users) };
+  return { mode: mode as TokenGrant['subjects']['mode'], users: commaList(users) };
 }
 
 function describeGrant(g: TokenGrant): string[] {
@@ -52,15 +54,6 @@ function describeGrant(g: TokenGrant): string[] {
     g.maxLifetimeSeconds === null ? 'any' : `${g.maxLifetimeSeconds}s`,
     g.description || '-',
   ];
-}
-
-async function clientOf(ctx: AdminContext, id: string) {
-  const client = await (await ctx.clients()).find(id);
-  if (!client)
-    throw new AdminFailure(
-      `client '${id}' does not exist (list an org's clients with: npm run admin -- list-clients --org ORG)`,
-    );
-  return client;
 }
 
 export const tokenGrantCommands: Command[] = [
@@ -85,14 +78,15 @@ export const tokenGrantCommands: Command[] = [
       description: { type: 'string' },
     },
     async run(ctx, values, out) {
-      const client = await clientOf(ctx, required(values, 'id'));
+      const client = await existingClient(ctx, required(values, 'id'));
       const lifetime = optional(values, 'max-lifetime');
       if (lifetime !== undefined && !/^\d+$/.test(lifetime))
         throw new UsageError('--max-lifetime must be a whole number of seconds');
       const parsed = newTokenGrantSchema.safeParse({
         providers: providersOf(required(values, 'providers')),
         subjects: subjectsOf(required(values, 'subjects')),
-        maxScopes: optional(values, 'max-scopes') === undefined ? null : list(optional(values, 'max-scopes')),
+        maxScopes:
+          optional(values, 'max-scopes') === undefined ? null : commaList(optional(values, 'max-scopes')),
         maxLifetimeSeconds: lifetime === undefined ? null : Number(lifetime),
         description: optional(values, 'description') ?? '',
       });
@@ -117,13 +111,11 @@ export const tokenGrantCommands: Command[] = [
     async run(ctx, values, out) {
       const orgId = required(values, 'org');
       await existingOrg(ctx, orgId);
-      const grants = await (await ctx.tokenGrants()).list(orgId, optional(values, 'client'));
-      if (out.json) return out.print(JSON.stringify(grants, null, 2));
-      out.print(
-        table(
-          ['GRANT', 'CLIENT', 'PROVIDERS', 'SUBJECTS', 'MAX_SCOPES', 'MAX_LIFETIME', 'DESCRIPTION'],
-          grants.map(describeGrant),
-        ),
+      printListing(
+        out,
+        await (await ctx.tokenGrants()).list(orgId, optional(values, 'client')),
+        ['GRANT', 'CLIENT', 'PROVIDERS', 'SUBJECTS', 'MAX_SCOPES', 'MAX_LIFETIME', 'DESCRIPTION'],
+        describeGrant,
       );
     },
   },

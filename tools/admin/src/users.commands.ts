@@ -5,17 +5,16 @@ import {
   AdminFailure,
   Command,
   ORG_FLAG,
-  Output,
   UsageError,
-  Values,
   YES_FLAG,
   confirmed,
   listOf,
   optional,
   required,
+  switchCommands,
 } from './command';
 import { existingOrg } from './orgs.commands';
-import { date, details, status, table } from './output';
+import { date, details, printListing, status, table } from './output';
 
 const USER_FLAGS = { ...ORG_FLAG, sub: { type: 'string' } } as const;
 
@@ -42,22 +41,6 @@ function view(u: UserEntity) {
     status: status(u.disabled),
     registeredAt: u.registeredAt,
   };
-}
-
-async function setDisabled(ctx: AdminContext, values: Values, out: Output, disabled: boolean): Promise<void> {
-  const orgId = required(values, 'org');
-  const sub = required(values, 'sub');
-  const user = await existingUser(ctx, orgId, sub);
-  if (user.disabled === disabled)
-    return out.print(`user '${sub}' of org '${orgId}' is already ${status(disabled)}`);
-  const users = await ctx.users();
-  if (!(await (disabled ? users.disable(orgId, sub) : users.enable(orgId, sub))))
-    throw new AdminFailure(`org '${orgId}' has no user '${sub}'`);
-  out.print(
-    disabled
-      ? `disabled user '${sub}' of org '${orgId}': they can no longer sign in, and every token they hold is refused within seconds`
-      : `enabled user '${sub}' of org '${orgId}' (tokens revoked while disabled stay revoked: they sign in again)`,
-  );
 }
 
 export const userCommands: Command[] = [
@@ -110,20 +93,19 @@ export const userCommands: Command[] = [
     async run(ctx, values, out) {
       const orgId = required(values, 'org');
       await existingOrg(ctx, orgId);
-      const users = await (await ctx.users()).list(orgId);
-      if (out.json) return out.print(JSON.stringify(users.map(view), null, 2));
-      out.print(
-        table(
-          ['SUB', 'EMAIL', 'NAME', 'STATUS', 'SCOPES', 'REGISTERED'],
-          users.map((u) => [
-            u.sub,
-            u.email ?? '-',
-            name(u) || '-',
-            status(u.disabled),
-            u.scopes.join(',') || '-',
-            date(u.registeredAt),
-          ]),
-        ),
+      printListing(
+        out,
+        await (await ctx.users()).list(orgId),
+        ['SUB', 'EMAIL', 'NAME', 'STATUS', 'SCOPES', 'REGISTERED'],
+        (u) => [
+          u.sub,
+          u.email ?? '-',
+          name(u) || '-',
+          status(u.disabled),
+          u.scopes.join(',') || '-',
+          date(u.registeredAt),
+        ],
+        view,
       );
     },
   },
@@ -183,20 +165,33 @@ export const userCommands: Command[] = [
       );
     },
   },
-  {
-    name: 'disable-user',
-    summary: 'disable a user: no sign-in, and every token they hold is refused within seconds',
+  ...switchCommands({
+    noun: 'user',
     usage: '--org ID --sub SUB',
     options: USER_FLAGS,
-    run: (ctx, values, out) => setDisabled(ctx, values, out, true),
-  },
-  {
-    name: 'enable-user',
-    summary: 'enable a disabled user again (they sign in again for new tokens)',
-    usage: '--org ID --sub SUB',
-    options: USER_FLAGS,
-    run: (ctx, values, out) => setDisabled(ctx, values, out, false),
-  },
+    disable: {
+      summary: 'disable a user: no sign-in, and every token they hold is refused within seconds',
+      effect: ': they can no longer sign in, and every token they hold is refused within seconds',
+    },
+    enable: {
+      summary: 'enable a disabled user again (they sign in again for new tokens)',
+      effect: ' (tokens revoked while disabled stay revoked: they sign in again)',
+    },
+    async find(ctx, values) {
+      const orgId = required(values, 'org');
+      const sub = required(values, 'sub');
+      const user = await existingUser(ctx, orgId, sub);
+      return {
+        label: `user '${sub}' of org '${orgId}'`,
+        disabled: user.disabled,
+        missing: `org '${orgId}' has no user '${sub}'`,
+        set: async (disabled) => {
+          const users = await ctx.users();
+          return disabled ? users.disable(orgId, sub) : users.enable(orgId, sub);
+        },
+      };
+    },
+  }),
   {
     name: 'revoke-user',
     summary: 'revoke every token a user holds, for every client (refresh tokens included); they stay enabled',

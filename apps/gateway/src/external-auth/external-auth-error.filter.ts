@@ -1,10 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
-import { BusError, BusRemoteError } from '@broker/bus';
-import { ExternalAuthErrorBody, HTTP_STATUS_BY_BUS_ERROR } from '@broker/contracts';
+import { ExternalAuthErrorBody } from '@broker/contracts';
 import { BearerChallengeError, ExternalOAuthErrorBody } from '../external-oauth/external-oauth-error.filter';
-import { requestShapeProblem } from '../malformed-body';
+import { judgeError } from '../http/error-verdict';
 
 /** Thrown by the external-auth handlers for a 4xx in Coder's `codersdk.Response` shape. */
 export class ExternalAuthHttpError extends HttpException {
@@ -37,37 +35,27 @@ export class ExternalAuthErrorFilter implements ExceptionFilter {
       return [error.getStatus(), error.getResponse() as ExternalAuthErrorBody];
     if (error instanceof BearerChallengeError)
       return [error.getStatus(), { message: (error.getResponse() as ExternalOAuthErrorBody).message }];
-    if (error instanceof BusRemoteError) {
-      const status = HTTP_STATUS_BY_BUS_ERROR[error.code];
-      if (status < 500) {
-        const validations = (error.fields ?? []).map((f) => ({ field: f.name, detail: f.message }));
+    const verdict = judgeError(error, this.logger);
+    switch (verdict.kind) {
+      case 'refused': {
+        const validations = verdict.fields.map((f) => ({ field: f.name, detail: f.message }));
         return [
-          status,
-          validations.length ? { message: error.message, validations } : { message: error.message },
+          verdict.status,
+          validations.length ? { message: verdict.message, validations } : { message: verdict.message },
         ];
       }
-      // A handler's own "unavailable" answer says what is unavailable: keep it (see ExternalOAuthErrorFilter).
-      if (error.code === 'UNAVAILABLE') return [status, { message: error.message }];
+      case 'unavailable':
+        // A handler's own "unavailable" answer says what is unavailable: keep it (see ExternalOAuthErrorFilter).
+        return [
+          verdict.status,
+          { message: verdict.words ?? 'A backing service is unavailable; try again shortly.' },
+        ];
+      case 'malformed-json':
+        return [400, { message: 'The body is not valid JSON.' }];
+      case 'unreadable-body':
+        return [verdict.status, { message: 'The request body cannot be read.' }];
+      case 'internal':
+        return [500, { message: 'Internal error.', detail: `error id ${verdict.errorId}` }];
     }
-    if (error instanceof BusError && error.code !== 'INTERNAL') {
-      this.logger.warn(`bus call failed: ${error.code} ${error.pattern}`);
-      return [503, { message: 'A backing service is unavailable; try again shortly.' }];
-    }
-    // What the body parser said is never echoed (it quotes the body).
-    const problem = requestShapeProblem(error);
-    if (problem?.kind === 'malformed-json') return [400, { message: 'The body is not valid JSON.' }];
-    if (problem?.kind === 'unreadable-body')
-      return [problem.status, { message: 'The request body cannot be read.' }];
-    if (error instanceof HttpException && error.getStatus() < 500) {
-      const r = error.getResponse();
-      const m = typeof r === 'string' ? r : (r as { message?: unknown }).message;
-      return [
-        error.getStatus(),
-        { message: typeof m === 'string' ? m : Array.isArray(m) ? m.join('; ') : error.message },
-      ];
-    }
-    const errorId = randomUUID();
-    this.logger.error({ errorId, err: error }, 'unhandled error');
-    return [500, { message: 'Internal error.', detail: `error id ${errorId}` }];
   }
 }

@@ -1,9 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
-import { BusError, BusRemoteError } from '@broker/bus';
-import { HTTP_STATUS_BY_BUS_ERROR } from '@broker/contracts';
-import { requestShapeProblem } from '../malformed-body';
+import { judgeError } from '../http/error-verdict';
 
 /** The error body of the externalOAuth surface (seed 000). */
 export interface ExternalOAuthErrorBody {
@@ -47,43 +44,34 @@ export class ExternalOAuthErrorFilter implements ExceptionFilter {
   private describe(error: unknown): [number, ExternalOAuthErrorBody] {
     if (error instanceof ExternalOAuthHttpError)
       return [error.getStatus(), error.getResponse() as ExternalOAuthErrorBody];
-    if (error instanceof BusRemoteError) {
-      const status = HTTP_STATUS_BY_BUS_ERROR[error.code];
-      if (status < 500) return [status, { message: error.message, errorFields: error.fields ?? [] }];
-      // A handler's own "unavailable" answer says what is unavailable (e.g. "the provider refused the
-      // token"): keep it, instead of blaming the broker's backing services.
-      if (error.code === 'UNAVAILABLE') return [status, { message: error.message, errorFields: [] }];
+    const verdict = judgeError(error, this.logger);
+    switch (verdict.kind) {
+      case 'refused':
+        return [verdict.status, { message: verdict.message, errorFields: verdict.fields }];
+      case 'unavailable':
+        // A handler's own "unavailable" answer says what is unavailable (e.g. "the provider refused the
+        // token"): keep it, instead of blaming the broker's backing services.
+        return [
+          verdict.status,
+          {
+            message: verdict.words ?? 'A backing service is unavailable; try again shortly.',
+            errorFields: [],
+          },
+        ];
+      case 'malformed-json':
+        // A body that is not JSON is a validation error (422, documented on every operation of the
+        // seed), named on `body`.
+        return [
+          422,
+          {
+            message: 'The request body is not valid JSON.',
+            errorFields: [{ name: 'body', message: 'must be valid JSON' }],
+          },
+        ];
+      case 'unreadable-body':
+        return [verdict.status, { message: 'The request body cannot be read.', errorFields: [] }];
+      case 'internal':
+        return [500, { message: `Internal error (error id ${verdict.errorId}).`, errorFields: [] }];
     }
-    if (error instanceof BusError && error.code !== 'INTERNAL') {
-      this.logger.warn(`bus call failed: ${error.code} ${error.pattern}`);
-      return [503, { message: 'A backing service is unavailable; try again shortly.', errorFields: [] }];
-    }
-    // A body that is not JSON is a validation error (422, documented on every operation of the
-    // seed), named on `body`; what the parser said is never echoed (it quotes the body).
-    const problem = requestShapeProblem(error);
-    if (problem?.kind === 'malformed-json')
-      return [
-        422,
-        {
-          message: 'The request body is not valid JSON.',
-          errorFields: [{ name: 'body', message: 'must be valid JSON' }],
-        },
-      ];
-    if (problem?.kind === 'unreadable-body')
-      return [problem.status, { message: 'The request body cannot be read.', errorFields: [] }];
-    if (error instanceof HttpException) {
-      const status = error.getStatus();
-      if (status < 500) return [status, { message: httpMessage(error), errorFields: [] }];
-    }
-    const errorId = randomUUID();
-    this.logger.error({ errorId, err: error }, 'unhandled error');
-    return [500, { message: `Internal error (error id ${errorId}).`, errorFields: [] }];
   }
-}
-
-function httpMessage(error: HttpException): string {
-  const r = error.getResponse();
-  if (typeof r === 'string') return r;
-  const m = (r as { message?: unknown }).message;
-  return Array.isArray(m) ? m.join('; ') : typeof m === 'string' ? m : error.message;
 }

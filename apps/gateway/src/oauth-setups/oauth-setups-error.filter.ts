@@ -1,10 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
-import { BusError, BusRemoteError } from '@broker/bus';
-import { HTTP_STATUS_BY_BUS_ERROR, OAuthSetupsErrorBody } from '@broker/contracts';
+import { OAuthSetupsErrorBody } from '@broker/contracts';
 import { BearerChallengeError, ExternalOAuthHttpError } from '../external-oauth/external-oauth-error.filter';
-import { requestShapeProblem } from '../malformed-body';
+import { judgeError } from '../http/error-verdict';
 
 const CODES: Record<number, string> = {
   400: 'invalid_request',
@@ -71,30 +69,26 @@ export class OAuthSetupsErrorFilter implements ExceptionFilter {
         r.errorFields.map((f) => ({ field: f.name, message: f.message })),
       );
     }
-    if (error instanceof BusRemoteError) {
-      const status = HTTP_STATUS_BY_BUS_ERROR[error.code];
-      if (status < 500)
+    // This surface answers every outage alike, a service's own UNAVAILABLE answer included.
+    const verdict = judgeError(error, this.logger, { keepUnavailableWords: false });
+    switch (verdict.kind) {
+      case 'refused':
         return oauthSetupsError(
-          status,
-          error.message,
-          (error.fields ?? []).map((f) => ({ field: f.name, message: f.message })),
+          verdict.status,
+          // An HttpException's own message, as this surface has always worded it.
+          verdict.from === 'http' ? verdict.error.message : verdict.message,
+          verdict.fields.map((f) => ({ field: f.name, message: f.message })),
         );
+      case 'unavailable':
+        return oauthSetupsError(503, 'A backing service is unavailable; try again shortly.');
+      case 'malformed-json':
+        return oauthSetupsError(400, 'The request body is not valid JSON.', [
+          { field: 'body', message: 'must be valid JSON' },
+        ]);
+      case 'unreadable-body':
+        return oauthSetupsError(verdict.status, 'The request body cannot be read.');
+      case 'internal':
+        return oauthSetupsError(500, `Internal error (error id ${verdict.errorId}).`);
     }
-    if (error instanceof BusError && error.code !== 'INTERNAL') {
-      this.logger.warn(`bus call failed: ${error.code} ${error.pattern}`);
-      return oauthSetupsError(503, 'A backing service is unavailable; try again shortly.');
-    }
-    const problem = requestShapeProblem(error);
-    if (problem?.kind === 'malformed-json')
-      return oauthSetupsError(400, 'The request body is not valid JSON.', [
-        { field: 'body', message: 'must be valid JSON' },
-      ]);
-    if (problem?.kind === 'unreadable-body')
-      return oauthSetupsError(problem.status, 'The request body cannot be read.');
-    if (error instanceof HttpException && error.getStatus() < 500)
-      return oauthSetupsError(error.getStatus(), error.message);
-    const errorId = randomUUID();
-    this.logger.error({ errorId, err: error }, 'unhandled error');
-    return oauthSetupsError(500, `Internal error (error id ${errorId}).`);
   }
 }

@@ -1,6 +1,7 @@
 import { adapterFor, resolveProvider, type AdapterClient, type ResolvedProvider } from '../../src';
 import { ATLASSIAN_CLIENT, startAtlassianCloudFake, startAtlassianDataCenterFake } from '../fakes/atlassian';
 import { bodyOf, pkcePair, pointAt, type OAuthFake } from '../fakes/oauth-fake';
+import { clientAtFake } from '../support/fake-client';
 import { must } from '../support/must';
 
 /**
@@ -16,13 +17,8 @@ describe('Atlassian adapters (Jira, Confluence)', () => {
   let jiraDc: ResolvedProvider;
   let confluenceDc: ResolvedProvider;
   const redirectUri = 'https://broker.example.test/callback';
-  const client = (provider: ResolvedProvider, fake: OAuthFake): AdapterClient => ({
-    provider,
-    clientId: ATLASSIAN_CLIENT.id,
-    clientSecret: ATLASSIAN_CLIENT.secret,
-    fetch: fake.fetch,
-    timeoutMs: 2_000,
-  });
+  const client = (provider: ResolvedProvider, fake: OAuthFake): AdapterClient =>
+    clientAtFake(provider, fake, ATLASSIAN_CLIENT);
 
   beforeAll(async () => {
     cloudFake = await startAtlassianCloudFake();

@@ -1,6 +1,7 @@
 import { adapterFor, resolveProvider, type AdapterClient, type ResolvedProvider } from '../../src';
 import { BITBUCKET_CLIENT, startBitbucketFake } from '../fakes/bitbucket';
 import { basicCredentials, bodyOf, pointAt, type OAuthFake } from '../fakes/oauth-fake';
+import { clientAtFake } from '../support/fake-client';
 import { must } from '../support/must';
 
 /**
@@ -14,13 +15,8 @@ describe('Bitbucket adapter (Cloud fake, Data Center REST fake)', () => {
   let dc: ResolvedProvider;
   const adapter = adapterFor('bitbucket');
   const redirectUri = 'https://broker.example.test/callback';
-  const client = (provider: ResolvedProvider, secret = BITBUCKET_CLIENT.secret): AdapterClient => ({
-    provider,
-    clientId: BITBUCKET_CLIENT.id,
-    clientSecret: secret,
-    fetch: fake.fetch,
-    timeoutMs: 2_000,
-  });
+  const client = (provider: ResolvedProvider, secret = BITBUCKET_CLIENT.secret): AdapterClient =>
+    clientAtFake(provider, fake, BITBUCKET_CLIENT, secret);
 
   beforeAll(async () => {
     fake = await startBitbucketFake();

@@ -1,6 +1,7 @@
-import { adapterFor, resolveProvider, type AdapterClient, type ResolvedProvider } from '../../src';
-import { BOX_CLIENT, startBoxFake } from '../fakes/box';
-import { bodyOf, pointAt, type OAuthFake } from '../fakes/oauth-fake';
+import { adapterFor, type AdapterClient, type ResolvedProvider } from '../../src';
+import { BOX_CLIENT, boxProviderAt, startBoxFake } from '../fakes/box';
+import { bodyOf, type OAuthFake } from '../fakes/oauth-fake';
+import { clientAtFake } from '../support/fake-client';
 import { must } from '../support/must';
 
 /** Box adapter against a Box fake: the catalogue's Box provider with api.box.com / account.box.com rewritten to the fake. */
@@ -9,20 +10,11 @@ describe('Box adapter (single-use refresh tokens)', () => {
   let provider: ResolvedProvider;
   const adapter = adapterFor('box');
   const redirectUri = 'https://broker.example.test/callback';
-  const client = (): AdapterClient => ({
-    provider,
-    clientId: BOX_CLIENT.id,
-    clientSecret: BOX_CLIENT.secret,
-    fetch: fake.fetch,
-    timeoutMs: 2_000,
-  });
+  const client = (): AdapterClient => clientAtFake(provider, fake, BOX_CLIENT);
 
   beforeAll(async () => {
     fake = await startBoxFake();
-    provider = pointAt(resolveProvider('box', {}), {
-      'https://api.box.com': fake.origin,
-      'https://account.box.com': fake.origin,
-    });
+    provider = boxProviderAt(fake);
   });
   afterAll(() => fake.close());
   beforeEach(() => fake.reset());

@@ -8,6 +8,7 @@ import {
 } from '../../src';
 import { startGenericFake } from '../fakes/generic';
 import { basicCredentials, bodyOf, pkcePair, type OAuthFake } from '../fakes/oauth-fake';
+import { clientAtFake } from '../support/fake-client';
 import { must, deviceFlow } from '../support/must';
 
 /** An unsigned-signature JWT (oauth4webapi checks a token-endpoint id_token's claims, not its signature: TLS vouches for it). */
@@ -45,13 +46,8 @@ describe('generic adapters (oauth2 explicit endpoints, oidc discovery) against a
   afterAll(() => fake.close());
   beforeEach(() => fake.reset());
 
-  const client = (provider: ResolvedProvider, secret = 'generic-secret'): AdapterClient => ({
-    provider,
-    clientId: 'generic-app',
-    clientSecret: secret,
-    fetch: fake.fetch,
-    timeoutMs: 2_000,
-  });
+  const client = (provider: ResolvedProvider, secret = 'generic-secret'): AdapterClient =>
+    clientAtFake(provider, fake, { id: 'generic-app', secret });
 
   it('adapterFor picks the adapter by type or by provider', () => {
     expect(adapterFor('oauth2').type).toBe('oauth2');

@@ -1,6 +1,7 @@
 import { adapterFor, resolveProvider, type AdapterClient, type ResolvedProvider } from '../../src';
 import { GITHUB_CLIENT, startGitHubFake } from '../fakes/github';
 import { basicCredentials, bodyOf, pkcePair, type OAuthFake } from '../fakes/oauth-fake';
+import { clientAtFake } from '../support/fake-client';
 import { must, deviceFlow } from '../support/must';
 
 /**
@@ -13,13 +14,8 @@ describe('GitHub adapter (Enterprise Server fake)', () => {
   let provider: ResolvedProvider;
   const adapter = adapterFor('github');
   const redirectUri = 'https://broker.example.test/callback';
-  const client = (secret = GITHUB_CLIENT.secret): AdapterClient => ({
-    provider,
-    clientId: GITHUB_CLIENT.id,
-    clientSecret: secret,
-    fetch: fake.fetch,
-    timeoutMs: 2_000,
-  });
+  const client = (secret = GITHUB_CLIENT.secret): AdapterClient =>
+    clientAtFake(provider, fake, GITHUB_CLIENT, secret);
 
   beforeAll(async () => {
     fake = await startGitHubFake();

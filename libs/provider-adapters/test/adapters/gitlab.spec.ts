@@ -1,6 +1,7 @@
 import { adapterFor, resolveProvider, type AdapterClient, type ResolvedProvider } from '../../src';
 import { GITLAB_CLIENT, startGitLabFake } from '../fakes/gitlab';
 import { bodyOf, pkcePair, type OAuthFake } from '../fakes/oauth-fake';
+import { clientAtFake } from '../support/fake-client';
 import { must, deviceFlow } from '../support/must';
 
 /** GitLab adapter against a GitLab Self-Managed fake, resolved by the catalogue with `baseUrl` = `{fake}/gitlab` (path prefix kept). */
@@ -9,13 +10,8 @@ describe('GitLab adapter (Self-Managed fake under a path prefix)', () => {
   let provider: ResolvedProvider;
   const adapter = adapterFor('gitlab');
   const redirectUri = 'https://broker.example.test/callback';
-  const client = (secret = GITLAB_CLIENT.secret): AdapterClient => ({
-    provider,
-    clientId: GITLAB_CLIENT.id,
-    clientSecret: secret,
-    fetch: fake.fetch,
-    timeoutMs: 2_000,
-  });
+  const client = (secret = GITLAB_CLIENT.secret): AdapterClient =>
+    clientAtFake(provider, fake, GITLAB_CLIENT, secret);
 
   beforeAll(async () => {
     fake = await startGitLabFake();

@@ -1,6 +1,7 @@
 import { adapterFor, resolveProvider, type AdapterClient, type ResolvedProvider } from '../../src';
 import { GOOGLE_CLIENT, startGoogleFake } from '../fakes/google';
 import { bodyOf, pkcePair, pointAt, type OAuthFake } from '../fakes/oauth-fake';
+import { clientAtFake } from '../support/fake-client';
 import { must, deviceFlow } from '../support/must';
 
 /** Google adapter against a Google fake: the catalogue's Google provider with its three hosts rewritten to the fake. */
@@ -9,13 +10,7 @@ describe('Google adapter', () => {
   let provider: ResolvedProvider;
   const adapter = adapterFor('google');
   const redirectUri = 'https://broker.example.test/callback';
-  const client = (): AdapterClient => ({
-    provider,
-    clientId: GOOGLE_CLIENT.id,
-    clientSecret: GOOGLE_CLIENT.secret,
-    fetch: fake.fetch,
-    timeoutMs: 2_000,
-  });
+  const client = (): AdapterClient => clientAtFake(provider, fake, GOOGLE_CLIENT);
 
   beforeAll(async () => {
     fake = await startGoogleFake();

@@ -1,6 +1,7 @@
 import { adapterFor, resolveProvider, type AdapterClient, type ResolvedProvider } from '../../src';
 import { MS_CLIENT, MS_TENANT, aadsts, startMicrosoftFake } from '../fakes/microsoft';
 import { bodyOf, pkcePair, pointAt, type OAuthFake } from '../fakes/oauth-fake';
+import { clientAtFake } from '../support/fake-client';
 import { must, deviceFlow } from '../support/must';
 
 /**
@@ -15,13 +16,8 @@ describe('Microsoft (Entra) and SharePoint adapters', () => {
   let sp: ResolvedProvider;
   const adapter = adapterFor('microsoft');
   const redirectUri = 'https://broker.example.test/callback';
-  const client = (provider: ResolvedProvider, secret = MS_CLIENT.secret): AdapterClient => ({
-    provider,
-    clientId: MS_CLIENT.id,
-    clientSecret: secret,
-    fetch: fake.fetch,
-    timeoutMs: 2_000,
-  });
+  const client = (provider: ResolvedProvider, secret = MS_CLIENT.secret): AdapterClient =>
+    clientAtFake(provider, fake, MS_CLIENT, secret);
 
   beforeAll(async () => {
     fake = await startMicrosoftFake();

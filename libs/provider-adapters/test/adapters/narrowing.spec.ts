@@ -1,8 +1,9 @@
 import { PROVIDER_TYPES } from '@broker/contracts';
 import { adapterFor, resolveProvider, type AdapterClient, type ResolvedProvider } from '../../src';
-import { BOX_CLIENT, startBoxFake } from '../fakes/box';
+import { BOX_CLIENT, boxProviderAt, startBoxFake } from '../fakes/box';
 import { GITHUB_CLIENT, startGitHubFake } from '../fakes/github';
-import { basicCredentials, bodyOf, pointAt, type OAuthFake } from '../fakes/oauth-fake';
+import { basicCredentials, bodyOf, type OAuthFake } from '../fakes/oauth-fake';
+import { clientAtFake } from '../support/fake-client';
 
 /**
  * Narrowing (downscoping) against the provider fakes, which reproduce each provider's documented
@@ -14,20 +15,11 @@ describe('narrowing a token at the provider', () => {
     let fake: OAuthFake;
     let provider: ResolvedProvider;
     const adapter = adapterFor('box');
-    const client = (): AdapterClient => ({
-      provider,
-      clientId: BOX_CLIENT.id,
-      clientSecret: BOX_CLIENT.secret,
-      fetch: fake.fetch,
-      timeoutMs: 2_000,
-    });
+    const client = (): AdapterClient => clientAtFake(provider, fake, BOX_CLIENT);
 
     beforeAll(async () => {
       fake = await startBoxFake();
-      provider = pointAt(resolveProvider('box', {}), {
-        'https://api.box.com': fake.origin,
-        'https://account.box.com': fake.origin,
-      });
+      provider = boxProviderAt(fake);
     });
     afterAll(() => fake.close());
     beforeEach(() => fake.reset());
@@ -74,13 +66,7 @@ describe('narrowing a token at the provider', () => {
     let fake: OAuthFake & { formAlways: boolean };
     let provider: ResolvedProvider;
     const adapter = adapterFor('github');
-    const client = (): AdapterClient => ({
-      provider,
-      clientId: GITHUB_CLIENT.id,
-      clientSecret: GITHUB_CLIENT.secret,
-      fetch: fake.fetch,
-      timeoutMs: 2_000,
-    });
+    const client = (): AdapterClient => clientAtFake(provider, fake, GITHUB_CLIENT);
     const scopedPath = `/api/v3/applications/${GITHUB_CLIENT.id}/token/scoped`;
 
     beforeAll(async () => {

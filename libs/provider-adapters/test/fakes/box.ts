@@ -1,5 +1,6 @@
 import { json } from '../support/servers';
-import { OAuthFake, type FakeFailure } from './oauth-fake';
+import { resolveProvider, type ResolvedProvider } from '../../src';
+import { OAuthFake, pointAt, type FakeFailure } from './oauth-fake';
 
 export const BOX_CLIENT = { id: 'box-client', secret: 'box-secret' };
 
@@ -84,5 +85,13 @@ export async function startBoxFake(): Promise<OAuthFake> {
           }),
       },
     },
+  });
+}
+
+/** The catalogue's Box provider with api.box.com and account.box.com pointed at the fake. */
+export function boxProviderAt(fake: OAuthFake): ResolvedProvider {
+  return pointAt(resolveProvider('box', {}), {
+    'https://api.box.com': fake.origin,
+    'https://account.box.com': fake.origin,
   });
 }

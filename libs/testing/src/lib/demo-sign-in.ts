@@ -1,3 +1,5 @@
+import { demoIdpBrowser } from './demo-idp-browser';
+
 /**
  * The broker's consent start page (`/connect/start`): its form's fields, to post it as the person
  * clicking "Continue" would. Undefined for any other page.
@@ -96,67 +98,9 @@ export async function approveDeviceAtDemoIdp(
   email: string,
   options: { deny?: boolean } = {},
 ): Promise<string> {
-  const jar = new Map<string, string>();
-  async function follow(url: string, init?: RequestInit): Promise<{ url: string; html: string }> {
-    let current = url;
-    let next = init;
-    for (let step = 0; step < 15; step++) {
-      const res = await fetch(current, {
-        ...next,
-        redirect: 'manual',
-        headers: {
-          ...(next?.headers ?? {}),
-          ...(jar.size ? { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } : {}),
-        },
-      });
-      next = undefined;
-      for (const cookie of res.headers.getSetCookie()) {
-        const pair = cookie.split(';')[0];
-        const [name, value] = [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)];
-        if (value) jar.set(name, value);
-        else jar.delete(name);
-      }
-      const location = res.headers.get('location');
-      if (res.status >= 300 && res.status < 400 && location) {
-        await res.body?.cancel();
-        current = new URL(location, current).toString();
-        continue;
-      }
-      const html = await res.text();
-      if (
-        res.status === 200 &&
-        /^\/interaction\/[^/]+$/.test(new URL(current).pathname) &&
-        html.includes('Sign in')
-      ) {
-        current = `${current}/login`;
-        next = {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ email, given_name: 'Ada', family_name: 'Lovelace' }).toString(),
-        };
-        continue;
-      }
-      return { url: current, html };
-    }
-    throw new Error(`too many steps from ${url}`);
-  }
-  function submit(page: { url: string; html: string }, formId: string, extra: Record<string, string>) {
-    const form = new RegExp(
-      `<form id="${formId.replace('.', '\\.')}"[^>]*action="([^"]+)"[^>]*>([\\s\\S]*?)</form>`,
-    ).exec(page.html);
-    if (!form) throw new Error(`no form ${formId} on ${page.url}: ${page.html.slice(0, 300)}`);
-    const fields = new URLSearchParams();
-    for (const [, name, value] of form[2].matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g))
-      fields.set(name, value);
-    for (const [name, value] of Object.entries(extra)) fields.set(name, value);
-    return follow(new URL(form[1], page.url).toString(), {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: fields.toString(),
-    });
-  }
-  const input = await follow(verificationUri);
-  const confirm = await submit(input, 'op.deviceInputForm', { user_code: userCode });
-  const done = await submit(confirm, 'op.deviceConfirmForm', options.deny ? { abort: 'yes' } : {});
+  const person = demoIdpBrowser(email);
+  const input = await person.navigate(verificationUri);
+  const confirm = await person.submit(input, 'op.deviceInputForm', { user_code: userCode });
+  const done = await person.submit(confirm, 'op.deviceConfirmForm', options.deny ? { abort: 'yes' } : {});
   return done.html;
 }

@@ -65,17 +65,7 @@ export class FakeProvider {
   }
 
   credentials(id: string): ProviderCredentials {
-    const provider = {
-      id,
-      orgId: 'org',
-      name: 'Fake',
-      type: 'oauth2',
-      status: 'active',
-      clientId: 'client',
-      customScopes: [],
-      skipConsent: false,
-    } as unknown as OAuthProvider;
-    return { provider, resolved: this.resolved(), clientSecret: 'client-secret' };
+    return { provider: fakeProviderRow(id), resolved: this.resolved(), clientSecret: 'client-secret' };
   }
 }
 
@@ -85,4 +75,18 @@ function read(req: IncomingMessage): Promise<string> {
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => resolve(body));
   });
+}
+
+/** The registry's row of the fake provider (an active `oauth2` provider of org `org`). */
+export function fakeProviderRow(id: string): OAuthProvider {
+  return {
+    id,
+    orgId: 'org',
+    name: 'Fake',
+    type: 'oauth2',
+    status: 'active',
+    clientId: 'client',
+    customScopes: [],
+    skipConsent: false,
+  } as unknown as OAuthProvider;
 }
