@@ -10,7 +10,12 @@ import { randomBytes } from 'node:crypto';
 const [port, clientId, clientSecret, ttl, delay] = process.argv.slice(2);
 const counts = { token_refresh: 0, token_other: 0, revoke: 0, unauthorized: 0, unauthorized_basic: 0, unauthorized_post: 0, unauthorized_none: 0 };
 // RFC 6749 §2.3.1: HTTP Basic over the form-urlencoded id and secret, or both in the body.
+/** @param {string} v */
 const formDecode = (v) => decodeURIComponent(v.replace(/\+/g, ' '));
+/**
+ * @param {http.IncomingMessage} req
+ * @param {URLSearchParams} form
+ */
 function authorized(req, form) {
   const header = req.headers.authorization ?? '';
   if (header.startsWith('Basic ')) {
@@ -21,6 +26,7 @@ function authorized(req, form) {
 }
 
 const server = http.createServer((req, res) => {
+  /** @type {Buffer[]} */
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
@@ -30,11 +36,13 @@ const server = http.createServer((req, res) => {
       return;
     }
     const form = new URLSearchParams(Buffer.concat(chunks).toString());
-    const answer = (status, body) =>
+    /** @type {(status: number, body?: Record<string, string | number>) => void} */
+    const answer = (status, body) => {
       setTimeout(() => {
         const text = body === undefined ? '' : JSON.stringify(body);
         res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(text);
       }, Number(delay));
+    };
     if (req.method !== 'POST') return answer(405, { error: 'invalid_request' });
     if (!authorized(req, form)) {
       counts.unauthorized++;

@@ -9,6 +9,12 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { Pool } from 'undici';
 
+/**
+ * What the bench sends (tokens.shared.ts `startHttpLoad`).
+ * @typedef {{ port: number, path: string, method: 'GET' | 'POST', headers: Record<string, string>, expect: number,
+ *   connections: number, ms: number, warmupMs: number, sequential: boolean, n?: number, warmup?: number, out: string }} LoadArgs
+ */
+/** @type {LoadArgs} */
 const a = JSON.parse(Buffer.from(process.argv[2], 'base64').toString('utf8'));
 const pool = new Pool(`http://127.0.0.1:${a.port}`, { connections: a.connections, pipelining: 1, keepAliveTimeout: 60_000 });
 const now = () => performance.now();
@@ -20,7 +26,14 @@ async function one() {
 }
 
 /** `connections` callers, each sending its next request when the previous answer is read, for `ms` (sequential: one caller, `n` requests). */
+/**
+ * @param {number} ms
+ * @param {number} n
+ * @param {boolean} record
+ * @returns {Promise<{ rps: number, ok: number, errors: number, latencies: number[], seconds: number } | null>}
+ */
 async function run(ms, n, record) {
+  /** @type {number[]} */
   const latencies = [];
   let errors = 0;
   const end = now() + ms;
@@ -51,10 +64,10 @@ async function main() {
   await new Promise((resolve) => process.once('SIGUSR2', resolve));
   const cpu0 = process.cpuUsage();
   const t0 = now();
-  const result = await run(a.ms, a.n ?? 0, true);
+  const measured = await run(a.ms, a.n ?? 0, true);
   const cpu = process.cpuUsage(cpu0);
   // The generator's own CPU while it ran, percent of one core.
-  result.generatorCpuPercent = ((cpu.user + cpu.system) / 1000 / (now() - t0)) * 100;
+  const result = { ...measured, generatorCpuPercent: ((cpu.user + cpu.system) / 1000 / (now() - t0)) * 100 };
   // Written whole, then renamed: the bench polls for the file and read it half-written once ("Unexpected end of JSON input").
   writeFileSync(`${a.out}.tmp`, JSON.stringify(result));
   renameSync(`${a.out}.tmp`, a.out);

@@ -28,14 +28,10 @@ import {
   UpstreamRevoker,
 } from '@broker/workflows';
 
-/**
- * The processor of each queue (total: a new queue must be placed here). `revocation` has none yet:
- * no code produces its jobs.
- */
-const PROCESSOR_OF_QUEUE: Record<QueueName, Type<WorkerHost> | null> = {
+/** The processor of each queue (total: a new queue must be placed here). */
+const PROCESSOR_OF_QUEUE: Record<QueueName, Type<WorkerHost>> = {
   'token-refresh': TokenRefreshProcessor,
   'provider-deletion': ProviderDeletionProcessor,
-  revocation: null,
   stats: StatsProcessor,
   'key-rotation': KeyRotationProcessor,
   'device-poll': DevicePollProcessor,
@@ -47,12 +43,6 @@ const PROCESSOR_OF_QUEUE: Record<QueueName, Type<WorkerHost> | null> = {
 const PROCESSOR_METADATA = 'bullmq:processor_metadata';
 
 /**
- * Queues declared in the contracts whose jobs no code produces yet: consuming them is a no-op, not
- * a missing processor (issue 17 gives `revocation` a processor or removes it).
- */
-const NOT_PRODUCED: ReadonlySet<QueueName> = new Set<QueueName>(['revocation']);
-
-/**
  * What the start-up check sees of each consumed queue (`has`: whether the module holds an instance).
  * `processorOf` is the placement table unless a test replaces it.
  */
@@ -61,15 +51,13 @@ export function consumerViews(
   has: (processor: Type<WorkerHost>) => boolean,
   processorOf: (queue: QueueName) => Type<WorkerHost> | null = (queue) => PROCESSOR_OF_QUEUE[queue],
 ): QueueConsumerView[] {
-  return queues
-    .filter((queue) => !NOT_PRODUCED.has(queue))
-    .map((queue) => {
-      const processor = processorOf(queue);
-      const meta: { name?: string } | undefined = processor
-        ? Reflect.getMetadata(PROCESSOR_METADATA, processor)
-        : undefined;
-      return { queue, processor, decoratedQueue: meta?.name, registered: !!processor && has(processor) };
-    });
+  return queues.map((queue) => {
+    const processor = processorOf(queue);
+    const meta: { name?: string } | undefined = processor
+      ? Reflect.getMetadata(PROCESSOR_METADATA, processor)
+      : undefined;
+    return { queue, processor, decoratedQueue: meta?.name, registered: !!processor && has(processor) };
+  });
 }
 
 /**
@@ -109,9 +97,7 @@ export function queueConsumers(queues: readonly QueueName[]): Provider[] {
 
 /** The processor classes of the queues this process consumes. */
 export function consumedProcessors(queues: readonly QueueName[]): Type<WorkerHost>[] {
-  return [
-    ...new Set(queues.map((q) => PROCESSOR_OF_QUEUE[q]).filter((p): p is Type<WorkerHost> => p !== null)),
-  ];
+  return [...new Set(queues.map((q) => PROCESSOR_OF_QUEUE[q]))];
 }
 
 /**

@@ -11,14 +11,15 @@ const processed: string[] = [];
 let onProcessed: () => void = () => undefined;
 
 @Injectable()
-@Processor('revocation', processorOptions('revocation'))
-class RevocationProcessor extends QueueProcessor<'revocation'> {
-  protected readonly queue = 'revocation' as const;
-  protected readonly handlers: JobHandlers<'revocation'> = {
-    REVOKE_AUTHORIZATION: async ({ authorizationId }) => {
+@Processor('token-refresh', processorOptions('token-refresh'))
+class RefreshProcessor extends QueueProcessor<'token-refresh'> {
+  protected readonly queue = 'token-refresh' as const;
+  protected readonly handlers: JobHandlers<'token-refresh'> = {
+    REFRESH_AUTHORIZATION: async ({ authorizationId }) => {
       processed.push(authorizationId);
       onProcessed();
     },
+    SWEEP_DUE_REFRESHES: async () => undefined,
   };
 }
 
@@ -28,7 +29,7 @@ describe('job queues through @nestjs/bullmq', () => {
   beforeAll(async () => {
     @Module({
       imports: [JobQueuesModule.forRoot({ redisUrl: testRedisUrl(), prefix: uniquePrefix('nestjobs') })],
-      providers: [RevocationProcessor],
+      providers: [RefreshProcessor],
     })
     class TestModule {}
     app = await NestFactory.createApplicationContext(TestModule, { logger: false });
@@ -52,10 +53,10 @@ describe('job queues through @nestjs/bullmq', () => {
     await app
       .get(JobProducer)
       .enqueue(
-        'revocation',
-        'REVOKE_AUTHORIZATION',
+        'token-refresh',
+        'REFRESH_AUTHORIZATION',
         { orgId: 'o1', authorizationId: 'auth-1' },
-        { jobId: 'revoke-auth-1' },
+        { jobId: 'refresh-auth-1' },
       );
     await done;
     expect(processed).toEqual(['auth-1']);

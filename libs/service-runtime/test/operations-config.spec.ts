@@ -44,7 +44,6 @@ describe('operator settings: migrations and worker queues', () => {
     expect(pick('refresh')).toEqual(['token-refresh']);
     expect(pick('housekeeping, device')).toEqual([
       'provider-deletion',
-      'revocation',
       'stats',
       'key-rotation',
       'device-poll',
@@ -64,7 +63,6 @@ describe('operator settings: migrations and worker queues', () => {
     expect(conc('refresh=200')).toEqual({ 'token-refresh': 200 });
     expect(conc('stats=3,housekeeping=4')).toEqual({
       'provider-deletion': 4,
-      revocation: 4,
       stats: 3,
       'key-rotation': 4,
       'setup-expiry': 4,

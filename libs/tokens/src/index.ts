@@ -5,7 +5,7 @@ export * from './lib/authorizations/provider-authorizations-removal';
 export * from './lib/authorizations/upstream-revocation';
 export * from './lib/authorizations/credential.entity';
 export * from './lib/authorized-providers.service';
-export * from './lib/consent.service';
+export * from './lib/consent/consent.service';
 export * from './lib/ports';
 export * from './lib/tokens-error';
 export * from './lib/token-path';

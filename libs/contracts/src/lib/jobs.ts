@@ -2,12 +2,13 @@ import { z } from 'zod';
 
 /**
  * Background work queues and their jobs. Job payloads carry ids only, never secrets or tokens.
- * Queue and job names are part of the wire contract: add new ones, never rename.
+ * Queue and job names are part of the wire contract: add new ones, never rename. (A `revocation`
+ * queue was declared from the start and never produced; it was removed, upstream revocation runs in
+ * the provider-deletion and unlink paths.)
  */
 export const QUEUE_NAMES = [
   'token-refresh',
   'provider-deletion',
-  'revocation',
   'stats',
   'key-rotation',
   'device-poll',
@@ -32,9 +33,6 @@ export interface JobMap {
   };
   'provider-deletion': {
     DELETE_PROVIDER: { orgId: string; providerId: string; jobId: string };
-  };
-  revocation: {
-    REVOKE_AUTHORIZATION: { orgId: string; authorizationId: string };
   };
   stats: {
     STATS: { orgId: string; jobId: string };
@@ -109,14 +107,6 @@ export const QUEUE_SETTINGS: Record<QueueName, QueueSettings> = {
     keepCompleted: 100,
     keepFailed: 1_000,
   },
-  revocation: {
-    concurrency: 20,
-    attempts: 5,
-    backoffMs: 2_000,
-    lockDurationMs: 30_000,
-    keepCompleted: 100,
-    keepFailed: 1_000,
-  },
   stats: {
     concurrency: 1,
     attempts: 3,
@@ -179,7 +169,6 @@ export const JOB_PAYLOAD_SCHEMAS: { [Q in QueueName]: { [N in JobName<Q>]: z.Zod
   'provider-deletion': {
     DELETE_PROVIDER: z.strictObject({ orgId: orgIdField, providerId: rowId, jobId: jobIdField }),
   },
-  revocation: { REVOKE_AUTHORIZATION: z.strictObject({ orgId: orgIdField, authorizationId: rowId }) },
   stats: { STATS: z.strictObject({ orgId: orgIdField, jobId: jobIdField }) },
   'key-rotation': { ROTATE_KEYS: z.strictObject({ jobId: jobIdField }) },
   'device-poll': {

@@ -9,8 +9,8 @@ import { QUEUE_NAMES, QueueName } from './jobs';
 export const QUEUE_GROUPS = {
   /** Refresh ahead of expiry: the bulk of the work, grows with authorizations in use. */
   refresh: ['token-refresh'],
-  /** Provider deletion, revocation, stats, key rotation, setup expiry and the reconciler's sweeps: rare, some long. */
-  housekeeping: ['provider-deletion', 'revocation', 'stats', 'key-rotation', 'setup-expiry'],
+  /** Provider deletion, stats, key rotation, setup expiry and the housekeeping sweeps: rare, some long. */
+  housekeeping: ['provider-deletion', 'stats', 'key-rotation', 'setup-expiry'],
   /** Signed webhook deliveries: bursts that follow authorization changes. */
   webhooks: ['webhook-delivery'],
   /** Device-flow pollers: one delayed job per pending device authorization. */

@@ -9,7 +9,7 @@ import { adapterFor, ProviderCallError } from '@broker/provider-adapters';
 import { AuthorizationEntity } from './authorizations/authorization.entity';
 import { AuthorizationsService } from './authorizations/authorizations.service';
 import { revokeUpstream } from './authorizations/upstream-revocation';
-import { toAuthorizedProvider } from './consent.service';
+import { toAuthorizedProvider } from './consent/authorized-provider-view';
 import { EventSink, ProviderAccess, ProviderSummary } from './ports';
 import { TokensError } from './tokens-error';
 import { ServedToken, TokenPath } from './token-path';

@@ -13,59 +13,18 @@ import type {
 import { isUuid } from '../jobs/jobs.service';
 import { ProviderEntity } from '../providers/provider.entity';
 import { RecordedDelivery, WebhooksService } from '../webhooks/webhooks.service';
-import {
-  authMethodId,
-  authMethodOf,
-  catalogueProviderId,
-  configProblems,
-  credentialsOf,
-  deploymentOf,
-  deploymentScopes,
-} from './auth-method';
-import { ListCursors, ListPosition } from './list-cursor';
+import { deploymentScopes } from './auth-method';
+import { ListCursors } from './list-cursor';
+import { checkNewSetup } from './new-setup-check';
 import { describeScope } from './scope-words';
 import { SetupLinks } from './setup-link';
+import { SetupOutcomes } from './setup-outcomes';
+import { SetupPages } from './setup-page';
+import { OAuthSetupsOptions, OPEN, SETUPS, SetupCaller, SetupRow, effectiveStatus } from './setup-row';
+import { setupView } from './setup-view';
 import { uuid7 } from './uuid7';
 
-const SETUPS = 'registry.oauth_setups';
-const OPEN: OAuthSetupStatus[] = ['unused', 'opened'];
-
-interface SetupRow {
-  id: string;
-  org_id: string;
-  provider_id: string;
-  user_id: string;
-  status: OAuthSetupStatus;
-  is_ephemeral: boolean;
-  name: string | null;
-  description: string | null;
-  metadata: Record<string, string> | null;
-  redirect_url: string | null;
-  config: { scopes?: string[] };
-  authorization_id: string | null;
-  error: string | null;
-  created_at: Date;
-  updated_at: Date;
-  expires_at: Date;
-  finished_at: Date | null;
-}
-
-/** Who creates or reads setups: the org, the caller's subject, and whether it is a service account (not a person). */
-export interface SetupCaller {
-  orgId: string;
-  sub: string;
-  isService: boolean;
-}
-
-export interface OAuthSetupsOptions {
-  publicUrl: string;
-  /** Lifetime of a setup without `expires_at`. */
-  defaultTtlMs: number;
-  /** The longest `expires_at` may be from now. */
-  maxTtlMs: number;
-  /** How long a finished or expired ephemeral setup is kept (so the app can read the outcome) before the sweep removes it. */
-  ephemeralRetentionMs: number;
-}
+export type { OAuthSetupsOptions, SetupCaller } from './setup-row';
 
 /**
  * Seed 002 OAuth setups of the org's deployments (registered providers). A setup links one user's
@@ -77,11 +36,17 @@ export interface OAuthSetupsOptions {
 export class OAuthSetupsService {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly webhooks: WebhooksService,
+    webhooks: WebhooksService,
     private readonly links: SetupLinks,
-    private readonly cursors: ListCursors,
+    cursors: ListCursors,
     private readonly options: OAuthSetupsOptions,
-  ) {}
+  ) {
+    this.pages = new SetupPages(dataSource, cursors);
+    this.outcomes = new SetupOutcomes(dataSource, webhooks, options.ephemeralRetentionMs);
+  }
+
+  private readonly pages: SetupPages;
+  private readonly outcomes: SetupOutcomes;
 
   /** A cursor-paginated page of the deployment's setups, in `order` of creation (default `desc`: newest first). */
   async list(
@@ -90,62 +55,8 @@ export class OAuthSetupsService {
     query: ListOAuthSetupsQuery,
   ): Promise<Page<OAuthSetup>> {
     const deployment = await this.deployment(caller.orgId, deploymentId);
-    const limit = query.limit ?? 20;
-    const position = this.position(deployment.id, query);
-    const order = position?.order ?? query.order ?? 'desc';
-    const base: unknown[] = [caller.orgId, deployment.id];
-    let where = `org_id = $1 AND provider_id = $2`;
-    if (!caller.isService) {
-      base.push(caller.sub);
-      where += ` AND user_id = $${base.length}`;
-    }
-    // "Comes before" / "comes after" in the list's order (ids are UUIDv7: creation order).
-    const before = order === 'asc' ? '<' : '>';
-    const after = order === 'asc' ? '>' : '<';
-    // A page "before" the anchor is read walking backwards, then flipped; one row more than asked says whether more follow.
-    const forward = position?.direction !== 'before';
-    const params = [...base];
-    let range = '';
-    if (position) {
-      params.push(position.anchor);
-      range = ` AND id ${forward ? after : before} $${params.length}`;
-    }
-    params.push(limit + 1);
-    const walk = (order === 'asc') === forward ? 'ASC' : 'DESC';
-    const rows = (await this.dataSource.query(
-      `SELECT * FROM ${SETUPS} WHERE ${where}${range} ORDER BY id ${walk} LIMIT $${params.length}`,
-      params,
-    )) as SetupRow[];
-    const more = rows.length > limit;
-    const page = rows.slice(0, limit);
-    if (!forward) page.reverse();
-    // Whether anything lies beyond the page's other end (beyond the anchor, inclusive, when the page is empty).
-    const edge = forward ? page[0]?.id : page.at(-1)?.id;
-    let beyond = false;
-    if (edge || position) {
-      const cmp = `${forward ? before : after}${edge ? '' : '='}`;
-      const [found] = (await this.dataSource.query(
-        `SELECT EXISTS (SELECT 1 FROM ${SETUPS} WHERE ${where} AND id ${cmp} $${base.length + 1}) AS beyond`,
-        [...base, edge ?? position?.anchor],
-      )) as { beyond: boolean }[];
-      beyond = Boolean(found?.beyond);
-    }
-    const hasBefore = forward ? beyond : more;
-    const hasAfter = forward ? more : beyond;
-    const scope = deployment.id;
-    const first = page[0]?.id;
-    const last = page.at(-1)?.id;
-    return {
-      items: page.map((row) => this.toSetup(row, deployment)),
-      pagination: {
-        has_more_before: hasBefore,
-        has_more_after: hasAfter,
-        next_cursor: last ? this.cursors.encode({ anchor: last, direction: 'after', order }, scope) : null,
-        previous_cursor: first
-          ? this.cursors.encode({ anchor: first, direction: 'before', order }, scope)
-          : null,
-      },
-    };
+    const { rows, pagination } = await this.pages.read(caller, deployment.id, query);
+    return { items: rows.map((row) => this.toSetup(row, deployment)), pagination };
   }
 
   async get(caller: SetupCaller, deploymentId: string, id: string): Promise<OAuthSetup> {
@@ -159,58 +70,8 @@ export class OAuthSetupsService {
     body: CreateOAuthSetupRequest,
   ): Promise<OAuthSetup> {
     const deployment = await this.deployment(caller.orgId, deploymentId);
-    const problems: { name: string; message: string }[] = [];
-    if (deployment.status !== 'active')
-      throw new BusException(
-        'CONFLICT',
-        `The deployment is ${deployment.status}; only an active one can take new setups.`,
-      );
-    if (
-      body.provider_auth_credentials_id !== undefined &&
-      body.provider_auth_credentials_id !== deployment.secureConfigId
-    ) {
-      problems.push({
-        name: 'provider_auth_credentials_id',
-        message: 'is not the credentials of this deployment',
-      });
-    }
-    if (
-      body.provider_auth_method_id !== undefined &&
-      body.provider_auth_method_id !== authMethodId(deployment)
-    ) {
-      problems.push({
-        name: 'provider_auth_method_id',
-        message: `is not an auth method of this deployment (it has ${authMethodId(deployment)})`,
-      });
-    }
-    for (const p of configProblems(deployment, body.config))
-      problems.push({ name: p.field, message: p.message });
-    let userId = caller.sub;
-    if (caller.isService) {
-      if (!body.user_id)
-        problems.push({
-          name: 'user_id',
-          message: 'is required when a service creates a setup (the user whose account it links)',
-        });
-      else userId = body.user_id;
-    } else if (body.user_id !== undefined && body.user_id !== caller.sub) {
-      throw new BusException('FORBIDDEN', 'A person can create setups for their own account only.', [
-        { name: 'user_id', message: 'must be your own user id' },
-      ]);
-    }
     const now = Date.now();
-    let expiresAt = new Date(now + this.options.defaultTtlMs);
-    if (body.expires_at !== undefined) {
-      expiresAt = new Date(body.expires_at);
-      if (Number.isNaN(expiresAt.getTime()) || expiresAt.getTime() <= now)
-        problems.push({ name: 'expires_at', message: 'must be a date-time in the future' });
-      else if (expiresAt.getTime() > now + this.options.maxTtlMs)
-        problems.push({
-          name: 'expires_at',
-          message: `must be at most ${Math.round(this.options.maxTtlMs / 3_600_000)} hours from now`,
-        });
-    }
-    if (problems.length) throw new BusException('UNPROCESSABLE', 'Invalid OAuth setup.', problems);
+    const { userId, expiresAt } = checkNewSetup(caller, deployment, body, this.options, now);
     const id = uuid7(now);
     const [row] = (await this.dataSource.query(
       `INSERT INTO ${SETUPS} (id, org_id, provider_id, user_id, is_ephemeral, name, description, metadata, redirect_url, config, link_hash, expires_at, created_at, updated_at)
@@ -309,11 +170,10 @@ export class OAuthSetupsService {
   }
 
   /**
-   * How the setup's consent ended (from the token-broker): opened → completed (with the
-   * authorization it produced) or failed, and the `setup.completed|failed` webhooks recorded in the
-   * same transaction. A setup that already ended keeps its outcome.
+   * How the setup's consent ended (from the token-broker): opened → completed or failed, with the
+   * `setup.completed|failed` webhooks (`SetupOutcomes.finish`).
    */
-  async finish(
+  finish(
     orgId: string,
     setupId: string,
     result: SetupOutcome,
@@ -323,98 +183,12 @@ export class OAuthSetupsService {
     redirectUrl: string | null;
     deliveries: RecordedDelivery[];
   }> {
-    if (!isUuid(setupId)) throw new BusException('NOT_FOUND', 'OAuth setup not found.');
-    return this.dataSource.transaction(async (em) => {
-      const [[row]] = (await em.query(
-        `UPDATE ${SETUPS} SET status = $3, authorization_id = $4, error = $5, finished_at = now(), updated_at = now()
-          WHERE id = $1 AND org_id = $2 AND status IN ('unused','opened') RETURNING *`,
-        [
-          setupId,
-          orgId,
-          result.outcome,
-          result.outcome === 'completed' ? result.authorizationId : null,
-          result.outcome === 'failed' ? result.error.slice(0, 200) : null,
-        ],
-      )) as [SetupRow[], number];
-      if (!row) {
-        const [current] = (await em.query(`SELECT * FROM ${SETUPS} WHERE id = $1 AND org_id = $2`, [
-          setupId,
-          orgId,
-        ])) as SetupRow[];
-        if (!current) throw new BusException('NOT_FOUND', 'OAuth setup not found.');
-        return {
-          setupId,
-          status: effectiveStatus(current),
-          redirectUrl: current.redirect_url,
-          deliveries: [],
-        };
-      }
-      const deliveries = await this.webhooks.record(
-        em,
-        orgId,
-        result.outcome === 'completed' ? 'setup.completed' : 'setup.failed',
-        `setup:${row.id}:${row.status}`,
-        setupEventData(row),
-      );
-      return { setupId, status: row.status, redirectUrl: row.redirect_url, deliveries };
-    });
+    return this.outcomes.finish(orgId, setupId, result);
   }
 
-  /**
-   * Housekeeping (the worker's `setup-expiry` scheduler, once per cluster): setups past `expires_at`
-   * become expired (with `setup.expired` webhooks), and ephemeral setups that ended more than the
-   * retention ago are removed.
-   */
-  async sweep(): Promise<{ expired: number; removed: number; deliveries: RecordedDelivery[] }> {
-    return this.dataSource.transaction(async (em) => {
-      const [expired] = (await em.query(
-        `UPDATE ${SETUPS} SET status = 'expired', finished_at = now(), updated_at = now()
-          WHERE id IN (SELECT id FROM ${SETUPS} WHERE status IN ('unused','opened') AND expires_at <= now() ORDER BY expires_at LIMIT 500 FOR UPDATE SKIP LOCKED)
-          RETURNING *`,
-      )) as [SetupRow[], number];
-      const deliveries: RecordedDelivery[] = [];
-      for (const row of expired)
-        deliveries.push(
-          ...(await this.webhooks.record(
-            em,
-            row.org_id,
-            'setup.expired',
-            `setup:${row.id}:expired`,
-            setupEventData(row),
-          )),
-        );
-      const [, removed] = (await em.query(
-        `DELETE FROM ${SETUPS} WHERE is_ephemeral AND status IN ('completed','failed','expired') AND finished_at <= now() - ($1::int * interval '1 millisecond')`,
-        [this.options.ephemeralRetentionMs],
-      )) as [unknown, number];
-      return { expired: expired.length, removed, deliveries };
-    });
-  }
-
-  private position(deploymentId: string, query: ListOAuthSetupsQuery): ListPosition | null {
-    if (query.cursor !== undefined) {
-      const position = this.cursors.decode(query.cursor, deploymentId);
-      if (!position)
-        throw new BusException('BAD_REQUEST', 'The cursor is not one this list gave out.', [
-          { name: 'cursor', message: 'is not a valid cursor for this list' },
-        ]);
-      if (query.order !== undefined && query.order !== position.order) {
-        throw new BusException('BAD_REQUEST', 'The cursor was made for the other order.', [
-          { name: 'order', message: `must be ${position.order} with this cursor (or left out)` },
-        ]);
-      }
-      return position;
-    }
-    const order = query.order ?? 'desc';
-    const anchor = query.after ?? query.before;
-    if (anchor !== undefined && !isUuid(anchor)) {
-      throw new BusException('BAD_REQUEST', 'after and before take a setup id.', [
-        { name: query.after !== undefined ? 'after' : 'before', message: 'must be a setup id' },
-      ]);
-    }
-    if (query.after !== undefined) return { anchor: query.after, direction: 'after', order };
-    if (query.before !== undefined) return { anchor: query.before, direction: 'before', order };
-    return null;
+  /** Housekeeping: expires setups past `expires_at`, removes ended ephemeral ones (`SetupOutcomes.sweep`). */
+  sweep(): Promise<{ expired: number; removed: number; deliveries: RecordedDelivery[] }> {
+    return this.outcomes.sweep();
   }
 
   private async deployment(orgId: string, id: string): Promise<ProviderEntity> {
@@ -444,61 +218,6 @@ export class OAuthSetupsService {
   }
 
   private toSetup(row: SetupRow, deployment: ProviderEntity): OAuthSetup {
-    const status = effectiveStatus(row);
-    const finishedAt = (row.finished_at ?? row.updated_at).toISOString();
-    return {
-      object: 'provider.oauth_setup',
-      id: row.id,
-      status,
-      is_ephemeral: row.is_ephemeral,
-      provider_id: catalogueProviderId(deployment),
-      name: row.name,
-      description: row.description,
-      metadata: row.metadata,
-      redirect_url: row.redirect_url,
-      url: OPEN.includes(status)
-        ? `${this.options.publicUrl}/connect/setup/${this.links.token(row.id)}`
-        : null,
-      auth_config:
-        status === 'completed' && row.authorization_id
-          ? {
-              id: row.authorization_id,
-              status: 'active',
-              type: 'oauth2',
-              name: row.name,
-              description: row.description,
-              metadata: row.metadata ?? {},
-              provider_id: catalogueProviderId(deployment),
-              provider_deployment_id: deployment.id,
-              provider_auth_method_id: authMethodId(deployment),
-              created_at: finishedAt,
-              updated_at: finishedAt,
-            }
-          : null,
-      credentials: credentialsOf(deployment),
-      auth_method: authMethodOf(deployment),
-      deployment: deploymentOf(deployment),
-      created_at: row.created_at.toISOString(),
-      updated_at: row.updated_at.toISOString(),
-      expires_at: row.expires_at.toISOString(),
-      user_id: row.user_id,
-    };
+    return setupView(row, deployment, this.links, this.options.publicUrl);
   }
-}
-
-/** The status as a reader must see it: an open setup past `expires_at` is expired even before the sweep records it. */
-function effectiveStatus(row: SetupRow): OAuthSetupStatus {
-  return OPEN.includes(row.status) && row.expires_at.getTime() <= Date.now() ? 'expired' : row.status;
-}
-
-/** A setup webhook's data: ids and statuses only. */
-function setupEventData(row: SetupRow): Record<string, string | null> {
-  return {
-    setup_id: row.id,
-    provider_deployment_id: row.provider_id,
-    user_id: row.user_id,
-    status: row.status,
-    authorization_id: row.authorization_id,
-    error: row.error,
-  };
 }

@@ -14,63 +14,35 @@ import {
 import { EgressDeniedError, EgressPolicy, checkUrlStatic } from '@broker/egress';
 import { isUuid } from '../jobs/jobs.service';
 import { SecureConfigsService } from '../secure-configs/secure-configs.service';
+import { WebhookDeliveryLog } from './webhook-delivery-log';
+import {
+  DELIVERIES,
+  DeliveryRow,
+  DeliveryWork,
+  ENDPOINTS,
+  EndpointRow,
+  RecordedDelivery,
+  toDelivery,
+  toEndpoint,
+} from './webhook-rows';
 
-const ENDPOINTS = 'registry.webhook_endpoints';
-const DELIVERIES = 'registry.webhook_deliveries';
-
-interface EndpointRow {
-  id: string;
-  org_id: string;
-  url: string;
-  description: string | null;
-  event_types: WebhookEventType[];
-  status: 'enabled' | 'disabled';
-  disabled_reason: string | null;
-  secure_config_id: string;
-  last_success_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
-}
-
-interface DeliveryRow {
-  id: string;
-  org_id: string;
-  endpoint_id: string;
-  event_type: WebhookEventType;
-  payload: WebhookPayload;
-  status: 'pending' | 'succeeded' | 'failed';
-  attempts: number;
-  last_status_code: number | null;
-  last_error: string | null;
-  next_attempt_at: Date | null;
-  created_at: Date;
-  delivered_at: Date | null;
-}
-
-/** A recorded delivery to queue (ids only). */
-export interface RecordedDelivery {
-  orgId: string;
-  deliveryId: string;
-}
-
-/** What one delivery attempt needs: the row, where to, and the endpoint's signing secret (in memory only). */
-export interface DeliveryWork {
-  delivery: DeliveryRow;
-  endpoint: EndpointRow;
-  secret: string;
-}
+export type { DeliveryWork, RecordedDelivery } from './webhook-rows';
 
 /**
  * The org's webhook endpoints (secrets envelope-encrypted in `secure_configs`, shown once) and the
  * delivery log: one row per (endpoint, event), so an event recorded twice (several workers heard
- * it) is delivered once. Targets pass the same egress guard as provider hosts.
+ * it) is delivered once (`WebhookDeliveryLog`). Targets pass the same egress guard as provider hosts.
  */
 export class WebhooksService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly secrets: SecureConfigsService,
     private readonly egress: EgressPolicy,
-  ) {}
+  ) {
+    this.log = new WebhookDeliveryLog(dataSource, secrets);
+  }
+
+  private readonly log: WebhookDeliveryLog;
 
   async list(orgId: string): Promise<WebhookEndpoint[]> {
     const rows = (await this.dataSource.query(
@@ -179,7 +151,7 @@ export class WebhooksService {
    * Records an event for every enabled endpoint of the org that takes its type (in the caller's
    * transaction when given). `eventKey` names the source event: recording it again is a no-op.
    */
-  async record(
+  record(
     em: EntityManager | undefined,
     orgId: string,
     type: WebhookEventType,
@@ -187,96 +159,41 @@ export class WebhooksService {
     data: WebhookPayload['data'],
     at = new Date(),
   ): Promise<RecordedDelivery[]> {
-    const payload: WebhookPayload = { type, timestamp: at.toISOString(), data };
-    const rows = (await (em ?? this.dataSource.manager).query(
-      `INSERT INTO ${DELIVERIES} (org_id, endpoint_id, event_type, event_key, payload, next_attempt_at)
-       SELECT org_id, id, $2, $3, $4::jsonb, now() FROM ${ENDPOINTS} WHERE org_id = $1 AND status = 'enabled' AND $2 = ANY(event_types)
-       ON CONFLICT (endpoint_id, event_key) DO NOTHING RETURNING id`,
-      [orgId, type, eventKey, JSON.stringify(payload)],
-    )) as { id: string }[];
-    return rows.map((r) => ({ orgId, deliveryId: r.id }));
+    return this.log.record(em, orgId, type, eventKey, data, at);
   }
 
-  /**
-   * A pending delivery whose attempt is due, with its endpoint and secret; null when it is not
-   * pending any more (or gone), or not due yet. Job data comes from Redis: a job naming a delivery
-   * before its time (forged, or a duplicate) finds nothing to do, so nobody but the recorded retry
-   * schedule decides when a receiver is called (a few seconds' slack for the clocks of worker and
-   * database).
-   */
-  async work(orgId: string, deliveryId: string): Promise<DeliveryWork | null> {
-    if (!isUuid(deliveryId)) return null;
-    const [delivery] = (await this.dataSource.query(
-      `SELECT * FROM ${DELIVERIES} WHERE id = $1 AND org_id = $2 AND status = 'pending'
-         AND (next_attempt_at IS NULL OR next_attempt_at <= now() + interval '5 seconds')`,
-      [deliveryId, orgId],
-    )) as DeliveryRow[];
-    if (!delivery) return null;
-    const [endpoint] = (await this.dataSource.query(
-      `SELECT * FROM ${ENDPOINTS} WHERE id = $1 AND org_id = $2`,
-      [delivery.endpoint_id, orgId],
-    )) as EndpointRow[];
-    if (!endpoint) return null;
-    const secret = await this.secrets.reveal(orgId, endpoint.secure_config_id);
-    return secret === null ? null : { delivery, endpoint, secret };
+  /** A pending delivery whose attempt is due, with its endpoint and secret (`WebhookDeliveryLog.work`). */
+  work(orgId: string, deliveryId: string): Promise<DeliveryWork | null> {
+    return this.log.work(orgId, deliveryId);
   }
 
-  async succeeded(work: DeliveryWork, statusCode: number): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE ${DELIVERIES} SET status = 'succeeded', attempts = attempts + 1, last_status_code = $2, last_error = NULL, next_attempt_at = NULL, delivered_at = now() WHERE id = $1 AND status = 'pending'`,
-      [work.delivery.id, statusCode],
-    );
-    await this.dataSource.query(`UPDATE ${ENDPOINTS} SET last_success_at = now() WHERE id = $1`, [
-      work.endpoint.id,
-    ]);
+  succeeded(work: DeliveryWork, statusCode: number): Promise<void> {
+    return this.log.succeeded(work, statusCode);
   }
 
   /** Records a failed attempt: the next one at `nextAt`, or given up (`failed`) when null. */
-  async attemptFailed(
+  attemptFailed(
     work: DeliveryWork,
     statusCode: number | null,
     error: string,
     nextAt: Date | null,
   ): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE ${DELIVERIES} SET status = $5, attempts = attempts + 1, last_status_code = $2, last_error = $3, next_attempt_at = $4 WHERE id = $1 AND status = 'pending'`,
-      [work.delivery.id, statusCode, error.slice(0, 500), nextAt, nextAt ? 'pending' : 'failed'],
-    );
+    return this.log.attemptFailed(work, statusCode, error, nextAt);
   }
 
   /** Ends a delivery whose endpoint is disabled (or whose secret is unreadable) without sending it. */
-  async abandon(orgId: string, deliveryId: string, reason: string): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE ${DELIVERIES} SET status = 'failed', last_error = $3, next_attempt_at = NULL WHERE id = $1 AND org_id = $2 AND status = 'pending'`,
-      [deliveryId, orgId, reason],
-    );
+  abandon(orgId: string, deliveryId: string, reason: string): Promise<void> {
+    return this.log.abandon(orgId, deliveryId, reason);
   }
 
-  /**
-   * Disables an endpoint that has not accepted a delivery since `since` (it has been failing all
-   * that time); true when this call disabled it.
-   */
-  async disableIfFailingSince(
-    orgId: string,
-    endpointId: string,
-    since: Date,
-    reason: string,
-  ): Promise<boolean> {
-    const [, count] = (await this.dataSource.query(
-      `UPDATE ${ENDPOINTS} SET status = 'disabled', disabled_reason = $4, updated_at = now()
-        WHERE id = $1 AND org_id = $2 AND status = 'enabled' AND (last_success_at IS NULL OR last_success_at < $3)`,
-      [endpointId, orgId, since, reason],
-    )) as [unknown, number];
-    return count === 1;
+  /** Disables an endpoint that has not accepted a delivery since `since`; true when this call disabled it. */
+  disableIfFailingSince(orgId: string, endpointId: string, since: Date, reason: string): Promise<boolean> {
+    return this.log.disableIfFailingSince(orgId, endpointId, since, reason);
   }
 
   /** Pending deliveries whose attempt is overdue (their queue entry may be lost): for the sweep to queue again. */
-  async overdue(graceMs: number, limit = 200): Promise<(RecordedDelivery & { attempts: number })[]> {
-    const rows = (await this.dataSource.query(
-      `SELECT id, org_id, attempts FROM ${DELIVERIES} WHERE status = 'pending' AND next_attempt_at < now() - ($1::int * interval '1 millisecond') ORDER BY next_attempt_at LIMIT $2`,
-      [graceMs, limit],
-    )) as { id: string; org_id: string; attempts: number }[];
-    return rows.map((r) => ({ orgId: r.org_id, deliveryId: r.id, attempts: r.attempts }));
+  overdue(graceMs: number, limit = 200): Promise<(RecordedDelivery & { attempts: number })[]> {
+    return this.log.overdue(graceMs, limit);
   }
 
   private checkTarget(url: string): void {
@@ -308,35 +225,4 @@ export class WebhooksService {
 /** A Standard Webhooks secret: `whsec_` and 32 random bytes in base64. */
 function newSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;
-}
-
-function toEndpoint(r: EndpointRow): WebhookEndpoint {
-  return {
-    object: 'webhook_endpoint',
-    id: r.id,
-    url: r.url,
-    description: r.description,
-    event_types: r.event_types,
-    status: r.status,
-    disabled_reason: r.disabled_reason,
-    created_at: r.created_at.toISOString(),
-    updated_at: r.updated_at.toISOString(),
-  };
-}
-
-function toDelivery(r: DeliveryRow): WebhookDelivery {
-  return {
-    object: 'webhook_delivery',
-    id: r.id,
-    endpoint_id: r.endpoint_id,
-    event_type: r.event_type,
-    status: r.status,
-    attempts: r.attempts,
-    last_status_code: r.last_status_code,
-    last_error: r.last_error,
-    next_attempt_at: r.next_attempt_at ? r.next_attempt_at.toISOString() : null,
-    created_at: r.created_at.toISOString(),
-    delivered_at: r.delivered_at ? r.delivered_at.toISOString() : null,
-    payload: r.payload,
-  };
 }

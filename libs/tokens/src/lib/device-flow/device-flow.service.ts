@@ -1,17 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { DeviceExchangeResult, ExternalAuthDevice } from '@broker/contracts';
-import { EncryptionContext, EnvelopeCipher, KeyedHasher } from '@broker/crypto';
+import { EnvelopeCipher, KeyedHasher } from '@broker/crypto';
 import { adapterFor, ProviderCallError, type AdapterClient } from '@broker/provider-adapters';
 import { AuthorizationLinker } from '../authorizations/authorization-linker';
 import { ProviderAccess, ProviderCredentials } from '../ports';
 import { TokensError } from '../tokens-error';
+import { DeviceAuthorizationRecords, DeviceRow, TABLE, context } from './device-authorization-records';
+import { exchangeState } from './device-exchange-state';
 
-const TABLE = 'tokens.device_authorizations';
+export type { DeviceAuthorizationStatus } from './device-authorization-records';
+
 /** RFC 8628 §3.5: each `slow_down` adds 5 seconds to the interval, for good. */
 const SLOW_DOWN_STEP_SECONDS = 5;
-
-export type DeviceAuthorizationStatus = 'pending' | 'authorized' | 'denied' | 'expired' | 'failed';
 
 /**
  * Starts the poller of a device authorization (the worker's `device-poll` queue): one job per
@@ -22,20 +23,6 @@ export type DevicePollScheduler = (
   deviceAuthorizationId: string,
   delayMs: number,
 ) => Promise<void>;
-
-interface Row {
-  id: string;
-  org_id: string;
-  user_id: string;
-  provider_id: string;
-  device_code: string;
-  interval_seconds: number;
-  updated_at: Date;
-  expires_at: Date;
-  status: DeviceAuthorizationStatus;
-  last_poll_result: string | null;
-  error: string | null;
-}
 
 export interface DeviceFlowOptions {
   providerTimeoutMs: number;
@@ -58,7 +45,11 @@ export class DeviceFlowService {
     private readonly fetchImpl: typeof fetch,
     private readonly schedulePoll: DevicePollScheduler,
     private readonly options: DeviceFlowOptions,
-  ) {}
+  ) {
+    this.records = new DeviceAuthorizationRecords(dataSource);
+  }
+
+  private readonly records: DeviceAuthorizationRecords;
 
   /** Starts a device authorization for the user at one of the org's providers. */
   async start(orgId: string, userId: string, providerId: string): Promise<ExternalAuthDevice> {
@@ -111,7 +102,7 @@ export class DeviceFlowService {
     try {
       await this.schedulePoll(orgId, id, started.interval * 1000);
     } catch {
-      await this.finish(orgId, id, 'failed', 'the poller could not be started');
+      await this.records.finish(orgId, id, 'failed', 'the poller could not be started');
       throw new TokensError('UNAVAILABLE', 'The device authorization could not be started; try again.');
     }
     return {
@@ -133,43 +124,13 @@ export class DeviceFlowService {
     const [row] = (await this.dataSource.query(
       `SELECT * FROM ${TABLE} WHERE device_code_hash = $1 AND org_id = $2 AND user_id = $3 AND provider_id = $4`,
       [this.hash(deviceCode), orgId, userId, providerId],
-    )) as (Row & { authorization_id: string | null })[];
+    )) as (DeviceRow & { authorization_id: string | null })[];
     if (!row)
       throw new TokensError(
         'NOT_FOUND',
         'No device authorization with this device code: start one with GET .../device.',
       );
-    switch (row.status) {
-      case 'authorized':
-        return { state: 'authorized', detail: 'The account is linked.' };
-      case 'denied':
-        return { state: 'access_denied', detail: 'The user refused the authorization at the provider.' };
-      case 'expired':
-        return {
-          state: 'expired_token',
-          detail: 'The device code expired before the user approved it: start again.',
-        };
-      case 'failed':
-        return {
-          state: 'failed',
-          detail: `The device authorization failed: ${row.error ?? 'unknown error'}. Start again.`,
-        };
-      default:
-        if (row.expires_at.getTime() <= Date.now())
-          return {
-            state: 'expired_token',
-            detail: 'The device code expired before the user approved it: start again.',
-          };
-        if (row.last_poll_result === 'slow_down')
-          return {
-            state: 'slow_down',
-            detail: `The provider asked to poll less often; polling every ${row.interval_seconds} s.`,
-          };
-        return {
-          state: 'authorization_pending',
-          detail: `Waiting for the user to enter the code at the provider; try again in ${row.interval_seconds} s.`,
-        };
-    }
+    return exchangeState(row);
   }
 
   /**
@@ -180,10 +141,10 @@ export class DeviceFlowService {
     const [row] = (await this.dataSource.query(`SELECT * FROM ${TABLE} WHERE id = $1 AND org_id = $2`, [
       id,
       orgId,
-    ])) as Row[];
+    ])) as DeviceRow[];
     if (!row || row.status !== 'pending') return null;
     if (row.expires_at.getTime() <= Date.now()) {
-      await this.finish(orgId, id, 'expired', 'expired_token');
+      await this.records.finish(orgId, id, 'expired', 'expired_token');
       return null;
     }
     // Poll jobs come from Redis: the record says when the next poll is due (a poll asked for early,
@@ -193,7 +154,7 @@ export class DeviceFlowService {
     const credentials = await this.providers(orgId, row.provider_id, { fresh: true });
     const adapter = credentials ? adapterFor(credentials.resolved) : undefined;
     if (!credentials || !adapter?.pollDeviceToken) {
-      await this.finish(
+      await this.records.finish(
         orgId,
         id,
         'failed',
@@ -221,7 +182,7 @@ export class DeviceFlowService {
         return null;
       }
       case 'pending':
-        await this.polled(orgId, id, 'authorization_pending', row.interval_seconds);
+        await this.records.polled(orgId, id, 'authorization_pending', row.interval_seconds);
         return next(row.interval_seconds);
       case 'slow_down': {
         // The provider's own new interval when it names one (GitHub), else 5 s more; kept from now on.
@@ -229,53 +190,40 @@ export class DeviceFlowService {
           result.interval && result.interval > row.interval_seconds
             ? result.interval
             : row.interval_seconds + SLOW_DOWN_STEP_SECONDS;
-        await this.polled(orgId, id, 'slow_down', interval);
+        await this.records.polled(orgId, id, 'slow_down', interval);
         return next(interval);
       }
       case 'denied':
-        await this.finish(orgId, id, 'denied', 'access_denied');
+        await this.records.finish(orgId, id, 'denied', 'access_denied');
         return null;
       case 'expired':
-        await this.finish(orgId, id, 'expired', 'expired_token');
+        await this.records.finish(orgId, id, 'expired', 'expired_token');
         return null;
       case 'failed':
         // A provider that is down or slow is asked again at the next interval, until the code expires.
         if (result.error.kind === 'transient') {
-          await this.polled(orgId, id, 'transient', row.interval_seconds);
+          await this.records.polled(orgId, id, 'transient', row.interval_seconds);
           return next(row.interval_seconds);
         }
-        await this.finish(orgId, id, 'failed', result.error.message);
+        await this.records.finish(orgId, id, 'failed', result.error.message);
         return null;
     }
     return null;
   }
 
-  /**
-   * Housekeeping: pending records past their expiry become `expired` (their poller may be gone),
-   * finished ones are deleted a day after they ended, encrypted device code included.
-   */
-  async sweep(): Promise<{ expired: number; purged: number }> {
-    const [, expired] = (await this.dataSource.query(
-      `UPDATE ${TABLE} SET status = 'expired', error = 'expired_token', last_poll_result = 'expired_token', updated_at = now() WHERE status = 'pending' AND expires_at < now()`,
-    )) as [unknown, number];
-    const [, purged] = (await this.dataSource.query(
-      `DELETE FROM ${TABLE} WHERE status <> 'pending' AND updated_at < now() - interval '1 day'`,
-    )) as [unknown, number];
-    return { expired, purged };
+  /** Housekeeping: expires pending records past their expiry, deletes those ended a day ago. */
+  sweep(): Promise<{ expired: number; purged: number }> {
+    return this.records.sweep();
   }
 
   /** Pending records nobody has polled for `idleMs` past their interval: their poller may have been lost. */
-  async stalled(idleMs: number): Promise<{ orgId: string; id: string }[]> {
-    const rows = (await this.dataSource.query(
-      `SELECT org_id, id FROM ${TABLE} WHERE status = 'pending' AND expires_at > now() AND updated_at < now() - make_interval(secs => interval_seconds + $1::float / 1000) ORDER BY updated_at LIMIT 100`,
-      [idleMs],
-    )) as { org_id: string; id: string }[];
-    return rows.map((r) => ({ orgId: r.org_id, id: r.id }));
+  stalled(idleMs: number): Promise<{ orgId: string; id: string }[]> {
+    return this.records.stalled(idleMs);
   }
 
   /** Ends a pending record as failed (its poller failed for good). */
   fail(orgId: string, id: string, reason: string): Promise<void> {
-    return this.finish(orgId, id, 'failed', reason);
+    return this.records.finish(orgId, id, 'failed', reason);
   }
 
   private async provider(orgId: string, providerId: string): Promise<ProviderCredentials> {
@@ -299,27 +247,4 @@ export class DeviceFlowService {
   private hash(deviceCode: string): string {
     return this.hasher.hash('device_code', deviceCode);
   }
-
-  private async polled(orgId: string, id: string, result: string, intervalSeconds: number): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE ${TABLE} SET last_poll_result = $3, interval_seconds = $4, polls = polls + 1, updated_at = now() WHERE id = $1 AND org_id = $2 AND status = 'pending'`,
-      [id, orgId, result, intervalSeconds],
-    );
-  }
-
-  private async finish(
-    orgId: string,
-    id: string,
-    status: Exclude<DeviceAuthorizationStatus, 'pending' | 'authorized'>,
-    error: string,
-  ): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE ${TABLE} SET status = $3, error = $4, last_poll_result = $4, updated_at = now() WHERE id = $1 AND org_id = $2 AND status = 'pending'`,
-      [id, orgId, status, error],
-    );
-  }
-}
-
-function context(orgId: string, rowId: string): EncryptionContext {
-  return { table: TABLE, column: 'device_code', orgId, rowId };
 }
