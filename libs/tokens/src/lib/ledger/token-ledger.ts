@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type {
   LedgerActor,
@@ -9,6 +8,10 @@ import type {
   TokenRestriction,
 } from '@broker/contracts';
 import { TokenFingerprinter } from '@broker/crypto';
+import { canonicalJson, ledgerDedupeKey } from './ledger-fingerprint';
+import { ledgerRowsByFingerprint, purgeLedgerRows, searchLedger } from './ledger-queries';
+
+export { canonicalJson } from './ledger-fingerprint';
 
 /** One serve of a provider token, as the token path reports it (the token is fingerprinted at once, never kept). */
 export interface ServeRecord {
@@ -61,23 +64,6 @@ interface Pending {
   count: number;
 }
 
-interface Row {
-  id: string;
-  token_fingerprint: string;
-  consumer: string;
-  actor: LedgerActor | null;
-  subject: string;
-  authorization_id: string;
-  provider_id: string;
-  path: LedgerPath;
-  restriction: TokenRestriction | null;
-  attenuated: boolean;
-  token_expires_at: Date | null;
-  first_served_at: Date;
-  last_served_at: Date;
-  serve_count: number;
-}
-
 /**
  * The provenance ledger (`tokens.token_ledger`). `record` is synchronous and cheap (an HMAC and a
  * map update): nothing waits on PostgreSQL on the caller's path. Records are merged in memory (the
@@ -104,20 +90,16 @@ export class TokenLedger {
     const actor = r.actor ? JSON.stringify(r.actor) : null;
     const restriction =
       r.restriction && Object.keys(r.restriction).length ? canonicalJson(r.restriction) : null;
-    const dedupeKey = createHash('sha256')
-      .update(
-        JSON.stringify([
-          fingerprint,
-          r.consumer,
-          actor,
-          r.subject,
-          r.authorizationId,
-          r.path,
-          restriction,
-          r.attenuated,
-        ]),
-      )
-      .digest('base64url');
+    const dedupeKey = ledgerDedupeKey({
+      fingerprint,
+      consumer: r.consumer,
+      actor,
+      subject: r.subject,
+      authorizationId: r.authorizationId,
+      path: r.path,
+      restriction,
+      attenuated: r.attenuated,
+    });
     const now = new Date();
     const key = `${r.orgId}\u0000${dedupeKey}`;
     const known = this.pending.get(key);
@@ -244,38 +226,13 @@ export class TokenLedger {
   }
 
   /** "Who received tokens of this user / from this consumer … since …", newest first, paged. */
-  async search(orgId: string, q: LedgerQuery): Promise<LedgerPage> {
-    const rows = (await this.dataSource.query(
-      `SELECT * FROM tokens.token_ledger
-        WHERE org_id = $1
-          AND ($2::text IS NULL OR subject = $2) AND ($3::text IS NULL OR consumer = $3)
-          AND ($4::uuid IS NULL OR authorization_id = $4) AND ($5::uuid IS NULL OR provider_id = $5)
-          AND ($6::timestamptz IS NULL OR last_served_at >= $6)
-          AND ($7::bigint IS NULL OR id < $7)
-        ORDER BY id DESC LIMIT $8`,
-      [
-        orgId,
-        q.subject ?? null,
-        q.consumer ?? null,
-        q.authorizationId ?? null,
-        q.providerId ?? null,
-        q.since ?? null,
-        q.cursor ?? null,
-        q.limit + 1,
-      ],
-    )) as Row[];
-    const more = rows.length > q.limit;
-    const page = rows.slice(0, q.limit);
-    return { items: page.map(toEntry), next: more ? (page.at(-1)?.id ?? null) : null };
+  search(orgId: string, q: LedgerQuery): Promise<LedgerPage> {
+    return searchLedger(this.dataSource, orgId, q);
   }
 
   /** "Which consumer got this token": every row with this fingerprint. */
-  async byFingerprint(orgId: string, fingerprint: string): Promise<LedgerEntry[]> {
-    const rows = (await this.dataSource.query(
-      `SELECT * FROM tokens.token_ledger WHERE org_id = $1 AND token_fingerprint = $2 ORDER BY id DESC LIMIT 1000`,
-      [orgId, fingerprint],
-    )) as Row[];
-    return rows.map(toEntry);
+  byFingerprint(orgId: string, fingerprint: string): Promise<LedgerEntry[]> {
+    return ledgerRowsByFingerprint(this.dataSource, orgId, fingerprint);
   }
 
   /** The fingerprint a token (or its SHA-256) has in the ledger. */
@@ -292,46 +249,6 @@ export class TokenLedger {
   async purgeExpired(now = Date.now()): Promise<number | null> {
     if (now - this.lastPurge < 3_600_000) return null;
     this.lastPurge = now;
-    return this.dataSource.transaction(async (em) => {
-      const [lock] = (await em.query(
-        `SELECT pg_try_advisory_xact_lock(hashtext('tokens.token_ledger retention')) AS ok`,
-      )) as { ok: boolean }[];
-      if (!lock?.ok) return null;
-      const [, count] = (await em.query(
-        `DELETE FROM tokens.token_ledger WHERE last_served_at < now() - ($1::int * interval '1 day')`,
-        [this.options.retentionDays],
-      )) as [unknown, number];
-      return count;
-    });
+    return purgeLedgerRows(this.dataSource, this.options.retentionDays);
   }
-}
-
-function toEntry(r: Row): LedgerEntry {
-  return {
-    tokenFingerprint: r.token_fingerprint,
-    consumer: r.consumer,
-    actor: r.actor,
-    subject: r.subject,
-    authorizationId: r.authorization_id,
-    providerId: r.provider_id,
-    path: r.path,
-    restriction: r.restriction,
-    attenuated: r.attenuated,
-    tokenExpiresAt: r.token_expires_at ? r.token_expires_at.toISOString() : null,
-    firstServedAt: r.first_served_at.toISOString(),
-    lastServedAt: r.last_served_at.toISOString(),
-    serveCount: r.serve_count,
-  };
-}
-
-/** JSON with object keys sorted (equal restrictions give equal strings). */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
