@@ -66,7 +66,7 @@ import type {
   WebhookEndpoint,
 } from './webhooks';
 import type { NewTokenGrant, TokenGrant } from './token-policies';
-import type { LedgerEntry, LedgerLookup, LedgerPage, LedgerQuery } from './token-ledger';
+import type { LedgerEntry, LedgerHits, LedgerLookup, LedgerPage, LedgerQuery } from './token-ledger';
 import type { TokenExchangeRequest, TokenExchangeResult } from './token-exchange';
 import type { RevocationJob, StartRevocationJob } from './revocation-jobs';
 import type {
@@ -212,6 +212,8 @@ export interface BusContract {
   /** The provenance ledger of the caller's org (scope `identity:admin`). */
   'tokens.ledger.search': { request: LedgerQuery; reply: LedgerPage };
   'tokens.ledger.lookup': { request: LedgerLookup; reply: { items: LedgerEntry[] } };
+  /** Fire-and-forget (no reply): the gateway's cache hits, each vouched for by the broker's ledger ticket. */
+  'tokens.ledger.hits': { request: LedgerHits; reply: null };
   /** RFC 8693 token exchange at the token endpoint (client authentication in the request, like `identity.token`). */
   'tokens.exchange': { request: TokenExchangeRequest; reply: TokenExchangeResult };
   /** Blast-radius revocation of the caller's org (scope `identity:admin`): started, then read. */

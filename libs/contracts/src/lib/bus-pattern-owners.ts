@@ -58,6 +58,7 @@ export const BUS_PATTERN_OWNERS: Record<BusPattern, ServiceName> = {
   'identity.token-grants.delete': 'token-broker',
   'tokens.ledger.search': 'token-broker',
   'tokens.ledger.lookup': 'token-broker',
+  'tokens.ledger.hits': 'token-broker',
   'tokens.exchange': 'token-broker',
   'tokens.revocation-jobs.start': 'token-broker',
   'tokens.revocation-jobs.get': 'token-broker',

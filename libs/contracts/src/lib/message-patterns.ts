@@ -44,6 +44,7 @@ export const MessagePatterns = {
     acquire: 'tokens.acquire',
     ledgerSearch: 'tokens.ledger.search',
     ledgerLookup: 'tokens.ledger.lookup',
+    ledgerHits: 'tokens.ledger.hits',
     exchange: 'tokens.exchange',
     startRevocationJob: 'tokens.revocation-jobs.start',
     getRevocationJob: 'tokens.revocation-jobs.get',

@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import type {
   LedgerActor,
   LedgerEntry,
+  LedgerHit,
   LedgerPage,
   LedgerPath,
   LedgerQuery,
@@ -10,6 +11,10 @@ import type {
 import { TokenFingerprinter } from '@broker/crypto';
 import { canonicalJson, ledgerDedupeKey } from './ledger-fingerprint';
 import { ledgerRowsByFingerprint, purgeLedgerRows, searchLedger } from './ledger-queries';
+import { LedgerTickets, TicketRefusal, TicketedServe } from './ledger-ticket';
+
+/** HKDF info of the ledger ticket key (from the fingerprint key; see LedgerTickets). */
+const LEDGER_TICKET_KEY_INFO = 'broker ledger ticket v1';
 
 export { canonicalJson } from './ledger-fingerprint';
 
@@ -76,54 +81,92 @@ export class TokenLedger {
   private flushing?: Promise<void>;
   private dropped = 0;
   private lastPurge = 0;
+  private readonly tickets: LedgerTickets;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly fingerprints: TokenFingerprinter,
     private readonly options: TokenLedgerOptions = DEFAULT_TOKEN_LEDGER_OPTIONS,
     private readonly warn: (message: string) => void = () => undefined,
-  ) {}
+    now: () => number = Date.now,
+  ) {
+    this.tickets = new LedgerTickets(fingerprints.subkey(LEDGER_TICKET_KEY_INFO), now);
+  }
 
-  /** Records a serve (never throws, never waits). */
-  record(r: ServeRecord): void {
-    const fingerprint = this.fingerprints.ofToken(r.token);
-    const actor = r.actor ? JSON.stringify(r.actor) : null;
-    const restriction =
-      r.restriction && Object.keys(r.restriction).length ? canonicalJson(r.restriction) : null;
-    const dedupeKey = ledgerDedupeKey({
-      fingerprint,
+  /**
+   * Records a serve (never throws, never waits). With `ticket`, also answers the serve's ledger
+   * ticket (see LedgerTickets): what the gateway hands back to report its cache hits of this serve.
+   */
+  record(r: ServeRecord, options: { ticket?: boolean } = {}): string | undefined {
+    const serve: TicketedServe = {
+      orgId: r.orgId,
+      fingerprint: this.fingerprints.ofToken(r.token),
       consumer: r.consumer,
-      actor,
+      actor: r.actor ? JSON.stringify(r.actor) : null,
       subject: r.subject,
       authorizationId: r.authorizationId,
+      providerId: r.providerId,
       path: r.path,
-      restriction,
+      restriction: r.restriction && Object.keys(r.restriction).length ? canonicalJson(r.restriction) : null,
       attenuated: r.attenuated,
-    });
+      expiresAt: r.expiresAt ? r.expiresAt.getTime() : null,
+    };
     const now = new Date();
-    const key = `${r.orgId}\u0000${dedupeKey}`;
+    this.add(serve, 1, now, now);
+    return options.ticket ? this.tickets.issue(serve) : undefined;
+  }
+
+  /**
+   * Records hits the gateway answered from its cache, each vouched for by the ticket of the serve
+   * it repeats: the recorded facts are the ticket's, never the reporter's. A hit whose ticket is not
+   * the broker's own, was altered, has expired, or whose times fall outside the ticket's life is
+   * refused and writes nothing. Answers how many hits were recorded and the refusals by reason.
+   */
+  recordHits(hits: readonly LedgerHit[]): {
+    recorded: number;
+    refused: Partial<Record<TicketRefusal, number>>;
+  } {
+    let recorded = 0;
+    const refused: Partial<Record<TicketRefusal, number>> = {};
+    for (const hit of hits) {
+      const checked = this.tickets.check(hit.ticket, hit);
+      if (!checked.ok) {
+        refused[checked.refusal] = (refused[checked.refusal] ?? 0) + 1;
+        continue;
+      }
+      this.add(checked.claims, hit.count, new Date(hit.firstAt), new Date(hit.lastAt));
+      recorded += hit.count;
+    }
+    return { recorded, refused };
+  }
+
+  /** Adds `count` serves of one token to one consumer, merged with what is pending for the same row. */
+  private add(serve: TicketedServe, count: number, first: Date, last: Date): void {
+    const dedupeKey = ledgerDedupeKey(serve);
+    const key = `${serve.orgId}\u0000${dedupeKey}`;
     const known = this.pending.get(key);
     if (known) {
-      known.last = now;
-      known.count++;
+      if (first < known.first) known.first = first;
+      if (last > known.last) known.last = last;
+      known.count += count;
     } else {
       if (this.pending.size >= this.options.maxPending) this.dropOldest();
       this.pending.set(key, {
-        orgId: r.orgId,
+        orgId: serve.orgId,
         dedupeKey,
-        fingerprint,
-        consumer: r.consumer,
-        actor,
-        subject: r.subject,
-        authorizationId: r.authorizationId,
-        providerId: r.providerId,
-        path: r.path,
-        restriction,
-        attenuated: r.attenuated,
-        expiresAt: r.expiresAt,
-        first: now,
-        last: now,
-        count: 1,
+        fingerprint: serve.fingerprint,
+        consumer: serve.consumer,
+        actor: serve.actor,
+        subject: serve.subject,
+        authorizationId: serve.authorizationId,
+        providerId: serve.providerId,
+        path: serve.path,
+        restriction: serve.restriction,
+        attenuated: serve.attenuated,
+        expiresAt: serve.expiresAt === null ? null : new Date(serve.expiresAt),
+        first,
+        last,
+        count,
       });
     }
     if (this.pending.size >= this.options.maxBatch) void this.flush();
