@@ -1,0 +1,172 @@
+import IORedis from 'ioredis';
+import { brokerEventsChannel } from '@broker/contracts';
+import { BrokerSystem } from './broker-system';
+import { freePort } from './service-processes';
+
+type Served = { status: number; accessToken?: string };
+type LedgerItems = { items: { path: string; consumer: string; serveCount: number }[] };
+
+/**
+ * The gateway's cache of served tokens (GATEWAY_TOKEN_CACHE=on, issue 20), attacked on a running
+ * stack. Whether an answer came from the cache is read from the token-broker's own request counter
+ * (/metrics): a hit never reaches it. After a token is cached: a revoked authorization, a revoked
+ * caller token and a killed events connection (CLIENT KILL from a bare Redis client) each make the
+ * next call NOT come from the cache; forged events neither poison nor flush it; every hit is in
+ * the ledger. (Not here yet: a refreshed token, a withdrawn grant, a disabled client, user or
+ * provider — see docs/gateway-http.md.)
+ */
+describe('gateway token cache: answers only what the broker would, every hit in the ledger', () => {
+  let metricsPort: number;
+  let system: BrokerSystem;
+  let admin: string;
+  let alice: string;
+  let providerId: string;
+  let authorizationId: string;
+  let redis: IORedis;
+
+  const tokenPath = (id: string) => `/api/v2/externalOAuth/authorizedProviders/${id}/token/`;
+  const rest = async (token: string, id = authorizationId): Promise<Served> => {
+    const res = await system.api(tokenPath(id), token, { method: 'POST' });
+    const body = (await res.json()) as { accessToken?: string };
+    return { status: res.status, ...(body.accessToken ? { accessToken: body.accessToken } : {}) };
+  };
+  /** REST token requests the token-broker has handled (a cache hit is not one). */
+  const brokerServes = async (): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    return text
+      .split('\n')
+      .filter(
+        (l) =>
+          l.startsWith('broker_bus_server_request_duration_seconds_count{') &&
+          (l.includes('pattern="authorizations.token"') || l.includes('pattern="tokens.acquire"')),
+      )
+      .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  };
+  const restCount = async (): Promise<number> => {
+    const res = await system.api(`/api/v1/oauth/admin/ledger?authorizationId=${authorizationId}`, admin);
+    const page = (await res.json()) as LedgerItems;
+    return page.items.filter((i) => i.path === 'rest').reduce((n, i) => n + i.serveCount, 0);
+  };
+  /** Makes sure alice's token is cached: a serve, then a call that the broker does not see. */
+  const cached = async (token = alice): Promise<string> => {
+    const first = await rest(token);
+    expect(first.status).toBe(201);
+    const before = await brokerServes();
+    const again = await rest(token);
+    expect(again).toEqual(first);
+    expect(await brokerServes()).toBe(before);
+    return String(first.accessToken);
+  };
+
+  beforeAll(async () => {
+    metricsPort = await freePort();
+    system = new BrokerSystem({
+      label: 'gateway-cache',
+      providerClient: true,
+      env: { GATEWAY_TOKEN_CACHE: 'on', METRICS_PORT__token_broker: String(metricsPort) },
+    });
+    await system.start();
+    admin = await system.adminToken();
+    providerId = await system.registerDemoProvider(admin);
+    await system.users.upsert('default', { sub: 'alice', email: 'alice@example.test' });
+    alice = await system.delegatedToken(admin, 'alice', [
+      'authorizations:read',
+      'authorizations:write',
+      'tokens:read',
+    ]);
+    authorizationId = await system.linkAccount(alice, providerId, 'alice@example.test');
+    redis = new IORedis(system.env['REDIS_URL'], { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await redis.connect();
+  });
+
+  afterAll(async () => {
+    await redis?.quit();
+    await system?.stop();
+  });
+
+  it('answers a repeat from the cache, and records every hit in the ledger within the batch interval', async () => {
+    await cached();
+    // The hit of cached() is reported within two batch intervals (gateway, then broker): let it land.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const before = await restCount();
+    const served = await brokerServes();
+    for (let i = 0; i < 5; i++) expect((await rest(alice)).status).toBe(201);
+    expect(await brokerServes()).toBe(served);
+    await BrokerSystem.within(5_000, async () => (await restCount()) === before + 5);
+  });
+
+  it('forged events (unsigned, altered) neither flush nor poison it', async () => {
+    const token = await cached();
+    const channel = brokerEventsChannel(system.env['BUS_PREFIX']);
+    const at = new Date().toISOString();
+    for (const forged of [
+      { type: 'consumer.changed', change: 'user', orgId: 'default', userId: 'alice', at },
+      {
+        type: 'authorization.revoked',
+        orgId: 'default',
+        authorizationId,
+        providerId,
+        userId: 'alice',
+        status: 'revoked',
+        at,
+      },
+    ]) {
+      await redis.publish(channel, JSON.stringify(forged));
+      await redis.publish(channel, JSON.stringify({ e: forged, kid: 'tb1', sig: 'A'.repeat(86) }));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const served = await brokerServes();
+    expect(await rest(alice)).toEqual({ status: 201, accessToken: token });
+    expect(await brokerServes()).toBe(served);
+  });
+
+  it('a killed events connection drops the cache: the next call goes to the broker', async () => {
+    await cached();
+    const list = String(await redis.call('CLIENT', 'LIST'));
+    const ids = list
+      .split('\n')
+      .filter((l) => / name=gateway:events /.test(l))
+      .map((l) => /^id=(\d+)/.exec(l)?.[1]);
+    expect(ids.length).toBeGreaterThan(0);
+    for (const id of ids) await redis.call('CLIENT', 'KILL', 'ID', String(id));
+    // The gateway learns of the kill when its socket closes (at once on this host): from then on
+    // nothing is answered from the cache until the subscription is back and confirmed.
+    await BrokerSystem.within(1_000, async () => {
+      const served = await brokerServes();
+      expect((await rest(alice)).status).toBe(201);
+      return (await brokerServes()) === served + 1;
+    });
+    // Back and confirmed: cached again.
+    await BrokerSystem.within(5_000, async () => {
+      await rest(alice);
+      const served = await brokerServes();
+      await rest(alice);
+      return (await brokerServes()) === served;
+    });
+  });
+
+  it('a revoked caller token is refused even though its answer is cached', async () => {
+    const bob = await system.delegatedToken(admin, 'alice', ['tokens:read']);
+    await cached(bob);
+    const revoked = await system.api('/api/v1/oauth/admin/revoke', admin, {
+      method: 'POST',
+      body: { token: bob },
+    });
+    expect(revoked.status).toBeLessThan(300);
+    await BrokerSystem.within(5_000, async () => (await rest(bob)).status === 401);
+    alice = await system.delegatedToken(admin, 'alice', [
+      'authorizations:read',
+      'authorizations:write',
+      'tokens:read',
+    ]);
+  });
+
+  it('a revoked authorization is not served from the cache', async () => {
+    await cached();
+    const gone = await system.api(`/api/v2/externalOAuth/authorizedProviders/${authorizationId}/`, alice, {
+      method: 'DELETE',
+    });
+    expect(gone.status).toBeLessThan(300);
+    await BrokerSystem.within(2_000, async () => (await rest(alice)).status >= 400);
+  });
+});
