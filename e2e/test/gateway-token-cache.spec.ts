@@ -12,8 +12,9 @@ type LedgerItems = { items: { path: string; consumer: string; serveCount: number
  * (/metrics): a hit never reaches it. After a token is cached: a revoked authorization, a revoked
  * caller token and a killed events connection (CLIENT KILL from a bare Redis client) each make the
  * next call NOT come from the cache; forged events neither poison nor flush it; every hit is in
- * the ledger. A withdrawn grant (consumer.changed) too. (Not here yet: a refreshed token, a disabled
- * client, user or provider — see docs/gateway-http.md.)
+ * the ledger. A withdrawn grant (consumer.changed), a disabled client and a provider made inactive
+ * (provider.changed) too. (Not here yet: a refreshed token, a disabled user — see
+ * docs/gateway-http.md.)
  */
 describe('gateway token cache: answers only what the broker would, every hit in the ledger', () => {
   let metricsPort: number;
@@ -182,6 +183,53 @@ describe('gateway token cache: answers only what the broker would, every hit in 
     // The notice is published before the admin's answer; the gateway drops the org's entries on it.
     await BrokerSystem.within(1_000, async () => (await call()) === 403);
     for (let i = 0; i < 5; i++) expect(await call()).toBe(403);
+  });
+
+  it('a disabled client is not answered from the cache', async () => {
+    const svc = await system.createClient({
+      orgId: 'default',
+      grantTypes: ['client_credentials'],
+      scopes: ['tokens:read'],
+    });
+    const made = await system.api(`/api/v1/oauth/admin/clients/${svc.clientId}/token-grants`, admin, {
+      method: 'POST',
+      body: { providers: '*', subjects: { mode: 'org' } },
+    });
+    expect(made.status).toBe(201);
+    const token = await system.clientToken(svc);
+    const call = async () =>
+      (
+        await system.api('/api/v2/externalOAuth/tokens/', token, {
+          method: 'POST',
+          body: { authorizationId },
+        })
+      ).status;
+    await BrokerSystem.within(8_000, async () => {
+      expect(await call()).toBe(200);
+      const served = await brokerServes();
+      expect(await call()).toBe(200);
+      return (await brokerServes()) === served;
+    });
+    const disabled = await system.api(`/api/v1/oauth/admin/clients/${svc.clientId}/disable`, admin, {
+      method: 'POST',
+    });
+    expect(disabled.status).toBeLessThan(300);
+    await BrokerSystem.within(1_000, async () => (await call()) === 401);
+    for (let i = 0; i < 3; i++) expect(await call()).toBe(401);
+  });
+
+  it('a provider made inactive is not answered from the cache (provider.changed)', async () => {
+    await cached();
+    const set = (status: string) =>
+      system.api(`/api/v2/externalOAuth/providers/${providerId}`, admin, {
+        method: 'PATCH',
+        body: { status },
+      });
+    expect((await set('invalid')).status).toBe(200);
+    // The broker refuses a token of a provider that is not active (a 4xx); the cache must not answer 201.
+    await BrokerSystem.within(1_000, async () => (await rest(alice)).status >= 400);
+    for (let i = 0; i < 3; i++) expect((await rest(alice)).status).toBeGreaterThanOrEqual(400);
+    expect((await set('active')).status).toBe(200);
   });
 
   it('a revoked caller token is refused even though its answer is cached', async () => {
