@@ -12,9 +12,8 @@ type LedgerItems = { items: { path: string; consumer: string; serveCount: number
  * (/metrics): a hit never reaches it. After a token is cached: a revoked authorization, a revoked
  * caller token and a killed events connection (CLIENT KILL from a bare Redis client) each make the
  * next call NOT come from the cache; forged events neither poison nor flush it; every hit is in
- * the ledger. A withdrawn grant (consumer.changed), a disabled client and a provider made inactive
- * (provider.changed) too. (Not here yet: a refreshed token, a disabled user — see
- * docs/gateway-http.md.)
+ * the ledger. A withdrawn grant (consumer.changed), a disabled client or user and a provider made
+ * inactive (provider.changed) too. (Not here yet: a refreshed token — see docs/gateway-http.md.)
  */
 describe('gateway token cache: answers only what the broker would, every hit in the ledger', () => {
   let metricsPort: number;
@@ -52,13 +51,13 @@ describe('gateway token cache: answers only what the broker would, every hit in 
    * Makes sure the caller's answer is cached: a serve, then a repeat the broker does not see (after
    * a consumer change of the org nothing is stored for 5 s, so this may take a few tries).
    */
-  const cached = async (token = alice): Promise<string> => {
+  const cached = async (token = alice, id = authorizationId): Promise<string> => {
     let first: Served = { status: 0 };
     await BrokerSystem.within(8_000, async () => {
-      first = await rest(token);
+      first = await rest(token, id);
       expect(first.status).toBe(201);
       const before = await brokerServes();
-      const again = await rest(token);
+      const again = await rest(token, id);
       return again.accessToken === first.accessToken && (await brokerServes()) === before;
     });
     return String(first.accessToken);
@@ -255,5 +254,20 @@ describe('gateway token cache: answers only what the broker would, every hit in 
     });
     expect(gone.status).toBeLessThan(300);
     await BrokerSystem.within(2_000, async () => (await rest(alice)).status >= 400);
+  });
+
+  it('a disabled user is not answered from the cache (their tokens revoked, consumer.changed)', async () => {
+    await system.users.upsert('default', { sub: 'dave', email: 'dave@example.test' });
+    const dave = await system.delegatedToken(admin, 'dave', [
+      'authorizations:read',
+      'authorizations:write',
+      'tokens:read',
+    ]);
+    const id = await system.linkAccount(dave, providerId, 'dave@example.test');
+    await cached(dave, id);
+    const disabled = await system.api('/api/v1/oauth/admin/users/dave/disable', admin, { method: 'POST' });
+    expect(disabled.status).toBeLessThan(300);
+    await BrokerSystem.within(1_000, async () => (await rest(dave, id)).status === 401);
+    for (let i = 0; i < 3; i++) expect((await rest(dave, id)).status).toBe(401);
   });
 });
