@@ -13,7 +13,9 @@ type LedgerItems = { items: { path: string; consumer: string; serveCount: number
  * caller token and a killed events connection (CLIENT KILL from a bare Redis client) each make the
  * next call NOT come from the cache; forged events neither poison nor flush it; every hit is in
  * the ledger. A withdrawn grant (consumer.changed), a disabled client or user and a provider made
- * inactive (provider.changed) too. (Not here yet: a refreshed token — see docs/gateway-http.md.)
+ * inactive (provider.changed) too; a refreshed token (authorization.refreshed) is never answered
+ * again once the refresh has landed, by any route or caller, even for calls racing the refresh; a
+ * provider edited (client secret rotated, renamed: provider.changed) is asked again.
  */
 describe('gateway token cache: answers only what the broker would, every hit in the ledger', () => {
   let metricsPort: number;
@@ -63,12 +65,54 @@ describe('gateway token cache: answers only what the broker would, every hit in 
     return String(first.accessToken);
   };
 
+  const acquire = async (token: string, body: Record<string, unknown> = {}): Promise<Served> => {
+    const res = await system.api('/api/v2/externalOAuth/tokens/', token, {
+      method: 'POST',
+      body: { authorizationId, ...body },
+    });
+    const json = (await res.json()) as { accessToken?: string };
+    return { status: res.status, ...(json.accessToken ? { accessToken: json.accessToken } : {}) };
+  };
+  const idpHooks = async (path: string, body?: unknown): Promise<Record<string, number>> =>
+    (await (
+      await fetch(
+        `${system.idp.issuer}/__test/${path}`,
+        body === undefined
+          ? {}
+          : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+      )
+    ).json()) as Record<string, number>;
+  const providerRefreshes = async (): Promise<number> =>
+    (await idpHooks('events'))['token_requests.refresh_token'] ?? 0;
+  /**
+   * Refreshes the authorization through the broker (a `minValiditySeconds` above the token's
+   * remaining life but below its whole lifetime, which the broker only honours once the token is
+   * more than 5 s old: retried until then, bounded); the new access token and when its answer came.
+   */
+  const forceRefresh = async (token: string, old: string): Promise<{ fresh: string; at: number }> => {
+    let fresh = old;
+    await BrokerSystem.within(15_000, async () => {
+      const served = await acquire(token, { minValiditySeconds: 3_594 });
+      expect(served.status).toBe(200);
+      fresh = String(served.accessToken);
+      if (fresh !== old) return true;
+      await new Promise((r) => setTimeout(r, 900));
+      return false;
+    });
+    return { fresh, at: Date.now() };
+  };
+  /** Every `authorization.refreshed` the broker publishes for the authorization (seen on a bare subscriber). */
+  const refreshedEvents: number[] = [];
+  let subscriber: IORedis;
+
   beforeAll(async () => {
     metricsPort = await freePort();
     system = new BrokerSystem({
       label: 'gateway-cache',
       providerClient: true,
       env: { GATEWAY_TOKEN_CACHE: 'on', METRICS_PORT__token_broker: String(metricsPort) },
+      // The provider's counters and a slow token endpoint (a refresh that takes a while to land).
+      idpEnv: { DEMO_IDP_TEST_HOOKS: '1' },
     });
     await system.start();
     admin = await system.adminToken();
@@ -82,9 +126,21 @@ describe('gateway token cache: answers only what the broker would, every hit in 
     authorizationId = await system.linkAccount(alice, providerId, 'alice@example.test');
     redis = new IORedis(system.env['REDIS_URL'], { lazyConnect: true, maxRetriesPerRequest: 1 });
     await redis.connect();
+    subscriber = new IORedis(system.env['REDIS_URL'], { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await subscriber.connect();
+    subscriber.on('message', (_channel: string, message: string) => {
+      // Observation only (the gateway checks signatures; a forgery here would only make the test stricter).
+      const signed = JSON.parse(message) as { e?: unknown };
+      if (typeof signed.e !== 'string') return;
+      const event = JSON.parse(signed.e) as { type?: string; authorizationId?: string };
+      if (event.type === 'authorization.refreshed' && event.authorizationId === authorizationId)
+        refreshedEvents.push(Date.now());
+    });
+    await subscriber.subscribe(brokerEventsChannel(system.env['BUS_PREFIX']));
   });
 
   afterAll(async () => {
+    await subscriber?.quit();
     await redis?.quit();
     await system?.stop();
   });
@@ -148,6 +204,96 @@ describe('gateway token cache: answers only what the broker would, every hit in 
       await rest(alice);
       return (await brokerServes()) === served;
     });
+  });
+
+  it('a refreshed token is never answered again once the refresh has landed, by either route', async () => {
+    const old = await cached();
+    // The acquire route keeps its own entry (another cache key): the old token is cached there too.
+    await BrokerSystem.within(8_000, async () => {
+      const first = await acquire(alice);
+      const before = await brokerServes();
+      const again = await acquire(alice);
+      return first.accessToken === old && again.accessToken === old && (await brokerServes()) === before;
+    });
+    const refreshesBefore = await providerRefreshes();
+    const eventsBefore = refreshedEvents.length;
+    const { fresh } = await forceRefresh(alice, old);
+    expect(fresh).not.toBe(old);
+    // One real refresh at the provider (a new token set, the refresh token rotated by the demo IdP).
+    expect(await providerRefreshes()).toBe(refreshesBefore + 1);
+    // The broker's event reaches every subscriber of the channel with one publish: once this test's
+    // subscriber has it (plus a moment for the gateway's socket to be read), no call may be answered the old token.
+    await BrokerSystem.within(2_000, async () => refreshedEvents.length > eventsBefore);
+    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 5; i++) {
+      expect(await rest(alice)).toEqual({ status: 201, accessToken: fresh });
+      expect(await acquire(alice)).toEqual({ status: 200, accessToken: fresh });
+    }
+    // The new token is cached in its turn (after the authorization's short no-store window).
+    expect(await cached()).toBe(fresh);
+  });
+
+  it('calls racing a slow refresh get the old token while it is current, never once the refresh has landed', async () => {
+    const old = await cached();
+    // The provider takes 1.5 s to answer the refresh; two callers (one per route) keep asking meanwhile.
+    await idpHooks('faults', { tokenDelayMs: 1_500 });
+    const calls: { startedAt: number; status: number; token?: string }[] = [];
+    let stop = false;
+    const loop = async (call: () => Promise<Served>): Promise<void> => {
+      while (!stop) {
+        const startedAt = Date.now();
+        const served = await call();
+        calls.push({
+          startedAt,
+          status: served.status,
+          ...(served.accessToken ? { token: served.accessToken } : {}),
+        });
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    const eventsBefore = refreshedEvents.length;
+    const loops = [loop(() => rest(alice)), loop(() => acquire(alice))];
+    let refreshed: { fresh: string; at: number };
+    try {
+      refreshed = await forceRefresh(alice, old);
+      await BrokerSystem.within(2_000, async () => refreshedEvents.length > eventsBefore);
+      // Keep racing past the authorization's no-store window (2.5 s), when answers are cached again.
+      await new Promise((r) => setTimeout(r, 3_500));
+    } finally {
+      stop = true;
+      await Promise.all(loops);
+      await idpHooks('faults', { tokenDelayMs: 0 });
+    }
+    expect(refreshed.fresh).not.toBe(old);
+    expect(calls.every((c) => c.status === 200 || c.status === 201)).toBe(true);
+    // The race was real: while the provider was still answering, callers were served the (current) old token.
+    expect(calls.some((c) => c.startedAt < refreshed.at - 1_000 && c.token === old)).toBe(true);
+    const landed = Math.max(refreshed.at, refreshedEvents[refreshedEvents.length - 1] ?? 0) + 50;
+    const after = calls.filter((c) => c.startedAt >= landed);
+    expect(after.length).toBeGreaterThan(20);
+    expect(after.filter((c) => c.token !== refreshed.fresh)).toEqual([]);
+  });
+
+  it('a provider edited (client secret rotated, renamed: provider.changed) is asked again at once', async () => {
+    // The provider API edits the secret, name, consent and status (scopes are fixed at creation);
+    // every edit is one provider.changed, as a status change is (tested below).
+    const path = `/api/v2/externalOAuth/providers/${providerId}`;
+    for (const body of [
+      { clientSecret: system.providerSecret },
+      { name: 'Demo renamed' },
+      { name: 'Demo' },
+    ]) {
+      await cached();
+      const served = await brokerServes();
+      const patched = await system.api(path, admin, { method: 'PATCH', body });
+      expect({ status: patched.status, body: patched.status === 200 ? '' : await patched.text() }).toEqual({
+        status: 200,
+        body: '',
+      });
+      // provider.changed is published before the registry's answer: the very next call goes to the broker.
+      expect((await rest(alice)).status).toBe(201);
+      expect(await brokerServes()).toBe(served + 1);
+    }
   });
 
   it('a withdrawn grant (consumer.changed, org-wide) is not answered from the cache', async () => {

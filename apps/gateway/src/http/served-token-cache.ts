@@ -24,6 +24,13 @@ const DEFAULT_MIN_VALIDITY_SECONDS = 60;
  * by a replica that had not seen the change yet is not kept.
  */
 export const CONSUMER_CHANGE_QUIET_MS = 5_000;
+/**
+ * After an authorization event (a refresh or rotation, a revocation, an expiry), nothing of that
+ * authorization is stored for this long: longer than a broker replica serves a token from its own
+ * memory (2 s, `memoryTtlMs`), so a replica that sees the event after the gateway does (or misses
+ * it) cannot have its old token kept here for the cache's whole TTL.
+ */
+export const AUTHORIZATION_CHANGE_QUIET_MS = 2_500;
 
 /** Everything the broker's decision depended on about the caller (docs/gateway-http.md). */
 export function callerScope(p: Principal, extra: readonly (string | undefined)[] = []): string {
@@ -40,7 +47,8 @@ function orgOfScope(scope: string | undefined): string | undefined {
  * The gateway's cache of served tokens on the hot REST routes (GATEWAY_TOKEN_CACHE=on): the
  * BrokerClient's TokenCache with the caller in every key, invalidated by the broker's signed
  * events — `authorization.*` by authorization (and user + provider), `provider.changed` by org +
- * provider, `consumer.changed` for the whole org with a short window storing nothing after — and
+ * provider, `consumer.changed` for the whole org with a short window storing nothing after (an
+ * authorization event too, for that authorization: a lagging broker replica's old token) — and
  * dropped whole while the events subscription is down or not yet confirmed. A fill raced by an
  * invalidation is not stored (the cache's flights). Every hit is reported to the ledger by its
  * ticket; the bearer check runs before every lookup (hot-token-routes.ts).
@@ -50,6 +58,8 @@ export class ServedTokenCache implements OnApplicationBootstrap, OnApplicationSh
   private readonly logger = new Logger('ServedTokenCache');
   private readonly cache: TokenCache<CachedServe>;
   private readonly quietUntil = new Map<string, number>();
+  /** Authorization id → end of its no-store window after an authorization event. */
+  private readonly authorizationQuietUntil = new Map<string, number>();
   private subscription?: EventSubscription;
   private rejected = 0;
 
@@ -60,7 +70,8 @@ export class ServedTokenCache implements OnApplicationBootstrap, OnApplicationSh
     this.cache = new TokenCache<CachedServe>(config.tokenCache.maxEntries, {
       maxAgeMs: config.tokenCache.ttlMs,
       // An answer without a ticket could not be reported to the ledger on a hit: not kept.
-      admit: (key, served) => served.ledgerTicket !== '' && this.admits(key),
+      admit: (key, served) =>
+        served.ledgerTicket !== '' && this.admits(key) && this.admitsAuthorization(served.authorizationId),
     });
     // Nothing is stored until the events subscription is confirmed.
     this.cache.setStoring(false);
@@ -142,6 +153,23 @@ export class ServedTokenCache implements OnApplicationBootstrap, OnApplicationSh
     return true;
   }
 
+  private admitsAuthorization(authorizationId: string): boolean {
+    const until = this.authorizationQuietUntil.get(authorizationId);
+    if (until === undefined) return true;
+    if (Date.now() < until) return false;
+    this.authorizationQuietUntil.delete(authorizationId);
+    return true;
+  }
+
+  /** Starts an authorization's no-store window; ended windows are swept so the map stays small. */
+  private quietAuthorization(authorizationId: string): void {
+    const now = Date.now();
+    if (this.authorizationQuietUntil.size >= 1_000)
+      for (const [id, until] of this.authorizationQuietUntil)
+        if (until <= now) this.authorizationQuietUntil.delete(id);
+    this.authorizationQuietUntil.set(authorizationId, now + AUTHORIZATION_CHANGE_QUIET_MS);
+  }
+
   private onEvent(event: BusEvent): void {
     if (event.type === 'provider.changed') {
       this.cache.invalidateWhere(
@@ -150,6 +178,9 @@ export class ServedTokenCache implements OnApplicationBootstrap, OnApplicationSh
     } else if (event.type === 'consumer.changed') {
       this.quietUntil.set(event.orgId, Date.now() + CONSUMER_CHANGE_QUIET_MS);
       this.cache.invalidateWhere((_token, scope) => orgOfScope(scope) === event.orgId);
-    } else this.cache.invalidate(event.authorizationId, event.userId, event.providerId);
+    } else {
+      this.quietAuthorization(event.authorizationId);
+      this.cache.invalidate(event.authorizationId, event.userId, event.providerId);
+    }
   }
 }
