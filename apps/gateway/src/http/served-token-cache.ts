@@ -86,6 +86,10 @@ export class ServedTokenCache implements OnApplicationBootstrap, OnApplicationSh
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    if (this.config.tokenCache.offWithoutEventKeys)
+      this.logger.warn(
+        'token cache off: EVENTS_PUBLIC_KEYS is not set (the cache needs the broker events to invalidate it); set it, or GATEWAY_TOKEN_CACHE=off to silence this',
+      );
     const keys = this.config.bus.eventsPublicKeys;
     if (!this.enabled || !keys) return;
     this.subscription = new EventSubscription(
