@@ -25,13 +25,14 @@ const CONNECTION = ['+ping', '+quit', '+client|setname', '+client|getname', '+cl
 // producer's BullMQ queues write their metadata at start-up); bus request lists and request-id
 // markers are per service. `<p>:identity:revocations` is the revocation list's content-free ping
 // (the token-broker publishes it; every token verifier listens); `<p>:events` carries the signed
-// broker events (token-broker, worker and provider-registry publish; token-broker and worker listen).
+// broker events (token-broker, worker and provider-registry publish; token-broker, worker and the
+// gateway, for its token cache, listen).
 function serviceScope(app, p, dashboard = 'off') {
   const req = (s) => `~${p}:bus:req:${s}`;
   const revocations = `&${p}:identity:revocations`;
   switch (app) {
     case 'gateway':
-      return [req('provider-registry'), req('token-broker'), `~${p}:rl:*`, `~${p}:login:*`, `&${p}:bus:reply:gateway:*`, revocations, ...dashboardKeys(p, dashboard)];
+      return [req('provider-registry'), req('token-broker'), `~${p}:rl:*`, `~${p}:login:*`, `&${p}:bus:reply:gateway:*`, `&${p}:events`, revocations, ...dashboardKeys(p, dashboard)];
     case 'provider-registry':
       return [req('provider-registry'), `~${p}:bus:seen:provider-registry:*`, req('token-broker'), `~${p}:jobs:*`, `&${p}:bus:reply:*`, `&${p}:events`, revocations];
     case 'token-broker':

@@ -67,6 +67,10 @@ export async function startTokenSystem(o: SystemOptions): Promise<TokenSystem> {
     DELEGATED_TOKEN_TTL_SECONDS: '3600',
     // Node flags for the services only (e.g. GC settings), to compare runtime tunings.
     ...(text('BENCH_SERVICE_NODE_OPTIONS') ? { NODE_OPTIONS: text('BENCH_SERVICE_NODE_OPTIONS') } : {}),
+    // BENCH_GATEWAY_TOKEN_CACHE=off|on: the gateway's cache of served tokens (docs/gateway-http.md); unset, the product default (on).
+    ...(text('BENCH_GATEWAY_TOKEN_CACHE')
+      ? { GATEWAY_TOKEN_CACHE: String(text('BENCH_GATEWAY_TOKEN_CACHE')) }
+      : {}),
     ...o.extraEnv,
   };
   const ports = new Map<Proc, number>();

@@ -15,6 +15,8 @@ import { TokensController } from './external-oauth/tokens.controller';
 import fastifyCookie from '@fastify/cookie';
 import { installBodyParsers } from './http/body-parsers';
 import { HOT_TOKEN_ROUTES, installHotTokenRoutes } from './http/hot-token-routes';
+import { LedgerHitsReporter } from './http/ledger-hits-reporter';
+import { ServedTokenCache } from './http/served-token-cache';
 import { installRequestHygiene } from './http/request-hygiene';
 import { installApiDocs } from './openapi/api-docs';
 import { installQueueBoard } from './queue-board/queue-board';
@@ -70,6 +72,8 @@ class GatewayModule {
         PrincipalAuthGuard,
         ExternalAuthGuard,
         UpstreamLoginService,
+        LedgerHitsReporter,
+        ServedTokenCache,
         ...HOT_TOKEN_ROUTES.map((r) => r.hot),
       ],
     };

@@ -31,6 +31,7 @@ import {
 } from './client-metadata.bus-controller';
 import { IdentityBusController } from './identity.bus-controller';
 import { ConsumerPolicyBusController } from './consumer-policy.bus-controller';
+import { LedgerHitsBusController } from './ledger-hits.bus-controller';
 import { PrincipalBusController } from './principal.bus-controller';
 import { BusProviderAccess, TokenMemoryInvalidator } from './provider-access';
 import { BrowserCallbackBusController, TokensBusController } from './tokens.bus-controller';
@@ -107,6 +108,7 @@ class TokenBrokerModule {
         ConsentPageBusController,
         SetupConsentBusController,
         ExternalAuthBusController,
+        LedgerHitsBusController,
       ],
     };
   }

@@ -182,7 +182,8 @@ export class TokensBusController {
           throw new TokensError('NOT_FOUND', 'Authorized provider not found.');
         throw err;
       });
-    return this.authorized.accessTokenResponse(p.orgId, served);
+    const answer = await this.authorized.accessTokenResponse(p.orgId, served);
+    return served.ledgerTicket ? { ...answer, ledgerTicket: served.ledgerTicket } : answer;
   }
 
   @MessagePattern(MessagePatterns.authorizations.userinfo)
@@ -236,6 +237,7 @@ export class TokensBusController {
       scopes: served.scopes,
       attenuated: served.attenuated,
       ...(served.unmet.length ? { unmet: served.unmet } : {}),
+      ...(served.ledgerTicket ? { ledgerTicket: served.ledgerTicket } : {}),
     };
   }
 }

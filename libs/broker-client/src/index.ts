@@ -12,6 +12,11 @@ export type {
   ClientCredentials,
 } from './lib/options';
 export { NO_EXPIRY_CACHE_MS, aliasKey } from './lib/token-cache';
+// The cache and the events subscription, also for the gateway's cache of served tokens (scoped per caller).
+export { TokenCache } from './lib/token-cache';
+export type { CacheKey, CachedToken, TokenCacheOptions } from './lib/token-cache';
+export { EventSubscription } from './lib/event-subscription';
+export type { EventHandlers } from './lib/event-subscription';
 export type {
   AcquireTokenRequest,
   AcquiredToken,

@@ -23,6 +23,47 @@ function token(authorizationId: string, lifetimeSeconds?: number, now = Date.now
 }
 
 describe('TokenCache', () => {
+  it('keeps callers apart (scope) and invalidates an authorization, an alias or a scope across all of them', () => {
+    const cache = new TokenCache(10, { maxAgeMs: 60_000 });
+    const now = Date.now();
+    const a = { kind: 'id', authorizationId: 'a', scope: '["acme","web"]' } as const;
+    const b = { kind: 'id', authorizationId: 'a', scope: '["acme","reports"]' } as const;
+    const rival = { kind: 'alias', userId: 'u', providerId: 'p', scope: '["rival","web"]' } as const;
+    cache.store(a, token('a', 600, now), now);
+    expect(cache.lookup(b, 0, now)).toBeUndefined(); // another caller never finds it
+    expect(cache.lookup({ kind: 'id', authorizationId: 'a' }, 0, now)).toBeUndefined();
+    cache.store(b, token('a', 600, now), now);
+    cache.store(rival, token('r', 600, now), now);
+    expect(cache.size).toBe(3);
+    // At most maxAgeMs, whatever the token's own life.
+    expect(cache.lookup(a, 0, now + 60_001)).toBeUndefined();
+    cache.store(a, token('a', 600, now), now);
+    cache.invalidate('a');
+    expect([cache.lookup(a, 0, now), cache.lookup(b, 0, now)]).toEqual([undefined, undefined]);
+    expect(cache.lookup(rival, 0, now)).toBeDefined();
+    cache.invalidate('other', 'u', 'p'); // the user + provider alias, in every scope
+    expect(cache.lookup(rival, 0, now)).toBeUndefined();
+    cache.store(a, token('a', 600, now), now);
+    cache.store(rival, token('r', 600, now), now);
+    cache.invalidateWhere((_t, scope) => scope?.startsWith('["acme"') ?? false);
+    expect(cache.lookup(a, 0, now)).toBeUndefined();
+    expect(cache.lookup(rival, 0, now)).toBeDefined();
+  });
+
+  it('stores nothing the admit rule refuses, and nothing from a flight an invalidation raced', async () => {
+    const cache = new TokenCache(10, { admit: (key) => key.scope !== 'quiet' });
+    cache.store({ kind: 'id', authorizationId: 'a', scope: 'quiet' }, token('a', 600));
+    expect(cache.size).toBe(0);
+    let land: (t: AcquiredToken) => void = () => undefined;
+    const key = { kind: 'id', authorizationId: 'a', scope: 's' } as const;
+    const flight = cache.startFlight(key, 0, () => new Promise<AcquiredToken>((r) => (land = r)));
+    await Promise.resolve();
+    cache.invalidate('a');
+    land(token('a', 600));
+    await flight.promise;
+    expect(cache.lookup(key, 0)).toBeUndefined();
+  });
+
   it('serves an entry only while it has the asked remaining life', () => {
     const cache = new TokenCache(10);
     const now = Date.now();

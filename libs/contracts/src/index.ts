@@ -1,5 +1,7 @@
 export * from './lib/bus-errors';
 export * from './lib/jobs';
+export * from './lib/bus-contract';
+export * from './lib/bus-pattern-owners';
 export * from './lib/message-patterns';
 export * from './lib/providers';
 export * from './lib/services';

@@ -109,6 +109,9 @@ describe('bus payload schemas', () => {
     'identity.token-grants.delete': { id: uuid },
     'tokens.ledger.search': { subject: 'alice', since: '2026-01-01T00:00:00Z', limit: 100 },
     'tokens.ledger.lookup': { sha256: 'n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=' },
+    'tokens.ledger.hits': {
+      hits: [{ ticket: 'lt1.e30.x', count: 3, firstAt: 1_767_225_600_000, lastAt: 1_767_225_601_000 }],
+    },
     'tokens.exchange': {
       grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
       client_id: 'mcp',

@@ -149,6 +149,29 @@ describe('service configuration', () => {
     });
   });
 
+  it("switches the gateway's token cache on by default where the events keys are given; asked for without them, stops", () => {
+    const gateway = (env: Record<string, string>) =>
+      loadServiceConfig('gateway', { ...valid, ...env }, { database: false, defaultPort: 3000 }).tokenCache;
+    expect(gateway({ EVENTS_PUBLIC_KEYS: keys.eventsPublicKeys })).toMatchObject({
+      enabled: true,
+      offWithoutEventKeys: false,
+    });
+    // Unset and no keys: off, and the gateway says why at boot (offWithoutEventKeys).
+    expect(gateway({})).toMatchObject({ enabled: false, offWithoutEventKeys: true });
+    expect(gateway({ EVENTS_PUBLIC_KEYS: keys.eventsPublicKeys, GATEWAY_TOKEN_CACHE: 'off' })).toMatchObject({
+      enabled: false,
+      offWithoutEventKeys: false,
+    });
+    expect(gateway({ GATEWAY_TOKEN_CACHE: 'off' })).toMatchObject({
+      enabled: false,
+      offWithoutEventKeys: false,
+    });
+    expect(() => gateway({ GATEWAY_TOKEN_CACHE: 'on' })).toThrow(
+      /EVENTS_PUBLIC_KEYS: required when GATEWAY_TOKEN_CACHE=on/,
+    );
+    expect(() => gateway({ GATEWAY_TOKEN_CACHE: 'yes' })).toThrow(/GATEWAY_TOKEN_CACHE: must be on or off/);
+  });
+
   it('takes the upstream sign-in provider all or nothing', () => {
     expect(
       loadServiceConfig('gateway', valid, { database: false, defaultPort: 3000 }).upstreamLogin,

@@ -23,5 +23,6 @@ export * from './lib/user-response';
 export * from './lib/serving/consumer-tokens';
 export * from './lib/serving/adapter-narrower';
 export * from './lib/ledger/token-ledger';
+export * from './lib/ledger/ledger-ticket';
 export * from './lib/ledger/token-ledger.lifecycle';
 export * from './lib/revocation-jobs/revocation-jobs.store';

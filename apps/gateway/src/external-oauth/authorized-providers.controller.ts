@@ -33,6 +33,7 @@ import { bindingHash, consentCookieName, consentCookieOptions, readCookie } from
 import { renderErrorPage, renderMessagePage } from '../pages/page-templates';
 import type { BrowserSetupResult } from '@broker/contracts';
 import { parseId } from './provider-bodies';
+import { withoutLedgerTicket } from './ledger-ticket';
 
 type Authed = { user: AuthenticatedCaller };
 
@@ -284,9 +285,11 @@ export function authorizationToken(
   id: string,
   caller: AuthenticatedCaller,
 ): Promise<AccessTokenResponse> {
-  return bus.request(
-    'authorizations.token',
-    { id: parseId(id, 'authorizedProviderId') },
-    { auth: caller.token, timeoutMs: 12_000 },
-  );
+  return bus
+    .request(
+      'authorizations.token',
+      { id: parseId(id, 'authorizedProviderId') },
+      { auth: caller.token, timeoutMs: 12_000 },
+    )
+    .then(withoutLedgerTicket);
 }

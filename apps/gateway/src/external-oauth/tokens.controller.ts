@@ -7,6 +7,7 @@ import type { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { BearerAuthGuard } from '../auth/bearer-auth.guard';
 import { ScopesGuard } from '../auth/scopes.guard';
 import { ExternalOAuthHttpError } from './external-oauth-error.filter';
+import { withoutLedgerTicket } from './ledger-ticket';
 
 type Authed = { user: AuthenticatedCaller };
 
@@ -58,11 +59,13 @@ export function acquireToken(
   caller: AuthenticatedCaller,
 ): Promise<AcquiredToken> {
   // `channel`: the ledger records this serve as a REST one.
-  return bus.request(
-    'tokens.acquire',
-    { ...parseAcquire(raw), channel: 'rest' },
-    { auth: caller.token, timeoutMs: 12_000 },
-  );
+  return bus
+    .request(
+      'tokens.acquire',
+      { ...parseAcquire(raw), channel: 'rest' },
+      { auth: caller.token, timeoutMs: 12_000 },
+    )
+    .then(withoutLedgerTicket);
 }
 
 /** Exactly one of `authorizationId` or `userId` + `providerId`; anything else is a 422 naming the fields. */

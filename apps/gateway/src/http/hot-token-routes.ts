@@ -2,6 +2,7 @@ import { Inject, Injectable, RequestMethod, Type } from '@nestjs/common';
 import { HTTP_CODE_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { CacheKey } from '@broker/broker-client';
 import { BusClientProxy } from '@broker/bus';
 import { REQUIRED_SCOPES } from '@broker/auth-kit';
 import { SERVICE_CONFIG, ServiceConfig, labelHttpRoute } from '@broker/service-runtime';
@@ -13,13 +14,22 @@ import {
   AuthorizedProvidersController,
   authorizationToken,
 } from '../external-oauth/authorized-providers.controller';
-import { TokensController, acquireToken } from '../external-oauth/tokens.controller';
+import { TokensController, acquireToken, parseAcquire } from '../external-oauth/tokens.controller';
+import { withoutLedgerTicket } from '../external-oauth/ledger-ticket';
+import { parseId } from '../external-oauth/provider-bodies';
+import { type CachedServe, ServedTokenCache, callerScope } from './served-token-cache';
 
 /** One controller route answered here: where it is, and its work once the caller is authenticated. */
 interface HotRoute {
   controller: Type;
   handler: string;
   run: (bus: BusClientProxy, req: FastifyRequest, caller: AuthenticatedCaller) => Promise<unknown>;
+  /** The same work through the gateway's token cache, for a request it may answer (else undefined). */
+  cached?: (
+    bus: BusClientProxy,
+    req: FastifyRequest,
+    caller: AuthenticatedCaller,
+  ) => { key: CacheKey; minValiditySeconds?: number; fetch: () => Promise<CachedServe> } | undefined;
 }
 
 /**
@@ -47,6 +57,7 @@ export abstract class HotTokenRoute {
     private readonly bearer: BearerStrategy,
     private readonly config: ServiceConfig,
     reflector: Reflector,
+    private readonly cache: ServedTokenCache,
   ) {
     const handler = (route.controller.prototype as Record<string, () => unknown>)[route.handler];
     this.handler = handler;
@@ -72,7 +83,11 @@ export abstract class HotTokenRoute {
     (req as FastifyRequest & { user?: AuthenticatedCaller }).user = caller;
     const refusal = missingScopes(this.scopes, caller, this.config.publicUrl);
     if (refusal) throw refusal;
-    const body = await this.route.run(this.bus, req, caller);
+    // Cached only after the same bearer and scope checks as every request (above).
+    const cached = this.cache.enabled ? this.route.cached?.(this.bus, req, caller) : undefined;
+    const body = cached
+      ? await this.cache.serve(cached.key, cached.minValiditySeconds, cached.fetch)
+      : await this.route.run(this.bus, req, caller);
     await res.status(this.status).send(body);
     return true;
   }
@@ -86,17 +101,51 @@ export class HotAcquireRoute extends HotTokenRoute {
     bearer: BearerStrategy,
     @Inject(SERVICE_CONFIG) config: ServiceConfig,
     reflector: Reflector,
+    cache: ServedTokenCache,
   ) {
     super(
       {
         controller: TokensController,
         handler: 'acquire',
         run: (b, req, caller) => acquireToken(b, req.body, caller),
+        cached: (b, req, caller) => {
+          const request = parseAcquire(req.body);
+          // A restricted answer reports what is unmet at the time it was made: never reused.
+          if (request.restriction !== undefined) return undefined;
+          const scope = callerScope(caller.principal, [request.account]);
+          const key: CacheKey = request.authorizationId
+            ? { kind: 'id', authorizationId: request.authorizationId, scope }
+            : {
+                kind: 'alias',
+                userId: String(request.userId),
+                providerId: String(request.providerId),
+                scope,
+              };
+          return {
+            key,
+            minValiditySeconds: request.minValiditySeconds,
+            fetch: async () => {
+              const reply = await b.request(
+                'tokens.acquire',
+                { ...request, channel: 'rest' },
+                { auth: caller.token, timeoutMs: 12_000 },
+              );
+              return {
+                authorizationId: reply.authorizationId,
+                providerId: reply.providerId,
+                ...(reply.expiresAt ? { expiresAt: reply.expiresAt } : {}),
+                answer: withoutLedgerTicket(reply),
+                ledgerTicket: reply.ledgerTicket ?? '',
+              };
+            },
+          };
+        },
       },
       bus,
       bearer,
       config,
       reflector,
+      cache,
     );
   }
 }
@@ -109,6 +158,7 @@ export class HotAuthorizationTokenRoute extends HotTokenRoute {
     bearer: BearerStrategy,
     @Inject(SERVICE_CONFIG) config: ServiceConfig,
     reflector: Reflector,
+    cache: ServedTokenCache,
   ) {
     super(
       {
@@ -120,11 +170,35 @@ export class HotAuthorizationTokenRoute extends HotTokenRoute {
             String((req.params as Record<string, unknown>)['authorizedProviderId']),
             caller,
           ),
+        cached: (b, req, caller) => {
+          const id = parseId(
+            String((req.params as Record<string, unknown>)['authorizedProviderId']),
+            'authorizedProviderId',
+          );
+          return {
+            key: { kind: 'id', authorizationId: id, scope: callerScope(caller.principal) },
+            fetch: async () => {
+              const reply = await b.request(
+                'authorizations.token',
+                { id },
+                { auth: caller.token, timeoutMs: 12_000 },
+              );
+              return {
+                authorizationId: id,
+                providerId: reply.authorizedOauthProvider.provider.id,
+                ...(reply.expiresAt ? { expiresAt: reply.expiresAt } : {}),
+                answer: withoutLedgerTicket(reply),
+                ledgerTicket: reply.ledgerTicket ?? '',
+              };
+            },
+          };
+        },
       },
       bus,
       bearer,
       config,
       reflector,
+      cache,
     );
   }
 }

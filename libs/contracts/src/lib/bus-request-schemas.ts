@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BusPattern, BusRequest } from './message-patterns';
+import { BusPattern, BusRequest } from './bus-contract';
 import {
   createOAuthSetupSchema,
   createWebhookEndpointSchema,

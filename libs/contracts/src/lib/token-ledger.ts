@@ -74,6 +74,33 @@ export interface LedgerPage {
   next: string | null;
 }
 
+/** At most this many hits in one `tokens.ledger.hits` message (the gateway sends more as further messages). */
+export const LEDGER_HITS_MAX_BATCH = 500;
+/** At most this many repeats of one serve in one reported hit. */
+export const LEDGER_HIT_MAX_COUNT = 1_000_000;
+
+/**
+ * `tokens.ledger.hits` (gateway → token-broker, fire-and-forget): serves the gateway answered from
+ * its cache, each as the opaque ledger ticket of the broker's serve it repeated, how many times,
+ * and when (ms since the epoch). Ids and counts only, never a token: every recorded fact comes
+ * from the ticket, which only the broker can make.
+ */
+export const ledgerHitsSchema = z.strictObject({
+  hits: z
+    .array(
+      z.strictObject({
+        ticket: z.string().min(1).max(8192),
+        count: z.number().int().min(1).max(LEDGER_HIT_MAX_COUNT),
+        firstAt: z.number().int().min(0),
+        lastAt: z.number().int().min(0),
+      }),
+    )
+    .min(1)
+    .max(LEDGER_HITS_MAX_BATCH),
+});
+export type LedgerHits = z.infer<typeof ledgerHitsSchema>;
+export type LedgerHit = LedgerHits['hits'][number];
+
 /** Bus payload schemas of the consumer-policy and ledger patterns (merged into the bus's payload checks). */
 export const LEAST_PRIVILEGE_BUS_SCHEMAS = {
   'identity.token-grants.list': z.strictObject({ clientId: plainText(255, 1).optional() }),
@@ -84,6 +111,7 @@ export const LEAST_PRIVILEGE_BUS_SCHEMAS = {
   'identity.token-grants.delete': z.strictObject({ id: plainText(64, 1) }),
   'tokens.ledger.search': ledgerQuerySchema,
   'tokens.ledger.lookup': ledgerLookupSchema,
+  'tokens.ledger.hits': ledgerHitsSchema,
   'tokens.exchange': tokenExchangeRequestSchema,
   'tokens.revocation-jobs.start': startRevocationJobSchema,
   'tokens.revocation-jobs.get': revocationJobIdSchema,

@@ -77,6 +77,8 @@ export interface AccessTokenResponse {
   /** ISO time; null when the provider gave no lifetime. */
   expiresAt: string | null;
   authorizedOauthProvider: AuthorizedProvider;
+  /** Only in the broker's sealed reply to the gateway (see `AcquiredToken.ledgerTicket`); never sent to an HTTP client. */
+  ledgerTicket?: string;
 }
 
 /**
@@ -117,6 +119,12 @@ export interface AcquiredToken {
   attenuated: boolean;
   /** Parts of the requested restriction the provider could not enforce (the token is wider there). */
   unmet?: RestrictionPart[];
+  /**
+   * The serve's ledger ticket (opaque; a MAC only the broker can make), in the sealed reply of a
+   * REST serve without a restriction: the gateway hands it back in `tokens.ledger.hits` to record
+   * the hits it answered from its cache, and removes it before answering its HTTP client.
+   */
+  ledgerTicket?: string;
 }
 
 /** Events the broker publishes on the bus (ids and statuses only, never a token). */

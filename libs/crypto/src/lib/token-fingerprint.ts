@@ -27,4 +27,13 @@ export class TokenFingerprinter {
     if (digest.length !== 32) throw new Error('a SHA-256 digest is 32 bytes');
     return createHmac('sha256', this.key).update(digest).digest('base64url');
   }
+
+  /**
+   * A 32-byte key for another use of the ledger (HKDF-SHA256 from the fingerprint key, under its
+   * own `info`): every broker replica derives the same one, and it is independent of the
+   * fingerprints (knowing one says nothing about the other).
+   */
+  subkey(info: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), info, 32));
+  }
 }

@@ -47,9 +47,11 @@ export function busKeys(
   const eventsSigningKey = EVENT_PUBLISHERS.includes(service)
     ? parse('EVENTS_SIGNING_KEY', e.EVENTS_SIGNING_KEY, parseEventSigningKey)
     : undefined;
-  const eventsPublicKeys = EVENT_SUBSCRIBERS.includes(service)
-    ? parse('EVENTS_PUBLIC_KEYS', e.EVENTS_PUBLIC_KEYS, parseEventPublicKeys)
-    : undefined;
+  // The gateway subscribes only for its token cache (GATEWAY_TOKEN_CACHE=on): then the keys are given.
+  const eventsPublicKeys =
+    EVENT_SUBSCRIBERS.includes(service) || (service === 'gateway' && e.EVENTS_PUBLIC_KEYS !== undefined)
+      ? parse('EVENTS_PUBLIC_KEYS', e.EVENTS_PUBLIC_KEYS, parseEventPublicKeys)
+      : undefined;
   if (problems.length) throw new ConfigError(problems);
   return { keys, publicKeys, eventsSigningKey, eventsPublicKeys };
 }

@@ -122,6 +122,10 @@ export function loadServiceConfig(
     KEY_ROTATION_BATCH: intInRange(1, 10_000).default(500),
     KEY_ROTATION_ROWS_PER_SECOND: intInRange(0, 1_000_000).default(2_000),
     LEDGER_RETENTION_DAYS: intInRange(1, 3_650).default(90),
+    // Unset: on wherever EVENTS_PUBLIC_KEYS is given (npm start and the k8s config do), else off with a warning.
+    GATEWAY_TOKEN_CACHE: z.enum(['on', 'off'], { message: 'must be on or off' }).optional(),
+    GATEWAY_TOKEN_CACHE_MAX_ENTRIES: intInRange(1, 1_000_000).default(50_000),
+    GATEWAY_TOKEN_CACHE_TTL_SECONDS: intInRange(1, 3_600).default(5),
     UPSTREAM_AUTHORIZATION_URL: urlWithScheme(['http:', 'https:']).optional(),
     UPSTREAM_TOKEN_URL: urlWithScheme(['http:', 'https:']).optional(),
     UPSTREAM_USERINFO_URL: urlWithScheme(['http:', 'https:']).optional(),
@@ -167,6 +171,11 @@ export function loadServiceConfig(
   const dashboardProblems: string[] = [];
   const queueDashboard = queueDashboardConfig(e, dashboardProblems);
   if (dashboardProblems.length) throw new ConfigError(dashboardProblems);
+  if (service === 'gateway' && e.GATEWAY_TOKEN_CACHE === 'on' && e.EVENTS_PUBLIC_KEYS === undefined) {
+    // The cache is only as fresh as the events that invalidate it: without their keys it could not tell genuine from forged.
+    // Asked for explicitly, a missing key stops the gateway; the default (unset) runs without the cache instead.
+    throw new ConfigError(['EVENTS_PUBLIC_KEYS: required when GATEWAY_TOKEN_CACHE=on']);
+  }
   const bus = busKeys(service, req, e);
   let secrets: ServiceConfig['secrets'];
   if (req.secrets && e.ENCRYPTION_KEYS && e.SECRET_PEPPER) {
@@ -239,6 +248,15 @@ export function loadServiceConfig(
       rotationRowsPerSecond: e.KEY_ROTATION_ROWS_PER_SECOND,
     },
     ledger: { retentionDays: e.LEDGER_RETENTION_DAYS },
+    tokenCache: {
+      enabled:
+        service === 'gateway' &&
+        (e.GATEWAY_TOKEN_CACHE ?? (e.EVENTS_PUBLIC_KEYS === undefined ? 'off' : 'on')) === 'on',
+      offWithoutEventKeys:
+        service === 'gateway' && e.GATEWAY_TOKEN_CACHE === undefined && e.EVENTS_PUBLIC_KEYS === undefined,
+      maxEntries: e.GATEWAY_TOKEN_CACHE_MAX_ENTRIES,
+      ttlMs: e.GATEWAY_TOKEN_CACHE_TTL_SECONDS * 1000,
+    },
     consentRedirectUris: (e.CONSENT_REDIRECT_URIS ?? '')
       .split(',')
       .map((u) => u.trim())

@@ -107,6 +107,14 @@ export interface ServiceConfig {
   };
   /** The provenance ledger of served provider tokens: rows not served for this many days are removed. */
   ledger: { retentionDays: number };
+  /** The gateway's cache of served tokens (GATEWAY_TOKEN_CACHE*; docs/gateway-http.md). */
+  tokenCache: {
+    enabled: boolean;
+    maxEntries: number;
+    ttlMs: number;
+    /** Left off only because EVENTS_PUBLIC_KEYS is missing (the default is on): the gateway logs it once at boot. */
+    offWithoutEventKeys: boolean;
+  };
   /** Redirect URIs (besides the gateway's own browser callback) a consent may send providers back to; exact match. */
   consentRedirectUris: string[];
   /**

@@ -1,14 +1,22 @@
-import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type {
   LedgerActor,
   LedgerEntry,
+  LedgerHit,
   LedgerPage,
   LedgerPath,
   LedgerQuery,
   TokenRestriction,
 } from '@broker/contracts';
 import { TokenFingerprinter } from '@broker/crypto';
+import { canonicalJson, ledgerDedupeKey } from './ledger-fingerprint';
+import { ledgerRowsByFingerprint, purgeLedgerRows, searchLedger } from './ledger-queries';
+import { LedgerTickets, TicketRefusal, TicketedServe } from './ledger-ticket';
+
+/** HKDF info of the ledger ticket key (from the fingerprint key; see LedgerTickets). */
+const LEDGER_TICKET_KEY_INFO = 'broker ledger ticket v1';
+
+export { canonicalJson } from './ledger-fingerprint';
 
 /** One serve of a provider token, as the token path reports it (the token is fingerprinted at once, never kept). */
 export interface ServeRecord {
@@ -61,23 +69,6 @@ interface Pending {
   count: number;
 }
 
-interface Row {
-  id: string;
-  token_fingerprint: string;
-  consumer: string;
-  actor: LedgerActor | null;
-  subject: string;
-  authorization_id: string;
-  provider_id: string;
-  path: LedgerPath;
-  restriction: TokenRestriction | null;
-  attenuated: boolean;
-  token_expires_at: Date | null;
-  first_served_at: Date;
-  last_served_at: Date;
-  serve_count: number;
-}
-
 /**
  * The provenance ledger (`tokens.token_ledger`). `record` is synchronous and cheap (an HMAC and a
  * map update): nothing waits on PostgreSQL on the caller's path. Records are merged in memory (the
@@ -90,58 +81,92 @@ export class TokenLedger {
   private flushing?: Promise<void>;
   private dropped = 0;
   private lastPurge = 0;
+  private readonly tickets: LedgerTickets;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly fingerprints: TokenFingerprinter,
     private readonly options: TokenLedgerOptions = DEFAULT_TOKEN_LEDGER_OPTIONS,
     private readonly warn: (message: string) => void = () => undefined,
-  ) {}
+    now: () => number = Date.now,
+  ) {
+    this.tickets = new LedgerTickets(fingerprints.subkey(LEDGER_TICKET_KEY_INFO), now);
+  }
 
-  /** Records a serve (never throws, never waits). */
-  record(r: ServeRecord): void {
-    const fingerprint = this.fingerprints.ofToken(r.token);
-    const actor = r.actor ? JSON.stringify(r.actor) : null;
-    const restriction =
-      r.restriction && Object.keys(r.restriction).length ? canonicalJson(r.restriction) : null;
-    const dedupeKey = createHash('sha256')
-      .update(
-        JSON.stringify([
-          fingerprint,
-          r.consumer,
-          actor,
-          r.subject,
-          r.authorizationId,
-          r.path,
-          restriction,
-          r.attenuated,
-        ]),
-      )
-      .digest('base64url');
+  /**
+   * Records a serve (never throws, never waits). With `ticket`, also answers the serve's ledger
+   * ticket (see LedgerTickets): what the gateway hands back to report its cache hits of this serve.
+   */
+  record(r: ServeRecord, options: { ticket?: boolean } = {}): string | undefined {
+    const serve: TicketedServe = {
+      orgId: r.orgId,
+      fingerprint: this.fingerprints.ofToken(r.token),
+      consumer: r.consumer,
+      actor: r.actor ? JSON.stringify(r.actor) : null,
+      subject: r.subject,
+      authorizationId: r.authorizationId,
+      providerId: r.providerId,
+      path: r.path,
+      restriction: r.restriction && Object.keys(r.restriction).length ? canonicalJson(r.restriction) : null,
+      attenuated: r.attenuated,
+      expiresAt: r.expiresAt ? r.expiresAt.getTime() : null,
+    };
     const now = new Date();
-    const key = `${r.orgId}\u0000${dedupeKey}`;
+    this.add(serve, 1, now, now);
+    return options.ticket ? this.tickets.issue(serve) : undefined;
+  }
+
+  /**
+   * Records hits the gateway answered from its cache, each vouched for by the ticket of the serve
+   * it repeats: the recorded facts are the ticket's, never the reporter's. A hit whose ticket is not
+   * the broker's own, was altered, has expired, or whose times fall outside the ticket's life is
+   * refused and writes nothing. Answers how many hits were recorded and the refusals by reason.
+   */
+  recordHits(hits: readonly LedgerHit[]): {
+    recorded: number;
+    refused: Partial<Record<TicketRefusal, number>>;
+  } {
+    let recorded = 0;
+    const refused: Partial<Record<TicketRefusal, number>> = {};
+    for (const hit of hits) {
+      const checked = this.tickets.check(hit.ticket, hit);
+      if (!checked.ok) {
+        refused[checked.refusal] = (refused[checked.refusal] ?? 0) + 1;
+        continue;
+      }
+      this.add(checked.claims, hit.count, new Date(hit.firstAt), new Date(hit.lastAt));
+      recorded += hit.count;
+    }
+    return { recorded, refused };
+  }
+
+  /** Adds `count` serves of one token to one consumer, merged with what is pending for the same row. */
+  private add(serve: TicketedServe, count: number, first: Date, last: Date): void {
+    const dedupeKey = ledgerDedupeKey(serve);
+    const key = `${serve.orgId}\u0000${dedupeKey}`;
     const known = this.pending.get(key);
     if (known) {
-      known.last = now;
-      known.count++;
+      if (first < known.first) known.first = first;
+      if (last > known.last) known.last = last;
+      known.count += count;
     } else {
       if (this.pending.size >= this.options.maxPending) this.dropOldest();
       this.pending.set(key, {
-        orgId: r.orgId,
+        orgId: serve.orgId,
         dedupeKey,
-        fingerprint,
-        consumer: r.consumer,
-        actor,
-        subject: r.subject,
-        authorizationId: r.authorizationId,
-        providerId: r.providerId,
-        path: r.path,
-        restriction,
-        attenuated: r.attenuated,
-        expiresAt: r.expiresAt,
-        first: now,
-        last: now,
-        count: 1,
+        fingerprint: serve.fingerprint,
+        consumer: serve.consumer,
+        actor: serve.actor,
+        subject: serve.subject,
+        authorizationId: serve.authorizationId,
+        providerId: serve.providerId,
+        path: serve.path,
+        restriction: serve.restriction,
+        attenuated: serve.attenuated,
+        expiresAt: serve.expiresAt === null ? null : new Date(serve.expiresAt),
+        first,
+        last,
+        count,
       });
     }
     if (this.pending.size >= this.options.maxBatch) void this.flush();
@@ -244,38 +269,13 @@ export class TokenLedger {
   }
 
   /** "Who received tokens of this user / from this consumer … since …", newest first, paged. */
-  async search(orgId: string, q: LedgerQuery): Promise<LedgerPage> {
-    const rows = (await this.dataSource.query(
-      `SELECT * FROM tokens.token_ledger
-        WHERE org_id = $1
-          AND ($2::text IS NULL OR subject = $2) AND ($3::text IS NULL OR consumer = $3)
-          AND ($4::uuid IS NULL OR authorization_id = $4) AND ($5::uuid IS NULL OR provider_id = $5)
-          AND ($6::timestamptz IS NULL OR last_served_at >= $6)
-          AND ($7::bigint IS NULL OR id < $7)
-        ORDER BY id DESC LIMIT $8`,
-      [
-        orgId,
-        q.subject ?? null,
-        q.consumer ?? null,
-        q.authorizationId ?? null,
-        q.providerId ?? null,
-        q.since ?? null,
-        q.cursor ?? null,
-        q.limit + 1,
-      ],
-    )) as Row[];
-    const more = rows.length > q.limit;
-    const page = rows.slice(0, q.limit);
-    return { items: page.map(toEntry), next: more ? (page.at(-1)?.id ?? null) : null };
+  search(orgId: string, q: LedgerQuery): Promise<LedgerPage> {
+    return searchLedger(this.dataSource, orgId, q);
   }
 
   /** "Which consumer got this token": every row with this fingerprint. */
-  async byFingerprint(orgId: string, fingerprint: string): Promise<LedgerEntry[]> {
-    const rows = (await this.dataSource.query(
-      `SELECT * FROM tokens.token_ledger WHERE org_id = $1 AND token_fingerprint = $2 ORDER BY id DESC LIMIT 1000`,
-      [orgId, fingerprint],
-    )) as Row[];
-    return rows.map(toEntry);
+  byFingerprint(orgId: string, fingerprint: string): Promise<LedgerEntry[]> {
+    return ledgerRowsByFingerprint(this.dataSource, orgId, fingerprint);
   }
 
   /** The fingerprint a token (or its SHA-256) has in the ledger. */
@@ -292,46 +292,6 @@ export class TokenLedger {
   async purgeExpired(now = Date.now()): Promise<number | null> {
     if (now - this.lastPurge < 3_600_000) return null;
     this.lastPurge = now;
-    return this.dataSource.transaction(async (em) => {
-      const [lock] = (await em.query(
-        `SELECT pg_try_advisory_xact_lock(hashtext('tokens.token_ledger retention')) AS ok`,
-      )) as { ok: boolean }[];
-      if (!lock?.ok) return null;
-      const [, count] = (await em.query(
-        `DELETE FROM tokens.token_ledger WHERE last_served_at < now() - ($1::int * interval '1 day')`,
-        [this.options.retentionDays],
-      )) as [unknown, number];
-      return count;
-    });
+    return purgeLedgerRows(this.dataSource, this.options.retentionDays);
   }
-}
-
-function toEntry(r: Row): LedgerEntry {
-  return {
-    tokenFingerprint: r.token_fingerprint,
-    consumer: r.consumer,
-    actor: r.actor,
-    subject: r.subject,
-    authorizationId: r.authorization_id,
-    providerId: r.provider_id,
-    path: r.path,
-    restriction: r.restriction,
-    attenuated: r.attenuated,
-    tokenExpiresAt: r.token_expires_at ? r.token_expires_at.toISOString() : null,
-    firstServedAt: r.first_served_at.toISOString(),
-    lastServedAt: r.last_served_at.toISOString(),
-    serveCount: r.serve_count,
-  };
-}
-
-/** JSON with object keys sorted (equal restrictions give equal strings). */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
 }

@@ -67,6 +67,8 @@ export interface ServeOptions {
 export interface ConsumerToken extends ServedToken {
   attenuated: boolean;
   unmet: RestrictionPart[];
+  /** The serve's ledger ticket: REST serves without a restriction only (see TokenLedger.record). */
+  ledgerTicket?: string;
 }
 
 type Bounds = Extract<PolicyAnswer, { allowed: true }>;
@@ -120,20 +122,26 @@ export class ConsumerTokens {
         { name: 'policy.grant', message: 'no policy decision' },
       ]);
     const shaped = await this.shape(consumer, served, bounds, options.restriction ?? {});
-    this.ledger.record({
-      orgId: consumer.orgId,
-      consumer: consumer.clientId,
-      actor: consumer.actor,
-      subject: shaped.userId,
-      authorizationId: shaped.authorizationId,
-      providerId: shaped.providerId,
-      path: consumer.path,
-      restriction: options.restriction,
-      attenuated: shaped.attenuated,
-      expiresAt: shaped.expiresAt,
-      token: shaped.accessToken,
-    });
-    return shaped;
+    // A REST serve without a restriction is what the gateway may cache: its ticket lets the
+    // gateway report the hits it answers (ledger-ticket.ts). Other serves are never repeated.
+    const restricted = options.restriction !== undefined && Object.keys(options.restriction).length > 0;
+    const ledgerTicket = this.ledger.record(
+      {
+        orgId: consumer.orgId,
+        consumer: consumer.clientId,
+        actor: consumer.actor,
+        subject: shaped.userId,
+        authorizationId: shaped.authorizationId,
+        providerId: shaped.providerId,
+        path: consumer.path,
+        restriction: options.restriction,
+        attenuated: shaped.attenuated,
+        expiresAt: shaped.expiresAt,
+        token: shaped.accessToken,
+      },
+      { ticket: consumer.path === 'rest' && !restricted },
+    );
+    return ledgerTicket === undefined ? shaped : { ...shaped, ledgerTicket };
   }
 
   private async admit(consumer: Consumer, facts: { userId: string; providerId: string }): Promise<Bounds> {
