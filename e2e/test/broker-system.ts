@@ -158,6 +158,22 @@ export class BrokerSystem {
     return delegatedToken(this.boundApi, admin, sub, scopes);
   }
 
+  /**
+   * The set-up of the token suites: the admin's token, the demo provider registered, and `alice`
+   * (alice@example.test, of the default org) with a delegated token to link accounts and read tokens.
+   */
+  async adminAndAlice(): Promise<{ admin: string; providerId: string; alice: string }> {
+    const admin = await this.adminToken();
+    const providerId = await this.registerDemoProvider(admin);
+    await this.users.upsert('default', { sub: 'alice', email: 'alice@example.test' });
+    const alice = await this.delegatedToken(admin, 'alice', [
+      'authorizations:read',
+      'authorizations:write',
+      'tokens:read',
+    ]);
+    return { admin, providerId, alice };
+  }
+
   /** Every service's output so far (for log checks). */
   logs(): string {
     return (

@@ -121,14 +121,7 @@ describe('gateway token cache: answers only what the broker would, every hit in 
       idpEnv: { DEMO_IDP_TEST_HOOKS: '1' },
     });
     await system.start();
-    admin = await system.adminToken();
-    providerId = await system.registerDemoProvider(admin);
-    await system.users.upsert('default', { sub: 'alice', email: 'alice@example.test' });
-    alice = await system.delegatedToken(admin, 'alice', [
-      'authorizations:read',
-      'authorizations:write',
-      'tokens:read',
-    ]);
+    ({ admin, providerId, alice } = await system.adminAndAlice());
     authorizationId = await system.linkAccount(alice, providerId, 'alice@example.test');
     redis = new IORedis(system.env['REDIS_URL'], { lazyConnect: true, maxRetriesPerRequest: 1 });
     await redis.connect();
@@ -150,6 +143,44 @@ describe('gateway token cache: answers only what the broker would, every hit in 
     await redis?.quit();
     await system?.stop();
   });
+
+  /**
+   * A service client of the default org granted every provider for the org's users, whose REST
+   * acquire of the linked authorization (`call`, its HTTP status) is answered from the gateway's
+   * cache by the time this returns (once the org's no-store window after the grant's own notice is over).
+   */
+  async function cachedServiceClient(): Promise<{
+    svc: { clientId: string };
+    grantId: string;
+    call: () => Promise<number>;
+  }> {
+    const svc = await system.createClient({
+      orgId: 'default',
+      grantTypes: ['client_credentials'],
+      scopes: ['tokens:read'],
+    });
+    const made = await system.api(`/api/v1/oauth/admin/clients/${svc.clientId}/token-grants`, admin, {
+      method: 'POST',
+      body: { providers: '*', subjects: { mode: 'org' } },
+    });
+    expect(made.status).toBe(201);
+    const grantId = ((await made.json()) as { id: string }).id;
+    const token = await system.clientToken(svc);
+    const call = async () =>
+      (
+        await system.api('/api/v2/externalOAuth/tokens/', token, {
+          method: 'POST',
+          body: { authorizationId },
+        })
+      ).status;
+    await BrokerSystem.within(8_000, async () => {
+      expect(await call()).toBe(200);
+      const served = await brokerServes();
+      expect(await call()).toBe(200);
+      return (await brokerServes()) === served;
+    });
+    return { svc, grantId, call };
+  }
 
   it('answers a repeat from the cache, and records every hit in the ledger within the batch interval', async () => {
     await cached();
@@ -303,32 +334,7 @@ describe('gateway token cache: answers only what the broker would, every hit in 
   });
 
   it('a withdrawn grant (consumer.changed, org-wide) is not answered from the cache', async () => {
-    const svc = await system.createClient({
-      orgId: 'default',
-      grantTypes: ['client_credentials'],
-      scopes: ['tokens:read'],
-    });
-    const made = await system.api(`/api/v1/oauth/admin/clients/${svc.clientId}/token-grants`, admin, {
-      method: 'POST',
-      body: { providers: '*', subjects: { mode: 'org' } },
-    });
-    expect(made.status).toBe(201);
-    const grantId = ((await made.json()) as { id: string }).id;
-    const token = await system.clientToken(svc);
-    const call = async () =>
-      (
-        await system.api('/api/v2/externalOAuth/tokens/', token, {
-          method: 'POST',
-          body: { authorizationId },
-        })
-      ).status;
-    // Cached for this service client once the org's no-store window after the grant's own notice is over.
-    await BrokerSystem.within(8_000, async () => {
-      expect(await call()).toBe(200);
-      const served = await brokerServes();
-      expect(await call()).toBe(200);
-      return (await brokerServes()) === served;
-    });
+    const { grantId, call } = await cachedServiceClient();
     const gone = await system.api(`/api/v1/oauth/admin/token-grants/${grantId}`, admin, { method: 'DELETE' });
     expect(gone.status).toBe(204);
     // The notice is published before the admin's answer; the gateway drops the org's entries on it.
@@ -337,30 +343,7 @@ describe('gateway token cache: answers only what the broker would, every hit in 
   });
 
   it('a disabled client is not answered from the cache', async () => {
-    const svc = await system.createClient({
-      orgId: 'default',
-      grantTypes: ['client_credentials'],
-      scopes: ['tokens:read'],
-    });
-    const made = await system.api(`/api/v1/oauth/admin/clients/${svc.clientId}/token-grants`, admin, {
-      method: 'POST',
-      body: { providers: '*', subjects: { mode: 'org' } },
-    });
-    expect(made.status).toBe(201);
-    const token = await system.clientToken(svc);
-    const call = async () =>
-      (
-        await system.api('/api/v2/externalOAuth/tokens/', token, {
-          method: 'POST',
-          body: { authorizationId },
-        })
-      ).status;
-    await BrokerSystem.within(8_000, async () => {
-      expect(await call()).toBe(200);
-      const served = await brokerServes();
-      expect(await call()).toBe(200);
-      return (await brokerServes()) === served;
-    });
+    const { svc, call } = await cachedServiceClient();
     const disabled = await system.api(`/api/v1/oauth/admin/clients/${svc.clientId}/disable`, admin, {
       method: 'POST',
     });

@@ -42,14 +42,7 @@ describe('security headers on every answer', () => {
 
   beforeAll(async () => {
     await system.start();
-    admin = await system.adminToken();
-    providerId = await system.registerDemoProvider(admin);
-    await system.users.upsert('default', { sub: 'alice', email: 'alice@example.test' });
-    alice = await system.delegatedToken(admin, 'alice', [
-      'authorizations:read',
-      'authorizations:write',
-      'tokens:read',
-    ]);
+    ({ admin, providerId, alice } = await system.adminAndAlice());
   });
 
   afterAll(async () => {

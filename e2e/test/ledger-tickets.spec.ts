@@ -47,14 +47,8 @@ describe('ledger tickets: only hits of serves the broker made reach the ledger',
 
   beforeAll(async () => {
     await system.start();
-    admin = await system.adminToken();
-    const providerId = await system.registerDemoProvider(admin);
-    await system.users.upsert('default', { sub: 'alice', email: 'alice@example.test' });
-    alice = await system.delegatedToken(admin, 'alice', [
-      'authorizations:read',
-      'authorizations:write',
-      'tokens:read',
-    ]);
+    let providerId: string;
+    ({ admin, providerId, alice } = await system.adminAndAlice());
     authorizationId = await system.linkAccount(alice, providerId, 'alice@example.test');
     redis = new IORedis(system.env['REDIS_URL'], { lazyConnect: true, maxRetriesPerRequest: 1 });
     await redis.connect();

@@ -13,6 +13,19 @@ describe('the broker’s OAuth endpoints', () => {
   let broker: ServiceProcess;
   let base: string;
 
+  /** The admin's client_credentials request for `jobs:read`, as a form body (the raw answer). */
+  const adminJobsReadRequest = (): Promise<Response> =>
+    fetch(`${base}/api/v1/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: 'admin',
+        client_secret: SECRET,
+        scope: 'jobs:read',
+      }),
+    });
+
   beforeAll(async () => {
     db = await createTestDatabase('oauth');
     const port = await freePort();
@@ -85,16 +98,7 @@ describe('the broker’s OAuth endpoints', () => {
   });
 
   it('accepts client credentials in a form body and answers with no-store', async () => {
-    const res = await fetch(`${base}/api/v1/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: 'admin',
-        client_secret: SECRET,
-        scope: 'jobs:read',
-      }),
-    });
+    const res = await adminJobsReadRequest();
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(await res.json()).toMatchObject({
@@ -194,16 +198,7 @@ describe('the broker’s OAuth endpoints', () => {
     // TOKEN_RATE_LIMIT_PER_CLIENT=20 here: the 21st request of one address for one client within a minute is refused.
     const statuses: number[] = [];
     for (let i = 0; i < 22; i++) {
-      const res = await fetch(`${base}/api/v1/oauth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'client_credentials',
-          client_id: 'admin',
-          client_secret: SECRET,
-          scope: 'jobs:read',
-        }),
-      });
+      const res = await adminJobsReadRequest();
       statuses.push(res.status);
     }
     expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(20);

@@ -6,6 +6,7 @@ import { domainDataSourceOptions } from '@broker/service-runtime';
 import { createTestDatabase, TestDatabase } from '@broker/testing';
 import { pgDump } from './pg-dump';
 import { ServiceProcess, freePort, systemEnv } from './service-processes';
+import { clientCredentialsToken } from './system-setup';
 
 const SECRET = randomBytes(32).toString('base64url');
 const PEPPER = randomBytes(32).toString('base64');
@@ -21,19 +22,8 @@ describe('principal and delegated tokens', () => {
   const claimsOf = (jwt: string) =>
     JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
 
-  async function token(clientId: string, clientSecret: string, scope?: string): Promise<string> {
-    const res = await fetch(`${base}/api/v1/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: clientId,
-        client_secret: clientSecret,
-        ...(scope ? { scope } : {}),
-      }),
-    });
-    return ((await res.json()) as { access_token: string }).access_token;
-  }
+  const token = (clientId: string, secret: string, scope?: string): Promise<string> =>
+    clientCredentialsToken(base, clientId, secret, scope);
 
   const delegate = (bearer: string, body: unknown) =>
     fetch(`${base}/api/v1/oauth/delegated-token`, {

@@ -9,6 +9,7 @@ import { domainDataSourceOptions } from '@broker/service-runtime';
 import { createTestDatabase, sleep, TestDatabase } from '@broker/testing';
 import { AuthorizationsImport, AuthorizationsService, TOKENS_SCHEMA } from '@broker/tokens';
 import { ServiceProcess, freePort, systemEnv } from './service-processes';
+import { clientCredentialsToken } from './system-setup';
 
 const ADMIN_SECRET = randomBytes(32).toString('base64url');
 const K1 = `k1:${randomBytes(32).toString('base64')}`;
@@ -61,19 +62,8 @@ describe('providers and jobs API', () => {
   const revocation = new RevocationEndpoint();
   let upstream: string;
 
-  async function token(clientId: string, secret: string, scope?: string): Promise<string> {
-    const res = await fetch(`${base}/api/v1/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: clientId,
-        client_secret: secret,
-        ...(scope ? { scope } : {}),
-      }),
-    });
-    return ((await res.json()) as { access_token: string }).access_token;
-  }
+  const token = (clientId: string, secret: string, scope?: string): Promise<string> =>
+    clientCredentialsToken(base, clientId, secret, scope);
 
   const api = (path: string, bearer: string | undefined, init: { method?: string; body?: unknown } = {}) =>
     fetch(`${base}/api/v2/externalOAuth${path}`, {

@@ -77,15 +77,21 @@ export function demoProviderSystemEnv(
   });
 }
 
-/** An access token for a client of the broker (client_credentials at the gateway). */
+/** An access token for a client of the broker (client_credentials at the gateway), of `scope` when given. */
 export async function clientCredentialsToken(
   base: string,
   clientId: string,
   secret: string,
+  scope?: string,
 ): Promise<string> {
   const res = await fetch(
     `${base}/api/v1/oauth/token`,
-    formPost({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret }),
+    formPost({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: secret,
+      ...(scope ? { scope } : {}),
+    }),
   );
   const body = (await res.json()) as { access_token: string };
   return body.access_token;

@@ -11,6 +11,28 @@ function deadPort(): Promise<number> {
   });
 }
 
+/**
+ * Waits (at most 1 s) until `redis` is retrying its dead address, then disconnects it and reports,
+ * each within 1 s, whether it emitted `end` and how the command queued before settled.
+ */
+async function disconnectWhileRetrying(
+  redis: ReturnType<typeof createRedisConnection>,
+  waiting: Promise<string>,
+): Promise<{ statusBefore: string; ended: string; waited: string }> {
+  for (let i = 0; i < 50 && redis.status !== 'reconnecting'; i++) await new Promise((r) => setTimeout(r, 20));
+  const statusBefore = redis.status;
+  const ended = new Promise<string>((resolve) => redis.once('end', () => resolve('end')));
+  redis.disconnect();
+  const timeout = new Promise<string>((resolve) =>
+    setTimeout(() => resolve('still waiting after 1 s'), 1_000),
+  );
+  return {
+    statusBefore,
+    ended: await Promise.race([ended, timeout]),
+    waited: await Promise.race([waiting, timeout]),
+  };
+}
+
 describe('a connection closed while Redis is down', () => {
   it('ends at once: emits end and rejects the commands waiting for Redis, instead of waiting for ever', async () => {
     const redis = createRedisConnection(`redis://127.0.0.1:${await deadPort()}`, 'test:outage', {
@@ -21,17 +43,10 @@ describe('a connection closed while Redis is down', () => {
       () => 'answered',
       (err: Error) => err.message,
     );
-    for (let i = 0; i < 50 && redis.status !== 'reconnecting'; i++)
-      await new Promise((r) => setTimeout(r, 20));
-    expect(redis.status).toBe('reconnecting');
-
-    const ended = new Promise<string>((resolve) => redis.once('end', () => resolve('end')));
-    redis.disconnect();
-    const timeout = new Promise<string>((resolve) =>
-      setTimeout(() => resolve('still waiting after 1 s'), 1_000),
-    );
-    expect(await Promise.race([ended, timeout])).toBe('end');
-    expect(await Promise.race([waiting, timeout])).toBe('Connection is closed.');
+    const outcome = await disconnectWhileRetrying(redis, waiting);
+    expect(outcome.statusBefore).toBe('reconnecting');
+    expect(outcome.ended).toBe('end');
+    expect(outcome.waited).toBe('Connection is closed.');
     expect(redis.status).toBe('end');
   });
 
@@ -45,17 +60,10 @@ describe('a connection closed while Redis is down', () => {
       () => 'answered',
       (err: Error) => err.message,
     );
-    for (let i = 0; i < 50 && redis.status !== 'reconnecting'; i++)
-      await new Promise((r) => setTimeout(r, 20));
-    expect(redis.status).toBe('reconnecting');
-
-    const ended = new Promise<string>((resolve) => redis.once('end', () => resolve('end')));
-    redis.disconnect();
-    const timeout = new Promise<string>((resolve) =>
-      setTimeout(() => resolve('still waiting after 1 s'), 1_000),
-    );
-    expect(await Promise.race([ended, timeout])).toBe('end');
-    expect(await Promise.race([waiting, timeout])).not.toBe('still waiting after 1 s');
+    const outcome = await disconnectWhileRetrying(redis, waiting);
+    expect(outcome.statusBefore).toBe('reconnecting');
+    expect(outcome.ended).toBe('end');
+    expect(outcome.waited).not.toBe('still waiting after 1 s');
     expect(redis.status).toBe('end');
   });
 });

@@ -15,9 +15,8 @@ import {
   authorizationToken,
 } from '../external-oauth/authorized-providers.controller';
 import { TokensController, acquireToken, parseAcquire } from '../external-oauth/tokens.controller';
-import { withoutLedgerTicket } from '../external-oauth/ledger-ticket';
 import { parseId } from '../external-oauth/provider-bodies';
-import { type CachedServe, ServedTokenCache, callerScope } from './served-token-cache';
+import { type CachedServe, ServedTokenCache, callerScope, servedFromReply } from './served-token-cache';
 
 /** One controller route answered here: where it is, and its work once the caller is authenticated. */
 interface HotRoute {
@@ -130,13 +129,10 @@ export class HotAcquireRoute extends HotTokenRoute {
                 { ...request, channel: 'rest' },
                 { auth: caller.token, timeoutMs: 12_000 },
               );
-              return {
+              return servedFromReply(reply, {
                 authorizationId: reply.authorizationId,
                 providerId: reply.providerId,
-                ...(reply.expiresAt ? { expiresAt: reply.expiresAt } : {}),
-                answer: withoutLedgerTicket(reply),
-                ledgerTicket: reply.ledgerTicket ?? '',
-              };
+              });
             },
           };
         },
@@ -183,13 +179,10 @@ export class HotAuthorizationTokenRoute extends HotTokenRoute {
                 { id },
                 { auth: caller.token, timeoutMs: 12_000 },
               );
-              return {
+              return servedFromReply(reply, {
                 authorizationId: id,
                 providerId: reply.authorizedOauthProvider.provider.id,
-                ...(reply.expiresAt ? { expiresAt: reply.expiresAt } : {}),
-                answer: withoutLedgerTicket(reply),
-                ledgerTicket: reply.ledgerTicket ?? '',
-              };
+              });
             },
           };
         },

@@ -14,6 +14,20 @@ export interface CachedServe {
   ledgerTicket: string;
 }
 
+/** A broker's sealed answer as the cache keeps it: the client's answer without the ticket, the ticket apart. */
+export function servedFromReply<T extends { expiresAt?: string | null; ledgerTicket?: string }>(
+  reply: T,
+  target: { authorizationId: string; providerId: string },
+): CachedServe {
+  const { ledgerTicket, ...answer } = reply;
+  return {
+    ...target,
+    ...(reply.expiresAt ? { expiresAt: reply.expiresAt } : {}),
+    answer,
+    ledgerTicket: ledgerTicket ?? '',
+  };
+}
+
 /** Seconds of life a cached token must keep beyond what the caller asked (it is still in transit). */
 const MARGIN_SECONDS = 5;
 /** The broker's default `minValiditySeconds` bound (a quarter of the lifetime, at most 60 s): the cache asks the upper bound. */

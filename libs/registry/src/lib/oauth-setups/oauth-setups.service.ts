@@ -4,10 +4,8 @@ import type {
   CreateOAuthSetupRequest,
   ListOAuthSetupsQuery,
   OAuthSetup,
-  OAuthSetupStatus,
   OpenedSetup,
   Page,
-  SetupOutcome,
   UpdateOAuthSetupRequest,
 } from '@broker/contracts';
 import { isUuid } from '../jobs/jobs.service';
@@ -173,17 +171,8 @@ export class OAuthSetupsService {
    * How the setup's consent ended (from the token-broker): opened → completed or failed, with the
    * `setup.completed|failed` webhooks (`SetupOutcomes.finish`).
    */
-  finish(
-    orgId: string,
-    setupId: string,
-    result: SetupOutcome,
-  ): Promise<{
-    setupId: string;
-    status: OAuthSetupStatus;
-    redirectUrl: string | null;
-    deliveries: RecordedDelivery[];
-  }> {
-    return this.outcomes.finish(orgId, setupId, result);
+  finish(...args: Parameters<SetupOutcomes['finish']>): ReturnType<SetupOutcomes['finish']> {
+    return this.outcomes.finish(...args);
   }
 
   /** Housekeeping: expires setups past `expires_at`, removes ended ephemeral ones (`SetupOutcomes.sweep`). */

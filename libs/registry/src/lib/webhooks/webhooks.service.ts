@@ -8,8 +8,6 @@ import {
   WEBHOOK_EVENT_TYPES,
   WebhookDelivery,
   WebhookEndpoint,
-  WebhookEventType,
-  WebhookPayload,
 } from '@broker/contracts';
 import { EgressDeniedError, EgressPolicy, checkUrlStatic } from '@broker/egress';
 import { isUuid } from '../jobs/jobs.service';
@@ -151,15 +149,8 @@ export class WebhooksService {
    * Records an event for every enabled endpoint of the org that takes its type (in the caller's
    * transaction when given). `eventKey` names the source event: recording it again is a no-op.
    */
-  record(
-    em: EntityManager | undefined,
-    orgId: string,
-    type: WebhookEventType,
-    eventKey: string,
-    data: WebhookPayload['data'],
-    at = new Date(),
-  ): Promise<RecordedDelivery[]> {
-    return this.log.record(em, orgId, type, eventKey, data, at);
+  record(...args: Parameters<WebhookDeliveryLog['record']>): ReturnType<WebhookDeliveryLog['record']> {
+    return this.log.record(...args);
   }
 
   /** A pending delivery whose attempt is due, with its endpoint and secret (`WebhookDeliveryLog.work`). */
