@@ -13,6 +13,11 @@ const { Webhook, WebhookVerificationError } = require('standardwebhooks');
  * secret, a timestamp within 5 minutes (the library's tolerance), and a `webhook-id` not accepted
  * before (`seen`: keep ids at least as long as the tolerance). Returns { ok, duplicate, event } or
  * { ok: false, reason }.
+ * @param {string} secret the endpoint's signing secret (`whsec_…`)
+ * @param {Set<string>} seen the `webhook-id`s accepted so far
+ * @param {string} rawBody the request body, exactly as received
+ * @param {Record<string, string>} headers the request's headers (lower-case names)
+ * @returns {{ ok: true, duplicate: boolean, event: unknown } | { ok: false, reason: string }}
  */
 function verifyDelivery(secret, seen, rawBody, headers) {
   let event;
@@ -30,6 +35,7 @@ function verifyDelivery(secret, seen, rawBody, headers) {
 
 function main() {
   const args = process.argv.slice(2);
+  /** @param {string} name */
   const flag = (name) => {
     const i = args.indexOf(`--${name}`);
     return i >= 0 ? args[i + 1] : undefined;
@@ -40,14 +46,17 @@ function main() {
     console.error('usage: node tools/webhooks/receiver.cjs --port 8090 --secret whsec_...');
     process.exit(2);
   }
+  /** @type {Set<string>} */
   const seen = new Set();
   createServer((req, res) => {
+    /** @type {Buffer[]} */
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
-      const headers = Object.fromEntries(
-        Object.entries(req.headers).filter(([, v]) => typeof v === 'string'),
-      );
+      /** @type {Record<string, string>} */
+      const headers = {};
+      for (const [name, value] of Object.entries(req.headers))
+        if (typeof value === 'string') headers[name] = value;
       const result = verifyDelivery(secret, seen, Buffer.concat(chunks).toString('utf8'), headers);
       if (!result.ok) {
         console.log(`refused: ${result.reason}`);
