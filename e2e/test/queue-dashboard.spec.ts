@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
 import { EncryptJWT } from 'jose';
+import { QUEUE_NAMES } from '@broker/contracts';
 import { KeyedHasher } from '@broker/crypto';
 import { ClientsService, IDENTITY_SCHEMA } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
@@ -182,18 +183,8 @@ describe('queue dashboard: operators only, read-only, no token in a URL', () => 
     const body = (await queues.json()) as {
       queues: { name: string; readOnlyMode: boolean; counts: Record<string, number> }[];
     };
-    expect(body.queues.map((q) => q.name).sort()).toEqual(
-      [
-        'device-poll',
-        'key-rotation',
-        'provider-deletion',
-        'revocation',
-        'setup-expiry',
-        'stats',
-        'token-refresh',
-        'webhook-delivery',
-      ].sort(),
-    );
+    // Every queue of the contract, and nothing else.
+    expect(body.queues.map((q) => q.name).sort()).toEqual([...QUEUE_NAMES].sort());
     for (const q of body.queues) expect(q.readOnlyMode).toBe(true);
     expect(body.queues.find((q) => q.name === 'stats')?.counts['waiting']).toBeGreaterThanOrEqual(1);
     // The UI itself, under its own policy.
