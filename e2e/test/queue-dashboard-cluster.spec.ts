@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { QUEUE_NAMES } from '@broker/contracts';
 import { KeyedHasher } from '@broker/crypto';
 import { ClientsService, IDENTITY_SCHEMA } from '@broker/identity';
 import { domainDataSourceOptions } from '@broker/service-runtime';
@@ -107,7 +108,7 @@ describe('queue dashboard on a Redis Cluster', () => {
       const body = (await res.json()) as {
         queues: { name: string; counts: Record<string, number>; jobs: { id: string }[] }[];
       };
-      expect(body.queues).toHaveLength(8);
+      expect(body.queues).toHaveLength(QUEUE_NAMES.length);
       const queue = body.queues.find((q) => q.name === 'stats');
       waiting = queue?.counts['waiting'] ?? 0;
       if (waiting >= 1) expect(queue?.jobs.length).toBeGreaterThanOrEqual(1);

@@ -36,7 +36,7 @@ function requestsUnder(dir: string): Map<string, string[]> {
  */
 const LIB_REQUESTERS: Record<string, (appSource: string) => boolean> = {
   // The bus-fed verification; `TokenVerificationModule.fromDatabase(...)` reads PostgreSQL instead.
-  'libs/identity/src/lib/authorization/token-verification.module.ts': (src) =>
+  'libs/auth-kit/src/lib/authorization/token-verification.module.ts': (src) =>
     /\bTokenVerificationModule\b(?!\.fromDatabase)/.test(src),
 };
 
@@ -125,7 +125,7 @@ describe('the services call each other without a cycle at run time', () => {
   });
 
   it('counts a lib request for every app that wires it (the bus-fed verification of the gateway)', () => {
-    const wired = LIB_REQUESTERS['libs/identity/src/lib/authorization/token-verification.module.ts'];
+    const wired = LIB_REQUESTERS['libs/auth-kit/src/lib/authorization/token-verification.module.ts'];
     expect(wired('imports: [TokenVerificationModule],')).toBe(true);
     expect(wired('TokenVerificationModule.fromDatabase(domainDataSourceToken(REGISTRY_SCHEMA))')).toBe(false);
   });
