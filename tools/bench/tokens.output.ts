@@ -114,7 +114,7 @@ export function printTokensBench(r: TokensBenchResult): void {
         rps(x[`hello_${c}_rps`]),
       ],
     ),
-    ['**Bus `tokens.acquire`** (3 replicas)', ''],
+    [`**Bus \`tokens.acquire\`** (${REPLICAS} replicas)`, ''],
     ['sequential p50 / p99', `${ms(x['bus_seq_p50'])} / ${ms(x['bus_seq_p99'])}`],
     [
       `open loop ${RATE}/s × ${OPEN_MS / 1000} s: p50`,
@@ -175,7 +175,7 @@ export function printTokensBench(r: TokensBenchResult): void {
     ],
     ['**Refresh storm**', ''],
     [
-      `${STORM} concurrent acquires over 3 replicas: upstream refreshes`,
+      `${STORM} concurrent acquires over ${REPLICAS} replicas: upstream refreshes`,
       `${x['storm_refreshes']} (distinct tokens served ${x['storm_distinct_tokens']}, errors ${x['storm_errors']})`,
       'exactly 1',
       x['storm_refreshes'] === 1 &&
