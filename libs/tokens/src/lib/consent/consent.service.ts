@@ -209,15 +209,8 @@ export class ConsentService {
    * Ends a consent the provider refused (state consumed): the client's state and the setup it came
    * from, both only for the browser that started it (`mismatch` for any other).
    */
-  end(
-    state: string,
-    browserBinding?: string,
-  ): Promise<{
-    mismatch: boolean;
-    clientState: string | null;
-    setup: { setupId: string; orgId: string } | null;
-  }> {
-    return this.pending.end(state, browserBinding);
+  end(...args: Parameters<PendingConsents['end']>): ReturnType<PendingConsents['end']> {
+    return this.pending.end(...args);
   }
 
   /** Which setup a state belonged to, before a failed completion spends it (null for none). */
