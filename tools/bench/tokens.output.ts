@@ -13,6 +13,7 @@ import {
   REPLICAS,
   REST_CONCURRENCY,
   STORM,
+  STORM_REPLICAS,
   THROUGHPUT_MS,
   TokensBenchResult,
   WARMUP,
@@ -175,7 +176,7 @@ export function printTokensBench(r: TokensBenchResult): void {
     ],
     ['**Refresh storm**', ''],
     [
-      `${STORM} concurrent acquires over ${REPLICAS} replicas: upstream refreshes`,
+      `${STORM} concurrent acquires over ${STORM_REPLICAS} replicas: upstream refreshes`,
       `${x['storm_refreshes']} (distinct tokens served ${x['storm_distinct_tokens']}, errors ${x['storm_errors']})`,
       'exactly 1',
       x['storm_refreshes'] === 1 &&
@@ -204,7 +205,7 @@ export function printTokensBench(r: TokensBenchResult): void {
     ...leastPrivilegeRows(x, r.cpu['bus_max'] ?? null),
   ];
   console.log(
-    `\nbench:tokens  (N=${N} sequential per latency row after ${WARMUP} warm-up; throughput rows ${THROUGHPUT_MS} ms closed loop; token-broker × ${REPLICAS})\n`,
+    `\nbench:tokens  (N=${N} sequential per latency row after ${WARMUP} warm-up; throughput rows ${THROUGHPUT_MS} ms closed loop; token-broker × ${REPLICAS}, ${STORM_REPLICAS} for the storm)\n`,
   );
   console.log('| measure | figure | target | met |');
   console.log('| --- | --- | --- | --- |');

@@ -1,14 +1,19 @@
-// bench:tokens, group 6: the refresh storm over the three replicas (upstream refreshes counted at the IdP).
+// bench:tokens, group 6: the refresh storm over three replicas (upstream refreshes counted at the IdP).
 import { Client as PgClient } from 'pg';
 import { BusClientProxy } from '@broker/bus';
 import { parseServicePublicKeys } from '@broker/bus-protocol';
 import { sleep } from './procs';
-import { Bench, STORM, p, step } from './tokens.shared';
+import { Bench, STORM, STORM_REPLICAS, p, step } from './tokens.shared';
 
 export async function stormRows(b: Bench): Promise<void> {
   const { sys, rows, measured, stormAuth, acquire } = b;
   // ---------------------------------------------------------------------------------------------
-  // 6. Refresh storm over the three replicas
+  // 6. Refresh storm over three replicas (BENCH_STORM_REPLICAS): the replicas the other rows ran
+  // with, and more started now if they were fewer (a cold replica in a storm is what a scale-up meets).
+  for (let i = sys.brokers.length; i < STORM_REPLICAS; i++) {
+    step(`storm: starting token-broker replica ${i + 1}`);
+    sys.brokers.push(await sys.startService('token-broker', {}, `token-broker-${i + 1}`));
+  }
   const cred = await (async () => {
     const c = new PgClient({ connectionString: sys.databaseUrl });
     c.on('error', () => undefined);
