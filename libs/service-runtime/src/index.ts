@@ -24,4 +24,4 @@ export {
   SpanKind,
 } from './lib/tracing/tracing';
 export * from './lib/metrics/metric-catalogue';
-export { useLogDestination } from './lib/logging/logging.module';
+export { loggingModule, useLogDestination } from './lib/logging/logging.module';
