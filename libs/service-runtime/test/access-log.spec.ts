@@ -1,5 +1,6 @@
 import { Controller, Get, HttpCode, INestApplication, Logger, Module, Post, Redirect } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
+import { connect } from 'node:net';
 import { testBusKeys } from '@broker/testing';
 import { ServiceDefinition, createServiceApp } from '../src/lib/bootstrap';
 import { loadServiceConfig } from '../src/lib/config/service-config';
@@ -31,6 +32,12 @@ class ProbeController {
   @Get('boom')
   boom(): never {
     throw new Error('broken');
+  }
+
+  @Get('slow')
+  async slow(): Promise<{ late: true }> {
+    await new Promise((r) => setTimeout(r, 300));
+    return { late: true };
   }
 
   @Get('health/live')
@@ -173,5 +180,26 @@ describe('the access log (Fastify hooks on the gateway, pino-http on Express)', 
     expect(res.statusCode).toBe(201);
     await new Promise((r) => setTimeout(r, 20));
     expect(accessLines()).toHaveLength(1);
+  });
+
+  it('logs a request whose client left before the answer, with its secrets redacted', async () => {
+    const app = await createServiceApp(definition('fastify'), config());
+    apps.push(app);
+    await app.listen(0, '127.0.0.1');
+    const port = new URL((await app.getUrl()).replace('[::1]', '127.0.0.1')).port;
+    lines.length = 0;
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    socket.write(`GET /slow?code=${SECRET} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${SECRET}\r\n\r\n`);
+    await new Promise((r) => setTimeout(r, 50));
+    socket.destroy();
+    for (let i = 0; i < 100 && !parsed().some((l) => l.msg === 'request aborted'); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    const aborted = parsed().filter((l) => l.msg === 'request aborted');
+    expect(aborted).toHaveLength(1);
+    expect(aborted[0]).toMatchObject({ req: { method: 'GET', url: '/slow?code=%5Bredacted%5D' } });
+    await new Promise((r) => setTimeout(r, 400)); // the handler finishes: no second line for it
+    expect(parsed().filter((l) => l.req?.url?.startsWith('/slow'))).toHaveLength(1);
+    expect(JSON.stringify(parsed())).not.toContain(SECRET);
   });
 });

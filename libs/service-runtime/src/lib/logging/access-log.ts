@@ -76,6 +76,23 @@ export function installAccessLog(
     if (!unlogged(request.url)) writeAccessLine(access, request, reply);
     done();
   });
+  // A client gone before its answer was sent: no onResponse, still one line (pino-http logged it on 'close').
+  fastify.addHook('onRequestAbort', (request, done) => {
+    if (!unlogged(request.url)) {
+      access.info(
+        {
+          req: requestFields({
+            id: request.id,
+            method: request.method,
+            url: request.url,
+            headers: request.headers,
+          }),
+        },
+        'request aborted',
+      );
+    }
+    done();
+  });
 }
 
 function writeAccessLine(access: pino.Logger, request: FastifyRequest, reply: FastifyReply): void {
