@@ -112,13 +112,6 @@ export const gatewayService: ServiceDefinition = {
     // Set-Cookie for the consent cookies (read back from the raw header: pages/consent-cookie.ts).
     await app.register(fastifyCookie, { hook: false });
     installHotTokenRoutes(fastify, (type) => app.get(type));
-    // The access log (pino-http) reads the Node response's headers, where Fastify's are not until
-    // written: the one it logs (a redirect's Location, redacted) is put there too.
-    fastify.addHook('onSend', (_request, reply, payload, done) => {
-      const location = reply.getHeader('location');
-      if (location !== undefined) reply.raw.setHeader('location', location);
-      done(null, payload);
-    });
     // The queue dashboard at /admin/queues when QUEUE_DASHBOARD is set (docs/queue-dashboard.md); its
     // plain Fastify routes stay out of the OpenAPI document. Before the docs: both bring @fastify/static.
     await installQueueBoard(app, config);

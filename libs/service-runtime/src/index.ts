@@ -24,3 +24,4 @@ export {
   SpanKind,
 } from './lib/tracing/tracing';
 export * from './lib/metrics/metric-catalogue';
+export { loggingModule, useLogDestination } from './lib/logging/logging.module';

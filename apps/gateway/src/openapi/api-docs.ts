@@ -136,8 +136,9 @@ export function installApiDocs(app: NestFastifyApplication): void {
     .getInstance()
     .addHook('onRequest', (request, reply, done) => {
       // The UI's paths only (as Express' `app.use('/docs')` matched them): the JSON keeps the strict policy.
-      const path = request.url.split('?', 1)[0];
-      if (path === prefix || path?.startsWith(`${prefix}/`))
+      const url = request.url;
+      const next = url.charAt(prefix.length);
+      if (url.startsWith(prefix) && (next === '' || next === '/' || next === '?'))
         reply.header(
           'Content-Security-Policy',
           "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",

@@ -11,6 +11,8 @@ import { loadMigrationJobConfig } from './config/migration-job-config';
 import type { DomainSchema } from './database/database.module';
 import { runMigrationJob } from './database/migration-job';
 import { startDraining } from './health/draining';
+import { installAccessLog } from './logging/access-log';
+import { logDestination, logRequestsWithHooks } from './logging/logging.module';
 import { busServerTimer, observeBusServer } from './metrics/bus-metrics';
 import { assertBusHandlers } from './startup-checks';
 
@@ -109,11 +111,19 @@ async function fastifyApp(
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     ...(def.frameworkErrors ? { frameworkErrors: def.frameworkErrors(config) } : {}),
   });
+  // The access log as Fastify hooks rather than pino-http through Nest middleware (access-log.ts):
+  // marked before the module is built, so its logging module applies no middleware.
+  logRequestsWithHooks(config);
   const app = await NestFactory.create<NestFastifyApplication>(def.module(config), adapter, {
     bufferLogs: true,
     bodyParser: !def.configureHttp,
   });
   app.useLogger(app.get(Logger));
+  installAccessLog(app.getHttpAdapter().getInstance(), {
+    level: config.logLevel,
+    service: config.service,
+    destination: logDestination(),
+  });
   await def.configureHttp?.(app, config);
   return app;
 }

@@ -4,26 +4,29 @@ import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
 import type { ServiceConfig } from '../config/service-config';
 import { activeTraceId } from '../tracing/tracing';
-import { redactSecrets, redactUrl } from './redaction';
+import { redactSecrets } from './redaction';
+import { requestFields, responseFields, unlogged } from './access-log';
 
-const REQUEST_HEADERS = [
-  'host',
-  'user-agent',
-  'content-type',
-  'content-length',
-  'x-forwarded-for',
-  'x-request-id',
-];
+/**
+ * The configurations of services whose access log is written by Fastify hooks (`installAccessLog`,
+ * installed by the bootstrap of a Fastify app), so that pino-http is not also run as middleware.
+ */
+const accessLogByHooks = new WeakSet<ServiceConfig>();
 
-function pick(headers: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const name of names) if (headers[name] !== undefined) out[name] = headers[name];
-  return out;
+/** Called by the bootstrap before it builds a Fastify service's module: its access log is hooks. */
+export function logRequestsWithHooks(config: ServiceConfig): void {
+  accessLogByHooks.add(config);
 }
 
-/** Structured JSON logs (pino) with secrets redacted: headers, secret-named fields, secret query parameters. */
+/**
+ * Structured JSON logs (pino) with secrets redacted: headers, secret-named fields, secret query
+ * parameters. The access log is pino-http as Nest middleware on Express; on Fastify it is the
+ * app's hooks (access-log.ts), and the middleware is not applied (`forRoutes: []`), which also
+ * leaves Nest's @fastify/middie with nothing to run.
+ */
 export function loggingModule(config: ServiceConfig): DynamicModule {
   return LoggerModule.forRoot({
+    ...(accessLogByHooks.has(config) ? { forRoutes: [] } : {}),
     pinoHttp: [
       {
         level: config.logLevel,
@@ -44,36 +47,33 @@ export function loggingModule(config: ServiceConfig): DynamicModule {
           return traceId ? { trace_id: traceId } : {};
         },
         serializers: {
-          req: (req: { id?: unknown; method?: string; url?: string; headers?: Record<string, unknown> }) => ({
-            id: req.id,
-            method: req.method,
-            url: req.url ? redactUrl(req.url) : req.url,
-            // A few useful headers, not all of them: an access line per request must stay cheap, and
-            // a header we do not log cannot leak (credentials travel in headers).
-            headers: req.headers ? redactSecrets(pick(req.headers, REQUEST_HEADERS)) : undefined,
-          }),
+          req: requestFields,
           // Redirects carry codes and states in their Location (the authorization responses).
-          res: (res: { statusCode?: number; headers?: Record<string, unknown> }) => {
-            const location = res.headers?.['location'];
-            return typeof location === 'string'
-              ? { statusCode: res.statusCode, headers: { location: redactUrl(location) } }
-              : { statusCode: res.statusCode };
-          },
+          res: (res: { statusCode?: number; headers?: Record<string, unknown> }) =>
+            responseFields(res.statusCode, res.headers?.['location']),
         },
-        autoLogging: { ignore: (req: IncomingMessage) => (req.url ?? '').startsWith('/health') },
+        autoLogging: { ignore: (req: IncomingMessage) => unlogged(req.url ?? '') },
       },
-      bufferedStdout(),
+      logDestination(),
     ],
   });
 }
 
+let destination: pino.DestinationStream | undefined;
+
+/** Writes this process' logs to `stream` instead of stdout (tests read the lines); before any app is built. */
+export function useLogDestination(stream: pino.DestinationStream): void {
+  destination = stream;
+}
+
 /**
- * stdout written in batches (at least 4 KiB, or every 250 ms), not one write per line: a write is
- * a system call, and an access line per request made it a visible share of the gateway's CPU. pino
- * flushes what is left when the process exits (also on a fatal error); a SIGKILL loses at most the
- * last 250 ms.
+ * The process' log stream (one for the app's logger and the access log): stdout written in
+ * batches (at least 4 KiB, or every 250 ms), not one write per line: a write is a system call, and
+ * an access line per request made it a visible share of the gateway's CPU. pino flushes what is
+ * left when the process exits (also on a fatal error); a SIGKILL loses at most the last 250 ms.
  */
-function bufferedStdout(): pino.DestinationStream {
+export function logDestination(): pino.DestinationStream {
+  if (destination) return destination;
   const stream = pino.destination({ dest: 1, sync: false, minLength: 4096 });
   setInterval(() => {
     try {
@@ -82,5 +82,6 @@ function bufferedStdout(): pino.DestinationStream {
       // not open yet, or nothing to write
     }
   }, 250).unref();
+  destination = stream;
   return stream;
 }

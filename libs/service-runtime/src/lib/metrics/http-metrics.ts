@@ -53,10 +53,24 @@ export function labelHttpRoute(
   handler: object,
 ): void {
   const raw = (req.raw ?? req) as Labelled;
-  raw[ROUTE] = join(
-    Reflect.getMetadata(PATH_METADATA, controller),
-    Reflect.getMetadata(PATH_METADATA, handler),
-  );
+  raw[ROUTE] = routeTemplate(controller, handler);
+}
+
+/** Each route's template, built once (it was rebuilt from the metadata on every request). */
+const templates = new WeakMap<object, Map<object, string>>();
+
+function routeTemplate(controller: object, handler: object): string {
+  let byController = templates.get(handler);
+  if (!byController) templates.set(handler, (byController = new Map()));
+  let template = byController.get(controller);
+  if (template === undefined) {
+    template = join(
+      Reflect.getMetadata(PATH_METADATA, controller),
+      Reflect.getMetadata(PATH_METADATA, handler),
+    );
+    byController.set(controller, template);
+  }
+  return template;
 }
 
 /**
