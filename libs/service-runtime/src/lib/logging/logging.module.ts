@@ -15,6 +15,9 @@ const REQUEST_HEADERS = [
   'x-request-id',
 ];
 
+/** The readiness and liveness routes (health.controller.ts). */
+const HEALTH_PROBES = ['health/live', 'health/ready'];
+
 function pick(headers: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const name of names) if (headers[name] !== undefined) out[name] = headers[name];
@@ -24,6 +27,11 @@ function pick(headers: Record<string, unknown>, names: readonly string[]): Recor
 /** Structured JSON logs (pino) with secrets redacted: headers, secret-named fields, secret query parameters. */
 export function loggingModule(config: ServiceConfig): DynamicModule {
   return LoggerModule.forRoot({
+    // Not on the health probes (not logged anyway, see autoLogging): nestjs-pino binds each request's
+    // logger with AsyncLocalStorage.run, and the first run() turns on Node's promise hooks for the
+    // rest of the process. In a bus-only service (token-broker, registry, worker) the probes were the
+    // only HTTP, and the hooks cost every bus request's promises (async_hooks in the replica's profile).
+    exclude: HEALTH_PROBES,
     pinoHttp: [
       {
         level: config.logLevel,
