@@ -71,7 +71,7 @@ export async function busRows(b: Bench): Promise<void> {
 
   step(`bus acquire: open loop ${RATE}/s for ${OPEN_MS / 1000} s (from its own process)`);
   const runOpenLoop = await startOpenLoopClient();
-  const open = await measured('bus_open', runOpenLoop);
+  const open = await measured('bus_open', runOpenLoop, [sys.brokers[0]]);
   await loadgens.pop()?.stop();
   rows['bus_open_p50'] = p(open.latencies, 50);
   rows['bus_open_p99'] = p(open.latencies, 99);
