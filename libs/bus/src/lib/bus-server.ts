@@ -23,7 +23,8 @@ import { createRedisConnection } from './redis-connection';
 import { DEFAULT_BUS_PREFIX, type BusServerOptions } from './bus-options';
 import { validateBusPayload } from './bus-payload.pipe';
 import { BusServerCounters, type BusServerStats, type DropReason } from './drop-counters';
-import { BATCH, RequestPopper } from './request-pop';
+import { MarkersWithPop } from './markers-with-pop';
+import { BATCH, POP_WAIT_SECONDS, RequestPopper } from './request-pop';
 
 export type { BusServerStats, DropReason } from './drop-counters';
 
@@ -67,10 +68,14 @@ export class BusServer extends Server implements CustomTransportStrategy {
   private closing = false;
   private loop?: Promise<void>;
   /**
-   * The publisher connection's commands of one turn in one write: the replay markers of the
-   * requests opened together (a popped batch) and the replies ready together.
+   * The publisher connection's commands of one turn in one write: the replies ready together, and
+   * the replay markers that could not go with a pop.
    */
   private readonly commands = new TickBatch(() => this.publisher);
+  /** The replay markers of a popped batch, sent with the next pop where they can (markers-with-pop.ts). */
+  private readonly markers = new MarkersWithPop(this.commands);
+  /** The blocking connection's id in Redis (CLIENT ID), to un-block its pop at close. */
+  private blockingId?: number;
 
   constructor(private readonly options: BusServerOptions) {
     super();
@@ -97,8 +102,12 @@ export class BusServer extends Server implements CustomTransportStrategy {
     // object per reply) at ordinary rates (p99 at 1 000 req/s: 7.1 ms with it, 5.0 ms without).
     this.publisher = createRedisConnection(this.options.redisUrl, `${name}:publish`);
     this.blocking = createRedisConnection(this.options.redisUrl, `${name}:requests`);
+    // Its id again after every reconnect (queued before the loop's next pop, so answered at once).
+    const blocking = this.blocking;
+    blocking.on('ready', () => this.readBlockingId(blocking));
     Promise.all([this.publisher.ping(), this.blocking.ping()]).then(
       () => {
+        this.readBlockingId(blocking);
         this.loop = this.consume();
         callback();
       },
@@ -106,14 +115,33 @@ export class BusServer extends Server implements CustomTransportStrategy {
     );
   }
 
-  /** Stops taking requests, lets the ones being handled answer, then closes the connections. */
+  /**
+   * Stops taking requests, lets the ones being handled answer, then closes the connections.
+   *
+   * The pop in flight is not cut: a pop Redis has served but whose reply has not been read yet
+   * would lose its requests with the connection (Redis drops a closed client's unsent replies), and
+   * their callers would wait until their timeout. It is un-blocked instead (CLIENT UNBLOCK from the
+   * publisher connection: it returns empty, or with what it had already taken, which is handled);
+   * where the ACL user may not (the services' users run no @dangerous command), it returns by its
+   * own timeout. Only a pop that does not return by then (Redis unreachable) is cut.
+   */
   async close(): Promise<void> {
     this.closing = true;
     this.slotFreed?.();
-    this.blocking?.disconnect();
+    if (this.publisher && this.blockingId !== undefined)
+      void this.publisher.call('client', 'unblock', this.blockingId).catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const stopped = await Promise.race([
+      this.loop?.then(() => true) ?? true,
+      new Promise<false>(
+        (resolve) => (timer = setTimeout(() => resolve(false), POP_WAIT_SECONDS * 1000 + 1000)),
+      ),
+    ]);
+    clearTimeout(timer);
+    if (!stopped) this.blocking?.disconnect();
     await this.loop;
     await Promise.allSettled([...this.inflight]);
-    await closeConnection(this.publisher);
+    await Promise.all([closeConnection(this.blocking), closeConnection(this.publisher)]);
   }
 
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the signature Nest's Server declares
@@ -133,27 +161,45 @@ export class BusServer extends Server implements CustomTransportStrategy {
   private async consume(): Promise<void> {
     const redis = this.blocking;
     if (!redis) return;
-    while (!this.closing) {
-      if (this.inflight.size >= this.concurrency) {
-        await new Promise<void>((resolve) => (this.slotFreed = resolve));
-        continue;
+    try {
+      while (!this.closing) {
+        if (this.inflight.size >= this.concurrency) {
+          // The markers of the last batch do not wait for a slot.
+          this.markers.flush();
+          await new Promise<void>((resolve) => (this.slotFreed = resolve));
+          continue;
+        }
+        // Under load more requests are waiting: take a few in the same round trip (a small batch,
+        // so the other replicas still get their share).
+        const room = Math.min(this.concurrency - this.inflight.size, BATCH);
+        let popped: string[];
+        try {
+          popped = await this.markers.sendWith(redis, () => this.popper.pop(redis, room));
+        } catch (err) {
+          if (this.closing) return;
+          if (this.popper.stepDown(err)) continue;
+          this.logger.error(`bus receive failed: ${(err as Error).message}`);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          continue;
+        }
+        if (popped.length === 0) continue;
+        const poppedAt = this.options.stampPhases ? monotonicMs() : 0;
+        this.markers.open();
+        for (const raw of popped) this.start(raw, poppedAt);
+        // The requests of the batch open in this turn's microtasks (a known caller session needs
+        // no I/O) and queue their markers, which then leave with the next pop.
+        await new Promise<void>((resolve) => process.nextTick(resolve));
       }
-      // Under load more requests are waiting: take a few in the same round trip (a small batch,
-      // so the other replicas still get their share).
-      const room = Math.min(this.concurrency - this.inflight.size, BATCH);
-      let popped: string[];
-      try {
-        popped = await this.popper.pop(redis, room);
-      } catch (err) {
-        if (this.closing) return;
-        if (this.popper.stepDown(err)) continue;
-        this.logger.error(`bus receive failed: ${(err as Error).message}`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        continue;
-      }
-      const poppedAt = this.options.stampPhases ? monotonicMs() : 0;
-      for (const raw of popped) this.start(raw, poppedAt);
+    } finally {
+      this.markers.flush();
     }
+  }
+
+  private readBlockingId(blocking: IORedis): void {
+    blocking.client('ID').then(
+      (id) => (this.blockingId = Number(id)),
+      () => undefined,
+    );
   }
 
   private start(raw: string, poppedAt = 0): void {
@@ -200,17 +246,10 @@ export class BusServer extends Server implements CustomTransportStrategy {
     // At most once: the first replica to mark the id acts; a copy pushed again is dropped. The
     // marker lives until the deadline, after which the request is refused as expired anyway. Set
     // only once the request opened (an id nobody authenticated cannot be burnt by a stranger);
-    // the requests of a popped batch are marked together, in one round trip (tick-batch.ts), and
-    // two copies in one batch are two SET NX in order: the second is refused.
+    // the requests of a popped batch are marked together, in the write of the next pop
+    // (markers-with-pop.ts), and two copies in one batch are two SET NX in order: the second is refused.
     if (!this.publisher) return;
-    const first = await this.commands.send(
-      'set',
-      seenKey(this.prefix, this.options.service, envelope.i),
-      '1',
-      'PXAT',
-      envelope.d,
-      'NX',
-    );
+    const first = await this.markers.mark(seenKey(this.prefix, this.options.service, envelope.i), envelope.d);
     if (first !== 'OK') return this.drop('replayed', envelope.p);
     const stamps = this.options.stampPhases
       ? { popped: poppedAt, opened: openedAt, marked: monotonicMs() }

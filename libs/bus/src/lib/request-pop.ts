@@ -3,6 +3,9 @@ import type IORedis from 'ioredis';
 /** Requests a replica takes at once when more are waiting. */
 export const BATCH = 8;
 
+/** How long one pop waits for a request (then the loop checks whether it is closing, and pops again). */
+export const POP_WAIT_SECONDS = 1;
+
 /**
  * How a replica pops: BLMPOP (Redis ≥ 7) takes up to a batch in the one blocking round trip;
  * before 7, BLPOP then an LPOP with a count (≥ 6.2) for the rest; before 6.2, one per round trip.
@@ -37,12 +40,18 @@ export class RequestPopper {
   /** Up to `room` requests, waiting up to a second for the first. */
   async pop(redis: IORedis, room: number): Promise<string[]> {
     if (this.mode === 'blmpop') {
-      const popped = (await redis.call('blmpop', 1, 1, this.listKey, 'LEFT', 'COUNT', room)) as
-        | [string, string[]]
-        | null;
+      const popped = (await redis.call(
+        'blmpop',
+        POP_WAIT_SECONDS,
+        1,
+        this.listKey,
+        'LEFT',
+        'COUNT',
+        room,
+      )) as [string, string[]] | null;
       return popped ? popped[1] : [];
     }
-    const first = await redis.blpop(this.listKey, 1);
+    const first = await redis.blpop(this.listKey, POP_WAIT_SECONDS);
     if (!first) return [];
     if (this.mode === 'blpop' || room <= 1) return [first[1]];
     // The first one is not held back by the second round trip.

@@ -13,6 +13,9 @@ import { requestFields, responseFields, unlogged } from './access-log';
  */
 const accessLogByHooks = new WeakSet<ServiceConfig>();
 
+/** The readiness and liveness routes (health.controller.ts). */
+const HEALTH_PROBES = ['health/live', 'health/ready'];
+
 /** Called by the bootstrap before it builds a Fastify service's module: its access log is hooks. */
 export function logRequestsWithHooks(config: ServiceConfig): void {
   accessLogByHooks.add(config);
@@ -26,7 +29,11 @@ export function logRequestsWithHooks(config: ServiceConfig): void {
  */
 export function loggingModule(config: ServiceConfig): DynamicModule {
   return LoggerModule.forRoot({
-    ...(accessLogByHooks.has(config) ? { forRoutes: [] } : {}),
+    // Not on the health probes (not logged anyway, see autoLogging): nestjs-pino binds each request's
+    // logger with AsyncLocalStorage.run, and the first run() turns on Node's promise hooks for the
+    // rest of the process. In a bus-only service (token-broker, registry, worker) the probes were the
+    // only HTTP, and the hooks cost every bus request's promises (async_hooks in the replica's profile).
+    ...(accessLogByHooks.has(config) ? { forRoutes: [] } : { exclude: HEALTH_PROBES }),
     pinoHttp: [
       {
         level: config.logLevel,

@@ -5,7 +5,11 @@ import { createHash } from 'node:crypto';
  * token's keyed fingerprint and every fact of the serve but its time. Hashed so the unique index
  * stays small whatever the actor or restriction hold.
  */
-export function ledgerDedupeKey(fields: {
+export function ledgerDedupeKey(fields: DedupeFields): string {
+  return createHash('sha256').update(dedupeFacts(fields)).digest('base64url');
+}
+
+interface DedupeFields {
   fingerprint: string;
   consumer: string;
   actor: string | null;
@@ -14,21 +18,20 @@ export function ledgerDedupeKey(fields: {
   path: string;
   restriction: string | null;
   attenuated: boolean;
-}): string {
-  return createHash('sha256')
-    .update(
-      JSON.stringify([
-        fields.fingerprint,
-        fields.consumer,
-        fields.actor,
-        fields.subject,
-        fields.authorizationId,
-        fields.path,
-        fields.restriction,
-        fields.attenuated,
-      ]),
-    )
-    .digest('base64url');
+}
+
+/** The facts ledgerDedupeKey hashes, as one string (equal for serves that merge, and only for them). */
+export function dedupeFacts(fields: DedupeFields): string {
+  return JSON.stringify([
+    fields.fingerprint,
+    fields.consumer,
+    fields.actor,
+    fields.subject,
+    fields.authorizationId,
+    fields.path,
+    fields.restriction,
+    fields.attenuated,
+  ]);
 }
 
 /** JSON with object keys sorted (equal restrictions give equal strings). */

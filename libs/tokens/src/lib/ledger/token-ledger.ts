@@ -9,7 +9,7 @@ import type {
   TokenRestriction,
 } from '@broker/contracts';
 import { TokenFingerprinter } from '@broker/crypto';
-import { canonicalJson, ledgerDedupeKey } from './ledger-fingerprint';
+import { canonicalJson, dedupeFacts, ledgerDedupeKey } from './ledger-fingerprint';
 import { ledgerRowsByFingerprint, purgeLedgerRows, searchLedger } from './ledger-queries';
 import { LedgerTickets, TicketRefusal, TicketedServe } from './ledger-ticket';
 
@@ -51,7 +51,12 @@ export const DEFAULT_TOKEN_LEDGER_OPTIONS: TokenLedgerOptions = {
   retentionDays: 90,
 };
 
+/** Tokens whose fingerprints are remembered (the hot ones: a token is served many times in its life). */
+const FINGERPRINTS_KEPT = 1024;
+
 interface Pending {
+  /** Its key in `pending`: the org and the serve's facts (dedupe-facts), hashed only when written. */
+  mapKey: string;
   orgId: string;
   dedupeKey: string;
   fingerprint: string;
@@ -82,6 +87,11 @@ export class TokenLedger {
   private dropped = 0;
   private lastPurge = 0;
   private readonly tickets: LedgerTickets;
+  /**
+   * Token → fingerprint (a SHA-256 and an HMAC saved per repeated serve). The process holds these
+   * tokens anyway (the hot-token memory); cleared whole when full.
+   */
+  private readonly servedFingerprints = new Map<string, string>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -100,7 +110,7 @@ export class TokenLedger {
   record(r: ServeRecord, options: { ticket?: boolean } = {}): string | undefined {
     const serve: TicketedServe = {
       orgId: r.orgId,
-      fingerprint: this.fingerprints.ofToken(r.token),
+      fingerprint: this.fingerprint(r.token),
       consumer: r.consumer,
       actor: r.actor ? JSON.stringify(r.actor) : null,
       subject: r.subject,
@@ -140,10 +150,23 @@ export class TokenLedger {
     return { recorded, refused };
   }
 
-  /** Adds `count` serves of one token to one consumer, merged with what is pending for the same row. */
+  private fingerprint(token: string): string {
+    let fingerprint = this.servedFingerprints.get(token);
+    if (fingerprint === undefined) {
+      if (this.servedFingerprints.size >= FINGERPRINTS_KEPT) this.servedFingerprints.clear();
+      fingerprint = this.fingerprints.ofToken(token);
+      this.servedFingerprints.set(token, fingerprint);
+    }
+    return fingerprint;
+  }
+
+  /**
+   * Adds `count` serves of one token to one consumer, merged with what is pending for the same row.
+   * Merged by the serve's facts themselves; their hash (the row's dedupe key) is computed once per
+   * pending row, not per serve.
+   */
   private add(serve: TicketedServe, count: number, first: Date, last: Date): void {
-    const dedupeKey = ledgerDedupeKey(serve);
-    const key = `${serve.orgId}\u0000${dedupeKey}`;
+    const key = `${serve.orgId}\u0000${dedupeFacts(serve)}`;
     const known = this.pending.get(key);
     if (known) {
       if (first < known.first) known.first = first;
@@ -152,8 +175,9 @@ export class TokenLedger {
     } else {
       if (this.pending.size >= this.options.maxPending) this.dropOldest();
       this.pending.set(key, {
+        mapKey: key,
         orgId: serve.orgId,
-        dedupeKey,
+        dedupeKey: ledgerDedupeKey(serve),
         fingerprint: serve.fingerprint,
         consumer: serve.consumer,
         actor: serve.actor,
@@ -213,14 +237,13 @@ export class TokenLedger {
     } catch (err) {
       // Kept for the next flush (merged with what arrived meanwhile), within maxPending.
       for (const p of batch) {
-        const key = `${p.orgId}\u0000${p.dedupeKey}`;
-        const newer = this.pending.get(key);
+        const newer = this.pending.get(p.mapKey);
         if (newer) {
           newer.first = p.first < newer.first ? p.first : newer.first;
           newer.count += p.count;
         } else {
           if (this.pending.size >= this.options.maxPending) this.dropOldest();
-          this.pending.set(key, p);
+          this.pending.set(p.mapKey, p);
         }
       }
       this.warn(
