@@ -93,7 +93,14 @@ export function securityHeaders(publicUrl: string): Handler[] {
     (_req: unknown, res: HeaderSink, next: (err?: unknown) => void) => {
       const cspNonce = freshNonce();
       res.locals['cspNonce'] = cspNonce;
-      replayOn(res, replay, cspNonce);
+      replayOn(
+        {
+          header: (name, value) => res.setHeader(name, value),
+          removeHeader: (name) => res.removeHeader(name),
+        },
+        replay,
+        cspNonce,
+      );
       next();
     },
   ];
@@ -116,23 +123,19 @@ function replayOf(publicUrl: string): Replay {
   });
 }
 
-/** The recorded operations on a response (a Node/Express one, or a sink). */
-function replayOn(res: HeaderSink, replay: Replay, cspNonce: string): void {
-  res.setHeader('Cache-Control', 'no-store');
-  for (const op of replay) {
-    if ('remove' in op) res.removeHeader(op.remove);
-    else if ('before' in op) res.setHeader(op.set, op.before + cspNonce + op.after);
-    else res.setHeader(op.set, op.value);
-  }
+/** Where the headers go: a Fastify reply as it is (no object per request on the hot path), or a sink adapted to it. */
+interface HeaderTarget {
+  header(name: string, value: string | number | readonly string[]): unknown;
+  removeHeader(name: string): unknown;
 }
 
-/** The same operations on a Fastify reply, in the same order (headers set on the raw response would lose to the reply's). */
-function replayOnReply(reply: FastifyReply, replay: Replay, cspNonce: string): void {
-  reply.header('Cache-Control', 'no-store');
+/** The recorded operations, in order (on a Fastify reply: headers set on the raw response would lose to the reply's). */
+function replayOn(target: HeaderTarget, replay: Replay, cspNonce: string): void {
+  target.header('Cache-Control', 'no-store');
   for (const op of replay) {
-    if ('remove' in op) reply.removeHeader(op.remove);
-    else if ('before' in op) reply.header(op.set, op.before + cspNonce + op.after);
-    else reply.header(op.set, op.value);
+    if ('remove' in op) target.removeHeader(op.remove);
+    else if ('before' in op) target.header(op.set, op.before + cspNonce + op.after);
+    else target.header(op.set, op.value);
   }
 }
 
@@ -177,7 +180,7 @@ export function securityHeadersOn(publicUrl: string): (request: FastifyRequest, 
   return (_request, reply) => {
     const cspNonce = freshNonce();
     reply.cspNonce = cspNonce;
-    replayOnReply(reply, replay, cspNonce);
+    replayOn(reply, replay, cspNonce);
   };
 }
 

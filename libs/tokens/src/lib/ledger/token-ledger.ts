@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { DataSource } from 'typeorm';
 import type {
   LedgerActor,
@@ -54,9 +55,15 @@ export const DEFAULT_TOKEN_LEDGER_OPTIONS: TokenLedgerOptions = {
 /** Tokens whose fingerprints are remembered (the hot ones: a token is served many times in its life). */
 const FINGERPRINTS_KEPT = 1024;
 
+/**
+ * A pending row's key: the org and the serve's facts themselves (equal for serves that merge); their
+ * hash, the row's dedupe key, is computed once per row, when it is first pending.
+ */
+function pendingKey(orgId: string, facts: Parameters<typeof dedupeFacts>[0]): string {
+  return `${orgId}\u0000${dedupeFacts(facts)}`;
+}
+
 interface Pending {
-  /** Its key in `pending`: the org and the serve's facts (dedupe-facts), hashed only when written. */
-  mapKey: string;
   orgId: string;
   dedupeKey: string;
   fingerprint: string;
@@ -88,10 +95,10 @@ export class TokenLedger {
   private lastPurge = 0;
   private readonly tickets: LedgerTickets;
   /**
-   * Token → fingerprint (a SHA-256 and an HMAC saved per repeated serve). The process holds these
-   * tokens anyway (the hot-token memory); cleared whole when full.
+   * Token → fingerprint for the most recently served tokens (a SHA-256 and an HMAC saved per
+   * repeated serve). The process holds these tokens anyway (the hot-token memory).
    */
-  private readonly servedFingerprints = new Map<string, string>();
+  private readonly servedFingerprints = new LRUCache<string, string>({ max: FINGERPRINTS_KEPT });
 
   constructor(
     private readonly dataSource: DataSource,
@@ -153,7 +160,6 @@ export class TokenLedger {
   private fingerprint(token: string): string {
     let fingerprint = this.servedFingerprints.get(token);
     if (fingerprint === undefined) {
-      if (this.servedFingerprints.size >= FINGERPRINTS_KEPT) this.servedFingerprints.clear();
       fingerprint = this.fingerprints.ofToken(token);
       this.servedFingerprints.set(token, fingerprint);
     }
@@ -166,7 +172,7 @@ export class TokenLedger {
    * pending row, not per serve.
    */
   private add(serve: TicketedServe, count: number, first: Date, last: Date): void {
-    const key = `${serve.orgId}\u0000${dedupeFacts(serve)}`;
+    const key = pendingKey(serve.orgId, serve);
     const known = this.pending.get(key);
     if (known) {
       if (first < known.first) known.first = first;
@@ -175,7 +181,6 @@ export class TokenLedger {
     } else {
       if (this.pending.size >= this.options.maxPending) this.dropOldest();
       this.pending.set(key, {
-        mapKey: key,
         orgId: serve.orgId,
         dedupeKey: ledgerDedupeKey(serve),
         fingerprint: serve.fingerprint,
@@ -237,13 +242,14 @@ export class TokenLedger {
     } catch (err) {
       // Kept for the next flush (merged with what arrived meanwhile), within maxPending.
       for (const p of batch) {
-        const newer = this.pending.get(p.mapKey);
+        const key = pendingKey(p.orgId, p);
+        const newer = this.pending.get(key);
         if (newer) {
           newer.first = p.first < newer.first ? p.first : newer.first;
           newer.count += p.count;
         } else {
           if (this.pending.size >= this.options.maxPending) this.dropOldest();
-          this.pending.set(p.mapKey, p);
+          this.pending.set(key, p);
         }
       }
       this.warn(
